@@ -1,0 +1,67 @@
+# Every target bootstraps what it needs: a fresh clone runs `make demo` or `make test` directly.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+LAYER_STAMP := .build/layers/dependencies/.built
+
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: help dev demo test unit lint format typecheck synth build bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(LAYER_STAMP): layers/dependencies/requirements.txt infra/layers.py | $(STAMP)
+	$(PY) -m infra.layers
+
+dev: $(STAMP) $(NODE_STAMP)  ## install the Python and Node toolchains locally
+
+demo: $(STAMP)  ## run a whole campaign locally on moto and print the NPS report
+	$(PY) -m local.demo
+
+lint: $(STAMP)  ## ruff (lint + format check) and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layers/nps functions infra local benchmarks tests
+
+format: $(STAMP)  ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+unit: $(STAMP)  ## the fast tests only
+	$(VENV)/bin/pytest tests/unit -q
+
+build: $(LAYER_STAMP)  ## build the Lambda layers (no Docker) and print asset sizes
+	$(PY) -m infra.layers --report
+
+test: dev build lint  ## the whole suite: lint, types, unit, integration, infrastructure, end-to-end
+	$(VENV)/bin/pytest -q
+	$(MAKE) --no-print-directory synth
+
+synth: dev build  ## CloudFormation template via the CDK CLI (offline)
+	npx cdk synth -q
+	$(VENV)/bin/cfn-lint
+
+bench: $(STAMP)  ## print the performance figures (and write benchmarks/results/latest.json)
+	$(PY) -m benchmarks.run
+
+clean:  ## remove build output (keeps the virtualenv)
+	rm -rf .build cdk.out demo-output benchmarks/results

@@ -1,0 +1,89 @@
+"""score λ: the responses-table stream → exactly-once aggregates and ``NPS Response Scored`` events.
+
+Records are parsed one by one with Powertools batch processing; the ones before the first failure are
+committed together (one write per aggregate key per batch) and the failures are reported so the
+stream retries them and, after the retry limit, sends them to the on-failure destination.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from nps.aggregation import Transition
+from nps.config import settings
+from nps.dal.aggregates import DynamoAggregateStore
+from nps.events import EventPublisher
+from nps.stream_scoring import ScoringService, parse_transition
+
+logger = Logger(service="score")
+metrics = Metrics(namespace="NPS", service="score")
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@lru_cache(maxsize=1)
+def service() -> ScoringService:
+    config = settings().require("aggregates_table", "event_bus_name")
+    return ScoringService(
+        DynamoAggregateStore(config.aggregates_table), EventPublisher(config.event_bus_name)
+    )
+
+
+def record_handler(record: DynamoDBRecord) -> Transition | None:
+    stream = record.dynamodb
+    if stream is None or record.event_name is None:
+        raise ValueError("stream record without a dynamodb section or event name")
+    return parse_transition(
+        record.event_name.name,
+        stream.keys,
+        stream.old_image,
+        stream.new_image,
+        stream.sequence_number,
+        stream.approximate_creation_date_time,
+    )
+
+
+def committable(outcomes: list[tuple[Any, ...]]) -> list[Transition]:
+    """Transitions before the first failed record: the stream redelivers everything from there."""
+    transitions: list[Transition] = []
+    for status, result, *_ in outcomes:
+        if status != "success":
+            break
+        if result is not None:
+            transitions.append(result)
+    return transitions
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    records = event.get("Records") or []
+    with processor(records=records, handler=record_handler, lambda_context=context):
+        outcomes = processor.process()
+    result = service().apply(committable(outcomes), datetime.now(UTC))
+    failed = len(processor.fail_messages)
+    logger.info(
+        "batch scored",
+        extra={
+            "records": len(records),
+            "failed": failed,
+            "applied": result.commit.applied,
+            "replayed": result.commit.skipped_as_replayed,
+            "aggregate_writes": result.commit.aggregate_writes,
+            "events": result.events_published,
+        },
+    )
+    metrics.add_metric(name="ResponsesScored", unit=MetricUnit.Count, value=result.commit.applied)
+    metrics.add_metric(
+        name="ReplayedRecordsSkipped", unit=MetricUnit.Count, value=result.commit.skipped_as_replayed
+    )
+    metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=result.events_published)
+    metrics.add_metric(name="MalformedRecords", unit=MetricUnit.Count, value=failed)
+    return dict(processor.response())

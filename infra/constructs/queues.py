@@ -1,0 +1,45 @@
+"""Encrypted, TLS-only SQS queues (one helper so every queue gets the same protections)."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import Duration
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+
+def encrypted_queue(
+    scope: Construct,
+    construct_id: str,
+    key: kms.IKey,
+    *,
+    dead_letter_queue: sqs.IQueue | None = None,
+    max_receive_count: int = 5,
+    visibility_timeout: Duration | None = None,
+    dead_letter_role: str | None = None,
+) -> sqs.Queue:
+    """A KMS-encrypted, TLS-only queue. ``dead_letter_role`` says what the queue is the DLQ of, when it
+    is one that cdk-nag cannot see (an EventBridge target DLQ or a stream on-failure destination)."""
+    queue = sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=key,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+        visibility_timeout=visibility_timeout or Duration.seconds(60),
+        dead_letter_queue=(
+            sqs.DeadLetterQueue(queue=dead_letter_queue, max_receive_count=max_receive_count)
+            if dead_letter_queue
+            else None
+        ),
+    )
+    if dead_letter_role:
+        cdk.Validations.of(queue).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions::AwsSolutions-SQS3",
+                reason=f"This queue is itself a dead-letter queue: {dead_letter_role}.",
+            )
+        )
+    return queue

@@ -1,0 +1,144 @@
+"""Turning stream records into aggregate deltas (pure: no clients, no clocks).
+
+A *transition* is one stream record: the response before and after a write. Its delta removes the old
+image's contribution and adds the new one's, for every aggregate key the response belongs to:
+survey × granularity × period × segment (``*`` or ``dimension=value``, one dimension at a time) ×
+channel (``*`` or the channel). A batch's transitions are coalesced so that each key is written once.
+
+Each transition also claims a slot in a dedupe *ledger* (``invite_id`` → highest version applied),
+bucketed by the minute the stream record was created and a hash of the invite id. The ledger and the
+aggregate deltas are written in one transaction, which is what makes replays harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from nps.models import ResponseItem
+from nps.periods import Granularity, period_keys
+from nps.scoring import SCORES, Category, categorize
+
+ALL = "*"
+LEDGER_BUCKETS = 4
+CATEGORY_COUNTERS: dict[Category, str] = {
+    Category.PROMOTER: "promoters",
+    Category.PASSIVE: "passives",
+    Category.DETRACTOR: "detractors",
+}
+SCORE_COUNTERS: tuple[str, ...] = tuple(f"score_{score}" for score in SCORES)
+COUNTERS: tuple[str, ...] = (*CATEGORY_COUNTERS.values(), *SCORE_COUNTERS)
+
+Counters = dict[str, int]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class AggregateKey:
+    survey_id: str
+    granularity: Granularity
+    period: str
+    segment: str = ALL
+    channel: str = ALL
+
+    @property
+    def pk(self) -> str:
+        return f"{self.survey_id}#{self.granularity.value}#{self.segment}#{self.channel}"
+
+
+def segment_label(dimension: str, value: str) -> str:
+    return f"{dimension}={value}"
+
+
+def aggregate_keys(item: ResponseItem) -> Iterator[AggregateKey]:
+    """Every key a counted response contributes to, by the period of its first answer."""
+    assert item.first_answered_at is not None
+    segments = (ALL, *(segment_label(d, v) for d, v in sorted(item.segments.items())))
+    for granularity, period in period_keys(item.first_answered_at).items():
+        for segment in segments:
+            yield AggregateKey(item.survey_id, granularity, period, segment, ALL)
+            yield AggregateKey(item.survey_id, granularity, period, segment, item.channel)
+
+
+def contribution(item: ResponseItem | None) -> Counters:
+    """The counters one response adds to each of its keys (empty when it does not count)."""
+    if item is None or not item.counted or item.score is None:
+        return {}
+    category = item.category or categorize(item.score)
+    return {CATEGORY_COUNTERS[category]: 1, SCORE_COUNTERS[item.score]: 1}
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One stream record: the response before (``old``) and after (``new``) a write."""
+
+    invite_id: str
+    version: int
+    record_time: datetime
+    sequence_number: str
+    old: ResponseItem | None
+    new: ResponseItem | None
+
+    @property
+    def old_score(self) -> int | None:
+        return self.old.score if self.old is not None and self.old.counted else None
+
+    @property
+    def new_score(self) -> int | None:
+        return self.new.score if self.new is not None and self.new.counted else None
+
+    @property
+    def moves_counts(self) -> bool:
+        """Whether the counted score changed (a first answer, a new score, or a removal)."""
+        return self.old_score != self.new_score
+
+    def deltas(self) -> dict[AggregateKey, Counters]:
+        out: dict[AggregateKey, Counters] = defaultdict(dict)
+        for item, sign in ((self.old, -1), (self.new, 1)):
+            counters = contribution(item)
+            if not counters or item is None:
+                continue
+            for key in aggregate_keys(item):
+                bucket = out[key]
+                for name, value in counters.items():
+                    bucket[name] = bucket.get(name, 0) + sign * value
+        return {k: {n: v for n, v in c.items() if v} for k, c in out.items() if any(c.values())}
+
+    @property
+    def ledger_bucket(self) -> str:
+        """The ledger item that records this transition as applied (deterministic per record)."""
+        digest = hashlib.blake2b(self.invite_id.encode(), digest_size=2).digest()
+        minute = self.record_time.strftime("%Y%m%d%H%M")
+        return f"ledger#{minute}#{int.from_bytes(digest, 'big') % LEDGER_BUCKETS}"
+
+
+@dataclass(slots=True)
+class LedgerClaim:
+    """The versions a batch applies for the invites of one ledger bucket."""
+
+    min_versions: dict[str, int] = field(default_factory=dict)
+    max_versions: dict[str, int] = field(default_factory=dict)
+
+    def add(self, invite_id: str, version: int) -> None:
+        self.min_versions[invite_id] = min(version, self.min_versions.get(invite_id, version))
+        self.max_versions[invite_id] = max(version, self.max_versions.get(invite_id, version))
+
+
+def coalesce(transitions: Iterable[Transition]) -> dict[AggregateKey, Counters]:
+    """Sum the deltas of many transitions per key, dropping keys whose sum is zero."""
+    totals: dict[AggregateKey, Counters] = defaultdict(dict)
+    for transition in transitions:
+        for key, counters in transition.deltas().items():
+            bucket = totals[key]
+            for name, value in counters.items():
+                bucket[name] = bucket.get(name, 0) + value
+    return {k: {n: v for n, v in c.items() if v} for k, c in sorted(totals.items()) if any(c.values())}
+
+
+def ledger_claims(transitions: Iterable[Transition]) -> dict[str, LedgerClaim]:
+    claims: dict[str, LedgerClaim] = defaultdict(LedgerClaim)
+    for transition in transitions:
+        claims[transition.ledger_bucket].add(transition.invite_id, transition.version)
+    return dict(sorted(claims.items()))

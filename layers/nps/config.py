@@ -1,0 +1,63 @@
+"""Function configuration read from the environment once, with a clear error when something is missing.
+
+A frozen dataclass rather than a pydantic model: the respond function's cold start is budgeted and
+pydantic is not on its hot path.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+class ConfigurationError(RuntimeError):
+    """A required environment variable is missing or malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    invites_table: str
+    responses_table: str
+    aggregates_table: str
+    event_bus_name: str
+    signing_secret_name: str
+    default_locale: str
+    link_lifetime_days: int
+    public_base_url: str
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        try:
+            lifetime = int(os.environ.get("LINK_LIFETIME_DAYS", "30"))
+        except ValueError as error:
+            raise ConfigurationError("LINK_LIFETIME_DAYS must be an integer") from error
+        return cls(
+            invites_table=os.environ.get("INVITES_TABLE", ""),
+            responses_table=os.environ.get("RESPONSES_TABLE", ""),
+            aggregates_table=os.environ.get("AGGREGATES_TABLE", ""),
+            event_bus_name=os.environ.get("EVENT_BUS_NAME", ""),
+            signing_secret_name=os.environ.get("SIGNING_SECRET_NAME", ""),
+            default_locale=os.environ.get("DEFAULT_LOCALE", "en"),
+            link_lifetime_days=lifetime,
+            public_base_url=os.environ.get("PUBLIC_BASE_URL", "").rstrip("/"),
+        )
+
+    def require(self, *names: str) -> Settings:
+        """Raise :class:`ConfigurationError` unless every named setting is non-empty."""
+        missing = [name for name in names if not getattr(self, name)]
+        if missing:
+            raise ConfigurationError(f"missing configuration: {', '.join(sorted(missing))}")
+        return self
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+def reset_settings() -> None:
+    settings.cache_clear()
+
+
+__all__ = ["ConfigurationError", "Settings", "reset_settings", "settings"]

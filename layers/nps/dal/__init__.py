@@ -1,0 +1,1 @@
+"""Data access: the only code in the domain package that calls AWS."""

@@ -1,0 +1,73 @@
+"""Pydantic models for stored responses and the ``NPS Response Scored`` event (the public contract)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from nps.scoring import Category
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+SegmentValues = dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], str]
+Channel = Literal["email", "sms"]
+MAX_COMMENT_LENGTH = 2000
+
+EVENT_SOURCE = "nps"
+RESPONSE_SCORED = "NPS Response Scored"
+
+
+class ResponseItem(BaseModel):
+    """One item per invite in the responses table (a second tap updates it and bumps ``version``)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    invite_id: Id
+    survey_id: Id
+    wave_id: Id
+    contact_id: Id
+    channel: Channel
+    locale: str = "en"
+    segments: SegmentValues = Field(default_factory=dict)
+    score: Annotated[int, Field(ge=0, le=10)] | None = None
+    category: Category | None = None
+    comment: Annotated[str, Field(max_length=MAX_COMMENT_LENGTH)] | None = None
+    version: Annotated[int, Field(ge=0)] = 0
+    first_answered_at: datetime | None = None
+    answered_at: datetime | None = None
+    comment_at: datetime | None = None
+    source: str = "link"
+
+    @property
+    def counted(self) -> bool:
+        """Whether this response counts in the aggregates."""
+        return self.score is not None and self.first_answered_at is not None
+
+
+class ResponseScoredDetail(BaseModel):
+    """``detail`` of ``NPS Response Scored``: a first answer, or a changed score, on one invite.
+
+    Ids and segment values only: never an email address, phone number or comment text.
+    ``event_id`` (``<invite_id>:<version>``) is stable across redeliveries, so subscribers can dedupe.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal["1.0"] = "1.0"
+    event_id: str
+    survey_id: Id
+    wave_id: Id
+    invite_id: Id
+    contact_id: Id
+    channel: Channel
+    locale: str
+    segments: SegmentValues
+    score: Annotated[int, Field(ge=0, le=10)]
+    category: Category
+    previous_score: Annotated[int, Field(ge=0, le=10)] | None = None
+    previous_category: Category | None = None
+    category_changed: bool
+    version: Annotated[int, Field(ge=1)]
+    first_answered_at: datetime
+    answered_at: datetime

@@ -1,0 +1,133 @@
+"""Scoring a batch of responses-table stream records: classify, aggregate exactly once, publish events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from nps.aggregation import Transition
+from nps.dal.aggregates import CommitStats
+from nps.events import Event
+from nps.models import RESPONSE_SCORED, ResponseItem, ResponseScoredDetail
+from nps.scoring import categorize
+
+
+class MalformedRecord(ValueError):
+    """A stream record that cannot be read as a response (sent on to the on-failure destination)."""
+
+
+class AggregateStore(Protocol):
+    def commit(self, transitions: Sequence[Transition], now: datetime) -> CommitStats: ...
+
+
+class Publisher(Protocol):
+    def publish(self, events: Sequence[Event]) -> int: ...
+
+
+def _image(raw: Mapping[str, Any] | None) -> ResponseItem | None:
+    """The response in an image, or ``None`` for an image without a score (nothing to count yet)."""
+    if not raw or raw.get("score") is None:
+        return None
+    return ResponseItem.model_validate(raw)
+
+
+def parse_transition(
+    event_name: str,
+    keys: Mapping[str, Any] | None,
+    old_image: Mapping[str, Any] | None,
+    new_image: Mapping[str, Any] | None,
+    sequence_number: str | None,
+    created_at: float | None,
+) -> Transition | None:
+    """Build a :class:`Transition` from a deserialized stream record; ``None`` if it cannot matter.
+
+    Raises :class:`MalformedRecord` (or a pydantic ``ValidationError``) for records that are not
+    well-formed responses, so the batch reports them as failures instead of losing them.
+    """
+    if event_name not in {"INSERT", "MODIFY", "REMOVE"}:
+        raise MalformedRecord(f"unknown stream event {event_name!r}")
+    if not sequence_number or created_at is None:
+        raise MalformedRecord("stream record without sequence number or creation time")
+    if not old_image and not new_image:
+        raise MalformedRecord("stream record without images (the stream must be NEW_AND_OLD_IMAGES)")
+    old = _image(old_image)
+    new = None if event_name == "REMOVE" else _image(new_image)
+    latest = new or old
+    if latest is None:
+        return None  # neither side has a score: nothing to count
+    invite_id = str((keys or {}).get("invite_id", latest.invite_id))
+    if any(item is not None and item.invite_id != invite_id for item in (old, new)):
+        raise MalformedRecord("stream record keys do not match its images")
+    for item in (old, new):
+        if (
+            item is not None
+            and item.score is not None
+            and item.category not in (None, categorize(item.score))
+        ):
+            raise MalformedRecord("stored category does not match the stored score")
+    transition = Transition(
+        invite_id=invite_id,
+        # A removal is ordered after the last version it removes.
+        version=latest.version + (1 if new is None else 0),
+        record_time=datetime.fromtimestamp(float(created_at), UTC),
+        sequence_number=sequence_number,
+        old=old,
+        new=new,
+    )
+    return transition if transition.moves_counts else None
+
+
+def scored_event(transition: Transition) -> Event | None:
+    """``NPS Response Scored`` for a first answer or a changed score (not for removals)."""
+    new = transition.new
+    if new is None or new.score is None or not transition.moves_counts:
+        return None
+    assert new.first_answered_at is not None
+    previous_score = transition.old_score
+    category = categorize(new.score)
+    previous_category = categorize(previous_score) if previous_score is not None else None
+    detail = ResponseScoredDetail(
+        event_id=f"{new.invite_id}:{new.version}",
+        survey_id=new.survey_id,
+        wave_id=new.wave_id,
+        invite_id=new.invite_id,
+        contact_id=new.contact_id,
+        channel=new.channel,
+        locale=new.locale,
+        segments=new.segments,
+        score=new.score,
+        category=category,
+        previous_score=previous_score,
+        previous_category=previous_category,
+        category_changed=previous_category is not None and previous_category != category,
+        version=new.version,
+        first_answered_at=new.first_answered_at,
+        answered_at=new.answered_at or new.first_answered_at,
+    )
+    return Event(RESPONSE_SCORED, detail)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    commit: CommitStats
+    events_published: int
+
+
+class ScoringService:
+    def __init__(self, store: AggregateStore, publisher: Publisher) -> None:
+        self.store = store
+        self.publisher = publisher
+
+    def apply(self, transitions: Sequence[Transition], now: datetime) -> BatchResult:
+        """Commit the aggregates (exactly once), then publish the events (at least once).
+
+        Events are published for every transition in the batch, replays included: if a previous
+        attempt committed but failed to publish, this is what delivers them. Subscribers dedupe on
+        ``detail.event_id``.
+        """
+        stats = self.store.commit(transitions, now)
+        events = [e for e in (scored_event(t) for t in transitions) if e is not None]
+        published = self.publisher.publish(events) if events else 0
+        return BatchResult(stats, published)

@@ -1,0 +1,1 @@
+"""Running the platform on this machine: moto-backed AWS, the demo campaign and stream plumbing."""

@@ -1,0 +1,231 @@
+"""``make demo``: a whole campaign through the real handlers on moto, then the NPS report.
+
+Issues invites to a few hundred synthetic contacts in two plan segments, taps their signed links
+through the respond function (a realistic score mix, changed minds, comments, tampered and expired
+links), scores the responses stream with the score function, prints NPS ± margin overall and per
+segment, counts the detractor events that reached the follow-up queue, and checks every figure
+against a direct recount of the responses table (exit status 1 if anything differs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from local.environment import LocalStack, StreamReader, create_stack, prepare_process_environment
+from local.lambda_events import LambdaContext, http_event
+
+CONTACTS = 400
+SEED = 20261123
+SURVEY_ID = "onboarding-q4"
+WAVE_ID = "wave-2026-11"
+PLANS = ("starter", "enterprise")
+# Likelihood of each score 0–10 in a typical B2B SaaS program.
+SCORE_WEIGHTS = {
+    "starter": [3, 2, 3, 4, 5, 7, 9, 15, 17, 17, 18],
+    "enterprise": [1, 1, 1, 2, 3, 5, 7, 14, 20, 22, 24],
+}
+RESPONSE_RATE = 0.62
+CHANGED_MIND = 0.08
+COMMENT_RATE = 0.3
+COMMENTS = (
+    "Setup took longer than promised",
+    "Great support team, answered within the hour",
+    "Pricing is hard to understand <please> fix & simplify",
+    "The reports are exactly what our board needs",
+    "Missing an integration with our CRM",
+)
+
+
+def _quiet_functions() -> None:
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+
+def run_campaign(stack: LocalStack, rng: random.Random) -> Counter[str]:
+    """Issue invites and tap links through the respond function; returns HTTP outcome counts."""
+    from functions.respond import handler as respond
+    from nps.dal.invites import DynamoInviteRepository, Invite
+    from nps.periods import iso_timestamp
+    from nps.tokens import Purpose, sign
+
+    invites = DynamoInviteRepository(stack.tables["invites"])
+    context = LambdaContext()
+    outcomes: Counter[str] = Counter()
+    now = int(time.time())
+
+    def get(path: str, score: int | str, locale: str) -> int:
+        event = http_event("GET", path, {"score": str(score)}, headers={"accept-language": locale})
+        status: int = respond.lambda_handler(event, context)["statusCode"]
+        return status
+
+    for index in range(CONTACTS):
+        plan = PLANS[index % 2]
+        channel = "sms" if index % 5 == 0 else "email"
+        locale = rng.choice(("en", "en", "en", "es", "de"))
+        expired = index % 40 == 7  # a few people open the link after the survey closed
+        expires_at = now - 60 if expired else now + 30 * 86400
+        invite = Invite(
+            invite_id=f"inv-{index:05d}",
+            survey_id=SURVEY_ID,
+            wave_id=WAVE_ID,
+            contact_id=f"contact-{index:05d}",
+            channel=channel,
+            locale=locale,
+            expires_at=expires_at,
+            sent_at=iso_timestamp(datetime.now(UTC)),
+            segments={"plan": plan, "region": rng.choice(("emea", "amer"))},
+        )
+        invites.put(invite)
+        token = sign(stack.keyring, Purpose.RESPOND, invite.invite_id, expires_at)
+        path = f"/r/{token}"
+        if index % 40 == 13:  # a link mangled by a mail client or a curious person
+            outcomes[f"tampered link → {get(path[:-3] + 'AAA', 9, locale)}"] += 1
+            continue
+        if rng.random() >= RESPONSE_RATE:
+            continue
+        score = rng.choices(range(11), weights=SCORE_WEIGHTS[plan])[0]
+        status = get(path, score, locale)
+        outcomes[f"{'expired link' if expired else 'tap'} → {status}"] += 1
+        if status != 200:
+            continue
+        if index % 50 == 3:
+            outcomes[f"out-of-range score → {get(path, 11, locale)}"] += 1
+        if rng.random() < CHANGED_MIND:
+            new_score = min(10, max(0, score + rng.choice((-3, -2, 2, 3))))
+            outcomes[f"changed score → {get(path, new_score, locale)}"] += 1
+        if rng.random() < COMMENT_RATE:
+            body = "comment=" + rng.choice(COMMENTS).replace(" ", "+").replace("&", "%26").replace("<", "%3C")
+            event = http_event(
+                "POST",
+                f"{path}/comment",
+                body=body,
+                headers={"content-type": "application/x-www-form-urlencoded"},
+            )
+            outcomes[f"comment → {respond.lambda_handler(event, context)['statusCode']}"] += 1
+    return outcomes
+
+
+def score_stream(stack: LocalStack) -> tuple[int, int]:
+    """Run the responses stream through the score function; returns (batches, records)."""
+    from functions.score import handler as score
+
+    reader = StreamReader(stack.stream_arns["responses"], batch_size=100)
+    batches = reader.read_batches()
+    for event in batches:
+        result = score.lambda_handler(event, LambdaContext())
+        if result.get("batchItemFailures"):
+            raise RuntimeError(f"stream records failed: {result['batchItemFailures']}")
+    return len(batches), sum(len(b["Records"]) for b in batches)
+
+
+def recount(stack: LocalStack) -> dict[str, Counter[str]]:
+    """Category counts per slice straight from the responses table (the check on the aggregates)."""
+    from nps import aws
+
+    slices: dict[str, Counter[str]] = {}
+    paginator = aws.client("dynamodb").get_paginator("scan")
+    for page in paginator.paginate(TableName=stack.tables["responses"]):
+        for item in page["Items"]:
+            if "score" not in item:
+                continue
+            value = int(item["score"]["N"])
+            category = "promoters" if value >= 9 else "passives" if value >= 7 else "detractors"
+            labels = ["*", f"plan={item['segments']['M']['plan']['S']}", f"channel={item['channel']['S']}"]
+            for label in labels:
+                slices.setdefault(label, Counter())[category] += 1
+    return slices
+
+
+def follow_up_events(stack: LocalStack) -> list[dict[str, Any]]:
+    from nps import aws
+
+    sqs = aws.client("sqs")
+    seen: list[dict[str, Any]] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=stack.follow_up_queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
+        if not messages:
+            return seen
+        for message in messages:
+            seen.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=stack.follow_up_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def main() -> int:
+    prepare_process_environment()
+    _quiet_functions()
+    from moto import mock_aws
+
+    from nps import aws
+    from nps.aggregation import ALL
+    from nps.dal.aggregates import DynamoAggregateStore
+    from nps.periods import Granularity, period_key
+    from nps.reporting import format_report, slice_report
+
+    rng = random.Random(SEED)
+    with mock_aws():
+        aws.reset_clients()
+        stack = create_stack("nps-demo")
+        print(f"NPS platform demo — survey {SURVEY_ID!r}, {CONTACTS} contacts on moto\n")
+        outcomes = run_campaign(stack, rng)
+        print("Link taps through the respond function (outcome → HTTP status):")
+        for label, count in sorted(outcomes.items()):
+            print(f"  {label:<28} {count:>5}")
+        batches, records = score_stream(stack)
+        print(f"\nScored {records} stream records in {batches} batches.\n")
+
+        store = DynamoAggregateStore(stack.tables["aggregates"])
+        quarter = period_key(Granularity.QUARTER, datetime.now(UTC))
+        rows = [slice_report(store, SURVEY_ID, Granularity.QUARTER, quarter, ALL, ALL, "all responses")]
+        rows += [
+            slice_report(store, SURVEY_ID, Granularity.QUARTER, quarter, f"plan={plan}", ALL, f"plan={plan}")
+            for plan in PLANS
+        ]
+        rows += [
+            slice_report(store, SURVEY_ID, Granularity.QUARTER, quarter, ALL, channel, f"channel={channel}")
+            for channel in ("email", "sms")
+        ]
+        print(f"NPS for {quarter} (adjusted-Wald 95% margin):")
+        print(format_report(rows))
+
+        follow_ups = follow_up_events(stack)
+        distinct = {e["detail"]["invite_id"] for e in follow_ups}
+        print(
+            f"\nDetractor events on the follow-up queue: {len(follow_ups)} "
+            f"({len(distinct)} distinct responses)"
+        )
+
+        expected = recount(stack)
+        mismatches = []
+        for row in rows:
+            key = "*" if row.label == "all responses" else row.label
+            want = expected.get(key, Counter())
+            got = {
+                "promoters": row.counts.promoters,
+                "passives": row.counts.passives,
+                "detractors": row.counts.detractors,
+            }
+            if got != {k: want.get(k, 0) for k in got}:
+                mismatches.append(f"{row.label}: aggregates {got} ≠ recount {dict(want)}")
+        detractors_now = expected["*"]["detractors"]
+        if len(distinct) < detractors_now:
+            mismatches.append(
+                f"{detractors_now} detractors but only {len(distinct)} reached the follow-up queue"
+            )
+        if mismatches:
+            print("\nMISMATCH between aggregates and the responses table:", *mismatches, sep="\n  ")
+            return 1
+        print("\nCheck: every figure equals a direct recount of the responses table.")
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""A complete local environment on moto: tables (from :mod:`nps.tables`), bus, rule, queue and secret.
+
+Used by ``make demo`` and the integration tests; everything is created through boto3 exactly as the
+CDK app declares it, so the handlers run unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from nps import aws
+from nps.config import reset_settings
+from nps.routing import DETRACTOR_FOLLOW_UP
+from nps.tables import ALL_TABLES, TableSpec
+from nps.tokens import Keyring
+
+REGION = "us-east-1"
+
+
+def prepare_process_environment() -> None:
+    """Fake credentials and settings moto needs; call before starting ``mock_aws``."""
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            # moto does not serve account-scoped endpoints (DynamoDB Streams fail without this).
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+            "POWERTOOLS_METRICS_NAMESPACE": "NPS",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+    )
+
+
+@dataclass
+class LocalStack:
+    prefix: str
+    tables: dict[str, str]
+    bus_name: str
+    follow_up_queue_url: str
+    signing_secret_name: str
+    keyring: Keyring
+    stream_arns: dict[str, str] = field(default_factory=dict)
+
+    def function_environment(self) -> dict[str, str]:
+        return {
+            "INVITES_TABLE": self.tables["invites"],
+            "RESPONSES_TABLE": self.tables["responses"],
+            "AGGREGATES_TABLE": self.tables["aggregates"],
+            "EVENT_BUS_NAME": self.bus_name,
+            "SIGNING_SECRET_NAME": self.signing_secret_name,
+        }
+
+    def activate(self) -> None:
+        """Point the handlers of this process at this environment."""
+        os.environ.update(self.function_environment())
+        reset_settings()
+
+
+def _create_table(spec: TableSpec, name: str) -> dict[str, Any]:
+    keys = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+    attributes = [{"AttributeName": spec.partition_key, "AttributeType": "S"}]
+    if spec.sort_key:
+        keys.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
+        attributes.append({"AttributeName": spec.sort_key, "AttributeType": "S"})
+    kwargs: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": keys,
+        "AttributeDefinitions": attributes,
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if spec.stream:
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    result: dict[str, Any] = aws.client("dynamodb").create_table(**kwargs)["TableDescription"]
+    if spec.ttl_attribute:
+        aws.client("dynamodb").update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute}
+        )
+    return result
+
+
+def create_stack(prefix: str = "nps-local") -> LocalStack:
+    """Create every resource the foundation needs in the current (mocked) account."""
+    tables: dict[str, str] = {}
+    stream_arns: dict[str, str] = {}
+    for spec in ALL_TABLES:
+        name = f"{prefix}-{spec.logical_name}"
+        description = _create_table(spec, name)
+        tables[spec.logical_name] = name
+        if spec.stream:
+            stream_arns[spec.logical_name] = description["LatestStreamArn"]
+
+    events = aws.client("events")
+    bus_name = f"{prefix}-bus"
+    events.create_event_bus(Name=bus_name)
+    sqs = aws.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"{prefix}-detractor-follow-up")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name=f"{prefix}-detractor-follow-up",
+        EventBusName=bus_name,
+        EventPattern=json.dumps(DETRACTOR_FOLLOW_UP),
+    )
+    events.put_targets(
+        Rule=f"{prefix}-detractor-follow-up",
+        EventBusName=bus_name,
+        Targets=[{"Id": "follow-up-queue", "Arn": queue_arn}],
+    )
+
+    keyring = Keyring(keys={"k1": secrets.token_urlsafe(48).encode()}, active_kid="k1")
+    secret_name = f"{prefix}/link-signing"
+    aws.client("secretsmanager").create_secret(
+        Name=secret_name,
+        SecretString=json.dumps({"active": "k1", "k1": keyring.keys["k1"].decode()}),
+    )
+    stack = LocalStack(prefix, tables, bus_name, queue_url, secret_name, keyring, stream_arns)
+    stack.activate()
+    return stack
+
+
+class StreamReader:
+    """Reads a table's stream from the start and hands out Lambda-shaped event batches.
+
+    Remembers its position, so each call returns only records written since the last one.
+    """
+
+    def __init__(self, stream_arn: str, batch_size: int = 100) -> None:
+        self.stream_arn = stream_arn
+        self.batch_size = batch_size
+        self._iterators: dict[str, str | None] = {}
+
+    def _shard_iterators(self) -> Iterator[tuple[str, str]]:
+        streams = aws.client("dynamodbstreams")
+        shards = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            if shard_id not in self._iterators:
+                self._iterators[shard_id] = streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            iterator = self._iterators[shard_id]
+            if iterator:
+                yield shard_id, iterator
+
+    def read_records(self) -> list[dict[str, Any]]:
+        """Every new record, in Lambda's event-record shape, in stream order."""
+        streams = aws.client("dynamodbstreams")
+        out: list[dict[str, Any]] = []
+        for shard_id, iterator in list(self._shard_iterators()):
+            current: str | None = iterator
+            while current:
+                page = streams.get_records(ShardIterator=current, Limit=1000)
+                records = page["Records"]
+                out.extend(self._as_lambda_record(r) for r in records)
+                current = page.get("NextShardIterator")
+                self._iterators[shard_id] = current
+                if not records:
+                    break
+        return out
+
+    def read_batches(self) -> list[dict[str, Any]]:
+        """New records as Lambda events of at most ``batch_size`` records."""
+        records = self.read_records()
+        return [
+            {"Records": records[start : start + self.batch_size]}
+            for start in range(0, len(records), self.batch_size)
+        ]
+
+    def _as_lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        converted = dict(record)
+        dynamodb = dict(record["dynamodb"])
+        created = dynamodb.get("ApproximateCreationDateTime")
+        if isinstance(created, datetime):
+            dynamodb["ApproximateCreationDateTime"] = int(created.astimezone(UTC).timestamp())
+        converted["dynamodb"] = dynamodb
+        converted["eventSourceARN"] = self.stream_arn
+        return converted

@@ -1,0 +1,46 @@
+"""Shared fixtures: a moto-backed platform, Lambda contexts and API Gateway v2 events."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from local.environment import prepare_process_environment
+from local.lambda_events import LambdaContext
+
+prepare_process_environment()
+
+
+@pytest.fixture
+def context() -> LambdaContext:
+    return LambdaContext()
+
+
+@pytest.fixture
+def platform() -> Iterator[Any]:
+    """The whole foundation on moto: tables, stream, bus + detractor rule + queue, signing secret."""
+    from aws_lambda_powertools.utilities import parameters
+    from moto import mock_aws
+
+    from functions.respond import handler as respond
+    from functions.score import handler as score
+    from local.environment import create_stack
+    from nps import aws
+
+    saved = dict(os.environ)
+    with mock_aws():
+        aws.reset_clients()
+        parameters.clear_caches()
+        respond.service.cache_clear()
+        score.service.cache_clear()
+        stack = create_stack("test")
+        yield stack
+    aws.reset_clients()
+    parameters.clear_caches()
+    respond.service.cache_clear()
+    score.service.cache_clear()
+    os.environ.clear()
+    os.environ.update(saved)

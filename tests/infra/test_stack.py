@@ -1,0 +1,158 @@
+"""The synthesized CloudFormation template: what deploys is what the product needs, and nothing more."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra.app import build_app
+from nps.routing import DETRACTOR_FOLLOW_UP
+from nps.tables import ALL_TABLES
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    # Synthesizing runs the cdk-nag AwsSolutions checks: any unacknowledged finding raises here.
+    app, stack = build_app()
+    app.synth()
+    return Template.from_stack(stack)
+
+
+def resources(template: Template, kind: str) -> dict[str, Any]:
+    return dict(template.find_resources(kind))
+
+
+def test_every_table_is_on_demand_kms_encrypted_with_pitr(template: Template) -> None:
+    tables = resources(template, "AWS::DynamoDB::Table")
+    assert len(tables) == len(ALL_TABLES)
+    for table in tables.values():
+        props = table["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["SSESpecification"]["SSEEnabled"] is True
+        assert props["SSESpecification"]["SSEType"] == "KMS"
+        assert "KMSMasterKeyId" in props["SSESpecification"]
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert table["DeletionPolicy"] == "Retain"
+
+
+def test_tables_match_the_key_schemas_the_local_environment_uses(template: Template) -> None:
+    tables = resources(template, "AWS::DynamoDB::Table")
+    for spec in ALL_TABLES:
+        (props,) = [
+            t["Properties"]
+            for lid, t in tables.items()
+            if lid.startswith(f"Storage{spec.logical_name.capitalize()}")
+        ]
+        keys = [(spec.partition_key, "HASH")] + ([(spec.sort_key, "RANGE")] if spec.sort_key else [])
+        assert [(k["AttributeName"], k["KeyType"]) for k in props["KeySchema"]] == keys
+        assert ("StreamSpecification" in props) == spec.stream, spec.logical_name
+        if spec.stream:
+            assert props["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+        if spec.ttl_attribute:
+            assert props["TimeToLiveSpecification"]["AttributeName"] == spec.ttl_attribute
+
+
+def test_the_kms_key_rotates(template: Template) -> None:
+    template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+
+
+def test_functions_run_python_312_on_arm_with_tracing_and_two_layers(template: Template) -> None:
+    functions = resources(template, "AWS::Lambda::Function")
+    assert len(functions) >= 2
+    for function in functions.values():
+        props = function["Properties"]
+        assert props["Runtime"] == "python3.12"
+        assert props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert len(props["Layers"]) == 2
+        assert props["LoggingConfig"]["LogFormat"] == "JSON"
+
+
+def test_the_score_function_reads_the_stream_with_bisect_partial_failures_and_a_dlq(
+    template: Template,
+) -> None:
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "BatchSize": 100,
+            "BisectBatchOnFunctionError": True,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "MaximumRetryAttempts": 10,
+            "ParallelizationFactor": 1,
+            "StartingPosition": "TRIM_HORIZON",
+            "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}},
+        },
+    )
+
+
+def test_the_http_api_is_throttled_and_logs_route_keys_not_paths(template: Template) -> None:
+    (stage,) = resources(template, "AWS::ApiGatewayV2::Stage").values()
+    props = stage["Properties"]
+    assert props["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    assert props["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
+    log_format = props["AccessLogSettings"]["Format"]
+    assert "$context.routeKey" in log_format
+    assert "$context.path" not in log_format
+
+
+def test_the_api_routes_every_method_to_the_respond_function(template: Template) -> None:
+    routes = {r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()}
+    assert {"GET /r/{token}", "HEAD /r/{token}", "POST /r/{token}/comment", "$default"} <= routes
+
+
+def test_detractor_events_are_routed_to_the_follow_up_queue(template: Template) -> None:
+    (rule,) = [
+        r for r in resources(template, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]
+    ]
+    assert rule["Properties"]["EventPattern"] == DETRACTOR_FOLLOW_UP
+    (target,) = rule["Properties"]["Targets"]
+    assert "DeadLetterConfig" in target
+    assert "Fn::GetAtt" in target["Arn"]
+
+
+def test_the_bus_is_encrypted_and_archived(template: Template) -> None:
+    template.has_resource_properties("AWS::Events::EventBus", {"KmsKeyIdentifier": Match.any_value()})
+    template.resource_count_is("AWS::Events::Archive", 1)
+
+
+def test_queues_are_encrypted_and_tls_only(template: Template) -> None:
+    queues = resources(template, "AWS::SQS::Queue")
+    assert queues
+    for queue in queues.values():
+        assert "KmsMasterKeyId" in queue["Properties"]
+    policies = json.dumps(resources(template, "AWS::SQS::QueuePolicy"))
+    assert '"aws:SecureTransport": "false"' in policies
+
+
+def test_no_policy_grants_every_action(template: Template) -> None:
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert "*" not in actions
+            assert not any(a.endswith(":*") for a in actions)
+
+
+def test_the_respond_function_can_only_read_invites_and_write_responses(template: Template) -> None:
+    statements = [
+        s
+        for p in resources(template, "AWS::IAM::Policy").values()
+        if "Respond" in json.dumps(p["Properties"]["Roles"])
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    dynamodb_actions = {
+        a
+        for s in statements
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        if a.startswith("dynamodb:")
+    }
+    assert dynamodb_actions == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+
+
+def test_log_groups_have_a_retention(template: Template) -> None:
+    for log_group in resources(template, "AWS::Logs::LogGroup").values():
+        assert log_group["Properties"]["RetentionInDays"] > 0

@@ -1,0 +1,228 @@
+"""The score function on moto's DynamoDB stream: aggregates exactly once, events to the bus."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from functions.score import handler as score
+from local.environment import LocalStack, StreamReader
+from local.lambda_events import LambdaContext
+from nps import aws
+from nps.aggregation import AggregateKey
+from nps.dal.aggregates import DynamoAggregateStore
+from nps.periods import Granularity, period_keys
+from tests.integration.helpers import issue_invite
+
+
+def run(event: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = score.lambda_handler(event, LambdaContext())
+    return result
+
+
+def aggregate_items(stack: LocalStack) -> dict[tuple[str, str], dict[str, int]]:
+    """Every aggregate item's counters, ledger items excluded."""
+    items = aws.client("dynamodb").scan(TableName=stack.tables["aggregates"])["Items"]
+    return {
+        (i["pk"]["S"], i["period"]["S"]): {k: int(v["N"]) for k, v in i.items() if "N" in v}
+        for i in items
+        if not i["pk"]["S"].startswith("ledger#")
+    }
+
+
+def recount(stack: LocalStack) -> dict[tuple[str, str], dict[str, int]]:
+    """The aggregates computed directly from the responses table."""
+    expected: dict[tuple[str, str], Counter[str]] = {}
+    for item in aws.client("dynamodb").scan(TableName=stack.tables["responses"])["Items"]:
+        if "score" not in item:
+            continue
+        value = int(item["score"]["N"])
+        at = datetime.fromisoformat(item["first_answered_at"]["S"].replace("Z", "+00:00"))
+        segments = ["*"] + [f"{d}={v['S']}" for d, v in sorted(item["segments"]["M"].items())]
+        for granularity, period in period_keys(at).items():
+            for segment in segments:
+                for channel in ("*", item["channel"]["S"]):
+                    key = (f"{item['survey_id']['S']}#{granularity.value}#{segment}#{channel}", period)
+                    counts = expected.setdefault(key, Counter())
+                    counts["promoters" if value >= 9 else "passives" if value >= 7 else "detractors"] += 1
+                    counts[f"score_{value}"] += 1
+    return {key: dict(counts) for key, counts in expected.items()}
+
+
+def nonzero(items: dict[tuple[str, str], dict[str, int]]) -> dict[tuple[str, str], dict[str, int]]:
+    return {k: {n: v for n, v in c.items() if v} for k, c in items.items() if any(c.values())}
+
+
+def follow_ups(stack: LocalStack) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    sqs = aws.client("sqs")
+    while True:
+        batch = sqs.receive_message(QueueUrl=stack.follow_up_queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
+        if not batch:
+            return messages
+        for message in batch:
+            messages.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=stack.follow_up_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture
+def reader(platform: LocalStack) -> StreamReader:
+    return StreamReader(platform.stream_arns["responses"], batch_size=7)
+
+
+def tap_a_campaign(stack: LocalStack) -> None:
+    scores = [0, 3, 6, 7, 8, 9, 10, 10, 9, 5, 2, 8, 9, 10, 4]
+    for index, value in enumerate(scores):
+        invite = issue_invite(
+            stack,
+            f"inv-{index}",
+            channel="sms" if index % 3 == 0 else "email",
+            segments={"plan": ["free", "pro"][index % 2], "region": ["emea", "amer", "apac"][index % 3]},
+        )
+        invite.tap(value)
+        if index % 4 == 0:
+            invite.tap((value + 5) % 11)  # a changed mind
+        if index % 5 == 0:
+            invite.comment("because")
+
+
+def test_aggregates_equal_a_recount_from_the_responses_table(
+    platform: LocalStack, reader: StreamReader
+) -> None:
+    # Given a campaign with changed scores and comments
+    tap_a_campaign(platform)
+    # When the stream is scored batch by batch
+    batches = reader.read_batches()
+    assert len(batches) > 2
+    for event in batches:
+        assert run(event) == {"batchItemFailures": []}
+    # Then every aggregate key holds exactly what a recount of the responses table gives
+    assert nonzero(aggregate_items(platform)) == recount(platform)
+
+
+def test_replaying_batches_and_overlapping_sub_batches_leaves_aggregates_unchanged(
+    platform: LocalStack, reader: StreamReader
+) -> None:
+    tap_a_campaign(platform)
+    batches = reader.read_batches()
+    for event in batches:
+        run(event)
+    settled = aggregate_items(platform)
+    # Replay every batch, then sub-batches that overlap batch boundaries (as bisect-on-error retries do)
+    records = [r for event in batches for r in event["Records"]]
+    for event in batches:
+        run(event)
+    for start in range(0, len(records), 6):
+        run({"Records": records[start : start + 5]})
+        run({"Records": records[start + 2 : start + 11]})
+    run({"Records": records})
+    assert aggregate_items(platform) == settled
+    assert nonzero(settled) == recount(platform)
+
+
+def test_a_score_change_moves_the_response_between_categories(
+    platform: LocalStack, reader: StreamReader
+) -> None:
+    invite = issue_invite(platform, "inv-move", segments={"plan": "pro"})
+    invite.tap(6)
+    for event in reader.read_batches():
+        run(event)
+    invite.tap(9)
+    for event in reader.read_batches():
+        run(event)
+    today = period_keys(datetime.now(UTC))[Granularity.DAY]
+    counters = DynamoAggregateStore(platform.tables["aggregates"]).get(
+        AggregateKey("survey-1", Granularity.DAY, today)
+    )
+    assert counters["promoters"] == 1
+    assert counters["detractors"] == 0
+    assert counters["score_6"] == 0
+    assert counters["score_9"] == 1
+
+
+def test_detractor_events_reach_the_follow_up_queue_with_ids_only(
+    platform: LocalStack, reader: StreamReader
+) -> None:
+    issue_invite(platform, "inv-det").tap(2)
+    issue_invite(platform, "inv-pro").tap(10)
+    for event in reader.read_batches():
+        run(event)
+    (message,) = follow_ups(platform)
+    assert message["source"] == "nps"
+    assert message["detail-type"] == "NPS Response Scored"
+    detail = message["detail"]
+    assert detail["invite_id"] == "inv-det"
+    assert detail["category"] == "detractor"
+    assert detail["schema_version"] == "1.0"
+    assert detail["event_id"] == "inv-det:1"
+    assert "@" not in json.dumps(detail)
+
+
+def test_a_change_event_carries_the_previous_score_and_category(
+    platform: LocalStack, reader: StreamReader
+) -> None:
+    invite = issue_invite(platform, "inv-change")
+    invite.tap(9)
+    invite.tap(6)
+    for event in reader.read_batches():
+        run(event)
+    (message,) = follow_ups(platform)  # only the detractor (6) routes to follow-up
+    detail = message["detail"]
+    assert (detail["score"], detail["previous_score"]) == (6, 9)
+    assert (detail["category"], detail["previous_category"]) == ("detractor", "promoter")
+    assert detail["category_changed"] is True
+
+
+def test_a_malformed_record_is_reported_and_records_after_it_wait_for_redelivery(
+    platform: LocalStack, reader: StreamReader
+) -> None:
+    # Given a batch whose second scored record is poisoned (a score of 42)
+    for index, value in enumerate([9, 3, 10]):
+        issue_invite(platform, f"inv-p{index}").tap(value)
+    records = reader.read_records()
+    scored = [i for i, r in enumerate(records) if "score" in r["dynamodb"].get("NewImage", {})]
+    poisoned_index = scored[1]
+    poisoned = json.loads(json.dumps(records[poisoned_index]))
+    poisoned["dynamodb"]["NewImage"]["score"] = {"N": "42"}
+    batch = [*records[:poisoned_index], poisoned, *records[poisoned_index + 1 :]]
+    # When the batch is scored
+    result = run({"Records": batch})
+    # Then the poisoned record is reported, and only the records before it were counted
+    assert result["batchItemFailures"] == [{"itemIdentifier": poisoned["dynamodb"]["SequenceNumber"]}]
+    today = period_keys(datetime.now(UTC))[Granularity.DAY]
+    store = DynamoAggregateStore(platform.tables["aggregates"])
+    assert store.get(AggregateKey("survey-1", Granularity.DAY, today)).get("promoters") == 1
+    # When the stream redelivers from the failed record with the real data
+    assert run({"Records": records[poisoned_index:]}) == {"batchItemFailures": []}
+    counters = store.get(AggregateKey("survey-1", Granularity.DAY, today))
+    assert (counters["promoters"], counters["detractors"]) == (2, 1)
+
+
+def test_a_batch_that_cannot_publish_fails_and_its_retry_does_not_double_count(
+    platform: LocalStack, reader: StreamReader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    issue_invite(platform, "inv-x").tap(1)
+    (event,) = reader.read_batches()
+    events = aws.client("events")
+    real_put = events.put_events
+
+    def failing_put(**kwargs: Any) -> dict[str, Any]:
+        return {
+            "FailedEntryCount": len(kwargs["Entries"]),
+            "Entries": [{"ErrorCode": "InternalFailure"}] * len(kwargs["Entries"]),
+        }
+
+    monkeypatch.setattr(events, "put_events", failing_put)
+    monkeypatch.setattr("nps.events.time.sleep", lambda _: None)
+    with pytest.raises(Exception, match="could not be published"):
+        run(event)
+    monkeypatch.setattr(events, "put_events", real_put)
+    assert run(event) == {"batchItemFailures": []}
+    assert nonzero(aggregate_items(platform)) == recount(platform)
+    assert len(follow_ups(platform)) == 1
