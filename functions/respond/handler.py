@@ -21,7 +21,7 @@ from nps.config import settings
 from nps.dal.invites import DynamoInviteRepository
 from nps.dal.responses import DynamoResponseRepository
 from nps.i18n import accept_language, resolve_locale
-from nps.models import MAX_COMMENT_LENGTH
+from nps.limits import MAX_COMMENT_LENGTH
 from nps.rendering import render
 from nps.responding import (
     PayloadTooLarge,

@@ -19,6 +19,7 @@ class Granularity(StrEnum):
 def period_key(granularity: Granularity, at: datetime) -> str:
     """``2026-11-23`` / ``2026-W48`` / ``2026-11`` / ``2026-Q4`` for ``at`` (converted to UTC)."""
     at = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+    granularity = Granularity(granularity)
     if granularity is Granularity.DAY:
         return at.strftime("%Y-%m-%d")
     if granularity is Granularity.WEEK:
@@ -41,5 +42,6 @@ def parse_timestamp(text: str) -> datetime:
 
 
 def iso_timestamp(at: datetime) -> str:
-    """A UTC ISO-8601 timestamp with millisecond precision and a ``Z`` suffix."""
+    """A UTC ISO-8601 timestamp with millisecond precision and a ``Z`` suffix (naive means UTC)."""
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
     return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

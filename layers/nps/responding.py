@@ -6,6 +6,7 @@ unless the link is valid, unexpired and the score is 0–10.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from typing import Protocol
 
 from nps.dal.invites import Invite
 from nps.dal.responses import NotAnswered, RecordedScore
-from nps.models import MAX_COMMENT_LENGTH
+from nps.limits import MAX_COMMENT_LENGTH
 from nps.periods import iso_timestamp
 from nps.scoring import Category, ScoreOutOfRange, categorize, parse_score
 from nps.tokens import Keyring, Purpose, TokenStatus, verify
@@ -84,12 +85,23 @@ class TapResult:
     category: Category
 
 
+def _kept(ch: str) -> bool:
+    """Control characters (except newline and tab) and bidirectional overrides, which can disguise
+    text when a comment is shown later, are dropped; every other character, spaces included, stays."""
+    if ch in "\n\t":
+        return True
+    return unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS
+
+
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def clean_comment(raw: str | None) -> str:
     """Normalise a comment: strip, drop control characters except newlines and tabs, enforce the limit."""
     if raw is None:
         raise BadComment("no comment was sent")
-    text = "".join(ch for ch in raw.replace("\r\n", "\n") if ch in "\n\t" or ch.isprintable()).strip()
-    if not text:
+    text = "".join(ch for ch in raw.replace("\r\n", "\n") if _kept(ch)).strip()
+    if not any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text):
         raise BadComment("the comment is empty")
     if len(text) > MAX_COMMENT_LENGTH:
         raise BadComment(f"comments are limited to {MAX_COMMENT_LENGTH} characters")

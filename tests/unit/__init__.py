@@ -1,0 +1,1 @@
+"""Unit tests of the domain package: pure, fast, no AWS and no network."""

@@ -1,0 +1,357 @@
+"""nps.stream_scoring: reading deserialized stream records, the scored event, and commit-then-publish."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from nps.aggregation import Transition
+from nps.events import detail_json
+from nps.models import RESPONSE_SCORED, ResponseItem, ResponseScoredDetail
+from nps.scoring import Category
+from nps.stream_scoring import BatchResult, MalformedRecord, ScoringService, parse_transition, scored_event
+from tests.unit.support import NOW, FakeAggregateStore, FakePublisher
+
+MakeImage = Callable[..., dict[str, Any]]
+MakeItem = Callable[..., ResponseItem]
+MakeTransition = Callable[..., Transition]
+
+CREATED = Decimal(1795423815)  # ApproximateCreationDateTime, epoch seconds
+KEYS = {"invite_id": "inv_1"}
+
+
+def parse(
+    event_name: str,
+    old: dict[str, Any] | None,
+    new: dict[str, Any] | None,
+    *,
+    keys: dict[str, Any] | None = KEYS,
+    sequence_number: str | None = "4100000000000001",
+    created_at: Any = CREATED,
+) -> Transition | None:
+    return parse_transition(event_name, keys, old, new, sequence_number, created_at)
+
+
+# --------------------------------------------------------------------------------------------------
+# parse_transition
+# --------------------------------------------------------------------------------------------------
+
+
+def test_insert_of_a_first_answer(make_image: MakeImage) -> None:
+    # Given an INSERT whose new image holds a score of 9 (numbers as Decimal, timestamps as text)
+    new_image = make_image(score=9, version=1)
+    assert isinstance(new_image["score"], Decimal)
+
+    # When parsed
+    transition = parse("INSERT", None, new_image)
+
+    # Then it is a first answer at the record's creation time
+    assert transition is not None
+    assert transition.old is None
+    assert transition.new is not None
+    assert transition.new.score == 9
+    assert transition.new.category is Category.PROMOTER
+    assert transition.new.segments == {"region": "EU", "plan": "pro"}
+    assert transition.new.first_answered_at == datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    assert transition.invite_id == "inv_1"
+    assert transition.version == 1
+    assert transition.sequence_number == "4100000000000001"
+    assert transition.record_time == datetime.fromtimestamp(1795423815, UTC)
+    assert transition.record_time.tzinfo is not None
+    assert transition.moves_counts
+
+
+def test_modify_with_a_new_score(make_image: MakeImage) -> None:
+    transition = parse("MODIFY", make_image(score=6, version=1), make_image(score=9, version=2))
+    assert transition is not None
+    assert (transition.old_score, transition.new_score) == (6, 9)
+    assert transition.version == 2
+
+
+def test_modify_that_only_adds_a_comment_is_skipped(make_image: MakeImage) -> None:
+    # Given a MODIFY whose score did not change (a comment was added)
+    old = make_image(score=7, version=1)
+    new = make_image(score=7, version=2, comment="Fast delivery", comment_at="2026-11-20T09:05:00.000Z")
+    # Then there is nothing to count
+    assert parse("MODIFY", old, new) is None
+
+
+def test_remove_is_ordered_after_the_version_it_removes(make_image: MakeImage) -> None:
+    # Given a REMOVE (TTL or erasure) of a counted response at version 3
+    transition = parse("REMOVE", make_image(score=4, version=3), None)
+    # Then it subtracts the old score, and its version is 4 so it sorts after the last write
+    assert transition is not None
+    assert transition.new is None
+    assert transition.old_score == 4
+    assert transition.new_score is None
+    assert transition.version == 4
+
+
+def test_remove_ignores_a_new_image_if_one_is_present(make_image: MakeImage) -> None:
+    transition = parse("REMOVE", make_image(score=4, version=3), make_image(score=4, version=3))
+    assert transition is not None
+    assert transition.new is None
+
+
+@pytest.mark.parametrize("event_name", ["INSERT", "MODIFY", "REMOVE"])
+def test_images_without_a_score_are_ignored(event_name: str) -> None:
+    # Given images with the key only (an invite's item before any answer)
+    # Then the record cannot affect the counts and yields None
+    assert parse(event_name, {"invite_id": "inv_1"}, {"invite_id": "inv_1"}) is None
+
+
+def test_removal_of_an_unanswered_item_is_ignored(make_image: MakeImage) -> None:
+    assert parse("REMOVE", make_image(score=None), None) is None
+
+
+@pytest.mark.parametrize("event_name", ["insert", "UPDATE", "", "DELETE", "TTL"])
+def test_unknown_event_name_is_malformed(make_image: MakeImage, event_name: str) -> None:
+    with pytest.raises(MalformedRecord, match="unknown stream event"):
+        parse(event_name, None, make_image())
+
+
+@pytest.mark.parametrize("sequence_number", [None, ""])
+def test_missing_sequence_number_is_malformed(make_image: MakeImage, sequence_number: str | None) -> None:
+    with pytest.raises(MalformedRecord, match="sequence number"):
+        parse("INSERT", None, make_image(), sequence_number=sequence_number)
+
+
+def test_missing_creation_time_is_malformed(make_image: MakeImage) -> None:
+    with pytest.raises(MalformedRecord, match="creation time"):
+        parse("INSERT", None, make_image(), created_at=None)
+
+
+@pytest.mark.parametrize(("old", "new"), [(None, None), ({}, {}), ({}, None)])
+def test_record_without_any_image_is_malformed(
+    old: dict[str, Any] | None, new: dict[str, Any] | None
+) -> None:
+    # Given a KEYS_ONLY-style record (the stream must be NEW_AND_OLD_IMAGES)
+    with pytest.raises(MalformedRecord, match="without images"):
+        parse("MODIFY", old, new)
+
+
+@pytest.mark.parametrize(("score", "category"), [(9, "detractor"), (6, "promoter"), (7, "promoter")])
+def test_stored_category_that_contradicts_the_score_is_malformed(
+    make_image: MakeImage, score: int, category: str
+) -> None:
+    with pytest.raises(MalformedRecord, match="category"):
+        parse("INSERT", None, make_image(score=score, category=category))
+
+
+def test_contradicting_category_in_the_old_image_is_malformed_too(make_image: MakeImage) -> None:
+    with pytest.raises(MalformedRecord, match="category"):
+        parse("MODIFY", make_image(score=3, category="passive"), make_image(score=9))
+
+
+def test_keys_that_do_not_match_the_images_are_malformed(make_image: MakeImage) -> None:
+    with pytest.raises(MalformedRecord, match="keys"):
+        parse("INSERT", None, make_image(invite_id="inv_1"), keys={"invite_id": "inv_other"})
+
+
+def test_invite_id_falls_back_to_the_image_without_keys(make_image: MakeImage) -> None:
+    transition = parse("INSERT", None, make_image(invite_id="inv_7"), keys=None)
+    assert transition is not None
+    assert transition.invite_id == "inv_7"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"score": Decimal(11)},
+        {"score": Decimal(-1)},
+        {"score": Decimal("7.5")},
+        {"channel": "fax"},
+        {"invite_id": "inv 1"},
+        {"version": Decimal(-1)},
+        {"first_answered_at": "not a time"},
+    ],
+    ids=["score-11", "score-minus-1", "score-7.5", "channel", "invite-id", "version", "timestamp"],
+)
+def test_invalid_image_raises_a_validation_error(make_image: MakeImage, overrides: dict[str, Any]) -> None:
+    # Given an image that is not a well-formed response (e.g. score 11, with category left out)
+    image = make_image(category=None, **overrides)
+    # When parsed / Then pydantic's ValidationError, which the batch reports as a failure
+    with pytest.raises(ValidationError):
+        parse("INSERT", None, image, keys={"invite_id": image["invite_id"]})
+
+
+def test_unknown_attributes_in_an_image_are_ignored(make_image: MakeImage) -> None:
+    image = make_image() | {"ttl": Decimal(1900000000), "email": "should-not-matter@example.com"}
+    transition = parse("INSERT", None, image)
+    assert transition is not None
+    assert transition.new is not None
+    assert not hasattr(transition.new, "email")
+
+
+# --------------------------------------------------------------------------------------------------
+# scored_event
+# --------------------------------------------------------------------------------------------------
+
+
+def test_first_answer_event(make_item: MakeItem, make_transition: MakeTransition) -> None:
+    # Given a first answer of 9
+    transition = make_transition(None, make_item(score=9, version=1, comment=None))
+
+    # When the event is built
+    event = scored_event(transition)
+
+    # Then it is an NPS Response Scored event without a previous score
+    assert event is not None
+    assert event.detail_type == RESPONSE_SCORED == "NPS Response Scored"
+    detail = event.detail
+    assert isinstance(detail, ResponseScoredDetail)
+    assert detail.event_id == "inv_1:1"
+    assert (detail.score, detail.category) == (9, Category.PROMOTER)
+    assert detail.previous_score is None
+    assert detail.previous_category is None
+    assert detail.category_changed is False
+    assert detail.survey_id == "srv_1"
+    assert detail.segments == {"region": "EU", "plan": "pro"}
+
+
+def test_changed_score_event_reports_the_previous_score_and_category(
+    make_item: MakeItem, make_transition: MakeTransition
+) -> None:
+    transition = make_transition(make_item(score=6, version=1), make_item(score=9, version=2))
+    event = scored_event(transition)
+    assert event is not None
+    detail = event.detail
+    assert isinstance(detail, ResponseScoredDetail)
+    assert detail.event_id == "inv_1:2"
+    assert detail.previous_score == 6
+    assert detail.previous_category is Category.DETRACTOR
+    assert detail.category is Category.PROMOTER
+    assert detail.category_changed is True
+
+
+def test_change_within_a_category_is_not_a_category_change(
+    make_item: MakeItem, make_transition: MakeTransition
+) -> None:
+    event = scored_event(make_transition(make_item(score=9, version=1), make_item(score=10, version=2)))
+    assert event is not None
+    assert isinstance(event.detail, ResponseScoredDetail)
+    assert event.detail.previous_score == 9
+    assert event.detail.previous_category is Category.PROMOTER
+    assert event.detail.category_changed is False
+
+
+def test_removal_has_no_event(make_item: MakeItem, make_transition: MakeTransition) -> None:
+    assert scored_event(make_transition(make_item(score=9), None, version=2)) is None
+
+
+def test_comment_only_change_has_no_event(make_item: MakeItem, make_transition: MakeTransition) -> None:
+    transition = make_transition(make_item(score=8, version=1), make_item(score=8, version=2, comment="ok"))
+    assert scored_event(transition) is None
+
+
+def test_answered_at_falls_back_to_first_answered_at(
+    make_item: MakeItem, make_transition: MakeTransition
+) -> None:
+    event = scored_event(make_transition(None, make_item(answered_at=None)))
+    assert event is not None
+    assert isinstance(event.detail, ResponseScoredDetail)
+    assert event.detail.answered_at == event.detail.first_answered_at
+
+
+def test_event_detail_carries_ids_only_never_the_comment(
+    make_item: MakeItem, make_transition: MakeTransition
+) -> None:
+    # Given a changed score on a response that also has a comment
+    secret = "call me on +49 151 1234567, alice@example.com"
+    transition = make_transition(
+        make_item(score=3, version=2, comment=secret), make_item(score=10, version=3, comment=secret)
+    )
+    # When the event is built / Then the comment text is nowhere in what subscribers receive
+    event = scored_event(transition)
+    assert event is not None
+    payload = detail_json(event.detail)
+    assert "comment" not in payload
+    assert secret not in json.dumps(payload)
+    assert payload["schema_version"] == "1.0"
+
+
+def test_event_from_a_parsed_stream_record(make_image: MakeImage) -> None:
+    # End to end within the module: a MODIFY record from 6 to 10 becomes the right event
+    transition = parse("MODIFY", make_image(score=6, version=1), make_image(score=10, version=2))
+    assert transition is not None
+    event = scored_event(transition)
+    assert event is not None
+    assert detail_json(event.detail)["previous_category"] == "detractor"
+    assert detail_json(event.detail)["category"] == "promoter"
+
+
+# --------------------------------------------------------------------------------------------------
+# ScoringService
+# --------------------------------------------------------------------------------------------------
+
+
+def test_apply_commits_before_it_publishes(
+    aggregate_store: FakeAggregateStore,
+    publisher: FakePublisher,
+    make_item: MakeItem,
+    make_transition: MakeTransition,
+) -> None:
+    # Given a batch with a first answer, a score change, a removal
+    transitions = [
+        make_transition(None, make_item(invite_id="inv_a", score=9)),
+        make_transition(
+            make_item(invite_id="inv_b", score=6), make_item(invite_id="inv_b", score=8, version=2)
+        ),
+        make_transition(make_item(invite_id="inv_c", score=2), None, version=2),
+    ]
+    service = ScoringService(aggregate_store, publisher)
+
+    # When the batch is applied
+    result = service.apply(transitions, NOW)
+
+    # Then the aggregates are committed first with the whole batch, then two events are published
+    assert aggregate_store.log.calls == ["commit", "publish"]
+    assert aggregate_store.commits == [(transitions, NOW)]
+    assert len(publisher.published) == 1
+    assert [detail_json(e.detail)["invite_id"] for e in publisher.published[0]] == ["inv_a", "inv_b"]
+    assert isinstance(result, BatchResult)
+    assert result.commit.transitions == 3
+    assert result.events_published == 2
+
+
+def test_nothing_is_published_when_the_commit_fails(
+    aggregate_store: FakeAggregateStore,
+    publisher: FakePublisher,
+    make_item: MakeItem,
+    make_transition: MakeTransition,
+) -> None:
+    aggregate_store.fail_with = RuntimeError("transaction cancelled")
+    service = ScoringService(aggregate_store, publisher)
+    with pytest.raises(RuntimeError, match="transaction cancelled"):
+        service.apply([make_transition(None, make_item())], NOW)
+    assert aggregate_store.log.calls == ["commit"]
+    assert publisher.published == []
+
+
+def test_publisher_is_not_called_without_events(
+    aggregate_store: FakeAggregateStore,
+    publisher: FakePublisher,
+    make_item: MakeItem,
+    make_transition: MakeTransition,
+) -> None:
+    # Given a batch with only a removal (no event to publish)
+    result = ScoringService(aggregate_store, publisher).apply(
+        [make_transition(make_item(), None, version=2)], NOW
+    )
+    assert aggregate_store.log.calls == ["commit"]
+    assert result.events_published == 0
+
+
+def test_empty_batch_still_commits_and_publishes_nothing(
+    aggregate_store: FakeAggregateStore, publisher: FakePublisher
+) -> None:
+    result = ScoringService(aggregate_store, publisher).apply([], NOW)
+    assert aggregate_store.log.calls == ["commit"]
+    assert result.events_published == 0
+    assert result.commit.transitions == 0
