@@ -7,13 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from nps.limits import MAX_COMMENT_LENGTH
 from nps.scoring import Category
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 SegmentValues = dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], str]
 Channel = Literal["email", "sms"]
-from nps.limits import MAX_COMMENT_LENGTH
-
 EVENT_SOURCE = "nps"
 RESPONSE_SCORED = "NPS Response Scored"
 

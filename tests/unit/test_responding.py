@@ -9,7 +9,7 @@ import pytest
 
 from nps.dal.invites import Invite
 from nps.dal.responses import RecordOutcome
-from nps.models import MAX_COMMENT_LENGTH
+from nps.limits import MAX_COMMENT_LENGTH
 from nps.responding import (
     BadComment,
     BadScore,
