@@ -21,7 +21,7 @@ from nps.aggregation import Transition
 from nps.config import settings
 from nps.dal.aggregates import DynamoAggregateStore
 from nps.events import EventPublisher
-from nps.stream_scoring import ScoringService, parse_transition
+from nps.stream_scoring import MalformedRecord, ScoringService, parse_transition, plain_image
 
 logger = Logger(service="score")
 metrics = Metrics(namespace="NPS", service="score")
@@ -37,16 +37,16 @@ def service() -> ScoringService:
 
 
 def record_handler(record: DynamoDBRecord) -> Transition | None:
-    stream = record.dynamodb
-    if stream is None or record.event_name is None:
-        raise ValueError("stream record without a dynamodb section or event name")
+    stream = record.raw_event.get("dynamodb")
+    if not isinstance(stream, dict):
+        raise MalformedRecord("stream record without a dynamodb section")
     return parse_transition(
-        record.event_name.name,
-        stream.keys,
-        stream.old_image,
-        stream.new_image,
-        stream.sequence_number,
-        stream.approximate_creation_date_time,
+        str(record.raw_event.get("eventName")),
+        plain_image(stream.get("Keys")),
+        plain_image(stream.get("OldImage")),
+        plain_image(stream.get("NewImage")),
+        stream.get("SequenceNumber"),
+        stream.get("ApproximateCreationDateTime"),
     )
 
 

@@ -16,7 +16,8 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache
 
 from nps.models import ResponseItem
 from nps.periods import Granularity, period_keys
@@ -55,11 +56,31 @@ def segment_label(dimension: str, value: str) -> str:
 def aggregate_keys(item: ResponseItem) -> Iterator[AggregateKey]:
     """Every key a counted response contributes to, by the period of its first answer."""
     assert item.first_answered_at is not None
-    segments = (ALL, *(segment_label(d, v) for d, v in sorted(item.segments.items())))
-    for granularity, period in period_keys(item.first_answered_at).items():
-        for segment in segments:
-            yield AggregateKey(item.survey_id, granularity, period, segment, ALL)
-            yield AggregateKey(item.survey_id, granularity, period, segment, item.channel)
+    yield from _keys(_signature(item))
+
+
+# (survey, UTC day of the first answer, sorted segment values, channel): responses that share it
+# contribute to exactly the same keys, so a batch is summed per signature before keys are expanded.
+Signature = tuple[str, date, tuple[tuple[str, str], ...], str]
+
+
+def _signature(item: ResponseItem) -> Signature:
+    assert item.first_answered_at is not None
+    day = item.first_answered_at.astimezone(UTC).date()
+    return item.survey_id, day, tuple(sorted(item.segments.items())), item.channel
+
+
+@lru_cache(maxsize=4096)
+def _keys(signature: Signature) -> tuple[AggregateKey, ...]:
+    survey_id, day, segment_values, channel = signature
+    segments = (ALL, *(segment_label(d, v) for d, v in segment_values))
+    at = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return tuple(
+        AggregateKey(survey_id, granularity, period, segment, channel_value)
+        for granularity, period in period_keys(at).items()
+        for segment in segments
+        for channel_value in (ALL, channel)
+    )
 
 
 def contribution(item: ResponseItem | None) -> Counters:
@@ -95,16 +116,7 @@ class Transition:
         return self.old_score != self.new_score
 
     def deltas(self) -> dict[AggregateKey, Counters]:
-        out: dict[AggregateKey, Counters] = defaultdict(dict)
-        for item, sign in ((self.old, -1), (self.new, 1)):
-            counters = contribution(item)
-            if not counters or item is None:
-                continue
-            for key in aggregate_keys(item):
-                bucket = out[key]
-                for name, value in counters.items():
-                    bucket[name] = bucket.get(name, 0) + sign * value
-        return {k: {n: v for n, v in c.items() if v} for k, c in out.items() if any(c.values())}
+        return coalesce((self,))
 
     @property
     def ledger_bucket(self) -> str:
@@ -128,13 +140,25 @@ class LedgerClaim:
 
 def coalesce(transitions: Iterable[Transition]) -> dict[AggregateKey, Counters]:
     """Sum the deltas of many transitions per key, dropping keys whose sum is zero."""
-    totals: dict[AggregateKey, Counters] = defaultdict(dict)
+    by_signature: dict[Signature, Counters] = {}
     for transition in transitions:
-        for key, counters in transition.deltas().items():
-            bucket = totals[key]
+        for item, sign in ((transition.old, -1), (transition.new, 1)):
+            counters = contribution(item)
+            if not counters or item is None:
+                continue
+            bucket = by_signature.setdefault(_signature(item), {})
             for name, value in counters.items():
+                bucket[name] = bucket.get(name, 0) + sign * value
+    totals: dict[AggregateKey, Counters] = defaultdict(dict)
+    for signature, counters in by_signature.items():
+        nonzero = {name: value for name, value in counters.items() if value}
+        if not nonzero:
+            continue
+        for key in _keys(signature):
+            bucket = totals[key]
+            for name, value in nonzero.items():
                 bucket[name] = bucket.get(name, 0) + value
-    return {k: {n: v for n, v in c.items() if v} for k, c in sorted(totals.items()) if any(c.values())}
+    return {k: nonzero for k, c in totals.items() if (nonzero := {n: v for n, v in c.items() if v})}
 
 
 def ledger_claims(transitions: Iterable[Transition]) -> dict[str, LedgerClaim]:

@@ -230,11 +230,6 @@ def test_coalesce_keeps_only_non_zero_counters(make_item: MakeItem, make_transit
     assert all(c == {"promoters": 1, "score_10": 1} for c in totals.values())
 
 
-def test_coalesce_output_is_sorted_by_key(make_item: MakeItem, make_transition: MakeTransition) -> None:
-    totals = coalesce([make_transition(None, make_item())])
-    assert list(totals) == sorted(totals)
-
-
 def test_coalesce_of_nothing_is_empty() -> None:
     assert coalesce([]) == {}
 

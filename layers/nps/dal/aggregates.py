@@ -49,6 +49,9 @@ class CommitFailed(RuntimeError):
     """The batch could not be committed after retries; the stream will deliver it again."""
 
 
+_DESCRIPTOR_NAMES = {f"#{n}": n for n in ("survey_id", "granularity", "segment", "channel", "updated_at")}
+
+
 def _ledger_attr(invite_id: str) -> str:
     return f"v_{invite_id}"
 
@@ -84,8 +87,9 @@ class DynamoAggregateStore:
                 self._commit(pending[:middle], now, stats)
                 self._commit(pending[middle:], now, stats)
                 return
+            now_iso = iso_timestamp(now)
             actions = [self._ledger_update(bucket, claim, now) for bucket, claim in claims.items()]
-            actions += [self._aggregate_update(key, counters, now) for key, counters in sums.items()]
+            actions += [self._aggregate_update(key, counters, now_iso) for key, counters in sums.items()]
             try:
                 aws.client("dynamodb").transact_write_items(TransactItems=actions)
             except Exception as error:
@@ -128,24 +132,26 @@ class DynamoAggregateStore:
             }
         }
 
-    def _aggregate_update(self, key: AggregateKey, counters: dict[str, int], now: datetime) -> dict[str, Any]:
-        names = {f"#c{i}": name for i, name in enumerate(counters)}
-        names |= {f"#{n}": n for n in ("survey_id", "granularity", "segment", "channel", "updated_at")}
-        values: dict[str, Any] = {f":c{i}": {"N": str(v)} for i, v in enumerate(counters.values())}
-        values |= {
+    def _aggregate_update(self, key: AggregateKey, counters: dict[str, int], now_iso: str) -> dict[str, Any]:
+        # Counter names (promoters, score_7, ...) are plain identifiers, not DynamoDB reserved words.
+        names = dict(_DESCRIPTOR_NAMES)
+        values: dict[str, Any] = {
             ":survey": {"S": key.survey_id},
             ":granularity": {"S": key.granularity.value},
             ":segment": {"S": key.segment},
             ":channel": {"S": key.channel},
-            ":now": {"S": iso_timestamp(now)},
+            ":now": {"S": now_iso},
         }
-        adds = ", ".join(f"#c{i} :c{i}" for i in range(len(counters)))
+        adds = []
+        for name, value in counters.items():
+            values[f":{name}"] = {"N": str(value)}
+            adds.append(f"{name} :{name}")
         return {
             "Update": {
                 "TableName": self.table_name,
                 "Key": {"pk": {"S": key.pk}, "period": {"S": key.period}},
                 "UpdateExpression": (
-                    f"ADD {adds} SET #survey_id = :survey, #granularity = :granularity, "
+                    f"ADD {', '.join(adds)} SET #survey_id = :survey, #granularity = :granularity, "
                     "#segment = :segment, #channel = :channel, #updated_at = :now"
                 ),
                 "ExpressionAttributeNames": names,

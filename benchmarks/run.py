@@ -1,0 +1,194 @@
+"""Run every benchmark, print each figure next to its same-run baseline, write ``results/latest.json``.
+
+    PYTHONPATH=. .venv/bin/python -m benchmarks.run [--samples 7] [--records 10000] [--no-moto]
+
+Measurements only: nothing here fails on a slow figure. No network, no AWS account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict
+from typing import Any
+
+from benchmarks import cold_start, stream_throughput, write_requests
+from benchmarks.report import format_figure, note, section, write_results
+from benchmarks.synthetic import Workload, WorkloadSpec, build_workload
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=7, help="fresh interpreters per cold-start probe")
+    parser.add_argument(
+        "--records", type=int, default=10_000, help="stream records in the synthetic workload"
+    )
+    parser.add_argument("--passes", type=int, default=2, help="timed passes over the workload")
+    parser.add_argument("--moto-records", type=int, default=100, help="records replayed on moto (0: skip)")
+    parser.add_argument("--no-moto", action="store_true", help="skip the moto cross-check")
+    parser.add_argument("--no-first-request", action="store_true", help="skip the first-request timing")
+    return parser.parse_args(argv)
+
+
+def _cold_start(args: argparse.Namespace) -> dict[str, Any]:
+    section(f"1. respond cold start: fresh interpreter, import + DynamoDB client (median of {args.samples})")
+    result = cold_start.run(samples=args.samples, first_request=not args.no_first_request)
+    figure = result.figure
+    detail = figure.detail
+    print(format_figure(figure))
+    note(
+        f"import {detail['respond_import_ms_median']:.1f} ms"
+        f" + client {detail['respond_client_ms_median']:.1f} ms"
+        f"   vs boto3 import {detail['baseline_import_ms_median']:.1f} ms"
+        f" + client {detail['baseline_client_ms_median']:.1f} ms"
+    )
+    note(
+        f"best sample {detail['respond_total_ms_min']:.1f} ms vs {detail['baseline_total_ms_min']:.1f} ms;"
+        f" modules loaded {detail['respond_modules']} vs {detail['baseline_modules']}"
+    )
+    note("heavy modules on the respond path: " + ", ".join(detail["respond_heavy_modules"]))
+    if result.first_request_ms is not None and result.second_request_ms is not None:
+        note(
+            f"first request in that process {result.first_request_ms:.1f} ms"
+            f" (status {result.first_request_status}), second {result.second_request_ms:.1f} ms"
+            " [AWS answered in-process at botocore's send]"
+        )
+    if result.import_breakdown:
+        note("largest direct imports of functions.respond.handler (-X importtime, first-import attribution):")
+        for cost in result.import_breakdown[:8]:
+            note(f"    {cost.module:<46} {cost.cumulative_ms:7.1f} ms")
+    return {
+        "figure": figure.as_json(),
+        "first_request_ms": result.first_request_ms,
+        "second_request_ms": result.second_request_ms,
+        "first_request_status": result.first_request_status,
+        "import_breakdown": [asdict(cost) for cost in result.import_breakdown],
+        "respond_samples": result.respond_samples,
+        "baseline_samples": result.baseline_samples,
+    }
+
+
+def _throughput(args: argparse.Namespace, workload: Workload) -> dict[str, Any]:
+    spec = workload.spec
+    section(
+        f"2. stream scoring throughput: {workload.records:,} records ({workload.inserts:,} INSERT,"
+        f" {workload.modifies:,} MODIFY) in batches of {spec.batch_size}, AWS stubbed"
+        f" ({args.passes} passes, median batch)"
+    )
+    result = stream_throughput.run(workload, passes=args.passes)
+    figure = result.figure
+    print(format_figure(figure))
+    detail = figure.detail
+    scoring, baseline = detail["scoring"], detail["deserializer"]
+    note(
+        f"median batch {scoring['median_batch_ms']:.1f} ms (p90 {scoring['p90_batch_ms']:.1f} ms)"
+        f" vs {baseline['median_batch_ms']:.2f} ms; whole-run rate {scoring['overall_rate']:,.0f}"
+        f" vs {baseline['overall_rate']:,.0f} records/s"
+    )
+    if result.failed_records:
+        note(f"WARNING: {result.failed_records} records reported as failures; the figure is not meaningful")
+    return {"workload": asdict(spec), "figure": figure.as_json(), "stub_calls": asdict(result.stub)}
+
+
+def _writes(
+    args: argparse.Namespace, workload: Workload, counts: write_requests.WriteCounts
+) -> dict[str, Any]:
+    spec = workload.spec
+    section(
+        "3. DynamoDB write requests per response: batch 100, segments plan × region, dedupe included"
+        " (1 survey, 2 channels)"
+    )
+    small = min(500, spec.records)
+    scenarios = {
+        # The same mix, but two surveys answered at once (e.g. a relationship and a support survey).
+        "2 surveys in the stream": build_workload(WorkloadSpec(records=small, surveys=2)),
+        # The same mix, but score changes are to responses first answered the day before.
+        "changes to yesterday's answers": build_workload(WorkloadSpec(records=small, earlier_answers=5_000)),
+    }
+    moto_records = 0 if args.no_moto else args.moto_records
+    result = write_requests.run(workload, moto_records, scenarios=scenarios, counts=counts)
+    figure = result.figure
+    detail = figure.detail
+    print(format_figure(figure))
+    note(
+        f"per batch: {detail['aggregate_updates_per_batch']:.1f} aggregate updates"
+        f" + {detail['ledger_updates_per_batch']:.1f} ledger updates"
+        f" in {detail['transactions_per_batch']:.2f} transaction(s), + {spec.batch_size} response writes"
+    )
+    verdict = "meets" if result.busiest_key_writes_per_batch == 1 else "MISSES"
+    note(
+        f"busiest aggregate key: {result.busiest_key_writes_per_batch} write(s) per batch"
+        f" (target 1: {verdict})"
+        f"   vs naive {result.naive_busiest_key_writes_per_batch};"
+        f" busiest ledger bucket: {result.busiest_ledger_writes_per_batch}"
+    )
+    note("what-if scenarios (informational, same batch size and segments):")
+    for name, scenario in result.scenarios.items():
+        note(
+            f"    {name}: {scenario['writes_per_response']:.2f} writes/response"
+            f" (naive {scenario['naive_writes_per_response']:.2f}),"
+            f" {scenario['transactions_per_batch']:.1f} transactions per batch,"
+            f" busiest key {scenario['busiest_aggregate_key_writes_per_batch']} writes per batch"
+            f" [{scenario['responses']:,} records]"
+        )
+    check = result.cross_check
+    if check is not None:
+        accepted = check["error"] is None and check["failed_records"] == 0
+        note(
+            f"moto cross-check ({check['records']:,} records, {check['batches']} batches): transactions"
+            f" {'accepted' if accepted else 'REJECTED: ' + str(check['error'])},"
+            f" {check['writes_per_response']:.2f} writes/response,"
+            f" day totals {'match' if check['day_totals_match'] else 'DO NOT match'} the stream"
+        )
+    return {
+        "workload": asdict(spec),
+        "figure": figure.as_json(),
+        "scenarios": result.scenarios,
+        "moto_cross_check": check,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    started = time.perf_counter()
+    print(
+        f"NPS platform benchmarks: Python {platform.python_version()},"
+        f" {platform.system()} {platform.machine()},"
+        f" {os.cpu_count()} CPU(s). Each figure is next to a baseline measured in this run."
+    )
+    sections: dict[str, Any] = {}
+    timings: dict[str, float] = {}
+
+    mark = time.perf_counter()
+    sections["respond_cold_start"] = _cold_start(args)
+    timings["respond_cold_start"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    workload = build_workload(WorkloadSpec(records=args.records))
+    # One untimed pass that counts every write; it doubles as the throughput run's warm-up.
+    counts = write_requests.count_writes(workload)
+    timings["workload_and_counting_pass"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    sections["stream_scoring_throughput"] = _throughput(args, workload)
+    timings["stream_scoring_throughput"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    sections["write_requests_per_response"] = _writes(args, workload, counts)
+    timings["write_requests_per_response"] = time.perf_counter() - mark
+
+    sections["section_seconds"] = {name: round(seconds, 1) for name, seconds in timings.items()}
+    elapsed = time.perf_counter() - started
+    sections["elapsed_seconds"] = round(elapsed, 1)
+    path = write_results(sections)
+    print()
+    spent = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items())
+    print(f"results written to {path} ({elapsed:.1f} s: {spent})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

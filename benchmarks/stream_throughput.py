@@ -1,0 +1,105 @@
+"""Figure 2: stream scoring throughput of the score function, records per second in one process.
+
+The real ``lambda_handler`` runs on synthetic batches (Powertools batch processing, parsing, aggregation,
+transaction building, event building and EMF metrics output included); only the AWS calls are stubs
+(``nps.aws.client`` returns :class:`~benchmarks.synthetic.StubAwsClient`). Baseline: deserializing the
+same records' keys and images with boto3's ``TypeDeserializer``, the least any consumer has to do.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from benchmarks.report import Figure, median
+from benchmarks.synthetic import FakeLambdaContext, StubAwsClient, Workload, scoring_function
+
+
+@dataclass(slots=True)
+class ThroughputResult:
+    figure: Figure
+    failed_records: int
+    stub: StubAwsClient
+
+
+def _deserialize(event: dict[str, Any], deserializer: TypeDeserializer) -> None:
+    for record in event["Records"]:
+        stream = record["dynamodb"]
+        for section in ("Keys", "NewImage", "OldImage"):
+            image = stream.get(section)
+            if image:
+                {name: deserializer.deserialize(value) for name, value in image.items()}
+
+
+def _batch_times(workload: Workload, passes: int, action: Callable[[dict[str, Any]], object]) -> list[float]:
+    """Seconds per batch, every batch of every pass."""
+    times: list[float] = []
+    clock = time.perf_counter
+    for _ in range(passes):
+        for event in workload.events:
+            started = clock()
+            action(event)
+            times.append(clock() - started)
+    return times
+
+
+def _rates(workload: Workload, times: list[float]) -> dict[str, float]:
+    """Records/s from the median batch (robust to CPU contention) and from the whole run."""
+    batch = workload.spec.batch_size
+    return {
+        "median_batch_rate": batch / median(times),
+        "overall_rate": workload.records * len(times) / len(workload.events) / sum(times),
+        "median_batch_ms": 1e3 * median(times),
+        "p90_batch_ms": 1e3 * sorted(times)[int(0.9 * (len(times) - 1))],
+    }
+
+
+def run(workload: Workload, passes: int = 2, warmup_batches: int = 3) -> ThroughputResult:
+    """Score ``passes`` times over the workload, timing each batch; the same for the baseline.
+
+    The process should already be warm (imports, caches): a few batches are scored untimed first.
+    """
+    stub = StubAwsClient()
+    context: Any = FakeLambdaContext()
+    failed = 0
+    with scoring_function(stub) as lambda_handler:
+
+        def score(event: dict[str, Any]) -> None:
+            nonlocal failed
+            failed += len(lambda_handler(event, context).get("batchItemFailures", []))
+
+        for event in workload.events[:warmup_batches]:
+            lambda_handler(event, context)
+        scoring = _rates(workload, _batch_times(workload, passes, score))
+    deserializer = TypeDeserializer()
+
+    def deserialize(event: dict[str, Any]) -> None:
+        _deserialize(event, deserializer)
+
+    baseline = _rates(workload, _batch_times(workload, passes, deserialize))
+    figure = Figure(
+        name="stream scoring throughput (1 process)",
+        unit="records/s",
+        measured=scoring["median_batch_rate"],
+        baseline_name="TypeDeserializer only",
+        baseline=baseline["median_batch_rate"],
+        target=20_000,
+        target_of="measured",
+        direction="min",
+        detail={
+            "records": workload.records,
+            "batch_size": workload.spec.batch_size,
+            "inserts": workload.inserts,
+            "modifies": workload.modifies,
+            "passes": passes,
+            "statistic": "batch size / median seconds per batch",
+            "scoring": scoring,
+            "deserializer": baseline,
+            "failed_records": failed,
+        },
+    )
+    return ThroughputResult(figure, failed, stub)
