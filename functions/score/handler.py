@@ -7,6 +7,7 @@ stream retries them and, after the retry limit, sends them to the on-failure des
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -42,7 +43,7 @@ def record_handler(record: DynamoDBRecord) -> Transition | None:
         raise MalformedRecord("stream record without a dynamodb section")
     return parse_transition(
         str(record.raw_event.get("eventName")),
-        plain_image(stream.get("Keys")),
+        {"invite_id": stream.get("Keys", {}).get("invite_id", {}).get("S")},
         plain_image(stream.get("OldImage")),
         plain_image(stream.get("NewImage")),
         stream.get("SequenceNumber"),
@@ -59,6 +60,11 @@ def committable(outcomes: list[tuple[Any, ...]]) -> list[Transition]:
         if result is not None:
             transitions.append(result)
     return transitions
+
+
+# Everything imported so far lives as long as the process: keep it out of the garbage collector's
+# full collections, which otherwise rescan it while a batch allocates thousands of small objects.
+gc.freeze()
 
 
 @metrics.log_metrics

@@ -12,11 +12,11 @@ aggregate deltas are written in one transaction, which is what makes replays har
 
 from __future__ import annotations
 
-import hashlib
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 from nps.models import ResponseItem
@@ -24,7 +24,7 @@ from nps.periods import Granularity, period_keys
 from nps.scoring import SCORES, Category, categorize
 
 ALL = "*"
-LEDGER_BUCKETS = 4
+LEDGER_BUCKETS = 8
 CATEGORY_COUNTERS: dict[Category, str] = {
     Category.PROMOTER: "promoters",
     Category.PASSIVE: "passives",
@@ -34,6 +34,7 @@ SCORE_COUNTERS: tuple[str, ...] = tuple(f"score_{score}" for score in SCORES)
 COUNTERS: tuple[str, ...] = (*CATEGORY_COUNTERS.values(), *SCORE_COUNTERS)
 
 Counters = dict[str, int]
+_ZERO = timedelta(0)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -65,8 +66,9 @@ Signature = tuple[str, date, tuple[tuple[str, str], ...], str]
 
 
 def _signature(item: ResponseItem) -> Signature:
-    assert item.first_answered_at is not None
-    day = item.first_answered_at.astimezone(UTC).date()
+    at = item.first_answered_at
+    assert at is not None
+    day = at.date() if at.utcoffset() == _ZERO else at.astimezone(UTC).date()
     return item.survey_id, day, tuple(sorted(item.segments.items())), item.channel
 
 
@@ -101,6 +103,8 @@ class Transition:
     sequence_number: str
     old: ResponseItem | None
     new: ResponseItem | None
+    #: The ledger item that records this transition as applied.
+    ledger_bucket: str = field(init=False)
 
     @property
     def old_score(self) -> int | None:
@@ -118,12 +122,13 @@ class Transition:
     def deltas(self) -> dict[AggregateKey, Counters]:
         return coalesce((self,))
 
-    @property
-    def ledger_bucket(self) -> str:
-        """The ledger item that records this transition as applied (deterministic per record)."""
-        digest = hashlib.blake2b(self.invite_id.encode(), digest_size=2).digest()
-        minute = self.record_time.strftime("%Y%m%d%H%M")
-        return f"ledger#{minute}#{int.from_bytes(digest, 'big') % LEDGER_BUCKETS}"
+    def __post_init__(self) -> None:
+        # Deterministic per record (never Python's salted hash()): a replay handled by another
+        # instance or after a deploy must find its claim in the same ledger item. Changing the
+        # bucket count or this formula while stream records are in flight would break that.
+        bucket = zlib.crc32(self.invite_id.encode()) % LEDGER_BUCKETS
+        minute = self.record_time.astimezone(UTC).strftime("%Y%m%d%H%M")
+        object.__setattr__(self, "ledger_bucket", f"ledger#{minute}#{bucket}")
 
 
 @dataclass(slots=True)
@@ -143,12 +148,14 @@ def coalesce(transitions: Iterable[Transition]) -> dict[AggregateKey, Counters]:
     by_signature: dict[Signature, Counters] = {}
     for transition in transitions:
         for item, sign in ((transition.old, -1), (transition.new, 1)):
-            counters = contribution(item)
-            if not counters or item is None:
+            if item is None or item.score is None or item.first_answered_at is None:
                 continue
             bucket = by_signature.setdefault(_signature(item), {})
-            for name, value in counters.items():
-                bucket[name] = bucket.get(name, 0) + sign * value
+            for name in (
+                CATEGORY_COUNTERS[item.category or categorize(item.score)],
+                SCORE_COUNTERS[item.score],
+            ):
+                bucket[name] = bucket.get(name, 0) + sign
     totals: dict[AggregateKey, Counters] = defaultdict(dict)
     for signature, counters in by_signature.items():
         nonzero = {name: value for name, value in counters.items() if value}

@@ -59,7 +59,11 @@ def plain_image(image: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """A stream image (DynamoDB JSON) as a plain dict, or ``None`` when absent."""
     if not image:
         return None
-    return {name: plain(value) for name, value in image.items()}
+    out: dict[str, Any] = {}
+    for name, value in image.items():
+        text = value.get("S")  # most attributes are strings: skip the general path
+        out[name] = text if text is not None and len(value) == 1 else plain(value)
+    return out
 
 
 def _image(raw: Mapping[str, Any] | None) -> ResponseItem | None:
@@ -103,7 +107,11 @@ def parse_transition(
             and item.category not in (None, categorize(item.score))
         ):
             raise MalformedRecord("stored category does not match the stored score")
-    transition = Transition(
+    old_score = old.score if old is not None and old.counted else None
+    new_score = new.score if new is not None and new.counted else None
+    if old_score == new_score:
+        return None  # a comment, or a write that did not change the counted score
+    return Transition(
         invite_id=invite_id,
         # A removal is ordered after the last version it removes.
         version=latest.version + (1 if new is None else 0),
@@ -112,7 +120,6 @@ def parse_transition(
         old=old,
         new=new,
     )
-    return transition if transition.moves_counts else None
 
 
 def scored_event(transition: Transition) -> Event | None:

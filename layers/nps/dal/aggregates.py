@@ -21,6 +21,8 @@ from nps.aggregation import AggregateKey, LedgerClaim, Transition, coalesce, led
 from nps.periods import iso_timestamp
 
 MAX_TRANSACTION_ITEMS = 100
+# Keeps a ledger update's condition expression well under DynamoDB's 4 KB expression limit.
+MAX_INVITES_PER_LEDGER_UPDATE = 60
 LEDGER_SORT_KEY = "-"
 LEDGER_RETENTION = timedelta(days=3)  # stream records live 24 h; keep the ledger well beyond that
 _RETRYABLE = {
@@ -81,7 +83,10 @@ class DynamoAggregateStore:
                 return
             claims = ledger_claims(pending)
             sums = coalesce(pending)
-            if len(claims) + len(sums) > MAX_TRANSACTION_ITEMS and len(pending) > 1:
+            too_many = len(claims) + len(sums) > MAX_TRANSACTION_ITEMS or any(
+                len(claim.min_versions) > MAX_INVITES_PER_LEDGER_UPDATE for claim in claims.values()
+            )
+            if too_many and len(pending) > 1:
                 # Rare: too many distinct keys for one transaction. Commit in order, in halves.
                 middle = len(pending) // 2
                 self._commit(pending[:middle], now, stats)
