@@ -230,7 +230,8 @@ class StubAwsClient:
         if self.record_keys:
             keys = []
             for action in TransactItems:
-                key = action["Update"]["Key"]
+                request = action.get("Update") or action["Put"]
+                key = request.get("Key") or request["Item"]
                 keys.append((key["pk"]["S"], key["period"]["S"]))
             self.transaction_keys.append(keys)
         return {}

@@ -33,7 +33,8 @@ from benchmarks.synthetic import (
     scoring_function,
 )
 
-LEDGER_PREFIX = "ledger#"
+# Dedupe bookkeeping: ledger buckets and, for batches wider than one transaction, commit records.
+LEDGER_PREFIX = ("ledger#", "commit#")
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from nps.models import ResponseItem
 from nps.periods import Granularity, period_keys
@@ -75,12 +76,10 @@ def _signature(item: ResponseItem) -> Signature:
 @lru_cache(maxsize=4096)
 def _keys(signature: Signature) -> tuple[AggregateKey, ...]:
     survey_id, day, segment_values, channel = signature
-    segments = (ALL, *(segment_label(d, v) for d, v in segment_values))
-    at = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return tuple(
         AggregateKey(survey_id, granularity, period, segment, channel_value)
-        for granularity, period in period_keys(at).items()
-        for segment in segments
+        for granularity, period in _day_periods(day)
+        for segment in _segment_labels(segment_values)
         for channel_value in (ALL, channel)
     )
 
@@ -156,16 +155,39 @@ def coalesce(transitions: Iterable[Transition]) -> dict[AggregateKey, Counters]:
                 SCORE_COUNTERS[item.score],
             ):
                 bucket[name] = bucket.get(name, 0) + sign
-    totals: dict[AggregateKey, Counters] = defaultdict(dict)
-    for signature, counters in by_signature.items():
+    # Sum per (survey, day, segment, channel) first: the four period keys of one day get the same sums.
+    by_slice: dict[tuple[str, date, str, str], Counters] = {}
+    for (survey_id, day, segment_values, channel), counters in by_signature.items():
         nonzero = {name: value for name, value in counters.items() if value}
         if not nonzero:
             continue
-        for key in _keys(signature):
-            bucket = totals[key]
-            for name, value in nonzero.items():
-                bucket[name] = bucket.get(name, 0) + value
+        for segment in _segment_labels(segment_values):
+            for channel_value in (ALL, channel):
+                _merge(by_slice, (survey_id, day, segment, channel_value), nonzero)
+    totals: dict[AggregateKey, Counters] = {}
+    for (survey_id, day, segment, channel_value), counters in by_slice.items():
+        for granularity, period in _day_periods(day):
+            _merge(totals, AggregateKey(survey_id, granularity, period, segment, channel_value), counters)
     return {k: nonzero for k, c in totals.items() if (nonzero := {n: v for n, v in c.items() if v})}
+
+
+def _merge(target: dict[Any, Counters], key: Any, counters: Counters) -> None:
+    bucket = target.get(key)
+    if bucket is None:
+        target[key] = dict(counters)
+        return
+    for name, value in counters.items():
+        bucket[name] = bucket.get(name, 0) + value
+
+
+@lru_cache(maxsize=1024)
+def _segment_labels(segment_values: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    return (ALL, *(segment_label(d, v) for d, v in segment_values))
+
+
+@lru_cache(maxsize=1024)
+def _day_periods(day: date) -> tuple[tuple[Granularity, str], ...]:
+    return tuple(period_keys(datetime(day.year, day.month, day.day, tzinfo=UTC)).items())
 
 
 def ledger_claims(transitions: Iterable[Transition]) -> dict[str, LedgerClaim]:

@@ -30,7 +30,7 @@ def aggregate_items(stack: LocalStack) -> dict[tuple[str, str], dict[str, int]]:
     return {
         (i["pk"]["S"], i["period"]["S"]): {k: int(v["N"]) for k, v in i.items() if "N" in v}
         for i in items
-        if not i["pk"]["S"].startswith("ledger#")
+        if not i["pk"]["S"].startswith(("ledger#", "commit#"))
     }
 
 
@@ -226,3 +226,89 @@ def test_a_batch_that_cannot_publish_fails_and_its_retry_does_not_double_count(
     assert run(event) == {"batchItemFailures": []}
     assert nonzero(aggregate_items(platform)) == recount(platform)
     assert len(follow_ups(platform)) == 1
+
+
+def tap_a_wide_campaign(stack: LocalStack, count: int = 40) -> None:
+    """Three segment dimensions with 2 × 3 × 4 values and two channels: over 100 keys per batch."""
+    for index in range(count):
+        invite = issue_invite(
+            stack,
+            f"wide-{index}",
+            channel="sms" if index % 5 in (1, 3) else "email",
+            segments={
+                "plan": ["free", "pro"][index % 2],
+                "region": ["emea", "amer", "apac"][index % 3],
+                "tier": ["t1", "t2", "t3", "t4"][index % 4],
+            },
+        )
+        invite.tap(index % 11)
+
+
+def count_key_writes(monkeypatch: pytest.MonkeyPatch) -> list[Counter[tuple[str, str]]]:
+    """Record, per scored batch, how many times each aggregate key was written."""
+    client = aws.client("dynamodb")
+    real = client.transact_write_items
+    per_batch: list[Counter[tuple[str, str]]] = []
+
+    def counting(**kwargs: Any) -> Any:
+        result = real(**kwargs)
+        for action in kwargs["TransactItems"]:
+            update = action.get("Update")
+            if update and not update["Key"]["pk"]["S"].startswith(("ledger#", "commit#")):
+                per_batch[-1][(update["Key"]["pk"]["S"], update["Key"]["period"]["S"])] += 1
+        return result
+
+    monkeypatch.setattr(client, "transact_write_items", counting)
+    return per_batch
+
+
+def test_a_batch_with_more_keys_than_one_transaction_writes_each_key_once(
+    platform: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a batch touching more than 100 aggregate keys
+    tap_a_wide_campaign(platform)
+    (event,) = StreamReader(platform.stream_arns["responses"], batch_size=200).read_batches()
+    writes = count_key_writes(monkeypatch)
+    # When it is scored
+    writes.append(Counter())
+    assert run(event) == {"batchItemFailures": []}
+    # Then it commits in chunks, every key written exactly once, and the counts are right
+    assert len(writes[0]) > 100
+    assert set(writes[0].values()) == {1}
+    assert nonzero(aggregate_items(platform)) == recount(platform)
+    # And a replay, whole or in overlapping parts, changes nothing
+    settled = aggregate_items(platform)
+    records = event["Records"]
+    for part in (records, records[: len(records) // 2], records[len(records) // 3 :]):
+        writes.append(Counter())
+        run({"Records": part})
+    assert aggregate_items(platform) == settled
+    assert all(not batch for batch in writes[1:])
+
+
+def test_an_interrupted_chunked_commit_is_finished_by_the_retry_without_double_counting(
+    platform: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nps.dal.aggregates import DynamoAggregateStore as Store
+
+    tap_a_wide_campaign(platform)
+    (event,) = StreamReader(platform.stream_arns["responses"], batch_size=200).read_batches()
+    # Given the function dies after the ledger claim and the first chunk of keys
+    real_apply = Store._apply_chunks
+
+    def crash_after_first_chunk(self: Store, commit_id: str, chunks: list[Any], *args: Any) -> None:
+        real_apply(self, commit_id, chunks[:1], *args)
+        raise RuntimeError("function timed out")
+
+    monkeypatch.setattr(Store, "_apply_chunks", crash_after_first_chunk)
+    with pytest.raises(RuntimeError, match="timed out"):
+        run(event)
+    monkeypatch.setattr(Store, "_apply_chunks", real_apply)
+    assert nonzero(aggregate_items(platform)) != recount(platform)
+    # When the stream retries with a bisected half of the batch, then the other half
+    records = event["Records"]
+    middle = len(records) // 2
+    assert run({"Records": records[:middle]}) == {"batchItemFailures": []}
+    assert run({"Records": records[middle:]}) == {"batchItemFailures": []}
+    # Then the interrupted commit was finished from its record and nothing counts twice
+    assert nonzero(aggregate_items(platform)) == recount(platform)
