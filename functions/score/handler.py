@@ -21,8 +21,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from nps.aggregation import Transition
 from nps.config import settings
 from nps.dal.aggregates import DynamoAggregateStore
-from nps.events import EventPublisher
-from nps.stream_scoring import MalformedRecord, ScoringService, parse_transition, plain_image
+from nps.events import Event, EventPublisher
+from nps.stream_scoring import MalformedRecord, ParsedRecord, ScoringService, parse_record, plain_image
 
 logger = Logger(service="score")
 metrics = Metrics(namespace="NPS", service="score")
@@ -37,11 +37,11 @@ def service() -> ScoringService:
     )
 
 
-def record_handler(record: DynamoDBRecord) -> Transition | None:
+def record_handler(record: DynamoDBRecord) -> ParsedRecord:
     stream = record.raw_event.get("dynamodb")
     if not isinstance(stream, dict):
         raise MalformedRecord("stream record without a dynamodb section")
-    return parse_transition(
+    return parse_record(
         str(record.raw_event.get("eventName")),
         {"invite_id": stream.get("Keys", {}).get("invite_id", {}).get("S")},
         plain_image(stream.get("OldImage")),
@@ -51,15 +51,18 @@ def record_handler(record: DynamoDBRecord) -> Transition | None:
     )
 
 
-def committable(outcomes: list[tuple[Any, ...]]) -> list[Transition]:
-    """Transitions before the first failed record: the stream redelivers everything from there."""
+def committable(outcomes: list[tuple[Any, ...]]) -> tuple[list[Transition], list[Event]]:
+    """Transitions and comment events before the first failed record: the stream redelivers the rest."""
     transitions: list[Transition] = []
+    comments: list[Event] = []
     for status, result, *_ in outcomes:
         if status != "success":
             break
-        if result is not None:
-            transitions.append(result)
-    return transitions
+        if result.transition is not None:
+            transitions.append(result.transition)
+        if result.comment is not None:
+            comments.append(result.comment)
+    return transitions, comments
 
 
 # Everything imported so far lives as long as the process: keep it out of the garbage collector's
@@ -73,7 +76,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     records = event.get("Records") or []
     with processor(records=records, handler=record_handler, lambda_context=context):
         outcomes = processor.process()
-    result = service().apply(committable(outcomes), datetime.now(UTC))
+    transitions, comments = committable(outcomes)
+    result = service().apply(transitions, datetime.now(UTC), comments)
     failed = len(processor.fail_messages)
     logger.info(
         "batch scored",

@@ -15,6 +15,9 @@ SegmentValues = dict[Annotated[str, StringConstraints(min_length=1, max_length=6
 Channel = Literal["email", "sms"]
 EVENT_SOURCE = "nps"
 RESPONSE_SCORED = "NPS Response Scored"
+COMMENT_RECEIVED = "NPS Comment Received"
+CONTACT_UNSUBSCRIBED = "NPS Contact Unsubscribed"
+INVITE_BOUNCED = "NPS Invite Bounced"
 
 
 class ResponseItem(BaseModel):
@@ -70,3 +73,62 @@ class ResponseScoredDetail(BaseModel):
     version: Annotated[int, Field(ge=1)]
     first_answered_at: datetime
     answered_at: datetime
+
+
+class CommentReceivedDetail(BaseModel):
+    """``detail`` of ``NPS Comment Received``: a comment was added to or changed on a response.
+
+    The comment text is not in the event (free text can hold personal data): subscribers that may
+    read it fetch it from the responses table by ``invite_id``. ``event_id`` is stable across
+    redeliveries.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal["1.0"] = "1.0"
+    event_id: str
+    survey_id: Id
+    wave_id: Id
+    invite_id: Id
+    contact_id: Id
+    channel: Channel
+    locale: str
+    segments: SegmentValues
+    score: Annotated[int, Field(ge=0, le=10)]
+    category: Category
+    comment_length: Annotated[int, Field(ge=1, le=MAX_COMMENT_LENGTH)]
+    version: Annotated[int, Field(ge=1)]
+    commented_at: datetime
+
+
+class ContactUnsubscribedDetail(BaseModel):
+    """``detail`` of ``NPS Contact Unsubscribed``: a contact opted out (link, one-click header or STOP)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal["1.0"] = "1.0"
+    event_id: str
+    contact_id: Id
+    survey_id: Id | None = None
+    wave_id: Id | None = None
+    invite_id: Id | None = None
+    channel: Channel
+    method: Literal["link", "one_click", "sms_stop", "complaint"]
+    unsubscribed_at: datetime
+
+
+class InviteBouncedDetail(BaseModel):
+    """``detail`` of ``NPS Invite Bounced``: SES reported a bounce or complaint for an invite's email."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal["1.0"] = "1.0"
+    event_id: str
+    contact_id: Id
+    survey_id: Id
+    wave_id: Id
+    invite_id: Id
+    channel: Literal["email"] = "email"
+    bounce_type: Literal["permanent", "transient", "complaint"]
+    suppressed: bool
+    bounced_at: datetime

@@ -10,7 +10,13 @@ from typing import Any, Protocol
 from nps.aggregation import Transition
 from nps.dal.aggregates import CommitStats
 from nps.events import Event
-from nps.models import RESPONSE_SCORED, ResponseItem, ResponseScoredDetail
+from nps.models import (
+    COMMENT_RECEIVED,
+    RESPONSE_SCORED,
+    CommentReceivedDetail,
+    ResponseItem,
+    ResponseScoredDetail,
+)
 from nps.scoring import categorize
 
 
@@ -73,6 +79,31 @@ def _image(raw: Mapping[str, Any] | None) -> ResponseItem | None:
     return ResponseItem.model_validate(raw)
 
 
+@dataclass(frozen=True, slots=True)
+class ParsedRecord:
+    """What one stream record means: a move in the counts and/or a new comment (either may be absent)."""
+
+    transition: Transition | None
+    comment: Event | None
+
+
+def parse_record(
+    event_name: str,
+    keys: Mapping[str, Any] | None,
+    old_image: Mapping[str, Any] | None,
+    new_image: Mapping[str, Any] | None,
+    sequence_number: str | None,
+    created_at: float | None,
+) -> ParsedRecord:
+    """Read a deserialized stream record: its count transition and its ``NPS Comment Received`` event.
+
+    Raises :class:`MalformedRecord` (or a pydantic ``ValidationError``) for records that are not
+    well-formed responses, so the batch reports them as failures instead of losing them.
+    """
+    transition, old, new = _parse(event_name, keys, old_image, new_image, sequence_number, created_at)
+    return ParsedRecord(transition, comment_event(old, new))
+
+
 def parse_transition(
     event_name: str,
     keys: Mapping[str, Any] | None,
@@ -81,11 +112,18 @@ def parse_transition(
     sequence_number: str | None,
     created_at: float | None,
 ) -> Transition | None:
-    """Build a :class:`Transition` from a deserialized stream record; ``None`` if it cannot matter.
+    """Build a :class:`Transition` from a deserialized stream record; ``None`` if it cannot matter."""
+    return _parse(event_name, keys, old_image, new_image, sequence_number, created_at)[0]
 
-    Raises :class:`MalformedRecord` (or a pydantic ``ValidationError``) for records that are not
-    well-formed responses, so the batch reports them as failures instead of losing them.
-    """
+
+def _parse(
+    event_name: str,
+    keys: Mapping[str, Any] | None,
+    old_image: Mapping[str, Any] | None,
+    new_image: Mapping[str, Any] | None,
+    sequence_number: str | None,
+    created_at: float | None,
+) -> tuple[Transition | None, ResponseItem | None, ResponseItem | None]:
     if event_name not in {"INSERT", "MODIFY", "REMOVE"}:
         raise MalformedRecord(f"unknown stream event {event_name!r}")
     if not sequence_number or created_at is None:
@@ -96,7 +134,7 @@ def parse_transition(
     new = None if event_name == "REMOVE" else _image(new_image)
     latest = new or old
     if latest is None:
-        return None  # neither side has a score: nothing to count
+        return None, old, new  # neither side has a score: nothing to count
     invite_id = str((keys or {}).get("invite_id", latest.invite_id))
     if any(item is not None and item.invite_id != invite_id for item in (old, new)):
         raise MalformedRecord("stream record keys do not match its images")
@@ -110,8 +148,8 @@ def parse_transition(
     old_score = old.score if old is not None and old.counted else None
     new_score = new.score if new is not None and new.counted else None
     if old_score == new_score:
-        return None  # a comment, or a write that did not change the counted score
-    return Transition(
+        return None, old, new  # a comment, or a write that did not change the counted score
+    transition = Transition(
         invite_id=invite_id,
         # A removal is ordered after the last version it removes.
         version=latest.version + (1 if new is None else 0),
@@ -120,6 +158,34 @@ def parse_transition(
         old=old,
         new=new,
     )
+    return transition, old, new
+
+
+def comment_event(old: ResponseItem | None, new: ResponseItem | None) -> Event | None:
+    """``NPS Comment Received`` when a scored response gains a comment or its comment changes."""
+    if new is None or new.score is None or not new.comment:
+        return None
+    commented_at = new.comment_at or new.answered_at or new.first_answered_at
+    if commented_at is None:
+        return None
+    if old is not None and old.comment == new.comment:
+        return None
+    detail = CommentReceivedDetail(
+        event_id=f"{new.invite_id}:{new.version}:comment",
+        survey_id=new.survey_id,
+        wave_id=new.wave_id,
+        invite_id=new.invite_id,
+        contact_id=new.contact_id,
+        channel=new.channel,
+        locale=new.locale,
+        segments=new.segments,
+        score=new.score,
+        category=categorize(new.score),
+        comment_length=len(new.comment),
+        version=new.version,
+        commented_at=commented_at,
+    )
+    return Event(COMMENT_RECEIVED, detail)
 
 
 def scored_event(transition: Transition) -> Event | None:
@@ -163,7 +229,9 @@ class ScoringService:
         self.store = store
         self.publisher = publisher
 
-    def apply(self, transitions: Sequence[Transition], now: datetime) -> BatchResult:
+    def apply(
+        self, transitions: Sequence[Transition], now: datetime, other_events: Sequence[Event] = ()
+    ) -> BatchResult:
         """Commit the aggregates (exactly once), then publish the events (at least once).
 
         Events are published for every transition in the batch, replays included: if a previous
@@ -172,5 +240,6 @@ class ScoringService:
         """
         stats = self.store.commit(transitions, now)
         events = [e for e in (scored_event(t) for t in transitions) if e is not None]
+        events += other_events
         published = self.publisher.publish(events) if events else 0
         return BatchResult(stats, published)

@@ -312,3 +312,37 @@ def test_an_interrupted_chunked_commit_is_finished_by_the_retry_without_double_c
     assert run({"Records": records[middle:]}) == {"batchItemFailures": []}
     # Then the interrupted commit was finished from its record and nothing counts twice
     assert nonzero(aggregate_items(platform)) == recount(platform)
+
+
+def test_a_new_comment_publishes_a_comment_event_without_its_text(
+    platform: LocalStack, reader: StreamReader
+) -> None:
+    # Given a subscriber rule for comment events (routed to a queue here)
+    events = aws.client("events")
+    sqs = aws.client("sqs")
+    queue_url = sqs.create_queue(QueueName="comments")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="comments",
+        EventBusName=platform.bus_name,
+        EventPattern=json.dumps({"source": ["nps"], "detail-type": ["NPS Comment Received"]}),
+    )
+    events.put_targets(
+        Rule="comments", EventBusName=platform.bus_name, Targets=[{"Id": "q", "Arn": queue_arn}]
+    )
+    # When a detractor answers and then explains, and the stream is scored (twice, as on a retry)
+    invite = issue_invite(platform, "inv-why")
+    invite.tap(4)
+    invite.comment("Call me at +1 555 0100, support never answered")
+    batches = reader.read_batches()
+    for event in batches + batches:
+        run(event)
+    # Then comment events carry ids, score and length, never the text (stable id for dedupe)
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    details = [json.loads(m["Body"])["detail"] for m in messages]
+    assert {d["event_id"] for d in details} == {"inv-why:2:comment"}
+    detail = details[0]
+    assert (detail["category"], detail["score"], detail["comment_length"]) == ("detractor", 4, 46)
+    assert "555" not in json.dumps(detail)
