@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
+from datetime import timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from markupsafe import Markup
 
 from nps.config import settings
 from nps.dal.invites import DynamoInviteRepository
-from nps.dal.responses import DynamoResponseRepository
+from nps.dal.responses import DynamoResponseRepository, RecordOutcome
 from nps.i18n import accept_language, resolve_locale
 from nps.limits import MAX_COMMENT_LENGTH
 from nps.rendering import render
@@ -30,22 +34,38 @@ from nps.responding import (
     UnsupportedMediaType,
 )
 from nps.signing import load_keyring
+from nps.templates_path import templates_dir
+
+if TYPE_CHECKING:  # the OpenAPI types module is only needed by the type checker
+    from aws_lambda_powertools.event_handler.openapi.types import (
+        OpenAPIResponseContentModel,
+        OpenAPIResponseContentSchema,
+    )
 
 MAX_BODY_BYTES = 16 * 1024
 HTML = "text/html; charset=utf-8"
+_BASE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; "
-        "frame-ancestors 'none'"
-    ),
+    "Content-Security-Policy": _BASE_POLICY,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
+    "X-Robots-Tag": "noindex, nofollow",
 }
-_KNOWN_ROUTES = ((re.compile(r"^/r/[^/]+$"), "GET, HEAD"), (re.compile(r"^/r/[^/]+/comment$"), "POST"))
+_KNOWN_ROUTES = (
+    (re.compile(r"^/r/[^/]+$"), "GET, HEAD, POST"),
+    (re.compile(r"^/r/[^/]+/comment$"), "POST"),
+    (re.compile(r"^/r/[^/]+/p$"), "GET, HEAD"),
+)
+_PAGE: dict[str, OpenAPIResponseContentSchema | OpenAPIResponseContentModel] = {
+    "text/html": {"schema": {"type": "string"}}
+}
 
 logger = Logger(service="respond")
+metrics = Metrics(namespace="NPS", service="respond")
 app = APIGatewayHttpResolver()
 
 
@@ -56,11 +76,24 @@ def service() -> ResponseService:
         keyring=lambda: load_keyring(config.signing_secret_name),
         invites=DynamoInviteRepository(config.invites_table),
         responses=DynamoResponseRepository(config.responses_table),
+        edit_window=timedelta(days=config.edit_window_days),
     )
 
 
+@lru_cache(maxsize=1)
+def confirm_script() -> tuple[Markup, str]:
+    """The score page's confirmation script and the CSP hash that lets exactly it run."""
+    script = (templates_dir() / "pages" / "confirm.js").read_text("utf-8")
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return Markup(script), f"'sha256-{digest}'"  # noqa: S704 - our own static file, hashed into the CSP
+
+
+def _headers() -> dict[str, str]:
+    return {k.lower(): v for k, v in (app.current_event.headers or {}).items()}
+
+
 def _request_locale(preferred: str | None = None) -> str:
-    header = app.current_event.headers.get("accept-language")
+    header = _headers().get("accept-language")
     return resolve_locale(preferred, *accept_language(header), settings().default_locale)
 
 
@@ -79,36 +112,141 @@ def message_page(message: str, status: int, locale: str | None = None, **headers
     return page("pages/message.html", status, _request_locale(locale), headers=headers, message=message)
 
 
-@app.get("/r/<token>")
-def tap(token: str) -> Response[str]:
-    result = service().tap(token, app.current_event.get_query_string_value("score"))
-    invite = result.invite
-    logger.info(
-        "score recorded",
-        extra={
-            "invite_id": invite.invite_id,
-            "survey_id": invite.survey_id,
-            "outcome": result.recorded.outcome,
-        },
-    )
+def _score_links(token: str) -> list[str]:
+    return [f"/r/{token}?score={option}" for option in range(11)]
+
+
+def _thank_you(token: str, score: int, locale: str) -> Response[str]:
+    script, script_hash = confirm_script()
+    policy = f"{_BASE_POLICY}; script-src {script_hash}; connect-src 'self'"
     return page(
         "pages/thank_you.html",
         200,
-        _request_locale(invite.locale),
-        score=result.recorded.score,
+        _request_locale(locale),
+        headers={"Content-Security-Policy": policy},
+        score=score,
+        confirm_action=f"/r/{token}",
+        confirm_script=script,
         comment_action=f"/r/{token}/comment",
-        score_links=[f"/r/{token}?score={option}" for option in range(11)],
+        score_links=_score_links(token),
         max_comment_length=MAX_COMMENT_LENGTH,
     )
 
 
-@app.route("/r/<token>", method="HEAD")
-def tap_head(token: str) -> Response[str]:
-    """HEAD is read-only: link checkers and mail scanners learn the link works, nothing is recorded."""
+@app.get(
+    "/r/<token>",
+    summary="Open a score link",
+    description=(
+        "With `score` (0–10): shows the thank-you page, whose script confirms the answer with a POST to "
+        "the same URL after a short pause (a button does it when scripts are off). The GET itself never "
+        "records an answer. Without `score`: shows the 0–10 score picker (the page SMS links open)."
+    ),
+    responses={
+        200: {"description": "Thank-you page, or the score picker", "content": _PAGE},
+        400: {"description": "Score missing from a confirmation or not an integer 0–10", "content": _PAGE},
+        403: {"description": "Link invalid (tampered, truncated or signed with an unknown key)", "content": _PAGE},
+        410: {"description": "Link expired, or its invite aged out", "content": _PAGE},
+    },
+    tags=["Responses"],
+)
+def open_link(token: str, score: str | None = None) -> Response[str]:
+    raw_score = app.current_event.get_query_string_value("score")
+    if raw_score is None:
+        invite = service().open_invite(token)
+        return page("pages/score_picker.html", 200, _request_locale(invite.locale), score=None,
+                    score_links=_score_links(token))  # fmt: skip
+    result = service().open_link(token, raw_score, _headers())
+    metrics.add_metric(name="ScoreLinksOpened", unit=MetricUnit.Count, value=1)
+    return _thank_you(token, result.score, result.invite.locale)
+
+
+@app.post(
+    "/r/<token>",
+    summary="Confirm an answer",
+    description=(
+        "Form field `score` (0–10). Records the answer unless the invite's link activity looks automated "
+        "(a mail scanner): then it is kept aside and never counted. The latest human answer wins within "
+        "the edit window. The response does not say which it was."
+    ),
+    responses={
+        200: {"description": "Thank-you page", "content": _PAGE},
+        400: {"description": "Score missing or not an integer 0–10; malformed form body", "content": _PAGE},
+        403: {"description": "Link invalid", "content": _PAGE},
+        410: {"description": "Link expired", "content": _PAGE},
+        413: {"description": "Body larger than 16 KiB", "content": _PAGE},
+        415: {"description": "Body not application/x-www-form-urlencoded", "content": _PAGE},
+    },
+    tags=["Responses"],
+)
+def confirm(token: str) -> Response[str]:
+    result = service().confirm(token, _form_field("score"), _headers())
+    invite = result.invite
+    logger.info(
+        "answer confirmed",
+        extra={
+            "invite_id": invite.invite_id,
+            "survey_id": invite.survey_id,
+            "automated": result.assessment.automated,
+            "reasons": list(result.assessment.reasons),
+            "confidence": result.assessment.confidence,
+            "outcome": result.recorded.outcome if result.recorded else "held",
+            "retracted": result.retracted,
+        },
+    )
+    if result.assessment.automated:
+        metrics.add_metric(name="AutomatedClicksDiscarded", unit=MetricUnit.Count, value=1)
+    elif result.recorded is not None and result.recorded.outcome in (RecordOutcome.RECORDED, RecordOutcome.CHANGED):
+        metrics.add_metric(name="AnswersRecorded", unit=MetricUnit.Count, value=1)
+    return _thank_you(token, result.score, invite.locale)
+
+
+@app.route(
+    "/r/<token>",
+    method="HEAD",
+    summary="Check a score link",
+    description="Read-only: link checkers and mail scanners learn the link works; nothing is recorded.",
+    responses={200: {"description": "Empty"}, 403: {"description": "Never: HEAD does not verify"}},
+    tags=["Responses"],
+)
+def open_link_head(token: str) -> Response[str]:
     return Response(status_code=200, content_type=HTML, body="", headers=PAGE_HEADERS)
 
 
-@app.post("/r/<token>/comment")
+@app.get(
+    "/r/<token>/p",
+    summary="Message preview link",
+    description=(
+        "A link hidden in every email that no person sees or follows. Its fetch marks the invite's link "
+        "activity around it as automated (and retracts an answer recorded seconds before)."
+    ),
+    responses={
+        200: {"description": "An empty page", "content": _PAGE},
+        403: {"description": "Link invalid", "content": _PAGE},
+        410: {"description": "Link expired", "content": _PAGE},
+    },
+    tags=["Responses"],
+)
+def preview(token: str) -> Response[str]:
+    invite = service().honeypot(token)
+    logger.info("preview link fetched", extra={"invite_id": invite.invite_id, "survey_id": invite.survey_id})
+    return Response(status_code=200, content_type=HTML, body="<!doctype html><title></title>", headers=PAGE_HEADERS)
+
+
+@app.post(
+    "/r/<token>/comment",
+    summary="Save the comment",
+    description="Form field `comment` (1–2,000 characters) for the answer on record.",
+    responses={
+        200: {"description": "Comment saved page", "content": _PAGE},
+        400: {"description": "Comment empty, longer than 2,000 characters, or malformed body", "content": _PAGE},
+        403: {"description": "Link invalid", "content": _PAGE},
+        409: {"description": "No answer on record yet", "content": _PAGE},
+        410: {"description": "Link expired", "content": _PAGE},
+        413: {"description": "Body larger than 16 KiB", "content": _PAGE},
+        415: {"description": "Body not application/x-www-form-urlencoded", "content": _PAGE},
+    },
+    tags=["Responses"],
+)
 def comment(token: str) -> Response[str]:
     invite = service().comment(token, _form_field("comment"))
     logger.info("comment saved", extra={"invite_id": invite.invite_id, "survey_id": invite.survey_id})
@@ -125,9 +263,7 @@ def _form_field(name: str) -> str | None:
     if len(raw_body) > MAX_BODY_BYTES * 2:
         raise PayloadTooLarge()
     try:
-        body = (
-            base64.b64decode(raw_body, validate=True) if event.get("isBase64Encoded") else raw_body.encode()
-        )
+        body = base64.b64decode(raw_body, validate=True) if event.get("isBase64Encoded") else raw_body.encode()
     except (binascii.Error, ValueError) as error:
         raise ResponseError("the body is not valid base64") from error
     if len(body) > MAX_BODY_BYTES:
@@ -161,6 +297,7 @@ def unexpected(error: Exception) -> Response[str]:
     return message_page("server_error", 500)
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

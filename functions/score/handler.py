@@ -32,9 +32,7 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 @lru_cache(maxsize=1)
 def service() -> ScoringService:
     config = settings().require("aggregates_table", "event_bus_name")
-    return ScoringService(
-        DynamoAggregateStore(config.aggregates_table), EventPublisher(config.event_bus_name)
-    )
+    return ScoringService(DynamoAggregateStore(config.aggregates_table), EventPublisher(config.event_bus_name))
 
 
 def record_handler(record: DynamoDBRecord) -> ParsedRecord:
@@ -91,9 +89,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         },
     )
     metrics.add_metric(name="ResponsesScored", unit=MetricUnit.Count, value=result.commit.applied)
-    metrics.add_metric(
-        name="ReplayedRecordsSkipped", unit=MetricUnit.Count, value=result.commit.skipped_as_replayed
-    )
+    metrics.add_metric(name="ReplayedRecordsSkipped", unit=MetricUnit.Count, value=result.commit.skipped_as_replayed)
     metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=result.events_published)
     metrics.add_metric(name="MalformedRecords", unit=MetricUnit.Count, value=failed)
     return dict(processor.response())

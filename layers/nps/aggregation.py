@@ -86,7 +86,7 @@ def _keys(signature: Signature) -> tuple[AggregateKey, ...]:
 
 def contribution(item: ResponseItem | None) -> Counters:
     """The counters one response adds to each of its keys (empty when it does not count)."""
-    if item is None or not item.counted or item.score is None:
+    if item is None or not item.is_counted or item.score is None:
         return {}
     category = item.category or categorize(item.score)
     return {CATEGORY_COUNTERS[category]: 1, SCORE_COUNTERS[item.score]: 1}
@@ -107,11 +107,11 @@ class Transition:
 
     @property
     def old_score(self) -> int | None:
-        return self.old.score if self.old is not None and self.old.counted else None
+        return self.old.score if self.old is not None and self.old.is_counted else None
 
     @property
     def new_score(self) -> int | None:
-        return self.new.score if self.new is not None and self.new.counted else None
+        return self.new.score if self.new is not None and self.new.is_counted else None
 
     @property
     def moves_counts(self) -> bool:
@@ -147,7 +147,7 @@ def coalesce(transitions: Iterable[Transition]) -> dict[AggregateKey, Counters]:
     by_signature: dict[Signature, Counters] = {}
     for transition in transitions:
         for item, sign in ((transition.old, -1), (transition.new, 1)):
-            if item is None or item.score is None or item.first_answered_at is None:
+            if item is None or not item.is_counted or item.score is None:
                 continue
             bucket = by_signature.setdefault(_signature(item), {})
             for name in (

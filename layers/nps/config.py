@@ -25,13 +25,15 @@ class Settings:
     default_locale: str
     link_lifetime_days: int
     public_base_url: str
+    edit_window_days: int
 
     @classmethod
     def from_env(cls) -> Settings:
         try:
             lifetime = int(os.environ.get("LINK_LIFETIME_DAYS", "30"))
+            edit_window = int(os.environ.get("EDIT_WINDOW_DAYS", "7"))
         except ValueError as error:
-            raise ConfigurationError("LINK_LIFETIME_DAYS must be an integer") from error
+            raise ConfigurationError("LINK_LIFETIME_DAYS and EDIT_WINDOW_DAYS must be integers") from error
         return cls(
             invites_table=os.environ.get("INVITES_TABLE", ""),
             responses_table=os.environ.get("RESPONSES_TABLE", ""),
@@ -41,6 +43,7 @@ class Settings:
             default_locale=os.environ.get("DEFAULT_LOCALE", "en"),
             link_lifetime_days=lifetime,
             public_base_url=os.environ.get("PUBLIC_BASE_URL", "").rstrip("/"),
+            edit_window_days=edit_window,
         )
 
     def require(self, *names: str) -> Settings:

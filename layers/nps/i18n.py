@@ -19,9 +19,7 @@ def supported_locales() -> frozenset[str]:
 @cache
 def catalog(locale: str) -> dict[str, Any]:
     """Messages for ``locale``, English filling any key the locale lacks."""
-    base: dict[str, Any] = json.loads(
-        (templates_dir() / "i18n" / f"{DEFAULT_LOCALE}.json").read_text("utf-8")
-    )
+    base: dict[str, Any] = json.loads((templates_dir() / "i18n" / f"{DEFAULT_LOCALE}.json").read_text("utf-8"))
     if locale != DEFAULT_LOCALE and locale in supported_locales():
         base |= json.loads((templates_dir() / "i18n" / f"{locale}.json").read_text("utf-8"))
     return base

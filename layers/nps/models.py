@@ -18,6 +18,7 @@ RESPONSE_SCORED = "NPS Response Scored"
 COMMENT_RECEIVED = "NPS Comment Received"
 CONTACT_UNSUBSCRIBED = "NPS Contact Unsubscribed"
 INVITE_BOUNCED = "NPS Invite Bounced"
+RESPONSE_RETRACTED = "NPS Response Retracted"
 
 
 class ResponseItem(BaseModel):
@@ -40,11 +41,14 @@ class ResponseItem(BaseModel):
     answered_at: datetime | None = None
     comment_at: datetime | None = None
     source: str = "link"
+    #: False while the only answer on record looks automated (a mail scanner), or after one was retracted.
+    counted: bool = True
+    confidence: str | None = None
 
     @property
-    def counted(self) -> bool:
+    def is_counted(self) -> bool:
         """Whether this response counts in the aggregates."""
-        return self.score is not None and self.first_answered_at is not None
+        return self.counted and self.score is not None and self.first_answered_at is not None
 
 
 class ResponseScoredDetail(BaseModel):
@@ -132,3 +136,29 @@ class InviteBouncedDetail(BaseModel):
     bounce_type: Literal["permanent", "transient", "complaint"]
     suppressed: bool
     bounced_at: datetime
+
+
+class ResponseRetractedDetail(BaseModel):
+    """``detail`` of ``NPS Response Retracted``: an answer that was counted no longer is.
+
+    Sent when evidence that arrived seconds later (a mail scanner's burst of clicks, a fetch of the
+    hidden preview link) shows the answer was automated. Subscribers that acted on the matching
+    ``NPS Response Scored`` (same ``invite_id``) should undo or close what they started.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal["1.0"] = "1.0"
+    event_id: str
+    survey_id: Id
+    wave_id: Id
+    invite_id: Id
+    contact_id: Id
+    channel: Channel
+    locale: str
+    segments: SegmentValues
+    previous_score: Annotated[int, Field(ge=0, le=10)]
+    previous_category: Category
+    reason: Literal["automated", "removed"]
+    version: Annotated[int, Field(ge=1)]
+    retracted_at: datetime

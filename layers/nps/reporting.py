@@ -47,9 +47,7 @@ def slice_report(
 
 def format_report(rows: list[SliceReport]) -> str:
     """A plain-text table: NPS ± margin, n and the category split per row."""
-    header = (
-        f"{'slice':<28} {'NPS':>7} {'± 95%':>7} {'n':>6} {'promoters':>10} {'passives':>9} {'detractors':>11}"
-    )
+    header = f"{'slice':<28} {'NPS':>7} {'± 95%':>7} {'n':>6} {'promoters':>10} {'passives':>9} {'detractors':>11}"
     lines = [header, "-" * len(header)]
     for row in rows:
         e = row.estimate

@@ -7,13 +7,22 @@ unless the link is valid, unexpired and the score is 0–10.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from nps.dal.invites import Invite
-from nps.dal.responses import NotAnswered, RecordedScore
+from nps.automation import (
+    RETRACT_WINDOW_SECONDS,
+    Assessment,
+    Click,
+    ClickKind,
+    assess,
+    automated_evidence,
+    is_prefetch,
+)
+from nps.dal.invites import Invite, InviteNotFound
+from nps.dal.responses import NotAnswered, RecordedScore, StoredResponse
 from nps.limits import MAX_COMMENT_LENGTH
 from nps.periods import iso_timestamp
 from nps.scoring import Category, ScoreOutOfRange, categorize, parse_score
@@ -69,20 +78,48 @@ class CommentBeforeScore(ResponseError):
 class InviteStore(Protocol):
     def get(self, invite_id: str) -> Invite | None: ...
 
+    def log_click(self, invite_id: str, click: Click) -> Invite: ...
+
 
 class ResponseStore(Protocol):
     def record_score(
-        self, invite: Invite, score: int, category: Category, now_iso: str, source: str = "link"
+        self,
+        invite: Invite,
+        score: int,
+        category: Category,
+        now_iso: str,
+        source: str = "link",
+        confidence: str = "high",
+        edit_window_start_iso: str = "",
     ) -> RecordedScore: ...
+
+    def record_automated(self, invite: Invite, score: int, now_iso: str, reasons: tuple[str, ...]) -> None: ...
+
+    def retract_recent(self, invite_id: str, since_iso: str, now_iso: str, reasons: tuple[str, ...]) -> bool: ...
+
+    def get(self, invite_id: str) -> StoredResponse | None: ...
 
     def save_comment(self, invite_id: str, comment: str, now_iso: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
-class TapResult:
+class OpenResult:
+    """A score link was opened: the page to show, nothing recorded yet."""
+
     invite: Invite
-    recorded: RecordedScore
+    score: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmResult:
+    """The page confirmed an answer: counted if it looks human, kept aside if it looks automated."""
+
+    invite: Invite
+    score: int
     category: Category
+    assessment: Assessment
+    recorded: RecordedScore | None
+    retracted: bool = False
 
 
 def _kept(ch: str) -> bool:
@@ -115,44 +152,130 @@ class ResponseService:
         invites: InviteStore,
         responses: ResponseStore,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        edit_window: timedelta = timedelta(days=7),
     ) -> None:
         self._keyring = keyring
         self.invites = invites
         self.responses = responses
         self.clock = clock
+        self.edit_window = edit_window
 
-    def open_invite(self, token: str, now: datetime) -> Invite:
-        """The invite a valid, unexpired respond token points at; raise otherwise."""
+    def verify_link(self, token: str, now: datetime) -> str:
+        """The invite id of a valid, unexpired respond token; raise otherwise (nothing is read)."""
         check = verify(self._keyring(), token, Purpose.RESPOND, now.timestamp())
         if check.status is TokenStatus.EXPIRED:
             raise LinkExpired()
         if check.claims is None or check.status is not TokenStatus.VALID:
             raise LinkInvalid()
-        invite = self.invites.get(check.claims.invite_id)
+        return check.claims.invite_id
+
+    def open_invite(self, token: str, now: datetime | None = None) -> Invite:
+        """The invite a valid, unexpired respond token points at; raise otherwise."""
+        invite = self.invites.get(self.verify_link(token, now or self.clock()))
         if invite is None:
             # Signed by us but gone: the invite aged out of the table after its retention.
             raise LinkExpired()
         return invite
 
-    def tap(self, token: str, raw_score: str | None) -> TapResult:
-        now = self.clock()
-        invite = self.open_invite(token, now)
+    def _log(self, invite_id: str, click: Click) -> Invite:
         try:
-            score = parse_score(raw_score)
-        except ScoreOutOfRange as error:
-            raise BadScore(str(error), locale=invite.locale) from error
+            return self.invites.log_click(invite_id, click)
+        except InviteNotFound as error:
+            raise LinkExpired() from error
+
+    def open_link(self, token: str, raw_score: str | None, headers: Mapping[str, str]) -> OpenResult:
+        """A GET of a score link: log it and show the page that confirms the answer; record nothing.
+
+        Prefetches are not even logged. An open that reveals a scanner (a burst of different
+        scores) retracts an answer recorded moments before.
+        """
+        now = self.clock()
+        invite_id = self.verify_link(token, now)
+        score = _score(raw_score, None)
+        if is_prefetch(headers):
+            return OpenResult(self.open_invite(token, now), score)
+        invite = self._log(invite_id, Click(now.timestamp(), ClickKind.OPEN, score))
+        self._retract_if_automated(invite, now)
+        return OpenResult(invite, score)
+
+    def confirm(self, token: str, raw_score: str | None, headers: Mapping[str, str]) -> ConfirmResult:
+        """The answer, posted by the score page: counted unless the invite's activity looks automated."""
+        now = self.clock()
+        invite_id = self.verify_link(token, now)
+        score = _score(raw_score, None)
+        invite = self._log(invite_id, Click(now.timestamp(), ClickKind.CONFIRM, score))
         category = categorize(score)
-        recorded = self.responses.record_score(invite, score, category, iso_timestamp(now))
-        return TapResult(invite, recorded, category)
+        assessment = assess(invite.clicks, now.timestamp(), invite.sent_at_epoch, headers)
+        if assessment.automated:
+            self.responses.record_automated(invite, score, iso_timestamp(now), assessment.reasons)
+            retracted = self._retract_if_automated(invite, now, assessment.reasons)
+            return ConfirmResult(invite, score, category, assessment, None, retracted)
+        recorded = self.responses.record_score(
+            invite,
+            score,
+            category,
+            iso_timestamp(now),
+            source="link",
+            confidence=assessment.confidence,
+            edit_window_start_iso=iso_timestamp(now - self.edit_window),
+        )
+        return ConfirmResult(invite, score, category, assessment, recorded)
+
+    def honeypot(self, token: str) -> Invite:
+        """The hidden link only machines follow: marks nearby activity on the invite as automated."""
+        now = self.clock()
+        invite = self._log(self.verify_link(token, now), Click(now.timestamp(), ClickKind.HONEYPOT))
+        self._retract_if_automated(invite, now)
+        return invite
+
+    def _retract_if_automated(self, invite: Invite, now: datetime, reasons: tuple[str, ...] = ()) -> bool:
+        evidence = tuple(dict.fromkeys((*reasons, *automated_evidence(invite.clicks, now.timestamp()))))
+        if not evidence or not {"burst of different scores", "honeypot link fetched"} & set(evidence):
+            return False
+        since = iso_timestamp(now - timedelta(seconds=RETRACT_WINDOW_SECONDS))
+        return self.responses.retract_recent(invite.invite_id, since, iso_timestamp(now), evidence)
+
+    def tap(self, token: str, raw_score: str | None, headers: Mapping[str, str] | None = None) -> ConfirmResult:
+        """Open a score link and confirm it, as a person's browser does (used by tools and tests)."""
+        request = dict(headers or _BROWSER_HEADERS)
+        self.open_link(token, raw_score, request)
+        return self.confirm(token, raw_score, request)
 
     def comment(self, token: str, raw_comment: str | None) -> Invite:
+        """Save the "why?" comment. Typing one is a person's act: an answer held back as possibly
+        automated is counted when its comment arrives."""
         now = self.clock()
         invite = self.open_invite(token, now)
         try:
             text = clean_comment(raw_comment)
-            self.responses.save_comment(invite.invite_id, text, iso_timestamp(now))
         except BadComment as error:
             raise BadComment(str(error), locale=invite.locale) from error
+        try:
+            self.responses.save_comment(invite.invite_id, text, iso_timestamp(now))
         except NotAnswered as error:
-            raise CommentBeforeScore(locale=invite.locale) from error
+            stored = self.responses.get(invite.invite_id)
+            if stored is None or stored.automated_score is None:
+                raise CommentBeforeScore(locale=invite.locale) from error
+            self.responses.record_score(
+                invite,
+                stored.automated_score,
+                categorize(stored.automated_score),
+                iso_timestamp(now),
+                source="comment",
+                confidence="high",
+            )
+            self.responses.save_comment(invite.invite_id, text, iso_timestamp(now))
         return invite
+
+
+_BROWSER_HEADERS = {
+    "user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+    "sec-fetch-site": "same-origin",
+}
+
+
+def _score(raw_score: str | None, locale: str | None) -> int:
+    try:
+        return parse_score(raw_score)
+    except ScoreOutOfRange as error:
+        raise BadScore(str(error), locale=locale) from error

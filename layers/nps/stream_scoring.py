@@ -12,9 +12,11 @@ from nps.dal.aggregates import CommitStats
 from nps.events import Event
 from nps.models import (
     COMMENT_RECEIVED,
+    RESPONSE_RETRACTED,
     RESPONSE_SCORED,
     CommentReceivedDetail,
     ResponseItem,
+    ResponseRetractedDetail,
     ResponseScoredDetail,
 )
 from nps.scoring import categorize
@@ -139,14 +141,10 @@ def _parse(
     if any(item is not None and item.invite_id != invite_id for item in (old, new)):
         raise MalformedRecord("stream record keys do not match its images")
     for item in (old, new):
-        if (
-            item is not None
-            and item.score is not None
-            and item.category not in (None, categorize(item.score))
-        ):
+        if item is not None and item.score is not None and item.category not in (None, categorize(item.score)):
             raise MalformedRecord("stored category does not match the stored score")
-    old_score = old.score if old is not None and old.counted else None
-    new_score = new.score if new is not None and new.counted else None
+    old_score = old.score if old is not None and old.is_counted else None
+    new_score = new.score if new is not None and new.is_counted else None
     if old_score == new_score:
         return None, old, new  # a comment, or a write that did not change the counted score
     transition = Transition(
@@ -188,11 +186,36 @@ def comment_event(old: ResponseItem | None, new: ResponseItem | None) -> Event |
     return Event(COMMENT_RECEIVED, detail)
 
 
+def retracted_event(transition: Transition) -> Event | None:
+    """``NPS Response Retracted`` when a counted answer stops counting (automated, or deleted)."""
+    old = transition.old
+    if old is None or old.score is None or transition.old_score is None or transition.new_score is not None:
+        return None
+    return Event(
+        RESPONSE_RETRACTED,
+        ResponseRetractedDetail(
+            event_id=f"{old.invite_id}:{transition.version}:retracted",
+            survey_id=old.survey_id,
+            wave_id=old.wave_id,
+            invite_id=old.invite_id,
+            contact_id=old.contact_id,
+            channel=old.channel,
+            locale=old.locale,
+            segments=old.segments,
+            previous_score=old.score,
+            previous_category=categorize(old.score),
+            reason="automated" if transition.new is not None else "removed",
+            version=transition.version,
+            retracted_at=transition.record_time,
+        ),
+    )
+
+
 def scored_event(transition: Transition) -> Event | None:
     """``NPS Response Scored`` for a first answer or a changed score (not for removals)."""
     new = transition.new
-    if new is None or new.score is None or not transition.moves_counts:
-        return None
+    if new is None or new.score is None or not new.is_counted or not transition.moves_counts:
+        return retracted_event(transition)
     assert new.first_answered_at is not None
     previous_score = transition.old_score
     category = categorize(new.score)

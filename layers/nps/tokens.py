@@ -89,9 +89,7 @@ class Keyring:
         if not isinstance(active, str):
             raise ValueError("the signing secret has no 'active' key id")
         keys = {
-            kid: value.encode("utf-8")
-            for kid, value in secret.items()
-            if kid != "active" and isinstance(value, str)
+            kid: value.encode("utf-8") for kid, value in secret.items() if kid != "active" and isinstance(value, str)
         }
         return cls(keys=keys, active_kid=active)
 

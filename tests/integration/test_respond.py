@@ -71,12 +71,31 @@ def test_a_comment_before_any_score_is_refused(platform: LocalStack) -> None:
     assert responses(platform) == []
 
 
-@pytest.mark.parametrize("score", ["11", "-1", "", "abc", "9.5", "1e1", " 9", None])
-def test_out_of_range_or_missing_scores_record_nothing(platform: LocalStack, score: str | None) -> None:
+@pytest.mark.parametrize("score", ["11", "-1", "", "abc", "9.5", "1e1", " 9"])
+def test_out_of_range_scores_record_nothing(platform: LocalStack, score: str) -> None:
     invite = issue_invite(platform, "inv-f")
-    result = invite.tap(score)
-    assert result["statusCode"] == 400
-    assert "Please choose a score from 0 to 10" in result["body"]
+    for result in (invite.open(score), invite.confirm(score)):
+        assert result["statusCode"] == 400
+        assert "Please choose a score from 0 to 10" in result["body"]
+    assert responses(platform) == []
+
+
+def test_a_confirmation_without_a_score_records_nothing(platform: LocalStack) -> None:
+    invite = issue_invite(platform, "inv-f2")
+    assert invite.confirm(None)["statusCode"] == 400
+    assert responses(platform) == []
+
+
+def test_a_link_without_a_score_shows_the_score_picker(platform: LocalStack) -> None:
+    # Given an SMS link, which carries no score
+    invite = issue_invite(platform, "inv-sms", channel="sms", locale="es")
+    # When it is opened
+    result = invite.open(None)
+    # Then the 0-10 picker is shown in the contact's language, linking each score, and nothing is recorded
+    assert result["statusCode"] == 200
+    assert '<html lang="es">' in result["body"]
+    for score in range(11):
+        assert f'href="/r/{invite.token}?score={score}"' in result["body"]
     assert responses(platform) == []
 
 
@@ -138,7 +157,7 @@ def test_head_requests_never_record(platform: LocalStack) -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "suffix"), [("DELETE", ""), ("PUT", ""), ("GET", "/comment"), ("POST", "")]
+    ("method", "suffix"), [("DELETE", ""), ("PUT", ""), ("PATCH", ""), ("GET", "/comment"), ("POST", "/p")]
 )
 def test_wrong_methods_get_405_with_allow(platform: LocalStack, method: str, suffix: str) -> None:
     invite = issue_invite(platform, "inv-l")
@@ -173,9 +192,7 @@ def test_non_utf8_and_malformed_bodies_get_400(platform: LocalStack) -> None:
         {**http_event("POST", path, body="comment=x", headers=form), "body": "***", "isBase64Encoded": True},
     ):
         assert respond.lambda_handler(event, LambdaContext())["statusCode"] == 400
-    wrong_type = http_event(
-        "POST", path, body='{"comment": "x"}', headers={"content-type": "application/json"}
-    )
+    wrong_type = http_event("POST", path, body='{"comment": "x"}', headers={"content-type": "application/json"})
     assert respond.lambda_handler(wrong_type, LambdaContext())["statusCode"] == 415
     (item,) = responses(platform)
     assert "comment" not in item
@@ -198,14 +215,27 @@ def test_a_base64_encoded_form_body_is_accepted(platform: LocalStack) -> None:
 
 def test_pages_carry_strict_security_headers(platform: LocalStack) -> None:
     invite = issue_invite(platform, "inv-p")
-    for result in (invite.tap(9), IssuedInvite(invite.invite, "bad").tap(9)):
+    for result in (invite.open(9), invite.confirm(9), invite.open(None), IssuedInvite(invite.invite, "bad").open(9)):
         headers = result["headers"]
-        assert "script-src" not in headers["Content-Security-Policy"]
-        assert headers["Content-Security-Policy"].startswith("default-src 'none'")
+        policy = headers["Content-Security-Policy"]
+        assert policy.startswith("default-src 'none'")
+        script_sources = [d for d in policy.split(";") if d.strip().startswith("script-src")]
+        assert all("'unsafe-inline'" not in d and "'sha256-" in d for d in script_sources)
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["Referrer-Policy"] == "no-referrer"
         assert headers["Cache-Control"] == "no-store"
         assert headers["Content-Type"].startswith("text/html")
+
+
+def test_the_page_script_is_the_only_script_allowed_and_matches_its_hash(platform: LocalStack) -> None:
+    import base64
+    import hashlib
+    import re
+
+    page = issue_invite(platform, "inv-hash").open(8)
+    (script,) = re.findall(r"<script>(.*?)</script>", page["body"], flags=re.S)
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in page["headers"]["Content-Security-Policy"]
 
 
 def test_pages_follow_the_invite_locale_and_accept_language(platform: LocalStack) -> None:

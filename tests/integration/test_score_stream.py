@@ -61,9 +61,7 @@ def follow_ups(stack: LocalStack) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     sqs = aws.client("sqs")
     while True:
-        batch = sqs.receive_message(QueueUrl=stack.follow_up_queue_url, MaxNumberOfMessages=10).get(
-            "Messages", []
-        )
+        batch = sqs.receive_message(QueueUrl=stack.follow_up_queue_url, MaxNumberOfMessages=10).get("Messages", [])
         if not batch:
             return messages
         for message in batch:
@@ -92,9 +90,7 @@ def tap_a_campaign(stack: LocalStack) -> None:
             invite.comment("because")
 
 
-def test_aggregates_equal_a_recount_from_the_responses_table(
-    platform: LocalStack, reader: StreamReader
-) -> None:
+def test_aggregates_equal_a_recount_from_the_responses_table(platform: LocalStack, reader: StreamReader) -> None:
     # Given a campaign with changed scores and comments
     tap_a_campaign(platform)
     # When the stream is scored batch by batch
@@ -126,9 +122,7 @@ def test_replaying_batches_and_overlapping_sub_batches_leaves_aggregates_unchang
     assert nonzero(settled) == recount(platform)
 
 
-def test_a_score_change_moves_the_response_between_categories(
-    platform: LocalStack, reader: StreamReader
-) -> None:
+def test_a_score_change_moves_the_response_between_categories(platform: LocalStack, reader: StreamReader) -> None:
     invite = issue_invite(platform, "inv-move", segments={"plan": "pro"})
     invite.tap(6)
     for event in reader.read_batches():
@@ -137,18 +131,14 @@ def test_a_score_change_moves_the_response_between_categories(
     for event in reader.read_batches():
         run(event)
     today = period_keys(datetime.now(UTC))[Granularity.DAY]
-    counters = DynamoAggregateStore(platform.tables["aggregates"]).get(
-        AggregateKey("survey-1", Granularity.DAY, today)
-    )
+    counters = DynamoAggregateStore(platform.tables["aggregates"]).get(AggregateKey("survey-1", Granularity.DAY, today))
     assert counters["promoters"] == 1
     assert counters["detractors"] == 0
     assert counters["score_6"] == 0
     assert counters["score_9"] == 1
 
 
-def test_detractor_events_reach_the_follow_up_queue_with_ids_only(
-    platform: LocalStack, reader: StreamReader
-) -> None:
+def test_detractor_events_reach_the_follow_up_queue_with_ids_only(platform: LocalStack, reader: StreamReader) -> None:
     issue_invite(platform, "inv-det").tap(2)
     issue_invite(platform, "inv-pro").tap(10)
     for event in reader.read_batches():
@@ -164,9 +154,7 @@ def test_detractor_events_reach_the_follow_up_queue_with_ids_only(
     assert "@" not in json.dumps(detail)
 
 
-def test_a_change_event_carries_the_previous_score_and_category(
-    platform: LocalStack, reader: StreamReader
-) -> None:
+def test_a_change_event_carries_the_previous_score_and_category(platform: LocalStack, reader: StreamReader) -> None:
     invite = issue_invite(platform, "inv-change")
     invite.tap(9)
     invite.tap(6)
@@ -314,24 +302,18 @@ def test_an_interrupted_chunked_commit_is_finished_by_the_retry_without_double_c
     assert nonzero(aggregate_items(platform)) == recount(platform)
 
 
-def test_a_new_comment_publishes_a_comment_event_without_its_text(
-    platform: LocalStack, reader: StreamReader
-) -> None:
+def test_a_new_comment_publishes_a_comment_event_without_its_text(platform: LocalStack, reader: StreamReader) -> None:
     # Given a subscriber rule for comment events (routed to a queue here)
     events = aws.client("events")
     sqs = aws.client("sqs")
     queue_url = sqs.create_queue(QueueName="comments")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(
         Name="comments",
         EventBusName=platform.bus_name,
         EventPattern=json.dumps({"source": ["nps"], "detail-type": ["NPS Comment Received"]}),
     )
-    events.put_targets(
-        Rule="comments", EventBusName=platform.bus_name, Targets=[{"Id": "q", "Arn": queue_arn}]
-    )
+    events.put_targets(Rule="comments", EventBusName=platform.bus_name, Targets=[{"Id": "q", "Arn": queue_arn}])
     # When a detractor answers and then explains, and the stream is scored (twice, as on a retry)
     invite = issue_invite(platform, "inv-why")
     invite.tap(4)

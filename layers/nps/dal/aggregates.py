@@ -289,9 +289,7 @@ class DynamoAggregateStore:
             }
         }
 
-    def _not_yet_applied(
-        self, pending: list[Transition], now: datetime, stats: CommitStats
-    ) -> list[Transition]:
+    def _not_yet_applied(self, pending: list[Transition], now: datetime, stats: CommitStats) -> list[Transition]:
         """Drop the transitions the ledger already records, finishing any commit they belong to."""
         buckets = sorted({t.ledger_bucket for t in pending})
         versions: dict[str, dict[str, int]] = {}

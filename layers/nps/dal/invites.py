@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nps import aws
+from nps.automation import CLICK_LOG_SIZE, Click
+from nps.periods import parse_timestamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +22,15 @@ class Invite:
     sent_at: str
     segments: dict[str, str] = field(default_factory=dict)
     status: str = "sent"
+    #: Recent link activity (opens, confirmations, honeypot fetches), newest last.
+    clicks: tuple[Click, ...] = ()
+
+    @property
+    def sent_at_epoch(self) -> float | None:
+        try:
+            return parse_timestamp(self.sent_at).timestamp() if self.sent_at else None
+        except ValueError:
+            return None
 
 
 def _to_item(invite: Invite) -> dict[str, Any]:
@@ -49,7 +60,35 @@ def _from_item(item: dict[str, Any]) -> Invite:
         sent_at=item["sent_at"]["S"],
         segments={k: v["S"] for k, v in item.get("segments", {}).get("M", {}).items()},
         status=item.get("status", {}).get("S", "sent"),
+        clicks=tuple(_clicks(item.get("clicks", {}).get("L", []))),
     )
+
+
+def _clicks(raw: list[dict[str, Any]]) -> list[Click]:
+    clicks = []
+    for entry in raw:
+        fields = entry.get("M", {})
+        click = Click.from_item(
+            {
+                "at": fields.get("at", {}).get("N"),
+                "kind": fields.get("kind", {}).get("S"),
+                "score": fields.get("score", {}).get("N"),
+            }
+        )
+        if click is not None:
+            clicks.append(click)
+    return clicks
+
+
+def _click_value(click: Click) -> dict[str, Any]:
+    value: dict[str, Any] = {"at": {"N": f"{click.at:.3f}"}, "kind": {"S": click.kind.value}}
+    if click.score is not None:
+        value["score"] = {"N": str(click.score)}
+    return {"M": value}
+
+
+class InviteNotFound(LookupError):
+    """The invite a signed link points at is no longer in the table (aged out after its retention)."""
 
 
 class DynamoInviteRepository:
@@ -62,3 +101,38 @@ class DynamoInviteRepository:
 
     def put(self, invite: Invite) -> None:
         aws.client("dynamodb").put_item(TableName=self.table_name, Item=_to_item(invite))
+
+    def log_click(self, invite_id: str, click: Click) -> Invite:
+        """Append ``click`` to the invite's click log and return the invite as it is now (one write).
+
+        Raises :class:`InviteNotFound` rather than creating an invite that was never sent.
+        """
+        client = aws.client("dynamodb")
+        try:
+            result = client.update_item(
+                TableName=self.table_name,
+                Key={"invite_id": {"S": invite_id}},
+                UpdateExpression="SET #clicks = list_append(if_not_exists(#clicks, :empty), :click)",
+                ConditionExpression="attribute_exists(invite_id)",
+                ExpressionAttributeNames={"#clicks": "clicks"},
+                ExpressionAttributeValues={":empty": {"L": []}, ":click": {"L": [_click_value(click)]}},
+                ReturnValues="ALL_NEW",
+            )
+        except Exception as error:
+            code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code")
+            if code == "ConditionalCheckFailedException":
+                raise InviteNotFound(invite_id) from error
+            raise
+        invite = _from_item(result["Attributes"])
+        if len(invite.clicks) > 2 * CLICK_LOG_SIZE:
+            self._trim(invite_id, len(invite.clicks) - CLICK_LOG_SIZE)
+        return invite
+
+    def _trim(self, invite_id: str, drop: int) -> None:
+        """Keep the click log bounded (only heavy scanning ever gets here)."""
+        aws.client("dynamodb").update_item(
+            TableName=self.table_name,
+            Key={"invite_id": {"S": invite_id}},
+            UpdateExpression="REMOVE " + ", ".join(f"#clicks[{i}]" for i in range(drop)),
+            ExpressionAttributeNames={"#clicks": "clicks"},
+        )

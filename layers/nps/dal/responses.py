@@ -1,4 +1,8 @@
-"""Responses table: one item per invite. A second tap updates the item and bumps its version."""
+"""Responses table: one item per invite. A second tap updates the item and bumps its version.
+
+An item holds the counted (human) answer — ``score``, ``category``, ``counted`` — and, separately,
+what automated fetches tried (``automated_score``, ``automated_clicks``), which never counts.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +14,17 @@ from nps import aws
 from nps.dal.invites import Invite
 from nps.scoring import Category
 
-_SCORE_ATTRIBUTES = (
+_ID_ATTRIBUTES = ("survey_id", "wave_id", "contact_id", "channel", "locale", "segments")
+_HUMAN_ATTRIBUTES = (
     "score",
     "category",
+    "counted",
+    "confidence",
     "answered_at",
     "version",
     "first_answered_at",
-    "survey_id",
-    "wave_id",
-    "contact_id",
-    "channel",
-    "locale",
-    "segments",
     "source",
+    *_ID_ATTRIBUTES,
 )
 
 
@@ -30,6 +32,7 @@ class RecordOutcome(StrEnum):
     RECORDED = "recorded"
     CHANGED = "changed"
     UNCHANGED = "unchanged"
+    LOCKED = "locked"  # the edit window has closed: the answer on record stands
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +42,17 @@ class RecordedScore:
     version: int
 
 
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    score: int | None
+    counted: bool
+    automated_score: int | None
+    first_answered_at: str | None
+    version: int
+
+
 class NotAnswered(LookupError):
-    """A comment arrived for an invite that has no score yet."""
+    """A comment arrived for an invite that has no counted score yet."""
 
 
 def _conditional_failure(error: Exception) -> bool:
@@ -48,90 +60,202 @@ def _conditional_failure(error: Exception) -> bool:
     return bool(response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
+def _id_values(invite: Invite) -> dict[str, Any]:
+    return {
+        ":survey_id": {"S": invite.survey_id},
+        ":wave_id": {"S": invite.wave_id},
+        ":contact_id": {"S": invite.contact_id},
+        ":channel": {"S": invite.channel},
+        ":locale": {"S": invite.locale},
+        ":segments": {"M": {k: {"S": v} for k, v in invite.segments.items()}},
+    }
+
+
 class DynamoResponseRepository:
     def __init__(self, table_name: str) -> None:
         self.table_name = table_name
 
     def record_score(
-        self, invite: Invite, score: int, category: Category, now_iso: str, source: str = "link"
+        self,
+        invite: Invite,
+        score: int,
+        category: Category,
+        now_iso: str,
+        source: str = "link",
+        confidence: str = "high",
+        edit_window_start_iso: str = "",
     ) -> RecordedScore:
-        """Write the score unless the same score is already stored (so a repeated tap is a no-op)."""
+        """Record a person's answer: the latest one wins while the edit window is open.
+
+        A repeated tap of the same score writes nothing; an answer after the edit window (which
+        starts with the first counted answer) leaves the one on record.
+        """
         values: dict[str, Any] = {
             ":score": {"N": str(score)},
             ":category": {"S": category.value},
             ":now": {"S": now_iso},
             ":zero": {"N": "0"},
             ":one": {"N": "1"},
-            ":survey": {"S": invite.survey_id},
-            ":wave": {"S": invite.wave_id},
-            ":contact": {"S": invite.contact_id},
-            ":channel": {"S": invite.channel},
-            ":locale": {"S": invite.locale},
-            ":segments": {"M": {k: {"S": v} for k, v in invite.segments.items()}},
+            ":true": {"BOOL": True},
+            ":false": {"BOOL": False},
             ":source": {"S": source},
+            ":confidence": {"S": confidence},
+            ":window_start": {"S": edit_window_start_iso},
+            **_id_values(invite),
         }
         try:
             result = aws.client("dynamodb").update_item(
                 TableName=self.table_name,
                 Key={"invite_id": {"S": invite.invite_id}},
                 UpdateExpression=(
-                    "SET #score = :score, #category = :category, #answered_at = :now, "
+                    "SET #score = :score, #category = :category, #counted = :true, "
+                    "#confidence = :confidence, #answered_at = :now, #source = :source, "
                     "#version = if_not_exists(#version, :zero) + :one, "
                     "#first_answered_at = if_not_exists(#first_answered_at, :now), "
-                    "#survey_id = :survey, #wave_id = :wave, #contact_id = :contact, #channel = :channel, "
-                    "#locale = :locale, #segments = :segments, #source = :source"
+                    + ", ".join(f"#{name} = :{name}" for name in _ID_ATTRIBUTES)
                 ),
-                ConditionExpression="attribute_not_exists(#score) OR #score <> :score",
-                ExpressionAttributeNames={f"#{name}": name for name in _SCORE_ATTRIBUTES},
+                ConditionExpression=(
+                    "(attribute_not_exists(#score) OR #score <> :score OR #counted = :false) AND "
+                    "(attribute_not_exists(#first_answered_at) OR #first_answered_at >= :window_start)"
+                ),
+                ExpressionAttributeNames={f"#{name}": name for name in _HUMAN_ATTRIBUTES},
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )
         except Exception as error:
             if not _conditional_failure(error):
                 raise
-            return RecordedScore(RecordOutcome.UNCHANGED, score, self._version(invite.invite_id))
+            stored = self.get(invite.invite_id)
+            version = stored.version if stored else 0
+            if stored is not None and stored.score == score and stored.counted:
+                return RecordedScore(RecordOutcome.UNCHANGED, score, version)
+            return RecordedScore(RecordOutcome.LOCKED, stored.score if stored and stored.score else score, version)
         version = int(result["Attributes"]["version"]["N"])
         outcome = RecordOutcome.RECORDED if version == 1 else RecordOutcome.CHANGED
         return RecordedScore(outcome, score, version)
 
-    def _version(self, invite_id: str) -> int:
-        item = aws.client("dynamodb").get_item(
+    def record_automated(self, invite: Invite, score: int, now_iso: str, reasons: tuple[str, ...]) -> None:
+        """Keep what an automated fetch tried to answer, without counting it or touching the answer."""
+        aws.client("dynamodb").update_item(
             TableName=self.table_name,
-            Key={"invite_id": {"S": invite_id}},
-            ProjectionExpression="#version",
-            ExpressionAttributeNames={"#version": "version"},
+            Key={"invite_id": {"S": invite.invite_id}},
+            UpdateExpression=(
+                "SET #automated_score = :score, #automated_at = :now, #automated_reasons = :reasons, "
+                "#counted = if_not_exists(#counted, :false), "
+                + ", ".join(f"#{name} = if_not_exists(#{name}, :{name})" for name in _ID_ATTRIBUTES)
+                + " ADD #automated_clicks :one"
+            ),
+            ExpressionAttributeNames={
+                f"#{name}": name
+                for name in (
+                    "automated_score",
+                    "automated_at",
+                    "automated_reasons",
+                    "automated_clicks",
+                    "counted",
+                    *_ID_ATTRIBUTES,
+                )
+            },
+            ExpressionAttributeValues={
+                ":score": {"N": str(score)},
+                ":now": {"S": now_iso},
+                ":reasons": {"SS": list(reasons) or ["unspecified"]},
+                ":false": {"BOOL": False},
+                ":one": {"N": "1"},
+                **_id_values(invite),
+            },
         )
-        return int(item.get("Item", {}).get("version", {}).get("N", "0"))
+
+    def retract_recent(self, invite_id: str, since_iso: str, now_iso: str, reasons: tuple[str, ...]) -> bool:
+        """Stop counting an answer first recorded at or after ``since_iso`` (it came with a scanner).
+
+        The stream then subtracts it from the aggregates. Returns whether an answer was retracted.
+        """
+        try:
+            aws.client("dynamodb").update_item(
+                TableName=self.table_name,
+                Key={"invite_id": {"S": invite_id}},
+                UpdateExpression=(
+                    "SET #counted = :false, #automated_score = #score, #retracted_at = :now, "
+                    "#automated_reasons = :reasons, #version = #version + :one REMOVE #first_answered_at"
+                ),
+                ConditionExpression=(
+                    "attribute_exists(#score) AND (attribute_not_exists(#counted) OR #counted = :true) "
+                    "AND #first_answered_at >= :since"
+                ),
+                ExpressionAttributeNames={
+                    f"#{name}": name
+                    for name in (
+                        "counted",
+                        "automated_score",
+                        "score",
+                        "retracted_at",
+                        "automated_reasons",
+                        "version",
+                        "first_answered_at",
+                    )
+                },
+                ExpressionAttributeValues={
+                    ":false": {"BOOL": False},
+                    ":true": {"BOOL": True},
+                    ":now": {"S": now_iso},
+                    ":since": {"S": since_iso},
+                    ":reasons": {"SS": list(reasons) or ["unspecified"]},
+                    ":one": {"N": "1"},
+                },
+            )
+        except Exception as error:
+            if _conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def get(self, invite_id: str) -> StoredResponse | None:
+        item = (
+            aws.client("dynamodb")
+            .get_item(
+                TableName=self.table_name,
+                Key={"invite_id": {"S": invite_id}},
+                ConsistentRead=True,
+            )
+            .get("Item")
+        )
+        if not item:
+            return None
+        score = item.get("score", {}).get("N")
+        automated = item.get("automated_score", {}).get("N")
+        return StoredResponse(
+            score=int(score) if score is not None else None,
+            counted=item.get("counted", {}).get("BOOL", score is not None),
+            automated_score=int(automated) if automated is not None else None,
+            first_answered_at=item.get("first_answered_at", {}).get("S"),
+            version=int(item.get("version", {}).get("N", "0")),
+        )
 
     def get_score(self, invite_id: str) -> int | None:
-        item = aws.client("dynamodb").get_item(
-            TableName=self.table_name,
-            Key={"invite_id": {"S": invite_id}},
-            ProjectionExpression="#score",
-            ExpressionAttributeNames={"#score": "score"},
-            ConsistentRead=True,
-        )
-        score = item.get("Item", {}).get("score")
-        return int(score["N"]) if score else None
+        stored = self.get(invite_id)
+        return stored.score if stored is not None and stored.counted else None
 
     def save_comment(self, invite_id: str, comment: str, now_iso: str) -> None:
-        """Store the comment on an answered response; raise :class:`NotAnswered` otherwise."""
+        """Store the comment on a counted response; raise :class:`NotAnswered` otherwise."""
         try:
             aws.client("dynamodb").update_item(
                 TableName=self.table_name,
                 Key={"invite_id": {"S": invite_id}},
                 UpdateExpression="SET #comment = :comment, #comment_at = :now, #version = #version + :one",
-                ConditionExpression="attribute_exists(#score)",
+                ConditionExpression="attribute_exists(#score) AND (attribute_not_exists(#counted) OR #counted = :true)",
                 ExpressionAttributeNames={
                     "#comment": "comment",
                     "#comment_at": "comment_at",
                     "#version": "version",
                     "#score": "score",
+                    "#counted": "counted",
                 },
                 ExpressionAttributeValues={
                     ":comment": {"S": comment},
                     ":now": {"S": now_iso},
                     ":one": {"N": "1"},
+                    ":true": {"BOOL": True},
                 },
             )
         except Exception as error:
