@@ -151,9 +151,7 @@ def import_breakdown(limit: int = 10) -> list[ImportCost]:
             break
         if child_depth == depth + 1:
             children.append(ImportCost(name, cumulative_ms, self_ms))
-    children.append(
-        ImportCost("functions.respond.handler (own code)", entries[target][2], entries[target][2])
-    )
+    children.append(ImportCost("functions.respond.handler (own code)", entries[target][2], entries[target][2]))
     return sorted(children, key=lambda cost: cost.cumulative_ms, reverse=True)[:limit]
 
 

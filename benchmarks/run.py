@@ -23,9 +23,7 @@ from benchmarks.synthetic import Workload, WorkloadSpec, build_workload
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=7, help="fresh interpreters per cold-start probe")
-    parser.add_argument(
-        "--records", type=int, default=10_000, help="stream records in the synthetic workload"
-    )
+    parser.add_argument("--records", type=int, default=10_000, help="stream records in the synthetic workload")
     parser.add_argument("--passes", type=int, default=2, help="timed passes over the workload")
     parser.add_argument("--moto-records", type=int, default=100, help="records replayed on moto (0: skip)")
     parser.add_argument("--no-moto", action="store_true", help="skip the moto cross-check")
@@ -93,9 +91,7 @@ def _throughput(args: argparse.Namespace, workload: Workload) -> dict[str, Any]:
     return {"workload": asdict(spec), "figure": figure.as_json(), "stub_calls": asdict(result.stub)}
 
 
-def _writes(
-    args: argparse.Namespace, workload: Workload, counts: write_requests.WriteCounts
-) -> dict[str, Any]:
+def _writes(args: argparse.Namespace, workload: Workload, counts: write_requests.WriteCounts) -> dict[str, Any]:
     spec = workload.spec
     section(
         "3. DynamoDB write requests per response: batch 100, segments plan × region, dedupe included"

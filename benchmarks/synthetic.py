@@ -199,8 +199,7 @@ def build_workload(spec: WorkloadSpec | None = None) -> Workload:
             records.append(_stream_record(index, "INSERT", at, _image(response), None))
             workload.inserts += 1
     workload.events = [
-        {"Records": records[start : start + spec.batch_size]}
-        for start in range(0, len(records), spec.batch_size)
+        {"Records": records[start : start + spec.batch_size]} for start in range(0, len(records), spec.batch_size)
     ]
     return workload
 

@@ -75,7 +75,7 @@ def naive_writes(workload: Workload) -> tuple[float, int]:
         for _ in event["Records"]:
             old, new = next(records)
             keys = set(aggregate_keys(new))
-            if old is not None and old.counted:
+            if old is not None and old.is_counted:
                 keys |= set(aggregate_keys(old))
             per_key.update(keys)
             total += len(keys) + 1 + 1  # every aggregate key, the dedupe marker, the response itself
@@ -160,8 +160,7 @@ def run(
         target=2.5,
         target_of="measured",
         direction="max",
-        detail=counts.as_json()
-        | {"naive_busiest_key_writes_per_batch": naive_busiest, "segment_dimensions": 2},
+        detail=counts.as_json() | {"naive_busiest_key_writes_per_batch": naive_busiest, "segment_dimensions": 2},
     )
     result = WriteResult(
         figure, counts.busiest_key_writes_per_batch, counts.busiest_ledger_writes_per_batch, naive_busiest

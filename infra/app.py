@@ -19,9 +19,7 @@ def build_app(context: dict[str, object] | None = None) -> tuple[cdk.App, NpsSta
         f"Nps-{config.stage}",
         config=config,
         description="Self-hosted Net Promoter Score platform",
-        env=cdk.Environment(
-            account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")
-        ),
+        env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")),
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app, stack

@@ -103,9 +103,7 @@ def create_stack(prefix: str = "nps-local") -> LocalStack:
     events.create_event_bus(Name=bus_name)
     sqs = aws.client("sqs")
     queue_url = sqs.create_queue(QueueName=f"{prefix}-detractor-follow-up")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(
         Name=f"{prefix}-detractor-follow-up",
         EventBusName=bus_name,
@@ -172,8 +170,7 @@ class StreamReader:
         """New records as Lambda events of at most ``batch_size`` records."""
         records = self.read_records()
         return [
-            {"Records": records[start : start + self.batch_size]}
-            for start in range(0, len(records), self.batch_size)
+            {"Records": records[start : start + self.batch_size]} for start in range(0, len(records), self.batch_size)
         ]
 
     def _as_lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:

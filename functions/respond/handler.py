@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # the OpenAPI types module is only needed by the type checker
         OpenAPIResponseContentSchema,
     )
 
-MAX_BODY_BYTES = 16 * 1024
+MAX_BODY_BYTES = 32 * 1024  # a 2,000-character comment, percent-encoded, fits with room to spare
 HTML = "text/html; charset=utf-8"
 _BASE_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -173,7 +173,7 @@ def open_link(token: str, score: str | None = None) -> Response[str]:
         400: {"description": "Score missing or not an integer 0–10; malformed form body", "content": _PAGE},
         403: {"description": "Link invalid", "content": _PAGE},
         410: {"description": "Link expired", "content": _PAGE},
-        413: {"description": "Body larger than 16 KiB", "content": _PAGE},
+        413: {"description": "Body larger than 32 KiB", "content": _PAGE},
         415: {"description": "Body not application/x-www-form-urlencoded", "content": _PAGE},
     },
     tags=["Responses"],
@@ -204,11 +204,16 @@ def confirm(token: str) -> Response[str]:
     "/r/<token>",
     method="HEAD",
     summary="Check a score link",
-    description="Read-only: link checkers and mail scanners learn the link works; nothing is recorded.",
-    responses={200: {"description": "Empty"}, 403: {"description": "Never: HEAD does not verify"}},
+    description="Read-only: link checkers and mail scanners learn whether the link works; nothing is logged.",
+    responses={
+        200: {"description": "The link is valid (no body)", "content": _PAGE},
+        403: {"description": "Link invalid (no body)", "content": _PAGE},
+        410: {"description": "Link expired (no body)", "content": _PAGE},
+    },
     tags=["Responses"],
 )
 def open_link_head(token: str) -> Response[str]:
+    service().verify_link(token, service().clock())
     return Response(status_code=200, content_type=HTML, body="", headers=PAGE_HEADERS)
 
 
@@ -242,7 +247,7 @@ def preview(token: str) -> Response[str]:
         403: {"description": "Link invalid", "content": _PAGE},
         409: {"description": "No answer on record yet", "content": _PAGE},
         410: {"description": "Link expired", "content": _PAGE},
-        413: {"description": "Body larger than 16 KiB", "content": _PAGE},
+        413: {"description": "Body larger than 32 KiB", "content": _PAGE},
         415: {"description": "Body not application/x-www-form-urlencoded", "content": _PAGE},
     },
     tags=["Responses"],
@@ -272,6 +277,8 @@ def _form_field(name: str) -> str | None:
         fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=10, errors="strict")
     except (UnicodeDecodeError, ValueError) as error:
         raise ResponseError("the form body is not valid UTF-8 form data") from error
+    if set(fields) - {name} or len(fields.get(name, ())) > 1:
+        raise ResponseError(f"the form may only carry one `{name}` field")
     values = fields.get(name)
     return values[0] if values else None
 

@@ -23,9 +23,7 @@ from infra.constructs.functions import SharedLayers, acknowledge, python_functio
 class _AccessLogs:
     """Stage access-log settings (the L2 takes an interface, not a struct)."""
 
-    def __init__(
-        self, destination: apigw.IAccessLogDestination, log_format: apigw_v1.AccessLogFormat
-    ) -> None:
+    def __init__(self, destination: apigw.IAccessLogDestination, log_format: apigw_v1.AccessLogFormat) -> None:
         self._destination = destination
         self._format = log_format
 
@@ -120,9 +118,7 @@ class ResponseApi(Construct):
             http_api=self.api,
             stage_name="$default",
             auto_deploy=True,
-            throttle=apigw.ThrottleSettings(
-                rate_limit=config.api_rate_limit, burst_limit=config.api_burst_limit
-            ),
+            throttle=apigw.ThrottleSettings(rate_limit=config.api_rate_limit, burst_limit=config.api_burst_limit),
             # Route keys, not paths: a path carries a link token, which must not land in logs.
             access_log_settings=_AccessLogs(
                 apigw.LogGroupLogDestination(access_logs),

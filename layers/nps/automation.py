@@ -36,7 +36,7 @@ CLICK_LOG_SIZE = 24
 _SCANNER_AGENTS = re.compile(
     r"(safelinks|defender|proofpoint|mimecast|barracuda|bitdefender|trend ?micro|symantec|messagelabs"
     r"|forcepoint|sophos|fireeye|zscaler|cisco|ironport|avanan|checkpoint|headlesschrome|phantomjs"
-    r"|python-requests|python-urllib|curl/|wget/|go-http-client|java/|okhttp|libwww|scrapy|bot\b|crawler"
+    r"|python-requests|python-urllib|curl/|wget/|go-http-client|java/|okhttp|libwww|scrapy|\bbot\b|crawler"
     r"|spider|preview|slurp|urlscan|linkcheck|validator)",
     re.IGNORECASE,
 )

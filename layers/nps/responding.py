@@ -237,7 +237,7 @@ class ResponseService:
 
     def tap(self, token: str, raw_score: str | None, headers: Mapping[str, str] | None = None) -> ConfirmResult:
         """Open a score link and confirm it, as a person's browser does (used by tools and tests)."""
-        request = dict(headers or _BROWSER_HEADERS)
+        request = dict(_BROWSER_HEADERS if headers is None else headers)
         self.open_link(token, raw_score, request)
         return self.confirm(token, raw_score, request)
 

@@ -44,9 +44,7 @@ def test_tables_match_the_key_schemas_the_local_environment_uses(template: Templ
     tables = resources(template, "AWS::DynamoDB::Table")
     for spec in ALL_TABLES:
         (props,) = [
-            t["Properties"]
-            for lid, t in tables.items()
-            if lid.startswith(f"Storage{spec.logical_name.capitalize()}")
+            t["Properties"] for lid, t in tables.items() if lid.startswith(f"Storage{spec.logical_name.capitalize()}")
         ]
         keys = [(spec.partition_key, "HASH")] + ([(spec.sort_key, "RANGE")] if spec.sort_key else [])
         assert [(k["AttributeName"], k["KeyType"]) for k in props["KeySchema"]] == keys
@@ -106,9 +104,7 @@ def test_the_api_routes_every_method_to_the_respond_function(template: Template)
 
 
 def test_detractor_events_are_routed_to_the_follow_up_queue(template: Template) -> None:
-    (rule,) = [
-        r for r in resources(template, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]
-    ]
+    (rule,) = [r for r in resources(template, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
     assert rule["Properties"]["EventPattern"] == DETRACTOR_FOLLOW_UP
     (target,) = rule["Properties"]["Targets"]
     assert "DeadLetterConfig" in target

@@ -207,7 +207,7 @@ def test_scanner_user_agents_and_early_clicks_are_held_back(platform: LocalStack
     for invite_id in ("inv-early", "inv-ua"):
         item = response_item(platform, invite_id)
         assert item is not None
-    assert item["counted"] == {"BOOL": False}
+        assert item["counted"] == {"BOOL": False}
 
 
 def test_a_comment_counts_an_answer_that_was_held_back(platform: LocalStack, clock: Clock) -> None:

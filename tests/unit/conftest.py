@@ -26,6 +26,7 @@ from tests.unit.support import (
     NOW,
     NOW_EPOCH,
     CallLog,
+    Clock,
     FakeAggregateStore,
     FakeEventsClient,
     FakeInviteStore,
@@ -180,6 +181,8 @@ def make_transition() -> Callable[..., Transition]:
 
 @pytest.fixture
 def make_invite() -> Callable[..., Invite]:
+    """An invite for ``inv_1`` (German, sent three weeks before ``NOW``, no clicks yet); keywords override."""
+
     def factory(**overrides: Any) -> Invite:
         fields: dict[str, Any] = {
             "invite_id": "inv_1",
@@ -201,6 +204,12 @@ def make_invite() -> Callable[..., Invite]:
 @pytest.fixture
 def invite_store() -> FakeInviteStore:
     return FakeInviteStore()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A clock that starts at ``NOW`` and that a test can advance."""
+    return Clock()
 
 
 @pytest.fixture

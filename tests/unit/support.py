@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
 from nps.aggregation import Transition
+from nps.automation import CLICK_LOG_SIZE, Click
 from nps.dal.aggregates import CommitStats
-from nps.dal.invites import Invite
-from nps.dal.responses import NotAnswered, RecordedScore, RecordOutcome
+from nps.dal.invites import Invite, InviteNotFound
+from nps.dal.responses import NotAnswered, RecordedScore, RecordOutcome, StoredResponse
 from nps.events import Event
 from nps.scoring import Category
 
@@ -23,9 +24,26 @@ FIRST_ANSWERED_AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 @dataclass
+class Clock:
+    """A clock the test moves by hand (``ResponseService`` calls it for "now")."""
+
+    now: datetime = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+@dataclass
 class FakeInviteStore:
+    """Mimics the invites table: ``log_click`` appends to an existing invite's click log and returns it."""
+
     invites: dict[str, Invite] = field(default_factory=dict)
     lookups: list[str] = field(default_factory=list)
+    logged: list[tuple[str, Click]] = field(default_factory=list)
 
     def add(self, invite: Invite) -> Invite:
         self.invites[invite.invite_id] = invite
@@ -35,30 +53,172 @@ class FakeInviteStore:
         self.lookups.append(invite_id)
         return self.invites.get(invite_id)
 
+    def log_click(self, invite_id: str, click: Click) -> Invite:
+        self.logged.append((invite_id, click))
+        invite = self.invites.get(invite_id)
+        if invite is None:
+            raise InviteNotFound(invite_id)  # the real table's condition: never create an invite
+        updated = replace(invite, clicks=(*invite.clicks, click))
+        # Like DynamoInviteRepository: the caller sees the whole log, the table keeps it bounded.
+        kept = updated.clicks[-CLICK_LOG_SIZE:] if len(updated.clicks) > 2 * CLICK_LOG_SIZE else updated.clicks
+        self.invites[invite_id] = replace(updated, clicks=kept)
+        return updated
+
+    @property
+    def touched(self) -> bool:
+        """Whether anything read or wrote the table."""
+        return bool(self.lookups or self.logged)
+
+
+class ScoreCall(NamedTuple):
+    invite_id: str
+    score: int
+    category: Category
+    now_iso: str
+    source: str
+    confidence: str
+    edit_window_start_iso: str
+
+
+class AutomatedCall(NamedTuple):
+    invite_id: str
+    score: int
+    now_iso: str
+    reasons: tuple[str, ...]
+
+
+class RetractCall(NamedTuple):
+    invite_id: str
+    since_iso: str
+    now_iso: str
+    reasons: tuple[str, ...]
+
+
+@dataclass
+class StoredItem:
+    """One responses-table item; ``None`` means the attribute is absent."""
+
+    score: int | None = None
+    category: Category | None = None
+    counted: bool | None = None
+    confidence: str | None = None
+    source: str | None = None
+    answered_at: str | None = None
+    first_answered_at: str | None = None
+    version: int | None = None
+    automated_score: int | None = None
+    automated_at: str | None = None
+    automated_reasons: tuple[str, ...] = ()
+    automated_clicks: int = 0
+    retracted_at: str | None = None
+    comment: str | None = None
+    comment_at: str | None = None
+
+    @property
+    def counts(self) -> bool:
+        """The table's "counted" test: a score, and ``counted`` true or absent (items from before the flag)."""
+        return self.score is not None and self.counted is not False
+
 
 @dataclass
 class FakeResponseStore:
-    """Mimics the responses table: a repeated score is a no-op, a comment needs a score first."""
+    """Mimics DynamoResponseRepository's conditional writes on an in-memory table (ISO strings compare
+    chronologically, as in DynamoDB).
 
-    scores: dict[str, tuple[int, int]] = field(default_factory=dict)  # invite id -> (score, version)
-    recorded: list[tuple[str, int, Category, str, str]] = field(default_factory=list)
+    * ``record_score``: the latest counted answer wins while the edit window (from the first counted
+      answer) is open; the same score again is a no-op (UNCHANGED); after the window it is LOCKED.
+    * ``record_automated``: keeps what a scanner tried, never counts it, never touches the answer.
+    * ``retract_recent``: stops counting an answer first recorded at or after ``since``.
+    * ``save_comment``: needs a counted answer, raises :class:`NotAnswered` otherwise.
+    """
+
+    items: dict[str, StoredItem] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    recorded: list[ScoreCall] = field(default_factory=list)
+    automated: list[AutomatedCall] = field(default_factory=list)
+    retractions: list[RetractCall] = field(default_factory=list)
     comments: list[tuple[str, str, str]] = field(default_factory=list)
 
+    def seed(self, invite_id: str, **attributes: Any) -> StoredItem:
+        """Put an item in the table as an earlier request left it."""
+        item = StoredItem(**attributes)
+        self.items[invite_id] = item
+        return item
+
     def record_score(
-        self, invite: Invite, score: int, category: Category, now_iso: str, source: str = "link"
+        self,
+        invite: Invite,
+        score: int,
+        category: Category,
+        now_iso: str,
+        source: str = "link",
+        confidence: str = "high",
+        edit_window_start_iso: str = "",
     ) -> RecordedScore:
-        self.recorded.append((invite.invite_id, score, category, now_iso, source))
-        previous = self.scores.get(invite.invite_id)
-        if previous is not None and previous[0] == score:
-            return RecordedScore(RecordOutcome.UNCHANGED, score, previous[1])
-        version = (previous[1] if previous else 0) + 1
-        self.scores[invite.invite_id] = (score, version)
-        outcome = RecordOutcome.RECORDED if version == 1 else RecordOutcome.CHANGED
-        return RecordedScore(outcome, score, version)
+        self.calls.append("record_score")
+        self.recorded.append(
+            ScoreCall(invite.invite_id, score, category, now_iso, source, confidence, edit_window_start_iso)
+        )
+        item = self.items.get(invite.invite_id)
+        if item is not None:
+            same_score = item.score == score and item.counts
+            window_closed = item.first_answered_at is not None and item.first_answered_at < edit_window_start_iso
+            if same_score or window_closed:
+                version = item.version or 0
+                if same_score:
+                    return RecordedScore(RecordOutcome.UNCHANGED, score, version)
+                return RecordedScore(RecordOutcome.LOCKED, item.score if item.score is not None else score, version)
+        else:
+            item = self.items[invite.invite_id] = StoredItem()
+        item.score, item.category, item.counted = score, category, True
+        item.confidence, item.answered_at, item.source = confidence, now_iso, source
+        item.version = (item.version or 0) + 1
+        item.first_answered_at = item.first_answered_at or now_iso
+        outcome = RecordOutcome.RECORDED if item.version == 1 else RecordOutcome.CHANGED
+        return RecordedScore(outcome, score, item.version)
+
+    def record_automated(self, invite: Invite, score: int, now_iso: str, reasons: tuple[str, ...]) -> None:
+        self.calls.append("record_automated")
+        self.automated.append(AutomatedCall(invite.invite_id, score, now_iso, reasons))
+        item = self.items.setdefault(invite.invite_id, StoredItem())
+        item.automated_score, item.automated_at = score, now_iso
+        item.automated_reasons = reasons or ("unspecified",)
+        item.automated_clicks += 1
+        if item.counted is None:
+            item.counted = False
+
+    def retract_recent(self, invite_id: str, since_iso: str, now_iso: str, reasons: tuple[str, ...]) -> bool:
+        self.calls.append("retract_recent")
+        self.retractions.append(RetractCall(invite_id, since_iso, now_iso, reasons))
+        item = self.items.get(invite_id)
+        if item is None or not item.counts or item.first_answered_at is None or item.first_answered_at < since_iso:
+            return False
+        item.counted, item.automated_score, item.retracted_at = False, item.score, now_iso
+        item.automated_reasons = reasons or ("unspecified",)
+        item.version = (item.version or 0) + 1
+        item.first_answered_at = None
+        return True
+
+    def get(self, invite_id: str) -> StoredResponse | None:
+        self.calls.append("get")
+        item = self.items.get(invite_id)
+        if item is None:
+            return None
+        return StoredResponse(
+            score=item.score,
+            counted=item.counted if item.counted is not None else item.score is not None,
+            automated_score=item.automated_score,
+            first_answered_at=item.first_answered_at,
+            version=item.version or 0,
+        )
 
     def save_comment(self, invite_id: str, comment: str, now_iso: str) -> None:
-        if invite_id not in self.scores:
+        self.calls.append("save_comment")
+        item = self.items.get(invite_id)
+        if item is None or not item.counts:
             raise NotAnswered(invite_id)
+        item.comment, item.comment_at = comment, now_iso
+        item.version = (item.version or 0) + 1
         self.comments.append((invite_id, comment, now_iso))
 
 

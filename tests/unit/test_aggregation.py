@@ -58,9 +58,7 @@ def test_a_response_with_two_segment_dimensions_lands_in_24_keys(make_item: Make
 
 def test_segments_are_one_dimension_at_a_time_in_sorted_order(make_item: MakeItem) -> None:
     item = make_item(segments={"region": "EU", "plan": "pro"})
-    segments = [
-        k.segment for k in aggregate_keys(item) if k.granularity is Granularity.DAY and k.channel == ALL
-    ]
+    segments = [k.segment for k in aggregate_keys(item) if k.granularity is Granularity.DAY and k.channel == ALL]
     # Then no cross-product segment like plan=pro&region=EU, and dimensions are sorted by name
     assert segments == [ALL, "plan=pro", "region=EU"]
 
@@ -105,6 +103,17 @@ def test_uncounted_responses_contribute_nothing(make_item: MakeItem) -> None:
     assert contribution(make_item(first_answered_at=None)) == {}
 
 
+def test_a_response_stored_as_not_counted_contributes_nothing(make_item: MakeItem) -> None:
+    # Given answers held back as automated or retracted (the stored ``counted`` flag is false)
+    held_back = make_item(score=9, counted=False)
+    retracted = make_item(score=9, counted=False, first_answered_at=None)
+    # Then they are not counted, even with a score and a first answer time
+    assert not held_back.is_counted
+    assert contribution(held_back) == {}
+    assert contribution(retracted) == {}
+    assert make_item(score=9).is_counted
+
+
 def test_counter_names() -> None:
     assert ("promoters", "passives", "detractors", *(f"score_{s}" for s in range(11))) == COUNTERS
 
@@ -136,8 +145,7 @@ def test_score_change_across_categories_moves_both_category_and_score_counters(
     assert transition.moves_counts
     assert len(deltas) == 24
     assert all(
-        counters == {"detractors": -1, "promoters": 1, "score_6": -1, "score_9": 1}
-        for counters in deltas.values()
+        counters == {"detractors": -1, "promoters": 1, "score_6": -1, "score_9": 1} for counters in deltas.values()
     )
 
 
@@ -161,13 +169,26 @@ def test_removal_subtracts_one(make_item: MakeItem, make_transition: MakeTransit
     assert all(counters == {"detractors": -1, "score_3": -1} for counters in deltas.values())
 
 
-def test_comment_only_modification_moves_nothing(
-    make_item: MakeItem, make_transition: MakeTransition
-) -> None:
+def test_retraction_subtracts_one(make_item: MakeItem, make_transition: MakeTransition) -> None:
+    # Given a counted 3 that stops counting (retracted as automated, its score kept on the item)
+    retracted = make_item(score=3, version=2, counted=False, first_answered_at=None)
+    transition = make_transition(make_item(score=3, version=1), retracted)
+    # Then it leaves every key it was counted in
+    assert (transition.old_score, transition.new_score) == (3, None)
+    deltas = transition.deltas()
+    assert len(deltas) == 24
+    assert all(counters == {"detractors": -1, "score_3": -1} for counters in deltas.values())
+
+
+def test_changes_between_uncounted_answers_move_nothing(make_item: MakeItem, make_transition: MakeTransition) -> None:
+    transition = make_transition(make_item(score=2, counted=False), make_item(score=9, counted=False, version=2))
+    assert transition.moves_counts is False
+    assert transition.deltas() == {}
+
+
+def test_comment_only_modification_moves_nothing(make_item: MakeItem, make_transition: MakeTransition) -> None:
     # Given a MODIFY that only adds a comment (same score, version bumped)
-    transition = make_transition(
-        make_item(score=7, version=1), make_item(score=7, version=2, comment="Great")
-    )
+    transition = make_transition(make_item(score=7, version=1), make_item(score=7, version=2, comment="Great"))
     # Then it does not move counts and has no deltas
     assert transition.moves_counts is False
     assert transition.deltas() == {}
@@ -186,9 +207,7 @@ def test_old_and_new_score_properties_ignore_uncounted_images(
 # --------------------------------------------------------------------------------------------------
 
 
-def test_coalesce_sums_deltas_of_many_responses_per_key(
-    make_item: MakeItem, make_transition: MakeTransition
-) -> None:
+def test_coalesce_sums_deltas_of_many_responses_per_key(make_item: MakeItem, make_transition: MakeTransition) -> None:
     # Given two first answers (9 and 6) on different invites, same survey, same period, no segments
     a = make_transition(None, make_item(invite_id="inv_a", score=9, segments={}))
     b = make_transition(None, make_item(invite_id="inv_b", score=6, segments={}))
@@ -202,15 +221,11 @@ def test_coalesce_sums_deltas_of_many_responses_per_key(
 
 
 def test_coalesce_adds_repeated_contributions(make_item: MakeItem, make_transition: MakeTransition) -> None:
-    transitions = [
-        make_transition(None, make_item(invite_id=f"inv_{i}", score=10, segments={})) for i in range(3)
-    ]
+    transitions = [make_transition(None, make_item(invite_id=f"inv_{i}", score=10, segments={})) for i in range(3)]
     assert all(c == {"promoters": 3, "score_10": 3} for c in coalesce(transitions).values())
 
 
-def test_coalesce_drops_counters_and_keys_that_cancel_out(
-    make_item: MakeItem, make_transition: MakeTransition
-) -> None:
+def test_coalesce_drops_counters_and_keys_that_cancel_out(make_item: MakeItem, make_transition: MakeTransition) -> None:
     # Given, in one batch, 6 → 9 and then 9 → 6 on the same invite
     there = make_transition(make_item(score=6, version=1), make_item(score=9, version=2))
     back = make_transition(make_item(score=9, version=2), make_item(score=6, version=3))
@@ -259,8 +274,7 @@ def test_ledger_bucket_depends_on_the_invite_and_spreads_over_all_buckets(
     make_item: MakeItem, make_transition: MakeTransition
 ) -> None:
     buckets = {
-        make_transition(None, make_item(invite_id=f"inv_{i}")).ledger_bucket.rsplit("#", 1)[1]
-        for i in range(200)
+        make_transition(None, make_item(invite_id=f"inv_{i}")).ledger_bucket.rsplit("#", 1)[1] for i in range(200)
     }
     assert buckets == {str(b) for b in range(LEDGER_BUCKETS)}
 

@@ -99,9 +99,7 @@ def test_only_failed_entries_are_retried(
     events_client: FakeEventsClient, publisher: EventPublisher, sleeps: Sleeps
 ) -> None:
     # Given EventBridge fails entries 2 and 5 of the first call, and everything afterwards succeeds
-    events_client.fail = lambda call, index, entry: (
-        "ThrottlingException" if call == 0 and index in {2, 5} else None
-    )
+    events_client.fail = lambda call, index, entry: "ThrottlingException" if call == 0 and index in {2, 5} else None
 
     # When 8 events are published
     sent = publisher.publish(events(8))

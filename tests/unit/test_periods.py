@@ -99,9 +99,7 @@ def test_period_keys_cover_every_granularity() -> None:
 
 
 def test_parse_timestamp_reads_a_z_suffix_as_utc() -> None:
-    assert parse_timestamp("2026-11-23T10:30:15.123Z") == datetime(
-        2026, 11, 23, 10, 30, 15, 123000, tzinfo=UTC
-    )
+    assert parse_timestamp("2026-11-23T10:30:15.123Z") == datetime(2026, 11, 23, 10, 30, 15, 123000, tzinfo=UTC)
 
 
 def test_parse_timestamp_keeps_an_explicit_offset() -> None:

@@ -131,9 +131,7 @@ def test_signing_is_deterministic(keyring: Keyring) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def test_token_is_valid_until_just_before_its_expiry(
-    keyring: Keyring, make_token: Callable[..., str]
-) -> None:
+def test_token_is_valid_until_just_before_its_expiry(keyring: Keyring, make_token: Callable[..., str]) -> None:
     token = make_token(expires_at=EXPIRES)
     assert verify(keyring, token, Purpose.RESPOND, EXPIRES - 0.001).status is TokenStatus.VALID
 
@@ -189,12 +187,8 @@ def test_truncated_token_is_invalid(keyring: Keyring, make_token: Callable[..., 
     _assert_invalid(verify(keyring, token[:keep], Purpose.RESPOND, NOW_EPOCH))
 
 
-@pytest.mark.parametrize(
-    "mangle", ["{t}.", ".{t}", "{t}.x", "x.{t}", "{t}..", "{k}..{p}.{s}", "{k}.{p}.{s}.{s}"]
-)
-def test_extra_dots_or_parts_are_invalid(
-    keyring: Keyring, make_token: Callable[..., str], mangle: str
-) -> None:
+@pytest.mark.parametrize("mangle", ["{t}.", ".{t}", "{t}.x", "x.{t}", "{t}..", "{k}..{p}.{s}", "{k}.{p}.{s}.{s}"])
+def test_extra_dots_or_parts_are_invalid(keyring: Keyring, make_token: Callable[..., str], mangle: str) -> None:
     token = make_token()
     kid, payload, signature = token.split(".")
     candidate = mangle.format(t=token, k=kid, p=payload, s=signature)
@@ -222,17 +216,13 @@ def test_expired_token_for_the_wrong_purpose_is_invalid_not_expired(
 def test_unknown_key_id_is_invalid(keyring: Keyring) -> None:
     # Given a token signed by a keyring whose kid the verifier does not know
     other = Keyring(keys={"k9": KEY_1}, active_kid="k9")  # same key bytes, different id
-    _assert_invalid(
-        verify(keyring, sign(other, Purpose.RESPOND, "inv_1", EXPIRES), Purpose.RESPOND, NOW_EPOCH)
-    )
+    _assert_invalid(verify(keyring, sign(other, Purpose.RESPOND, "inv_1", EXPIRES), Purpose.RESPOND, NOW_EPOCH))
 
 
 def test_same_kid_but_wrong_key_is_invalid(keyring: Keyring) -> None:
     # Given a token signed with a different secret under the same kid (e.g. another environment)
     impostor = Keyring(keys={"k1": b"x" * 32}, active_kid="k1")
-    _assert_invalid(
-        verify(keyring, sign(impostor, Purpose.RESPOND, "inv_1", EXPIRES), Purpose.RESPOND, NOW_EPOCH)
-    )
+    _assert_invalid(verify(keyring, sign(impostor, Purpose.RESPOND, "inv_1", EXPIRES), Purpose.RESPOND, NOW_EPOCH))
 
 
 @pytest.mark.parametrize(
@@ -464,9 +454,7 @@ def test_single_character_mutations_of_a_valid_token_are_never_valid(data: st.Da
     token = PROPERTY_TOKEN
     index = data.draw(st.integers(0, len(token) - 1), label="index")
     operation = data.draw(st.sampled_from(["replace", "delete", "insert"]), label="operation")
-    character = data.draw(
-        st.one_of(st.sampled_from(TOKEN_ALPHABET), st.characters(codec="utf-8")), label="character"
-    )
+    character = data.draw(st.one_of(st.sampled_from(TOKEN_ALPHABET), st.characters(codec="utf-8")), label="character")
     if operation == "replace":
         mutated = token[:index] + character + token[index + 1 :]
     elif operation == "delete":

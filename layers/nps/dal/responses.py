@@ -129,7 +129,8 @@ class DynamoResponseRepository:
             version = stored.version if stored else 0
             if stored is not None and stored.score == score and stored.counted:
                 return RecordedScore(RecordOutcome.UNCHANGED, score, version)
-            return RecordedScore(RecordOutcome.LOCKED, stored.score if stored and stored.score else score, version)
+            on_record = stored.score if stored is not None and stored.score is not None else score
+            return RecordedScore(RecordOutcome.LOCKED, on_record, version)
         version = int(result["Attributes"]["version"]["N"])
         outcome = RecordOutcome.RECORDED if version == 1 else RecordOutcome.CHANGED
         return RecordedScore(outcome, score, version)

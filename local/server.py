@@ -1,0 +1,237 @@
+"""``make serve``: the real respond function over HTTP on 127.0.0.1, against moto in this process.
+
+Seeds a handful of invites (one per locale and channel), writes ``demo-output/inbox.html`` with their
+score links (and the hidden preview link, as an email carries it), and serves:
+
+* every request under ``/r/...`` as an API Gateway HTTP API event to ``functions.respond.handler``;
+* ``/_local/inbox`` — the seeded messages, so a person can open one and tap a score;
+* ``/_local/responses/<invite_id>`` — the stored response as JSON (for checking what a tap did).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from html import escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from local.environment import LocalStack, create_stack, prepare_process_environment
+from local.lambda_events import LambdaContext, http_event
+
+MAX_BODY_BYTES = 64 * 1024
+OUTPUT = Path(__file__).resolve().parents[1] / "demo-output"
+
+
+@dataclass
+class SeededInvite:
+    invite_id: str
+    locale: str
+    channel: str
+    token: str
+
+    def score_url(self, base: str, score: int) -> str:
+        return f"{base}/r/{self.token}?score={score}"
+
+
+@dataclass
+class LocalServer:
+    httpd: ThreadingHTTPServer
+    stack: LocalStack
+    invites: list[SeededInvite] = field(default_factory=list)
+    thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+
+
+def seed(stack: LocalStack, count: int = 6) -> list[SeededInvite]:
+    """Issue invites across locales and channels, sent ten minutes ago (as if delivered)."""
+    from nps.dal.invites import DynamoInviteRepository, Invite
+    from nps.periods import iso_timestamp
+    from nps.tokens import Purpose, sign
+
+    repository = DynamoInviteRepository(stack.tables["invites"])
+    expires_at = int(time.time()) + 30 * 86400
+    seeded = []
+    for index in range(count):
+        locale = ("en", "es", "de")[index % 3]
+        channel = "sms" if index % 2 else "email"
+        invite_id = f"local-{index:03d}"
+        repository.put(
+            Invite(
+                invite_id=invite_id,
+                survey_id="local-survey",
+                wave_id="local-wave",
+                contact_id=f"contact-{index:03d}",
+                channel=channel,
+                locale=locale,
+                expires_at=expires_at,
+                sent_at=iso_timestamp(datetime.now(UTC) - timedelta(minutes=10)),
+                segments={"plan": ("starter", "enterprise")[index % 2]},
+            )
+        )
+        token = sign(stack.keyring, Purpose.RESPOND, invite_id, expires_at)
+        seeded.append(SeededInvite(invite_id, locale, channel, token))
+    return seeded
+
+
+def inbox_html(base_url: str, invites: list[SeededInvite]) -> str:
+    """A page of messages as their recipients would see them: 0–10 buttons per email, one link per SMS."""
+    parts = ["<!doctype html><html lang='en'><meta charset='utf-8'><title>Local inbox</title><body>"]
+    for invite in invites:
+        parts.append(f"<section><h2>{escape(invite.invite_id)} ({invite.channel}, {invite.locale})</h2>")
+        if invite.channel == "sms":
+            link = f"{base_url}/r/{invite.token}"
+            parts.append(f"<p>How likely are you to recommend us? <a href='{escape(link)}'>{escape(link)}</a></p>")
+        else:
+            parts.append("<p>How likely are you to recommend us to a friend or colleague?</p><p>")
+            parts += [f"<a class='score' href='{escape(invite.score_url(base_url, s))}'>{s}</a> " for s in range(11)]
+            preview = f"{base_url}/r/{invite.token}/p"
+            parts.append(f"</p><a href='{escape(preview)}' style='display:none' aria-hidden='true' tabindex='-1'></a>")
+        parts.append("</section>")
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "nps-local"
+    local: LocalServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if os.environ.get("NPS_LOCAL_ACCESS_LOG"):
+            super().log_message(format, *args)
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _dispatch(self) -> None:
+        url = urlsplit(self.path)
+        if url.path == "/_local/inbox":
+            page = inbox_html(self.local.base_url, self.local.invites).encode()
+            self._send(200, page, {"Content-Type": "text/html; charset=utf-8"})
+            return
+        if url.path.startswith("/_local/responses/"):
+            self._send_response_item(url.path.rsplit("/", 1)[-1])
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._send(413, b"request body too large", {"Content-Type": "text/plain"})
+            return
+        body = self.rfile.read(length) if length else None
+        query = dict(parse_qsl(url.query, keep_blank_values=True)) or None
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        event = http_event(self.command, url.path, query, body=body, headers=headers, source_ip=self.client_address[0])
+        event["rawQueryString"] = url.query
+        from functions.respond import handler as respond
+
+        result = respond.lambda_handler(event, LambdaContext("respond"))
+        payload = result.get("body") or ""
+        raw = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
+        response_headers = dict(result.get("headers") or {})
+        for cookie in result.get("cookies") or []:
+            response_headers.setdefault("Set-Cookie", cookie)
+        self._send(int(result["statusCode"]), raw, response_headers)
+
+    def _send_response_item(self, invite_id: str) -> None:
+        from boto3.dynamodb.types import TypeDeserializer
+
+        from nps import aws
+
+        item = (
+            aws.client("dynamodb")
+            .get_item(
+                TableName=self.local.stack.tables["responses"], Key={"invite_id": {"S": invite_id}}, ConsistentRead=True
+            )
+            .get("Item")
+        )
+        if not item:
+            self._send(404, b"{}", {"Content-Type": "application/json"})
+            return
+        plain = {k: TypeDeserializer().deserialize(v) for k, v in item.items()}
+        self._send(200, json.dumps(plain, default=_json_value).encode(), {"Content-Type": "application/json"})
+
+    def __getattr__(self, name: str) -> Any:
+        # Every method goes to the function, as API Gateway's $default route sends it (405s come from there).
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, set):
+        return sorted(value, key=str)
+    return str(value)
+
+
+def start(port: int = 0, invites: int = 6) -> LocalServer:
+    """Start the moto-backed platform and the HTTP server in background threads (call inside mock_aws)."""
+    from nps import aws
+
+    aws.reset_clients()
+    return start_on(create_stack("nps-local"), port, invites)
+
+
+def start_on(stack: LocalStack, port: int = 0, invites: int = 6) -> LocalServer:
+    """Serve an existing local stack (the tests' moto platform, for instance)."""
+    handler: type[_Handler] = type("Handler", (_Handler,), {})
+    httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server = LocalServer(httpd, stack, seed(stack, invites))
+    handler.local = server
+    server.thread = threading.Thread(target=httpd.serve_forever, name="nps-local-http", daemon=True)
+    server.thread.start()
+    return server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the response pages locally on moto.")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--invites", type=int, default=6)
+    args = parser.parse_args()
+    prepare_process_environment()
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    from moto import mock_aws
+
+    with mock_aws():
+        server = start(args.port, args.invites)
+        OUTPUT.mkdir(exist_ok=True)
+        inbox = OUTPUT / "inbox.html"
+        inbox.write_text(inbox_html(server.base_url, server.invites), "utf-8")
+        print(f"Serving the response API on {server.base_url} (moto in-process). Ctrl-C stops it.")
+        print(f"Open {server.base_url}/_local/inbox (also written to {inbox}) and tap a score.")
+        for invite in server.invites:
+            print(f"  {invite.invite_id} {invite.channel:<5} {invite.locale}: {invite.score_url(server.base_url, 9)}")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""A person in a real browser, and a scanner that is a real browser, against the local server."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from functions.respond import handler as respond
+from functions.score import handler as score
+from local.environment import LocalStack, StreamReader
+from local.lambda_events import LambdaContext
+from nps.aggregation import AggregateKey
+from nps.dal.aggregates import DynamoAggregateStore
+from nps.periods import Granularity, period_key
+
+pytestmark = pytest.mark.browser
+
+# People use ordinary browsers, and scanners pretend to: neither sends "HeadlessChrome".
+PHONE = (
+    "Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36"
+)
+DESKTOP = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36"
+
+
+def stored(server: Any, invite_id: str) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(f"{server.base_url}/_local/responses/{invite_id}", timeout=5) as reply:  # noqa: S310
+            result: dict[str, Any] = json.loads(reply.read())
+            return result
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        raise
+
+
+def test_a_person_taps_a_score_and_writes_a_comment(browser: Any, local_server: Any) -> None:
+    invite = next(i for i in local_server.invites if i.channel == "email")
+    page = browser.new_page(locale="en-GB", user_agent=PHONE)
+    # When the person taps 7 in the email
+    page.goto(invite.score_url(local_server.base_url, 7))
+    # Then the page thanks them and its script records the answer, with no further click
+    page.get_by_role("status").filter(has_text="Saved.").wait_for(timeout=10_000)
+    response = stored(local_server, invite.invite_id)
+    assert response is not None
+    assert (response["score"], response["counted"]) == (7, True)
+    # When they explain their score
+    page.get_by_label("What is the main reason for your score?").fill("Onboarding was quick <3")
+    page.get_by_role("button", name="Send").click()
+    # Then the comment is saved and shown escaped nowhere as markup
+    page.get_by_role("heading", name="Thanks for telling us").wait_for()
+    response = stored(local_server, invite.invite_id)
+    assert response is not None
+    assert response["comment"] == "Onboarding was quick <3"
+    page.close()
+
+
+def test_a_scanning_browser_counts_nothing_and_the_person_counts_once(
+    browser: Any, local_server: Any, platform: LocalStack
+) -> None:
+    reader = StreamReader(platform.stream_arns["responses"])
+    invite = next(i for i in local_server.invites if i.channel == "email")
+    base = local_server.base_url
+    # Given a scanner: a headless browser that loads every link of the message, preview link included,
+    # runs each page's script and waits without interacting
+    scanner = browser.new_context(user_agent=DESKTOP)
+    pages = []
+    for value in range(11):
+        page = scanner.new_page()
+        page.goto(invite.score_url(base, value))
+        pages.append(page)
+    preview = scanner.new_page()
+    preview.goto(f"{base}/r/{invite.token}/p")
+    pages[0].wait_for_timeout(4_000)
+    scanner.close()
+    response = stored(local_server, invite.invite_id)
+    assert response is not None
+    assert response["counted"] is False
+    # When the person taps 9 half an hour later (the server's clock moves on)
+    later = datetime.now(UTC) + timedelta(minutes=30)
+    respond.service().clock = lambda: later
+    person = browser.new_page(user_agent=PHONE)
+    person.goto(invite.score_url(base, 9))
+    person.get_by_role("status").filter(has_text="Saved.").wait_for(timeout=10_000)
+    person.close()
+    # Then, once the stream is scored, exactly the person's answer counts, once
+    for event in reader.read_batches():
+        assert score.lambda_handler(event, LambdaContext()) == {"batchItemFailures": []}
+    key = AggregateKey("local-survey", Granularity.DAY, period_key(Granularity.DAY, datetime.now(UTC)))
+    counters = DynamoAggregateStore(platform.tables["aggregates"]).get(key)
+    assert {k: v for k, v in counters.items() if v} == {"promoters": 1, "score_9": 1}
+
+
+def test_pages_render_at_phone_width_with_every_score_reachable(browser: Any, local_server: Any) -> None:
+    invite = next(i for i in local_server.invites if i.channel == "sms")
+    page = browser.new_page(viewport={"width": 360, "height": 740}, locale=invite.locale, user_agent=PHONE)
+    page.goto(f"{local_server.base_url}/r/{invite.token}")
+    links = page.get_by_role("link")
+    assert links.count() == 11
+    for index in range(11):
+        box = links.nth(index).bounding_box()
+        assert box is not None
+        assert box["width"] >= 44
+        assert box["height"] >= 44
+        assert box["x"] + box["width"] <= 360
+    assert page.evaluate("document.documentElement.lang") == invite.locale
+    page.close()
