@@ -108,3 +108,45 @@ def test_pages_render_at_phone_width_with_every_score_reachable(browser: Any, lo
         assert box["x"] + box["width"] <= 360
     assert page.evaluate("document.documentElement.lang") == invite.locale
     page.close()
+
+
+def _luminance(rgb: str) -> float:
+    channels = [int(part) / 255 for part in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(foreground: str, background: str) -> float:
+    lighter, darker = sorted((_luminance(foreground), _luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_the_thank_you_page_is_keyboard_reachable_labelled_and_readable(browser: Any, local_server: Any) -> None:
+    invite = next(i for i in local_server.invites if i.channel == "email")
+    page = browser.new_page(user_agent=PHONE, locale="en-GB")
+    page.goto(invite.score_url(local_server.base_url, 4))
+    # The comment box has a label, and Tab walks through the form before the score links, in order
+    assert page.get_by_label("What is the main reason for your score?").count() == 1
+    focused = []
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        focused.append(
+            page.evaluate("document.activeElement.tagName + ':' + (document.activeElement.textContent || '')")
+        )
+    assert focused[0].startswith("TEXTAREA")
+    assert focused[1] == "BUTTON:Send"
+    assert focused[2:] == ["A:0", "A:1"]
+    # Text, hints and buttons meet WCAG AA contrast (4.5:1)
+    for selector in ("h1", "label", ".hint", "button", ".scores a"):
+        colours = page.eval_on_selector(
+            selector,
+            """element => {
+                let node = element, background = 'rgba(0, 0, 0, 0)';
+                while (node && background === 'rgba(0, 0, 0, 0)') {
+                    background = getComputedStyle(node).backgroundColor; node = node.parentElement;
+                }
+                return [getComputedStyle(element).color, background];
+            }""",
+        )
+        assert _contrast(*colours) >= 4.5, (selector, colours)
+    page.close()
