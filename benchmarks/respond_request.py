@@ -40,23 +40,28 @@ class _RawBody(io.BytesIO):
             chunk = self.read()
 
 
-def _canned(target: str) -> tuple[str, dict[str, Any]]:
-    expires = int(time.time()) + 86_400
+def _invite_item() -> dict[str, Any]:
+    return {
+        "invite_id": {"S": INVITE_ID},
+        "survey_id": {"S": "survey-1"},
+        "wave_id": {"S": "survey-1-w1"},
+        "contact_id": {"S": "contact-1"},
+        "channel": {"S": "email"},
+        "locale": {"S": "de"},
+        "expires_at": {"N": str(int(time.time()) + 86_400)},
+        "sent_at": {"S": "2026-03-10T09:00:00.000Z"},
+        "segments": {"M": {"plan": {"S": "pro"}, "region": {"S": "emea"}}},
+        "status": {"S": "sent"},
+        "clicks": {"L": [{"M": {"at": {"N": f"{time.time():.3f}"}, "kind": {"S": "open"}, "score": {"N": "9"}}}]},
+    }
+
+
+def _canned(target: str, request: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if target.endswith("GetItem"):
-        return "application/x-amz-json-1.0", {
-            "Item": {
-                "invite_id": {"S": INVITE_ID},
-                "survey_id": {"S": "survey-1"},
-                "wave_id": {"S": "survey-1-w1"},
-                "contact_id": {"S": "contact-1"},
-                "channel": {"S": "email"},
-                "locale": {"S": "de"},
-                "expires_at": {"N": str(expires)},
-                "sent_at": {"S": "2026-03-10T09:00:00.000Z"},
-                "segments": {"M": {"plan": {"S": "pro"}, "region": {"S": "emea"}}},
-                "status": {"S": "sent"},
-            }
-        }
+        return "application/x-amz-json-1.0", {"Item": _invite_item()}
+    if target.endswith("UpdateItem") and request.get("TableName") == ENVIRONMENT["INVITES_TABLE"]:
+        # Logging the open on the invite returns the invite with its click log.
+        return "application/x-amz-json-1.0", {"Attributes": _invite_item()}
     if target.endswith("UpdateItem"):
         return "application/x-amz-json-1.0", {"Attributes": {"version": {"N": "1"}, "score": {"N": "9"}}}
     if target.endswith("GetSecretValue"):
@@ -72,7 +77,8 @@ def _canned(target: str) -> tuple[str, dict[str, Any]]:
 def _answer_locally(request: AWSPreparedRequest, **_: Any) -> AWSResponse:
     raw_target = request.headers.get("X-Amz-Target", "")
     target = raw_target.decode() if isinstance(raw_target, bytes) else str(raw_target)
-    content_type, body = _canned(target)
+    raw_body = request.body or b"{}"
+    content_type, body = _canned(target, json.loads(raw_body.decode() if isinstance(raw_body, bytes) else raw_body))
     headers = HTTPHeaders()
     headers["Content-Type"] = content_type
     headers["x-amzn-RequestId"] = "bench"
@@ -89,7 +95,7 @@ def _tap_event(token: str) -> dict[str, Any]:
         "headers": {
             "accept-language": "de-DE,de;q=0.9,en;q=0.8",
             "host": "nps.example.com",
-            "user-agent": "Mozilla/5.0",
+            "user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
         },
         "queryStringParameters": {"score": "9"},
         "requestContext": {
