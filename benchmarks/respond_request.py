@@ -77,8 +77,8 @@ def _canned(target: str, request: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 def _answer_locally(request: AWSPreparedRequest, **_: Any) -> AWSResponse:
     raw_target = request.headers.get("X-Amz-Target", "")
     target = raw_target.decode() if isinstance(raw_target, bytes) else str(raw_target)
-    raw_body = request.body or b"{}"
-    content_type, body = _canned(target, json.loads(raw_body.decode() if isinstance(raw_body, bytes) else raw_body))
+    raw_body = request.body if isinstance(request.body, (bytes, str)) else b"{}"
+    content_type, body = _canned(target, json.loads(raw_body or b"{}"))
     headers = HTTPHeaders()
     headers["Content-Type"] = content_type
     headers["x-amzn-RequestId"] = "bench"

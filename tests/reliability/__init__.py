@@ -1,0 +1,1 @@
+"""Reliability suite: properties that must survive hostile input, replays, concurrency and faults."""
