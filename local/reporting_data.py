@@ -13,11 +13,11 @@ import random
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from nps import aws
-from nps.aggregation import ALL, AggregateKey, segment_label
+from nps.aggregation import ALL, CATEGORY_COUNTERS, AggregateKey, segment_label
 from nps.dal.invites import Invite
 from nps.periods import iso_timestamp, parse_timestamp, period_keys
 from nps.scoring import categorize
@@ -158,3 +158,72 @@ def write_history(
 
 def utc_midnight(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def synthetic_aggregates(
+    survey_id: str,
+    first: date,
+    last: date,
+    *,
+    seed: int,
+    dimensions: dict[str, tuple[str, ...]] | None = None,
+    channels: tuple[str, ...] = ("email", "sms"),
+    responses_per_day: int = 12,
+) -> dict[tuple[str, str], dict[str, int]]:
+    """Aggregate counters as the scorer and sender would leave them, without going through them.
+
+    Each day gets ``responses_per_day`` answers (and about 1.7× as many invites), each with one value
+    per dimension and a channel; every answer is added to every key it belongs to, exactly as
+    :func:`nps.aggregation.aggregate_keys` expands a response. Returns ``{(pk, period): counters}``.
+    """
+    rng = random.Random(seed)
+    dimensions = dimensions if dimensions is not None else {"plan": ("starter", "team", "enterprise")}
+    items: dict[tuple[str, str], dict[str, int]] = {}
+    day = first
+    while day <= last:
+        at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+        keys_of_day = period_keys(at)
+        for answered in range(round(responses_per_day * 1.7)):
+            segments = {d: rng.choice(values) for d, values in dimensions.items()}
+            channel = rng.choice(channels)
+            counters: dict[str, int] = {"invites_sent": 1}
+            if answered < responses_per_day:
+                weights = PLAN_WEIGHTS[rng.choice(("starter", "team", "enterprise"))]
+                score = rng.choices(range(11), weights=weights)[0]
+                counters[CATEGORY_COUNTERS[categorize(score)]] = 1
+                counters[f"score_{score}"] = 1
+            labels = [ALL, *(segment_label(d, v) for d, v in segments.items())]
+            for granularity, period in keys_of_day.items():
+                for label in labels:
+                    for channel_value in (ALL, channel):
+                        key = AggregateKey(survey_id, granularity, period, label, channel_value)
+                        bucket = items.setdefault((key.pk, period), {})
+                        for name, value in counters.items():
+                            bucket[name] = bucket.get(name, 0) + value
+        day += timedelta(days=1)
+    return items
+
+
+def aggregate_item(pk: str, period: str, counters: dict[str, int]) -> dict[str, Any]:
+    """A DynamoDB item for :func:`synthetic_aggregates` output (with the descriptors the index needs)."""
+    survey_id, granularity, segment, channel = pk.split("#")
+    return {
+        "pk": {"S": pk},
+        "period": {"S": period},
+        "survey_id": {"S": survey_id},
+        "granularity": {"S": granularity},
+        "segment": {"S": segment},
+        "channel": {"S": channel},
+        **{name: {"N": str(value)} for name, value in counters.items()},
+    }
+
+
+def put_aggregates(table_name: str, items: dict[tuple[str, str], dict[str, int]]) -> int:
+    """Write synthetic aggregate items with batch writes; returns how many were written."""
+    client = aws.client("dynamodb")
+    requests = [{"PutRequest": {"Item": aggregate_item(pk, period, c)}} for (pk, period), c in items.items()]
+    for start in range(0, len(requests), 25):
+        pending: dict[str, Any] = {table_name: requests[start : start + 25]}
+        while pending:
+            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+    return len(requests)

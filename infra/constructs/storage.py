@@ -26,7 +26,7 @@ class Storage(Construct):
 
     def _table(self, spec: TableSpec) -> dynamodb.Table:
         string = dynamodb.AttributeType.STRING
-        return dynamodb.Table(
+        table = dynamodb.Table(
             self,
             spec.logical_name.capitalize(),
             partition_key=dynamodb.Attribute(name=spec.partition_key, type=string),
@@ -42,3 +42,12 @@ class Storage(Construct):
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
+        for index in spec.indexes:
+            table.add_global_secondary_index(
+                index_name=index.name,
+                partition_key=dynamodb.Attribute(name=index.partition_key, type=string),
+                sort_key=dynamodb.Attribute(name=index.sort_key, type=string) if index.sort_key else None,
+                projection_type=dynamodb.ProjectionType(index.projection),
+                non_key_attributes=list(index.include) or None,
+            )
+        return table

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from typing import TextIO
 
 from nps.dal.report_reads import StoredResponse
 
@@ -55,9 +56,7 @@ def row(response: StoredResponse, dimensions: Sequence[str]) -> list[str]:
     return [safe_cell(v) for v in values]
 
 
-def write_csv(
-    target: io.TextIOBase | io.StringIO, responses: Iterable[StoredResponse], dimensions: Sequence[str]
-) -> int:
+def write_csv(target: TextIO, responses: Iterable[StoredResponse], dimensions: Sequence[str]) -> int:
     """Write the header and one row per response; returns the number of rows."""
     writer = csv.writer(target, lineterminator="\r\n")
     writer.writerow(header(dimensions))

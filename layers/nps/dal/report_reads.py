@@ -23,6 +23,14 @@ from nps.tables import AGGREGATES_BY_SURVEY, RESPONSES_BY_SURVEY
 _COUNTED = "(attribute_not_exists(#counted) OR #counted <> :false)"
 
 
+def split_segment(segment: str) -> tuple[str, str] | None:
+    """``plan=pro`` → ``("plan", "pro")``; ``*`` (every response) → ``None``."""
+    if segment == "*" or "=" not in segment:
+        return None
+    dimension, value = segment.split("=", 1)
+    return dimension, value
+
+
 class BadCursor(ValueError):
     """A pagination cursor that was not issued by this API (or was altered)."""
 
