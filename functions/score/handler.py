@@ -14,6 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -107,6 +108,8 @@ def publish_category_metrics(transitions: list[Transition]) -> None:
     Counted from the batch's committable transitions, so a replayed batch can count twice: the
     alarms look at windows of hours, where a rare replay does not move the share.
     """
+    if is_metrics_disabled():  # single_metric does not honour POWERTOOLS_METRICS_DISABLED by itself
+        return
     totals: dict[str, int] = {}
     for (survey_id, category), delta in sorted(category_deltas(transitions).items()):
         totals[category] = totals.get(category, 0) + delta
