@@ -17,6 +17,8 @@ from typing import Any
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext
 from local.reporting_data import count_invites_sent, write_history
+
+__all__ = ["add_history", "count_invites_sent", "run", "stored_invites"]
 from nps import aws
 from nps.dal.invites import Invite
 
@@ -25,7 +27,7 @@ HISTORY_MONTHS = 3
 HISTORY_INVITES_PER_DAY = 60
 
 
-def _invites(table_name: str) -> list[Invite]:
+def stored_invites(table_name: str) -> list[Invite]:
     invites: list[Invite] = []
     for page in aws.client("dynamodb").get_paginator("scan").paginate(TableName=table_name):
         for item in page["Items"]:
@@ -90,7 +92,7 @@ def run(stack: LocalStack, survey_id: str, rng: random.Random, now: datetime | N
     from nps.cli.main import main as nps
 
     now = now or datetime.now(UTC)
-    count_invites_sent(stack.tables["aggregates"], _invites(stack.tables["invites"]))
+    count_invites_sent(stack.tables["aggregates"], stored_invites(stack.tables["invites"]))
     history_invites, history_responses = add_history(stack, survey_id, now, rng)
     print(
         f"\nHistory: {HISTORY_MONTHS} earlier monthly waves, {history_invites} invites and"
