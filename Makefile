@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help dev demo test unit lint format typecheck synth build bench clean
+.PHONY: help dev demo test unit lint format typecheck synth build bench clean openapi serve
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -36,6 +36,12 @@ dev: $(STAMP) $(NODE_STAMP)  ## install the Python and Node toolchains locally
 
 demo: $(STAMP)  ## run a whole campaign locally on moto and print the NPS report
 	$(PY) -m local.demo
+
+serve: $(STAMP)  ## a seeded moto server for `nps --local` from another shell (Ctrl-C stops it)
+	$(PY) -m local.server
+
+openapi: $(STAMP)  ## regenerate docs/openapi/report.json from the reporting API's routes and models
+	$(PY) -m functions.report.openapi
 
 lint: $(STAMP)  ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
