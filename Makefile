@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help dev demo serve openapi test unit lint format typecheck synth build bench clean
+.PHONY: help dev demo serve moto openapi test unit lint format typecheck synth build bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -40,8 +40,12 @@ demo: $(STAMP)  ## run a whole campaign locally on moto and print the NPS report
 serve: $(STAMP)  ## the response pages on http://127.0.0.1:8080 over moto (open /_local/inbox)
 	$(PY) -m local.server
 
-openapi: $(STAMP)  ## regenerate docs/openapi.json from the API's resolvers
+moto: $(STAMP)  ## a moto server seeded like the demo, for `nps --local` from another shell
+	$(PY) -m local.moto_server
+
+openapi: $(STAMP)  ## regenerate the OpenAPI documents in docs/openapi/ from the resolvers
 	$(PY) -m functions.openapi --write
+	$(PY) -m functions.report.openapi
 
 lint: $(STAMP)  ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .

@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from benchmarks import cold_start, stream_throughput, write_requests
+from benchmarks import cold_start, report_reads, stream_throughput, write_requests
 from benchmarks.report import format_figure, note, section, write_results
 from benchmarks.synthetic import Workload, WorkloadSpec, build_workload
 
@@ -28,6 +28,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--moto-records", type=int, default=100, help="records replayed on moto (0: skip)")
     parser.add_argument("--no-moto", action="store_true", help="skip the moto cross-check")
     parser.add_argument("--no-first-request", action="store_true", help="skip the first-request timing")
+    parser.add_argument("--report-samples", type=int, default=5, help="timed reports (0: skip the report figure)")
     return parser.parse_args(argv)
 
 
@@ -147,6 +148,29 @@ def _writes(args: argparse.Namespace, workload: Workload, counts: write_requests
     }
 
 
+def _reports(args: argparse.Namespace) -> dict[str, Any]:
+    section(
+        f"4. report reads: one year of daily aggregates, 10 segment values, 2 channels, on moto"
+        f" (median of {args.report_samples})"
+    )
+    result = report_reads.run(samples=args.report_samples)
+    print(format_figure(result.items))
+    print(format_figure(result.time))
+    note(
+        f"{result.queries} queries per report (each one DynamoDB round trip when deployed);"
+        f" {result.aggregate_items:,} aggregate items in the table; rendering the report: text"
+        f" {result.render_text_ms:.1f} ms, HTML {result.render_html_ms:.1f} ms ({result.html_bytes:,} bytes)"
+    )
+    return {
+        "items_figure": result.items.as_json(),
+        "time_figure": result.time.as_json(),
+        "render_text_ms": result.render_text_ms,
+        "render_html_ms": result.render_html_ms,
+        "html_bytes": result.html_bytes,
+        "queries_per_report": result.queries,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     started = time.perf_counter()
@@ -175,6 +199,11 @@ def main(argv: list[str] | None = None) -> int:
     mark = time.perf_counter()
     sections["write_requests_per_response"] = _writes(args, workload, counts)
     timings["write_requests_per_response"] = time.perf_counter() - mark
+
+    if args.report_samples > 0:
+        mark = time.perf_counter()
+        sections["report_reads"] = _reports(args)
+        timings["report_reads"] = time.perf_counter() - mark
 
     sections["section_seconds"] = {name: round(seconds, 1) for name, seconds in timings.items()}
     elapsed = time.perf_counter() - started

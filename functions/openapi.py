@@ -1,6 +1,6 @@
 """The OpenAPI 3 document of the platform's HTTP API, generated from the Powertools resolvers.
 
-``python -m functions.openapi --write`` regenerates ``docs/openapi.json``; ``--check`` fails when the
+``python -m functions.openapi --write`` regenerates ``docs/openapi/responses.json``; ``--check`` fails when the
 committed document differs from what the code generates (CI runs the same comparison as a test).
 
 The respond function keeps pydantic off its cold-start path, so its form bodies are described here
@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCUMENT = ROOT / "docs" / "openapi.json"
+DOCUMENT = ROOT / "docs" / "openapi" / "responses.json"
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{1,16}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"  # noqa: S105 - a format, not a secret
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 
 from constructs import Node
 
@@ -15,6 +16,15 @@ class StackConfig:
     api_rate_limit: int = 50
     api_burst_limit: int = 100
     log_retention_days: int = 90
+    #: Address subscribed to the alarm topic (optional; the subscription must be confirmed by mail).
+    alarm_email: str | None = None
+    #: survey id → alarm when its NPS over the alarm window falls below this value.
+    nps_alarms: dict[str, float] = field(default_factory=dict)
+    alarm_window_hours: int = 24
+    #: Alarm when the detractor share over an hour exceeds this percentage…
+    detractor_share_alarm: float = 40.0
+    #: …or the NPS alarm fires, but only with at least this many responses in the window.
+    alarm_min_responses: int = 20
 
     @classmethod
     def from_context(cls, node: Node) -> StackConfig:
@@ -29,4 +39,17 @@ class StackConfig:
             api_rate_limit=int(str(get("apiRateLimit", cls.api_rate_limit))),
             api_burst_limit=int(str(get("apiBurstLimit", cls.api_burst_limit))),
             log_retention_days=int(str(get("logRetentionDays", cls.log_retention_days))),
+            alarm_email=str(get("alarmEmail", "")) or None,
+            nps_alarms=_thresholds(get("npsAlarms", {})),
+            alarm_window_hours=int(str(get("alarmWindowHours", cls.alarm_window_hours))),
+            detractor_share_alarm=float(str(get("detractorShareAlarm", cls.detractor_share_alarm))),
+            alarm_min_responses=int(str(get("alarmMinResponses", cls.alarm_min_responses))),
         )
+
+
+def _thresholds(value: object) -> dict[str, float]:
+    """``npsAlarms``: a JSON object (or its text, from ``-c npsAlarms='{"survey": 20}'``) of thresholds."""
+    parsed = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(parsed, dict):
+        raise ValueError('npsAlarms must be a JSON object such as {"onboarding": 20}')
+    return {str(survey): float(threshold) for survey, threshold in parsed.items()}

@@ -7,6 +7,8 @@ from constructs import Construct
 
 from infra.config import StackConfig
 from infra.constructs.functions import SharedLayers
+from infra.constructs.observability import Observability
+from infra.constructs.reporting import Reporting
 from infra.constructs.response_api import ResponseApi
 from infra.constructs.routing import Routing
 from infra.constructs.scoring import Scoring
@@ -42,6 +44,19 @@ class NpsStack(Stack):
             aggregates=storage.aggregates,
             bus=routing.bus,
         )
+        self.reporting = Reporting(
+            self,
+            "Reporting",
+            config=config,
+            layers=layers,
+            key=storage.key,
+            api=self.response_api.api,
+            aggregates=storage.aggregates,
+            responses=storage.responses,
+        )
+        # Last: it watches every function and dead-letter queue the constructs above created.
+        self.observability = Observability(self, "Observability", config=config, key=storage.key)
+        self.observability.watch(self)
 
         outputs = {
             "ResponseApiUrl": self.response_api.url,
@@ -52,6 +67,8 @@ class NpsStack(Stack):
             "DetractorFollowUpQueueUrl": routing.follow_up_queue.queue_url,
             "FailedStreamRecordsQueueUrl": self.scoring.failed_records.queue_url,
             "SigningSecretArn": self.response_api.signing_secret.secret_arn,
+            "AlarmTopicArn": self.observability.topic.topic_arn,
+            "DashboardName": self.observability.dashboard.dashboard_name,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

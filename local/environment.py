@@ -71,12 +71,26 @@ def _create_table(spec: TableSpec, name: str) -> dict[str, Any]:
     if spec.sort_key:
         keys.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
         attributes.append({"AttributeName": spec.sort_key, "AttributeType": "S"})
+    indexes = []
+    for index in spec.indexes:
+        index_keys = [{"AttributeName": index.partition_key, "KeyType": "HASH"}]
+        if index.sort_key:
+            index_keys.append({"AttributeName": index.sort_key, "KeyType": "RANGE"})
+        projection: dict[str, Any] = {"ProjectionType": index.projection}
+        if index.include:
+            projection["NonKeyAttributes"] = list(index.include)
+        indexes.append({"IndexName": index.name, "KeySchema": index_keys, "Projection": projection})
+        for attribute in (index.partition_key, index.sort_key):
+            if attribute and all(a["AttributeName"] != attribute for a in attributes):
+                attributes.append({"AttributeName": attribute, "AttributeType": "S"})
     kwargs: dict[str, Any] = {
         "TableName": name,
         "KeySchema": keys,
         "AttributeDefinitions": attributes,
         "BillingMode": "PAY_PER_REQUEST",
     }
+    if indexes:
+        kwargs["GlobalSecondaryIndexes"] = indexes
     if spec.stream:
         kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     result: dict[str, Any] = aws.client("dynamodb").create_table(**kwargs)["TableDescription"]

@@ -13,7 +13,8 @@ from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -22,6 +23,7 @@ from nps.aggregation import Transition
 from nps.config import settings
 from nps.dal.aggregates import DynamoAggregateStore
 from nps.events import Event, EventPublisher
+from nps.observability import CATEGORY_DIMENSION, RESPONSES_BY_CATEGORY, SURVEY_DIMENSION, category_deltas
 from nps.stream_scoring import MalformedRecord, ParsedRecord, ScoringService, parse_record, plain_image
 
 logger = Logger(service="score")
@@ -92,4 +94,28 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="ReplayedRecordsSkipped", unit=MetricUnit.Count, value=result.commit.skipped_as_replayed)
     metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=result.events_published)
     metrics.add_metric(name="MalformedRecords", unit=MetricUnit.Count, value=failed)
+    publish_category_metrics(transitions)
     return dict(processor.response())
+
+
+def publish_category_metrics(transitions: list[Transition]) -> None:
+    """Responses by category, per survey and for all surveys: the NPS and detractor-share alarms read these.
+
+    Counted from the batch's committable transitions, so a replayed batch can count twice: the
+    alarms look at windows of hours, where a rare replay does not move the share.
+    """
+    if is_metrics_disabled():  # single_metric does not honour POWERTOOLS_METRICS_DISABLED by itself
+        return
+    totals: dict[str, int] = {}
+    for (survey_id, category), delta in sorted(category_deltas(transitions).items()):
+        totals[category] = totals.get(category, 0) + delta
+        with single_metric(
+            name=RESPONSES_BY_CATEGORY, unit=MetricUnit.Count, value=delta, namespace=metrics.namespace
+        ) as metric:
+            metric.add_dimension(name=SURVEY_DIMENSION, value=survey_id)
+            metric.add_dimension(name=CATEGORY_DIMENSION, value=category)
+    for category, delta in sorted(totals.items()):
+        with single_metric(
+            name=RESPONSES_BY_CATEGORY, unit=MetricUnit.Count, value=delta, namespace=metrics.namespace
+        ) as metric:
+            metric.add_dimension(name=CATEGORY_DIMENSION, value=category)

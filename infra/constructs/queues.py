@@ -8,6 +8,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+DEAD_LETTER_METADATA = "nps:dead-letter-queue"
+
 
 def encrypted_queue(
     scope: Construct,
@@ -36,6 +38,8 @@ def encrypted_queue(
         ),
     )
     if dead_letter_role:
+        # Observability finds every dead-letter queue by this mark (or by a queue naming it as its DLQ).
+        queue.node.add_metadata(DEAD_LETTER_METADATA, dead_letter_role)
         cdk.Validations.of(queue).acknowledge(
             cdk.Acknowledgment(
                 id="AwsSolutions::AwsSolutions-SQS3",

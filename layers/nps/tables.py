@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSpec:
+    """A global secondary index (string keys). ``projection``: ``ALL``, ``KEYS_ONLY`` or ``INCLUDE``."""
+
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+    projection: str = "ALL"
+    #: Non-key attributes copied into an ``INCLUDE`` index.
+    include: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,10 +24,36 @@ class TableSpec:
     sort_key: str | None = None
     stream: bool = False
     ttl_attribute: str | None = None
+    indexes: tuple[IndexSpec, ...] = field(default=())
 
+    def index(self, name: str) -> IndexSpec:
+        """The index called ``name`` (``KeyError`` when the table has none by that name)."""
+        for index in self.indexes:
+            if index.name == name:
+                return index
+        raise KeyError(name)
+
+
+#: Answered responses of a survey in time order (sparse: an item without ``first_answered_at`` is absent).
+RESPONSES_BY_SURVEY = IndexSpec("by_survey", partition_key="survey_id", sort_key="first_answered_at")
+#: Aggregate items of a survey by granularity: lists the segment and channel slices a survey has
+#: (ledger and commit items have no ``survey_id``, so they stay out of it).
+AGGREGATES_BY_SURVEY = IndexSpec(
+    "by_survey",
+    partition_key="survey_id",
+    sort_key="granularity",
+    projection="INCLUDE",
+    include=("segment", "channel"),
+)
 
 INVITES = TableSpec("invites", partition_key="invite_id", ttl_attribute="expires_at_ttl")
-RESPONSES = TableSpec("responses", partition_key="invite_id", stream=True)
-AGGREGATES = TableSpec("aggregates", partition_key="pk", sort_key="period", ttl_attribute="expires_at_ttl")
+RESPONSES = TableSpec("responses", partition_key="invite_id", stream=True, indexes=(RESPONSES_BY_SURVEY,))
+AGGREGATES = TableSpec(
+    "aggregates",
+    partition_key="pk",
+    sort_key="period",
+    ttl_attribute="expires_at_ttl",
+    indexes=(AGGREGATES_BY_SURVEY,),
+)
 
 ALL_TABLES: tuple[TableSpec, ...] = (INVITES, RESPONSES, AGGREGATES)

@@ -1,0 +1,231 @@
+"""Observability: the alarm topic, alarms on NPS, detractors, dead letters, errors and workflows, a dashboard.
+
+Call :meth:`Observability.watch` once every other construct exists: it finds every Lambda function and
+every dead-letter queue in the stack, so a construct added later is watched without changes here.
+Workflows add their state machines with :meth:`Observability.add_state_machine`.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct, IConstruct
+
+from infra.config import StackConfig
+from infra.constructs.queues import DEAD_LETTER_METADATA
+from nps.observability import CATEGORY_DIMENSION, NAMESPACE, RESPONSES_BY_CATEGORY, SURVEY_DIMENSION
+
+_CATEGORIES = {"p": "promoter", "a": "passive", "d": "detractor"}
+
+
+class Observability(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig, key: kms.Key) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+        self.topic = sns.Topic(self, "AlarmTopic", display_name="NPS alarms", master_key=key, enforce_ssl=True)
+        # CloudWatch publishes alarms to the encrypted topic with the stack's key.
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+            )
+        )
+        if config.alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+        self.dashboard = cloudwatch.Dashboard(
+            self, "Dashboard", dashboard_name=f"nps-{config.stage}", default_interval=Duration.days(7)
+        )
+        self.alarms: list[cloudwatch.Alarm] = []
+        self._watched: set[str] = set()
+        self._nps_widgets()
+
+    # -- metrics ------------------------------------------------------------------------------------
+    def _responses(self, category: str, survey_id: str | None, period: Duration) -> cloudwatch.Metric:
+        dimensions = {CATEGORY_DIMENSION: category}
+        if survey_id is not None:
+            dimensions[SURVEY_DIMENSION] = survey_id
+        return cloudwatch.Metric(
+            namespace=NAMESPACE,
+            metric_name=RESPONSES_BY_CATEGORY,
+            dimensions_map=dimensions,
+            statistic="Sum",
+            period=period,
+        )
+
+    def _shares(
+        self, survey_id: str | None, period: Duration, suffix: str = ""
+    ) -> tuple[cloudwatch.MathExpression, ...]:
+        """NPS and detractor share over ``period``; with too few responses they read as not alarming.
+
+        ``suffix`` keeps metric ids unique when several surveys' expressions share one graph.
+        """
+        using = {
+            f"{key}{suffix}": self._responses(category, survey_id, period) for key, category in _CATEGORIES.items()
+        }
+        minimum = self.config.alarm_min_responses
+        p, a, d = (f"FILL({key}{suffix},0)" for key in _CATEGORIES)
+        n = f"({p}+{a}+{d})"
+        nps = cloudwatch.MathExpression(
+            expression=f"IF({n} >= {minimum}, 100*({p}-{d})/{n}, 100)",
+            using_metrics=using,
+            label="NPS" if survey_id is None else f"NPS {survey_id}",
+            period=period,
+        )
+        detractors = cloudwatch.MathExpression(
+            expression=f"IF({n} >= {minimum}, 100*{d}/{n}, 0)",
+            using_metrics=using,
+            label="detractor share %",
+            period=period,
+        )
+        return nps, detractors
+
+    def _alarm(self, construct_id: str, **kwargs: object) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(self, construct_id, **kwargs)  # type: ignore[arg-type]
+        alarm.add_alarm_action(actions.SnsAction(self.topic))
+        self.alarms.append(alarm)
+        return alarm
+
+    def _nps_widgets(self) -> None:
+        window = Duration.hours(self.config.alarm_window_hours)
+        hour = Duration.hours(1)
+        _, all_detractors = self._shares(None, hour)
+        all_detractors_alarm = self._alarm(
+            "DetractorShareSpike",
+            alarm_description=(
+                f"More than {self.config.detractor_share_alarm:g}% detractors among at least "
+                f"{self.config.alarm_min_responses} responses in an hour (all surveys)"
+            ),
+            metric=all_detractors,
+            threshold=self.config.detractor_share_alarm,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        nps_lines: list[cloudwatch.IMetric] = []
+        for index, (survey_id, threshold) in enumerate(sorted(self.config.nps_alarms.items())):
+            safe = "".join(ch for ch in survey_id.title() if ch.isalnum())
+            nps, _ = self._shares(survey_id, window, f"_{index}")
+            nps_lines.append(nps)
+            self._alarm(
+                f"NpsBelow{safe}",
+                alarm_description=(
+                    f"NPS of survey {survey_id} below {threshold:g} over {self.config.alarm_window_hours} h "
+                    f"(at least {self.config.alarm_min_responses} responses)"
+                ),
+                metric=nps,
+                threshold=threshold,
+                comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            _, detractors = self._shares(survey_id, hour)
+            self._alarm(
+                f"DetractorShareSpike{safe}",
+                alarm_description=f"Detractor share of survey {survey_id} above "
+                f"{self.config.detractor_share_alarm:g}% in an hour",
+                metric=detractors,
+                threshold=self.config.detractor_share_alarm,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        categories = [self._responses(c, None, Duration.hours(1)) for c in _CATEGORIES.values()]
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Responses by category (net, per hour)", left=categories, stacked=True, width=12
+            ),
+            cloudwatch.AlarmWidget(title="Detractor share (all surveys, hourly)", alarm=all_detractors_alarm, width=12),
+        )
+        if nps_lines:
+            self.dashboard.add_widgets(
+                cloudwatch.GraphWidget(
+                    title=f"NPS over {self.config.alarm_window_hours} h (alarmed surveys)",
+                    left=nps_lines,
+                    left_y_axis=cloudwatch.YAxisProps(min=-100, max=100),
+                    width=24,
+                )
+            )
+
+    # -- resources ----------------------------------------------------------------------------------
+    def watch(self, root: IConstruct) -> None:
+        """Alarm on errors of every function and the depth of every dead-letter queue under ``root``."""
+        functions: list[lambda_.Function] = []
+        queues: list[sqs.Queue] = []
+        for node in root.node.find_all():
+            if isinstance(node, lambda_.Function):
+                functions.append(node)
+            elif isinstance(node, sqs.Queue):
+                queues.append(node)
+        targets = {q.dead_letter_queue.queue.node.path for q in queues if q.dead_letter_queue is not None}
+        dead_letters = [
+            q for q in queues if q.node.path in targets or any(e.type == DEAD_LETTER_METADATA for e in q.node.metadata)
+        ]
+        error_metrics: list[cloudwatch.IMetric] = []
+        duration_metrics: list[cloudwatch.IMetric] = []
+        for function in functions:
+            if function.node.path in self._watched:
+                continue
+            self._watched.add(function.node.path)
+            errors = function.metric_errors(period=Duration.minutes(5), statistic="Sum")
+            error_metrics.append(errors)
+            duration_metrics.append(function.metric_duration(period=Duration.minutes(5), statistic="p95"))
+            self._alarm(
+                f"Errors{_name(function)}",
+                alarm_description=f"The {function.node.path} function failed",
+                metric=errors,
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        depth_metrics: list[cloudwatch.IMetric] = []
+        for queue in dead_letters:
+            if queue.node.path in self._watched:
+                continue
+            self._watched.add(queue.node.path)
+            depth = queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum")
+            depth_metrics.append(depth)
+            self._alarm(
+                f"DeadLetters{_name(queue)}",
+                alarm_description=f"Messages are waiting in the dead-letter queue {queue.node.path}",
+                metric=depth,
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="Function errors", left=error_metrics, width=8),
+            cloudwatch.GraphWidget(title="Function duration p95", left=duration_metrics, width=8),
+            cloudwatch.GraphWidget(title="Dead-letter queue depth", left=depth_metrics, width=8),
+        )
+
+    def add_state_machine(self, state_machine: sfn.IStateMachine) -> cloudwatch.Alarm:
+        """Alarm (and chart) when executions of a follow-up workflow fail."""
+        failed = state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum")
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(title=f"Failed executions: {state_machine.node.id}", left=[failed], width=8)
+        )
+        return self._alarm(
+            f"FailedExecutions{_name(state_machine)}",
+            alarm_description=f"Executions of {state_machine.node.path} failed",
+            metric=failed,
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
+
+def _name(construct: IConstruct) -> str:
+    """A construct id unique in the stack, from its path (``Scoring/Score`` → ``ScoringScore``)."""
+    return "".join(part for part in construct.node.path.split("/")[1:] if part.isalnum())

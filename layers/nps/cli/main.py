@@ -1,0 +1,77 @@
+"""``nps``: reports from the command line, against a deployed stack or the local moto environment.
+
+Exit status: 0 success, 1 the request cannot be served (unknown survey or segment, bad range),
+2 usage error, 3 the target cannot be reached (stack, credentials, local server).
+
+Command groups live in their own modules (``nps.cli.reports`` …); each has a ``register`` function
+that adds its subcommands, so surveys, contacts and waves plug in the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+
+from nps.cli import reports
+from nps.cli.common import EXIT_TARGET, EXIT_USAGE, CliError
+from nps.cli.target import LOCAL_PREFIX, Target, TargetError, from_stack, local
+
+COMMAND_GROUPS: tuple[ModuleType, ...] = (reports,)
+
+Command = Callable[[argparse.Namespace, Target], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nps",
+        description="Net Promoter Score platform: reports from a deployed stack or the local demo.",
+        epilog="Exit status: 0 ok, 1 request cannot be served, 2 usage error, 3 target unreachable.",
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--stack", metavar="NAME", help="a deployed stack, e.g. Nps-prod (uses your AWS credentials)")
+    where.add_argument("--local", action="store_true", help="the local moto environment (make moto)")
+    parser.add_argument(
+        "--prefix",
+        default=LOCAL_PREFIX,
+        help=f"table prefix of the local environment (default {LOCAL_PREFIX})",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for group in COMMAND_GROUPS:
+        group.register(commands)
+    return parser
+
+
+def resolve_target(args: argparse.Namespace, in_process: bool) -> Target:
+    if args.stack:
+        return from_stack(args.stack)
+    if args.local:
+        return local(args.prefix, in_process=in_process)
+    raise CliError("say where to read from: --stack NAME (a deployed stack) or --local", EXIT_USAGE)
+
+
+def main(argv: Sequence[str] | None = None, *, in_process: bool = False) -> int:
+    """Run one command; ``in_process`` is for callers that already run inside a local mock (the demo)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        target = resolve_target(args, in_process)
+        command: Command = args.handler
+        return command(args, target)
+    except CliError as error:
+        print(f"nps: {error}", file=sys.stderr)
+        return error.status
+    except TargetError as error:
+        print(f"nps: {error}", file=sys.stderr)
+        return EXIT_TARGET
+    except KeyboardInterrupt:
+        return 130
+
+
+def entry_point() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry_point()

@@ -1,0 +1,152 @@
+"""Report commands: ``nps report`` (terminal), ``nps export`` (CSV) and ``nps html`` (one-file report)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from nps.cli.common import EXIT_OK, CliError, day
+from nps.cli.target import Target, TargetError
+from nps.dal.report_reads import DynamoAggregateReader, DynamoResponseReader, split_segment
+from nps.export import write_csv
+from nps.periods import Granularity
+from nps.ranges import DateRange, RangeError
+from nps.report_html import render_report
+from nps.report_text import format_full_report
+from nps.reporting import Report, ReportError, ReportService
+
+COMMENTS_IN_HTML = 12
+
+
+def register(commands: Any) -> None:
+    """Add ``report``, ``export`` and ``html`` to the ``nps`` parser."""
+    report = commands.add_parser(
+        "report",
+        help="NPS ± margin, counts and response rate per segment, and the trend, in the terminal",
+        description="NPS with its 95%% interval, counts and response rate for the survey, each segment "
+        "value and channel, then the trend with significant changes marked.",
+    )
+    _survey_and_range(report)
+    _slice(report)
+    report.set_defaults(handler=run_report)
+
+    export = commands.add_parser(
+        "export", help="CSV of the counted responses first answered in a range", description=export_doc()
+    )
+    _survey_and_range(export)
+    export.add_argument("--out", "-o", type=Path, help="file to write (default: standard output)")
+    export.set_defaults(handler=run_export)
+
+    html = commands.add_parser(
+        "html",
+        help="write the self-contained HTML report (trend chart, distributions, segments, comments)",
+        description="One HTML file with no external assets: readable offline, printed and on a phone.",
+    )
+    _survey_and_range(html)
+    _slice(html)
+    html.add_argument("--out", "-o", type=Path, default=None, help="file to write (default: <survey>-report.html)")
+    html.set_defaults(handler=run_html)
+
+
+def export_doc() -> str:
+    return "One row per counted response (automated fetches excluded), oldest first, segments as columns."
+
+
+def _survey_and_range(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("survey_id", metavar="SURVEY", help="the survey id")
+    parser.add_argument("--from", dest="start", type=day, help="first day, YYYY-MM-DD (default: 12 months ago)")
+    parser.add_argument("--to", dest="end", type=day, help="last day, YYYY-MM-DD (default: today, UTC)")
+
+
+def _slice(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--granularity",
+        "-g",
+        choices=[g.value for g in Granularity],
+        default=Granularity.MONTH.value,
+        help="trend step (default: month)",
+    )
+    parser.add_argument("--segment", default="*", help="only this segment value, as dimension=value")
+    parser.add_argument("--channel", choices=("*", "email", "sms"), default="*", help="only this channel")
+
+
+def default_range(start: date | None, end: date | None, today: date) -> DateRange:
+    """``--from``/``--to`` with defaults: up to today, from the first day of the month a year before."""
+    last = end or today
+    first = start or (last.replace(day=1) - timedelta(days=335)).replace(day=1)
+    return DateRange(first, last)
+
+
+@contextmanager
+def _served() -> Iterator[None]:
+    """Turn domain and AWS failures into one-line messages with the right exit status."""
+    try:
+        yield
+    except (ReportError, RangeError) as error:
+        raise CliError(str(error)) from error
+    except (CliError, TargetError):
+        raise
+    except Exception as error:
+        response = getattr(error, "response", None)
+        if response is not None or error.__class__.__module__.startswith("botocore"):
+            code = (response or {}).get("Error", {}).get("Code") or error.__class__.__name__
+            raise TargetError(f"AWS refused the request ({code}); check the target and your credentials") from error
+        raise
+
+
+def _span(args: argparse.Namespace) -> DateRange:
+    return default_range(args.start, args.end, datetime.now(UTC).date())
+
+
+def build_report(args: argparse.Namespace, target: Target) -> Report:
+    service = ReportService(DynamoAggregateReader(target.table("aggregates")))
+    return service.report(args.survey_id, _span(args), Granularity(args.granularity), args.segment, args.channel)
+
+
+def run_report(args: argparse.Namespace, target: Target) -> int:
+    with _served():
+        report = build_report(args, target)
+    print(format_full_report(report))
+    print(f"\n({report.items_read} aggregate items read from {target.description})")
+    return EXIT_OK
+
+
+def run_export(args: argparse.Namespace, target: Target) -> int:
+    with _served():
+        span = _span(args)
+        catalog = ReportService(DynamoAggregateReader(target.table("aggregates"))).catalog(args.survey_id)
+        responses = DynamoResponseReader(target.table("responses")).all(args.survey_id, span)
+        if args.out is None:
+            count = write_csv(sys.stdout, responses, list(catalog.dimensions))
+        else:
+            with args.out.open("w", encoding="utf-8", newline="") as handle:
+                count = write_csv(handle, responses, list(catalog.dimensions))
+    where = "standard output" if args.out is None else str(args.out)
+    print(f"{count} responses exported to {where}", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_html(args: argparse.Namespace, target: Target) -> int:
+    with _served():
+        report = build_report(args, target)
+        reader = DynamoResponseReader(target.table("responses"))
+        segment = split_segment(args.segment)
+        comments = reader.page(
+            args.survey_id,
+            report.span,
+            limit=COMMENTS_IN_HTML,
+            newest_first=True,
+            with_comment=True,
+            category="detractor",
+            segment=segment,
+        ).responses
+    out: Path = args.out or Path(f"{args.survey_id}-report.html")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_report(report, comments, datetime.now(UTC)), encoding="utf-8")
+    print(f"HTML report written to {out.resolve()}")
+    return EXIT_OK

@@ -1,0 +1,76 @@
+"""Where the CLI reads from: a deployed stack (outputs by CloudFormation stack name) or local moto.
+
+``--stack Nps-prod`` reads the stack's outputs (table names) with the caller's AWS credentials.
+``--local`` uses the tables the demo creates (``<prefix>-<table>``) on a moto server reached through
+``AWS_ENDPOINT_URL`` (``make moto`` starts one and prints the line to export); the demo
+itself calls the CLI in-process inside its mock, where no endpoint is needed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from nps import aws
+from nps.tables import ALL_TABLES
+
+#: Stack output → table logical name.
+_OUTPUTS = {"InvitesTable": "invites", "ResponsesTable": "responses", "AggregatesTable": "aggregates"}
+LOCAL_PREFIX = "nps-demo"
+LOCAL_REGION = "us-east-1"
+
+
+class TargetError(RuntimeError):
+    """The stack or the local environment cannot be reached or lacks what the command needs."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    description: str
+    tables: dict[str, str]
+    api_url: str | None = None
+
+    def table(self, logical_name: str) -> str:
+        try:
+            return self.tables[logical_name]
+        except KeyError:
+            raise TargetError(f"{self.description} has no {logical_name} table") from None
+
+
+def from_stack(stack_name: str) -> Target:
+    """Table names from a deployed stack's outputs."""
+    try:
+        stacks = aws.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+    except Exception as error:
+        raise TargetError(f"cannot read stack {stack_name!r}: {_reason(error)}") from error
+    if not stacks:
+        raise TargetError(f"stack {stack_name!r} does not exist")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+    tables = {logical: outputs[key] for key, logical in _OUTPUTS.items() if key in outputs}
+    if "aggregates" not in tables:
+        raise TargetError(f"stack {stack_name!r} has no AggregatesTable output: is it an NPS stack?")
+    return Target(f"stack {stack_name}", tables, outputs.get("ResponseApiUrl"))
+
+
+def local(prefix: str = LOCAL_PREFIX, in_process: bool = False) -> Target:
+    """The local moto environment's tables; outside the demo's own process a moto server is required."""
+    if not in_process and not os.environ.get("AWS_ENDPOINT_URL"):
+        raise TargetError(
+            "--local needs a running local environment: start `make moto` and export the AWS_ENDPOINT_URL it prints"
+        )
+    # moto accepts any credentials; set harmless ones so a real profile is never used by mistake.
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", LOCAL_REGION),
+        ("AWS_DEFAULT_REGION", LOCAL_REGION),
+    ):
+        os.environ.setdefault(name, value)
+    aws.reset_clients()
+    return Target(f"local environment {prefix!r}", {s.logical_name: f"{prefix}-{s.logical_name}" for s in ALL_TABLES})
+
+
+def _reason(error: Exception) -> str:
+    response = getattr(error, "response", None) or {}
+    message = response.get("Error", {}).get("Message")
+    return str(message or error.__class__.__name__)

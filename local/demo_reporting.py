@@ -1,0 +1,110 @@
+"""The reporting part of ``make demo``: response rate, history, the terminal report and the HTML report.
+
+After the campaign, the invites are counted as the sending side counts them (``invites_sent`` on the
+aggregates), three earlier monthly waves are added as history (answers written to the responses table
+and scored by the real score function, so the trend has several months), and the ``nps`` CLI runs
+in-process against the demo's moto tables: ``nps report`` prints the terminal report and ``nps html``
+writes the HTML report.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from local.environment import LocalStack, StreamReader
+from local.lambda_events import LambdaContext
+from local.reporting_data import count_invites_sent, write_history
+
+__all__ = ["add_history", "count_invites_sent", "run", "stored_invites"]
+from nps import aws
+from nps.dal.invites import Invite
+
+OUTPUT = Path("demo-output")
+HISTORY_MONTHS = 3
+HISTORY_INVITES_PER_DAY = 60
+
+
+def stored_invites(table_name: str) -> list[Invite]:
+    invites: list[Invite] = []
+    for page in aws.client("dynamodb").get_paginator("scan").paginate(TableName=table_name):
+        for item in page["Items"]:
+            invites.append(
+                Invite(
+                    invite_id=item["invite_id"]["S"],
+                    survey_id=item["survey_id"]["S"],
+                    wave_id=item["wave_id"]["S"],
+                    contact_id=item["contact_id"]["S"],
+                    channel=item["channel"]["S"],
+                    locale=item.get("locale", {}).get("S", "en"),
+                    expires_at=int(item["expires_at"]["N"]),
+                    sent_at=item["sent_at"]["S"],
+                    segments={k: v["S"] for k, v in item.get("segments", {}).get("M", {}).items()},
+                )
+            )
+    return invites
+
+
+def _score(reader: StreamReader) -> int:
+    from functions.score import handler as score
+
+    records = 0
+    for event in reader.read_batches():
+        result: dict[str, Any] = score.lambda_handler(event, LambdaContext())
+        if result.get("batchItemFailures"):
+            raise RuntimeError(f"stream records failed: {result['batchItemFailures']}")
+        records += len(event["Records"])
+    return records
+
+
+def add_history(stack: LocalStack, survey_id: str, now: datetime, rng: random.Random) -> tuple[int, int]:
+    """Earlier monthly waves (answered over their first two days); returns (invites, responses)."""
+    # One big batch, read from where the campaign's scoring left off (moto's transactions are slow).
+    reader = StreamReader(stack.stream_arns["responses"], batch_size=1000)
+    reader.read_records()
+    invites: list[Invite] = []
+    responses = 0
+    for months_back in range(HISTORY_MONTHS, 0, -1):
+        year, month = divmod(now.year * 12 + now.month - 1 - months_back, 12)
+        part = write_history(
+            stack.tables["responses"],
+            survey_id,
+            end=datetime(year, month + 1, 2, tzinfo=UTC),  # a wave sent on the 1st, answered by the 2nd
+            days=2,
+            invites_per_day=HISTORY_INVITES_PER_DAY,
+            rng=rng,
+            plans=("starter", "enterprise"),
+            regions=("emea", "amer"),
+            drift=-1.5 + months_back,
+            prefix=f"m{months_back}",
+        )
+        invites += part.invites
+        responses += len(part.responses)
+    _score(reader)
+    count_invites_sent(stack.tables["aggregates"], invites)
+    return len(invites), responses
+
+
+def run(stack: LocalStack, survey_id: str, rng: random.Random, now: datetime | None = None) -> int:
+    """Count invites, add history, then print the terminal report and write the HTML report."""
+    from nps.cli.main import main as nps
+
+    now = now or datetime.now(UTC)
+    count_invites_sent(stack.tables["aggregates"], stored_invites(stack.tables["invites"]))
+    history_invites, history_responses = add_history(stack, survey_id, now, rng)
+    print(
+        f"\nHistory: {HISTORY_MONTHS} earlier monthly waves, {history_invites} invites and"
+        f" {history_responses} answers, scored by the score function.\n"
+    )
+    year, month = divmod(now.year * 12 + now.month - 1 - HISTORY_MONTHS, 12)
+    first = date(year, month + 1, 1)  # the first day of the earliest history month
+    common = ["--local", "--prefix", stack.prefix]
+    window = ["--from", first.isoformat(), "--to", now.date().isoformat()]
+    status = nps([*common, "report", survey_id, *window, "--granularity", "month"], in_process=True)
+    if status:
+        return status
+    OUTPUT.mkdir(exist_ok=True)
+    out = OUTPUT / f"{survey_id}-report.html"
+    return nps([*common, "html", survey_id, *window, "--granularity", "week", "--out", str(out)], in_process=True)

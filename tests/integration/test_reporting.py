@@ -1,0 +1,284 @@
+"""Reports on moto from aggregates built by the real score function: API, correctness and the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from functions.report import handler as report
+from local.lambda_events import LambdaContext, http_event
+from nps import aws
+from nps.aggregation import ALL
+from nps.cli.main import main as cli
+from nps.dal.report_reads import DynamoAggregateReader
+from nps.periods import Granularity, parse_timestamp, period_key
+from nps.ranges import DateRange
+from nps.reporting import ReportService
+from tests.integration.reporting_data import ANSWER_DAYS, SURVEY_ID, SeededSurvey, seeded_platform
+
+RANGE = {"from": "2026-03-01", "to": "2026-07-31"}
+
+
+@pytest.fixture(scope="module")
+def seeded() -> Iterator[SeededSurvey]:
+    with seeded_platform() as survey:
+        yield survey
+
+
+def get(path: str, **query: str) -> tuple[int, Any, dict[str, str]]:
+    result = report.lambda_handler(http_event("GET", path, query), LambdaContext())
+    body = result["body"]
+    content_type = result["headers"].get("Content-Type", "")
+    return result["statusCode"], json.loads(body) if "json" in content_type else body, result["headers"]
+
+
+def recount(seeded: SeededSurvey) -> dict[tuple[str, str, str, str], Counter[str]]:
+    """(granularity, period, segment, channel) → category counts, straight from the responses table."""
+    counts: dict[tuple[str, str, str, str], Counter[str]] = {}
+    paginator = aws.client("dynamodb").get_paginator("scan")
+    for page in paginator.paginate(TableName=seeded.stack.tables["responses"]):
+        for item in page["Items"]:
+            if "score" not in item or item.get("counted", {}).get("BOOL") is False:
+                continue
+            score = int(item["score"]["N"])
+            category = "promoters" if score >= 9 else "passives" if score >= 7 else "detractors"
+            at = parse_timestamp(item["first_answered_at"]["S"])
+            labels = [ALL, *(f"{d}={v['S']}" for d, v in item["segments"]["M"].items())]
+            for granularity in Granularity:
+                for label in labels:
+                    for channel in (ALL, item["channel"]["S"]):
+                        key = (granularity.value, period_key(granularity, at), label, channel)
+                        counts.setdefault(key, Counter())[category] += 1
+    return counts
+
+
+# -- correctness ----------------------------------------------------------------------------------
+def test_every_period_segment_and_channel_equals_a_recount_of_the_responses(seeded: SeededSurvey) -> None:
+    # Given answers on days that straddle week, month and quarter edges, scored by the real function
+    expected = recount(seeded)
+    service = ReportService(DynamoAggregateReader(seeded.stack.tables["aggregates"]))
+    span = DateRange(date(2026, 3, 1), date(2026, 7, 31))
+    catalog = service.catalog(SURVEY_ID)
+    segments = [ALL, *(f"{d}={v}" for d, values in catalog.dimensions.items() for v in values)]
+    checked = 0
+    # When the trend is read for every granularity, segment and channel
+    for granularity in Granularity:
+        for segment in segments:
+            for channel in (ALL, *catalog.channels):
+                for point in service.trend(SURVEY_ID, span, granularity, segment, channel):
+                    want = expected.get((granularity.value, point.period.key, segment, channel), Counter())
+                    got = point.figures.counts
+                    # Then each period's counts equal the recount
+                    assert (got.promoters, got.passives, got.detractors) == (
+                        want["promoters"], want["passives"], want["detractors"],
+                    ), (granularity, point.period.key, segment, channel)  # fmt: skip
+                    checked += 1
+    assert checked > 200
+    assert sum(1 for k in expected if k[0] == "day" and k[2:] == (ALL, ALL)) >= len(ANSWER_DAYS)
+
+
+def test_range_totals_equal_the_recount_for_ranges_that_cut_periods(seeded: SeededSurvey) -> None:
+    # Given ranges that start and end inside weeks, months and quarters
+    expected = recount(seeded)
+    service = ReportService(DynamoAggregateReader(seeded.stack.tables["aggregates"]))
+    for first, last in ((date(2026, 3, 31), date(2026, 4, 6)), (date(2026, 1, 1), date(2026, 12, 31))):
+        # When the total is read (from an aligned cover of the range)
+        figures = service.total(SURVEY_ID, DateRange(first, last))
+        # Then it equals the sum of the recounted days inside the range
+        want: Counter[str] = Counter()
+        for (granularity, period, segment, channel), counts in expected.items():
+            whole_survey_day = granularity == "day" and segment == ALL and channel == ALL
+            if whole_survey_day and first <= date.fromisoformat(period) <= last:
+                want.update(counts)
+        assert figures.counts.n == sum(want.values())
+        assert figures.counts.detractors == want["detractors"]
+
+
+def test_response_rate_divides_responses_by_the_invites_counted_on_the_same_keys(
+    seeded: SeededSurvey,
+) -> None:
+    # When the summary is read for the whole seeded range
+    status, body, _ = get(f"/reports/{SURVEY_ID}/summary", **RANGE)
+    figures = body["figures"]
+    # Then invites sent are every seeded invite, and the rate is n / invites
+    assert status == 200
+    assert figures["invites_sent"] == len(seeded.history.invites)
+    assert figures["response_rate"] == pytest.approx(100 * figures["n"] / figures["invites_sent"], abs=0.01)
+
+
+# -- API ------------------------------------------------------------------------------------------
+def test_the_trend_marks_periods_and_significance_for_each_step(seeded: SeededSurvey) -> None:
+    status, body, _ = get(f"/reports/{SURVEY_ID}/trend", granularity="month", **RANGE)
+    assert status == 200
+    assert [p["period"] for p in body["points"]] == ["2026-03", "2026-04", "2026-05", "2026-06", "2026-07"]
+    assert body["points"][0]["change"] is None
+    assert all(set(p["change"]) == {"difference", "z", "p_value", "significant"} for p in body["points"][1:3])
+
+
+def test_segments_are_sorted_by_nps_and_filtered_by_channel(seeded: SeededSurvey) -> None:
+    status, body, _ = get(f"/reports/{SURVEY_ID}/segments", dimension="plan", channel="email", **RANGE)
+    assert status == 200
+    scores = [row["nps"] for row in body["rows"]]
+    assert {row["value"] for row in body["rows"]} == {"starter", "enterprise"}
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_comments_are_newest_first_filtered_and_paginated(seeded: SeededSurvey) -> None:
+    # Given the detractor comments of one plan, two per page
+    seen: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        query = {"category": "detractor", "segment": "plan=starter", "limit": "2", **RANGE}
+        if cursor:
+            query["cursor"] = cursor
+        status, body, _ = get(f"/reports/{SURVEY_ID}/comments", **query)
+        assert status == 200
+        seen += body["comments"]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    # Then every page held matching comments, newest first, without repeats
+    expected = [
+        r
+        for r in seeded.history.responses
+        if "comment" in r and r["category"]["S"] == "detractor" and r["segments"]["M"]["plan"]["S"] == "starter"
+    ]
+    assert len(seen) == len(expected) > 0
+    assert len({c["invite_id"] for c in seen}) == len(seen)
+    times = [c["first_answered_at"] for c in seen]
+    assert times == sorted(times, reverse=True)
+
+
+def test_responses_marked_not_counted_are_left_out_of_comments_and_exports(seeded: SeededSurvey) -> None:
+    # Given a detractor comment whose response was stored as an automated fetch (counted = false)
+    table = seeded.stack.tables["responses"]
+    item = next(r for r in seeded.history.responses if "comment" in r and r["category"]["S"] == "detractor")
+    aws.client("dynamodb").update_item(
+        TableName=table,
+        Key={"invite_id": item["invite_id"]},
+        UpdateExpression="SET #counted = :false",
+        ExpressionAttributeNames={"#counted": "counted"},
+        ExpressionAttributeValues={":false": {"BOOL": False}},
+    )
+    try:
+        # When comments and the export are read
+        _, comments, _ = get(f"/reports/{SURVEY_ID}/comments", category="detractor", limit="100", **RANGE)
+        _, exported, _ = get(f"/reports/{SURVEY_ID}/export", **RANGE)
+        # Then that response is in neither
+        invite_id = item["invite_id"]["S"]
+        assert invite_id not in {c["invite_id"] for c in comments["comments"]}
+        assert invite_id not in exported
+    finally:
+        aws.client("dynamodb").update_item(
+            TableName=table, Key={"invite_id": item["invite_id"]}, UpdateExpression="REMOVE #counted",
+            ExpressionAttributeNames={"#counted": "counted"},
+        )  # fmt: skip
+
+
+def test_the_csv_export_pages_with_a_cursor_and_defuses_formulas(seeded: SeededSurvey) -> None:
+    rows: list[dict[str, str]] = []
+    cursor = None
+    while True:
+        query = {"limit": "25", **RANGE, **({"cursor": cursor} if cursor else {})}
+        status, body, headers = get(f"/reports/{SURVEY_ID}/export", **query)
+        assert status == 200
+        assert headers["Content-Type"].startswith("text/csv")
+        rows += list(csv.DictReader(io.StringIO(body)))
+        cursor = headers.get("X-Next-Cursor")
+        if not cursor:
+            break
+    assert len(rows) == len(seeded.history.responses)
+    assert {"segment.plan", "segment.region"} <= set(rows[0])
+    formulas = [r["comment"] for r in rows if "HYPERLINK" in r["comment"]]
+    assert formulas
+    assert all(f.startswith("'=") for f in formulas)
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "status", "code"),
+    [
+        ("/reports/no-such-survey/summary", RANGE, 404, "unknown_survey"),
+        (f"/reports/{SURVEY_ID}/summary", {"from": "2026-07-01", "to": "2026-03-01"}, 400, "bad_range"),
+        (f"/reports/{SURVEY_ID}/summary", {"from": "2016-01-01", "to": "2026-03-01"}, 400, "bad_range"),
+        (
+            f"/reports/{SURVEY_ID}/trend",
+            {**RANGE, "from": "2025-01-01", "granularity": "day"},
+            400,
+            "bad_range",
+        ),
+        (f"/reports/{SURVEY_ID}/summary", {**RANGE, "segment": "plan=platinum"}, 404, "unknown_segment"),
+        (f"/reports/{SURVEY_ID}/segments", {**RANGE, "dimension": "industry"}, 404, "unknown_segment"),
+        (f"/reports/{SURVEY_ID}/summary", {"from": "2026-02-30", "to": "2026-03-01"}, 422, "invalid_request"),
+        (f"/reports/{SURVEY_ID}/summary", {"to": "2026-03-01"}, 422, "invalid_request"),
+        (f"/reports/{SURVEY_ID}/trend", {**RANGE, "granularity": "decade"}, 422, "invalid_request"),
+        (f"/reports/{SURVEY_ID}/comments", {**RANGE, "cursor": "not-a-cursor"}, 400, "bad_cursor"),
+        (f"/reports/{SURVEY_ID}/comments", {**RANGE, "limit": "1000"}, 422, "invalid_request"),
+        ("/reports/bad%20id!/summary", RANGE, 422, "invalid_request"),
+        (f"/reports/{SURVEY_ID}/nothing-here", RANGE, 404, "not_found"),
+    ],
+)
+def test_bad_requests_get_a_json_4xx_with_a_clear_message(
+    seeded: SeededSurvey, path: str, query: dict[str, str], status: int, code: str
+) -> None:
+    got, body, headers = get(path, **query)
+    assert got == status
+    assert headers["Content-Type"] == "application/json"
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+
+
+# -- CLI ------------------------------------------------------------------------------------------
+def run_cli(*argv: str) -> int:
+    return cli(["--local", "--prefix", "report", *argv], in_process=True)
+
+
+def test_cli_report_prints_segments_response_rate_and_trend(
+    seeded: SeededSurvey, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli("report", SURVEY_ID, "--from", "2026-03-01", "--to", "2026-07-31", "-g", "month") == 0
+    out = capsys.readouterr().out
+    for text in (
+        "all responses",
+        "plan=starter",
+        "region=emea",
+        "channel=sms",
+        "resp.rate",
+        "2026-04",
+        "Trend",
+    ):
+        assert text in out
+
+
+def test_cli_export_and_html_write_their_files(seeded: SeededSurvey, tmp_path: Path) -> None:
+    csv_path, html_path = tmp_path / "out.csv", tmp_path / "report.html"
+    assert run_cli("export", SURVEY_ID, "--from", "2026-03-01", "--to", "2026-07-31", "-o", str(csv_path)) == 0
+    assert run_cli("html", SURVEY_ID, "--from", "2026-03-01", "--to", "2026-07-31", "-o", str(html_path)) == 0
+    assert len(csv_path.read_text().splitlines()) == len(seeded.history.responses) + 1
+    page = html_path.read_text()
+    assert "<svg" in page
+    assert "http" not in page.replace("http://example.invalid", "")  # no external asset
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "message"),
+    [
+        (("report", "no-such-survey"), 1, "no survey"),
+        (("report", SURVEY_ID, "--from", "2026-05-01", "--to", "2026-03-01"), 1, "inverted"),
+        (("report", SURVEY_ID, "--segment", "plan=platinum", "--from", "2026-03-01"), 1, "no segment"),
+    ],
+)
+def test_cli_bad_input_prints_one_line_and_exits_non_zero(
+    seeded: SeededSurvey, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], status: int, message: str
+) -> None:
+    assert run_cli(*argv) == status
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err

@@ -1,0 +1,47 @@
+"""An in-memory aggregate source for report tests, filled with synthetic daily aggregates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from local.reporting_data import synthetic_aggregates
+
+
+class FakeAggregateSource:
+    """Implements :class:`nps.reporting.AggregateSource` over ``{(pk, period): counters}``."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, int]] = {}
+        self.items_read = 0
+        self.reads: list[tuple[str, str, str]] = []
+
+    def read(self, pk: str, first_key: str, last_key: str) -> dict[str, dict[str, int]]:
+        self.reads.append((pk, first_key, last_key))
+        found = {
+            period: dict(counters)
+            for (item_pk, period), counters in self.items.items()
+            if item_pk == pk and first_key <= period <= last_key
+        }
+        self.items_read += len(found)
+        return found
+
+    def slices(self, survey_id: str) -> set[tuple[str, str]]:
+        found = set()
+        for pk, _ in self.items:
+            survey, granularity, segment, channel = pk.split("#")
+            if survey == survey_id and granularity == "quarter":
+                found.add((segment, channel))
+                self.items_read += 1
+        return found
+
+
+def daily_history(
+    source: FakeAggregateSource, survey_id: str, first: date, last: date, seed: int = 1
+) -> FakeAggregateSource:
+    source.items.update(
+        synthetic_aggregates(
+            survey_id, first, last, seed=seed, dimensions={"plan": ("starter", "team", "enterprise"),
+                                                          "region": ("emea", "amer")}
+        )
+    )  # fmt: skip
+    return source
