@@ -1,0 +1,15 @@
+"""Security headers every customer-facing HTML page carries (no external assets, no framing, no caching)."""
+
+from __future__ import annotations
+
+HTML = "text/html; charset=utf-8"
+PAGE_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+}
