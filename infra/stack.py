@@ -10,6 +10,7 @@ from infra.constructs.functions import SharedLayers
 from infra.constructs.response_api import ResponseApi
 from infra.constructs.routing import Routing
 from infra.constructs.scoring import Scoring
+from infra.constructs.sending import Sending
 from infra.constructs.storage import Storage
 from infra.nag import acknowledge_findings
 
@@ -42,6 +43,23 @@ class NpsStack(Stack):
             aggregates=storage.aggregates,
             bus=routing.bus,
         )
+        self.sending = Sending(
+            self,
+            "Sending",
+            config=config,
+            layers=layers,
+            key=storage.key,
+            invites=storage.invites,
+            responses=storage.responses,
+            aggregates=storage.aggregates,
+            surveys=storage.surveys,
+            contacts=storage.contacts,
+            suppressions=storage.suppressions,
+            bus=routing.bus,
+            api=self.response_api.api,
+            public_base_url=self.response_api.url,
+            signing_secret=self.response_api.signing_secret,
+        )
 
         outputs = {
             "ResponseApiUrl": self.response_api.url,
@@ -52,6 +70,16 @@ class NpsStack(Stack):
             "DetractorFollowUpQueueUrl": routing.follow_up_queue.queue_url,
             "FailedStreamRecordsQueueUrl": self.scoring.failed_records.queue_url,
             "SigningSecretArn": self.response_api.signing_secret.secret_arn,
+            "SurveysTable": storage.surveys.table_name,
+            "ContactsTable": storage.contacts.table_name,
+            "SuppressionsTable": storage.suppressions.table_name,
+            "SendQueueUrl": self.sending.send_queue.queue_url,
+            "SendDeadLetterQueueUrl": self.sending.send_dlq.queue_url,
+            "ContactImportBucket": self.sending.import_bucket.bucket_name,
+            "SesConfigurationSet": self.sending.configuration_set.configuration_set_name,
+            "ScheduleGroup": self.sending.schedule_group.schedule_group_name,
+            "PlannerArn": self.sending.planner.function_arn,
+            "SchedulerRoleArn": self.sending.scheduler_role.role_arn,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

@@ -7,7 +7,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from nps.tables import AGGREGATES, INVITES, RESPONSES, TableSpec
+from nps.tables import AGGREGATES, CONTACTS, INVITES, RESPONSES, SUPPRESSIONS, SURVEYS, TableSpec
 
 
 class Storage(Construct):
@@ -23,6 +23,9 @@ class Storage(Construct):
         self.invites = self._table(INVITES)
         self.responses = self._table(RESPONSES)
         self.aggregates = self._table(AGGREGATES)
+        self.surveys = self._table(SURVEYS)
+        self.contacts = self._table(CONTACTS)
+        self.suppressions = self._table(SUPPRESSIONS)
 
     def _table(self, spec: TableSpec) -> dynamodb.Table:
         string = dynamodb.AttributeType.STRING
