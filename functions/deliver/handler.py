@@ -31,7 +31,8 @@ from nps.unsubscribing import unsubscribed_event
 
 logger = Logger(service="deliver")
 metrics = Metrics(namespace="NPS", service="deliver")
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every message failed is still a partial-failure response, not an exception.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @lru_cache(maxsize=1)

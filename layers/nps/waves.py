@@ -51,7 +51,7 @@ class SuppressionStore(Protocol):
 class InviteWriter(Protocol):
     def record_planned(
         self, planned: Sequence[PlannedInvite], planned_expiry: int, ttl: int, now: datetime
-    ) -> list[tuple[PlannedInvite, bool]]: ...
+    ) -> list[tuple[PlannedInvite, bool, bool]]: ...
 
 
 class Queue(Protocol):
@@ -180,13 +180,14 @@ class WavePlanner:
         report.held += plan.held
         results = self.invites.record_planned(plan.invites, planned_expiry, ttl, now)
         messages = []
-        for invite, queued in results:
+        for invite, created, queued in results:
             report.invites += 1
             report.by_channel[invite.channel] += 1
             report.by_locale[invite.locale] += 1
-            if not queued:
+            if not created:
                 report.already_planned += 1
-                continue
+            if not queued:
+                continue  # sent, failed or skipped by an earlier run: nothing to queue
             delay = max(0, int((invite.send_after - now).total_seconds()))
             messages.append(
                 ({"invite_id": invite.invite_id, "kind": "invite"}, min(delay, SEND_MESSAGE_DELAY_CAP))

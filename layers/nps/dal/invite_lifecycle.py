@@ -106,15 +106,15 @@ class DynamoInviteLifecycle:
     # -- planning -----------------------------------------------------------------------------------
     def record_planned(
         self, planned: Sequence[PlannedInvite], planned_expiry: int, ttl: int, now: datetime
-    ) -> list[tuple[PlannedInvite, bool]]:
-        """Write each planned invite unless it exists; ``(invite, still queued)`` for each.
+    ) -> list[tuple[PlannedInvite, bool, bool]]:
+        """Write each planned invite unless it exists; ``(invite, created, still queued)`` for each.
 
         ``still queued`` is True for a new invite and for one an earlier run recorded but did not send
         (so a replayed wave enqueues it again and the deliver claim keeps it to one send).
         """
         now_iso = iso_timestamp(now)
 
-        def write(invite: PlannedInvite) -> tuple[PlannedInvite, bool]:
+        def write(invite: PlannedInvite) -> tuple[PlannedInvite, bool, bool]:
             item = {
                 "invite_id": {"S": invite.invite_id},
                 "survey_id": {"S": invite.survey_id},
@@ -141,8 +141,8 @@ class DynamoInviteLifecycle:
                 if _code(error) != "ConditionalCheckFailedException":
                     raise
                 old = getattr(error, "response", {}).get("Item") or {}
-                return invite, old.get("status", {}).get("S") == "queued"
-            return invite, True
+                return invite, False, old.get("status", {}).get("S") == "queued"
+            return invite, True, True
 
         if len(planned) <= 1:
             return [write(invite) for invite in planned]
