@@ -50,12 +50,14 @@ def test_a_scheduled_wave_sends_one_multipart_email_with_11_verifiable_links_and
     report = ds.fire_wave(ds.SURVEY_ID, clock.now)
     ds.drain_send_queue(platform, clock)
     # Then one German email left through SES with a text and an HTML part
-    assert report["invites"] == 1 and report["held"] == 0
+    assert report["invites"] == 1
+    assert report["held"] == 0
     (email,) = ds.captured_emails()
     assert email.to == "ana@example.com"
     assert email.subject == "Acme Cloud: Würden Sie uns weiterempfehlen?"
     assert email.message.get_content_type() == "multipart/alternative"
-    assert "Wie wahrscheinlich" in email.text and "Wie wahrscheinlich" in email.html
+    assert "Wie wahrscheinlich" in email.text
+    assert "Wie wahrscheinlich" in email.html
     # And the RFC 8058 headers point at a signed unsubscribe link
     assert email.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     unsubscribe_token = urlsplit(email.unsubscribe_link).path.removeprefix("/u/")
@@ -66,12 +68,14 @@ def test_a_scheduled_wave_sends_one_multipart_email_with_11_verifiable_links_and
     assert [link.replace("&amp;", "&") for link in html_links] == list(email.score_links)
     (token,) = {urlsplit(link).path.removeprefix("/r/") for link in email.score_links}
     check = verify(platform.keyring, token, Purpose.RESPOND, clock.now.timestamp())
-    assert check.status is TokenStatus.VALID and check.claims is not None
+    assert check.status is TokenStatus.VALID
+    assert check.claims is not None
     # And no address appears in any link
     assert all("ana" not in link for link in (*email.score_links, email.unsubscribe_link))
     # And the invite is sent and counted once in invites_sent for the day, all segments and channels
     (item,) = ds.invite_items(platform)
-    assert item["status"]["S"] == "sent" and item["invite_id"]["S"] == check.claims.invite_id
+    assert item["status"]["S"] == "sent"
+    assert item["invite_id"]["S"] == check.claims.invite_id
     day = aws.client("dynamodb").get_item(
         TableName=platform.tables["aggregates"],
         Key={"pk": {"S": f"{ds.SURVEY_ID}#day#{ALL}#{ALL}"}, "period": {"S": "2026-11-23"}},
@@ -96,7 +100,8 @@ def test_sms_contacts_get_one_short_signed_link_and_sns_opt_outs_are_respected(
     # Then only the first gets one Spanish text with one respond link
     (sms,) = ds.captured_sms()
     assert sms.to == "+15550100001"
-    assert "STOP" in sms.text and sms.text.count("https://") == 1
+    assert "STOP" in sms.text
+    assert sms.text.count("https://") == 1
     token = urlsplit(sms.link).path.removeprefix("/r/")
     assert verify(platform.keyring, token, Purpose.RESPOND, clock.now.timestamp()).valid
     # And the opted-out contact is suppressed and skipped
@@ -174,7 +179,8 @@ def test_fatigue_and_suppression_skip_contacts_in_later_waves(platform: LocalSta
     # And after the window only "b" is invited again
     clock.advance(timedelta(days=30))
     later = ds.fire_wave(ds.SURVEY_ID, clock.now)
-    assert later["invites"] == 1 and later["skipped"] == {"suppressed": 1}
+    assert later["invites"] == 1
+    assert later["skipped"] == {"suppressed": 1}
 
 
 def test_one_reminder_goes_to_non_responders_only(platform: LocalStack, clock: ds.Clock) -> None:
@@ -234,7 +240,8 @@ def test_ses_rejection_is_dead_lettered_with_the_reason_and_the_invite_marked_fa
         QueueUrl=platform.sending.dead_letter_queue_url, MessageAttributeNames=["All"]
     )["Messages"]
     body = json.loads(parked["Body"])
-    assert body["invite_id"] == item["invite_id"]["S"] and body["reason"] == "ses: MessageRejected"
+    assert body["invite_id"] == item["invite_id"]["S"]
+    assert body["reason"] == "ses: MessageRejected"
 
 
 def test_throttled_sends_are_retried_then_dead_lettered_and_never_sent_twice(
@@ -316,7 +323,8 @@ def test_a_business_event_starts_a_delayed_transactional_invite(
     ds.drain_send_queue(platform, clock)
     # Then one invite was planned and sent an hour after the event
     (wave,) = result["waves"]
-    assert wave["invites"] == 1 and wave["held"] == 1
+    assert wave["invites"] == 1
+    assert wave["held"] == 1
     (item,) = ds.invite_items(platform)
     assert item["sent_at"]["S"].startswith("2026-11-23T10:00")
     assert len(ds.captured_emails()) == 1
