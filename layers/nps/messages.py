@@ -17,6 +17,10 @@ from nps.rendering import environment
 from nps.surveys import Survey
 from nps.tokens import Keyring, Purpose, sign
 
+# CRLF line ends, and header lines up to RFC 5322's hard limit so the long List-Unsubscribe URL stays on
+# one line (some unsubscribe parsers mishandle folded headers).
+_POLICY = SMTP.clone(max_line_length=998)
+
 
 @dataclass(frozen=True, slots=True)
 class InviteLinks:
@@ -90,7 +94,7 @@ def render_sms(survey: Survey, locale: str, links: InviteLinks, reminder: bool =
 
 def mime_message(survey: Survey, recipient: str, email: RenderedEmail, links: InviteLinks) -> bytes:
     """The raw MIME message: multipart/alternative (text, then HTML) with the RFC 8058 headers."""
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=_POLICY)
     message["From"] = (
         str(Address(display_name=survey.sender_name or survey.brand_name, addr_spec=survey.sender))
         if survey.sender_name or survey.brand_name
