@@ -1,7 +1,8 @@
 """``make demo``: a whole campaign through the real handlers on moto, then the NPS report.
 
-Issues invites to a few hundred synthetic contacts in two plan segments, taps their signed links
-through the respond function (a realistic score mix, changed minds, comments, tampered and expired
+Creates a survey, imports a CSV of a few hundred synthetic contacts (two plan segments), fires a wave
+through the real planner and deliver functions (SES and SNS on moto), then taps the links people
+received through the respond function (a realistic score mix, changed minds, comments, tampered and expired
 links), scores the responses stream with the score function, prints NPS ± margin overall and per
 segment, counts the detractor events that reached the follow-up queue, and checks every figure
 against a direct recount of the responses table (exit status 1 if anything differs).
@@ -16,15 +17,18 @@ import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from local.demo_sending import SentLink, run_sending
 from local.environment import LocalStack, StreamReader, create_stack, prepare_process_environment
 from local.lambda_events import LambdaContext, http_event
 
 CONTACTS = 400
 SEED = 20261123
-SURVEY_ID = "onboarding-q4"
-WAVE_ID = "wave-2026-11"
+SURVEY_ID = "onboarding-q4"  # the survey of local/demo_sending.py
+EMAILS_FOLDER = Path("demo-output/emails")
 PLANS = ("starter", "enterprise")
 # Likelihood of each score 0–10 in a typical B2B SaaS program.
 SCORE_WEIGHTS = {
@@ -48,14 +52,12 @@ def _quiet_functions() -> None:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 
-def run_campaign(stack: LocalStack, rng: random.Random) -> Counter[str]:
-    """Issue invites and tap links through the respond function; returns HTTP outcome counts."""
+def run_campaign(stack: LocalStack, rng: random.Random, links: list[SentLink]) -> Counter[str]:
+    """Tap the links people received (captured from SES and SNS) through the respond function;
+    returns HTTP outcome counts."""
     from functions.respond import handler as respond
-    from nps.dal.invites import DynamoInviteRepository, Invite
-    from nps.periods import iso_timestamp
     from nps.tokens import Purpose, sign
 
-    invites = DynamoInviteRepository(stack.tables["invites"])
     context = LambdaContext()
     outcomes: Counter[str] = Counter()
     now = int(time.time())
@@ -65,26 +67,12 @@ def run_campaign(stack: LocalStack, rng: random.Random) -> Counter[str]:
         status: int = respond.lambda_handler(event, context)["statusCode"]
         return status
 
-    for index in range(CONTACTS):
-        plan = PLANS[index % 2]
-        channel = "sms" if index % 5 == 0 else "email"
-        locale = rng.choice(("en", "en", "en", "es", "de"))
+    for index, link in enumerate(links):
+        plan, locale = link.plan, link.locale
+        path = urlsplit(link.score_page).path
         expired = index % 40 == 7  # a few people open the link after the survey closed
-        expires_at = now - 60 if expired else now + 30 * 86400
-        invite = Invite(
-            invite_id=f"inv-{index:05d}",
-            survey_id=SURVEY_ID,
-            wave_id=WAVE_ID,
-            contact_id=f"contact-{index:05d}",
-            channel=channel,
-            locale=locale,
-            expires_at=expires_at,
-            sent_at=iso_timestamp(datetime.now(UTC)),
-            segments={"plan": plan, "region": rng.choice(("emea", "amer"))},
-        )
-        invites.put(invite)
-        token = sign(stack.keyring, Purpose.RESPOND, invite.invite_id, expires_at)
-        path = f"/r/{token}"
+        if expired:  # the same invite's link as it would be after its expiry
+            path = f"/r/{sign(stack.keyring, Purpose.RESPOND, link.invite_id, now - 60)}"
         if index % 40 == 13:  # a link mangled by a mail client or a curious person
             outcomes[f"tampered link → {get(path[:-3] + 'AAA', 9, locale)}"] += 1
             continue
@@ -175,7 +163,10 @@ def main() -> int:
         aws.reset_clients()
         stack = create_stack("nps-demo")
         print(f"NPS platform demo — survey {SURVEY_ID!r}, {CONTACTS} contacts on moto\n")
-        outcomes = run_campaign(stack, rng)
+        print("Sending: survey definition, contacts CSV, one scheduled wave through SES and SNS")
+        sending = run_sending(stack, CONTACTS, rng, EMAILS_FOLDER)
+        print()
+        outcomes = run_campaign(stack, rng, sending.links)
         print("Link taps through the respond function (outcome → HTTP status):")
         for label, count in sorted(outcomes.items()):
             print(f"  {label:<28} {count:>5}")

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -433,3 +433,93 @@ def summary_lines(report: dict[str, Any], run: DeliveryRun, emails: int, sms: in
         f"emails sent through SES            {emails:>6}",
         f"SMS sent through SNS               {sms:>6}",
     ]
+
+
+@dataclass(frozen=True)
+class SentLink:
+    """One invite as the recipient got it: the score-page link (append ``?score=N`` to tap) and the
+    invite's channel, locale and plan, read from the invite the link's token names."""
+
+    invite_id: str
+    channel: str
+    locale: str
+    plan: str
+    score_page: str
+
+
+def sent_links(stack: LocalStack) -> list[SentLink]:
+    """The link of every captured email and SMS, in a stable order."""
+    from urllib.parse import urlsplit
+
+    from nps.dal.invites import DynamoInviteRepository
+    from nps.tokens import Purpose, verify
+
+    invites = DynamoInviteRepository(stack.tables["invites"])
+    pages = [e.score_links[0].split("?", 1)[0] for e in captured_emails()] + [s.link for s in captured_sms()]
+    out = []
+    for page in pages:
+        claims = verify(stack.keyring, urlsplit(page).path.removeprefix("/r/"), Purpose.RESPOND, 0).claims
+        assert claims is not None, "a captured link does not carry a token we signed"
+        invite = invites.get(claims.invite_id)
+        assert invite is not None
+        out.append(
+            SentLink(invite.invite_id, invite.channel, invite.locale, invite.segments.get("plan", ""), page)
+        )
+    return sorted(out, key=lambda link: link.invite_id)
+
+
+@dataclass
+class SendingDemo:
+    report: dict[str, Any]
+    run: DeliveryRun
+    import_summary: dict[str, Any]
+    links: list[SentLink]
+    written: list[Path]
+
+
+def run_sending(stack: LocalStack, contacts: int, rng: random.Random, output: Path) -> SendingDemo:
+    """Survey → CSV import (with bad rows) → scheduled wave → delivery on a simulated clock; prints the
+    counts and writes a few rendered emails to ``output``."""
+    clock = Clock(datetime.now(UTC))
+    with handlers(clock):
+        create_survey(stack)
+        summary = import_csv(stack, synthetic_contacts_csv(contacts, rng, bad_rows=6))
+        # A few contacts unsubscribed in an earlier program and some were surveyed last month.
+        _seed_history(stack, clock, rng)
+        report = fire_wave(SURVEY_ID, clock.now)
+        run = drain_send_queue(stack, clock)
+    emails, sms = captured_emails(), captured_sms()
+    print(
+        f"Contacts CSV: {summary['imported']} imported, {summary['rejected']} rows rejected (see the report)"
+    )
+    for line in summary_lines(report, run, len(emails), len(sms)):
+        print(f"  {line}")
+    written = write_emails(emails, output)
+    if written:
+        print(f"  rendered emails written to {written[0].parent}/ ({len(written)} files)")
+    return SendingDemo(report, run, summary, sent_links(stack), written)
+
+
+def _seed_history(stack: LocalStack, clock: Clock, rng: random.Random) -> None:
+    from nps.dal.suppressions import DynamoSuppressionRepository
+    from nps.periods import iso_timestamp
+    from nps.suppression import SuppressionReason, address_hash
+
+    suppressions = DynamoSuppressionRepository(stack.tables["suppressions"])
+    dynamodb = aws.client("dynamodb")
+    items = dynamodb.scan(TableName=stack.tables["contacts"])["Items"]
+    for item in items:
+        roll = rng.random()
+        if roll < 0.03 and "email" in item:
+            suppressions.suppress(
+                address_hash("email", item["email"]["S"]),
+                SuppressionReason.UNSUBSCRIBED,
+                iso_timestamp(clock.now),
+            )
+        elif roll < 0.08:
+            dynamodb.update_item(
+                TableName=stack.tables["contacts"],
+                Key={"audience": item["audience"], "contact_id": item["contact_id"]},
+                UpdateExpression="SET last_surveyed_at = :at",
+                ExpressionAttributeValues={":at": {"S": iso_timestamp(clock.now - timedelta(days=20))}},
+            )

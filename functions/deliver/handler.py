@@ -7,6 +7,7 @@ permanent one (or the last attempt) is parked in the DLQ with its reason by the 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from functools import lru_cache
 from typing import Any
 
@@ -33,6 +34,7 @@ logger = Logger(service="deliver")
 metrics = Metrics(namespace="NPS", service="deliver")
 # A batch whose every message failed is still a partial-failure response, not an exception.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+_outcomes: Counter[Outcome] = Counter()  # per invocation: one metric value per outcome, not per message
 
 
 @lru_cache(maxsize=1)
@@ -76,7 +78,7 @@ def record_handler(record: SQSRecord) -> str:
         "send message handled",
         extra={"invite_id": message.invite_id, "kind": message.kind, "outcome": outcome, "attempt": attempt},
     )
-    metrics.add_metric(f"Messages{outcome.value.title().replace('_', '')}", MetricUnit.Count, 1)
+    _outcomes[outcome] += 1
     if outcome is Outcome.DEAD_LETTERED:
         logger.warning("send message dead-lettered", extra={"invite_id": message.invite_id})
     return outcome.value
@@ -85,7 +87,13 @@ def record_handler(record: SQSRecord) -> str:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    _outcomes.clear()
     response: dict[str, Any] = process_partial_response(  # type: ignore[assignment]
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+    for outcome, count in _outcomes.items():
+        metrics.add_metric(f"Messages{outcome.value.title().replace('_', '')}", MetricUnit.Count, count)
+    failed = len(response.get("batchItemFailures", []))
+    if failed:
+        metrics.add_metric("MessagesRetried", MetricUnit.Count, failed)
     return response
