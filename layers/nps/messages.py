@@ -6,20 +6,17 @@ for HTML, compiled templates cached per process). Links carry signed tokens only
 
 from __future__ import annotations
 
+import base64
+import secrets
 from dataclasses import dataclass
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import formataddr
+from email.header import Header
+from email.utils import formataddr, formatdate
+from functools import lru_cache
 
 from nps.i18n import catalog
 from nps.rendering import environment
 from nps.surveys import Survey
 from nps.tokens import Keyring, Purpose, sign
-
-# CRLF line ends, and header lines up to RFC 5322's hard limit so the long List-Unsubscribe URL stays on
-# one line (some unsubscribe parsers mishandle folded headers).
-_POLICY = SMTP.clone(max_line_length=998)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,18 +90,49 @@ def render_sms(survey: Survey, locale: str, links: InviteLinks, reminder: bool =
 
 
 def mime_message(survey: Survey, recipient: str, email: RenderedEmail, links: InviteLinks) -> bytes:
-    """The raw MIME message: multipart/alternative (text, then HTML) with the RFC 8058 headers."""
-    message = EmailMessage(policy=_POLICY)
-    message["From"] = (
-        str(Address(display_name=survey.sender_name or survey.brand_name, addr_spec=survey.sender))
-        if survey.sender_name or survey.brand_name
-        else formataddr(("", survey.sender))
-    )
-    message["To"] = recipient
-    message["Subject"] = email.subject
-    message["List-Unsubscribe"] = f"<{links.unsubscribe}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(email.text, subtype="plain", charset="utf-8")
-    message.add_alternative(email.html, subtype="html", charset="utf-8")
-    return message.as_bytes()
+    """The raw MIME message: multipart/alternative (text, then HTML) with the RFC 8058 headers.
+
+    Built directly rather than through :class:`email.message.EmailMessage`, whose content manager
+    costs ~9 ms per message (it tries several transfer encodings); bodies are base64 (every client
+    reads it, and no line-length or charset surprises), headers RFC 2047-encoded when not ASCII.
+    Addresses were validated as ASCII without CR/LF, so no header can be injected.
+    """
+    boundary = f"=_nps_{secrets.token_hex(12)}"
+    display = survey.sender_name or survey.brand_name
+    headers = [
+        f"From: {_from_header(display, survey.sender)}",
+        f"To: {recipient}",
+        f"Subject: {_header(email.subject)}",
+        f"Date: {formatdate(usegmt=True)}",
+        "MIME-Version: 1.0",
+        f"List-Unsubscribe: <{links.unsubscribe}>",
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        "Auto-Submitted: auto-generated",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+    ]
+    out = ["\r\n".join(headers), "\r\n\r\n"]
+    for subtype, body in (("plain", email.text), ("html", email.html)):
+        out.append(
+            f'--{boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\n"
+        )
+        out.append(_base64_lines(body))
+    out.append(f"--{boundary}--\r\n")
+    return "".join(out).encode("ascii")
+
+
+# Subjects and senders repeat across a wave (one per survey and locale): encode each once.
+@lru_cache(maxsize=512)
+def _header(text: str) -> str:
+    return text if text.isascii() else Header(text, "utf-8").encode(linesep="\r\n")
+
+
+@lru_cache(maxsize=128)
+def _from_header(display: str, address: str) -> str:
+    return formataddr((display, address), charset="utf-8")
+
+
+def _base64_lines(body: str) -> str:
+    """Base64 in 76-character CRLF lines (RFC 2045)."""
+    encoded = base64.b64encode(body.encode("utf-8")).decode("ascii")
+    return "".join(encoded[i : i + 76] + "\r\n" for i in range(0, len(encoded), 76))

@@ -167,7 +167,8 @@ class Survey(BaseModel):
 
 def is_email(text: str) -> bool:
     """A pragmatic syntactic check of an email address (SES rejects what it cannot deliver)."""
-    return bool(_EMAIL_RE.fullmatch(text))
+    # ASCII only: SES needs SMTPUTF8-free addresses, and it keeps header values free of surprises.
+    return text.isascii() and bool(_EMAIL_RE.fullmatch(text))
 
 
 WaveKind = Literal["scheduled", "event"]
