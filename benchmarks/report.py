@@ -53,7 +53,7 @@ class Figure:
 
 
 def _number(value: float, unit: str) -> str:
-    if unit == "records/s":
+    if unit in ("records/s", "emails/s", "contacts/s"):
         return f"{value:,.0f} {unit}"
     if unit == "ms":
         return f"{value:,.1f} ms"

@@ -12,6 +12,7 @@ from infra.constructs.reporting import Reporting
 from infra.constructs.response_api import ResponseApi
 from infra.constructs.routing import Routing
 from infra.constructs.scoring import Scoring
+from infra.constructs.sending import Sending
 from infra.constructs.storage import Storage
 from infra.nag import acknowledge_findings
 
@@ -44,6 +45,23 @@ class NpsStack(Stack):
             aggregates=storage.aggregates,
             bus=routing.bus,
         )
+        self.sending = Sending(
+            self,
+            "Sending",
+            config=config,
+            layers=layers,
+            key=storage.key,
+            invites=storage.invites,
+            responses=storage.responses,
+            aggregates=storage.aggregates,
+            surveys=storage.surveys,
+            contacts=storage.contacts,
+            suppressions=storage.suppressions,
+            bus=routing.bus,
+            api=self.response_api.api,
+            public_base_url=self.response_api.url,
+            signing_secret=self.response_api.signing_secret,
+        )
         self.reporting = Reporting(
             self,
             "Reporting",
@@ -69,6 +87,16 @@ class NpsStack(Stack):
             "SigningSecretArn": self.response_api.signing_secret.secret_arn,
             "AlarmTopicArn": self.observability.topic.topic_arn,
             "DashboardName": self.observability.dashboard.dashboard_name,
+            "SurveysTable": storage.surveys.table_name,
+            "ContactsTable": storage.contacts.table_name,
+            "SuppressionsTable": storage.suppressions.table_name,
+            "SendQueueUrl": self.sending.send_queue.queue_url,
+            "SendDeadLetterQueueUrl": self.sending.send_dlq.queue_url,
+            "ContactImportBucket": self.sending.import_bucket.bucket_name,
+            "SesConfigurationSet": self.sending.configuration_set.configuration_set_name,
+            "ScheduleGroup": self.sending.schedule_group.schedule_group_name,
+            "PlannerArn": self.sending.planner.function_arn,
+            "SchedulerRoleArn": self.sending.scheduler_role.role_arn,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

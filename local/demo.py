@@ -1,7 +1,8 @@
 """``make demo``: a whole campaign through the real handlers on moto, then the NPS report.
 
-Issues invites to a few hundred synthetic contacts in two plan segments, taps their signed links
-through the respond function (a realistic score mix, changed minds, comments, tampered and expired
+Creates a survey, imports a CSV of a few hundred synthetic contacts (two plan segments), fires a wave
+through the real planner and deliver functions (SES and SNS on moto), then taps the links people
+received through the respond function (a realistic score mix, changed minds, comments, tampered and expired
 links), scores the responses stream with the score function, prints NPS ± margin overall and per
 segment, counts the detractor events that reached the follow-up queue, and checks every figure
 against a direct recount of the responses table (exit status 1 if anything differs).
@@ -15,19 +16,20 @@ import json
 import os
 import random
 import sys
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
+from local.demo_sending import SentLink, run_sending
 from local.environment import LocalStack, StreamReader, create_stack, prepare_process_environment
 from local.lambda_events import LambdaContext, http_event
 
 CONTACTS = 400
 SEED = 20261123
-SURVEY_ID = "onboarding-q4"
-WAVE_ID = "wave-2026-11"
+SURVEY_ID = "onboarding-q4"  # the survey of local/demo_sending.py
+EMAILS_FOLDER = Path("demo-output/emails")
 PLANS = ("starter", "enterprise")
 # Likelihood of each score 0–10 in a typical B2B SaaS program.
 SCORE_WEIGHTS = {
@@ -54,8 +56,10 @@ def _quiet_functions() -> None:
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 SCANNER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 FORM = "application/x-www-form-urlencoded"
-# One recipient in ten sits behind corporate mail security that opens every link of every message.
+# One email recipient in ten sits behind corporate mail security that opens every link of every message.
 SCANNED_SHARE = 0.1
+# People open their messages a while after delivery; scanners within seconds of it.
+OPENED_AFTER = timedelta(minutes=45)
 
 
 class Browser:
@@ -70,9 +74,8 @@ class Browser:
         headers = dict(self.headers)
         if body is not None:
             headers |= {"content-type": FORM, "sec-fetch-site": "same-origin"}
-        status: int = respond.lambda_handler(
-            http_event(method, path, query, body=body, headers=headers), LambdaContext()
-        )["statusCode"]
+        event = http_event(method, path, query, body=body, headers=headers)
+        status: int = respond.lambda_handler(event, LambdaContext())["statusCode"]
         return status
 
     def tap(self, path: str, score: int | str) -> int:
@@ -86,60 +89,46 @@ class Browser:
         return self.call("POST", f"{path}/comment", body=urlencode({"comment": text}))
 
 
-def scan(path: str, delivered_at: datetime) -> None:
-    """A mail scanner at delivery: every score link and the hidden preview link, then each page's script."""
+def at(moment: datetime) -> None:
+    """Set the respond function's clock (the demo plays delivery and opening at their own times)."""
     from functions.respond import handler as respond
 
-    service = respond.service()
-    service.clock = lambda: delivered_at + timedelta(seconds=3)
+    respond.service().clock = lambda: moment
+
+
+def scan(path: str, delivered_at: datetime) -> None:
+    """A mail scanner at delivery: every score link and the hidden preview link, then each page's script."""
+    at(delivered_at + timedelta(seconds=3))
     scanner = Browser("en-US", SCANNER)
     for value in range(11):
         scanner.call("GET", path, {"score": str(value)})
     scanner.call("GET", f"{path}/p")
     for value in range(11):
         scanner.call("POST", path, body=urlencode({"score": str(value)}))
-    service.clock = lambda: datetime.now(UTC)
 
 
-def run_campaign(stack: LocalStack, rng: random.Random) -> Counter[str]:
-    """Issue invites and tap links through the respond function; returns HTTP outcome counts."""
-    from nps.dal.invites import DynamoInviteRepository, Invite
-    from nps.periods import iso_timestamp
+def run_campaign(stack: LocalStack, rng: random.Random, links: list[SentLink]) -> Counter[str]:
+    """Tap the links people received (captured from SES and SNS) through the respond function, with
+    mail scanners in front of some recipients; returns HTTP outcome counts."""
     from nps.tokens import Purpose, sign
 
-    invites = DynamoInviteRepository(stack.tables["invites"])
     outcomes: Counter[str] = Counter()
-    now = int(time.time())
-    delivered_at = datetime.now(UTC) - timedelta(minutes=45)
-    sent_at = iso_timestamp(delivered_at)
-
-    for index in range(CONTACTS):
-        plan = PLANS[index % 2]
-        channel = "sms" if index % 5 == 0 else "email"
-        locale = rng.choice(("en", "en", "en", "es", "de"))
+    delivered_at = datetime.now(UTC)
+    opened_at = delivered_at + OPENED_AFTER
+    for index, link in enumerate(links):
+        plan, locale = link.plan, link.locale
+        path = urlsplit(link.score_page).path
         expired = index % 40 == 7  # a few people open the link after the survey closed
-        expires_at = now - 60 if expired else now + 30 * 86400
-        invite = Invite(
-            invite_id=f"inv-{index:05d}",
-            survey_id=SURVEY_ID,
-            wave_id=WAVE_ID,
-            contact_id=f"contact-{index:05d}",
-            channel=channel,
-            locale=locale,
-            expires_at=expires_at,
-            sent_at=sent_at,
-            segments={"plan": plan, "region": rng.choice(("emea", "amer"))},
-        )
-        invites.put(invite)
-        token = sign(stack.keyring, Purpose.RESPOND, invite.invite_id, expires_at)
-        path = f"/r/{token}"
+        if expired:  # the same invite's link as it would be after its expiry
+            path = f"/r/{sign(stack.keyring, Purpose.RESPOND, link.invite_id, int(opened_at.timestamp()) - 60)}"
+        if link.channel == "email" and not expired and rng.random() < SCANNED_SHARE:
+            scan(path, delivered_at)
+            outcomes["scanned by mail security"] += 1
+        at(opened_at + timedelta(seconds=index))
         person = Browser(locale)
         if index % 40 == 13:  # a link mangled by a mail client or a curious person
             outcomes[f"tampered link → {person.tap(path[:-3] + 'AAA', 9)}"] += 1
             continue
-        if channel == "email" and not expired and rng.random() < SCANNED_SHARE:
-            scan(path, delivered_at)
-            outcomes["scanned by mail security"] += 1
         if rng.random() >= RESPONSE_RATE:
             continue
         score = rng.choices(range(11), weights=SCORE_WEIGHTS[plan])[0]
@@ -154,6 +143,7 @@ def run_campaign(stack: LocalStack, rng: random.Random) -> Counter[str]:
             outcomes[f"changed score → {person.tap(path, new_score)}"] += 1
         if rng.random() < COMMENT_RATE:
             outcomes[f"comment → {person.comment(path, rng.choice(COMMENTS))}"] += 1
+    at(datetime.now(UTC))
     return outcomes
 
 
@@ -218,9 +208,12 @@ def main() -> int:
         aws.reset_clients()
         stack = create_stack("nps-demo")
         print(f"NPS platform demo — survey {SURVEY_ID!r}, {CONTACTS} contacts on moto\n")
+        print("Sending: survey definition, contacts CSV, one scheduled wave through SES and SNS")
+        sending = run_sending(stack, CONTACTS, rng, EMAILS_FOLDER)
+        print()
         # The functions' JSON logs and metrics go to stdout in Lambda; here they would bury the report.
         with contextlib.redirect_stdout(io.StringIO()):
-            outcomes = run_campaign(stack, rng)
+            outcomes = run_campaign(stack, rng, sending.links)
         print("Link taps through the respond function (outcome → HTTP status):")
         for label, count in sorted(outcomes.items()):
             print(f"  {label:<28} {count:>5}")

@@ -1,4 +1,5 @@
-"""A complete local environment on moto: tables (from :mod:`nps.tables`), bus, rule, queue and secret.
+"""A complete local environment on moto: tables (from :mod:`nps.tables`), bus, rules, queues, secret,
+and the sending side (SES identity and configuration set, send queue + DLQ, import bucket, SNS topic).
 
 Used by ``make demo`` and the integration tests; everything is created through boto3 exactly as the
 CDK app declares it, so the handlers run unchanged.
@@ -16,7 +17,8 @@ from typing import Any
 
 from nps import aws
 from nps.config import reset_settings
-from nps.routing import DETRACTOR_FOLLOW_UP
+from nps.routing import BUSINESS_EVENTS, DETRACTOR_FOLLOW_UP
+from nps.sending_config import reset_sending_settings
 from nps.tables import ALL_TABLES, TableSpec
 from nps.tokens import Keyring
 
@@ -49,20 +51,102 @@ class LocalStack:
     signing_secret_name: str
     keyring: Keyring
     stream_arns: dict[str, str] = field(default_factory=dict)
+    sending: SendingResources | None = None
 
     def function_environment(self) -> dict[str, str]:
-        return {
+        environment = {
             "INVITES_TABLE": self.tables["invites"],
             "RESPONSES_TABLE": self.tables["responses"],
             "AGGREGATES_TABLE": self.tables["aggregates"],
             "EVENT_BUS_NAME": self.bus_name,
             "SIGNING_SECRET_NAME": self.signing_secret_name,
         }
+        if self.sending is not None:
+            environment |= self.sending.environment(self.tables)
+        return environment
 
     def activate(self) -> None:
         """Point the handlers of this process at this environment."""
         os.environ.update(self.function_environment())
         reset_settings()
+        reset_sending_settings()
+
+
+@dataclass
+class SendingResources:
+    """The sending side on moto: SES identity + configuration set, queues, bucket, topic, trigger rule."""
+
+    sender: str
+    configuration_set: str
+    send_queue_url: str
+    dead_letter_queue_url: str
+    trigger_queue_url: str
+    import_bucket: str
+    feedback_topic_arn: str
+    schedule_group: str
+    public_base_url: str = "https://nps.example.test"
+    send_rate_per_second: float = 1000.0
+
+    def environment(self, tables: dict[str, str]) -> dict[str, str]:
+        return {
+            "SURVEYS_TABLE": tables["surveys"],
+            "CONTACTS_TABLE": tables["contacts"],
+            "SUPPRESSIONS_TABLE": tables["suppressions"],
+            "SEND_QUEUE_URL": self.send_queue_url,
+            "SEND_DLQ_URL": self.dead_letter_queue_url,
+            "SES_CONFIGURATION_SET": self.configuration_set,
+            "IMPORT_BUCKET": self.import_bucket,
+            "PUBLIC_BASE_URL": self.public_base_url,
+            "SEND_RATE_PER_SECOND": str(self.send_rate_per_second),
+            "DELIVER_CONCURRENCY": "1",
+        }
+
+
+def create_sending(prefix: str, bus_name: str, sender: str = "surveys@example.com") -> SendingResources:
+    """SES (verified sender, configuration set), send queue + DLQ, import bucket, SES feedback topic,
+    Scheduler group, and the business-event rule (an SQS target here: moto cannot invoke Lambda targets)."""
+    ses = aws.client("ses")
+    ses.verify_email_identity(EmailAddress=sender)
+    configuration_set = f"{prefix}-sending"
+    ses.create_configuration_set(ConfigurationSet={"Name": configuration_set})
+    topic_arn = aws.client("sns").create_topic(Name=f"{prefix}-ses-feedback")["TopicArn"]
+    sqs = aws.client("sqs")
+    dlq_url = sqs.create_queue(QueueName=f"{prefix}-send-dlq")["QueueUrl"]
+    dlq_arn = _queue_arn(dlq_url)
+    send_url = sqs.create_queue(
+        QueueName=f"{prefix}-send",
+        Attributes={
+            "VisibilityTimeout": "120",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "8"}),
+        },
+    )["QueueUrl"]
+    trigger_url = sqs.create_queue(QueueName=f"{prefix}-business-events")["QueueUrl"]
+    events = aws.client("events")
+    events.put_rule(Name=f"{prefix}-business-events", EventBusName=bus_name, EventPattern=json.dumps(BUSINESS_EVENTS))
+    events.put_targets(
+        Rule=f"{prefix}-business-events",
+        EventBusName=bus_name,
+        Targets=[{"Id": "planner", "Arn": _queue_arn(trigger_url)}],
+    )
+    bucket = f"{prefix}-contact-imports"
+    aws.client("s3").create_bucket(Bucket=bucket)
+    group = f"{prefix}-surveys"
+    aws.client("scheduler").create_schedule_group(Name=group)
+    return SendingResources(
+        sender=sender,
+        configuration_set=configuration_set,
+        send_queue_url=send_url,
+        dead_letter_queue_url=dlq_url,
+        trigger_queue_url=trigger_url,
+        import_bucket=bucket,
+        feedback_topic_arn=topic_arn,
+        schedule_group=group,
+    )
+
+
+def _queue_arn(url: str) -> str:
+    attributes = aws.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return str(attributes["Attributes"]["QueueArn"])
 
 
 def _create_table(spec: TableSpec, name: str) -> dict[str, Any]:
@@ -136,6 +220,7 @@ def create_stack(prefix: str = "nps-local") -> LocalStack:
         SecretString=json.dumps({"active": "k1", "k1": keyring.keys["k1"].decode()}),
     )
     stack = LocalStack(prefix, tables, bus_name, queue_url, secret_name, keyring, stream_arns)
+    stack.sending = create_sending(prefix, bus_name)
     stack.activate()
     return stack
 

@@ -23,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000)")
     args = parser.parse_args(argv)
 
-    from local.demo import SEED, SURVEY_ID, _quiet_functions, run_campaign, score_stream
+    from local.demo import CONTACTS, EMAILS_FOLDER, SEED, SURVEY_ID, _quiet_functions, run_campaign, score_stream
+    from local.demo_sending import run_sending
     from local.environment import create_stack, prepare_process_environment
 
     prepare_process_environment()
@@ -45,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
             aws.reset_clients()
             rng = random.Random(SEED)
             stack = create_stack("nps-demo")
-            run_campaign(stack, rng)
+            sending = run_sending(stack, CONTACTS, rng, EMAILS_FOLDER)
+            run_campaign(stack, rng, sending.links)
             score_stream(stack)
             invites = demo_reporting.stored_invites(stack.tables["invites"])
             demo_reporting.count_invites_sent(stack.tables["aggregates"], invites)

@@ -26,6 +26,7 @@ from nps.dal.invites import DynamoInviteRepository
 from nps.dal.responses import DynamoResponseRepository, RecordOutcome
 from nps.i18n import accept_language, resolve_locale
 from nps.limits import MAX_COMMENT_LENGTH
+from nps.pages import BASE_POLICY, HTML, PAGE_HEADERS
 from nps.rendering import render
 from nps.responding import (
     PayloadTooLarge,
@@ -43,18 +44,6 @@ if TYPE_CHECKING:  # the OpenAPI types module is only needed by the type checker
     )
 
 MAX_BODY_BYTES = 32 * 1024  # a 2,000-character comment, percent-encoded, fits with room to spare
-HTML = "text/html; charset=utf-8"
-_BASE_POLICY = (
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
-PAGE_HEADERS = {
-    "Content-Security-Policy": _BASE_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "X-Robots-Tag": "noindex, nofollow",
-}
 _KNOWN_ROUTES = (
     (re.compile(r"^/r/[^/]+$"), "GET, HEAD, POST"),
     (re.compile(r"^/r/[^/]+/comment$"), "POST"),
@@ -118,7 +107,7 @@ def _score_links(token: str) -> list[str]:
 
 def _thank_you(token: str, score: int, locale: str) -> Response[str]:
     script, script_hash = confirm_script()
-    policy = f"{_BASE_POLICY}; script-src {script_hash}; connect-src 'self'"
+    policy = f"{BASE_POLICY}; script-src {script_hash}; connect-src 'self'"
     return page(
         "pages/thank_you.html",
         200,

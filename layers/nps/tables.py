@@ -55,5 +55,12 @@ AGGREGATES = TableSpec(
     ttl_attribute="expires_at_ttl",
     indexes=(AGGREGATES_BY_SURVEY,),
 )
+# Survey definitions (sort key ``definition``) and the reminders due for their invites
+# (sort key ``reminder#<due>#<invite_id>``), so a reminder run is one query per survey.
+SURVEYS = TableSpec("surveys", partition_key="survey_id", sort_key="sk")
+# Contacts by audience: a wave queries its survey's audience; fatigue is tracked per contact there.
+CONTACTS = TableSpec("contacts", partition_key="audience", sort_key="contact_id")
+# Unsubscribed, bounced and complained addresses, keyed by a hash of the normalised address (no PII).
+SUPPRESSIONS = TableSpec("suppressions", partition_key="address_hash")
 
-ALL_TABLES: tuple[TableSpec, ...] = (INVITES, RESPONSES, AGGREGATES)
+ALL_TABLES: tuple[TableSpec, ...] = (INVITES, RESPONSES, AGGREGATES, SURVEYS, CONTACTS, SUPPRESSIONS)

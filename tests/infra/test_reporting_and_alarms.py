@@ -70,7 +70,10 @@ def test_tables_have_the_indexes_reports_query(template: Template) -> None:
 def test_every_function_has_an_error_alarm_and_every_dead_letter_queue_a_depth_alarm(
     template: Template,
 ) -> None:
-    functions = set(resources(template, "AWS::Lambda::Function"))
+    # CDK's own handler that configures S3 notifications at deploy time runs only during deployments.
+    functions = {
+        f for f in resources(template, "AWS::Lambda::Function") if not f.startswith("BucketNotificationsHandler")
+    }
     watched_functions = {
         d["Value"]["Ref"] for a in alarms(template) for d in a.get("Dimensions", []) if d["Name"] == "FunctionName"
     }
@@ -102,9 +105,9 @@ def test_detractor_spikes_alarm_for_all_surveys_and_each_configured_one(template
 
 
 def test_alarms_notify_an_encrypted_topic_with_the_optional_email_subscription(template: Template) -> None:
-    (topic_id,) = resources(template, "AWS::SNS::Topic")
-    assert "KmsMasterKeyId" in resources(template, "AWS::SNS::Topic")[topic_id]["Properties"]
+    (topic_id,) = {a["AlarmActions"][0]["Ref"] for a in alarms(template)}
     assert all(a["AlarmActions"] == [{"Ref": topic_id}] for a in alarms(template))
+    assert "KmsMasterKeyId" in resources(template, "AWS::SNS::Topic")[topic_id]["Properties"]
     template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "oncall@example.com"})
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
 
@@ -113,5 +116,6 @@ def test_without_context_there_is_no_email_subscription_and_no_survey_alarm() ->
     app, stack = build_app()
     app.synth()
     plain = Template.from_stack(stack)
-    plain.resource_count_is("AWS::SNS::Subscription", 0)
+    subscriptions = resources(plain, "AWS::SNS::Subscription").values()
+    assert not [s for s in subscriptions if s["Properties"]["Protocol"] == "email"]
     assert not [a for a in alarms(plain) if a["AlarmDescription"].startswith("NPS of survey")]

@@ -62,7 +62,9 @@ def test_the_kms_key_rotates(template: Template) -> None:
 def test_functions_run_python_312_on_arm_with_tracing_and_two_layers(template: Template) -> None:
     functions = resources(template, "AWS::Lambda::Function")
     assert len(functions) >= 2
-    for function in functions.values():
+    for logical_id, function in functions.items():
+        if logical_id.startswith("BucketNotificationsHandler"):
+            continue  # CDK's own custom resource that wires S3 notifications at deploy time
         props = function["Properties"]
         assert props["Runtime"] == "python3.12"
         assert props["Architectures"] == ["arm64"]
@@ -104,8 +106,11 @@ def test_the_api_routes_every_method_to_the_respond_function(template: Template)
 
 
 def test_detractor_events_are_routed_to_the_follow_up_queue(template: Template) -> None:
-    (rule,) = [r for r in resources(template, "AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
-    assert rule["Properties"]["EventPattern"] == DETRACTOR_FOLLOW_UP
+    (rule,) = [
+        r
+        for r in resources(template, "AWS::Events::Rule").values()
+        if r["Properties"].get("EventPattern") == DETRACTOR_FOLLOW_UP
+    ]
     (target,) = rule["Properties"]["Targets"]
     assert "DeadLetterConfig" in target
     assert "Fn::GetAtt" in target["Arn"]

@@ -1,4 +1,4 @@
-"""``nps``: reports from the command line, against a deployed stack or the local moto environment.
+"""``nps``: surveys, contacts, waves and reports from the command line, for a deployed stack or locally.
 
 Exit status: 0 success, 1 the request cannot be served (unknown survey or segment, bad range),
 2 usage error, 3 the target cannot be reached (stack, credentials, local server).
@@ -14,11 +14,11 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from nps.cli import reports
+from nps.cli import programs, reports
 from nps.cli.common import EXIT_TARGET, EXIT_USAGE, CliError
 from nps.cli.target import LOCAL_PREFIX, Target, TargetError, from_stack, local
 
-COMMAND_GROUPS: tuple[ModuleType, ...] = (reports,)
+COMMAND_GROUPS: tuple[ModuleType, ...] = (reports, programs)
 
 Command = Callable[[argparse.Namespace, Target], int]
 
@@ -26,7 +26,7 @@ Command = Callable[[argparse.Namespace, Target], int]
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nps",
-        description="Net Promoter Score platform: reports from a deployed stack or the local demo.",
+        description="Net Promoter Score platform: surveys, contacts, waves and reports.",
         epilog="Exit status: 0 ok, 1 request cannot be served, 2 usage error, 3 target unreachable.",
     )
     where = parser.add_mutually_exclusive_group()

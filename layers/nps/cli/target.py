@@ -9,13 +9,20 @@ itself calls the CLI in-process inside its mock, where no endpoint is needed.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from nps import aws
 from nps.tables import ALL_TABLES
 
 #: Stack output → table logical name.
-_OUTPUTS = {"InvitesTable": "invites", "ResponsesTable": "responses", "AggregatesTable": "aggregates"}
+_OUTPUTS = {
+    "InvitesTable": "invites",
+    "ResponsesTable": "responses",
+    "AggregatesTable": "aggregates",
+    "SurveysTable": "surveys",
+    "ContactsTable": "contacts",
+    "SuppressionsTable": "suppressions",
+}
 LOCAL_PREFIX = "nps-demo"
 LOCAL_REGION = "us-east-1"
 
@@ -29,6 +36,8 @@ class Target:
     description: str
     tables: dict[str, str]
     api_url: str | None = None
+    #: Every stack output (queue URLs, schedule group...), or their local equivalents.
+    outputs: dict[str, str] = field(default_factory=dict)
 
     def table(self, logical_name: str) -> str:
         try:
@@ -49,7 +58,7 @@ def from_stack(stack_name: str) -> Target:
     tables = {logical: outputs[key] for key, logical in _OUTPUTS.items() if key in outputs}
     if "aggregates" not in tables:
         raise TargetError(f"stack {stack_name!r} has no AggregatesTable output: is it an NPS stack?")
-    return Target(f"stack {stack_name}", tables, outputs.get("ResponseApiUrl"))
+    return Target(f"stack {stack_name}", tables, outputs.get("ResponseApiUrl"), outputs)
 
 
 def local(prefix: str = LOCAL_PREFIX, in_process: bool = False) -> Target:
@@ -67,7 +76,16 @@ def local(prefix: str = LOCAL_PREFIX, in_process: bool = False) -> Target:
     ):
         os.environ.setdefault(name, value)
     aws.reset_clients()
-    return Target(f"local environment {prefix!r}", {s.logical_name: f"{prefix}-{s.logical_name}" for s in ALL_TABLES})
+    tables = {s.logical_name: f"{prefix}-{s.logical_name}" for s in ALL_TABLES}
+    return Target(f"local environment {prefix!r}", tables, outputs=_local_outputs(prefix))
+
+
+def _local_outputs(prefix: str) -> dict[str, str]:
+    """The local equivalents of the stack outputs the commands use (the send queue, when it exists)."""
+    try:
+        return {"SendQueueUrl": aws.client("sqs").get_queue_url(QueueName=f"{prefix}-send")["QueueUrl"]}
+    except Exception:  # no sending resources in this local environment: commands that need them say so
+        return {}
 
 
 def _reason(error: Exception) -> str:

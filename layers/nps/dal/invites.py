@@ -1,4 +1,9 @@
-"""Invites table: one item per contact per wave, holding the ids and segment values copied at send time."""
+"""Invites table: one item per contact per wave, holding the ids and segment values copied at send time.
+
+The sending side (:mod:`nps.dal.invite_lifecycle`) adds ``status`` transitions (queued → sending →
+sent / failed / skipped, then bounced), ``send_after``, ``reminder_sent_at`` and the ``expires_at_ttl``
+TTL; the fields here keep their meaning.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +62,8 @@ def _from_item(item: dict[str, Any]) -> Invite:
         channel=item["channel"]["S"],
         locale=item.get("locale", {}).get("S", "en"),
         expires_at=int(item["expires_at"]["N"]),
-        sent_at=item["sent_at"]["S"],
+        # Queued invites have no sent_at yet (tokens, and so respond lookups, exist only once sent).
+        sent_at=item.get("sent_at", {}).get("S", ""),
         segments={k: v["S"] for k, v in item.get("segments", {}).get("M", {}).items()},
         status=item.get("status", {}).get("S", "sent"),
         clicks=tuple(_clicks(item.get("clicks", {}).get("L", []))),

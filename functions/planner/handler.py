@@ -1,0 +1,91 @@
+"""planner λ: starts waves and queues reminders.
+
+Invoked by
+* EventBridge Scheduler with ``{"action": "wave", "survey_id": ..., "scheduled_time": ...}`` (one
+  schedule per survey, from its cadence) or ``{"action": "reminders"}`` (hourly);
+* an EventBridge rule on the bus for business events (e.g. ``Ticket Closed``): the event itself.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from nps.dal.channels import SqsSendQueue
+from nps.dal.contacts import DynamoContactRepository
+from nps.dal.invite_lifecycle import DynamoInviteLifecycle
+from nps.dal.suppressions import DynamoSuppressionRepository
+from nps.dal.surveys import DynamoSurveyRepository
+from nps.periods import parse_timestamp
+from nps.sending_config import sending_settings
+from nps.waves import WavePlanner, WaveReport
+
+logger = Logger(service="planner")
+metrics = Metrics(namespace="NPS", service="planner")
+
+
+class BadInvocation(ValueError):
+    """The invocation payload is neither a schedule action nor an EventBridge event."""
+
+
+@lru_cache(maxsize=1)
+def planner() -> WavePlanner:
+    config = sending_settings().require(
+        "invites_table", "aggregates_table", "surveys_table", "contacts_table", "suppressions_table",
+        "send_queue_url",
+    )  # fmt: skip
+    return WavePlanner(
+        surveys=DynamoSurveyRepository(config.surveys_table),
+        contacts=DynamoContactRepository(config.contacts_table),
+        suppressions=DynamoSuppressionRepository(config.suppressions_table),
+        invites=DynamoInviteLifecycle(config.invites_table, config.aggregates_table, config.contacts_table),
+        queue=SqsSendQueue(config.send_queue_url),
+        retention_days=config.retention_days,
+    )
+
+
+def _record(report: WaveReport) -> None:
+    logger.info("wave planned", extra=report.as_dict())
+    metrics.add_metric("InvitesPlanned", MetricUnit.Count, report.invites)
+    metrics.add_metric("InvitesHeld", MetricUnit.Count, report.held)
+    metrics.add_metric("ContactsSkipped", MetricUnit.Count, sum(report.skipped.values()))
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if not isinstance(event, dict):
+        raise BadInvocation("the planner expects a JSON object")
+    if "detail-type" in event:
+        reports = planner().event_wave(
+            detail_type=str(event["detail-type"]),
+            source=str(event.get("source", "")),
+            event_id=str(event.get("id", "")),
+            detail=event.get("detail", {}),
+            at=parse_timestamp(str(event["time"])) if event.get("time") else datetime.now(UTC),
+        )
+        for report in reports:
+            _record(report)
+        return {"waves": [r.as_dict() for r in reports]}
+    action = event.get("action")
+    if action == "wave":
+        survey_id = event.get("survey_id")
+        if not isinstance(survey_id, str) or not survey_id:
+            raise BadInvocation("a wave needs a survey_id")
+        scheduled = event.get("scheduled_time")
+        report = planner().scheduled_wave(
+            survey_id, parse_timestamp(scheduled) if isinstance(scheduled, str) and scheduled else None
+        )
+        _record(report)
+        return report.as_dict()
+    if action == "reminders":
+        counts = planner().queue_reminders()
+        logger.info("reminders queued", extra={"by_survey": counts})
+        metrics.add_metric("RemindersQueued", MetricUnit.Count, sum(counts.values()))
+        return {"reminders": counts}
+    raise BadInvocation(f"unknown action {action!r}")

@@ -1,0 +1,46 @@
+"""suppress λ: SES bounce and complaint notifications (via SNS) → suppressions, invite status, events."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from nps.dal.invite_lifecycle import DynamoInviteLifecycle
+from nps.dal.suppressions import DynamoSuppressionRepository
+from nps.events import EventPublisher
+from nps.sending_config import sending_settings
+from nps.unsubscribing import FeedbackService, parse_ses_notification
+
+logger = Logger(service="suppress")
+
+
+@lru_cache(maxsize=1)
+def service() -> FeedbackService:
+    config = sending_settings().require("invites_table", "suppressions_table", "event_bus_name")
+    return FeedbackService(
+        invites=DynamoInviteLifecycle(config.invites_table, config.aggregates_table, config.contacts_table),
+        suppressions=DynamoSuppressionRepository(config.suppressions_table),
+        publisher=EventPublisher(config.event_bus_name),
+    )
+
+
+def handle_message(message: str) -> str:
+    feedback = parse_ses_notification(message)
+    if feedback is None:
+        return "ignored"
+    suppressed = service().handle(feedback)
+    logger.info(
+        "ses feedback handled",
+        extra={"kind": feedback.kind, "invite_id": feedback.invite_id, "suppressed": suppressed},
+    )
+    return feedback.kind
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """SNS invokes with ``Records[].Sns.Message``; a failure raises so SNS retries (then its DLQ)."""
+    outcomes = [handle_message(record["Sns"]["Message"]) for record in event.get("Records", [])]
+    return {"handled": outcomes}

@@ -1,0 +1,116 @@
+"""unsubscribe λ: ``GET /u/{token}`` asks for confirmation, ``POST /u/{token}`` suppresses the contact.
+
+The POST is also what mail clients send for RFC 8058 one-click unsubscribe (body
+``List-Unsubscribe=One-Click``). GET never changes anything: link scanners fetch every link in a message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from nps.config import settings
+from nps.dal.contacts import DynamoContactRepository
+from nps.dal.invite_lifecycle import DynamoInviteLifecycle
+from nps.dal.suppressions import DynamoSuppressionRepository
+from nps.events import EventPublisher
+from nps.i18n import accept_language, resolve_locale
+from nps.pages import HTML, PAGE_HEADERS
+from nps.rendering import render
+from nps.sending_config import sending_settings
+from nps.signing import load_keyring
+from nps.unsubscribing import Method, UnsubscribeLinkInvalid, UnsubscribeService
+
+ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
+MAX_BODY_BYTES = 4096
+
+logger = Logger(service="unsubscribe")
+app = APIGatewayHttpResolver()
+
+
+@lru_cache(maxsize=1)
+def service() -> UnsubscribeService:
+    config = sending_settings().require(
+        "invites_table", "contacts_table", "suppressions_table", "event_bus_name", "signing_secret_name"
+    )
+    return UnsubscribeService(
+        keyring=lambda: load_keyring(config.signing_secret_name),
+        invites=DynamoInviteLifecycle(config.invites_table, config.aggregates_table, config.contacts_table),
+        contacts=DynamoContactRepository(config.contacts_table),
+        suppressions=DynamoSuppressionRepository(config.suppressions_table),
+        publisher=EventPublisher(config.event_bus_name),
+    )
+
+
+def _locale(preferred: str | None = None) -> str:
+    header = app.current_event.headers.get("accept-language")
+    return resolve_locale(preferred, *accept_language(header), settings().default_locale)
+
+
+def _page(template: str, status: int, locale: str, **context: Any) -> Response[str]:
+    return Response(
+        status_code=status, content_type=HTML, body=render(template, locale, **context), headers=PAGE_HEADERS
+    )
+
+
+@app.get("/u/<token>")
+def confirm(token: str) -> Response[str]:
+    invite = service().invite_for(token)
+    return _page("pages/unsubscribe.html", 200, _locale(invite.locale), action=f"/u/{token}")
+
+
+@app.post("/u/<token>")
+def unsubscribe(token: str) -> Response[str]:
+    method: Method = "one_click" if _body() == ONE_CLICK_BODY else "link"
+    result = service().unsubscribe(token, method)
+    logger.info(
+        "contact unsubscribed",
+        extra={
+            "invite_id": result.invite.invite_id,
+            "contact_id": result.invite.contact_id,
+            "method": method,
+            "newly_suppressed": result.newly_suppressed,
+        },
+    )
+    return _page("pages/message.html", 200, _locale(result.invite.locale), message="unsubscribed")
+
+
+def _body() -> str:
+    event = app.current_event
+    raw = event.get("body") or ""
+    if len(raw) > MAX_BODY_BYTES:
+        return ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(raw, validate=True).decode("utf-8", errors="replace").strip()
+        except (binascii.Error, ValueError):
+            return ""
+    return str(raw).strip()
+
+
+@app.exception_handler(UnsubscribeLinkInvalid)  # type: ignore[untyped-decorator]
+def invalid_link(_: UnsubscribeLinkInvalid) -> Response[str]:
+    logger.info("unsubscribe refused", extra={"reason": "link_invalid"})
+    return _page("pages/message.html", 403, _locale(), message="link_invalid")
+
+
+@app.not_found
+def not_found(_: Exception) -> Response[str]:
+    return _page("pages/message.html", 404, _locale(), message="not_found")
+
+
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+def unexpected(_: Exception) -> Response[str]:
+    logger.exception("unexpected error while unsubscribing")
+    return _page("pages/message.html", 500, _locale(), message="server_error")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

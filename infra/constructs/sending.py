@@ -1,0 +1,399 @@
+"""Sending: contact imports, wave planning, delivery through SES/SNS, reminders, opt-outs and bounces.
+
+CDK context (all optional; ``cdk synth`` works with none):
+
+* ``senderIdentity``: the SES identity (domain or address) invites are sent from (``example.com``);
+* ``sendRatePerSecond``: emails + SMS per second across all deliver instances (``10``; at most the
+  SES account's sending rate);
+* ``deliverConcurrency``: deliver instances at once (``2``, SQS's minimum maximum concurrency);
+* ``triggerDetailTypes``: business event detail types that may start invites
+  (``["Ticket Closed", "Order Delivered"]``).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_apigatewayv2 as apigw
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as event_targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
+from constructs import Construct
+
+from infra.config import StackConfig
+from infra.constructs.functions import SharedLayers, acknowledge, python_function
+from infra.constructs.queues import encrypted_queue
+from nps.models import EVENT_SOURCE
+from nps.routing import DEFAULT_TRIGGER_DETAIL_TYPES
+
+DELIVER_TIMEOUT_SECONDS = 60
+MAX_SEND_ATTEMPTS = 5
+
+
+class Sending(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        layers: SharedLayers,
+        key: kms.IKey,
+        invites: dynamodb.ITable,
+        responses: dynamodb.ITable,
+        aggregates: dynamodb.ITable,
+        surveys: dynamodb.ITable,
+        contacts: dynamodb.ITable,
+        suppressions: dynamodb.ITable,
+        bus: events.IEventBus,
+        api: apigw.HttpApi,
+        public_base_url: str,
+        signing_secret: secretsmanager.ISecret,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        context = self.node.try_get_context
+        identity = str(context("senderIdentity") or "example.com")
+        send_rate = float(context("sendRatePerSecond") or 10)
+        concurrency = max(2, int(context("deliverConcurrency") or 2))
+        detail_types = tuple(context("triggerDetailTypes") or DEFAULT_TRIGGER_DETAIL_TYPES)
+
+        # -- SES: configuration set whose bounce/complaint events go to an encrypted topic -------------
+        self.feedback_topic = sns.Topic(
+            self, "SesFeedback", display_name="SES bounces and complaints", master_key=key, enforce_ssl=True
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="SesPublishesFeedback",
+                principals=[iam.ServicePrincipal("ses.amazonaws.com")],
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
+        self.configuration_set = ses.ConfigurationSet(
+            self, "ConfigurationSet", reputation_metrics=True, sending_enabled=True
+        )
+        self.configuration_set.add_event_destination(
+            "Feedback",
+            destination=ses.EventDestination.sns_topic(self.feedback_topic),
+            events=[ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT],
+        )
+
+        # -- queues --------------------------------------------------------------------------------
+        self.send_dlq = encrypted_queue(self, "SendDeadLetters", key)
+        self.send_queue = encrypted_queue(
+            self,
+            "SendQueue",
+            key,
+            dead_letter_queue=self.send_dlq,
+            # The function parks a message in the DLQ itself after MAX_SEND_ATTEMPTS; redrive is the
+            # safety net for crashes before that.
+            max_receive_count=MAX_SEND_ATTEMPTS + 3,
+            visibility_timeout=Duration.seconds(6 * DELIVER_TIMEOUT_SECONDS),
+        )
+        self.feedback_dlq = encrypted_queue(
+            self,
+            "FeedbackDeadLetters",
+            key,
+            dead_letter_role="SES feedback the suppress function could not take",
+        )
+        self.planner_dlq = encrypted_queue(
+            self,
+            "PlannerDeadLetters",
+            key,
+            dead_letter_role="schedules and business events the planner missed",
+        )
+
+        # -- contact import bucket -----------------------------------------------------------------
+        self.import_bucket = s3.Bucket(
+            self,
+            "ContactImports",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            bucket_key_enabled=True,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(expiration=Duration.days(30), noncurrent_version_expiration=Duration.days(1))
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            self.import_bucket,
+            {
+                "AwsSolutions-S1": (
+                    "Uploads are few and deliberate; each import is logged by the import function with its "
+                    "counts, and the bucket expires files after 30 days."
+                )
+            },
+        )
+
+        tables = {
+            "INVITES_TABLE": invites.table_name,
+            "RESPONSES_TABLE": responses.table_name,
+            "AGGREGATES_TABLE": aggregates.table_name,
+            "SURVEYS_TABLE": surveys.table_name,
+            "CONTACTS_TABLE": contacts.table_name,
+            "SUPPRESSIONS_TABLE": suppressions.table_name,
+        }
+
+        def function(name: str, description: str, environment: dict[str, str], **kwargs: object) -> lambda_.Function:
+            return python_function(
+                self,
+                "".join(part.capitalize() for part in name.split("_")),
+                name=name,
+                layers=layers,
+                log_retention_days=config.log_retention_days,
+                description=description,
+                environment=environment,
+                **kwargs,  # type: ignore[arg-type]
+            )
+
+        # -- planner -------------------------------------------------------------------------------
+        self.planner = function(
+            "planner",
+            "Starts waves (schedules, business events) and queues reminders",
+            {**tables, "SEND_QUEUE_URL": self.send_queue.queue_url},
+            memory_size=1024,
+            timeout=Duration.minutes(15),
+        )
+        surveys.grant(self.planner, "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:DeleteItem")
+        contacts.grant(self.planner, "dynamodb:GetItem", "dynamodb:Query")
+        suppressions.grant(self.planner, "dynamodb:BatchGetItem")
+        invites.grant(self.planner, "dynamodb:PutItem")
+        self.send_queue.grant_send_messages(self.planner)
+
+        # -- deliver -------------------------------------------------------------------------------
+        self.deliver = function(
+            "deliver",
+            "Sends one invite or reminder per message through SES or SNS, at most once",
+            {
+                **tables,
+                "SEND_QUEUE_URL": self.send_queue.queue_url,
+                "SEND_DLQ_URL": self.send_dlq.queue_url,
+                "EVENT_BUS_NAME": bus.event_bus_name,
+                "SIGNING_SECRET_NAME": signing_secret.secret_arn,
+                "PUBLIC_BASE_URL": public_base_url,
+                "SES_CONFIGURATION_SET": self.configuration_set.configuration_set_name,
+                "SEND_RATE_PER_SECOND": str(send_rate),
+                "DELIVER_CONCURRENCY": str(concurrency),
+                "MAX_SEND_ATTEMPTS": str(MAX_SEND_ATTEMPTS),
+                "DEFAULT_LOCALE": config.default_locale,
+            },
+            timeout=Duration.seconds(DELIVER_TIMEOUT_SECONDS),
+        )
+        invites.grant(self.deliver, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        aggregates.grant(self.deliver, "dynamodb:UpdateItem")
+        contacts.grant(self.deliver, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        surveys.grant(self.deliver, "dynamodb:GetItem", "dynamodb:PutItem")
+        suppressions.grant(self.deliver, "dynamodb:GetItem", "dynamodb:PutItem")
+        responses.grant(self.deliver, "dynamodb:GetItem")
+        self.send_queue.grant_send_messages(self.deliver)
+        self.send_dlq.grant_send_messages(self.deliver)
+        signing_secret.grant_read(self.deliver)
+        bus.grant_put_events_to(self.deliver)
+        region, account = stack.region, stack.account
+        self.deliver.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="SendThroughTheIdentityAndConfigurationSet",
+                actions=["ses:SendRawEmail", "ses:SendEmail"],
+                resources=[
+                    f"arn:{stack.partition}:ses:{region}:{account}:identity/{identity}",
+                    f"arn:{stack.partition}:ses:{region}:{account}:configuration-set/"
+                    f"{self.configuration_set.configuration_set_name}",
+                ],
+            )
+        )
+        self.deliver.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="TextMessagesAndOptOuts",
+                actions=["sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"],
+                resources=["*"],
+            )
+        )
+        self.deliver.add_event_source(
+            sources.SqsEventSource(
+                self.send_queue,
+                batch_size=10,
+                max_batching_window=Duration.seconds(1),
+                report_batch_item_failures=True,
+                max_concurrency=concurrency,
+            )
+        )
+
+        # -- suppress (SES feedback) ----------------------------------------------------------------
+        self.suppress = function(
+            "suppress",
+            "SES bounces and complaints → suppressions, invite status and events",
+            {**tables, "EVENT_BUS_NAME": bus.event_bus_name},
+        )
+        invites.grant(self.suppress, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        suppressions.grant(self.suppress, "dynamodb:PutItem")
+        bus.grant_put_events_to(self.suppress)
+        self.feedback_topic.add_subscription(
+            subscriptions.LambdaSubscription(self.suppress, dead_letter_queue=self.feedback_dlq)
+        )
+
+        # -- contact import -------------------------------------------------------------------------
+        self.importer = function(
+            "import_contacts",
+            "Contact CSVs put under imports/<audience>/ → contacts, with a per-row error report",
+            {"CONTACTS_TABLE": contacts.table_name, "IMPORT_BUCKET": self.import_bucket.bucket_name},
+            memory_size=1024,
+            timeout=Duration.minutes(15),
+        )
+        contacts.grant(self.importer, "dynamodb:UpdateItem")
+        self.import_bucket.grant_read(self.importer, "imports/*")
+        self.import_bucket.grant_put(self.importer, "reports/*")
+        self.import_bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED,
+            s3n.LambdaDestination(self.importer),
+            s3.NotificationKeyFilter(prefix="imports/", suffix=".csv"),
+        )
+
+        # -- unsubscribe (on the response API) ------------------------------------------------------
+        self.unsubscribe = function(
+            "unsubscribe",
+            "Unsubscribe links: confirm page and one-click POST",
+            {
+                **tables,
+                "EVENT_BUS_NAME": bus.event_bus_name,
+                "SIGNING_SECRET_NAME": signing_secret.secret_arn,
+                "DEFAULT_LOCALE": config.default_locale,
+            },
+        )
+        invites.grant(self.unsubscribe, "dynamodb:GetItem")
+        contacts.grant(self.unsubscribe, "dynamodb:GetItem")
+        suppressions.grant(self.unsubscribe, "dynamodb:PutItem")
+        signing_secret.grant_read(self.unsubscribe)
+        bus.grant_put_events_to(self.unsubscribe)
+        api.add_routes(
+            path="/u/{token}",
+            methods=[apigw.HttpMethod.GET, apigw.HttpMethod.POST],
+            integration=HttpLambdaIntegration("UnsubscribeIntegration", self.unsubscribe),
+        )
+
+        # -- schedules and business events -----------------------------------------------------------
+        self.schedule_group = scheduler.ScheduleGroup(self, "SurveySchedules")
+        # The reminder schedule and the per-survey wave schedules (created at run time by the CLI's
+        # `survey put`) invoke the planner through this role.
+        self.scheduler_role = iam.Role(
+            self, "SurveyScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com")
+        )
+        self.planner.grant_invoke(self.scheduler_role)
+        self.planner_dlq.grant_send_messages(self.scheduler_role)
+        reminders_target = scheduler_targets.LambdaInvoke(
+            self.planner,
+            input=scheduler.ScheduleTargetInput.from_object({"action": "reminders"}),
+            role=self.scheduler_role,
+            dead_letter_queue=self.planner_dlq,
+            retry_attempts=5,
+            max_event_age=Duration.hours(1),
+        )
+        scheduler.Schedule(
+            self,
+            "Reminders",
+            schedule=scheduler.ScheduleExpression.rate(Duration.hours(1)),
+            target=reminders_target,
+            schedule_group=self.schedule_group,
+            description="Queues the reminders that are due",
+        )
+        events.Rule(
+            self,
+            "BusinessEvents",
+            event_bus=bus,
+            description="Business events that may start a transactional invite",
+            event_pattern=events.EventPattern(
+                # The same pattern as nps.routing.business_event_pattern (the local rule): not our own.
+                source=events.Match.anything_but(EVENT_SOURCE),
+                detail_type=list(detail_types),
+            ),
+            targets=[
+                event_targets.LambdaFunction(
+                    self.planner,
+                    dead_letter_queue=self.planner_dlq,
+                    retry_attempts=10,
+                    max_event_age=Duration.hours(6),
+                )
+            ],
+        )
+
+        keyed = "Generated by grants on our one customer-managed key (scoped to that key)."
+        for function_ in (
+            self.planner,
+            self.deliver,
+            self.suppress,
+            self.importer,
+            self.unsubscribe,
+            self.scheduler_role,
+        ):
+            acknowledge(
+                function_,
+                {
+                    "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]": keyed,
+                    "AwsSolutions-IAM5[Action::kms:ReEncrypt*]": keyed,
+                },
+            )
+        acknowledge(
+            self.deliver,
+            {
+                "AwsSolutions-IAM5[Resource::*]": (
+                    "SMS publishes go to phone numbers and the opt-out check has no resource: neither "
+                    "sns:Publish to a number nor sns:CheckIfPhoneNumberIsOptedOut supports resource ARNs."
+                )
+            },
+        )
+        read_grant = "Read grant on the import bucket, limited to the imports/ prefix."
+        put_grant = "Generated by the put grant, limited to the reports/ prefix."
+        acknowledge(
+            self.importer,
+            {
+                "AwsSolutions-IAM5[Action::s3:GetBucket*]": read_grant,
+                "AwsSolutions-IAM5[Action::s3:GetObject*]": read_grant,
+                "AwsSolutions-IAM5[Action::s3:List*]": read_grant,
+                "AwsSolutions-IAM5[Action::s3:Abort*]": put_grant,
+                "AwsSolutions-IAM5[Action::s3:DeleteObject*]": put_grant,
+            },
+        )
+        bucket_id = stack.get_logical_id(self.import_bucket.node.default_child)  # type: ignore[arg-type]
+        planner_id = stack.get_logical_id(self.planner.node.default_child)  # type: ignore[arg-type]
+        acknowledge(
+            self,
+            {
+                f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/imports/*]": "Only imports/.",
+                f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/reports/*]": "Only reports/.",
+                f"AwsSolutions-IAM5[Resource::<{planner_id}.Arn>:*]": (
+                    "Invoke permission on the planner's versions and aliases (the grant's own ARN form)."
+                ),
+            },
+        )
+        # S3 notifications are wired by a stack-level custom resource whose role CDK creates.
+        handler = stack.node.try_find_child("BucketNotificationsHandler050a0587b7544547bf325f094a3db834")
+        if isinstance(handler, Construct):
+            acknowledge(
+                handler,
+                {
+                    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                    "AWSLambdaBasicExecutionRole]": (
+                        "CDK's bucket-notification custom resource: it only writes its own logs."
+                    ),
+                    "AwsSolutions-IAM5[Resource::*]": (
+                        "CDK's bucket-notification custom resource needs s3:PutBucketNotification, which it "
+                        "applies to the one import bucket at deploy time."
+                    ),
+                },
+            )

@@ -1,0 +1,137 @@
+"""``nps survey put``, ``nps contacts import`` and ``nps wave start``: running a program.
+
+    nps --stack Nps-prod survey put survey.json
+    nps --stack Nps-prod contacts import contacts.csv [--audience default] [--report errors.csv]
+    nps --stack Nps-prod wave start <survey_id>
+
+Table and queue names come from the target (the stack's outputs, or the local environment's prefix) and
+are handed to the same code the functions run, through the environment variables they read.
+``survey put`` also syncs the survey's schedule when the target has a schedule group, planner and role.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from nps.cli.common import EXIT_TARGET, CliError
+from nps.cli.target import Target
+from nps.config import ConfigurationError
+from nps.dal.channels import SqsSendQueue
+from nps.dal.contacts import DynamoContactRepository
+from nps.dal.invite_lifecycle import DynamoInviteLifecycle
+from nps.dal.schedules import SurveySchedules
+from nps.dal.suppressions import DynamoSuppressionRepository
+from nps.dal.surveys import DynamoSurveyRepository
+from nps.importing import import_contacts
+from nps.sending_config import reset_sending_settings, sending_settings
+from nps.surveys import Survey
+from nps.waves import WavePlanner
+
+
+def put_survey(path: Path) -> int:
+    try:
+        survey = Survey.model_validate_json(path.read_text("utf-8"))
+    except ValidationError as error:
+        print(f"{path}: invalid survey definition", file=sys.stderr)
+        for issue in error.errors():
+            print(f"  {'.'.join(map(str, issue['loc'])) or 'survey'}: {issue['msg']}", file=sys.stderr)
+        return 2
+    DynamoSurveyRepository(sending_settings().require("surveys_table").surveys_table).put(survey)
+    group, planner, role = (os.environ.get(n, "") for n in ("SCHEDULE_GROUP", "PLANNER_ARN", "SCHEDULER_ROLE_ARN"))
+    expression = SurveySchedules(group, planner, role).sync(survey) if group and planner and role else None
+    print(json.dumps({"survey_id": survey.survey_id, "schedule": expression}))
+    return 0
+
+
+def import_file(path: Path, audience: str, report_path: Path | None) -> int:
+    repository = DynamoContactRepository(sending_settings().require("contacts_table").contacts_table)
+    report = import_contacts(path.read_text("utf-8-sig"), audience, repository)
+    if report_path is not None:
+        report_path.write_text(report.as_csv(), "utf-8")
+    print(
+        json.dumps(
+            {
+                "imported": len(report.contacts),
+                "rejected": len(report.errors),
+                "file_error": report.file_error,
+            }
+        )
+    )
+    for error in report.errors[:20]:
+        print(f"  line {error.line} ({error.contact_id or '?'}): {'; '.join(error.errors)}", file=sys.stderr)
+    return 1 if report.file_error else 0
+
+
+def start_wave(survey_id: str) -> int:
+    """Plan a wave now, in this process, exactly as the planner function would."""
+    config = sending_settings().require(
+        "invites_table", "aggregates_table", "surveys_table", "contacts_table", "suppressions_table",
+        "send_queue_url",
+    )  # fmt: skip
+    planner = WavePlanner(
+        surveys=DynamoSurveyRepository(config.surveys_table),
+        contacts=DynamoContactRepository(config.contacts_table),
+        suppressions=DynamoSuppressionRepository(config.suppressions_table),
+        invites=DynamoInviteLifecycle(config.invites_table, config.aggregates_table, config.contacts_table),
+        queue=SqsSendQueue(config.send_queue_url),
+        retention_days=config.retention_days,
+    )
+    print(json.dumps(planner.scheduled_wave(survey_id).as_dict(), indent=2))
+    return 0
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    survey = commands.add_parser("survey", help="survey definitions").add_subparsers(dest="action", required=True)
+    put = survey.add_parser("put", help="create or update a survey from a JSON file (and sync its schedule)")
+    put.add_argument("file", type=Path)
+    put.set_defaults(handler=lambda args, target: _with(target, lambda: put_survey(args.file)))
+    contacts = commands.add_parser("contacts", help="contacts").add_subparsers(dest="action", required=True)
+    importer = contacts.add_parser("import", help="import a local CSV of contacts (a per-row error report)")
+    importer.add_argument("file", type=Path)
+    importer.add_argument("--audience", default="default")
+    importer.add_argument("--report", type=Path, help="write the per-row error report here")
+    importer.set_defaults(
+        handler=lambda args, target: _with(target, lambda: import_file(args.file, args.audience, args.report))
+    )
+    wave = commands.add_parser("wave", help="waves").add_subparsers(dest="action", required=True)
+    start = wave.add_parser("start", help="start a wave now (runs the planner in this process)")
+    start.add_argument("survey_id")
+    start.set_defaults(handler=lambda args, target: _with(target, lambda: start_wave(args.survey_id)))
+
+
+_TABLE_VARIABLES = {
+    "invites": "INVITES_TABLE",
+    "responses": "RESPONSES_TABLE",
+    "aggregates": "AGGREGATES_TABLE",
+    "surveys": "SURVEYS_TABLE",
+    "contacts": "CONTACTS_TABLE",
+    "suppressions": "SUPPRESSIONS_TABLE",
+}
+_OUTPUT_VARIABLES = {
+    "SendQueueUrl": "SEND_QUEUE_URL",
+    "ScheduleGroup": "SCHEDULE_GROUP",
+    "PlannerArn": "PLANNER_ARN",
+    "SchedulerRoleArn": "SCHEDULER_ROLE_ARN",
+}
+
+
+def _with(target: Target, command: Callable[[], int]) -> int:
+    """Run ``command`` with the target's names in the environment the sending code reads."""
+    for logical, variable in _TABLE_VARIABLES.items():
+        if logical in target.tables:
+            os.environ[variable] = target.tables[logical]
+    for output, variable in _OUTPUT_VARIABLES.items():
+        if output in target.outputs:
+            os.environ[variable] = target.outputs[output]
+    reset_sending_settings()
+    try:
+        return command()
+    except ConfigurationError as error:
+        raise CliError(f"{target.description} lacks what this command needs: {error}", EXIT_TARGET) from error

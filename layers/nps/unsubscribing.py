@@ -1,0 +1,213 @@
+"""Opt-outs: unsubscribe links (GET confirm, POST suppress, RFC 8058 one-click), SMS STOP, and SES
+bounce/complaint notifications. Every path suppresses hashed addresses and publishes an event with ids only.
+
+An unsubscribe token whose signature is good but whose expiry has passed still unsubscribes: it was
+issued by us for this invite, and honouring a late opt-out is always right.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from nps.contacts import Contact
+from nps.dal.invite_lifecycle import InviteRecord
+from nps.events import Event
+from nps.models import CONTACT_UNSUBSCRIBED, INVITE_BOUNCED, ContactUnsubscribedDetail, InviteBouncedDetail
+from nps.periods import iso_timestamp
+from nps.suppression import SuppressionReason, address_hash
+from nps.tokens import Keyring, Purpose, TokenStatus, verify
+
+Method = Literal["link", "one_click", "sms_stop", "complaint"]
+
+
+class UnsubscribeLinkInvalid(Exception):
+    """The token is not one of ours (tampered, truncated, wrong purpose or unknown invite)."""
+
+
+class InviteStore(Protocol):
+    def get(self, invite_id: str) -> InviteRecord | None: ...
+    def mark_bounced(self, invite_id: str, bounce_type: str, now: datetime) -> bool: ...
+
+
+class ContactStore(Protocol):
+    def get(self, audience: str, contact_id: str) -> Contact | None: ...
+
+
+class SuppressionStore(Protocol):
+    def suppress(
+        self, address_hash: str, reason: SuppressionReason, now_iso: str, contact_id: str | None = None
+    ) -> bool: ...
+
+
+class Publisher(Protocol):
+    def publish(self, events: Sequence[Event]) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class UnsubscribeResult:
+    invite: InviteRecord
+    newly_suppressed: int
+
+
+def unsubscribed_event(invite: InviteRecord, method: Method, at: datetime) -> Event:
+    detail = ContactUnsubscribedDetail(
+        event_id=f"{invite.invite_id}:unsubscribed:{method}",
+        contact_id=invite.contact_id,
+        survey_id=invite.survey_id,
+        wave_id=invite.wave_id,
+        invite_id=invite.invite_id,
+        channel="sms" if invite.channel == "sms" else "email",
+        method=method,
+        unsubscribed_at=at,
+    )
+    return Event(CONTACT_UNSUBSCRIBED, detail)
+
+
+class UnsubscribeService:
+    def __init__(
+        self,
+        *,
+        keyring: Callable[[], Keyring],
+        invites: InviteStore,
+        contacts: ContactStore,
+        suppressions: SuppressionStore,
+        publisher: Publisher,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._keyring = keyring
+        self.invites = invites
+        self.contacts = contacts
+        self.suppressions = suppressions
+        self.publisher = publisher
+        self.clock = clock
+
+    def invite_for(self, token: str) -> InviteRecord:
+        """The invite an authentic unsubscribe token names; raise :class:`UnsubscribeLinkInvalid`."""
+        check = verify(self._keyring(), token, Purpose.UNSUBSCRIBE, self.clock().timestamp())
+        if check.claims is None or check.status is TokenStatus.INVALID:
+            raise UnsubscribeLinkInvalid()
+        invite = self.invites.get(check.claims.invite_id)
+        if invite is None:
+            raise UnsubscribeLinkInvalid()
+        return invite
+
+    def unsubscribe(self, token: str, method: Method) -> UnsubscribeResult:
+        """Suppress every address of the invite's contact (email and phone) and publish the event once."""
+        invite = self.invite_for(token)
+        return self.suppress_contact(invite, method, SuppressionReason.UNSUBSCRIBED)
+
+    def suppress_contact(self, invite: InviteRecord, method: Method, reason: SuppressionReason) -> UnsubscribeResult:
+        now = self.clock()
+        contact = self.contacts.get(invite.audience, invite.contact_id)
+        addresses = [(ch, contact.address(ch)) for ch in ("email", "sms")] if contact else []
+        newly = 0
+        for channel, address in addresses:
+            if address and self.suppressions.suppress(
+                address_hash(channel, address), reason, iso_timestamp(now), invite.contact_id
+            ):
+                newly += 1
+        if newly:
+            # A repeated click finds everything suppressed already and publishes nothing new.
+            self.publisher.publish([unsubscribed_event(invite, method, now)])
+        return UnsubscribeResult(invite, newly)
+
+
+# --------------------------------------------------------------------------------------------------
+# SES bounce and complaint notifications (configuration set event destination → SNS → suppress λ)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    kind: Literal["permanent", "transient", "complaint"]
+    invite_id: str | None
+    recipients: tuple[str, ...]
+
+
+class MalformedNotification(ValueError):
+    """The SNS message is not an SES bounce or complaint notification."""
+
+
+def parse_ses_notification(message: str) -> Feedback | None:
+    """An SES event (``eventType``) or notification (``notificationType``); None for other types
+    (deliveries, sends), which need no action."""
+    try:
+        body: Any = json.loads(message)
+    except json.JSONDecodeError as error:
+        raise MalformedNotification("the SNS message is not JSON") from error
+    if not isinstance(body, dict):
+        raise MalformedNotification("the SNS message is not a JSON object")
+    kind = body.get("eventType") or body.get("notificationType")
+    mail: dict[str, Any] = body["mail"] if isinstance(body.get("mail"), dict) else {}
+    tags: dict[str, Any] = mail["tags"] if isinstance(mail.get("tags"), dict) else {}
+    invite_tag = tags.get("invite_id")
+    invite_id = invite_tag[0] if isinstance(invite_tag, list) and invite_tag else None
+    if kind == "Bounce":
+        bounce = body.get("bounce") or {}
+        recipients = tuple(r.get("emailAddress", "") for r in bounce.get("bouncedRecipients", []))
+        permanent = bounce.get("bounceType") == "Permanent"
+        return Feedback("permanent" if permanent else "transient", invite_id, tuple(r for r in recipients if r))
+    if kind == "Complaint":
+        complaint = body.get("complaint") or {}
+        recipients = tuple(r.get("emailAddress", "") for r in complaint.get("complainedRecipients", []))
+        return Feedback("complaint", invite_id, tuple(r for r in recipients if r))
+    if kind is None:
+        raise MalformedNotification("no eventType or notificationType")
+    return None
+
+
+class FeedbackService:
+    """Suppresses bounced/complaining addresses, marks the invite and publishes the events."""
+
+    def __init__(
+        self,
+        *,
+        invites: InviteStore,
+        suppressions: SuppressionStore,
+        publisher: Publisher,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.invites = invites
+        self.suppressions = suppressions
+        self.publisher = publisher
+        self.clock = clock
+
+    def handle(self, feedback: Feedback) -> bool:
+        """Apply one notification; returns whether any address was suppressed."""
+        now = self.clock()
+        invite = self.invites.get(feedback.invite_id) if feedback.invite_id else None
+        suppress = feedback.kind in ("permanent", "complaint")
+        reason = SuppressionReason.COMPLAINED if feedback.kind == "complaint" else SuppressionReason.BOUNCED
+        suppressed = False
+        if suppress:
+            for recipient in feedback.recipients:
+                contact_id = invite.contact_id if invite else None
+                self.suppressions.suppress(address_hash("email", recipient), reason, iso_timestamp(now), contact_id)
+                suppressed = True
+        if invite is None:
+            return suppressed  # no invite tag: the address is suppressed, but there is nothing to publish
+        if suppress:
+            self.invites.mark_bounced(invite.invite_id, feedback.kind, now)
+        events = [
+            Event(
+                INVITE_BOUNCED,
+                InviteBouncedDetail(
+                    event_id=f"{invite.invite_id}:bounced:{feedback.kind}",
+                    contact_id=invite.contact_id,
+                    survey_id=invite.survey_id,
+                    wave_id=invite.wave_id,
+                    invite_id=invite.invite_id,
+                    bounce_type=feedback.kind,
+                    suppressed=suppressed,
+                    bounced_at=now,
+                ),
+            )
+        ]
+        if feedback.kind == "complaint":
+            events.append(unsubscribed_event(invite, "complaint", now))
+        self.publisher.publish(events)
+        return suppressed
