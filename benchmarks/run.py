@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from benchmarks import cold_start, report_reads, sending, stream_throughput, write_requests
+from benchmarks import cold_start, one_tap, report_reads, sending, stream_throughput, write_requests
 from benchmarks.report import format_figure, note, section, write_results
 from benchmarks.synthetic import Workload, WorkloadSpec, build_workload
 
@@ -28,6 +28,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--moto-records", type=int, default=100, help="records replayed on moto (0: skip)")
     parser.add_argument("--no-moto", action="store_true", help="skip the moto cross-check")
     parser.add_argument("--no-first-request", action="store_true", help="skip the first-request timing")
+    parser.add_argument("--taps", type=int, default=200, help="one-tap requests timed on moto (0: skip)")
     parser.add_argument("--report-samples", type=int, default=5, help="timed reports (0: skip the report figure)")
     parser.add_argument("--emails", type=int, default=4_000, help="emails rendered per timed round")
     parser.add_argument("--contacts", type=int, default=100_000, help="contacts in the planner's wave")
@@ -209,6 +210,16 @@ def main(argv: list[str] | None = None) -> int:
     mark = time.perf_counter()
     sections["respond_cold_start"] = _cold_start(args)
     timings["respond_cold_start"] = time.perf_counter() - mark
+
+    if args.taps > 0:
+        mark = time.perf_counter()
+        section(f"1b. one-tap requests in-process on moto: {args.taps} taps (median), each vs the writes it makes")
+        taps = one_tap.run(taps=args.taps)
+        print(format_figure(taps.get))
+        print(format_figure(taps.post))
+        note("GET writes once (the open, on the invite); POST twice (the confirmation, then the answer)")
+        sections["one_tap_requests"] = one_tap.as_json(taps)
+        timings["one_tap_requests"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
     workload = build_workload(WorkloadSpec(records=args.records))
