@@ -25,6 +25,10 @@ class StackConfig:
     detractor_share_alarm: float = 40.0
     #: …or the NPS alarm fires, but only with at least this many responses in the window.
     alarm_min_responses: int = 20
+    #: Custom domain for the links in messages (e.g. ``nps.example.com``) and its ACM certificate ARN
+    #: (in the stack's region). Without them, links use the API's execute-api address.
+    link_domain: str | None = None
+    link_certificate_arn: str | None = None
 
     @classmethod
     def from_context(cls, node: Node) -> StackConfig:
@@ -44,6 +48,8 @@ class StackConfig:
             alarm_window_hours=int(str(get("alarmWindowHours", cls.alarm_window_hours))),
             detractor_share_alarm=float(str(get("detractorShareAlarm", cls.detractor_share_alarm))),
             alarm_min_responses=int(str(get("alarmMinResponses", cls.alarm_min_responses))),
+            link_domain=str(get("linkDomain", "")) or None,
+            link_certificate_arn=str(get("linkCertificateArn", "")) or None,
         )
 
 

@@ -8,6 +8,7 @@ import jsii
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw_v1
 from aws_cdk import aws_apigatewayv2 as apigw
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -112,12 +113,24 @@ class ResponseApi(Construct):
             retention=retention(config.log_retention_days),
             removal_policy=RemovalPolicy.DESTROY,
         )
+        self.domain: apigw.DomainName | None = None
+        self.link_domain = config.link_domain
+        if config.link_domain and config.link_certificate_arn:
+            self.domain = apigw.DomainName(
+                self,
+                "LinkDomain",
+                domain_name=config.link_domain,
+                certificate=acm.Certificate.from_certificate_arn(self, "LinkCertificate", config.link_certificate_arn),
+            )
+        elif config.link_domain or config.link_certificate_arn:
+            raise ValueError("linkDomain and linkCertificateArn must be given together")
         self.stage = apigw.HttpStage(
             self,
             "DefaultStage",
             http_api=self.api,
             stage_name="$default",
             auto_deploy=True,
+            domain_mapping=apigw.DomainMappingOptions(domain_name=self.domain) if self.domain else None,
             throttle=apigw.ThrottleSettings(rate_limit=config.api_rate_limit, burst_limit=config.api_burst_limit),
             # Route keys, not paths: a path carries a link token, which must not land in logs.
             access_log_settings=_AccessLogs(
@@ -139,4 +152,7 @@ class ResponseApi(Construct):
 
     @property
     def url(self) -> str:
+        """The base URL of the links in messages: the custom domain when there is one."""
+        if self.domain is not None and self.link_domain:
+            return f"https://{self.link_domain}/"
         return self.stage.url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -157,3 +158,27 @@ def test_the_respond_function_can_only_read_invites_and_write_responses(template
 def test_log_groups_have_a_retention(template: Template) -> None:
     for log_group in resources(template, "AWS::Logs::LogGroup").values():
         assert log_group["Properties"]["RetentionInDays"] > 0
+
+
+def test_a_custom_link_domain_maps_the_api_and_becomes_the_links_base_url() -> None:
+    app, stack = build_app(
+        {"linkDomain": "nps.example.com", "linkCertificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc"}
+    )
+    app.synth()
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::ApiGatewayV2::DomainName", {"DomainName": "nps.example.com"})
+    template.resource_count_is("AWS::ApiGatewayV2::ApiMapping", 1)
+    assert stack.response_api.url == "https://nps.example.com/"
+
+
+def test_synthesis_is_reproducible_asset_for_asset() -> None:
+    # Two synths of the same sources give the same asset hashes (layers, functions): deploys are
+    # repeatable and an unchanged layer is never uploaded twice.
+    hashes = []
+    for _ in range(2):
+        app, _stack = build_app()
+        assembly = app.synth()
+        manifest = json.loads((Path(assembly.directory) / f"{_stack.stack_name}.assets.json").read_text())
+        hashes.append(sorted(manifest["files"]))
+    assert hashes[0] == hashes[1]
+    assert len(hashes[0]) >= 5
