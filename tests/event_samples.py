@@ -38,6 +38,7 @@ def scored(score: int, category: str, *, previous: tuple[int, str] | None = None
         "previous_score": previous[0] if previous else None,
         "previous_category": previous[1] if previous else None,
         "category_changed": bool(previous and previous[1] != category),
+        "category_entered": not previous or previous[1] != category,
         "version": 2 if previous else 1,
         "first_answered_at": "2026-11-23T10:15:02.114000Z",
         "answered_at": "2026-11-23T10:16:40.981000Z",

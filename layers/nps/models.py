@@ -76,6 +76,9 @@ class ResponseScoredDetail(BaseModel):
     previous_score: Annotated[int, Field(ge=0, le=10)] | None = None
     previous_category: Category | None = None
     category_changed: bool
+    #: This answer put the contact in ``category``: a first answer, or a change from another category
+    #: (the follow-up rules match on it; EventBridge patterns cannot be written with ``null`` in CDK).
+    category_entered: bool = False
     version: Annotated[int, Field(ge=1)]
     first_answered_at: datetime
     answered_at: datetime
