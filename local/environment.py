@@ -17,7 +17,7 @@ from typing import Any
 
 from nps import aws
 from nps.config import reset_settings
-from nps.routing import BUSINESS_EVENTS, DETRACTOR_FOLLOW_UP
+from nps.routing import BUSINESS_EVENTS, FOLLOW_UP_EVENTS, FOLLOW_UP_STARTS
 from nps.sending_config import reset_sending_settings
 from nps.tables import ALL_TABLES, TableSpec
 from nps.tokens import Keyring
@@ -52,6 +52,11 @@ class LocalStack:
     keyring: Keyring
     stream_arns: dict[str, str] = field(default_factory=dict)
     sending: SendingResources | None = None
+    #: Local stand-ins for the follow-up workflows' start rules (SQS targets: moto cannot start them),
+    #: by category; ``detractor`` is ``follow_up_queue_url``.
+    workflow_queue_urls: dict[str, str] = field(default_factory=dict)
+    #: The follow-up consumer's queue (detractor comments, retractions, re-survey answers).
+    follow_up_events_queue_url: str = ""
 
     def function_environment(self) -> dict[str, str]:
         environment = {
@@ -199,19 +204,12 @@ def create_stack(prefix: str = "nps-local") -> LocalStack:
     events = aws.client("events")
     bus_name = f"{prefix}-bus"
     events.create_event_bus(Name=bus_name)
-    sqs = aws.client("sqs")
-    queue_url = sqs.create_queue(QueueName=f"{prefix}-detractor-follow-up")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(
-        Name=f"{prefix}-detractor-follow-up",
-        EventBusName=bus_name,
-        EventPattern=json.dumps(DETRACTOR_FOLLOW_UP),
-    )
-    events.put_targets(
-        Rule=f"{prefix}-detractor-follow-up",
-        EventBusName=bus_name,
-        Targets=[{"Id": "follow-up-queue", "Arn": queue_arn}],
-    )
+    workflow_queues = {
+        category: _queue_with_rule(prefix, bus_name, f"{category}-follow-up", [pattern])
+        for category, pattern in FOLLOW_UP_STARTS.items()
+    }
+    queue_url = workflow_queues["detractor"]
+    events_queue_url = _queue_with_rule(prefix, bus_name, "follow-up-events", list(FOLLOW_UP_EVENTS.values()))
 
     keyring = Keyring(keys={"k1": secrets.token_urlsafe(48).encode()}, active_kid="k1")
     secret_name = f"{prefix}/link-signing"
@@ -220,9 +218,23 @@ def create_stack(prefix: str = "nps-local") -> LocalStack:
         SecretString=json.dumps({"active": "k1", "k1": keyring.keys["k1"].decode()}),
     )
     stack = LocalStack(prefix, tables, bus_name, queue_url, secret_name, keyring, stream_arns)
+    stack.workflow_queue_urls = workflow_queues
+    stack.follow_up_events_queue_url = events_queue_url
     stack.sending = create_sending(prefix, bus_name)
     stack.activate()
     return stack
+
+
+def _queue_with_rule(prefix: str, bus_name: str, name: str, patterns: list[dict[str, Any]]) -> str:
+    """A queue and one rule per pattern delivering matching events to it (as the CDK rules do)."""
+    sqs, events = aws.client("sqs"), aws.client("events")
+    queue_url: str = sqs.create_queue(QueueName=f"{prefix}-{name}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for index, pattern in enumerate(patterns):
+        rule = f"{prefix}-{name}" + (f"-{index}" if index else "")
+        events.put_rule(Name=rule, EventBusName=bus_name, EventPattern=json.dumps(pattern))
+        events.put_targets(Rule=rule, EventBusName=bus_name, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    return queue_url
 
 
 class StreamReader:

@@ -1,6 +1,8 @@
-"""Routing: the custom event bus and the rule sending detractors to the follow-up queue."""
+"""Routing: the custom event bus, its archive, and the rules of the follow-up loop (patterns in nps.routing)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
@@ -9,7 +11,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra.constructs.queues import encrypted_queue
-from nps.routing import DETRACTOR_FOLLOW_UP
+from nps.routing import DETRACTOR_FOLLOW_UP, FOLLOW_UP_EVENTS
 
 
 class Routing(Construct):
@@ -29,16 +31,12 @@ class Routing(Construct):
         self.follow_up_queue = encrypted_queue(
             self, "DetractorFollowUp", key, dead_letter_queue=self.follow_up_dead_letters
         )
-        self.detractor_rule = events.Rule(
+        self.detractor_rule = pattern_rule(
             self,
             "DetractorRule",
-            event_bus=self.bus,
+            self.bus,
+            DETRACTOR_FOLLOW_UP,
             description="Detractor responses → follow-up queue",
-            event_pattern=events.EventPattern(
-                source=DETRACTOR_FOLLOW_UP["source"],
-                detail_type=DETRACTOR_FOLLOW_UP["detail-type"],
-                detail=DETRACTOR_FOLLOW_UP["detail"],
-            ),
             targets=[
                 targets.SqsQueue(
                     self.follow_up_queue,
@@ -48,3 +46,51 @@ class Routing(Construct):
                 )
             ],
         )
+        # Detractor comments, retractions and re-survey answers: the follow-up function consumes this queue,
+        # rejects events that break the contract straight into its DLQ, and retries the rest.
+        self.follow_up_events_dead_letters = encrypted_queue(self, "FollowUpEventsDeadLetters", key)
+        self.follow_up_events = encrypted_queue(
+            self,
+            "FollowUpEvents",
+            key,
+            dead_letter_queue=self.follow_up_events_dead_letters,
+            visibility_timeout=Duration.seconds(180),
+        )
+        for name, pattern in FOLLOW_UP_EVENTS.items():
+            pattern_rule(
+                self,
+                f"{name}Rule",
+                self.bus,
+                pattern,
+                description=f"{name} → follow-up events queue",
+                targets=[
+                    targets.SqsQueue(
+                        self.follow_up_events,
+                        dead_letter_queue=self.dead_letters,
+                        retry_attempts=185,
+                        max_event_age=Duration.hours(24),
+                    )
+                ],
+            )
+
+
+def pattern_rule(
+    scope: Construct,
+    construct_id: str,
+    bus: events.IEventBus,
+    pattern: dict[str, Any],
+    *,
+    description: str,
+    targets: list[events.IRuleTarget],
+) -> events.Rule:
+    """A rule on ``bus`` with one of :mod:`nps.routing`'s patterns (the JSON the local environment uses)."""
+    return events.Rule(
+        scope,
+        construct_id,
+        event_bus=bus,
+        description=description,
+        event_pattern=events.EventPattern(
+            source=pattern["source"], detail_type=pattern["detail-type"], detail=pattern.get("detail")
+        ),
+        targets=targets,
+    )

@@ -1,4 +1,4 @@
-"""Pydantic models for stored responses and the ``NPS Response Scored`` event (the public contract)."""
+"""Pydantic models for stored responses and every NPS event ``detail`` (the public contract)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ COMMENT_RECEIVED = "NPS Comment Received"
 CONTACT_UNSUBSCRIBED = "NPS Contact Unsubscribed"
 INVITE_BOUNCED = "NPS Invite Bounced"
 RESPONSE_RETRACTED = "NPS Response Retracted"
+FOLLOW_UP_OPENED = "NPS Follow-up Opened"
+FOLLOW_UP_RESOLVED = "NPS Follow-up Resolved"
 
 
 class ResponseItem(BaseModel):
@@ -74,6 +76,9 @@ class ResponseScoredDetail(BaseModel):
     previous_score: Annotated[int, Field(ge=0, le=10)] | None = None
     previous_category: Category | None = None
     category_changed: bool
+    #: This answer put the contact in ``category``: a first answer, or a change from another category
+    #: (the follow-up rules match on it; EventBridge patterns cannot be written with ``null`` in CDK).
+    category_entered: bool = False
     version: Annotated[int, Field(ge=1)]
     first_answered_at: datetime
     answered_at: datetime
@@ -162,3 +167,63 @@ class ResponseRetractedDetail(BaseModel):
     reason: Literal["automated", "removed"]
     version: Annotated[int, Field(ge=1)]
     retracted_at: datetime
+
+
+FollowUpOutcome = Literal["re_surveyed", "closed", "retracted", "suppressed"]
+
+
+class FollowUpOpenedDetail(BaseModel):
+    """``detail`` of ``NPS Follow-up Opened``: a follow-up started for one answer (its category's workflow).
+
+    ``follow_up_id`` is the answered invite's id (one follow-up per answer); ``event_id`` is
+    ``<follow_up_id>:opened``. Ids and segment values only.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal["1.0"] = "1.0"
+    event_id: str
+    follow_up_id: Id
+    survey_id: Id
+    wave_id: Id
+    invite_id: Id
+    contact_id: Id
+    channel: Channel
+    locale: str
+    segments: SegmentValues
+    score: Annotated[int, Field(ge=0, le=10)]
+    category: Category
+    #: Whether the apology / thank-you / "what would make it a 10?" email went out (False: suppressed,
+    #: no address, or switched off for the survey).
+    email_sent: bool
+    opened_at: datetime
+
+
+class FollowUpResolvedDetail(BaseModel):
+    """``detail`` of ``NPS Follow-up Resolved``: a follow-up ended.
+
+    ``outcome``: ``re_surveyed`` (the contact answered the re-survey: ``new_score``/``new_category``
+    and ``moved_category`` say whether they moved), ``closed`` (resolved or timed out without a
+    re-survey answer), ``retracted`` (the answer that opened it was retracted) or ``suppressed`` (the
+    contact opted out, so no re-survey). ``event_id`` is ``<follow_up_id>:resolved``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal["1.0"] = "1.0"
+    event_id: str
+    follow_up_id: Id
+    survey_id: Id
+    wave_id: Id
+    invite_id: Id
+    contact_id: Id
+    segments: SegmentValues
+    score: Annotated[int, Field(ge=0, le=10)]
+    category: Category
+    outcome: FollowUpOutcome
+    resurvey_invite_id: Id | None = None
+    new_score: Annotated[int, Field(ge=0, le=10)] | None = None
+    new_category: Category | None = None
+    moved_category: bool
+    opened_at: datetime
+    resolved_at: datetime

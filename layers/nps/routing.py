@@ -1,10 +1,20 @@
-"""EventBridge patterns of the platform's own rules (shared by the CDK app and the local environment)."""
+"""EventBridge patterns of the platform's own rules (shared by the CDK app and the local environment).
+
+Follow-ups start once per answer that puts a contact in a category: a first answer, or a changed score
+that moves the response to another category (3 → 5 starts nothing new; 8 → 3 starts a detractor
+follow-up). Answers to a follow-up's own re-survey (waves whose id starts with ``fu-``) never start one:
+they resolve the follow-up that sent them (``RESURVEY_ANSWERED``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from nps.models import EVENT_SOURCE, RESPONSE_SCORED
+from nps.models import COMMENT_RECEIVED, EVENT_SOURCE, RESPONSE_RETRACTED, RESPONSE_SCORED
+
+#: Wave ids of re-survey invites sent by a follow-up start with this prefix.
+RESURVEY_WAVE_PREFIX = "fu-"
+FOLLOW_UP_CATEGORIES = ("detractor", "passive", "promoter")
 
 
 def scored_pattern(category: str) -> dict[str, Any]:
@@ -12,7 +22,45 @@ def scored_pattern(category: str) -> dict[str, Any]:
     return {"source": [EVENT_SOURCE], "detail-type": [RESPONSE_SCORED], "detail": {"category": [category]}}
 
 
-DETRACTOR_FOLLOW_UP = scored_pattern("detractor")
+def follow_up_pattern(category: str) -> dict[str, Any]:
+    """Answers that start the ``category`` follow-up: first answers and category changes, not re-surveys."""
+    return {
+        "source": [EVENT_SOURCE],
+        "detail-type": [RESPONSE_SCORED],
+        "detail": {
+            "category": [category],
+            "wave_id": [{"anything-but": {"prefix": RESURVEY_WAVE_PREFIX}}],
+            "category_entered": [True],
+        },
+    }
+
+
+#: The workflow each category's rule starts.
+FOLLOW_UP_STARTS: dict[str, dict[str, Any]] = {c: follow_up_pattern(c) for c in FOLLOW_UP_CATEGORIES}
+DETRACTOR_FOLLOW_UP = FOLLOW_UP_STARTS["detractor"]
+PROMOTER_FOLLOW_UP = FOLLOW_UP_STARTS["promoter"]
+PASSIVE_FOLLOW_UP = FOLLOW_UP_STARTS["passive"]
+
+#: A comment on a detractor's answer: appended to its open follow-up.
+DETRACTOR_COMMENT: dict[str, Any] = {
+    "source": [EVENT_SOURCE],
+    "detail-type": [COMMENT_RECEIVED],
+    "detail": {"category": ["detractor"]},
+}
+#: A retracted answer (a mail scanner's click): closes the follow-up it opened, whatever its category.
+RETRACTED: dict[str, Any] = {"source": [EVENT_SOURCE], "detail-type": [RESPONSE_RETRACTED]}
+#: An answer to a follow-up's re-survey: resolves that follow-up, saying whether the contact moved.
+RESURVEY_ANSWERED: dict[str, Any] = {
+    "source": [EVENT_SOURCE],
+    "detail-type": [RESPONSE_SCORED],
+    "detail": {"wave_id": [{"prefix": RESURVEY_WAVE_PREFIX}]},
+}
+#: Events the follow-up consumer (a queue and the follow-up function) handles, by rule name.
+FOLLOW_UP_EVENTS: dict[str, dict[str, Any]] = {
+    "DetractorComment": DETRACTOR_COMMENT,
+    "Retracted": RETRACTED,
+    "ResurveyAnswered": RESURVEY_ANSWERED,
+}
 
 # Business events that may start a transactional invite (which survey, contact and delay is data: each
 # survey's ``triggers``). Anything but our own events, so an NPS event can never trigger a survey.

@@ -234,6 +234,7 @@ def scored_event(transition: Transition) -> Event | None:
         previous_score=previous_score,
         previous_category=previous_category,
         category_changed=previous_category is not None and previous_category != category,
+        category_entered=previous_category != category,
         version=new.version,
         first_answered_at=new.first_answered_at,
         answered_at=new.answered_at or new.first_answered_at,

@@ -240,6 +240,7 @@ def test_first_answer_event(make_item: MakeItem, make_transition: MakeTransition
     assert detail.previous_score is None
     assert detail.previous_category is None
     assert detail.category_changed is False
+    assert detail.category_entered is True  # a first answer puts the contact in its category
     assert detail.survey_id == "srv_1"
     assert detail.segments == {"region": "EU", "plan": "pro"}
 
@@ -257,6 +258,7 @@ def test_changed_score_event_reports_the_previous_score_and_category(
     assert detail.previous_category is Category.DETRACTOR
     assert detail.category is Category.PROMOTER
     assert detail.category_changed is True
+    assert detail.category_entered is True
 
 
 def test_change_within_a_category_is_not_a_category_change(
@@ -268,6 +270,7 @@ def test_change_within_a_category_is_not_a_category_change(
     assert event.detail.previous_score == 9
     assert event.detail.previous_category is Category.PROMOTER
     assert event.detail.category_changed is False
+    assert event.detail.category_entered is False  # still a promoter: no new follow-up
 
 
 def test_removal_of_a_counted_answer_is_a_retraction_not_a_scored_event(
