@@ -71,6 +71,18 @@ def _id_values(invite: Invite) -> dict[str, Any]:
     }
 
 
+def _stored(item: dict[str, Any]) -> StoredResponse:
+    score = item.get("score", {}).get("N")
+    automated = item.get("automated_score", {}).get("N")
+    return StoredResponse(
+        score=int(score) if score is not None else None,
+        counted=item.get("counted", {}).get("BOOL", score is not None),
+        automated_score=int(automated) if automated is not None else None,
+        first_answered_at=item.get("first_answered_at", {}).get("S"),
+        version=int(item.get("version", {}).get("N", "0")),
+    )
+
+
 class DynamoResponseRepository:
     def __init__(self, table_name: str) -> None:
         self.table_name = table_name
@@ -121,11 +133,15 @@ class DynamoResponseRepository:
                 ExpressionAttributeNames={f"#{name}": name for name in _HUMAN_ATTRIBUTES},
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except Exception as error:
             if not _conditional_failure(error):
                 raise
-            stored = self.get(invite.invite_id)
+            # Decide from the item as it was when the condition failed (not a later read, which a
+            # concurrent tap could already have changed).
+            failed_on = (getattr(error, "response", None) or {}).get("Item")
+            stored = _stored(failed_on) if failed_on else self.get(invite.invite_id)
             version = stored.version if stored else 0
             if stored is not None and stored.score == score and stored.counted:
                 return RecordedScore(RecordOutcome.UNCHANGED, score, version)
@@ -221,17 +237,7 @@ class DynamoResponseRepository:
             )
             .get("Item")
         )
-        if not item:
-            return None
-        score = item.get("score", {}).get("N")
-        automated = item.get("automated_score", {}).get("N")
-        return StoredResponse(
-            score=int(score) if score is not None else None,
-            counted=item.get("counted", {}).get("BOOL", score is not None),
-            automated_score=int(automated) if automated is not None else None,
-            first_answered_at=item.get("first_answered_at", {}).get("S"),
-            version=int(item.get("version", {}).get("N", "0")),
-        )
+        return _stored(item) if item else None
 
     def get_score(self, invite_id: str) -> int | None:
         stored = self.get(invite_id)
