@@ -159,6 +159,19 @@ def _parse(
     return transition, old, new
 
 
+def _response_ids(item: ResponseItem) -> dict[str, Any]:
+    """The ids and segment values every response event carries (never personal data)."""
+    return {
+        "survey_id": item.survey_id,
+        "wave_id": item.wave_id,
+        "invite_id": item.invite_id,
+        "contact_id": item.contact_id,
+        "channel": item.channel,
+        "locale": item.locale,
+        "segments": item.segments,
+    }
+
+
 def comment_event(old: ResponseItem | None, new: ResponseItem | None) -> Event | None:
     """``NPS Comment Received`` when a scored response gains a comment or its comment changes."""
     if new is None or new.score is None or not new.comment:
@@ -170,13 +183,7 @@ def comment_event(old: ResponseItem | None, new: ResponseItem | None) -> Event |
         return None
     detail = CommentReceivedDetail(
         event_id=f"{new.invite_id}:{new.version}:comment",
-        survey_id=new.survey_id,
-        wave_id=new.wave_id,
-        invite_id=new.invite_id,
-        contact_id=new.contact_id,
-        channel=new.channel,
-        locale=new.locale,
-        segments=new.segments,
+        **_response_ids(new),
         score=new.score,
         category=categorize(new.score),
         comment_length=len(new.comment),
@@ -195,13 +202,7 @@ def retracted_event(transition: Transition) -> Event | None:
         RESPONSE_RETRACTED,
         ResponseRetractedDetail(
             event_id=f"{old.invite_id}:{transition.version}:retracted",
-            survey_id=old.survey_id,
-            wave_id=old.wave_id,
-            invite_id=old.invite_id,
-            contact_id=old.contact_id,
-            channel=old.channel,
-            locale=old.locale,
-            segments=old.segments,
+            **_response_ids(old),
             previous_score=old.score,
             previous_category=categorize(old.score),
             reason="automated" if transition.new is not None else "removed",
@@ -222,13 +223,7 @@ def scored_event(transition: Transition) -> Event | None:
     previous_category = categorize(previous_score) if previous_score is not None else None
     detail = ResponseScoredDetail(
         event_id=f"{new.invite_id}:{new.version}",
-        survey_id=new.survey_id,
-        wave_id=new.wave_id,
-        invite_id=new.invite_id,
-        contact_id=new.contact_id,
-        channel=new.channel,
-        locale=new.locale,
-        segments=new.segments,
+        **_response_ids(new),
         score=new.score,
         category=category,
         previous_score=previous_score,

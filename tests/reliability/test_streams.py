@@ -55,9 +55,11 @@ def shard_schedule(shard: int, size: int, rng: random.Random) -> list[Delivery]:
     checkpoint = 0
     disruptions = 0
     rewound = False
+    why = "batch"
     while checkpoint < size:
         end = min(size, checkpoint + rng.randint(1, MAX_BATCH))
-        out.append(Delivery(shard, checkpoint, end, "batch"))
+        out.append(Delivery(shard, checkpoint, end, why))
+        why = "batch"
         kind = rng.choice(["ok", "ok", "timed_out", "partial", "rewound"]) if disruptions < MAX_DISRUPTIONS else "ok"
         if kind == "timed_out":
             # Committed, but Lambda saw an error: it retries the batch bisected into halves.
@@ -74,12 +76,14 @@ def shard_schedule(shard: int, size: int, rng: random.Random) -> list[Delivery]:
             # A record was reported failed (a transient fault): the next batch starts at it.
             disruptions += 1
             checkpoint = rng.randint(checkpoint + 1, end - 1)
+            why = "resumed at a failed record"
             continue
         elif kind == "rewound" and not rewound and checkpoint > 0:
             # The checkpoint was lost: the poller reads again from an earlier position.
             disruptions += 1
             rewound = True
             checkpoint = rng.randint(0, checkpoint - 1)
+            why = "after a lost checkpoint"
             continue
         checkpoint = end
     return out
@@ -213,10 +217,11 @@ def test_any_legal_delivery_schedule_leaves_aggregates_equal_to_a_recount(platfo
         assert aggregate_counts(platform) == expected, schedule
 
     prop()
-    # The schedules really replayed, split and overlapped batches.
+    # The schedules really replayed, split and overlapped batches, across several shards.
     whys = {d.why for schedule in schedules_run for d in schedule}
-    assert {"bisected retry"} <= whys or {"retry"} <= whys
+    assert {"bisected retry", "resumed at a failed record", "after a lost checkpoint"} <= whys, whys
     assert any(overlaps(schedule) for schedule in schedules_run)
+    assert max(d.shard for schedule in schedules_run for d in schedule) >= 1
 
 
 def overlaps(schedule: list[Delivery]) -> bool:
