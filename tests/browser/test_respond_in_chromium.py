@@ -89,7 +89,7 @@ def test_a_scanning_browser_counts_nothing_and_the_person_counts_once(
     # Then, once the stream is scored, exactly the person's answer counts, once
     for event in reader.read_batches():
         assert score.lambda_handler(event, LambdaContext()) == {"batchItemFailures": []}
-    key = AggregateKey("local-survey", Granularity.DAY, period_key(Granularity.DAY, datetime.now(UTC)))
+    key = AggregateKey("local-survey", Granularity.DAY, period_key(Granularity.DAY, later))
     counters = DynamoAggregateStore(platform.tables["aggregates"]).get(key)
     assert {k: v for k, v in counters.items() if v} == {"promoters": 1, "score_9": 1}
 

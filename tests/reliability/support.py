@@ -85,8 +85,11 @@ def recount(stack: LocalStack) -> Counts:
 def clear_aggregates(stack: LocalStack) -> None:
     """Empty the aggregates table (counters and bookkeeping), as before the stream was ever scored."""
     client = aws.client("dynamodb")
-    for item in scan(stack.tables["aggregates"]):
-        client.delete_item(TableName=stack.tables["aggregates"], Key={"pk": item["pk"], "period": item["period"]})
+    keys = [{"pk": item["pk"], "period": item["period"]} for item in scan(stack.tables["aggregates"])]
+    for start in range(0, len(keys), 25):
+        request = {stack.tables["aggregates"]: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]}
+        while request:
+            request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
 
 
 def run_score(event: dict[str, Any]) -> dict[str, Any]:

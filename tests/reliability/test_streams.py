@@ -35,7 +35,7 @@ from tests.reliability.support import aggregate_counts, clear_aggregates, recoun
 
 pytestmark = pytest.mark.reliability
 
-MAX_BATCH = 10
+MAX_BATCH = 12
 MAX_DISRUPTIONS = 3  # per shard: enough to replay, split and overlap, few enough to keep moto quick
 
 
