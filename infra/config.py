@@ -29,6 +29,13 @@ class StackConfig:
     #: (in the stack's region). Without them, links use the API's execute-api address.
     link_domain: str | None = None
     link_certificate_arn: str | None = None
+    #: Address subscribed to the detractor alerts topic (optional).
+    follow_up_alert_email: str | None = None
+    #: Slack or any webhook that receives each detractor alert (an EventBridge API destination), and the
+    #: Secrets Manager secret holding the value of its ``alert_webhook_header`` header.
+    alert_webhook_url: str | None = None
+    alert_webhook_secret_name: str | None = None
+    alert_webhook_header: str = "Authorization"
 
     @classmethod
     def from_context(cls, node: Node) -> StackConfig:
@@ -50,6 +57,10 @@ class StackConfig:
             alarm_min_responses=int(str(get("alarmMinResponses", cls.alarm_min_responses))),
             link_domain=str(get("linkDomain", "")) or None,
             link_certificate_arn=str(get("linkCertificateArn", "")) or None,
+            follow_up_alert_email=str(get("followUpAlertEmail", "")) or None,
+            alert_webhook_url=str(get("alertWebhookUrl", "")) or None,
+            alert_webhook_secret_name=str(get("alertWebhookSecretName", "")) or None,
+            alert_webhook_header=str(get("alertWebhookHeader", cls.alert_webhook_header)),
         )
 
 

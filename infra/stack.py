@@ -6,6 +6,7 @@ from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
 from infra.config import StackConfig
+from infra.constructs.follow_ups import FollowUps, FollowUpTables
 from infra.constructs.functions import SharedLayers
 from infra.constructs.observability import Observability
 from infra.constructs.reporting import Reporting
@@ -72,9 +73,31 @@ class NpsStack(Stack):
             aggregates=storage.aggregates,
             responses=storage.responses,
         )
+        self.follow_ups = FollowUps(
+            self,
+            "FollowUps",
+            config=config,
+            layers=layers,
+            key=storage.key,
+            tables=FollowUpTables(
+                follow_ups=storage.follow_ups,
+                invites=storage.invites,
+                responses=storage.responses,
+                aggregates=storage.aggregates,
+                surveys=storage.surveys,
+                contacts=storage.contacts,
+                suppressions=storage.suppressions,
+            ),
+            routing=routing,
+            sending=self.sending,
+            public_base_url=self.response_api.url,
+            signing_secret=self.response_api.signing_secret,
+        )
         # Last: it watches every function and dead-letter queue the constructs above created.
         self.observability = Observability(self, "Observability", config=config, key=storage.key)
         self.observability.watch(self)
+        for machine in self.follow_ups.state_machines.values():
+            self.observability.add_state_machine(machine)
 
         outputs = {
             "ResponseApiUrl": self.response_api.url,
@@ -82,7 +105,10 @@ class NpsStack(Stack):
             "ResponsesTable": storage.responses.table_name,
             "AggregatesTable": storage.aggregates.table_name,
             "EventBusName": routing.bus.event_bus_name,
-            "DetractorFollowUpQueueUrl": routing.follow_up_queue.queue_url,
+            "FollowUpTaskQueueUrl": self.follow_ups.tasks.queue_url,
+            "FollowUpAlertTopicArn": self.follow_ups.alerts.topic_arn,
+            "FollowUpsTable": storage.follow_ups.table_name,
+            "DetractorWorkflowArn": self.follow_ups.state_machines["detractor"].state_machine_arn,
             "FailedStreamRecordsQueueUrl": self.scoring.failed_records.queue_url,
             "SigningSecretArn": self.response_api.signing_secret.secret_arn,
             "AlarmTopicArn": self.observability.topic.topic_arn,

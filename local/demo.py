@@ -4,24 +4,24 @@ Creates a survey, imports a CSV of a few hundred synthetic contacts (two plan se
 through the real planner and deliver functions (SES and SNS on moto), then taps the links people
 received through the respond function (a realistic score mix, changed minds, comments, tampered and expired
 links), scores the responses stream with the score function, prints NPS ± margin overall and per
-segment, counts the detractor events that reached the follow-up queue, and checks every figure
-against a direct recount of the responses table (exit status 1 if anything differs).
+segment, runs the follow-up workflows (alerts, apology / referral / "what would make it a 10?"
+emails, tasks for the team, re-surveys and who moved category), and checks every figure against a
+direct recount of the responses table (exit status 1 if anything differs).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import random
 import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from local.demo_follow_ups import run_loop
 from local.demo_sending import SentLink, run_sending
 from local.environment import LocalStack, StreamReader, create_stack, prepare_process_environment
 from local.lambda_events import LambdaContext, http_event
@@ -178,18 +178,13 @@ def recount(stack: LocalStack) -> dict[str, Counter[str]]:
     return slices
 
 
-def follow_up_events(stack: LocalStack) -> list[dict[str, Any]]:
-    from nps import aws
-
-    sqs = aws.client("sqs")
-    seen: list[dict[str, Any]] = []
-    while True:
-        messages = sqs.receive_message(QueueUrl=stack.follow_up_queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            return seen
-        for message in messages:
-            seen.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=stack.follow_up_queue_url, ReceiptHandle=message["ReceiptHandle"])
+def _resurvey_tap(path: str, score: int, moment: datetime) -> int:
+    """A re-surveyed contact taps a score in the new invite at ``moment``."""
+    at(moment)
+    try:
+        return Browser("en-US").tap(path, score)
+    finally:
+        at(datetime.now(UTC))
 
 
 def main() -> int:
@@ -235,10 +230,6 @@ def main() -> int:
         print(f"NPS for {quarter} (adjusted-Wald 95% margin):")
         print(format_report(rows))
 
-        follow_ups = follow_up_events(stack)
-        distinct = {e["detail"]["invite_id"] for e in follow_ups}
-        print(f"\nDetractor events on the follow-up queue: {len(follow_ups)} ({len(distinct)} distinct responses)")
-
         expected = recount(stack)
         mismatches = []
         for row in rows:
@@ -259,8 +250,12 @@ def main() -> int:
             if "automated_clicks" in item
         )
         print(f"Invites whose automated clicks were held back (never counted): {automated}")
-        if len(distinct) < detractors_now:
-            mismatches.append(f"{detractors_now} detractors but only {len(distinct)} reached the follow-up queue")
+        with contextlib.redirect_stdout(io.StringIO()):
+            loop = run_loop(stack, rng, detractors_now, _resurvey_tap, lambda: score_stream(stack))
+        print("\nClosing the loop (follow-up workflows):")
+        for line in loop.lines:
+            print(f"  {line}")
+        mismatches += loop.mismatches
         if mismatches:
             print("\nMISMATCH between aggregates and the responses table:", *mismatches, sep="\n  ")
             return 1

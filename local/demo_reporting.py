@@ -17,6 +17,7 @@ from typing import Any
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext
 from local.reporting_data import count_invites_sent, write_history
+from nps.routing import RESURVEY_WAVE_PREFIX
 
 __all__ = ["add_history", "count_invites_sent", "run", "stored_invites"]
 from nps import aws
@@ -31,6 +32,8 @@ def stored_invites(table_name: str) -> list[Invite]:
     invites: list[Invite] = []
     for page in aws.client("dynamodb").get_paginator("scan").paginate(TableName=table_name):
         for item in page["Items"]:
+            if "sent_at" not in item or item["wave_id"]["S"].startswith(RESURVEY_WAVE_PREFIX):
+                continue  # planned but not (yet) sent, or a follow-up's re-survey (not in the aggregates)
             invites.append(
                 Invite(
                     invite_id=item["invite_id"]["S"],

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from local.environment import REGION, LocalStack
-from local.lambda_events import LambdaContext
+from local.lambda_events import LambdaContext, sqs_record
 from nps import aws
 
 ACCOUNT_ID = "123456789012"
@@ -51,6 +51,10 @@ DEMO_SURVEY: dict[str, Any] = {
     "segment_dimensions": ["plan", "region"],
     "quiet_hours": {"start": "20:00", "end": "09:00"},
     "triggers": [{"source": "helpdesk", "detail_type": "Ticket Closed", "delay_minutes": 60}],
+    "follow_ups": {
+        "detractor": {"resolve_within_days": 5, "resurvey_after_days": 14},
+        "promoter": {"referral_url": "https://acme.example/refer", "review_url": "https://reviews.example/acme-cloud"},
+    },
 }
 ZONES = ("Europe/Berlin", "Europe/Madrid", "America/New_York", "America/Los_Angeles", "Asia/Tokyo", "UTC")
 LINK_RE = re.compile(r"https?://[^\s\"'<>]+")
@@ -203,20 +207,6 @@ def _receive(queue_url: str) -> list[dict[str, Any]]:
     return messages
 
 
-def _sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message.get("Attributes", {}),
-        "messageAttributes": {},
-        "md5OfBody": message.get("MD5OfBody", ""),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": REGION,
-    }
-
-
 @dataclass
 class DeliveryRun:
     batches: int = 0
@@ -257,7 +247,7 @@ def drain_send_queue(
             chunk = due[start : start + 10]
             if before_batch is not None:
                 before_batch(chunk)
-            event = {"Records": [_sqs_record(m, arn) for m in chunk]}
+            event = {"Records": [sqs_record(m, arn) for m in chunk]}
             for _copy in range(2 if duplicate else 1):
                 result = deliver.lambda_handler(event, LambdaContext("deliver"))
                 failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
@@ -451,7 +441,9 @@ def sent_links(stack: LocalStack) -> list[SentLink]:
     from nps.tokens import Purpose, verify
 
     invites = DynamoInviteRepository(stack.tables["invites"])
-    pages = [e.score_links[0].split("?", 1)[0] for e in captured_emails()] + [s.link for s in captured_sms()]
+    # Invites only: follow-up emails (apologies, thank-yous) carry no score links.
+    emails = [e.score_links[0].split("?", 1)[0] for e in captured_emails() if e.score_links]
+    pages = emails + [s.link for s in captured_sms()]
     out = []
     for page in pages:
         claims = verify(stack.keyring, urlsplit(page).path.removeprefix("/r/"), Purpose.RESPOND, 0).claims

@@ -17,7 +17,7 @@ from typing import Any
 
 from nps import aws
 from nps.config import reset_settings
-from nps.routing import BUSINESS_EVENTS, FOLLOW_UP_EVENTS, FOLLOW_UP_STARTS
+from nps.routing import BUSINESS_EVENTS, FOLLOW_UP_EVENTS, FOLLOW_UP_LIFECYCLE, FOLLOW_UP_STARTS
 from nps.sending_config import reset_sending_settings
 from nps.tables import ALL_TABLES, TableSpec
 from nps.tokens import Keyring
@@ -57,6 +57,12 @@ class LocalStack:
     workflow_queue_urls: dict[str, str] = field(default_factory=dict)
     #: The follow-up consumer's queue (detractor comments, retractions, re-survey answers).
     follow_up_events_queue_url: str = ""
+    follow_up_events_dlq_url: str = ""
+    #: The team's follow-up tasks (what a CRM integration reads) and alerts topic.
+    follow_up_task_queue_url: str = ""
+    alerts_topic_arn: str = ""
+    #: A subscriber's queue: every ``NPS Follow-up Opened`` / ``Resolved`` event on the bus.
+    follow_up_subscriber_queue_url: str = ""
 
     def function_environment(self) -> dict[str, str]:
         environment = {
@@ -68,13 +74,21 @@ class LocalStack:
         }
         if self.sending is not None:
             environment |= self.sending.environment(self.tables)
+        environment |= {
+            "FOLLOW_UPS_TABLE": self.tables["followups"],
+            "FOLLOW_UP_TASK_QUEUE_URL": self.follow_up_task_queue_url,
+            "FOLLOW_UP_EVENTS_DLQ_URL": self.follow_up_events_dlq_url,
+        }
         return environment
 
     def activate(self) -> None:
         """Point the handlers of this process at this environment."""
+        from nps.follow_up_wiring import reset_follow_up_service
+
         os.environ.update(self.function_environment())
         reset_settings()
         reset_sending_settings()
+        reset_follow_up_service()
 
 
 @dataclass
@@ -220,6 +234,13 @@ def create_stack(prefix: str = "nps-local") -> LocalStack:
     stack = LocalStack(prefix, tables, bus_name, queue_url, secret_name, keyring, stream_arns)
     stack.workflow_queue_urls = workflow_queues
     stack.follow_up_events_queue_url = events_queue_url
+    sqs = aws.client("sqs")
+    stack.follow_up_events_dlq_url = sqs.create_queue(QueueName=f"{prefix}-follow-up-events-dlq")["QueueUrl"]
+    stack.follow_up_task_queue_url = sqs.create_queue(QueueName=f"{prefix}-follow-up-tasks")["QueueUrl"]
+    stack.alerts_topic_arn = aws.client("sns").create_topic(Name=f"{prefix}-follow-up-alerts")["TopicArn"]
+    stack.follow_up_subscriber_queue_url = _queue_with_rule(
+        prefix, bus_name, "follow-up-subscriber", [FOLLOW_UP_LIFECYCLE]
+    )
     stack.sending = create_sending(prefix, bus_name)
     stack.activate()
     return stack

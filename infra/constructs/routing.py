@@ -1,4 +1,8 @@
-"""Routing: the custom event bus, its archive, and the rules of the follow-up loop (patterns in nps.routing)."""
+"""Routing: the custom event bus, its archive, and the follow-up events queue with its rules.
+
+The rules that start the follow-up workflows live with the workflows (``infra/constructs/follow_ups.py``);
+every pattern comes from :mod:`nps.routing`, shared with the local environment.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra.constructs.queues import encrypted_queue
-from nps.routing import DETRACTOR_FOLLOW_UP, FOLLOW_UP_EVENTS
+from nps.routing import FOLLOW_UP_EVENTS
 
 
 class Routing(Construct):
@@ -26,25 +30,6 @@ class Routing(Construct):
         )
         self.dead_letters = encrypted_queue(
             self, "RoutingDeadLetters", key, dead_letter_role="events the bus could not deliver to a target"
-        )
-        self.follow_up_dead_letters = encrypted_queue(self, "FollowUpDeadLetters", key)
-        self.follow_up_queue = encrypted_queue(
-            self, "DetractorFollowUp", key, dead_letter_queue=self.follow_up_dead_letters
-        )
-        self.detractor_rule = pattern_rule(
-            self,
-            "DetractorRule",
-            self.bus,
-            DETRACTOR_FOLLOW_UP,
-            description="Detractor responses → follow-up queue",
-            targets=[
-                targets.SqsQueue(
-                    self.follow_up_queue,
-                    dead_letter_queue=self.dead_letters,
-                    retry_attempts=185,
-                    max_event_age=Duration.hours(24),
-                )
-            ],
         )
         # Detractor comments, retractions and re-survey answers: the follow-up function consumes this queue,
         # rejects events that break the contract straight into its DLQ, and retries the rest.

@@ -206,18 +206,8 @@ class Sending(Construct):
         self.send_dlq.grant_send_messages(self.deliver)
         signing_secret.grant_read(self.deliver)
         bus.grant_put_events_to(self.deliver)
-        region, account = stack.region, stack.account
-        self.deliver.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="SendThroughTheIdentityAndConfigurationSet",
-                actions=["ses:SendRawEmail", "ses:SendEmail"],
-                resources=[
-                    f"arn:{stack.partition}:ses:{region}:{account}:identity/{identity}",
-                    f"arn:{stack.partition}:ses:{region}:{account}:configuration-set/"
-                    f"{self.configuration_set.configuration_set_name}",
-                ],
-            )
-        )
+        self.sender_identity = identity
+        self.grant_send_email(self.deliver)
         self.deliver.add_to_role_policy(
             iam.PolicyStatement(
                 sid="TextMessagesAndOptOuts",
@@ -397,3 +387,18 @@ class Sending(Construct):
                     ),
                 },
             )
+
+    def grant_send_email(self, grantee: lambda_.Function) -> None:
+        """Send email through the sender identity and the configuration set (bounces tracked), nothing else."""
+        stack = Stack.of(self)
+        prefix = f"arn:{stack.partition}:ses:{stack.region}:{stack.account}"
+        grantee.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="SendThroughTheIdentityAndConfigurationSet",
+                actions=["ses:SendRawEmail", "ses:SendEmail"],
+                resources=[
+                    f"{prefix}:identity/{self.sender_identity}",
+                    f"{prefix}:configuration-set/{self.configuration_set.configuration_set_name}",
+                ],
+            )
+        )

@@ -8,7 +8,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from nps.tables import AGGREGATES, CONTACTS, INVITES, RESPONSES, SUPPRESSIONS, SURVEYS, TableSpec
+from nps.tables import AGGREGATES, CONTACTS, FOLLOW_UPS, INVITES, RESPONSES, SUPPRESSIONS, SURVEYS, TableSpec
 
 
 class Storage(Construct):
@@ -27,6 +27,7 @@ class Storage(Construct):
         self.surveys = self._table(SURVEYS)
         self.contacts = self._table(CONTACTS)
         self.suppressions = self._table(SUPPRESSIONS)
+        self.follow_ups = self._table(FOLLOW_UPS)
         # Table.grant(...) also grants on "<table>/index/*" once a table has an index. Those indexes are
         # the ones in nps.tables, holding (projections of) the same items the grantee may already read.
         stack = cdk.Stack.of(self)

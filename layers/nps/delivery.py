@@ -311,7 +311,7 @@ class DeliveryService:
             return self.mailer.send_email(
                 source=survey.sender,
                 destination=contact.email,
-                raw=mime_message(survey, contact.email, email, links),
+                raw=mime_message(survey, contact.email, email, links.unsubscribe),
                 configuration_set=self.settings.configuration_set,
                 tags={"invite_id": invite.invite_id, "survey_id": invite.survey_id},
             )

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from nps.i18n import catalog
 from nps.rendering import environment
-from nps.surveys import Survey
+from nps.surveys import PromoterFollowUp, Survey
 from nps.tokens import Keyring, Purpose, sign
 
 
@@ -33,14 +33,18 @@ def invite_links(
 ) -> InviteLinks:
     """The 11 one-tap score links, the bare score-page link (SMS) and the unsubscribe link."""
     respond = sign(keyring, Purpose.RESPOND, invite_id, expires_at)
-    unsubscribe = sign(keyring, Purpose.UNSUBSCRIBE, invite_id, unsubscribe_expires_at)
     page = f"{base_url}/r/{respond}"
     return InviteLinks(
         score_links=tuple(f"{page}?score={score}" for score in range(11)),
         score_page=page,
-        unsubscribe=f"{base_url}/u/{unsubscribe}",
+        unsubscribe=unsubscribe_link(keyring, base_url, invite_id, unsubscribe_expires_at),
         preview=f"{page}/p",
     )
+
+
+def unsubscribe_link(keyring: Keyring, base_url: str, invite_id: str, expires_at: int) -> str:
+    """The signed unsubscribe link of an invite (also in every follow-up email about its answer)."""
+    return f"{base_url}/u/{sign(keyring, Purpose.UNSUBSCRIBE, invite_id, expires_at)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +95,42 @@ def render_sms(survey: Survey, locale: str, links: InviteLinks, reminder: bool =
     return template.render(t=catalog(locale), brand=survey.brand_name, link=links.score_page, reminder=reminder).strip()
 
 
-def mime_message(survey: Survey, recipient: str, email: RenderedEmail, links: InviteLinks) -> bytes:
+def render_follow_up_email(survey: Survey, category: str, locale: str, unsubscribe_link: str) -> RenderedEmail:
+    """A category's follow-up email: the apology, the "what would make it a 10?" ask, or the thank-you
+    with the survey's referral and review links. The survey's own subject/body for ``locale`` replace
+    the catalog's; the body is plain text (paragraphs split on blank lines), escaped like every value."""
+    t = catalog(locale)
+    brand = survey.brand_name
+    settings = survey.follow_ups.for_category(category)
+    subject = settings.subject.get(locale) or _fill(t[f"follow_up_{category}_subject"], brand=brand)
+    body = settings.body.get(locale) or _fill(t[f"follow_up_{category}_body"], brand=brand)
+    paragraphs = [" ".join(p.split()) for p in body.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    actions = []
+    if isinstance(settings, PromoterFollowUp):
+        for kind, url in (("referral", settings.referral_url), ("review", settings.review_url)):
+            if url:
+                intro = _fill(t[f"follow_up_{kind}_intro"], brand=brand)
+                actions.append({"intro": intro, "label": t[f"follow_up_{kind}_cta"], "url": url})
+    context = {
+        "t": t,
+        "locale": locale,
+        "brand": brand,
+        "brand_colour": survey.brand_colour,
+        "subject": subject,
+        "paragraphs": paragraphs,
+        "actions": actions,
+        "footer": _fill(t["follow_up_footer"], brand=brand),
+        "unsubscribe_link": unsubscribe_link,
+    }
+    env = environment()
+    return RenderedEmail(
+        subject=subject,
+        html=env.get_template("email/follow_up.html").render(context),
+        text=env.get_template("email/follow_up.txt").render(context),
+    )
+
+
+def mime_message(survey: Survey, recipient: str, email: RenderedEmail, unsubscribe_link: str) -> bytes:
     """The raw MIME message: multipart/alternative (text, then HTML) with the RFC 8058 headers.
 
     Built directly rather than through :class:`email.message.EmailMessage`, whose content manager
@@ -107,7 +146,7 @@ def mime_message(survey: Survey, recipient: str, email: RenderedEmail, links: In
         f"Subject: {_header(email.subject)}",
         f"Date: {formatdate(usegmt=True)}",
         "MIME-Version: 1.0",
-        f"List-Unsubscribe: <{links.unsubscribe}>",
+        f"List-Unsubscribe: <{unsubscribe_link}>",
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
         "Auto-Submitted: auto-generated",
         f'Content-Type: multipart/alternative; boundary="{boundary}"',

@@ -115,8 +115,13 @@ def plan_contacts(
     is_suppressed: Callable[[Contact, str], bool],
     now: datetime,
     not_before: datetime | None = None,
+    respect_fatigue: bool = True,
 ) -> WavePlan:
-    """Plan one wave over ``contacts``; ``not_before`` delays every send (event-triggered invites)."""
+    """Plan one wave over ``contacts``; ``not_before`` delays every send (event-triggered invites).
+
+    ``respect_fatigue=False`` is for a follow-up's re-survey: the contact was surveyed days ago by
+    design, and the team promised to come back. Suppression and quiet hours still apply.
+    """
     plan = WavePlan()
     start = max(now, not_before) if not_before else now
     for contact in contacts:
@@ -130,7 +135,7 @@ def plan_contacts(
         if is_suppressed(contact, channel):
             plan.skipped[Skip.SUPPRESSED] += 1
             continue
-        if within_fatigue(contact, survey, now):
+        if respect_fatigue and within_fatigue(contact, survey, now):
             plan.skipped[Skip.FATIGUE] += 1
             continue
         send_after = next_send_time(start, contact.time_zone, survey.quiet_hours)

@@ -10,11 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from nps.models import COMMENT_RECEIVED, EVENT_SOURCE, RESPONSE_RETRACTED, RESPONSE_SCORED
+from nps.models import (
+    COMMENT_RECEIVED,
+    EVENT_SOURCE,
+    FOLLOW_UP_OPENED,
+    FOLLOW_UP_RESOLVED,
+    RESPONSE_RETRACTED,
+    RESPONSE_SCORED,
+)
 
 #: Wave ids of re-survey invites sent by a follow-up start with this prefix.
 RESURVEY_WAVE_PREFIX = "fu-"
 FOLLOW_UP_CATEGORIES = ("detractor", "passive", "promoter")
+
+
+def is_resurvey_wave(wave_id: str) -> bool:
+    """A follow-up's re-survey: its answers resolve the follow-up and stay out of the NPS aggregates
+    (the contact already counts once in the period; a second answer would weigh them twice)."""
+    return wave_id.startswith(RESURVEY_WAVE_PREFIX)
 
 
 def scored_pattern(category: str) -> dict[str, Any]:
@@ -60,6 +73,15 @@ FOLLOW_UP_EVENTS: dict[str, dict[str, Any]] = {
     "DetractorComment": DETRACTOR_COMMENT,
     "Retracted": RETRACTED,
     "ResurveyAnswered": RESURVEY_ANSWERED,
+}
+
+#: A follow-up opened or resolved (what a subscriber, a dashboard or the webhook rule listens to).
+FOLLOW_UP_LIFECYCLE: dict[str, Any] = {"source": [EVENT_SOURCE], "detail-type": [FOLLOW_UP_OPENED, FOLLOW_UP_RESOLVED]}
+#: A detractor follow-up opened: the optional webhook (Slack or any URL) alert.
+DETRACTOR_OPENED: dict[str, Any] = {
+    "source": [EVENT_SOURCE],
+    "detail-type": [FOLLOW_UP_OPENED],
+    "detail": {"category": ["detractor"]},
 }
 
 # Business events that may start a transactional invite (which survey, contact and delay is data: each

@@ -38,6 +38,11 @@ class SendingSettings:
     import_bucket: str
     #: Days an invite stays in the table after its link expires (for reporting and unsubscribes).
     retention_days: int
+    follow_ups_table: str = ""
+    #: The queue a CRM / ticketing integration reads follow-up tasks from.
+    follow_up_task_queue_url: str = ""
+    #: Where the follow-up events consumer parks events that break the contract.
+    follow_up_events_dlq_url: str = ""
 
     @classmethod
     def from_env(cls) -> SendingSettings:
@@ -60,6 +65,9 @@ class SendingSettings:
             max_send_attempts=max(1, int(_number("MAX_SEND_ATTEMPTS", "5"))),
             import_bucket=env("IMPORT_BUCKET", ""),
             retention_days=int(_number("INVITE_RETENTION_DAYS", "400")),
+            follow_ups_table=env("FOLLOW_UPS_TABLE", ""),
+            follow_up_task_queue_url=env("FOLLOW_UP_TASK_QUEUE_URL", ""),
+            follow_up_events_dlq_url=env("FOLLOW_UP_EVENTS_DLQ_URL", ""),
         )
 
     def require(self, *names: str) -> SendingSettings:

@@ -19,6 +19,7 @@ from nps.models import (
     ResponseRetractedDetail,
     ResponseScoredDetail,
 )
+from nps.routing import is_resurvey_wave
 from nps.scoring import categorize
 
 
@@ -237,6 +238,11 @@ def scored_event(transition: Transition) -> Event | None:
     return Event(RESPONSE_SCORED, detail)
 
 
+def _resurvey(transition: Transition) -> bool:
+    item = transition.new or transition.old
+    return item is not None and is_resurvey_wave(item.wave_id)
+
+
 @dataclass(frozen=True, slots=True)
 class BatchResult:
     commit: CommitStats
@@ -257,7 +263,8 @@ class ScoringService:
         attempt committed but failed to publish, this is what delivers them. Subscribers dedupe on
         ``detail.event_id``.
         """
-        stats = self.store.commit(transitions, now)
+        # Re-survey answers resolve their follow-up (their events go out) but stay out of the aggregates.
+        stats = self.store.commit([t for t in transitions if not _resurvey(t)], now)
         events = [e for e in (scored_event(t) for t in transitions) if e is not None]
         events += other_events
         published = self.publisher.publish(events) if events else 0

@@ -75,6 +75,59 @@ class QuietHours(BaseModel):
         return self
 
 
+LocaleText = dict[str, Annotated[str, StringConstraints(min_length=1, max_length=2000)]]
+HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s<>\"]{3,2000}$")]
+
+
+class FollowUpEmail(BaseModel):
+    """One category's follow-up email: on/off, when, and per-locale text replacing the catalog's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    #: Send the email; when False the workflow still runs (alert, task, re-survey) without it.
+    email: bool = True
+    #: Minutes after the answer (then held to the contact's local daytime, as invites are).
+    email_delay_minutes: Annotated[int, Field(ge=0, le=60 * 24 * 30)] = 60
+    #: Subject and body by locale (body: plain text, paragraphs separated by a blank line; escaped).
+    subject: LocaleText = Field(default_factory=dict)
+    body: LocaleText = Field(default_factory=dict)
+
+
+class DetractorFollowUp(FollowUpEmail):
+    """Detractors: alert the team, open a task, apologise, wait for resolution, then re-survey."""
+
+    email_delay_minutes: Annotated[int, Field(ge=0, le=60 * 24 * 30)] = 0
+    #: Publish an alert to the team's SNS topic (and the webhook, when one is configured).
+    alert: bool = True
+    #: How long the workflow waits for the team to resolve the task before re-surveying anyway.
+    resolve_within_days: Annotated[int, Field(ge=1, le=90)] = 7
+    #: Send a new invite after resolution (or the timeout) and report whether the contact moved.
+    resurvey: bool = True
+    resurvey_after_days: Annotated[int, Field(ge=0, le=90)] = 14
+
+
+class PromoterFollowUp(FollowUpEmail):
+    """Promoters: thank you, with a referral and/or review request."""
+
+    referral_url: HttpsUrl | None = None
+    review_url: HttpsUrl | None = None
+
+
+class FollowUps(BaseModel):
+    """Per-category follow-up settings of a survey (every category on by default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    detractor: DetractorFollowUp = Field(default_factory=DetractorFollowUp)
+    passive: FollowUpEmail = Field(default_factory=FollowUpEmail)
+    promoter: PromoterFollowUp = Field(default_factory=PromoterFollowUp)
+
+    def for_category(self, category: str) -> FollowUpEmail:
+        settings: FollowUpEmail = getattr(self, category)
+        return settings
+
+
 class Survey(BaseModel):
     """A survey definition, as stored in the surveys table and given to the CLI as JSON."""
 
@@ -105,6 +158,7 @@ class Survey(BaseModel):
     )
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     triggers: Annotated[list[Trigger], Field(max_length=10)] = Field(default_factory=list)
+    follow_ups: FollowUps = Field(default_factory=FollowUps)
     active: bool = True
 
     @field_validator("channels")
@@ -131,7 +185,11 @@ class Survey(BaseModel):
     @model_validator(mode="after")
     def _known_locales(self) -> Survey:
         supported = supported_locales()
-        unknown = sorted({*self.locales, self.default_locale, *self.question, *self.follow_up_question} - supported)
+        texts = [self.follow_ups.for_category(c) for c in ("detractor", "passive", "promoter")]
+        written = {locale for text in texts for locale in (*text.subject, *text.body)}
+        unknown = sorted(
+            {*self.locales, self.default_locale, *self.question, *self.follow_up_question, *written} - supported
+        )
         if unknown:
             raise ValueError(f"unsupported locale(s) {', '.join(unknown)}; supported: {sorted(supported)}")
         if self.default_locale not in self.locales:

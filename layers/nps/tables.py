@@ -63,4 +63,8 @@ CONTACTS = TableSpec("contacts", partition_key="audience", sort_key="contact_id"
 # Unsubscribed, bounced and complained addresses, keyed by a hash of the normalised address (no PII).
 SUPPRESSIONS = TableSpec("suppressions", partition_key="address_hash")
 
-ALL_TABLES: tuple[TableSpec, ...] = (INVITES, RESPONSES, AGGREGATES, SURVEYS, CONTACTS, SUPPRESSIONS)
+# Follow-ups of answers, by the answered invite (sort key ``follow_up_id`` = ``<invite_id>-<version>``):
+# a retraction or comment finds every follow-up of its invite with one query.
+FOLLOW_UPS = TableSpec("followups", partition_key="invite_id", sort_key="follow_up_id", ttl_attribute="expires_at_ttl")
+
+ALL_TABLES: tuple[TableSpec, ...] = (INVITES, RESPONSES, AGGREGATES, SURVEYS, CONTACTS, SUPPRESSIONS, FOLLOW_UPS)

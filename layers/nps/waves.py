@@ -19,6 +19,7 @@ from nps.planning import (
     PlannedInvite,
     WavePlan,
     event_wave_id,
+    invite_id_for,
     plan_contacts,
     scheduled_wave_id,
 )
@@ -141,6 +142,14 @@ class WavePlanner:
                 reports.append(report)
         return reports
 
+    def resurvey(self, survey: Survey, contact: Contact, wave_id: str, now: datetime) -> tuple[str | None, str]:
+        """One invite for one contact in a follow-up's re-survey wave: ``(invite id, "invited")``, or
+        ``(None, why it was skipped)``. Replaying it finds the same invite."""
+        report = self._run(survey, wave_id, [[contact]], now, respect_fatigue=False)
+        if report.invites:
+            return invite_id_for(wave_id, contact.contact_id, contact.audience), "invited"
+        return None, next(iter(report.skipped), "skipped")
+
     def _survey(self, survey_id: str) -> Survey:
         survey = self.surveys.get(survey_id)
         if survey is None:
@@ -154,6 +163,7 @@ class WavePlanner:
         pages: Iterable[list[Contact]],
         now: datetime,
         not_before: datetime | None = None,
+        respect_fatigue: bool = True,
     ) -> WaveReport:
         report = WaveReport(survey.survey_id, wave_id)
         planned_expiry = int((now + timedelta(days=survey.link_lifetime_days + 1)).timestamp())
@@ -165,7 +175,7 @@ class WavePlanner:
             def is_suppressed(contact: Contact, channel: str, hashes: set[str] = suppressed) -> bool:
                 return _hash(contact, channel) in hashes
 
-            plan = plan_contacts(survey, wave_id, page, is_suppressed, now, not_before)
+            plan = plan_contacts(survey, wave_id, page, is_suppressed, now, not_before, respect_fatigue)
             self._record(plan, planned_expiry, ttl, now, report)
         return report
 

@@ -200,7 +200,7 @@ def test_the_email_escapes_the_brand_and_carries_11_links_and_the_unsubscribe_he
     assert "<script>" not in email.html
     assert "&lt;script&gt;" in email.html
     assert email.html.count("?score=") == 11
-    message = message_from_bytes(mime_message(survey, "p@example.com", email, links), policy=policy.default)
+    message = message_from_bytes(mime_message(survey, "p@example.com", email, links.unsubscribe), policy=policy.default)
     assert str(message["List-Unsubscribe"]) == f"<{links.unsubscribe}>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message.get_content_type() == "multipart/alternative"

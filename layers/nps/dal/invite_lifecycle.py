@@ -25,6 +25,7 @@ from nps.aggregation import ALL, segment_label
 from nps.dal.contacts import contact_key
 from nps.periods import iso_timestamp, parse_timestamp, period_keys
 from nps.planning import PlannedInvite
+from nps.routing import is_resurvey_wave
 
 INVITES_SENT = "invites_sent"
 _PARALLEL_WRITES = 16
@@ -207,8 +208,8 @@ class DynamoInviteLifecycle:
         message_id: str,
         reminder: dict[str, Any] | None,
     ) -> None:
-        """sending → sent, ``invites_sent`` +1 on every aggregate key, contact's ``last_surveyed_at``,
-        and the reminder item, in one transaction (raises if the invite is not ``sending``)."""
+        """sending → sent, ``invites_sent`` +1 on every aggregate key (not for re-surveys), the contact's
+        ``last_surveyed_at``, and the reminder item, in one transaction (raises if not ``sending``)."""
         sent_iso = iso_timestamp(sent_at)
         actions: list[dict[str, Any]] = [
             {
@@ -241,7 +242,12 @@ class DynamoInviteLifecycle:
                 }
             },
         ]
-        for pk, period in invites_sent_keys(invite.survey_id, sent_at, invite.segments, invite.channel):
+        counted_keys = (
+            []
+            if is_resurvey_wave(invite.wave_id)
+            else invites_sent_keys(invite.survey_id, sent_at, invite.segments, invite.channel)
+        )
+        for pk, period in counted_keys:
             survey_id, granularity, segment, channel = pk.split("#")
             actions.append(
                 {

@@ -49,6 +49,7 @@ class StoredResponse:
     automated_score: int | None
     first_answered_at: str | None
     version: int
+    comment: str | None = None
 
 
 class NotAnswered(LookupError):
@@ -80,6 +81,7 @@ def _stored(item: dict[str, Any]) -> StoredResponse:
         automated_score=int(automated) if automated is not None else None,
         first_answered_at=item.get("first_answered_at", {}).get("S"),
         version=int(item.get("version", {}).get("N", "0")),
+        comment=item.get("comment", {}).get("S"),
     )
 
 

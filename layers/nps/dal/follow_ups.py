@@ -1,0 +1,174 @@
+"""Follow-ups table, the follow-up task queue and Step Functions task tokens (behind nps.follow_ups)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from nps import aws
+from nps.follow_ups import FollowUp, Status, invite_id_of
+
+_serialize = TypeSerializer().serialize
+_deserialize = TypeDeserializer().deserialize
+
+
+def _conditional_failure(error: Exception) -> bool:
+    code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code")
+    return bool(code == "ConditionalCheckFailedException")
+
+
+class DynamoFollowUpStore:
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    @staticmethod
+    def _key(follow_up_id: str) -> dict[str, Any]:
+        return {"invite_id": {"S": invite_id_of(follow_up_id)}, "follow_up_id": {"S": follow_up_id}}
+
+    def create(self, follow_up: FollowUp, ttl: int) -> bool:
+        """Write a new follow-up; False when one with this id exists (a redelivered answer)."""
+        data = follow_up.model_dump(mode="json", exclude_none=True)
+        item = {name: _serialize(value) for name, value in data.items()} | {"expires_at_ttl": {"N": str(ttl)}}
+        try:
+            aws.client("dynamodb").put_item(
+                TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(follow_up_id)"
+            )
+        except Exception as error:
+            if _conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def get(self, follow_up_id: str) -> FollowUp | None:
+        item = (
+            aws.client("dynamodb")
+            .get_item(TableName=self.table_name, Key=self._key(follow_up_id), ConsistentRead=True)
+            .get("Item")
+        )
+        return _follow_up(item) if item else None
+
+    def of_invite(self, invite_id: str) -> list[FollowUp]:
+        result = aws.client("dynamodb").query(
+            TableName=self.table_name,
+            KeyConditionExpression="invite_id = :invite",
+            ExpressionAttributeValues={":invite": {"S": invite_id}},
+            ConsistentRead=True,
+        )
+        return [_follow_up(item) for item in result["Items"]]
+
+    def transition(self, follow_up_id: str, expected: Sequence[Status], new: Status, values: dict[str, Any]) -> bool:
+        """Move to ``new`` (setting ``values``; None removes an attribute) if the status is one of ``expected``."""
+        names = {"#status": "status"}
+        attribute_values: dict[str, Any] = {":new": {"S": new.value}}
+        sets, removes = ["#status = :new"], []
+        for index, (name, value) in enumerate(sorted(values.items())):
+            names[f"#a{index}"] = name
+            if value is None:
+                removes.append(f"#a{index}")
+            else:
+                attribute_values[f":a{index}"] = _serialize(value)
+                sets.append(f"#a{index} = :a{index}")
+        allowed = []
+        for index, status in enumerate(expected):
+            attribute_values[f":e{index}"] = {"S": status.value}
+            allowed.append(f":e{index}")
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        return self._update(
+            follow_up_id,
+            expression,
+            f"attribute_exists(follow_up_id) AND #status IN ({', '.join(allowed)})",
+            names,
+            attribute_values,
+        )
+
+    def claim_email(self, follow_up_id: str) -> bool:
+        """Claim the one email of this follow-up (False: an earlier attempt claimed it)."""
+        return self._update(
+            follow_up_id,
+            "SET #claim = :claimed",
+            "attribute_exists(follow_up_id) AND attribute_not_exists(#claim)",
+            {"#claim": "email_claim"},
+            {":claimed": {"BOOL": True}},
+        )
+
+    def release_email(self, follow_up_id: str) -> None:
+        """Give the claim back after a send that certainly did not leave (a retryable SES error)."""
+        self._update(follow_up_id, "REMOVE #claim", "attribute_exists(follow_up_id)", {"#claim": "email_claim"}, None)
+
+    def add_comment(self, follow_up_id: str, comment: dict[str, Any]) -> bool:
+        return self._update(
+            follow_up_id,
+            "SET #comments = list_append(if_not_exists(#comments, :empty), :comment)",
+            "attribute_exists(follow_up_id)",
+            {"#comments": "comments"},
+            {":empty": {"L": []}, ":comment": {"L": [_serialize(comment)]}},
+        )
+
+    def _update(
+        self,
+        follow_up_id: str,
+        expression: str,
+        condition: str,
+        names: dict[str, str],
+        values: dict[str, Any] | None,
+    ) -> bool:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": self._key(follow_up_id),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        try:
+            aws.client("dynamodb").update_item(**kwargs)
+        except Exception as error:
+            if _conditional_failure(error):
+                return False
+            raise
+        return True
+
+
+def _follow_up(item: dict[str, Any]) -> FollowUp:
+    return FollowUp.model_validate({name: _plain(_deserialize(value)) for name, value in item.items()})
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers (Decimal) back to int, in nested comments too."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class SqsTaskQueue:
+    """The follow-up task queue (a CRM or ticketing integration reads it; see docs/events.md)."""
+
+    def __init__(self, queue_url: str) -> None:
+        self.queue_url = queue_url
+
+    def send(self, body: dict[str, Any]) -> None:
+        aws.client("sqs").send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=json.dumps(body, separators=(",", ":"), default=str),
+            MessageAttributes={"type": {"DataType": "String", "StringValue": str(body.get("type", ""))}},
+        )
+
+
+class StepFunctionsTaskTokens:
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        try:
+            aws.client("stepfunctions").send_task_success(taskToken=token, output=json.dumps(output))
+        except Exception as error:
+            code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code")
+            if code in ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken"):
+                return  # the wait already ended (timeout or an earlier resolution): nothing to end
+            raise

@@ -1,0 +1,605 @@
+"""Closing the loop: the steps of the follow-up workflows, as plain functions over small interfaces.
+
+The Step Functions state machines (``infra/constructs/follow_ups.py``) call these steps in order; the
+local environment runs the same steps in the same order (``local/workflows.py``). Each step is safe to
+run again: a retried or redelivered step finds the state the first run left and does not repeat itself.
+
+* Detractor: :meth:`FollowUpService.open` → alert (SNS, by the state machine) → wait → :meth:`send_email`
+  → ``NPS Follow-up Opened`` → :meth:`open_task` (wait for the team's resolution or the timeout) → wait
+  → :meth:`resurvey` → wait for the answer → :meth:`close_unanswered`.
+* Promoter and passive: :meth:`open` → wait → :meth:`send_email` → ``NPS Follow-up Opened``.
+
+The follow-up events consumer calls :meth:`on_comment`, :meth:`on_retracted` and
+:meth:`on_resurvey_answered`.
+
+A follow-up's id is ``<invite_id>-<version>`` of the answer that opened it: one per answer that put the
+contact in a category, the same for every redelivery of that answer's event.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from nps.contacts import Contact
+from nps.dal.channels import SendError
+from nps.dal.invite_lifecycle import InviteRecord
+from nps.events import Event, detail_json
+from nps.messages import mime_message, render_follow_up_email, unsubscribe_link
+from nps.models import (
+    COMMENT_RECEIVED,
+    EVENT_SOURCE,
+    FOLLOW_UP_RESOLVED,
+    RESPONSE_RETRACTED,
+    RESPONSE_SCORED,
+    CommentReceivedDetail,
+    FollowUpOpenedDetail,
+    FollowUpOutcome,
+    FollowUpResolvedDetail,
+    ResponseRetractedDetail,
+    ResponseScoredDetail,
+)
+from nps.periods import iso_timestamp, parse_timestamp
+from nps.planning import next_send_time
+from nps.routing import RESURVEY_WAVE_PREFIX
+from nps.scoring import categorize
+from nps.suppression import address_hash
+from nps.surveys import DetractorFollowUp, Survey
+from nps.tokens import Keyring
+
+UNSUBSCRIBE_LINK_DAYS = 365
+RETENTION_DAYS = 400
+
+
+class Status(StrEnum):
+    OPENED = "opened"  # created; email not decided yet
+    NOTIFIED = "notified"  # email sent or skipped (the end for promoters and passives: see ``done``)
+    AWAITING_RESOLUTION = "awaiting_resolution"  # a task is open for the team
+    RE_SURVEYING = "re_surveying"  # a re-survey invite is out
+    DONE = "done"  # promoter / passive: the email step ran
+    RESOLVED = "resolved"  # detractor: ended, with an ``outcome``
+
+
+OPEN_STATUSES = (Status.OPENED, Status.NOTIFIED, Status.AWAITING_RESOLUTION, Status.RE_SURVEYING)
+
+
+class InvalidFollowUpEvent(ValueError):
+    """The event that would start or change a follow-up breaks the event contract (never retried)."""
+
+
+class FollowUpNotFound(LookupError):
+    """No follow-up with this id (a step for a follow-up that was never opened)."""
+
+
+def follow_up_id_of(invite_id: str, version: int) -> str:
+    return f"{invite_id}-{version}"
+
+
+def invite_id_of(follow_up_id: str) -> str:
+    invite_id, _, version = follow_up_id.rpartition("-")
+    if not invite_id or not version.isdigit():
+        raise FollowUpNotFound(follow_up_id)
+    return invite_id
+
+
+def resurvey_wave_id(follow_up_id: str) -> str:
+    return f"{RESURVEY_WAVE_PREFIX}{follow_up_id}"
+
+
+def follow_up_of_wave(wave_id: str) -> str | None:
+    """The follow-up a re-survey wave belongs to (None for any other wave)."""
+    return wave_id[len(RESURVEY_WAVE_PREFIX) :] if wave_id.startswith(RESURVEY_WAVE_PREFIX) else None
+
+
+class FollowUp(BaseModel):
+    """One follow-up item (ids, the answer, where the workflow is). No address, no token in logs."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    follow_up_id: str
+    invite_id: str
+    category: str
+    status: Status
+    survey_id: str
+    wave_id: str
+    contact_id: str
+    audience: str
+    channel: str
+    locale: str
+    segments: dict[str, str] = Field(default_factory=dict)
+    score: int
+    version: int
+    opened_at: str
+    execution: str = ""
+    email_sent: bool | None = None
+    email_reason: str | None = None
+    task_token: str | None = None
+    resolution: str | None = None
+    resurvey_invite_id: str | None = None
+    outcome: str | None = None
+    new_score: int | None = None
+    new_category: str | None = None
+    resolved_at: str | None = None
+    #: Comments the contact added (text kept here, in the encrypted table, for the team's task).
+    comments: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class FollowUpStore(Protocol):
+    def create(self, follow_up: FollowUp, ttl: int) -> bool: ...
+    def get(self, follow_up_id: str) -> FollowUp | None: ...
+    def of_invite(self, invite_id: str) -> list[FollowUp]: ...
+    def transition(
+        self, follow_up_id: str, expected: Sequence[Status], new: Status, values: dict[str, Any]
+    ) -> bool: ...
+    def claim_email(self, follow_up_id: str) -> bool: ...
+    def release_email(self, follow_up_id: str) -> None: ...
+    def add_comment(self, follow_up_id: str, comment: dict[str, Any]) -> bool: ...
+
+
+class Invites(Protocol):
+    def get(self, invite_id: str) -> InviteRecord | None: ...
+
+
+class Surveys(Protocol):
+    def get(self, survey_id: str) -> Survey | None: ...
+
+
+class Contacts(Protocol):
+    def get(self, audience: str, contact_id: str) -> Contact | None: ...
+
+
+class Suppressions(Protocol):
+    def is_suppressed(self, address_hash: str) -> bool: ...
+
+
+class CurrentResponse(Protocol):
+    """The stored answer of an invite: score, whether it counts, its version and comment."""
+
+    @property
+    def score(self) -> int | None: ...
+    @property
+    def counted(self) -> bool: ...
+    @property
+    def comment(self) -> str | None: ...
+
+
+class Responses(Protocol):
+    def get(self, invite_id: str) -> CurrentResponse | None: ...
+
+
+class Mailer(Protocol):
+    def send_email(
+        self, *, source: str, destination: str, raw: bytes, configuration_set: str, tags: dict[str, str]
+    ) -> str: ...
+
+
+class TaskQueue(Protocol):
+    """The follow-up task queue a CRM or ticketing integration consumes (messages in docs/events.md)."""
+
+    def send(self, body: dict[str, Any]) -> None: ...
+
+
+class TaskTokens(Protocol):
+    """Ends a workflow's wait for resolution (Step Functions ``SendTaskSuccess``)."""
+
+    def succeed(self, token: str, output: dict[str, Any]) -> None: ...
+
+
+class Resurveyor(Protocol):
+    """Plans one re-survey invite for a contact (outside the fatigue window's reach)."""
+
+    def resurvey(self, survey: Survey, contact: Contact, wave_id: str, now: datetime) -> tuple[str | None, str]: ...
+
+
+class Publisher(Protocol):
+    def publish(self, events: Sequence[Event]) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpSettings:
+    base_url: str
+    configuration_set: str
+    retention_days: int = RETENTION_DAYS
+
+
+@dataclass
+class FollowUpService:
+    follow_ups: FollowUpStore
+    invites: Invites
+    surveys: Surveys
+    contacts: Contacts
+    suppressions: Suppressions
+    responses: Responses
+    mailer: Mailer
+    tasks: TaskQueue
+    tokens: TaskTokens
+    resurveyor: Resurveyor
+    publisher: Publisher
+    keyring: Callable[[], Keyring]
+    settings: FollowUpSettings
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    # -- open ---------------------------------------------------------------------------------------
+    def open(self, event: dict[str, Any], execution: str = "") -> dict[str, Any]:
+        """Create the follow-up of a scored answer; return what the workflow needs next.
+
+        ``status``: ``opened`` (go on), ``duplicate`` (this answer's follow-up exists: a redelivered
+        event), ``disabled`` (off for this survey and category), ``superseded`` (the answer changed or
+        was retracted before the workflow started) or ``unknown_invite``.
+        """
+        detail = parse_detail(ResponseScoredDetail, event)
+        follow_up_id = follow_up_id_of(detail.invite_id, detail.version)
+        result: dict[str, Any] = {"follow_up_id": follow_up_id, "category": detail.category}
+        survey = self.surveys.get(detail.survey_id)
+        if survey is None or not survey.follow_ups.for_category(detail.category).enabled:
+            return result | {"status": "disabled"}
+        current = self.responses.get(detail.invite_id)
+        if (
+            current is None
+            or not current.counted
+            or current.score is None
+            or categorize(current.score) != detail.category
+        ):
+            return result | {"status": "superseded"}
+        invite = self.invites.get(detail.invite_id)
+        if invite is None:
+            return result | {"status": "unknown_invite"}
+        now = self.clock()
+        follow_up = FollowUp(
+            follow_up_id=follow_up_id,
+            invite_id=detail.invite_id,
+            category=detail.category,
+            status=Status.OPENED,
+            survey_id=detail.survey_id,
+            wave_id=detail.wave_id,
+            contact_id=detail.contact_id,
+            audience=invite.audience,
+            channel=detail.channel,
+            locale=detail.locale,
+            segments=dict(detail.segments),
+            score=detail.score,
+            version=detail.version,
+            opened_at=iso_timestamp(now),
+            execution=execution,
+            # A comment saved before the workflow started is already on the response.
+            comments=[_comment(current.comment, detail.version, iso_timestamp(now))] if current.comment else [],
+        )
+        ttl = int((now + timedelta(days=self.settings.retention_days)).timestamp())
+        created = self.follow_ups.create(follow_up, ttl)
+        stored = follow_up if created else self.follow_ups.get(follow_up_id)
+        if stored is None:
+            raise FollowUpNotFound(follow_up_id)
+        if not created and stored.execution != execution:
+            return result | {"status": "duplicate"}
+        return result | {
+            "status": "opened",
+            "settings": self._timings(survey, stored, now),
+            "alert": self._alert(survey, stored),
+        }
+
+    def _timings(self, survey: Survey, follow_up: FollowUp, now: datetime) -> dict[str, Any]:
+        settings = survey.follow_ups.for_category(follow_up.category)
+        contact = self.contacts.get(follow_up.audience, follow_up.contact_id)
+        email_at = now + timedelta(minutes=settings.email_delay_minutes)
+        if contact is not None:
+            email_at = next_send_time(email_at, contact.time_zone, survey.quiet_hours)
+        timings: dict[str, Any] = {"email_wait_seconds": max(0, int((email_at - now).total_seconds()))}
+        if isinstance(settings, DetractorFollowUp):
+            timings |= {
+                "alert": settings.alert,
+                "resolve_timeout_seconds": settings.resolve_within_days * 86400,
+                "resurvey_wait_seconds": settings.resurvey_after_days * 86400,
+            }
+        return timings
+
+    @staticmethod
+    def _alert(survey: Survey, follow_up: FollowUp) -> dict[str, str]:
+        """The team's alert: ids, score and segments only (the task queue and tables hold the rest)."""
+        segments = ", ".join(f"{k}={v}" for k, v in sorted(follow_up.segments.items())) or "none"
+        message = (
+            f"A {follow_up.category} answered {follow_up.score}/10 to '{survey.name}'.\n"
+            f"Follow-up: {follow_up.follow_up_id}\nSurvey: {follow_up.survey_id}\n"
+            f"Contact: {follow_up.contact_id}\nChannel: {follow_up.channel}\nSegments: {segments}\n"
+            "A follow-up task is open on the follow-up task queue."
+        )
+        subject = f"NPS {follow_up.category} follow-up: {follow_up.score}/10 on {survey.name}"
+        return {"subject": subject[:100], "message": message}
+
+    # -- email --------------------------------------------------------------------------------------
+    def send_email(self, follow_up_id: str) -> dict[str, Any]:
+        """Send the category's email at most once; return ``email_sent`` and the Opened event's detail."""
+        follow_up = self._get(follow_up_id)
+        if follow_up.email_sent is None:
+            sent, reason = self._email(follow_up)
+            new = Status.DONE if follow_up.category != "detractor" else Status.NOTIFIED
+            values = {"email_sent": sent, "email_reason": reason}
+            self.follow_ups.transition(follow_up_id, (Status.OPENED,), new, values)
+            follow_up = self._get(follow_up_id)
+        opened = FollowUpOpenedDetail(
+            event_id=f"{follow_up_id}:opened",
+            follow_up_id=follow_up_id,
+            survey_id=follow_up.survey_id,
+            wave_id=follow_up.wave_id,
+            invite_id=follow_up.invite_id,
+            contact_id=follow_up.contact_id,
+            channel=follow_up.channel,  # type: ignore[arg-type]
+            locale=follow_up.locale,
+            segments=follow_up.segments,
+            score=follow_up.score,
+            category=follow_up.category,  # type: ignore[arg-type]
+            email_sent=bool(follow_up.email_sent),
+            opened_at=parse_timestamp(follow_up.opened_at),
+        )
+        return {
+            "status": str(follow_up.status),
+            "email_sent": bool(follow_up.email_sent),
+            "reason": follow_up.email_reason,
+            "opened": detail_json(opened),
+        }
+
+    def _email(self, follow_up: FollowUp) -> tuple[bool, str | None]:
+        survey = self.surveys.get(follow_up.survey_id)
+        if survey is None or not survey.active:
+            return False, "survey_gone"
+        settings = survey.follow_ups.for_category(follow_up.category)
+        if not settings.enabled or not settings.email:
+            return False, "switched_off"
+        if follow_up.status is not Status.OPENED:
+            return False, "closed"  # retracted before the email was due
+        contact = self.contacts.get(follow_up.audience, follow_up.contact_id)
+        if contact is None or not contact.email:
+            return False, "no_email"
+        if self.suppressions.is_suppressed(address_hash("email", contact.email)):
+            return False, "suppressed"
+        if not self.follow_ups.claim_email(follow_up.follow_up_id):
+            return False, "interrupted"  # an earlier attempt claimed it and may have sent: never twice
+        now = self.clock()
+        until = int((now + timedelta(days=UNSUBSCRIBE_LINK_DAYS)).timestamp())
+        unsubscribe = unsubscribe_link(self.keyring(), self.settings.base_url, follow_up.invite_id, until)
+        email = render_follow_up_email(survey, follow_up.category, follow_up.locale, unsubscribe)
+        try:
+            self.mailer.send_email(
+                source=survey.sender,
+                destination=contact.email,
+                raw=mime_message(survey, contact.email, email, unsubscribe),
+                configuration_set=self.settings.configuration_set,
+                tags={"follow_up": follow_up.category, "survey_id": follow_up.survey_id},
+            )
+        except SendError as error:
+            if error.retryable:
+                self.follow_ups.release_email(follow_up.follow_up_id)
+                raise
+            return False, error.reason
+        return True, None
+
+    # -- the team's task ------------------------------------------------------------------------------
+    def open_task(self, follow_up_id: str, task_token: str) -> dict[str, Any]:
+        """Open the team's task and keep the token that ends the wait (the team's resolution)."""
+        follow_up = self._get(follow_up_id)
+        if follow_up.status is Status.RESOLVED:
+            # Retracted meanwhile: end the wait at once, nothing for the team to do.
+            self.tokens.succeed(task_token, {"resolution": follow_up.outcome or "closed"})
+            return {"task": "not_opened"}
+        moved = self.follow_ups.transition(
+            follow_up_id, (Status.NOTIFIED,), Status.AWAITING_RESOLUTION, {"task_token": task_token}
+        )
+        if not moved:
+            if follow_up.status is not Status.AWAITING_RESOLUTION:
+                raise FollowUpNotFound(f"{follow_up_id} is {follow_up.status}, not ready for a task")
+            # A retried step: the task message went out; keep the latest token.
+            self.follow_ups.transition(
+                follow_up_id, (Status.AWAITING_RESOLUTION,), Status.AWAITING_RESOLUTION, {"task_token": task_token}
+            )
+        self.tasks.send(self._task_message("follow_up_opened", follow_up, task_token=task_token))
+        return {"task": "opened"}
+
+    def _task_message(self, kind: str, follow_up: FollowUp, **extra: Any) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "schema_version": "1.0",
+            "follow_up_id": follow_up.follow_up_id,
+            "category": follow_up.category,
+            "score": follow_up.score,
+            "survey_id": follow_up.survey_id,
+            "wave_id": follow_up.wave_id,
+            "invite_id": follow_up.invite_id,
+            "contact_id": follow_up.contact_id,
+            "audience": follow_up.audience,
+            "channel": follow_up.channel,
+            "locale": follow_up.locale,
+            "segments": follow_up.segments,
+            "opened_at": follow_up.opened_at,
+            "email_sent": bool(follow_up.email_sent),
+            "comments": follow_up.comments,
+            **extra,
+        }
+
+    def resolve(self, follow_up_id: str, resolution: str = "resolved", note: str = "") -> bool:
+        """The team resolved the task (the CLI's ``nps follow-up resolve``): end the workflow's wait."""
+        follow_up = self._get(follow_up_id)
+        if follow_up.status is not Status.AWAITING_RESOLUTION or not follow_up.task_token:
+            return False
+        output = {"resolution": resolution} | ({"note": note[:500]} if note else {})
+        self.tokens.succeed(follow_up.task_token, output)
+        return True
+
+    # -- re-survey ----------------------------------------------------------------------------------
+    def resurvey(self, follow_up_id: str, resolution: dict[str, Any] | None = None) -> dict[str, Any]:
+        """After resolution or the timeout: send a new invite, or resolve the follow-up without one."""
+        follow_up = self._get(follow_up_id)
+        if follow_up.status is Status.RESOLVED:
+            return {"status": "resolved", "outcome": follow_up.outcome}
+        if follow_up.status is Status.RE_SURVEYING:
+            return self._awaiting_answer(follow_up)
+        how = str((resolution or {}).get("resolution") or "timed_out")[:40]
+        survey = self.surveys.get(follow_up.survey_id)
+        contact = self.contacts.get(follow_up.audience, follow_up.contact_id)
+        settings = survey.follow_ups.detractor if survey is not None else None
+        if how == "retracted":
+            return self._resolve(follow_up, "retracted", {"resolution": how})
+        if survey is None or contact is None or settings is None or not settings.resurvey or not survey.active:
+            return self._resolve(follow_up, "closed", {"resolution": how})
+        invite_id, reason = self.resurveyor.resurvey(survey, contact, resurvey_wave_id(follow_up_id), self.clock())
+        if invite_id is None:
+            outcome: FollowUpOutcome = "suppressed" if reason in ("suppressed", "no_channel") else "closed"
+            return self._resolve(follow_up, outcome, {"resolution": how})
+        values = {"resolution": how, "resurvey_invite_id": invite_id}
+        waiting = (Status.AWAITING_RESOLUTION, Status.NOTIFIED)
+        self.follow_ups.transition(follow_up_id, waiting, Status.RE_SURVEYING, values)
+        return self._awaiting_answer(self._get(follow_up_id), survey)
+
+    def _awaiting_answer(self, follow_up: FollowUp, survey: Survey | None = None) -> dict[str, Any]:
+        survey = survey or self.surveys.get(follow_up.survey_id)
+        lifetime_days = survey.link_lifetime_days if survey is not None else 30
+        # Until the re-survey link expires (plus a day for the invite's own quiet-hours hold).
+        return {
+            "status": "re_surveying",
+            "resurvey_invite_id": follow_up.resurvey_invite_id,
+            "answer_wait_seconds": (lifetime_days + 1) * 86400,
+        }
+
+    def close_unanswered(self, follow_up_id: str) -> dict[str, Any]:
+        """The re-survey link expired unanswered: resolve as ``closed``."""
+        follow_up = self._get(follow_up_id)
+        if follow_up.status is not Status.RE_SURVEYING:
+            return {"status": str(follow_up.status), "outcome": follow_up.outcome}
+        return self._resolve(follow_up, "closed", {})
+
+    def _resolve(
+        self,
+        follow_up: FollowUp,
+        outcome: FollowUpOutcome,
+        values: dict[str, Any],
+        new_score: int | None = None,
+        new_category: str | None = None,
+    ) -> dict[str, Any]:
+        now = self.clock()
+        values = values | {
+            "outcome": outcome,
+            "resolved_at": iso_timestamp(now),
+            "new_score": new_score,
+            "new_category": new_category,
+        }
+        if not self.follow_ups.transition(follow_up.follow_up_id, OPEN_STATUSES, Status.RESOLVED, values):
+            current = self._get(follow_up.follow_up_id)
+            return {"status": str(current.status), "outcome": current.outcome}
+        resolved = FollowUpResolvedDetail(
+            event_id=f"{follow_up.follow_up_id}:resolved",
+            follow_up_id=follow_up.follow_up_id,
+            survey_id=follow_up.survey_id,
+            wave_id=follow_up.wave_id,
+            invite_id=follow_up.invite_id,
+            contact_id=follow_up.contact_id,
+            segments=follow_up.segments,
+            score=follow_up.score,
+            category=follow_up.category,  # type: ignore[arg-type]
+            outcome=outcome,
+            resurvey_invite_id=follow_up.resurvey_invite_id,
+            new_score=new_score,
+            new_category=new_category,  # type: ignore[arg-type]
+            moved_category=new_category is not None and new_category != follow_up.category,
+            opened_at=parse_timestamp(follow_up.opened_at),
+            resolved_at=now,
+        )
+        self.publisher.publish([Event(FOLLOW_UP_RESOLVED, resolved, (follow_up.follow_up_id,))])
+        return {"status": "resolved", "outcome": outcome}
+
+    # -- events from the bus (the follow-up events consumer) ---------------------------------------
+    def handle_event(self, event: dict[str, Any]) -> str:
+        """One event from the follow-up events queue (the rules in :data:`nps.routing.FOLLOW_UP_EVENTS`)."""
+        if not isinstance(event, dict) or event.get("source") != EVENT_SOURCE:
+            raise InvalidFollowUpEvent("not an NPS event (source must be 'nps')")
+        kind = event.get("detail-type")
+        if kind == COMMENT_RECEIVED:
+            return self.on_comment(event)
+        if kind == RESPONSE_RETRACTED:
+            return self.on_retracted(event)
+        if kind == RESPONSE_SCORED:
+            return self.on_resurvey_answered(event)
+        raise InvalidFollowUpEvent(f"unexpected detail-type {str(kind)[:80]!r}")
+
+    def on_comment(self, event: dict[str, Any]) -> str:
+        """A detractor's comment: appended to the open follow-up of that answer, and sent to its task."""
+        detail = parse_detail(CommentReceivedDetail, event)
+        current = self.responses.get(detail.invite_id)
+        if current is None or not current.comment:
+            return "no_comment"
+        comment = _comment(current.comment, detail.version, iso_timestamp(detail.commented_at))
+        handled = "no_follow_up"
+        for follow_up in self.follow_ups.of_invite(detail.invite_id):
+            if follow_up.category != "detractor" or follow_up.status not in OPEN_STATUSES:
+                continue
+            if any(c.get("text") == current.comment for c in follow_up.comments):
+                handled = "duplicate"
+                continue
+            self.follow_ups.add_comment(follow_up.follow_up_id, comment)
+            handled = "appended"
+            if follow_up.status is Status.AWAITING_RESOLUTION:
+                self.tasks.send(self._task_message("comment_added", follow_up, comment=comment))
+        return handled
+
+    def on_retracted(self, event: dict[str, Any]) -> str:
+        """The answer was a scanner's: close every open follow-up of the invite, end waits, tell the team."""
+        detail = parse_detail(ResponseRetractedDetail, event)
+        handled = "no_follow_up"
+        for follow_up in self.follow_ups.of_invite(detail.invite_id):
+            if follow_up.status not in OPEN_STATUSES:
+                continue
+            self._resolve(follow_up, "retracted", {"resolution": "retracted"})
+            handled = "retracted"
+            if follow_up.status is Status.AWAITING_RESOLUTION and follow_up.task_token:
+                self.tasks.send(self._task_message("follow_up_cancelled", follow_up, reason="retracted"))
+                self.tokens.succeed(follow_up.task_token, {"resolution": "retracted"})
+        return handled
+
+    def on_resurvey_answered(self, event: dict[str, Any]) -> str:
+        """An answer to a re-survey resolves its follow-up, saying whether the contact moved category."""
+        detail = parse_detail(ResponseScoredDetail, event)
+        follow_up_id = follow_up_of_wave(detail.wave_id)
+        if follow_up_id is None:
+            raise InvalidFollowUpEvent(f"wave {detail.wave_id} is not a follow-up re-survey")
+        follow_up = self.follow_ups.get(follow_up_id)
+        if follow_up is None or follow_up.status is not Status.RE_SURVEYING:
+            return "not_awaiting"
+        if follow_up.resurvey_invite_id and follow_up.resurvey_invite_id != detail.invite_id:
+            return "other_invite"
+        self._resolve(follow_up, "re_surveyed", {}, detail.score, detail.category)
+        return "resolved"
+
+    def _get(self, follow_up_id: str) -> FollowUp:
+        follow_up = self.follow_ups.get(follow_up_id)
+        if follow_up is None:
+            raise FollowUpNotFound(follow_up_id)
+        return follow_up
+
+
+def _comment(text: str, version: int, at: str) -> dict[str, Any]:
+    return {"version": version, "text": text, "commented_at": at}
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_detail(model: type[M], event: dict[str, Any]) -> M:
+    """An EventBridge event's ``detail`` as ``model``; :class:`InvalidFollowUpEvent` when it does not fit."""
+    detail = event.get("detail") if isinstance(event, dict) else None
+    if isinstance(detail, str):
+        try:
+            detail = json.loads(detail)
+        except ValueError as error:
+            raise InvalidFollowUpEvent("detail is not JSON") from error
+    if not isinstance(detail, dict):
+        raise InvalidFollowUpEvent("the event has no detail object")
+    try:
+        return model.model_validate(detail)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'detail'}: {e['msg']}" for e in error.errors()[:5]
+        )
+        raise InvalidFollowUpEvent(f"{model.__name__}: {problems}") from None
