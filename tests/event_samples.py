@@ -103,8 +103,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     RESPONSE_RETRACTED: retracted(),
     FOLLOW_UP_OPENED: {
         "schema_version": "1.0",
-        "event_id": "inv-00042:opened",
-        "follow_up_id": "inv-00042",
+        "event_id": "inv-00042-1:opened",
+        "follow_up_id": "inv-00042-1",
         **_IDS,
         "channel": "email",
         "locale": "en",
@@ -116,8 +116,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     FOLLOW_UP_RESOLVED: {
         "schema_version": "1.0",
-        "event_id": "inv-00042:resolved",
-        "follow_up_id": "inv-00042",
+        "event_id": "inv-00042-1:resolved",
+        "follow_up_id": "inv-00042-1",
         **_IDS,
         "segments": dict(_SEGMENTS),
         "score": 3,

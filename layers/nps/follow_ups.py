@@ -55,6 +55,8 @@ from nps.tokens import Keyring
 
 UNSUBSCRIBE_LINK_DAYS = 365
 RETENTION_DAYS = 400
+#: Email delay (≤ 30 days) + resolution (≤ 90) + wait to re-survey (≤ 90) + this < 365 days.
+MAX_ANSWER_WAIT_DAYS = 120
 
 
 class Status(StrEnum):
@@ -457,11 +459,13 @@ class FollowUpService:
     def _awaiting_answer(self, follow_up: FollowUp, survey: Survey | None = None) -> dict[str, Any]:
         survey = survey or self.surveys.get(follow_up.survey_id)
         lifetime_days = survey.link_lifetime_days if survey is not None else 30
-        # Until the re-survey link expires (plus a day for the invite's own quiet-hours hold).
+        # Until the re-survey link expires (plus a day for the invite's own quiet-hours hold), at most
+        # MAX_ANSWER_WAIT_DAYS: with the longest delays a survey allows, the whole detractor workflow
+        # stays inside a Standard execution's one-year limit.
         return {
             "status": "re_surveying",
             "resurvey_invite_id": follow_up.resurvey_invite_id,
-            "answer_wait_seconds": (lifetime_days + 1) * 86400,
+            "answer_wait_seconds": min(lifetime_days + 1, MAX_ANSWER_WAIT_DAYS) * 86400,
         }
 
     def close_unanswered(self, follow_up_id: str) -> dict[str, Any]:

@@ -175,8 +175,9 @@ FollowUpOutcome = Literal["re_surveyed", "closed", "retracted", "suppressed"]
 class FollowUpOpenedDetail(BaseModel):
     """``detail`` of ``NPS Follow-up Opened``: a follow-up started for one answer (its category's workflow).
 
-    ``follow_up_id`` is the answered invite's id (one follow-up per answer); ``event_id`` is
-    ``<follow_up_id>:opened``. Ids and segment values only.
+    ``follow_up_id`` is ``<invite_id>-<version>`` of the answer that opened it (one follow-up per
+    answer that put the contact in a category); ``event_id`` is ``<follow_up_id>:opened``. Published
+    after the email step, for every category. Ids and segment values only.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
