@@ -423,13 +423,8 @@ class FollowUpService:
         }
 
     def resolve(self, follow_up_id: str, resolution: str = "resolved", note: str = "") -> bool:
-        """The team resolved the task (the CLI's ``nps follow-up resolve``): end the workflow's wait."""
-        follow_up = self._get(follow_up_id)
-        if follow_up.status is not Status.AWAITING_RESOLUTION or not follow_up.task_token:
-            return False
-        output = {"resolution": resolution} | ({"note": note[:500]} if note else {})
-        self.tokens.succeed(follow_up.task_token, output)
-        return True
+        """The team resolved the task: end the workflow's wait (see :func:`resolve_task`)."""
+        return resolve_task(self.follow_ups, self.tokens, follow_up_id, resolution, note)
 
     # -- re-survey ----------------------------------------------------------------------------------
     def resurvey(self, follow_up_id: str, resolution: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -581,6 +576,20 @@ class FollowUpService:
         if follow_up is None:
             raise FollowUpNotFound(follow_up_id)
         return follow_up
+
+
+def resolve_task(
+    store: FollowUpStore, tokens: TaskTokens, follow_up_id: str, resolution: str = "resolved", note: str = ""
+) -> bool:
+    """End the wait of a follow-up whose task is open (what a CRM's ``SendTaskSuccess`` does, and the
+    CLI's ``nps follow-up resolve``); False when the follow-up is not waiting for the team."""
+    follow_up = store.get(follow_up_id)
+    if follow_up is None:
+        raise FollowUpNotFound(follow_up_id)
+    if follow_up.status is not Status.AWAITING_RESOLUTION or not follow_up.task_token:
+        return False
+    tokens.succeed(follow_up.task_token, {"resolution": resolution} | ({"note": note[:500]} if note else {}))
+    return True
 
 
 def _comment(text: str, version: int, at: str) -> dict[str, Any]:

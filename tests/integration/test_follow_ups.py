@@ -510,3 +510,31 @@ def _responses_counted(stack: LocalStack) -> int:
     items = aws.client("dynamodb").scan(TableName=stack.tables["aggregates"])["Items"]
     categories = ("promoters", "passives", "detractors")
     return sum(int(i.get(name, {}).get("N", "0")) for i in items for name in categories)
+
+
+def test_the_cli_shows_a_follow_up_without_its_token_and_resolves_its_task(
+    loop: tuple[Loop, LocalFollowUps], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nps.cli import programs
+    from nps.cli.main import main as cli
+
+    state, workflows = loop
+    state.send_wave([contact("c-det")])
+    state.tap(state.link("c-det"), 3)
+    state.score()
+    workflows.start_all()
+    follow_up_id = state.follow_up("c-det").follow_up_id
+    monkeypatch.setattr(programs, "StepFunctionsTaskTokens", lambda: workflows)  # the local SendTaskSuccess
+
+    def run(*argv: str) -> int:
+        return cli(["--local", "--prefix", "test", "follow-up", *argv], in_process=True)
+
+    assert run("show", follow_up_id) == 0
+    out = capsys.readouterr().out  # the functions' JSON logs come first (Lambda's stdout)
+    shown = json.loads(out[out.index('{\n  "follow_up_id"') :])
+    assert (shown["status"], shown["score"]) == ("awaiting_resolution", 3)
+    assert "task_token" not in shown
+    assert run("resolve", follow_up_id, "--note", "called back") == 0
+    assert workflows.resolved == {follow_up_id: {"resolution": "resolved", "note": "called back"}}
+    assert run("show", "inv-nothing-1") == 1
+    assert run("resolve", "not-a-follow-up") == 1

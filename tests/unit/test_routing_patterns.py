@@ -73,3 +73,23 @@ def test_only_comments_on_detractors_are_appended_to_a_follow_up() -> None:
 def test_every_retraction_reaches_the_follow_up_consumer(category: str) -> None:
     assert matches(RETRACTED, event(RESPONSE_RETRACTED, retracted(category)))
     assert starts(event(RESPONSE_RETRACTED, retracted(category))) == []
+
+
+def test_the_webhook_rule_sees_detractor_follow_ups_only_and_subscribers_see_the_lifecycle() -> None:
+    from nps.models import FOLLOW_UP_OPENED, FOLLOW_UP_RESOLVED
+    from nps.routing import DETRACTOR_OPENED, FOLLOW_UP_LIFECYCLE
+
+    detractor = event(FOLLOW_UP_OPENED, SAMPLES[FOLLOW_UP_OPENED])
+    promoter = event(FOLLOW_UP_OPENED, {**SAMPLES[FOLLOW_UP_OPENED], "category": "promoter", "score": 10})
+    resolved = event(FOLLOW_UP_RESOLVED, SAMPLES[FOLLOW_UP_RESOLVED])
+    answer = event(RESPONSE_SCORED, scored(2, "detractor"))
+    forged = event(FOLLOW_UP_OPENED, SAMPLES[FOLLOW_UP_OPENED], source="someone-else")
+
+    assert [matches(DETRACTOR_OPENED, e) for e in (detractor, promoter, resolved, answer, forged)] == [
+        True, False, False, False, False,
+    ]  # fmt: skip
+    assert [matches(FOLLOW_UP_LIFECYCLE, e) for e in (detractor, promoter, resolved, answer, forged)] == [
+        True, True, True, False, False,
+    ]  # fmt: skip
+    # Follow-up events never start another follow-up.
+    assert [starts(e) for e in (detractor, promoter, resolved)] == [[], [], []]

@@ -3,6 +3,8 @@
     nps --stack Nps-prod survey put survey.json
     nps --stack Nps-prod contacts import contacts.csv [--audience default] [--report errors.csv]
     nps --stack Nps-prod wave start <survey_id>
+    nps --stack Nps-prod follow-up show <follow_up_id>
+    nps --stack Nps-prod follow-up resolve <follow_up_id> [--note "called back, refunded"]
 
 Table and queue names come from the target (the stack's outputs, or the local environment's prefix) and
 are handed to the same code the functions run, through the environment variables they read.
@@ -25,10 +27,12 @@ from nps.cli.target import Target
 from nps.config import ConfigurationError
 from nps.dal.channels import SqsSendQueue
 from nps.dal.contacts import DynamoContactRepository
+from nps.dal.follow_ups import DynamoFollowUpStore, StepFunctionsTaskTokens
 from nps.dal.invite_lifecycle import DynamoInviteLifecycle
 from nps.dal.schedules import SurveySchedules
 from nps.dal.suppressions import DynamoSuppressionRepository
 from nps.dal.surveys import DynamoSurveyRepository
+from nps.follow_ups import FollowUpNotFound, invite_id_of, resolve_task
 from nps.importing import import_contacts
 from nps.sending_config import reset_sending_settings, sending_settings
 from nps.surveys import Survey
@@ -87,6 +91,45 @@ def start_wave(survey_id: str) -> int:
     return 0
 
 
+def show_follow_up(follow_up_id: str) -> int:
+    """A follow-up's state (ids, answer, email outcome, comments, resolution; never the task token)."""
+    follow_up = _follow_ups().get(follow_up_id) if _valid_follow_up_id(follow_up_id) else None
+    if follow_up is None:
+        print(f"no follow-up {follow_up_id!r}", file=sys.stderr)
+        return 1
+    print(follow_up.model_dump_json(indent=2, exclude={"task_token", "execution"}))
+    return 0
+
+
+def resolve_follow_up(follow_up_id: str, note: str) -> int:
+    """The team resolved the task: the workflow goes on to its re-survey."""
+    if not _valid_follow_up_id(follow_up_id):
+        print(f"no follow-up {follow_up_id!r}", file=sys.stderr)
+        return 1
+    try:
+        resolved = resolve_task(_follow_ups(), StepFunctionsTaskTokens(), follow_up_id, "resolved", note)
+    except FollowUpNotFound:
+        print(f"no follow-up {follow_up_id!r}", file=sys.stderr)
+        return 1
+    if not resolved:
+        print(f"follow-up {follow_up_id} is not waiting for the team (see `nps follow-up show`)", file=sys.stderr)
+        return 1
+    print(json.dumps({"follow_up_id": follow_up_id, "resolution": "resolved"}))
+    return 0
+
+
+def _follow_ups() -> DynamoFollowUpStore:
+    return DynamoFollowUpStore(sending_settings().require("follow_ups_table").follow_ups_table)
+
+
+def _valid_follow_up_id(follow_up_id: str) -> bool:
+    try:
+        invite_id_of(follow_up_id)
+    except FollowUpNotFound:
+        return False
+    return True
+
+
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     survey = commands.add_parser("survey", help="survey definitions").add_subparsers(dest="action", required=True)
     put = survey.add_parser("put", help="create or update a survey from a JSON file (and sync its schedule)")
@@ -104,6 +147,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     start = wave.add_parser("start", help="start a wave now (runs the planner in this process)")
     start.add_argument("survey_id")
     start.set_defaults(handler=lambda args, target: _with(target, lambda: start_wave(args.survey_id)))
+    follow_up = commands.add_parser("follow-up", help="follow-ups of answers").add_subparsers(
+        dest="action", required=True
+    )
+    show = follow_up.add_parser("show", help="a follow-up's state")
+    show.add_argument("follow_up_id")
+    show.set_defaults(handler=lambda args, target: _with(target, lambda: show_follow_up(args.follow_up_id)))
+    resolve = follow_up.add_parser("resolve", help="the team resolved a detractor's task: go on to the re-survey")
+    resolve.add_argument("follow_up_id")
+    resolve.add_argument("--note", default="", help="a short note for the workflow's history (no personal data)")
+    resolve.set_defaults(
+        handler=lambda args, target: _with(target, lambda: resolve_follow_up(args.follow_up_id, args.note))
+    )
 
 
 _TABLE_VARIABLES = {
@@ -113,6 +168,7 @@ _TABLE_VARIABLES = {
     "surveys": "SURVEYS_TABLE",
     "contacts": "CONTACTS_TABLE",
     "suppressions": "SUPPRESSIONS_TABLE",
+    "followups": "FOLLOW_UPS_TABLE",
 }
 _OUTPUT_VARIABLES = {
     "SendQueueUrl": "SEND_QUEUE_URL",

@@ -22,6 +22,7 @@ _OUTPUTS = {
     "SurveysTable": "surveys",
     "ContactsTable": "contacts",
     "SuppressionsTable": "suppressions",
+    "FollowUpsTable": "followups",
 }
 LOCAL_PREFIX = "nps-demo"
 LOCAL_REGION = "us-east-1"
