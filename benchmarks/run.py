@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from benchmarks import cold_start, one_tap, report_reads, sending, stream_throughput, write_requests
+from benchmarks import cold_start, follow_ups, one_tap, report_reads, sending, stream_throughput, write_requests
 from benchmarks.report import format_figure, note, section, write_results
 from benchmarks.synthetic import Workload, WorkloadSpec, build_workload
 
@@ -32,6 +32,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--report-samples", type=int, default=5, help="timed reports (0: skip the report figure)")
     parser.add_argument("--emails", type=int, default=4_000, help="emails rendered per timed round")
     parser.add_argument("--contacts", type=int, default=100_000, help="contacts in the planner's wave")
+    parser.add_argument("--follow-ups", type=int, default=150, help="follow-ups timed on moto (0: skip)")
     return parser.parse_args(argv)
 
 
@@ -196,6 +197,15 @@ def _planner(args: argparse.Namespace) -> dict[str, Any]:
     return {"figure": result.figure.as_json(), "report": report, "stub_calls": result.stub_calls}
 
 
+def _follow_ups(args: argparse.Namespace) -> dict[str, Any]:
+    section(f"7. follow-up steps in-process on moto: {args.follow_ups} promoter follow-ups (open + email, median)")
+    result = follow_ups.run(follow_ups=args.follow_ups)
+    print(format_figure(result.figure))
+    calls = ", ".join(f"{name} {per:.1f}" for name, per in result.calls_per_follow_up.items())
+    note(f"AWS calls per follow-up: {calls}")
+    return {"figure": result.figure.as_json()}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     started = time.perf_counter()
@@ -247,6 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     mark = time.perf_counter()
     sections["wave_planner"] = _planner(args)
     timings["wave_planner"] = time.perf_counter() - mark
+
+    if args.follow_ups > 0:
+        mark = time.perf_counter()
+        sections["follow_up_steps"] = _follow_ups(args)
+        timings["follow_up_steps"] = time.perf_counter() - mark
 
     sections["section_seconds"] = {name: round(seconds, 1) for name, seconds in timings.items()}
     elapsed = time.perf_counter() - started
