@@ -3,9 +3,10 @@
 moto cannot run a Step Functions state machine whose tasks are Lambda functions, so locally this
 module plays the state machine: it takes the events the start rules delivered (SQS stand-ins), calls
 the follow-up function with the payload each state sends (``STEPS`` lists them in order; the infra tests
-check the synthesized definitions follow the same order), publishes the alert and the ``NPS Follow-up
-Opened`` event as the state machine's SDK tasks do, and keeps each task token until the team resolves
-the task or the wait times out. Waits are not slept: the caller decides when time has passed.
+check the synthesized definitions follow the same order), publishes the alert (SNS, ``NPS Follow-up
+Alert``) and the ``NPS Follow-up Opened`` event as the state machine's SDK tasks do, and keeps each task
+token until the team resolves the task or the wait times out. Waits are not slept: the caller decides
+when time has passed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from local.environment import REGION, LocalStack
 from local.lambda_events import LambdaContext, sqs_record
 from nps import aws
-from nps.models import EVENT_SOURCE, FOLLOW_UP_OPENED
+from nps.models import EVENT_SOURCE, FOLLOW_UP_ALERT, FOLLOW_UP_OPENED
 
 #: The follow-up function's actions each workflow calls, in order (``close`` after the answer wait).
 STEPS: dict[str, tuple[str, ...]] = {
@@ -86,26 +87,25 @@ class LocalFollowUps:
             aws.client("sns").publish(
                 TopicArn=self.stack.alerts_topic_arn, Subject=alert["subject"], Message=alert["message"]
             )
+            self._put(FOLLOW_UP_ALERT, alert["event"])
             self.counts["alerts"] += 1
         email = _step({"action": "email", "follow_up_id": follow_up_id})
         self.counts[f"{category} email {'sent' if email['email_sent'] else 'not sent: ' + str(email['reason'])}"] += 1
         if email["status"] == "resolved":
             return 1
-        aws.client("events").put_events(
-            Entries=[
-                {
-                    "Source": EVENT_SOURCE,
-                    "DetailType": FOLLOW_UP_OPENED,
-                    "Detail": json.dumps(email["opened"]),
-                    "EventBusName": self.stack.bus_name,
-                }
-            ]
-        )
+        self._put(FOLLOW_UP_OPENED, email["opened"])
         if category == "detractor":
             token = f"local-{uuid.uuid4()}"
             self.waiting[token] = follow_up_id
             _step({"action": "open_task", "follow_up_id": follow_up_id, "task_token": token})
         return 1
+
+    def _put(self, detail_type: str, detail: dict[str, Any]) -> None:
+        """The state machine's EventBridge PutEvents task."""
+        entry = {"Source": EVENT_SOURCE, "DetailType": detail_type, "Detail": json.dumps(detail)}
+        result = aws.client("events").put_events(Entries=[entry | {"EventBusName": self.stack.bus_name}])
+        if result.get("FailedEntryCount"):
+            raise RuntimeError(f"{detail_type} could not be published")
 
     # -- the wait for the team ----------------------------------------------------------------------
     def succeed(self, token: str, output: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from nps.models import (
     COMMENT_RECEIVED,
     CONTACT_UNSUBSCRIBED,
+    FOLLOW_UP_ALERT,
     FOLLOW_UP_OPENED,
     FOLLOW_UP_RESOLVED,
     INVITE_BOUNCED,
@@ -129,5 +130,17 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "moved_category": True,
         "opened_at": "2026-11-23T10:16:45.000000Z",
         "resolved_at": "2026-12-08T09:00:00.000000Z",
+    },
+    FOLLOW_UP_ALERT: {
+        "schema_version": "1.0",
+        "event_id": "inv-00042-1:alert",
+        "follow_up_id": "inv-00042-1",
+        **_IDS,
+        "channel": "email",
+        "locale": "en",
+        "segments": dict(_SEGMENTS),
+        "score": 3,
+        "category": "detractor",
+        "alerted_at": "2026-11-23T10:16:44.000000Z",
     },
 }

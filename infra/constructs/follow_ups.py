@@ -1,6 +1,7 @@
 """Closing the loop: one Step Functions workflow per category, started by rules on the bus.
 
-* Detractor: open → alert the team (SNS; webhook through an API destination when configured) → wait
+* Detractor: open → alert the team (SNS, and ``NPS Follow-up Alert`` on the bus, which the optional
+  webhook posts) → wait
   (the survey's delay, held to the contact's daytime) → apology email → ``NPS Follow-up Opened`` → a task
   on the follow-up task queue, waiting (task token) for the team's resolution or the survey's timeout →
   wait → re-survey → wait for the answer → close unanswered.
@@ -14,8 +15,8 @@ the workflow DLQ and the execution fails (the failed-executions alarm). A contra
 
 CDK context (optional): ``followUpAlertEmail`` subscribes an address to the alerts topic;
 ``alertWebhookUrl`` + ``alertWebhookSecretName`` (a Secrets Manager secret holding the value of the
-``alertWebhookHeader`` header, ``Authorization`` by default) post each detractor alert to Slack or any
-webhook.
+``alertWebhookHeader`` header, ``Authorization`` by default) post each ``NPS Follow-up Alert`` to Slack
+or any webhook (an EventBridge API destination).
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ from infra.constructs.functions import SharedLayers, acknowledge, python_functio
 from infra.constructs.queues import encrypted_queue
 from infra.constructs.routing import Routing, pattern_rule
 from infra.constructs.sending import Sending
-from nps.models import EVENT_SOURCE, FOLLOW_UP_OPENED
-from nps.routing import DETRACTOR_OPENED, FOLLOW_UP_CATEGORIES, FOLLOW_UP_STARTS
+from nps.models import EVENT_SOURCE, FOLLOW_UP_ALERT, FOLLOW_UP_OPENED
+from nps.routing import FOLLOW_UP_ALERTED, FOLLOW_UP_CATEGORIES, FOLLOW_UP_STARTS
 
 #: Errors a retry cannot fix: the step raised them on purpose (see nps.follow_ups).
 PERMANENT_ERRORS = ["InvalidFollowUpEvent", "FollowUpNotFound"]
@@ -80,7 +81,6 @@ class FollowUps(Construct):
         signing_secret: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.key = key
         self.alerts = sns.Topic(self, "Alerts", display_name="NPS detractor alerts", master_key=key, enforce_ssl=True)
         if config.follow_up_alert_email:
             self.alerts.add_subscription(subscriptions.EmailSubscription(config.follow_up_alert_email))
@@ -265,9 +265,28 @@ class FollowUps(Construct):
                 ),
                 park,
             )
+            alert_event = _resilient(
+                tasks.EventBridgePutEvents(
+                    scope,
+                    "PublishAlert",
+                    entries=[
+                        tasks.EventBridgePutEventsEntry(
+                            detail=sfn.TaskInput.from_json_path_at("$.follow_up.alert.event"),
+                            detail_type=FOLLOW_UP_ALERT,
+                            source=EVENT_SOURCE,
+                            event_bus=bus,
+                        )
+                    ],
+                    result_path=sfn.JsonPath.DISCARD,
+                ),
+                park,
+            )
             after_open: sfn.IChainable = (
                 sfn.Choice(scope, "Alert")
-                .when(sfn.Condition.boolean_equals("$.follow_up.settings.alert", True), alert.next(email_chain))
+                .when(
+                    sfn.Condition.boolean_equals("$.follow_up.settings.alert", True),
+                    alert.next(alert_event).next(email_chain),
+                )
                 .otherwise(email_chain)
             )
         else:
@@ -292,7 +311,10 @@ class FollowUps(Construct):
             state_machine_type=sfn.StateMachineType.STANDARD,
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-            encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(self.key),
+            # Execution data (ids, scores, task tokens: no personal data) is encrypted at rest with an
+            # AWS-owned key. A customer-managed key would make every caller (the rules' roles, the CRM
+            # resolving a task) need kms:GenerateDataKey on it: a deploy-time trap for integrations.
+            encryption_configuration=sfn.AwsOwnedEncryptionConfiguration(),
         )
 
     def _detractor_tail(
@@ -376,8 +398,8 @@ class FollowUps(Construct):
             self,
             "WebhookRule",
             routing.bus,
-            DETRACTOR_OPENED,
-            description="Detractor follow-up opened → the alerts webhook",
+            FOLLOW_UP_ALERTED,
+            description="Detractor alerts → the alerts webhook",
             targets=[
                 targets.ApiDestination(
                     destination,

@@ -25,3 +25,9 @@ def client(service: str) -> Any:
 def reset_clients() -> None:
     """Forget cached clients (tests call this when they start or stop a mock)."""
     client.cache_clear()
+
+
+def conditional_check_failed(error: Exception) -> bool:
+    """Whether a DynamoDB write was refused by its condition (not a failure: the state was not as expected)."""
+    code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code")
+    return bool(code == "ConditionalCheckFailedException")

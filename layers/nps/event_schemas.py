@@ -18,6 +18,7 @@ from nps.models import (
     COMMENT_RECEIVED,
     CONTACT_UNSUBSCRIBED,
     EVENT_SOURCE,
+    FOLLOW_UP_ALERT,
     FOLLOW_UP_OPENED,
     FOLLOW_UP_RESOLVED,
     INVITE_BOUNCED,
@@ -25,6 +26,7 @@ from nps.models import (
     RESPONSE_SCORED,
     CommentReceivedDetail,
     ContactUnsubscribedDetail,
+    FollowUpAlertDetail,
     FollowUpOpenedDetail,
     FollowUpResolvedDetail,
     InviteBouncedDetail,
@@ -41,6 +43,7 @@ DETAIL_MODELS: dict[str, type[BaseModel]] = {
     RESPONSE_RETRACTED: ResponseRetractedDetail,
     FOLLOW_UP_OPENED: FollowUpOpenedDetail,
     FOLLOW_UP_RESOLVED: FollowUpResolvedDetail,
+    FOLLOW_UP_ALERT: FollowUpAlertDetail,
 }
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "events"

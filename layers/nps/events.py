@@ -8,7 +8,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -23,6 +23,12 @@ class Event:
     detail_type: str
     detail: BaseModel
     resources: tuple[str, ...] = ()
+
+
+class Publisher(Protocol):
+    """What publishes events (an :class:`EventPublisher`, or a test double)."""
+
+    def publish(self, events: Sequence[Event]) -> int: ...
 
 
 class EventPublishError(RuntimeError):

@@ -30,7 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from nps.contacts import Contact
 from nps.dal.channels import SendError
 from nps.dal.invite_lifecycle import InviteRecord
-from nps.events import Event, detail_json
+from nps.delivery import Mailer
+from nps.events import Event, Publisher, detail_json
 from nps.messages import mime_message, render_follow_up_email, unsubscribe_link
 from nps.models import (
     COMMENT_RECEIVED,
@@ -39,6 +40,7 @@ from nps.models import (
     RESPONSE_RETRACTED,
     RESPONSE_SCORED,
     CommentReceivedDetail,
+    FollowUpAlertDetail,
     FollowUpOpenedDetail,
     FollowUpOutcome,
     FollowUpResolvedDetail,
@@ -175,12 +177,6 @@ class Responses(Protocol):
     def get(self, invite_id: str) -> CurrentResponse | None: ...
 
 
-class Mailer(Protocol):
-    def send_email(
-        self, *, source: str, destination: str, raw: bytes, configuration_set: str, tags: dict[str, str]
-    ) -> str: ...
-
-
 class TaskQueue(Protocol):
     """The follow-up task queue a CRM or ticketing integration consumes (messages in docs/events.md)."""
 
@@ -197,10 +193,6 @@ class Resurveyor(Protocol):
     """Plans one re-survey invite for a contact (outside the fatigue window's reach)."""
 
     def resurvey(self, survey: Survey, contact: Contact, wave_id: str, now: datetime) -> tuple[str | None, str]: ...
-
-
-class Publisher(Protocol):
-    def publish(self, events: Sequence[Event]) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +274,7 @@ class FollowUpService:
         return result | {
             "status": "opened",
             "settings": self._timings(survey, stored, now),
-            "alert": self._alert(survey, stored),
+            "alert": self._alert(survey, stored, now),
         }
 
     def _timings(self, survey: Survey, follow_up: FollowUp, now: datetime) -> dict[str, Any]:
@@ -301,8 +293,9 @@ class FollowUpService:
         return timings
 
     @staticmethod
-    def _alert(survey: Survey, follow_up: FollowUp) -> dict[str, str]:
-        """The team's alert: ids, score and segments only (the task queue and tables hold the rest)."""
+    def _alert(survey: Survey, follow_up: FollowUp, now: datetime) -> dict[str, Any]:
+        """The team's alert (SNS subject and message, and the ``NPS Follow-up Alert`` detail): ids, score
+        and segments only; the task queue and the tables hold the rest."""
         segments = ", ".join(f"{k}={v}" for k, v in sorted(follow_up.segments.items())) or "none"
         message = (
             f"A {follow_up.category} answered {follow_up.score}/10 to '{survey.name}'.\n"
@@ -311,7 +304,21 @@ class FollowUpService:
             "A follow-up task is open on the follow-up task queue."
         )
         subject = f"NPS {follow_up.category} follow-up: {follow_up.score}/10 on {survey.name}"
-        return {"subject": subject[:100], "message": message}
+        event = FollowUpAlertDetail(
+            event_id=f"{follow_up.follow_up_id}:alert",
+            follow_up_id=follow_up.follow_up_id,
+            survey_id=follow_up.survey_id,
+            wave_id=follow_up.wave_id,
+            invite_id=follow_up.invite_id,
+            contact_id=follow_up.contact_id,
+            channel=follow_up.channel,  # type: ignore[arg-type]
+            locale=follow_up.locale,
+            segments=follow_up.segments,
+            score=follow_up.score,
+            category=follow_up.category,  # type: ignore[arg-type]
+            alerted_at=now,
+        )
+        return {"subject": subject[:100], "message": message, "event": detail_json(event)}
 
     # -- email --------------------------------------------------------------------------------------
     def send_email(self, follow_up_id: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ INVITE_BOUNCED = "NPS Invite Bounced"
 RESPONSE_RETRACTED = "NPS Response Retracted"
 FOLLOW_UP_OPENED = "NPS Follow-up Opened"
 FOLLOW_UP_RESOLVED = "NPS Follow-up Resolved"
+FOLLOW_UP_ALERT = "NPS Follow-up Alert"
 
 
 class ResponseItem(BaseModel):
@@ -228,3 +229,27 @@ class FollowUpResolvedDetail(BaseModel):
     moved_category: bool
     opened_at: datetime
     resolved_at: datetime
+
+
+class FollowUpAlertDetail(BaseModel):
+    """``detail`` of ``NPS Follow-up Alert``: the team is alerted about a detractor (with the SNS alert).
+
+    Published by the detractor workflow right after it opens, when the survey's ``alert`` setting is on;
+    the optional webhook (Slack or any URL) posts it. ``event_id`` is ``<follow_up_id>:alert``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal["1.0"] = "1.0"
+    event_id: str
+    follow_up_id: Id
+    survey_id: Id
+    wave_id: Id
+    invite_id: Id
+    contact_id: Id
+    channel: Channel
+    locale: str
+    segments: SegmentValues
+    score: Annotated[int, Field(ge=0, le=10)]
+    category: Category
+    alerted_at: datetime

@@ -13,6 +13,7 @@ from typing import Any
 from nps.models import (
     COMMENT_RECEIVED,
     EVENT_SOURCE,
+    FOLLOW_UP_ALERT,
     FOLLOW_UP_OPENED,
     FOLLOW_UP_RESOLVED,
     RESPONSE_RETRACTED,
@@ -77,12 +78,8 @@ FOLLOW_UP_EVENTS: dict[str, dict[str, Any]] = {
 
 #: A follow-up opened or resolved (what a subscriber, a dashboard or the webhook rule listens to).
 FOLLOW_UP_LIFECYCLE: dict[str, Any] = {"source": [EVENT_SOURCE], "detail-type": [FOLLOW_UP_OPENED, FOLLOW_UP_RESOLVED]}
-#: A detractor follow-up opened: the optional webhook (Slack or any URL) alert.
-DETRACTOR_OPENED: dict[str, Any] = {
-    "source": [EVENT_SOURCE],
-    "detail-type": [FOLLOW_UP_OPENED],
-    "detail": {"category": ["detractor"]},
-}
+#: The team's alert about a detractor (sent with the SNS alert): the optional webhook (Slack or any URL).
+FOLLOW_UP_ALERTED: dict[str, Any] = {"source": [EVENT_SOURCE], "detail-type": [FOLLOW_UP_ALERT]}
 
 # Business events that may start a transactional invite (which survey, contact and delay is data: each
 # survey's ``triggers``). Anything but our own events, so an NPS event can never trigger a survey.

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from nps.aggregation import Transition
 from nps.dal.aggregates import CommitStats
-from nps.events import Event
+from nps.events import Event, Publisher
 from nps.models import (
     COMMENT_RECEIVED,
     RESPONSE_RETRACTED,
@@ -29,10 +29,6 @@ class MalformedRecord(ValueError):
 
 class AggregateStore(Protocol):
     def commit(self, transitions: Sequence[Transition], now: datetime) -> CommitStats: ...
-
-
-class Publisher(Protocol):
-    def publish(self, events: Sequence[Event]) -> int: ...
 
 
 def plain(value: Mapping[str, Any]) -> Any:

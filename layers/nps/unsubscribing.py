@@ -8,14 +8,14 @@ issued by us for this invite, and honouring a late opt-out is always right.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from nps.contacts import Contact
 from nps.dal.invite_lifecycle import InviteRecord
-from nps.events import Event
+from nps.events import Event, Publisher
 from nps.models import CONTACT_UNSUBSCRIBED, INVITE_BOUNCED, ContactUnsubscribedDetail, InviteBouncedDetail
 from nps.periods import iso_timestamp
 from nps.suppression import SuppressionReason, address_hash
@@ -41,10 +41,6 @@ class SuppressionStore(Protocol):
     def suppress(
         self, address_hash: str, reason: SuppressionReason, now_iso: str, contact_id: str | None = None
     ) -> bool: ...
-
-
-class Publisher(Protocol):
-    def publish(self, events: Sequence[Event]) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,7 +106,7 @@ def test_the_api_routes_every_method_to_the_respond_function(template: Template)
     assert {"GET /r/{token}", "HEAD /r/{token}", "POST /r/{token}/comment", "$default"} <= routes
 
 
-def test_detractor_events_are_routed_to_the_follow_up_queue(template: Template) -> None:
+def test_detractor_answers_start_the_detractor_workflow(template: Template) -> None:
     (rule,) = [
         r
         for r in resources(template, "AWS::Events::Rule").values()
@@ -114,7 +114,10 @@ def test_detractor_events_are_routed_to_the_follow_up_queue(template: Template) 
     ]
     (target,) = rule["Properties"]["Targets"]
     assert "DeadLetterConfig" in target
-    assert "Fn::GetAtt" in target["Arn"]
+    assert list(target["Arn"]) == ["Ref"]
+    machine = resources(template, "AWS::StepFunctions::StateMachine").get(target["Arn"]["Ref"])
+    assert machine is not None
+    assert machine["Type"] == "AWS::StepFunctions::StateMachine"
 
 
 def test_the_bus_is_encrypted_and_archived(template: Template) -> None:

@@ -75,21 +75,22 @@ def test_every_retraction_reaches_the_follow_up_consumer(category: str) -> None:
     assert starts(event(RESPONSE_RETRACTED, retracted(category))) == []
 
 
-def test_the_webhook_rule_sees_detractor_follow_ups_only_and_subscribers_see_the_lifecycle() -> None:
-    from nps.models import FOLLOW_UP_OPENED, FOLLOW_UP_RESOLVED
-    from nps.routing import DETRACTOR_OPENED, FOLLOW_UP_LIFECYCLE
+def test_the_webhook_rule_sees_alerts_only_and_subscribers_see_the_lifecycle() -> None:
+    from nps.models import FOLLOW_UP_ALERT, FOLLOW_UP_OPENED, FOLLOW_UP_RESOLVED
+    from nps.routing import FOLLOW_UP_ALERTED, FOLLOW_UP_LIFECYCLE
 
+    alert = event(FOLLOW_UP_ALERT, SAMPLES[FOLLOW_UP_ALERT])
     detractor = event(FOLLOW_UP_OPENED, SAMPLES[FOLLOW_UP_OPENED])
     promoter = event(FOLLOW_UP_OPENED, {**SAMPLES[FOLLOW_UP_OPENED], "category": "promoter", "score": 10})
     resolved = event(FOLLOW_UP_RESOLVED, SAMPLES[FOLLOW_UP_RESOLVED])
     answer = event(RESPONSE_SCORED, scored(2, "detractor"))
-    forged = event(FOLLOW_UP_OPENED, SAMPLES[FOLLOW_UP_OPENED], source="someone-else")
+    forged = event(FOLLOW_UP_ALERT, SAMPLES[FOLLOW_UP_ALERT], source="someone-else")
 
-    assert [matches(DETRACTOR_OPENED, e) for e in (detractor, promoter, resolved, answer, forged)] == [
-        True, False, False, False, False,
+    assert [matches(FOLLOW_UP_ALERTED, e) for e in (alert, detractor, promoter, resolved, answer, forged)] == [
+        True, False, False, False, False, False,
     ]  # fmt: skip
-    assert [matches(FOLLOW_UP_LIFECYCLE, e) for e in (detractor, promoter, resolved, answer, forged)] == [
-        True, True, True, False, False,
+    assert [matches(FOLLOW_UP_LIFECYCLE, e) for e in (alert, detractor, promoter, resolved, answer, forged)] == [
+        False, True, True, True, False, False,
     ]  # fmt: skip
     # Follow-up events never start another follow-up.
-    assert [starts(e) for e in (detractor, promoter, resolved)] == [[], [], []]
+    assert [starts(e) for e in (alert, detractor, promoter, resolved)] == [[], [], [], []]

@@ -10,15 +10,11 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from nps import aws
+from nps.aws import conditional_check_failed
 from nps.follow_ups import FollowUp, Status, invite_id_of
 
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize
-
-
-def _conditional_failure(error: Exception) -> bool:
-    code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code")
-    return bool(code == "ConditionalCheckFailedException")
 
 
 class DynamoFollowUpStore:
@@ -38,7 +34,7 @@ class DynamoFollowUpStore:
                 TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(follow_up_id)"
             )
         except Exception as error:
-            if _conditional_failure(error):
+            if conditional_check_failed(error):
                 return False
             raise
         return True
@@ -128,7 +124,7 @@ class DynamoFollowUpStore:
         try:
             aws.client("dynamodb").update_item(**kwargs)
         except Exception as error:
-            if _conditional_failure(error):
+            if conditional_check_failed(error):
                 return False
             raise
         return True

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from nps import aws
+from nps.aws import conditional_check_failed
 from nps.dal.invites import Invite
 from nps.scoring import Category
 
@@ -54,11 +55,6 @@ class StoredResponse:
 
 class NotAnswered(LookupError):
     """A comment arrived for an invite that has no counted score yet."""
-
-
-def _conditional_failure(error: Exception) -> bool:
-    response = getattr(error, "response", None) or {}
-    return bool(response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
 def _id_values(invite: Invite) -> dict[str, Any]:
@@ -138,7 +134,7 @@ class DynamoResponseRepository:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except Exception as error:
-            if not _conditional_failure(error):
+            if not conditional_check_failed(error):
                 raise
             # Decide from the item as it was when the condition failed (not a later read, which a
             # concurrent tap could already have changed).
@@ -224,7 +220,7 @@ class DynamoResponseRepository:
                 },
             )
         except Exception as error:
-            if _conditional_failure(error):
+            if conditional_check_failed(error):
                 return False
             raise
         return True
@@ -268,6 +264,6 @@ class DynamoResponseRepository:
                 },
             )
         except Exception as error:
-            if _conditional_failure(error):
+            if conditional_check_failed(error):
                 raise NotAnswered(invite_id) from error
             raise
