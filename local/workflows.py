@@ -20,6 +20,7 @@ from typing import Any
 from local.environment import REGION, LocalStack
 from local.lambda_events import LambdaContext, sqs_record
 from nps import aws
+from nps.follow_ups import FollowUpClosed
 from nps.models import EVENT_SOURCE, FOLLOW_UP_ALERT, FOLLOW_UP_OPENED
 
 #: The follow-up function's actions each workflow calls, in order (``close`` after the answer wait).
@@ -97,7 +98,10 @@ class LocalFollowUps:
         if category == "detractor":
             token = f"local-{uuid.uuid4()}"
             self.waiting[token] = follow_up_id
-            _step({"action": "open_task", "follow_up_id": follow_up_id, "task_token": token})
+            try:
+                _step({"action": "open_task", "follow_up_id": follow_up_id, "task_token": token})
+            except FollowUpClosed:  # the state machine's catch: retracted meanwhile, the workflow ends
+                self.waiting.pop(token)
         return 1
 
     def _put(self, detail_type: str, detail: dict[str, Any]) -> None:

@@ -48,7 +48,7 @@ from nps.models import EVENT_SOURCE, FOLLOW_UP_ALERT, FOLLOW_UP_OPENED
 from nps.routing import FOLLOW_UP_ALERTED, FOLLOW_UP_CATEGORIES, FOLLOW_UP_STARTS
 
 #: Errors a retry cannot fix: the step raised them on purpose (see nps.follow_ups).
-PERMANENT_ERRORS = ["InvalidFollowUpEvent", "FollowUpNotFound"]
+PERMANENT_ERRORS = ["InvalidFollowUpEvent", "FollowUpNotFound", "FollowUpClosed"]
 STEP_TIMEOUT = Duration.seconds(30)
 #: ``step(state name, action, result path, **payload)``: a follow-up function task with retries and catch.
 Step = Callable[..., tasks.LambdaInvoke]
@@ -345,6 +345,8 @@ class FollowUps(Construct):
             scope, "WaitToResurvey", time=sfn.WaitTime.seconds_path("$.follow_up.settings.resurvey_wait_seconds")
         )
         task.add_catch(timed_out, errors=["States.Timeout"], result_path="$.timeout")
+        # The answer was retracted between the email and the task: nothing left to do.
+        task.add_catch(done, errors=["FollowUpClosed"], result_path="$.closed")
         _resilient(task, park)
         timed_out.next(resurvey_wait)
         resurvey = step(

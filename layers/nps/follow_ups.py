@@ -81,6 +81,10 @@ class FollowUpNotFound(LookupError):
     """No follow-up with this id (a step for a follow-up that was never opened)."""
 
 
+class FollowUpClosed(Exception):
+    """The follow-up ended (its answer was retracted) before its task opened: the workflow stops here."""
+
+
 def follow_up_id_of(invite_id: str, version: int) -> str:
     return f"{invite_id}-{version}"
 
@@ -392,9 +396,8 @@ class FollowUpService:
         """Open the team's task and keep the token that ends the wait (the team's resolution)."""
         follow_up = self._get(follow_up_id)
         if follow_up.status is Status.RESOLVED:
-            # Retracted meanwhile: end the wait at once, nothing for the team to do.
-            self.tokens.succeed(task_token, {"resolution": follow_up.outcome or "closed"})
-            return {"task": "not_opened"}
+            # Retracted meanwhile: nothing for the team to do. The state machine catches this and ends.
+            raise FollowUpClosed(f"{follow_up_id} ended ({follow_up.outcome}) before its task opened")
         moved = self.follow_ups.transition(
             follow_up_id, (Status.NOTIFIED,), Status.AWAITING_RESOLUTION, {"task_token": task_token}
         )

@@ -21,7 +21,7 @@ WEBHOOK_CONTEXT: dict[str, object] = {
     "alertWebhookSecretName": "nps/webhook",
 }
 PARK = "ParkInDeadLetterQueue"
-PERMANENT_ERRORS = ["InvalidFollowUpEvent", "FollowUpNotFound"]
+PERMANENT_ERRORS = ["InvalidFollowUpEvent", "FollowUpNotFound", "FollowUpClosed"]
 WAITS = {
     "detractor": {"WaitToEmail", "WaitToResurvey", "WaitForAnswer"},
     "passive": {"WaitToEmail"},
@@ -224,6 +224,8 @@ def test_the_detractor_task_waits_for_the_team_or_times_out(template: Template) 
     assert payload["action"] == "open_task"
     assert payload["task_token.$"] == "$$.Task.Token"
     assert task["Catch"][0]["ErrorEquals"] == ["States.Timeout"]
+    # A retraction that lands between the email and the task ends the workflow (nothing to resolve).
+    assert task["Catch"][1] == {"ErrorEquals": ["FollowUpClosed"], "ResultPath": "$.closed", "Next": "Done"}
     assert task["Catch"][0]["Next"] == "TimedOut"
     assert graph["TimedOut"]["Type"] == "Pass"
 

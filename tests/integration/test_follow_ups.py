@@ -24,7 +24,7 @@ from nps.dal.contacts import DynamoContactRepository
 from nps.dal.follow_ups import DynamoFollowUpStore
 from nps.dal.suppressions import DynamoSuppressionRepository
 from nps.follow_up_wiring import follow_up_service
-from nps.follow_ups import FollowUp, InvalidFollowUpEvent
+from nps.follow_ups import FollowUp, FollowUpClosed, InvalidFollowUpEvent
 from nps.models import FOLLOW_UP_OPENED, FOLLOW_UP_RESOLVED
 from nps.suppression import SuppressionReason, address_hash
 
@@ -295,6 +295,26 @@ def test_a_comment_after_the_task_opened_is_appended_and_sent_to_the_team(loop: 
     # The same comment event delivered again is not appended twice.
     workflows.consume_events()
     assert len(state.follow_up("c-det").comments) == 1
+
+
+def test_a_retraction_between_the_email_and_the_task_ends_the_workflow_without_a_task(
+    loop: tuple[Loop, LocalFollowUps],
+) -> None:
+    state, _ = loop
+    state.send_wave([contact("c-det")])
+    state.tap(state.link("c-det"), 1)
+    state.score()
+    (message,) = receive_all(state.stack.workflow_queue_urls["detractor"])
+    opened = _step({"action": "open", "event": json.loads(message["Body"]), "execution": "exec-1"})
+    _step({"action": "email", "follow_up_id": opened["follow_up_id"]})
+    follow_up = state.follow_up("c-det")
+    _consume(state.stack, [{"source": "nps", "detail-type": "NPS Response Retracted", "detail": _retracted(follow_up)}])
+
+    with pytest.raises(FollowUpClosed):  # the state machine catches it and ends
+        _step({"action": "open_task", "follow_up_id": follow_up.follow_up_id, "task_token": "token-1"})
+
+    assert tasks(state.stack) == []
+    assert state.follow_up("c-det").outcome == "retracted"
 
 
 # -- promoters and passives ---------------------------------------------------------------------------
