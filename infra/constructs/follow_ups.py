@@ -81,6 +81,7 @@ class FollowUps(Construct):
         signing_secret: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.key = key
         self.alerts = sns.Topic(self, "Alerts", display_name="NPS detractor alerts", master_key=key, enforce_ssl=True)
         if config.follow_up_alert_email:
             self.alerts.add_subscription(subscriptions.EmailSubscription(config.follow_up_alert_email))
@@ -303,7 +304,7 @@ class FollowUps(Construct):
             retention=retention(90),
             removal_policy=RemovalPolicy.DESTROY,
         )
-        return sfn.StateMachine(
+        machine = sfn.StateMachine(
             scope,
             "Workflow",
             comment=f"The {category} follow-up (nps.follow_ups)",
@@ -316,6 +317,9 @@ class FollowUps(Construct):
             # resolving a task) need kms:GenerateDataKey on it: a deploy-time trap for integrations.
             encryption_configuration=sfn.AwsOwnedEncryptionConfiguration(),
         )
+        # Its SDK tasks publish to the encrypted alerts topic and dead-letter queue (customer-managed key).
+        self.key.grant(machine, "kms:GenerateDataKey*", "kms:Decrypt")
+        return machine
 
     def _detractor_tail(
         self,
