@@ -90,6 +90,9 @@ def run_loop(stack: LocalStack, rng: random.Random, detractors: int, tap: Any, s
     by_category = Counter(e["detail"]["category"] for e in opened_events)
     emails_by_category = Counter(e["detail"]["category"] for e in opened_events if e["detail"]["email_sent"])
     summary.detractor_follow_ups = by_category["detractor"]
+    # Comments saved before a task opened travel in it; later ones follow as comment_added messages.
+    comments_on_tasks = sum(len(t["comments"]) for t in opened_tasks)
+    comments_on_tasks += sum(1 for t in tasks if t["type"] == "comment_added")
     summary.lines = [
         f"workflows started                      {started:>5}  {dict(sorted(by_category.items()))}",
         f"detractor alerts (SNS topic)           {loop.counts['alerts']:>5}",
@@ -97,7 +100,7 @@ def run_loop(stack: LocalStack, rng: random.Random, detractors: int, tap: Any, s
         f"'what would make it a 10?' emails      {emails_by_category['passive']:>5}",
         f"thank-you emails with a referral ask   {referral_asks:>5} of {emails_by_category['promoter']} sent",
         f"follow-up tasks opened for the team    {len(opened_tasks):>5}",
-        f"detractor comments added to tasks      {sum(1 for t in tasks if t['type'] == 'comment_added'):>5}",
+        f"detractor comments on the tasks        {comments_on_tasks:>5}",
         f"tasks resolved by the team / timed out {resolved_by_team:>5} / {timed_out}",
         f"re-surveys sent / answered             {len(resurveys):>5} / {answered}",
         f"follow-ups resolved                    {len(resolved):>5}  {dict(sorted(outcomes.items()))}",
