@@ -137,6 +137,16 @@ class FollowUp(BaseModel):
     #: Comments the contact added (text kept here, in the encrypted table, for the team's task).
     comments: list[dict[str, Any]] = Field(default_factory=list)
 
+    def event_fields(self, suffix: str) -> dict[str, Any]:
+        """The fields every follow-up event carries (ids, answer, segments); ``event_id`` ends in ``suffix``."""
+        return {
+            "event_id": f"{self.follow_up_id}:{suffix}",
+            **self.model_dump(
+                include={"follow_up_id", "survey_id", "wave_id", "invite_id", "contact_id", "channel", "locale",
+                         "segments", "score", "category"}
+            ),
+        }  # fmt: skip
+
 
 class FollowUpStore(Protocol):
     def create(self, follow_up: FollowUp, ttl: int) -> bool: ...
@@ -308,20 +318,7 @@ class FollowUpService:
             "A follow-up task is open on the follow-up task queue."
         )
         subject = f"NPS {follow_up.category} follow-up: {follow_up.score}/10 on {survey.name}"
-        event = FollowUpAlertDetail(
-            event_id=f"{follow_up.follow_up_id}:alert",
-            follow_up_id=follow_up.follow_up_id,
-            survey_id=follow_up.survey_id,
-            wave_id=follow_up.wave_id,
-            invite_id=follow_up.invite_id,
-            contact_id=follow_up.contact_id,
-            channel=follow_up.channel,  # type: ignore[arg-type]
-            locale=follow_up.locale,
-            segments=follow_up.segments,
-            score=follow_up.score,
-            category=follow_up.category,  # type: ignore[arg-type]
-            alerted_at=now,
-        )
+        event = FollowUpAlertDetail.model_validate(follow_up.event_fields("alert") | {"alerted_at": now})
         return {"subject": subject[:100], "message": message, "event": detail_json(event)}
 
     # -- email --------------------------------------------------------------------------------------
@@ -332,22 +329,13 @@ class FollowUpService:
             sent, reason = self._email(follow_up)
             new = Status.DONE if follow_up.category != "detractor" else Status.NOTIFIED
             values = {"email_sent": sent, "email_reason": reason}
-            self.follow_ups.transition(follow_up_id, (Status.OPENED,), new, values)
-            follow_up = self._get(follow_up_id)
-        opened = FollowUpOpenedDetail(
-            event_id=f"{follow_up_id}:opened",
-            follow_up_id=follow_up_id,
-            survey_id=follow_up.survey_id,
-            wave_id=follow_up.wave_id,
-            invite_id=follow_up.invite_id,
-            contact_id=follow_up.contact_id,
-            channel=follow_up.channel,  # type: ignore[arg-type]
-            locale=follow_up.locale,
-            segments=follow_up.segments,
-            score=follow_up.score,
-            category=follow_up.category,  # type: ignore[arg-type]
-            email_sent=bool(follow_up.email_sent),
-            opened_at=parse_timestamp(follow_up.opened_at),
+            if self.follow_ups.transition(follow_up_id, (Status.OPENED,), new, values):
+                follow_up = follow_up.model_copy(update={"status": new, **values})
+            else:
+                follow_up = self._get(follow_up_id)  # closed meanwhile (a retraction): its state as stored
+        opened = FollowUpOpenedDetail.model_validate(
+            follow_up.event_fields("opened")
+            | {"email_sent": bool(follow_up.email_sent), "opened_at": parse_timestamp(follow_up.opened_at)}
         )
         return {
             "status": str(follow_up.status),
@@ -458,8 +446,12 @@ class FollowUpService:
             return self._resolve(follow_up, outcome, {"resolution": how})
         values = {"resolution": how, "resurvey_invite_id": invite_id}
         waiting = (Status.AWAITING_RESOLUTION, Status.NOTIFIED)
-        self.follow_ups.transition(follow_up_id, waiting, Status.RE_SURVEYING, values)
-        return self._awaiting_answer(self._get(follow_up_id), survey)
+        if not self.follow_ups.transition(follow_up_id, waiting, Status.RE_SURVEYING, values):
+            current = self._get(follow_up_id)  # another attempt or a retraction moved it meanwhile
+            if current.status is Status.RE_SURVEYING:
+                return self._awaiting_answer(current, survey)
+            return {"status": str(current.status), "outcome": current.outcome}
+        return self._awaiting_answer(follow_up.model_copy(update={"resurvey_invite_id": invite_id}), survey)
 
     def _awaiting_answer(self, follow_up: FollowUp, survey: Survey | None = None) -> dict[str, Any]:
         survey = survey or self.surveys.get(follow_up.survey_id)
@@ -498,16 +490,9 @@ class FollowUpService:
         if not self.follow_ups.transition(follow_up.follow_up_id, OPEN_STATUSES, Status.RESOLVED, values):
             current = self._get(follow_up.follow_up_id)
             return {"status": str(current.status), "outcome": current.outcome}
+        ids = {k: v for k, v in follow_up.event_fields("resolved").items() if k not in ("channel", "locale")}
         resolved = FollowUpResolvedDetail(
-            event_id=f"{follow_up.follow_up_id}:resolved",
-            follow_up_id=follow_up.follow_up_id,
-            survey_id=follow_up.survey_id,
-            wave_id=follow_up.wave_id,
-            invite_id=follow_up.invite_id,
-            contact_id=follow_up.contact_id,
-            segments=follow_up.segments,
-            score=follow_up.score,
-            category=follow_up.category,  # type: ignore[arg-type]
+            **ids,
             outcome=outcome,
             resurvey_invite_id=follow_up.resurvey_invite_id,
             new_score=new_score,

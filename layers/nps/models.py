@@ -54,12 +54,9 @@ class ResponseItem(BaseModel):
         return self.counted and self.score is not None and self.first_answered_at is not None
 
 
-class ResponseScoredDetail(BaseModel):
-    """``detail`` of ``NPS Response Scored``: a first answer, or a changed score, on one invite.
-
-    Ids and segment values only: never an email address, phone number or comment text.
-    ``event_id`` (``<invite_id>:<version>``) is stable across redeliveries, so subscribers can dedupe.
-    """
+class AnswerDetail(BaseModel):
+    """The fields every event about one answer carries: the contract version, a stable ``event_id``,
+    the ids, the channel and locale, and the segment values copied at send time (never personal data)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -72,6 +69,15 @@ class ResponseScoredDetail(BaseModel):
     channel: Channel
     locale: str
     segments: SegmentValues
+
+
+class ResponseScoredDetail(AnswerDetail):
+    """``detail`` of ``NPS Response Scored``: a first answer, or a changed score, on one invite.
+
+    Ids and segment values only: never an email address, phone number or comment text.
+    ``event_id`` (``<invite_id>:<version>``) is stable across redeliveries, so subscribers can dedupe.
+    """
+
     score: Annotated[int, Field(ge=0, le=10)]
     category: Category
     previous_score: Annotated[int, Field(ge=0, le=10)] | None = None
@@ -85,7 +91,7 @@ class ResponseScoredDetail(BaseModel):
     answered_at: datetime
 
 
-class CommentReceivedDetail(BaseModel):
+class CommentReceivedDetail(AnswerDetail):
     """``detail`` of ``NPS Comment Received``: a comment was added to or changed on a response.
 
     The comment text is not in the event (free text can hold personal data): subscribers that may
@@ -93,17 +99,6 @@ class CommentReceivedDetail(BaseModel):
     redeliveries.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    schema_version: Literal["1.0"] = "1.0"
-    event_id: str
-    survey_id: Id
-    wave_id: Id
-    invite_id: Id
-    contact_id: Id
-    channel: Channel
-    locale: str
-    segments: SegmentValues
     score: Annotated[int, Field(ge=0, le=10)]
     category: Category
     comment_length: Annotated[int, Field(ge=1, le=MAX_COMMENT_LENGTH)]
@@ -144,7 +139,7 @@ class InviteBouncedDetail(BaseModel):
     bounced_at: datetime
 
 
-class ResponseRetractedDetail(BaseModel):
+class ResponseRetractedDetail(AnswerDetail):
     """``detail`` of ``NPS Response Retracted``: an answer that was counted no longer is.
 
     Sent when evidence that arrived seconds later (a mail scanner's burst of clicks, a fetch of the
@@ -152,17 +147,6 @@ class ResponseRetractedDetail(BaseModel):
     ``NPS Response Scored`` (same ``invite_id``) should undo or close what they started.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    schema_version: Literal["1.0"] = "1.0"
-    event_id: str
-    survey_id: Id
-    wave_id: Id
-    invite_id: Id
-    contact_id: Id
-    channel: Channel
-    locale: str
-    segments: SegmentValues
     previous_score: Annotated[int, Field(ge=0, le=10)]
     previous_category: Category
     reason: Literal["automated", "removed"]
@@ -173,7 +157,7 @@ class ResponseRetractedDetail(BaseModel):
 FollowUpOutcome = Literal["re_surveyed", "closed", "retracted", "suppressed"]
 
 
-class FollowUpOpenedDetail(BaseModel):
+class FollowUpOpenedDetail(AnswerDetail):
     """``detail`` of ``NPS Follow-up Opened``: a follow-up started for one answer (its category's workflow).
 
     ``follow_up_id`` is ``<invite_id>-<version>`` of the answer that opened it (one follow-up per
@@ -181,18 +165,7 @@ class FollowUpOpenedDetail(BaseModel):
     after the email step, for every category. Ids and segment values only.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    schema_version: Literal["1.0"] = "1.0"
-    event_id: str
     follow_up_id: Id
-    survey_id: Id
-    wave_id: Id
-    invite_id: Id
-    contact_id: Id
-    channel: Channel
-    locale: str
-    segments: SegmentValues
     score: Annotated[int, Field(ge=0, le=10)]
     category: Category
     #: Whether the apology / thank-you / "what would make it a 10?" email went out (False: suppressed,
@@ -231,25 +204,14 @@ class FollowUpResolvedDetail(BaseModel):
     resolved_at: datetime
 
 
-class FollowUpAlertDetail(BaseModel):
+class FollowUpAlertDetail(AnswerDetail):
     """``detail`` of ``NPS Follow-up Alert``: the team is alerted about a detractor (with the SNS alert).
 
     Published by the detractor workflow right after it opens, when the survey's ``alert`` setting is on;
     the optional webhook (Slack or any URL) posts it. ``event_id`` is ``<follow_up_id>:alert``.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    schema_version: Literal["1.0"] = "1.0"
-    event_id: str
     follow_up_id: Id
-    survey_id: Id
-    wave_id: Id
-    invite_id: Id
-    contact_id: Id
-    channel: Channel
-    locale: str
-    segments: SegmentValues
     score: Annotated[int, Field(ge=0, le=10)]
     category: Category
     alerted_at: datetime
