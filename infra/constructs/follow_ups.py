@@ -232,22 +232,7 @@ class FollowUps(Construct):
             scope, "WaitToEmail", time=sfn.WaitTime.seconds_path("$.follow_up.settings.email_wait_seconds")
         )
         email = step("Email", "email", "$.email", follow_up_id=follow_up_id)
-        publish = _resilient(
-            tasks.EventBridgePutEvents(
-                scope,
-                "PublishOpened",
-                entries=[
-                    tasks.EventBridgePutEventsEntry(
-                        detail=sfn.TaskInput.from_json_path_at("$.email.opened"),
-                        detail_type=FOLLOW_UP_OPENED,
-                        source=EVENT_SOURCE,
-                        event_bus=bus,
-                    )
-                ],
-                result_path=sfn.JsonPath.DISCARD,
-            ),
-            park,
-        )
+        publish = _put_event(scope, "PublishOpened", bus, FOLLOW_UP_OPENED, "$.email.opened", park)
         email_chain = email_wait.next(email).next(
             sfn.Choice(scope, "StillOpen")
             .when(sfn.Condition.string_equals("$.email.status", "resolved"), done)
@@ -266,22 +251,7 @@ class FollowUps(Construct):
                 ),
                 park,
             )
-            alert_event = _resilient(
-                tasks.EventBridgePutEvents(
-                    scope,
-                    "PublishAlert",
-                    entries=[
-                        tasks.EventBridgePutEventsEntry(
-                            detail=sfn.TaskInput.from_json_path_at("$.follow_up.alert.event"),
-                            detail_type=FOLLOW_UP_ALERT,
-                            source=EVENT_SOURCE,
-                            event_bus=bus,
-                        )
-                    ],
-                    result_path=sfn.JsonPath.DISCARD,
-                ),
-                park,
-            )
+            alert_event = _put_event(scope, "PublishAlert", bus, FOLLOW_UP_ALERT, "$.follow_up.alert.event", park)
             after_open: sfn.IChainable = (
                 sfn.Choice(scope, "Alert")
                 .when(
@@ -458,6 +428,26 @@ class FollowUps(Construct):
                     ),
                 },
             )
+
+
+def _put_event(
+    scope: Construct, name: str, bus: events.IEventBus, detail_type: str, detail_path: str, park: sfn.IChainable
+) -> sfn.TaskStateBase:
+    """An EventBridge PutEvents task publishing the NPS event whose detail is at ``detail_path``."""
+    task = tasks.EventBridgePutEvents(
+        scope,
+        name,
+        entries=[
+            tasks.EventBridgePutEventsEntry(
+                detail=sfn.TaskInput.from_json_path_at(detail_path),
+                detail_type=detail_type,
+                source=EVENT_SOURCE,
+                event_bus=bus,
+            )
+        ],
+        result_path=sfn.JsonPath.DISCARD,
+    )
+    return _resilient(task, park)
 
 
 def _resilient(task: sfn.TaskStateBase, park: sfn.IChainable) -> sfn.TaskStateBase:

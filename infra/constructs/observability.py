@@ -94,6 +94,18 @@ class Observability(Construct):
         self.alarms.append(alarm)
         return alarm
 
+    def _any_alarm(self, construct_id: str, description: str, metric: cloudwatch.IMetric) -> cloudwatch.Alarm:
+        """An alarm as soon as the metric is above zero in a 5-minute period (no data: all is well)."""
+        return self._alarm(
+            construct_id,
+            alarm_description=description,
+            metric=metric,
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
     def _nps_widgets(self) -> None:
         window = Duration.hours(self.config.alarm_window_hours)
         hour = Duration.hours(1)
@@ -178,15 +190,7 @@ class Observability(Construct):
             errors = function.metric_errors(period=Duration.minutes(5), statistic="Sum")
             error_metrics.append(errors)
             duration_metrics.append(function.metric_duration(period=Duration.minutes(5), statistic="p95"))
-            self._alarm(
-                f"Errors{_name(function)}",
-                alarm_description=f"The {function.node.path} function failed",
-                metric=errors,
-                threshold=0,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )
+            self._any_alarm(f"Errors{_name(function)}", f"The {function.node.path} function failed", errors)
         depth_metrics: list[cloudwatch.IMetric] = []
         for queue in dead_letters:
             if queue.node.path in self._watched:
@@ -194,14 +198,8 @@ class Observability(Construct):
             self._watched.add(queue.node.path)
             depth = queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum")
             depth_metrics.append(depth)
-            self._alarm(
-                f"DeadLetters{_name(queue)}",
-                alarm_description=f"Messages are waiting in the dead-letter queue {queue.node.path}",
-                metric=depth,
-                threshold=0,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            self._any_alarm(
+                f"DeadLetters{_name(queue)}", f"Messages are waiting in the dead-letter queue {queue.node.path}", depth
             )
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Function errors", left=error_metrics, width=8),
@@ -215,14 +213,8 @@ class Observability(Construct):
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(title=f"Failed executions: {state_machine.node.id}", left=[failed], width=8)
         )
-        return self._alarm(
-            f"FailedExecutions{_name(state_machine)}",
-            alarm_description=f"Executions of {state_machine.node.path} failed",
-            metric=failed,
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        return self._any_alarm(
+            f"FailedExecutions{_name(state_machine)}", f"Executions of {state_machine.node.path} failed", failed
         )
 
 
