@@ -27,6 +27,17 @@ def reset_clients() -> None:
     client.cache_clear()
 
 
+def conditional_write(operation: str, **request: Any) -> bool:
+    """A conditional DynamoDB write (``update_item``, ``put_item``...); False when its condition refused it."""
+    try:
+        getattr(client("dynamodb"), operation)(**request)
+    except Exception as error:
+        if conditional_check_failed(error):
+            return False
+        raise
+    return True
+
+
 def conditional_check_failed(error: Exception) -> bool:
     """Whether a DynamoDB write was refused by its condition (not a failure: the state was not as expected)."""
     code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code")

@@ -10,7 +10,6 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from nps import aws
-from nps.aws import conditional_check_failed
 from nps.follow_ups import FollowUp, Status, invite_id_of
 
 _serialize = TypeSerializer().serialize
@@ -29,15 +28,9 @@ class DynamoFollowUpStore:
         """Write a new follow-up; False when one with this id exists (a redelivered answer)."""
         data = follow_up.model_dump(mode="json", exclude_none=True)
         item = {name: _serialize(value) for name, value in data.items()} | {"expires_at_ttl": {"N": str(ttl)}}
-        try:
-            aws.client("dynamodb").put_item(
-                TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(follow_up_id)"
-            )
-        except Exception as error:
-            if conditional_check_failed(error):
-                return False
-            raise
-        return True
+        return aws.conditional_write(
+            "put_item", TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(follow_up_id)"
+        )
 
     def get(self, follow_up_id: str) -> FollowUp | None:
         item = (
@@ -121,13 +114,7 @@ class DynamoFollowUpStore:
         }
         if values:
             kwargs["ExpressionAttributeValues"] = values
-        try:
-            aws.client("dynamodb").update_item(**kwargs)
-        except Exception as error:
-            if conditional_check_failed(error):
-                return False
-            raise
-        return True
+        return aws.conditional_write("update_item", **kwargs)
 
 
 def _follow_up(item: dict[str, Any]) -> FollowUp:

@@ -32,12 +32,6 @@ _PARALLEL_WRITES = 16
 _NAMES = {"#status": "status"}
 
 
-def _code(error: Exception) -> str | None:
-    response = getattr(error, "response", None) or {}
-    code = response.get("Error", {}).get("Code")
-    return str(code) if code else None
-
-
 @dataclass(frozen=True, slots=True)
 class InviteRecord:
     """An invite item as the sending side sees it."""
@@ -139,7 +133,7 @@ class DynamoInviteLifecycle:
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
             except Exception as error:
-                if _code(error) != "ConditionalCheckFailedException":
+                if not aws.conditional_check_failed(error):
                     raise
                 old = getattr(error, "response", {}).get("Item") or {}
                 return invite, False, old.get("status", {}).get("S") == "queued"
@@ -166,20 +160,15 @@ class DynamoInviteLifecycle:
             names[f"#f{index}"] = name
             values[f":f{index}"] = {"S": value}
             sets.append(f"#f{index} = :f{index}")
-        try:
-            aws.client("dynamodb").update_item(
-                TableName=self.invites_table,
-                Key={"invite_id": {"S": invite_id}},
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression="#status = :expected",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except Exception as error:
-            if _code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return aws.conditional_write(
+            "update_item",
+            TableName=self.invites_table,
+            Key={"invite_id": {"S": invite_id}},
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression="#status = :expected",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
 
     def claim(self, invite_id: str, now: datetime) -> bool:
         """queued → sending; False when another delivery got there first (or it is no longer queued)."""
@@ -277,24 +266,19 @@ class DynamoInviteLifecycle:
     # -- reminders ----------------------------------------------------------------------------------
     def claim_reminder(self, invite_id: str, now: datetime) -> bool:
         """Claim the one reminder of a sent invite (never for bounced, failed or already reminded)."""
-        try:
-            aws.client("dynamodb").update_item(
-                TableName=self.invites_table,
-                Key={"invite_id": {"S": invite_id}},
-                UpdateExpression="SET reminder_status = :sending, reminder_claimed_at = :now",
-                ConditionExpression="#status = :sent AND attribute_not_exists(reminder_status)",
-                ExpressionAttributeNames=dict(_NAMES),
-                ExpressionAttributeValues={
-                    ":sending": {"S": "sending"},
-                    ":sent": {"S": "sent"},
-                    ":now": {"S": iso_timestamp(now)},
-                },
-            )
-        except Exception as error:
-            if _code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return aws.conditional_write(
+            "update_item",
+            TableName=self.invites_table,
+            Key={"invite_id": {"S": invite_id}},
+            UpdateExpression="SET reminder_status = :sending, reminder_claimed_at = :now",
+            ConditionExpression="#status = :sent AND attribute_not_exists(reminder_status)",
+            ExpressionAttributeNames=dict(_NAMES),
+            ExpressionAttributeValues={
+                ":sending": {"S": "sending"},
+                ":sent": {"S": "sent"},
+                ":now": {"S": iso_timestamp(now)},
+            },
+        )
 
     def finish_reminder(self, invite_id: str, outcome: str, now: datetime) -> None:
         """Record the reminder's outcome: ``sent`` (with ``reminder_sent_at``) or why it was not sent."""
@@ -320,24 +304,19 @@ class DynamoInviteLifecycle:
     # -- bounces ------------------------------------------------------------------------------------
     def mark_bounced(self, invite_id: str, bounce_type: str, now: datetime) -> bool:
         """Mark a sent invite bounced (False when the invite is unknown)."""
-        try:
-            aws.client("dynamodb").update_item(
-                TableName=self.invites_table,
-                Key={"invite_id": {"S": invite_id}},
-                UpdateExpression="SET #status = :bounced, bounce_type = :type, bounced_at = :now",
-                ConditionExpression="attribute_exists(invite_id)",
-                ExpressionAttributeNames=dict(_NAMES),
-                ExpressionAttributeValues={
-                    ":bounced": {"S": "bounced"},
-                    ":type": {"S": bounce_type},
-                    ":now": {"S": iso_timestamp(now)},
-                },
-            )
-        except Exception as error:
-            if _code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return aws.conditional_write(
+            "update_item",
+            TableName=self.invites_table,
+            Key={"invite_id": {"S": invite_id}},
+            UpdateExpression="SET #status = :bounced, bounce_type = :type, bounced_at = :now",
+            ConditionExpression="attribute_exists(invite_id)",
+            ExpressionAttributeNames=dict(_NAMES),
+            ExpressionAttributeValues={
+                ":bounced": {"S": "bounced"},
+                ":type": {"S": bounce_type},
+                ":now": {"S": iso_timestamp(now)},
+            },
+        )
 
 
 def send_after_of(record: InviteRecord) -> datetime | None:

@@ -125,8 +125,7 @@ class DynamoInviteRepository:
                 ReturnValues="ALL_NEW",
             )
         except Exception as error:
-            code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code")
-            if code == "ConditionalCheckFailedException":
+            if aws.conditional_check_failed(error):
                 raise InviteNotFound(invite_id) from error
             raise
         invite = _from_item(result["Attributes"])

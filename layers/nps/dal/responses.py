@@ -186,44 +186,39 @@ class DynamoResponseRepository:
 
         The stream then subtracts it from the aggregates. Returns whether an answer was retracted.
         """
-        try:
-            aws.client("dynamodb").update_item(
-                TableName=self.table_name,
-                Key={"invite_id": {"S": invite_id}},
-                UpdateExpression=(
-                    "SET #counted = :false, #automated_score = #score, #retracted_at = :now, "
-                    "#automated_reasons = :reasons, #version = #version + :one REMOVE #first_answered_at"
-                ),
-                ConditionExpression=(
-                    "attribute_exists(#score) AND (attribute_not_exists(#counted) OR #counted = :true) "
-                    "AND #first_answered_at >= :since"
-                ),
-                ExpressionAttributeNames={
-                    f"#{name}": name
-                    for name in (
-                        "counted",
-                        "automated_score",
-                        "score",
-                        "retracted_at",
-                        "automated_reasons",
-                        "version",
-                        "first_answered_at",
-                    )
-                },
-                ExpressionAttributeValues={
-                    ":false": {"BOOL": False},
-                    ":true": {"BOOL": True},
-                    ":now": {"S": now_iso},
-                    ":since": {"S": since_iso},
-                    ":reasons": {"SS": list(reasons) or ["unspecified"]},
-                    ":one": {"N": "1"},
-                },
-            )
-        except Exception as error:
-            if conditional_check_failed(error):
-                return False
-            raise
-        return True
+        return aws.conditional_write(
+            "update_item",
+            TableName=self.table_name,
+            Key={"invite_id": {"S": invite_id}},
+            UpdateExpression=(
+                "SET #counted = :false, #automated_score = #score, #retracted_at = :now, "
+                "#automated_reasons = :reasons, #version = #version + :one REMOVE #first_answered_at"
+            ),
+            ConditionExpression=(
+                "attribute_exists(#score) AND (attribute_not_exists(#counted) OR #counted = :true) "
+                "AND #first_answered_at >= :since"
+            ),
+            ExpressionAttributeNames={
+                f"#{name}": name
+                for name in (
+                    "counted",
+                    "automated_score",
+                    "score",
+                    "retracted_at",
+                    "automated_reasons",
+                    "version",
+                    "first_answered_at",
+                )
+            },
+            ExpressionAttributeValues={
+                ":false": {"BOOL": False},
+                ":true": {"BOOL": True},
+                ":now": {"S": now_iso},
+                ":since": {"S": since_iso},
+                ":reasons": {"SS": list(reasons) or ["unspecified"]},
+                ":one": {"N": "1"},
+            },
+        )
 
     def get(self, invite_id: str) -> StoredResponse | None:
         item = (
@@ -243,27 +238,24 @@ class DynamoResponseRepository:
 
     def save_comment(self, invite_id: str, comment: str, now_iso: str) -> None:
         """Store the comment on a counted response; raise :class:`NotAnswered` otherwise."""
-        try:
-            aws.client("dynamodb").update_item(
-                TableName=self.table_name,
-                Key={"invite_id": {"S": invite_id}},
-                UpdateExpression="SET #comment = :comment, #comment_at = :now, #version = #version + :one",
-                ConditionExpression="attribute_exists(#score) AND (attribute_not_exists(#counted) OR #counted = :true)",
-                ExpressionAttributeNames={
-                    "#comment": "comment",
-                    "#comment_at": "comment_at",
-                    "#version": "version",
-                    "#score": "score",
-                    "#counted": "counted",
-                },
-                ExpressionAttributeValues={
-                    ":comment": {"S": comment},
-                    ":now": {"S": now_iso},
-                    ":one": {"N": "1"},
-                    ":true": {"BOOL": True},
-                },
-            )
-        except Exception as error:
-            if conditional_check_failed(error):
-                raise NotAnswered(invite_id) from error
-            raise
+        if not aws.conditional_write(
+            "update_item",
+            TableName=self.table_name,
+            Key={"invite_id": {"S": invite_id}},
+            UpdateExpression="SET #comment = :comment, #comment_at = :now, #version = #version + :one",
+            ConditionExpression="attribute_exists(#score) AND (attribute_not_exists(#counted) OR #counted = :true)",
+            ExpressionAttributeNames={
+                "#comment": "comment",
+                "#comment_at": "comment_at",
+                "#version": "version",
+                "#score": "score",
+                "#counted": "counted",
+            },
+            ExpressionAttributeValues={
+                ":comment": {"S": comment},
+                ":now": {"S": now_iso},
+                ":one": {"N": "1"},
+                ":true": {"BOOL": True},
+            },
+        ):
+            raise NotAnswered(invite_id)

@@ -25,18 +25,9 @@ class DynamoSuppressionRepository:
         }
         if contact_id:
             item["contact_id"] = {"S": contact_id}
-        try:
-            aws.client("dynamodb").put_item(
-                TableName=self.table_name,
-                Item=item,
-                ConditionExpression="attribute_not_exists(address_hash)",
-            )
-        except Exception as error:
-            code = getattr(error, "response", {}).get("Error", {}).get("Code")
-            if code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return aws.conditional_write(
+            "put_item", TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(address_hash)"
+        )
 
     def is_suppressed(self, address_hash: str) -> bool:
         item = aws.client("dynamodb").get_item(
