@@ -103,18 +103,6 @@ def parse_record(
     return ParsedRecord(transition, comment_event(old, new))
 
 
-def parse_transition(
-    event_name: str,
-    keys: Mapping[str, Any] | None,
-    old_image: Mapping[str, Any] | None,
-    new_image: Mapping[str, Any] | None,
-    sequence_number: str | None,
-    created_at: float | None,
-) -> Transition | None:
-    """Build a :class:`Transition` from a deserialized stream record; ``None`` if it cannot matter."""
-    return _parse(event_name, keys, old_image, new_image, sequence_number, created_at)[0]
-
-
 def _parse(
     event_name: str,
     keys: Mapping[str, Any] | None,

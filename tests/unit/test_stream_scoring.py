@@ -31,7 +31,6 @@ from nps.stream_scoring import (
     ScoringService,
     comment_event,
     parse_record,
-    parse_transition,
     retracted_event,
     scored_event,
 )
@@ -45,16 +44,8 @@ CREATED = Decimal(1795423815)  # ApproximateCreationDateTime, epoch seconds
 KEYS = {"invite_id": "inv_1"}
 
 
-def parse(
-    event_name: str,
-    old: dict[str, Any] | None,
-    new: dict[str, Any] | None,
-    *,
-    keys: dict[str, Any] | None = KEYS,
-    sequence_number: str | None = "4100000000000001",
-    created_at: Any = CREATED,
-) -> Transition | None:
-    return parse_transition(event_name, keys, old, new, sequence_number, created_at)
+def parse(event_name: str, old: dict[str, Any] | None, new: dict[str, Any] | None, **record: Any) -> Transition | None:
+    return parse_full(event_name, old, new, **record).transition
 
 
 def parse_full(
@@ -70,7 +61,7 @@ def parse_full(
 
 
 # --------------------------------------------------------------------------------------------------
-# parse_transition
+# the transition of a record
 # --------------------------------------------------------------------------------------------------
 
 
@@ -409,24 +400,6 @@ def test_parse_record_rejects_malformed_records(make_image: MakeImage) -> None:
         parse_full("UPDATE", None, make_image())
     with pytest.raises(MalformedRecord, match="creation time"):
         parse_full("INSERT", None, make_image(), created_at=None)
-
-
-@pytest.mark.parametrize(
-    ("event_name", "old", "new"),
-    [
-        ("INSERT", None, {"score": 9, "version": 1}),
-        ("MODIFY", {"score": 6, "version": 1}, {"score": 9, "version": 2}),
-        ("MODIFY", {"score": 6, "version": 1}, {"score": 6, "version": 2, "comment": "ok"}),
-        ("REMOVE", {"score": 4, "version": 3}, None),
-    ],
-    ids=["insert", "change", "comment", "remove"],
-)
-def test_parse_transition_is_the_transition_of_parse_record(
-    make_image: MakeImage, event_name: str, old: dict[str, Any] | None, new: dict[str, Any] | None
-) -> None:
-    old_image = make_image(**old) if old is not None else None
-    new_image = make_image(**new) if new is not None else None
-    assert parse(event_name, old_image, new_image) == parse_full(event_name, old_image, new_image).transition
 
 
 def test_an_answer_that_never_counted_moves_nothing(make_image: MakeImage) -> None:
