@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from nps.contacts import Contact
 from nps.dal.channels import SendError
 from nps.dal.invite_lifecycle import InviteRecord
-from nps.delivery import Mailer
+from nps.delivery import Contacts, Mailer
 from nps.events import Event, Publisher, detail_json
 from nps.messages import mime_message, render_follow_up_email, unsubscribe_link
 from nps.models import (
@@ -166,10 +166,6 @@ class Invites(Protocol):
 
 class Surveys(Protocol):
     def get(self, survey_id: str) -> Survey | None: ...
-
-
-class Contacts(Protocol):
-    def get(self, audience: str, contact_id: str) -> Contact | None: ...
 
 
 class Suppressions(Protocol):
