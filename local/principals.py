@@ -1,0 +1,52 @@
+"""Which deployed principal is making the AWS calls of this moment, when the platform runs locally.
+
+In AWS every call is signed by a role: a function's execution role, a state machine's role, the
+scheduler's role. Locally everything runs in one process with one set of fake credentials, so the
+permission test (``tests/permissions``) needs to know on whose behalf each call is made:
+
+- calls made while a handler in ``functions/<name>/`` is on the stack belong to ``function:<name>``
+  (found from the call stack; nothing to do for the callers);
+- calls made by something that stands in for another AWS principal (the Step Functions interpreter's
+  SDK tasks, a rule target, the scheduler) are wrapped in :func:`acting_as`, e.g.
+  ``with acting_as("state-machine:detractor"): ...``.
+
+Calls outside both (test set-up, the operator's CLI) are made with the operator's own credentials and
+are not checked against a role.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+_PRINCIPAL: ContextVar[str | None] = ContextVar("nps_local_principal", default=None)
+
+
+@contextmanager
+def acting_as(principal: str) -> Iterator[None]:
+    """Attribute the AWS calls made inside the block to ``principal`` (``kind:name``).
+
+    A handler called inside the block still owns its own calls: the innermost principal wins.
+    """
+    token = _PRINCIPAL.set(principal)
+    try:
+        yield
+    finally:
+        _PRINCIPAL.reset(token)
+
+
+def current_principal() -> str | None:
+    """The principal whose role signs an AWS call made here and now, or None for the operator.
+
+    The innermost ``functions.<name>.handler`` module on the call stack wins; otherwise the innermost
+    :func:`acting_as` block.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("functions.") and module.endswith(".handler"):
+            return "function:" + module.split(".")[1]
+        frame = frame.f_back  # type: ignore[assignment]
+    return _PRINCIPAL.get()
