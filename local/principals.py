@@ -45,7 +45,7 @@ def current_principal() -> str | None:
     """
     frame = sys._getframe(1)
     while frame is not None:
-        module = frame.f_globals.get("__name__", "")
+        module = str(frame.f_globals.get("__name__", ""))
         if module.startswith("functions.") and module.endswith(".handler"):
             return "function:" + module.split(".")[1]
         frame = frame.f_back  # type: ignore[assignment]
