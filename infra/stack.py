@@ -98,6 +98,7 @@ class NpsStack(Stack):
         self.observability.watch(self)
         for machine in self.follow_ups.state_machines.values():
             self.observability.add_state_machine(machine)
+        self.observability.add_stream_consumer(self.scoring.function)
 
         outputs = {
             "ResponseApiUrl": self.response_api.url,

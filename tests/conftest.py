@@ -44,3 +44,18 @@ def platform() -> Iterator[Any]:
     score.service.cache_clear()
     os.environ.clear()
     os.environ.update(saved)
+
+
+# Every AWS call a function or state machine makes in any test is checked against its synthesized role.
+from tests.permissions.session import RECORDER, session_finished, summary  # noqa: E402
+
+RECORDER.install()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session_finished(session)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    summary(terminalreporter)

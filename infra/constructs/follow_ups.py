@@ -44,6 +44,7 @@ from infra.constructs.functions import SharedLayers, acknowledge, python_functio
 from infra.constructs.queues import encrypted_queue
 from infra.constructs.routing import Routing, pattern_rule
 from infra.constructs.sending import Sending
+from infra.constructs.storage import grant_items
 from nps.models import EVENT_SOURCE, FOLLOW_UP_ALERT, FOLLOW_UP_OPENED
 from nps.routing import FOLLOW_UP_ALERTED, FOLLOW_UP_CATEGORIES, FOLLOW_UP_STARTS
 
@@ -88,7 +89,10 @@ class FollowUps(Construct):
         # The team's tasks (a CRM or ticketing integration reads them; docs/events.md), and the
         # executions that failed after retries, parked with their input and error.
         self.task_dead_letters = encrypted_queue(self, "TaskDeadLetters", key)
-        self.tasks = encrypted_queue(self, "Tasks", key, dead_letter_queue=self.task_dead_letters)
+        # The team's CRM integration consumes tasks; a day without pick-up means it is down.
+        self.tasks = encrypted_queue(
+            self, "Tasks", key, dead_letter_queue=self.task_dead_letters, max_message_age=Duration.days(1)
+        )
         self.workflow_dead_letters = encrypted_queue(
             self, "WorkflowDeadLetters", key, dead_letter_role="follow-up workflow executions that failed"
         )
@@ -171,14 +175,14 @@ class FollowUps(Construct):
         sending: Sending,
         signing_secret: secretsmanager.ISecret,
     ) -> None:
-        tables.follow_ups.grant(
-            function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"
+        grant_items(
+            tables.follow_ups, function, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"
         )
-        tables.invites.grant(function, "dynamodb:GetItem", "dynamodb:PutItem")
-        tables.responses.grant(function, "dynamodb:GetItem")
-        tables.surveys.grant(function, "dynamodb:GetItem")
-        tables.contacts.grant(function, "dynamodb:GetItem")
-        tables.suppressions.grant(function, "dynamodb:GetItem", "dynamodb:BatchGetItem")
+        grant_items(tables.invites, function, "dynamodb:GetItem", "dynamodb:PutItem")
+        grant_items(tables.responses, function, "dynamodb:GetItem")
+        grant_items(tables.surveys, function, "dynamodb:GetItem")
+        grant_items(tables.contacts, function, "dynamodb:GetItem")
+        grant_items(tables.suppressions, function, "dynamodb:GetItem", "dynamodb:BatchGetItem")
         sending.send_queue.grant_send_messages(function)
         self.tasks.grant_send_messages(function)
         signing_secret.grant_read(function)

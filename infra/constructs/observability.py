@@ -10,6 +10,7 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -20,8 +21,15 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
 
 from infra.config import StackConfig
-from infra.constructs.queues import DEAD_LETTER_METADATA
+from infra.constructs.queues import DEAD_LETTER_METADATA, MAX_MESSAGE_AGE_METADATA
 from nps.observability import CATEGORY_DIMENSION, NAMESPACE, RESPONSES_BY_CATEGORY, SURVEY_DIMENSION
+
+#: How long a message may wait in a work queue before someone should look (seconds); a queue overrides
+#: it with ``MAX_MESSAGE_AGE_METADATA``. Held sends are re-queued with a new delay at most every 15 min,
+#: so an hour-old message means the consumer is stuck or failing, not a contact's quiet hours.
+DEFAULT_MAX_MESSAGE_AGE_SECONDS = 3600
+#: A stream consumer this far behind the newest record is losing the race (records expire after 24 h).
+MAX_ITERATOR_AGE_SECONDS = 900
 
 _CATEGORIES = {"p": "promoter", "a": "passive", "d": "detractor"}
 
@@ -169,7 +177,8 @@ class Observability(Construct):
 
     # -- resources ----------------------------------------------------------------------------------
     def watch(self, root: IConstruct) -> None:
-        """Alarm on errors of every function and the depth of every dead-letter queue under ``root``."""
+        """Alarm on errors and throttles of every function, the depth of every dead-letter queue, the age of
+        the oldest message of every other queue and the throttle events of every table under ``root``."""
         functions: list[lambda_.Function] = []
         queues: list[sqs.Queue] = []
         for node in root.node.find_all():
@@ -191,6 +200,65 @@ class Observability(Construct):
             error_metrics.append(errors)
             duration_metrics.append(function.metric_duration(period=Duration.minutes(5), statistic="p95"))
             self._any_alarm(f"Errors{_name(function)}", f"The {function.node.path} function failed", errors)
+        throttle_metrics: list[cloudwatch.IMetric] = []
+        for function in functions:
+            if f"{function.node.path}#throttles" in self._watched:
+                continue
+            self._watched.add(f"{function.node.path}#throttles")
+            throttles = function.metric_throttles(period=Duration.minutes(5), statistic="Sum")
+            throttle_metrics.append(throttles)
+            self._any_alarm(
+                f"Throttles{_name(function)}",
+                f"Invocations of {function.node.path} were throttled (requests refused or events delayed)",
+                throttles,
+            )
+        age_metrics: list[cloudwatch.IMetric] = []
+        for queue in queues:
+            if queue in dead_letters or f"{queue.node.path}#age" in self._watched:
+                continue
+            self._watched.add(f"{queue.node.path}#age")
+            limit = next(
+                (int(str(e.data)) for e in queue.node.metadata if e.type == MAX_MESSAGE_AGE_METADATA),
+                DEFAULT_MAX_MESSAGE_AGE_SECONDS,
+            )
+            age = queue.metric_approximate_age_of_oldest_message(period=Duration.minutes(5), statistic="Maximum")
+            age_metrics.append(age)
+            self._alarm(
+                f"OldestMessage{_name(queue)}",
+                alarm_description=f"A message has waited over {limit} s in {queue.node.path}: its consumer is "
+                "stuck, failing or too slow",
+                metric=age,
+                threshold=limit,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        for table in (n for n in root.node.find_all() if isinstance(n, dynamodb.Table)):
+            if f"{table.node.path}#throttles" in self._watched:
+                continue
+            self._watched.add(f"{table.node.path}#throttles")
+            events = {
+                f"{kind.lower()}_{_name(table).lower()}": cloudwatch.Metric(
+                    namespace="AWS/DynamoDB",
+                    metric_name=f"{kind}ThrottleEvents",
+                    dimensions_map={"TableName": table.table_name},
+                    statistic="Sum",
+                    period=Duration.minutes(5),
+                )
+                for kind in ("Read", "Write")
+            }
+            throttled = cloudwatch.MathExpression(
+                expression="+".join(f"FILL({key},0)" for key in events),
+                using_metrics=events,
+                label=f"{table.node.id} throttle events",
+                period=Duration.minutes(5),
+            )
+            throttle_metrics.append(throttled)
+            self._any_alarm(
+                f"Throttles{_name(table)}",
+                f"Requests to {table.node.path} were throttled (a hot partition key or an account limit)",
+                throttled,
+            )
         depth_metrics: list[cloudwatch.IMetric] = []
         for queue in dead_letters:
             if queue.node.path in self._watched:
@@ -205,10 +273,32 @@ class Observability(Construct):
             cloudwatch.GraphWidget(title="Function errors", left=error_metrics, width=8),
             cloudwatch.GraphWidget(title="Function duration p95", left=duration_metrics, width=8),
             cloudwatch.GraphWidget(title="Dead-letter queue depth", left=depth_metrics, width=8),
+            cloudwatch.GraphWidget(title="Oldest message age (s)", left=age_metrics, width=8),
+            cloudwatch.GraphWidget(title="Throttles", left=throttle_metrics, width=8),
+        )
+
+    def add_stream_consumer(self, function: lambda_.IFunction) -> cloudwatch.Alarm:
+        """Alarm when a stream consumer falls behind (iterator age): scoring stalls before anything fails."""
+        age = function.metric("IteratorAge", period=Duration.minutes(5), statistic="Maximum")
+        self.dashboard.add_widgets(cloudwatch.GraphWidget(title="Stream iterator age (ms)", left=[age], width=8))
+        return self._alarm(
+            f"IteratorAge{_name(function)}",
+            alarm_description=f"{function.node.path} is more than {MAX_ITERATOR_AGE_SECONDS} s behind its stream",
+            metric=age,
+            threshold=MAX_ITERATOR_AGE_SECONDS * 1000,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=3,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
 
     def add_state_machine(self, state_machine: sfn.IStateMachine) -> cloudwatch.Alarm:
-        """Alarm (and chart) when executions of a follow-up workflow fail."""
+        """Alarm (and chart) when executions of a follow-up workflow fail or are throttled."""
+        throttled = state_machine.metric_throttled(period=Duration.minutes(5), statistic="Sum")
+        self._any_alarm(
+            f"ThrottledExecutions{_name(state_machine)}",
+            f"Executions of {state_machine.node.path} were throttled",
+            throttled,
+        )
         failed = state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum")
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(title=f"Failed executions: {state_machine.node.id}", left=[failed], width=8)

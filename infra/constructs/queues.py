@@ -9,6 +9,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 DEAD_LETTER_METADATA = "nps:dead-letter-queue"
+#: Seconds a message may wait before the queue's oldest-message alarm fires (default in observability).
+MAX_MESSAGE_AGE_METADATA = "nps:max-message-age-seconds"
 
 
 def encrypted_queue(
@@ -20,9 +22,11 @@ def encrypted_queue(
     max_receive_count: int = 5,
     visibility_timeout: Duration | None = None,
     dead_letter_role: str | None = None,
+    max_message_age: Duration | None = None,
 ) -> sqs.Queue:
     """A KMS-encrypted, TLS-only queue. ``dead_letter_role`` says what the queue is the DLQ of, when it
-    is one that cdk-nag cannot see (an EventBridge target DLQ or a stream on-failure destination)."""
+    is one that cdk-nag cannot see (an EventBridge target DLQ or a stream on-failure destination);
+    ``max_message_age`` is how long a message may wait before its alarm (default one hour)."""
     queue = sqs.Queue(
         scope,
         construct_id,
@@ -37,6 +41,8 @@ def encrypted_queue(
             else None
         ),
     )
+    if max_message_age is not None:
+        queue.node.add_metadata(MAX_MESSAGE_AGE_METADATA, str(int(max_message_age.to_seconds())))
     if dead_letter_role:
         # Observability finds every dead-letter queue by this mark (or by a queue naming it as its DLQ).
         queue.node.add_metadata(DEAD_LETTER_METADATA, dead_letter_role)

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from infra.config import StackConfig
 from infra.constructs.functions import SharedLayers, acknowledge, python_function, retention
+from infra.constructs.storage import grant_items
 
 
 @jsii.implements(apigw.IAccessLogSettings)
@@ -80,8 +81,9 @@ class ResponseApi(Construct):
                 "DEFAULT_LOCALE": config.default_locale,
             },
         )
-        invites.grant(self.function, "dynamodb:GetItem")
-        responses.grant(self.function, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        # UpdateItem: every open, confirm and preview request writes the invite's click log.
+        grant_items(invites, self.function, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        grant_items(responses, self.function, "dynamodb:GetItem", "dynamodb:UpdateItem")
         self.signing_secret.grant_read(self.function)
 
         integration = HttpLambdaIntegration("RespondIntegration", self.function)

@@ -35,6 +35,7 @@ from constructs import Construct
 from infra.config import StackConfig
 from infra.constructs.functions import SharedLayers, acknowledge, python_function
 from infra.constructs.queues import encrypted_queue
+from infra.constructs.storage import grant_items
 from nps.models import EVENT_SOURCE
 from nps.routing import DEFAULT_TRIGGER_DETAIL_TYPES
 
@@ -110,6 +111,17 @@ class Sending(Construct):
             key,
             dead_letter_role="SES feedback the suppress function could not take",
         )
+        # SNS redrives a notification the suppress function never took into this encrypted queue: the key
+        # must let SNS encrypt it, for this account's topics only (the topic's ARN would be a cycle).
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="SnsRedrivesFeedback",
+                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
         self.planner_dlq = encrypted_queue(
             self,
             "PlannerDeadLetters",
@@ -171,10 +183,10 @@ class Sending(Construct):
             memory_size=1024,
             timeout=Duration.minutes(15),
         )
-        surveys.grant(self.planner, "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:DeleteItem")
-        contacts.grant(self.planner, "dynamodb:GetItem", "dynamodb:Query")
-        suppressions.grant(self.planner, "dynamodb:BatchGetItem")
-        invites.grant(self.planner, "dynamodb:PutItem")
+        grant_items(surveys, self.planner, "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:DeleteItem")
+        grant_items(contacts, self.planner, "dynamodb:GetItem", "dynamodb:Query")
+        grant_items(suppressions, self.planner, "dynamodb:BatchGetItem")
+        grant_items(invites, self.planner, "dynamodb:PutItem")
         self.send_queue.grant_send_messages(self.planner)
 
         # -- deliver -------------------------------------------------------------------------------
@@ -196,12 +208,12 @@ class Sending(Construct):
             },
             timeout=Duration.seconds(DELIVER_TIMEOUT_SECONDS),
         )
-        invites.grant(self.deliver, "dynamodb:GetItem", "dynamodb:UpdateItem")
-        aggregates.grant(self.deliver, "dynamodb:UpdateItem")
-        contacts.grant(self.deliver, "dynamodb:GetItem", "dynamodb:UpdateItem")
-        surveys.grant(self.deliver, "dynamodb:GetItem", "dynamodb:PutItem")
-        suppressions.grant(self.deliver, "dynamodb:GetItem", "dynamodb:PutItem")
-        responses.grant(self.deliver, "dynamodb:GetItem")
+        grant_items(invites, self.deliver, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        grant_items(aggregates, self.deliver, "dynamodb:UpdateItem")
+        grant_items(contacts, self.deliver, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        grant_items(surveys, self.deliver, "dynamodb:GetItem", "dynamodb:PutItem")
+        grant_items(suppressions, self.deliver, "dynamodb:GetItem", "dynamodb:PutItem")
+        grant_items(responses, self.deliver, "dynamodb:GetItem")
         self.send_queue.grant_send_messages(self.deliver)
         self.send_dlq.grant_send_messages(self.deliver)
         signing_secret.grant_read(self.deliver)
@@ -231,8 +243,8 @@ class Sending(Construct):
             "SES bounces and complaints → suppressions, invite status and events",
             {**tables, "EVENT_BUS_NAME": bus.event_bus_name},
         )
-        invites.grant(self.suppress, "dynamodb:GetItem", "dynamodb:UpdateItem")
-        suppressions.grant(self.suppress, "dynamodb:PutItem")
+        grant_items(invites, self.suppress, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        grant_items(suppressions, self.suppress, "dynamodb:PutItem")
         bus.grant_put_events_to(self.suppress)
         self.feedback_topic.add_subscription(
             subscriptions.LambdaSubscription(self.suppress, dead_letter_queue=self.feedback_dlq)
@@ -246,7 +258,7 @@ class Sending(Construct):
             memory_size=1024,
             timeout=Duration.minutes(15),
         )
-        contacts.grant(self.importer, "dynamodb:UpdateItem")
+        grant_items(contacts, self.importer, "dynamodb:UpdateItem")
         self.import_bucket.grant_read(self.importer, "imports/*")
         self.import_bucket.grant_put(self.importer, "reports/*")
         self.import_bucket.add_event_notification(
@@ -266,9 +278,9 @@ class Sending(Construct):
                 "DEFAULT_LOCALE": config.default_locale,
             },
         )
-        invites.grant(self.unsubscribe, "dynamodb:GetItem")
-        contacts.grant(self.unsubscribe, "dynamodb:GetItem")
-        suppressions.grant(self.unsubscribe, "dynamodb:PutItem")
+        grant_items(invites, self.unsubscribe, "dynamodb:GetItem")
+        grant_items(contacts, self.unsubscribe, "dynamodb:GetItem")
+        grant_items(suppressions, self.unsubscribe, "dynamodb:PutItem")
         signing_secret.grant_read(self.unsubscribe)
         bus.grant_put_events_to(self.unsubscribe)
         api.add_routes(

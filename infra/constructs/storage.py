@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
@@ -67,3 +68,29 @@ class Storage(Construct):
                 non_key_attributes=list(index.include) or None,
             )
         return table
+
+
+#: DynamoDB actions that only read items; any other item action writes.
+_READ_ACTIONS = frozenset(
+    {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ConditionCheckItem"}
+)
+
+
+def grant_items(table: dynamodb.ITable, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+    """Grant item ``actions`` on ``table`` with the key permissions its encryption implies.
+
+    ``Table.grant`` grants only the DynamoDB actions; on a table encrypted with a customer-managed key
+    DynamoDB then answers ``AccessDeniedException`` (reads need ``kms:Decrypt``; writes also
+    ``kms:Encrypt``/``kms:GenerateDataKey*`` — "Encryption at rest: how it works", DynamoDB developer
+    guide). The key grant goes through the key's grant methods and names exact actions (no
+    ``ReEncrypt*``/``GenerateDataKey*`` wildcards): decrypt for reads, decrypt + encrypt + data keys for
+    writes, on this key only.
+    """
+    grant = table.grant(grantee, *actions)
+    key = table.encryption_key
+    if key is not None:
+        if set(actions) <= _READ_ACTIONS:
+            key.grant_decrypt(grantee)
+        else:
+            key.grant(grantee, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+    return grant

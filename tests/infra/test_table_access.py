@@ -1,0 +1,94 @@
+"""Which function may do what on which table: the least-privilege matrix, read from the synthesized roles.
+
+A change of access is a change of this table, reviewed as such. The permission test
+(``tests/permissions``) proves each function's real calls fit inside its row; this test proves nothing
+more was granted, and that every table access carries the key access it needs.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.permissions.iam import Decision, Request, evaluate
+from tests.permissions.template import DeployedTemplate, deployed_template
+
+pytestmark = pytest.mark.infra
+
+#: function → table → DynamoDB item actions (index grants are checked separately below).
+ACCESS: dict[str, dict[str, set[str]]] = {
+    "respond": {"Invites": {"GetItem", "UpdateItem"}, "Responses": {"GetItem", "UpdateItem"}},
+    "score": {"Aggregates": {"BatchGetItem", "ConditionCheckItem", "GetItem", "PutItem", "UpdateItem"}},
+    "planner": {
+        "Surveys": {"DeleteItem", "GetItem", "Query", "Scan"},
+        "Contacts": {"GetItem", "Query"},
+        "Suppressions": {"BatchGetItem"},
+        "Invites": {"PutItem"},
+    },
+    "deliver": {
+        "Contacts": {"GetItem", "UpdateItem"},
+        "Invites": {"GetItem", "UpdateItem"},
+        "Aggregates": {"UpdateItem"},
+        "Suppressions": {"GetItem", "PutItem"},
+        "Surveys": {"GetItem", "PutItem"},
+        "Responses": {"GetItem"},
+    },
+    "suppress": {"Invites": {"GetItem", "UpdateItem"}, "Suppressions": {"PutItem"}},
+    "unsubscribe": {"Contacts": {"GetItem"}, "Invites": {"GetItem"}, "Suppressions": {"PutItem"}},
+    "import_contacts": {"Contacts": {"UpdateItem"}},
+    "report": {"Aggregates": {"Query"}},
+    "follow_up": {
+        "Followups": {"GetItem", "PutItem", "Query", "UpdateItem"},
+        "Invites": {"GetItem", "PutItem"},
+        "Contacts": {"GetItem"},
+        "Responses": {"GetItem"},
+        "Surveys": {"GetItem"},
+        "Suppressions": {"BatchGetItem", "GetItem"},
+    },
+}
+ACCESS["follow_up_events"] = ACCESS["follow_up"]
+ITEM_ACTIONS = {
+    "BatchGetItem", "BatchWriteItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "Scan",
+    "UpdateItem",
+}  # fmt: skip
+READS = {"BatchGetItem", "ConditionCheckItem", "GetItem", "Query", "Scan"}
+
+
+@pytest.fixture(scope="module")
+def template() -> DeployedTemplate:
+    return deployed_template()
+
+
+def tables(template: DeployedTemplate) -> dict[str, str]:
+    """Table name as in nps.tables (capitalised) → logical id."""
+    return {lid.removeprefix("Storage")[:-8]: lid for lid, _ in template.of_type("AWS::DynamoDB::Table")}
+
+
+@pytest.mark.parametrize("function", sorted(ACCESS))
+def test_each_function_may_do_exactly_its_row_on_each_table(template: DeployedTemplate, function: str) -> None:
+    principal = template.principals()[f"function:{function}"]
+    granted: dict[str, set[str]] = {}
+    for name, logical_id in tables(template).items():
+        arn = template.attribute(logical_id, "Arn")
+        allowed = {
+            a for a in ITEM_ACTIONS if evaluate(principal.statements, Request(f"dynamodb:{a}", arn)) is Decision.ALLOWED
+        }
+        if allowed:
+            granted[name] = allowed
+    assert granted == ACCESS[function]
+
+
+@pytest.mark.parametrize("function", sorted(ACCESS))
+def test_each_table_access_carries_the_key_access_it_needs_and_no_more(
+    template: DeployedTemplate, function: str
+) -> None:
+    principal = template.principals()[f"function:{function}"]
+    (key,) = [k for k, _ in template.of_type("AWS::KMS::Key")]
+    arn = template.attribute(key, "Arn")
+    writes = any(actions - READS for actions in ACCESS[function].values())
+
+    def may(action: str) -> bool:
+        return evaluate(principal.statements, Request(action, arn)) is Decision.ALLOWED
+
+    assert may("kms:Decrypt")
+    assert may("kms:GenerateDataKey") == writes
+    assert may("kms:Encrypt") == writes

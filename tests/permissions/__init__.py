@@ -1,0 +1,1 @@
+"""The permission test: every AWS call checked against its role in the synthesized template."""

@@ -1,0 +1,93 @@
+"""The calls each function makes on its busiest paths are allowed by its synthesized role, KMS included.
+
+These pin the faults a deployment met before: every tap answered 500 (the respond role could only read
+the invites table whose click log it writes), no role but a few could use the key that encrypts every
+table, and the score role could not write the commit record of a batch wider than one transaction.
+The session-wide recorder (``tests/conftest.py``) checks every other test's calls the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from functions.score import handler as score
+from functions.suppress import handler as suppress
+from functions.unsubscribe import handler as unsubscribe
+from local import demo_sending as ds
+from local.environment import LocalStack, StreamReader
+from local.lambda_events import LambdaContext, http_event
+from tests.integration.helpers import issue_invite
+from tests.integration.test_score_stream import tap_a_wide_campaign
+from tests.permissions.recorder import Use, Violation
+from tests.permissions.session import RECORDER
+
+CSV = (
+    "contact_id,email,phone,time_zone,locale,plan,region\n"
+    "a,a@example.com,,UTC,en,pro,emea\n"
+    "b,b@example.com,,UTC,en,pro,emea\n"
+)
+
+
+def violations(uses: set[Use]) -> list[str]:
+    found: list[Violation] = RECORDER.violations(uses)
+    return [str(v) for v in found]
+
+
+def used(uses: set[Use], principal: str) -> set[tuple[str, str]]:
+    return {(u.action, u.resource.rsplit("/", 1)[-1]) for u in uses if u.principal == principal}
+
+
+def test_a_tap_its_confirmation_and_the_preview_link_are_allowed_for_respond(platform: LocalStack) -> None:
+    # Given an invite with a signed link
+    invite = issue_invite(platform, "inv-perm-1")
+    # When a person taps, the page confirms, a scanner follows the preview link and a comment follows
+    with RECORDER.capture() as uses:
+        assert invite.open(9)["statusCode"] == 200
+        assert invite.confirm(9)["statusCode"] == 200
+        invite.preview()
+        assert invite.comment("Quick and friendly")["statusCode"] == 200
+    # Then respond wrote the invite's click log, and its role allows that and every other call, key included
+    assert any(u.action == "dynamodb:UpdateItem" and "Invites" in u.resource for u in uses)
+    assert violations(uses) == []
+
+
+def test_suppress_and_unsubscribe_may_use_the_key_of_the_tables_they_write(platform: LocalStack) -> None:
+    # Given a wave sent to two contacts
+    clock = ds.Clock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    with ds.handlers(clock):
+        ds.create_survey(platform, {**ds.DEMO_SURVEY, "reminder_days": None})
+        ds.import_csv(platform, CSV)
+        ds.fire_wave(ds.SURVEY_ID, clock.now)
+        ds.drain_send_queue(platform, clock)
+    first, second = sorted(ds.captured_emails(), key=lambda e: e.to)
+    invite_id = next(i["invite_id"]["S"] for i in ds.invite_items(platform) if i["contact_id"]["S"] == "b")
+    bounce = {
+        "eventType": "Bounce",
+        "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": second.to}]},
+        "mail": {"tags": {"invite_id": [invite_id]}},
+    }
+    # When the first unsubscribes with one click and SES reports a bounce for the second
+    with RECORDER.capture() as uses:
+        unsubscribed = unsubscribe.lambda_handler(
+            http_event("POST", urlsplit(first.unsubscribe_link).path), LambdaContext()
+        )
+        suppress.lambda_handler({"Records": [{"Sns": {"Message": json.dumps(bounce)}}]}, LambdaContext())
+    assert unsubscribed["statusCode"] == 200
+    # Then both wrote the encrypted suppressions table, and their roles may use its key
+    assert "dynamodb:PutItem" in {a for a, _ in used(uses, "function:unsubscribe")}
+    assert "dynamodb:PutItem" in {a for a, _ in used(uses, "function:suppress")}
+    assert violations(uses) == []
+
+
+def test_the_score_role_allows_the_commit_record_of_a_batch_wider_than_one_transaction(platform: LocalStack) -> None:
+    # Given answers touching more aggregate keys than one transaction holds
+    tap_a_wide_campaign(platform)
+    (event,) = StreamReader(platform.stream_arns["responses"], batch_size=200).read_batches()
+    # When the batch is scored
+    with RECORDER.capture() as uses:
+        assert score.lambda_handler(event, LambdaContext())["batchItemFailures"] == []
+    # Then it wrote a commit record, and every write it made is allowed
+    assert any(u.action == "dynamodb:PutItem" and "Aggregates" in u.resource for u in uses)
+    assert violations(uses) == []
