@@ -124,6 +124,7 @@ class NpsStack(Stack):
             "ScheduleGroup": self.sending.schedule_group.schedule_group_name,
             "PlannerArn": self.sending.planner.function_arn,
             "SchedulerRoleArn": self.sending.scheduler_role.role_arn,
+            "PlannerDeadLetterQueueArn": self.sending.planner_dlq.queue_arn,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

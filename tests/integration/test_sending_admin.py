@@ -16,12 +16,13 @@ from nps.tokens import Purpose, sign
 
 PLANNER = "arn:aws:lambda:us-east-1:123456789012:function:planner"
 ROLE = "arn:aws:iam::123456789012:role/scheduler"
+PLANNER_DLQ = "arn:aws:sqs:us-east-1:123456789012:planner-dead-letters"
 
 
 def test_saving_a_survey_creates_then_updates_then_removes_its_wave_schedule(platform: LocalStack) -> None:
     # Given the stack's schedule group
     assert platform.sending is not None
-    schedules = SurveySchedules(platform.sending.schedule_group, PLANNER, ROLE)
+    schedules = SurveySchedules(platform.sending.schedule_group, PLANNER, ROLE, PLANNER_DLQ)
     survey = Survey.model_validate(ds.DEMO_SURVEY)
     scheduler = aws.client("scheduler")
     name = SurveySchedules.name(survey.survey_id)
@@ -31,6 +32,8 @@ def test_saving_a_survey_creates_then_updates_then_removes_its_wave_schedule(pla
     created = scheduler.get_schedule(Name=name, GroupName=platform.sending.schedule_group)
     assert created["ScheduleExpression"] == "cron(0 9 1 1,4,7,10 ? *)"
     assert created["Target"]["Arn"] == PLANNER
+    # And a wave the scheduler cannot start after its retries lands in the planner's dead-letter queue
+    assert created["Target"]["DeadLetterConfig"] == {"Arn": PLANNER_DLQ}
     assert json.loads(created["Target"]["Input"]) == {
         "action": "wave",
         "survey_id": survey.survey_id,

@@ -215,6 +215,25 @@ def test_schedules_may_invoke_their_targets_and_dead_letter_their_failures(templ
     assert found == []
 
 
+def test_the_role_survey_schedules_use_may_start_a_wave_and_dead_letter_a_missed_one(
+    template: DeployedTemplate,
+) -> None:
+    # The CLI creates one schedule per survey from the stack's outputs (nps.dal.schedules).
+    outputs = {name: output["Value"] for name, output in template.template["Outputs"].items()}
+    principal = role_principal(template, outputs["SchedulerRoleArn"], "schedule:survey waves")
+    uses = [
+        Use(principal.name, "scheduler:target", "lambda:InvokeFunction", template.resolve(outputs["PlannerArn"])),
+        Use(
+            principal.name,
+            "scheduler:dlq",
+            "sqs:SendMessage",
+            template.resolve(outputs["PlannerDeadLetterQueueArn"]),
+            "write",
+        ),
+    ]
+    assert problems(template, principal, uses) == []
+
+
 def _tasks(states: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for state in states.values():
         if state.get("Type") == "Task":

@@ -49,7 +49,9 @@ def put_survey(path: Path) -> int:
         return 2
     DynamoSurveyRepository(sending_settings().require("surveys_table").surveys_table).put(survey)
     group, planner, role = (os.environ.get(n, "") for n in ("SCHEDULE_GROUP", "PLANNER_ARN", "SCHEDULER_ROLE_ARN"))
-    expression = SurveySchedules(group, planner, role).sync(survey) if group and planner and role else None
+    dead_letters = os.environ.get("PLANNER_DLQ_ARN", "")
+    schedules = SurveySchedules(group, planner, role, dead_letters) if group and planner and role else None
+    expression = schedules.sync(survey) if schedules else None
     print(json.dumps({"survey_id": survey.survey_id, "schedule": expression}))
     return 0
 
@@ -175,6 +177,7 @@ _OUTPUT_VARIABLES = {
     "ScheduleGroup": "SCHEDULE_GROUP",
     "PlannerArn": "PLANNER_ARN",
     "SchedulerRoleArn": "SCHEDULER_ROLE_ARN",
+    "PlannerDeadLetterQueueArn": "PLANNER_DLQ_ARN",
 }
 
 

@@ -9,10 +9,18 @@ from nps.surveys import Survey
 
 
 class SurveySchedules:
-    def __init__(self, group: str, planner_arn: str, role_arn: str) -> None:
+    """The survey schedules of one schedule group.
+
+    ``role_arn`` is the role the scheduler assumes to invoke ``planner_arn``; ``dead_letter_arn`` (the
+    planner's dead-letter queue) receives a wave the scheduler could not start after its retries, so a
+    missed wave is visible (the queue's alarm) instead of dropped.
+    """
+
+    def __init__(self, group: str, planner_arn: str, role_arn: str, dead_letter_arn: str = "") -> None:
         self.group = group
         self.planner_arn = planner_arn
         self.role_arn = role_arn
+        self.dead_letter_arn = dead_letter_arn
 
     @staticmethod
     def name(survey_id: str) -> str:
@@ -37,18 +45,21 @@ class SurveySchedules:
                 "scheduled_time": "<aws.scheduler.scheduled-time>",
             }
         )
+        target: dict[str, object] = {
+            "Arn": self.planner_arn,
+            "RoleArn": self.role_arn,
+            "Input": payload,
+            "RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 3600},
+        }
+        if self.dead_letter_arn:
+            target["DeadLetterConfig"] = {"Arn": self.dead_letter_arn}
         arguments = {
             "Name": name,
             "GroupName": self.group,
             "ScheduleExpression": expression,
             "ScheduleExpressionTimezone": "UTC",
             "FlexibleTimeWindow": {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 15},
-            "Target": {
-                "Arn": self.planner_arn,
-                "RoleArn": self.role_arn,
-                "Input": payload,
-                "RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 3600},
-            },
+            "Target": target,
             "Description": f"Starts a wave of NPS survey {survey.survey_id}",
             "State": "ENABLED",
         }
