@@ -26,6 +26,7 @@ from typing import Any
 from local.principals import current_principal
 from tests.permissions.calls import Access, needs
 from tests.permissions.iam import Decision, Request, Statement, evaluate, matches
+from tests.permissions.limits import exceeded
 from tests.permissions.template import ACCOUNT, REGION, DeployedTemplate, Principal, identity
 
 #: The KMS ``kms:ViaService`` name of each botocore service whose data a key encrypts.
@@ -75,6 +76,8 @@ class Recorder:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _template: DeployedTemplate | None = None
     _captures: list[set[Use]] = field(default_factory=list)
+    #: Calls over a service limit moto does not enforce (``tests.permissions.limits``) → where first seen.
+    over_limits: dict[str, str] = field(default_factory=dict)
     #: Failures of the recorder itself (never raised into the code under test; they fail the session).
     errors: list[str] = field(default_factory=list)
 
@@ -110,7 +113,11 @@ class Recorder:
         if principal is None:
             return
         try:
-            self.record(principal, model.service_model.service_name, model.name, params)
+            service, operation = model.service_model.service_name, model.name
+            for limit in exceeded(service, operation, params):
+                where = os.environ.get("PYTEST_CURRENT_TEST", "a local run").split(" ")[0]
+                self.over_limits.setdefault(f"{principal}: {service}:{operation} sends {limit}", where)
+            self.record(principal, service, operation, params)
         except Exception as error:  # the recorder must never change what the code under test sees
             self.errors.append(f"{principal} {model.service_model.service_name}:{model.name}: {error!r}"[:2000])
 

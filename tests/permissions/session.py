@@ -1,4 +1,5 @@
-"""The session-wide recorder: every test's AWS calls are judged against the synthesized roles.
+"""The session-wide recorder: every test's AWS calls are judged against the synthesized roles and the
+service limits moto does not enforce.
 
 ``tests/conftest.py`` installs it before any client exists; at the end of the run a call its role does
 not allow fails the session and is listed with the missing permission, and the permissions granted but
@@ -18,10 +19,10 @@ _FOUND: list[Violation] = []
 
 def session_finished(session: Any) -> None:
     """Judge what was recorded; a violation makes the session fail."""
-    if not RECORDER.uses and not RECORDER.errors:
+    if not RECORDER.uses and not RECORDER.errors and not RECORDER.over_limits:
         return
     _FOUND[:] = RECORDER.violations()
-    if (_FOUND or RECORDER.errors) and session.exitstatus == 0:
+    if (_FOUND or RECORDER.errors or RECORDER.over_limits) and session.exitstatus == 0:
         session.exitstatus = 1
 
 
@@ -34,6 +35,8 @@ def summary(reporter: Any) -> None:
     reporter.write_line(
         f"{len(RECORDER.uses)} distinct permission uses by {len(principals)} principals: {', '.join(principals)}"
     )
+    for limit, where in RECORDER.over_limits.items():
+        reporter.write_line(f"OVER A SERVICE LIMIT: {limit} (first seen in {where})", red=True)
     for error in RECORDER.errors[:10]:
         reporter.write_line(f"the permission recorder failed: {error}", red=True)
     if _FOUND:
