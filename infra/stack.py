@@ -123,6 +123,7 @@ class NpsStack(Stack):
             "ScheduleGroup": self.sending.schedule_group.schedule_group_name,
             "PlannerArn": self.sending.planner.function_arn,
             "SchedulerRoleArn": self.sending.scheduler_role.role_arn,
+            "SenderIdentity": self.sending.sender_identity,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
