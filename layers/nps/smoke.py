@@ -435,7 +435,7 @@ class SmokeRun:
             self.platform.contacts.upsert(
                 Contact(contact_id=contact_id, audience=AUDIENCE, email=address, time_zone="UTC", locale="en")
             )
-        leftovers = f"; removed {removed} items left by an earlier run" if removed else ""
+        leftovers = f"; removed {_count(removed, 'item')} left by an earlier run" if removed else ""
         return f"survey {SURVEY_ID} and contacts {', '.join(CONTACTS)} stored{leftovers}"
 
     def _remove_leftovers(self) -> int:

@@ -23,6 +23,12 @@ from nps.cli.target import Target
 from nps.smoke import SURVEY_ID, Browser, Planner, SmokePlatform, SmokeRun, SmokeSettings, StepResult
 
 DEFAULT_TIMEOUT_SECONDS = 120.0
+TABLES = ("invites", "responses", "aggregates", "surveys", "contacts", "suppressions")
+#: The stack outputs the command reads (tests/infra checks that the stack has every one).
+STACK_OUTPUTS = (
+    *("InvitesTable", "ResponsesTable", "AggregatesTable", "SurveysTable", "ContactsTable", "SuppressionsTable"),
+    *("ResponseApiUrl", "EventBusName", "SigningSecretArn", "PlannerArn", "SenderIdentity"),
+)
 
 
 def register(commands: Any) -> None:
@@ -106,8 +112,7 @@ def build_platform(target: Target) -> SmokePlatform:
     from nps.dal.surveys import DynamoSurveyRepository
     from nps.signing import load_keyring
 
-    tables = {name: target.table(name) for name in ("invites", "responses", "aggregates", "surveys", "contacts")}
-    tables["suppressions"] = target.table("suppressions")
+    tables = {name: target.table(name) for name in TABLES}
     bus_name, secret = _require(target, "EventBusName", "SigningSecretArn")
     return SmokePlatform(
         surveys=DynamoSurveyRepository(tables["surveys"]),
