@@ -600,35 +600,46 @@ class SmokeRun:
 
     # -- 10. cleanup -----------------------------------------------------------------------------------
     def cleanup(self) -> str:
+        """Remove everything the run (or an interrupted earlier one) created; each removal is tried even
+        when another failed, and the FAIL line lists what is left behind and why."""
         problems: list[str] = []
-        if self.tap is not None:
-            problems += self.tap.close()
+        removed: list[str] = []
         store = self.platform.store
-        responses = store.delete_responses([*self.invite_ids.values(), *store.answered_invites(SURVEY_ID)])
+
+        def attempt(noun: str, remove: Callable[[], int]) -> int | None:
+            try:
+                count = remove()
+            except Exception as error:  # keep going: leave as little behind as possible
+                problems.append(f"{noun}s ({describe_error(error)})")
+                return None
+            removed.append(_count(count, noun))
+            return count
+
+        if self.tap is not None:
+            left = self.tap.close()
+            problems += left
+            if not left:
+                removed.append("the temporary rule and queue")
+        responses = attempt(
+            "response", lambda: store.delete_responses([*self.invite_ids.values(), *store.answered_invites(SURVEY_ID)])
+        )
         unsettled = self._await_subtraction(self.answer_period) if responses and self.answer_period else []
         problems += unsettled
-        aggregates = 0 if unsettled else store.delete_aggregates(store.aggregate_keys(SURVEY_ID, ["email"]))
-        invites = store.delete_invites(self.invite_ids.values())
-        contacts = store.delete_audience(AUDIENCE)
-        survey = store.delete_survey(SURVEY_ID)
-        suppressions = sum(
-            store.delete_suppression(address_hash("email", address), contact_id)
-            for contact_id, address in CONTACTS.items()
-        )
-        removed = ", ".join(
-            [
-                _count(responses, "response"),
-                _count(aggregates, "aggregate item"),
-                _count(invites, "invite"),
-                _count(contacts, "contact"),
-                _count(survey, "survey item"),
-                _count(suppressions, "suppression"),
-                *(["the temporary rule and queue"] if self.tap is not None else []),
-            ]
+        if not unsettled:
+            attempt("aggregate item", lambda: store.delete_aggregates(store.aggregate_keys(SURVEY_ID, ["email"])))
+        attempt("invite", lambda: store.delete_invites(self.invite_ids.values()))
+        attempt("contact", lambda: store.delete_audience(AUDIENCE))
+        attempt("survey item", lambda: store.delete_survey(SURVEY_ID))
+        attempt(
+            "suppression",
+            lambda: sum(
+                store.delete_suppression(address_hash("email", address), contact_id)
+                for contact_id, address in CONTACTS.items()
+            ),
         )
         if problems:
-            raise StepFailed(f"removed {removed}; left behind: {'; '.join(problems)}")
-        return f"removed {removed}"
+            raise StepFailed(f"removed {', '.join(removed) or 'nothing'}; left behind: {'; '.join(problems)}")
+        return f"removed {', '.join(removed)}"
 
     def _await_subtraction(self, period: str) -> list[str]:
         """Wait until the score function has subtracted the deleted answer, so that deleting the aggregate

@@ -70,6 +70,7 @@ class FakeStore:
     def __init__(self) -> None:
         self.suppressions: dict[str, SuppressionEntry] = {}
         self.calls: list[str] = []
+        self.refuse_invites = False
 
     def answered_invites(self, survey_id: str) -> list[str]:
         return []
@@ -87,6 +88,8 @@ class FakeStore:
 
     def delete_invites(self, invite_ids: Iterable[str]) -> int:
         self.calls.append("invites")
+        if self.refuse_invites:
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DeleteItem")
         return 0
 
     def delete_audience(self, audience: str) -> int:
@@ -190,7 +193,10 @@ def test_a_refused_call_is_one_fail_line_the_steps_after_it_do_not_run_and_clean
         "FAIL event — not run: confirm did not pass",
         "FAIL bounce — not run: deliver did not pass",
     ]
-    assert text[9].startswith("PASS cleanup — removed 0 responses")
+    assert text[9] == (
+        "PASS cleanup — removed the temporary rule and queue, 0 responses, 0 aggregate items, 0 invites, "
+        "0 contacts, 0 survey items, 0 suppressions"
+    )
     assert tap.closed
     assert not run.passed
 
@@ -228,3 +234,20 @@ def test_a_suppression_left_by_an_interrupted_run_is_removed_first() -> None:
         "removed 1 item left by an earlier run"
     )
     assert store.suppressions == {}
+
+
+def test_cleanup_tries_every_removal_and_says_what_it_left_behind() -> None:
+    # Given an operator who may not delete invites
+    store, tap = FakeStore(), FakeTap()
+    lines: list[StepResult] = []
+    run = SmokeRun(platform(store, tap), SmokeSettings("https://nps.example.com", "s@example.com"), lines.append)
+    store.refuse_invites = True
+    # When the smoke test runs (preparing fails on the same refusal)
+    run.run()
+    # Then cleanup removed everything else and names what is left and why
+    assert lines[0].line() == "FAIL prepare — AWS refused DeleteItem (AccessDeniedException): no"
+    assert lines[-1].line() == (
+        "FAIL cleanup — removed 0 responses, 0 aggregate items, 0 contacts, 0 survey items, 0 suppressions; "
+        "left behind: invites (AWS refused DeleteItem (AccessDeniedException): no)"
+    )
+    assert store.calls[-3:] == ["invites", "contacts", "survey"]
