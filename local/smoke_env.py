@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 from local.environment import REGION, LocalStack, StreamReader, create_stack, prepare_process_environment
 from local.lambda_events import LambdaContext, sqs_record
+from local.principals import acting_as
 from local.server import LocalServer, start_on
 from nps import aws
 
@@ -99,22 +100,28 @@ class LocalTriggers:
         assert self.stack.sending is not None
         url = self.stack.sending.send_queue_url
         sqs = aws.client("sqs")
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", [])
+        # The event source polls and deletes with the function's role, as Lambda does.
+        with acting_as("function:deliver"):
+            received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])
+        messages = received.get("Messages", [])
         if not messages:
             return
         arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{url.rsplit('/', 1)[-1]}"
         result = deliver.lambda_handler({"Records": [sqs_record(m, arn) for m in messages]}, LambdaContext("deliver"))
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-        for message in messages:
-            if message["MessageId"] not in failed:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        with acting_as("function:deliver"):
+            for message in messages:
+                if message["MessageId"] not in failed:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     # -- responses stream → score ----------------------------------------------------------------------
     def _score(self) -> None:
         from functions.score import handler as score
 
         assert self._stream is not None
-        for batch in self._stream.read_batches():
+        with acting_as("function:score"):  # the stream event source reads with the function's role
+            batches = self._stream.read_batches()
+        for batch in batches:
             result = score.lambda_handler(batch, LambdaContext("score"))
             if result.get("batchItemFailures"):
                 self.errors.append(f"score: {len(result['batchItemFailures'])} records failed")
