@@ -39,6 +39,8 @@ class Target:
     api_url: str | None = None
     #: Every stack output (queue URLs, schedule group...), or their local equivalents.
     outputs: dict[str, str] = field(default_factory=dict)
+    #: The local moto environment (no functions run there: commands that need one run its code here).
+    local: bool = False
 
     def table(self, logical_name: str) -> str:
         try:
@@ -78,18 +80,29 @@ def local(prefix: str = LOCAL_PREFIX, in_process: bool = False) -> Target:
         os.environ.setdefault(name, value)
     aws.reset_clients()
     tables = {s.logical_name: f"{prefix}-{s.logical_name}" for s in ALL_TABLES}
-    return Target(f"local environment {prefix!r}", tables, outputs=_local_outputs(prefix))
+    return Target(f"local environment {prefix!r}", tables, outputs=_local_outputs(prefix), local=True)
 
 
 def _local_outputs(prefix: str) -> dict[str, str]:
-    """The local equivalents of the stack outputs the commands use (the send queue, when it exists)."""
+    """The local equivalents of the stack outputs the commands use (as ``local.environment`` names them):
+    the event bus and signing secret, and, when the sending side exists, the send queue and SES identity."""
+    outputs = {"EventBusName": f"{prefix}-bus", "SigningSecretArn": f"{prefix}/link-signing"}
     try:
-        return {"SendQueueUrl": aws.client("sqs").get_queue_url(QueueName=f"{prefix}-send")["QueueUrl"]}
+        outputs["SendQueueUrl"] = aws.client("sqs").get_queue_url(QueueName=f"{prefix}-send")["QueueUrl"]
+        identities = aws.client("ses").list_identities()["Identities"]
     except Exception:  # no sending resources in this local environment: commands that need them say so
-        return {}
+        return outputs
+    if identities:
+        outputs["SenderIdentity"] = sorted(identities)[0]
+    return outputs
 
 
 def _reason(error: Exception) -> str:
+    """AWS's message for a refused request; otherwise the error's class and text (``NoCredentialsError:
+    Unable to locate credentials``, ``NoRegionError: You must specify a region.``)."""
     response = getattr(error, "response", None) or {}
     message = response.get("Error", {}).get("Message")
-    return str(message or error.__class__.__name__)
+    if message:
+        return str(message)
+    text = str(error)
+    return f"{error.__class__.__name__}: {text}" if text else error.__class__.__name__
