@@ -19,6 +19,7 @@ from local.lambda_events import LambdaContext, http_event
 from nps import aws
 from nps.aggregation import ALL
 from nps.tokens import Purpose, TokenStatus, verify
+from tests.permissions.session import RECORDER
 
 # Monday 23 November 2026, 09:00 UTC: daytime in Europe, night in the Americas and evening in Tokyo.
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -227,9 +228,13 @@ def test_ses_rejection_is_dead_lettered_with_the_reason_and_the_invite_marked_fa
     # Given a survey whose sender is not verified in SES (SES rejects every message)
     ds.create_survey(platform, survey(sender="unverified@example.org", reminder_days=None))
     ds.import_csv(platform, CSV_HEADER + "x,x@example.com,,UTC,en,pro,emea\n")
-    # When the wave is delivered
+    # When the wave is delivered (the deliver role may send only through the stack's identity, so in AWS
+    # this sender is refused by IAM before SES: either way the send fails)
     ds.fire_wave(ds.SURVEY_ID, clock.now)
-    ds.drain_send_queue(platform, clock)
+    with RECORDER.denial_expected("ses:SendRawEmail", "identity/unverified@example.org") as refused:
+        ds.drain_send_queue(platform, clock)
+    assert refused
+    assert all(RECORDER.violations([use]) for use in refused)
     # Then nothing was sent, the invite is failed with the reason, and the DLQ holds the message + reason
     assert ds.captured_emails() == []
     (item,) = ds.invite_items(platform)

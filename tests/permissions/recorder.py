@@ -76,6 +76,9 @@ class Recorder:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _template: DeployedTemplate | None = None
     _captures: list[set[Use]] = field(default_factory=list)
+    _exempt: list[tuple[str, str]] = field(default_factory=list)
+    #: Uses a test made on purpose against the role (see :meth:`denial_expected`), not judged.
+    exempted: list[Use] = field(default_factory=list)
     #: Calls over a service limit moto does not enforce (``tests.permissions.limits``) → where first seen.
     over_limits: dict[str, str] = field(default_factory=dict)
     #: Failures of the recorder itself (never raised into the code under test; they fail the session).
@@ -135,9 +138,26 @@ class Recorder:
                 tuple(_translate(a, translate) for a in need.alternatives),
             )
             with self._lock:
+                if any(use.action == action and resource in use.resource for action, resource in self._exempt):
+                    self.exempted.append(use)
+                    continue
                 self.uses.setdefault(use, where)
                 for capture in self._captures:
                     capture.add(use)
+
+    @contextmanager
+    def denial_expected(self, action: str, resource: str) -> Iterator[list[Use]]:
+        """A block whose ``action`` on resources containing ``resource`` is made on purpose against the role
+        (a fault test). Yields those uses so the test can assert the deployment would refuse them."""
+        entry = (action, resource)
+        start = len(self.exempted)
+        self._exempt.append(entry)
+        found: list[Use] = []
+        try:
+            yield found
+        finally:
+            self._exempt.remove(entry)
+            found.extend(self.exempted[start:])
 
     @contextmanager
     def capture(self) -> Iterator[set[Use]]:
@@ -191,6 +211,9 @@ class Recorder:
                 key_arn = self.template.attribute(key, "Arn")
                 pairs.extend((a, key_arn) for a in WRITE_KEY_ACTIONS if use.access == "write")
                 pairs.extend((a, key_arn) for a in READ_KEY_ACTIONS if use.access == "read")
+        for name, pairs in lambda_service_uses(self.template).items():
+            if name in used_by:
+                used_by[name].extend(pairs)
         lines: list[str] = []
         for name in sorted(used_by):
             principal = principals.get(name)
@@ -213,6 +236,48 @@ class Recorder:
     def _key_of(self, use: Use) -> str | None:
         logical_id = self.template.logical_id_of(use.resource)
         return self.template.encryption_key(logical_id) if logical_id else None
+
+
+def lambda_service_uses(template: DeployedTemplate) -> dict[str, list[tuple[str, str]]]:
+    """What the Lambda service does with each function's role: poll its event sources (reading through
+    the source's key) and write failed batches to their on-failure destination."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    services = {
+        logical_id: f"function:{f['Properties']['Environment']['Variables']['POWERTOOLS_SERVICE_NAME']}"
+        for logical_id, f in template.of_type("AWS::Lambda::Function")
+        if "POWERTOOLS_SERVICE_NAME" in f["Properties"].get("Environment", {}).get("Variables", {})
+    }
+    for _, mapping in template.of_type("AWS::Lambda::EventSourceMapping"):
+        props = mapping["Properties"]
+        name = services.get(props["FunctionName"].get("Ref", ""))
+        if name is None:
+            continue
+        pairs = out.setdefault(name, [])
+        source = str(template.resolve(props["EventSourceArn"]))
+        actions: tuple[str, ...]
+        if ":sqs:" in source:
+            actions = (
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ChangeMessageVisibility",
+            )
+        else:
+            actions = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
+            pairs.append(("dynamodb:ListStreams", "*"))
+        pairs.extend((action, source) for action in actions)
+        keyed: list[tuple[str, tuple[str, ...]]] = [(source, READ_KEY_ACTIONS)]
+        destination = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        if destination:
+            target = str(template.resolve(destination))
+            pairs.append(("sqs:SendMessage", target))
+            keyed.append((target, WRITE_KEY_ACTIONS))
+        for resource, key_actions in keyed:
+            logical_id = template.logical_id_of(resource)
+            key = template.encryption_key(logical_id) if logical_id else None
+            if key is not None:
+                pairs.extend((a, template.attribute(key, "Arn")) for a in key_actions)
+    return out
 
 
 def check(template: DeployedTemplate, principal: Principal, use: Use) -> list[tuple[str, str]]:
