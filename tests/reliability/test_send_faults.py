@@ -465,3 +465,37 @@ def test_an_unknown_invite_resolved_as_failed_is_never_sent(
     assert invite["status"]["S"] == "failed"
     assert sent_to() == Counter()
     assert run_cli(capsys, "invites", "unknown", ds.SURVEY_ID) == (0, [])
+
+
+# --------------------------------------------------------------------------------------------------
+# The same rule for a follow-up's email: nothing that can fail between its claim and its send
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_fault_before_a_follow_up_email_leaves_it_unclaimed_and_the_retry_sends_it_once(
+    platform: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from local.workflows import receive_all
+    from nps.follow_up_wiring import follow_up_service
+    from tests.integration.test_follow_ups import SURVEY, Loop, _step, contact, emails_to
+
+    # Given a passive's follow-up opened, and Secrets Manager throttling the first keyring read of its email
+    state = Loop(platform, SURVEY)
+    with ds.handlers(state.clock):
+        follow_up_service().clock = state.clock
+        state.send_wave([contact("c-pas")])
+        state.tap(state.link("c-pas"), 7)
+        state.score()
+        (message,) = receive_all(platform.workflow_queue_urls["passive"])
+        opened = _step({"action": "open", "event": json.loads(message["Body"]), "execution": "exec-1"})
+        from aws_lambda_powertools.utilities import parameters
+
+        parameters.clear_caches()
+        CallFault(monkeypatch, keyring_reads(platform), lambda n: n == 1, throttled)
+        # When the email step fails and Step Functions retries it
+        with pytest.raises(Exception, match="ThrottlingException"):
+            _step({"action": "email", "follow_up_id": opened["follow_up_id"]})
+        retried = _step({"action": "email", "follow_up_id": opened["follow_up_id"]})
+    # Then the retry sent the email, once
+    assert (retried["email_sent"], retried["reason"]) == (True, None)
+    assert len([e for e in emails_to("c-pas@example.com") if not e.score_links]) == 1
