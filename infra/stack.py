@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import CfnOutput, Duration, Stack, Tags
 from constructs import Construct
 
 from infra.config import StackConfig
@@ -13,7 +13,7 @@ from infra.constructs.reporting import Reporting
 from infra.constructs.response_api import ResponseApi
 from infra.constructs.routing import Routing
 from infra.constructs.scoring import Scoring
-from infra.constructs.sending import Sending
+from infra.constructs.sending import SWEEP_EVERY_MINUTES, Sending
 from infra.constructs.storage import Storage
 from infra.nag import acknowledge_findings
 
@@ -99,6 +99,7 @@ class NpsStack(Stack):
         for machine in self.follow_ups.state_machines.values():
             self.observability.add_state_machine(machine)
         self.observability.add_stream_consumer(self.scoring.function)
+        self.observability.add_unknown_invites(Duration.minutes(SWEEP_EVERY_MINUTES))
 
         outputs = {
             "ResponseApiUrl": self.response_api.url,

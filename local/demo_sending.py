@@ -82,10 +82,17 @@ def handlers(clock: Clock) -> Iterator[None]:
     from functions.deliver import handler as deliver
     from functions.planner import handler as planner
     from functions.suppress import handler as suppress
+    from functions.sweep_invites import handler as sweep_invites
     from functions.unsubscribe import handler as unsubscribe
     from nps.dal import channels
 
-    factories: list[Any] = [planner.planner, deliver.service, unsubscribe.service, suppress.service]
+    factories: list[Any] = [
+        planner.planner,
+        deliver.service,
+        unsubscribe.service,
+        suppress.service,
+        sweep_invites.sweeper,
+    ]
     for factory in factories:
         factory.cache_clear()
     # moto applies SQS message delays in real time; here holds play out on the simulated clock instead
@@ -100,6 +107,7 @@ def handlers(clock: Clock) -> Iterator[None]:
     delivery.limiter.sleep = lambda seconds: clock.advance(timedelta(seconds=seconds))
     unsubscribe.service().clock = clock
     suppress.service().clock = clock
+    sweep_invites.sweeper().clock = clock
     try:
         yield
     finally:

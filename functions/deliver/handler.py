@@ -1,7 +1,8 @@
 """deliver λ: the send queue → SES (email) / SNS (SMS), one invite per message, at most once.
 
 Powertools batch processing reports failed messages only; a retryable failure is retried by SQS, a
-permanent one (or the last attempt) is parked in the DLQ with its reason by the service itself.
+permanent one (or the last attempt) is parked in the DLQ with its reason by the service itself. A send
+whose outcome is unknown is marked so on the invite and counted (``MessagesUnknown``); it is not retried.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from nps.aws import send_budget_seconds
 from nps.config import settings
 from nps.dal.channels import SesMailer, SnsTexter, SqsSendQueue
 from nps.dal.contacts import DynamoContactRepository
@@ -65,6 +67,7 @@ def service() -> DeliveryService:
             configuration_set=config.ses_configuration_set,
             max_attempts=config.max_send_attempts,
             retention_days=config.retention_days,
+            send_budget_seconds=send_budget_seconds(),
         ),
         on_sms_opt_out=sms_opted_out,
     )
@@ -81,6 +84,8 @@ def record_handler(record: SQSRecord) -> str:
     _outcomes[outcome] += 1
     if outcome is Outcome.DEAD_LETTERED:
         logger.warning("send message dead-lettered", extra={"invite_id": message.invite_id})
+    elif outcome is Outcome.UNKNOWN:
+        logger.warning("send outcome unknown: not retried", extra={"invite_id": message.invite_id})
     return outcome.value
 
 
@@ -88,6 +93,7 @@ def record_handler(record: SQSRecord) -> str:
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _outcomes.clear()
+    service().time_left = lambda: context.get_remaining_time_in_millis() / 1000
     response: dict[str, Any] = process_partial_response(  # type: ignore[assignment]
         event=event, record_handler=record_handler, processor=processor, context=context
     )

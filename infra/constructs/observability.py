@@ -22,6 +22,7 @@ from constructs import Construct, IConstruct
 
 from infra.config import StackConfig
 from infra.constructs.queues import DEAD_LETTER_METADATA, MAX_MESSAGE_AGE_METADATA
+from nps import observability as metric_names
 from nps.observability import CATEGORY_DIMENSION, NAMESPACE, RESPONSES_BY_CATEGORY, SURVEY_DIMENSION
 
 #: How long a message may wait in a work queue before someone should look (seconds); a queue overrides
@@ -305,6 +306,40 @@ class Observability(Construct):
         )
         return self._any_alarm(
             f"FailedExecutions{_name(state_machine)}", f"Executions of {state_machine.node.path} failed", failed
+        )
+
+    def add_unknown_invites(self, sweep_period: Duration) -> cloudwatch.Alarm:
+        """Alarm while any invite's send is in the unknown state (reported by the sweep every
+        ``sweep_period``); chart the sends found unknown and the claims found stuck."""
+        outstanding = cloudwatch.Metric(
+            namespace=NAMESPACE,
+            metric_name=metric_names.INVITES_UNKNOWN_OUTSTANDING,
+            dimensions_map={"service": metric_names.SWEEP_SERVICE},
+            statistic="Maximum",
+            period=sweep_period.plus(Duration.minutes(5)),  # at least one sweep report in every period
+        )
+        fresh = cloudwatch.Metric(
+            namespace=NAMESPACE,
+            metric_name=metric_names.MESSAGES_UNKNOWN,
+            dimensions_map={"service": "deliver"},
+            statistic="Sum",
+            period=Duration.minutes(5),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="Invites in an unknown state", left=[outstanding], right=[fresh], width=8)
+        )
+        return self._alarm(
+            "InvitesUnknown",
+            alarm_description=(
+                "Invites whose send may or may not have happened: list them with `nps invites unknown SURVEY` "
+                "and resolve each (docs/operations.md)"
+            ),
+            metric=outstanding,
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            # Between two sweep reports the alarm keeps its state; a sweep that fails has its own alarm.
+            treat_missing_data=cloudwatch.TreatMissingData.IGNORE,
         )
 
 

@@ -38,9 +38,13 @@ from infra.constructs.queues import encrypted_queue
 from infra.constructs.storage import grant_items
 from nps.models import EVENT_SOURCE
 from nps.routing import DEFAULT_TRIGGER_DETAIL_TYPES
+from nps.unknown_invites import STUCK_AFTER
 
 DELIVER_TIMEOUT_SECONDS = 60
 MAX_SEND_ATTEMPTS = 5
+#: A send claimed this long ago and never recorded is marked unknown (far above the deliver timeout).
+STUCK_CLAIM_MINUTES = int(STUCK_AFTER.total_seconds() // 60)
+SWEEP_EVERY_MINUTES = 10
 
 
 class Sending(Construct):
@@ -237,6 +241,16 @@ class Sending(Construct):
             )
         )
 
+        # -- sweep: claims left behind → unknown, and how many invites are unknown --------------------
+        self.sweeper = function(
+            "sweep_invites",
+            "Marks invites whose send claim was left behind as unknown and counts unknown invites",
+            {"INVITES_TABLE": invites.table_name, "STUCK_CLAIM_MINUTES": str(STUCK_CLAIM_MINUTES)},
+            timeout=Duration.minutes(1),
+        )
+        # Query (the in-flight index) and conditional updates, with the key the table is encrypted with.
+        grant_items(invites, self.sweeper, "dynamodb:Query", "dynamodb:UpdateItem")
+
         # -- suppress (SES feedback) ----------------------------------------------------------------
         self.suppress = function(
             "suppress",
@@ -297,6 +311,7 @@ class Sending(Construct):
             self, "SurveyScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com")
         )
         self.planner.grant_invoke(self.scheduler_role)
+        self.sweeper.grant_invoke(self.scheduler_role)
         self.planner_dlq.grant_send_messages(self.scheduler_role)
         reminders_target = scheduler_targets.LambdaInvoke(
             self.planner,
@@ -313,6 +328,21 @@ class Sending(Construct):
             target=reminders_target,
             schedule_group=self.schedule_group,
             description="Queues the reminders that are due",
+        )
+        scheduler.Schedule(
+            self,
+            "InviteSweep",
+            schedule=scheduler.ScheduleExpression.rate(Duration.minutes(SWEEP_EVERY_MINUTES)),
+            target=scheduler_targets.LambdaInvoke(
+                self.sweeper,
+                input=scheduler.ScheduleTargetInput.from_object({"action": "sweep"}),
+                role=self.scheduler_role,
+                # A missed run is caught up by the next one, minutes later: no dead-letter queue needed.
+                retry_attempts=2,
+                max_event_age=Duration.minutes(SWEEP_EVERY_MINUTES),
+            ),
+            schedule_group=self.schedule_group,
+            description="Marks invites whose send claim was left behind as unknown; counts unknown invites",
         )
         events.Rule(
             self,
@@ -338,6 +368,7 @@ class Sending(Construct):
         for function_ in (
             self.planner,
             self.deliver,
+            self.sweeper,
             self.suppress,
             self.importer,
             self.unsubscribe,
@@ -373,6 +404,7 @@ class Sending(Construct):
         )
         bucket_id = stack.get_logical_id(self.import_bucket.node.default_child)  # type: ignore[arg-type]
         planner_id = stack.get_logical_id(self.planner.node.default_child)  # type: ignore[arg-type]
+        sweeper_id = stack.get_logical_id(self.sweeper.node.default_child)  # type: ignore[arg-type]
         acknowledge(
             self,
             {
@@ -380,6 +412,9 @@ class Sending(Construct):
                 f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/reports/*]": "Only reports/.",
                 f"AwsSolutions-IAM5[Resource::<{planner_id}.Arn>:*]": (
                     "Invoke permission on the planner's versions and aliases (the grant's own ARN form)."
+                ),
+                f"AwsSolutions-IAM5[Resource::<{sweeper_id}.Arn>:*]": (
+                    "Invoke permission on the sweep function's versions and aliases (the grant's own ARN form)."
                 ),
             },
         )

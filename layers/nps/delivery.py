@@ -6,14 +6,21 @@ The deliver function calls :meth:`DeliveryService.deliver` per SQS message. Outc
 * ``duplicate``: another delivery of the same message already claimed it (nothing is sent twice);
 * ``held``: too early (quiet hours or an event delay); the message is queued again with a delay;
 * ``skipped``: suppressed, opted out, contact gone, or responded/unsubscribed (reminders);
-* ``dead_lettered``: a permanent failure, or retries exhausted: parked in the DLQ with the reason.
+* ``dead_lettered``: a permanent failure, or retries exhausted: parked in the DLQ with the reason;
+* ``unknown``: the send call went out and no verdict came back (a timeout, a dropped connection), or it
+  left and could not be recorded: the invite (or its reminder) is marked ``unknown``, never sent again
+  by itself, counted and listed (``nps invites unknown``) until an operator resolves it.
 
-A retryable failure below the attempt limit raises :class:`RetryLater`, so the batch reports the
+Everything that can fail for an ordinary reason (the keyring read, rendering, the contact and survey
+reads) runs before the invite is claimed; between the claim and the send call nothing runs, and a send
+is not started without the time left to finish it. So a fault before the send leaves nothing claimed,
+and a retryable failure below the attempt limit raises :class:`RetryLater`: the batch reports the
 message as failed and SQS delivers it again after its visibility timeout.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from nps.aws import error_code
 from nps.contacts import Contact
 from nps.dal.channels import SendError
 from nps.dal.invite_lifecycle import InviteRecord, send_after_of
@@ -40,6 +48,7 @@ class Outcome(StrEnum):
     HELD = "held"
     SKIPPED = "skipped"
     DEAD_LETTERED = "dead_lettered"
+    UNKNOWN = "unknown"
 
 
 class RetryLater(Exception):
@@ -66,10 +75,19 @@ class SendMessage:
 
 class Lifecycle(Protocol):
     def get(self, invite_id: str) -> InviteRecord | None: ...
-    def claim(self, invite_id: str, now: datetime) -> bool: ...
+    def claim(self, invite_id: str, now: datetime, expires_at: int) -> bool: ...
     def release(self, invite_id: str, reason: str) -> bool: ...
     def mark_failed(self, invite_id: str, reason: str, now: datetime, expected: str = "sending") -> bool: ...
     def mark_skipped(self, invite_id: str, reason: str, now: datetime) -> bool: ...
+    def mark_unknown(
+        self,
+        invite_id: str,
+        reason: str,
+        now: datetime,
+        *,
+        claimed_at: str | None = None,
+        message_id: str | None = None,
+    ) -> bool: ...
     def mark_sent(
         self,
         invite: InviteRecord,
@@ -78,10 +96,14 @@ class Lifecycle(Protocol):
         ttl: int,
         message_id: str,
         reminder: dict[str, object] | None,
+        expected: str = "sending",
     ) -> None: ...
     def claim_reminder(self, invite_id: str, now: datetime) -> bool: ...
-    def finish_reminder(self, invite_id: str, outcome: str, now: datetime) -> None: ...
-    def release_reminder(self, invite_id: str) -> None: ...
+    def finish_reminder(self, invite_id: str, outcome: str, now: datetime, expected: str = "sending") -> bool: ...
+    def release_reminder(self, invite_id: str, expected: str = "sending") -> bool: ...
+    def mark_reminder_unknown(
+        self, invite_id: str, reason: str, now: datetime, *, claimed_at: str | None = None
+    ) -> bool: ...
 
 
 class Surveys(Protocol):
@@ -154,6 +176,36 @@ class DeliverySettings:
     configuration_set: str
     max_attempts: int
     retention_days: int
+    #: Seconds a send call may take at most (its connect and read timeouts): a send is not started
+    #: with less time than this left in the invocation.
+    send_budget_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message ready to leave: everything that could fail before the send call has run."""
+
+    channel: str
+    address: str
+    #: Raw MIME (email) or the text (SMS).
+    content: bytes | str
+    source: str = ""
+    tags: dict[str, str] | None = None
+
+
+def sent_ttl(now: datetime, survey: Survey, retention_days: int) -> int:
+    """The TTL (epoch seconds) of an invite sent at ``now``: its links' and unsubscribe link's lifetime
+    plus the retention."""
+    ttl = int((now + timedelta(days=max(UNSUBSCRIBE_LINK_DAYS, survey.link_lifetime_days))).timestamp())
+    return ttl + retention_days * 86400
+
+
+def sent_reminder_item(surveys: Surveys, survey: Survey, invite_id: str, sent_at: datetime) -> dict[str, object] | None:
+    """The reminder item an invite sent at ``sent_at`` schedules (None when the survey has no reminder)."""
+    if not survey.reminder_days:
+        return None
+    due_iso = iso_timestamp(sent_at + timedelta(days=survey.reminder_days))
+    return surveys.reminder_item(survey.survey_id, due_iso, invite_id)
 
 
 class DeliveryService:
@@ -173,6 +225,7 @@ class DeliveryService:
         settings: DeliverySettings,
         on_sms_opt_out: OptOutHandler | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        time_left: Callable[[], float] = lambda: math.inf,
     ) -> None:
         self._keyring = keyring
         self.lifecycle = lifecycle
@@ -187,9 +240,17 @@ class DeliveryService:
         self.settings = settings
         self.on_sms_opt_out = on_sms_opt_out
         self.clock = clock
+        #: Seconds left in the current invocation (the deliver function sets it per invocation).
+        self.time_left = time_left
 
     # ------------------------------------------------------------------------------------------------
     def deliver(self, message: SendMessage, attempt: int = 1) -> Outcome:
+        """Deliver one send message (attempt ``attempt`` of it, from 1); its :class:`Outcome`.
+
+        Raises :class:`RetryLater` for a retryable failure below the attempt limit (nothing is left
+        claimed), and lets an unexpected error of a store escape (SQS retries the message; a claim is
+        never taken before such an error can happen, except the write recording a send, see below).
+        """
         now = self.clock()
         invite = self.lifecycle.get(message.invite_id)
         if invite is None:
@@ -211,20 +272,32 @@ class DeliveryService:
         if skip:
             self.lifecycle.mark_skipped(invite.invite_id, skip, now)
             return Outcome.SKIPPED
-        if not self.lifecycle.claim(invite.invite_id, now):
-            return Outcome.DUPLICATE
         expires_at = int((now + timedelta(days=survey.link_lifetime_days)).timestamp())
         try:
-            message_id = self._send(invite, contact, survey, expires_at, reminder=False)
+            outgoing = self._prepare(invite, contact, survey, expires_at, reminder=False)
+        except Exception as error:  # keyring, rendering...: nothing is claimed yet
+            return self._not_prepared(message, error, attempt, now)
+        self._ready_to_send()
+        if not self.lifecycle.claim(invite.invite_id, now, expires_at):
+            return Outcome.DUPLICATE
+        # Nothing between the claim and the send call: every failure from here is classified.
+        try:
+            message_id = self._send(outgoing)
         except SendError as error:
             return self._failed(message, invite, error, attempt, now)
-        ttl = int((now + timedelta(days=max(UNSUBSCRIBE_LINK_DAYS, survey.link_lifetime_days))).timestamp())
-        ttl += self.settings.retention_days * 86400
-        reminder = None
-        if survey.reminder_days:
-            due_iso = _iso(now + timedelta(days=survey.reminder_days))
-            reminder = self.surveys.reminder_item(survey.survey_id, due_iso, invite.invite_id)
-        self.lifecycle.mark_sent(invite, now, expires_at, ttl, message_id, reminder)
+        except Exception as error:  # not from the send protocol: assume the worst, it may have left
+            self.lifecycle.mark_unknown(invite.invite_id, f"send: {error_code(error)}", now)
+            return Outcome.UNKNOWN
+        try:
+            ttl = sent_ttl(now, survey, self.settings.retention_days)
+            reminder = sent_reminder_item(self.surveys, survey, invite.invite_id, now)
+            self.lifecycle.mark_sent(invite, now, expires_at, ttl, message_id, reminder)
+        except Exception as error:
+            # It left; only the record failed. Say so (with the message id) rather than leave the claim.
+            reason = f"not recorded: {error_code(error)}"
+            if self.lifecycle.mark_unknown(invite.invite_id, reason, now, message_id=message_id):
+                return Outcome.UNKNOWN
+            raise
         return Outcome.SENT
 
     # ------------------------------------------------------------------------------------------------
@@ -245,21 +318,39 @@ class DeliveryService:
             reason = "responded"
         else:
             reason = self._unreachable(invite, contact, now) or ""
+        outgoing = None
+        if not reason:
+            try:
+                outgoing = self._prepare(invite, contact, survey, invite.expires_at, reminder=True)
+            except Exception as error:  # nothing is claimed yet
+                return self._not_prepared(message, error, attempt, now, reminder=True)
+            self._ready_to_send()
         if not self.lifecycle.claim_reminder(invite.invite_id, now):
             return Outcome.DUPLICATE
-        if reason:
+        if outgoing is None:
             self.lifecycle.finish_reminder(invite.invite_id, f"skipped_{reason}", now)
             return Outcome.SKIPPED
         try:
-            self._send(invite, contact, survey, invite.expires_at, reminder=True)
+            self._send(outgoing)
         except SendError as error:
+            if error.maybe_sent:
+                self.lifecycle.mark_reminder_unknown(invite.invite_id, error.reason, now)
+                return Outcome.UNKNOWN
             if error.retryable and attempt < self.settings.max_attempts:
                 self.lifecycle.release_reminder(invite.invite_id)
                 raise RetryLater(error.reason) from error
             self.lifecycle.finish_reminder(invite.invite_id, "failed", now)
             self.queue.dead_letter(message.body(), error.reason, attempt)
             return Outcome.DEAD_LETTERED
-        self.lifecycle.finish_reminder(invite.invite_id, "sent", now)
+        except Exception as error:
+            self.lifecycle.mark_reminder_unknown(invite.invite_id, f"send: {error_code(error)}", now)
+            return Outcome.UNKNOWN
+        try:
+            self.lifecycle.finish_reminder(invite.invite_id, "sent", now)
+        except Exception as error:
+            if self.lifecycle.mark_reminder_unknown(invite.invite_id, f"not recorded: {error_code(error)}", now):
+                return Outcome.UNKNOWN
+            raise
         return Outcome.SENT
 
     def _hold(self, message: SendMessage, due: datetime, now: datetime) -> None:
@@ -300,27 +391,68 @@ class DeliveryService:
                 return "sms_opted_out"
         return None
 
-    def _send(self, invite: InviteRecord, contact: Contact, survey: Survey, expires_at: int, reminder: bool) -> str:
+    def _prepare(
+        self, invite: InviteRecord, contact: Contact, survey: Survey, expires_at: int, reminder: bool
+    ) -> Outgoing:
+        """The message ready to leave: signed links (the keyring read), rendered, encoded. Claims nothing."""
         base = self.settings.base_url
         unsubscribe_until = int(self.clock().timestamp()) + UNSUBSCRIBE_LINK_DAYS * 86400
         links = invite_links(self._keyring(), base, invite.invite_id, expires_at, unsubscribe_until)
-        self.limiter.acquire()
+        address = contact.address(invite.channel)
+        if not address:
+            raise ValueError(f"the contact has no {invite.channel} address")
         if invite.channel == "email":
-            assert contact.email is not None
             email = render_email(survey, invite.locale, links, reminder=reminder)
-            return self.mailer.send_email(
+            return Outgoing(
+                channel="email",
+                address=address,
+                content=mime_message(survey, address, email, links.unsubscribe),
                 source=survey.sender,
-                destination=contact.email,
-                raw=mime_message(survey, contact.email, email, links.unsubscribe),
-                configuration_set=self.settings.configuration_set,
                 tags={"invite_id": invite.invite_id, "survey_id": invite.survey_id},
             )
-        assert contact.phone is not None
-        return self.texter.send_sms(contact.phone, render_sms(survey, invite.locale, links, reminder=reminder))
+        return Outgoing(
+            channel="sms", address=address, content=render_sms(survey, invite.locale, links, reminder=reminder)
+        )
+
+    def _ready_to_send(self) -> None:
+        """Wait for the send rate, then make sure the send can finish before the invocation ends."""
+        self.limiter.acquire()
+        if self.time_left() < self.settings.send_budget_seconds:
+            # Claiming now could leave the claim behind when Lambda ends the invocation mid-send.
+            raise RetryLater("not enough time left in this invocation for a send")
+
+    def _send(self, outgoing: Outgoing) -> str:
+        """The one SES/SNS call; raises :class:`SendError` (see its ``retryable`` and ``maybe_sent``)."""
+        if outgoing.channel == "email":
+            assert isinstance(outgoing.content, bytes)
+            return self.mailer.send_email(
+                source=outgoing.source,
+                destination=outgoing.address,
+                raw=outgoing.content,
+                configuration_set=self.settings.configuration_set,
+                tags=outgoing.tags or {},
+            )
+        assert isinstance(outgoing.content, str)
+        return self.texter.send_sms(outgoing.address, outgoing.content)
+
+    def _not_prepared(
+        self, message: SendMessage, error: Exception, attempt: int, now: datetime, reminder: bool = False
+    ) -> Outcome:
+        """A failure before anything was claimed: retry, or past the attempt limit park it with the reason."""
+        reason = f"prepare: {error_code(error)}"
+        if attempt < self.settings.max_attempts:
+            raise RetryLater(reason) from error
+        if not reminder:
+            self.lifecycle.mark_failed(message.invite_id, reason, now, expected="queued")
+        self.queue.dead_letter(message.body(), reason, attempt)
+        return Outcome.DEAD_LETTERED
 
     def _failed(
         self, message: SendMessage, invite: InviteRecord, error: SendError, attempt: int, now: datetime
     ) -> Outcome:
+        if error.maybe_sent:
+            self.lifecycle.mark_unknown(invite.invite_id, error.reason, now)
+            return Outcome.UNKNOWN
         if error.retryable and attempt < self.settings.max_attempts:
             self.lifecycle.release(invite.invite_id, error.reason)
             raise RetryLater(error.reason) from error

@@ -354,17 +354,20 @@ class FollowUpService:
             return False, "no_email"
         if self.suppressions.is_suppressed(address_hash("email", contact.email)):
             return False, "suppressed"
-        if not self.follow_ups.claim_email(follow_up.follow_up_id):
-            return False, "interrupted"  # an earlier attempt claimed it and may have sent: never twice
+        # Everything that can fail (the keyring read, rendering) runs before the claim: a failure here
+        # leaves the email unclaimed, so the step's retry sends it.
         now = self.clock()
         until = int((now + timedelta(days=UNSUBSCRIBE_LINK_DAYS)).timestamp())
         unsubscribe = unsubscribe_link(self.keyring(), self.settings.base_url, follow_up.invite_id, until)
         email = render_follow_up_email(survey, follow_up.category, follow_up.locale, unsubscribe)
+        raw = mime_message(survey, contact.email, email, unsubscribe)
+        if not self.follow_ups.claim_email(follow_up.follow_up_id):
+            return False, "interrupted"  # an earlier attempt claimed it and may have sent: never twice
         try:
             self.mailer.send_email(
                 source=survey.sender,
                 destination=contact.email,
-                raw=mime_message(survey, contact.email, email, unsubscribe),
+                raw=raw,
                 configuration_set=self.settings.configuration_set,
                 tags={"follow_up": follow_up.category, "survey_id": follow_up.survey_id},
             )

@@ -26,3 +26,15 @@ def category_deltas(transitions: Iterable[Transition]) -> Counter[tuple[str, str
         if transition.new is not None and transition.new_score is not None:
             deltas[(transition.new.survey_id, categorize(transition.new_score).value)] += 1
     return Counter({key: value for key, value in deltas.items() if value})
+
+
+# -- sends whose outcome is unknown (emitted by the sweep_invites function, service dimension below) --
+SWEEP_SERVICE = "sweep_invites"
+#: Claims older than the threshold the sweep found still in flight (per run).
+STUCK_INVITES_FOUND = "StuckInvitesFound"
+#: Of those, how many the sweep marked unknown (per run).
+STUCK_INVITES_MARKED_UNKNOWN = "StuckInvitesMarkedUnknown"
+#: Invites (or reminders) in the unknown state after a sweep: a gauge, alarmed while above zero.
+INVITES_UNKNOWN_OUTSTANDING = "InvitesUnknownOutstanding"
+#: Sends the deliver function marked unknown (per invocation; ``service`` = ``deliver``).
+MESSAGES_UNKNOWN = "MessagesUnknown"

@@ -43,6 +43,8 @@ class SendingSettings:
     follow_up_task_queue_url: str = ""
     #: Where the follow-up events consumer parks events that break the contract.
     follow_up_events_dlq_url: str = ""
+    #: Minutes after which a claimed send that was never recorded is marked unknown by the sweep.
+    stuck_claim_minutes: float = 15
 
     @classmethod
     def from_env(cls) -> SendingSettings:
@@ -68,6 +70,7 @@ class SendingSettings:
             follow_ups_table=env("FOLLOW_UPS_TABLE", ""),
             follow_up_task_queue_url=env("FOLLOW_UP_TASK_QUEUE_URL", ""),
             follow_up_events_dlq_url=env("FOLLOW_UP_EVENTS_DLQ_URL", ""),
+            stuck_claim_minutes=_number("STUCK_CLAIM_MINUTES", "15"),
         )
 
     def require(self, *names: str) -> SendingSettings:

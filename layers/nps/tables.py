@@ -46,7 +46,20 @@ AGGREGATES_BY_SURVEY = IndexSpec(
     include=("segment", "channel"),
 )
 
-INVITES = TableSpec("invites", partition_key="invite_id", ttl_attribute="expires_at_ttl")
+#: Invites whose send is in flight (``delivery_state = sending``: claimed, not yet recorded) or whose fate
+#: is unknown (``unknown``), oldest first. Sparse: the attribute exists only in those two states, so the
+#: sweep and ``nps invites unknown`` read a handful of items, never the whole table. Every claim and
+#: every recorded send writes to this index's ``sending`` partition: about 500 sends a second at most
+#: (1,000 writes per partition key), far above any SES sending rate the platform is configured for.
+INVITES_IN_FLIGHT = IndexSpec(
+    "in_flight",
+    partition_key="delivery_state",
+    sort_key="delivery_state_at",
+    projection="INCLUDE",
+    include=("survey_id", "wave_id", "channel", "status", "reminder_status", "delivery_kind", "unknown_reason"),
+)
+
+INVITES = TableSpec("invites", partition_key="invite_id", ttl_attribute="expires_at_ttl", indexes=(INVITES_IN_FLIGHT,))
 RESPONSES = TableSpec("responses", partition_key="invite_id", stream=True, indexes=(RESPONSES_BY_SURVEY,))
 AGGREGATES = TableSpec(
     "aggregates",

@@ -122,3 +122,114 @@ def test_the_import_bucket_is_private_encrypted_and_tls_only(template: Template)
 def test_unsubscribe_routes_are_on_the_response_api(template: Template) -> None:
     routes = {r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()}
     assert {"GET /u/{token}", "POST /u/{token}"} <= routes
+
+
+# --------------------------------------------------------------------------------------------------
+# Per-table permissions: which function may do what on which table (and the key that encrypts them)
+# --------------------------------------------------------------------------------------------------
+
+TABLES = ("invites", "responses", "aggregates", "surveys", "contacts", "suppressions", "followups")
+
+
+def _table_ids(template: Template) -> dict[str, str]:
+    """Table logical name → CloudFormation logical id (``StorageInvites…``)."""
+    ids = {}
+    for logical_id in resources(template, "AWS::DynamoDB::Table"):
+        for name in TABLES:
+            if logical_id.lower().startswith(f"storage{name}"):
+                ids[name] = logical_id
+    return ids
+
+
+def _key_id(template: Template) -> str:
+    (key_id,) = [k for k in resources(template, "AWS::KMS::Key") if k.startswith("StorageDataKey")]
+    return key_id
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def table_actions(template: Template, role_prefix: str) -> dict[str, set[str]]:
+    """Table logical name → the DynamoDB actions the role's policies allow on it (or its indexes)."""
+    out: dict[str, set[str]] = {}
+    ids = _table_ids(template)
+    for statement in _policy_statements(template, role_prefix):
+        text = json.dumps(statement["Resource"])
+        for name, logical_id in ids.items():
+            if f'"{logical_id}"' in text:
+                out.setdefault(name, set()).update(a for a in _actions(statement) if a.startswith("dynamodb:"))
+    return out
+
+
+def key_actions(template: Template, role_prefix: str) -> set[str]:
+    """The ``kms:`` actions the role's policies allow on the data key."""
+    key_id = _key_id(template)
+    return {
+        action
+        for statement in _policy_statements(template, role_prefix)
+        if f'"{key_id}"' in json.dumps(statement["Resource"])
+        for action in _actions(statement)
+        if action.startswith("kms:")
+    }
+
+
+def test_the_deliver_function_holds_exactly_its_table_actions_and_the_key_they_need(template: Template) -> None:
+    # Given the deliver function's role
+    actions = table_actions(template, "SendingDeliverServiceRole")
+    # Then it may do exactly what delivering needs, table by table
+    assert actions == {
+        "invites": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        "aggregates": {"dynamodb:UpdateItem"},
+        "contacts": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        "surveys": {"dynamodb:GetItem", "dynamodb:PutItem"},
+        "suppressions": {"dynamodb:GetItem", "dynamodb:PutItem"},
+        "responses": {"dynamodb:GetItem"},
+    }
+    # And it may use the key those tables are encrypted with, to read and to write
+    assert {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"} <= key_actions(template, "SendingDeliverServiceRole")
+
+
+def test_the_invite_sweep_may_only_query_and_update_invites_and_use_their_key(template: Template) -> None:
+    # Given the sweep function's role
+    actions = table_actions(template, "SendingSweepInvitesServiceRole")
+    # Then it may only query the invites (their in-flight index) and update them
+    assert actions == {"invites": {"dynamodb:Query", "dynamodb:UpdateItem"}}
+    statements = _policy_statements(template, "SendingSweepInvitesServiceRole")
+    resources_text = json.dumps([s["Resource"] for s in statements if "dynamodb:Query" in _actions(s)])
+    assert "/index/*" in resources_text
+    # And it may use the invites table's key
+    assert {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"} <= key_actions(
+        template, "SendingSweepInvitesServiceRole"
+    )
+
+
+def test_a_schedule_runs_the_invite_sweep_every_ten_minutes(template: Template) -> None:
+    functions = resources(template, "AWS::Lambda::Function")
+    (sweep_id,) = [lid for lid in functions if lid.startswith("SendingSweepInvites")]
+    schedules = [
+        s["Properties"]
+        for s in resources(template, "AWS::Scheduler::Schedule").values()
+        if sweep_id in json.dumps(s["Properties"]["Target"]["Arn"])
+    ]
+    (schedule,) = schedules
+    assert schedule["ScheduleExpression"] == "rate(10 minutes)"
+    assert json.loads(schedule["Target"]["Input"]) == {"action": "sweep"}
+    environment = functions[sweep_id]["Properties"]["Environment"]["Variables"]
+    assert environment["STUCK_CLAIM_MINUTES"] == "15"
+
+
+def test_an_alarm_stays_on_while_invites_are_in_an_unknown_state(template: Template) -> None:
+    alarms = [
+        a["Properties"]
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "InvitesUnknownOutstanding"
+    ]
+    (alarm,) = alarms
+    assert alarm["Namespace"] == "NPS"
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "sweep_invites"}]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    # (the sweep reports every ten minutes; between reports the alarm keeps its state)
+    assert alarm["TreatMissingData"] == "ignore"
+    assert alarm["AlarmActions"]

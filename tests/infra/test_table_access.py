@@ -36,6 +36,7 @@ ACCESS: dict[str, dict[str, set[str]]] = {
     "unsubscribe": {"Contacts": {"GetItem"}, "Invites": {"GetItem"}, "Suppressions": {"PutItem"}},
     "import_contacts": {"Contacts": {"UpdateItem"}},
     "report": {"Aggregates": {"Query"}},
+    "sweep_invites": {"Invites": {"Query", "UpdateItem"}},
     "follow_up": {
         "Followups": {"GetItem", "PutItem", "Query", "UpdateItem"},
         "Invites": {"GetItem", "PutItem"},

@@ -392,7 +392,7 @@ def send_clock(platform: LocalStack) -> Iterator[ds.Clock]:
 
 def ses_throttling(monkeypatch: pytest.MonkeyPatch, throttled: Callable[[int], bool]) -> Fault:
     """Patch the SES client's ``send_raw_email``: call ``n`` (from 1) is throttled when ``throttled(n)``."""
-    client = aws.client("ses")
+    client = aws.send_client("ses")
     fault = Fault(monkeypatch, client, "send_raw_email")
 
     def send_raw_email(**kwargs: Any) -> Any:

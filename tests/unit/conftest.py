@@ -52,6 +52,7 @@ def _no_aws(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError(f"unit tests must not create AWS clients (asked for {service!r})")
 
     monkeypatch.setattr(aws, "client", forbidden)
+    monkeypatch.setattr(aws, "send_client", forbidden)
 
 
 # --------------------------------------------------------------------------------------------------

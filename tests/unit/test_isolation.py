@@ -19,3 +19,5 @@ def test_sockets_are_blocked_in_unit_tests() -> None:
 def test_aws_clients_cannot_be_created_in_unit_tests() -> None:
     with pytest.raises(AssertionError, match="must not create AWS clients"):
         aws.client("dynamodb")
+    with pytest.raises(AssertionError, match="must not create AWS clients"):
+        aws.send_client("ses")

@@ -6,6 +6,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from botocore.exceptions import (
+    BotoCoreError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    HTTPClientError,
+    ProxyConnectionError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
 from nps import aws
 
 # SES and SNS error codes after which sending the same message again cannot succeed.
@@ -15,25 +24,52 @@ _PERMANENT = {
     "InvalidParameter",
     "MailFromDomainNotVerifiedException",
 }
+# Server-side failures after which the message may have been accepted: an answer came, but not a verdict.
+_MAYBE_ACCEPTED = {"InternalFailure", "InternalError", "InternalErrorException"}
+# Failures to open the connection: the request never left.
+_NOT_CONNECTED = (EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError)
 MAX_DELAY_SECONDS = 900  # SQS's longest message delay
 
 
 class SendError(Exception):
-    """A send failed; ``retryable`` says whether trying again later may succeed."""
+    """A send failed; ``retryable`` says whether trying again later may succeed.
 
-    def __init__(self, reason: str, retryable: bool) -> None:
+    ``maybe_sent`` is True when the request went out and no verdict came back (a read timeout, a dropped
+    connection, an internal error): the message may have reached the person, so it must not be sent
+    again (``retryable`` is then False). ``reason`` is ``"<service>: <error code or class>"``, no PII.
+    """
+
+    def __init__(self, reason: str, retryable: bool, maybe_sent: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.retryable = retryable
+        self.retryable = retryable and not maybe_sent
+        self.maybe_sent = maybe_sent
 
 
 def _send_error(service: str, error: Exception) -> SendError:
-    code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code") or type(error).__name__
-    return SendError(f"{service}: {code}", retryable=code not in _PERMANENT)
+    """Classify a failed send call: refused (retryable or not), or of unknown outcome."""
+    response = getattr(error, "response", None)
+    if response:  # the service answered: it says what happened
+        code = str(response.get("Error", {}).get("Code") or type(error).__name__)
+        status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if code in _MAYBE_ACCEPTED or status == 500:
+            return SendError(f"{service}: {code}", retryable=False, maybe_sent=True)
+        return SendError(f"{service}: {code}", retryable=code not in _PERMANENT)
+    reason = f"{service}: {type(error).__name__}"
+    if isinstance(error, _NOT_CONNECTED):
+        return SendError(reason, retryable=True)
+    if isinstance(error, BotoCoreError) and not isinstance(error, HTTPClientError | BotoConnectionError):
+        # Raised before any request: credentials, region, parameter validation.
+        return SendError(reason, retryable=True)
+    # A read timeout, a connection closed or broken after the request went out, or anything unforeseen.
+    return SendError(reason, retryable=False, maybe_sent=True)
 
 
 class SesMailer:
-    """Raw MIME through SES v1 ``SendRawEmail`` with the configuration set and invite tags."""
+    """Raw MIME through SES v1 ``SendRawEmail`` with the configuration set and invite tags.
+
+    One request per message, never retried by the SDK (:func:`nps.aws.send_client`).
+    """
 
     def send_email(
         self, *, source: str, destination: str, raw: bytes, configuration_set: str, tags: dict[str, str]
@@ -47,14 +83,17 @@ class SesMailer:
         if configuration_set:
             kwargs["ConfigurationSetName"] = configuration_set
         try:
-            result = aws.client("ses").send_raw_email(**kwargs)
+            result = aws.send_client("ses").send_raw_email(**kwargs)
         except Exception as error:
             raise _send_error("ses", error) from error
         return str(result["MessageId"])
 
 
 class SnsTexter:
-    """SMS through SNS ``Publish`` to a phone number, honouring the account's opt-out list."""
+    """SMS through SNS ``Publish`` to a phone number, honouring the account's opt-out list.
+
+    The opt-out check is a read, retried by the SDK; the publish is one request, never retried.
+    """
 
     def opted_out(self, phone: str) -> bool:
         try:
@@ -65,7 +104,7 @@ class SnsTexter:
 
     def send_sms(self, phone: str, text: str) -> str:
         try:
-            result = aws.client("sns").publish(
+            result = aws.send_client("sns").publish(
                 PhoneNumber=phone,
                 Message=text,
                 MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
