@@ -106,9 +106,17 @@ def _dynamodb(operation: str, params: Mapping[str, Any]) -> list[Need] | None:
     return None
 
 
+#: Placeholders for calls whose request names no resource but IAM authorizes on one: the recorder
+#: accepts any resource of that kind in the stack (``recorder.check``).
+ANY_STREAM = "any:stream"
+ANY_STATE_MACHINE = "any:state-machine"
+
+
 def _dynamodbstreams(operation: str, params: Mapping[str, Any]) -> list[Need] | None:
     if "StreamArn" in params:
         return [Need(f"dynamodb:{operation}", params["StreamArn"], "read")]
+    if operation == "GetRecords":  # the shard iterator names the stream the records come from
+        return [Need("dynamodb:GetRecords", ANY_STREAM, "read")]
     return None
 
 
@@ -218,7 +226,7 @@ def _states(operation: str, params: Mapping[str, Any]) -> list[Need] | None:
     if operation in ("SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"):
         # The token names no resource in the request; IAM authorizes these on the state machine whose
         # execution issued the token. Any of the stack's state machines is accepted (see recorder).
-        return [Need(f"states:{operation}", "state-machine:*")]
+        return [Need(f"states:{operation}", ANY_STATE_MACHINE)]
     return None
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from local.principals import current_principal
-from tests.permissions.calls import Access, needs
+from tests.permissions.calls import ANY_STATE_MACHINE, ANY_STREAM, Access, needs
 from tests.permissions.iam import Decision, Request, Statement, evaluate, matches
 from tests.permissions.limits import exceeded
 from tests.permissions.template import ACCOUNT, REGION, DeployedTemplate, Principal, identity
@@ -284,8 +284,14 @@ def check(template: DeployedTemplate, principal: Principal, use: Use) -> list[tu
     """The permissions ``use`` lacks under ``principal``'s role: (missing permission, reason) pairs."""
     missing: list[tuple[str, str]] = []
     resources = (use.resource, *use.alternatives)
-    if use.resource == "state-machine:*":  # a task token: any of the stack's state machines
+    if use.resource == ANY_STATE_MACHINE:  # a task token: any of the stack's state machines
         resources = tuple(template.attribute(i) for i, _ in template.of_type("AWS::StepFunctions::StateMachine"))
+    elif use.resource == ANY_STREAM:  # a shard iterator: any stream of the stack's tables
+        resources = tuple(
+            template.attribute(i, "StreamArn").replace("*", "any")
+            for i, table in template.of_type("AWS::DynamoDB::Table")
+            if "StreamSpecification" in table["Properties"]
+        )
     decisions = [evaluate(principal.statements, Request(use.action, r)) for r in resources]
     service = use.operation.split(":", 1)[0]
     context = {

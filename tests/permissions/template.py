@@ -41,7 +41,8 @@ def identity(kind: str, ref: str) -> dict[str, str]:
     region, account = REGION, ACCOUNT
     if kind == "AWS::DynamoDB::Table":
         arn = f"arn:aws:dynamodb:{region}:{account}:table/{ref}"
-        return {"Ref": ref, "Arn": arn, "StreamArn": f"{arn}/stream/latest"}
+        # A stream's label is a timestamp known only once deployed: any label of this table's stream.
+        return {"Ref": ref, "Arn": arn, "StreamArn": f"{arn}/stream/*"}
     if kind == "AWS::SQS::Queue":
         name = ref.rstrip("/").rsplit("/", 1)[-1]
         return {"Ref": ref, "Arn": f"arn:aws:sqs:{region}:{account}:{name}", "QueueName": name, "QueueUrl": ref}
