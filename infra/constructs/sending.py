@@ -20,6 +20,7 @@ from aws_cdk import aws_events_targets as event_targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
@@ -83,6 +84,21 @@ class Sending(Construct):
                 conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
             )
         )
+        # SNS parks what it cannot deliver to the suppress function in the feedback DLQ, encrypted with
+        # this key: without this statement SNS could not write there and the notification would be lost.
+        # (The topic's ARN cannot be named here: the topic depends on the key.)
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="SnsParksUndeliveredFeedback",
+                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:sns:{stack.region}:{stack.account}:*"},
+                },
+            )
+        )
         self.configuration_set = ses.ConfigurationSet(
             self, "ConfigurationSet", reputation_metrics=True, sending_enabled=True
         )
@@ -109,6 +125,12 @@ class Sending(Construct):
             "FeedbackDeadLetters",
             key,
             dead_letter_role="SES feedback the suppress function could not take",
+        )
+        self.suppress_dlq = encrypted_queue(
+            self,
+            "SuppressDeadLetters",
+            key,
+            dead_letter_role="SES feedback the suppress function failed on after Lambda's retries",
         )
         self.planner_dlq = encrypted_queue(
             self,
@@ -234,6 +256,14 @@ class Sending(Construct):
         invites.grant(self.suppress, "dynamodb:GetItem", "dynamodb:UpdateItem")
         suppressions.grant(self.suppress, "dynamodb:PutItem")
         bus.grant_put_events_to(self.suppress)
+        # SNS invokes asynchronously: a notification that fails is retried twice, then parked with its
+        # error in the on-failure queue (alarmed), never dropped. SNS's own DLQ holds what it could not
+        # hand to Lambda at all.
+        self.suppress.configure_async_invoke(
+            on_failure=destinations.SqsDestination(self.suppress_dlq),
+            retry_attempts=2,
+            max_event_age=Duration.hours(6),
+        )
         self.feedback_topic.add_subscription(
             subscriptions.LambdaSubscription(self.suppress, dead_letter_queue=self.feedback_dlq)
         )
