@@ -291,16 +291,15 @@ class Sending(Construct):
             "Unsubscribe links: confirm page and one-click POST",
             {
                 **tables,
-                "EVENT_BUS_NAME": bus.event_bus_name,
                 "SIGNING_SECRET_NAME": signing_secret.secret_arn,
                 "DEFAULT_LOCALE": config.default_locale,
             },
         )
         invites.grant(self.unsubscribe, "dynamodb:GetItem")
         contacts.grant(self.unsubscribe, "dynamodb:GetItem")
+        # Suppressions only: the event is published from them (infra/constructs/opt_outs.py).
         suppressions.grant(self.unsubscribe, "dynamodb:PutItem")
         signing_secret.grant_read(self.unsubscribe)
-        bus.grant_put_events_to(self.unsubscribe)
         api.add_routes(
             path="/u/{token}",
             methods=[apigw.HttpMethod.GET, apigw.HttpMethod.POST],

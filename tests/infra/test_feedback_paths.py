@@ -146,3 +146,52 @@ def test_the_feedback_topic_may_invoke_the_suppress_function_and_park_what_it_ca
         and ":sns:" in json.dumps(s["Condition"]["ArnLike"]["aws:SourceArn"])
         for s in sns_statements
     )
+
+
+# -- unsubscribes ---------------------------------------------------------------------------------
+
+
+def test_unsubscribes_are_published_from_the_suppressions_stream_retried_then_parked_in_an_alarmed_queue(
+    template: Template,
+) -> None:
+    # Given the suppressions table and the function that publishes opt-outs
+    table_id, table = one(template, "AWS::DynamoDB::Table", "StorageSuppressions")
+    function_id, function = one(template, "AWS::Lambda::Function", "OptOutsPublish")
+    # Then the table has a stream, which the function reads
+    assert table["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    (mapping,) = [
+        m["Properties"]
+        for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [table_id, "StreamArn"]}
+    ]
+    assert mapping["FunctionName"] == {"Ref": function_id}
+    # only for inserted suppressions that carry an opt-out,
+    (pattern,) = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
+    assert pattern == {
+        "eventName": ["INSERT"],
+        "dynamodb": {"NewImage": {"reason": {"S": ["unsubscribed"]}, "method": {"S": [{"exists": True}]}}},
+    }
+    # retrying what fails (bisecting, per record) for a day, then parking it in an alarmed, encrypted queue
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["MaximumRetryAttempts"] == 10
+    assert mapping["MaximumRecordAgeInSeconds"] == 24 * 3600
+    queue_id = mapping["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    queue = resources(template, "AWS::SQS::Queue")[queue_id]["Properties"]
+    assert queue["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id(template), "Arn"]}
+    assert depth_alarm_watches(template, queue_id)
+    # And its role may read that stream, decrypt with the key, publish to the bus and park in the queue
+    statements = role_statements(template, "OptOutsPublish")
+    assert allowed(statements, "dynamodb:GetRecords", table_id)
+    assert allowed(statements, "kms:Decrypt", key_id(template))
+    (bus_id, _) = one(template, "AWS::Events::EventBus", "RoutingBus")
+    assert allowed(statements, "events:PutEvents", bus_id)
+    assert allowed(statements, "sqs:SendMessage", queue_id)
+    assert function["Properties"]["Environment"]["Variables"]["EVENT_BUS_NAME"] == {"Ref": bus_id}
+
+
+def test_the_unsubscribe_function_writes_suppressions_and_never_calls_the_bus(template: Template) -> None:
+    statements = role_statements(template, "SendingUnsubscribe")
+    (table_id, _) = one(template, "AWS::DynamoDB::Table", "StorageSuppressions")
+    assert allowed(statements, "dynamodb:PutItem", table_id)
+    assert not any(a.startswith("events:") for s in statements for a in actions(s))
