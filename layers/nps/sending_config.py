@@ -43,6 +43,8 @@ class SendingSettings:
     follow_up_task_queue_url: str = ""
     #: Where the follow-up events consumer parks events that break the contract.
     follow_up_events_dlq_url: str = ""
+    #: The follow-up events queue itself: the consumer schedules comment updates on it.
+    follow_up_events_queue_url: str = ""
 
     @classmethod
     def from_env(cls) -> SendingSettings:
@@ -68,6 +70,7 @@ class SendingSettings:
             follow_ups_table=env("FOLLOW_UPS_TABLE", ""),
             follow_up_task_queue_url=env("FOLLOW_UP_TASK_QUEUE_URL", ""),
             follow_up_events_dlq_url=env("FOLLOW_UP_EVENTS_DLQ_URL", ""),
+            follow_up_events_queue_url=env("FOLLOW_UP_EVENTS_QUEUE_URL", ""),
         )
 
     def require(self, *names: str) -> SendingSettings:

@@ -195,3 +195,34 @@ def test_the_unsubscribe_function_writes_suppressions_and_never_calls_the_bus(te
     (table_id, _) = one(template, "AWS::DynamoDB::Table", "StorageSuppressions")
     assert allowed(statements, "dynamodb:PutItem", table_id)
     assert not any(a.startswith("events:") for s in statements for a in actions(s))
+
+
+# -- a detractor's comments -----------------------------------------------------------------------
+
+
+def test_the_follow_up_events_function_may_schedule_comment_updates_on_its_own_queue(template: Template) -> None:
+    # Given the follow-up events queue and the function that consumes it
+    (queue_id,) = [
+        lid
+        for lid in resources(template, "AWS::SQS::Queue")
+        if lid.startswith("RoutingFollowUpEvents") and "DeadLetters" not in lid
+    ]
+    function_id, function = one(template, "AWS::Lambda::Function", "FollowUpsEventsConsumer")
+    # Then it knows the queue and may send to it (with the key's permission to encrypt)
+    assert function["Properties"]["Environment"]["Variables"]["FOLLOW_UP_EVENTS_QUEUE_URL"] == {"Ref": queue_id}
+    statements = role_statements(template, "FollowUpsEventsConsumer")
+    assert allowed(statements, "sqs:SendMessage", queue_id)
+    assert allowed(statements, "kms:GenerateDataKey*", key_id(template))
+    # And it reads that queue with partial failures, so a failed update is retried, then dead-lettered
+    (mapping,) = [
+        m["Properties"]
+        for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": function_id}
+    ]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = resources(template, "AWS::SQS::Queue")[queue_id]["Properties"]
+    dlq_id = queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert depth_alarm_watches(template, dlq_id)
+    # And the follow-up steps function, which never schedules updates, may not send to it
+    assert not allowed(role_statements(template, "FollowUpsSteps"), "sqs:SendMessage", queue_id)
