@@ -10,3 +10,7 @@ FOLLOW_UP_COMMENT_BYTES_KEPT = 32 * 1024
 #: The team's task queue gets at most one comment update per follow-up per this many seconds
 #: (SQS delays a message at most 900 s).
 COMMENT_UPDATE_WINDOW_SECONDS = 300
+
+#: Comments one answer takes (each replaces the last on the response and is counted on its follow-up);
+#: beyond, the person is told politely that we have their comments (HTTP 429).
+MAX_COMMENTS_PER_RESPONSE = 50

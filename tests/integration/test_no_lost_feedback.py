@@ -21,7 +21,7 @@ from local.lambda_events import LambdaContext, http_event, sqs_record
 from nps import aws
 from nps.dal.follow_ups import DynamoFollowUpStore
 from nps.events import EventPublisher, EventPublishError
-from nps.limits import COMMENT_UPDATE_WINDOW_SECONDS, MAX_COMMENT_LENGTH
+from nps.limits import COMMENT_UPDATE_WINDOW_SECONDS, MAX_COMMENT_LENGTH, MAX_COMMENTS_PER_RESPONSE
 from nps.periods import parse_timestamp
 from nps.tokens import Purpose, sign
 from tests.dynamodb_size import dynamodb_item_size
@@ -371,7 +371,7 @@ def not_before(message: dict[str, Any]) -> datetime:
     return parse_timestamp(hold) if isinstance(hold, str) else START
 
 
-def test_a_detractor_who_keeps_commenting_gets_every_comment_saved_a_bounded_follow_up_and_coalesced_tasks(
+def test_a_detractor_who_keeps_commenting_gets_an_answer_each_time_a_bounded_follow_up_and_coalesced_tasks(
     platform: LocalStack, clock: ds.Clock
 ) -> None:
     # Given a detractor whose follow-up task is open for the team
@@ -384,25 +384,26 @@ def test_a_detractor_who_keeps_commenting_gets_every_comment_saved_a_bounded_fol
         statuses[person.comment(f"{n:03d} " + "€" * (MAX_COMMENT_LENGTH - 4))] += 1
     clock.advance(timedelta(minutes=10))
     person.consume()
-    # Then every comment was accepted, nothing failed and nothing was parked
-    assert statuses == {200: 150}
+    # Then the comments one answer takes were saved, the rest politely refused (429), nothing failed
+    saved = min(150, MAX_COMMENTS_PER_RESPONSE)
+    assert statuses == Counter({200: saved, 429: 150 - saved})
     assert person.failures == 0
     assert drain_raw(platform.follow_up_events_dlq_url) == []
-    # And the follow-up item stays far below DynamoDB's 400 KB, counting every comment
+    # And the follow-up item stays far below DynamoDB's 400 KB, counting every saved comment
     item = person.follow_up_item()
     assert dynamodb_item_size(item) < 48 * 1024
     follow_up = DynamoFollowUpStore(platform.tables["followups"]).get(person.follow_up_id)
     assert follow_up is not None
-    assert follow_up.comment_count == 150
-    assert follow_up.comments[-1]["text"].startswith("149 ")
+    assert follow_up.comment_count == saved
+    assert follow_up.comments[-1]["text"].startswith(f"{saved - 1:03d} ")
     # And the team got a handful of updates (at most one per five minutes), the last one with every count
     updates = [json.loads(m["Body"]) for m in drain_raw(platform.follow_up_task_queue_url)]
     assert {u["type"] for u in updates} == {"comment_added"}
-    assert 1 <= len(updates) <= 1500 // COMMENT_UPDATE_WINDOW_SECONDS + 1
+    assert 1 <= len(updates) <= saved * 10 // COMMENT_UPDATE_WINDOW_SECONDS + 1
     last = updates[-1]
-    assert (last["comment_count"], last["comments_omitted"]) == (150, 150 - len(last["comments"]))
-    assert last["comment"]["text"].startswith("149 ")
-    assert sum(u["new_comments"] for u in updates) == 150
+    assert (last["comment_count"], last["comments_omitted"]) == (saved, saved - len(last["comments"]))
+    assert last["comment"]["text"].startswith(f"{saved - 1:03d} ")
+    assert sum(u["new_comments"] for u in updates) == saved
 
 
 COMMENTS = 300
@@ -565,3 +566,37 @@ def test_a_comment_that_keeps_losing_the_write_race_is_retried_not_dropped(
         )
         == "appended"
     )
+
+
+def test_a_person_past_the_comments_an_answer_takes_is_told_politely_and_nothing_they_sent_before_is_lost(
+    platform: LocalStack, clock: ds.Clock
+) -> None:
+    from functions.respond import handler as respond
+
+    # Given a detractor who has sent as many comments as one answer takes
+    person = Person(platform, clock)
+    for n in range(MAX_COMMENTS_PER_RESPONSE):
+        clock.advance(timedelta(seconds=30))
+        assert person.comment(f"comment {n}") == 200
+    # When they send one more
+    form = urlencode({"comment": "one more"})
+    page = respond.lambda_handler(
+        http_event("POST", f"{person.path}/comment", body=form, headers=FORM),
+        LambdaContext(),
+    )
+    person.consume()
+    # Then a friendly page in the invite's language says so, with 429, and the comment is not saved
+    assert page["statusCode"] == 429
+    assert "Thank you for your comments" in page["body"]
+    assert "This last one was not saved." in page["body"]
+    assert page["headers"]["Content-Type"].startswith("text/html")
+    stored = aws.client("dynamodb").get_item(
+        TableName=platform.tables["responses"], Key={"invite_id": {"S": person.follow_up_id.rpartition("-")[0]}}
+    )["Item"]
+    assert stored["comment"]["S"] == f"comment {MAX_COMMENTS_PER_RESPONSE - 1}"
+    # And every comment before it is counted on the follow-up, the latest kept
+    follow_up = DynamoFollowUpStore(platform.tables["followups"]).get(person.follow_up_id)
+    assert follow_up is not None
+    assert follow_up.comment_count == MAX_COMMENTS_PER_RESPONSE
+    assert follow_up.comments[-1]["text"] == f"comment {MAX_COMMENTS_PER_RESPONSE - 1}"
+    assert person.failures == 0
