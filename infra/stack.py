@@ -9,6 +9,7 @@ from infra.config import StackConfig
 from infra.constructs.follow_ups import FollowUps, FollowUpTables
 from infra.constructs.functions import SharedLayers
 from infra.constructs.observability import Observability
+from infra.constructs.opt_outs import OptOutEvents
 from infra.constructs.reporting import Reporting
 from infra.constructs.response_api import ResponseApi
 from infra.constructs.routing import Routing
@@ -63,6 +64,15 @@ class NpsStack(Stack):
             public_base_url=self.response_api.url,
             signing_secret=self.response_api.signing_secret,
         )
+        self.opt_outs = OptOutEvents(
+            self,
+            "OptOuts",
+            config=config,
+            layers=layers,
+            key=storage.key,
+            suppressions=storage.suppressions,
+            bus=routing.bus,
+        )
         self.reporting = Reporting(
             self,
             "Reporting",
@@ -112,6 +122,7 @@ class NpsStack(Stack):
             "FollowUpsTable": storage.follow_ups.table_name,
             "DetractorWorkflowArn": self.follow_ups.state_machines["detractor"].state_machine_arn,
             "FailedStreamRecordsQueueUrl": self.scoring.failed_records.queue_url,
+            "FailedOptOutRecordsQueueUrl": self.opt_outs.failed_records.queue_url,
             "SigningSecretArn": self.response_api.signing_secret.secret_arn,
             "AlarmTopicArn": self.observability.topic.topic_arn,
             "DashboardName": self.observability.dashboard.dashboard_name,

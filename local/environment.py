@@ -78,6 +78,7 @@ class LocalStack:
             "FOLLOW_UPS_TABLE": self.tables["followups"],
             "FOLLOW_UP_TASK_QUEUE_URL": self.follow_up_task_queue_url,
             "FOLLOW_UP_EVENTS_DLQ_URL": self.follow_up_events_dlq_url,
+            "FOLLOW_UP_EVENTS_QUEUE_URL": self.follow_up_events_queue_url,
         }
         return environment
 

@@ -83,7 +83,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     COMMENT_RECEIVED: comment(),
     CONTACT_UNSUBSCRIBED: {
         "schema_version": "1.0",
-        "event_id": "unsub-contact-00042-20261123T1020",
+        "event_id": "inv-00042:unsubscribed:one_click",
         "contact_id": "contact-00042",
         "survey_id": "onboarding-q4",
         "wave_id": "wave-2026-11",

@@ -32,6 +32,7 @@ from nps.responding import (
     PayloadTooLarge,
     ResponseError,
     ResponseService,
+    TooManyComments,
     UnsupportedMediaType,
 )
 from nps.signing import load_keyring
@@ -238,6 +239,7 @@ def preview(token: str) -> Response[str]:
         410: {"description": "Link expired", "content": _PAGE},
         413: {"description": "Body larger than 32 KiB", "content": _PAGE},
         415: {"description": "Body not application/x-www-form-urlencoded", "content": _PAGE},
+        429: {"description": "The answer already took its 50 comments: this one is not saved", "content": _PAGE},
     },
     tags=["Responses"],
 )
@@ -270,6 +272,14 @@ def _form_field(name: str) -> str | None:
         raise ResponseError(f"the form may only carry one `{name}` field")
     values = fields.get(name)
     return values[0] if values else None
+
+
+@app.exception_handler(TooManyComments)  # type: ignore[untyped-decorator]
+def too_many_comments(error: TooManyComments) -> Response[str]:
+    # Counted, so a person (or a script) filling one answer with comments shows on the dashboard.
+    metrics.add_metric(name="CommentsRefused", unit=MetricUnit.Count, value=1)
+    logger.info("request refused", extra={"reason": error.reason, "status": error.status})
+    return message_page(error.reason, error.status, error.locale)
 
 
 @app.exception_handler(ResponseError)  # type: ignore[untyped-decorator]

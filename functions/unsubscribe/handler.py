@@ -2,6 +2,8 @@
 
 The POST is also what mail clients send for RFC 8058 one-click unsubscribe (body
 ``List-Unsubscribe=One-Click``). GET never changes anything: link scanners fetch every link in a message.
+The POST writes the suppressions only; ``NPS Contact Unsubscribed`` is published from them by the
+suppression events function (the suppressions stream), so the bus cannot fail an unsubscribe.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from nps.config import settings
 from nps.dal.contacts import DynamoContactRepository
 from nps.dal.invite_lifecycle import DynamoInviteLifecycle
 from nps.dal.suppressions import DynamoSuppressionRepository
-from nps.events import EventPublisher
 from nps.i18n import accept_language, resolve_locale
 from nps.pages import HTML, PAGE_HEADERS
 from nps.rendering import render
@@ -36,15 +37,12 @@ app = APIGatewayHttpResolver()
 
 @lru_cache(maxsize=1)
 def service() -> UnsubscribeService:
-    config = sending_settings().require(
-        "invites_table", "contacts_table", "suppressions_table", "event_bus_name", "signing_secret_name"
-    )
+    config = sending_settings().require("invites_table", "contacts_table", "suppressions_table", "signing_secret_name")
     return UnsubscribeService(
         keyring=lambda: load_keyring(config.signing_secret_name),
         invites=DynamoInviteLifecycle(config.invites_table, config.aggregates_table, config.contacts_table),
         contacts=DynamoContactRepository(config.contacts_table),
         suppressions=DynamoSuppressionRepository(config.suppressions_table),
-        publisher=EventPublisher(config.event_bus_name),
     )
 
 

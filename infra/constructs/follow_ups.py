@@ -108,6 +108,7 @@ class FollowUps(Construct):
             "SEND_QUEUE_URL": sending.send_queue.queue_url,
             "FOLLOW_UP_TASK_QUEUE_URL": self.tasks.queue_url,
             "FOLLOW_UP_EVENTS_DLQ_URL": routing.follow_up_events_dead_letters.queue_url,
+            "FOLLOW_UP_EVENTS_QUEUE_URL": routing.follow_up_events.queue_url,
             "EVENT_BUS_NAME": routing.bus.event_bus_name,
             "SIGNING_SECRET_NAME": signing_secret.secret_arn,
             "PUBLIC_BASE_URL": public_base_url,
@@ -139,6 +140,8 @@ class FollowUps(Construct):
         self._grant(self.steps, tables, routing, sending, signing_secret)
         self._grant(self.consumer, tables, routing, sending, signing_secret)
         routing.follow_up_events_dead_letters.grant_send_messages(self.consumer)
+        # Comment updates: the consumer schedules them as delayed messages on its own queue.
+        routing.follow_up_events.grant_send_messages(self.consumer)
 
         self.state_machines: dict[str, sfn.StateMachine] = {}
         for category in FOLLOW_UP_CATEGORIES:

@@ -20,6 +20,7 @@ from aws_cdk import aws_events_targets as event_targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
@@ -88,6 +89,21 @@ class Sending(Construct):
                 conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
             )
         )
+        # SNS parks what it cannot deliver to the suppress function in the feedback DLQ, encrypted with
+        # this key: without this statement SNS could not write there and the notification would be lost.
+        # (The topic's ARN cannot be named here: the topic depends on the key.)
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="SnsParksUndeliveredFeedback",
+                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:sns:{stack.region}:{stack.account}:*"},
+                },
+            )
+        )
         self.configuration_set = ses.ConfigurationSet(
             self, "ConfigurationSet", reputation_metrics=True, sending_enabled=True
         )
@@ -115,16 +131,11 @@ class Sending(Construct):
             key,
             dead_letter_role="SES feedback the suppress function could not take",
         )
-        # SNS redrives a notification the suppress function never took into this encrypted queue: the key
-        # must let SNS encrypt it, for this account's topics only (the topic's ARN would be a cycle).
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="SnsRedrivesFeedback",
-                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            )
+        self.suppress_dlq = encrypted_queue(
+            self,
+            "SuppressDeadLetters",
+            key,
+            dead_letter_role="SES feedback the suppress function failed on after Lambda's retries",
         )
         self.planner_dlq = encrypted_queue(
             self,
@@ -260,6 +271,14 @@ class Sending(Construct):
         grant_items(invites, self.suppress, "dynamodb:GetItem", "dynamodb:UpdateItem")
         grant_items(suppressions, self.suppress, "dynamodb:PutItem")
         bus.grant_put_events_to(self.suppress)
+        # SNS invokes asynchronously: a notification that fails is retried twice, then parked with its
+        # error in the on-failure queue (alarmed), never dropped. SNS's own DLQ holds what it could not
+        # hand to Lambda at all.
+        self.suppress.configure_async_invoke(
+            on_failure=destinations.SqsDestination(self.suppress_dlq),
+            retry_attempts=2,
+            max_event_age=Duration.hours(6),
+        )
         self.feedback_topic.add_subscription(
             subscriptions.LambdaSubscription(self.suppress, dead_letter_queue=self.feedback_dlq)
         )
@@ -287,16 +306,15 @@ class Sending(Construct):
             "Unsubscribe links: confirm page and one-click POST",
             {
                 **tables,
-                "EVENT_BUS_NAME": bus.event_bus_name,
                 "SIGNING_SECRET_NAME": signing_secret.secret_arn,
                 "DEFAULT_LOCALE": config.default_locale,
             },
         )
         grant_items(invites, self.unsubscribe, "dynamodb:GetItem")
         grant_items(contacts, self.unsubscribe, "dynamodb:GetItem")
+        # Suppressions only: the event is published from them (infra/constructs/opt_outs.py).
         grant_items(suppressions, self.unsubscribe, "dynamodb:PutItem")
         signing_secret.grant_read(self.unsubscribe)
-        bus.grant_put_events_to(self.unsubscribe)
         api.add_routes(
             path="/u/{token}",
             methods=[apigw.HttpMethod.GET, apigw.HttpMethod.POST],

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from nps.dal.channels import SesMailer, SqsSendQueue
 from nps.dal.contacts import DynamoContactRepository
-from nps.dal.follow_ups import DynamoFollowUpStore, SqsTaskQueue, StepFunctionsTaskTokens
+from nps.dal.follow_ups import DynamoFollowUpStore, SqsCommentUpdates, SqsTaskQueue, StepFunctionsTaskTokens
 from nps.dal.invite_lifecycle import DynamoInviteLifecycle
 from nps.dal.responses import DynamoResponseRepository
 from nps.dal.suppressions import DynamoSuppressionRepository
@@ -46,6 +46,7 @@ def follow_up_service() -> FollowUpService:
         responses=DynamoResponseRepository(config.responses_table),
         mailer=SesMailer(),
         tasks=SqsTaskQueue(config.follow_up_task_queue_url),
+        comment_updates=SqsCommentUpdates(config.follow_up_events_queue_url),
         tokens=StepFunctionsTaskTokens(),
         resurveyor=planner,
         publisher=EventPublisher(config.event_bus_name),

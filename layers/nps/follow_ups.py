@@ -10,7 +10,14 @@ run again: a retried or redelivered step finds the state the first run left and 
 * Promoter and passive: :meth:`open` → wait → :meth:`send_email` → ``NPS Follow-up Opened``.
 
 The follow-up events consumer calls :meth:`on_comment`, :meth:`on_retracted` and
-:meth:`on_resurvey_answered`.
+:meth:`on_resurvey_answered`, and :meth:`send_comment_update` when a comment update falls due.
+
+Comments are bounded and coalesced: a follow-up keeps the latest :data:`~nps.limits.FOLLOW_UP_COMMENTS_KEPT`
+comments within :data:`~nps.limits.FOLLOW_UP_COMMENT_BYTES_KEPT` bytes of text and counts every one
+(``comment_count``); while the team's task is open, the first new comment schedules one update
+:data:`~nps.limits.COMMENT_UPDATE_WINDOW_SECONDS` later (a delayed message on the follow-up events
+queue), which carries every comment that arrived meanwhile. However many comments a person sends, the
+item stays a few tens of KB and the team gets at most one message per follow-up per window.
 
 A follow-up's id is ``<invite_id>-<version>`` of the answer that opened it: one per answer that put the
 contact in a category, the same for every redelivery of that answer's event.
@@ -32,6 +39,7 @@ from nps.dal.channels import SendError
 from nps.dal.invite_lifecycle import InviteRecord
 from nps.delivery import Contacts, Mailer
 from nps.events import Event, Publisher, detail_json
+from nps.limits import COMMENT_UPDATE_WINDOW_SECONDS, FOLLOW_UP_COMMENT_BYTES_KEPT, FOLLOW_UP_COMMENTS_KEPT
 from nps.messages import mime_message, render_follow_up_email, unsubscribe_link
 from nps.models import (
     COMMENT_RECEIVED,
@@ -71,6 +79,16 @@ class Status(StrEnum):
 
 
 OPEN_STATUSES = (Status.OPENED, Status.NOTIFIED, Status.AWAITING_RESOLUTION, Status.RE_SURVEYING)
+#: Statuses in which new comments are sent to the team's task (NOTIFIED: the task is about to open).
+COMMENT_UPDATE_STATUSES = (Status.NOTIFIED, Status.AWAITING_RESOLUTION)
+#: ``source`` / ``detail-type`` of the follow-up's own "comment update due" message (on its events
+#: queue only, never on the bus).
+FOLLOW_UP_SOURCE = "nps.follow-ups"
+COMMENT_UPDATE_DUE = "Follow-up Comment Update Due"
+#: A comment update due longer ago than this never ran (its message failed into the DLQ): schedule anew.
+COMMENT_UPDATE_STALE = timedelta(minutes=15)
+#: Writers of one follow-up's comments race on its comment count; this many tries, then SQS retries.
+COMMENT_WRITE_ATTEMPTS = 5
 
 
 class InvalidFollowUpEvent(ValueError):
@@ -83,6 +101,10 @@ class FollowUpNotFound(LookupError):
 
 class FollowUpClosed(Exception):
     """The follow-up ended (its answer was retracted) before its task opened: the workflow stops here."""
+
+
+class CommentConflict(RuntimeError):
+    """Other writers kept changing a follow-up's comments; raised so the event is retried (SQS)."""
 
 
 def follow_up_id_of(invite_id: str, version: int) -> str:
@@ -134,8 +156,20 @@ class FollowUp(BaseModel):
     new_score: int | None = None
     new_category: str | None = None
     resolved_at: str | None = None
-    #: Comments the contact added (text kept here, in the encrypted table, for the team's task).
+    #: The latest comments the contact added (text kept here, in the encrypted table, for the team's
+    #: task): at most FOLLOW_UP_COMMENTS_KEPT, FOLLOW_UP_COMMENT_BYTES_KEPT bytes of text.
     comments: list[dict[str, Any]] = Field(default_factory=list)
+    #: Every comment received, kept or not (absent on items older than the bound: see ``comments_received``).
+    comment_count: int | None = None
+    #: How many of them the team's task queue has been told about.
+    comments_sent: int = 0
+    #: When the scheduled comment update falls due (ISO time), while one is pending.
+    comment_update_due: str | None = None
+
+    @property
+    def comments_received(self) -> int:
+        """Every comment received for this follow-up, including those no longer kept."""
+        return self.comment_count if self.comment_count is not None else len(self.comments)
 
     def event_fields(self, suffix: str) -> dict[str, Any]:
         """The fields every follow-up event carries (ids, answer, segments); ``event_id`` ends in ``suffix``."""
@@ -157,7 +191,19 @@ class FollowUpStore(Protocol):
     ) -> bool: ...
     def claim_email(self, follow_up_id: str) -> bool: ...
     def release_email(self, follow_up_id: str) -> None: ...
-    def add_comment(self, follow_up_id: str, comment: dict[str, Any]) -> bool: ...
+    def save_comments(
+        self,
+        follow_up_id: str,
+        comments: list[dict[str, Any]],
+        comment_count: int,
+        *,
+        expected_count: int | None,
+        expected_status: Status,
+        update_due: str | None = None,
+    ) -> bool: ...
+    def finish_comment_update(self, follow_up_id: str, comments_sent: int) -> bool: ...
+    def continue_comment_update(self, follow_up_id: str, comments_sent: int, update_due: str) -> bool: ...
+    def clear_comment_update(self, follow_up_id: str) -> None: ...
 
 
 class Invites(Protocol):
@@ -193,6 +239,12 @@ class TaskQueue(Protocol):
     def send(self, body: dict[str, Any]) -> None: ...
 
 
+class CommentUpdates(Protocol):
+    """Schedules a follow-up's comment update (a delayed message to the follow-up events function)."""
+
+    def schedule(self, follow_up_id: str, due: datetime, now: datetime) -> None: ...
+
+
 class TaskTokens(Protocol):
     """Ends a workflow's wait for resolution (Step Functions ``SendTaskSuccess``)."""
 
@@ -222,6 +274,7 @@ class FollowUpService:
     responses: Responses
     mailer: Mailer
     tasks: TaskQueue
+    comment_updates: CommentUpdates
     tokens: TaskTokens
     resurveyor: Resurveyor
     publisher: Publisher
@@ -273,6 +326,7 @@ class FollowUpService:
             execution=execution,
             # A comment saved before the workflow started is already on the response.
             comments=[_comment(current.comment, detail.version, iso_timestamp(now))] if current.comment else [],
+            comment_count=1 if current.comment else 0,
         )
         ttl = int((now + timedelta(days=self.settings.retention_days)).timestamp())
         created = self.follow_ups.create(follow_up, ttl)
@@ -385,8 +439,12 @@ class FollowUpService:
         if follow_up.status is Status.RESOLVED:
             # Retracted meanwhile: nothing for the team to do. The state machine catches this and ends.
             raise FollowUpClosed(f"{follow_up_id} ended ({follow_up.outcome}) before its task opened")
+        # The task carries the comments read here; a comment saved meanwhile is in the next update.
         moved = self.follow_ups.transition(
-            follow_up_id, (Status.NOTIFIED,), Status.AWAITING_RESOLUTION, {"task_token": task_token}
+            follow_up_id,
+            (Status.NOTIFIED,),
+            Status.AWAITING_RESOLUTION,
+            {"task_token": task_token, "comments_sent": follow_up.comments_received},
         )
         if not moved:
             if follow_up.status is not Status.AWAITING_RESOLUTION:
@@ -395,10 +453,13 @@ class FollowUpService:
             self.follow_ups.transition(
                 follow_up_id, (Status.AWAITING_RESOLUTION,), Status.AWAITING_RESOLUTION, {"task_token": task_token}
             )
-        self.tasks.send(self._task_message("follow_up_opened", follow_up, task_token=task_token))
+        self.tasks.send(self.task_message("follow_up_opened", follow_up, task_token=task_token))
         return {"task": "opened"}
 
-    def _task_message(self, kind: str, follow_up: FollowUp, **extra: Any) -> dict[str, Any]:
+    @staticmethod
+    def task_message(kind: str, follow_up: FollowUp, **extra: Any) -> dict[str, Any]:
+        """A message for the team's task queue (docs/events.md): ids, answer, the kept comments and the
+        counts (``comment_count`` received, ``comments_omitted`` no longer kept), plus ``extra``."""
         return {
             "type": kind,
             "schema_version": "1.0",
@@ -416,6 +477,8 @@ class FollowUpService:
             "opened_at": follow_up.opened_at,
             "email_sent": bool(follow_up.email_sent),
             "comments": follow_up.comments,
+            "comment_count": follow_up.comments_received,
+            "comments_omitted": follow_up.comments_received - len(follow_up.comments),
             **extra,
         }
 
@@ -506,6 +569,13 @@ class FollowUpService:
     # -- events from the bus (the follow-up events consumer) ---------------------------------------
     def handle_event(self, event: dict[str, Any]) -> str:
         """One event from the follow-up events queue (the rules in :data:`nps.routing.FOLLOW_UP_EVENTS`)."""
+        if isinstance(event, dict) and event.get("source") == FOLLOW_UP_SOURCE:
+            if event.get("detail-type") != COMMENT_UPDATE_DUE:
+                raise InvalidFollowUpEvent(f"unexpected follow-up message {str(event.get('detail-type'))[:80]!r}")
+            follow_up_id = event.get("follow_up_id")
+            if not isinstance(follow_up_id, str) or not follow_up_id:
+                raise InvalidFollowUpEvent("a comment update names no follow_up_id")
+            return self.send_comment_update(follow_up_id)
         if not isinstance(event, dict) or event.get("source") != EVENT_SOURCE:
             raise InvalidFollowUpEvent("not an NPS event (source must be 'nps')")
         kind = event.get("detail-type")
@@ -518,7 +588,12 @@ class FollowUpService:
         raise InvalidFollowUpEvent(f"unexpected detail-type {str(kind)[:80]!r}")
 
     def on_comment(self, event: dict[str, Any]) -> str:
-        """A detractor's comment: appended to the open follow-up of that answer, and sent to its task."""
+        """A detractor's comment: kept on the open follow-up of that answer (the latest comments, every one
+        counted) and, while its task is open, sent to the team in the next comment update.
+
+        Returns ``appended``, ``duplicate`` (a redelivered event, or the same text again), ``no_comment``
+        or ``no_follow_up``. Raises :class:`CommentConflict` when concurrent writers keep winning (retried).
+        """
         detail = parse_detail(CommentReceivedDetail, event)
         current = self.responses.get(detail.invite_id)
         if current is None or not current.comment:
@@ -528,14 +603,69 @@ class FollowUpService:
         for follow_up in self.follow_ups.of_invite(detail.invite_id):
             if follow_up.category != "detractor" or follow_up.status not in OPEN_STATUSES:
                 continue
-            if any(c.get("text") == current.comment for c in follow_up.comments):
-                handled = "duplicate"
-                continue
-            self.follow_ups.add_comment(follow_up.follow_up_id, comment)
-            handled = "appended"
-            if follow_up.status is Status.AWAITING_RESOLUTION:
-                self.tasks.send(self._task_message("comment_added", follow_up, comment=comment))
+            handled = self._add_comment(follow_up, comment)
         return handled
+
+    def _add_comment(self, follow_up: FollowUp, comment: dict[str, Any]) -> str:
+        """Keep ``comment`` on ``follow_up`` (a conditional write on its comment count and status, retried
+        on a race) and schedule the team's update if none is pending."""
+        for _ in range(COMMENT_WRITE_ATTEMPTS):
+            if any(c.get("text") == comment["text"] for c in follow_up.comments):
+                return "duplicate"
+            now = self.clock()
+            due: datetime | None = None
+            if follow_up.status in COMMENT_UPDATE_STATUSES and not _update_pending(follow_up, now):
+                due = now + timedelta(seconds=COMMENT_UPDATE_WINDOW_SECONDS)
+                # Scheduled before the write: if the write loses a race, the spare update finds nothing new.
+                self.comment_updates.schedule(follow_up.follow_up_id, due, now)
+            if self.follow_ups.save_comments(
+                follow_up.follow_up_id,
+                keep_latest_comments(follow_up.comments, comment),
+                follow_up.comments_received + 1,
+                expected_count=follow_up.comment_count,
+                expected_status=follow_up.status,
+                update_due=iso_timestamp(due) if due else None,
+            ):
+                return "appended"
+            fresh = self.follow_ups.get(follow_up.follow_up_id)
+            if fresh is None or fresh.status not in OPEN_STATUSES:
+                return "no_follow_up"
+            follow_up = fresh
+        raise CommentConflict(f"the comments of {follow_up.follow_up_id} kept changing; retry")
+
+    def send_comment_update(self, follow_up_id: str) -> str:
+        """The comment update fell due: send the team one ``comment_added`` message with every comment
+        since the last one (the latest kept, and the counts). Safe to run twice: a second run finds
+        nothing new (the message's ``update_id`` lets the team's integration drop a rare duplicate).
+        Returns ``sent``, ``up_to_date``, ``waiting_for_task`` (the task opens with every comment) or
+        ``closed``."""
+        follow_up = self.follow_ups.get(follow_up_id)
+        if follow_up is None or follow_up.status is not Status.AWAITING_RESOLUTION:
+            if follow_up is not None and follow_up.comment_update_due:
+                self.follow_ups.clear_comment_update(follow_up_id)
+            # Still NOTIFIED: the task has not opened, and when it does it carries every comment.
+            return "waiting_for_task" if follow_up is not None and follow_up.status is Status.NOTIFIED else "closed"
+        received = follow_up.comments_received
+        if received > follow_up.comments_sent and follow_up.comments:
+            self.tasks.send(
+                self.task_message(
+                    "comment_added",
+                    follow_up,
+                    comment=follow_up.comments[-1],
+                    new_comments=received - follow_up.comments_sent,
+                    update_id=f"{follow_up_id}:comments:{received}",
+                )
+            )
+            outcome = "sent"
+        else:
+            outcome = "up_to_date"
+        if not self.follow_ups.finish_comment_update(follow_up_id, received):
+            # Comments arrived after the read: they go in the next update, one window later.
+            now = self.clock()
+            due = now + timedelta(seconds=COMMENT_UPDATE_WINDOW_SECONDS)
+            self.comment_updates.schedule(follow_up_id, due, now)
+            self.follow_ups.continue_comment_update(follow_up_id, received, iso_timestamp(due))
+        return outcome
 
     def on_retracted(self, event: dict[str, Any]) -> str:
         """The answer was a scanner's: close every open follow-up of the invite, end waits, tell the team."""
@@ -547,7 +677,7 @@ class FollowUpService:
             self._resolve(follow_up, "retracted", {"resolution": "retracted"})
             handled = "retracted"
             if follow_up.status is Status.AWAITING_RESOLUTION and follow_up.task_token:
-                self.tasks.send(self._task_message("follow_up_cancelled", follow_up, reason="retracted"))
+                self.tasks.send(self.task_message("follow_up_cancelled", follow_up, reason="retracted"))
                 self.tokens.succeed(follow_up.task_token, {"resolution": "retracted"})
         return handled
 
@@ -588,6 +718,33 @@ def resolve_task(
 
 def _comment(text: str, version: int, at: str) -> dict[str, Any]:
     return {"version": version, "text": text, "commented_at": at}
+
+
+def comment_text_bytes(comments: Sequence[dict[str, Any]]) -> int:
+    """UTF-8 bytes of the comments' text (what :data:`FOLLOW_UP_COMMENT_BYTES_KEPT` bounds)."""
+    return sum(len(str(c.get("text", "")).encode("utf-8")) for c in comments)
+
+
+def keep_latest_comments(
+    kept: Sequence[dict[str, Any]],
+    new: dict[str, Any],
+    *,
+    max_count: int = FOLLOW_UP_COMMENTS_KEPT,
+    max_bytes: int = FOLLOW_UP_COMMENT_BYTES_KEPT,
+) -> list[dict[str, Any]]:
+    """``kept`` plus ``new``, oldest dropped first until at most ``max_count`` comments and ``max_bytes``
+    bytes of text remain. The newest comment always stays (one comment is at most 8,000 bytes)."""
+    comments = [*kept, new]
+    while len(comments) > 1 and (len(comments) > max_count or comment_text_bytes(comments) > max_bytes):
+        comments.pop(0)
+    return comments
+
+
+def _update_pending(follow_up: FollowUp, now: datetime) -> bool:
+    """Whether a comment update is scheduled and still expected to run."""
+    if not follow_up.comment_update_due:
+        return False
+    return parse_timestamp(follow_up.comment_update_due) > now - COMMENT_UPDATE_STALE
 
 
 M = TypeVar("M", bound=BaseModel)

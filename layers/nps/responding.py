@@ -22,7 +22,7 @@ from nps.automation import (
     is_prefetch,
 )
 from nps.dal.invites import Invite, InviteNotFound
-from nps.dal.responses import NotAnswered, RecordedScore, StoredResponse
+from nps.dal.responses import CommentLimitReached, NotAnswered, RecordedScore, StoredResponse
 from nps.limits import MAX_COMMENT_LENGTH
 from nps.periods import iso_timestamp
 from nps.scoring import Category, ScoreOutOfRange, categorize, parse_score
@@ -73,6 +73,14 @@ class UnsupportedMediaType(ResponseError):
 class CommentBeforeScore(ResponseError):
     status = 409
     reason = "comment_before_score"
+
+
+class TooManyComments(ResponseError):
+    """The answer already took :data:`~nps.limits.MAX_COMMENTS_PER_RESPONSE` comments: this one is not
+    saved, and the page thanks the person for the ones we have."""
+
+    status = 429
+    reason = "comment_limit"
 
 
 class InviteStore(Protocol):
@@ -243,7 +251,11 @@ class ResponseService:
 
     def comment(self, token: str, raw_comment: str | None) -> Invite:
         """Save the "why?" comment. Typing one is a person's act: an answer held back as possibly
-        automated is counted when its comment arrives."""
+        automated is counted when its comment arrives.
+
+        Raises :class:`BadComment` (empty, too long), :class:`CommentBeforeScore` (no answer yet) and
+        :class:`TooManyComments` (the answer took :data:`~nps.limits.MAX_COMMENTS_PER_RESPONSE` already).
+        """
         now = self.clock()
         invite = self.open_invite(token, now)
         try:
@@ -252,6 +264,8 @@ class ResponseService:
             raise BadComment(str(error), locale=invite.locale) from error
         try:
             self.responses.save_comment(invite.invite_id, text, iso_timestamp(now))
+        except CommentLimitReached as error:
+            raise TooManyComments(locale=invite.locale) from error
         except NotAnswered as error:
             stored = self.responses.get(invite.invite_id)
             if stored is None or stored.automated_score is None:

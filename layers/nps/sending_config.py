@@ -45,6 +45,8 @@ class SendingSettings:
     follow_up_events_dlq_url: str = ""
     #: Minutes after which a claimed send that was never recorded is marked unknown by the sweep.
     stuck_claim_minutes: float = 15
+    #: The follow-up events queue itself: the consumer schedules comment updates on it.
+    follow_up_events_queue_url: str = ""
 
     @classmethod
     def from_env(cls) -> SendingSettings:
@@ -71,6 +73,7 @@ class SendingSettings:
             follow_up_task_queue_url=env("FOLLOW_UP_TASK_QUEUE_URL", ""),
             follow_up_events_dlq_url=env("FOLLOW_UP_EVENTS_DLQ_URL", ""),
             stuck_claim_minutes=_number("STUCK_CLAIM_MINUTES", "15"),
+            follow_up_events_queue_url=env("FOLLOW_UP_EVENTS_QUEUE_URL", ""),
         )
 
     def require(self, *names: str) -> SendingSettings:

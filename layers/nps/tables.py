@@ -74,7 +74,8 @@ SURVEYS = TableSpec("surveys", partition_key="survey_id", sort_key="sk")
 # Contacts by audience: a wave queries its survey's audience; fatigue is tracked per contact there.
 CONTACTS = TableSpec("contacts", partition_key="audience", sort_key="contact_id")
 # Unsubscribed, bounced and complained addresses, keyed by a hash of the normalised address (no PII).
-SUPPRESSIONS = TableSpec("suppressions", partition_key="address_hash")
+# Its stream publishes ``NPS Contact Unsubscribed`` from the suppression an unsubscribe writes.
+SUPPRESSIONS = TableSpec("suppressions", partition_key="address_hash", stream=True)
 
 # Follow-ups of answers, by the answered invite (sort key ``follow_up_id`` = ``<invite_id>-<version>``):
 # a retraction or comment finds every follow-up of its invite with one query.

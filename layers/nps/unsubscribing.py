@@ -3,15 +3,23 @@ bounce/complaint notifications. Every path suppresses hashed addresses and publi
 
 An unsubscribe token whose signature is good but whose expiry has passed still unsubscribes: it was
 issued by us for this invite, and honouring a late opt-out is always right.
+
+An unsubscribe publishes ``NPS Contact Unsubscribed`` from the suppression it writes, not from the
+request: the first address it newly suppresses carries the :class:`OptOut` (ids and method), and the
+suppressions stream turns that record into the event (:func:`opt_out_event`), retried until the bus
+takes it. A bus outage during the click can then neither lose the event (the suppression is durable)
+nor fail the person's request.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
+
+from pydantic import ValidationError
 
 from nps.contacts import Contact
 from nps.dal.invite_lifecycle import InviteRecord
@@ -37,9 +45,37 @@ class ContactStore(Protocol):
     def get(self, audience: str, contact_id: str) -> Contact | None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class OptOut:
+    """Who opted out through which invite, and how: stored on the suppression an unsubscribe writes first,
+    so the suppressions stream can publish ``NPS Contact Unsubscribed`` from it. Ids only, no address."""
+
+    invite_id: str
+    contact_id: str
+    survey_id: str
+    wave_id: str
+    channel: Literal["email", "sms"]
+    method: Method
+
+    def attributes(self) -> dict[str, str]:
+        """The suppression item's attributes that carry the opt-out (all strings)."""
+        return {
+            "invite_id": self.invite_id,
+            "survey_id": self.survey_id,
+            "wave_id": self.wave_id,
+            "channel": self.channel,
+            "method": self.method,
+        }
+
+
 class SuppressionStore(Protocol):
     def suppress(
-        self, address_hash: str, reason: SuppressionReason, now_iso: str, contact_id: str | None = None
+        self,
+        address_hash: str,
+        reason: SuppressionReason,
+        now_iso: str,
+        contact_id: str | None = None,
+        opt_out: OptOut | None = None,
     ) -> bool: ...
 
 
@@ -71,14 +107,12 @@ class UnsubscribeService:
         invites: InviteStore,
         contacts: ContactStore,
         suppressions: SuppressionStore,
-        publisher: Publisher,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._keyring = keyring
         self.invites = invites
         self.contacts = contacts
         self.suppressions = suppressions
-        self.publisher = publisher
         self.clock = clock
 
     def invite_for(self, token: str) -> InviteRecord:
@@ -92,24 +126,64 @@ class UnsubscribeService:
         return invite
 
     def unsubscribe(self, token: str, method: Method) -> UnsubscribeResult:
-        """Suppress every address of the invite's contact (email and phone) and publish the event once."""
-        invite = self.invite_for(token)
-        return self.suppress_contact(invite, method, SuppressionReason.UNSUBSCRIBED)
+        """Suppress every address of the invite's contact (email and phone); raise
+        :class:`UnsubscribeLinkInvalid` for a token that is not ours.
 
-    def suppress_contact(self, invite: InviteRecord, method: Method, reason: SuppressionReason) -> UnsubscribeResult:
+        The first address newly suppressed carries the :class:`OptOut`, from which the suppressions
+        stream publishes ``NPS Contact Unsubscribed`` once (:func:`opt_out_event`). A repeated click
+        finds everything suppressed already and writes, so publishes, nothing new.
+        """
+        invite = self.invite_for(token)
         now = self.clock()
         contact = self.contacts.get(invite.audience, invite.contact_id)
         addresses = [(ch, contact.address(ch)) for ch in ("email", "sms")] if contact else []
+        opt_out = OptOut(
+            invite_id=invite.invite_id,
+            contact_id=invite.contact_id,
+            survey_id=invite.survey_id,
+            wave_id=invite.wave_id,
+            channel="sms" if invite.channel == "sms" else "email",
+            method=method,
+        )
         newly = 0
         for channel, address in addresses:
             if address and self.suppressions.suppress(
-                address_hash(channel, address), reason, iso_timestamp(now), invite.contact_id
+                address_hash(channel, address),
+                SuppressionReason.UNSUBSCRIBED,
+                iso_timestamp(now),
+                invite.contact_id,
+                opt_out if newly == 0 else None,
             ):
                 newly += 1
-        if newly:
-            # A repeated click finds everything suppressed already and publishes nothing new.
-            self.publisher.publish([unsubscribed_event(invite, method, now)])
         return UnsubscribeResult(invite, newly)
+
+
+class MalformedOptOut(ValueError):
+    """A suppression record that names an opt-out but cannot become an event (never fixed by retrying)."""
+
+
+def opt_out_event(image: Mapping[str, Any]) -> Event | None:
+    """``NPS Contact Unsubscribed`` from a suppression item (plain values, as the stream's new image
+    holds it); None for a suppression that carries no opt-out (bounces, complaints, STOP, older items).
+
+    ``unsubscribed_at`` is the suppression's time and ``event_id`` ``<invite_id>:unsubscribed:<method>``,
+    so a redelivered record publishes the same event. Raises :class:`MalformedOptOut`.
+    """
+    if image.get("reason") != SuppressionReason.UNSUBSCRIBED.value or "method" not in image:
+        return None
+    fields = ("contact_id", "survey_id", "wave_id", "invite_id", "channel", "method")
+    try:
+        detail = ContactUnsubscribedDetail.model_validate(
+            {name: image.get(name) for name in fields}
+            | {
+                "event_id": f"{image.get('invite_id')}:unsubscribed:{image.get('method')}",
+                "unsubscribed_at": image.get("suppressed_at"),
+            }
+        )
+    except ValidationError as error:
+        wrong = ", ".join(sorted({".".join(str(p) for p in e["loc"]) for e in error.errors()}))
+        raise MalformedOptOut(f"the suppression's opt-out is incomplete or invalid: {wrong}") from None
+    return Event(CONTACT_UNSUBSCRIBED, detail)
 
 
 # --------------------------------------------------------------------------------------------------

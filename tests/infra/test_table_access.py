@@ -93,3 +93,15 @@ def test_each_table_access_carries_the_key_access_it_needs_and_no_more(
     assert may("kms:Decrypt")
     assert may("kms:GenerateDataKey") == writes
     assert may("kms:Encrypt") == writes
+
+
+def test_every_function_with_table_access_has_a_row(template: DeployedTemplate) -> None:
+    with_access = set()
+    for name, principal in template.principals().items():
+        for logical_id in tables(template).values():
+            arn = template.attribute(logical_id, "Arn")
+            if any(
+                evaluate(principal.statements, Request(f"dynamodb:{a}", arn)) is Decision.ALLOWED for a in ITEM_ACTIONS
+            ):
+                with_access.add(name.removeprefix("function:"))
+    assert with_access == set(ACCESS)

@@ -288,9 +288,12 @@ def test_a_comment_after_the_task_opened_is_appended_and_sent_to_the_team(loop: 
     consumed = workflows.consume_events()
 
     assert consumed["NPS Comment Received"] == 1
+    # The update goes out when due (locally at once: the next run of the consumer), with the counts.
+    assert workflows.consume_events()["Follow-up Comment Update Due"] == 1
     (update,) = tasks(state.stack)
     assert update["type"] == "comment_added"
     assert update["comment"]["text"] == "Support <b>never</b> called back"
+    assert (update["comment_count"], update["new_comments"], update["comments_omitted"]) == (1, 1, 0)
     assert [c["text"] for c in state.follow_up("c-det").comments] == ["Support <b>never</b> called back"]
     # The same comment event delivered again is not appended twice.
     workflows.consume_events()

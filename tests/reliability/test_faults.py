@@ -484,7 +484,9 @@ def stream_mapping() -> dict[str, Any]:
             "DestinationConfig": stack.resolve(m.destination_config),
         }
         for m in stack.node.find_all()
-        if isinstance(m, lambda_.CfnEventSourceMapping) and "StreamArn" in str(stack.resolve(m.event_source_arn))
+        if isinstance(m, lambda_.CfnEventSourceMapping)
+        and "StreamArn" in str(stack.resolve(m.event_source_arn))
+        and "StorageResponses" in str(stack.resolve(m.event_source_arn))
     ]
     assert len(mappings) == 1, mappings
     queues = {stack.get_logical_id(q) for q in stack.node.find_all() if isinstance(q, sqs.CfnQueue)}

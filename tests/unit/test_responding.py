@@ -27,6 +27,7 @@ from nps.responding import (
     ResponseError,
     ResponseService,
     ResponseStore,
+    TooManyComments,
     clean_comment,
 )
 from nps.scoring import Category
@@ -362,6 +363,7 @@ def test_errors_are_response_errors_with_status_and_reason() -> None:
         (BadScore(), 400, "bad_score"),
         (BadComment(), 400, "bad_comment"),
         (CommentBeforeScore(), 409, "comment_before_score"),
+        (TooManyComments(), 429, "comment_limit"),
     ]:
         assert isinstance(error, ResponseError)
         assert (error.status, error.reason, str(error)) == (status, reason, reason)

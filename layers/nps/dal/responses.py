@@ -13,6 +13,7 @@ from typing import Any
 from nps import aws
 from nps.aws import conditional_check_failed
 from nps.dal.invites import Invite
+from nps.limits import MAX_COMMENTS_PER_RESPONSE
 from nps.scoring import Category
 
 _ID_ATTRIBUTES = ("survey_id", "wave_id", "contact_id", "channel", "locale", "segments")
@@ -55,6 +56,10 @@ class StoredResponse:
 
 class NotAnswered(LookupError):
     """A comment arrived for an invite that has no counted score yet."""
+
+
+class CommentLimitReached(Exception):
+    """The response already took :data:`~nps.limits.MAX_COMMENTS_PER_RESPONSE` comments."""
 
 
 def _id_values(invite: Invite) -> dict[str, Any]:
@@ -237,25 +242,47 @@ class DynamoResponseRepository:
         return stored.score if stored is not None and stored.counted else None
 
     def save_comment(self, invite_id: str, comment: str, now_iso: str) -> None:
-        """Store the comment on a counted response; raise :class:`NotAnswered` otherwise."""
-        if not aws.conditional_write(
+        """Store the comment on a counted response and count it (``comments_saved``). Raise
+        :class:`NotAnswered` without a counted score, :class:`CommentLimitReached` when the response
+        already took :data:`MAX_COMMENTS_PER_RESPONSE` comments."""
+        if aws.conditional_write(
             "update_item",
             TableName=self.table_name,
             Key={"invite_id": {"S": invite_id}},
-            UpdateExpression="SET #comment = :comment, #comment_at = :now, #version = #version + :one",
-            ConditionExpression="attribute_exists(#score) AND (attribute_not_exists(#counted) OR #counted = :true)",
+            UpdateExpression=(
+                "SET #comment = :comment, #comment_at = :now, #version = #version + :one, "
+                "#saved = if_not_exists(#saved, :zero) + :one"
+            ),
+            ConditionExpression=(
+                "attribute_exists(#score) AND (attribute_not_exists(#counted) OR #counted = :true) "
+                "AND (attribute_not_exists(#saved) OR #saved < :max)"
+            ),
             ExpressionAttributeNames={
                 "#comment": "comment",
                 "#comment_at": "comment_at",
                 "#version": "version",
                 "#score": "score",
                 "#counted": "counted",
+                "#saved": "comments_saved",
             },
             ExpressionAttributeValues={
                 ":comment": {"S": comment},
                 ":now": {"S": now_iso},
+                ":zero": {"N": "0"},
                 ":one": {"N": "1"},
                 ":true": {"BOOL": True},
+                ":max": {"N": str(MAX_COMMENTS_PER_RESPONSE)},
             },
         ):
-            raise NotAnswered(invite_id)
+            return
+        # Refused: say why (a rare path, so one more read is fine).
+        item: dict[str, Any] = (
+            aws.client("dynamodb")
+            .get_item(TableName=self.table_name, Key={"invite_id": {"S": invite_id}}, ConsistentRead=True)
+            .get("Item")
+            or {}
+        )
+        saved = int(item.get("comments_saved", {}).get("N", "0"))
+        if item and _stored(item).counted and saved >= MAX_COMMENTS_PER_RESPONSE:
+            raise CommentLimitReached(invite_id)
+        raise NotAnswered(invite_id)

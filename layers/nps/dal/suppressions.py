@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from nps import aws
 from nps.suppression import SuppressionReason
+
+if TYPE_CHECKING:
+    from nps.unsubscribing import OptOut
 
 _BATCH = 100
 
@@ -15,9 +19,18 @@ class DynamoSuppressionRepository:
         self.table_name = table_name
 
     def suppress(
-        self, address_hash: str, reason: SuppressionReason, now_iso: str, contact_id: str | None = None
+        self,
+        address_hash: str,
+        reason: SuppressionReason,
+        now_iso: str,
+        contact_id: str | None = None,
+        opt_out: OptOut | None = None,
     ) -> bool:
-        """Record a suppression; returns False when the address was already suppressed (kept as first)."""
+        """Record a suppression; returns False when the address was already suppressed (kept as first).
+
+        ``opt_out`` (ids and method of an unsubscribe) goes on the item: the suppressions stream
+        publishes ``NPS Contact Unsubscribed`` from it.
+        """
         item = {
             "address_hash": {"S": address_hash},
             "reason": {"S": reason.value},
@@ -25,6 +38,8 @@ class DynamoSuppressionRepository:
         }
         if contact_id:
             item["contact_id"] = {"S": contact_id}
+        if opt_out is not None:
+            item |= {name: {"S": value} for name, value in opt_out.attributes().items()}
         return aws.conditional_write(
             "put_item", TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(address_hash)"
         )
