@@ -20,8 +20,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from types import FrameType
 
 _PRINCIPAL: ContextVar[str | None] = ContextVar("nps_local_principal", default=None)
+_BOUNDARY: ContextVar[FrameType | None] = ContextVar("nps_local_boundary", default=None)
 
 
 @contextmanager
@@ -37,6 +39,18 @@ def acting_as(principal: str) -> Iterator[None]:
         _PRINCIPAL.reset(token)
 
 
+@contextmanager
+def as_outside_world() -> Iterator[None]:
+    """Calls inside the block belong to someone outside the handler that is running: a test playing
+    another person or service in the middle of a handler (a concurrent comment, a stream read). A handler
+    called inside the block still owns its own calls."""
+    token = _BOUNDARY.set(sys._getframe(2))  # the frame of the ``with`` statement
+    try:
+        yield
+    finally:
+        _BOUNDARY.reset(token)
+
+
 def current_principal() -> str | None:
     """The principal whose role signs an AWS call made here and now, or None for the operator.
 
@@ -44,7 +58,10 @@ def current_principal() -> str | None:
     :func:`acting_as` block.
     """
     frame = sys._getframe(1)
+    boundary = _BOUNDARY.get()
     while frame is not None:
+        if frame is boundary:
+            return None
         module = str(frame.f_globals.get("__name__", ""))
         if module.startswith("functions.") and module.endswith(".handler"):
             return "function:" + module.split(".")[1]
