@@ -95,7 +95,8 @@ class ExecutionsStuck(RuntimeError):
 
 @dataclass
 class SimulatedTime:
-    """The interpreter's clock: Wait states and task-token timeouts end when the clock passes their deadline.
+    """The interpreter's clock: Wait states, task-token timeouts and retry back-off end when the clock passes
+    their deadline.
 
     Executions run in moto's threads; :meth:`settle` returns once every execution is either finished or
     parked (in a wait whose deadline has not been released, or a task-token wait nobody answered yet).
@@ -146,11 +147,6 @@ class SimulatedTime:
             if time.monotonic() > give_up:
                 raise ExecutionsStuck(f"{len(busy)} executions still running after {timeout:.0f} s: {sorted(busy)[:5]}")
             time.sleep(_POLL_SECONDS)
-
-    def next_deadline(self) -> datetime | None:
-        with self._changed:
-            deadlines = [p.deadline for p in self._parked if p.blocked()]
-        return min(deadlines) if deadlines else None
 
     def advance(self, delta: timedelta, running: Callable[[], set[str]]) -> None:
         """Move the clock ``delta`` on; every wait whose deadline falls inside ends at its deadline, in order."""
