@@ -34,7 +34,7 @@ $(LAYER_STAMP): layers/dependencies/requirements.txt infra/layers.py | $(STAMP)
 
 dev: $(STAMP) $(NODE_STAMP)  ## install the Python and Node toolchains locally
 
-demo: $(STAMP)  ## run a whole campaign locally on moto and print the NPS report
+demo: $(STAMP) $(LAYER_STAMP)  ## run a whole campaign locally on moto and print the NPS report (synthesizes the app)
 	$(PY) -m local.demo
 
 serve: $(STAMP)  ## the response pages on http://127.0.0.1:8080 over moto (open /_local/inbox)

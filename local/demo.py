@@ -192,6 +192,7 @@ def main() -> int:
     _quiet_functions()
     from moto import mock_aws
 
+    from local.step_functions import MOTO_CONFIG
     from nps import aws
     from nps.aggregation import ALL
     from nps.dal.aggregates import DynamoAggregateStore
@@ -199,7 +200,7 @@ def main() -> int:
     from nps.reporting import format_report, slice_report
 
     rng = random.Random(SEED)
-    with mock_aws():
+    with mock_aws(config=MOTO_CONFIG):
         aws.reset_clients()
         stack = create_stack("nps-demo")
         print(f"NPS platform demo — survey {SURVEY_ID!r}, {CONTACTS} contacts on moto\n")

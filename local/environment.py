@@ -63,6 +63,8 @@ class LocalStack:
     alerts_topic_arn: str = ""
     #: A subscriber's queue: every ``NPS Follow-up Opened`` / ``Resolved`` event on the bus.
     follow_up_subscriber_queue_url: str = ""
+    #: Where the follow-up workflows park a failed execution's input and error.
+    workflow_dead_letters_url: str = ""
 
     def function_environment(self) -> dict[str, str]:
         environment = {
@@ -239,6 +241,7 @@ def create_stack(prefix: str = "nps-local") -> LocalStack:
     stack.follow_up_events_dlq_url = sqs.create_queue(QueueName=f"{prefix}-follow-up-events-dlq")["QueueUrl"]
     stack.follow_up_task_queue_url = sqs.create_queue(QueueName=f"{prefix}-follow-up-tasks")["QueueUrl"]
     stack.alerts_topic_arn = aws.client("sns").create_topic(Name=f"{prefix}-follow-up-alerts")["TopicArn"]
+    stack.workflow_dead_letters_url = sqs.create_queue(QueueName=f"{prefix}-follow-up-workflow-dlq")["QueueUrl"]
     stack.follow_up_subscriber_queue_url = _queue_with_rule(
         prefix, bus_name, "follow-up-subscriber", [FOLLOW_UP_LIFECYCLE]
     )

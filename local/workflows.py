@@ -1,41 +1,100 @@
-"""The follow-up workflows on moto: the state machines' steps, in their order, through the real handlers.
+"""The follow-up workflows on moto: the three state machines executed from their synthesized definitions.
 
-moto cannot run a Step Functions state machine whose tasks are Lambda functions, so locally this
-module plays the state machine: it takes the events the start rules delivered (SQS stand-ins), calls
-the follow-up function with the payload each state sends (``STEPS`` lists them in order; the infra tests
-check the synthesized definitions follow the same order), publishes the alert (SNS, ``NPS Follow-up
-Alert``) and the ``NPS Follow-up Opened`` event as the state machine's SDK tasks do, and keeps each task
-token until the team resolves the task or the wait times out. Waits are not slept: the caller decides
-when time has passed.
+The CDK app is synthesized once per process (:func:`synthesized_template`; it takes seconds), each
+category's ``DefinitionString`` gets this environment's resources in place of its CloudFormation
+references (:func:`local_definition`), and the state machines are created in moto, whose ASL interpreter
+executes them. ``local/step_functions.py`` says how that interpreter is adjusted: Lambda tasks are answered
+in-process by the real follow-up handler (``functions/follow_up/handler.py``), SDK tasks (SNS alert,
+EventBridge PutEvents, parking a failure on the SQS DLQ) reach this moto as the state machine's principal,
+and Wait states and the task-token timeout elapse on the simulated clock the handlers read. So paths,
+``ResultPath``, Choice rules, ``Retry``/``Catch`` and waits are the synthesized ones, executed.
+
+What is played here, because moto cannot do it: an EventBridge rule cannot start a state machine in moto,
+so each start rule delivers to a stand-in queue (``LocalStack.workflow_queue_urls``) and
+:meth:`LocalWorkflows.start_all` starts one execution per delivered event, with the event as input (what
+the rule's target passes), as ``rule:<category>``. Time passes for the executions only through
+:meth:`LocalWorkflows.advance`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from local.environment import REGION, LocalStack
 from local.lambda_events import LambdaContext, sqs_record
+from local.principals import acting_as
+from local.step_functions import Clock, Handler, Interpreter, interpreter, running_executions
 from nps import aws
-from nps.follow_ups import FollowUpClosed
-from nps.models import EVENT_SOURCE, FOLLOW_UP_ALERT, FOLLOW_UP_OPENED
+from nps.routing import FOLLOW_UP_CATEGORIES
 
-#: The follow-up function's actions each workflow calls, in order (``close`` after the answer wait).
-STEPS: dict[str, tuple[str, ...]] = {
-    "detractor": ("open", "email", "open_task", "resurvey", "close"),
-    "passive": ("open", "email"),
-    "promoter": ("open", "email"),
+ACCOUNT_ID = "123456789012"
+PSEUDO_PARAMETERS = {
+    "AWS::Partition": "aws",
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT_ID,
+    "AWS::URLSuffix": "amazonaws.com",
 }
 
 
-def _step(payload: dict[str, Any]) -> dict[str, Any]:
-    from functions.follow_up import handler
+@cache
+def synthesized_template() -> dict[str, Any]:
+    """The CDK app's CloudFormation template, synthesized once per process."""
+    # As `make synth` runs it: without jsii's banner about the Node version (the Makefile sets these too).
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    from infra.app import build_app
 
-    result: dict[str, Any] = handler.lambda_handler(payload, LambdaContext("follow-up"))
-    return result
+    app, stack = build_app()
+    template: dict[str, Any] = app.synth().get_stack_by_name(stack.stack_name).template
+    return template
+
+
+def state_machine_ids(template: dict[str, Any]) -> dict[str, str]:
+    """Category → logical id of its follow-up state machine."""
+    ids = {
+        category: logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::StepFunctions::StateMachine"
+        for category in FOLLOW_UP_CATEGORIES
+        if logical_id.startswith(f"FollowUps{category.capitalize()}")
+    }
+    if set(ids) != set(FOLLOW_UP_CATEGORIES):
+        raise LookupError(f"follow-up state machines in the template: {ids}")
+    return ids
+
+
+def local_definition(
+    template: dict[str, Any], logical_id: str, resolve: Callable[[str, str, str], str]
+) -> dict[str, Any]:
+    """A state machine's definition with each ``Ref``/``Fn::GetAtt`` replaced by
+    ``resolve(logical id, resource type, attribute)`` (``Ref`` for a Ref), pseudo parameters by this region."""
+    body = template["Resources"][logical_id]["Properties"]["DefinitionString"]
+    if isinstance(body, str):
+        return dict(json.loads(body))
+    separator, parts = body["Fn::Join"]
+    text: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            text.append(part)
+        elif "Ref" in part and part["Ref"] in PSEUDO_PARAMETERS:
+            text.append(PSEUDO_PARAMETERS[part["Ref"]])
+        elif "Ref" in part:
+            text.append(resolve(part["Ref"], template["Resources"][part["Ref"]]["Type"], "Ref"))
+        elif "Fn::GetAtt" in part:
+            referenced, attribute = part["Fn::GetAtt"]
+            text.append(resolve(referenced, template["Resources"][referenced]["Type"], attribute))
+        else:
+            raise ValueError(f"unexpected CloudFormation expression in {logical_id}'s definition: {part}")
+    return dict(json.loads(separator.join(text)))
 
 
 def receive_all(queue_url: str) -> list[dict[str, Any]]:
@@ -51,109 +110,167 @@ def receive_all(queue_url: str) -> list[dict[str, Any]]:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
+def follow_up_step(event: dict[str, Any], context: LambdaContext) -> Any:
+    """The follow-up function, as Lambda runs it (imported when first invoked)."""
+    from functions.follow_up import handler
+
+    return handler.lambda_handler(event, context)
+
+
 @dataclass
-class LocalFollowUps:
+class LocalWorkflows:
+    """The follow-up state machines of one local stack, and the executions started in this run."""
+
     stack: LocalStack
-    counts: Counter[str] = field(default_factory=Counter)
-    #: Task token → follow-up id, for every detractor workflow waiting for the team.
-    waiting: dict[str, str] = field(default_factory=dict)
-    #: Follow-ups whose wait ended (resolved by the team, timed out or retracted), with the output.
-    resolved: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: Follow-ups whose re-survey is out (the workflow waits for the link to expire, then closes).
-    awaiting_answer: set[str] = field(default_factory=set)
+    engine: Interpreter
+    #: Category → state machine ARN.
+    machines: dict[str, str] = field(default_factory=dict)
+    #: Execution ARN → category, in the order they started.
+    started: dict[str, str] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        from nps.follow_up_wiring import follow_up_service
+    @property
+    def function_name(self) -> str:
+        return f"{self.stack.prefix}-follow-up"
 
-        # Step Functions' SendTaskSuccess ends a local wait here.
-        follow_up_service().tokens = self
+    def use_step_handler(self, handler: Handler) -> None:
+        """Answer the workflows' Lambda tasks with ``handler`` (a test wraps the real one to inject faults)."""
+        self.engine.register(self.function_name, handler)
+
+    def create_state_machines(self, template: dict[str, Any] | None = None) -> None:
+        template = template or synthesized_template()
+        self.use_step_handler(follow_up_step)
+        for category, logical_id in state_machine_ids(template).items():
+            self.create_state_machine(category, local_definition(template, logical_id, self._stand_in))
+
+    def create_state_machine(self, category: str, definition: dict[str, Any], name: str = "") -> str:
+        """Create (in moto) a state machine running ``definition`` as the ``category`` workflow."""
+        name = name or f"{self.stack.prefix}-{category}-follow-up"
+        arn: str = aws.client("stepfunctions").create_state_machine(
+            name=name,
+            definition=json.dumps(definition),
+            roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/{name}",
+            type="STANDARD",
+        )["stateMachineArn"]
+        self.engine.principals[arn] = f"state-machine:{category}"
+        if category not in self.machines:
+            self.machines[category] = arn
+        return arn
+
+    def _stand_in(self, logical_id: str, resource_type: str, attribute: str) -> str:
+        """This environment's value for a resource the synthesized definitions refer to."""
+        stack = self.stack
+        if resource_type == "AWS::Lambda::Function" and logical_id.startswith("FollowUpsSteps") and attribute == "Arn":
+            return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
+        if resource_type == "AWS::SNS::Topic" and logical_id.startswith("FollowUpsAlerts") and attribute == "Ref":
+            return stack.alerts_topic_arn
+        if (
+            resource_type == "AWS::SQS::Queue"
+            and logical_id.startswith("FollowUpsWorkflowDeadLetters")
+            and attribute == "Ref"
+        ):
+            return stack.workflow_dead_letters_url
+        if resource_type == "AWS::Events::EventBus" and logical_id.startswith("RoutingBus"):
+            if attribute == "Arn":
+                return f"arn:aws:events:{REGION}:{ACCOUNT_ID}:event-bus/{stack.bus_name}"
+            if attribute in ("Ref", "Name"):
+                return stack.bus_name
+        raise LookupError(
+            f"a follow-up definition refers to {logical_id}.{attribute} ({resource_type}), which has no local "
+            "stand-in: add one to LocalWorkflows._stand_in and to local/environment.py"
+        )
 
     # -- starting (the rules' targets) ------------------------------------------------------------
     def start_all(self) -> int:
-        """Start a workflow for every event the start rules delivered; returns how many started."""
+        """Start an execution for every event the start rules delivered; returns how many started."""
         started = 0
         for category, url in self.stack.workflow_queue_urls.items():
             for message in receive_all(url):
-                started += self.start(category, json.loads(message["Body"]))
+                self.start(category, json.loads(message["Body"]))
+                started += 1
         return started
 
-    def start(self, category: str, event: dict[str, Any]) -> int:
-        opened = _step({"action": "open", "event": event, "execution": f"local:{uuid.uuid4()}"})
-        self.counts[f"{category} {opened['status']}"] += 1
-        if opened["status"] != "opened":
-            return 0
-        follow_up_id = opened["follow_up_id"]
-        if opened["settings"].get("alert"):
-            alert = opened["alert"]
-            aws.client("sns").publish(
-                TopicArn=self.stack.alerts_topic_arn, Subject=alert["subject"], Message=alert["message"]
-            )
-            self._put(FOLLOW_UP_ALERT, alert["event"])
-            self.counts["alerts"] += 1
-        email = _step({"action": "email", "follow_up_id": follow_up_id})
-        self.counts[f"{category} email {'sent' if email['email_sent'] else 'not sent: ' + str(email['reason'])}"] += 1
-        if email["status"] == "resolved":
-            return 1
-        self._put(FOLLOW_UP_OPENED, email["opened"])
-        if category == "detractor":
-            token = f"local-{uuid.uuid4()}"
-            self.waiting[token] = follow_up_id
-            try:
-                _step({"action": "open_task", "follow_up_id": follow_up_id, "task_token": token})
-            except FollowUpClosed:  # the state machine's catch: retracted meanwhile, the workflow ends
-                self.waiting.pop(token)
-        return 1
+    def start(self, category: str, event: dict[str, Any], machine_arn: str = "") -> str:
+        """``StartExecution`` as the category's start rule does (the event is the input), then let it run
+        until it finishes or waits."""
+        with acting_as(f"rule:{category}"):
+            arn: str = aws.client("stepfunctions").start_execution(
+                stateMachineArn=machine_arn or self.machines[category],
+                name=str(uuid.uuid4()),
+                input=json.dumps(event),
+            )["executionArn"]
+        self.started[arn] = category
+        self.settle()
+        return arn
 
-    def _put(self, detail_type: str, detail: dict[str, Any]) -> None:
-        """The state machine's EventBridge PutEvents task."""
-        entry = {"Source": EVENT_SOURCE, "DetailType": detail_type, "Detail": json.dumps(detail)}
-        result = aws.client("events").put_events(Entries=[entry | {"EventBusName": self.stack.bus_name}])
-        if result.get("FailedEntryCount"):
-            raise RuntimeError(f"{detail_type} could not be published")
+    # -- time ---------------------------------------------------------------------------------------
+    def running(self) -> set[str]:
+        return running_executions(self.started, ACCOUNT_ID, REGION)
 
-    # -- the wait for the team ----------------------------------------------------------------------
-    def succeed(self, token: str, output: dict[str, Any]) -> None:
-        """``SendTaskSuccess``: the wait ends; the workflow waits ``resurvey_after_days``, then re-surveys."""
-        follow_up_id = self.waiting.pop(token, None)
-        if follow_up_id is not None:
-            self.resolved[follow_up_id] = output
+    def settle(self) -> None:
+        """Let every execution run until it finishes or waits (for time, or for a task token)."""
+        self.engine.time.settle(self.running)
 
-    def time_out_waits(self) -> int:
-        """Every open wait reaches its timeout (the state machine's ``States.Timeout`` catch)."""
-        for follow_up_id in self.waiting.values():
-            self.resolved[follow_up_id] = {"resolution": "timed_out"}
-        count = len(self.waiting)
-        self.waiting.clear()
-        return count
+    def advance(self, delta: timedelta) -> None:
+        """Time passes: each Wait and task timeout falling inside ``delta`` ends at its deadline, in order."""
+        self.engine.time.advance(delta, self.running)
 
-    def run_resurveys(self) -> int:
-        """The wait after resolution is over: the ``resurvey`` step for each resolved follow-up."""
-        invited = 0
-        for follow_up_id, resolution in sorted(self.resolved.items()):
-            result = _step({"action": "resurvey", "follow_up_id": follow_up_id, "resolution": resolution})
-            self.counts[f"after {resolution.get('resolution')}: {result.get('outcome') or result['status']}"] += 1
-            if result["status"] == "re_surveying":
-                self.awaiting_answer.add(follow_up_id)
-                invited += 1
-        self.resolved.clear()
-        return invited
+    def stop_all(self) -> None:
+        """Stop every execution still running (end of a run: nothing is left waiting in a thread)."""
+        client = aws.client("stepfunctions")
+        for arn in self.running():
+            client.stop_execution(executionArn=arn, cause="the local run ended")
+        self.engine.time.wake()
 
-    def expire_resurveys(self) -> int:
-        """The re-survey links expire: unanswered follow-ups close."""
-        closed = 0
-        for follow_up_id in sorted(self.awaiting_answer):
-            closed += _step({"action": "close", "follow_up_id": follow_up_id}).get("outcome") == "closed"
-        self.awaiting_answer.clear()
-        return closed
+    # -- what the executions did -------------------------------------------------------------------
+    def describe(self, arn: str) -> dict[str, Any]:
+        result: dict[str, Any] = aws.client("stepfunctions").describe_execution(executionArn=arn)
+        return result
+
+    def output(self, arn: str) -> dict[str, Any]:
+        """A finished execution's output (its last state's output)."""
+        return dict(json.loads(self.describe(arn)["output"]))
+
+    def history(self, arn: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        for page in aws.client("stepfunctions").get_paginator("get_execution_history").paginate(executionArn=arn):
+            events.extend(page["events"])
+        return events
+
+    def states_entered(self, arn: str) -> list[str]:
+        """The states an execution entered, in order (a retried task appears once)."""
+        return [
+            event["stateEnteredEventDetails"]["name"]
+            for event in self.history(arn)
+            if "stateEnteredEventDetails" in event
+        ]
+
+    def executions(self, category: str | None = None, status: str | None = None) -> list[str]:
+        return [
+            arn
+            for arn, of in self.started.items()
+            if (category is None or of == category) and (status is None or self.describe(arn)["status"] == status)
+        ]
+
+    def statuses(self) -> Counter[str]:
+        """The executions by status (RUNNING, SUCCEEDED, FAILED...)."""
+        return Counter(self.describe(arn)["status"] for arn in self.started)
+
+    def tally(self) -> Counter[str]:
+        """How many executions of each category entered each state, as ``<category> <state>``."""
+        counts: Counter[str] = Counter()
+        for arn, category in self.started.items():
+            counts.update(f"{category} {state}" for state in set(self.states_entered(arn)))
+        return counts
 
     # -- the follow-up events consumer ------------------------------------------------------------
     def consume_events(self) -> Counter[str]:
-        """Run the follow-up events queue through the follow-up events function."""
+        """Run the follow-up events queue through the follow-up events function (a retraction ends a
+        workflow's wait with ``SendTaskSuccess``), then let the executions move on."""
         from functions.follow_up_events import handler
 
         outcomes: Counter[str] = Counter()
         url = self.stack.follow_up_events_queue_url
-        arn = f"arn:aws:sqs:{REGION}:123456789012:{url.rsplit('/', 1)[-1]}"
+        arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{url.rsplit('/', 1)[-1]}"
         messages = receive_all(url)
         for start in range(0, len(messages), 10):
             records = [sqs_record(m, arn) for m in messages[start : start + 10]]
@@ -162,4 +279,18 @@ class LocalFollowUps:
                 raise RuntimeError(f"follow-up events failed: {result['batchItemFailures']}")
             for record in records:
                 outcomes[json.loads(record["body"]).get("detail-type", "?")] += 1
+        self.settle()
         return outcomes
+
+
+@contextmanager
+def follow_up_workflows(stack: LocalStack, clock: Clock) -> Iterator[LocalWorkflows]:
+    """The stack's follow-up state machines, created from the synthesized template, executing on ``clock``
+    (inside ``mock_aws(config=MOTO_CONFIG)``). Executions still running at the end are stopped."""
+    with interpreter(clock) as engine:
+        workflows = LocalWorkflows(stack, engine)
+        workflows.create_state_machines()
+        try:
+            yield workflows
+        finally:
+            workflows.stop_all()

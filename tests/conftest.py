@@ -28,10 +28,11 @@ def platform() -> Iterator[Any]:
     from functions.respond import handler as respond
     from functions.score import handler as score
     from local.environment import create_stack
+    from local.step_functions import MOTO_CONFIG
     from nps import aws
 
     saved = dict(os.environ)
-    with mock_aws():
+    with mock_aws(config=MOTO_CONFIG):
         aws.reset_clients()
         parameters.clear_caches()
         respond.service.cache_clear()

@@ -1,7 +1,7 @@
 """Closing the loop: the steps of the follow-up workflows, as plain functions over small interfaces.
 
-The Step Functions state machines (``infra/constructs/follow_ups.py``) call these steps in order; the
-local environment runs the same steps in the same order (``local/workflows.py``). Each step is safe to
+The Step Functions state machines (``infra/constructs/follow_ups.py``) call these steps in order; locally
+moto executes the same synthesized state machines (``local/workflows.py``). Each step is safe to
 run again: a retried or redelivered step finds the state the first run left and does not repeat itself.
 
 * Detractor: :meth:`FollowUpService.open` → alert (SNS, by the state machine) → wait → :meth:`send_email`

@@ -1,5 +1,6 @@
-"""The follow-up workflows' steps on moto, through the real handlers: a wave is sent, people tap, the
-stream is scored, the start rules route the answers, and the steps run in the state machines' order."""
+"""The follow-up workflows on moto, through the real handlers: a wave is sent, people tap, the stream is
+scored, the start rules route the answers, and the synthesized state machines execute (moto's ASL
+interpreter; Lambda tasks answered by the follow-up function in-process, waits on the simulated clock)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from functions.follow_up_events import handler as events_handler
 from local.demo_sending import Clock, captured_emails, create_survey, drain_send_queue, fire_wave, handlers, sent_links
 from local.environment import REGION, LocalStack
 from local.lambda_events import LambdaContext, http_event, sqs_record
-from local.workflows import LocalFollowUps, receive_all
+from local.workflows import LocalWorkflows, follow_up_workflows, receive_all
 from nps import aws
 from nps.contacts import Contact
 from nps.dal.channels import SendError
@@ -24,7 +25,7 @@ from nps.dal.contacts import DynamoContactRepository
 from nps.dal.follow_ups import DynamoFollowUpStore
 from nps.dal.suppressions import DynamoSuppressionRepository
 from nps.follow_up_wiring import follow_up_service
-from nps.follow_ups import FollowUp, FollowUpClosed, InvalidFollowUpEvent
+from nps.follow_ups import FollowUp, InvalidFollowUpEvent
 from nps.models import FOLLOW_UP_OPENED, FOLLOW_UP_RESOLVED
 from nps.suppression import SuppressionReason, address_hash
 
@@ -122,11 +123,11 @@ def contact(contact_id: str, **fields: Any) -> Contact:
 
 
 @pytest.fixture
-def loop(platform: LocalStack) -> Iterator[tuple[Loop, LocalFollowUps]]:
+def loop(platform: LocalStack) -> Iterator[tuple[Loop, LocalWorkflows]]:
     state = Loop(platform, SURVEY)
-    with handlers(state.clock):
+    with handlers(state.clock), follow_up_workflows(platform, state.clock) as workflows:
         follow_up_service().clock = state.clock
-        yield state, LocalFollowUps(platform)
+        yield state, workflows
 
 
 def emails_to(address: str) -> list[Any]:
@@ -143,10 +144,11 @@ def tasks(stack: LocalStack) -> list[dict[str, Any]]:
 
 # -- detractors -------------------------------------------------------------------------------------
 
+Workflows = tuple[Loop, LocalWorkflows]
+DAY = timedelta(days=1)
 
-def test_a_detractor_gets_an_alert_an_apology_and_a_task_that_waits_for_the_team(
-    loop: tuple[Loop, LocalFollowUps],
-) -> None:
+
+def test_a_detractor_gets_an_alert_an_apology_and_a_task_that_waits_for_the_team(loop: Workflows) -> None:
     state, workflows = loop
     alerts = _subscribe_queue(state.stack.alerts_topic_arn)
     state.send_wave([contact("c-det")])
@@ -155,8 +157,15 @@ def test_a_detractor_gets_an_alert_an_apology_and_a_task_that_waits_for_the_team
 
     assert workflows.start_all() == 1
 
+    (execution,) = workflows.executions("detractor")
+    assert workflows.describe(execution)["status"] == "RUNNING"
+    assert workflows.states_entered(execution) == [
+        "Open", "Opened", "Alert", "AlertTeam", "PublishAlert", "WaitToEmail", "Email", "StillOpen",
+        "PublishOpened", "OpenTaskAndWait",
+    ]  # fmt: skip
     follow_up = state.follow_up("c-det")
     assert (follow_up.category, follow_up.status, follow_up.score) == ("detractor", "awaiting_resolution", 3)
+    assert follow_up.execution == execution  # the Open step got $$.Execution.Id
     (apology,) = [e for e in emails_to("c-det@example.com") if not e.score_links]
     assert apology.subject == "Acme Cloud: we are sorry, and we will be in touch"
     assert apology.unsubscribe_link.startswith("https://nps.example.test/u/")
@@ -164,9 +173,10 @@ def test_a_detractor_gets_an_alert_an_apology_and_a_task_that_waits_for_the_team
     (task,) = tasks(state.stack)
     assert task["type"] == "follow_up_opened"
     assert task["follow_up_id"] == follow_up.follow_up_id
-    assert task["task_token"] in workflows.waiting
+    assert task["task_token"] == follow_up.task_token  # $$.Task.Token reached the step
     assert (task["score"], task["contact_id"], task["segments"]) == (3, "c-det", {"plan": "pro"})
     (alert,) = receive_all(alerts)
+    assert json.loads(alert["Body"])["Subject"] == "NPS detractor follow-up: 3/10 on Relationship NPS"
     for message in (json.dumps(task), alert["Body"]):
         assert "c-det@example.com" not in message  # ids only: the CRM looks the contact up
     (opened,) = lifecycle_events(state.stack)
@@ -174,22 +184,99 @@ def test_a_detractor_gets_an_alert_an_apology_and_a_task_that_waits_for_the_team
     assert opened["detail"]["email_sent"] is True
 
 
-def test_a_resolved_detractor_is_resurveyed_and_the_answer_says_whether_they_moved(
-    loop: tuple[Loop, LocalFollowUps],
-) -> None:
+def test_the_executed_definition_passes_each_steps_result_where_the_next_state_reads_it(loop: Workflows) -> None:
+    state, workflows = loop
+    bus = _bus_queue(state.stack, ["NPS Follow-up Alert", "NPS Follow-up Opened"])
+    state.send_wave([contact("c-det")])
+    state.tap(state.link("c-det"), 2)
+    state.score()
+    workflows.start_all()
+    (execution,) = workflows.executions("detractor")
+    follow_up_id = state.follow_up("c-det").follow_up_id
+
+    # The team resolves, the re-survey goes out, nobody answers: the execution ends.
+    assert follow_up_service().resolve(follow_up_id, note="called back")
+    workflows.settle()
+    workflows.advance(7 * DAY)
+    workflows.advance(31 * DAY)
+
+    assert workflows.describe(execution)["status"] == "SUCCEEDED"
+    output = workflows.output(execution)
+    # Each step's result sits at its ResultPath, next to the event that started the execution.
+    assert output["detail"]["invite_id"] == follow_up_id.rsplit("-", 1)[0]
+    assert output["follow_up"]["follow_up_id"] == follow_up_id
+    assert output["follow_up"]["settings"] == {
+        "email_wait_seconds": 0, "alert": True, "resolve_timeout_seconds": 3 * 86400,
+        "resurvey_wait_seconds": 7 * 86400,
+    }  # fmt: skip
+    assert (output["email"]["status"], output["email"]["email_sent"]) == ("notified", True)
+    assert output["resolution"] == {"resolution": "resolved", "note": "called back"}  # SendTaskSuccess's output
+    assert output["resurvey"]["status"] == "re_surveying"
+    assert output["closed"] == {"status": "resolved", "outcome": "closed"}
+    # The SDK tasks sent what the paths select: the alert and the Opened detail from the steps' results.
+    scheduled = {
+        e["id"]: e["taskScheduledEventDetails"] for e in workflows.history(execution) if e["type"] == "TaskScheduled"
+    }
+    sns = json.loads(next(d["parameters"] for d in scheduled.values() if d["resourceType"] == "sns"))
+    assert (sns["Subject"], sns["Message"]) == (
+        output["follow_up"]["alert"]["subject"],
+        output["follow_up"]["alert"]["message"],
+    )
+    published = {m["detail-type"]: m["detail"] for m in (json.loads(b["Body"]) for b in receive_all(bus))}
+    assert published["NPS Follow-up Alert"] == output["follow_up"]["alert"]["event"]
+    assert published["NPS Follow-up Opened"] == output["email"]["opened"]
+    # The waits read their seconds from the steps' results (a wrong path would fail the execution).
+    waits = [e for e in workflows.history(execution) if e["type"] == "WaitStateEntered"]
+    assert [e["stateEnteredEventDetails"]["name"] for e in waits] == ["WaitToEmail", "WaitToResurvey", "WaitForAnswer"]
+
+
+@pytest.mark.parametrize(
+    ("path", "wrong"),
+    [
+        ("$.follow_up.follow_up_id", "$.follow_up.id"),  # a task's Parameters
+        ("$.follow_up.settings.email_wait_seconds", "$.follow_up.settings.email_wait"),  # a Wait's SecondsPath
+    ],
+)
+def test_a_definition_reading_a_path_no_step_writes_fails_its_execution(loop: Workflows, path: str, wrong: str) -> None:
+    from local.workflows import local_definition, state_machine_ids, synthesized_template
+
+    state, workflows = loop
+    template = synthesized_template()
+    definition = local_definition(template, state_machine_ids(template)["passive"], workflows._stand_in)
+    text = json.dumps(definition)
+    assert path in text
+    broken = workflows.create_state_machine("passive", json.loads(text.replace(path, wrong)), name="broken-passive")
+    state.send_wave([contact("c-pas")])
+    state.tap(state.link("c-pas"), 7)
+    state.score()
+    (message,) = receive_all(state.stack.workflow_queue_urls["passive"])
+
+    execution = workflows.start("passive", json.loads(message["Body"]), machine_arn=broken)
+    workflows.advance(DAY)
+
+    assert workflows.describe(execution)["status"] == "FAILED"
+
+
+def test_a_resolved_detractor_is_resurveyed_and_the_answer_says_whether_they_moved(loop: Workflows) -> None:
     state, workflows = loop
     state.send_wave([contact("c-det")])
     state.tap(state.link("c-det"), 2)
     state.score()
     workflows.start_all()
+    (execution,) = workflows.executions("detractor")
     aggregates_before = _responses_counted(state.stack)
     assert aggregates_before > 0
 
-    # The team resolves the task (as a CRM would: SendTaskSuccess with the token), the wait passes
+    # The team resolves the task (as a CRM would: SendTaskSuccess with the token); the wait before the
+    # re-survey (resurvey_after_days) passes on the clock.
     follow_up_id = state.follow_up("c-det").follow_up_id
     assert follow_up_service().resolve(follow_up_id, note="called, refunded")
-    state.clock.advance(timedelta(days=7))
-    assert workflows.run_resurveys() == 1
+    workflows.settle()
+    assert workflows.states_entered(execution)[-1] == "WaitToResurvey"
+    workflows.advance(7 * DAY - timedelta(minutes=1))
+    assert state.follow_up("c-det").status == "awaiting_resolution"
+    workflows.advance(timedelta(minutes=1))
+    assert state.follow_up("c-det").status == "re_surveying"
     drain_send_queue(state.stack, state.clock)
     state.tap(state.link("c-det", wave_prefix="fu-"), 9)
     state.score()
@@ -205,31 +292,48 @@ def test_a_resolved_detractor_is_resurveyed_and_the_answer_says_whether_they_mov
     assert event["detail"]["resurvey_invite_id"] == resolved.resurvey_invite_id
     # The re-survey answer resolves the follow-up but is not counted again in the NPS aggregates.
     assert _responses_counted(state.stack) == aggregates_before
-    # A closing step after the answer changes nothing.
-    assert workflows.expire_resurveys() == 0
+    # The answer wait ends (the link's lifetime): closing an answered follow-up changes nothing.
+    workflows.advance(31 * DAY)
+    assert workflows.describe(execution)["status"] == "SUCCEEDED"
+    assert workflows.output(execution)["closed"] == {"status": "resolved", "outcome": "re_surveyed"}
+    assert state.follow_up("c-det").outcome == "re_surveyed"
 
 
-def test_a_timed_out_follow_up_is_resurveyed_and_closed_when_nobody_answers(
-    loop: tuple[Loop, LocalFollowUps],
+def test_a_task_nobody_resolves_times_out_then_the_contact_is_resurveyed_and_closed_unanswered(
+    loop: Workflows,
 ) -> None:
     state, workflows = loop
     state.send_wave([contact("c-det")])
     state.tap(state.link("c-det"), 5)
     state.score()
     workflows.start_all()
+    (execution,) = workflows.executions("detractor")
 
-    assert workflows.time_out_waits() == 1
-    assert workflows.run_resurveys() == 1
-    assert workflows.expire_resurveys() == 1
+    workflows.advance(3 * DAY - timedelta(minutes=1))  # resolve_within_days is 3
+    assert workflows.states_entered(execution)[-1] == "OpenTaskAndWait"
+    workflows.advance(timedelta(minutes=1))
 
+    history = workflows.history(execution)
+    assert [e["taskTimedOutEventDetails"]["error"] for e in history if e["type"] == "TaskTimedOut"] == [
+        "States.Timeout"
+    ]
+    assert workflows.states_entered(execution)[-2:] == ["TimedOut", "WaitToResurvey"]
+    workflows.advance(7 * DAY)
+    assert state.follow_up("c-det").status == "re_surveying"
+    workflows.advance(31 * DAY)  # the re-survey link's lifetime, and a day
+
+    assert workflows.describe(execution)["status"] == "SUCCEEDED"
+    assert workflows.output(execution)["resolution"] == {"resolution": "timed_out"}
     follow_up = state.follow_up("c-det")
     assert (follow_up.outcome, follow_up.resolution, follow_up.new_score) == ("closed", "timed_out", None)
     (event,) = [e for e in lifecycle_events(state.stack) if e["detail-type"] == FOLLOW_UP_RESOLVED]
     assert event["detail"]["moved_category"] is False
+    # The team resolving after the timeout changes nothing (the token's wait is over).
+    assert not follow_up_service().resolve(follow_up.follow_up_id)
 
 
 def test_a_suppressed_detractor_gets_no_apology_and_no_resurvey_but_the_team_still_gets_the_task(
-    loop: tuple[Loop, LocalFollowUps],
+    loop: Workflows,
 ) -> None:
     state, workflows = loop
     state.send_wave([contact("c-det")])
@@ -240,22 +344,25 @@ def test_a_suppressed_detractor_gets_no_apology_and_no_resurvey_but_the_team_sti
     )
 
     workflows.start_all()
-    workflows.time_out_waits()
-    workflows.run_resurveys()
+    workflows.advance(10 * DAY)
 
     follow_up = state.follow_up("c-det")
     assert (follow_up.email_sent, follow_up.email_reason) == (False, "suppressed")
     assert len(emails_to("c-det@example.com")) == 1  # the invite only
     assert [t["type"] for t in tasks(state.stack)] == ["follow_up_opened"]
     assert follow_up.outcome == "suppressed"
+    (execution,) = workflows.executions("detractor")
+    assert workflows.describe(execution)["status"] == "SUCCEEDED"
+    assert "WaitForAnswer" not in workflows.states_entered(execution)
 
 
-def test_a_retracted_answer_closes_its_follow_up_and_ends_the_wait(loop: tuple[Loop, LocalFollowUps]) -> None:
+def test_a_retracted_answer_closes_its_follow_up_and_ends_the_wait(loop: Workflows) -> None:
     state, workflows = loop
     state.send_wave([contact("c-det")])
     state.tap(state.link("c-det"), 0)
     state.score()
     workflows.start_all()
+    (execution,) = workflows.executions("detractor")
     follow_up = state.follow_up("c-det")
     tasks(state.stack)
 
@@ -266,15 +373,21 @@ def test_a_retracted_answer_closes_its_follow_up_and_ends_the_wait(loop: tuple[L
         "detail": _retracted(follow_up),
     }
     _consume(state.stack, [retraction])
+    workflows.settle()
 
     closed = state.follow_up("c-det")
     assert (closed.status, closed.outcome) == ("resolved", "retracted")
-    assert workflows.resolved == {follow_up.follow_up_id: {"resolution": "retracted"}}
     assert [t["type"] for t in tasks(state.stack)] == ["follow_up_cancelled"]
-    assert workflows.run_resurveys() == 0  # nothing to re-survey
+    assert workflows.states_entered(execution)[-1] == "WaitToResurvey"
+    workflows.advance(7 * DAY)
+    assert workflows.describe(execution)["status"] == "SUCCEEDED"
+    output = workflows.output(execution)
+    assert output["resolution"] == {"resolution": "retracted"}
+    assert output["resurvey"] == {"status": "resolved", "outcome": "retracted"}  # nothing to re-survey
+    assert [link for link in sent_links(state.stack) if "fu-" in link.invite_id] == []
 
 
-def test_a_comment_after_the_task_opened_is_appended_and_sent_to_the_team(loop: tuple[Loop, LocalFollowUps]) -> None:
+def test_a_comment_after_the_task_opened_is_appended_and_sent_to_the_team(loop: Workflows) -> None:
     state, workflows = loop
     state.send_wave([contact("c-det")])
     path = state.link("c-det")
@@ -300,38 +413,70 @@ def test_a_comment_after_the_task_opened_is_appended_and_sent_to_the_team(loop: 
     assert len(state.follow_up("c-det").comments) == 1
 
 
-def test_a_retraction_between_the_email_and_the_task_ends_the_workflow_without_a_task(
-    loop: tuple[Loop, LocalFollowUps],
-) -> None:
-    state, _ = loop
+def test_a_retraction_between_the_email_and_the_task_ends_the_workflow_without_a_task(loop: Workflows) -> None:
+    state, workflows = loop
     state.send_wave([contact("c-det")])
     state.tap(state.link("c-det"), 1)
     state.score()
-    (message,) = receive_all(state.stack.workflow_queue_urls["detractor"])
-    opened = _step({"action": "open", "event": json.loads(message["Body"]), "execution": "exec-1"})
-    _step({"action": "email", "follow_up_id": opened["follow_up_id"]})
-    follow_up = state.follow_up("c-det")
-    _consume(state.stack, [{"source": "nps", "detail-type": "NPS Response Retracted", "detail": _retracted(follow_up)}])
+    workflows.use_step_handler(_retracted_before(state, "open_task"))
 
-    with pytest.raises(FollowUpClosed):  # the state machine catches it and ends
-        _step({"action": "open_task", "follow_up_id": follow_up.follow_up_id, "task_token": "token-1"})
+    workflows.start_all()
 
+    (execution,) = workflows.executions("detractor")
+    assert workflows.describe(execution)["status"] == "SUCCEEDED"
+    # The step raised FollowUpClosed: not retried, caught, the workflow ends at Done.
+    failures = [e for e in workflows.history(execution) if e["type"] == "TaskFailed"]
+    assert [e["taskFailedEventDetails"]["error"] for e in failures] == ["FollowUpClosed"]
+    assert workflows.states_entered(execution)[-2:] == ["OpenTaskAndWait", "Done"]
+    assert workflows.output(execution)["closed"]["Error"] == "FollowUpClosed"
     assert tasks(state.stack) == []
     assert state.follow_up("c-det").outcome == "retracted"
+
+
+def test_a_retraction_before_the_email_ends_the_workflow_without_an_email(loop: Workflows) -> None:
+    state, workflows = loop
+    state.send_wave([contact("c-det")])
+    state.tap(state.link("c-det"), 1)
+    state.score()
+    workflows.use_step_handler(_retracted_before(state, "email"))
+
+    workflows.start_all()
+
+    (execution,) = workflows.executions("detractor")
+    assert workflows.describe(execution)["status"] == "SUCCEEDED"
+    assert workflows.states_entered(execution)[-3:] == ["Email", "StillOpen", "Done"]
+    assert workflows.output(execution)["email"]["status"] == "resolved"
+    assert [e for e in emails_to("c-det@example.com") if not e.score_links] == []
+    assert tasks(state.stack) == []
+    assert [e["detail-type"] for e in lifecycle_events(state.stack)] == [FOLLOW_UP_RESOLVED]
+
+
+def _retracted_before(state: Loop, action: str) -> Any:
+    """The follow-up function, with the answer's retraction (a scanner's, found late) landing just before
+    the step named ``action``."""
+
+    def step(event: dict[str, Any], context: Any) -> Any:
+        if event.get("action") == action:
+            follow_up = state.follow_up("c-det")
+            _consume(state.stack, [{"source": "nps", "detail-type": "NPS Response Retracted",
+                                    "detail": _retracted(follow_up)}])  # fmt: skip
+        return follow_up_handler.lambda_handler(event, context)
+
+    return step
 
 
 # -- promoters and passives ---------------------------------------------------------------------------
 
 
-def test_promoters_get_a_thank_you_with_the_surveys_referral_and_review_links(
-    loop: tuple[Loop, LocalFollowUps],
-) -> None:
+def test_promoters_get_a_thank_you_with_the_surveys_referral_and_review_links(loop: Workflows) -> None:
     state, workflows = loop
     state.send_wave([contact("c-pro", locale="de")])
     state.tap(state.link("c-pro"), 10)
     state.score()
 
     workflows.start_all()
+    assert [e for e in emails_to("c-pro@example.com") if not e.score_links] == []  # email_delay_minutes: 60
+    workflows.advance(timedelta(hours=1))
 
     (thanks,) = [e for e in emails_to("c-pro@example.com") if not e.score_links]
     assert thanks.subject == "Vielen Dank von Acme Cloud"
@@ -340,25 +485,30 @@ def test_promoters_get_a_thank_you_with_the_surveys_referral_and_review_links(
     assert f'href="{REFERRAL.replace("&", "&amp;")}"' in thanks.html
     assert state.follow_up("c-pro").status == "done"
     assert tasks(state.stack) == []
+    (execution,) = workflows.executions("promoter")
+    assert workflows.describe(execution)["status"] == "SUCCEEDED"
+    assert workflows.states_entered(execution) == [
+        "Open", "Opened", "WaitToEmail", "Email", "StillOpen", "PublishOpened", "Done"
+    ]  # fmt: skip
 
 
-def test_passives_are_asked_what_would_make_it_a_10_with_the_surveys_own_subject(
-    loop: tuple[Loop, LocalFollowUps],
-) -> None:
+def test_passives_are_asked_what_would_make_it_a_10_with_the_surveys_own_subject(loop: Workflows) -> None:
     state, workflows = loop
     state.send_wave([contact("c-pas")])
     state.tap(state.link("c-pas"), 8)
     state.score()
 
     workflows.start_all()
+    workflows.advance(timedelta(hours=1))
 
     (ask,) = [e for e in emails_to("c-pas@example.com") if not e.score_links]
     assert ask.subject == "Tell us what is missing"
     assert "What one thing would make Acme Cloud a 10 for you?" in ask.text
     assert tasks(state.stack) == []
+    assert workflows.statuses() == {"SUCCEEDED": 1}
 
 
-def test_a_redelivered_start_event_sends_nothing_twice(loop: tuple[Loop, LocalFollowUps]) -> None:
+def test_a_redelivered_start_event_sends_nothing_twice(loop: Workflows) -> None:
     state, workflows = loop
     state.send_wave([contact("c-pro")])
     state.tap(state.link("c-pro"), 9)
@@ -366,26 +516,29 @@ def test_a_redelivered_start_event_sends_nothing_twice(loop: tuple[Loop, LocalFo
     (message,) = receive_all(state.stack.workflow_queue_urls["promoter"])
     event = json.loads(message["Body"])
 
-    assert workflows.start("promoter", event) == 1
-    assert workflows.start("promoter", event) == 0  # EventBridge delivered it twice: a second execution
+    first = workflows.start("promoter", event)
+    again = workflows.start("promoter", event)  # EventBridge delivered it twice: a second execution
+    workflows.advance(timedelta(hours=1))
 
-    assert workflows.counts["promoter duplicate"] == 1
+    assert workflows.output(again)["follow_up"]["status"] == "duplicate"
+    assert workflows.states_entered(again)[-1] == "NothingToFollowUp"
+    assert workflows.states_entered(first)[-1] == "Done"
     assert len([e for e in emails_to("c-pro@example.com") if not e.score_links]) == 1
 
 
 def test_a_survey_can_switch_a_category_off(platform: LocalStack) -> None:
     survey = {**SURVEY, "follow_ups": {"promoter": {"enabled": False}, "detractor": {"email": False}}}
     state = Loop(platform, survey)
-    with handlers(state.clock):
+    with handlers(state.clock), follow_up_workflows(platform, state.clock) as workflows:
         follow_up_service().clock = state.clock
-        workflows = LocalFollowUps(platform)
         state.send_wave([contact("c-pro"), contact("c-det")])
         state.tap(state.link("c-pro"), 10)
         state.tap(state.link("c-det"), 2)
         state.score()
         workflows.start_all()
+        (promoter,) = workflows.executions("promoter")
+        assert workflows.output(promoter)["follow_up"]["status"] == "disabled"
 
-    assert workflows.counts["promoter disabled"] == 1
     follow_up = state.follow_up("c-det")
     assert (follow_up.email_sent, follow_up.email_reason) == (False, "switched_off")
     assert [t["type"] for t in tasks(platform)] == ["follow_up_opened"]  # the team still follows up
@@ -395,53 +548,89 @@ def test_a_survey_can_switch_a_category_off(platform: LocalStack) -> None:
 # -- failures -----------------------------------------------------------------------------------------
 
 
-def test_a_transient_ses_failure_raises_for_a_retry_and_the_retry_sends_once(
-    loop: tuple[Loop, LocalFollowUps], monkeypatch: pytest.MonkeyPatch
+def test_a_transient_ses_failure_is_retried_by_the_workflow_and_the_retry_sends_once(
+    loop: Workflows, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    state, _ = loop
+    state, workflows = loop
     state.send_wave([contact("c-pas")])
     state.tap(state.link("c-pas"), 7)
     state.score()
-    (message,) = receive_all(state.stack.workflow_queue_urls["passive"])
-    opened = _step({"action": "open", "event": json.loads(message["Body"]), "execution": "exec-1"})
     service = follow_up_service()
     real = service.mailer
 
-    class Throttled:
+    class ThrottledOnce:
+        calls = 0
+
         def send_email(self, **kwargs: Any) -> str:
-            raise SendError("ses: Throttling", retryable=True)
+            self.calls += 1
+            if self.calls == 1:
+                raise SendError("ses: Throttling", retryable=True)
+            return str(real.send_email(**kwargs))
 
-    monkeypatch.setattr(service, "mailer", Throttled())
-    with pytest.raises(SendError):
-        _step({"action": "email", "follow_up_id": opened["follow_up_id"]})
-    monkeypatch.setattr(service, "mailer", real)
-    first = _step({"action": "email", "follow_up_id": opened["follow_up_id"]})  # Step Functions' retry
-    again = _step({"action": "email", "follow_up_id": opened["follow_up_id"]})
+    monkeypatch.setattr(service, "mailer", ThrottledOnce())
+    workflows.start_all()
+    workflows.advance(timedelta(hours=1))  # email_delay_minutes; the step fails, the retry waits its back-off
+    (execution,) = workflows.executions("passive")
+    assert workflows.states_entered(execution)[-1] == "Email"
+    assert [e for e in emails_to("c-pas@example.com") if not e.score_links] == []
+    workflows.advance(timedelta(seconds=2))  # IntervalSeconds 2, full jitter
 
-    assert first["email_sent"] is True
-    assert again["email_sent"] is True
+    assert workflows.describe(execution)["status"] == "SUCCEEDED"
+    history = workflows.history(execution)
+    outcomes = [e["type"] for e in history if e["type"] in ("LambdaFunctionSucceeded", "LambdaFunctionFailed")]
+    assert outcomes == ["LambdaFunctionSucceeded", "LambdaFunctionFailed", "LambdaFunctionSucceeded"]
+    (failed,) = [e["lambdaFunctionFailedEventDetails"] for e in history if e["type"] == "LambdaFunctionFailed"]
+    assert failed["error"] == "SendError"  # the handler's exception type, matched by the States.TaskFailed retrier
+    assert workflows.output(execution)["email"]["email_sent"] is True
     assert len([e for e in emails_to("c-pas@example.com") if not e.score_links]) == 1
 
 
 def test_a_permanent_ses_failure_is_recorded_and_the_workflow_goes_on(
-    loop: tuple[Loop, LocalFollowUps], monkeypatch: pytest.MonkeyPatch
+    loop: Workflows, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    state, _ = loop
+    state, workflows = loop
     state.send_wave([contact("c-det")])
     state.tap(state.link("c-det"), 6)
     state.score()
-    (message,) = receive_all(state.stack.workflow_queue_urls["detractor"])
-    opened = _step({"action": "open", "event": json.loads(message["Body"]), "execution": "exec-1"})
 
     class Rejected:
         def send_email(self, **kwargs: Any) -> str:
             raise SendError("ses: MessageRejected", retryable=False)
 
     monkeypatch.setattr(follow_up_service(), "mailer", Rejected())
-    result = _step({"action": "email", "follow_up_id": opened["follow_up_id"]})
+    workflows.start_all()
 
-    assert (result["email_sent"], result["reason"]) == (False, "ses: MessageRejected")
-    assert result["opened"]["email_sent"] is False
+    (execution,) = workflows.executions("detractor")
+    assert workflows.states_entered(execution)[-1] == "OpenTaskAndWait"
+    follow_up = state.follow_up("c-det")
+    assert (follow_up.email_sent, follow_up.email_reason) == (False, "ses: MessageRejected")
+    (opened,) = lifecycle_events(state.stack)
+    assert opened["detail"]["email_sent"] is False
+    assert [t["type"] for t in tasks(state.stack)] == ["follow_up_opened"]
+
+
+def test_a_contract_breaking_start_event_is_not_retried_but_parked_with_its_input_and_the_execution_fails(
+    loop: Workflows,
+) -> None:
+    state, workflows = loop
+    event = {"source": "nps", "detail-type": "NPS Response Scored", "detail": {"score": 3}}
+
+    execution = workflows.start("detractor", event)
+
+    assert workflows.describe(execution)["status"] == "FAILED"
+    history = workflows.history(execution)
+    failures = [e["lambdaFunctionFailedEventDetails"]["error"] for e in history if e["type"] == "LambdaFunctionFailed"]
+    assert failures == ["InvalidFollowUpEvent"]  # MaxAttempts 0: no retry
+    assert workflows.states_entered(execution) == ["Open", "ParkInDeadLetterQueue", "Failed"]
+    (failed,) = [e["executionFailedEventDetails"] for e in history if e["type"] == "ExecutionFailed"]
+    assert failed["error"] == "FollowUpFailed"
+    (parked,) = receive_all(state.stack.workflow_dead_letters_url)
+    body = json.loads(parked["Body"])
+    assert body["execution"] == execution
+    assert body["state_machine"] == f"{state.stack.prefix}-detractor-follow-up"
+    assert body["input"] == event
+    assert body["error"]["Error"] == "InvalidFollowUpEvent"
+    assert "ResponseScoredDetail" in body["error"]["Cause"]
 
 
 @pytest.mark.parametrize(
@@ -461,9 +650,7 @@ def test_a_step_with_a_contract_breaking_input_raises_the_error_the_state_machin
         _step(payload)
 
 
-def test_the_consumer_parks_contract_breaking_events_in_its_dlq_and_handles_the_rest(
-    loop: tuple[Loop, LocalFollowUps],
-) -> None:
+def test_the_consumer_parks_contract_breaking_events_in_its_dlq_and_handles_the_rest(loop: Workflows) -> None:
     state, _ = loop
     bad = [
         "not json at all",
@@ -481,6 +668,42 @@ def test_the_consumer_parks_contract_breaking_events_in_its_dlq_and_handles_the_
     assert result == {"batchItemFailures": []}
     parked = receive_all(state.stack.follow_up_events_dlq_url)
     assert sorted(m["Body"] for m in parked) == sorted(bad)
+
+
+# -- whose calls they are ---------------------------------------------------------------------------
+
+
+def test_the_state_machines_sdk_calls_are_its_own_and_its_steps_calls_the_functions(loop: Workflows) -> None:
+    import boto3
+
+    from local.principals import current_principal
+
+    state, workflows = loop
+    state.send_wave([contact("c-det")])
+    state.tap(state.link("c-det"), 3)
+    state.score()
+    calls: list[tuple[str | None, str]] = []
+
+    def record(event_name: str, **_: Any) -> None:
+        calls.append((current_principal(), event_name.removeprefix("before-call.")))
+
+    # The interpreter creates its clients from the default session; the handlers' cached clients are
+    # created again after the hook is registered.
+    boto3._get_default_session().events.register("before-call", record)
+    aws.reset_clients()
+    try:
+        workflows.start_all()
+    finally:
+        boto3._get_default_session().events.unregister("before-call", record)
+        aws.reset_clients()
+
+    by_principal: dict[str | None, set[str]] = {}
+    for principal, call in calls:
+        by_principal.setdefault(principal, set()).add(call)
+    assert {"sns.Publish", "eventbridge.PutEvents", "lambda.Invoke"} <= by_principal["state-machine:detractor"]
+    assert {"sfn.StartExecution"} == by_principal["rule:detractor"]
+    assert {"dynamodb.PutItem", "ses.SendRawEmail", "sqs.SendMessage"} <= by_principal["function:follow_up"]
+    assert not {"sns.Publish", "lambda.Invoke"} & by_principal.get("function:follow_up", set())
 
 
 # -- helpers ------------------------------------------------------------------------------------------
@@ -536,9 +759,8 @@ def _responses_counted(stack: LocalStack) -> int:
 
 
 def test_the_cli_shows_a_follow_up_without_its_token_and_resolves_its_task(
-    loop: tuple[Loop, LocalFollowUps], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    loop: tuple[Loop, LocalWorkflows], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from nps.cli import programs
     from nps.cli.main import main as cli
 
     state, workflows = loop
@@ -546,8 +768,8 @@ def test_the_cli_shows_a_follow_up_without_its_token_and_resolves_its_task(
     state.tap(state.link("c-det"), 3)
     state.score()
     workflows.start_all()
+    (execution,) = workflows.executions("detractor")
     follow_up_id = state.follow_up("c-det").follow_up_id
-    monkeypatch.setattr(programs, "StepFunctionsTaskTokens", lambda: workflows)  # the local SendTaskSuccess
 
     def run(*argv: str) -> int:
         return cli(["--local", "--prefix", "test", "follow-up", *argv], in_process=True)
@@ -557,7 +779,22 @@ def test_the_cli_shows_a_follow_up_without_its_token_and_resolves_its_task(
     shown = json.loads(out[out.index('{\n  "follow_up_id"') :])
     assert (shown["status"], shown["score"]) == ("awaiting_resolution", 3)
     assert "task_token" not in shown
-    assert run("resolve", follow_up_id, "--note", "called back") == 0
-    assert workflows.resolved == {follow_up_id: {"resolution": "resolved", "note": "called back"}}
+    assert run("resolve", follow_up_id, "--note", "called back") == 0  # SendTaskSuccess with the task token
+    workflows.settle()
+    (succeeded,) = [e["taskSucceededEventDetails"] for e in workflows.history(execution) if e["type"] == "TaskSucceeded"
+                    and e["taskSucceededEventDetails"]["resource"] == "invoke.waitForTaskToken"]  # fmt: skip
+    assert json.loads(succeeded["output"]) == {"resolution": "resolved", "note": "called back"}
+    assert workflows.states_entered(execution)[-1] == "WaitToResurvey"
     assert run("show", "inv-nothing-1") == 1
     assert run("resolve", "not-a-follow-up") == 1
+
+
+def _bus_queue(stack: LocalStack, detail_types: list[str]) -> str:
+    """A subscriber's queue for these detail types on the platform's bus."""
+    sqs, events = aws.client("sqs"), aws.client("events")
+    url: str = sqs.create_queue(QueueName="bus-subscriber")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = {"source": ["nps"], "detail-type": detail_types}
+    events.put_rule(Name="bus-subscriber", EventBusName=stack.bus_name, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="bus-subscriber", EventBusName=stack.bus_name, Targets=[{"Id": "q", "Arn": arn}])
+    return url
