@@ -24,6 +24,19 @@ from types import FrameType
 
 _PRINCIPAL: ContextVar[str | None] = ContextVar("nps_local_principal", default=None)
 _BOUNDARY: ContextVar[FrameType | None] = ContextVar("nps_local_boundary", default=None)
+#: Logical id in the synthesized template → this environment's ``Ref`` values for it (register_resource).
+_RESOURCES: dict[str, set[str]] = {}
+
+
+def register_resource(logical_id: str, ref: str) -> None:
+    """Say which local resource stands in for a template resource that no function's environment names
+    (e.g. the alerts topic a state machine publishes to), so its calls are judged on the right resource."""
+    _RESOURCES.setdefault(logical_id, set()).add(ref)
+
+
+def registered_resources() -> list[tuple[str, str]]:
+    """Every stand-in registered so far: (logical id, local ``Ref`` value) pairs."""
+    return [(logical_id, ref) for logical_id, refs in _RESOURCES.items() for ref in sorted(refs)]
 
 
 @contextmanager

@@ -31,7 +31,7 @@ from typing import Any
 
 from local.environment import REGION, LocalStack
 from local.lambda_events import LambdaContext, sqs_record
-from local.principals import acting_as
+from local.principals import acting_as, register_resource
 from local.step_functions import Clock, Handler, Interpreter, interpreter, running_executions
 from nps import aws
 from nps.routing import FOLLOW_UP_CATEGORIES
@@ -152,12 +152,19 @@ class LocalWorkflows:
             type="STANDARD",
         )["stateMachineArn"]
         self.engine.principals[arn] = f"state-machine:{category}"
+        register_resource(state_machine_ids(synthesized_template())[category], arn)
         if category not in self.machines:
             self.machines[category] = arn
         return arn
 
     def _stand_in(self, logical_id: str, resource_type: str, attribute: str) -> str:
         """This environment's value for a resource the synthesized definitions refer to."""
+        value = self._local_value(logical_id, resource_type, attribute)
+        if attribute == "Ref" or resource_type == "AWS::Lambda::Function":
+            register_resource(logical_id, value)
+        return value
+
+    def _local_value(self, logical_id: str, resource_type: str, attribute: str) -> str:
         stack = self.stack
         if resource_type == "AWS::Lambda::Function" and logical_id.startswith("FollowUpsSteps") and attribute == "Arn":
             return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.principals import current_principal
+from local.principals import current_principal, registered_resources
 from tests.permissions.calls import ANY_STATE_MACHINE, ANY_STREAM, Access, needs
 from tests.permissions.iam import Decision, Request, Statement, evaluate, matches
 from tests.permissions.limits import exceeded
@@ -172,8 +172,11 @@ class Recorder:
     def _runtime_to_canonical(self) -> dict[str, str]:
         """Runtime resource identities (from this moment's environment) → their canonical forms."""
         out: dict[str, str] = {}
-        for variable, logical_id in self.template.environment_references().items():
-            value = os.environ.get(variable)
+        references = [
+            (logical_id, os.environ.get(v, "")) for v, logical_id in self.template.environment_references().items()
+        ]
+        references += [(i, ref) for i, ref in registered_resources() if i in self.template.resources]
+        for logical_id, value in references:
             if not value:
                 continue
             kind = self.template.resources[logical_id]["Type"]

@@ -217,13 +217,22 @@ class DeployedTemplate:
 
     @cache  # noqa: B019 - one instance per template, kept for the session
     def principals(self) -> dict[str, Principal]:
-        """Functions (by ``POWERTOOLS_SERVICE_NAME``) and state machines (by category), with their roles."""
+        """Functions (by ``POWERTOOLS_SERVICE_NAME``), state machines and the rules that start them (by
+        category: ``state-machine:detractor``, ``rule:detractor``), with their roles."""
         out: dict[str, Principal] = {}
         for _, function in self.of_type("AWS::Lambda::Function"):
             variables = function["Properties"].get("Environment", {}).get("Variables", {})
             service = variables.get("POWERTOOLS_SERVICE_NAME")
             if service:
                 out[f"function:{service}"] = self._principal(f"function:{service}", function["Properties"]["Role"])
+        for rule_id, rule in self.of_type("AWS::Events::Rule"):
+            for target in rule["Properties"].get("Targets", []):
+                target_id = _referenced_key(target["Arn"])
+                if "RoleArn" in target and target_id and self.resources[target_id]["Type"].endswith("StateMachine"):
+                    category = next(
+                        (c for c in ("detractor", "promoter", "passive") if c in target_id.lower()), rule_id
+                    )
+                    out[f"rule:{category}"] = self._principal(f"rule:{category}", target["RoleArn"])
         for logical_id, machine in self.of_type("AWS::StepFunctions::StateMachine"):
             category = next(
                 (c for c in ("detractor", "promoter", "passive") if c in logical_id.lower()), logical_id.lower()
@@ -328,11 +337,8 @@ def _referenced_key(reference: Any) -> str | None:
 
 @cache
 def deployed_template() -> DeployedTemplate:
-    """The default stack, synthesized once per test session (about 3 s)."""
-    from aws_cdk.assertions import Template
+    """The default stack as it deploys (``cdk.json``'s context), synthesized once per process and shared
+    with the local workflows, which run its state machine definitions."""
+    from local.workflows import synthesized_template
 
-    from infra.app import build_app
-
-    app, stack = build_app()
-    app.synth()
-    return DeployedTemplate(json.loads(json.dumps(Template.from_stack(stack).to_json())))
+    return DeployedTemplate(json.loads(json.dumps(synthesized_template())))
