@@ -12,15 +12,23 @@ permission test (``tests/permissions``) needs to know on whose behalf each call 
 
 Calls outside both (test set-up, the operator's CLI) are made with the operator's own credentials and
 are not checked against a role.
+
+Work a principal hands to a thread pool (the planner's and the importer's parallel writes) runs on
+threads whose stack holds no handler and whose context is fresh; :func:`follow_threads` makes such work
+belong to the principal that submitted it, as it does in AWS (one process, one role).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import FrameType
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 _PRINCIPAL: ContextVar[str | None] = ContextVar("nps_local_principal", default=None)
 _BOUNDARY: ContextVar[FrameType | None] = ContextVar("nps_local_boundary", default=None)
@@ -80,3 +88,28 @@ def current_principal() -> str | None:
             return "function:" + module.split(".")[1]
         frame = frame.f_back  # type: ignore[assignment]
     return _PRINCIPAL.get()
+
+
+def follow_threads() -> None:
+    """Attribute work submitted to a ``ThreadPoolExecutor`` to the principal that submitted it (idempotent).
+
+    Without this, a call made on a pool thread has no handler on its stack and no ``acting_as`` block,
+    so it would pass as the operator's and never be checked against the submitting function's role.
+    """
+    original = ThreadPoolExecutor.submit
+    if getattr(original, "_nps_follows_principal", False):
+        return
+
+    def submit(self: ThreadPoolExecutor, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        principal = current_principal()
+        if principal is None:
+            return original(self, fn, *args, **kwargs)
+
+        def as_submitter(*inner_args: Any, **inner_kwargs: Any) -> _T:
+            with acting_as(principal):
+                return fn(*inner_args, **inner_kwargs)
+
+        return original(self, as_submitter, *args, **kwargs)
+
+    submit._nps_follows_principal = True  # type: ignore[attr-defined]
+    ThreadPoolExecutor.submit = submit  # type: ignore[method-assign,assignment]

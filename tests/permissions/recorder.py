@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.principals import current_principal, registered_resources
+from local.principals import current_principal, follow_threads, registered_resources
 from tests.permissions.calls import ANY_STATE_MACHINE, ANY_STREAM, Access, needs
 from tests.permissions.iam import Decision, Request, Statement, evaluate, matches
 from tests.permissions.limits import exceeded
@@ -96,6 +96,7 @@ class Recorder:
         """Hook every botocore client created from now on (idempotent)."""
         import botocore.session
 
+        follow_threads()
         original = botocore.session.Session.create_client
         if getattr(original, "_nps_recorder", None) is not None:
             original.__dict__["_nps_recorder"].append(self)

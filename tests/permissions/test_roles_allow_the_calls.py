@@ -91,3 +91,18 @@ def test_the_score_role_allows_the_commit_record_of_a_batch_wider_than_one_trans
     # Then it wrote a commit record, and every write it made is allowed
     assert any(u.action == "dynamodb:PutItem" and "Aggregates" in u.resource for u in uses)
     assert violations(uses) == []
+
+
+def test_parallel_writes_are_checked_against_the_role_of_the_function_that_makes_them(platform: LocalStack) -> None:
+    # Given contacts imported and a wave planned: both write many items from a thread pool
+    clock = ds.Clock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    with RECORDER.capture() as uses, ds.handlers(clock):
+        ds.create_survey(platform, {**ds.DEMO_SURVEY, "reminder_days": None})
+        ds.import_csv(platform, CSV)
+        ds.fire_wave(ds.SURVEY_ID, clock.now)
+    # Then those writes were recorded as the importer's and the planner's, and their roles allow them
+    imported = used(uses, "function:import_contacts")
+    planned = used(uses, "function:planner")
+    assert any(a == "dynamodb:UpdateItem" and "Contacts" in r for a, r in imported)
+    assert any(a == "dynamodb:PutItem" and "Invites" in r for a, r in planned)
+    assert violations(uses) == []
