@@ -111,6 +111,7 @@ class Recorder:
 
         create_client._nps_recorder = recorders  # type: ignore[attr-defined]
         botocore.session.Session.create_client = create_client  # type: ignore[method-assign,assignment]
+        _follow_cached_secrets(recorders)
 
     def _on_call(self, params: Mapping[str, Any], model: Any, **_: Any) -> None:
         principal = current_principal()
@@ -240,6 +241,31 @@ class Recorder:
     def _key_of(self, use: Use) -> str | None:
         logical_id = self.template.logical_id_of(use.resource)
         return self.template.encryption_key(logical_id) if logical_id else None
+
+
+def _follow_cached_secrets(recorders: list[Recorder]) -> None:
+    """Count a secret served from Powertools' cache as the read it stands for.
+
+    Locally every function shares one process and one parameters cache: a function that reads the
+    signing keyring after another one did gets the cached value and makes no call, so its own
+    ``GetSecretValue`` (which it makes in AWS, in its own process) would never be judged.
+    """
+    from aws_lambda_powertools.utilities.parameters.secrets import SecretsProvider
+
+    original = SecretsProvider.fetch_from_cache
+
+    def fetch_from_cache(provider: Any, key: Any) -> Any:
+        value = original(provider, key)
+        principal = current_principal()
+        if principal is not None:
+            for recorder in recorders:
+                try:
+                    recorder.record(principal, "secretsmanager", "GetSecretValue", {"SecretId": str(key[0])})
+                except Exception as error:  # never raised into the code under test
+                    recorder.errors.append(f"{principal} cached secretsmanager:GetSecretValue: {error!r}"[:2000])
+        return value
+
+    SecretsProvider.fetch_from_cache = fetch_from_cache  # type: ignore[method-assign,assignment]
 
 
 def lambda_service_uses(template: DeployedTemplate) -> dict[str, list[tuple[str, str]]]:

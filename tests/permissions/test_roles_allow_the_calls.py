@@ -78,6 +78,8 @@ def test_suppress_and_unsubscribe_may_use_the_key_of_the_tables_they_write(platf
     # Then both wrote the encrypted suppressions table, and their roles may use its key
     assert "dynamodb:PutItem" in {a for a, _ in used(uses, "function:unsubscribe")}
     assert "dynamodb:PutItem" in {a for a, _ in used(uses, "function:suppress")}
+    # And unsubscribe's keyring read is judged even though deliver's read left it in the shared cache
+    assert "secretsmanager:GetSecretValue" in {a for a, _ in used(uses, "function:unsubscribe")}
     assert violations(uses) == []
 
 
