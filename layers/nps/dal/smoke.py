@@ -276,12 +276,15 @@ class SmokeData:
         return SuppressionEntry(item.get("reason", {}).get("S", ""), item.get("contact_id", {}).get("S"))
 
     def delete_suppression(self, address_hash: str, contact_id: str) -> bool:
-        """Delete a suppression only if it names ``contact_id`` (a smoke contact): never someone else's."""
+        """Delete a suppression of a simulator address only if it names ``contact_id`` (a smoke contact) or
+        no contact at all: never someone else's. A bounce with no contact comes from a smoke run interrupted
+        after its send left and before the bounce arrived (cleanup had removed the invite and contact);
+        the SES mailbox simulator's addresses belong to no person, so nobody's opt-out is lost."""
         return self._delete(
             "suppressions",
             {"address_hash": {"S": address_hash}},
             {
-                "ConditionExpression": "contact_id = :contact",
+                "ConditionExpression": "contact_id = :contact OR attribute_not_exists(contact_id)",
                 "ExpressionAttributeValues": {":contact": {"S": contact_id}},
             },
         )
