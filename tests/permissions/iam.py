@@ -72,6 +72,8 @@ class Statement:
         effect = str(document.get("Effect", ""))
         if effect not in ("Allow", "Deny"):
             raise ValueError(f"statement effect must be Allow or Deny, got {effect!r}")
+        if "NotPrincipal" in document:
+            raise UnsupportedCondition("NotPrincipal is not supported by this evaluator (the stack uses none)")
         return cls(
             effect=effect,
             actions=_strings(document.get("Action")),
@@ -125,12 +127,19 @@ def _compiled(pattern: str, ignore_case: bool) -> re.Pattern[str]:
     return re.compile(regex, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
 
 
+def arn_like(pattern: str, arn: str) -> bool:
+    """``ArnLike``: each of the six colon-separated ARN parts matched on its own (a wildcard never spans
+    a colon before the resource part)."""
+    wanted, got = pattern.split(":", 5), arn.split(":", 5)
+    return len(wanted) == len(got) == 6 and all(matches(w, g) for w, g in zip(wanted, got, strict=True))
+
+
 _POSITIVE = {
     "StringEquals": lambda want, got: got == want,
     "StringEqualsIgnoreCase": lambda want, got: got.lower() == want.lower(),
     "StringLike": lambda want, got: matches(want, got),
     "ArnEquals": lambda want, got: got == want,
-    "ArnLike": lambda want, got: matches(want, got),
+    "ArnLike": arn_like,
     "Bool": lambda want, got: got.lower() == want.lower(),
 }
 _NEGATED = {

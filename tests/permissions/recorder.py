@@ -353,6 +353,9 @@ def key_denies(
     key_arn = template.attribute(key, "Arn")
     policy = template.key_policy(key)
     root = f"arn:aws:iam::{ACCOUNT}:root"
+    identity_decision = evaluate(principal.statements, Request(action, key_arn, context))
+    if identity_decision is Decision.EXPLICIT_DENY:
+        return f"explicitly denied in role {principal.role_id}"
     direct = evaluate(policy, Request(action, key_arn, context, principal.role_arn), resource_policy=True)
     if direct is Decision.EXPLICIT_DENY:
         return f"explicitly denied by the policy of key {key}"
@@ -361,7 +364,6 @@ def key_denies(
     delegated = evaluate(policy, Request(action, key_arn, context, root), resource_policy=True)
     if delegated is not Decision.ALLOWED:
         return f"the policy of key {key} neither names role {principal.role_id} nor delegates to the account"
-    identity_decision = evaluate(principal.statements, Request(action, key_arn, context))
     if identity_decision is not Decision.ALLOWED:
         return f"{identity_decision.value} in role {principal.role_id}"
     return ""

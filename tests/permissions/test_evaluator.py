@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 from typing import Any
 
 import pytest
@@ -75,6 +76,21 @@ def test_conditions_follow_iam_semantics_for_missing_keys_and_if_exists() -> Non
     assert evaluate([allow("sqs:*"), negated], Request("sqs:SendMessage", "q", {"aws:SourceAccount": "1"})) is (
         Decision.ALLOWED
     )
+
+
+def test_arn_like_matches_each_arn_part_on_its_own() -> None:
+    scoped = allow("sqs:SendMessage", Condition={"ArnLike": {"aws:SourceArn": "arn:aws:sns:us-east-1:123456789012:*"}})
+    ours = Request("sqs:SendMessage", "q", {"aws:SourceArn": "arn:aws:sns:us-east-1:123456789012:feedback"})
+    # A wildcard in the region part cannot swallow the account part.
+    sneaky = allow("sqs:SendMessage", Condition={"ArnLike": {"aws:SourceArn": "arn:aws:sns:*:feedback"}})
+    theirs = Request("sqs:SendMessage", "q", {"aws:SourceArn": "arn:aws:sns:us-east-1:210987654321:feedback"})
+    assert evaluate([scoped], ours) is Decision.ALLOWED
+    assert evaluate([sneaky], theirs) is Decision.IMPLICIT_DENY
+
+
+def test_not_principal_is_refused_not_ignored() -> None:
+    with pytest.raises(UnsupportedCondition):
+        Statement.parse({"Effect": "Deny", "NotPrincipal": {"AWS": "arn:aws:iam::1:root"}, "Action": "*"})
 
 
 def test_an_unknown_condition_operator_is_refused_not_guessed() -> None:
@@ -234,6 +250,20 @@ def test_a_key_policy_that_does_not_delegate_must_name_the_role() -> None:
     principal = template.principals()["function:reader"]
     assert key_denies(template, "Key", principal, "kms:Decrypt", {}) == ""
     assert "neither names" in key_denies(template, "Key", principal, "kms:GenerateDataKey", {})
+
+
+def test_a_deny_in_the_role_wins_over_a_key_policy_that_names_it() -> None:
+    template_json: dict[str, Any] = json.loads(json.dumps(MINI_TEMPLATE))
+    template_json["Resources"]["Key"]["Properties"]["KeyPolicy"]["Statement"].append(
+        {"Effect": "Allow", "Principal": {"AWS": {"Fn::GetAtt": ["Role", "Arn"]}}, "Action": "kms:*", "Resource": "*"}
+    )
+    template_json["Resources"]["Policy"]["Properties"]["PolicyDocument"]["Statement"].append(
+        {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*"}
+    )
+    template = DeployedTemplate(template_json)
+    principal = template.principals()["function:reader"]
+    assert "explicitly denied" in key_denies(template, "Key", principal, "kms:Decrypt", {})
+    assert key_denies(template, "Key", principal, "kms:GenerateDataKey", {}) == ""
 
 
 def test_a_use_of_an_unknown_principal_is_a_violation() -> None:
