@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Protocol, TypeVar
 
 from nps.dal.invite_lifecycle import IN_FLIGHT, UNKNOWN, InFlightInvite, InviteRecord
-from nps.delivery import SendQueue, Surveys, sent_reminder_item, sent_ttl
+from nps.delivery import InviteTransitions, SendQueue, Surveys, sent_reminder_item, sent_ttl
 from nps.periods import iso_timestamp, parse_timestamp
 
 #: A claim older than this is not in flight any more: the deliver function's timeout is a minute.
@@ -48,36 +48,12 @@ class NotUnknown(LookupError):
     """The invite does not exist, or neither it nor its reminder is in the unknown state."""
 
 
-class InFlightStore(Protocol):
-    def get(self, invite_id: str) -> InviteRecord | None: ...
+class InFlightStore(InviteTransitions, Protocol):
+    """What the sweep and the operator's resolution add: finding sends in flight and putting one back."""
+
     def in_flight(self, state: str, *, since_before: str | None = None, limit: int = 1000) -> list[InFlightInvite]: ...
     def leave_in_flight(self, invite_id: str, state: str) -> bool: ...
-    def mark_unknown(
-        self,
-        invite_id: str,
-        reason: str,
-        now: datetime,
-        *,
-        claimed_at: str | None = None,
-        message_id: str | None = None,
-    ) -> bool: ...
-    def mark_reminder_unknown(
-        self, invite_id: str, reason: str, now: datetime, *, claimed_at: str | None = None
-    ) -> bool: ...
-    def mark_sent(
-        self,
-        invite: InviteRecord,
-        sent_at: datetime,
-        expires_at: int,
-        ttl: int,
-        message_id: str,
-        reminder: dict[str, object] | None,
-        expected: str = "sending",
-    ) -> None: ...
     def requeue(self, invite_id: str, reason: str) -> bool: ...
-    def mark_failed(self, invite_id: str, reason: str, now: datetime, expected: str = "sending") -> bool: ...
-    def finish_reminder(self, invite_id: str, outcome: str, now: datetime, expected: str = "sending") -> bool: ...
-    def release_reminder(self, invite_id: str, expected: str = "sending") -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
