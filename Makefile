@@ -47,10 +47,11 @@ openapi: $(STAMP)  ## regenerate the OpenAPI documents in docs/openapi/ from the
 	$(PY) -m functions.openapi --write
 	$(PY) -m functions.report.openapi
 
-lint: $(STAMP)  ## ruff (lint + format check) and mypy
+lint: $(STAMP)  ## ruff (lint + format check), mypy and the package boundaries (import-linter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy layers/nps functions infra local benchmarks tests
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(STAMP)  ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .

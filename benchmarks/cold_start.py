@@ -54,7 +54,7 @@ os._exit(0)  # skip interpreter teardown: it is not part of a cold start
 
 RESPOND_PROBE = _PROBE.format(
     import_statement="import functions.respond.handler",
-    client_statement='from nps import aws\naws.client("dynamodb")',
+    client_statement='from nps.kernel import aws\naws.client("dynamodb")',
     heavy=HEAVY_MODULES,
     after=(
         "if '--first-request' in sys.argv:\n"

@@ -42,7 +42,7 @@ def run(follow_ups: int = 150) -> FollowUpResult:
 def _run(stack: Any, count: int) -> FollowUpResult:
     from functions.follow_up import handler
     from local.lambda_events import LambdaContext
-    from nps import aws
+    from nps.kernel import aws
 
     handler.logger.setLevel("WARNING")
     events = _seed(stack, count + 5)
@@ -83,16 +83,16 @@ def _run(stack: Any, count: int) -> FollowUpResult:
 
 def _seed(stack: Any, count: int) -> list[dict[str, Any]]:
     """A survey, contacts, sent invites and counted answers; returns one Scored event per answer."""
-    from nps import aws
-    from nps.contacts import Contact
-    from nps.dal.contacts import DynamoContactRepository
-    from nps.dal.invite_lifecycle import DynamoInviteLifecycle
-    from nps.dal.surveys import DynamoSurveyRepository
-    from nps.models import ResponseScoredDetail
-    from nps.periods import iso_timestamp
-    from nps.planning import PlannedInvite
-    from nps.scoring import Category
-    from nps.surveys import Survey
+    from nps.events.models import ResponseScoredDetail
+    from nps.kernel import aws
+    from nps.kernel.categories import Category
+    from nps.kernel.periods import iso_timestamp
+    from nps.sending.adapters.contacts import DynamoContactRepository
+    from nps.sending.adapters.invites import DynamoInviteLifecycle
+    from nps.sending.adapters.surveys import DynamoSurveyRepository
+    from nps.sending.contacts import Contact
+    from nps.sending.planning import PlannedInvite
+    from nps.sending.surveys import Survey
 
     survey = Survey.model_validate(
         {
@@ -149,7 +149,7 @@ def _seed(stack: Any, count: int) -> list[dict[str, Any]]:
 
 def _replay(stack: Any, per_follow_up: dict[str, float], count: int) -> float:
     """Median time of one follow-up's worth of the recorded calls, made directly (minimal arguments)."""
-    from nps import aws
+    from nps.kernel import aws
 
     dynamodb, table = aws.client("dynamodb"), stack.tables["followups"]
     raw = b"From: surveys@example.com\r\nTo: x@example.com\r\nSubject: x\r\n\r\nx\r\n"

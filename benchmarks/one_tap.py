@@ -43,13 +43,13 @@ def run(taps: int = 200) -> OneTapResult:
 
     from functions.respond import handler as respond
     from local.lambda_events import LambdaContext, http_event
-    from nps import aws
-    from nps.automation import Click, ClickKind
-    from nps.dal.invites import DynamoInviteRepository, Invite
-    from nps.dal.responses import DynamoResponseRepository
-    from nps.periods import iso_timestamp
-    from nps.scoring import categorize
-    from nps.tokens import Purpose, sign
+    from nps.kernel import aws
+    from nps.kernel.categories import categorize
+    from nps.kernel.periods import iso_timestamp
+    from nps.links.tokens import Purpose, sign
+    from nps.responding.adapters.invites import DynamoInviteRepository, Invite
+    from nps.responding.adapters.responses import DynamoResponseRepository
+    from nps.responding.scanners import Click, ClickKind
 
     get_times: list[float] = []
     post_times: list[float] = []

@@ -48,7 +48,7 @@ class _Recording:
 
 @contextlib.contextmanager
 def _recorded() -> Iterator[_Recording]:
-    from nps import aws
+    from nps.kernel import aws
 
     recording = _Recording(aws.client("dynamodb"))
     original = aws.client
@@ -78,7 +78,7 @@ def _moto() -> Iterator[Any]:
     prepare_process_environment()
     from moto import mock_aws
 
-    from nps import aws
+    from nps.kernel import aws
 
     with mock_aws():
         aws.reset_clients()
@@ -90,8 +90,8 @@ def _moto() -> Iterator[Any]:
 
 def _daily_only(reader: Any, slices: list[tuple[str, str]]) -> tuple[int, int]:
     """Baseline: each slice's year total from its 365 daily items; returns (items read, responses)."""
-    from nps.aggregation import AggregateKey
-    from nps.periods import Granularity
+    from nps.kernel.periods import Granularity
+    from nps.scoring.aggregation import AggregateKey
 
     before = reader.items_read
     responses = 0
@@ -104,12 +104,12 @@ def _daily_only(reader: Any, slices: list[tuple[str, str]]) -> tuple[int, int]:
 
 def run(samples: int = 5) -> ReportReadResult:
     from local.reporting_data import put_aggregates, synthetic_aggregates
-    from nps.dal.report_reads import DynamoAggregateReader
-    from nps.periods import Granularity
-    from nps.ranges import DateRange
-    from nps.report_html import render_report
-    from nps.report_text import format_full_report
-    from nps.reporting import ReportService
+    from nps.kernel.periods import Granularity
+    from nps.reporting.adapters.reads import DynamoAggregateReader
+    from nps.reporting.figures import ReportService
+    from nps.reporting.html import render_report
+    from nps.reporting.ranges import DateRange
+    from nps.reporting.text import format_full_report
 
     span = DateRange(FIRST, LAST)
     with _moto() as stack:

@@ -122,9 +122,9 @@ def _tap_event(token: str) -> dict[str, Any]:
 def first_request() -> dict[str, Any]:
     """Time the first and the second one-tap request (score 9) in this process."""
     from functions.respond import handler
-    from nps import aws
-    from nps.config import reset_settings
-    from nps.tokens import Keyring, Purpose, sign
+    from nps.kernel import aws
+    from nps.kernel.config import reset_settings
+    from nps.links.tokens import Keyring, Purpose, sign
 
     os.environ.update(ENVIRONMENT)
     reset_settings()

@@ -1,12 +1,12 @@
 """Figures 4 and 5: invite email rendering throughput and wave planner throughput, in one process.
 
-* Rendering: :func:`nps.messages.render_email` + :func:`nps.messages.mime_message` (Jinja2, compiled
+* Rendering: :func:`nps.sending.messages.render_email` + :func:`nps.sending.messages.mime_message` (Jinja2, compiled
   templates cached, autoescape on, multipart MIME built) per invite, rotating locales. Baseline: a bare
   ``str.format`` fill of a pre-split HTML + text skeleton with the same data, in the same run (the least
   any renderer can do).
-* Planner: :meth:`nps.waves.WavePlanner.scheduled_wave` over N contacts with in-memory stores (query
+* Planner: :meth:`nps.sending.waves.WavePlanner.scheduled_wave` over N contacts with in-memory stores (query
   pages of 1,000 contacts, suppression lookups, invite writes and queue sends all stubbed). Baseline:
-  the pure rules alone (:func:`nps.planning.plan_contacts`) over the same contacts.
+  the pure rules alone (:func:`nps.sending.planning.plan_contacts`) over the same contacts.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from benchmarks.report import Figure, median
-from nps.contacts import Contact
-from nps.messages import InviteLinks, invite_links, mime_message, render_email
-from nps.planning import PlannedInvite, plan_contacts
-from nps.surveys import Survey
-from nps.tokens import Keyring
-from nps.waves import WavePlanner
+from nps.links.tokens import Keyring
+from nps.sending.contacts import Contact
+from nps.sending.messages import InviteLinks, invite_links, mime_message, render_email
+from nps.sending.planning import PlannedInvite, plan_contacts
+from nps.sending.surveys import Survey
+from nps.sending.waves import WavePlanner
 
 RENDER_TARGET_PER_SECOND = 2_000.0
 SURVEY = Survey.model_validate(

@@ -2,7 +2,7 @@
 
 The real ``lambda_handler`` runs on synthetic batches (Powertools batch processing, parsing, aggregation,
 transaction building, event building and EMF metrics output included); only the AWS calls are stubs
-(``nps.aws.client`` returns :class:`~benchmarks.synthetic.StubAwsClient`). Baseline: deserializing the
+(``nps.kernel.aws.client`` returns :class:`~benchmarks.synthetic.StubAwsClient`). Baseline: deserializing the
 same records' keys and images with boto3's ``TypeDeserializer``, the least any consumer has to do.
 """
 

@@ -220,7 +220,7 @@ class StubAwsClient:
     transaction_keys: list[list[tuple[str, str]]] = field(default_factory=list)
 
     def client(self, service: str) -> StubAwsClient:
-        """Drop-in for ``nps.aws.client``."""
+        """Drop-in for ``nps.kernel.aws.client``."""
         return self
 
     def transact_write_items(self, *, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
@@ -269,8 +269,8 @@ class Discard(io.TextIOBase):
 def scoring_function(stub: StubAwsClient) -> Iterator[Handler]:
     """The score function's ``lambda_handler`` with AWS stubbed, fresh settings and service, quiet output."""
     prepare_score_environment()
-    from nps import aws
-    from nps.config import reset_settings
+    from nps.kernel import aws
+    from nps.kernel.config import reset_settings
 
     handler = importlib.import_module("functions.score.handler")
     handler.logger.setLevel(logging.WARNING)

@@ -49,7 +49,7 @@ class WriteResult:
 
 def _items(workload: Workload) -> Iterator[tuple[Any, Any]]:
     """(old, new) ``ResponseItem`` of every record (``None`` where an image is absent)."""
-    from nps.models import ResponseItem
+    from nps.events.models import ResponseItem
 
     deserializer = TypeDeserializer()
 
@@ -65,7 +65,7 @@ def _items(workload: Workload) -> Iterator[tuple[Any, Any]]:
 
 def naive_writes(workload: Workload) -> tuple[float, int]:
     """Writes per response and busiest key's writes per batch if every response wrote its own keys."""
-    from nps.aggregation import AggregateKey, aggregate_keys
+    from nps.scoring.aggregation import AggregateKey, aggregate_keys
 
     total = 0
     busiest = 0
@@ -181,11 +181,11 @@ def moto_cross_check(workload: Workload, records: int) -> dict[str, Any]:
     from moto import mock_aws
 
     from local.environment import create_stack, prepare_process_environment
-    from nps import aws
-    from nps.aggregation import ALL, AggregateKey
-    from nps.config import reset_settings
-    from nps.dal.aggregates import DynamoAggregateStore
-    from nps.periods import Granularity
+    from nps.kernel import aws
+    from nps.kernel.config import reset_settings
+    from nps.kernel.periods import Granularity
+    from nps.scoring.adapters.aggregates import DynamoAggregateStore
+    from nps.scoring.aggregation import ALL, AggregateKey
 
     saved = dict(os.environ)
     events = workload.events[: -(-records // workload.spec.batch_size)]
@@ -219,7 +219,7 @@ def moto_cross_check(workload: Workload, records: int) -> dict[str, Any]:
             client.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", count_items)
             context: Any = FakeLambdaContext()
             failures = 0
-            # scoring_function patches nps.aws.client; here the real (mocked) clients are wanted.
+            # scoring_function patches nps.kernel.aws.client; here the real (mocked) clients are wanted.
             from functions.score import handler
 
             handler.service.cache_clear()

@@ -110,7 +110,7 @@ def scan(path: str, delivered_at: datetime) -> None:
 def run_campaign(stack: LocalStack, rng: random.Random, links: list[SentLink]) -> Counter[str]:
     """Tap the links people received (captured from SES and SNS) through the respond function, with
     mail scanners in front of some recipients; returns HTTP outcome counts."""
-    from nps.tokens import Purpose, sign
+    from nps.links.tokens import Purpose, sign
 
     outcomes: Counter[str] = Counter()
     delivered_at = datetime.now(UTC)
@@ -162,7 +162,7 @@ def score_stream(stack: LocalStack) -> tuple[int, int]:
 
 def recount(stack: LocalStack) -> dict[str, Counter[str]]:
     """Category counts per slice straight from the responses table (the check on the aggregates)."""
-    from nps import aws
+    from nps.kernel import aws
 
     slices: dict[str, Counter[str]] = {}
     paginator = aws.client("dynamodb").get_paginator("scan")
@@ -193,11 +193,11 @@ def main() -> int:
     from moto import mock_aws
 
     from local.step_functions import MOTO_CONFIG
-    from nps import aws
-    from nps.aggregation import ALL
-    from nps.dal.aggregates import DynamoAggregateStore
-    from nps.periods import Granularity, period_key
-    from nps.reporting import format_report, slice_report
+    from nps.kernel import aws
+    from nps.kernel.periods import Granularity, period_key
+    from nps.reporting.figures import format_report, slice_report
+    from nps.scoring.adapters.aggregates import DynamoAggregateStore
+    from nps.scoring.aggregation import ALL
 
     rng = random.Random(SEED)
     with mock_aws(config=MOTO_CONFIG):

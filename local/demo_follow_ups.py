@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 from local.demo_sending import DEMO_SURVEY, Clock, captured_emails, drain_send_queue, handlers, sent_links
 from local.environment import LocalStack
 from local.workflows import follow_up_workflows, receive_all
-from nps import aws
-from nps.dal.follow_ups import StepFunctionsTaskTokens
-from nps.models import FOLLOW_UP_OPENED, FOLLOW_UP_RESOLVED
+from nps.events.models import FOLLOW_UP_OPENED, FOLLOW_UP_RESOLVED
+from nps.follow_ups.adapters.store import StepFunctionsTaskTokens
+from nps.kernel import aws
 
 #: Share of detractor tasks the team resolves before the timeout.
 RESOLVED_BY_TEAM = 0.7
@@ -45,7 +45,7 @@ class LoopSummary:
 def run_loop(stack: LocalStack, rng: random.Random, detractors: int, tap: Any, score_stream: Any) -> LoopSummary:
     """Run every follow-up of the campaign on a simulated clock. ``tap(path, score, at)`` answers a link
     through the respond function; ``score_stream()`` runs the responses stream through the score function."""
-    from nps.follow_up_wiring import follow_up_service
+    from nps.follow_ups.wiring import follow_up_service
 
     summary = LoopSummary()
     emails_before = len(captured_emails())

@@ -17,11 +17,11 @@ from typing import Any
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext
 from local.reporting_data import count_invites_sent, write_history
-from nps.routing import RESURVEY_WAVE_PREFIX
+from nps.events.patterns import RESURVEY_WAVE_PREFIX
 
 __all__ = ["add_history", "count_invites_sent", "run", "stored_invites"]
-from nps import aws
-from nps.dal.invites import Invite
+from nps.kernel import aws
+from nps.responding.adapters.invites import Invite
 
 OUTPUT = Path("demo-output")
 HISTORY_MONTHS = 3

@@ -30,7 +30,7 @@ from typing import Any
 
 from local.environment import REGION, LocalStack
 from local.lambda_events import LambdaContext, sqs_record
-from nps import aws
+from nps.kernel import aws
 
 ACCOUNT_ID = "123456789012"
 SURVEY_ID = "onboarding-q4"
@@ -84,7 +84,7 @@ def handlers(clock: Clock) -> Iterator[None]:
     from functions.suppress import handler as suppress
     from functions.sweep_invites import handler as sweep_invites
     from functions.unsubscribe import handler as unsubscribe
-    from nps.dal import channels
+    from nps.sending.adapters import channels
 
     factories: list[Any] = [
         planner.planner,
@@ -124,8 +124,8 @@ def handlers(clock: Clock) -> Iterator[None]:
 
 def create_survey(stack: LocalStack, definition: dict[str, Any] | None = None) -> str:
     """Validate and store a survey definition; returns its id."""
-    from nps.dal.surveys import DynamoSurveyRepository
-    from nps.surveys import Survey
+    from nps.sending.adapters.surveys import DynamoSurveyRepository
+    from nps.sending.surveys import Survey
 
     survey = Survey.model_validate(definition or DEMO_SURVEY)
     DynamoSurveyRepository(stack.tables["surveys"]).put(survey)
@@ -306,7 +306,7 @@ def _due_messages(url: str, clock: Clock) -> tuple[list[dict[str, Any]], int]:
 
 def _not_before(message: dict[str, Any]) -> datetime | None:
     """The hold a message carries (``not_before``), which real SQS enforces with ``DelaySeconds``."""
-    from nps.periods import parse_timestamp
+    from nps.kernel.periods import parse_timestamp
 
     body = json.loads(message["Body"])
     return parse_timestamp(body["not_before"]) if body.get("not_before") else None
@@ -445,8 +445,8 @@ def sent_links(stack: LocalStack) -> list[SentLink]:
     """The link of every captured email and SMS, in a stable order."""
     from urllib.parse import urlsplit
 
-    from nps.dal.invites import DynamoInviteRepository
-    from nps.tokens import Purpose, verify
+    from nps.links.tokens import Purpose, verify
+    from nps.responding.adapters.invites import DynamoInviteRepository
 
     invites = DynamoInviteRepository(stack.tables["invites"])
     # Invites only: follow-up emails (apologies, thank-yous) carry no score links.
@@ -493,9 +493,9 @@ def run_sending(stack: LocalStack, contacts: int, rng: random.Random, output: Pa
 
 
 def _seed_history(stack: LocalStack, clock: Clock, rng: random.Random) -> None:
-    from nps.dal.suppressions import DynamoSuppressionRepository
-    from nps.periods import iso_timestamp
-    from nps.suppression import SuppressionReason, address_hash
+    from nps.kernel.periods import iso_timestamp
+    from nps.sending.adapters.suppressions import DynamoSuppressionRepository
+    from nps.sending.suppression import SuppressionReason, address_hash
 
     suppressions = DynamoSuppressionRepository(stack.tables["suppressions"])
     dynamodb = aws.client("dynamodb")

@@ -1,4 +1,4 @@
-"""A complete local environment on moto: tables (from :mod:`nps.tables`), bus, rules, queues, secret,
+"""A complete local environment on moto: tables (from :mod:`nps.kernel.tables`), bus, rules, queues, secret,
 and the sending side (SES identity and configuration set, send queue + DLQ, import bucket, SNS topic).
 
 Used by ``make demo`` and the integration tests; everything is created through boto3 exactly as the
@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from nps import aws
-from nps.config import reset_settings
-from nps.routing import BUSINESS_EVENTS, FOLLOW_UP_EVENTS, FOLLOW_UP_LIFECYCLE, FOLLOW_UP_STARTS
-from nps.sending_config import reset_sending_settings
-from nps.tables import ALL_TABLES, TableSpec
-from nps.tokens import Keyring
+from nps.events.patterns import BUSINESS_EVENTS, FOLLOW_UP_EVENTS, FOLLOW_UP_LIFECYCLE, FOLLOW_UP_STARTS
+from nps.kernel import aws
+from nps.kernel.config import reset_settings
+from nps.kernel.tables import ALL_TABLES, TableSpec
+from nps.links.tokens import Keyring
+from nps.sending.settings import reset_sending_settings
 
 REGION = "us-east-1"
 
@@ -86,7 +86,7 @@ class LocalStack:
 
     def activate(self) -> None:
         """Point the handlers of this process at this environment."""
-        from nps.follow_up_wiring import reset_follow_up_service
+        from nps.follow_ups.wiring import reset_follow_up_service
 
         os.environ.update(self.function_environment())
         reset_settings()

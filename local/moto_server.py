@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     from moto.server import ThreadedMotoServer
 
     from local import demo_reporting
-    from nps import aws
+    from nps.kernel import aws
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port)
     server.start()

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from nps import aws
-from nps.aggregation import ALL, CATEGORY_COUNTERS, AggregateKey, segment_label
-from nps.dal.invites import Invite
-from nps.periods import iso_timestamp, parse_timestamp, period_keys
-from nps.scoring import categorize
+from nps.kernel import aws
+from nps.kernel.categories import categorize
+from nps.kernel.periods import iso_timestamp, parse_timestamp, period_keys
+from nps.responding.adapters.invites import Invite
+from nps.scoring.aggregation import ALL, CATEGORY_COUNTERS, AggregateKey, segment_label
 
 
 def invite_keys(survey_id: str, segments: dict[str, str], channel: str, at: datetime) -> list[AggregateKey]:
@@ -172,7 +172,7 @@ def synthetic_aggregates(
 
     Each day gets ``responses_per_day`` answers (and about 1.7× as many invites), each with one value
     per dimension and a channel; every answer is added to every key it belongs to, exactly as
-    :func:`nps.aggregation.aggregate_keys` expands a response. Returns ``{(pk, period): counters}``.
+    :func:`nps.scoring.aggregation.aggregate_keys` expands a response. Returns ``{(pk, period): counters}``.
     """
     rng = random.Random(seed)
     dimensions = dimensions if dimensions is not None else {"plan": ("starter", "team", "enterprise")}

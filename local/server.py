@@ -64,9 +64,9 @@ class LocalServer:
 
 def seed(stack: LocalStack, count: int = 6) -> list[SeededInvite]:
     """Issue invites across locales and channels, sent ten minutes ago (as if delivered)."""
-    from nps.dal.invites import DynamoInviteRepository, Invite
-    from nps.periods import iso_timestamp
-    from nps.tokens import Purpose, sign
+    from nps.kernel.periods import iso_timestamp
+    from nps.links.tokens import Purpose, sign
+    from nps.responding.adapters.invites import DynamoInviteRepository, Invite
 
     repository = DynamoInviteRepository(stack.tables["invites"])
     expires_at = int(time.time()) + 30 * 86400
@@ -159,7 +159,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_response_item(self, invite_id: str) -> None:
         from boto3.dynamodb.types import TypeDeserializer
 
-        from nps import aws
+        from nps.kernel import aws
 
         item = (
             aws.client("dynamodb")
@@ -191,7 +191,7 @@ def _json_value(value: object) -> object:
 
 def start(port: int = 0, invites: int = 6) -> LocalServer:
     """Start the moto-backed platform and the HTTP server in background threads (call inside mock_aws)."""
-    from nps import aws
+    from nps.kernel import aws
 
     aws.reset_clients()
     return start_on(create_stack("nps-local"), port, invites)

@@ -39,7 +39,7 @@ from local.environment import REGION, LocalStack, StreamReader, create_stack, pr
 from local.lambda_events import LambdaContext, sqs_record
 from local.principals import acting_as
 from local.server import LocalServer, start_on
-from nps import aws
+from nps.kernel import aws
 
 ACCOUNT_ID = "123456789012"
 BOUNCE_SIMULATOR = "bounce@simulator.amazonses.com"
@@ -142,8 +142,8 @@ class LocalTriggers:
     def _play_bounce(self, message_id: str, raw: str) -> None:
         """SES's bounce event for one message, as the configuration set's SNS destination delivers it."""
         from functions.suppress import handler as suppress
-        from nps.signing import load_keyring
-        from nps.tokens import Purpose, verify
+        from nps.links.adapters.keyring import load_keyring
+        from nps.links.tokens import Purpose, verify
 
         assert self.stack.sending is not None
         unsubscribe = str(message_from_string(raw)["List-Unsubscribe"] or "").strip("<>")

@@ -33,8 +33,8 @@ from local.environment import REGION, LocalStack
 from local.lambda_events import LambdaContext, sqs_record
 from local.principals import acting_as, register_resource
 from local.step_functions import Clock, Handler, Interpreter, interpreter, running_executions
-from nps import aws
-from nps.routing import FOLLOW_UP_CATEGORIES
+from nps.events.patterns import FOLLOW_UP_CATEGORIES
+from nps.kernel import aws
 
 ACCOUNT_ID = "123456789012"
 PSEUDO_PARAMETERS = {

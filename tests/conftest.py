@@ -29,7 +29,7 @@ def platform() -> Iterator[Any]:
     from functions.score import handler as score
     from local.environment import create_stack
     from local.step_functions import MOTO_CONFIG
-    from nps import aws
+    from nps.kernel import aws
 
     saved = dict(os.environ)
     with mock_aws(config=MOTO_CONFIG):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nps.models import (
+from nps.events.models import (
     COMMENT_RECEIVED,
     CONTACT_UNSUBSCRIBED,
     FOLLOW_UP_ALERT,

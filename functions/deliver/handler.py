@@ -18,19 +18,19 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nps.aws import send_budget_seconds
-from nps.config import settings
-from nps.dal.channels import SesMailer, SnsTexter, SqsSendQueue
-from nps.dal.contacts import DynamoContactRepository
-from nps.dal.invite_lifecycle import DynamoInviteLifecycle, InviteRecord
-from nps.dal.responses import DynamoResponseRepository
-from nps.dal.suppressions import DynamoSuppressionRepository
-from nps.dal.surveys import DynamoSurveyRepository
-from nps.delivery import DeliveryService, DeliverySettings, Outcome, RateLimiter, SendMessage
-from nps.events import EventPublisher
-from nps.sending_config import sending_settings
-from nps.signing import load_keyring
-from nps.unsubscribing import unsubscribed_event
+from nps.events.publisher import EventPublisher
+from nps.kernel.aws import send_budget_seconds
+from nps.kernel.config import settings
+from nps.links.adapters.keyring import load_keyring
+from nps.responding.adapters.responses import DynamoResponseRepository
+from nps.sending.adapters.channels import SesMailer, SnsTexter, SqsSendQueue
+from nps.sending.adapters.contacts import DynamoContactRepository
+from nps.sending.adapters.invites import DynamoInviteLifecycle, InviteRecord
+from nps.sending.adapters.suppressions import DynamoSuppressionRepository
+from nps.sending.adapters.surveys import DynamoSurveyRepository
+from nps.sending.delivery import DeliveryService, DeliverySettings, Outcome, RateLimiter, SendMessage
+from nps.sending.settings import sending_settings
+from nps.sending.unsubscribing import unsubscribed_event
 
 logger = Logger(service="deliver")
 metrics = Metrics(namespace="NPS", service="deliver")

@@ -15,8 +15,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nps.follow_up_wiring import follow_up_service
-from nps.follow_ups import InvalidFollowUpEvent
+from nps.follow_ups.steps import InvalidFollowUpEvent
+from nps.follow_ups.wiring import follow_up_service
 
 logger = Logger(service="follow-up")
 metrics = Metrics(namespace="NPS", service="follow-up")

@@ -1,6 +1,6 @@
 """follow_up_events λ: detractor comments, retractions and re-survey answers → their follow-ups.
 
-Reads the follow-up events queue (EventBridge rules in ``nps.routing.FOLLOW_UP_EVENTS``). An event
+Reads the follow-up events queue (EventBridge rules in ``nps.events.patterns.FOLLOW_UP_EVENTS``). An event
 that breaks the contract is parked in the DLQ at once with the reason (retrying cannot fix it); any
 other failure is reported for that message only, so SQS retries it and redrives it to the DLQ after
 the last attempt.
@@ -17,10 +17,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nps import aws
-from nps.follow_up_wiring import follow_up_service
-from nps.follow_ups import InvalidFollowUpEvent
-from nps.sending_config import sending_settings
+from nps.follow_ups.steps import InvalidFollowUpEvent
+from nps.follow_ups.wiring import follow_up_service
+from nps.kernel import aws
+from nps.sending.settings import sending_settings
 
 logger = Logger(service="follow-up-events")
 metrics = Metrics(namespace="NPS", service="follow-up-events")

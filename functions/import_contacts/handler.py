@@ -14,11 +14,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nps import aws
-from nps.contacts import ImportReport
-from nps.dal.contacts import DynamoContactRepository
-from nps.importing import MAX_FILE_BYTES, audience_from_key, import_contacts, report_key
-from nps.sending_config import sending_settings
+from nps.kernel import aws
+from nps.sending.adapters.contacts import DynamoContactRepository
+from nps.sending.contacts import ImportReport
+from nps.sending.importing import MAX_FILE_BYTES, audience_from_key, import_contacts, report_key
+from nps.sending.settings import sending_settings
 
 logger = Logger(service="import_contacts")
 metrics = Metrics(namespace="NPS", service="import_contacts")

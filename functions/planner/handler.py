@@ -16,14 +16,14 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nps.dal.channels import SqsSendQueue
-from nps.dal.contacts import DynamoContactRepository
-from nps.dal.invite_lifecycle import DynamoInviteLifecycle
-from nps.dal.suppressions import DynamoSuppressionRepository
-from nps.dal.surveys import DynamoSurveyRepository
-from nps.periods import parse_timestamp
-from nps.sending_config import sending_settings
-from nps.waves import WavePlanner, WaveReport
+from nps.kernel.periods import parse_timestamp
+from nps.sending.adapters.channels import SqsSendQueue
+from nps.sending.adapters.contacts import DynamoContactRepository
+from nps.sending.adapters.invites import DynamoInviteLifecycle
+from nps.sending.adapters.suppressions import DynamoSuppressionRepository
+from nps.sending.adapters.surveys import DynamoSurveyRepository
+from nps.sending.settings import sending_settings
+from nps.sending.waves import WavePlanner, WaveReport
 
 logger = Logger(service="planner")
 metrics = Metrics(namespace="NPS", service="planner")

@@ -1,6 +1,6 @@
 """report λ: the IAM-authorised reporting API under ``/reports/…`` on the HTTP API.
 
-Thin: validate the query with pydantic (Powertools resolver), ask :class:`nps.reporting.ReportService`
+Thin: validate the query with pydantic (Powertools resolver), ask :class:`nps.reporting.figures.ReportService`
 (aggregates only) or the responses reader (comments, CSV), and map typed errors to JSON 4xx answers.
 """
 
@@ -17,11 +17,11 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nps.config import settings
-from nps.dal.report_reads import BadCursor, DynamoAggregateReader, DynamoResponseReader, split_segment
-from nps.export import to_csv
-from nps.ranges import DateRange, RangeError
-from nps.report_models import (
+from nps.kernel.config import settings
+from nps.reporting.adapters.reads import BadCursor, DynamoAggregateReader, DynamoResponseReader, split_segment
+from nps.reporting.export import to_csv
+from nps.reporting.figures import ReportError, ReportService
+from nps.reporting.models import (
     BreakdownOut,
     ChannelQuery,
     CommentOut,
@@ -39,7 +39,7 @@ from nps.report_models import (
     TrendPointOut,
     TrendQuery,
 )
-from nps.reporting import ReportError, ReportService
+from nps.reporting.ranges import DateRange, RangeError
 
 logger = Logger(service="report")
 metrics = Metrics(namespace="NPS", service="report")

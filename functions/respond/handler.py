@@ -1,6 +1,6 @@
 """respond λ: one-tap score links and the "why?" comment form, behind the HTTP API.
 
-Thin: parse the request, call :class:`nps.responding.ResponseService`, render a page. Typed domain
+Thin: parse the request, call :class:`nps.responding.service.ResponseService`, render a page. Typed domain
 errors map to friendly pages with the right status; nothing is recorded unless the link is valid.
 """
 
@@ -21,22 +21,20 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from markupsafe import Markup
 
-from nps.config import settings
-from nps.dal.invites import DynamoInviteRepository
-from nps.dal.responses import DynamoResponseRepository, RecordOutcome
-from nps.i18n import accept_language, resolve_locale
-from nps.limits import MAX_COMMENT_LENGTH
-from nps.pages import BASE_POLICY, HTML, PAGE_HEADERS
-from nps.rendering import render
-from nps.responding import (
+from nps.events.models import MAX_COMMENT_LENGTH
+from nps.kernel.config import settings
+from nps.kernel.locales import accept_language, resolve_locale, templates_dir
+from nps.kernel.rendering import BASE_POLICY, HTML, PAGE_HEADERS, render
+from nps.links.adapters.keyring import load_keyring
+from nps.responding.adapters.invites import DynamoInviteRepository
+from nps.responding.adapters.responses import DynamoResponseRepository, RecordOutcome
+from nps.responding.service import (
     PayloadTooLarge,
     ResponseError,
     ResponseService,
     TooManyComments,
     UnsupportedMediaType,
 )
-from nps.signing import load_keyring
-from nps.templates_path import templates_dir
 
 if TYPE_CHECKING:  # the OpenAPI types module is only needed by the type checker
     from aws_lambda_powertools.event_handler.openapi.types import (

@@ -19,12 +19,13 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nps.aggregation import Transition
-from nps.config import settings
-from nps.dal.aggregates import DynamoAggregateStore
-from nps.events import Event, EventPublisher
-from nps.observability import CATEGORY_DIMENSION, RESPONSES_BY_CATEGORY, SURVEY_DIMENSION, category_deltas
-from nps.stream_scoring import MalformedRecord, ParsedRecord, ScoringService, parse_record, plain_image
+from nps.events.publisher import Event, EventPublisher
+from nps.kernel.config import settings
+from nps.kernel.metrics import CATEGORY_DIMENSION, RESPONSES_BY_CATEGORY, SURVEY_DIMENSION
+from nps.kernel.streams import MalformedRecord, plain_image
+from nps.scoring.adapters.aggregates import DynamoAggregateStore
+from nps.scoring.aggregation import Transition, category_deltas
+from nps.scoring.stream import ParsedRecord, ScoringService, parse_record
 
 logger = Logger(service="score")
 metrics = Metrics(namespace="NPS", service="score")

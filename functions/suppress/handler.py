@@ -8,11 +8,11 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nps.dal.invite_lifecycle import DynamoInviteLifecycle
-from nps.dal.suppressions import DynamoSuppressionRepository
-from nps.events import EventPublisher
-from nps.sending_config import sending_settings
-from nps.unsubscribing import FeedbackService, parse_ses_notification
+from nps.events.publisher import EventPublisher
+from nps.sending.adapters.invites import DynamoInviteLifecycle
+from nps.sending.adapters.suppressions import DynamoSuppressionRepository
+from nps.sending.settings import sending_settings
+from nps.sending.unsubscribing import FeedbackService, parse_ses_notification
 
 logger = Logger(service="suppress")
 

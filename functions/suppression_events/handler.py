@@ -19,10 +19,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nps.config import settings
-from nps.events import EventPublisher
-from nps.stream_scoring import plain_image
-from nps.unsubscribing import opt_out_event
+from nps.events.publisher import EventPublisher
+from nps.kernel.config import settings
+from nps.kernel.streams import plain_image
+from nps.sending.unsubscribing import opt_out_event
 
 logger = Logger(service="suppression-events")
 metrics = Metrics(namespace="NPS", service="suppression-events")

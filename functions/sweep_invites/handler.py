@@ -13,10 +13,10 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nps.dal.invite_lifecycle import DynamoInviteLifecycle
-from nps.observability import INVITES_UNKNOWN_OUTSTANDING, STUCK_INVITES_FOUND, STUCK_INVITES_MARKED_UNKNOWN
-from nps.sending_config import sending_settings
-from nps.unknown_invites import UnknownInvites
+from nps.kernel.metrics import INVITES_UNKNOWN_OUTSTANDING, STUCK_INVITES_FOUND, STUCK_INVITES_MARKED_UNKNOWN
+from nps.sending.adapters.invites import DynamoInviteLifecycle
+from nps.sending.settings import sending_settings
+from nps.sending.unknown_invites import UnknownInvites
 
 logger = Logger(service="sweep_invites")
 metrics = Metrics(namespace="NPS", service="sweep_invites")

@@ -17,16 +17,15 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nps.config import settings
-from nps.dal.contacts import DynamoContactRepository
-from nps.dal.invite_lifecycle import DynamoInviteLifecycle
-from nps.dal.suppressions import DynamoSuppressionRepository
-from nps.i18n import accept_language, resolve_locale
-from nps.pages import HTML, PAGE_HEADERS
-from nps.rendering import render
-from nps.sending_config import sending_settings
-from nps.signing import load_keyring
-from nps.unsubscribing import Method, UnsubscribeLinkInvalid, UnsubscribeService
+from nps.kernel.config import settings
+from nps.kernel.locales import accept_language, resolve_locale
+from nps.kernel.rendering import HTML, PAGE_HEADERS, render
+from nps.links.adapters.keyring import load_keyring
+from nps.sending.adapters.contacts import DynamoContactRepository
+from nps.sending.adapters.invites import DynamoInviteLifecycle
+from nps.sending.adapters.suppressions import DynamoSuppressionRepository
+from nps.sending.settings import sending_settings
+from nps.sending.unsubscribing import Method, UnsubscribeLinkInvalid, UnsubscribeService
 
 ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 MAX_BODY_BYTES = 4096

@@ -8,7 +8,7 @@
 * Promoter: open → wait → thank-you with the survey's referral/review links → ``NPS Follow-up Opened``.
 * Passive: open → wait → "what would make it a 10?" → ``NPS Follow-up Opened``.
 
-Steps are the follow-up function's actions (``nps.follow_ups``); AWS calls are SDK integrations. Every
+Steps are the follow-up function's actions (``nps.follow_ups.steps``); AWS calls are SDK integrations. Every
 task retries with backoff, and every failure is caught: the execution's input and error are parked in
 the workflow DLQ and the execution fails (the failed-executions alarm). A contract-breaking event
 (``InvalidFollowUpEvent``) is never retried.
@@ -45,10 +45,10 @@ from infra.constructs.queues import encrypted_queue
 from infra.constructs.routing import Routing, pattern_rule
 from infra.constructs.sending import Sending
 from infra.constructs.storage import grant_items
-from nps.models import EVENT_SOURCE, FOLLOW_UP_ALERT, FOLLOW_UP_OPENED
-from nps.routing import FOLLOW_UP_ALERTED, FOLLOW_UP_CATEGORIES, FOLLOW_UP_STARTS
+from nps.events.models import EVENT_SOURCE, FOLLOW_UP_ALERT, FOLLOW_UP_OPENED
+from nps.events.patterns import FOLLOW_UP_ALERTED, FOLLOW_UP_CATEGORIES, FOLLOW_UP_STARTS
 
-#: Errors a retry cannot fix: the step raised them on purpose (see nps.follow_ups).
+#: Errors a retry cannot fix: the step raised them on purpose (see nps.follow_ups.steps).
 PERMANENT_ERRORS = ["InvalidFollowUpEvent", "FollowUpNotFound", "FollowUpClosed"]
 STEP_TIMEOUT = Duration.seconds(30)
 #: ``step(state name, action, result path, **payload)``: a follow-up function task with retries and catch.

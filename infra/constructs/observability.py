@@ -22,8 +22,8 @@ from constructs import Construct, IConstruct
 
 from infra.config import StackConfig
 from infra.constructs.queues import DEAD_LETTER_METADATA, MAX_MESSAGE_AGE_METADATA
-from nps import observability as metric_names
-from nps.observability import CATEGORY_DIMENSION, NAMESPACE, RESPONSES_BY_CATEGORY, SURVEY_DIMENSION
+from nps.kernel import metrics as metric_names
+from nps.kernel.metrics import CATEGORY_DIMENSION, NAMESPACE, RESPONSES_BY_CATEGORY, SURVEY_DIMENSION
 
 #: How long a message may wait in a work queue before someone should look (seconds); a queue overrides
 #: it with ``MAX_MESSAGE_AGE_METADATA``. Held sends are re-queued with a new delay at most every 15 min,

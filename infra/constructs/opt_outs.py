@@ -19,7 +19,7 @@ from constructs import Construct
 from infra.config import StackConfig
 from infra.constructs.functions import SharedLayers, acknowledge, python_function
 from infra.constructs.queues import encrypted_queue
-from nps.suppression import SuppressionReason
+from nps.sending.suppression import SuppressionReason
 
 #: Only inserted suppressions that carry an opt-out wake the function (bounces, complaints and STOP
 #: publish their own events).

@@ -13,7 +13,7 @@ from constructs import Construct
 
 from infra.config import StackConfig
 from infra.constructs.functions import SharedLayers, python_function
-from nps.tables import AGGREGATES_BY_SURVEY, RESPONSES_BY_SURVEY
+from nps.kernel.tables import AGGREGATES_BY_SURVEY, RESPONSES_BY_SURVEY
 
 REPORT_ROUTE = "/reports/{survey_id}/{report}"
 

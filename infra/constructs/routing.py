@@ -1,7 +1,7 @@
 """Routing: the custom event bus, its archive, and the follow-up events queue with its rules.
 
 The rules that start the follow-up workflows live with the workflows (``infra/constructs/follow_ups.py``);
-every pattern comes from :mod:`nps.routing`, shared with the local environment.
+every pattern comes from :mod:`nps.events.patterns`, shared with the local environment.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra.constructs.queues import encrypted_queue
-from nps.routing import FOLLOW_UP_EVENTS
+from nps.events.patterns import FOLLOW_UP_EVENTS
 
 
 class Routing(Construct):
@@ -68,7 +68,7 @@ def pattern_rule(
     description: str,
     targets: list[events.IRuleTarget],
 ) -> events.Rule:
-    """A rule on ``bus`` with one of :mod:`nps.routing`'s patterns (the JSON the local environment uses)."""
+    """A rule on ``bus`` with one of :mod:`nps.events.patterns`'s patterns (the JSON the local environment uses)."""
     return events.Rule(
         scope,
         construct_id,

@@ -49,7 +49,7 @@ class Scoring(Construct):
             description="Responses stream → exactly-once aggregates and NPS events",
             environment={"AGGREGATES_TABLE": aggregates.table_name, "EVENT_BUS_NAME": bus.event_bus_name},
         )
-        # PutItem: the commit record of a batch wider than one transaction (nps.dal.aggregates).
+        # PutItem: the commit record of a batch wider than one transaction (nps.scoring.adapters.aggregates).
         grant_items(
             aggregates,
             self.function,

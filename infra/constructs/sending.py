@@ -37,9 +37,9 @@ from infra.config import StackConfig
 from infra.constructs.functions import SharedLayers, acknowledge, python_function
 from infra.constructs.queues import encrypted_queue
 from infra.constructs.storage import grant_items
-from nps.models import EVENT_SOURCE
-from nps.routing import DEFAULT_TRIGGER_DETAIL_TYPES
-from nps.unknown_invites import STUCK_AFTER
+from nps.events.models import EVENT_SOURCE
+from nps.events.patterns import DEFAULT_TRIGGER_DETAIL_TYPES
+from nps.sending.unknown_invites import STUCK_AFTER
 
 DELIVER_TIMEOUT_SECONDS = 60
 MAX_SEND_ATTEMPTS = 5
@@ -368,7 +368,7 @@ class Sending(Construct):
             event_bus=bus,
             description="Business events that may start a transactional invite",
             event_pattern=events.EventPattern(
-                # The same pattern as nps.routing.business_event_pattern (the local rule): not our own.
+                # The same pattern as nps.events.patterns.business_event_pattern (the local rule): not our own.
                 source=events.Match.anything_but(EVENT_SOURCE),
                 detail_type=list(detail_types),
             ),

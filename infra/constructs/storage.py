@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from nps.tables import AGGREGATES, CONTACTS, FOLLOW_UPS, INVITES, RESPONSES, SUPPRESSIONS, SURVEYS, TableSpec
+from nps.kernel.tables import AGGREGATES, CONTACTS, FOLLOW_UPS, INVITES, RESPONSES, SUPPRESSIONS, SURVEYS, TableSpec
 
 
 class Storage(Construct):
@@ -30,14 +30,14 @@ class Storage(Construct):
         self.suppressions = self._table(SUPPRESSIONS)
         self.follow_ups = self._table(FOLLOW_UPS)
         # Table.grant(...) also grants on "<table>/index/*" once a table has an index. Those indexes are
-        # the ones in nps.tables, holding (projections of) the same items the grantee may already read.
+        # the ones in nps.kernel.tables, holding (projections of) the same items the grantee may already read.
         stack = cdk.Stack.of(self)
         for table in (self.invites, self.responses, self.aggregates):
             logical_id = stack.get_logical_id(table.node.default_child)  # type: ignore[arg-type]
             cdk.Validations.of(stack).acknowledge(
                 cdk.Acknowledgment(
                     id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/index/*]",
-                    reason="A table grant covers its own secondary indexes (see nps.tables), no other table.",
+                    reason="A table grant covers its own secondary indexes (see nps.kernel.tables), no other table.",
                 )
             )
 

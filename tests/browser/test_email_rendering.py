@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from nps.messages import invite_links, render_email
-from nps.rendering import render
-from nps.surveys import Survey
-from nps.tokens import Keyring
+from nps.kernel.rendering import render
+from nps.links.tokens import Keyring
+from nps.sending.messages import invite_links, render_email
+from nps.sending.surveys import Survey
 
 PHONE = {"width": 375, "height": 740}
 
@@ -107,7 +107,7 @@ def test_the_unsubscribe_confirm_page_shows_its_button_at_phone_width(browser: A
 @pytest.mark.parametrize("category", ["detractor", "passive", "promoter"])
 @pytest.mark.parametrize("locale", ["en", "es", "de"])
 def test_follow_up_emails_read_well_at_phone_width(browser: Any, output: Path, locale: str, category: str) -> None:
-    from nps.messages import render_follow_up_email
+    from nps.sending.messages import render_follow_up_email
 
     # Given a survey with a referral and a review link, and each category's email rendered to a file
     survey = SURVEY.model_copy(

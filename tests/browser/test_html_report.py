@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from nps.dal.report_reads import StoredResponse
-from nps.periods import Granularity
-from nps.ranges import DateRange
-from nps.report_html import render_report
-from nps.reporting import ReportService
+from nps.kernel.periods import Granularity
+from nps.reporting.adapters.reads import StoredResponse
+from nps.reporting.figures import ReportService
+from nps.reporting.html import render_report
+from nps.reporting.ranges import DateRange
 from tests.unit.support_reports import FakeAggregateSource, daily_history
 
 pytestmark = [

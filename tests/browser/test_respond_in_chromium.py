@@ -13,9 +13,9 @@ from functions.respond import handler as respond
 from functions.score import handler as score
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext
-from nps.aggregation import AggregateKey
-from nps.dal.aggregates import DynamoAggregateStore
-from nps.periods import Granularity, period_key
+from nps.kernel.periods import Granularity, period_key
+from nps.scoring.adapters.aggregates import DynamoAggregateStore
+from nps.scoring.aggregation import AggregateKey
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from infra.app import build_app
-from nps.routing import FOLLOW_UP_EVENTS, FOLLOW_UP_STARTS
+from nps.events.patterns import FOLLOW_UP_EVENTS, FOLLOW_UP_STARTS
 
 pytestmark = pytest.mark.infra
 

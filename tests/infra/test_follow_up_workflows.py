@@ -13,7 +13,7 @@ from aws_cdk.assertions import Template
 
 from infra.app import build_app
 from local.workflows import synthesized_template
-from nps.routing import FOLLOW_UP_ALERTED, FOLLOW_UP_CATEGORIES, FOLLOW_UP_STARTS
+from nps.events.patterns import FOLLOW_UP_ALERTED, FOLLOW_UP_CATEGORIES, FOLLOW_UP_STARTS
 
 pytestmark = pytest.mark.infra
 

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from infra.app import build_app
-from nps.tables import ALL_TABLES
+from nps.kernel.tables import ALL_TABLES
 
 pytestmark = pytest.mark.infra
 CONTEXT: dict[str, object] = {

@@ -10,8 +10,8 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.app import build_app
-from nps.routing import DETRACTOR_FOLLOW_UP
-from nps.tables import ALL_TABLES
+from nps.events.patterns import DETRACTOR_FOLLOW_UP
+from nps.kernel.tables import ALL_TABLES
 
 pytestmark = pytest.mark.infra
 

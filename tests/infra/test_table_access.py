@@ -60,7 +60,7 @@ def template() -> DeployedTemplate:
 
 
 def tables(template: DeployedTemplate) -> dict[str, str]:
-    """Table name as in nps.tables (capitalised) → logical id."""
+    """Table name as in nps.kernel.tables (capitalised) → logical id."""
     return {lid.removeprefix("Storage")[:-8]: lid for lid, _ in template.of_type("AWS::DynamoDB::Table")}
 
 

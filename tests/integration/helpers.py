@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 from functions.respond import handler as respond
 from local.environment import LocalStack
 from local.lambda_events import LambdaContext, http_event
-from nps.dal.invites import DynamoInviteRepository, Invite
-from nps.periods import iso_timestamp
-from nps.tokens import Purpose, sign
+from nps.kernel.periods import iso_timestamp
+from nps.links.tokens import Purpose, sign
+from nps.responding.adapters.invites import DynamoInviteRepository, Invite
 
 #: What a phone browser sends when a person taps a link in a mail app, then what the page's script sends.
 BROWSER = {

@@ -64,7 +64,7 @@ def seeded_platform() -> Iterator[SeededSurvey]:
 
     from functions.report import handler as report
     from functions.score import handler as score
-    from nps import aws
+    from nps.kernel import aws
 
     saved = dict(os.environ)
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"

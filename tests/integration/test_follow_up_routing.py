@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from local.environment import LocalStack
-from nps import aws
-from nps.models import COMMENT_RECEIVED, CONTACT_UNSUBSCRIBED, RESPONSE_RETRACTED, RESPONSE_SCORED
+from nps.events.models import COMMENT_RECEIVED, CONTACT_UNSUBSCRIBED, RESPONSE_RETRACTED, RESPONSE_SCORED
+from nps.kernel import aws
 from tests.event_samples import SAMPLES, comment, retracted, scored
 
 

@@ -19,16 +19,16 @@ from local.environment import REGION, LocalStack
 from local.lambda_events import LambdaContext, http_event, sqs_record
 from local.principals import as_outside_world
 from local.workflows import LocalWorkflows, follow_up_workflows, receive_all
-from nps import aws
-from nps.contacts import Contact
-from nps.dal.channels import SendError
-from nps.dal.contacts import DynamoContactRepository
-from nps.dal.follow_ups import DynamoFollowUpStore
-from nps.dal.suppressions import DynamoSuppressionRepository
-from nps.follow_up_wiring import follow_up_service
-from nps.follow_ups import FollowUp, InvalidFollowUpEvent
-from nps.models import FOLLOW_UP_OPENED, FOLLOW_UP_RESOLVED
-from nps.suppression import SuppressionReason, address_hash
+from nps.events.models import FOLLOW_UP_OPENED, FOLLOW_UP_RESOLVED
+from nps.follow_ups.adapters.store import DynamoFollowUpStore
+from nps.follow_ups.steps import FollowUp, InvalidFollowUpEvent
+from nps.follow_ups.wiring import follow_up_service
+from nps.kernel import aws
+from nps.sending.adapters.channels import SendError
+from nps.sending.adapters.contacts import DynamoContactRepository
+from nps.sending.adapters.suppressions import DynamoSuppressionRepository
+from nps.sending.contacts import Contact
+from nps.sending.suppression import SuppressionReason, address_hash
 
 SURVEY_ID = "relationship"
 REFERRAL = "https://acme.example/refer?src=nps"
@@ -71,7 +71,7 @@ class Loop:
 
     def link(self, contact_id: str, wave_prefix: str = "") -> str:
         """The score-page path a contact received (in the newest wave whose id starts with the prefix)."""
-        from nps.dal.invites import DynamoInviteRepository
+        from nps.responding.adapters.invites import DynamoInviteRepository
 
         invites = DynamoInviteRepository(self.stack.tables["invites"])
         for link in reversed(sent_links(self.stack)):

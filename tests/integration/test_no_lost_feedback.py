@@ -19,12 +19,14 @@ from local import demo_sending as ds
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext, http_event, sqs_record
 from local.principals import as_outside_world
-from nps import aws
-from nps.dal.follow_ups import DynamoFollowUpStore
-from nps.events import EventPublisher, EventPublishError
-from nps.limits import COMMENT_UPDATE_WINDOW_SECONDS, MAX_COMMENT_LENGTH, MAX_COMMENTS_PER_RESPONSE
-from nps.periods import parse_timestamp
-from nps.tokens import Purpose, sign
+from nps.events.models import MAX_COMMENT_LENGTH
+from nps.events.publisher import EventPublisher, EventPublishError
+from nps.follow_ups.adapters.store import DynamoFollowUpStore
+from nps.follow_ups.steps import COMMENT_UPDATE_WINDOW_SECONDS
+from nps.kernel import aws
+from nps.kernel.periods import parse_timestamp
+from nps.links.tokens import Purpose, sign
+from nps.responding.adapters.responses import MAX_COMMENTS_PER_RESPONSE
 from tests.dynamodb_size import dynamodb_item_size
 from tests.reliability.support import drain, route_events_to_queue
 
@@ -271,7 +273,7 @@ class Person:
 
     def __init__(self, stack: LocalStack, clock: ds.Clock, *, open_task: bool = True) -> None:
         from functions.respond import handler as respond
-        from nps.follow_up_wiring import follow_up_service
+        from nps.follow_ups.wiring import follow_up_service
 
         self.stack = stack
         self.clock = clock
@@ -415,7 +417,7 @@ def test_hundreds_of_comments_of_every_size_leave_the_stored_follow_up_far_below
 ) -> None:
     """The stored item as DynamoDB counts it (moto does not enforce the limit). The bound is reached
     after 20 comments; tests/unit/test_follow_up_comments.py checks thousands on the same item shape."""
-    from nps.follow_up_wiring import follow_up_service
+    from nps.follow_ups.wiring import follow_up_service
 
     # Given a detractor whose task is open
     person = Person(platform, clock)
@@ -491,7 +493,7 @@ def test_a_comment_update_delivered_twice_tells_the_team_once(platform: LocalSta
 def test_a_comment_saved_while_an_update_is_being_sent_follows_in_the_next_update(
     platform: LocalStack, clock: ds.Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nps.follow_up_wiring import follow_up_service
+    from nps.follow_ups.wiring import follow_up_service
 
     # Given a detractor with an open task whose first comment's update is due
     person = Person(platform, clock)
@@ -546,7 +548,7 @@ def test_comments_before_the_task_opens_travel_in_the_task_and_no_update_repeats
 def test_a_comment_that_keeps_losing_the_write_race_is_retried_not_dropped(
     platform: LocalStack, clock: ds.Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nps.follow_up_wiring import follow_up_service
+    from nps.follow_ups.wiring import follow_up_service
 
     # Given a detractor with an open task, and a follow-up whose comments another writer keeps changing
     person = Person(platform, clock)

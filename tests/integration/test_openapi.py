@@ -28,7 +28,7 @@ def served() -> Any:
 
     from functions.respond import handler as respond
     from local import server as local_server
-    from nps import aws
+    from nps.kernel import aws
 
     with mock_aws():
         aws.reset_clients()

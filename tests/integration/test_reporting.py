@@ -15,13 +15,13 @@ import pytest
 
 from functions.report import handler as report
 from local.lambda_events import LambdaContext, http_event
-from nps import aws
-from nps.aggregation import ALL
 from nps.cli.main import main as cli
-from nps.dal.report_reads import DynamoAggregateReader
-from nps.periods import Granularity, parse_timestamp, period_key
-from nps.ranges import DateRange
-from nps.reporting import ReportService
+from nps.kernel import aws
+from nps.kernel.periods import Granularity, parse_timestamp, period_key
+from nps.reporting.adapters.reads import DynamoAggregateReader
+from nps.reporting.figures import ReportService
+from nps.reporting.ranges import DateRange
+from nps.scoring.aggregation import ALL
 from tests.integration.reporting_data import ANSWER_DAYS, SURVEY_ID, SeededSurvey, seeded_platform
 
 RANGE = {"from": "2026-03-01", "to": "2026-07-31"}

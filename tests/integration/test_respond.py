@@ -9,8 +9,8 @@ import pytest
 from functions.respond import handler as respond
 from local.environment import LocalStack
 from local.lambda_events import LambdaContext, http_event
-from nps import aws
-from nps.tokens import Keyring, Purpose, sign
+from nps.kernel import aws
+from nps.links.tokens import Keyring, Purpose, sign
 from tests.integration.helpers import IssuedInvite, issue_invite
 
 

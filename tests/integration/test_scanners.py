@@ -17,7 +17,7 @@ from functions.respond import handler as respond
 from functions.score import handler as score
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext, http_event
-from nps import aws
+from nps.kernel import aws
 from tests.integration.helpers import IssuedInvite, call, issue_invite
 
 SAFE_LINKS = {

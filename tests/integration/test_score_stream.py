@@ -12,10 +12,10 @@ import pytest
 from functions.score import handler as score
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext
-from nps import aws
-from nps.aggregation import AggregateKey
-from nps.dal.aggregates import DynamoAggregateStore
-from nps.periods import Granularity, period_keys
+from nps.kernel import aws
+from nps.kernel.periods import Granularity, period_keys
+from nps.scoring.adapters.aggregates import DynamoAggregateStore
+from nps.scoring.aggregation import AggregateKey
 from tests.integration.helpers import issue_invite
 
 
@@ -207,7 +207,7 @@ def test_a_batch_that_cannot_publish_fails_and_its_retry_does_not_double_count(
         }
 
     monkeypatch.setattr(events, "put_events", failing_put)
-    monkeypatch.setattr("nps.events.time.sleep", lambda _: None)
+    monkeypatch.setattr("nps.events.publisher.time.sleep", lambda _: None)
     with pytest.raises(Exception, match="could not be published"):
         run(event)
     monkeypatch.setattr(events, "put_events", real_put)
@@ -277,7 +277,7 @@ def test_a_batch_with_more_keys_than_one_transaction_writes_each_key_once(
 def test_an_interrupted_chunked_commit_is_finished_by_the_retry_without_double_counting(
     platform: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nps.dal.aggregates import DynamoAggregateStore as Store
+    from nps.scoring.adapters.aggregates import DynamoAggregateStore as Store
 
     tap_a_wide_campaign(platform)
     (event,) = StreamReader(platform.stream_arns["responses"], batch_size=200).read_batches()

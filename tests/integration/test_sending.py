@@ -16,9 +16,9 @@ from functions.unsubscribe import handler as unsubscribe
 from local import demo_sending as ds
 from local.environment import LocalStack
 from local.lambda_events import LambdaContext, http_event
-from nps import aws
-from nps.aggregation import ALL
-from nps.tokens import Purpose, TokenStatus, verify
+from nps.kernel import aws
+from nps.links.tokens import Purpose, TokenStatus, verify
+from nps.scoring.aggregation import ALL
 from tests.permissions.session import RECORDER
 
 # Monday 23 November 2026, 09:00 UTC: daytime in Europe, night in the Americas and evening in Tokyo.
@@ -253,7 +253,7 @@ def test_throttled_sends_are_retried_then_dead_lettered_and_never_sent_twice(
     platform: LocalStack, clock: ds.Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given SES throttles the first two attempts
-    from nps.dal.channels import SendError
+    from nps.sending.adapters.channels import SendError
 
     ds.create_survey(platform, survey(reminder_days=None))
     ds.import_csv(platform, CSV_HEADER + "t,t@example.com,,UTC,en,pro,emea\n")
@@ -360,7 +360,7 @@ def test_a_ses_bounce_suppresses_the_address_marks_the_invite_and_publishes_the_
 
 def _invite_id_of(email: ds.CapturedEmail) -> str:
     """The invite id inside an email's respond token (read from the signed payload, signature checked)."""
-    from nps.signing import load_keyring
+    from nps.links.adapters.keyring import load_keyring
 
     token = urlsplit(email.score_links[0]).path.removeprefix("/r/")
     claims = verify(load_keyring("test/link-signing"), token, Purpose.RESPOND, 0).claims

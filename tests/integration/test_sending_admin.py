@@ -9,10 +9,10 @@ from functions.unsubscribe import handler as unsubscribe
 from local import demo_sending as ds
 from local.environment import LocalStack
 from local.lambda_events import LambdaContext, http_event
-from nps import aws
-from nps.dal.schedules import SurveySchedules
-from nps.surveys import Survey
-from nps.tokens import Purpose, sign
+from nps.kernel import aws
+from nps.links.tokens import Purpose, sign
+from nps.sending.adapters.schedules import SurveySchedules
+from nps.sending.surveys import Survey
 
 PLANNER = "arn:aws:lambda:us-east-1:123456789012:function:planner"
 ROLE = "arn:aws:iam::123456789012:role/scheduler"

@@ -22,9 +22,9 @@ import pytest
 
 from local import smoke_env
 from local.smoke_env import SmokeEnvironment
-from nps import aws
 from nps.cli.main import main as cli
-from nps.smoke import AUDIENCE, BOUNCE_ADDRESS, SUCCESS_ADDRESS, SURVEY_ID
+from nps.kernel import aws
+from nps.smoke.checks import AUDIENCE, BOUNCE_ADDRESS, SUCCESS_ADDRESS, SURVEY_ID
 
 PREFIX = "smoke"
 STEPS = ["prepare", "listen", "wave", "deliver", "page", "confirm", "aggregate", "event", "bounce", "cleanup"]

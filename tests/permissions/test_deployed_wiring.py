@@ -218,7 +218,7 @@ def test_schedules_may_invoke_their_targets_and_dead_letter_their_failures(templ
 def test_the_role_survey_schedules_use_may_start_a_wave_and_dead_letter_a_missed_one(
     template: DeployedTemplate,
 ) -> None:
-    # The CLI creates one schedule per survey from the stack's outputs (nps.dal.schedules).
+    # The CLI creates one schedule per survey from the stack's outputs (nps.sending.adapters.schedules).
     outputs = {name: output["Value"] for name, output in template.template["Outputs"].items()}
     principal = role_principal(template, outputs["SchedulerRoleArn"], "schedule:survey waves")
     uses = [

@@ -15,7 +15,7 @@ from typing import Any
 from functions.score import handler as score
 from local.environment import LocalStack
 from local.lambda_events import LambdaContext
-from nps import aws
+from nps.kernel import aws
 
 AggregateKey = tuple[str, str]  # (pk, period)
 Counts = dict[AggregateKey, dict[str, int]]

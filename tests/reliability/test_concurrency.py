@@ -26,9 +26,9 @@ from werkzeug.serving import make_server
 from functions.respond import handler as respond
 from functions.score import handler as score
 from local.environment import LocalStack, StreamReader, create_stack
-from nps import aws
-from nps.dal.responses import DynamoResponseRepository, RecordOutcome, StoredResponse
-from nps.responding import ConfirmResult
+from nps.kernel import aws
+from nps.responding.adapters.responses import DynamoResponseRepository, RecordOutcome, StoredResponse
+from nps.responding.service import ConfirmResult
 from tests.integration.helpers import PAGE_SCRIPT, issue_invite
 from tests.reliability.support import aggregate_counts, drain, recount, route_events_to_queue, run_score, scan
 

@@ -1,6 +1,6 @@
 """Faults: throttled DynamoDB, EventBridge dropping entries, poisoned stream records, throttled SES.
 
-Each fault is injected at the boto3 client the function really uses (``nps.aws.client(...)``), on
+Each fault is injected at the boto3 client the function really uses (``nps.kernel.aws.client(...)``), on
 moto. Whatever happens, an answer is retried or parked with its reason, never lost, never counted twice.
 The deployment settings that make the retries happen (bisecting, partial batch responses, the
 on-failure destination) are read from the CDK app.
@@ -23,9 +23,9 @@ from functions.respond import handler as respond
 from functions.score import handler as score
 from local import demo_sending as ds
 from local.environment import LocalStack, StreamReader
-from nps import aws
-from nps.dal.aggregates import CommitFailed, DynamoAggregateStore
-from nps.events import EventPublishError
+from nps.events.publisher import EventPublishError
+from nps.kernel import aws
+from nps.scoring.adapters.aggregates import CommitFailed, DynamoAggregateStore
 from tests.integration.helpers import issue_invite
 from tests.reliability.support import (
     aggregate_counts,

@@ -26,7 +26,8 @@ import pytest
 
 from local import demo, demo_reporting
 from local import demo_sending as ds
-from nps import messages, tokens
+from nps.links import tokens
+from nps.sending import messages
 
 pytestmark = pytest.mark.reliability
 
@@ -53,9 +54,9 @@ def _function_modules() -> list[Any]:
 def _clear_function_state() -> None:
     from aws_lambda_powertools.utilities import parameters
 
-    from nps import aws
-    from nps.config import reset_settings
-    from nps.sending_config import reset_sending_settings
+    from nps.kernel import aws
+    from nps.kernel.config import reset_settings
+    from nps.sending.settings import reset_sending_settings
 
     for module in _function_modules():
         for name in dir(module):

@@ -24,8 +24,8 @@ from functions.deliver import handler as deliver
 from local import demo_sending as ds
 from local.environment import LocalStack
 from local.lambda_events import LambdaContext, sqs_record
-from nps import aws
 from nps.cli.main import main as cli
+from nps.kernel import aws
 
 pytestmark = pytest.mark.reliability
 
@@ -113,7 +113,7 @@ def contact_reads(stack: LocalStack) -> Callable[[str, dict[str, Any]], bool]:
 
 def failing_render(monkeypatch: pytest.MonkeyPatch, fails: Callable[[int], bool]) -> None:
     """The email renderer raises a template error on the calls ``fails`` picks."""
-    from nps.messages import render_email as real
+    from nps.sending.messages import render_email as real
 
     calls: list[int] = []
 
@@ -123,7 +123,7 @@ def failing_render(monkeypatch: pytest.MonkeyPatch, fails: Callable[[int], bool]
             raise jinja2.TemplateError("unexpected end of template")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("nps.delivery.render_email", render_email)
+    monkeypatch.setattr("nps.sending.delivery.render_email", render_email)
 
 
 FaultBeforeSend = Callable[[LocalStack, pytest.MonkeyPatch, Callable[[int], bool]], object]
@@ -476,7 +476,7 @@ def test_a_fault_before_a_follow_up_email_leaves_it_unclaimed_and_the_retry_send
     platform: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from local.workflows import receive_all
-    from nps.follow_up_wiring import follow_up_service
+    from nps.follow_ups.wiring import follow_up_service
     from tests.integration.test_follow_ups import SURVEY, Loop, _step, contact, emails_to
 
     # Given a passive's follow-up opened, and Secrets Manager throttling the first keyring read of its email

@@ -22,7 +22,7 @@ import pytest
 
 from local import demo_sending as ds
 from local.environment import LocalStack
-from nps import aws
+from nps.kernel import aws
 
 pytestmark = pytest.mark.reliability
 
@@ -152,7 +152,7 @@ def test_idempotent_reads_against_a_faulty_endpoint_are_still_retried(
     # Given SNS behind an endpoint that drops every connection
     point_at(monkeypatch, "sns", url)
     # When the SMS opt-out check (a read) is made
-    from nps.dal.channels import SendError, SnsTexter
+    from nps.sending.adapters.channels import SendError, SnsTexter
 
     with pytest.raises(SendError):
         SnsTexter().opted_out("+15550100001")

@@ -1,6 +1,6 @@
 """Link tokens under attack: no tampered, truncated, re-encoded, expired, foreign or random token is accepted.
 
-Hypothesis draws real tokens (made by :func:`nps.tokens.sign` for random invites, purposes, expiries and
+Hypothesis draws real tokens (made by :func:`nps.links.tokens.sign` for random invites, purposes, expiries and
 either trusted key) and where to hit them; each example then checks the whole family of altered tokens
 around that point: every one-character change at a position, every cut, every re-spelling of the same
 bytes. ``verify`` must answer (never raise) and never say VALID; a really signed token past its expiry
@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 from functions.respond import handler as respond
 from local.environment import LocalStack
 from local.lambda_events import LambdaContext, http_event
-from nps import aws
-from nps.tokens import Keyring, Purpose, TokenCheck, TokenStatus, sign, verify
+from nps.kernel import aws
+from nps.links.tokens import Keyring, Purpose, TokenCheck, TokenStatus, sign, verify
 from tests.integration.helpers import BROWSER, FORM, PAGE_SCRIPT, issue_invite
 
 pytestmark = pytest.mark.reliability
@@ -225,7 +225,7 @@ def assert_refused(signed: Signed, mutants: Iterator[str], tried: set[str]) -> N
 
 
 # --------------------------------------------------------------------------------------------------
-# Properties of nps.tokens.verify
+# Properties of nps.links.tokens.verify
 # --------------------------------------------------------------------------------------------------
 
 

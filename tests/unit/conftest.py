@@ -1,6 +1,6 @@
 """Fixtures for the unit tests of the domain package (no AWS, no network).
 
-Every unit test runs with sockets disabled and with ``nps.aws.client`` replaced by a function that
+Every unit test runs with sockets disabled and with ``nps.kernel.aws.client`` replaced by a function that
 fails loudly, so a test that accidentally reaches for AWS fails instead of hanging or calling out.
 Constants and the in-memory fakes themselves live in :mod:`tests.unit.support`.
 """
@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from nps import aws
-from nps.aggregation import Transition
-from nps.dal.invites import Invite
-from nps.models import ResponseItem
-from nps.tokens import Keyring, Purpose, sign
+from nps.events.models import ResponseItem
+from nps.kernel import aws
+from nps.links.tokens import Keyring, Purpose, sign
+from nps.responding.adapters.invites import Invite
+from nps.scoring.aggregation import Transition
 from tests.unit.support import (
     FIRST_ANSWERED_AT,
     KEY_1,
@@ -245,7 +245,7 @@ def publisher(call_log: CallLog) -> FakePublisher:
 
 @pytest.fixture
 def events_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEventsClient]:
-    """Install a fake EventBridge client behind ``nps.aws.client``."""
+    """Install a fake EventBridge client behind ``nps.kernel.aws.client``."""
     fake = FakeEventsClient()
     requested: list[str] = []
 

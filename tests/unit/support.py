@@ -7,13 +7,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from nps.aggregation import Transition
-from nps.automation import CLICK_LOG_SIZE, Click
-from nps.dal.aggregates import CommitStats
-from nps.dal.invites import Invite, InviteNotFound
-from nps.dal.responses import NotAnswered, RecordedScore, RecordOutcome, StoredResponse
-from nps.events import Event
-from nps.scoring import Category
+from nps.events.publisher import Event
+from nps.kernel.categories import Category
+from nps.responding.adapters.invites import Invite, InviteNotFound
+from nps.responding.adapters.responses import NotAnswered, RecordedScore, RecordOutcome, StoredResponse
+from nps.responding.scanners import CLICK_LOG_SIZE, Click
+from nps.scoring.adapters.aggregates import CommitStats
+from nps.scoring.aggregation import Transition
 
 # A fixed instant used as "now" throughout the unit tests.
 NOW = datetime(2026, 11, 23, 10, 30, 15, 123456, tzinfo=UTC)

@@ -8,7 +8,7 @@ from local.reporting_data import synthetic_aggregates
 
 
 class FakeAggregateSource:
-    """Implements :class:`nps.reporting.AggregateSource` over ``{(pk, period): counters}``."""
+    """Implements :class:`nps.reporting.figures.AggregateSource` over ``{(pk, period): counters}``."""
 
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], dict[str, int]] = {}

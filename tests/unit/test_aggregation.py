@@ -1,4 +1,4 @@
-"""nps.aggregation: aggregate keys, per-record deltas, batch coalescing and the dedupe ledger."""
+"""nps.scoring.aggregation: aggregate keys, per-record deltas, batch coalescing and the dedupe ledger."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from nps.aggregation import (
+from nps.events.models import ResponseItem
+from nps.kernel.periods import Granularity
+from nps.scoring.aggregation import (
     ALL,
     COUNTERS,
     LEDGER_BUCKETS,
@@ -18,8 +20,6 @@ from nps.aggregation import (
     contribution,
     ledger_claims,
 )
-from nps.models import ResponseItem
-from nps.periods import Granularity
 
 MakeItem = Callable[..., ResponseItem]
 MakeTransition = Callable[..., Transition]

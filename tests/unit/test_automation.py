@@ -1,4 +1,4 @@
-"""nps.automation: telling a person's tap from a mail scanner's fetch (pure functions, no clock)."""
+"""nps.responding.scanners: telling a person's tap from a mail scanner's fetch (pure functions, no clock)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from nps.automation import (
+from nps.responding.scanners import (
     BURST_DISTINCT_SCORES,
     BURST_WINDOW_SECONDS,
     CLICK_LOG_SIZE,

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from nps import event_schemas
-from nps.event_schemas import DETAIL_MODELS, drift, schema_for, slug, validate_detail
-from nps.events import Event, EventPublisher
+from nps.events import schemas as event_schemas
+from nps.events.publisher import Event, EventPublisher
+from nps.events.schemas import DETAIL_MODELS, drift, schema_for, slug, validate_detail
 from tests.event_samples import SAMPLES
 from tests.unit.support import FakeEventsClient
 
@@ -22,7 +22,7 @@ PII = re.compile(r"@|\+\d{6,}|email_address|phone")
 
 def test_committed_schema_files_match_the_models() -> None:
     # Given the models / When the schemas are generated / Then the committed files are identical
-    assert drift() == [], "run: python -m nps.event_schemas --write"
+    assert drift() == [], "run: python -m nps.events.schemas --write"
 
 
 def test_drift_check_notices_a_stale_and_an_extra_file(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""nps.events: publishing to EventBridge in chunks of 10, retrying only failed entries, failing loudly."""
+"""nps.events.publisher: publishing to EventBridge in chunks of 10, retrying only failed entries, failing loudly."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from nps.events import MAX_ENTRIES_PER_CALL, Event, EventPublisher, EventPublishError, detail_json
+from nps.events.publisher import MAX_ENTRIES_PER_CALL, Event, EventPublisher, EventPublishError, detail_json
 from tests.unit.support import FakeEventsClient
 
 

@@ -9,9 +9,17 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nps.dal.follow_ups import follow_up_item, task_message_body
-from nps.follow_ups import FollowUp, FollowUpService, Status, comment_text_bytes, keep_latest_comments
-from nps.limits import FOLLOW_UP_COMMENT_BYTES_KEPT, FOLLOW_UP_COMMENTS_KEPT, MAX_COMMENT_LENGTH
+from nps.events.models import MAX_COMMENT_LENGTH
+from nps.follow_ups.adapters.store import follow_up_item, task_message_body
+from nps.follow_ups.steps import (
+    FOLLOW_UP_COMMENT_BYTES_KEPT,
+    FOLLOW_UP_COMMENTS_KEPT,
+    FollowUp,
+    FollowUpService,
+    Status,
+    comment_text_bytes,
+    keep_latest_comments,
+)
 from tests.dynamodb_size import ITEM_LIMIT_BYTES, dynamodb_item_size
 
 SQS_MESSAGE_LIMIT_BYTES = 256 * 1024

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from nps.contacts import Contact
-from nps.follow_ups import (
+from nps.events.models import ResponseScoredDetail
+from nps.events.patterns import is_resurvey_wave
+from nps.follow_ups.steps import (
     FollowUpNotFound,
     InvalidFollowUpEvent,
     follow_up_id_of,
@@ -17,11 +18,10 @@ from nps.follow_ups import (
     parse_detail,
     resurvey_wave_id,
 )
-from nps.messages import render_follow_up_email
-from nps.models import ResponseScoredDetail
-from nps.planning import plan_contacts
-from nps.routing import is_resurvey_wave
-from nps.surveys import Survey
+from nps.sending.contacts import Contact
+from nps.sending.messages import render_follow_up_email
+from nps.sending.planning import plan_contacts
+from nps.sending.surveys import Survey
 from tests.event_samples import scored
 
 BASE: dict[str, Any] = {

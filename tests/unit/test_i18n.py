@@ -1,10 +1,10 @@
-"""nps.i18n: choosing a supported locale and reading Accept-Language (catalogs: templates/i18n)."""
+"""nps.kernel.locales: choosing a supported locale and reading Accept-Language (catalogs: templates/i18n)."""
 
 from __future__ import annotations
 
 import pytest
 
-from nps.i18n import DEFAULT_LOCALE, accept_language, catalog, resolve_locale, supported_locales
+from nps.kernel.locales import DEFAULT_LOCALE, accept_language, catalog, resolve_locale, supported_locales
 
 
 def test_supported_locales_are_the_catalogs_in_the_repository() -> None:

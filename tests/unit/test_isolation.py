@@ -7,7 +7,7 @@ import socket
 import pytest
 from pytest_socket import SocketBlockedError
 
-from nps import aws
+from nps.kernel import aws
 
 
 @pytest.mark.filterwarnings("ignore:A test tried to use socket.socket:UserWarning")

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from nps.models import CONTACT_UNSUBSCRIBED
-from nps.unsubscribing import MalformedOptOut, opt_out_event
+from nps.events.models import CONTACT_UNSUBSCRIBED
+from nps.sending.unsubscribing import MalformedOptOut, opt_out_event
 
 OPT_OUT: dict[str, Any] = {
     "address_hash": "ab" * 32,

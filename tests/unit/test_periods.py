@@ -1,4 +1,4 @@
-"""nps.periods: day / ISO week / month / quarter keys (in UTC) and the stored timestamp format."""
+"""nps.kernel.periods: day / ISO week / month / quarter keys (in UTC) and the stored timestamp format."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from nps.periods import Granularity, iso_timestamp, parse_timestamp, period_key, period_keys
+from nps.kernel.periods import Granularity, iso_timestamp, parse_timestamp, period_key, period_keys
 
 CET = timezone(timedelta(hours=1))
 EST = timezone(timedelta(hours=-5))

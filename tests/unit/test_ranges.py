@@ -1,4 +1,4 @@
-"""nps.ranges: report ranges, the periods they touch, and their aligned covers."""
+"""nps.reporting.ranges: report ranges, the periods they touch, and their aligned covers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nps.periods import Granularity
-from nps.ranges import MAX_RANGE_DAYS, DateRange, RangeError, cover, period_end, periods
+from nps.kernel.periods import Granularity
+from nps.reporting.ranges import MAX_RANGE_DAYS, DateRange, RangeError, cover, period_end, periods
 
 
 def first_day(granularity: Granularity, key: str) -> date:

@@ -1,4 +1,4 @@
-"""nps.reporting and the text/HTML renderings, over an in-memory aggregate source."""
+"""nps.reporting.figures and the text/HTML renderings, over an in-memory aggregate source."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from nps.aggregation import AggregateKey
-from nps.periods import Granularity
-from nps.ranges import DateRange
-from nps.report_html import render_report, trend_chart
-from nps.report_text import format_full_report
-from nps.reporting import Figures, ReportService, UnknownSegment, UnknownSurvey
-from nps.statistics import compare
+from nps.kernel.periods import Granularity
+from nps.kernel.statistics import compare
+from nps.reporting.figures import Figures, ReportService, UnknownSegment, UnknownSurvey
+from nps.reporting.html import render_report, trend_chart
+from nps.reporting.ranges import DateRange
+from nps.reporting.text import format_full_report
+from nps.scoring.aggregation import AggregateKey
 from tests.unit.support_reports import FakeAggregateSource, daily_history
 
 YEAR = DateRange(date(2026, 1, 1), date(2026, 12, 31))
@@ -110,7 +110,7 @@ def test_the_trend_chart_breaks_the_line_where_a_period_has_no_answers() -> None
 def test_the_html_report_escapes_comments_and_loads_nothing_from_elsewhere(
     source: FakeAggregateSource, tmp_path: Path
 ) -> None:
-    from nps.dal.report_reads import StoredResponse
+    from nps.reporting.adapters.reads import StoredResponse
 
     comment = StoredResponse(
         "i", "pulse", "w", "c", "email", "en", 1, "detractor", "2026-03-01T00:00:00.000Z",

@@ -1,4 +1,4 @@
-"""nps.responding: score links that a GET opens and the page's POST confirms, held back when automated.
+"""nps.responding.service: score links that a GET opens and the page's POST confirms, held back when automated.
 
 In-memory stores (tests.unit.support) and a clock the tests move by hand.
 """
@@ -10,12 +10,14 @@ from datetime import timedelta
 
 import pytest
 
-from nps.automation import RETRACT_WINDOW_SECONDS, Assessment, Click, ClickKind
-from nps.dal.invites import Invite, InviteNotFound
-from nps.dal.responses import RecordOutcome
-from nps.limits import MAX_COMMENT_LENGTH
-from nps.periods import iso_timestamp
-from nps.responding import (
+from nps.events.models import MAX_COMMENT_LENGTH
+from nps.kernel.categories import Category
+from nps.kernel.periods import iso_timestamp
+from nps.links.tokens import Keyring, Purpose
+from nps.responding.adapters.invites import Invite, InviteNotFound
+from nps.responding.adapters.responses import RecordOutcome
+from nps.responding.scanners import RETRACT_WINDOW_SECONDS, Assessment, Click, ClickKind
+from nps.responding.service import (
     BadComment,
     BadScore,
     CommentBeforeScore,
@@ -30,8 +32,6 @@ from nps.responding import (
     TooManyComments,
     clean_comment,
 )
-from nps.scoring import Category
-from nps.tokens import Keyring, Purpose
 from tests.unit.support import (
     KEY_2,
     NOW,

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from moto.events.models import EventPattern
 
-from nps.models import COMMENT_RECEIVED, CONTACT_UNSUBSCRIBED, RESPONSE_RETRACTED, RESPONSE_SCORED
-from nps.routing import (
+from nps.events.models import COMMENT_RECEIVED, CONTACT_UNSUBSCRIBED, RESPONSE_RETRACTED, RESPONSE_SCORED
+from nps.events.patterns import (
     DETRACTOR_COMMENT,
     FOLLOW_UP_STARTS,
     RESURVEY_ANSWERED,
@@ -76,8 +76,8 @@ def test_every_retraction_reaches_the_follow_up_consumer(category: str) -> None:
 
 
 def test_the_webhook_rule_sees_alerts_only_and_subscribers_see_the_lifecycle() -> None:
-    from nps.models import FOLLOW_UP_ALERT, FOLLOW_UP_OPENED, FOLLOW_UP_RESOLVED
-    from nps.routing import FOLLOW_UP_ALERTED, FOLLOW_UP_LIFECYCLE
+    from nps.events.models import FOLLOW_UP_ALERT, FOLLOW_UP_OPENED, FOLLOW_UP_RESOLVED
+    from nps.events.patterns import FOLLOW_UP_ALERTED, FOLLOW_UP_LIFECYCLE
 
     alert = event(FOLLOW_UP_ALERT, SAMPLES[FOLLOW_UP_ALERT])
     detractor = event(FOLLOW_UP_OPENED, SAMPLES[FOLLOW_UP_OPENED])

@@ -1,10 +1,10 @@
-"""nps.scoring: the 0–10 scale, its three categories and the strict parsing of a score from a link."""
+"""nps.kernel.categories: the 0–10 scale, its three categories and the strict parsing of a score from a link."""
 
 from __future__ import annotations
 
 import pytest
 
-from nps.scoring import Category, ScoreOutOfRange, categorize, is_valid_score, parse_score
+from nps.kernel.categories import Category, ScoreOutOfRange, categorize, is_valid_score, parse_score
 
 
 @pytest.mark.parametrize("score", [0, 1, 2, 3, 4, 5, 6])

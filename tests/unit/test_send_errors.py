@@ -16,8 +16,8 @@ from botocore.exceptions import (
     SSLError,
 )
 
-from nps.aws import error_code
-from nps.dal.channels import SendError, _send_error
+from nps.kernel.aws import error_code
+from nps.sending.adapters.channels import SendError, _send_error
 
 URL = "https://email.us-east-1.amazonaws.com/"
 

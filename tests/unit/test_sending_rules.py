@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from nps.contacts import Contact, parse_contacts_csv
-from nps.dal.invite_lifecycle import invites_sent_keys
-from nps.delivery import RateLimiter, SendMessage
-from nps.messages import invite_links, mime_message, render_email, render_sms
-from nps.planning import Skip, invite_id_for, next_send_time, plan_contacts
-from nps.surveys import QuietHours, Survey
-from nps.tokens import Keyring, Purpose, verify
-from nps.unsubscribing import MalformedNotification, parse_ses_notification
+from nps.links.tokens import Keyring, Purpose, verify
+from nps.sending.adapters.invites import invites_sent_keys
+from nps.sending.contacts import Contact, parse_contacts_csv
+from nps.sending.delivery import RateLimiter, SendMessage
+from nps.sending.messages import invite_links, mime_message, render_email, render_sms
+from nps.sending.planning import Skip, invite_id_for, next_send_time, plan_contacts
+from nps.sending.surveys import QuietHours, Survey
+from nps.sending.unsubscribing import MalformedNotification, parse_ses_notification
 
 BASE: dict[str, Any] = {
     "survey_id": "srv_1",

@@ -9,12 +9,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from nps.automation import assess, header_reasons
-from nps.dal.invite_lifecycle import InviteRecord
-from nps.dal.responses import StoredResponse
-from nps.dal.smoke import SuppressionEntry
-from nps.planning import next_send_time
-from nps.smoke import (
+from nps.links.tokens import Keyring
+from nps.responding.adapters.responses import StoredResponse
+from nps.responding.scanners import assess, header_reasons
+from nps.sending.adapters.invites import InviteRecord
+from nps.sending.planning import next_send_time
+from nps.sending.suppression import address_hash
+from nps.smoke.adapters.stack import SuppressionEntry
+from nps.smoke.checks import (
     NAVIGATION_HEADERS,
     SCRIPT_POST_HEADERS,
     Browser,
@@ -26,8 +28,6 @@ from nps.smoke import (
     confirm_form,
     smoke_survey,
 )
-from nps.suppression import address_hash
-from nps.tokens import Keyring
 
 NOW = datetime(2026, 11, 23, 21, 37, 12, tzinfo=UTC)
 

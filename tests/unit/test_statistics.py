@@ -1,4 +1,4 @@
-"""nps.statistics: observed NPS, the adjusted-Wald interval (Rocks 2016) and the two-period z test.
+"""nps.kernel.statistics: observed NPS, the adjusted-Wald interval (Rocks 2016) and the two-period z test.
 
 The expected figures below are worked out by hand in the comments (exact fractions first, decimals
 after), not by calling the code under test.
@@ -11,7 +11,7 @@ from statistics import NormalDist
 
 import pytest
 
-from nps.statistics import Z_95, CategoryCounts, ChangeTest, compare, estimate, nps
+from nps.kernel.statistics import Z_95, CategoryCounts, ChangeTest, compare, estimate, nps
 
 # --------------------------------------------------------------------------------------------------
 # CategoryCounts and nps()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nps.statistics import CategoryCounts, compare, estimate
+from nps.kernel.statistics import CategoryCounts, compare, estimate
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "statistics.md").read_text(encoding="utf-8")
 PERIOD_A = CategoryCounts(60, 25, 15)

@@ -1,4 +1,4 @@
-"""nps.stream_scoring: reading deserialized stream records, the scored, retracted and comment events, and
+"""nps.scoring.stream: reading deserialized stream records, the scored, retracted and comment events, and
 commit-then-publish."""
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from nps.aggregation import Transition
-from nps.events import Event, detail_json
-from nps.models import (
+from nps.events.models import (
     COMMENT_RECEIVED,
     RESPONSE_RETRACTED,
     RESPONSE_SCORED,
@@ -23,10 +21,12 @@ from nps.models import (
     ResponseRetractedDetail,
     ResponseScoredDetail,
 )
-from nps.scoring import Category
-from nps.stream_scoring import (
+from nps.events.publisher import Event, detail_json
+from nps.kernel.categories import Category
+from nps.kernel.streams import MalformedRecord
+from nps.scoring.aggregation import Transition
+from nps.scoring.stream import (
     BatchResult,
-    MalformedRecord,
     ParsedRecord,
     ScoringService,
     comment_event,

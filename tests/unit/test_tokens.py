@@ -1,4 +1,4 @@
-"""nps.tokens: signed, expiring link tokens. ``verify`` must never raise and never accept a forgery."""
+"""nps.links.tokens: signed, expiring link tokens. ``verify`` must never raise and never accept a forgery."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nps.tokens import (
+from nps.links.tokens import (
     MAX_TOKEN_LENGTH,
     Keyring,
     Purpose,

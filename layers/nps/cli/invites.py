@@ -15,11 +15,11 @@ import json
 import sys
 
 from nps.cli.programs import _with as with_target
-from nps.dal.channels import SqsSendQueue
-from nps.dal.invite_lifecycle import DynamoInviteLifecycle
-from nps.dal.surveys import DynamoSurveyRepository
-from nps.sending_config import sending_settings
-from nps.unknown_invites import NotUnknown, Resolution, UnknownInvites, describe
+from nps.sending.adapters.channels import SqsSendQueue
+from nps.sending.adapters.invites import DynamoInviteLifecycle
+from nps.sending.adapters.surveys import DynamoSurveyRepository
+from nps.sending.settings import sending_settings
+from nps.sending.unknown_invites import NotUnknown, Resolution, UnknownInvites, describe
 
 
 def _unknown_invites(*, for_resolution: bool) -> UnknownInvites:

@@ -24,19 +24,19 @@ from pydantic import ValidationError
 
 from nps.cli.common import EXIT_TARGET, CliError
 from nps.cli.target import Target
-from nps.config import ConfigurationError
-from nps.dal.channels import SqsSendQueue
-from nps.dal.contacts import DynamoContactRepository
-from nps.dal.follow_ups import DynamoFollowUpStore, StepFunctionsTaskTokens
-from nps.dal.invite_lifecycle import DynamoInviteLifecycle
-from nps.dal.schedules import SurveySchedules
-from nps.dal.suppressions import DynamoSuppressionRepository
-from nps.dal.surveys import DynamoSurveyRepository
-from nps.follow_ups import FollowUpNotFound, invite_id_of, resolve_task
-from nps.importing import import_contacts
-from nps.sending_config import reset_sending_settings, sending_settings
-from nps.surveys import Survey
-from nps.waves import WavePlanner
+from nps.follow_ups.adapters.store import DynamoFollowUpStore, StepFunctionsTaskTokens
+from nps.follow_ups.steps import FollowUpNotFound, invite_id_of, resolve_task
+from nps.kernel.config import ConfigurationError
+from nps.sending.adapters.channels import SqsSendQueue
+from nps.sending.adapters.contacts import DynamoContactRepository
+from nps.sending.adapters.invites import DynamoInviteLifecycle
+from nps.sending.adapters.schedules import SurveySchedules
+from nps.sending.adapters.suppressions import DynamoSuppressionRepository
+from nps.sending.adapters.surveys import DynamoSurveyRepository
+from nps.sending.importing import import_contacts
+from nps.sending.settings import reset_sending_settings, sending_settings
+from nps.sending.surveys import Survey
+from nps.sending.waves import WavePlanner
 
 
 def put_survey(path: Path) -> int:

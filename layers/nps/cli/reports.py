@@ -12,13 +12,13 @@ from typing import Any
 
 from nps.cli.common import EXIT_OK, CliError, day
 from nps.cli.target import Target, TargetError
-from nps.dal.report_reads import DynamoAggregateReader, DynamoResponseReader, split_segment
-from nps.export import write_csv
-from nps.periods import Granularity
-from nps.ranges import DateRange, RangeError
-from nps.report_html import render_report
-from nps.report_text import format_full_report
-from nps.reporting import Report, ReportError, ReportService
+from nps.kernel.periods import Granularity
+from nps.reporting.adapters.reads import DynamoAggregateReader, DynamoResponseReader, split_segment
+from nps.reporting.export import write_csv
+from nps.reporting.figures import Report, ReportError, ReportService
+from nps.reporting.html import render_report
+from nps.reporting.ranges import DateRange, RangeError
+from nps.reporting.text import format_full_report
 
 COMMENTS_IN_HTML = 12
 

@@ -1,4 +1,4 @@
-"""``nps smoke``: check a deployed stack end to end after ``cdk deploy`` (see :mod:`nps.smoke`).
+"""``nps smoke``: check a deployed stack end to end after ``cdk deploy`` (see :mod:`nps.smoke.checks`).
 
     nps --stack Nps-prod smoke [--timeout 120] [--sender nps-smoke@example.com] [--api-url URL]
     nps --local smoke --api-url http://127.0.0.1:8080      # a local environment (python -m local.smoke_env)
@@ -20,7 +20,7 @@ from typing import Any
 
 from nps.cli.common import EXIT_OK, EXIT_REQUEST, EXIT_TARGET, CliError
 from nps.cli.target import Target
-from nps.smoke import SURVEY_ID, Browser, Planner, SmokePlatform, SmokeRun, SmokeSettings, StepResult
+from nps.smoke.checks import SURVEY_ID, Browser, Planner, SmokePlatform, SmokeRun, SmokeSettings, StepResult
 
 DEFAULT_TIMEOUT_SECONDS = 120.0
 TABLES = ("invites", "responses", "aggregates", "surveys", "contacts", "suppressions")
@@ -104,13 +104,13 @@ def _require(target: Target, *outputs: str) -> list[str]:
 
 def build_platform(target: Target) -> SmokePlatform:
     """The run's collaborators on ``target``: its tables, bus, signing secret and planner."""
-    from nps.dal.contacts import DynamoContactRepository
-    from nps.dal.invite_lifecycle import DynamoInviteLifecycle
-    from nps.dal.report_reads import DynamoAggregateReader
-    from nps.dal.responses import DynamoResponseRepository
-    from nps.dal.smoke import ScoredEventTap, SmokeData
-    from nps.dal.surveys import DynamoSurveyRepository
-    from nps.signing import load_keyring
+    from nps.links.adapters.keyring import load_keyring
+    from nps.reporting.adapters.reads import DynamoAggregateReader
+    from nps.responding.adapters.responses import DynamoResponseRepository
+    from nps.sending.adapters.contacts import DynamoContactRepository
+    from nps.sending.adapters.invites import DynamoInviteLifecycle
+    from nps.sending.adapters.surveys import DynamoSurveyRepository
+    from nps.smoke.adapters.stack import ScoredEventTap, SmokeData
 
     tables = {name: target.table(name) for name in TABLES}
     bus_name, secret = _require(target, "EventBusName", "SigningSecretArn")
@@ -129,7 +129,7 @@ def build_platform(target: Target) -> SmokePlatform:
 
 
 def _planner(target: Target, tables: dict[str, str]) -> Planner:
-    from nps.dal.smoke import LambdaPlanner
+    from nps.smoke.adapters.stack import LambdaPlanner
 
     if target.outputs.get("PlannerArn"):
         return LambdaPlanner(target.outputs["PlannerArn"])
@@ -146,12 +146,12 @@ class InProcessPlanner:
         self.send_queue_url = send_queue_url
 
     def start_wave(self, survey_id: str, scheduled_time: datetime) -> dict[str, Any]:
-        from nps.dal.channels import SqsSendQueue
-        from nps.dal.contacts import DynamoContactRepository
-        from nps.dal.invite_lifecycle import DynamoInviteLifecycle
-        from nps.dal.suppressions import DynamoSuppressionRepository
-        from nps.dal.surveys import DynamoSurveyRepository
-        from nps.waves import WavePlanner
+        from nps.sending.adapters.channels import SqsSendQueue
+        from nps.sending.adapters.contacts import DynamoContactRepository
+        from nps.sending.adapters.invites import DynamoInviteLifecycle
+        from nps.sending.adapters.suppressions import DynamoSuppressionRepository
+        from nps.sending.adapters.surveys import DynamoSurveyRepository
+        from nps.sending.waves import WavePlanner
 
         tables = self.tables
         planner = WavePlanner(

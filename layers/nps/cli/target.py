@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from nps import aws
-from nps.tables import ALL_TABLES
+from nps.kernel import aws
+from nps.kernel.tables import ALL_TABLES
 
 #: Stack output → table logical name.
 _OUTPUTS = {

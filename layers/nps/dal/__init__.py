@@ -1,1 +1,0 @@
-"""Data access: the only code in the domain package that calls AWS."""

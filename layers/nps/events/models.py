@@ -1,0 +1,219 @@
+"""Pydantic models for stored responses and every NPS event ``detail`` (the public contract)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from nps.kernel.categories import Category
+
+#: The longest comment a person can send (characters); the events carry it whole.
+MAX_COMMENT_LENGTH = 2000
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+SegmentValues = dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], str]
+Channel = Literal["email", "sms"]
+EVENT_SOURCE = "nps"
+RESPONSE_SCORED = "NPS Response Scored"
+COMMENT_RECEIVED = "NPS Comment Received"
+CONTACT_UNSUBSCRIBED = "NPS Contact Unsubscribed"
+INVITE_BOUNCED = "NPS Invite Bounced"
+RESPONSE_RETRACTED = "NPS Response Retracted"
+FOLLOW_UP_OPENED = "NPS Follow-up Opened"
+FOLLOW_UP_RESOLVED = "NPS Follow-up Resolved"
+FOLLOW_UP_ALERT = "NPS Follow-up Alert"
+
+
+class ResponseItem(BaseModel):
+    """One item per invite in the responses table (a second tap updates it and bumps ``version``)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    invite_id: Id
+    survey_id: Id
+    wave_id: Id
+    contact_id: Id
+    channel: Channel
+    locale: str = "en"
+    segments: SegmentValues = Field(default_factory=dict)
+    score: Annotated[int, Field(ge=0, le=10)] | None = None
+    category: Category | None = None
+    comment: Annotated[str, Field(max_length=MAX_COMMENT_LENGTH)] | None = None
+    version: Annotated[int, Field(ge=0)] = 0
+    first_answered_at: datetime | None = None
+    answered_at: datetime | None = None
+    comment_at: datetime | None = None
+    source: str = "link"
+    #: False while the only answer on record looks automated (a mail scanner), or after one was retracted.
+    counted: bool = True
+    confidence: str | None = None
+
+    @property
+    def is_counted(self) -> bool:
+        """Whether this response counts in the aggregates."""
+        return self.counted and self.score is not None and self.first_answered_at is not None
+
+
+class AnswerDetail(BaseModel):
+    """The fields every event about one answer carries: the contract version, a stable ``event_id``,
+    the ids, the channel and locale, and the segment values copied at send time (never personal data)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal["1.0"] = "1.0"
+    event_id: str
+    survey_id: Id
+    wave_id: Id
+    invite_id: Id
+    contact_id: Id
+    channel: Channel
+    locale: str
+    segments: SegmentValues
+
+
+class ResponseScoredDetail(AnswerDetail):
+    """``detail`` of ``NPS Response Scored``: a first answer, or a changed score, on one invite.
+
+    Ids and segment values only: never an email address, phone number or comment text.
+    ``event_id`` (``<invite_id>:<version>``) is stable across redeliveries, so subscribers can dedupe.
+    """
+
+    score: Annotated[int, Field(ge=0, le=10)]
+    category: Category
+    previous_score: Annotated[int, Field(ge=0, le=10)] | None = None
+    previous_category: Category | None = None
+    category_changed: bool
+    #: This answer put the contact in ``category``: a first answer, or a change from another category
+    #: (the follow-up rules match on it; EventBridge patterns cannot be written with ``null`` in CDK).
+    category_entered: bool = False
+    version: Annotated[int, Field(ge=1)]
+    first_answered_at: datetime
+    answered_at: datetime
+
+
+class CommentReceivedDetail(AnswerDetail):
+    """``detail`` of ``NPS Comment Received``: a comment was added to or changed on a response.
+
+    The comment text is not in the event (free text can hold personal data): subscribers that may
+    read it fetch it from the responses table by ``invite_id``. ``event_id`` is stable across
+    redeliveries.
+    """
+
+    score: Annotated[int, Field(ge=0, le=10)]
+    category: Category
+    comment_length: Annotated[int, Field(ge=1, le=MAX_COMMENT_LENGTH)]
+    version: Annotated[int, Field(ge=1)]
+    commented_at: datetime
+
+
+class ContactUnsubscribedDetail(BaseModel):
+    """``detail`` of ``NPS Contact Unsubscribed``: a contact opted out (link, one-click header or STOP)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal["1.0"] = "1.0"
+    event_id: str
+    contact_id: Id
+    survey_id: Id | None = None
+    wave_id: Id | None = None
+    invite_id: Id | None = None
+    channel: Channel
+    method: Literal["link", "one_click", "sms_stop", "complaint"]
+    unsubscribed_at: datetime
+
+
+class InviteBouncedDetail(BaseModel):
+    """``detail`` of ``NPS Invite Bounced``: SES reported a bounce or complaint for an invite's email."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal["1.0"] = "1.0"
+    event_id: str
+    contact_id: Id
+    survey_id: Id
+    wave_id: Id
+    invite_id: Id
+    channel: Literal["email"] = "email"
+    bounce_type: Literal["permanent", "transient", "complaint"]
+    suppressed: bool
+    bounced_at: datetime
+
+
+class ResponseRetractedDetail(AnswerDetail):
+    """``detail`` of ``NPS Response Retracted``: an answer that was counted no longer is.
+
+    Sent when evidence that arrived seconds later (a mail scanner's burst of clicks, a fetch of the
+    hidden preview link) shows the answer was automated. Subscribers that acted on the matching
+    ``NPS Response Scored`` (same ``invite_id``) should undo or close what they started.
+    """
+
+    previous_score: Annotated[int, Field(ge=0, le=10)]
+    previous_category: Category
+    reason: Literal["automated", "removed"]
+    version: Annotated[int, Field(ge=1)]
+    retracted_at: datetime
+
+
+FollowUpOutcome = Literal["re_surveyed", "closed", "retracted", "suppressed"]
+
+
+class FollowUpOpenedDetail(AnswerDetail):
+    """``detail`` of ``NPS Follow-up Opened``: a follow-up started for one answer (its category's workflow).
+
+    ``follow_up_id`` is ``<invite_id>-<version>`` of the answer that opened it (one follow-up per
+    answer that put the contact in a category); ``event_id`` is ``<follow_up_id>:opened``. Published
+    after the email step, for every category. Ids and segment values only.
+    """
+
+    follow_up_id: Id
+    score: Annotated[int, Field(ge=0, le=10)]
+    category: Category
+    #: Whether the apology / thank-you / "what would make it a 10?" email went out (False: suppressed,
+    #: no address, or switched off for the survey).
+    email_sent: bool
+    opened_at: datetime
+
+
+class FollowUpResolvedDetail(BaseModel):
+    """``detail`` of ``NPS Follow-up Resolved``: a follow-up ended.
+
+    ``outcome``: ``re_surveyed`` (the contact answered the re-survey: ``new_score``/``new_category``
+    and ``moved_category`` say whether they moved), ``closed`` (resolved or timed out without a
+    re-survey answer), ``retracted`` (the answer that opened it was retracted) or ``suppressed`` (the
+    contact opted out, so no re-survey). ``event_id`` is ``<follow_up_id>:resolved``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal["1.0"] = "1.0"
+    event_id: str
+    follow_up_id: Id
+    survey_id: Id
+    wave_id: Id
+    invite_id: Id
+    contact_id: Id
+    segments: SegmentValues
+    score: Annotated[int, Field(ge=0, le=10)]
+    category: Category
+    outcome: FollowUpOutcome
+    resurvey_invite_id: Id | None = None
+    new_score: Annotated[int, Field(ge=0, le=10)] | None = None
+    new_category: Category | None = None
+    moved_category: bool
+    opened_at: datetime
+    resolved_at: datetime
+
+
+class FollowUpAlertDetail(AnswerDetail):
+    """``detail`` of ``NPS Follow-up Alert``: the team is alerted about a detractor (with the SNS alert).
+
+    Published by the detractor workflow right after it opens, when the survey's ``alert`` setting is on;
+    the optional webhook (Slack or any URL) posts it. ``event_id`` is ``<follow_up_id>:alert``.
+    """
+
+    follow_up_id: Id
+    score: Annotated[int, Field(ge=0, le=10)]
+    category: Category
+    alerted_at: datetime

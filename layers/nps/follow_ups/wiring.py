@@ -1,0 +1,63 @@
+"""The follow-up service over the real tables, queues and APIs (shared by both follow-up functions)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from nps.events.publisher import EventPublisher
+from nps.follow_ups.adapters.store import DynamoFollowUpStore, SqsCommentUpdates, SqsTaskQueue, StepFunctionsTaskTokens
+from nps.follow_ups.steps import FollowUpService, FollowUpSettings
+from nps.links.adapters.keyring import load_keyring
+from nps.responding.adapters.responses import DynamoResponseRepository
+from nps.sending.adapters.channels import SesMailer, SqsSendQueue
+from nps.sending.adapters.contacts import DynamoContactRepository
+from nps.sending.adapters.invites import DynamoInviteLifecycle
+from nps.sending.adapters.suppressions import DynamoSuppressionRepository
+from nps.sending.adapters.surveys import DynamoSurveyRepository
+from nps.sending.settings import sending_settings
+from nps.sending.waves import WavePlanner
+
+
+@lru_cache(maxsize=1)
+def follow_up_service() -> FollowUpService:
+    config = sending_settings().require(
+        "follow_ups_table", "invites_table", "aggregates_table", "responses_table", "surveys_table",
+        "contacts_table", "suppressions_table", "send_queue_url", "follow_up_task_queue_url",
+        "signing_secret_name", "public_base_url", "event_bus_name",
+    )  # fmt: skip
+    surveys = DynamoSurveyRepository(config.surveys_table)
+    contacts = DynamoContactRepository(config.contacts_table)
+    suppressions = DynamoSuppressionRepository(config.suppressions_table)
+    invites = DynamoInviteLifecycle(config.invites_table, config.aggregates_table, config.contacts_table)
+    planner = WavePlanner(
+        surveys=surveys,
+        contacts=contacts,
+        suppressions=suppressions,
+        invites=invites,
+        queue=SqsSendQueue(config.send_queue_url),
+        retention_days=config.retention_days,
+    )
+    return FollowUpService(
+        follow_ups=DynamoFollowUpStore(config.follow_ups_table),
+        invites=invites,
+        surveys=surveys,
+        contacts=contacts,
+        suppressions=suppressions,
+        responses=DynamoResponseRepository(config.responses_table),
+        mailer=SesMailer(),
+        tasks=SqsTaskQueue(config.follow_up_task_queue_url),
+        comment_updates=SqsCommentUpdates(config.follow_up_events_queue_url),
+        tokens=StepFunctionsTaskTokens(),
+        resurveyor=planner,
+        publisher=EventPublisher(config.event_bus_name),
+        keyring=lambda: load_keyring(config.signing_secret_name),
+        settings=FollowUpSettings(
+            base_url=config.public_base_url,
+            configuration_set=config.ses_configuration_set,
+            retention_days=config.retention_days,
+        ),
+    )
+
+
+def reset_follow_up_service() -> None:
+    follow_up_service.cache_clear()

@@ -1,0 +1,90 @@
+"""The one place AWS clients are created: lazily, once per process, so moto and tests can intercept them."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2, read_timeout=5)
+
+#: Seconds to open a connection to SES/SNS for a send. A send that cannot connect never left, so it is
+#: safe to try again later (through the queue).
+SEND_CONNECT_TIMEOUT = 2.0
+#: Seconds to wait for SES/SNS to answer a send. A send that times out here may have left.
+SEND_READ_TIMEOUT = 5.0
+
+
+@cache
+def client(service: str) -> Any:
+    """A cached boto3 client for ``service`` in the function's region, retrying transient errors.
+
+    For reads and for writes that are safe to repeat (conditional or idempotent): up to 6 attempts in
+    standard retry mode, 2 s to connect, 5 s to read. ``AWS_ENDPOINT_URL`` (honoured by botocore)
+    points every client at a local moto server.
+    """
+    factory: Any = boto3.client  # typed per service by boto3-stubs; callers use the generic client
+    return factory(service, region_name=os.environ.get("AWS_REGION"), config=_CONFIG)
+
+
+@cache
+def send_client(service: str) -> Any:
+    """A cached client for the calls that send a message to a person (SES ``SendRawEmail``, SNS ``Publish``).
+
+    It makes exactly one attempt: a retried send whose first request timed out after it went out would
+    reach the person twice. The caller decides what a failure means (see :mod:`nps.sending.adapters.channels`).
+    Timeouts are :data:`SEND_CONNECT_TIMEOUT` and :data:`SEND_READ_TIMEOUT` seconds.
+    """
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": 1},
+        connect_timeout=SEND_CONNECT_TIMEOUT,
+        read_timeout=SEND_READ_TIMEOUT,
+    )
+    factory: Any = boto3.client
+    return factory(service, region_name=os.environ.get("AWS_REGION"), config=config)
+
+
+def send_budget_seconds() -> float:
+    """The longest one send call can take (connect + read timeouts), plus a second for the bookkeeping."""
+    return SEND_CONNECT_TIMEOUT + SEND_READ_TIMEOUT + 1.0
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests call this when they start or stop a mock)."""
+    client.cache_clear()
+    send_client.cache_clear()
+
+
+def conditional_write(operation: str, **request: Any) -> bool:
+    """A conditional DynamoDB write (``update_item``, ``put_item``...); False when its condition refused it."""
+    try:
+        getattr(client("dynamodb"), operation)(**request)
+    except Exception as error:
+        if conditional_check_failed(error):
+            return False
+        raise
+    return True
+
+
+def conditional_check_failed(error: Exception) -> bool:
+    """Whether a DynamoDB write was refused by its condition (not a failure: the state was not as expected)."""
+    code = (getattr(error, "response", None) or {}).get("Error", {}).get("Code")
+    return bool(code == "ConditionalCheckFailedException")
+
+
+def error_code(error: BaseException) -> str:
+    """The AWS error code of ``error`` or of the error it was raised from (``ThrottlingException``...),
+    else its class name: safe to log and to park with a message (never the message text, which may
+    name a resource or echo input)."""
+    seen: BaseException | None = error
+    for _ in range(5):
+        if seen is None:
+            break
+        code = (getattr(seen, "response", None) or {}).get("Error", {}).get("Code")
+        if code:
+            return str(code)
+        seen = seen.__cause__ or seen.__context__
+    return type(error).__name__

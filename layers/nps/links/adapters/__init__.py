@@ -1,0 +1,1 @@
+"""Links' adapters: reading the signing keyring from Secrets Manager."""

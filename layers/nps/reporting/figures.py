@@ -1,0 +1,394 @@
+"""Reading NPS figures from the aggregates, never the responses: cost grows with periods, not answers.
+
+A report is built from aggregate items only: totals over a range from an aligned cover of the range
+(:func:`nps.reporting.ranges.cover`), a trend from one item per period, segment and channel comparisons from
+the same covers per slice, and the list of slices a survey has from the aggregates' ``by_survey``
+index. Every figure carries n, the adjusted-Wald interval and, on a trend, whether the change from the
+previous period is significant (:mod:`nps.kernel.statistics`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from nps.kernel.periods import Granularity
+from nps.kernel.statistics import CategoryCounts, ChangeTest, NpsEstimate, compare, estimate
+from nps.reporting.ranges import DateRange, Period, cover, periods
+from nps.scoring.aggregation import ALL, CATEGORY_COUNTERS, SCORE_COUNTERS, AggregateKey
+
+#: Counter the sending side increments on the same aggregate keys, for the response rate.
+INVITES_SENT = "invites_sent"
+#: Below this many responses a slice's NPS is flagged as unreliable.
+SMALL_N = 30
+_COUNTER_NAMES = (*CATEGORY_COUNTERS.values(), *SCORE_COUNTERS, INVITES_SENT)
+
+Counters = dict[str, int]
+
+
+class ReportError(ValueError):
+    """A report request that cannot be served; ``status`` and ``code`` are what an API answers."""
+
+    status = 400
+    code = "bad_request"
+
+
+class UnknownSurvey(ReportError):
+    status = 404
+    code = "unknown_survey"
+
+    def __init__(self, survey_id: str) -> None:
+        super().__init__(f"no survey {survey_id!r} has responses or invites to report on")
+
+
+class UnknownSegment(ReportError):
+    status = 404
+    code = "unknown_segment"
+
+
+class AggregateReader(Protocol):
+    """The single-key reads of :class:`nps.scoring.adapters.aggregates.DynamoAggregateStore` (kept for the demo)."""
+
+    def get(self, key: AggregateKey) -> dict[str, int]: ...
+
+    def query(self, pk: str, first_period: str, last_period: str) -> list[dict[str, Any]]: ...
+
+
+class AggregateSource(Protocol):
+    """What a report reads: counters by period for one slice, and the slices a survey has."""
+
+    items_read: int
+
+    def read(self, pk: str, first_key: str, last_key: str) -> dict[str, Counters]:
+        """Counters of every period between two keys (inclusive) of one aggregate partition."""
+        ...
+
+    def slices(self, survey_id: str) -> set[tuple[str, str]]:
+        """Every (segment, channel) pair the survey has aggregates for (empty for an unknown survey)."""
+        ...
+
+
+def counts_from(counters: dict[str, int]) -> CategoryCounts:
+    return CategoryCounts(
+        promoters=counters.get("promoters", 0),
+        passives=counters.get("passives", 0),
+        detractors=counters.get("detractors", 0),
+    )
+
+
+def add_counters(total: Counters, counters: Counters) -> None:
+    for name in _COUNTER_NAMES:
+        if name in counters:
+            total[name] = total.get(name, 0) + counters[name]
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Everything reported for one slice: counts, NPS with its interval, scores and response rate."""
+
+    counts: CategoryCounts
+    estimate: NpsEstimate
+    scores: tuple[int, ...]
+    invites_sent: int
+
+    @classmethod
+    def from_counters(cls, counters: Counters) -> Figures:
+        counts = counts_from(counters)
+        return cls(
+            counts=counts,
+            estimate=estimate(counts),
+            scores=tuple(max(0, counters.get(name, 0)) for name in SCORE_COUNTERS),
+            invites_sent=max(0, counters.get(INVITES_SENT, 0)),
+        )
+
+    @property
+    def response_rate(self) -> float | None:
+        """Responses per invite sent, as a percentage (``None`` when no invites were counted).
+
+        Responses are counted in the period of their first answer and invites in the period they
+        were sent, so over a short range the rate can differ from the rate of one wave.
+        """
+        if self.invites_sent <= 0:
+            return None
+        return 100.0 * self.counts.n / self.invites_sent
+
+    @property
+    def small_n(self) -> bool:
+        return self.counts.n < SMALL_N
+
+    def as_dict(self) -> dict[str, Any]:
+        e = self.estimate
+        return {
+            "n": self.counts.n,
+            "nps": _round(e.nps),
+            "margin": _round(e.margin),
+            "low": _round(e.low),
+            "high": _round(e.high),
+            "promoters": self.counts.promoters,
+            "passives": self.counts.passives,
+            "detractors": self.counts.detractors,
+            "promoter_share": _round(e.promoter_share),
+            "passive_share": _round(e.passive_share),
+            "detractor_share": _round(e.detractor_share),
+            "scores": list(self.scores),
+            "invites_sent": self.invites_sent,
+            "response_rate": _round(self.response_rate),
+            "small_n": self.small_n,
+        }
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    period: Period
+    figures: Figures
+    #: The change from the previous point (``None`` for the first point).
+    change: ChangeTest | None
+    #: The period reaches outside the requested range (its figures are for the whole period).
+    partial: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        change = self.change
+        return {
+            "period": self.period.key,
+            "first_day": self.period.first.isoformat(),
+            "last_day": self.period.last.isoformat(),
+            "partial": self.partial,
+            **self.figures.as_dict(),
+            "change": None
+            if change is None
+            else {
+                "difference": _round(change.difference),
+                "z": _round(change.z, 3),
+                "p_value": _round(change.p_value, 4),
+                "significant": change.significant,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SliceRow:
+    """One row of a segment or channel comparison."""
+
+    dimension: str
+    value: str
+    figures: Figures
+
+    @property
+    def label(self) -> str:
+        return f"{self.dimension}={self.value}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"dimension": self.dimension, "value": self.value, **self.figures.as_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """The segment values and channels a survey has aggregates for."""
+
+    survey_id: str
+    dimensions: dict[str, tuple[str, ...]]
+    channels: tuple[str, ...]
+
+    @classmethod
+    def from_slices(cls, survey_id: str, slices: set[tuple[str, str]]) -> Catalog:
+        values: dict[str, set[str]] = {}
+        channels: set[str] = set()
+        for segment, channel in slices:
+            if segment != ALL and "=" in segment:
+                dimension, value = segment.split("=", 1)
+                values.setdefault(dimension, set()).add(value)
+            if channel != ALL:
+                channels.add(channel)
+        return cls(survey_id, {d: tuple(sorted(v)) for d, v in sorted(values.items())}, tuple(sorted(channels)))
+
+    def check_segment(self, segment: str) -> None:
+        if segment == ALL:
+            return
+        dimension, _, value = segment.partition("=")
+        if not value:
+            raise UnknownSegment(f"a segment is written dimension=value, e.g. plan=pro (got {segment!r})")
+        if value not in self.dimensions.get(dimension, ()):
+            raise UnknownSegment(f"survey {self.survey_id!r} has no segment {segment!r}{self._known()}")
+
+    def check_dimension(self, dimension: str) -> None:
+        if dimension not in self.dimensions:
+            raise UnknownSegment(f"survey {self.survey_id!r} has no segment dimension {dimension!r}{self._known()}")
+
+    def _known(self) -> str:
+        known = ", ".join(self.dimensions) or "none"
+        return f" (dimensions: {known})"
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A whole report: headline, trend, comparisons by segment dimension and channel."""
+
+    survey_id: str
+    span: DateRange
+    granularity: Granularity
+    segment: str
+    channel: str
+    total: Figures
+    trend: list[TrendPoint]
+    segments: dict[str, list[SliceRow]]
+    channels: list[SliceRow]
+    items_read: int = 0
+    catalog: Catalog | None = field(default=None, compare=False)
+
+
+def _pk(survey_id: str, granularity: Granularity, segment: str, channel: str) -> str:
+    return AggregateKey(survey_id, granularity, "", segment, channel).pk
+
+
+def sort_by_nps(rows: list[SliceRow]) -> list[SliceRow]:
+    """Highest NPS first; slices without responses last, then by label."""
+    return sorted(
+        rows,
+        key=lambda r: (r.figures.estimate.nps is None, -(r.figures.estimate.nps or 0.0), r.label),
+    )
+
+
+class ReportService:
+    """Reports for one survey, computed from aggregate items only."""
+
+    def __init__(self, source: AggregateSource) -> None:
+        self.source = source
+
+    def catalog(self, survey_id: str) -> Catalog:
+        """The survey's segments and channels; raises :class:`UnknownSurvey` when it has none at all."""
+        slices = self.source.slices(survey_id)
+        if not slices:
+            raise UnknownSurvey(survey_id)
+        return Catalog.from_slices(survey_id, slices)
+
+    def total(self, survey_id: str, span: DateRange, segment: str = ALL, channel: str = ALL) -> Figures:
+        """Figures for one slice over exactly ``span`` (a few items: the aligned cover of the range)."""
+        counters: Counters = {}
+        for run in cover(span):
+            for period_counters in self.source.read(
+                _pk(survey_id, run.granularity, segment, channel), run.first_key, run.last_key
+            ).values():
+                add_counters(counters, period_counters)
+        return Figures.from_counters(counters)
+
+    def trend(
+        self,
+        survey_id: str,
+        span: DateRange,
+        granularity: Granularity,
+        segment: str = ALL,
+        channel: str = ALL,
+    ) -> list[TrendPoint]:
+        """One point per period overlapping ``span`` (one query), each tested against the previous."""
+        granularity = Granularity(granularity)
+        steps = periods(granularity, span)
+        by_period = self.source.read(_pk(survey_id, granularity, segment, channel), steps[0].key, steps[-1].key)
+        points: list[TrendPoint] = []
+        previous: CategoryCounts | None = None
+        for step in steps:
+            figures = Figures.from_counters(by_period.get(step.key, {}))
+            change = None if previous is None else compare(previous, figures.counts)
+            points.append(TrendPoint(step, figures, change, partial=not step.within(span)))
+            previous = figures.counts
+        return points
+
+    def by_dimension(
+        self,
+        survey_id: str,
+        span: DateRange,
+        dimension: str,
+        channel: str = ALL,
+        catalog: Catalog | None = None,
+    ) -> list[SliceRow]:
+        """Every value of a segment dimension over ``span``, highest NPS first."""
+        catalog = catalog or self.catalog(survey_id)
+        catalog.check_dimension(dimension)
+        rows = [
+            SliceRow(dimension, value, self.total(survey_id, span, f"{dimension}={value}", channel))
+            for value in catalog.dimensions[dimension]
+        ]
+        return sort_by_nps(rows)
+
+    def by_channel(
+        self, survey_id: str, span: DateRange, segment: str = ALL, catalog: Catalog | None = None
+    ) -> list[SliceRow]:
+        catalog = catalog or self.catalog(survey_id)
+        rows = [
+            SliceRow("channel", channel, self.total(survey_id, span, segment, channel)) for channel in catalog.channels
+        ]
+        return sort_by_nps(rows)
+
+    def report(
+        self,
+        survey_id: str,
+        span: DateRange,
+        granularity: Granularity = Granularity.MONTH,
+        segment: str = ALL,
+        channel: str = ALL,
+    ) -> Report:
+        """Headline, trend, every segment dimension and every channel for one survey and range."""
+        start = self.source.items_read
+        catalog = self.catalog(survey_id)
+        catalog.check_segment(segment)
+        trend = self.trend(survey_id, span, granularity, segment, channel)
+        total = self.total(survey_id, span, segment, channel)
+        # Aggregates hold one dimension at a time, so a report filtered to a segment has no cross-tab.
+        segments: dict[str, list[SliceRow]] = {}
+        if segment == ALL:
+            for dimension in catalog.dimensions:
+                segments[dimension] = self.by_dimension(survey_id, span, dimension, channel, catalog)
+        channels = self.by_channel(survey_id, span, segment, catalog) if channel == ALL else []
+        return Report(
+            survey_id=survey_id,
+            span=span,
+            granularity=Granularity(granularity),
+            segment=segment,
+            channel=channel,
+            total=total,
+            trend=trend,
+            segments=segments,
+            channels=channels,
+            items_read=self.source.items_read - start,
+            catalog=catalog,
+        )
+
+
+# -- the original single-slice helpers (used by the demo's quick check) ----------------------------
+@dataclass(frozen=True, slots=True)
+class SliceReport:
+    label: str
+    counts: CategoryCounts
+    estimate: NpsEstimate
+
+
+def slice_report(
+    reader: AggregateReader,
+    survey_id: str,
+    granularity: Granularity,
+    period: str,
+    segment: str = ALL,
+    channel: str = ALL,
+    label: str | None = None,
+) -> SliceReport:
+    """NPS with its interval for one survey × period × segment × channel (one item read)."""
+    counts = counts_from(reader.get(AggregateKey(survey_id, granularity, period, segment, channel)))
+    return SliceReport(label or segment, counts, estimate(counts))
+
+
+def format_report(rows: list[SliceReport]) -> str:
+    """A plain-text table: NPS ± margin, n and the category split per row."""
+    header = f"{'slice':<28} {'NPS':>7} {'± 95%':>7} {'n':>6} {'promoters':>10} {'passives':>9} {'detractors':>11}"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        e = row.estimate
+        nps_text = "—" if e.nps is None else f"{e.nps:+.1f}"
+        margin_text = "—" if e.margin is None else f"{e.margin:.1f}"
+        lines.append(
+            f"{row.label:<28} {nps_text:>7} {margin_text:>7} {row.counts.n:>6} {row.counts.promoters:>10} "
+            f"{row.counts.passives:>9} {row.counts.detractors:>11}"
+        )
+    return "\n".join(lines)

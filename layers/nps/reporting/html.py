@@ -1,0 +1,188 @@
+"""The self-contained HTML report: the view model (chart geometry computed here) and its rendering.
+
+Everything the page needs is inline: styles and SVG charts, no scripts, fonts or images from elsewhere,
+so the file can be mailed, archived or printed. Comments are escaped by Jinja2's autoescape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from nps.kernel.rendering import render
+from nps.reporting.adapters.reads import StoredResponse
+from nps.reporting.figures import Figures, Report, SliceRow, TrendPoint
+
+TEMPLATE = "reports/report.html"
+CHART_WIDTH = 720
+CHART_HEIGHT = 280
+MARGIN_LEFT = 44
+MARGIN_RIGHT = 40
+MARGIN_TOP = 16
+MARGIN_BOTTOM = 40
+MAX_X_LABELS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class ChartPoint:
+    x: float
+    y: float | None
+    low: float | None
+    high: float | None
+    label: str
+    nps: float | None
+    n: int
+    significant: str  # "", "up" or "down"
+    show_label: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TrendChart:
+    width: int
+    height: int
+    points: list[ChartPoint]
+    line_segments: list[str]
+    band: list[str]
+    y_ticks: list[tuple[float, str]]
+    zero_y: float | None
+    plot_left: int
+    plot_right: int
+    plot_top: int
+    plot_bottom: int
+
+
+def _scale(low: float, high: float, top: float, bottom: float) -> tuple[float, float]:
+    """Linear map value → y: returns (slope, intercept)."""
+    slope = (bottom - top) / (low - high)
+    return slope, top - slope * high
+
+
+def trend_chart(points: Sequence[TrendPoint]) -> TrendChart:
+    """Geometry of the trend chart: NPS line, 95% band, significant changes, axes."""
+    values = [p.figures.estimate for p in points]
+    known = [(e.low, e.high) for e in values if e.low is not None and e.high is not None]
+    low = min((lo for lo, _ in known), default=-20.0)
+    high = max((hi for _, hi in known), default=20.0)
+    step = 20.0 if high - low > 60 else 10.0
+    low = max(-100.0, step * ((low // step) - (1 if low % step == 0 else 0)))
+    high = min(100.0, step * (high // step + 1))
+    if high <= low:
+        low, high = -100.0, 100.0
+    top, bottom = MARGIN_TOP, CHART_HEIGHT - MARGIN_BOTTOM
+    left, right = MARGIN_LEFT, CHART_WIDTH - MARGIN_RIGHT
+    slope, intercept = _scale(low, high, top, bottom)
+
+    def y(value: float) -> float:
+        return round(slope * value + intercept, 1)
+
+    count = len(points)
+    gap = (right - left) / max(1, count - 1) if count > 1 else 0.0
+    every = max(1, -(-count // MAX_X_LABELS))
+    chart_points: list[ChartPoint] = []
+    for index, point in enumerate(points):
+        e = point.figures.estimate
+        change = point.change
+        significant = ""
+        if change is not None and change.significant and change.difference is not None:
+            significant = "up" if change.difference > 0 else "down"
+        x = round(left + gap * index if count > 1 else (left + right) / 2, 1)
+        chart_points.append(
+            ChartPoint(
+                x=x,
+                y=None if e.nps is None else y(e.nps),
+                low=None if e.low is None else y(e.low),
+                high=None if e.high is None else y(e.high),
+                label=point.period.key,
+                nps=e.nps,
+                n=e.n,
+                significant=significant,
+                show_label=index % every == 0 or index == count - 1,
+            )
+        )
+    # Runs of consecutive points with data: a period without answers breaks the line and the band.
+    runs: list[list[ChartPoint]] = [[]]
+    for cp in chart_points:
+        if cp.y is None:
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append(cp)
+    runs = [run for run in runs if run]
+    line_segments = [" ".join(f"{p.x},{p.y}" for p in run) for run in runs]
+    band = [" ".join([*(f"{p.x},{p.high}" for p in run), *(f"{p.x},{p.low}" for p in reversed(run))]) for run in runs]
+    tick = low
+    ticks: list[tuple[float, str]] = []
+    while tick <= high + 1e-9:
+        ticks.append((y(tick), f"{tick:+.0f}" if tick else "0"))
+        tick += step
+    return TrendChart(
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        points=chart_points,
+        line_segments=line_segments,
+        band=band,
+        y_ticks=ticks,
+        zero_y=y(0.0) if low <= 0 <= high else None,
+        plot_left=left,
+        plot_right=right,
+        plot_top=top,
+        plot_bottom=bottom,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HistogramBar:
+    score: int
+    count: int
+    x: float
+    y: float
+    width: float
+    height: float
+    category: str
+
+
+def histogram(figures: Figures, width: int = 440, height: int = 180) -> list[HistogramBar]:
+    """Bars for scores 0–10, coloured by category."""
+    top, bottom = 18, height - 24
+    tallest = max(figures.scores, default=0) or 1
+    slot = width / 11
+    bars = []
+    for score, count in enumerate(figures.scores):
+        bar_height = round((bottom - top) * count / tallest, 1)
+        category = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+        bars.append(
+            HistogramBar(
+                score,
+                count,
+                round(slot * score + 3, 1),
+                round(bottom - bar_height, 1),
+                round(slot - 6, 1),
+                bar_height,
+                category,
+            )
+        )
+    return bars
+
+
+def _segment_rows(report: Report) -> list[tuple[str, list[SliceRow]]]:
+    groups = [(f"by {dimension}", rows) for dimension, rows in report.segments.items()]
+    if report.channels:
+        groups.append(("by channel", report.channels))
+    return groups
+
+
+def render_report(report: Report, comments: Sequence[StoredResponse], generated_at: datetime) -> str:
+    """The whole report as one HTML document."""
+    return render(
+        TEMPLATE,
+        "en",
+        report=report,
+        total=report.total,
+        chart=trend_chart(report.trend),
+        bars=histogram(report.total),
+        groups=_segment_rows(report),
+        comments=list(comments),
+        generated_at=generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        significant_changes=sum(1 for p in report.trend if p.change is not None and p.change.significant),
+    )

@@ -1,0 +1,149 @@
+"""Request and response models of the reporting API (the contract in ``docs/openapi/report.json``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nps.kernel.periods import Granularity
+
+Segment = Annotated[
+    str,
+    Field(
+        pattern=r"^(\*|[A-Za-z0-9_.-]{1,64}=[^=]{1,128})$",
+        description="`*` for every response, or one segment value as `dimension=value` (e.g. `plan=pro`)",
+    ),
+]
+ChannelFilter = Literal["*", "email", "sms"]
+CategoryName = Literal["promoter", "passive", "detractor"]
+
+
+class RangeQuery(BaseModel):
+    """An inclusive range of UTC days (by the day of each response's first answer)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    start: date = Field(alias="from", description="First day, YYYY-MM-DD (UTC)")
+    end: date = Field(alias="to", description="Last day, YYYY-MM-DD (UTC), inclusive")
+
+
+class SliceQuery(RangeQuery):
+    segment: Segment = "*"
+    channel: ChannelFilter = "*"
+
+
+class TrendQuery(SliceQuery):
+    granularity: Granularity = Field(default=Granularity.MONTH, description="day, week (ISO), month or quarter")
+
+
+class DimensionQuery(RangeQuery):
+    dimension: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="A segment dimension")]
+    channel: ChannelFilter = "*"
+
+
+class ChannelQuery(RangeQuery):
+    segment: Segment = "*"
+
+
+class CommentsQuery(RangeQuery):
+    category: CategoryName | None = Field(default=None, description="Only comments of this category")
+    segment: Segment = "*"
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    cursor: Annotated[str, Field(max_length=512)] | None = Field(
+        default=None, description="`next_cursor` of the previous page"
+    )
+
+
+class ExportQuery(RangeQuery):
+    limit: Annotated[int, Field(ge=1, le=10_000)] = 5_000
+    cursor: Annotated[str, Field(max_length=512)] | None = None
+
+
+class ChangeOut(BaseModel):
+    difference: float | None = Field(description="NPS points (adjusted estimates), after − before")
+    z: float | None
+    p_value: float | None
+    significant: bool = Field(description="Two-sided z test at the 5% level")
+
+
+class FiguresOut(BaseModel):
+    n: int
+    nps: float | None = Field(description="Observed NPS, −100…+100 (null without responses)")
+    margin: float | None = Field(description="Half-width of the adjusted-Wald 95% interval")
+    low: float | None
+    high: float | None
+    promoters: int
+    passives: int
+    detractors: int
+    promoter_share: float | None
+    passive_share: float | None
+    detractor_share: float | None
+    scores: list[int] = Field(description="Responses per score 0…10")
+    invites_sent: int
+    response_rate: float | None = Field(description="Responses per invite sent, % (null without invites)")
+    small_n: bool = Field(description="Fewer than 30 responses: read the NPS with care")
+
+
+class SummaryOut(BaseModel):
+    survey_id: str
+    start: date = Field(serialization_alias="from")
+    end: date = Field(serialization_alias="to")
+    segment: str
+    channel: str
+    figures: FiguresOut
+
+
+class TrendPointOut(FiguresOut):
+    period: str
+    first_day: date
+    last_day: date
+    partial: bool = Field(description="The period reaches outside the range; its figures are the whole period's")
+    change: ChangeOut | None = Field(description="Change from the previous point (null on the first)")
+
+
+class TrendOut(BaseModel):
+    survey_id: str
+    granularity: Granularity
+    segment: str
+    channel: str
+    points: list[TrendPointOut]
+
+
+class SliceRowOut(FiguresOut):
+    dimension: str
+    value: str
+
+
+class BreakdownOut(BaseModel):
+    survey_id: str
+    dimension: str
+    rows: list[SliceRowOut] = Field(description="Highest NPS first")
+
+
+class CommentOut(BaseModel):
+    invite_id: str
+    score: int
+    category: CategoryName
+    comment: str
+    channel: str
+    segments: dict[str, str]
+    first_answered_at: str
+    comment_at: str | None
+
+
+class CommentsOut(BaseModel):
+    survey_id: str
+    comments: list[CommentOut]
+    next_cursor: str | None
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,1 @@
+"""Responding's adapters: reading invites and recording responses (one item per invite)."""

@@ -1,0 +1,291 @@
+"""Responses table: one item per invite. A second tap updates the item and bumps its version.
+
+An item holds the counted (human) answer — ``score``, ``category``, ``counted`` — and, separately,
+what automated fetches tried (``automated_score``, ``automated_clicks``), which never counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from nps.kernel import aws
+from nps.kernel.aws import conditional_check_failed
+from nps.kernel.categories import Category
+from nps.responding.adapters.invites import Invite
+
+#: Comments one answer takes (each replaces the last on the response and is counted on its follow-up);
+#: beyond, the person is told politely that we have their comments (HTTP 429).
+MAX_COMMENTS_PER_RESPONSE = 50
+
+_ID_ATTRIBUTES = ("survey_id", "wave_id", "contact_id", "channel", "locale", "segments")
+_HUMAN_ATTRIBUTES = (
+    "score",
+    "category",
+    "counted",
+    "confidence",
+    "answered_at",
+    "version",
+    "first_answered_at",
+    "source",
+    *_ID_ATTRIBUTES,
+)
+
+
+class RecordOutcome(StrEnum):
+    RECORDED = "recorded"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    LOCKED = "locked"  # the edit window has closed: the answer on record stands
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedScore:
+    outcome: RecordOutcome
+    score: int
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    score: int | None
+    counted: bool
+    automated_score: int | None
+    first_answered_at: str | None
+    version: int
+    comment: str | None = None
+
+
+class NotAnswered(LookupError):
+    """A comment arrived for an invite that has no counted score yet."""
+
+
+class CommentLimitReached(Exception):
+    """The response already took :data:`~nps.responding.adapters.responses.MAX_COMMENTS_PER_RESPONSE` comments."""
+
+
+def _id_values(invite: Invite) -> dict[str, Any]:
+    return {
+        ":survey_id": {"S": invite.survey_id},
+        ":wave_id": {"S": invite.wave_id},
+        ":contact_id": {"S": invite.contact_id},
+        ":channel": {"S": invite.channel},
+        ":locale": {"S": invite.locale},
+        ":segments": {"M": {k: {"S": v} for k, v in invite.segments.items()}},
+    }
+
+
+def _stored(item: dict[str, Any]) -> StoredResponse:
+    score = item.get("score", {}).get("N")
+    automated = item.get("automated_score", {}).get("N")
+    return StoredResponse(
+        score=int(score) if score is not None else None,
+        counted=item.get("counted", {}).get("BOOL", score is not None),
+        automated_score=int(automated) if automated is not None else None,
+        first_answered_at=item.get("first_answered_at", {}).get("S"),
+        version=int(item.get("version", {}).get("N", "0")),
+        comment=item.get("comment", {}).get("S"),
+    )
+
+
+class DynamoResponseRepository:
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    def record_score(
+        self,
+        invite: Invite,
+        score: int,
+        category: Category,
+        now_iso: str,
+        source: str = "link",
+        confidence: str = "high",
+        edit_window_start_iso: str = "",
+    ) -> RecordedScore:
+        """Record a person's answer: the latest one wins while the edit window is open.
+
+        A repeated tap of the same score writes nothing; an answer after the edit window (which
+        starts with the first counted answer) leaves the one on record.
+        """
+        values: dict[str, Any] = {
+            ":score": {"N": str(score)},
+            ":category": {"S": category.value},
+            ":now": {"S": now_iso},
+            ":zero": {"N": "0"},
+            ":one": {"N": "1"},
+            ":true": {"BOOL": True},
+            ":false": {"BOOL": False},
+            ":source": {"S": source},
+            ":confidence": {"S": confidence},
+            ":window_start": {"S": edit_window_start_iso},
+            **_id_values(invite),
+        }
+        try:
+            result = aws.client("dynamodb").update_item(
+                TableName=self.table_name,
+                Key={"invite_id": {"S": invite.invite_id}},
+                UpdateExpression=(
+                    "SET #score = :score, #category = :category, #counted = :true, "
+                    "#confidence = :confidence, #answered_at = :now, #source = :source, "
+                    "#version = if_not_exists(#version, :zero) + :one, "
+                    "#first_answered_at = if_not_exists(#first_answered_at, :now), "
+                    + ", ".join(f"#{name} = :{name}" for name in _ID_ATTRIBUTES)
+                ),
+                ConditionExpression=(
+                    "(attribute_not_exists(#score) OR #score <> :score OR #counted = :false) AND "
+                    "(attribute_not_exists(#first_answered_at) OR #first_answered_at >= :window_start)"
+                ),
+                ExpressionAttributeNames={f"#{name}": name for name in _HUMAN_ATTRIBUTES},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except Exception as error:
+            if not conditional_check_failed(error):
+                raise
+            # Decide from the item as it was when the condition failed (not a later read, which a
+            # concurrent tap could already have changed).
+            failed_on = (getattr(error, "response", None) or {}).get("Item")
+            stored = _stored(failed_on) if failed_on else self.get(invite.invite_id)
+            version = stored.version if stored else 0
+            if stored is not None and stored.score == score and stored.counted:
+                return RecordedScore(RecordOutcome.UNCHANGED, score, version)
+            on_record = stored.score if stored is not None and stored.score is not None else score
+            return RecordedScore(RecordOutcome.LOCKED, on_record, version)
+        version = int(result["Attributes"]["version"]["N"])
+        outcome = RecordOutcome.RECORDED if version == 1 else RecordOutcome.CHANGED
+        return RecordedScore(outcome, score, version)
+
+    def record_automated(self, invite: Invite, score: int, now_iso: str, reasons: tuple[str, ...]) -> None:
+        """Keep what an automated fetch tried to answer, without counting it or touching the answer."""
+        aws.client("dynamodb").update_item(
+            TableName=self.table_name,
+            Key={"invite_id": {"S": invite.invite_id}},
+            UpdateExpression=(
+                "SET #automated_score = :score, #automated_at = :now, #automated_reasons = :reasons, "
+                "#counted = if_not_exists(#counted, :false), "
+                + ", ".join(f"#{name} = if_not_exists(#{name}, :{name})" for name in _ID_ATTRIBUTES)
+                + " ADD #automated_clicks :one"
+            ),
+            ExpressionAttributeNames={
+                f"#{name}": name
+                for name in (
+                    "automated_score",
+                    "automated_at",
+                    "automated_reasons",
+                    "automated_clicks",
+                    "counted",
+                    *_ID_ATTRIBUTES,
+                )
+            },
+            ExpressionAttributeValues={
+                ":score": {"N": str(score)},
+                ":now": {"S": now_iso},
+                ":reasons": {"SS": list(reasons) or ["unspecified"]},
+                ":false": {"BOOL": False},
+                ":one": {"N": "1"},
+                **_id_values(invite),
+            },
+        )
+
+    def retract_recent(self, invite_id: str, since_iso: str, now_iso: str, reasons: tuple[str, ...]) -> bool:
+        """Stop counting an answer first recorded at or after ``since_iso`` (it came with a scanner).
+
+        The stream then subtracts it from the aggregates. Returns whether an answer was retracted.
+        """
+        return aws.conditional_write(
+            "update_item",
+            TableName=self.table_name,
+            Key={"invite_id": {"S": invite_id}},
+            UpdateExpression=(
+                "SET #counted = :false, #automated_score = #score, #retracted_at = :now, "
+                "#automated_reasons = :reasons, #version = #version + :one REMOVE #first_answered_at"
+            ),
+            ConditionExpression=(
+                "attribute_exists(#score) AND (attribute_not_exists(#counted) OR #counted = :true) "
+                "AND #first_answered_at >= :since"
+            ),
+            ExpressionAttributeNames={
+                f"#{name}": name
+                for name in (
+                    "counted",
+                    "automated_score",
+                    "score",
+                    "retracted_at",
+                    "automated_reasons",
+                    "version",
+                    "first_answered_at",
+                )
+            },
+            ExpressionAttributeValues={
+                ":false": {"BOOL": False},
+                ":true": {"BOOL": True},
+                ":now": {"S": now_iso},
+                ":since": {"S": since_iso},
+                ":reasons": {"SS": list(reasons) or ["unspecified"]},
+                ":one": {"N": "1"},
+            },
+        )
+
+    def get(self, invite_id: str) -> StoredResponse | None:
+        item = (
+            aws.client("dynamodb")
+            .get_item(
+                TableName=self.table_name,
+                Key={"invite_id": {"S": invite_id}},
+                ConsistentRead=True,
+            )
+            .get("Item")
+        )
+        return _stored(item) if item else None
+
+    def get_score(self, invite_id: str) -> int | None:
+        stored = self.get(invite_id)
+        return stored.score if stored is not None and stored.counted else None
+
+    def save_comment(self, invite_id: str, comment: str, now_iso: str) -> None:
+        """Store the comment on a counted response and count it (``comments_saved``). Raise
+        :class:`NotAnswered` without a counted score, :class:`CommentLimitReached` when the response
+        already took :data:`MAX_COMMENTS_PER_RESPONSE` comments."""
+        if aws.conditional_write(
+            "update_item",
+            TableName=self.table_name,
+            Key={"invite_id": {"S": invite_id}},
+            UpdateExpression=(
+                "SET #comment = :comment, #comment_at = :now, #version = #version + :one, "
+                "#saved = if_not_exists(#saved, :zero) + :one"
+            ),
+            ConditionExpression=(
+                "attribute_exists(#score) AND (attribute_not_exists(#counted) OR #counted = :true) "
+                "AND (attribute_not_exists(#saved) OR #saved < :max)"
+            ),
+            ExpressionAttributeNames={
+                "#comment": "comment",
+                "#comment_at": "comment_at",
+                "#version": "version",
+                "#score": "score",
+                "#counted": "counted",
+                "#saved": "comments_saved",
+            },
+            ExpressionAttributeValues={
+                ":comment": {"S": comment},
+                ":now": {"S": now_iso},
+                ":zero": {"N": "0"},
+                ":one": {"N": "1"},
+                ":true": {"BOOL": True},
+                ":max": {"N": str(MAX_COMMENTS_PER_RESPONSE)},
+            },
+        ):
+            return
+        # Refused: say why (a rare path, so one more read is fine).
+        item: dict[str, Any] = (
+            aws.client("dynamodb")
+            .get_item(TableName=self.table_name, Key={"invite_id": {"S": invite_id}}, ConsistentRead=True)
+            .get("Item")
+            or {}
+        )
+        saved = int(item.get("comments_saved", {}).get("N", "0"))
+        if item and _stored(item).counted and saved >= MAX_COMMENTS_PER_RESPONSE:
+            raise CommentLimitReached(invite_id)
+        raise NotAnswered(invite_id)

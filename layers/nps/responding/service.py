@@ -1,0 +1,296 @@
+"""One-tap responses: verify the link, record the score, save the comment.
+
+Raises typed errors that the respond function maps to pages and HTTP statuses; records nothing
+unless the link is valid, unexpired and the score is 0–10.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from nps.events.models import MAX_COMMENT_LENGTH
+from nps.kernel.categories import Category, ScoreOutOfRange, categorize, parse_score
+from nps.kernel.periods import iso_timestamp
+from nps.links.tokens import Keyring, Purpose, TokenStatus, verify
+from nps.responding.adapters.invites import Invite, InviteNotFound
+from nps.responding.adapters.responses import CommentLimitReached, NotAnswered, RecordedScore, StoredResponse
+from nps.responding.scanners import (
+    RETRACT_WINDOW_SECONDS,
+    Assessment,
+    Click,
+    ClickKind,
+    assess,
+    automated_evidence,
+    is_prefetch,
+)
+
+
+class ResponseError(Exception):
+    """Base of the errors a person can cause with a link or a form."""
+
+    status: int = 400
+    reason: str = "bad_request"
+
+    def __init__(self, message: str = "", locale: str | None = None) -> None:
+        super().__init__(message or self.reason)
+        self.locale = locale
+
+
+class LinkInvalid(ResponseError):
+    status = 403
+    reason = "link_invalid"
+
+
+class LinkExpired(ResponseError):
+    status = 410
+    reason = "link_expired"
+
+
+class BadScore(ResponseError):
+    status = 400
+    reason = "bad_score"
+
+
+class BadComment(ResponseError):
+    status = 400
+    reason = "bad_comment"
+
+
+class PayloadTooLarge(ResponseError):
+    status = 413
+    reason = "too_large"
+
+
+class UnsupportedMediaType(ResponseError):
+    status = 415
+    reason = "bad_request"
+
+
+class CommentBeforeScore(ResponseError):
+    status = 409
+    reason = "comment_before_score"
+
+
+class TooManyComments(ResponseError):
+    """The answer already took :data:`~nps.responding.adapters.responses.MAX_COMMENTS_PER_RESPONSE` comments:
+    this one is not saved, and the page thanks the person for the ones we have."""
+
+    status = 429
+    reason = "comment_limit"
+
+
+class InviteStore(Protocol):
+    def get(self, invite_id: str) -> Invite | None: ...
+
+    def log_click(self, invite_id: str, click: Click) -> Invite: ...
+
+
+class ResponseStore(Protocol):
+    def record_score(
+        self,
+        invite: Invite,
+        score: int,
+        category: Category,
+        now_iso: str,
+        source: str = "link",
+        confidence: str = "high",
+        edit_window_start_iso: str = "",
+    ) -> RecordedScore: ...
+
+    def record_automated(self, invite: Invite, score: int, now_iso: str, reasons: tuple[str, ...]) -> None: ...
+
+    def retract_recent(self, invite_id: str, since_iso: str, now_iso: str, reasons: tuple[str, ...]) -> bool: ...
+
+    def get(self, invite_id: str) -> StoredResponse | None: ...
+
+    def save_comment(self, invite_id: str, comment: str, now_iso: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OpenResult:
+    """A score link was opened: the page to show, nothing recorded yet."""
+
+    invite: Invite
+    score: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmResult:
+    """The page confirmed an answer: counted if it looks human, kept aside if it looks automated."""
+
+    invite: Invite
+    score: int
+    category: Category
+    assessment: Assessment
+    recorded: RecordedScore | None
+    retracted: bool = False
+
+
+def _kept(ch: str) -> bool:
+    """Control characters (except newline and tab) and bidirectional overrides, which can disguise
+    text when a comment is shown later, are dropped; every other character, spaces included, stays."""
+    if ch in "\n\t":
+        return True
+    return unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS
+
+
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def clean_comment(raw: str | None) -> str:
+    """Normalise a comment: strip, drop control characters except newlines and tabs, enforce the limit."""
+    if raw is None:
+        raise BadComment("no comment was sent")
+    text = "".join(ch for ch in raw.replace("\r\n", "\n") if _kept(ch)).strip()
+    if not any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text):
+        raise BadComment("the comment is empty")
+    if len(text) > MAX_COMMENT_LENGTH:
+        raise BadComment(f"comments are limited to {MAX_COMMENT_LENGTH} characters")
+    return text
+
+
+class ResponseService:
+    def __init__(
+        self,
+        keyring: Callable[[], Keyring],
+        invites: InviteStore,
+        responses: ResponseStore,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        edit_window: timedelta = timedelta(days=7),
+    ) -> None:
+        self._keyring = keyring
+        self.invites = invites
+        self.responses = responses
+        self.clock = clock
+        self.edit_window = edit_window
+
+    def verify_link(self, token: str, now: datetime) -> str:
+        """The invite id of a valid, unexpired respond token; raise otherwise (nothing is read)."""
+        check = verify(self._keyring(), token, Purpose.RESPOND, now.timestamp())
+        if check.status is TokenStatus.EXPIRED:
+            raise LinkExpired()
+        if check.claims is None or check.status is not TokenStatus.VALID:
+            raise LinkInvalid()
+        return check.claims.invite_id
+
+    def open_invite(self, token: str, now: datetime | None = None) -> Invite:
+        """The invite a valid, unexpired respond token points at; raise otherwise."""
+        invite = self.invites.get(self.verify_link(token, now or self.clock()))
+        if invite is None:
+            # Signed by us but gone: the invite aged out of the table after its retention.
+            raise LinkExpired()
+        return invite
+
+    def _log(self, invite_id: str, click: Click) -> Invite:
+        try:
+            return self.invites.log_click(invite_id, click)
+        except InviteNotFound as error:
+            raise LinkExpired() from error
+
+    def open_link(self, token: str, raw_score: str | None, headers: Mapping[str, str]) -> OpenResult:
+        """A GET of a score link: log it and show the page that confirms the answer; record nothing.
+
+        Prefetches are not even logged. An open that reveals a scanner (a burst of different
+        scores) retracts an answer recorded moments before.
+        """
+        now = self.clock()
+        invite_id = self.verify_link(token, now)
+        score = _score(raw_score, None)
+        if is_prefetch(headers):
+            return OpenResult(self.open_invite(token, now), score)
+        invite = self._log(invite_id, Click(now.timestamp(), ClickKind.OPEN, score))
+        self._retract_if_automated(invite, now)
+        return OpenResult(invite, score)
+
+    def confirm(self, token: str, raw_score: str | None, headers: Mapping[str, str]) -> ConfirmResult:
+        """The answer, posted by the score page: counted unless the invite's activity looks automated."""
+        now = self.clock()
+        invite_id = self.verify_link(token, now)
+        score = _score(raw_score, None)
+        invite = self._log(invite_id, Click(now.timestamp(), ClickKind.CONFIRM, score))
+        category = categorize(score)
+        assessment = assess(invite.clicks, now.timestamp(), invite.sent_at_epoch, headers)
+        if assessment.automated:
+            self.responses.record_automated(invite, score, iso_timestamp(now), assessment.reasons)
+            retracted = self._retract_if_automated(invite, now, assessment.reasons)
+            return ConfirmResult(invite, score, category, assessment, None, retracted)
+        recorded = self.responses.record_score(
+            invite,
+            score,
+            category,
+            iso_timestamp(now),
+            source="link",
+            confidence=assessment.confidence,
+            edit_window_start_iso=iso_timestamp(now - self.edit_window),
+        )
+        return ConfirmResult(invite, score, category, assessment, recorded)
+
+    def honeypot(self, token: str) -> Invite:
+        """The hidden link only machines follow: marks nearby activity on the invite as automated."""
+        now = self.clock()
+        invite = self._log(self.verify_link(token, now), Click(now.timestamp(), ClickKind.HONEYPOT))
+        self._retract_if_automated(invite, now)
+        return invite
+
+    def _retract_if_automated(self, invite: Invite, now: datetime, reasons: tuple[str, ...] = ()) -> bool:
+        evidence = tuple(dict.fromkeys((*reasons, *automated_evidence(invite.clicks, now.timestamp()))))
+        if not evidence or not {"burst of different scores", "honeypot link fetched"} & set(evidence):
+            return False
+        since = iso_timestamp(now - timedelta(seconds=RETRACT_WINDOW_SECONDS))
+        return self.responses.retract_recent(invite.invite_id, since, iso_timestamp(now), evidence)
+
+    def tap(self, token: str, raw_score: str | None, headers: Mapping[str, str] | None = None) -> ConfirmResult:
+        """Open a score link and confirm it, as a person's browser does (used by tools and tests)."""
+        request = dict(_BROWSER_HEADERS if headers is None else headers)
+        self.open_link(token, raw_score, request)
+        return self.confirm(token, raw_score, request)
+
+    def comment(self, token: str, raw_comment: str | None) -> Invite:
+        """Save the "why?" comment. Typing one is a person's act: an answer held back as possibly
+        automated is counted when its comment arrives.
+
+        Raises :class:`BadComment` (empty, too long), :class:`CommentBeforeScore` (no answer yet) and
+        :class:`TooManyComments` (the answer took
+        :data:`~nps.responding.adapters.responses.MAX_COMMENTS_PER_RESPONSE` already).
+        """
+        now = self.clock()
+        invite = self.open_invite(token, now)
+        try:
+            text = clean_comment(raw_comment)
+        except BadComment as error:
+            raise BadComment(str(error), locale=invite.locale) from error
+        try:
+            self.responses.save_comment(invite.invite_id, text, iso_timestamp(now))
+        except CommentLimitReached as error:
+            raise TooManyComments(locale=invite.locale) from error
+        except NotAnswered as error:
+            stored = self.responses.get(invite.invite_id)
+            if stored is None or stored.automated_score is None:
+                raise CommentBeforeScore(locale=invite.locale) from error
+            self.responses.record_score(
+                invite,
+                stored.automated_score,
+                categorize(stored.automated_score),
+                iso_timestamp(now),
+                source="comment",
+                confidence="high",
+            )
+            self.responses.save_comment(invite.invite_id, text, iso_timestamp(now))
+        return invite
+
+
+_BROWSER_HEADERS = {
+    "user-agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+    "sec-fetch-site": "same-origin",
+}
+
+
+def _score(raw_score: str | None, locale: str | None) -> int:
+    try:
+        return parse_score(raw_score)
+    except ScoreOutOfRange as error:
+        raise BadScore(str(error), locale=locale) from error

@@ -1,0 +1,1 @@
+"""Scoring's adapters: the aggregates table (counters, dedupe ledger, commit records)."""

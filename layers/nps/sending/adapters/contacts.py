@@ -1,0 +1,90 @@
+"""Contacts table: one item per contact per audience (partition key ``audience``, sort key ``contact_id``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from nps.kernel import aws
+from nps.sending.contacts import Contact
+
+_PARALLEL_WRITES = 16
+
+
+def contact_from_item(item: dict[str, Any]) -> Contact:
+    return Contact.model_construct(
+        contact_id=item["contact_id"]["S"],
+        audience=item["audience"]["S"],
+        email=item.get("email", {}).get("S"),
+        phone=item.get("phone", {}).get("S"),
+        time_zone=item.get("time_zone", {}).get("S", "UTC"),
+        locale=item.get("locale", {}).get("S"),
+        attributes={k: v["S"] for k, v in item.get("attributes", {}).get("M", {}).items()},
+        last_surveyed_at=item.get("last_surveyed_at", {}).get("S"),
+    )
+
+
+def contact_key(audience: str, contact_id: str) -> dict[str, Any]:
+    return {"audience": {"S": audience}, "contact_id": {"S": contact_id}}
+
+
+class DynamoContactRepository:
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    def upsert(self, contact: Contact) -> None:
+        """Create or update a contact's details; ``last_surveyed_at`` is kept (imports are idempotent)."""
+        names = {"#email": "email", "#phone": "phone", "#tz": "time_zone", "#locale": "locale"}
+        values: dict[str, Any] = {
+            ":tz": {"S": contact.time_zone},
+            ":attributes": {"M": {k: {"S": v} for k, v in contact.attributes.items()}},
+        }
+        sets = ["#tz = :tz", "attributes = :attributes"]
+        removes = []
+        for placeholder, value in (
+            ("email", contact.email),
+            ("phone", contact.phone),
+            ("locale", contact.locale),
+        ):
+            if value:
+                sets.append(f"#{placeholder} = :{placeholder}")
+                values[f":{placeholder}"] = {"S": value}
+            else:
+                removes.append(f"#{placeholder}")
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        aws.client("dynamodb").update_item(
+            TableName=self.table_name,
+            Key=contact_key(contact.audience, contact.contact_id),
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def upsert_many(self, contacts: Sequence[Contact]) -> list[tuple[Contact, Exception]]:
+        """Upsert in parallel; returns the contacts that failed with their errors (the rest are stored)."""
+        failures: list[tuple[Contact, Exception]] = []
+
+        def write(contact: Contact) -> None:
+            try:
+                self.upsert(contact)
+            except Exception as error:  # reported per row by the caller
+                failures.append((contact, error))
+
+        with ThreadPoolExecutor(max_workers=_PARALLEL_WRITES) as pool:
+            list(pool.map(write, contacts))
+        return failures
+
+    def get(self, audience: str, contact_id: str) -> Contact | None:
+        item = aws.client("dynamodb").get_item(TableName=self.table_name, Key=contact_key(audience, contact_id))
+        return contact_from_item(item["Item"]) if "Item" in item else None
+
+    def pages(self, audience: str) -> Iterator[list[Contact]]:
+        """Every contact of an audience, one query page (≤ 1 MB) at a time."""
+        paginator = aws.client("dynamodb").get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="audience = :audience",
+            ExpressionAttributeValues={":audience": {"S": audience}},
+        ):
+            yield [contact_from_item(item) for item in page["Items"]]

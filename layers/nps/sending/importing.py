@@ -1,0 +1,43 @@
+"""Importing contacts: parse a CSV, upsert the valid rows, report every rejected row (nothing dropped)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from nps.sending.contacts import Contact, ImportReport, RowError, parse_contacts_csv
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+class ContactWriter(Protocol):
+    def upsert_many(self, contacts: Sequence[Contact]) -> list[tuple[Contact, Exception]]: ...
+
+
+def import_contacts(text: str, audience: str, writer: ContactWriter) -> ImportReport:
+    """Parse and store; a row whose write fails is moved into the report's errors."""
+    report = parse_contacts_csv(text, audience=audience)
+    if report.file_error or not report.contacts:
+        return report
+    failures = writer.upsert_many(report.contacts)
+    if failures:
+        failed_ids = {contact.contact_id for contact, _ in failures}
+        report.contacts = [c for c in report.contacts if c.contact_id not in failed_ids]
+        for contact, error in failures:
+            code = getattr(error, "response", {}).get("Error", {}).get("Code") or type(error).__name__
+            report.errors.append(RowError(0, contact.contact_id, (f"could not be stored ({code}); retry the file",)))
+    return report
+
+
+def audience_from_key(key: str) -> str:
+    """``imports/<audience>/<file>.csv`` → ``<audience>`` (``default`` for files directly under imports/)."""
+    parts = key.split("/")
+    if len(parts) >= 3 and parts[0] == "imports" and parts[1]:
+        return parts[1]
+    return "default"
+
+
+def report_key(key: str) -> str:
+    """Where the error report of an import goes: ``reports/...`` beside the imported file's path."""
+    stem = key.removeprefix("imports/")
+    return f"reports/{stem.removesuffix('.csv')}.errors.csv"

@@ -1,0 +1,166 @@
+"""Wave planning rules (pure: values in, values out; the clock is a parameter).
+
+For each contact of a wave the planner decides: skip (suppressed, surveyed inside the fatigue window,
+no channel the survey uses) or invite — on which channel, in which locale, with which segment values,
+and from when (held until the contact's local daytime, outside the survey's quiet hours).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from nps.kernel.periods import parse_timestamp
+from nps.sending.contacts import Contact
+from nps.sending.surveys import QuietHours, Survey
+
+
+class Skip(StrEnum):
+    SUPPRESSED = "suppressed"
+    FATIGUE = "fatigue"
+    NO_CHANNEL = "no_channel"
+    INACTIVE = "inactive"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedInvite:
+    invite_id: str
+    survey_id: str
+    wave_id: str
+    contact_id: str
+    audience: str
+    channel: str
+    locale: str
+    segments: dict[str, str]
+    send_after: datetime
+
+    def held(self, now: datetime) -> bool:
+        return self.send_after > now
+
+
+@dataclass(slots=True)
+class WavePlan:
+    """What a wave will do: the invites to record and why the other contacts were skipped."""
+
+    invites: list[PlannedInvite] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+    held: int = 0
+
+    def merge(self, other: WavePlan) -> None:
+        self.invites.extend(other.invites)
+        self.skipped.update(other.skipped)
+        self.held += other.held
+
+
+def invite_id_for(wave_id: str, contact_id: str, audience: str) -> str:
+    """One id per contact per wave, the same every time (a replayed wave finds the invite it made)."""
+    digest = hashlib.sha256(f"{wave_id}\x1f{audience}\x1f{contact_id}".encode()).hexdigest()
+    return f"inv-{digest[:32]}"
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _in_quiet(local: time, quiet: QuietHours) -> bool:
+    if quiet.start < quiet.end:  # e.g. 12:00–14:00
+        return quiet.start <= local < quiet.end
+    return local >= quiet.start or local < quiet.end  # wraps midnight, e.g. 20:00–09:00
+
+
+def next_send_time(at: datetime, time_zone: str, quiet: QuietHours) -> datetime:
+    """``at`` itself if it is outside the quiet hours in ``time_zone``, else the next local end of them.
+
+    Returned in the same time zone as ``at`` (UTC in practice). Across a DST change the wall-clock end
+    time is kept (09:00 stays 09:00 local); a nonexistent local time moves forward with the change.
+    """
+    zone = _zone(time_zone)
+    local = at.astimezone(zone)
+    if not _in_quiet(local.timetz().replace(tzinfo=None), quiet):
+        return at
+    day = local.date()
+    if local.time() >= quiet.end:
+        day = day + timedelta(days=1)
+    resume = datetime.combine(day, quiet.end, tzinfo=zone)
+    # Round-trip through UTC normalises a wall time that a DST jump skipped.
+    return resume.astimezone(at.tzinfo or zone)
+
+
+def choose_channel(survey: Survey, contact: Contact) -> str | None:
+    """The survey's first channel (in its order of preference) the contact can be reached on."""
+    for channel in survey.channels:
+        if contact.address(channel):
+            return channel
+    return None
+
+
+def within_fatigue(contact: Contact, survey: Survey, now: datetime) -> bool:
+    if not contact.last_surveyed_at or survey.fatigue_days == 0:
+        return False
+    return now - parse_timestamp(contact.last_surveyed_at) < timedelta(days=survey.fatigue_days)
+
+
+def plan_contacts(
+    survey: Survey,
+    wave_id: str,
+    contacts: Iterable[Contact],
+    is_suppressed: Callable[[Contact, str], bool],
+    now: datetime,
+    not_before: datetime | None = None,
+    respect_fatigue: bool = True,
+) -> WavePlan:
+    """Plan one wave over ``contacts``; ``not_before`` delays every send (event-triggered invites).
+
+    ``respect_fatigue=False`` is for a follow-up's re-survey: the contact was surveyed days ago by
+    design, and the team promised to come back. Suppression and quiet hours still apply.
+    """
+    plan = WavePlan()
+    start = max(now, not_before) if not_before else now
+    for contact in contacts:
+        if not survey.active:
+            plan.skipped[Skip.INACTIVE] += 1
+            continue
+        channel = choose_channel(survey, contact)
+        if channel is None:
+            plan.skipped[Skip.NO_CHANNEL] += 1
+            continue
+        if is_suppressed(contact, channel):
+            plan.skipped[Skip.SUPPRESSED] += 1
+            continue
+        if respect_fatigue and within_fatigue(contact, survey, now):
+            plan.skipped[Skip.FATIGUE] += 1
+            continue
+        send_after = next_send_time(start, contact.time_zone, survey.quiet_hours)
+        invite = PlannedInvite(
+            invite_id=invite_id_for(wave_id, contact.contact_id, contact.audience),
+            survey_id=survey.survey_id,
+            wave_id=wave_id,
+            contact_id=contact.contact_id,
+            audience=contact.audience,
+            channel=channel,
+            locale=survey.locale_for(contact.locale),
+            segments=survey.segments_of(contact.attributes),
+            send_after=send_after,
+        )
+        plan.invites.append(invite)
+        if send_after > now:
+            plan.held += 1
+    return plan
+
+
+def scheduled_wave_id(survey_id: str, scheduled_time: datetime) -> str:
+    """A scheduled wave's id from its scheduled time (a retried invocation lands on the same wave)."""
+    return f"{survey_id}-{scheduled_time.strftime('%Y%m%dT%H%M')}"[:64]
+
+
+def event_wave_id(survey_id: str, event_id: str) -> str:
+    digest = hashlib.sha256(f"{survey_id}\x1f{event_id}".encode()).hexdigest()[:20]
+    return f"evt-{digest}"

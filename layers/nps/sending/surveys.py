@@ -1,0 +1,224 @@
+"""Survey definitions: what to ask, in whose name, to whom, how often, and when to hold or remind.
+
+Validated with pydantic once when a survey is saved; the planner and the deliver function read the
+stored JSON back through the same model, so a malformed definition never reaches a send.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from nps.events.models import Channel, Id
+from nps.kernel.locales import supported_locales
+
+MAX_SEGMENT_DIMENSIONS = 8  # keeps the send transaction (invite + counters) far below 100 items
+_COLOUR_RE = r"^#[0-9a-fA-F]{6}$"
+_EMAIL_RE = re.compile(r"^[^@\s<>\"(),;:]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\.[A-Za-z]{2,63}$")
+Dimension = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+
+class Cadence(StrEnum):
+    """How often a survey starts a wave (relationship NPS); ``none`` means event-triggered only."""
+
+    NONE = "none"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+
+# Scheduler cron expressions (minute hour day-of-month month day-of-week year), 09:00 UTC; the planner
+# then holds each send until the contact's own local daytime.
+_CRON: dict[Cadence, str] = {
+    Cadence.WEEKLY: "cron(0 9 ? * TUE *)",
+    Cadence.MONTHLY: "cron(0 9 1 * ? *)",
+    Cadence.QUARTERLY: "cron(0 9 1 1,4,7,10 ? *)",
+}
+
+
+class Trigger(BaseModel):
+    """A business event that starts a transactional invite for the contact it names."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    detail_type: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    contact_id_field: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")] = "contact_id"
+    delay_minutes: Annotated[int, Field(ge=0, le=60 * 24 * 14)] = 60
+
+    def contact_id(self, detail: object) -> str | None:
+        """The contact id at ``contact_id_field`` (a dotted path) in an event's detail, if present."""
+        value: object = detail
+        for part in self.contact_id_field.split("."):
+            if not isinstance(value, dict):
+                return None
+            value = value.get(part)
+        return value if isinstance(value, str) and value else None
+
+
+class QuietHours(BaseModel):
+    """Local hours in which nothing is sent (default 20:00–09:00: sends land in the recipient's day)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: time = time(20, 0)
+    end: time = time(9, 0)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> QuietHours:
+        if self.start == self.end:
+            raise ValueError("quiet hours must start and end at different times")
+        return self
+
+
+LocaleText = dict[str, Annotated[str, StringConstraints(min_length=1, max_length=2000)]]
+HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s<>\"]{3,2000}$")]
+
+
+class FollowUpEmail(BaseModel):
+    """One category's follow-up email: on/off, when, and per-locale text replacing the catalog's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    #: Send the email; when False the workflow still runs (alert, task, re-survey) without it.
+    email: bool = True
+    #: Minutes after the answer (then held to the contact's local daytime, as invites are).
+    email_delay_minutes: Annotated[int, Field(ge=0, le=60 * 24 * 30)] = 60
+    #: Subject and body by locale (body: plain text, paragraphs separated by a blank line; escaped).
+    subject: LocaleText = Field(default_factory=dict)
+    body: LocaleText = Field(default_factory=dict)
+
+
+class DetractorFollowUp(FollowUpEmail):
+    """Detractors: alert the team, open a task, apologise, wait for resolution, then re-survey."""
+
+    email_delay_minutes: Annotated[int, Field(ge=0, le=60 * 24 * 30)] = 0
+    #: Publish an alert to the team's SNS topic (and the webhook, when one is configured).
+    alert: bool = True
+    #: How long the workflow waits for the team to resolve the task before re-surveying anyway.
+    resolve_within_days: Annotated[int, Field(ge=1, le=90)] = 7
+    #: Send a new invite after resolution (or the timeout) and report whether the contact moved.
+    resurvey: bool = True
+    resurvey_after_days: Annotated[int, Field(ge=0, le=90)] = 14
+
+
+class PromoterFollowUp(FollowUpEmail):
+    """Promoters: thank you, with a referral and/or review request."""
+
+    referral_url: HttpsUrl | None = None
+    review_url: HttpsUrl | None = None
+
+
+class FollowUps(BaseModel):
+    """Per-category follow-up settings of a survey (every category on by default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    detractor: DetractorFollowUp = Field(default_factory=DetractorFollowUp)
+    passive: FollowUpEmail = Field(default_factory=FollowUpEmail)
+    promoter: PromoterFollowUp = Field(default_factory=PromoterFollowUp)
+
+    def for_category(self, category: str) -> FollowUpEmail:
+        settings: FollowUpEmail = getattr(self, category)
+        return settings
+
+
+class Survey(BaseModel):
+    """A survey definition, as stored in the surveys table and given to the CLI as JSON."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    survey_id: Id
+    name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    #: Question wording by locale; a locale without one uses the catalog's standard NPS question.
+    question: dict[str, Annotated[str, StringConstraints(min_length=1, max_length=300)]] = Field(default_factory=dict)
+    #: The "why?" question on the thank-you page, by locale (the catalog's when absent).
+    follow_up_question: dict[str, Annotated[str, StringConstraints(min_length=1, max_length=300)]] = Field(
+        default_factory=dict
+    )
+    brand_name: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    brand_colour: Annotated[str, StringConstraints(pattern=_COLOUR_RE)] = "#1d4ed8"
+    sender: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+    sender_name: Annotated[str, StringConstraints(max_length=80)] | None = None
+    channels: Annotated[list[Channel], Field(min_length=1, max_length=2)]
+    default_locale: str = "en"
+    locales: list[str] = Field(default_factory=lambda: ["en"])
+    audience: Id = "default"
+    cadence: Cadence = Cadence.QUARTERLY
+    fatigue_days: Annotated[int, Field(ge=0, le=365)] = 90
+    reminder_days: Annotated[int, Field(ge=1, le=30)] | None = 3
+    link_lifetime_days: Annotated[int, Field(ge=1, le=365)] = 30
+    segment_dimensions: Annotated[list[Dimension], Field(max_length=MAX_SEGMENT_DIMENSIONS)] = Field(
+        default_factory=list
+    )
+    quiet_hours: QuietHours = Field(default_factory=QuietHours)
+    triggers: Annotated[list[Trigger], Field(max_length=10)] = Field(default_factory=list)
+    follow_ups: FollowUps = Field(default_factory=FollowUps)
+    active: bool = True
+
+    @field_validator("channels")
+    @classmethod
+    def _distinct_channels(cls, channels: list[Channel]) -> list[Channel]:
+        if len(set(channels)) != len(channels):
+            raise ValueError("each channel may be listed once")
+        return channels
+
+    @field_validator("sender")
+    @classmethod
+    def _sender_is_an_address(cls, sender: str) -> str:
+        if not _EMAIL_RE.fullmatch(sender):
+            raise ValueError("the sender must be an email address (the SES identity's domain or address)")
+        return sender
+
+    @field_validator("segment_dimensions")
+    @classmethod
+    def _distinct_dimensions(cls, dimensions: list[str]) -> list[str]:
+        if len(set(dimensions)) != len(dimensions):
+            raise ValueError("each segment dimension may be listed once")
+        return dimensions
+
+    @model_validator(mode="after")
+    def _known_locales(self) -> Survey:
+        supported = supported_locales()
+        texts = [self.follow_ups.for_category(c) for c in ("detractor", "passive", "promoter")]
+        written = {locale for text in texts for locale in (*text.subject, *text.body)}
+        unknown = sorted(
+            {*self.locales, self.default_locale, *self.question, *self.follow_up_question, *written} - supported
+        )
+        if unknown:
+            raise ValueError(f"unsupported locale(s) {', '.join(unknown)}; supported: {sorted(supported)}")
+        if self.default_locale not in self.locales:
+            raise ValueError("default_locale must be one of locales")
+        return self
+
+    @property
+    def schedule_expression(self) -> str | None:
+        """The EventBridge Scheduler expression that starts this survey's waves (None: events only)."""
+        return _CRON.get(self.cadence)
+
+    def locale_for(self, contact_locale: str | None) -> str:
+        """The contact's locale when the survey offers it (``de-AT`` → ``de``), else the survey default."""
+        if contact_locale:
+            tag = contact_locale.replace("_", "-").lower()
+            for option in (tag, tag.split("-")[0]):
+                if option in self.locales:
+                    return option
+        return self.default_locale
+
+    def segments_of(self, attributes: dict[str, str]) -> dict[str, str]:
+        """The contact's values of this survey's segment dimensions (copied onto the invite)."""
+        return {d: attributes[d] for d in self.segment_dimensions if attributes.get(d)}
+
+
+def is_email(text: str) -> bool:
+    """A pragmatic syntactic check of an email address (SES rejects what it cannot deliver)."""
+    # ASCII only: SES needs SMTPUTF8-free addresses, and it keeps header values free of surprises.
+    return text.isascii() and bool(_EMAIL_RE.fullmatch(text))
+
+
+WaveKind = Literal["scheduled", "event"]

@@ -1,0 +1,1 @@
+"""What ``nps smoke`` needs from AWS beyond the capabilities' own adapters."""
