@@ -16,7 +16,7 @@ from nps.reporting.adapters.reads import StoredResponse
 from nps.reporting.figures import ReportService
 from nps.reporting.html import render_report
 from nps.reporting.ranges import DateRange
-from tests.unit.support_reports import FakeAggregateSource, daily_history
+from tests.support.report_source import FakeAggregateSource, daily_history
 
 pytestmark = [
     pytest.mark.browser,

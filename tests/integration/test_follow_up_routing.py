@@ -8,7 +8,7 @@ from typing import Any
 from local.environment import LocalStack
 from nps.events.models import COMMENT_RECEIVED, CONTACT_UNSUBSCRIBED, RESPONSE_RETRACTED, RESPONSE_SCORED
 from nps.kernel import aws
-from tests.event_samples import SAMPLES, comment, retracted, scored
+from tests.support.event_samples import SAMPLES, comment, retracted, scored
 
 
 def put(stack: LocalStack, detail_type: str, detail: dict[str, Any]) -> None:

@@ -27,8 +27,8 @@ from nps.kernel import aws
 from nps.kernel.periods import parse_timestamp
 from nps.links.tokens import Purpose, sign
 from nps.responding.adapters.responses import MAX_COMMENTS_PER_RESPONSE
-from tests.dynamodb_size import dynamodb_item_size
-from tests.reliability.support import drain, route_events_to_queue
+from tests.support.dynamodb_size import dynamodb_item_size
+from tests.support.reliability import drain, route_events_to_queue
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 CSV_HEADER = "contact_id,email,phone,time_zone,locale,plan,region\n"
@@ -416,7 +416,7 @@ def test_hundreds_of_comments_of_every_size_leave_the_stored_follow_up_far_below
     platform: LocalStack, clock: ds.Clock
 ) -> None:
     """The stored item as DynamoDB counts it (moto does not enforce the limit). The bound is reached
-    after 20 comments; tests/unit/test_follow_up_comments.py checks thousands on the same item shape."""
+    after 20 comments; tests/unit/follow_ups/test_comments.py checks thousands on the same item shape."""
     from nps.follow_ups.wiring import follow_up_service
 
     # Given a detractor whose task is open

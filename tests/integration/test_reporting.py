@@ -22,7 +22,7 @@ from nps.reporting.adapters.reads import DynamoAggregateReader
 from nps.reporting.figures import ReportService
 from nps.reporting.ranges import DateRange
 from nps.scoring.aggregation import ALL
-from tests.integration.reporting_data import ANSWER_DAYS, SURVEY_ID, SeededSurvey, seeded_platform
+from tests.support.reporting_data import ANSWER_DAYS, SURVEY_ID, SeededSurvey, seeded_platform
 
 RANGE = {"from": "2026-03-01", "to": "2026-07-31"}
 

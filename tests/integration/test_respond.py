@@ -11,7 +11,7 @@ from local.environment import LocalStack
 from local.lambda_events import LambdaContext, http_event
 from nps.kernel import aws
 from nps.links.tokens import Keyring, Purpose, sign
-from tests.integration.helpers import IssuedInvite, issue_invite
+from tests.support.taps import IssuedInvite, issue_invite
 
 
 def responses(stack: LocalStack) -> list[dict[str, Any]]:

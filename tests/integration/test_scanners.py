@@ -18,7 +18,7 @@ from functions.score import handler as score
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext, http_event
 from nps.kernel import aws
-from tests.integration.helpers import IssuedInvite, call, issue_invite
+from tests.support.taps import IssuedInvite, call, issue_invite
 
 SAFE_LINKS = {
     # Defender for Office 365 fetches with an ordinary-looking desktop Chrome user agent.

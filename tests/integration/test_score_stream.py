@@ -16,7 +16,7 @@ from nps.kernel import aws
 from nps.kernel.periods import Granularity, period_keys
 from nps.scoring.adapters.aggregates import DynamoAggregateStore
 from nps.scoring.aggregation import AggregateKey
-from tests.integration.helpers import issue_invite
+from tests.support.taps import issue_invite
 
 
 def run(event: dict[str, Any]) -> dict[str, Any]:

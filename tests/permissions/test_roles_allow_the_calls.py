@@ -18,10 +18,10 @@ from functions.unsubscribe import handler as unsubscribe
 from local import demo_sending as ds
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext, http_event
-from tests.integration.helpers import issue_invite
 from tests.integration.test_score_stream import tap_a_wide_campaign
 from tests.permissions.recorder import Use, Violation
 from tests.permissions.session import RECORDER
+from tests.support.taps import issue_invite
 
 CSV = (
     "contact_id,email,phone,time_zone,locale,plan,region\n"

@@ -1,4 +1,4 @@
-"""Fixtures of the reliability suite (the oracles and helpers live in :mod:`tests.reliability.support`)."""
+"""Fixtures of the reliability suite (the oracles and helpers live in :mod:`tests.support.reliability`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from local.environment import LocalStack
-from tests.reliability.support import route_events_to_queue
+from tests.support.reliability import route_events_to_queue
 
 
 class _SnapshotOncePerTransaction:

@@ -29,8 +29,8 @@ from local.environment import LocalStack, StreamReader, create_stack
 from nps.kernel import aws
 from nps.responding.adapters.responses import DynamoResponseRepository, RecordOutcome, StoredResponse
 from nps.responding.service import ConfirmResult
-from tests.integration.helpers import PAGE_SCRIPT, issue_invite
-from tests.reliability.support import aggregate_counts, drain, recount, route_events_to_queue, run_score, scan
+from tests.support.reliability import aggregate_counts, drain, recount, route_events_to_queue, run_score, scan
+from tests.support.taps import PAGE_SCRIPT, issue_invite
 
 pytestmark = pytest.mark.reliability
 

@@ -26,8 +26,7 @@ from local.environment import LocalStack, StreamReader
 from nps.events.publisher import EventPublishError
 from nps.kernel import aws
 from nps.scoring.adapters.aggregates import CommitFailed, DynamoAggregateStore
-from tests.integration.helpers import issue_invite
-from tests.reliability.support import (
+from tests.support.reliability import (
     aggregate_counts,
     drain,
     expected_counts,
@@ -35,6 +34,7 @@ from tests.reliability.support import (
     route_events_to_queue,
     run_score,
 )
+from tests.support.taps import issue_invite
 
 pytestmark = pytest.mark.reliability
 

@@ -67,7 +67,7 @@ def the_invite(stack: LocalStack) -> dict[str, Any]:
 
 def dead_letters(stack: LocalStack) -> list[dict[str, Any]]:
     assert stack.sending is not None
-    from tests.reliability.support import drain
+    from tests.support.reliability import drain
 
     return drain(stack.sending.dead_letter_queue_url)
 

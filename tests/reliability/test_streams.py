@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 
 from functions.respond import handler as respond
 from local.environment import LocalStack, StreamReader
-from tests.integration.helpers import IssuedInvite, issue_invite
-from tests.reliability.support import aggregate_counts, clear_aggregates, recount, run_score, scan
+from tests.support.reliability import aggregate_counts, clear_aggregates, recount, run_score, scan
+from tests.support.taps import IssuedInvite, issue_invite
 
 pytestmark = pytest.mark.reliability
 

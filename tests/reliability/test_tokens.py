@@ -29,7 +29,7 @@ from local.environment import LocalStack
 from local.lambda_events import LambdaContext, http_event
 from nps.kernel import aws
 from nps.links.tokens import Keyring, Purpose, TokenCheck, TokenStatus, sign, verify
-from tests.integration.helpers import BROWSER, FORM, PAGE_SCRIPT, issue_invite
+from tests.support.taps import BROWSER, FORM, PAGE_SCRIPT, issue_invite
 
 pytestmark = pytest.mark.reliability
 

@@ -2,7 +2,7 @@
 
 Every unit test runs with sockets disabled and with ``nps.kernel.aws.client`` replaced by a function that
 fails loudly, so a test that accidentally reaches for AWS fails instead of hanging or calling out.
-Constants and the in-memory fakes themselves live in :mod:`tests.unit.support`.
+Constants and the in-memory fakes themselves live in :mod:`tests.support.fakes`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from nps.kernel import aws
 from nps.links.tokens import Keyring, Purpose, sign
 from nps.responding.adapters.invites import Invite
 from nps.scoring.aggregation import Transition
-from tests.unit.support import (
+from tests.support.fakes import (
     FIRST_ANSWERED_AT,
     KEY_1,
     KEY_2,

@@ -22,7 +22,7 @@ from nps.sending.contacts import Contact
 from nps.sending.messages import render_follow_up_email
 from nps.sending.planning import plan_contacts
 from nps.sending.surveys import Survey
-from tests.event_samples import scored
+from tests.support.event_samples import scored
 
 BASE: dict[str, Any] = {
     "survey_id": "srv_1",

@@ -15,7 +15,7 @@ from nps.events.patterns import (
     RESURVEY_ANSWERED,
     RETRACTED,
 )
-from tests.event_samples import SAMPLES, comment, retracted, scored
+from tests.support.event_samples import SAMPLES, comment, retracted, scored
 
 
 def event(detail_type: str, detail: dict[str, Any], source: str = "nps") -> dict[str, Any]:

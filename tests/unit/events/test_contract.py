@@ -13,10 +13,10 @@ from pydantic import ValidationError
 from nps.events import schemas as event_schemas
 from nps.events.publisher import Event, EventPublisher
 from nps.events.schemas import DETAIL_MODELS, drift, schema_for, slug, validate_detail
-from tests.event_samples import SAMPLES
-from tests.unit.support import FakeEventsClient
+from tests.support.event_samples import SAMPLES
+from tests.support.fakes import FakeEventsClient
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PII = re.compile(r"@|\+\d{6,}|email_address|phone")
 
 

@@ -15,7 +15,7 @@ from nps.reporting.html import render_report, trend_chart
 from nps.reporting.ranges import DateRange
 from nps.reporting.text import format_full_report
 from nps.scoring.aggregation import AggregateKey
-from tests.unit.support_reports import FakeAggregateSource, daily_history
+from tests.support.report_source import FakeAggregateSource, daily_history
 
 YEAR = DateRange(date(2026, 1, 1), date(2026, 12, 31))
 

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from nps.events.publisher import MAX_ENTRIES_PER_CALL, Event, EventPublisher, EventPublishError, detail_json
-from tests.unit.support import FakeEventsClient
+from tests.support.fakes import FakeEventsClient
 
 
 class Detail(BaseModel):

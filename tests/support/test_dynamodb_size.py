@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dynamodb_size import dynamodb_item_size, number_size
+from tests.support.dynamodb_size import dynamodb_item_size, number_size
 
 
 @pytest.mark.parametrize(

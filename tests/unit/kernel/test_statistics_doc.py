@@ -9,7 +9,7 @@ import pytest
 
 from nps.kernel.statistics import CategoryCounts, compare, estimate
 
-DOC = (Path(__file__).resolve().parents[2] / "docs" / "statistics.md").read_text(encoding="utf-8")
+DOC = (Path(__file__).resolve().parents[3] / "docs" / "statistics.md").read_text(encoding="utf-8")
 PERIOD_A = CategoryCounts(60, 25, 15)
 PERIOD_B = CategoryCounts(45, 30, 25)
 

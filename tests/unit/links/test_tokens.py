@@ -21,7 +21,7 @@ from nps.links.tokens import (
     sign,
     verify,
 )
-from tests.unit.support import KEY_1, KEY_2, NOW_EPOCH
+from tests.support.fakes import KEY_1, KEY_2, NOW_EPOCH
 
 EXPIRES = NOW_EPOCH + 3600
 HYPOTHESIS = settings(

@@ -20,7 +20,7 @@ from nps.follow_ups.steps import (
     comment_text_bytes,
     keep_latest_comments,
 )
-from tests.dynamodb_size import ITEM_LIMIT_BYTES, dynamodb_item_size
+from tests.support.dynamodb_size import ITEM_LIMIT_BYTES, dynamodb_item_size
 
 SQS_MESSAGE_LIMIT_BYTES = 256 * 1024
 #: "Well under" the limits: a quarter of DynamoDB's, half of SQS's.

@@ -1,6 +1,6 @@
 """nps.responding.service: score links that a GET opens and the page's POST confirms, held back when automated.
 
-In-memory stores (tests.unit.support) and a clock the tests move by hand.
+In-memory stores (tests.support.fakes) and a clock the tests move by hand.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from nps.responding.service import (
     TooManyComments,
     clean_comment,
 )
-from tests.unit.support import (
+from tests.support.fakes import (
     KEY_2,
     NOW,
     NOW_EPOCH,

@@ -34,7 +34,7 @@ from nps.scoring.stream import (
     retracted_event,
     scored_event,
 )
-from tests.unit.support import NOW, FakeAggregateStore, FakePublisher
+from tests.support.fakes import NOW, FakeAggregateStore, FakePublisher
 
 MakeImage = Callable[..., dict[str, Any]]
 MakeItem = Callable[..., ResponseItem]
