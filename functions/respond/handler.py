@@ -27,7 +27,7 @@ from nps.kernel.locales import accept_language, resolve_locale, templates_dir
 from nps.kernel.rendering import BASE_POLICY, HTML, PAGE_HEADERS, render
 from nps.links.adapters.keyring import load_keyring
 from nps.responding.adapters.invites import DynamoInviteRepository
-from nps.responding.adapters.responses import DynamoResponseRepository, RecordOutcome
+from nps.responding.adapters.responses import MAX_COMMENTS_PER_RESPONSE, DynamoResponseRepository, RecordOutcome
 from nps.responding.service import (
     PayloadTooLarge,
     ResponseError,
@@ -38,6 +38,7 @@ from nps.responding.service import (
 
 if TYPE_CHECKING:  # the OpenAPI types module is only needed by the type checker
     from aws_lambda_powertools.event_handler.openapi.types import (
+        OpenAPIResponse,
         OpenAPIResponseContentModel,
         OpenAPIResponseContentSchema,
     )
@@ -51,6 +52,51 @@ _KNOWN_ROUTES = (
 _PAGE: dict[str, OpenAPIResponseContentSchema | OpenAPIResponseContentModel] = {
     "text/html": {"schema": {"type": "string"}}
 }
+
+# What each route answers, one row per route: the statuses and their meaning in the OpenAPI document
+# (docs/openapi/respond.json). Every answer is an HTML page (HEAD: its status and headers only).
+_LINK_INVALID = "Link invalid"
+_LINK_EXPIRED = "Link expired"
+_BODY_TOO_LARGE = "Body larger than 32 KiB"
+_NOT_A_FORM = "Body not application/x-www-form-urlencoded"
+ROUTE_STATUSES: dict[tuple[str, str], dict[int, str]] = {
+    ("GET", "/r/<token>"): {
+        200: "Thank-you page, or the score picker",
+        400: "Score missing from a confirmation or not an integer 0–10",
+        403: f"{_LINK_INVALID} (tampered, truncated or signed with an unknown key)",
+        410: f"{_LINK_EXPIRED}, or its invite aged out",
+    },
+    ("POST", "/r/<token>"): {
+        200: "Thank-you page",
+        400: "Score missing or not an integer 0–10; malformed form body",
+        403: _LINK_INVALID,
+        410: _LINK_EXPIRED,
+        413: _BODY_TOO_LARGE,
+        415: _NOT_A_FORM,
+    },
+    ("HEAD", "/r/<token>"): {
+        200: "The link is valid (no body)",
+        403: f"{_LINK_INVALID} (no body)",
+        410: f"{_LINK_EXPIRED} (no body)",
+    },
+    ("GET", "/r/<token>/p"): {200: "An empty page", 403: _LINK_INVALID, 410: _LINK_EXPIRED},
+    ("POST", "/r/<token>/comment"): {
+        200: "Comment saved page",
+        400: f"Comment empty, longer than {MAX_COMMENT_LENGTH:,} characters, or malformed body",
+        403: _LINK_INVALID,
+        409: "No answer on record yet",
+        410: _LINK_EXPIRED,
+        413: _BODY_TOO_LARGE,
+        415: _NOT_A_FORM,
+        429: f"The answer already took its {MAX_COMMENTS_PER_RESPONSE} comments: this one is not saved",
+    },
+}
+
+
+def _documented(method: str, path: str) -> dict[int, OpenAPIResponse]:
+    """The OpenAPI ``responses`` of one route, from :data:`ROUTE_STATUSES`."""
+    return {status: {"description": text, "content": _PAGE} for status, text in ROUTE_STATUSES[(method, path)].items()}
+
 
 logger = Logger(service="respond")
 metrics = Metrics(namespace="NPS", service="respond")
@@ -129,12 +175,7 @@ def _thank_you(token: str, score: int, locale: str) -> Response[str]:
         "the same URL after a short pause (a button does it when scripts are off). The GET itself never "
         "records an answer. Without `score`: shows the 0–10 score picker (the page SMS links open)."
     ),
-    responses={
-        200: {"description": "Thank-you page, or the score picker", "content": _PAGE},
-        400: {"description": "Score missing from a confirmation or not an integer 0–10", "content": _PAGE},
-        403: {"description": "Link invalid (tampered, truncated or signed with an unknown key)", "content": _PAGE},
-        410: {"description": "Link expired, or its invite aged out", "content": _PAGE},
-    },
+    responses=_documented("GET", "/r/<token>"),
     tags=["Responses"],
 )
 def open_link(token: str, score: str | None = None) -> Response[str]:
@@ -156,14 +197,7 @@ def open_link(token: str, score: str | None = None) -> Response[str]:
         "(a mail scanner): then it is kept aside and never counted. The latest human answer wins within "
         "the edit window. The response does not say which it was."
     ),
-    responses={
-        200: {"description": "Thank-you page", "content": _PAGE},
-        400: {"description": "Score missing or not an integer 0–10; malformed form body", "content": _PAGE},
-        403: {"description": "Link invalid", "content": _PAGE},
-        410: {"description": "Link expired", "content": _PAGE},
-        413: {"description": "Body larger than 32 KiB", "content": _PAGE},
-        415: {"description": "Body not application/x-www-form-urlencoded", "content": _PAGE},
-    },
+    responses=_documented("POST", "/r/<token>"),
     tags=["Responses"],
 )
 def confirm(token: str) -> Response[str]:
@@ -193,11 +227,7 @@ def confirm(token: str) -> Response[str]:
     method="HEAD",
     summary="Check a score link",
     description="Read-only: link checkers and mail scanners learn whether the link works; nothing is logged.",
-    responses={
-        200: {"description": "The link is valid (no body)", "content": _PAGE},
-        403: {"description": "Link invalid (no body)", "content": _PAGE},
-        410: {"description": "Link expired (no body)", "content": _PAGE},
-    },
+    responses=_documented("HEAD", "/r/<token>"),
     tags=["Responses"],
 )
 def open_link_head(token: str) -> Response[str]:
@@ -212,11 +242,7 @@ def open_link_head(token: str) -> Response[str]:
         "A link hidden in every email that no person sees or follows. Its fetch marks the invite's link "
         "activity around it as automated (and retracts an answer recorded seconds before)."
     ),
-    responses={
-        200: {"description": "An empty page", "content": _PAGE},
-        403: {"description": "Link invalid", "content": _PAGE},
-        410: {"description": "Link expired", "content": _PAGE},
-    },
+    responses=_documented("GET", "/r/<token>/p"),
     tags=["Responses"],
 )
 def preview(token: str) -> Response[str]:
@@ -229,16 +255,7 @@ def preview(token: str) -> Response[str]:
     "/r/<token>/comment",
     summary="Save the comment",
     description="Form field `comment` (1–2,000 characters) for the answer on record.",
-    responses={
-        200: {"description": "Comment saved page", "content": _PAGE},
-        400: {"description": "Comment empty, longer than 2,000 characters, or malformed body", "content": _PAGE},
-        403: {"description": "Link invalid", "content": _PAGE},
-        409: {"description": "No answer on record yet", "content": _PAGE},
-        410: {"description": "Link expired", "content": _PAGE},
-        413: {"description": "Body larger than 32 KiB", "content": _PAGE},
-        415: {"description": "Body not application/x-www-form-urlencoded", "content": _PAGE},
-        429: {"description": "The answer already took its 50 comments: this one is not saved", "content": _PAGE},
-    },
+    responses=_documented("POST", "/r/<token>/comment"),
     tags=["Responses"],
 )
 def comment(token: str) -> Response[str]:
