@@ -10,6 +10,7 @@ from infra.constructs.follow_ups import FollowUps, FollowUpTables
 from infra.constructs.functions import SharedLayers
 from infra.constructs.observability import Observability
 from infra.constructs.opt_outs import OptOutEvents
+from infra.constructs.platform import Platform
 from infra.constructs.reporting import Reporting
 from infra.constructs.response_api import ResponseApi
 from infra.constructs.routing import Routing
@@ -26,23 +27,19 @@ class NpsStack(Stack):
         Tags.of(self).add("stage", config.stage)
 
         storage = Storage(self, "Storage")
-        layers = SharedLayers(self, "Layers")
+        platform = Platform(config=config, layers=SharedLayers(self, "Layers"), key=storage.key)
         routing = Routing(self, "Routing", key=storage.key)
         self.response_api = ResponseApi(
             self,
             "ResponseApi",
-            config=config,
-            layers=layers,
-            key=storage.key,
+            platform=platform,
             invites=storage.invites,
             responses=storage.responses,
         )
         self.scoring = Scoring(
             self,
             "Scoring",
-            config=config,
-            layers=layers,
-            key=storage.key,
+            platform=platform,
             responses=storage.responses,
             aggregates=storage.aggregates,
             bus=routing.bus,
@@ -50,9 +47,7 @@ class NpsStack(Stack):
         self.sending = Sending(
             self,
             "Sending",
-            config=config,
-            layers=layers,
-            key=storage.key,
+            platform=platform,
             invites=storage.invites,
             responses=storage.responses,
             aggregates=storage.aggregates,
@@ -67,18 +62,14 @@ class NpsStack(Stack):
         self.opt_outs = OptOutEvents(
             self,
             "OptOuts",
-            config=config,
-            layers=layers,
-            key=storage.key,
+            platform=platform,
             suppressions=storage.suppressions,
             bus=routing.bus,
         )
         self.reporting = Reporting(
             self,
             "Reporting",
-            config=config,
-            layers=layers,
-            key=storage.key,
+            platform=platform,
             api=self.response_api.api,
             aggregates=storage.aggregates,
             responses=storage.responses,
@@ -86,9 +77,7 @@ class NpsStack(Stack):
         self.follow_ups = FollowUps(
             self,
             "FollowUps",
-            config=config,
-            layers=layers,
-            key=storage.key,
+            platform=platform,
             tables=FollowUpTables(
                 follow_ups=storage.follow_ups,
                 invites=storage.invites,

@@ -28,7 +28,6 @@ from aws_cdk import Duration, RemovalPolicy, SecretValue, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
@@ -40,7 +39,8 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.config import StackConfig
-from infra.constructs.functions import SharedLayers, acknowledge, python_function, retention
+from infra.constructs.functions import acknowledge, retention
+from infra.constructs.platform import Platform
 from infra.constructs.queues import encrypted_queue
 from infra.constructs.routing import Routing, pattern_rule
 from infra.constructs.sending import Sending
@@ -72,9 +72,7 @@ class FollowUps(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: StackConfig,
-        layers: SharedLayers,
-        key: kms.IKey,
+        platform: Platform,
         tables: FollowUpTables,
         routing: Routing,
         sending: Sending,
@@ -82,19 +80,21 @@ class FollowUps(Construct):
         signing_secret: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.key = key
-        self.alerts = sns.Topic(self, "Alerts", display_name="NPS detractor alerts", master_key=key, enforce_ssl=True)
-        if config.follow_up_alert_email:
-            self.alerts.add_subscription(subscriptions.EmailSubscription(config.follow_up_alert_email))
+        self.key = platform.key
+        self.alerts = sns.Topic(
+            self, "Alerts", display_name="NPS detractor alerts", master_key=platform.key, enforce_ssl=True
+        )
+        if platform.config.follow_up_alert_email:
+            self.alerts.add_subscription(subscriptions.EmailSubscription(platform.config.follow_up_alert_email))
         # The team's tasks (a CRM or ticketing integration reads them; docs/events.md), and the
         # executions that failed after retries, parked with their input and error.
-        self.task_dead_letters = encrypted_queue(self, "TaskDeadLetters", key)
+        self.task_dead_letters = encrypted_queue(self, "TaskDeadLetters", platform.key)
         # The team's CRM integration consumes tasks; a day without pick-up means it is down.
         self.tasks = encrypted_queue(
-            self, "Tasks", key, dead_letter_queue=self.task_dead_letters, max_message_age=Duration.days(1)
+            self, "Tasks", platform.key, dead_letter_queue=self.task_dead_letters, max_message_age=Duration.days(1)
         )
         self.workflow_dead_letters = encrypted_queue(
-            self, "WorkflowDeadLetters", key, dead_letter_role="follow-up workflow executions that failed"
+            self, "WorkflowDeadLetters", platform.key, dead_letter_role="follow-up workflow executions that failed"
         )
 
         environment = {
@@ -114,23 +114,19 @@ class FollowUps(Construct):
             "PUBLIC_BASE_URL": public_base_url,
             "SES_CONFIGURATION_SET": sending.configuration_set.configuration_set_name,
         }
-        self.steps = python_function(
+        self.steps = platform.function(
             self,
             "Steps",
             name="follow_up",
-            layers=layers,
             environment=environment,
-            log_retention_days=config.log_retention_days,
             timeout=STEP_TIMEOUT,
             description="The steps of the follow-up workflows (open, email, task, re-survey, close)",
         )
-        self.consumer = python_function(
+        self.consumer = platform.function(
             self,
             "EventsConsumer",
             name="follow_up_events",
-            layers=layers,
             environment=environment,
-            log_retention_days=config.log_retention_days,
             timeout=Duration.seconds(60),
             description="Detractor comments, retractions and re-survey answers → their follow-ups",
         )
@@ -165,8 +161,8 @@ class FollowUps(Construct):
         # A retraction ends a detractor's wait for resolution (SendTaskSuccess on its task token).
         for machine in self.state_machines.values():
             machine.grant_task_response(self.consumer)
-        if config.alert_webhook_url:
-            self._webhook(config, routing)
+        if platform.config.alert_webhook_url:
+            self._webhook(platform.config, routing)
         self._acknowledge()
 
     # -- permissions --------------------------------------------------------------------------------

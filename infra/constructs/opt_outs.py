@@ -11,13 +11,12 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
 
-from infra.config import StackConfig
-from infra.constructs.functions import SharedLayers, acknowledge, python_function
+from infra.constructs.functions import acknowledge
+from infra.constructs.platform import Platform
 from infra.constructs.queues import encrypted_queue
 from nps.sending.suppression import SuppressionReason
 
@@ -40,22 +39,21 @@ class OptOutEvents(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: StackConfig,
-        layers: SharedLayers,
-        key: kms.IKey,
+        platform: Platform,
         suppressions: dynamodb.ITable,
         bus: events.IEventBus,
     ) -> None:
         super().__init__(scope, construct_id)
         self.failed_records = encrypted_queue(
-            self, "FailedStreamRecords", key, dead_letter_role="on-failure destination of the suppressions stream"
+            self,
+            "FailedStreamRecords",
+            platform.key,
+            dead_letter_role="on-failure destination of the suppressions stream",
         )
-        self.function = python_function(
+        self.function = platform.function(
             self,
             "Publish",
             name="suppression_events",
-            layers=layers,
-            log_retention_days=config.log_retention_days,
             timeout=Duration.seconds(30),
             description="Suppressions stream → NPS Contact Unsubscribed (from the unsubscribe's record)",
             environment={"EVENT_BUS_NAME": bus.event_bus_name},

@@ -6,13 +6,11 @@ from aws_cdk import Duration
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk.aws_apigatewayv2_authorizers import HttpIamAuthorizer
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
-from infra.config import StackConfig
-from infra.constructs.functions import SharedLayers, python_function
+from infra.constructs.platform import Platform
 from nps.kernel.tables import AGGREGATES_BY_SURVEY, RESPONSES_BY_SURVEY
 
 REPORT_ROUTE = "/reports/{survey_id}/{report}"
@@ -24,20 +22,16 @@ class Reporting(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: StackConfig,
-        layers: SharedLayers,
-        key: kms.IKey,
+        platform: Platform,
         api: apigw.HttpApi,
         aggregates: dynamodb.ITable,
         responses: dynamodb.ITable,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.function = python_function(
+        self.function = platform.function(
             self,
             "Report",
             name="report",
-            layers=layers,
-            log_retention_days=config.log_retention_days,
             memory_size=1024,
             timeout=Duration.seconds(29),  # the HTTP API's integration limit
             description="Reporting API: NPS, trends, segments, comments and CSV from the aggregates",
@@ -54,7 +48,7 @@ class Reporting(Construct):
                 ],
             )
         )
-        key.grant_decrypt(self.function)
+        platform.key.grant_decrypt(self.function)
         self.routes = api.add_routes(
             path=REPORT_ROUTE,
             methods=[apigw.HttpMethod.GET],

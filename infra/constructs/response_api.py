@@ -10,14 +10,13 @@ from aws_cdk import aws_apigateway as apigw_v1
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
-from infra.config import StackConfig
-from infra.constructs.functions import SharedLayers, acknowledge, python_function, retention
+from infra.constructs.functions import acknowledge, retention
+from infra.constructs.platform import Platform
 from infra.constructs.storage import grant_items
 
 
@@ -44,9 +43,7 @@ class ResponseApi(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: StackConfig,
-        layers: SharedLayers,
-        key: kms.IKey,
+        platform: Platform,
         invites: dynamodb.ITable,
         responses: dynamodb.ITable,
     ) -> None:
@@ -56,7 +53,7 @@ class ResponseApi(Construct):
             self,
             "LinkSigningKeys",
             description="HMAC keys for one-tap and unsubscribe links",
-            encryption_key=key,
+            encryption_key=platform.key,
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 secret_string_template=json.dumps({"active": "k1"}),
                 generate_string_key="k1",
@@ -65,12 +62,10 @@ class ResponseApi(Construct):
             ),
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.function = python_function(
+        self.function = platform.function(
             self,
             "Respond",
             name="respond",
-            layers=layers,
-            log_retention_days=config.log_retention_days,
             memory_size=1024,
             timeout=Duration.seconds(10),
             description="One-tap score links and the comment form",
@@ -78,7 +73,7 @@ class ResponseApi(Construct):
                 "INVITES_TABLE": invites.table_name,
                 "RESPONSES_TABLE": responses.table_name,
                 "SIGNING_SECRET_NAME": self.signing_secret.secret_arn,
-                "DEFAULT_LOCALE": config.default_locale,
+                "DEFAULT_LOCALE": platform.config.default_locale,
             },
         )
         # UpdateItem: every open, confirm and preview request writes the invite's click log.
@@ -112,19 +107,21 @@ class ResponseApi(Construct):
         access_logs = logs.LogGroup(
             self,
             "AccessLogs",
-            retention=retention(config.log_retention_days),
+            retention=retention(platform.config.log_retention_days),
             removal_policy=RemovalPolicy.DESTROY,
         )
         self.domain: apigw.DomainName | None = None
-        self.link_domain = config.link_domain
-        if config.link_domain and config.link_certificate_arn:
+        self.link_domain = platform.config.link_domain
+        if platform.config.link_domain and platform.config.link_certificate_arn:
             self.domain = apigw.DomainName(
                 self,
                 "LinkDomain",
-                domain_name=config.link_domain,
-                certificate=acm.Certificate.from_certificate_arn(self, "LinkCertificate", config.link_certificate_arn),
+                domain_name=platform.config.link_domain,
+                certificate=acm.Certificate.from_certificate_arn(
+                    self, "LinkCertificate", platform.config.link_certificate_arn
+                ),
             )
-        elif config.link_domain or config.link_certificate_arn:
+        elif platform.config.link_domain or platform.config.link_certificate_arn:
             raise ValueError("linkDomain and linkCertificateArn must be given together")
         self.stage = apigw.HttpStage(
             self,
@@ -133,7 +130,9 @@ class ResponseApi(Construct):
             stage_name="$default",
             auto_deploy=True,
             domain_mapping=apigw.DomainMappingOptions(domain_name=self.domain) if self.domain else None,
-            throttle=apigw.ThrottleSettings(rate_limit=config.api_rate_limit, burst_limit=config.api_burst_limit),
+            throttle=apigw.ThrottleSettings(
+                rate_limit=platform.config.api_rate_limit, burst_limit=platform.config.api_burst_limit
+            ),
             # Route keys, not paths: a path carries a link token, which must not land in logs.
             access_log_settings=_AccessLogs(
                 apigw.LogGroupLogDestination(access_logs),

@@ -5,13 +5,12 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
 
-from infra.config import StackConfig
-from infra.constructs.functions import SharedLayers, acknowledge, python_function
+from infra.constructs.functions import acknowledge
+from infra.constructs.platform import Platform
 from infra.constructs.queues import encrypted_queue
 from infra.constructs.storage import grant_items
 
@@ -24,9 +23,7 @@ class Scoring(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: StackConfig,
-        layers: SharedLayers,
-        key: kms.IKey,
+        platform: Platform,
         responses: dynamodb.ITable,
         aggregates: dynamodb.ITable,
         bus: events.IEventBus,
@@ -35,15 +32,13 @@ class Scoring(Construct):
         self.failed_records = encrypted_queue(
             self,
             "FailedStreamRecords",
-            key,
+            platform.key,
             dead_letter_role="on-failure destination of the responses stream",
         )
-        self.function = python_function(
+        self.function = platform.function(
             self,
             "Score",
             name="score",
-            layers=layers,
-            log_retention_days=config.log_retention_days,
             memory_size=1024,
             timeout=Duration.seconds(60),
             description="Responses stream → exactly-once aggregates and NPS events",

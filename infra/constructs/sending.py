@@ -18,7 +18,6 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as event_targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as sources
@@ -33,8 +32,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
-from infra.config import StackConfig
-from infra.constructs.functions import SharedLayers, acknowledge, python_function
+from infra.constructs.functions import acknowledge
+from infra.constructs.platform import Platform
 from infra.constructs.queues import encrypted_queue
 from infra.constructs.storage import grant_items
 from nps.events.models import EVENT_SOURCE
@@ -54,9 +53,7 @@ class Sending(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: StackConfig,
-        layers: SharedLayers,
-        key: kms.IKey,
+        platform: Platform,
         invites: dynamodb.ITable,
         responses: dynamodb.ITable,
         aggregates: dynamodb.ITable,
@@ -78,9 +75,9 @@ class Sending(Construct):
 
         # -- SES: configuration set whose bounce/complaint events go to an encrypted topic -------------
         self.feedback_topic = sns.Topic(
-            self, "SesFeedback", display_name="SES bounces and complaints", master_key=key, enforce_ssl=True
+            self, "SesFeedback", display_name="SES bounces and complaints", master_key=platform.key, enforce_ssl=True
         )
-        key.add_to_resource_policy(
+        platform.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="SesPublishesFeedback",
                 principals=[iam.ServicePrincipal("ses.amazonaws.com")],
@@ -92,7 +89,7 @@ class Sending(Construct):
         # SNS parks what it cannot deliver to the suppress function in the feedback DLQ, encrypted with
         # this key: without this statement SNS could not write there and the notification would be lost.
         # (The topic's ARN cannot be named here: the topic depends on the key.)
-        key.add_to_resource_policy(
+        platform.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="SnsParksUndeliveredFeedback",
                 principals=[iam.ServicePrincipal("sns.amazonaws.com")],
@@ -114,11 +111,11 @@ class Sending(Construct):
         )
 
         # -- queues --------------------------------------------------------------------------------
-        self.send_dlq = encrypted_queue(self, "SendDeadLetters", key)
+        self.send_dlq = encrypted_queue(self, "SendDeadLetters", platform.key)
         self.send_queue = encrypted_queue(
             self,
             "SendQueue",
-            key,
+            platform.key,
             dead_letter_queue=self.send_dlq,
             # The function parks a message in the DLQ itself after MAX_SEND_ATTEMPTS; redrive is the
             # safety net for crashes before that.
@@ -128,19 +125,19 @@ class Sending(Construct):
         self.feedback_dlq = encrypted_queue(
             self,
             "FeedbackDeadLetters",
-            key,
+            platform.key,
             dead_letter_role="SES feedback the suppress function could not take",
         )
         self.suppress_dlq = encrypted_queue(
             self,
             "SuppressDeadLetters",
-            key,
+            platform.key,
             dead_letter_role="SES feedback the suppress function failed on after Lambda's retries",
         )
         self.planner_dlq = encrypted_queue(
             self,
             "PlannerDeadLetters",
-            key,
+            platform.key,
             dead_letter_role="schedules and business events the planner missed",
         )
 
@@ -149,7 +146,7 @@ class Sending(Construct):
             self,
             "ContactImports",
             encryption=s3.BucketEncryption.KMS,
-            encryption_key=key,
+            encryption_key=platform.key,
             bucket_key_enabled=True,
             enforce_ssl=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -179,12 +176,10 @@ class Sending(Construct):
         }
 
         def function(name: str, description: str, environment: dict[str, str], **kwargs: object) -> lambda_.Function:
-            return python_function(
+            return platform.function(
                 self,
                 "".join(part.capitalize() for part in name.split("_")),
                 name=name,
-                layers=layers,
-                log_retention_days=config.log_retention_days,
                 description=description,
                 environment=environment,
                 **kwargs,  # type: ignore[arg-type]
@@ -219,7 +214,7 @@ class Sending(Construct):
                 "SEND_RATE_PER_SECOND": str(send_rate),
                 "DELIVER_CONCURRENCY": str(concurrency),
                 "MAX_SEND_ATTEMPTS": str(MAX_SEND_ATTEMPTS),
-                "DEFAULT_LOCALE": config.default_locale,
+                "DEFAULT_LOCALE": platform.config.default_locale,
             },
             timeout=Duration.seconds(DELIVER_TIMEOUT_SECONDS),
         )
@@ -307,7 +302,7 @@ class Sending(Construct):
             {
                 **tables,
                 "SIGNING_SECRET_NAME": signing_secret.secret_arn,
-                "DEFAULT_LOCALE": config.default_locale,
+                "DEFAULT_LOCALE": platform.config.default_locale,
             },
         )
         grant_items(invites, self.unsubscribe, "dynamodb:GetItem")
