@@ -21,7 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from markupsafe import Markup
 
-from nps.events.models import MAX_COMMENT_LENGTH
+from nps.kernel.categories import MAX_COMMENT_LENGTH
 from nps.kernel.config import settings
 from nps.kernel.locales import accept_language, resolve_locale, templates_dir
 from nps.kernel.rendering import BASE_POLICY, HTML, PAGE_HEADERS, render

@@ -19,11 +19,11 @@ from local import demo_sending as ds
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext, http_event, sqs_record
 from local.principals import as_outside_world
-from nps.events.models import MAX_COMMENT_LENGTH
 from nps.events.publisher import EventPublisher, EventPublishError
 from nps.follow_ups.adapters.store import DynamoFollowUpStore
 from nps.follow_ups.steps import COMMENT_UPDATE_WINDOW_SECONDS
 from nps.kernel import aws
+from nps.kernel.categories import MAX_COMMENT_LENGTH
 from nps.kernel.periods import parse_timestamp
 from nps.links.tokens import Purpose, sign
 from nps.responding.adapters.responses import MAX_COMMENTS_PER_RESPONSE

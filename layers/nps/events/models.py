@@ -7,10 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from nps.kernel.categories import Category
-
-#: The longest comment a person can send (characters); the events carry it whole.
-MAX_COMMENT_LENGTH = 2000
+from nps.kernel.categories import MAX_COMMENT_LENGTH, Category
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 SegmentValues = dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], str]

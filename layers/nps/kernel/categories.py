@@ -7,6 +7,9 @@ from enum import StrEnum
 MIN_SCORE = 0
 MAX_SCORE = 10
 SCORES = range(MIN_SCORE, MAX_SCORE + 1)
+#: The longest comment an answer carries (characters): the pages, the respond function and the event
+#: contract share it (kept here, beside the scale, so the respond path never needs pydantic for it).
+MAX_COMMENT_LENGTH = 2000
 
 
 class Category(StrEnum):

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from nps.events.models import MAX_COMMENT_LENGTH
-from nps.kernel.categories import Category, ScoreOutOfRange, categorize, parse_score
+from nps.kernel.categories import MAX_COMMENT_LENGTH, Category, ScoreOutOfRange, categorize, parse_score
 from nps.kernel.periods import iso_timestamp
 from nps.links.tokens import Keyring, Purpose, TokenStatus, verify
 from nps.responding.adapters.invites import Invite, InviteNotFound

@@ -9,7 +9,6 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nps.events.models import MAX_COMMENT_LENGTH
 from nps.follow_ups.adapters.store import follow_up_item, task_message_body
 from nps.follow_ups.steps import (
     FOLLOW_UP_COMMENT_BYTES_KEPT,
@@ -20,6 +19,7 @@ from nps.follow_ups.steps import (
     comment_text_bytes,
     keep_latest_comments,
 )
+from nps.kernel.categories import MAX_COMMENT_LENGTH
 from tests.support.dynamodb_size import ITEM_LIMIT_BYTES, dynamodb_item_size
 
 SQS_MESSAGE_LIMIT_BYTES = 256 * 1024

@@ -10,8 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from nps.events.models import MAX_COMMENT_LENGTH
-from nps.kernel.categories import Category
+from nps.kernel.categories import MAX_COMMENT_LENGTH, Category
 from nps.kernel.periods import iso_timestamp
 from nps.links.tokens import Keyring, Purpose
 from nps.responding.adapters.invites import Invite, InviteNotFound

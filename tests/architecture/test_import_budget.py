@@ -1,0 +1,30 @@
+"""The respond function's import path: what its cold start loads is part of its budget (see make bench).
+
+Pydantic alone adds about 90 ms to a cold start; the respond path reads its settings from a dataclass
+and its limits from :mod:`nps.kernel.categories` so that it never loads it. Moving a constant into a
+module with models must fail here, not only show up as a slower benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+NEVER_ON_THE_RESPOND_PATH = ("pydantic", "pydantic_core", "jsonschema", "moto")
+
+
+def test_the_respond_handler_imports_no_pydantic() -> None:
+    code = (
+        "import json, sys\n"
+        "import functions.respond.handler\n"
+        f"print(json.dumps(sorted(set({NEVER_ON_THE_RESPOND_PATH!r}) & set(sys.modules))))\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_DEFAULT_REGION": "us-east-1"}
+    completed = subprocess.run(  # noqa: S603 - this interpreter, fixed code
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, check=True
+    )
+    assert json.loads(completed.stdout.strip().splitlines()[-1]) == []
