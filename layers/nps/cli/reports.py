@@ -122,7 +122,8 @@ def run_export(args: argparse.Namespace, target: Target) -> int:
         catalog = ReportService(DynamoAggregateReader(target.table("aggregates"))).catalog(args.survey_id)
         responses = DynamoResponseReader(target.table("responses")).all(args.survey_id, span)
         if args.out is None:
-            count = write_csv(sys.stdout, responses, list(catalog.dimensions))
+            # The byte order mark is for spreadsheets; a person reading the terminal has no use for it.
+            count = write_csv(sys.stdout, responses, list(catalog.dimensions), bom=not sys.stdout.isatty())
         else:
             with args.out.open("w", encoding="utf-8", newline="") as handle:
                 count = write_csv(handle, responses, list(catalog.dimensions))

@@ -1,12 +1,16 @@
-"""CSV export of responses: one row per counted response, segment values as ``segment.<name>`` columns."""
+"""CSV export of responses: one row per counted response, segment values as ``segment.<name>`` columns.
+
+The file opens safely in a spreadsheet (:mod:`nps.kernel.spreadsheets`): it starts with a UTF-8 byte
+order mark, every field is quoted, and no cell starts a formula under ``,`` or ``;`` splitting.
+"""
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Sequence
 from typing import TextIO
 
+from nps.kernel.spreadsheets import BOM, safe_cell, writer
 from nps.reporting.adapters.reads import StoredResponse
 
 BASE_COLUMNS = (
@@ -23,21 +27,19 @@ BASE_COLUMNS = (
     "comment",
     "comment_at",
 )
-# A cell starting with one of these is a formula in spreadsheet applications (CSV injection).
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def safe_cell(value: object) -> str:
-    """A cell as text, with a leading apostrophe when a spreadsheet would run it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+def _cell(value: object) -> str:
+    return safe_cell("" if value is None else str(value))
 
 
 def header(dimensions: Sequence[str]) -> list[str]:
-    return [*BASE_COLUMNS, *(f"segment.{d}" for d in dimensions)]
+    """The column names: :data:`BASE_COLUMNS`, then ``segment.<dimension>`` per dimension."""
+    return [_cell(name) for name in (*BASE_COLUMNS, *(f"segment.{d}" for d in dimensions))]
 
 
 def row(response: StoredResponse, dimensions: Sequence[str]) -> list[str]:
+    """One response's cells, in :func:`header` order, each made safe for spreadsheets."""
     values: list[object] = [
         response.invite_id,
         response.survey_id,
@@ -53,21 +55,29 @@ def row(response: StoredResponse, dimensions: Sequence[str]) -> list[str]:
         response.comment_at,
         *(response.segments.get(d, "") for d in dimensions),
     ]
-    return [safe_cell(v) for v in values]
+    return [_cell(v) for v in values]
 
 
-def write_csv(target: TextIO, responses: Iterable[StoredResponse], dimensions: Sequence[str]) -> int:
-    """Write the header and one row per response; returns the number of rows."""
-    writer = csv.writer(target, lineterminator="\r\n")
-    writer.writerow(header(dimensions))
+def write_csv(
+    target: TextIO, responses: Iterable[StoredResponse], dimensions: Sequence[str], *, bom: bool = True
+) -> int:
+    """Write the byte order mark (unless ``bom`` is false), the header and one row per response.
+
+    Returns the number of response rows. Lines end with CRLF (RFC 4180); every field is quoted.
+    """
+    if bom:
+        target.write(BOM)
+    out = writer(target)
+    out.writerow(header(dimensions))
     count = 0
     for response in responses:
-        writer.writerow(row(response, dimensions))
+        out.writerow(row(response, dimensions))
         count += 1
     return count
 
 
 def to_csv(responses: Iterable[StoredResponse], dimensions: Sequence[str]) -> tuple[str, int]:
+    """The whole export as text starting with the byte order mark, and its number of response rows."""
     buffer = io.StringIO()
     count = write_csv(buffer, responses, dimensions)
     return buffer.getvalue(), count

@@ -1,0 +1,79 @@
+"""nps.kernel.spreadsheets: no CSV cell starts a formula, under ``,`` or ``;`` splitting."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nps.kernel.spreadsheets import BOM, safe_cell, starts_formula, writer
+
+FORMULA_STARTS = ["=", "+", "-", "@", "\t", "\r", "\uff1d"]
+
+
+def written(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    out = writer(buffer)
+    for row in rows:
+        out.writerow([safe_cell(cell) for cell in row])
+    return buffer.getvalue()
+
+
+def cells(text: str, delimiter: str) -> list[str]:
+    """Every cell a spreadsheet splitting on ``delimiter`` (honouring quotes) would see."""
+    return [cell for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) for cell in row]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_a_comment_with_a_formula_after_a_semicolon_starts_no_formula_cell(delimiter: str) -> None:
+    # Given the comment of the bug report, written as the export writes it
+    text = written([["inv-1", "good;=1+2"]])
+    # Then it is quoted, the formula after the separator is defused, and no cell starts a formula
+    assert text == '"inv-1","good;\'=1+2"\r\n'
+    assert not any(starts_formula(cell) for cell in cells(text, delimiter))
+
+
+def test_splitting_on_the_file_separator_gives_each_value_back() -> None:
+    assert cells(written([["inv-1", "good;=1+2", "a, b"]]), ",") == ["inv-1", "good;'=1+2", "a, b"]
+
+
+@pytest.mark.parametrize("start", FORMULA_STARTS)
+def test_a_cell_starting_a_formula_gets_an_apostrophe(start: str) -> None:
+    assert safe_cell(f"{start}HYPERLINK(1)") == f"'{start}HYPERLINK(1)"
+
+
+def test_ordinary_text_is_unchanged() -> None:
+    assert safe_cell("Zürich, 9/10") == "Zürich, 9/10"
+    assert safe_cell("") == ""
+    assert BOM.encode("utf-8") == b"\xef\xbb\xbf"
+
+
+def runs_formula(cell: str) -> bool:
+    """A formula once a spreadsheet drops the tabs and line breaks a misaligned split leaves in front."""
+    return starts_formula(cell.lstrip("\t\r\n"))
+
+
+@given(st.lists(st.lists(st.text(), min_size=1, max_size=5), min_size=1, max_size=5))
+def test_no_cell_starts_a_formula_under_either_separator(rows: list[list[str]]) -> None:
+    text = written(rows)
+    # Split on the file's own separator, every cell is one whole value: none starts a formula
+    assert not any(starts_formula(cell) for cell in cells(text, ","))
+    # Split on ";" the quotes no longer line up with the values: still no cell runs a formula
+    assert not any(runs_formula(cell) for cell in cells(text, ";"))
+
+
+@given(st.lists(st.lists(st.text(), min_size=1, max_size=5), min_size=1, max_size=5))
+def test_every_value_reads_back_as_written_whatever_it_contains(rows: list[list[str]]) -> None:
+    # csv normalises no line ending inside a quoted field, so a comment reads back exactly
+    read = list(csv.reader(io.StringIO(written(rows), newline="")))
+    assert read == [[safe_cell(cell) for cell in row] for row in rows]
+
+
+@given(st.text())
+def test_a_safe_cell_is_the_value_with_apostrophes_added_only(value: str) -> None:
+    safe = safe_cell(value)
+    assert safe.replace("'", "") == value.replace("'", "")
+    assert safe_cell(safe) == safe
