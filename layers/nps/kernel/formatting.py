@@ -1,0 +1,40 @@
+"""Figures as people and APIs read them: rounded, signed where a sign means something, never ``-0.0``.
+
+An NPS of 700 promoters, 600 passives and 701 detractors is −0.04998…; rounded to one decimal that is
+zero, and zero has no sign. Python's rounding and formatting keep the sign of a negative value that
+rounds to zero (``round(-0.04, 1) == -0.0``, ``f"{-0.04:+.1f}" == "-0.0"``), so every figure a report
+shows or an API returns goes through these functions. Missing values (``None``) show as an em dash.
+
+Pure: used by the text, HTML and API renderings of reports.
+"""
+
+from __future__ import annotations
+
+#: How a missing figure (no responses, no invites) is shown.
+MISSING = "—"
+
+
+def rounded(value: float | None, digits: int = 2) -> float | None:
+    """``value`` rounded half-to-even to ``digits`` decimals, with ``-0.0`` turned into ``0.0``."""
+    if value is None:
+        return None
+    # Adding 0.0 turns -0.0 into 0.0 (IEEE 754 round-to-nearest) and leaves every other value as is.
+    return round(value, digits) + 0.0
+
+
+def signed(value: float | None, digits: int = 1) -> str:
+    """``+12.3`` / ``-4.0`` / ``0.0`` (zero, also a negative value that rounds to zero, has no sign)."""
+    if value is None:
+        return MISSING
+    text = f"{value:z.{digits}f}"
+    return text if text.startswith("-") or float(text) == 0 else "+" + text
+
+
+def fixed(value: float | None, digits: int = 1) -> str:
+    """``12.3`` (no ``+``; never ``-0.0``)."""
+    return MISSING if value is None else f"{value:z.{digits}f}"
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    """``54.2%`` for a percentage already scaled 0…100 (never ``-0.0%``)."""
+    return MISSING if value is None else f"{value:z.{digits}f}%"
