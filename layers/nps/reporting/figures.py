@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from nps.kernel.formatting import fixed, rounded, signed
 from nps.kernel.periods import Granularity
 from nps.kernel.statistics import CategoryCounts, ChangeTest, NpsEstimate, compare, estimate
 from nps.reporting.ranges import DateRange, Period, cover, periods
@@ -113,6 +114,23 @@ class Figures:
         return 100.0 * self.counts.n / self.invites_sent
 
     @property
+    def answers_to_earlier_invites(self) -> int:
+        """How many responses in the range at least answer invites sent before it (0 when none must).
+
+        Each invite has at most one counted response, first answered on or after the day it was sent,
+        and re-surveys count on neither side; so when a range has more responses than invites sent,
+        the difference answers invites sent earlier, and the response rate (which may then pass 100%)
+        is not the share of the range's invites that were answered. Fewer responses than invites does
+        not prove the opposite: the aggregates do not say when an answered invite was sent.
+        """
+        return max(0, self.counts.n - self.invites_sent)
+
+    @property
+    def earlier_invites(self) -> bool:
+        """Whether some responses in the range certainly answer invites sent before it."""
+        return self.answers_to_earlier_invites > 0
+
+    @property
     def small_n(self) -> bool:
         return self.counts.n < SMALL_N
 
@@ -133,12 +151,14 @@ class Figures:
             "scores": list(self.scores),
             "invites_sent": self.invites_sent,
             "response_rate": _round(self.response_rate),
+            "earlier_invites": self.earlier_invites,
+            "answers_to_earlier_invites": self.answers_to_earlier_invites,
             "small_n": self.small_n,
         }
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:
-    return None if value is None else round(value, digits)
+    return rounded(value, digits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,8 +405,8 @@ def format_report(rows: list[SliceReport]) -> str:
     lines = [header, "-" * len(header)]
     for row in rows:
         e = row.estimate
-        nps_text = "—" if e.nps is None else f"{e.nps:+.1f}"
-        margin_text = "—" if e.margin is None else f"{e.margin:.1f}"
+        nps_text = signed(e.nps)
+        margin_text = fixed(e.margin)
         lines.append(
             f"{row.label:<28} {nps_text:>7} {margin_text:>7} {row.counts.n:>6} {row.counts.promoters:>10} "
             f"{row.counts.passives:>9} {row.counts.detractors:>11}"

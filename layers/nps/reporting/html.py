@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from nps.kernel import formatting
 from nps.kernel.rendering import render
 from nps.reporting.adapters.reads import StoredResponse
 from nps.reporting.figures import Figures, Report, SliceRow, TrendPoint
@@ -114,7 +115,7 @@ def trend_chart(points: Sequence[TrendPoint]) -> TrendChart:
     tick = low
     ticks: list[tuple[float, str]] = []
     while tick <= high + 1e-9:
-        ticks.append((y(tick), f"{tick:+.0f}" if tick else "0"))
+        ticks.append((y(tick), formatting.signed(tick, 0)))
         tick += step
     return TrendChart(
         width=CHART_WIDTH,
@@ -173,10 +174,13 @@ def _segment_rows(report: Report) -> list[tuple[str, list[SliceRow]]]:
 
 
 def render_report(report: Report, comments: Sequence[StoredResponse], generated_at: datetime) -> str:
-    """The whole report as one HTML document."""
+    """The whole report as one HTML document (figures formatted by :mod:`nps.kernel.formatting`)."""
     return render(
         TEMPLATE,
         "en",
+        signed=formatting.signed,
+        number=formatting.fixed,
+        percent=formatting.percent,
         report=report,
         total=report.total,
         chart=trend_chart(report.trend),

@@ -12,8 +12,9 @@ from nps.kernel.periods import Granularity
 Segment = Annotated[
     str,
     Field(
-        pattern=r"^(\*|[A-Za-z0-9_.-]{1,64}=[^=]{1,128})$",
-        description="`*` for every response, or one segment value as `dimension=value` (e.g. `plan=pro`)",
+        pattern=r"^(\*|[A-Za-z0-9_.-]{1,64}=[^\x00-\x1f\x7f]{1,128})$",
+        description="`*` for every response, or one segment value as `dimension=value` (e.g. `plan=pro`);"
+        " the value is everything after the first `=` and may itself contain `=` (`plan=a=b`)",
     ),
 ]
 ChannelFilter = Literal["*", "email", "sms"]
@@ -83,6 +84,14 @@ class FiguresOut(BaseModel):
     scores: list[int] = Field(description="Responses per score 0…10")
     invites_sent: int
     response_rate: float | None = Field(description="Responses per invite sent, % (null without invites)")
+    earlier_invites: bool = Field(
+        description="Some responses in the range answer invites sent before it: the response rate counts"
+        " them too (and may pass 100%), so it is not the share of the range's invites that were answered"
+    )
+    answers_to_earlier_invites: int = Field(
+        description="At least this many responses in the range answer invites sent before it"
+        " (responses beyond the invites sent in the range; 0 does not prove there are none)"
+    )
     small_n: bool = Field(description="Fewer than 30 responses: read the NPS with care")
 
 

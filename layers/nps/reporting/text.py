@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+from nps.kernel.formatting import MISSING, fixed, percent, signed
 from nps.reporting.figures import Figures, Report, SliceRow
 
 _SPARK = "▁▂▃▄▅▆▇█"
 
 
 def _nps(figures: Figures) -> str:
-    return "—" if figures.estimate.nps is None else f"{figures.estimate.nps:+.1f}"
+    return signed(figures.estimate.nps)
 
 
 def _margin(figures: Figures) -> str:
-    return "—" if figures.estimate.margin is None else f"±{figures.estimate.margin:.1f}"
+    return MISSING if figures.estimate.margin is None else f"±{fixed(figures.estimate.margin)}"
 
 
 def _rate(figures: Figures) -> str:
-    rate = figures.response_rate
-    return "—" if rate is None else f"{rate:.1f}%"
+    return percent(figures.response_rate)
 
 
 _HEADER = (
@@ -26,13 +26,35 @@ _HEADER = (
 )
 
 
+#: Marks a response rate that counts answers to invites sent before the range (explained under the table).
+EARLIER_MARK = "†"
+
+
 def _line(label: str, figures: Figures) -> str:
     c = figures.counts
-    flag = "  small n" if figures.small_n and c.n else ""
+    flags = []
+    if figures.small_n and c.n:
+        flags.append("small n")
+    if figures.earlier_invites:
+        flags.append(f"{EARLIER_MARK} {figures.answers_to_earlier_invites} answer earlier invites")
+    flag = "".join(f"  {f}" for f in flags)
     return (
         f"{label[:26]:<26} {_nps(figures):>7} {_margin(figures):>7} {c.n:>6} {c.promoters:>6} {c.passives:>6}"
         f" {c.detractors:>6} {figures.invites_sent:>8} {_rate(figures):>9}{flag}"
     )
+
+
+def _earlier_invites_note(report: Report) -> list[str]:
+    rows = [report.total, *(r.figures for rows in report.segments.values() for r in rows)]
+    rows += [r.figures for r in report.channels]
+    if not any(f.earlier_invites for f in rows):
+        return []
+    return [
+        f"{EARLIER_MARK} More responses than invites sent in the range: at least that many answer invites sent"
+        " before it,",
+        "  so the response rate counts them too (it can pass 100%) and is not the share of the range's invites"
+        " answered.",
+    ]
 
 
 def _rows(rows: list[SliceRow]) -> list[str]:
@@ -67,6 +89,7 @@ def format_full_report(report: Report) -> str:
     if report.channels:
         lines.append("by channel:")
         lines.extend(_rows(report.channels))
+    lines += _earlier_invites_note(report)
     lines += [
         "",
         f"Trend by {report.granularity.value} (▲/▼ = significant change from the previous period, p < 0.05):",
@@ -77,7 +100,7 @@ def format_full_report(report: Report) -> str:
         marker = ""
         delta = ""
         if change is not None and change.difference is not None:
-            delta = f"{change.difference:+.1f}"
+            delta = signed(change.difference)
             if change.significant:
                 marker = "▲" if change.difference > 0 else "▼"
         partial = " (partial)" if point.partial else ""
