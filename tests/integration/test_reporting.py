@@ -21,7 +21,7 @@ from nps.kernel.periods import Granularity, parse_timestamp, period_key
 from nps.reporting.adapters.reads import DynamoAggregateReader
 from nps.reporting.figures import ReportService
 from nps.reporting.ranges import DateRange
-from nps.scoring.aggregation import ALL
+from nps.scoring.aggregation import ALL, AggregateKey
 from tests.support.reporting_data import ANSWER_DAYS, SURVEY_ID, SeededSurvey, seeded_platform
 
 RANGE = {"from": "2026-03-01", "to": "2026-07-31"}
@@ -191,7 +191,8 @@ def test_the_csv_export_pages_with_a_cursor_and_defuses_formulas(seeded: SeededS
         status, body, headers = get(f"/reports/{SURVEY_ID}/export", **query)
         assert status == 200
         assert headers["Content-Type"].startswith("text/csv")
-        rows += list(csv.DictReader(io.StringIO(body)))
+        assert body.startswith("\ufeff")  # a UTF-8 byte order mark, for Excel
+        rows += list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
         cursor = headers.get("X-Next-Cursor")
         if not cursor:
             break
@@ -215,6 +216,9 @@ def test_the_csv_export_pages_with_a_cursor_and_defuses_formulas(seeded: SeededS
             "bad_range",
         ),
         (f"/reports/{SURVEY_ID}/summary", {**RANGE, "segment": "plan=platinum"}, 404, "unknown_segment"),
+        (f"/reports/{SURVEY_ID}/summary", {**RANGE, "segment": "plan=a=b"}, 404, "unknown_segment"),
+        (f"/reports/{SURVEY_ID}/summary", {**RANGE, "segment": "plan"}, 422, "invalid_request"),
+        (f"/reports/{SURVEY_ID}/summary", {**RANGE, "segment": "plan=\x1b[2J"}, 422, "invalid_request"),
         (f"/reports/{SURVEY_ID}/segments", {**RANGE, "dimension": "industry"}, 404, "unknown_segment"),
         (f"/reports/{SURVEY_ID}/summary", {"from": "2026-02-30", "to": "2026-03-01"}, 422, "invalid_request"),
         (f"/reports/{SURVEY_ID}/summary", {"to": "2026-03-01"}, 422, "invalid_request"),
@@ -261,7 +265,8 @@ def test_cli_export_and_html_write_their_files(seeded: SeededSurvey, tmp_path: P
     csv_path, html_path = tmp_path / "out.csv", tmp_path / "report.html"
     assert run_cli("export", SURVEY_ID, "--from", "2026-03-01", "--to", "2026-07-31", "-o", str(csv_path)) == 0
     assert run_cli("html", SURVEY_ID, "--from", "2026-03-01", "--to", "2026-07-31", "-o", str(html_path)) == 0
-    assert len(csv_path.read_text().splitlines()) == len(seeded.history.responses) + 1
+    assert csv_path.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert len(csv_path.read_text("utf-8-sig").splitlines()) == len(seeded.history.responses) + 1
     page = html_path.read_text()
     assert "<svg" in page
     assert "http" not in page.replace("http://example.invalid", "")  # no external asset
@@ -273,6 +278,7 @@ def test_cli_export_and_html_write_their_files(seeded: SeededSurvey, tmp_path: P
         (("report", "no-such-survey"), 1, "no survey"),
         (("report", SURVEY_ID, "--from", "2026-05-01", "--to", "2026-03-01"), 1, "inverted"),
         (("report", SURVEY_ID, "--segment", "plan=platinum", "--from", "2026-03-01"), 1, "no segment"),
+        (("report", SURVEY_ID, "--segment", "plan=a=b", "--from", "2026-03-01"), 1, "no segment 'plan=a=b'"),
     ],
 )
 def test_cli_bad_input_prints_one_line_and_exits_non_zero(
@@ -282,3 +288,28 @@ def test_cli_bad_input_prints_one_line_and_exits_non_zero(
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
+
+
+def test_cli_report_prints_stored_segment_values_without_their_escape_sequences(
+    seeded: SeededSurvey, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given aggregates of another survey whose segment value holds a window-title and a clear-screen sequence
+    hostile = "plan=\x1b]0;owned\x07pro\x1b[2J"
+    for granularity, period in ((Granularity.DAY, "2026-03-02"), (Granularity.QUARTER, "2026-Q1")):
+        for segment in (ALL, hostile):
+            key = AggregateKey("escapes", granularity, period, segment)
+            aws.client("dynamodb").put_item(
+                TableName=seeded.stack.tables["aggregates"],
+                Item={
+                    "pk": {"S": key.pk}, "period": {"S": period}, "survey_id": {"S": "escapes"},
+                    "granularity": {"S": granularity.value}, "segment": {"S": segment}, "channel": {"S": ALL},
+                    "promoters": {"N": "3"}, "invites_sent": {"N": "3"},
+                },
+            )  # fmt: skip
+    # When the terminal report is printed
+    assert run_cli("report", "escapes", "--from", "2026-03-02", "--to", "2026-03-02", "-g", "day") == 0
+    out = capsys.readouterr().out
+    # Then the value is shown, but no escape or control character reaches the terminal
+    assert "plan=pro" in out
+    assert "\x1b" not in out
+    assert "\x07" not in out

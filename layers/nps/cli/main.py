@@ -17,6 +17,7 @@ from types import ModuleType
 from nps.cli import invites, programs, reports, smoke
 from nps.cli.common import EXIT_TARGET, EXIT_USAGE, CliError
 from nps.cli.target import LOCAL_PREFIX, Target, TargetError, from_stack, local
+from nps.cli.terminal import sanitised
 
 COMMAND_GROUPS: tuple[ModuleType, ...] = (reports, programs, invites, smoke)
 
@@ -52,7 +53,16 @@ def resolve_target(args: argparse.Namespace, in_process: bool) -> Target:
 
 
 def main(argv: Sequence[str] | None = None, *, in_process: bool = False) -> int:
-    """Run one command; ``in_process`` is for callers that already run inside a local mock (the demo)."""
+    """Run one command; ``in_process`` is for callers that already run inside a local mock (the demo).
+
+    Everything the command prints passes through :func:`nps.cli.terminal.printable` (no escape
+    sequences or control characters from stored or imported data reach the terminal).
+    """
+    with sanitised():
+        return _run(argv, in_process=in_process)
+
+
+def _run(argv: Sequence[str] | None, *, in_process: bool) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
