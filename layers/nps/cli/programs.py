@@ -35,6 +35,7 @@ from nps.sending.adapters.suppressions import DynamoSuppressionRepository
 from nps.sending.adapters.surveys import DynamoSurveyRepository
 from nps.sending.importing import import_contacts
 from nps.sending.settings import reset_sending_settings, sending_settings
+from nps.sending.sms import survey_sms_lengths
 from nps.sending.surveys import Survey
 from nps.sending.waves import WavePlanner
 
@@ -52,7 +53,15 @@ def put_survey(path: Path) -> int:
     dead_letters = os.environ.get("PLANNER_DLQ_ARN", "")
     schedules = SurveySchedules(group, planner, role, dead_letters) if group and planner and role else None
     expression = schedules.sync(survey) if schedules else None
-    print(json.dumps({"survey_id": survey.survey_id, "schedule": expression}))
+    sms = survey_sms_lengths(survey)
+    print(json.dumps({"survey_id": survey.survey_id, "schedule": expression, "sms": [s.as_dict() for s in sms]}))
+    for text in sms:
+        if text.length.segments > 2:
+            print(
+                f"  note: the {text.kind} SMS in {text.locale} takes {text.length.segments} segments "
+                f"({text.length.encoding}, {text.length.units} units); each segment is billed",
+                file=sys.stderr,
+            )
     return 0
 
 

@@ -9,14 +9,21 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import dataclass
+from email import policy
 from email.header import Header
-from email.utils import formataddr, formatdate
+from email.headerregistry import Address
+from email.utils import formatdate
 from functools import lru_cache
 
 from nps.kernel.locales import catalog
 from nps.kernel.rendering import environment
 from nps.links.tokens import Keyring, Purpose, sign
-from nps.sending.surveys import PromoterFollowUp, Survey
+from nps.sending.branding import brand_text_colour, text_colour_on
+from nps.sending.surveys import PromoterFollowUp, Survey, forbidden_header_character
+
+#: Headers are folded by the ``email`` package (RFC 5322 §2.1.1, RFC 2047 §2): lines of at most 76
+#: characters where a fold point exists (998 at most in any case), encoded words of at most 75.
+HEADER_POLICY = policy.SMTP.clone(max_line_length=76)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +76,7 @@ def render_email(survey: Survey, locale: str, links: InviteLinks, reminder: bool
         "t": t,
         "locale": locale,
         "brand": brand,
-        "brand_colour": survey.brand_colour,
+        **_colours(survey),
         "subject": _fill(t["email_reminder_subject" if reminder else "email_subject"], brand=brand),
         "question": question,
         "intro": t["email_reminder_intro" if reminder else "email_intro"],
@@ -89,10 +96,35 @@ def render_email(survey: Survey, locale: str, links: InviteLinks, reminder: bool
     )
 
 
+def _colours(survey: Survey) -> dict[str, str]:
+    """The brand colour, the digits' colour on it and the brand name's colour on the white card
+    (each at 4.5:1 or more, see :mod:`nps.sending.branding`)."""
+    return {
+        "brand_colour": survey.brand_colour,
+        "on_brand_colour": text_colour_on(survey.brand_colour),
+        "brand_text_colour": brand_text_colour(survey.brand_colour),
+    }
+
+
+def sms_template(survey: Survey, locale: str, reminder: bool = False) -> str:
+    """The SMS text of ``locale`` with its ``{brand}`` and ``{link}`` placeholders: the survey's own
+    text when it has one for the locale, else the catalog's."""
+    custom = survey.sms_reminder_text if reminder else survey.sms_text
+    text = custom.get(locale)
+    if text is not None:
+        return text
+    t = catalog(locale)
+    return str(t["sms_reminder" if reminder else "sms_invite"])
+
+
 def render_sms(survey: Survey, locale: str, links: InviteLinks, reminder: bool = False) -> str:
     """One short text with one signed link to the score page."""
-    template = environment().get_template("sms/invite.txt")
-    return template.render(t=catalog(locale), brand=survey.brand_name, link=links.score_page, reminder=reminder).strip()
+    return fill_sms(sms_template(survey, locale, reminder), survey.brand_name, links.score_page)
+
+
+def fill_sms(template: str, brand: str, link: str) -> str:
+    """An SMS template with its placeholders filled (the brand first, so a brand cannot add a link)."""
+    return template.replace("{brand}", brand).replace("{link}", link).strip()
 
 
 def render_follow_up_email(survey: Survey, category: str, locale: str, unsubscribe_link: str) -> RenderedEmail:
@@ -115,7 +147,7 @@ def render_follow_up_email(survey: Survey, category: str, locale: str, unsubscri
         "t": t,
         "locale": locale,
         "brand": brand,
-        "brand_colour": survey.brand_colour,
+        **_colours(survey),
         "subject": subject,
         "paragraphs": paragraphs,
         "actions": actions,
@@ -133,25 +165,29 @@ def render_follow_up_email(survey: Survey, category: str, locale: str, unsubscri
 def mime_message(survey: Survey, recipient: str, email: RenderedEmail, unsubscribe_link: str) -> bytes:
     """The raw MIME message: multipart/alternative (text, then HTML) with the RFC 8058 headers.
 
-    Built directly rather than through :class:`email.message.EmailMessage`, whose content manager
-    costs ~9 ms per message (it tries several transfer encodings); bodies are base64 (every client
-    reads it, and no line-length or charset surprises), headers RFC 2047-encoded when not ASCII.
-    Addresses were validated as ASCII without CR/LF, so no header can be injected.
+    The body is assembled directly rather than through :class:`email.message.EmailMessage`, whose
+    content manager costs ~9 ms per message (it tries several transfer encodings); bodies are base64
+    (every client reads it, and no line-length or charset surprises). The headers whose values come
+    from people (From, To, Subject) are folded by :data:`HEADER_POLICY` (RFC 2047 encoded words of at
+    most 75 characters, lines of at most 76). Raises ``ValueError`` when a header value holds a control
+    or line-separator character (surveys refuse them when saved; this keeps a message from ever being
+    sent with an injected header).
     """
     boundary = f"=_nps_{secrets.token_hex(12)}"
     display = survey.sender_name or survey.brand_name
     headers = [
-        f"From: {_from_header(display, survey.sender)}",
-        f"To: {recipient}",
-        f"Subject: {_header(email.subject)}",
-        f"Date: {formatdate(usegmt=True)}",
-        "MIME-Version: 1.0",
-        f"List-Unsubscribe: <{unsubscribe_link}>",
-        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
-        "Auto-Submitted: auto-generated",
-        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+        _from_header(display, survey.sender),
+        _folded("To", recipient),
+        _folded("Subject", email.subject),
+        f"Date: {formatdate(usegmt=True)}\r\n",
+        "MIME-Version: 1.0\r\n",
+        # Our own ASCII link (about 140 characters, below 998): one line, as mail providers parse it.
+        f"List-Unsubscribe: <{unsubscribe_link}>\r\n",
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+        "Auto-Submitted: auto-generated\r\n",
+        f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n',
     ]
-    out = ["\r\n".join(headers), "\r\n\r\n"]
+    out = ["".join(headers), "\r\n"]
     for subtype, body in (("plain", email.text), ("html", email.html)):
         out.append(
             f'--{boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n'
@@ -162,15 +198,43 @@ def mime_message(survey: Survey, recipient: str, email: RenderedEmail, unsubscri
     return "".join(out).encode("ascii")
 
 
-# Subjects and senders repeat across a wave (one per survey and locale): encode each once.
+def _checked(name: str, value: str) -> str:
+    found = forbidden_header_character(value)
+    if found is not None:
+        raise ValueError(f"the {name} header would contain a control or line-separator character ({found})")
+    return value
+
+
+# Subjects and senders repeat across a wave (one per survey and locale): fold each once.
 @lru_cache(maxsize=512)
-def _header(text: str) -> str:
-    return text if text.isascii() else Header(text, "utf-8").encode(linesep="\r\n")
+def _folded(name: str, value: str) -> str:
+    """``Name: value\\r\\n``, folded to :data:`HEADER_POLICY`'s line length.
+
+    ASCII values go through the policy's folder. Non-ASCII values become RFC 2047 encoded words with
+    :class:`email.header.Header` told the header's name and line length, so every word stays within
+    75 characters: Python 3.11's policy folder can move the space between two words outside the
+    encoded words, where RFC 2047 §6.2 makes readers drop it ("Müşteri Başarısı" → "MüşteriBaşarısı").
+    """
+    value = _checked(name, value)
+    if not value.isascii():
+        encoded = Header(value, "utf-8", maxlinelen=HEADER_POLICY.max_line_length, header_name=name)
+        return f"{name}: {encoded.encode(linesep=HEADER_POLICY.linesep)}{HEADER_POLICY.linesep}"
+    # Through the header factory: ``policy.fold`` alone passes a short value through unfolded.
+    folded: str = HEADER_POLICY.header_factory(name, value).fold(policy=HEADER_POLICY)
+    return folded
 
 
 @lru_cache(maxsize=128)
 def _from_header(display: str, address: str) -> str:
-    return formataddr((display, address), charset="utf-8")
+    """The From header: the display name quoted or encoded as needed, then the address."""
+    display = _checked("From", display)
+    if not display.isascii():
+        encoded = _folded("From", display).removesuffix(HEADER_POLICY.linesep)
+        return f"{encoded}{HEADER_POLICY.linesep} <{address}>{HEADER_POLICY.linesep}"
+    folded: str = HEADER_POLICY.header_factory("From", str(Address(display, addr_spec=address))).fold(
+        policy=HEADER_POLICY
+    )
+    return folded
 
 
 def _base64_lines(body: str) -> str:

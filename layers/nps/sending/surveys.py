@@ -7,11 +7,21 @@ stored JSON back through the same model, so a malformed definition never reaches
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import time
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from nps.events.models import Channel, Id
 from nps.kernel.locales import supported_locales
@@ -20,6 +30,59 @@ MAX_SEGMENT_DIMENSIONS = 8  # keeps the send transaction (invite + counters) far
 _COLOUR_RE = r"^#[0-9a-fA-F]{6}$"
 _EMAIL_RE = re.compile(r"^[^@\s<>\"(),;:]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\.[A-Za-z]{2,63}$")
 Dimension = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+#: Validation context for definitions read back from the surveys table (see :data:`STORED`).
+STORED: dict[str, Any] = {"stored": True}
+#: The longest subject a survey may set (characters): past ~80 clients cut it anyway, and RFC 5322
+#: lines stay far below 998 octets once the subject is folded.
+MAX_SUBJECT_LENGTH = 150
+# Unicode categories that must never reach a mail header: controls (Cc: CR, LF, TAB, NUL, NEL U+0085
+# ...), line and paragraph separators (Zl U+2028, Zp U+2029) and lone surrogates (Cs, not encodable).
+_NOT_IN_HEADERS = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+def forbidden_header_character(text: str) -> str | None:
+    """The first character of ``text`` that may not appear in a mail header, described for people
+    (``"U+000A at position 11"``, counting from 1), or None when every character may."""
+    for index, character in enumerate(text):
+        if unicodedata.category(character) in _NOT_IN_HEADERS:
+            return f"U+{ord(character):04X} at position {index + 1}"
+    return None
+
+
+def _header_text(value: str, info: ValidationInfo) -> str:
+    """Refuse a header field value with a control or line-separator character (header injection:
+    ``"Acme\\r\\nBcc: x@example.com"``). A definition stored before this rule has each run of such
+    characters read back as one space, so a wave never fails on it."""
+    # Other spaces (NBSP, thin space...) become ordinary ones: mail folding treats them as fold points.
+    value = "".join(" " if unicodedata.category(c) == "Zs" else c for c in value)
+    found = forbidden_header_character(value)
+    if found is None:
+        return value
+    if info.context and info.context.get("stored"):
+        return re.sub(r"\s+", " ", "".join(" " if forbidden_header_character(c) else c for c in value)).strip()
+    raise ValueError(f"must be one line without control or line-separator characters (found {found})")
+
+
+#: Header field values (one line, see :func:`_header_text`): a subject, a brand name, a sender name.
+Subject = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SUBJECT_LENGTH), AfterValidator(_header_text)]
+BrandName = Annotated[str, StringConstraints(min_length=1, max_length=80), AfterValidator(_header_text)]
+SenderName = Annotated[str, StringConstraints(max_length=80), AfterValidator(_header_text)]
+
+
+def _sms_template(value: str) -> str:
+    """A custom SMS text: ``{link}`` exactly once (the one signed link), no control characters but
+    line feeds."""
+    if value.count("{link}") != 1:
+        raise ValueError("must contain {link} exactly once (where the signed score link goes)")
+    found = forbidden_header_character(value.replace("\n", " "))
+    if found is not None:
+        raise ValueError(f"must not contain control or separator characters other than line feeds (found {found})")
+    return value
+
+
+#: An SMS text with ``{brand}`` and ``{link}`` placeholders (segments: :mod:`nps.sending.sms`).
+SmsTemplate = Annotated[str, StringConstraints(min_length=1, max_length=1000), AfterValidator(_sms_template)]
 
 
 class Cadence(StrEnum):
@@ -68,6 +131,20 @@ class QuietHours(BaseModel):
     start: time = time(20, 0)
     end: time = time(9, 0)
 
+    @field_validator("start", "end")
+    @classmethod
+    def _wall_clock(cls, value: time, info: ValidationInfo) -> time:
+        """Quiet hours are each contact's local wall-clock time, so an offset (``20:00+01:00``, ``Z``)
+        has no meaning: refused when saved; a definition stored before this rule drops it."""
+        if value.tzinfo is None:
+            return value
+        if info.context and info.context.get("stored"):
+            return value.replace(tzinfo=None)
+        raise ValueError(
+            f'write a local time without an offset, e.g. "{value.replace(tzinfo=None).isoformat("minutes")}": '
+            "quiet hours apply in each contact's own time zone"
+        )
+
     @model_validator(mode="after")
     def _not_empty(self) -> QuietHours:
         if self.start == self.end:
@@ -76,6 +153,8 @@ class QuietHours(BaseModel):
 
 
 LocaleText = dict[str, Annotated[str, StringConstraints(min_length=1, max_length=2000)]]
+#: A subject by locale: one header line, at most :data:`MAX_SUBJECT_LENGTH` characters.
+LocaleSubject = dict[str, Subject]
 HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s<>\"]{3,2000}$")]
 
 
@@ -90,7 +169,7 @@ class FollowUpEmail(BaseModel):
     #: Minutes after the answer (then held to the contact's local daytime, as invites are).
     email_delay_minutes: Annotated[int, Field(ge=0, le=60 * 24 * 30)] = 60
     #: Subject and body by locale (body: plain text, paragraphs separated by a blank line; escaped).
-    subject: LocaleText = Field(default_factory=dict)
+    subject: LocaleSubject = Field(default_factory=dict)
     body: LocaleText = Field(default_factory=dict)
 
 
@@ -141,10 +220,10 @@ class Survey(BaseModel):
     follow_up_question: dict[str, Annotated[str, StringConstraints(min_length=1, max_length=300)]] = Field(
         default_factory=dict
     )
-    brand_name: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    brand_name: BrandName
     brand_colour: Annotated[str, StringConstraints(pattern=_COLOUR_RE)] = "#1d4ed8"
     sender: Annotated[str, StringConstraints(min_length=3, max_length=254)]
-    sender_name: Annotated[str, StringConstraints(max_length=80)] | None = None
+    sender_name: SenderName | None = None
     channels: Annotated[list[Channel], Field(min_length=1, max_length=2)]
     default_locale: str = "en"
     locales: list[str] = Field(default_factory=lambda: ["en"])
@@ -157,6 +236,10 @@ class Survey(BaseModel):
         default_factory=list
     )
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
+    #: The invite's and the reminder's SMS text by locale, replacing the catalog's (``nps survey put``
+    #: shows how many segments each one takes).
+    sms_text: dict[str, SmsTemplate] = Field(default_factory=dict)
+    sms_reminder_text: dict[str, SmsTemplate] = Field(default_factory=dict)
     triggers: Annotated[list[Trigger], Field(max_length=10)] = Field(default_factory=list)
     follow_ups: FollowUps = Field(default_factory=FollowUps)
     active: bool = True
@@ -188,7 +271,9 @@ class Survey(BaseModel):
         texts = [self.follow_ups.for_category(c) for c in ("detractor", "passive", "promoter")]
         written = {locale for text in texts for locale in (*text.subject, *text.body)}
         unknown = sorted(
-            {*self.locales, self.default_locale, *self.question, *self.follow_up_question, *written} - supported
+            {*self.locales, self.default_locale, *self.question, *self.follow_up_question, *written}.union(
+                self.sms_text, self.sms_reminder_text
+            ).difference(supported)
         )
         if unknown:
             raise ValueError(f"unsupported locale(s) {', '.join(unknown)}; supported: {sorted(supported)}")

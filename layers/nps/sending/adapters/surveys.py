@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from nps.kernel import aws
-from nps.sending.surveys import Survey
+from nps.sending.surveys import STORED, Survey
 
 DEFINITION = "definition"
 REMINDER_PREFIX = "reminder#"
@@ -45,7 +45,8 @@ class DynamoSurveyRepository:
         item = aws.client("dynamodb").get_item(
             TableName=self.table_name, Key={"survey_id": {"S": survey_id}, "sk": {"S": DEFINITION}}
         )
-        survey = Survey.model_validate_json(item["Item"]["definition"]["S"]) if "Item" in item else None
+        definition = item["Item"]["definition"]["S"] if "Item" in item else None
+        survey = Survey.model_validate_json(definition, context=STORED) if definition else None
         self._cache[survey_id] = (time.monotonic(), survey)
         return survey
 
@@ -58,7 +59,7 @@ class DynamoSurveyRepository:
             FilterExpression="sk = :definition",
             ExpressionAttributeValues={":definition": {"S": DEFINITION}},
         ):
-            surveys.extend(Survey.model_validate_json(i["definition"]["S"]) for i in page["Items"])
+            surveys.extend(Survey.model_validate_json(i["definition"]["S"], context=STORED) for i in page["Items"])
         return sorted(surveys, key=lambda s: s.survey_id)
 
     def due_reminders(self, survey_id: str, now_iso: str) -> Iterator[tuple[str, str]]:
