@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import TextIO
 
+from nps.kernel.spreadsheets import safe_cell
 from nps.reporting.adapters.reads import StoredResponse
 
 BASE_COLUMNS = (
@@ -23,14 +24,6 @@ BASE_COLUMNS = (
     "comment",
     "comment_at",
 )
-# A cell starting with one of these is a formula in spreadsheet applications (CSV injection).
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: object) -> str:
-    """A cell as text, with a leading apostrophe when a spreadsheet would run it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
 def header(dimensions: Sequence[str]) -> list[str]:
@@ -53,7 +46,7 @@ def row(response: StoredResponse, dimensions: Sequence[str]) -> list[str]:
         response.comment_at,
         *(response.segments.get(d, "") for d in dimensions),
     ]
-    return [safe_cell(v) for v in values]
+    return [safe_cell("" if v is None else str(v)) for v in values]
 
 
 def write_csv(target: TextIO, responses: Iterable[StoredResponse], dimensions: Sequence[str]) -> int:
