@@ -116,7 +116,7 @@ def synthetic_contacts(count: int, seed: int = 7) -> list[Contact]:
                 contact_id=f"c-{index:07d}",
                 audience="default",
                 email=f"p{index}@example.com" if index % 5 else None,
-                phone=f"+1555{index:07d}" if index % 5 == 0 else None,
+                phone=f"+447400{index % 1_000_000:06d}" if index % 5 == 0 else None,
                 time_zone=rng.choice(ZONES),
                 locale=rng.choice(("en", "es", "de")),
                 attributes={"plan": rng.choice(("starter", "pro")), "region": rng.choice(("emea", "amer"))},

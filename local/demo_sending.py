@@ -133,7 +133,7 @@ def create_survey(stack: LocalStack, definition: dict[str, Any] | None = None) -
 
 
 def synthetic_contacts_csv(count: int, rng: random.Random, bad_rows: int = 0) -> str:
-    """A CSV of synthetic contacts (reserved example.com addresses, +1 555 01xx numbers), with some
+    """A CSV of synthetic contacts (reserved example.com addresses, +1 415 555 xxxx numbers), with some
     malformed rows mixed in to show the per-row error report."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -141,7 +141,7 @@ def synthetic_contacts_csv(count: int, rng: random.Random, bad_rows: int = 0) ->
     for index in range(count):
         sms_only = index % 5 == 0
         email = "" if sms_only else f"person{index:05d}@example.com"
-        phone = f"+1555{index:07d}" if sms_only or index % 3 == 0 else ""
+        phone = f"+1415555{index % 10_000:04d}" if sms_only or index % 3 == 0 else ""
         writer.writerow(
             [
                 f"contact-{index:05d}",
@@ -166,13 +166,16 @@ def synthetic_contacts_csv(count: int, rng: random.Random, bad_rows: int = 0) ->
     return out.getvalue()
 
 
-def import_csv(stack: LocalStack, text: str, name: str = "contacts.csv", audience: str = "default") -> dict[str, Any]:
-    """Put the CSV in the import bucket and run the import function on the S3 notification."""
+def import_csv(
+    stack: LocalStack, text: str | bytes, name: str = "contacts.csv", audience: str = "default"
+) -> dict[str, Any]:
+    """Put the CSV (text as UTF-8, or the file's bytes) in the import bucket and run the import function."""
     from functions.import_contacts import handler as importer
 
     assert stack.sending is not None
     key = f"imports/{audience}/{name}"
-    aws.client("s3").put_object(Bucket=stack.sending.import_bucket, Key=key, Body=text.encode())
+    body = text.encode() if isinstance(text, str) else text
+    aws.client("s3").put_object(Bucket=stack.sending.import_bucket, Key=key, Body=body)
     event = {"Records": [{"s3": {"bucket": {"name": stack.sending.import_bucket}, "object": {"key": key}}}]}
     importer.contacts.cache_clear()
     result: dict[str, Any] = importer.lambda_handler(event, LambdaContext("import_contacts"))["imports"][0]

@@ -16,8 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.kernel import aws
 from nps.sending.adapters.contacts import DynamoContactRepository
-from nps.sending.contacts import ImportReport
-from nps.sending.importing import MAX_FILE_BYTES, audience_from_key, import_contacts, report_key
+from nps.sending.importing import MAX_FILE_BYTES, audience_from_key, import_contacts_file, report_key, too_large
 from nps.sending.settings import sending_settings
 
 logger = Logger(service="import_contacts")
@@ -33,15 +32,10 @@ def import_object(bucket: str, key: str) -> dict[str, Any]:
     s3 = aws.client("s3")
     head = s3.head_object(Bucket=bucket, Key=key)
     if int(head["ContentLength"]) > MAX_FILE_BYTES:
-        report = ImportReport(file_error=f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        report = too_large()
     else:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        try:
-            text = body.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            report = ImportReport(file_error="the file is not UTF-8 text")
-        else:
-            report = import_contacts(text, audience_from_key(key), contacts())
+        report = import_contacts_file(body, audience_from_key(key), contacts())
     destination = report_key(key)
     s3.put_object(Bucket=bucket, Key=destination, Body=report.as_csv().encode(), ContentType="text/csv; charset=utf-8")
     summary = {

@@ -94,15 +94,15 @@ def test_sms_contacts_get_one_short_signed_link_and_sns_opt_outs_are_respected(
     ds.import_csv(
         platform,
         CSV_HEADER
-        + "c-sms,,+15550100001,Europe/Madrid,es,pro,emea\n"
-        + "c-stop,,+447700900199,Europe/London,en,pro,emea\n",
+        + "c-sms,,+14155550101,Europe/Madrid,es,pro,emea\n"
+        + "c-stop,,+447400123499,Europe/London,en,pro,emea\n",
     )
     # When a wave runs
     ds.fire_wave(ds.SURVEY_ID, clock.now)
     ds.drain_send_queue(platform, clock)
     # Then only the first gets one Spanish text with one respond link
     (sms,) = ds.captured_sms()
-    assert sms.to == "+15550100001"
+    assert sms.to == "+14155550101"
     assert "STOP" in sms.text
     assert sms.text.count("https://") == 1
     token = urlsplit(sms.link).path.removeprefix("/r/")
@@ -293,7 +293,7 @@ def test_csv_import_reports_every_bad_row_and_imports_the_rest_idempotently(
     rows = ds.import_report(platform, first["report"])
     reasons = {row["contact_id"] or f"line {row['line']}": row["errors"] for row in rows}
     assert "email" in reasons["bad-email"]
-    assert "E.164" in reasons["bad-phone"]
+    assert "international format" in reasons["bad-phone"]
     assert "time zone" in reasons["bad-zone"]
     assert "locale" in reasons["bad-locale"]
     assert any("expected 7 columns" in r for r in reasons.values())

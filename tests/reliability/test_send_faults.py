@@ -49,10 +49,10 @@ def clock(platform: LocalStack) -> Iterator[ds.Clock]:
 def start_wave(stack: LocalStack, clock: ds.Clock, *, sms: bool = False, reminder_days: int | None = None) -> str:
     """A survey, one contact (email, or SMS only) and its wave planned; the contact's address."""
     ds.create_survey(stack, {**ds.DEMO_SURVEY, "reminder_days": reminder_days})
-    row = "c1,,+15550100001,UTC,en,pro,emea\n" if sms else "c1,ana@example.com,,UTC,en,pro,emea\n"
+    row = "c1,,+14155550101,UTC,en,pro,emea\n" if sms else "c1,ana@example.com,,UTC,en,pro,emea\n"
     ds.import_csv(stack, CSV_HEADER + row)
     ds.fire_wave(ds.SURVEY_ID, clock.now)
-    return "+15550100001" if sms else "ana@example.com"
+    return "+14155550101" if sms else "ana@example.com"
 
 
 def sent_to() -> Counter[str]:
@@ -291,7 +291,7 @@ def test_a_send_whose_outcome_is_unknown_is_marked_so_counted_listed_and_never_s
     (line,) = lines
     assert line.split()[0] == invite["invite_id"]["S"]
     assert "@" not in line
-    assert "+1555" not in line
+    assert "+1415555" not in line
 
 
 def test_a_send_that_left_but_could_not_be_recorded_is_marked_unknown_and_not_sent_again(

@@ -127,7 +127,7 @@ def test_one_invite_makes_one_send_request_against_a_slow_or_faulty_endpoint(
     fake.answers["CheckIfPhoneNumberIsOptedOut"] = OPTED_OUT_CHECK
     # Given a wave to one contact, and SES (or SNS) behind an endpoint that never answers a send
     ds.create_survey(platform, {**ds.DEMO_SURVEY, "reminder_days": None})
-    row = "c1,,+15550100001,UTC,en,pro,emea\n" if channel == "sms" else "c1,ana@example.com,,UTC,en,pro,emea\n"
+    row = "c1,,+14155550101,UTC,en,pro,emea\n" if channel == "sms" else "c1,ana@example.com,,UTC,en,pro,emea\n"
     ds.import_csv(platform, CSV_HEADER + row)
     ds.fire_wave(ds.SURVEY_ID, clock.now)
     point_at(monkeypatch, "ses" if channel == "email" else "sns", url)
@@ -155,6 +155,6 @@ def test_idempotent_reads_against_a_faulty_endpoint_are_still_retried(
     from nps.sending.adapters.channels import SendError, SnsTexter
 
     with pytest.raises(SendError):
-        SnsTexter().opted_out("+15550100001")
+        SnsTexter().opted_out("+14155550101")
     # Then the SDK tried it more than once
     assert fake.requests["CheckIfPhoneNumberIsOptedOut"] > 1

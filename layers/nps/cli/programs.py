@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from nps.cli.common import EXIT_TARGET, CliError
+from nps.cli.common import EXIT_REQUEST, EXIT_TARGET, CliError
 from nps.cli.target import Target
 from nps.follow_ups.adapters.store import DynamoFollowUpStore, StepFunctionsTaskTokens
 from nps.follow_ups.steps import FollowUpNotFound, invite_id_of, resolve_task
@@ -33,7 +33,7 @@ from nps.sending.adapters.invites import DynamoInviteLifecycle
 from nps.sending.adapters.schedules import SurveySchedules
 from nps.sending.adapters.suppressions import DynamoSuppressionRepository
 from nps.sending.adapters.surveys import DynamoSurveyRepository
-from nps.sending.importing import import_contacts
+from nps.sending.importing import import_contacts_file
 from nps.sending.settings import reset_sending_settings, sending_settings
 from nps.sending.sms import survey_sms_lengths
 from nps.sending.surveys import Survey
@@ -66,8 +66,17 @@ def put_survey(path: Path) -> int:
 
 
 def import_file(path: Path, audience: str, report_path: Path | None) -> int:
+    """Import a local file exactly as the S3-triggered import does; a file error is one line and exit 1."""
+    try:
+        data = path.read_bytes()
+    except OSError as failure:
+        raise CliError(f"{path}: cannot read the file ({failure.strerror or type(failure).__name__})") from None
     repository = DynamoContactRepository(sending_settings().require("contacts_table").contacts_table)
-    report = import_contacts(path.read_text("utf-8-sig"), audience, repository)
+    report = import_contacts_file(data, audience, repository)
+    if report.file_error:
+        if report_path is not None:
+            report_path.write_text(report.as_csv(), "utf-8")
+        raise CliError(f"{path}: {report.file_error}", EXIT_REQUEST)
     if report_path is not None:
         report_path.write_text(report.as_csv(), "utf-8")
     print(
@@ -81,7 +90,7 @@ def import_file(path: Path, audience: str, report_path: Path | None) -> int:
     )
     for error in report.errors[:20]:
         print(f"  line {error.line} ({error.contact_id or '?'}): {'; '.join(error.errors)}", file=sys.stderr)
-    return 1 if report.file_error else 0
+    return 0
 
 
 def start_wave(survey_id: str) -> int:

@@ -1,49 +1,41 @@
 """Contacts and their bulk import from CSV, with a per-row error report.
 
-A CSV has a header row; ``contact_id`` is required, ``email``, ``phone`` (E.164), ``time_zone`` (IANA)
-and ``locale`` are recognised, and every other column becomes a segment attribute (``plan``, ``region``,
-...). Every row ends up either imported or in the report with its line number and reasons: nothing is
-dropped silently. Error messages name the column, never echo the address or number (PII).
+A CSV has a header row; ``contact_id`` is required, ``email``, ``phone`` (international format, stored
+as E.164), ``time_zone`` (an IANA place name) and ``locale`` are recognised, and every other column
+becomes a segment attribute (``plan``, ``region``, ...). The file is UTF-8 (with or without a BOM) or
+UTF-16 with a BOM, its columns separated by ``,``, ``;`` or a tab (found from the header row), with CRLF
+or LF line ends. Every row ends up either imported or in the report with its line number and reasons:
+nothing is dropped silently. Error messages name the column, never echo the address or number (PII).
+Text that looks the same counts the same: attribute names and values are NFC-normalised (Unicode
+Standard Annex #15), and email addresses compare case-insensitively (one contact per mailbox per file).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from nps.events.models import Id
 from nps.kernel.locales import supported_locales
+from nps.kernel.normalising import nfc
+from nps.kernel.spreadsheets import safe_cell
+from nps.sending.phones import e164
+from nps.sending.suppression import normalise_address
 from nps.sending.surveys import is_email
+from nps.sending.time_zones import check_time_zone
 
-E164_RE = re.compile(r"^\+[1-9][0-9]{7,14}$")
+DELIMITERS = (",", ";", "\t")
 KNOWN_COLUMNS = ("contact_id", "email", "phone", "time_zone", "locale")
 MAX_ATTRIBUTES = 20
 MAX_ROWS = 500_000
 AttributeName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 AttributeValue = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-
-
-@cache
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def valid_time_zone(name: str) -> bool:
-    if name not in _zones():
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 class Contact(BaseModel):
@@ -62,6 +54,13 @@ class Contact(BaseModel):
     )
     last_surveyed_at: str | None = None
 
+    @field_validator("attributes", mode="before")
+    @classmethod
+    def _attributes(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {nfc(k) if isinstance(k, str) else k: nfc(v) if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
@@ -77,17 +76,12 @@ class Contact(BaseModel):
     def _phone(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        compact = re.sub(r"[\s().-]", "", value)
-        if not E164_RE.fullmatch(compact):
-            raise ValueError("phone must be an E.164 number such as +14155550123")
-        return compact
+        return e164(value)
 
     @field_validator("time_zone")
     @classmethod
     def _time_zone(cls, value: str) -> str:
-        if not valid_time_zone(value):
-            raise ValueError("time_zone is not a known IANA time zone (e.g. Europe/Berlin)")
-        return value
+        return check_time_zone(value)
 
     @field_validator("locale")
     @classmethod
@@ -128,9 +122,10 @@ class ImportReport:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["line", "contact_id", "errors"])
         if self.file_error:
-            writer.writerow([0, "", self.file_error])
+            writer.writerow(["0", "", safe_cell(self.file_error)])
         for error in self.errors:
-            writer.writerow([error.line, error.contact_id or "", "; ".join(error.errors)])
+            # The id is the rejected cell as written: a spreadsheet must not run it as a formula.
+            writer.writerow([str(error.line), safe_cell(error.contact_id or ""), safe_cell("; ".join(error.errors))])
         return out.getvalue()
 
 
@@ -145,27 +140,92 @@ def _messages(error: ValidationError) -> tuple[str, ...]:
     return tuple(out)
 
 
-def parse_contacts_csv(text: str, audience: str = "default") -> ImportReport:
-    """Parse a contacts CSV; valid rows become contacts, every other row is reported with reasons."""
-    report = ImportReport()
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+class FileRefused(ValueError):
+    """A contacts file that cannot be read at all; its message is the one line people see."""
+
+
+def decode_contacts_file(data: bytes) -> str:
+    """The text of a contacts file: UTF-8 (a BOM is dropped) or UTF-16 with a BOM (Excel's "Unicode Text").
+
+    Anything else is refused, not guessed: a Windows-1252 ``Zürich`` (byte 0xFC) raises
+    :class:`FileRefused` naming the byte and its line, with how to save the file as UTF-8.
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise FileRefused("the file starts as UTF-16 but is not valid UTF-16 text; save it as CSV UTF-8") from None
     try:
-        header = next(reader)
-    except StopIteration:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        byte = data[error.start]
+        raise FileRefused(
+            f"the file is not UTF-8 text (byte 0x{byte:02X} on line {line}); nothing was imported: "
+            'save it as "CSV UTF-8" (Excel: File > Save As > CSV UTF-8) and import it again'
+        ) from None
+
+
+def parse_contacts_file(data: bytes, audience: str = "default") -> ImportReport:
+    """Decode and parse a contacts file as uploaded (the CLI and the S3-triggered import share this)."""
+    try:
+        text = decode_contacts_file(data)
+    except FileRefused as error:
+        return ImportReport(file_error=str(error))
+    return parse_contacts_csv(text, audience=audience)
+
+
+def _header_dialect(text: str) -> tuple[str, list[str]] | str:
+    """The separator of the header row and its column names, or the file error when none has contact_id.
+
+    The header row is read with each of ``,`` ``;`` and tab; the separator that yields a ``contact_id``
+    column (and the most columns, when several do) is the file's. Spreadsheets write one separator per
+    file (Excel uses the locale's list separator, ``;`` in much of Europe).
+    """
+    first_line = text.split("\n", 1)[0]
+    best: tuple[str, list[str]] | None = None
+    for delimiter in DELIMITERS:
+        try:
+            header = next(csv.reader(io.StringIO(first_line, newline=""), delimiter=delimiter), [])
+        except csv.Error:
+            continue
+        columns = [nfc(name.strip()).lower() for name in header]
+        if "contact_id" in columns and (best is None or len(columns) > len(best[1])):
+            best = (delimiter, columns)
+    if best is None:
+        return "the header row has no contact_id column (columns may be separated by ',', ';' or a tab)"
+    return best
+
+
+def _separator_name(delimiter: str) -> str:
+    return "tab" if delimiter == "\t" else f"'{delimiter}'"
+
+
+def parse_contacts_csv(text: str, audience: str = "default") -> ImportReport:
+    """Parse a contacts CSV; valid rows become contacts, every other row is reported with reasons.
+
+    The separator is found from the header row (see :func:`_header_dialect`). Rejected: a row with the
+    wrong number of cells (the message names the separator), an invalid cell (the reason per column), a
+    repeated contact_id, and a second row for one mailbox or one phone number (compared as SES and
+    mail systems do: case-insensitively), which names the line that has it first.
+    """
+    report = ImportReport()
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
         report.file_error = "the file is empty (a header row with contact_id is required)"
         return report
-    except csv.Error as error:
-        report.file_error = f"the header row is not valid CSV: {error}"
+    dialect = _header_dialect(text)
+    if isinstance(dialect, str):
+        report.file_error = dialect
         return report
-    columns = [name.strip().lower() for name in header]
-    if "contact_id" not in columns:
-        report.file_error = "the header row has no contact_id column"
-        return report
+    delimiter, columns = dialect
     duplicated = sorted({c for c in columns if columns.count(c) > 1})
     if duplicated:
         report.file_error = f"the header row repeats column(s): {', '.join(duplicated)}"
         return report
-    seen: set[str] = set()
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    next(reader)
+    seen = _Seen()
     line = 1
     while True:
         try:
@@ -183,19 +243,28 @@ def parse_contacts_csv(text: str, audience: str = "default") -> ImportReport:
             report.errors.append(RowError(line, None, (f"more than {MAX_ROWS} rows in one file",)))
             break
         if len(row) != len(columns):
-            report.errors.append(RowError(line, None, (f"expected {len(columns)} columns, found {len(row)}",)))
+            found = f"expected {len(columns)} columns separated by {_separator_name(delimiter)}, found {len(row)}"
+            report.errors.append(RowError(line, None, (found,)))
             continue
         _parse_row(dict(zip(columns, row, strict=True)), line, audience, seen, report)
     return report
 
 
-def _parse_row(values: dict[str, str], line: int, audience: str, seen: set[str], report: ImportReport) -> None:
+@dataclass(slots=True)
+class _Seen:
+    """What earlier rows of the file used: contact ids, and mailboxes/numbers by their normalised form."""
+
+    contact_ids: set[str] = field(default_factory=set)
+    addresses: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+
+def _parse_row(values: dict[str, str], line: int, audience: str, seen: _Seen, report: ImportReport) -> None:
     cells = {k: v.strip() for k, v in values.items()}
     contact_id = cells.get("contact_id") or None
     problems: list[str] = []
     if not cells.get("email") and not cells.get("phone"):
         problems.append("row: an email or a phone number is required")
-    if contact_id and contact_id in seen:
+    if contact_id and contact_id in seen.contact_ids:
         problems.append("contact_id: appears more than once in this file")
     attributes = {k: v for k, v in cells.items() if k not in KNOWN_COLUMNS and v}
     try:
@@ -211,10 +280,29 @@ def _parse_row(values: dict[str, str], line: int, audience: str, seen: set[str],
     except ValidationError as error:
         problems.extend(_messages(error))
         contact = None
+    keys: list[tuple[str, str]] = []
+    if contact is not None:
+        for channel, what in (("email", "mailbox"), ("sms", "phone number")):
+            address = contact.address(channel)
+            if not address:
+                continue
+            key = f"{channel}:{normalise_address(channel, address)}"
+            if key in seen.addresses:
+                first_line, first_id = seen.addresses[key]
+                column = "email" if channel == "email" else "phone"
+                problems.append(
+                    f"{column}: the same {what} as line {first_line} (contact_id {first_id}); "
+                    "one contact per mailbox (addresses compare case-insensitively)"
+                    if channel == "email"
+                    else f"{column}: the same {what} as line {first_line} (contact_id {first_id})"
+                )
+            keys.append((key, contact.contact_id))
     if problems or contact is None:
         report.errors.append(RowError(line, contact_id, tuple(problems)))
         return
-    seen.add(contact.contact_id)
+    seen.contact_ids.add(contact.contact_id)
+    for key, first_id in keys:
+        seen.addresses[key] = (line, first_id)
     report.contacts.append(contact)
 
 

@@ -1,11 +1,15 @@
-"""Importing contacts: parse a CSV, upsert the valid rows, report every rejected row (nothing dropped)."""
+"""Importing contacts: parse a CSV, upsert the valid rows, report every rejected row (nothing dropped).
+
+The CLI (``nps contacts import``) and the S3-triggered import function both call
+:func:`import_contacts_file` with the file's bytes, so one file gets one outcome and one message.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol
 
-from nps.sending.contacts import Contact, ImportReport, RowError, parse_contacts_csv
+from nps.sending.contacts import Contact, ImportReport, RowError, parse_contacts_csv, parse_contacts_file
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -14,9 +18,28 @@ class ContactWriter(Protocol):
     def upsert_many(self, contacts: Sequence[Contact]) -> list[tuple[Contact, Exception]]: ...
 
 
+def too_large() -> ImportReport:
+    """The report of a file over :data:`MAX_FILE_BYTES` (nothing is read or imported)."""
+    return ImportReport(file_error=f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it")
+
+
+def import_contacts_file(data: bytes, audience: str, writer: ContactWriter) -> ImportReport:
+    """Decode, parse and store a contacts file as uploaded; a file error imports nothing.
+
+    A file that is too large, not UTF-8/UTF-16 text, or without a ``contact_id`` header column gets
+    ``file_error`` (one line for people) and no contact is written.
+    """
+    if len(data) > MAX_FILE_BYTES:
+        return too_large()
+    return _store(parse_contacts_file(data, audience=audience), writer)
+
+
 def import_contacts(text: str, audience: str, writer: ContactWriter) -> ImportReport:
-    """Parse and store; a row whose write fails is moved into the report's errors."""
-    report = parse_contacts_csv(text, audience=audience)
+    """Parse and store already-decoded text; a row whose write fails is moved into the report's errors."""
+    return _store(parse_contacts_csv(text, audience=audience), writer)
+
+
+def _store(report: ImportReport, writer: ContactWriter) -> ImportReport:
     if report.file_error or not report.contacts:
         return report
     failures = writer.upsert_many(report.contacts)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from nps.kernel.periods import parse_timestamp
 from nps.sending.contacts import Contact
+from nps.sending.suppression import normalise_address
 from nps.sending.surveys import QuietHours, Survey
 
 
@@ -25,6 +26,7 @@ class Skip(StrEnum):
     FATIGUE = "fatigue"
     NO_CHANNEL = "no_channel"
     INACTIVE = "inactive"
+    SAME_ADDRESS = "same_address"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,12 +118,18 @@ def plan_contacts(
     now: datetime,
     not_before: datetime | None = None,
     respect_fatigue: bool = True,
+    invited_addresses: set[str] | None = None,
 ) -> WavePlan:
     """Plan one wave over ``contacts``; ``not_before`` delays every send (event-triggered invites).
 
     ``respect_fatigue=False`` is for a follow-up's re-survey: the contact was surveyed days ago by
     design, and the team promised to come back. Suppression and quiet hours still apply.
+    One invite per mailbox (or phone number) per wave: a contact whose address, compared as
+    :func:`~nps.sending.suppression.normalise_address` does (email case-insensitively), already has an
+    invite in this wave is skipped as ``same_address``. ``invited_addresses`` carries those addresses
+    across the pages of one wave (it is updated in place).
     """
+    invited = invited_addresses if invited_addresses is not None else set()
     plan = WavePlan()
     start = max(now, not_before) if not_before else now
     for contact in contacts:
@@ -138,6 +146,12 @@ def plan_contacts(
         if respect_fatigue and within_fatigue(contact, survey, now):
             plan.skipped[Skip.FATIGUE] += 1
             continue
+        address = contact.address(channel) or ""
+        mailbox = f"{channel}:{normalise_address(channel, address)}"
+        if mailbox in invited:
+            plan.skipped[Skip.SAME_ADDRESS] += 1
+            continue
+        invited.add(mailbox)
         send_after = next_send_time(start, contact.time_zone, survey.quiet_hours)
         invite = PlannedInvite(
             invite_id=invite_id_for(wave_id, contact.contact_id, contact.audience),

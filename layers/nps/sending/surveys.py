@@ -25,6 +25,7 @@ from pydantic import (
 
 from nps.events.models import Channel, Id
 from nps.kernel.locales import supported_locales
+from nps.kernel.normalising import nfc
 
 MAX_SEGMENT_DIMENSIONS = 8  # keeps the send transaction (invite + counters) far below 100 items
 _COLOUR_RE = r"^#[0-9a-fA-F]{6}$"
@@ -296,8 +297,9 @@ class Survey(BaseModel):
         return self.default_locale
 
     def segments_of(self, attributes: dict[str, str]) -> dict[str, str]:
-        """The contact's values of this survey's segment dimensions (copied onto the invite)."""
-        return {d: attributes[d] for d in self.segment_dimensions if attributes.get(d)}
+        """The contact's values of this survey's segment dimensions (copied onto the invite), in Unicode
+        NFC so that values that look the same aggregate as one (contacts stored before normalisation)."""
+        return {d: nfc(attributes[d]) for d in self.segment_dimensions if attributes.get(d)}
 
 
 def is_email(text: str) -> bool:

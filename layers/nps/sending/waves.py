@@ -168,6 +168,7 @@ class WavePlanner:
         report = WaveReport(survey.survey_id, wave_id)
         planned_expiry = int((now + timedelta(days=survey.link_lifetime_days + 1)).timestamp())
         ttl = planned_expiry + self.retention_days * 86400
+        invited_addresses: set[str] = set()  # one invite per mailbox per wave, across pages
         for page in pages:
             report.contacts += len(page)
             suppressed = self._suppressed(survey, page)
@@ -175,7 +176,9 @@ class WavePlanner:
             def is_suppressed(contact: Contact, channel: str, hashes: set[str] = suppressed) -> bool:
                 return _hash(contact, channel) in hashes
 
-            plan = plan_contacts(survey, wave_id, page, is_suppressed, now, not_before, respect_fatigue)
+            plan = plan_contacts(
+                survey, wave_id, page, is_suppressed, now, not_before, respect_fatigue, invited_addresses
+            )
             self._record(plan, planned_expiry, ttl, now, report)
         return report
 

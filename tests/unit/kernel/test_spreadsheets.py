@@ -77,3 +77,14 @@ def test_a_safe_cell_is_the_value_with_apostrophes_added_only(value: str) -> Non
     safe = safe_cell(value)
     assert safe.replace("'", "") == value.replace("'", "")
     assert safe_cell(safe) == safe
+
+
+def test_the_contact_import_reports_examples_are_neutralised() -> None:
+    # Given cells a spreadsheet would evaluate (from rejected import rows) / Then they start with an apostrophe
+    assert safe_cell('=HYPERLINK("https://evil.example","x")') == '\'=HYPERLINK("https://evil.example","x")'
+    assert safe_cell("+1-2") == "'+1-2"
+    assert safe_cell("-3") == "'-3"
+    assert safe_cell("@SUM(A1)") == "'@SUM(A1)"
+    assert safe_cell("\tx") == "'\tx"
+    assert safe_cell("Zürich") == "Zürich"
+    assert safe_cell("") == ""

@@ -77,7 +77,9 @@ def test_the_contacts_locale_is_used_when_offered_else_the_survey_default() -> N
 
 def test_a_csv_without_a_contact_id_column_is_a_file_error_and_imports_nothing() -> None:
     report = parse_contacts_csv("email\na@example.com\n")
-    assert report.file_error == "the header row has no contact_id column"
+    assert report.file_error == (
+        "the header row has no contact_id column (columns may be separated by ',', ';' or a tab)"
+    )
     assert report.contacts == []
 
 
