@@ -99,6 +99,7 @@ class NpsStack(Stack):
             self.observability.add_state_machine(machine)
         self.observability.add_stream_consumer(self.scoring.function)
         self.observability.add_unknown_invites(Duration.minutes(SWEEP_EVERY_MINUTES))
+        self.observability.add_rejected_signing_keys()
 
         outputs = {
             "ResponseApiUrl": self.response_api.url,
