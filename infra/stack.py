@@ -58,6 +58,7 @@ class NpsStack(Stack):
             api=self.response_api.api,
             public_base_url=self.response_api.url,
             signing_secret=self.response_api.signing_secret,
+            id_key_secret=storage.id_key,
         )
         self.opt_outs = OptOutEvents(
             self,
@@ -91,6 +92,7 @@ class NpsStack(Stack):
             sending=self.sending,
             public_base_url=self.response_api.url,
             signing_secret=self.response_api.signing_secret,
+            id_key_secret=storage.id_key,
         )
         # Last: it watches every function and dead-letter queue the constructs above created.
         self.observability = Observability(self, "Observability", config=config, key=storage.key)
@@ -114,6 +116,7 @@ class NpsStack(Stack):
             "FailedStreamRecordsQueueUrl": self.scoring.failed_records.queue_url,
             "FailedOptOutRecordsQueueUrl": self.opt_outs.failed_records.queue_url,
             "SigningSecretArn": self.response_api.signing_secret.secret_arn,
+            "IdKeySecretArn": storage.id_key.secret_arn,
             "AlarmTopicArn": self.observability.topic.topic_arn,
             "DashboardName": self.observability.dashboard.dashboard_name,
             "SurveysTable": storage.surveys.table_name,

@@ -55,7 +55,7 @@ def report_rejected_keys(count: int) -> None:
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
     with single_metric(name=SIGNING_KEYS_REJECTED, unit=MetricUnit.Count, value=count, namespace=NAMESPACE) as metric:
-        metric.service = None  # no service dimension: one alarm covers every function
+        metric.service = ""  # no service dimension: one alarm covers every function
 
 
 def load_id_key(secret_name: str) -> IdKey:
