@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from benchmarks.report import Figure, median
+from nps.links.pseudonyms import IdKey
 from nps.links.tokens import Keyring
 from nps.sending.contacts import Contact
 from nps.sending.messages import InviteLinks, invite_links, mime_message, render_email
@@ -40,6 +41,7 @@ SURVEY = Survey.model_validate(
     }
 )
 KEYRING = Keyring(keys={"k1": b"bench-key-0123456789abcdef0123456789"}, active_kid="k1")
+BENCH_ID_KEY = IdKey(b"bench-id-key-0123456789abcdef01234567")
 ZONES = ("Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC", "Australia/Sydney")
 
 
@@ -206,6 +208,7 @@ def run_planner(contacts: int = 100_000, rounds: int = 3) -> PlannerResult:
             suppressions=suppressions,
             invites=invites,
             queue=queue,
+            id_key=lambda: BENCH_ID_KEY,
             clock=lambda: now,
         )
         started = time.perf_counter()
@@ -218,7 +221,7 @@ def run_planner(contacts: int = 100_000, rounds: int = 3) -> PlannerResult:
             "batch_gets": suppressions.lookups,
         }
         started = time.perf_counter()
-        plan_contacts(SURVEY, "w", population, lambda contact, channel: False, now)
+        plan_contacts(SURVEY, "w", population, lambda contact, channel: False, now, BENCH_ID_KEY)
         rule_rates.append(contacts / (time.perf_counter() - started))
     figure = Figure(
         name=f"planner over {contacts:,} contacts (stores stubbed)",

@@ -8,7 +8,9 @@ from constructs import IConstruct
 ACKNOWLEDGEMENTS: dict[str, str] = {
     "AwsSolutions::AwsSolutions-SMG4": (
         "Link-signing keys rotate by adding a key id to the keyring (docs/operations.md); automatic "
-        "rotation would replace the key and break every link already in inboxes."
+        "rotation would replace the key and break every link already in inboxes. The id key (invite ids, "
+        "suppression keys) must not rotate automatically either: a new key orphans every stored "
+        "suppression key, so a suppressed person could be mailed (docs/operations.md, 'The id key')."
     ),
 }
 

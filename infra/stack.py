@@ -58,6 +58,7 @@ class NpsStack(Stack):
             api=self.response_api.api,
             public_base_url=self.response_api.url,
             signing_secret=self.response_api.signing_secret,
+            id_key_secret=storage.id_key,
         )
         self.opt_outs = OptOutEvents(
             self,
@@ -91,6 +92,7 @@ class NpsStack(Stack):
             sending=self.sending,
             public_base_url=self.response_api.url,
             signing_secret=self.response_api.signing_secret,
+            id_key_secret=storage.id_key,
         )
         # Last: it watches every function and dead-letter queue the constructs above created.
         self.observability = Observability(self, "Observability", config=config, key=storage.key)
@@ -99,6 +101,7 @@ class NpsStack(Stack):
             self.observability.add_state_machine(machine)
         self.observability.add_stream_consumer(self.scoring.function)
         self.observability.add_unknown_invites(Duration.minutes(SWEEP_EVERY_MINUTES))
+        self.observability.add_rejected_signing_keys()
 
         outputs = {
             "ResponseApiUrl": self.response_api.url,
@@ -113,6 +116,7 @@ class NpsStack(Stack):
             "FailedStreamRecordsQueueUrl": self.scoring.failed_records.queue_url,
             "FailedOptOutRecordsQueueUrl": self.opt_outs.failed_records.queue_url,
             "SigningSecretArn": self.response_api.signing_secret.secret_arn,
+            "IdKeySecretArn": storage.id_key.secret_arn,
             "AlarmTopicArn": self.observability.topic.topic_arn,
             "DashboardName": self.observability.dashboard.dashboard_name,
             "SurveysTable": storage.surveys.table_name,

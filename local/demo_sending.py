@@ -507,7 +507,7 @@ def _seed_history(stack: LocalStack, clock: Clock, rng: random.Random) -> None:
         roll = rng.random()
         if roll < 0.03 and "email" in item:
             suppressions.suppress(
-                address_hash("email", item["email"]["S"]),
+                address_hash("email", item["email"]["S"], stack.id_key),
                 SuppressionReason.UNSUBSCRIBED,
                 iso_timestamp(clock.now),
             )

@@ -19,6 +19,7 @@ from nps.events.patterns import BUSINESS_EVENTS, FOLLOW_UP_EVENTS, FOLLOW_UP_LIF
 from nps.kernel import aws
 from nps.kernel.config import reset_settings
 from nps.kernel.tables import ALL_TABLES, TableSpec
+from nps.links.pseudonyms import IdKey
 from nps.links.tokens import Keyring
 from nps.sending.settings import reset_sending_settings
 
@@ -50,6 +51,9 @@ class LocalStack:
     follow_up_queue_url: str
     signing_secret_name: str
     keyring: Keyring
+    #: The id key secret (invite ids and suppression keys) and the key it holds.
+    id_key_secret_name: str
+    id_key: IdKey
     stream_arns: dict[str, str] = field(default_factory=dict)
     sending: SendingResources | None = None
     #: Local stand-ins for the follow-up workflows' start rules (SQS targets: moto cannot start them),
@@ -73,6 +77,7 @@ class LocalStack:
             "AGGREGATES_TABLE": self.tables["aggregates"],
             "EVENT_BUS_NAME": self.bus_name,
             "SIGNING_SECRET_NAME": self.signing_secret_name,
+            "ID_KEY_SECRET_NAME": self.id_key_secret_name,
         }
         if self.sending is not None:
             environment |= self.sending.environment(self.tables)
@@ -234,7 +239,14 @@ def create_stack(prefix: str = "nps-local") -> LocalStack:
         Name=secret_name,
         SecretString=json.dumps({"active": "k1", "k1": keyring.keys["k1"].decode()}),
     )
-    stack = LocalStack(prefix, tables, bus_name, queue_url, secret_name, keyring, stream_arns)
+    id_key = IdKey(secrets.token_urlsafe(48).encode())
+    id_key_secret_name = f"{prefix}/id-key"
+    aws.client("secretsmanager").create_secret(
+        Name=id_key_secret_name, SecretString=json.dumps({"key": id_key.key.decode()})
+    )
+    stack = LocalStack(
+        prefix, tables, bus_name, queue_url, secret_name, keyring, id_key_secret_name, id_key, stream_arns
+    )
     stack.workflow_queue_urls = workflow_queues
     stack.follow_up_events_queue_url = events_queue_url
     sqs = aws.client("sqs")

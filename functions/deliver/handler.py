@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from nps.events.publisher import EventPublisher
 from nps.kernel.aws import send_budget_seconds
 from nps.kernel.config import settings
-from nps.links.adapters.keyring import load_keyring
+from nps.links.adapters.keyring import load_id_key, load_keyring
 from nps.responding.adapters.responses import DynamoResponseRepository
 from nps.sending.adapters.channels import SesMailer, SnsTexter, SqsSendQueue
 from nps.sending.adapters.contacts import DynamoContactRepository
@@ -43,7 +43,7 @@ _outcomes: Counter[Outcome] = Counter()  # per invocation: one metric value per 
 def service() -> DeliveryService:
     config = sending_settings().require(
         "invites_table", "aggregates_table", "responses_table", "surveys_table", "contacts_table",
-        "suppressions_table", "send_queue_url", "dead_letter_queue_url", "signing_secret_name",
+        "suppressions_table", "send_queue_url", "dead_letter_queue_url", "signing_secret_name", "id_key_secret_name",
         "public_base_url", "event_bus_name",
     )  # fmt: skip
     publisher = EventPublisher(config.event_bus_name)
@@ -53,6 +53,7 @@ def service() -> DeliveryService:
 
     return DeliveryService(
         keyring=lambda: load_keyring(config.signing_secret_name),
+        id_key=lambda: load_id_key(config.id_key_secret_name),
         lifecycle=DynamoInviteLifecycle(config.invites_table, config.aggregates_table, config.contacts_table),
         surveys=DynamoSurveyRepository(config.surveys_table),
         contacts=DynamoContactRepository(config.contacts_table),

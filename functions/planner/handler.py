@@ -17,6 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.kernel.periods import parse_timestamp
+from nps.links.adapters.keyring import load_id_key
 from nps.sending.adapters.channels import SqsSendQueue
 from nps.sending.adapters.contacts import DynamoContactRepository
 from nps.sending.adapters.invites import DynamoInviteLifecycle
@@ -37,7 +38,7 @@ class BadInvocation(ValueError):
 def planner() -> WavePlanner:
     config = sending_settings().require(
         "invites_table", "aggregates_table", "surveys_table", "contacts_table", "suppressions_table",
-        "send_queue_url",
+        "send_queue_url", "id_key_secret_name",
     )  # fmt: skip
     return WavePlanner(
         surveys=DynamoSurveyRepository(config.surveys_table),
@@ -45,6 +46,7 @@ def planner() -> WavePlanner:
         suppressions=DynamoSuppressionRepository(config.suppressions_table),
         invites=DynamoInviteLifecycle(config.invites_table, config.aggregates_table, config.contacts_table),
         queue=SqsSendQueue(config.send_queue_url),
+        id_key=lambda: load_id_key(config.id_key_secret_name),
         retention_days=config.retention_days,
     )
 

@@ -9,6 +9,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.events.publisher import EventPublisher
+from nps.links.adapters.keyring import load_id_key
 from nps.sending.adapters.invites import DynamoInviteLifecycle
 from nps.sending.adapters.suppressions import DynamoSuppressionRepository
 from nps.sending.settings import sending_settings
@@ -19,11 +20,12 @@ logger = Logger(service="suppress")
 
 @lru_cache(maxsize=1)
 def service() -> FeedbackService:
-    config = sending_settings().require("invites_table", "suppressions_table", "event_bus_name")
+    config = sending_settings().require("invites_table", "suppressions_table", "event_bus_name", "id_key_secret_name")
     return FeedbackService(
         invites=DynamoInviteLifecycle(config.invites_table, config.aggregates_table, config.contacts_table),
         suppressions=DynamoSuppressionRepository(config.suppressions_table),
         publisher=EventPublisher(config.event_bus_name),
+        id_key=lambda: load_id_key(config.id_key_secret_name),
     )
 
 

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from nps.kernel.config import settings
 from nps.kernel.locales import accept_language, resolve_locale
 from nps.kernel.rendering import HTML, PAGE_HEADERS, render
-from nps.links.adapters.keyring import load_keyring
+from nps.links.adapters.keyring import load_id_key, load_keyring
 from nps.sending.adapters.contacts import DynamoContactRepository
 from nps.sending.adapters.invites import DynamoInviteLifecycle
 from nps.sending.adapters.suppressions import DynamoSuppressionRepository
@@ -36,9 +36,12 @@ app = APIGatewayHttpResolver()
 
 @lru_cache(maxsize=1)
 def service() -> UnsubscribeService:
-    config = sending_settings().require("invites_table", "contacts_table", "suppressions_table", "signing_secret_name")
+    config = sending_settings().require(
+        "invites_table", "contacts_table", "suppressions_table", "signing_secret_name", "id_key_secret_name"
+    )
     return UnsubscribeService(
         keyring=lambda: load_keyring(config.signing_secret_name),
+        id_key=lambda: load_id_key(config.id_key_secret_name),
         invites=DynamoInviteLifecycle(config.invites_table, config.aggregates_table, config.contacts_table),
         contacts=DynamoContactRepository(config.contacts_table),
         suppressions=DynamoSuppressionRepository(config.suppressions_table),

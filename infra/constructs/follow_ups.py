@@ -78,6 +78,7 @@ class FollowUps(Construct):
         sending: Sending,
         public_base_url: str,
         signing_secret: secretsmanager.ISecret,
+        id_key_secret: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
         self.key = platform.key
@@ -111,6 +112,7 @@ class FollowUps(Construct):
             "FOLLOW_UP_EVENTS_QUEUE_URL": routing.follow_up_events.queue_url,
             "EVENT_BUS_NAME": routing.bus.event_bus_name,
             "SIGNING_SECRET_NAME": signing_secret.secret_arn,
+            "ID_KEY_SECRET_NAME": id_key_secret.secret_arn,
             "PUBLIC_BASE_URL": public_base_url,
             "SES_CONFIGURATION_SET": sending.configuration_set.configuration_set_name,
         }
@@ -135,6 +137,9 @@ class FollowUps(Construct):
         )
         self._grant(self.steps, tables, routing, sending, signing_secret)
         self._grant(self.consumer, tables, routing, sending, signing_secret)
+        # Re-survey invite ids and the apology email's suppression lookup: steps only (the consumer
+        # shares the wiring, so it has the variable, but never computes either).
+        id_key_secret.grant_read(self.steps)
         routing.follow_up_events_dead_letters.grant_send_messages(self.consumer)
         # Comment updates: the consumer schedules them as delayed messages on its own queue.
         routing.follow_up_events.grant_send_messages(self.consumer)

@@ -308,6 +308,23 @@ class Observability(Construct):
             f"FailedExecutions{_name(state_machine)}", f"Executions of {state_machine.node.path} failed", failed
         )
 
+    def add_rejected_signing_keys(self) -> cloudwatch.Alarm:
+        """Alarm when any function skipped a malformed entry of the signing secret (links signed with it
+        read as invalid until the entry is fixed; the good keys keep working)."""
+        rejected = cloudwatch.Metric(
+            namespace=NAMESPACE,
+            metric_name=metric_names.SIGNING_KEYS_REJECTED,
+            statistic="Maximum",
+            period=Duration.minutes(5),
+        )
+        self.dashboard.add_widgets(cloudwatch.GraphWidget(title="Signing keys rejected", left=[rejected], width=8))
+        return self._any_alarm(
+            "SigningKeysRejected",
+            "An entry of the link-signing secret has a bad key id or key and is skipped: fix or remove it "
+            "(the function logs name and reason; docs/operations.md, 'Link-signing keys')",
+            rejected,
+        )
+
     def add_unknown_invites(self, sweep_period: Duration) -> cloudwatch.Alarm:
         """Alarm while any invite's send is in the unknown state (reported by the sweep every
         ``sweep_period``); chart the sends found unknown and the claims found stuck."""

@@ -64,6 +64,7 @@ class Sending(Construct):
         api: apigw.HttpApi,
         public_base_url: str,
         signing_secret: secretsmanager.ISecret,
+        id_key_secret: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -189,7 +190,7 @@ class Sending(Construct):
         self.planner = function(
             "planner",
             "Starts waves (schedules, business events) and queues reminders",
-            {**tables, "SEND_QUEUE_URL": self.send_queue.queue_url},
+            {**tables, "SEND_QUEUE_URL": self.send_queue.queue_url, "ID_KEY_SECRET_NAME": id_key_secret.secret_arn},
             memory_size=1024,
             timeout=Duration.minutes(15),
         )
@@ -198,6 +199,7 @@ class Sending(Construct):
         grant_items(suppressions, self.planner, "dynamodb:BatchGetItem")
         grant_items(invites, self.planner, "dynamodb:PutItem")
         self.send_queue.grant_send_messages(self.planner)
+        id_key_secret.grant_read(self.planner)
 
         # -- deliver -------------------------------------------------------------------------------
         self.deliver = function(
@@ -209,6 +211,7 @@ class Sending(Construct):
                 "SEND_DLQ_URL": self.send_dlq.queue_url,
                 "EVENT_BUS_NAME": bus.event_bus_name,
                 "SIGNING_SECRET_NAME": signing_secret.secret_arn,
+                "ID_KEY_SECRET_NAME": id_key_secret.secret_arn,
                 "PUBLIC_BASE_URL": public_base_url,
                 "SES_CONFIGURATION_SET": self.configuration_set.configuration_set_name,
                 "SEND_RATE_PER_SECOND": str(send_rate),
@@ -227,6 +230,7 @@ class Sending(Construct):
         self.send_queue.grant_send_messages(self.deliver)
         self.send_dlq.grant_send_messages(self.deliver)
         signing_secret.grant_read(self.deliver)
+        id_key_secret.grant_read(self.deliver)
         bus.grant_put_events_to(self.deliver)
         self.sender_identity = identity
         self.grant_send_email(self.deliver)
@@ -261,8 +265,9 @@ class Sending(Construct):
         self.suppress = function(
             "suppress",
             "SES bounces and complaints → suppressions, invite status and events",
-            {**tables, "EVENT_BUS_NAME": bus.event_bus_name},
+            {**tables, "EVENT_BUS_NAME": bus.event_bus_name, "ID_KEY_SECRET_NAME": id_key_secret.secret_arn},
         )
+        id_key_secret.grant_read(self.suppress)
         grant_items(invites, self.suppress, "dynamodb:GetItem", "dynamodb:UpdateItem")
         grant_items(suppressions, self.suppress, "dynamodb:PutItem")
         bus.grant_put_events_to(self.suppress)
@@ -302,9 +307,11 @@ class Sending(Construct):
             {
                 **tables,
                 "SIGNING_SECRET_NAME": signing_secret.secret_arn,
+                "ID_KEY_SECRET_NAME": id_key_secret.secret_arn,
                 "DEFAULT_LOCALE": platform.config.default_locale,
             },
         )
+        id_key_secret.grant_read(self.unsubscribe)
         grant_items(invites, self.unsubscribe, "dynamodb:GetItem")
         grant_items(contacts, self.unsubscribe, "dynamodb:GetItem")
         # Suppressions only: the event is published from them (infra/constructs/opt_outs.py).

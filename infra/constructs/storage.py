@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import aws_cdk as cdk
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from nps.kernel.tables import AGGREGATES, CONTACTS, FOLLOW_UPS, INVITES, RESPONSES, SUPPRESSIONS, SURVEYS, TableSpec
@@ -29,6 +32,22 @@ class Storage(Construct):
         self.contacts = self._table(CONTACTS)
         self.suppressions = self._table(SUPPRESSIONS)
         self.follow_ups = self._table(FOLLOW_UPS)
+        # The id key: HMAC key of invite ids and suppression keys (nps.links.pseudonyms), JSON
+        # {"key": "<64 random chars>"}. Kept for the stack's life like the tables whose keys it made:
+        # changing it orphans every stored suppression key (docs/operations.md, "The id key").
+        self.id_key = secretsmanager.Secret(
+            self,
+            "IdKey",
+            description="HMAC key of invite ids and suppression keys (never rotate in place)",
+            encryption_key=self.key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template=json.dumps({}),
+                generate_string_key="key",
+                exclude_punctuation=True,
+                password_length=64,
+            ),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
         # Table.grant(...) also grants on "<table>/index/*" once a table has an index. Those indexes are
         # the ones in nps.kernel.tables, holding (projections of) the same items the grantee may already read.
         stack = cdk.Stack.of(self)

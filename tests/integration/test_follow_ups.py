@@ -341,7 +341,9 @@ def test_a_suppressed_detractor_gets_no_apology_and_no_resurvey_but_the_team_sti
     state.tap(state.link("c-det"), 1)
     state.score()
     DynamoSuppressionRepository(state.stack.tables["suppressions"]).suppress(
-        address_hash("email", "c-det@example.com"), SuppressionReason.UNSUBSCRIBED, "2026-11-24T00:00:00Z"
+        address_hash("email", "c-det@example.com", state.stack.id_key),
+        SuppressionReason.UNSUBSCRIBED,
+        "2026-11-24T00:00:00Z",
     )
 
     workflows.start_all()

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from nps.events.publisher import Event
 from nps.kernel.categories import Category
+from nps.links.pseudonyms import IdKey
 from nps.responding.adapters.invites import Invite, InviteNotFound
 from nps.responding.adapters.responses import NotAnswered, RecordedScore, RecordOutcome, StoredResponse
 from nps.responding.scanners import CLICK_LOG_SIZE, Click
@@ -20,6 +21,8 @@ NOW = datetime(2026, 11, 23, 10, 30, 15, 123456, tzinfo=UTC)
 NOW_EPOCH = int(NOW.timestamp())
 KEY_1 = b"k1-secret-0123456789abcdef0123456789"  # 36 bytes
 KEY_2 = b"k2-secret-fedcba9876543210fedcba9876"  # 36 bytes
+#: The id key of invite ids and suppression keys in unit tests.
+ID_KEY = IdKey(b"id-key-0123456789abcdef0123456789abcdef")
 FIRST_ANSWERED_AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 

@@ -27,6 +27,7 @@ from nps.cli.target import Target
 from nps.follow_ups.adapters.store import DynamoFollowUpStore, StepFunctionsTaskTokens
 from nps.follow_ups.steps import FollowUpNotFound, invite_id_of, resolve_task
 from nps.kernel.config import ConfigurationError
+from nps.links.adapters.keyring import load_id_key
 from nps.sending.adapters.channels import SqsSendQueue
 from nps.sending.adapters.contacts import DynamoContactRepository
 from nps.sending.adapters.invites import DynamoInviteLifecycle
@@ -97,7 +98,7 @@ def start_wave(survey_id: str) -> int:
     """Plan a wave now, in this process, exactly as the planner function would."""
     config = sending_settings().require(
         "invites_table", "aggregates_table", "surveys_table", "contacts_table", "suppressions_table",
-        "send_queue_url",
+        "send_queue_url", "id_key_secret_name",
     )  # fmt: skip
     planner = WavePlanner(
         surveys=DynamoSurveyRepository(config.surveys_table),
@@ -105,6 +106,7 @@ def start_wave(survey_id: str) -> int:
         suppressions=DynamoSuppressionRepository(config.suppressions_table),
         invites=DynamoInviteLifecycle(config.invites_table, config.aggregates_table, config.contacts_table),
         queue=SqsSendQueue(config.send_queue_url),
+        id_key=lambda: load_id_key(config.id_key_secret_name),
         retention_days=config.retention_days,
     )
     print(json.dumps(planner.scheduled_wave(survey_id).as_dict(), indent=2))
@@ -196,6 +198,7 @@ _OUTPUT_VARIABLES = {
     "PlannerArn": "PLANNER_ARN",
     "SchedulerRoleArn": "SCHEDULER_ROLE_ARN",
     "PlannerDeadLetterQueueArn": "PLANNER_DLQ_ARN",
+    "IdKeySecretArn": "ID_KEY_SECRET_NAME",
 }
 
 

@@ -27,7 +27,7 @@ TABLES = ("invites", "responses", "aggregates", "surveys", "contacts", "suppress
 #: The stack outputs the command reads (tests/infra checks that the stack has every one).
 STACK_OUTPUTS = (
     *("InvitesTable", "ResponsesTable", "AggregatesTable", "SurveysTable", "ContactsTable", "SuppressionsTable"),
-    *("ResponseApiUrl", "EventBusName", "SigningSecretArn", "PlannerArn", "SenderIdentity"),
+    *("ResponseApiUrl", "EventBusName", "SigningSecretArn", "IdKeySecretArn", "PlannerArn", "SenderIdentity"),
 )
 
 
@@ -104,7 +104,7 @@ def _require(target: Target, *outputs: str) -> list[str]:
 
 def build_platform(target: Target) -> SmokePlatform:
     """The run's collaborators on ``target``: its tables, bus, signing secret and planner."""
-    from nps.links.adapters.keyring import load_keyring
+    from nps.links.adapters.keyring import load_id_key, load_keyring
     from nps.reporting.adapters.reads import DynamoAggregateReader
     from nps.responding.adapters.responses import DynamoResponseRepository
     from nps.sending.adapters.contacts import DynamoContactRepository
@@ -113,7 +113,7 @@ def build_platform(target: Target) -> SmokePlatform:
     from nps.smoke.adapters.stack import ScoredEventTap, SmokeData
 
     tables = {name: target.table(name) for name in TABLES}
-    bus_name, secret = _require(target, "EventBusName", "SigningSecretArn")
+    bus_name, secret, id_key_secret = _require(target, "EventBusName", "SigningSecretArn", "IdKeySecretArn")
     return SmokePlatform(
         surveys=DynamoSurveyRepository(tables["surveys"]),
         contacts=DynamoContactRepository(tables["contacts"]),
@@ -124,6 +124,7 @@ def build_platform(target: Target) -> SmokePlatform:
         store=SmokeData(tables),
         event_tap=lambda name, pattern: ScoredEventTap(bus_name, name, pattern),
         keyring=lambda: load_keyring(secret),
+        id_key=lambda: load_id_key(id_key_secret),
         browser=Browser(),
     )
 
@@ -135,17 +136,20 @@ def _planner(target: Target, tables: dict[str, str]) -> Planner:
         return LambdaPlanner(target.outputs["PlannerArn"])
     if not target.local:
         _require(target, "PlannerArn")
-    return InProcessPlanner(tables, _require(target, "SendQueueUrl")[0])
+    queue_url, id_key_secret = _require(target, "SendQueueUrl", "IdKeySecretArn")
+    return InProcessPlanner(tables, queue_url, id_key_secret)
 
 
 class InProcessPlanner:
     """The planner's code run here (the local environment has no functions), as ``nps wave start`` does."""
 
-    def __init__(self, tables: dict[str, str], send_queue_url: str) -> None:
+    def __init__(self, tables: dict[str, str], send_queue_url: str, id_key_secret: str) -> None:
         self.tables = tables
         self.send_queue_url = send_queue_url
+        self.id_key_secret = id_key_secret
 
     def start_wave(self, survey_id: str, scheduled_time: datetime) -> dict[str, Any]:
+        from nps.links.adapters.keyring import load_id_key
         from nps.sending.adapters.channels import SqsSendQueue
         from nps.sending.adapters.contacts import DynamoContactRepository
         from nps.sending.adapters.invites import DynamoInviteLifecycle
@@ -160,5 +164,6 @@ class InProcessPlanner:
             suppressions=DynamoSuppressionRepository(tables["suppressions"]),
             invites=DynamoInviteLifecycle(tables["invites"], tables["aggregates"], tables["contacts"]),
             queue=SqsSendQueue(self.send_queue_url),
+            id_key=lambda: load_id_key(self.id_key_secret),
         )
         return planner.scheduled_wave(survey_id, scheduled_time).as_dict()

@@ -86,7 +86,11 @@ def local(prefix: str = LOCAL_PREFIX, in_process: bool = False) -> Target:
 def _local_outputs(prefix: str) -> dict[str, str]:
     """The local equivalents of the stack outputs the commands use (as ``local.environment`` names them):
     the event bus and signing secret, and, when the sending side exists, the send queue and SES identity."""
-    outputs = {"EventBusName": f"{prefix}-bus", "SigningSecretArn": f"{prefix}/link-signing"}
+    outputs = {
+        "EventBusName": f"{prefix}-bus",
+        "SigningSecretArn": f"{prefix}/link-signing",
+        "IdKeySecretArn": f"{prefix}/id-key",
+    }
     try:
         outputs["SendQueueUrl"] = aws.client("sqs").get_queue_url(QueueName=f"{prefix}-send")["QueueUrl"]
         identities = aws.client("ses").list_identities()["Identities"]

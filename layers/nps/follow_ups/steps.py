@@ -52,6 +52,7 @@ from nps.events.patterns import RESURVEY_WAVE_PREFIX
 from nps.events.publisher import Event, Publisher, detail_json
 from nps.kernel.categories import categorize
 from nps.kernel.periods import iso_timestamp, parse_timestamp
+from nps.links.pseudonyms import IdKey
 from nps.links.tokens import Keyring
 from nps.sending.adapters.channels import SendError
 from nps.sending.adapters.invites import InviteRecord
@@ -59,7 +60,7 @@ from nps.sending.contacts import Contact
 from nps.sending.delivery import Contacts, Mailer
 from nps.sending.messages import mime_message, render_follow_up_email, unsubscribe_link
 from nps.sending.planning import next_send_time
-from nps.sending.suppression import address_hash
+from nps.sending.suppression import lookup_hashes
 from nps.sending.surveys import DetractorFollowUp, Survey
 
 UNSUBSCRIBE_LINK_DAYS = 365
@@ -285,6 +286,7 @@ class FollowUpService:
     resurveyor: Resurveyor
     publisher: Publisher
     keyring: Callable[[], Keyring]
+    id_key: Callable[[], IdKey]
     settings: FollowUpSettings
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
@@ -412,7 +414,7 @@ class FollowUpService:
         contact = self.contacts.get(follow_up.audience, follow_up.contact_id)
         if contact is None or not contact.email:
             return False, "no_email"
-        if self.suppressions.is_suppressed(address_hash("email", contact.email)):
+        if any(self.suppressions.is_suppressed(h) for h in lookup_hashes("email", contact.email, self.id_key())):
             return False, "suppressed"
         # Everything that can fail (the keyring read, rendering) runs before the claim: a failure here
         # leaves the email unclaimed, so the step's retry sends it.

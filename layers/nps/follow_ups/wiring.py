@@ -7,7 +7,7 @@ from functools import lru_cache
 from nps.events.publisher import EventPublisher
 from nps.follow_ups.adapters.store import DynamoFollowUpStore, SqsCommentUpdates, SqsTaskQueue, StepFunctionsTaskTokens
 from nps.follow_ups.steps import FollowUpService, FollowUpSettings
-from nps.links.adapters.keyring import load_keyring
+from nps.links.adapters.keyring import load_id_key, load_keyring
 from nps.responding.adapters.responses import DynamoResponseRepository
 from nps.sending.adapters.channels import SesMailer, SqsSendQueue
 from nps.sending.adapters.contacts import DynamoContactRepository
@@ -23,7 +23,7 @@ def follow_up_service() -> FollowUpService:
     config = sending_settings().require(
         "follow_ups_table", "invites_table", "aggregates_table", "responses_table", "surveys_table",
         "contacts_table", "suppressions_table", "send_queue_url", "follow_up_task_queue_url",
-        "signing_secret_name", "public_base_url", "event_bus_name",
+        "signing_secret_name", "id_key_secret_name", "public_base_url", "event_bus_name",
     )  # fmt: skip
     surveys = DynamoSurveyRepository(config.surveys_table)
     contacts = DynamoContactRepository(config.contacts_table)
@@ -35,6 +35,7 @@ def follow_up_service() -> FollowUpService:
         suppressions=suppressions,
         invites=invites,
         queue=SqsSendQueue(config.send_queue_url),
+        id_key=lambda: load_id_key(config.id_key_secret_name),
         retention_days=config.retention_days,
     )
     return FollowUpService(
@@ -51,6 +52,7 @@ def follow_up_service() -> FollowUpService:
         resurveyor=planner,
         publisher=EventPublisher(config.event_bus_name),
         keyring=lambda: load_keyring(config.signing_secret_name),
+        id_key=lambda: load_id_key(config.id_key_secret_name),
         settings=FollowUpSettings(
             base_url=config.public_base_url,
             configuration_set=config.ses_configuration_set,

@@ -22,3 +22,8 @@ STUCK_INVITES_MARKED_UNKNOWN = "StuckInvitesMarkedUnknown"
 INVITES_UNKNOWN_OUTSTANDING = "InvitesUnknownOutstanding"
 #: Sends the deliver function marked unknown (per invocation; ``service`` = ``deliver``).
 MESSAGES_UNKNOWN = "MessagesUnknown"
+
+
+# -- keys (emitted by every function that loads the signing keyring; no dimensions) -----------------
+#: Entries of the signing secret skipped because their key id or key is malformed (per keyring load).
+SIGNING_KEYS_REJECTED = "SigningKeysRejected"

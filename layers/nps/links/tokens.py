@@ -25,6 +25,8 @@ from enum import StrEnum
 
 MAX_TOKEN_LENGTH = 256
 SIGNATURE_BYTES = 16
+#: The shortest signing key accepted (RFC 2104 section 3: at least the hash output length, 32 for SHA-256).
+MIN_KEY_BYTES = 32
 _KID_RE = re.compile(r"[A-Za-z0-9_-]{1,16}")
 _B64_RE = re.compile(r"[A-Za-z0-9_-]+")
 _ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -66,32 +68,84 @@ class TokenCheck:
 INVALID = TokenCheck(TokenStatus.INVALID)
 
 
+class KeyringError(ValueError):
+    """The signing secret cannot sign links: no usable ``active`` key id, or the active key itself is bad."""
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedKey:
+    """A key of the signing secret that was skipped, and why (never the key's value)."""
+
+    name: str
+    reason: str
+
+
 @dataclass(frozen=True, slots=True)
 class Keyring:
-    """Signing keys by id and the id of the key new links are signed with."""
+    """Signing keys by id and the id of the key new links are signed with.
+
+    ``rejected`` lists the entries of the signing secret :meth:`from_secret` skipped (bad key id or key);
+    links signed with them read as invalid, every other key keeps working.
+    """
 
     keys: Mapping[str, bytes]
     active_kid: str
+    rejected: tuple[RejectedKey, ...] = ()
 
     def __post_init__(self) -> None:
         if self.active_kid not in self.keys:
-            raise ValueError("the active key id is not in the keyring")
+            raise KeyringError("the active key id is not in the keyring")
         for kid, key in self.keys.items():
-            if not _KID_RE.fullmatch(kid):
-                raise ValueError(f"key id {kid!r} must match {_KID_RE.pattern}")
-            if len(key) < 32:
-                raise ValueError(f"key {kid!r} must be at least 32 bytes")
+            problem = key_problem(kid, key)
+            if problem:
+                raise KeyringError(f"key {_shown(kid)}: {problem}")
 
     @classmethod
     def from_secret(cls, secret: Mapping[str, object]) -> Keyring:
-        """Build from the Secrets Manager JSON ``{"active": "k1", "k1": "<random>", "k2": ...}``."""
+        """Build from the Secrets Manager JSON ``{"active": "k1", "k1": "<random>", "k2": ...}``.
+
+        A key whose id is not ``[A-Za-z0-9_-]{1,16}`` or whose value is not a string of at least
+        :data:`MIN_KEY_BYTES` UTF-8 bytes is skipped and listed in ``rejected``: one badly named key must
+        not stop the good ones from verifying links. Raises :class:`KeyringError` when ``active`` is
+        missing or not a string, or names a key that is missing or was rejected (no link could be
+        signed).
+        """
         active = secret.get("active")
         if not isinstance(active, str):
-            raise ValueError("the signing secret has no 'active' key id")
-        keys = {
-            kid: value.encode("utf-8") for kid, value in secret.items() if kid != "active" and isinstance(value, str)
-        }
-        return cls(keys=keys, active_kid=active)
+            raise KeyringError("the signing secret has no 'active' key id (a string naming one of its keys)")
+        keys: dict[str, bytes] = {}
+        rejected: list[RejectedKey] = []
+        for name, value in secret.items():
+            if name == "active":
+                continue
+            key = value.encode("utf-8") if isinstance(value, str) else None
+            problem = key_problem(name, key)
+            if problem:
+                rejected.append(RejectedKey(_shown(name), problem))
+            elif key is not None:
+                keys[name] = key
+        if active not in keys:
+            why = next((r.reason for r in rejected if r.name == _shown(active)), "no key has that id")
+            raise KeyringError(f"the active signing key {_shown(active)} is unusable: {why}")
+        return cls(keys=keys, active_kid=active, rejected=tuple(rejected))
+
+
+def key_problem(kid: str, key: bytes | None) -> str | None:
+    """Why ``kid``/``key`` cannot be a signing key, or ``None`` when it can (used for every entry)."""
+    if not _KID_RE.fullmatch(kid):
+        return "the key id must be 1-16 characters of A-Z a-z 0-9 _ -"
+    if key is None:
+        return "the key must be a string"
+    if len(key) < MIN_KEY_BYTES:
+        return f"the key must be at least {MIN_KEY_BYTES} bytes"
+    return None
+
+
+def _shown(name: str) -> str:
+    """A key id as it may appear in an error or a log: quoted, printable, short (never a key's value)."""
+    if len(name) <= 32 and name.isprintable():
+        return repr(name)
+    return f"(a name of {len(name)} characters)"
 
 
 def _b64encode(raw: bytes) -> str:

@@ -30,13 +30,14 @@ from typing import Protocol
 
 from nps.kernel.aws import error_code
 from nps.kernel.periods import iso_timestamp
+from nps.links.pseudonyms import IdKey
 from nps.links.tokens import Keyring
 from nps.sending.adapters.channels import SendError
 from nps.sending.adapters.invites import InviteRecord, send_after_of
 from nps.sending.contacts import Contact
 from nps.sending.messages import invite_links, mime_message, render_email, render_sms
 from nps.sending.planning import next_send_time
-from nps.sending.suppression import SuppressionReason, address_hash
+from nps.sending.suppression import SuppressionReason, address_hash, lookup_hashes
 from nps.sending.surveys import Survey
 
 UNSUBSCRIBE_LINK_DAYS = 365
@@ -220,6 +221,7 @@ class DeliveryService:
         self,
         *,
         keyring: Callable[[], Keyring],
+        id_key: Callable[[], IdKey],
         lifecycle: Lifecycle,
         surveys: Surveys,
         contacts: Contacts,
@@ -235,6 +237,7 @@ class DeliveryService:
         time_left: Callable[[], float] = lambda: math.inf,
     ) -> None:
         self._keyring = keyring
+        self._id_key = id_key
         self.lifecycle = lifecycle
         self.surveys = surveys
         self.contacts = contacts
@@ -379,7 +382,8 @@ class DeliveryService:
         address = contact.address(invite.channel)
         if not address:
             return "no_address"
-        if self.suppressions.is_suppressed(address_hash(invite.channel, address)):
+        id_key = self._id_key()
+        if any(self.suppressions.is_suppressed(h) for h in lookup_hashes(invite.channel, address, id_key)):
             return "suppressed"
         if invite.channel == "sms":
             try:
@@ -388,7 +392,7 @@ class DeliveryService:
                 opted_out = False  # the send itself will fail and be retried if SNS is unavailable
             if opted_out:
                 self.suppressions.suppress(
-                    address_hash("sms", address),
+                    address_hash("sms", address, id_key),
                     SuppressionReason.SMS_OPTED_OUT,
                     _iso(now),
                     contact.contact_id,

@@ -16,6 +16,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from nps.kernel.periods import parse_timestamp
+from nps.links.pseudonyms import IdKey
 from nps.sending.contacts import Contact
 from nps.sending.suppression import normalise_address
 from nps.sending.surveys import QuietHours, Survey
@@ -59,10 +60,14 @@ class WavePlan:
         self.held += other.held
 
 
-def invite_id_for(wave_id: str, contact_id: str, audience: str) -> str:
-    """One id per contact per wave, the same every time (a replayed wave finds the invite it made)."""
-    digest = hashlib.sha256(f"{wave_id}\x1f{audience}\x1f{contact_id}".encode()).hexdigest()
-    return f"inv-{digest[:32]}"
+def invite_id_for(wave_id: str, contact_id: str, audience: str, id_key: IdKey) -> str:
+    """One id per contact per wave, the same every time (a replayed wave finds the invite it made).
+
+    ``inv-`` and 32 hex characters (128 bits) of HMAC-SHA256 under the stack's ``id_key``: the id is in
+    every link, and without the key nobody can tell which contact or wave it belongs to. Ids of invites
+    already recorded never change (they are computed once, when their wave is planned).
+    """
+    return f"inv-{id_key.digest('invite', wave_id, audience, contact_id)[:32]}"
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -116,6 +121,7 @@ def plan_contacts(
     contacts: Iterable[Contact],
     is_suppressed: Callable[[Contact, str], bool],
     now: datetime,
+    id_key: IdKey,
     not_before: datetime | None = None,
     respect_fatigue: bool = True,
     invited_addresses: set[str] | None = None,
@@ -154,7 +160,7 @@ def plan_contacts(
         invited.add(mailbox)
         send_after = next_send_time(start, contact.time_zone, survey.quiet_hours)
         invite = PlannedInvite(
-            invite_id=invite_id_for(wave_id, contact.contact_id, contact.audience),
+            invite_id=invite_id_for(wave_id, contact.contact_id, contact.audience, id_key),
             survey_id=survey.survey_id,
             wave_id=wave_id,
             contact_id=contact.contact_id,

@@ -47,6 +47,8 @@ class SendingSettings:
     stuck_claim_minutes: float = 15
     #: The follow-up events queue itself: the consumer schedules comment updates on it.
     follow_up_events_queue_url: str = ""
+    #: The Secrets Manager secret holding the id key of invite ids and suppression keys.
+    id_key_secret_name: str = ""
 
     @classmethod
     def from_env(cls) -> SendingSettings:
@@ -62,6 +64,7 @@ class SendingSettings:
             dead_letter_queue_url=env("SEND_DLQ_URL", ""),
             event_bus_name=env("EVENT_BUS_NAME", ""),
             signing_secret_name=env("SIGNING_SECRET_NAME", ""),
+            id_key_secret_name=env("ID_KEY_SECRET_NAME", ""),
             public_base_url=env("PUBLIC_BASE_URL", "").rstrip("/"),
             ses_configuration_set=env("SES_CONFIGURATION_SET", ""),
             send_rate_per_second=_number("SEND_RATE_PER_SECOND", "10"),

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from nps.events.models import CONTACT_UNSUBSCRIBED, INVITE_BOUNCED, ContactUnsubscribedDetail, InviteBouncedDetail
 from nps.events.publisher import Event, Publisher
 from nps.kernel.periods import iso_timestamp
+from nps.links.pseudonyms import IdKey
 from nps.links.tokens import Keyring, Purpose, TokenStatus, verify
 from nps.sending.adapters.invites import InviteRecord
 from nps.sending.contacts import Contact
@@ -104,12 +105,14 @@ class UnsubscribeService:
         self,
         *,
         keyring: Callable[[], Keyring],
+        id_key: Callable[[], IdKey],
         invites: InviteStore,
         contacts: ContactStore,
         suppressions: SuppressionStore,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._keyring = keyring
+        self._id_key = id_key
         self.invites = invites
         self.contacts = contacts
         self.suppressions = suppressions
@@ -148,7 +151,7 @@ class UnsubscribeService:
         newly = 0
         for channel, address in addresses:
             if address and self.suppressions.suppress(
-                address_hash(channel, address),
+                address_hash(channel, address, self._id_key()),
                 SuppressionReason.UNSUBSCRIBED,
                 iso_timestamp(now),
                 invite.contact_id,
@@ -239,8 +242,10 @@ class FeedbackService:
         invites: InviteStore,
         suppressions: SuppressionStore,
         publisher: Publisher,
+        id_key: Callable[[], IdKey],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._id_key = id_key
         self.invites = invites
         self.suppressions = suppressions
         self.publisher = publisher
@@ -256,7 +261,9 @@ class FeedbackService:
         if suppress:
             for recipient in feedback.recipients:
                 contact_id = invite.contact_id if invite else None
-                self.suppressions.suppress(address_hash("email", recipient), reason, iso_timestamp(now), contact_id)
+                self.suppressions.suppress(
+                    address_hash("email", recipient, self._id_key()), reason, iso_timestamp(now), contact_id
+                )
                 suppressed = True
         if invite is None:
             return suppressed  # no invite tag: the address is suppressed, but there is nothing to publish

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from nps.kernel.periods import iso_timestamp
+from nps.links.pseudonyms import IdKey
 from nps.sending.contacts import Contact
 from nps.sending.planning import (
     PlannedInvite,
@@ -23,7 +24,7 @@ from nps.sending.planning import (
     plan_contacts,
     scheduled_wave_id,
 )
-from nps.sending.suppression import address_hash
+from nps.sending.suppression import lookup_hashes
 from nps.sending.surveys import Survey
 
 SEND_MESSAGE_DELAY_CAP = 900
@@ -98,6 +99,7 @@ class WavePlanner:
         suppressions: SuppressionStore,
         invites: InviteWriter,
         queue: Queue,
+        id_key: Callable[[], IdKey],
         retention_days: int = 400,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -106,6 +108,7 @@ class WavePlanner:
         self.suppressions = suppressions
         self.invites = invites
         self.queue = queue
+        self._id_key = id_key
         self.retention_days = retention_days
         self.clock = clock
 
@@ -147,7 +150,7 @@ class WavePlanner:
         ``(None, why it was skipped)``. Replaying it finds the same invite."""
         report = self._run(survey, wave_id, [[contact]], now, respect_fatigue=False)
         if report.invites:
-            return invite_id_for(wave_id, contact.contact_id, contact.audience), "invited"
+            return invite_id_for(wave_id, contact.contact_id, contact.audience, self._id_key()), "invited"
         return None, next(iter(report.skipped), "skipped")
 
     def _survey(self, survey_id: str) -> Survey:
@@ -169,21 +172,22 @@ class WavePlanner:
         planned_expiry = int((now + timedelta(days=survey.link_lifetime_days + 1)).timestamp())
         ttl = planned_expiry + self.retention_days * 86400
         invited_addresses: set[str] = set()  # one invite per mailbox per wave, across pages
+        id_key = self._id_key()
         for page in pages:
             report.contacts += len(page)
-            suppressed = self._suppressed(survey, page)
+            suppressed = self._suppressed(survey, page, id_key)
 
             def is_suppressed(contact: Contact, channel: str, hashes: set[str] = suppressed) -> bool:
-                return _hash(contact, channel) in hashes
+                return any(h in hashes for h in _hashes(contact, channel, id_key))
 
             plan = plan_contacts(
-                survey, wave_id, page, is_suppressed, now, not_before, respect_fatigue, invited_addresses
+                survey, wave_id, page, is_suppressed, now, id_key, not_before, respect_fatigue, invited_addresses
             )
             self._record(plan, planned_expiry, ttl, now, report)
         return report
 
-    def _suppressed(self, survey: Survey, page: list[Contact]) -> set[str]:
-        hashes = [h for contact in page for ch in survey.channels if (h := _hash(contact, ch))]
+    def _suppressed(self, survey: Survey, page: list[Contact], id_key: IdKey) -> set[str]:
+        hashes = [h for contact in page for ch in survey.channels for h in _hashes(contact, ch, id_key)]
         return self.suppressions.suppressed_among(hashes) if hashes else set()
 
     def _record(self, plan: WavePlan, planned_expiry: int, ttl: int, now: datetime, report: WaveReport) -> None:
@@ -224,6 +228,7 @@ class WavePlanner:
         return counts
 
 
-def _hash(contact: Contact, channel: str) -> str:
+def _hashes(contact: Contact, channel: str, id_key: IdKey) -> tuple[str, ...]:
+    """The suppression keys (keyed and legacy) of the contact's address on ``channel``, if it has one."""
     address = contact.address(channel)
-    return address_hash(channel, address) if address else ""
+    return lookup_hashes(channel, address, id_key) if address else ()

@@ -46,6 +46,7 @@ from pydantic import ValidationError
 
 from nps.events.models import EVENT_SOURCE, RESPONSE_SCORED, ResponseScoredDetail
 from nps.kernel.periods import Granularity, parse_timestamp, period_key
+from nps.links.pseudonyms import IdKey
 from nps.links.tokens import Keyring
 from nps.responding.adapters.responses import StoredResponse
 from nps.responding.scanners import MIN_SECONDS_AFTER_SEND
@@ -192,6 +193,8 @@ class SmokePlatform:
     #: Built for the bus once the run knows its name (``listen``).
     event_tap: Callable[[str, dict[str, Any]], EventTap]
     keyring: Callable[[], Keyring]
+    #: The stack's id key (invite ids and suppression keys are keyed hashes under it).
+    id_key: Callable[[], IdKey]
     browser: Browser
 
 
@@ -362,7 +365,7 @@ class SmokeRun:
         self.results: dict[str, StepResult] = {}
         self.started = clock()
         self.wave_id = scheduled_wave_id(SURVEY_ID, self.started)
-        self.invite_ids = {c: invite_id_for(self.wave_id, c, AUDIENCE) for c in CONTACTS}
+        self.invite_ids = {c: invite_id_for(self.wave_id, c, AUDIENCE, platform.id_key()) for c in CONTACTS}
         self.tap: EventTap | None = None
         self.page: Page | None = None
         self.form: Form | None = None
@@ -424,7 +427,7 @@ class SmokeRun:
         removed = self._remove_leftovers()
         store = self.platform.store
         for address in CONTACTS.values():
-            entry = store.suppression(address_hash("email", address))
+            entry = store.suppression(address_hash("email", address, self.platform.id_key()))
             if entry is not None:
                 raise StepFailed(
                     f"{address} is suppressed ({entry.reason}) for contact {entry.contact_id or 'unknown'}, "
@@ -447,7 +450,7 @@ class SmokeRun:
         removed += store.delete_audience(AUDIENCE)
         removed += store.delete_survey(SURVEY_ID)
         for contact_id, address in CONTACTS.items():
-            removed += store.delete_suppression(address_hash("email", address), contact_id)
+            removed += store.delete_suppression(address_hash("email", address, self.platform.id_key()), contact_id)
         return removed
 
     # -- 2. listen -------------------------------------------------------------------------------------
@@ -581,7 +584,7 @@ class SmokeRun:
 
     # -- 9. bounce -------------------------------------------------------------------------------------
     def await_bounce(self) -> str:
-        bounce_hash = address_hash("email", BOUNCE_ADDRESS)
+        bounce_hash = address_hash("email", BOUNCE_ADDRESS, self.platform.id_key())
         invite_id = self.invite_ids[BOUNCE_CONTACT]
 
         def suppressed() -> str | None:
@@ -594,7 +597,7 @@ class SmokeRun:
             return "suppressed"
 
         _, elapsed = self._wait("bounce suppression (SES feedback → suppress function)", suppressed)
-        if self.platform.store.suppression(address_hash("email", SUCCESS_ADDRESS)) is not None:
+        if self.platform.store.suppression(address_hash("email", SUCCESS_ADDRESS, self.platform.id_key())) is not None:
             raise StepFailed(f"{SUCCESS_ADDRESS} was suppressed too")
         return f"{BOUNCE_ADDRESS} suppressed (bounced), invite {invite_id} bounced after {elapsed:.1f} s"
 
@@ -633,7 +636,7 @@ class SmokeRun:
         attempt(
             "suppression",
             lambda: sum(
-                store.delete_suppression(address_hash("email", address), contact_id)
+                store.delete_suppression(address_hash("email", address, self.platform.id_key()), contact_id)
                 for contact_id, address in CONTACTS.items()
             ),
         )

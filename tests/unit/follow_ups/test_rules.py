@@ -23,6 +23,7 @@ from nps.sending.messages import render_follow_up_email
 from nps.sending.planning import plan_contacts
 from nps.sending.surveys import Survey
 from tests.support.event_samples import scored
+from tests.support.fakes import ID_KEY
 
 BASE: dict[str, Any] = {
     "survey_id": "srv_1",
@@ -137,9 +138,9 @@ def test_a_re_survey_ignores_the_fatigue_window_but_not_suppression() -> None:
 
     now = datetime(2026, 11, 24, 12, tzinfo=UTC)
     answered = Contact(contact_id="c1", email="a@example.com", last_surveyed_at="2026-11-10T12:00:00Z")
-    normal = plan_contacts(survey(), "wave-1", [answered], lambda c, ch: False, now)
-    resurvey = plan_contacts(survey(), "fu-x-1", [answered], lambda c, ch: False, now, respect_fatigue=False)
-    suppressed = plan_contacts(survey(), "fu-x-1", [answered], lambda c, ch: True, now, respect_fatigue=False)
+    normal = plan_contacts(survey(), "wave-1", [answered], lambda c, ch: False, now, ID_KEY)
+    resurvey = plan_contacts(survey(), "fu-x-1", [answered], lambda c, ch: False, now, ID_KEY, respect_fatigue=False)
+    suppressed = plan_contacts(survey(), "fu-x-1", [answered], lambda c, ch: True, now, ID_KEY, respect_fatigue=False)
     assert (len(normal.invites), normal.skipped["fatigue"]) == (0, 1)
     assert len(resurvey.invites) == 1
     assert (len(suppressed.invites), suppressed.skipped["suppressed"]) == (0, 1)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from nps.links.tokens import (
     MAX_TOKEN_LENGTH,
     Keyring,
+    KeyringError,
     Purpose,
     TokenCheck,
     TokenClaims,
@@ -383,13 +384,14 @@ def test_keyring_rejects_an_active_kid_that_is_not_in_the_keys() -> None:
 
 
 def test_keyring_from_secret_reads_the_secrets_manager_json() -> None:
-    # Given the secret as stored: an 'active' kid plus one entry per key (non-string values ignored)
+    # Given the secret as stored: an 'active' kid plus one entry per key (a non-string value is skipped)
     secret: dict[str, object] = {"active": "k2", "k1": "a" * 32, "k2": "b" * 40, "version": 3}
     # When the keyring is built
     ring = Keyring.from_secret(secret)
-    # Then the keys are UTF-8 bytes and k2 is active
+    # Then the keys are UTF-8 bytes and k2 is active; the stray entry is reported, not used
     assert ring.active_kid == "k2"
     assert dict(ring.keys) == {"k1": b"a" * 32, "k2": b"b" * 40}
+    assert [r.name for r in ring.rejected] == ["'version'"]
     assert sign(ring, Purpose.RESPOND, "inv_1", EXPIRES).startswith("k2.")
 
 
@@ -401,10 +403,11 @@ def test_keyring_from_secret_reads_the_secrets_manager_json() -> None:
         {"active": "k2", "k1": "a" * 32},  # active key missing
         {"active": "k1", "k1": "short"},  # key too short
         {"active": "k1", "k1": 12345678901234567890123456789012345},  # key is not a string
+        {"active": "k.1", "k.1": "a" * 32, "k2": "b" * 32},  # the active key's id is malformed
     ],
 )
-def test_keyring_from_secret_rejects_a_broken_secret(secret: dict[str, object]) -> None:
-    with pytest.raises(ValueError):  # noqa: PT011 (each case has its own message)
+def test_keyring_from_secret_rejects_a_secret_whose_active_key_is_unusable(secret: dict[str, object]) -> None:
+    with pytest.raises(KeyringError, match="active"):
         Keyring.from_secret(secret)
 
 

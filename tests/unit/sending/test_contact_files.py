@@ -26,6 +26,7 @@ from nps.sending.phones import PhoneRefused, e164
 from nps.sending.planning import Skip, next_send_time, plan_contacts
 from nps.sending.surveys import QuietHours, Survey
 from nps.sending.time_zones import TimeZoneRefused, check_time_zone
+from tests.support.fakes import ID_KEY
 
 SURVEY: dict[str, Any] = {
     "survey_id": "srv_1",
@@ -147,7 +148,7 @@ def test_a_wave_sends_one_invite_per_mailbox_even_across_pages() -> None:
     invited: set[str] = set()
     # When the wave plans both pages
     plans = [
-        plan_contacts(survey, "w1", page, lambda c, ch: False, NOON_UTC, invited_addresses=invited)
+        plan_contacts(survey, "w1", page, lambda c, ch: False, NOON_UTC, ID_KEY, invited_addresses=invited)
         for page in ([first], [second, other])
     ]
     # Then one invite goes to the mailbox and the other contact is skipped as the same address
@@ -159,7 +160,7 @@ def test_a_wave_sends_one_invite_per_mailbox_even_across_pages() -> None:
 def test_any_casing_of_an_address_is_the_same_mailbox(address: str) -> None:
     survey = Survey.model_validate(SURVEY)
     contacts = [Contact(contact_id="c1", email=address), Contact(contact_id="c2", email=address.swapcase())]
-    plan = plan_contacts(survey, "w1", contacts, lambda c, ch: False, NOON_UTC)
+    plan = plan_contacts(survey, "w1", contacts, lambda c, ch: False, NOON_UTC, ID_KEY)
     assert len(plan.invites) == 1
 
 
@@ -289,7 +290,7 @@ def test_precomposed_and_decomposed_zurich_are_one_aggregate_row_n6_nps0() -> No
     rows += [f"d{i},d{i}@example.com,{decomposed}" for i in range(3)]
     report = parse_contacts_file(("contact_id,email,city\n" + "\n".join(rows) + "\n").encode())
     survey = Survey.model_validate(SURVEY)
-    plan = plan_contacts(survey, "w1", report.contacts, lambda c, ch: False, NOON_UTC)
+    plan = plan_contacts(survey, "w1", report.contacts, lambda c, ch: False, NOON_UTC, ID_KEY)
     # When each invitee answers (promoters 10, detractors 0) and the answers are aggregated
     transitions = [
         Transition(

@@ -18,6 +18,7 @@ from nps.sending.messages import invite_links, mime_message, render_email, rende
 from nps.sending.planning import Skip, invite_id_for, next_send_time, plan_contacts
 from nps.sending.surveys import QuietHours, Survey
 from nps.sending.unsubscribing import MalformedNotification, parse_ses_notification
+from tests.support.fakes import ID_KEY
 
 BASE: dict[str, Any] = {
     "survey_id": "srv_1",
@@ -117,15 +118,15 @@ def test_planning_skips_suppressed_fatigued_and_unreachable_contacts() -> None:
         Contact(contact_id="sms-only", phone="+14155550123"),
     ]
     # When a wave is planned
-    plan = plan_contacts(survey, "w1", contacts, lambda c, ch: c.contact_id == "gone", NOON_UTC)
+    plan = plan_contacts(survey, "w1", contacts, lambda c, ch: c.contact_id == "gone", NOON_UTC, ID_KEY)
     # Then one invite, and each skip is counted under its reason
     assert [i.contact_id for i in plan.invites] == ["ok"]
     assert plan.skipped == {Skip.SUPPRESSED: 1, Skip.FATIGUE: 1, Skip.NO_CHANNEL: 1}
 
 
 def test_the_invite_id_is_the_same_for_the_same_contact_and_wave_only() -> None:
-    assert invite_id_for("w1", "c1", "default") == invite_id_for("w1", "c1", "default")
-    assert invite_id_for("w1", "c1", "default") != invite_id_for("w2", "c1", "default")
+    assert invite_id_for("w1", "c1", "default", ID_KEY) == invite_id_for("w1", "c1", "default", ID_KEY)
+    assert invite_id_for("w1", "c1", "default", ID_KEY) != invite_id_for("w2", "c1", "default", ID_KEY)
 
 
 @pytest.mark.parametrize(

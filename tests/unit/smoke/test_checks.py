@@ -28,7 +28,9 @@ from nps.smoke.checks import (
     confirm_form,
     smoke_survey,
 )
+from tests.support.fakes import ID_KEY
 
+BOUNCE_KEY = address_hash("email", "bounce@simulator.amazonses.com", ID_KEY)
 NOW = datetime(2026, 11, 23, 21, 37, 12, tzinfo=UTC)
 
 
@@ -163,6 +165,7 @@ def platform(store: FakeStore, tap: FakeTap) -> SmokePlatform:
         store=store,
         event_tap=lambda name, pattern: tap,
         keyring=lambda: Keyring({"k1": b"k" * 32}, "k1"),
+        id_key=lambda: ID_KEY,
         browser=NoBrowser(),
     )
 
@@ -204,7 +207,7 @@ def test_a_refused_call_is_one_fail_line_the_steps_after_it_do_not_run_and_clean
 def test_a_simulator_address_suppressed_for_someone_else_stops_the_run_before_anything_is_written() -> None:
     # Given the bounce address suppressed by a contact that is not the smoke test's
     store, tap = FakeStore(), FakeTap()
-    store.suppressions[address_hash("email", "bounce@simulator.amazonses.com")] = SuppressionEntry("bounced", "c-77")
+    store.suppressions[BOUNCE_KEY] = SuppressionEntry("bounced", "c-77")
     lines: list[StepResult] = []
     run = SmokeRun(platform(store, tap), SmokeSettings("https://nps.example.com", "s@example.com"), lines.append)
     # When the smoke test runs
@@ -221,9 +224,7 @@ def test_a_simulator_address_suppressed_for_someone_else_stops_the_run_before_an
 def test_a_suppression_left_by_an_interrupted_run_is_removed_first() -> None:
     # Given the bounce suppression an interrupted run left behind
     store, tap = FakeStore(), FakeTap()
-    store.suppressions[address_hash("email", "bounce@simulator.amazonses.com")] = SuppressionEntry(
-        "bounced", "smoke-bounce"
-    )
+    store.suppressions[BOUNCE_KEY] = SuppressionEntry("bounced", "smoke-bounce")
     lines: list[StepResult] = []
     run = SmokeRun(platform(store, tap), SmokeSettings("https://nps.example.com", "s@example.com"), lines.append)
     # When the smoke test runs
@@ -240,7 +241,7 @@ def test_a_bounce_that_arrived_after_an_interrupted_runs_cleanup_does_not_lock_l
     # Given the bounce address suppressed with no contact (the send left, cleanup removed the contact,
     # then the bounce arrived)
     store, tap = FakeStore(), FakeTap()
-    store.suppressions[address_hash("email", "bounce@simulator.amazonses.com")] = SuppressionEntry("bounced", None)
+    store.suppressions[BOUNCE_KEY] = SuppressionEntry("bounced", None)
     lines: list[StepResult] = []
     run = SmokeRun(platform(store, tap), SmokeSettings("https://nps.example.com", "s@example.com"), lines.append)
     # When the smoke test runs again

@@ -79,6 +79,11 @@ class DynamoContactRepository:
         item = aws.client("dynamodb").get_item(TableName=self.table_name, Key=contact_key(audience, contact_id))
         return contact_from_item(item["Item"]) if "Item" in item else None
 
+    def all_pages(self) -> Iterator[list[Contact]]:
+        """Every contact of every audience, one scan page (≤ 1 MB) at a time."""
+        for page in aws.client("dynamodb").get_paginator("scan").paginate(TableName=self.table_name):
+            yield [contact_from_item(item) for item in page["Items"]]
+
     def pages(self, audience: str) -> Iterator[list[Contact]]:
         """Every contact of an audience, one query page (≤ 1 MB) at a time."""
         paginator = aws.client("dynamodb").get_paginator("query")

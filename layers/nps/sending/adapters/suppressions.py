@@ -67,3 +67,47 @@ class DynamoSuppressionRepository:
                 found.update(i["address_hash"]["S"] for i in result["Responses"].get(self.table_name, []))
                 request = result.get("UnprocessedKeys") or {}
         return found
+
+    # -- the move from unkeyed to keyed suppression keys (nps.sending.rekeying) -----------------------
+    def rekey(self, legacy_hash: str, keyed_hash: str, now_iso: str) -> bool:
+        """Copy the legacy item to ``keyed_hash`` (minus ``method``, plus ``migrated_at``); False when the
+        keyed item exists already or the legacy one is gone. Never overwrites."""
+        client = aws.client("dynamodb")
+        found = client.get_item(
+            TableName=self.table_name, Key={"address_hash": {"S": legacy_hash}}, ConsistentRead=True
+        )
+        if "Item" not in found:
+            return False
+        item = {name: value for name, value in found["Item"].items() if name not in ("address_hash", "method")}
+        item |= {"address_hash": {"S": keyed_hash}, "migrated_at": {"S": now_iso}}
+        return aws.conditional_write(
+            "put_item", TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(address_hash)"
+        )
+
+    def remove_legacy(self, legacy_hash: str, keyed_hash: str) -> bool:
+        """Delete the legacy item in one transaction with a check that the keyed item exists; False when
+        the check fails (nothing deleted) or the legacy item is gone already."""
+        try:
+            aws.client("dynamodb").transact_write_items(
+                TransactItems=[
+                    {
+                        "ConditionCheck": {
+                            "TableName": self.table_name,
+                            "Key": {"address_hash": {"S": keyed_hash}},
+                            "ConditionExpression": "attribute_exists(address_hash)",
+                        }
+                    },
+                    {
+                        "Delete": {
+                            "TableName": self.table_name,
+                            "Key": {"address_hash": {"S": legacy_hash}},
+                            "ConditionExpression": "attribute_exists(address_hash)",
+                        }
+                    },
+                ]
+            )
+        except Exception as error:
+            if (getattr(error, "response", None) or {}).get("Error", {}).get("Code") == "TransactionCanceledException":
+                return False
+            raise
+        return True
