@@ -34,6 +34,7 @@ from nps.links.tokens import Keyring
 from nps.sending.adapters.channels import SendError
 from nps.sending.adapters.invites import InviteRecord, send_after_of
 from nps.sending.contacts import Contact
+from nps.sending.feedback import feedback_tags
 from nps.sending.messages import invite_links, mime_message, render_email, render_sms
 from nps.sending.planning import next_send_time
 from nps.sending.suppression import SuppressionReason, address_hash
@@ -415,7 +416,9 @@ class DeliveryService:
                 address=address,
                 content=mime_message(survey, address, email, links.unsubscribe),
                 source=survey.sender,
-                tags={"invite_id": invite.invite_id, "survey_id": invite.survey_id},
+                tags=feedback_tags(
+                    invite_id=invite.invite_id, survey_id=invite.survey_id, contact_id=invite.contact_id
+                ),
             )
         return Outgoing(
             channel="sms", address=address, content=render_sms(survey, invite.locale, links, reminder=reminder)
