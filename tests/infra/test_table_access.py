@@ -28,7 +28,7 @@ ACCESS: dict[str, dict[str, set[str]]] = {
         "Contacts": {"GetItem", "UpdateItem"},
         "Invites": {"GetItem", "UpdateItem"},
         "Aggregates": {"UpdateItem"},
-        "Suppressions": {"GetItem", "PutItem"},
+        "Suppressions": {"DeleteItem", "GetItem", "PutItem"},
         "Surveys": {"GetItem", "PutItem"},
         "Responses": {"GetItem"},
     },

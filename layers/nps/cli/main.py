@@ -14,11 +14,12 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from nps.cli import invites, programs, reports, smoke
+from nps.cli import invites, programs, reports, smoke, suppressions
 from nps.cli.common import EXIT_TARGET, EXIT_USAGE, CliError
 from nps.cli.target import LOCAL_PREFIX, Target, TargetError, from_stack, local
 
-COMMAND_GROUPS: tuple[ModuleType, ...] = (reports, programs, invites, smoke)
+#: ``suppressions`` adds to the ``contacts`` group ``programs`` creates, so it comes after it.
+COMMAND_GROUPS: tuple[ModuleType, ...] = (reports, programs, invites, smoke, suppressions)
 
 Command = Callable[[argparse.Namespace, Target], int]
 

@@ -35,6 +35,7 @@ from nps.sending.adapters.channels import SendError
 from nps.sending.adapters.invites import InviteRecord, send_after_of
 from nps.sending.contacts import Contact
 from nps.sending.feedback import feedback_tags
+from nps.sending.lifting import Resolution, SuppressionLifts, follow_sns
 from nps.sending.messages import invite_links, mime_message, render_email, render_sms
 from nps.sending.planning import next_send_time
 from nps.sending.suppression import SuppressionReason, address_hash
@@ -232,6 +233,7 @@ class DeliveryService:
         limiter: RateLimiter,
         settings: DeliverySettings,
         on_sms_opt_out: OptOutHandler | None = None,
+        lifts: SuppressionLifts | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         time_left: Callable[[], float] = lambda: math.inf,
     ) -> None:
@@ -247,6 +249,9 @@ class DeliveryService:
         self.limiter = limiter
         self.settings = settings
         self.on_sms_opt_out = on_sms_opt_out
+        #: With it, a number suppressed because SNS had it opted out is sent to again once SNS says it
+        #: is opted in (:func:`nps.sending.lifting.follow_sns`); without it, such a suppression stays.
+        self.lifts = lifts
         self.clock = clock
         #: Seconds left in the current invocation (the deliver function sets it per invocation).
         self.time_left = time_left
@@ -380,7 +385,10 @@ class DeliveryService:
         address = contact.address(invite.channel)
         if not address:
             return "no_address"
-        if self.suppressions.is_suppressed(address_hash(invite.channel, address)):
+        if invite.channel == "sms" and self.lifts is not None:
+            if self._sms_suppressed(address, now):
+                return "suppressed"
+        elif self.suppressions.is_suppressed(address_hash(invite.channel, address)):
             return "suppressed"
         if invite.channel == "sms":
             try:
@@ -398,6 +406,20 @@ class DeliveryService:
                     self.on_sms_opt_out(invite, now)
                 return "sms_opted_out"
         return None
+
+    def _sms_suppressed(self, phone: str, now: datetime) -> bool:
+        """Whether our suppression of ``phone`` stands, following SNS for STOP-only suppressions."""
+        assert self.lifts is not None
+        record = self.lifts.get(address_hash("sms", phone))
+        if record is None:
+            return False
+        if record.reason != SuppressionReason.SMS_OPTED_OUT.value:
+            return True
+        try:
+            opted_out = self.texter.opted_out(phone)
+        except SendError:
+            return True  # SNS cannot say now: the suppression stands until it can
+        return follow_sns(record, opted_out_at_sns=opted_out, now=now, lifts=self.lifts) is Resolution.SUPPRESSED
 
     def _prepare(
         self, invite: InviteRecord, contact: Contact, survey: Survey, expires_at: int, reminder: bool
