@@ -33,7 +33,7 @@ ACCESS: dict[str, dict[str, set[str]]] = {
         "Responses": {"GetItem"},
     },
     "suppress": {"Invites": {"GetItem", "UpdateItem"}, "Suppressions": {"PutItem"}},
-    "unsubscribe": {"Contacts": {"GetItem"}, "Invites": {"GetItem"}, "Suppressions": {"PutItem"}},
+    "unsubscribe": {"Contacts": {"GetItem"}, "Invites": {"GetItem"}, "Suppressions": {"PutItem", "UpdateItem"}},
     "import_contacts": {"Contacts": {"UpdateItem"}},
     "report": {"Aggregates": {"Query"}},
     "sweep_invites": {"Invites": {"Query", "UpdateItem"}},

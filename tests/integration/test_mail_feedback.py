@@ -155,6 +155,35 @@ def test_a_number_still_opted_out_at_sns_stays_suppressed_and_publishes_no_secon
     assert [s["reason"] for s in suppressions(platform)] == ["sms_opted_out"]
 
 
+def test_an_unsubscribe_after_stop_outlasts_sns_opting_the_number_in_again(
+    platform: LocalStack, clock: ds.Clock, sns_opt_outs: None
+) -> None:
+    from functions.unsubscribe import handler as unsubscribe
+
+    # Given a contact with email and a STOP'd number, surveyed by email, who then unsubscribes by link
+    ds.create_survey(platform, {**ds.DEMO_SURVEY, "channels": ["sms"], "reminder_days": None})
+    ds.import_csv(platform, CSV_HEADER + f"sam,,{STOPPED},Europe/London,en,pro,emea\n")
+    ds.fire_wave(ds.SURVEY_ID, clock.now)
+    ds.drain_send_queue(platform, clock)
+    ds.create_survey(platform, {**ds.DEMO_SURVEY, "survey_id": "mail-only", "channels": ["email"]})
+    ds.import_csv(platform, CSV_HEADER + f"sam,sam@example.com,{STOPPED},Europe/London,en,pro,emea\n")
+    ds.fire_wave("mail-only", clock.now)
+    ds.drain_send_queue(platform, clock)
+    (email,) = ds.captured_emails()
+    post = http_event("POST", urlsplit(email.unsubscribe_link).path, body="")
+    assert unsubscribe.lambda_handler(post, LambdaContext())["statusCode"] == 200
+    # When SNS opts the number in again and the SMS survey's next wave runs
+    aws.client("sns").opt_in_phone_number(phoneNumber=STOPPED)
+    clock.advance(timedelta(days=90))
+    ds.fire_wave(ds.SURVEY_ID, clock.now)
+    ds.drain_send_queue(platform, clock)
+    # Then no text goes out: the number's suppression is now an unsubscribe
+    assert ds.captured_sms() == []
+    by_hash = {s["address_hash"]: s for s in suppressions(platform)}
+    stop = by_hash[address_hash("sms", STOPPED)]
+    assert (stop["reason"], stop["previous_reason"]) == ("unsubscribed", "sms_opted_out")
+
+
 # -- nps contacts unsuppress ------------------------------------------------------------------------
 
 

@@ -78,6 +78,7 @@ class SuppressionStore(Protocol):
         contact_id: str | None = None,
         opt_out: OptOut | None = None,
     ) -> bool: ...
+    def confirm_unsubscribed(self, address_hash: str, now_iso: str) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,14 +149,21 @@ class UnsubscribeService:
         )
         newly = 0
         for channel, address in addresses:
-            if address and self.suppressions.suppress(
-                address_hash(channel, address),
+            if not address:
+                continue
+            key = address_hash(channel, address)
+            if self.suppressions.suppress(
+                key,
                 SuppressionReason.UNSUBSCRIBED,
                 iso_timestamp(now),
                 invite.contact_id,
                 opt_out if newly == 0 else None,
             ):
                 newly += 1
+            elif channel == "sms":
+                # Suppressed already; if only because SNS had the number opted out, the unsubscribe must
+                # outlast SNS opting it in again (nps.sending.lifting.follow_sns lifts only sms_opted_out).
+                self.suppressions.confirm_unsubscribed(key, iso_timestamp(now))
         return UnsubscribeResult(invite, newly)
 
 

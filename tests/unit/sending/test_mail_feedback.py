@@ -70,6 +70,9 @@ class Suppressions:
     ) -> bool:
         return self.items.setdefault(address_hash, reason) is reason
 
+    def confirm_unsubscribed(self, address_hash: str, now_iso: str) -> bool:
+        return False
+
 
 @dataclass
 class Publisher:

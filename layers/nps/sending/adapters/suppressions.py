@@ -45,6 +45,24 @@ class DynamoSuppressionRepository:
             "put_item", TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(address_hash)"
         )
 
+    def confirm_unsubscribed(self, address_hash: str, now_iso: str) -> bool:
+        """An unsubscribe reached a number suppressed only because SNS had it opted out: the suppression
+        becomes ``unsubscribed`` (``previous_reason`` keeps ``sms_opted_out``), so SNS opting the number in
+        again no longer lifts it. False when the suppression has another reason (or none)."""
+        return aws.conditional_write(
+            "update_item",
+            TableName=self.table_name,
+            Key={"address_hash": {"S": address_hash}},
+            UpdateExpression="SET #reason = :unsubscribed, previous_reason = :stop, unsubscribed_at = :now",
+            ConditionExpression="#reason = :stop",
+            ExpressionAttributeNames={"#reason": "reason"},
+            ExpressionAttributeValues={
+                ":unsubscribed": {"S": SuppressionReason.UNSUBSCRIBED.value},
+                ":stop": {"S": SuppressionReason.SMS_OPTED_OUT.value},
+                ":now": {"S": now_iso},
+            },
+        )
+
     def is_suppressed(self, address_hash: str) -> bool:
         item = aws.client("dynamodb").get_item(
             TableName=self.table_name, Key={"address_hash": {"S": address_hash}}, ConsistentRead=True
