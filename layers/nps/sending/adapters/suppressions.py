@@ -157,22 +157,6 @@ class DynamoSuppressionRepository:
             raise
         return True
 
-    def lifts_of(self, address_hash: str) -> list[dict[str, str]]:
-        """The audit items of every lift of ``address_hash`` (a scan: an operator's occasional read)."""
-        client = aws.client("dynamodb")
-        found: list[dict[str, str]] = []
-        request: dict[str, Any] = {
-            "TableName": self.table_name,
-            "FilterExpression": "lifted_hash = :hash",
-            "ExpressionAttributeValues": {":hash": {"S": address_hash}},
-        }
-        while True:
-            page = client.scan(**request)
-            found.extend({k: v.get("S", "") for k, v in item.items()} for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return sorted(found, key=lambda item: item.get("lifted_at", ""))
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
 
 def lift_audit_key(address_hash: str, lifted_at: str) -> str:
     """The key of a lift's audit item in the suppressions table."""
