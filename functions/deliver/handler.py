@@ -47,6 +47,7 @@ def service() -> DeliveryService:
         "public_base_url", "event_bus_name",
     )  # fmt: skip
     publisher = EventPublisher(config.event_bus_name)
+    suppressions = DynamoSuppressionRepository(config.suppressions_table)
 
     def sms_opted_out(invite: InviteRecord, now: Any) -> None:
         publisher.publish([unsubscribed_event(invite, "sms_stop", now)])
@@ -57,7 +58,7 @@ def service() -> DeliveryService:
         lifecycle=DynamoInviteLifecycle(config.invites_table, config.aggregates_table, config.contacts_table),
         surveys=DynamoSurveyRepository(config.surveys_table),
         contacts=DynamoContactRepository(config.contacts_table),
-        suppressions=DynamoSuppressionRepository(config.suppressions_table),
+        suppressions=suppressions,
         responses=DynamoResponseRepository(config.responses_table or settings().responses_table),
         mailer=SesMailer(),
         texter=SnsTexter(),
@@ -71,6 +72,7 @@ def service() -> DeliveryService:
             send_budget_seconds=send_budget_seconds(),
         ),
         on_sms_opt_out=sms_opted_out,
+        lifts=suppressions,
     )
 
 

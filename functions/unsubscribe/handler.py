@@ -25,9 +25,8 @@ from nps.sending.adapters.contacts import DynamoContactRepository
 from nps.sending.adapters.invites import DynamoInviteLifecycle
 from nps.sending.adapters.suppressions import DynamoSuppressionRepository
 from nps.sending.settings import sending_settings
-from nps.sending.unsubscribing import Method, UnsubscribeLinkInvalid, UnsubscribeService
+from nps.sending.unsubscribing import UnsubscribeLinkInvalid, UnsubscribeService, unsubscribe_method
 
-ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 MAX_BODY_BYTES = 4096
 
 logger = Logger(service="unsubscribe")
@@ -67,7 +66,7 @@ def confirm(token: str) -> Response[str]:
 
 @app.post("/u/<token>")
 def unsubscribe(token: str) -> Response[str]:
-    method: Method = "one_click" if _body() == ONE_CLICK_BODY else "link"
+    method = unsubscribe_method(app.current_event.headers.get("content-type"), _body())
     result = service().unsubscribe(token, method)
     logger.info(
         "contact unsubscribed",
@@ -81,17 +80,21 @@ def unsubscribe(token: str) -> Response[str]:
     return _page("pages/message.html", 200, _locale(result.invite.locale), message="unsubscribed")
 
 
-def _body() -> str:
+def _body() -> bytes:
+    """The request body as bytes (API Gateway base64-encodes binary bodies such as multipart forms);
+    empty when it is larger than a one-click form can be or not valid base64."""
     event = app.current_event
     raw = event.get("body") or ""
-    if len(raw) > MAX_BODY_BYTES:
-        return ""
+    if len(raw) > MAX_BODY_BYTES * 2:
+        return b""
     if event.get("isBase64Encoded"):
         try:
-            return base64.b64decode(raw, validate=True).decode("utf-8", errors="replace").strip()
+            body = base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError):
-            return ""
-    return str(raw).strip()
+            return b""
+    else:
+        body = str(raw).encode("utf-8")
+    return body if len(body) <= MAX_BODY_BYTES else b""
 
 
 @app.exception_handler(UnsubscribeLinkInvalid)  # type: ignore[untyped-decorator]

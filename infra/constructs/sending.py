@@ -225,7 +225,9 @@ class Sending(Construct):
         grant_items(aggregates, self.deliver, "dynamodb:UpdateItem")
         grant_items(contacts, self.deliver, "dynamodb:GetItem", "dynamodb:UpdateItem")
         grant_items(surveys, self.deliver, "dynamodb:GetItem", "dynamodb:PutItem")
-        grant_items(suppressions, self.deliver, "dynamodb:GetItem", "dynamodb:PutItem")
+        # PutItem: a STOP seen at send time; DeleteItem (+ the audit's PutItem): lifting it once SNS says the
+        # number is opted in again (nps.sending.lifting.follow_sns).
+        grant_items(suppressions, self.deliver, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
         grant_items(responses, self.deliver, "dynamodb:GetItem")
         self.send_queue.grant_send_messages(self.deliver)
         self.send_dlq.grant_send_messages(self.deliver)
@@ -315,7 +317,8 @@ class Sending(Construct):
         grant_items(invites, self.unsubscribe, "dynamodb:GetItem")
         grant_items(contacts, self.unsubscribe, "dynamodb:GetItem")
         # Suppressions only: the event is published from them (infra/constructs/opt_outs.py).
-        grant_items(suppressions, self.unsubscribe, "dynamodb:PutItem")
+        # UpdateItem: an unsubscribe turns a STOP-only suppression into an unsubscribe SNS cannot lift.
+        grant_items(suppressions, self.unsubscribe, "dynamodb:PutItem", "dynamodb:UpdateItem")
         signing_secret.grant_read(self.unsubscribe)
         api.add_routes(
             path="/u/{token}",

@@ -802,3 +802,59 @@ def _bus_queue(stack: LocalStack, detail_types: list[str]) -> str:
     events.put_rule(Name="bus-subscriber", EventBusName=stack.bus_name, EventPattern=json.dumps(pattern))
     events.put_targets(Rule="bus-subscriber", EventBusName=stack.bus_name, Targets=[{"Id": "q", "Arn": arn}])
     return url
+
+
+def test_a_spam_complaint_about_a_follow_up_email_suppresses_and_publishes_the_contacts_unsubscribe(
+    loop: Workflows, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions.suppress import handler as suppress
+    from tests.support.reliability import route_events_to_queue
+
+    # Given a passive's follow-up email, sent with the tags SES will copy into its feedback
+    state, workflows = loop
+    state.send_wave([contact("c-spam")])
+    state.tap(state.link("c-spam"), 7)
+    state.score()
+    service = follow_up_service()
+    real, sent_tags = service.mailer, []
+
+    class Recording:
+        def send_email(self, **kwargs: Any) -> str:
+            sent_tags.append(kwargs["tags"])
+            return str(real.send_email(**kwargs))
+
+    monkeypatch.setattr(service, "mailer", Recording())
+    workflows.start_all()
+    workflows.advance(timedelta(hours=1))
+    (tags,) = sent_tags
+    follow_up = state.follow_up("c-spam")
+    assert tags == {
+        "invite_id": follow_up.invite_id,
+        "survey_id": follow_up.survey_id,
+        "contact_id": "c-spam",
+        "follow_up_id": follow_up.follow_up_id,
+        "follow_up": "passive",
+    }
+    unsubscribed = route_events_to_queue(state.stack, "unsubscribed", ["NPS Contact Unsubscribed"])
+    # When the person marks it as spam (an abuse report)
+    notification = {
+        "eventType": "Complaint",
+        "complaint": {
+            "complainedRecipients": [{"emailAddress": "c-spam@example.com"}],
+            "complaintFeedbackType": "abuse",
+        },
+        "mail": {"tags": {name: [value] for name, value in tags.items()}},
+    }
+    assert suppress.lambda_handler({"Records": [{"Sns": {"Message": json.dumps(notification)}}]}, LambdaContext()) == {
+        "handled": ["complaint"]
+    }
+    # Then the address is suppressed and NPS Contact Unsubscribed names the contact and the answered invite
+    assert DynamoSuppressionRepository(state.stack.tables["suppressions"]).is_suppressed(
+        address_hash("email", "c-spam@example.com", state.stack.id_key)
+    )
+    (event,) = [json.loads(m["Body"]) for m in receive_all(unsubscribed)]
+    assert {k: event["detail"][k] for k in ("contact_id", "invite_id", "method")} == {
+        "contact_id": "c-spam",
+        "invite_id": follow_up.invite_id,
+        "method": "complaint",
+    }

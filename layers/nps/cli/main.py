@@ -19,6 +19,7 @@ from nps.cli.common import EXIT_TARGET, EXIT_USAGE, CliError
 from nps.cli.target import LOCAL_PREFIX, Target, TargetError, from_stack, local
 from nps.cli.terminal import sanitised
 
+#: ``suppressions`` adds to the ``contacts`` group ``programs`` creates, so it comes after it.
 COMMAND_GROUPS: tuple[ModuleType, ...] = (reports, programs, invites, smoke, suppressions)
 
 Command = Callable[[argparse.Namespace, Target], int]

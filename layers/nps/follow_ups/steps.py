@@ -58,6 +58,7 @@ from nps.sending.adapters.channels import SendError
 from nps.sending.adapters.invites import InviteRecord
 from nps.sending.contacts import Contact
 from nps.sending.delivery import Contacts, Mailer
+from nps.sending.feedback import feedback_tags
 from nps.sending.messages import mime_message, render_follow_up_email, unsubscribe_link
 from nps.sending.planning import next_send_time
 from nps.sending.suppression import lookup_hashes
@@ -423,6 +424,14 @@ class FollowUpService:
         unsubscribe = unsubscribe_link(self.keyring(), self.settings.base_url, follow_up.invite_id, until)
         email = render_follow_up_email(survey, follow_up.category, follow_up.locale, unsubscribe)
         raw = mime_message(survey, contact.email, email, unsubscribe)
+        # The same tags as an invite's, plus the follow-up's id: a complaint about this email then
+        # publishes the contact's unsubscribe (docs/inputs.md, "Mail feedback").
+        tags = feedback_tags(
+            invite_id=follow_up.invite_id,
+            survey_id=follow_up.survey_id,
+            contact_id=follow_up.contact_id,
+            follow_up_id=follow_up.follow_up_id,
+        ) | {"follow_up": follow_up.category}
         if not self.follow_ups.claim_email(follow_up.follow_up_id):
             return False, "interrupted"  # an earlier attempt claimed it and may have sent: never twice
         try:
@@ -431,7 +440,7 @@ class FollowUpService:
                 destination=contact.email,
                 raw=raw,
                 configuration_set=self.settings.configuration_set,
-                tags={"follow_up": follow_up.category, "survey_id": follow_up.survey_id},
+                tags=tags,
             )
         except SendError as error:
             if error.retryable:

@@ -35,6 +35,8 @@ from nps.links.tokens import Keyring
 from nps.sending.adapters.channels import SendError
 from nps.sending.adapters.invites import InviteRecord, send_after_of
 from nps.sending.contacts import Contact
+from nps.sending.feedback import feedback_tags
+from nps.sending.lifting import Resolution, SuppressionLifts, follow_sns
 from nps.sending.messages import invite_links, mime_message, render_email, render_sms
 from nps.sending.planning import next_send_time
 from nps.sending.suppression import SuppressionReason, address_hash, lookup_hashes
@@ -233,6 +235,7 @@ class DeliveryService:
         limiter: RateLimiter,
         settings: DeliverySettings,
         on_sms_opt_out: OptOutHandler | None = None,
+        lifts: SuppressionLifts | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         time_left: Callable[[], float] = lambda: math.inf,
     ) -> None:
@@ -249,6 +252,9 @@ class DeliveryService:
         self.limiter = limiter
         self.settings = settings
         self.on_sms_opt_out = on_sms_opt_out
+        #: With it, a number suppressed because SNS had it opted out is sent to again once SNS says it
+        #: is opted in (:func:`nps.sending.lifting.follow_sns`); without it, such a suppression stays.
+        self.lifts = lifts
         self.clock = clock
         #: Seconds left in the current invocation (the deliver function sets it per invocation).
         self.time_left = time_left
@@ -383,7 +389,10 @@ class DeliveryService:
         if not address:
             return "no_address"
         id_key = self._id_key()
-        if any(self.suppressions.is_suppressed(h) for h in lookup_hashes(invite.channel, address, id_key)):
+        if invite.channel == "sms" and self.lifts is not None:
+            if self._sms_suppressed(address, now, id_key):
+                return "suppressed"
+        elif any(self.suppressions.is_suppressed(h) for h in lookup_hashes(invite.channel, address, id_key)):
             return "suppressed"
         if invite.channel == "sms":
             try:
@@ -402,6 +411,23 @@ class DeliveryService:
                 return "sms_opted_out"
         return None
 
+    def _sms_suppressed(self, phone: str, now: datetime, id_key: IdKey) -> bool:
+        """Whether our suppression of ``phone`` stands (under its keyed or its legacy key), following SNS
+        for STOP-only suppressions."""
+        lifts = self.lifts
+        assert lifts is not None
+        records = [r for r in (lifts.get(h) for h in lookup_hashes("sms", phone, id_key)) if r is not None]
+        if not records:
+            return False
+        if any(r.reason != SuppressionReason.SMS_OPTED_OUT.value for r in records):
+            return True
+        try:
+            opted_out = self.texter.opted_out(phone)
+        except SendError:
+            return True  # SNS cannot say now: the suppression stands until it can
+        resolutions = [follow_sns(r, opted_out_at_sns=opted_out, now=now, lifts=lifts) for r in records]
+        return Resolution.SUPPRESSED in resolutions
+
     def _prepare(
         self, invite: InviteRecord, contact: Contact, survey: Survey, expires_at: int, reminder: bool
     ) -> Outgoing:
@@ -419,7 +445,9 @@ class DeliveryService:
                 address=address,
                 content=mime_message(survey, address, email, links.unsubscribe),
                 source=survey.sender,
-                tags={"invite_id": invite.invite_id, "survey_id": invite.survey_id},
+                tags=feedback_tags(
+                    invite_id=invite.invite_id, survey_id=invite.survey_id, contact_id=invite.contact_id
+                ),
             )
         return Outgoing(
             channel="sms", address=address, content=render_sms(survey, invite.locale, links, reminder=reminder)

@@ -28,6 +28,7 @@ from nps.links.pseudonyms import IdKey
 from nps.links.tokens import Keyring, Purpose, TokenStatus, verify
 from nps.sending.adapters.invites import InviteRecord
 from nps.sending.contacts import Contact
+from nps.sending.feedback import FOLLOW_UP_TAG, INVITE_TAG
 from nps.sending.suppression import SuppressionReason, address_hash
 
 Method = Literal["link", "one_click", "sms_stop", "complaint"]
@@ -78,6 +79,7 @@ class SuppressionStore(Protocol):
         contact_id: str | None = None,
         opt_out: OptOut | None = None,
     ) -> bool: ...
+    def confirm_unsubscribed(self, address_hash: str, now_iso: str) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,15 +152,81 @@ class UnsubscribeService:
         )
         newly = 0
         for channel, address in addresses:
-            if address and self.suppressions.suppress(
-                address_hash(channel, address, self._id_key()),
+            if not address:
+                continue
+            key = address_hash(channel, address, self._id_key())
+            if self.suppressions.suppress(
+                key,
                 SuppressionReason.UNSUBSCRIBED,
                 iso_timestamp(now),
                 invite.contact_id,
                 opt_out if newly == 0 else None,
             ):
                 newly += 1
+            elif channel == "sms":
+                # Suppressed already; if only because SNS had the number opted out, the unsubscribe must
+                # outlast SNS opting it in again (nps.sending.lifting.follow_sns lifts only sms_opted_out).
+                self.suppressions.confirm_unsubscribed(key, iso_timestamp(now))
         return UnsubscribeResult(invite, newly)
+
+
+ONE_CLICK_FIELD = ("list-unsubscribe", "one-click")
+
+
+def unsubscribe_method(content_type: str | None, body: bytes) -> Method:
+    """How an unsubscribe POST was made: ``one_click`` when its form carries ``List-Unsubscribe=One-Click``
+    (RFC 8058 section 3.2), ``link`` otherwise (the confirmation page's button).
+
+    RFC 8058 lets the mail client send the form as ``application/x-www-form-urlencoded`` or as
+    ``multipart/form-data`` (RFC 7578); both are parsed with the standard library (``urllib.parse`` and
+    the ``email`` package), field name and value compared case-insensitively. A body that is neither
+    (no or another content type) is read as URL-encoded. An unreadable body is a plain ``link`` POST:
+    either way the contact is unsubscribed; only the recorded method differs.
+    """
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type == "multipart/form-data":
+        fields = _multipart_fields(content_type or "", body)
+    else:
+        from urllib.parse import parse_qsl
+
+        fields = parse_qsl(body.decode("utf-8", errors="replace").strip(), keep_blank_values=True)
+    wanted_name, wanted_value = ONE_CLICK_FIELD
+    for name, value in fields:
+        if name.strip().lower() == wanted_name and value.strip().lower() == wanted_value:
+            return "one_click"
+    return "link"
+
+
+def _multipart_fields(content_type: str, body: bytes) -> list[tuple[str, str]]:
+    """The (name, text value) pairs of a ``multipart/form-data`` body; [] when it cannot be parsed."""
+    from email import policy
+    from email.message import EmailMessage
+    from email.parser import BytesParser
+
+    header = " ".join(content_type.splitlines())  # a header value never spans lines here
+    try:
+        message = BytesParser(policy=policy.HTTP).parsebytes(
+            b"MIME-Version: 1.0\r\nContent-Type: " + header.encode("latin-1", errors="replace") + b"\r\n\r\n" + body
+        )
+    except (ValueError, TypeError, LookupError):
+        return []
+    if not isinstance(message, EmailMessage) or not message.is_multipart():
+        return []
+    fields: list[tuple[str, str]] = []
+    for part in message.iter_parts():
+        if not isinstance(part, EmailMessage):
+            continue
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str) or part.get_filename() is not None:
+            continue  # an unnamed part or a file: not a form field
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            charset = part.get_content_charset() or "utf-8"
+            try:
+                fields.append((name, payload.decode(charset, errors="replace")))
+            except LookupError:
+                fields.append((name, payload.decode("utf-8", errors="replace")))
+    return fields
 
 
 class MalformedOptOut(ValueError):
@@ -194,20 +262,54 @@ def opt_out_event(image: Mapping[str, Any]) -> Event | None:
 # --------------------------------------------------------------------------------------------------
 
 
+#: RFC 5965 feedback types (``Feedback-Type``; SES ``complaintFeedbackType``) that are not complaints:
+#: ``not-spam`` means the person moved the message out of their spam folder. Any other type, or none at
+#: all (many mailbox providers send complaints without a report), is a complaint.
+NOT_COMPLAINTS = frozenset({"not-spam"})
+
+
 @dataclass(frozen=True, slots=True)
 class Feedback:
-    kind: Literal["permanent", "transient", "complaint"]
+    """One SES notification that needs action.
+
+    ``kind``: ``permanent``/``transient`` (bounces), ``complaint``, or ``not_spam`` (an RFC 5965
+    ``not-spam`` report: nothing to do). ``feedback_type`` is the complaint's type as SES gave it,
+    lower-cased (None when the report had none). ``follow_up_id`` is set for a follow-up email.
+    """
+
+    kind: Literal["permanent", "transient", "complaint", "not_spam"]
     invite_id: str | None
     recipients: tuple[str, ...]
+    feedback_type: str | None = None
+    follow_up_id: str | None = None
 
 
 class MalformedNotification(ValueError):
     """The SNS message is not an SES bounce or complaint notification."""
 
 
+def _tag(tags: Mapping[str, Any], name: str) -> str | None:
+    """A tag's value: SES event publishing gives ``{"name": ["value"]}``."""
+    value = tags.get(name)
+    if isinstance(value, list) and value and isinstance(value[0], str) and value[0]:
+        return value[0]
+    return None
+
+
+def complaint_kind(feedback_type: object) -> Literal["complaint", "not_spam"]:
+    """Whether a complaint's RFC 5965 feedback type (SES ``complaintFeedbackType``, which may be absent)
+    makes it a complaint. Feedback types compare case-insensitively; only ``not-spam`` is not one."""
+    if isinstance(feedback_type, str) and feedback_type.strip().lower() in NOT_COMPLAINTS:
+        return "not_spam"
+    return "complaint"
+
+
 def parse_ses_notification(message: str) -> Feedback | None:
     """An SES event (``eventType``) or notification (``notificationType``); None for other types
-    (deliveries, sends), which need no action."""
+    (deliveries, sends), which need no action. Raises :class:`MalformedNotification`.
+
+    Source: SES developer guide, "Contents of event data that Amazon SES publishes to Amazon SNS".
+    """
     try:
         body: Any = json.loads(message)
     except json.JSONDecodeError as error:
@@ -217,17 +319,30 @@ def parse_ses_notification(message: str) -> Feedback | None:
     kind = body.get("eventType") or body.get("notificationType")
     mail: dict[str, Any] = body["mail"] if isinstance(body.get("mail"), dict) else {}
     tags: dict[str, Any] = mail["tags"] if isinstance(mail.get("tags"), dict) else {}
-    invite_tag = tags.get("invite_id")
-    invite_id = invite_tag[0] if isinstance(invite_tag, list) and invite_tag else None
+    invite_id = _tag(tags, INVITE_TAG)
+    follow_up_id = _tag(tags, FOLLOW_UP_TAG)
     if kind == "Bounce":
         bounce = body.get("bounce") or {}
         recipients = tuple(r.get("emailAddress", "") for r in bounce.get("bouncedRecipients", []))
         permanent = bounce.get("bounceType") == "Permanent"
-        return Feedback("permanent" if permanent else "transient", invite_id, tuple(r for r in recipients if r))
+        return Feedback(
+            "permanent" if permanent else "transient",
+            invite_id,
+            tuple(r for r in recipients if r),
+            follow_up_id=follow_up_id,
+        )
     if kind == "Complaint":
         complaint = body.get("complaint") or {}
         recipients = tuple(r.get("emailAddress", "") for r in complaint.get("complainedRecipients", []))
-        return Feedback("complaint", invite_id, tuple(r for r in recipients if r))
+        raw_type = complaint.get("complaintFeedbackType")
+        feedback_type = raw_type.strip().lower() if isinstance(raw_type, str) and raw_type.strip() else None
+        return Feedback(
+            complaint_kind(raw_type),
+            invite_id,
+            tuple(r for r in recipients if r),
+            feedback_type=feedback_type,
+            follow_up_id=follow_up_id,
+        )
     if kind is None:
         raise MalformedNotification("no eventType or notificationType")
     return None
@@ -252,7 +367,17 @@ class FeedbackService:
         self.clock = clock
 
     def handle(self, feedback: Feedback) -> bool:
-        """Apply one notification; returns whether any address was suppressed."""
+        """Apply one notification; returns whether any address was suppressed.
+
+        * a permanent bounce or a complaint suppresses each recipient (hashed);
+        * a ``not_spam`` report and a transient bounce suppress nothing;
+        * on an invite or reminder: a suppressing notification marks the invite bounced, every bounce or
+          complaint publishes ``NPS Invite Bounced``, a complaint also ``NPS Contact Unsubscribed``;
+        * on a follow-up email (``follow_up_id`` tag) the invite was answered and keeps its status: a
+          complaint publishes ``NPS Contact Unsubscribed`` (method ``complaint``) for that invite's ids.
+        """
+        if feedback.kind == "not_spam":
+            return False  # RFC 5965 not-spam: the person rescued the message; nothing was refused
         now = self.clock()
         invite = self.invites.get(feedback.invite_id) if feedback.invite_id else None
         suppress = feedback.kind in ("permanent", "complaint")
@@ -267,24 +392,27 @@ class FeedbackService:
                 suppressed = True
         if invite is None:
             return suppressed  # no invite tag: the address is suppressed, but there is nothing to publish
-        if suppress:
-            self.invites.mark_bounced(invite.invite_id, feedback.kind, now)
-        events = [
-            Event(
-                INVITE_BOUNCED,
-                InviteBouncedDetail(
-                    event_id=f"{invite.invite_id}:bounced:{feedback.kind}",
-                    contact_id=invite.contact_id,
-                    survey_id=invite.survey_id,
-                    wave_id=invite.wave_id,
-                    invite_id=invite.invite_id,
-                    bounce_type=feedback.kind,
-                    suppressed=suppressed,
-                    bounced_at=now,
-                ),
+        events: list[Event] = []
+        if feedback.follow_up_id is None:
+            if suppress:
+                self.invites.mark_bounced(invite.invite_id, feedback.kind, now)
+            events.append(
+                Event(
+                    INVITE_BOUNCED,
+                    InviteBouncedDetail(
+                        event_id=f"{invite.invite_id}:bounced:{feedback.kind}",
+                        contact_id=invite.contact_id,
+                        survey_id=invite.survey_id,
+                        wave_id=invite.wave_id,
+                        invite_id=invite.invite_id,
+                        bounce_type=feedback.kind,
+                        suppressed=suppressed,
+                        bounced_at=now,
+                    ),
+                )
             )
-        ]
         if feedback.kind == "complaint":
             events.append(unsubscribed_event(invite, "complaint", now))
-        self.publisher.publish(events)
+        if events:
+            self.publisher.publish(events)
         return suppressed

@@ -102,6 +102,23 @@ class SnsTexter:
             raise _send_error("sns", error) from error
         return bool(result.get("isOptedOut"))
 
+    def opt_in(self, phone: str) -> None:
+        """Opt the number in again (SNS ``OptInPhoneNumber``); raises
+        :class:`~nps.sending.lifting.OptInRefused` when SNS refuses (it allows this once per 30 days
+        per number: SNS API reference, OptInPhoneNumber)."""
+        from nps.sending.lifting import OptInRefused
+
+        try:
+            aws.client("sns").opt_in_phone_number(phoneNumber=phone)
+        except Exception as error:
+            response = getattr(error, "response", None)
+            if not response:
+                raise
+            code = str(response.get("Error", {}).get("Code") or type(error).__name__)
+            raise OptInRefused(
+                f"SNS keeps the number opted out ({code}); SNS opts a number in at most once every 30 days"
+            ) from None
+
     def send_sms(self, phone: str, text: str) -> str:
         try:
             result = aws.send_client("sns").publish(

@@ -1,0 +1,166 @@
+"""Lifting suppressions: an operator's ``nps contacts unsuppress`` and a number SNS opted back in.
+
+A suppression is lifted only with an audit record: who (an operator's identity, or ``sns`` when SNS
+says the number is no longer opted out), when, why (required), and what was lifted (the hashed key,
+its reason and time). The suppression and its audit record are written in one transaction
+(:class:`SuppressionLifts`), so a lift is never half-done.
+
+SMS opt-outs have two lists: ours (reason ``sms_opted_out``, written when SNS first refused the number)
+and SNS's own (``CheckIfPhoneNumberIsOptedOut``). SNS is the authority:
+
+* at send time, a number suppressed only because SNS had it opted out is lifted as soon as SNS says it
+  is opted in again (the person texted START/UNSTOP, or someone called ``OptInPhoneNumber``), and sent to;
+* ``nps contacts unsuppress --channel sms`` opts the number back in at SNS first (``OptInPhoneNumber``,
+  which SNS allows once per 30 days per number); if SNS refuses, our suppression stays and the operator
+  is told why. Other suppressions of a number (an unsubscribe link) are lifted only by an operator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal, Protocol
+
+from nps.kernel.periods import iso_timestamp
+from nps.links.pseudonyms import IdKey
+from nps.sending.contacts import Contact
+from nps.sending.suppression import SuppressionReason, lookup_hashes
+
+Channel = Literal["email", "sms"]
+CHANNELS: tuple[Channel, ...] = ("email", "sms")
+MAX_REASON_CHARS = 500
+#: Who lifts a suppression because SNS says the number is opted in again.
+SNS_ACTOR = "sns"
+SNS_OPT_IN_REASON = "SNS reports the number opted in again"
+
+
+class InvalidLift(ValueError):
+    """The request to lift cannot be served as given (no reason, no such channel)."""
+
+
+class OptInRefused(Exception):
+    """SNS keeps the number opted out (``OptInPhoneNumber`` refused: at most once per 30 days)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressionRecord:
+    """One stored suppression: its hashed key, reason and time (ISO-8601 UTC), and contact (if known)."""
+
+    address_hash: str
+    reason: str
+    suppressed_at: str
+    contact_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lift:
+    """The audit of one lifted suppression: ``by`` (identity), ``why`` (free text, no personal data),
+    ``at`` (ISO-8601 UTC), ``channel``, and the suppression lifted."""
+
+    lifted: SuppressionRecord
+    channel: Channel
+    by: str
+    why: str
+    at: str
+
+
+class SuppressionLifts(Protocol):
+    def get(self, address_hash: str) -> SuppressionRecord | None: ...
+    def lift(self, lift: Lift) -> bool:
+        """Delete the suppression (only if still as read) and store the audit, in one transaction;
+        False when the suppression changed or is gone meanwhile."""
+        ...
+
+
+class SmsOptOuts(Protocol):
+    def opted_out(self, phone: str) -> bool: ...
+    def opt_in(self, phone: str) -> None:
+        """Opt the number in again at SNS; raises :class:`OptInRefused`."""
+        ...
+
+
+Outcome = Literal["lifted", "not_suppressed", "no_address", "refused"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelResult:
+    """What ``unsuppress`` did on one channel; ``detail`` says why it refused (no address or number)."""
+
+    channel: Channel
+    outcome: Outcome
+    previous_reason: str | None = None
+    detail: str = ""
+
+
+def checked_reason(why: str) -> str:
+    """The operator's reason, stripped: 1–500 characters on one line; raises :class:`InvalidLift`."""
+    text = " ".join(why.split())
+    if not text:
+        raise InvalidLift("a reason is required (--reason), e.g. 'asked to hear from us again, ticket 4711'")
+    if len(text) > MAX_REASON_CHARS:
+        raise InvalidLift(f"the reason is {len(text)} characters long; at most {MAX_REASON_CHARS}")
+    return text
+
+
+def unsuppress(
+    contact: Contact,
+    channels: Iterable[Channel],
+    *,
+    by: str,
+    why: str,
+    now: datetime,
+    lifts: SuppressionLifts,
+    sms: SmsOptOuts,
+    id_key: IdKey,
+) -> list[ChannelResult]:
+    """Lift the contact's suppressions on ``channels`` (audited as ``by``/``why``/``now``), under the
+    address's keyed key and, until ``nps suppressions migrate --remove-legacy`` ran, its legacy key.
+
+    SMS: when SNS has the number opted out, it is opted in there first; if SNS refuses, the channel is
+    ``refused`` and our suppression stays. Raises :class:`InvalidLift` for a missing reason or by.
+    """
+    reason = checked_reason(why)
+    if not by.strip():
+        raise InvalidLift("who lifts the suppression is unknown (--by)")
+    results: list[ChannelResult] = []
+    for channel in dict.fromkeys(channels):
+        address = contact.address(channel)
+        if not address:
+            results.append(ChannelResult(channel, "no_address"))
+            continue
+        records = [r for r in (lifts.get(h) for h in lookup_hashes(channel, address, id_key)) if r is not None]
+        if channel == "sms" and sms.opted_out(address):
+            try:
+                sms.opt_in(address)
+            except OptInRefused as error:
+                previous = records[0].reason if records else None
+                results.append(ChannelResult(channel, "refused", previous, str(error)))
+                continue
+        if not records:
+            results.append(ChannelResult(channel, "not_suppressed"))
+            continue
+        lifted = [lifts.lift(Lift(r, channel, by.strip(), reason, iso_timestamp(now))) for r in records]
+        results.append(ChannelResult(channel, "lifted" if any(lifted) else "not_suppressed", records[0].reason))
+    return results
+
+
+class Resolution(StrEnum):
+    SEND = "send"
+    SUPPRESSED = "suppressed"
+
+
+def follow_sns(
+    record: SuppressionRecord | None, *, opted_out_at_sns: bool, now: datetime, lifts: SuppressionLifts
+) -> Resolution:
+    """At send time, for a number whose suppression is ``record``: ``send`` when nothing (any longer)
+    suppresses it, ``suppressed`` otherwise. A suppression whose cause was SNS's opt-out
+    (``sms_opted_out``) is lifted, audited as ``sns``, once SNS says the number is opted in again; any
+    other reason stays. A suppression that changed meanwhile (the lift's condition failed) stays."""
+    if record is None:
+        return Resolution.SEND
+    if record.reason != SuppressionReason.SMS_OPTED_OUT.value or opted_out_at_sns:
+        return Resolution.SUPPRESSED
+    lifted = lifts.lift(Lift(record, "sms", SNS_ACTOR, SNS_OPT_IN_REASON, iso_timestamp(now)))
+    return Resolution.SEND if lifted else Resolution.SUPPRESSED
