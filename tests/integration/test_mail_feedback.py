@@ -41,10 +41,12 @@ def sns_opt_outs(monkeypatch: pytest.MonkeyPatch) -> None:
     numbers are in a range no phone has, which the contact import refuses)."""
     from moto.sns.models import SNSBackend
 
+    seeded: set[int] = set()
+
     def opted_out(self: SNSBackend, number: str) -> bool:
-        if not getattr(self, "_stopped_seeded", False):
+        if id(self) not in seeded:  # once per backend: OptInPhoneNumber may take it off again
             self.opt_out_numbers.append(STOPPED)
-            self._stopped_seeded = True
+            seeded.add(id(self))
         return number in self.opt_out_numbers
 
     monkeypatch.setattr(SNSBackend, "check_if_phone_number_is_opted_out", opted_out)
