@@ -7,6 +7,7 @@ for HTML, compiled templates cached per process). Links carry signed tokens only
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 from dataclasses import dataclass
 from email import policy
@@ -123,8 +124,13 @@ def render_sms(survey: Survey, locale: str, links: InviteLinks, reminder: bool =
 
 
 def fill_sms(template: str, brand: str, link: str) -> str:
-    """An SMS template with its placeholders filled (the brand first, so a brand cannot add a link)."""
-    return template.replace("{brand}", brand).replace("{link}", link).strip()
+    """An SMS template with its placeholders filled in one pass: what a placeholder is replaced by is
+    never read again, so a brand written ``"Acme {link}"`` cannot add a second link."""
+    values = {"brand": brand, "link": link}
+    return _SMS_PLACEHOLDER.sub(lambda match: values[match.group(1)], template).strip()
+
+
+_SMS_PLACEHOLDER = re.compile(r"\{(brand|link)\}")
 
 
 def render_follow_up_email(survey: Survey, category: str, locale: str, unsubscribe_link: str) -> RenderedEmail:
@@ -218,9 +224,18 @@ def _folded(name: str, value: str) -> str:
     value = _checked(name, value)
     if not value.isascii():
         encoded = Header(value, "utf-8", maxlinelen=HEADER_POLICY.max_line_length, header_name=name)
-        return f"{name}: {encoded.encode(linesep=HEADER_POLICY.linesep)}{HEADER_POLICY.linesep}"
+        return _one_header(name, f"{name}: {encoded.encode(linesep=HEADER_POLICY.linesep)}{HEADER_POLICY.linesep}")
     # Through the header factory: ``policy.fold`` alone passes a short value through unfolded.
     folded: str = HEADER_POLICY.header_factory(name, value).fold(policy=HEADER_POLICY)
+    return _one_header(name, folded)
+
+
+def _one_header(name: str, folded: str) -> str:
+    """``folded`` when it is exactly one header: every line break but the last is a fold (followed by a
+    space or tab). Raises ValueError otherwise, whatever produced it (the factory decodes encoded words)."""
+    lines = folded.removesuffix(HEADER_POLICY.linesep).split(HEADER_POLICY.linesep)
+    if any(line[:1] not in (" ", "\t") for line in lines[1:]) or any(c in line for line in lines for c in "\r\n"):
+        raise ValueError(f"the {name} header would not be one header once folded")
     return folded
 
 
@@ -234,7 +249,7 @@ def _from_header(display: str, address: str) -> str:
     folded: str = HEADER_POLICY.header_factory("From", str(Address(display, addr_spec=address))).fold(
         policy=HEADER_POLICY
     )
-    return folded
+    return _one_header("From", folded)
 
 
 def _base64_lines(body: str) -> str:

@@ -42,12 +42,25 @@ MAX_SUBJECT_LENGTH = 150
 _NOT_IN_HEADERS = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
 
+#: Bidirectional controls (Unicode TR 9): they reorder how a subject or sender reads (display spoofing).
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: An RFC 2047 encoded word: mail readers decode it, so ``=?utf-8?q?Hi=0D=0ABcc:...?=`` written by a person
+#: would become a line break (and a header) when the message is parsed.
+_ENCODED_WORD = re.compile(r"=\?[^?]*\?[bBqQ]\?[^?]*\?=")
+
+
 def forbidden_header_character(text: str) -> str | None:
     """The first character of ``text`` that may not appear in a mail header, described for people
-    (``"U+000A at position 11"``, counting from 1), or None when every character may."""
+    (``"U+000A at position 11"``, counting from 1), or None when every character may.
+
+    Refused: control, surrogate and line/paragraph-separator characters, bidirectional controls, and
+    RFC 2047 encoded-word syntax (``=?charset?q?...?=``), which readers would decode into other text."""
     for index, character in enumerate(text):
-        if unicodedata.category(character) in _NOT_IN_HEADERS:
+        if unicodedata.category(character) in _NOT_IN_HEADERS or character in _BIDI_CONTROLS:
             return f"U+{ord(character):04X} at position {index + 1}"
+    encoded = _ENCODED_WORD.search(text)
+    if encoded is not None:
+        return f"an encoded word (=?…?=) at position {encoded.start() + 1}"
     return None
 
 
@@ -59,10 +72,14 @@ def _header_text(value: str, info: ValidationInfo) -> str:
     value = "".join(" " if unicodedata.category(c) == "Zs" else c for c in value)
     found = forbidden_header_character(value)
     if found is None:
+        if value and not value.strip():
+            raise ValueError("must not be blank")
         return value
     if info.context and info.context.get("stored"):
         return re.sub(r"\s+", " ", "".join(" " if forbidden_header_character(c) else c for c in value)).strip()
-    raise ValueError(f"must be one line without control or line-separator characters (found {found})")
+    raise ValueError(
+        f"must be one line without control, line-separator or bidirectional characters or encoded words (found {found})"
+    )
 
 
 #: Header field values (one line, see :func:`_header_text`): a subject, a brand name, a sender name.

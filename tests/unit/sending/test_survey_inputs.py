@@ -24,7 +24,7 @@ from nps.sending.branding import MIN_CONTRAST, NEAR_BLACK, WHITE, brand_text_col
 from nps.sending.messages import RenderedEmail, fill_sms, invite_links, mime_message, render_email, render_sms
 from nps.sending.planning import next_send_time
 from nps.sending.sms import sample_score_link, sms_length, survey_sms_lengths
-from nps.sending.surveys import MAX_SUBJECT_LENGTH, STORED, QuietHours, Survey
+from nps.sending.surveys import MAX_SUBJECT_LENGTH, STORED, QuietHours, Survey, forbidden_header_character
 
 BASE: dict[str, Any] = {
     "survey_id": "srv_1",
@@ -131,6 +131,51 @@ def test_a_crlf_brand_cannot_add_a_bcc_even_when_it_reaches_the_message() -> Non
         mime(survey)
 
 
+ENCODED_INJECTIONS = [
+    "=?utf-8?q?Hi=0D=0ABcc:_evil@x.com?=",
+    "=?utf-8?b?SGkNCkJjYzogZXZpbEB4LmNvbQ==?=",
+    "Acme =?UTF-8?Q?=0D=0ABcc:_evil@x.com?= Cloud",
+]
+
+
+@pytest.mark.parametrize("value", ENCODED_INJECTIONS)
+@pytest.mark.parametrize("field", ["brand_name", "sender_name", "follow_ups"])
+def test_an_encoded_word_in_a_header_field_is_refused_with_the_field_named(field: str, value: str) -> None:
+    # Given an ASCII value that a mail reader would decode into a line break and a Bcc header
+    overrides: dict[str, Any] = {field: value}
+    if field == "follow_ups":
+        overrides = {"follow_ups": {"detractor": {"subject": {"en": value}}}}
+    # Then survey put refuses it and names the field
+    where, message = refusal(overrides)
+    assert where.split(".")[0] == field
+    assert "encoded word" in message
+
+
+@pytest.mark.parametrize("value", ["\u202eevil\u202c subject", "Acme\u2066 Cloud", "   ", "\u00a0\u00a0"])
+def test_bidirectional_controls_and_blank_values_are_refused_in_header_fields(value: str) -> None:
+    where, _ = refusal({"brand_name": value})
+    assert where == "brand_name"
+
+
+@pytest.mark.parametrize("value", ENCODED_INJECTIONS)
+def test_an_encoded_word_that_reaches_the_message_never_becomes_a_header(value: str) -> None:
+    # Given a definition that slipped past validation (built without it), with the encoded word in the
+    # subject and in the brand / Then the message is never built, rather than carrying a decoded Bcc
+    survey = make_survey()
+    with pytest.raises(ValueError, match=r"one header|encoded word"):
+        mime(survey, subject=value)
+    with pytest.raises(ValueError, match=r"one header|encoded word|CR or LF"):
+        mime(survey.model_copy(update={"brand_name": value, "sender_name": value}))
+
+
+def test_a_brand_cannot_add_a_second_link_to_the_sms() -> None:
+    # Given a brand written with the link placeholder in it
+    text = fill_sms("{brand}: rate us {link}", "Acme {link}", "https://nps.example/r/t")
+    # Then the text carries exactly one link, and the brand as written
+    assert text == "Acme {link}: rate us https://nps.example/r/t"
+    assert text.count("https://") == 1
+
+
 def test_a_header_field_stored_with_a_line_break_reads_back_as_one_line() -> None:
     stored = make_survey().model_dump(mode="json")
     stored["brand_name"] = "Acme Cloud\r\nCustomer Success"
@@ -188,7 +233,7 @@ header_text = st.text(
     st.characters(exclude_categories=("Cc", "Cs", "Zl", "Zp", "Zs")) | st.sampled_from(" \u00a0\u2009"),
     min_size=1,
     max_size=80,
-).filter(lambda s: s.strip() == s and "  " not in s)
+).filter(lambda s: s.strip() == s and "  " not in s and forbidden_header_character(s) is None)
 
 
 @settings(max_examples=150, deadline=None)
@@ -339,7 +384,7 @@ def test_survey_put_names_the_field_and_exits_non_zero(tmp_path: Path, capsys: p
     path.write_text(json.dumps(definition))
     assert put_survey(path) == 2
     err = capsys.readouterr().err
-    assert "brand_name: Value error, must be one line without control or line-separator characters" in err
+    assert "brand_name: Value error, must be one line without control, line-separator or bidirectional" in err
     assert "quiet_hours.start: Value error, write a local time without an offset" in err
 
 
