@@ -32,9 +32,13 @@ BOM = "\ufeff"
 # OWASP's list, plus the full-width forms some East Asian locales of Excel also read as formulas.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _PREFIX_CLASS = "".join(re.escape(c) for c in FORMULA_PREFIXES)
-# Where a cell may start when the file is split on either separator: the value's start, or just after
-# a separator or a line break inside it.
-_CELL_STARTS = re.compile(rf"(^|[,;\r\n])(?=[{_PREFIX_CLASS}])")
+# Where a cell may start when the file is split on any separator (``,``, ``;`` or tab): the value's
+# start, or just after a separator or a line break inside it; spaces and a stray quote before the
+# formula character do not stop a spreadsheet from reading one.
+_CELL_STARTS = re.compile(rf"(^|[,;\t\r\n])(?=[\s\"\u3000]*[{_PREFIX_CLASS}])")
+# Control characters other than tab and line breaks: nothing a person wrote needs them, and a terminal
+# or viewer that drops them would join what follows onto a cell start (``\x00=1+2`` → ``=1+2``).
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def starts_formula(value: str) -> bool:
@@ -43,11 +47,13 @@ def starts_formula(value: str) -> bool:
 
 
 def safe_cell(value: str) -> str:
-    """``value`` with an apostrophe wherever a cell read from it could start a formula, else unchanged.
+    """``value`` without control characters (tab and line breaks kept), with an apostrophe wherever a
+    cell read from it could start a formula; otherwise unchanged.
 
-    ``"=1+2"`` → ``"'=1+2"``; ``"good;=1+2"`` → ``"good;'=1+2"``; ``"Zürich, 9/10"`` → unchanged.
+    ``"=1+2"`` → ``"'=1+2"``; ``"good;=1+2"`` → ``"good;'=1+2"``; ``"\x00=1+2"`` → ``"'=1+2"``;
+    ``"Zürich, 9/10"`` → unchanged.
     """
-    return _CELL_STARTS.sub(r"\1'", value)
+    return _CELL_STARTS.sub(r"\1'", _CONTROLS.sub("", value))
 
 
 def writer(target: TextIO) -> Writer:

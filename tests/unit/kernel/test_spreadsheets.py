@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 
 import pytest
 from hypothesis import given
@@ -73,10 +75,38 @@ def test_every_value_reads_back_as_written_whatever_it_contains(rows: list[list[
 
 
 @given(st.text())
-def test_a_safe_cell_is_the_value_with_apostrophes_added_only(value: str) -> None:
+def test_a_safe_cell_is_the_value_without_controls_with_apostrophes_added_only(value: str) -> None:
     safe = safe_cell(value)
-    assert safe.replace("'", "") == value.replace("'", "")
+    controls = {c for c in value if unicodedata.category(c) == "Cc" and c not in "\t\r\n"}
+    assert safe.replace("'", "") == "".join(c for c in value if c not in controls).replace("'", "")
     assert safe_cell(safe) == safe
+
+
+@given(st.text(), st.sampled_from(["=", "+", "-", "@"]), st.sampled_from(["", ";", ",", "\t", "\n"]))
+def test_no_control_character_or_space_hides_a_formula_start(prefix: str, formula: str, separator: str) -> None:
+    # Given a formula after a separator, behind control characters, spaces or a quote that a terminal,
+    # a viewer or a spreadsheet drops
+    for hiding in ("\x00", "\x1b", "\x7f", "\x85", " ", "\u3000", '"', "  \x1b"):
+        cell = safe_cell(f"{prefix}{separator}{hiding}{formula}1+2")
+        # Then every place a cell can start, once controls, spaces and quotes are dropped, is defused
+        for piece in re.split(r"[,;\t\r\n]", cell):
+            shown = "".join(c for c in piece if unicodedata.category(c) != "Cc").lstrip(' "\u3000')
+            assert not starts_formula(shown), (prefix, separator, hiding, cell)
+
+
+@pytest.mark.parametrize(
+    ("value", "safe"),
+    [
+        ('\x1b[0m=HYPERLINK("http://evil","x")', '[0m=HYPERLINK("http://evil","x")'),
+        ("\x00=1+2", "'=1+2"),
+        ("ok;\x7f=1+2", "ok;'=1+2"),
+        ('good;"=1+2', "good;'\"=1+2"),
+        ("x\t=1+2", "x\t'=1+2"),
+        ("  =1+2", "'  =1+2"),
+    ],
+)
+def test_the_reviewed_examples_are_defused(value: str, safe: str) -> None:
+    assert safe_cell(value) == safe
 
 
 def test_the_contact_import_reports_examples_are_neutralised() -> None:
