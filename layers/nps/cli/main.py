@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from nps.cli import invites, programs, reports, smoke, suppressions
-from nps.cli.common import EXIT_TARGET, EXIT_USAGE, CliError
+from nps.cli.common import EXIT_REQUEST, EXIT_TARGET, EXIT_USAGE, CliError
 from nps.cli.target import LOCAL_PREFIX, Target, TargetError, from_stack, local
 from nps.cli.terminal import sanitised
 
@@ -76,6 +76,15 @@ def _run(argv: Sequence[str] | None, *, in_process: bool) -> int:
     except TargetError as error:
         print(f"nps: {error}", file=sys.stderr)
         return EXIT_TARGET
+    except UnicodeDecodeError as error:  # a file given on the command line that is not UTF-8 text
+        print(
+            f"nps: a file is not UTF-8 text (byte 0x{error.object[error.start]:02X}); save it as UTF-8", file=sys.stderr
+        )
+        return EXIT_REQUEST
+    except OSError as error:  # a file or folder named on the command line: missing, a folder, no access
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"nps: {where}{error.strerror or error}", file=sys.stderr)
+        return EXIT_REQUEST
     except KeyboardInterrupt:
         return 130
 

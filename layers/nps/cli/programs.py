@@ -43,7 +43,7 @@ from nps.sending.waves import WavePlanner
 
 def put_survey(path: Path) -> int:
     try:
-        survey = Survey.model_validate_json(path.read_text("utf-8"))
+        survey = Survey.model_validate_json(path.read_text("utf-8-sig"))
     except ValidationError as error:
         print(f"{path}: invalid survey definition", file=sys.stderr)
         for issue in error.errors():

@@ -28,7 +28,7 @@ def register(commands: Any) -> None:
     report = commands.add_parser(
         "report",
         help="NPS ± margin, counts and response rate per segment, and the trend, in the terminal",
-        description="NPS with its 95%% interval, counts and response rate for the survey, each segment "
+        description="NPS with its 95% interval, counts and response rate for the survey, each segment "
         "value and channel, then the trend with significant changes marked.",
     )
     _survey_and_range(report)
