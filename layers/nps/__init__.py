@@ -16,7 +16,8 @@ Capabilities, each one folder (its store adapters in ``<capability>/adapters``):
 :mod:`nps.kernel` holds what every capability shares: configuration, AWS clients, periods, categories,
 statistics, locales, template rendering, table key schemas and metric names.
 
-Arrows point one way only (checked by ``lint-imports``, see ``.importlinter`` and ``docs/architecture.md``):
+Arrows point one way only (checked by ``lint-imports``: the contracts in ``pyproject.toml``, explained in
+``docs/architecture.md``):
 handlers and the CLI → capabilities → kernel. Everything here is importable without AWS credentials;
 clients are created lazily through :mod:`nps.kernel.aws`.
 """

@@ -46,9 +46,14 @@ def test_the_tree_keeps_every_contract(clean_copy: Path) -> None:
 
 VIOLATIONS = [
     # (module that gains the import, the import, the contract it breaks)
-    ("kernel/periods.py", "from nps.sending import surveys", "Entry points over capabilities over the shared kernel"),
-    ("scoring/aggregation.py", "from nps.reporting import figures", "Entry points over capabilities over the shared"),
-    ("sending/planning.py", "from nps.responding import scanners", "Entry points over capabilities over the shared"),
+    ("kernel/periods.py", "from nps.sending import surveys", "Every subpackage of nps has its place"),
+    ("scoring/aggregation.py", "from nps.reporting import figures", "Every subpackage of nps has its place"),
+    ("sending/planning.py", "from nps.responding import scanners", "Every subpackage of nps has its place"),
+    ("scoring/stream.py", "from nps.links import tokens", "Scoring uses events and the kernel only"),
+    ("responding/service.py", "from nps.scoring import aggregation", "Responding uses links, events and the kernel"),
+    ("follow_ups/steps.py", "from nps.responding import scanners", "Follow-ups read responses through responding's"),
+    ("reporting/figures.py", "from nps.events import models", "Reporting reads scoring's aggregation and the"),
+    ("follow_ups/steps.py", "from nps.sending import sms", "The SMS segment counter is for nps survey put"),
     ("events/models.py", "import functions.respond.handler", "The domain never imports the handlers"),
     ("reporting/figures.py", "import local.environment", "The domain never imports the handlers"),
     ("sending/delivery.py", "import boto3", "Only adapters (and the kernel's client factory) import the AWS SDK"),
@@ -76,3 +81,15 @@ def test_a_planted_violation_breaks_its_contract(
     assert result.returncode == 1, result.stdout
     broken = result.stdout.split("Broken contracts", 1)[-1]
     assert contract in broken, result.stdout
+
+
+def test_a_new_subpackage_must_be_given_its_place(tmp_path: Path, clean_copy: Path) -> None:
+    # Given a copy of the domain package with a capability nobody placed among the layers
+    layers = tmp_path / "layers"
+    shutil.copytree(clean_copy, layers)
+    (layers / "nps" / "billing").mkdir()
+    (layers / "nps" / "billing" / "__init__.py").write_text('"""Billing."""\n', "utf-8")
+    # Then the boundaries check fails until it is placed
+    result = _lint(layers)
+    assert result.returncode == 1, result.stdout
+    assert "nps.billing" in result.stdout
