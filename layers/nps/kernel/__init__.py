@@ -1,8 +1,11 @@
 """The shared kernel: what every capability uses and none owns.
 
 Owns configuration (:mod:`~nps.kernel.config`), the AWS clients (:mod:`~nps.kernel.aws`, the only module
-here that imports boto3), reporting periods, NPS categories, statistics, locales and template rendering,
-the tables' key schemas, the metric names and CSV safe for spreadsheets (:mod:`~nps.kernel.spreadsheets`).
+here that imports boto3), reporting periods, NPS categories and the answer's limits, statistics, locales
+and template rendering, the tables' key schemas, the metric names, DynamoDB stream images
+(:mod:`~nps.kernel.streams`), how figures are formatted (:mod:`~nps.kernel.formatting`), Unicode
+normalisation of typed values (:mod:`~nps.kernel.normalising`) and spreadsheet-safe CSV cells
+(:mod:`~nps.kernel.spreadsheets`).
 
 May import: the standard library and third-party libraries only — never a capability.
 """

@@ -3,5 +3,6 @@
 Owns the checks (:mod:`~nps.smoke.checks`) and what they need from AWS beyond the capabilities' own
 adapters (:mod:`~nps.smoke.adapters.stack`).
 
-Interface for other capabilities: none (used by the CLI). May import: every capability and the kernel.
+Interface for other capabilities: none (used by the CLI). May import: sending, responding, scoring,
+events, links and the kernel (not follow-ups or reporting).
 """
