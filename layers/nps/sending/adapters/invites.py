@@ -404,7 +404,9 @@ class DynamoInviteLifecycle:
             else invites_sent_keys(invite.survey_id, sent_at, invite.segments, invite.channel)
         )
         for pk, period in counted_keys:
-            survey_id, granularity, segment, channel = pk.split("#")
+            # survey#granularity#segment#channel: only the segment value may itself hold a "#" ("Gold #1")
+            survey_id, granularity, rest = pk.split("#", 2)
+            segment, channel = rest.rsplit("#", 1)
             actions.append(
                 {
                     "Update": {
