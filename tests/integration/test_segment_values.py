@@ -26,7 +26,9 @@ def test_a_segment_value_with_a_hash_or_an_equals_sign_is_sent_and_counted(
 ) -> None:
     # Given contacts whose segment values hold the aggregate key's separators
     ds.create_survey(platform, {**ds.DEMO_SURVEY, "reminder_days": None, "channels": ["email"]})
-    ds.import_csv(platform, "contact_id,email,plan,region\nc1,a@example.com,Gold #1,EU\nc2,b@example.com,basic,EU=West\n")
+    ds.import_csv(
+        platform, "contact_id,email,plan,region\nc1,a@example.com,Gold #1,EU\nc2,b@example.com,basic,EU=West\n"
+    )
     # When a wave is planned and delivered
     ds.fire_wave(ds.SURVEY_ID, clock.now)
     ds.drain_send_queue(platform, clock)

@@ -40,7 +40,11 @@ class IdKey:
         value = secret.get("key")
         if not isinstance(value, str):
             raise IdKeyError("the id key secret has no 'key' (a string of at least 32 characters)")
-        return cls(value.encode("utf-8"))
+        try:
+            encoded = value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: valid JSON, not a key
+            raise IdKeyError("the id key is not text (it holds a lone surrogate)") from None
+        return cls(encoded)
 
     def digest(self, label: str, *parts: str) -> str:
         """Hex HMAC-SHA256 (64 characters) of ``label`` and ``parts`` joined by the unit separator."""

@@ -118,7 +118,10 @@ class Keyring:
         for name, value in secret.items():
             if name == "active":
                 continue
-            key = value.encode("utf-8") if isinstance(value, str) else None
+            try:
+                key = value.encode("utf-8") if isinstance(value, str) else None
+            except UnicodeEncodeError:  # a lone surrogate: valid JSON, not a key
+                key = None
             problem = key_problem(name, key)
             if problem:
                 rejected.append(RejectedKey(_shown(name), problem))

@@ -29,7 +29,9 @@ from nps.kernel.normalising import nfc
 
 MAX_SEGMENT_DIMENSIONS = 8  # keeps the send transaction (invite + counters) far below 100 items
 _COLOUR_RE = r"^#[0-9a-fA-F]{6}$"
-_EMAIL_RE = re.compile(r"^[^@\s<>\"(),;:]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\.[A-Za-z]{2,63}$")
+_EMAIL_RE = re.compile(
+    r"^[^@\s<>\"(),;:\x00-\x1f\x7f-\x9f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\.[A-Za-z]{2,63}$"
+)
 Dimension = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
 #: Validation context for definitions read back from the surveys table (see :data:`STORED`).

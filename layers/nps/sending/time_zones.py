@@ -111,10 +111,10 @@ def check_time_zone(name: str) -> str:
     offset = _offset_of(text)
     if offset is not None:
         places = _places_at(offset)
-        example = ", ".join(places[:3]) if places else "Europe/Berlin"
+        example = f"at that offset: {', '.join(places[:3])}; or UTC" if places else "e.g. America/New_York, or UTC"
         raise TimeZoneRefused(
             f"time_zone {_quoted(text)} is a fixed offset, not a place: daylight saving time would be missed; "
-            f"use the IANA zone of the contact's place (at that offset: {example}; or UTC)"
+            f"use the IANA zone of the contact's place ({example})"
         )
     if text not in _zones() or not _loads(text):
         raise TimeZoneRefused("time_zone is not a known IANA time zone (e.g. Europe/Berlin, America/New_York)")

@@ -324,7 +324,7 @@ def parse_ses_notification(message: str) -> Feedback | None:
     if kind == "Bounce":
         bounce = body.get("bounce") or {}
         recipients = tuple(r.get("emailAddress", "") for r in bounce.get("bouncedRecipients", []))
-        permanent = bounce.get("bounceType") == "Permanent"
+        permanent = str(bounce.get("bounceType") or "").strip().lower() == "permanent"
         return Feedback(
             "permanent" if permanent else "transient",
             invite_id,

@@ -354,3 +354,20 @@ def test_no_cell_of_the_error_report_starts_a_formula(ids: list[str]) -> None:
     report = parse_contacts_csv(out.getvalue())
     for row in csv.reader(io.StringIO(report.as_csv())):
         assert not any(cell.startswith(FORMULA_STARTS) for cell in row)
+
+
+@pytest.mark.parametrize(
+    "email", ["d\x1b[2J@example.com", "c\x1b[31m@example.com", "a\x00b@example.com", "x\x85@example.com"]
+)
+def test_an_email_with_a_control_character_is_refused(email: str) -> None:
+    report = parse_contacts_csv(f"contact_id,email\nc1,{email}\n", audience="default")
+    assert report.contacts == []
+    assert len(report.errors) == 1
+
+
+@pytest.mark.parametrize("written", ["UTC+14:00", "Etc/GMT-14", "Etc/GMT+12", "-03:30"])
+def test_a_fixed_offset_without_a_listed_place_suggests_no_wrong_place(written: str) -> None:
+    with pytest.raises(TimeZoneRefused) as refused:
+        check_time_zone(written)
+    assert "Europe/Berlin" not in str(refused.value)
+    assert "fixed offset" in str(refused.value)

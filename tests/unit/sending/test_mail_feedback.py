@@ -217,3 +217,17 @@ def test_any_form_is_one_click_exactly_when_it_carries_the_field_in_either_encod
     else:
         body, content_type = urlencode(fields).encode(), "application/x-www-form-urlencoded"
     assert unsubscribe_method(content_type, body) == ("one_click" if one_click else "link")
+
+
+@pytest.mark.parametrize("bounce_type", ["Permanent", "permanent", " PERMANENT "])
+def test_a_permanent_bounce_suppresses_whatever_the_case_of_its_type(bounce_type: str) -> None:
+    message = json.dumps(
+        {
+            "eventType": "Bounce",
+            "bounce": {"bounceType": bounce_type, "bouncedRecipients": [{"emailAddress": "cleo@example.com"}]},
+            "mail": {"tags": {"invite_id": [INVITE.invite_id]}},
+        }
+    )
+    suppressed, suppressions, _, _ = handled(message)
+    assert suppressed is True
+    assert suppressions.items == {address_hash("email", "cleo@example.com", ID_KEY): SuppressionReason.BOUNCED}
