@@ -184,7 +184,8 @@ def test_the_deliver_function_holds_exactly_its_table_actions_and_the_key_they_n
         "aggregates": {"dynamodb:UpdateItem"},
         "contacts": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
         "surveys": {"dynamodb:GetItem", "dynamodb:PutItem"},
-        "suppressions": {"dynamodb:GetItem", "dynamodb:PutItem"},
+        # DeleteItem: lifting a STOP-only suppression once SNS says the number is opted in again
+        "suppressions": {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"},
         "responses": {"dynamodb:GetItem"},
     }
     # And it may use the key those tables are encrypted with, to read and to write

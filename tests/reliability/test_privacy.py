@@ -86,7 +86,10 @@ def every_log_line(buffer: io.StringIO) -> Iterator[None]:
     for logger in loggers:
         for handler in logger.handlers:
             if isinstance(handler, logging.StreamHandler) and isinstance(handler.formatter, LambdaPowertoolsFormatter):
-                swapped.append((handler, handler.setStream(buffer), logger, logger.level))
+                # Swapped by hand: setStream flushes the old stream, which an earlier test's captured
+                # output may have closed (a function module first imported inside capsys keeps it).
+                swapped.append((handler, handler.stream, logger, logger.level))
+                handler.stream = buffer
                 logger.setLevel(logging.DEBUG)
     assert {logger.name for _, _, logger, _ in swapped} >= {"respond", "score", "deliver", "planner"}
     root = logging.StreamHandler(buffer)
@@ -100,7 +103,7 @@ def every_log_line(buffer: io.StringIO) -> Iterator[None]:
         logging.root.removeHandler(root)
         logging.root.setLevel(root_level)
         for handler, stream, logger, level in swapped:
-            handler.setStream(stream)
+            handler.stream = stream
             logger.setLevel(level)
 
 
