@@ -15,6 +15,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -35,7 +37,12 @@ KNOWN_COLUMNS = ("contact_id", "email", "phone", "time_zone", "locale")
 MAX_ATTRIBUTES = 20
 MAX_ROWS = 500_000
 AttributeName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
-AttributeValue = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+#: Segment values are one line of text: no control character but tab (a quote left open makes rows one cell).
+AttributeValue = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x08\x0a-\x1f\x7f-\x9f]*$")
+]
+_ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+ATTRIBUTE_NAME_RULE = "attribute names are 1-32 lower-case letters, digits and '_', starting with a letter"
 
 
 class Contact(BaseModel):
@@ -134,8 +141,10 @@ def _messages(error: ValidationError) -> tuple[str, ...]:
     for issue in error.errors():
         location = ".".join(str(part) for part in issue["loc"]) or "row"
         message = str(issue["msg"]).removeprefix("Value error, ")
-        if issue["type"] == "string_pattern_mismatch":
-            message = "only letters, digits, '-' and '_' are allowed (max 64)"
+        if issue["type"] == "string_pattern_mismatch" and issue["loc"][-1:] == ("[key]",):
+            message = ATTRIBUTE_NAME_RULE
+        elif issue["type"] == "string_pattern_mismatch" and issue["loc"][:1] == ("attributes",):
+            message = "holds a control character or a line break (is a quote left open?)"
         out.append(f"{location}: {message}")
     return tuple(out)
 
@@ -197,6 +206,15 @@ def _header_dialect(text: str) -> tuple[str, list[str]] | str:
     return best
 
 
+def _suggested_name(column: str) -> str:
+    """A column name as an attribute name could be: ``"Customer Segment"`` → ``customer_segment``."""
+    ascii_name = unicodedata.normalize("NFKD", column).encode("ascii", "ignore").decode().lower()
+    name = re.sub(r"[^a-z0-9]+", "_", ascii_name).strip("_")
+    if not name or not name[0].isalpha():
+        name = f"attribute_{name}".rstrip("_")
+    return name[:32]
+
+
 def _separator_name(delimiter: str) -> str:
     return "tab" if delimiter == "\t" else f"'{delimiter}'"
 
@@ -219,11 +237,17 @@ def parse_contacts_csv(text: str, audience: str = "default") -> ImportReport:
         report.file_error = dialect
         return report
     delimiter, columns = dialect
-    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    duplicated = sorted({c for c in columns if c and columns.count(c) > 1})
     if duplicated:
         report.file_error = f"the header row repeats column(s): {', '.join(duplicated)}"
         return report
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    misnamed = [c for c in columns if c and c not in KNOWN_COLUMNS and not _ATTRIBUTE_NAME.match(c)]
+    if misnamed:
+        renamed = ", ".join(f"{name!r} (e.g. {_suggested_name(name)!r})" for name in misnamed)
+        report.file_error = f"{ATTRIBUTE_NAME_RULE}: rename the column(s) {renamed}; nothing was imported"
+        return report
+    # strict: a quote left open is an error, not the rest of the file read into one cell
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     next(reader)
     seen = _Seen()
     line = 1
@@ -233,8 +257,14 @@ def parse_contacts_csv(text: str, audience: str = "default") -> ImportReport:
         except StopIteration:
             break
         except csv.Error as error:
+            started = line + 1
             line = reader.line_num
-            report.errors.append(RowError(line, None, (f"malformed CSV: {error}",)))
+            reason = (
+                f"a quote opened on line {started} or after is never closed: lines {started}-{line} were not imported"
+                if "unexpected end of data" in str(error)
+                else f"malformed CSV: {error}"
+            )
+            report.errors.append(RowError(started, None, (reason,)))
             continue
         line = reader.line_num
         if not any(cell.strip() for cell in row):
@@ -266,7 +296,9 @@ def _parse_row(values: dict[str, str], line: int, audience: str, seen: _Seen, re
         problems.append("row: an email or a phone number is required")
     if contact_id and contact_id in seen.contact_ids:
         problems.append("contact_id: appears more than once in this file")
-    attributes = {k: v for k, v in cells.items() if k not in KNOWN_COLUMNS and v}
+    if cells.get(""):
+        problems.append("row: a value in a column with no name (the header row has an empty cell there)")
+    attributes = {k: v for k, v in cells.items() if k and k not in KNOWN_COLUMNS and v}
     try:
         contact = Contact(
             contact_id=contact_id or "",

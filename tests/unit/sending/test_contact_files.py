@@ -326,7 +326,11 @@ def test_precomposed_and_decomposed_zurich_are_one_aggregate_row_n6_nps0() -> No
     assert (figures.n, figures.nps) == (6, 0)
 
 
-@given(st.text(min_size=1, max_size=30).filter(lambda s: s.strip() == s and len(unicodedata.normalize("NFC", s)) <= 64))
+@given(
+    st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=30).filter(
+        lambda s: s.strip() == s and len(unicodedata.normalize("NFC", s)) <= 64
+    )
+)
 def test_any_value_and_its_decomposed_form_are_the_same_attribute(value: str) -> None:
     decomposed = unicodedata.normalize("NFD", value)
     one = Contact(contact_id="c1", email="a@example.com", attributes={"city": value})
@@ -371,3 +375,44 @@ def test_a_fixed_offset_without_a_listed_place_suggests_no_wrong_place(written: 
         check_time_zone(written)
     assert "Europe/Berlin" not in str(refused.value)
     assert "fixed offset" in str(refused.value)
+
+
+def test_a_quote_left_open_is_reported_and_swallows_no_row_silently() -> None:
+    # Given a cell whose quote is never closed: the rest of the file would be read as one cell
+    report = parse_contacts_csv(
+        'contact_id,email,plan\nc1,a@example.com,"gold\nc2,b@example.com,ok\nc3,c@example.com,ok\n'
+    )
+    # Then nothing from there is imported, and the report says where and why
+    assert report.contacts == []
+    (error,) = report.errors
+    assert error.line == 2
+    assert "never closed" in error.errors[0]
+    assert "lines 2-4" in error.errors[0]
+
+
+def test_a_segment_value_with_a_control_character_is_refused_with_the_reason() -> None:
+    report = parse_contacts_csv("contact_id,email,plan\nc1,a@example.com,go\x00ld\nc2,b@example.com,pro\n")
+    assert [c.contact_id for c in report.contacts] == ["c2"]
+    (error,) = report.errors
+    assert error.errors == ("attributes.plan: holds a control character or a line break (is a quote left open?)",)
+
+
+@pytest.mark.parametrize(
+    ("column", "suggested"),
+    [("Customer Segment", "customer_segment"), ("Région", "region"), ("plan-type", "plan_type")],
+)
+def test_a_column_that_cannot_be_an_attribute_name_is_one_file_error_with_a_suggestion(
+    column: str, suggested: str
+) -> None:
+    report = parse_contacts_csv(f"contact_id,email,{column}\nc1,a@example.com,gold\n")
+    assert report.contacts == []
+    assert report.file_error is not None
+    assert "attribute names are 1-32 lower-case letters" in report.file_error
+    assert repr(suggested) in report.file_error
+
+
+def test_a_trailing_separator_adds_no_column_and_a_value_under_no_name_is_refused() -> None:
+    report = parse_contacts_csv("contact_id,email,\nc1,a@example.com,\nc2,b@example.com,oops\n")
+    assert [c.contact_id for c in report.contacts] == ["c1"]
+    (error,) = report.errors
+    assert "column with no name" in error.errors[0]
