@@ -42,3 +42,22 @@ def e164(text: str) -> str:
             f"phone is not a valid number for country code +{number.country_code}{where} (wrong length or range)"
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def stored_spellings(stored: str) -> tuple[str, ...]:
+    """Every spelling a contact's number may have been stored (and suppressed) under, canonical first.
+
+    Releases before numbers were parsed stored them with only the punctuation removed, trunk prefix kept:
+    ``+44 (0)20 7946 0958`` → ``+4402079460958``, today ``+442079460958``. A suppression is keyed by the
+    stored spelling, so moving one to the canonical number needs both (see :mod:`nps.sending.rekeying`).
+    An unparseable stored number has only its own spelling.
+    """
+    import phonenumbers
+
+    try:
+        canonical = e164(stored)
+    except PhoneRefused:
+        return (stored,)
+    number = phonenumbers.parse(canonical, None)
+    trunk = f"+{number.country_code}0{phonenumbers.national_significant_number(number)}"
+    return tuple(dict.fromkeys((canonical, stored, trunk)))

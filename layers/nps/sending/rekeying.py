@@ -9,7 +9,12 @@ contacts table holds them), finds each address's legacy suppression and writes t
 * nothing is lost: legacy items stay until a run with ``remove_legacy``, which deletes a legacy item only
   in one transaction with a check that its keyed copy exists; lookups read both keys meanwhile
   (:func:`nps.sending.suppression.lookup_hashes`), so no suppressed person is mailed during the move;
-* legacy suppressions of addresses no contact holds any more cannot be rekeyed; they stay, still honoured.
+* legacy suppressions of addresses no contact holds any more cannot be rekeyed; they stay, still honoured;
+* a phone number is looked up under every spelling it may have been stored under
+  (:func:`nps.sending.phones.stored_spellings`: releases before numbers were parsed kept the trunk prefix,
+  ``+4402079460958``), and each suppression found — legacy or keyed — is copied to the keyed key of the
+  canonical E.164 number, so re-importing a file (which stores the canonical spelling) suppresses nobody
+  less. Run the migration after upgrading, before or after re-importing contacts.
 
 The copy keeps reason, time and contact id but not an unsubscribe's ``method``: the suppressions stream
 publishes ``NPS Contact Unsubscribed`` for an inserted item with a method, and the person unsubscribed once.
@@ -23,6 +28,7 @@ from typing import Protocol
 
 from nps.links.pseudonyms import IdKey
 from nps.sending.contacts import Contact
+from nps.sending.phones import stored_spellings
 from nps.sending.suppression import address_hash, legacy_address_hash
 
 CHANNELS = ("email", "sms")
@@ -70,7 +76,13 @@ def rekey_suppressions(
                 address = contact.address(channel)
                 if address:
                     report.addresses += 1
-                    pairs[legacy_address_hash(channel, address)] = address_hash(channel, address, id_key)
+                    spellings = stored_spellings(address) if channel == "sms" else (address,)
+                    target = address_hash(channel, spellings[0], id_key)
+                    for spelling in spellings:
+                        pairs[legacy_address_hash(channel, spelling)] = target
+                        keyed = address_hash(channel, spelling, id_key)
+                        if keyed != target:
+                            pairs[keyed] = target
         found = store.suppressed_among(pairs) if pairs else set()
         for legacy in sorted(found):
             report.legacy_found += 1

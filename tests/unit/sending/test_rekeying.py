@@ -158,3 +158,21 @@ def test_a_suppressed_contact_is_never_invited_at_any_stage_of_the_migration(sta
     # Then exactly the never-suppressed contacts are invited
     expected = {c.contact_id for c, s in zip(contacts, states, strict=True) if s == "none"}
     assert _invited(contacts, store) == expected
+
+
+def test_a_number_stored_with_its_trunk_prefix_stays_suppressed_once_reimported_in_e164() -> None:
+    # Given a number suppressed while stored as earlier releases wrote it (+44 (0)20 … → +4402079460958),
+    # both under the legacy key and (after upgrading) under the keyed key of that spelling
+    old_spelling, canonical = "+4402079460958", "+442079460958"
+    store = Suppressions(dict([legacy("sms", old_spelling, reason="unsubscribed")]))
+    store.items[address_hash("sms", "+49030123456", ID_KEY)] = {"reason": "sms_opted_out"}
+    # When the migration runs after the file was re-imported (the contacts now hold the E.164 numbers)
+    contacts = [Contact(contact_id="c1", phone=canonical), Contact(contact_id="c2", phone="+4930123456")]
+    rekey_suppressions([contacts], store, ID_KEY, "2026-11-23T12:00:00Z")
+    # Then each canonical number is suppressed under its keyed key, with the reason it had
+    assert store.items[address_hash("sms", canonical, ID_KEY)]["reason"] == "unsubscribed"
+    assert store.items[address_hash("sms", "+4930123456", ID_KEY)]["reason"] == "sms_opted_out"
+    # And run before the re-import (contacts still hold the old spelling) it reaches the same keys
+    before = Suppressions(dict([legacy("sms", old_spelling, reason="unsubscribed")]))
+    rekey_suppressions([[Contact.model_construct(contact_id="c1", phone=old_spelling)]], before, ID_KEY, "t")
+    assert address_hash("sms", canonical, ID_KEY) in before.items
