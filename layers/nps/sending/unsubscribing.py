@@ -322,30 +322,50 @@ def parse_ses_notification(message: str) -> Feedback | None:
     invite_id = _tag(tags, INVITE_TAG)
     follow_up_id = _tag(tags, FOLLOW_UP_TAG)
     if kind == "Bounce":
-        bounce = body.get("bounce") or {}
-        recipients = tuple(r.get("emailAddress", "") for r in bounce.get("bouncedRecipients", []))
+        bounce = _section(body, "bounce")
+        recipients = _recipients(bounce, "bouncedRecipients")
         permanent = str(bounce.get("bounceType") or "").strip().lower() == "permanent"
         return Feedback(
             "permanent" if permanent else "transient",
             invite_id,
-            tuple(r for r in recipients if r),
+            recipients,
             follow_up_id=follow_up_id,
         )
     if kind == "Complaint":
-        complaint = body.get("complaint") or {}
-        recipients = tuple(r.get("emailAddress", "") for r in complaint.get("complainedRecipients", []))
+        complaint = _section(body, "complaint")
+        recipients = _recipients(complaint, "complainedRecipients")
         raw_type = complaint.get("complaintFeedbackType")
         feedback_type = raw_type.strip().lower() if isinstance(raw_type, str) and raw_type.strip() else None
         return Feedback(
             complaint_kind(raw_type),
             invite_id,
-            tuple(r for r in recipients if r),
+            recipients,
             feedback_type=feedback_type,
             follow_up_id=follow_up_id,
         )
-    if kind is None:
+    if kind is None or not isinstance(kind, str) or not kind.strip():
         raise MalformedNotification("no eventType or notificationType")
     return None
+
+
+def _section(body: dict[str, Any], name: str) -> dict[str, Any]:
+    """The ``bounce`` or ``complaint`` object of a notification; :class:`MalformedNotification` otherwise."""
+    section = body.get(name)
+    if not isinstance(section, dict):
+        raise MalformedNotification(f"a {name} notification without its {name} object")
+    return section
+
+
+def _recipients(section: dict[str, Any], field: str) -> tuple[str, ...]:
+    """The addresses of a bounce or complaint: at least one, each a non-empty string; the notification is
+    :class:`MalformedNotification` otherwise (acting on an invite with nobody to suppress is never right)."""
+    listed = section.get(field)
+    if not isinstance(listed, list) or not listed:
+        raise MalformedNotification(f"no {field}")
+    addresses = tuple(r.get("emailAddress") for r in listed if isinstance(r, dict))
+    if len(addresses) != len(listed) or not all(isinstance(a, str) and a.strip() for a in addresses):
+        raise MalformedNotification(f"{field} without an emailAddress")
+    return tuple(a for a in addresses if isinstance(a, str))
 
 
 class FeedbackService:

@@ -22,6 +22,7 @@ from nps.sending.suppression import SuppressionReason, address_hash
 from nps.sending.unsubscribing import (
     Feedback,
     FeedbackService,
+    MalformedNotification,
     OptOut,
     complaint_kind,
     parse_ses_notification,
@@ -231,3 +232,24 @@ def test_a_permanent_bounce_suppresses_whatever_the_case_of_its_type(bounce_type
     suppressed, suppressions, _, _ = handled(message)
     assert suppressed is True
     assert suppressions.items == {address_hash("email", "cleo@example.com", ID_KEY): SuppressionReason.BOUNCED}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"eventType": "Complaint", "complaint": {}},
+        {"eventType": "Complaint", "complaint": "x"},
+        {"eventType": "Complaint", "complaint": {"complainedRecipients": None}},
+        {"eventType": "Complaint", "complaint": {"complainedRecipients": ["cleo@example.com"]}},
+        {"eventType": "Complaint", "complaint": {"complainedRecipients": [{"emailAddress": 42}]}},
+        {"eventType": "Bounce", "bounce": {"bounceType": "Permanent", "bouncedRecipients": []}},
+        {"eventType": "", "notificationType": ""},
+        {"eventType": ["Bounce"]},
+    ],
+)
+def test_a_notification_without_its_recipients_or_type_is_malformed_and_acts_on_nothing(body: dict[str, Any]) -> None:
+    # Given a feedback notification with no one to suppress (or no type) for a tagged invite
+    message = json.dumps(body | {"mail": {"tags": {"invite_id": [INVITE.invite_id]}}})
+    # Then it is refused as malformed (the function fails it: retried, then dead-lettered), never acted on
+    with pytest.raises(MalformedNotification):
+        parse_ses_notification(message)
