@@ -17,6 +17,7 @@ and SNS's own (``CheckIfPhoneNumberIsOptedOut``). SNS is the authority:
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,8 @@ from nps.sending.suppression import SuppressionReason, lookup_hashes
 Channel = Literal["email", "sms"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms")
 MAX_REASON_CHARS = 500
+#: Room for an STS assumed-role ARN (role and session names of up to 64 characters each) or a name.
+MAX_BY_CHARS = 300
 #: Who lifts a suppression because SNS says the number is opted in again.
 SNS_ACTOR = "sns"
 SNS_OPT_IN_REASON = "SNS reports the number opted in again"
@@ -94,13 +97,30 @@ class ChannelResult:
     detail: str = ""
 
 
+def _one_line(text: str) -> str:
+    """``text`` on one line: control and format characters dropped, runs of white space folded."""
+    kept = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf") or c.isspace())
+    return " ".join(kept.split())
+
+
 def checked_reason(why: str) -> str:
-    """The operator's reason, stripped: 1–500 characters on one line; raises :class:`InvalidLift`."""
-    text = " ".join(why.split())
+    """The operator's reason, stripped: 1–500 characters on one line, no control or format characters
+    (an escape sequence in the audit would replay on whoever reads it); raises :class:`InvalidLift`."""
+    text = _one_line(why)
     if not text:
         raise InvalidLift("a reason is required (--reason), e.g. 'asked to hear from us again, ticket 4711'")
     if len(text) > MAX_REASON_CHARS:
         raise InvalidLift(f"the reason is {len(text)} characters long; at most {MAX_REASON_CHARS}")
+    return text
+
+
+def checked_by(by: str) -> str:
+    """Who lifts the suppression, as :func:`checked_reason` cleans it: 1–300 characters on one line."""
+    text = _one_line(by)
+    if not text:
+        raise InvalidLift("who lifts the suppression is unknown (--by)")
+    if len(text) > MAX_BY_CHARS:
+        raise InvalidLift(f"--by is {len(text)} characters long; at most {MAX_BY_CHARS}")
     return text
 
 
@@ -122,8 +142,7 @@ def unsuppress(
     ``refused`` and our suppression stays. Raises :class:`InvalidLift` for a missing reason or by.
     """
     reason = checked_reason(why)
-    if not by.strip():
-        raise InvalidLift("who lifts the suppression is unknown (--by)")
+    by = checked_by(by)
     results: list[ChannelResult] = []
     for channel in dict.fromkeys(channels):
         address = contact.address(channel)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -131,11 +132,34 @@ def test_a_lift_needs_a_reason_of_at_most_500_characters_and_someone(why: str, b
 
 @given(st.text(max_size=600))
 def test_any_reason_is_kept_on_one_line_or_refused(why: str) -> None:
-    words = why.split()
+    visible = "".join(c for c in why if unicodedata.category(c) not in ("Cc", "Cf") or c.isspace())
+    words = visible.split()
     expected = " ".join(words)
     if not words or len(expected) > MAX_REASON_CHARS:
         with pytest.raises(InvalidLift):
             checked_reason(why)
     else:
         assert checked_reason(why) == expected
-        assert "\n" not in checked_reason(why)
+        assert all(unicodedata.category(c) not in ("Cc", "Cf") for c in checked_reason(why))
+
+
+def test_the_audit_keeps_reason_and_by_on_one_line_without_control_characters() -> None:
+    email = record("email", CONTACT.email or "", SuppressionReason.COMPLAINED)
+    lifts = Lifts({email.address_hash: email})
+    unsuppress(
+        CONTACT,
+        ("email",),
+        by="alice\x1b]0;owned\x07\nmallory",
+        why="asked \x1b[2Jagain\u202e",
+        now=NOW,
+        lifts=lifts,
+        sms=Sns(),
+        id_key=ID_KEY,
+    )
+    (lift,) = lifts.audits
+    assert (lift.by, lift.why) == ("alice]0;owned mallory", "asked [2Jagain")
+
+
+def test_a_by_longer_than_an_arn_is_refused() -> None:
+    with pytest.raises(InvalidLift, match="--by is 301 characters long"):
+        unsuppress(CONTACT, ("email",), by="x" * 301, why="ok", now=NOW, lifts=Lifts(), sms=Sns(), id_key=ID_KEY)
