@@ -44,6 +44,14 @@ class CommentForm(BaseModel):
             description="Free text, 1–2,000 characters, not only spaces or invisible characters",
         ),
     ]
+    score: Annotated[
+        str | None,
+        Field(
+            default=None,
+            pattern=r"^(10|[0-9])$",
+            description="The score the page showed, 0–10: recorded with the comment when no answer is on record",
+        ),
+    ] = None
 
 
 _FORMS: dict[tuple[str, str], type[BaseModel]] = {

@@ -84,7 +84,7 @@ ROUTE_STATUSES: dict[tuple[str, str], dict[int, str]] = {
         200: "Comment saved page",
         400: f"Comment empty, longer than {MAX_COMMENT_LENGTH:,} characters, or malformed body",
         403: _LINK_INVALID,
-        409: "No answer on record yet",
+        409: "No answer on record yet, and no score sent with the comment",
         410: _LINK_EXPIRED,
         413: _BODY_TOO_LARGE,
         415: _NOT_A_FORM,
@@ -150,7 +150,9 @@ def _score_links(token: str) -> list[str]:
     return [f"/r/{token}?score={option}" for option in range(11)]
 
 
-def _thank_you(token: str, score: int, locale: str) -> Response[str]:
+def _thank_you(token: str, score: int, locale: str, *, saved: bool = False) -> Response[str]:
+    """The thank-you page for ``score``; ``saved`` after the answer was confirmed by this request (the
+    page says so, and its script does not confirm again)."""
     script, script_hash = confirm_script()
     policy = f"{BASE_POLICY}; script-src {script_hash}; connect-src 'self'"
     return page(
@@ -164,6 +166,7 @@ def _thank_you(token: str, score: int, locale: str) -> Response[str]:
         comment_action=f"/r/{token}/comment",
         score_links=_score_links(token),
         max_comment_length=MAX_COMMENT_LENGTH,
+        saved=saved,
     )
 
 
@@ -219,7 +222,7 @@ def confirm(token: str) -> Response[str]:
         metrics.add_metric(name="AutomatedClicksDiscarded", unit=MetricUnit.Count, value=1)
     elif result.recorded is not None and result.recorded.outcome in (RecordOutcome.RECORDED, RecordOutcome.CHANGED):
         metrics.add_metric(name="AnswersRecorded", unit=MetricUnit.Count, value=1)
-    return _thank_you(token, result.score, invite.locale)
+    return _thank_you(token, result.score, invite.locale, saved=True)
 
 
 @app.route(
@@ -254,18 +257,29 @@ def preview(token: str) -> Response[str]:
 @app.post(
     "/r/<token>/comment",
     summary="Save the comment",
-    description="Form field `comment` (1–2,000 characters) for the answer on record.",
+    description=(
+        "Form field `comment` (1–2,000 characters) for the answer on record. The page also sends `score` "
+        "(0–10), the answer it showed: when no answer is on record yet (the comment came before the page's "
+        "automatic confirmation, or scripts are off), that score is recorded with the comment."
+    ),
     responses=_documented("POST", "/r/<token>/comment"),
     tags=["Responses"],
 )
 def comment(token: str) -> Response[str]:
-    invite = service().comment(token, _form_field("comment"))
+    form = _form_fields("comment", "score")
+    invite = service().comment(token, form["comment"], form["score"])
     logger.info("comment saved", extra={"invite_id": invite.invite_id, "survey_id": invite.survey_id})
     return page("pages/comment_saved.html", 200, _request_locale(invite.locale))
 
 
 def _form_field(name: str) -> str | None:
-    """One field of a URL-encoded form body, strictly decoded (size, encoding and UTF-8 checked)."""
+    """The one field of a URL-encoded form body that may carry only ``name`` (see :func:`_form_fields`)."""
+    return _form_fields(name)[name]
+
+
+def _form_fields(*names: str) -> dict[str, str | None]:
+    """The fields ``names`` of a URL-encoded form body, strictly decoded (size, encoding and UTF-8
+    checked): each at most once, no other field; a missing one is None."""
     event = app.current_event
     content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type not in ("", "application/x-www-form-urlencoded"):
@@ -283,10 +297,10 @@ def _form_field(name: str) -> str | None:
         fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=10, errors="strict")
     except (UnicodeDecodeError, ValueError) as error:
         raise ResponseError("the form body is not valid UTF-8 form data") from error
-    if set(fields) - {name} or len(fields.get(name, ())) > 1:
-        raise ResponseError(f"the form may only carry one `{name}` field")
-    values = fields.get(name)
-    return values[0] if values else None
+    if set(fields) - set(names) or any(len(values) > 1 for values in fields.values()):
+        allowed = " and ".join(f"`{name}`" for name in names)
+        raise ResponseError(f"the form may only carry one {allowed} field each")
+    return {name: fields[name][0] if fields.get(name) else None for name in names}
 
 
 @app.exception_handler(TooManyComments)  # type: ignore[untyped-decorator]

@@ -2,7 +2,8 @@
   "use strict";
   var form = document.getElementById("confirm");
   var status = document.getElementById("confirm-status");
-  if (!form || !window.fetch) { return; }
+  // Scripts off, the page's button posted the answer: the page that came back says it is saved.
+  if (!form || !window.fetch || form.hasAttribute("data-confirmed")) { return; }
   var sent = false;
   function say(key) { if (status) { status.textContent = status.getAttribute("data-" + key) || ""; } }
   function send() {

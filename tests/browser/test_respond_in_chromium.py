@@ -58,6 +58,32 @@ def test_a_person_taps_a_score_and_writes_a_comment(browser: Any, local_server: 
     page.close()
 
 
+def test_a_comment_sent_in_the_first_second_keeps_the_score_and_the_comment(browser: Any, local_server: Any) -> None:
+    invite = local_server.invites[1]
+    page = browser.new_page(locale="en-GB", user_agent=PHONE)
+    # When the person taps 2 and sends the "why?" at once, before the page's automatic confirmation
+    page.goto(invite.score_url(local_server.base_url, 2))
+    page.locator("#comment").fill("Billing was wrong")
+    page.locator("form[action$='/comment'] button").click()
+    page.wait_for_url("**/comment")
+    # Then the comment is saved, and so is the score the page showed: nothing is lost
+    response = stored(local_server, invite.invite_id)
+    assert response is not None
+    assert (response["score"], response["comment"]) == (2, "Billing was wrong")
+    page.close()
+
+
+def test_an_empty_comment_is_refused_in_the_page(browser: Any, local_server: Any) -> None:
+    invite = local_server.invites[2]
+    page = browser.new_page(locale="en-GB", user_agent=PHONE)
+    page.goto(invite.score_url(local_server.base_url, 8))
+    # When "Send" is pressed with nothing written / Then the page stays, the field says it is required
+    page.locator("form[action$='/comment'] button").click()
+    assert page.locator("#comment").evaluate("e => e.validity.valueMissing")
+    assert not page.url.endswith("/comment")
+    page.close()
+
+
 def test_a_scanning_browser_counts_nothing_and_the_person_counts_once(
     browser: Any, local_server: Any, platform: LocalStack
 ) -> None:

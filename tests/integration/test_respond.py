@@ -255,3 +255,24 @@ def test_the_thank_you_page_links_every_score_and_the_comment_form(platform: Loc
     for score in range(11):
         assert f'href="/r/{invite.token}?score={score}"' in body
     assert 'aria-current="true"' in body
+
+
+def test_a_comment_sent_before_the_page_confirmed_keeps_both_the_score_and_the_comment(platform: LocalStack) -> None:
+    # Given a person who opened a score link with 2 and typed the "why?" within the first second,
+    # before the page's script confirmed the answer (or with scripts off, pressing only "Send")
+    invite = issue_invite(platform, "inv-early")
+    assert invite.open(2)["statusCode"] == 200
+    # When the comment form is sent with the score the page showed
+    result = invite.comment("The invoice was wrong twice.", score=2)
+    # Then the comment is saved and the answer recorded: nothing is lost
+    assert result["statusCode"] == 200
+    (item,) = responses(platform)
+    assert (item["score"], item["comment"]) == ({"N": "2"}, {"S": "The invoice was wrong twice."})
+
+
+def test_the_no_script_confirmation_page_says_the_answer_is_saved(platform: LocalStack) -> None:
+    invite = issue_invite(platform, "inv-noscript")
+    invite.open(9)
+    page = invite.confirm(9)
+    assert page["statusCode"] == 200
+    assert "data-confirmed" in page["body"]

@@ -54,8 +54,9 @@ class IssuedInvite:
             return opened
         return self.confirm(score, **headers)
 
-    def comment(self, text: str, **headers: str) -> dict[str, Any]:
-        body = urlencode({"comment": text})
+    def comment(self, text: str, score: str | int | None = None, **headers: str) -> dict[str, Any]:
+        """POST the "why?" comment; ``score`` is the answer the page showed, which its form sends along."""
+        body = urlencode({"comment": text} if score is None else {"comment": text, "score": str(score)})
         return call(http_event("POST", f"/r/{self.token}/comment", body=body, headers={**BROWSER, **FORM, **headers}))
 
     def preview(self, **headers: str) -> dict[str, Any]:

@@ -248,9 +248,11 @@ class ResponseService:
         self.open_link(token, raw_score, request)
         return self.confirm(token, raw_score, request)
 
-    def comment(self, token: str, raw_comment: str | None) -> Invite:
+    def comment(self, token: str, raw_comment: str | None, raw_score: str | None = None) -> Invite:
         """Save the "why?" comment. Typing one is a person's act: an answer held back as possibly
-        automated is counted when its comment arrives.
+        automated is counted when its comment arrives, and so is the score the page showed
+        (``raw_score``, sent with the comment) when no answer is on record yet: a comment sent before the
+        page's automatic confirmation, or with scripts off, records both.
 
         Raises :class:`BadComment` (empty, too long), :class:`CommentBeforeScore` (no answer yet) and
         :class:`TooManyComments` (the answer took
@@ -268,12 +270,15 @@ class ResponseService:
             raise TooManyComments(locale=invite.locale) from error
         except NotAnswered as error:
             stored = self.responses.get(invite.invite_id)
-            if stored is None or stored.automated_score is None:
+            score = stored.automated_score if stored is not None else None
+            if score is None:
+                score = _score_or_none(raw_score)
+            if score is None:
                 raise CommentBeforeScore(locale=invite.locale) from error
             self.responses.record_score(
                 invite,
-                stored.automated_score,
-                categorize(stored.automated_score),
+                score,
+                categorize(score),
                 iso_timestamp(now),
                 source="comment",
                 confidence="high",
@@ -293,3 +298,13 @@ def _score(raw_score: str | None, locale: str | None) -> int:
         return parse_score(raw_score)
     except ScoreOutOfRange as error:
         raise BadScore(str(error), locale=locale) from error
+
+
+def _score_or_none(raw: str | None) -> int | None:
+    """The score a comment form carried (0–10), or None when it carried none or not a score."""
+    if raw is None:
+        return None
+    try:
+        return parse_score(raw)
+    except ScoreOutOfRange:
+        return None

@@ -1095,3 +1095,28 @@ def test_clean_comment_limit_is_measured_after_cleaning() -> None:
 )
 def test_clean_comment_keeps_space_separators_that_are_not_control_characters(raw: str, expected: str) -> None:
     assert clean_comment(raw) == expected
+
+
+def test_a_comment_sent_before_the_confirmation_records_the_score_it_carries_and_the_comment(
+    service: ResponseService, invite: Invite, response_store: FakeResponseStore, make_token: MakeToken
+) -> None:
+    # Given an invite whose page was opened with 3, and a comment sent before the page confirmed the answer
+    # When the comment arrives with the score the page showed
+    service.comment(make_token("inv_1"), "Support never called back.", "3")
+    # Then both are recorded: the score first, then the comment (nothing is lost)
+    assert [(r.invite_id, r.score, r.source) for r in response_store.recorded] == [("inv_1", 3, "comment")]
+    assert response_store.comments == [("inv_1", "Support never called back.", NOW_ISO)]
+
+
+@pytest.mark.parametrize("score", [None, "", "11", "-1", "3.0", "x"])
+def test_a_comment_before_any_answer_with_no_score_or_not_a_score_is_refused(
+    service: ResponseService,
+    invite: Invite,
+    response_store: FakeResponseStore,
+    make_token: MakeToken,
+    score: str | None,
+) -> None:
+    with pytest.raises(CommentBeforeScore):
+        service.comment(make_token("inv_1"), "Why do you ask?", score)
+    assert response_store.recorded == []
+    assert response_store.comments == []
