@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
+from nps import __version__
 from nps.cli import invites, programs, reports, smoke, suppressions
 from nps.cli.common import EXIT_REQUEST, EXIT_TARGET, EXIT_USAGE, CliError
 from nps.cli.target import LOCAL_PREFIX, Target, TargetError, from_stack, local
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Net Promoter Score platform: surveys, contacts, waves and reports.",
         epilog="Exit status: 0 ok, 1 request cannot be served, 2 usage error, 3 target unreachable.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--stack", metavar="NAME", help="a deployed stack, e.g. Nps-prod (uses your AWS credentials)")
     where.add_argument("--local", action="store_true", help="the local moto environment (make moto)")

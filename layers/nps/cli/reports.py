@@ -72,7 +72,22 @@ def _slice(parser: argparse.ArgumentParser) -> None:
         help="trend step (default: month)",
     )
     parser.add_argument("--segment", default="*", help="only this segment value, as dimension=value")
-    parser.add_argument("--channel", choices=("*", "email", "sms"), default="*", help="only this channel")
+    parser.add_argument(
+        "--channel",
+        type=_channel,
+        default="*",
+        metavar="{all,email,sms}",
+        help="only this channel (default: all)",
+    )
+
+
+def _channel(text: str) -> str:
+    """``all`` (or ``*``, which a shell may expand unless quoted), ``email`` or ``sms``, as the reads name them."""
+    if text in ("all", "*"):
+        return "*"
+    if text in ("email", "sms"):
+        return text
+    raise argparse.ArgumentTypeError(f"invalid channel {text!r}: choose all, email or sms")
 
 
 def default_range(start: date | None, end: date | None, today: date) -> DateRange:
