@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
+from nps.kernel.normalising import BIDI_CONTROLS
+
 # Complete sequences only: an unterminated one loses its introducer below, leaving inert text.
 _SEQUENCES = re.compile(
     r"""
@@ -28,8 +30,8 @@ _SEQUENCES = re.compile(
     """,
     re.VERBOSE,
 )
-# Also the bidirectional controls (Unicode TR 9), which reorder how a line reads (``\u202eevil``).
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]|\r(?!\n)")
+# Also the bidirectional controls (:data:`nps.kernel.normalising.BIDI_CONTROLS`), which reorder a line.
+_CONTROLS = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{''.join(sorted(BIDI_CONTROLS))}]|\r(?!\n)")
 
 
 def printable(text: str) -> str:

@@ -25,7 +25,7 @@ from pydantic import (
 
 from nps.events.models import Channel, Id
 from nps.kernel.locales import supported_locales
-from nps.kernel.normalising import nfc
+from nps.kernel.normalising import BIDI_CONTROLS, nfc
 
 MAX_SEGMENT_DIMENSIONS = 8  # keeps the send transaction (invite + counters) far below 100 items
 _COLOUR_RE = r"^#[0-9a-fA-F]{6}$"
@@ -44,8 +44,6 @@ MAX_SUBJECT_LENGTH = 150
 _NOT_IN_HEADERS = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
 
-#: Bidirectional controls (Unicode TR 9): they reorder how a subject or sender reads (display spoofing).
-_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 #: An RFC 2047 encoded word: mail readers decode it, so ``=?utf-8?q?Hi=0D=0ABcc:...?=`` written by a person
 #: would become a line break (and a header) when the message is parsed.
 _ENCODED_WORD = re.compile(r"=\?[^?]*\?[bBqQ]\?[^?]*\?=")
@@ -58,7 +56,7 @@ def forbidden_header_character(text: str) -> str | None:
     Refused: control, surrogate and line/paragraph-separator characters, bidirectional controls, and
     RFC 2047 encoded-word syntax (``=?charset?q?...?=``), which readers would decode into other text."""
     for index, character in enumerate(text):
-        if unicodedata.category(character) in _NOT_IN_HEADERS or character in _BIDI_CONTROLS:
+        if unicodedata.category(character) in _NOT_IN_HEADERS or character in BIDI_CONTROLS:
             return f"U+{ord(character):04X} at position {index + 1}"
     encoded = _ENCODED_WORD.search(text)
     if encoded is not None:
