@@ -168,7 +168,7 @@ def test_quiet_hours_inside_one_day_are_honoured_too() -> None:
 
 
 def test_invites_sent_uses_the_aggregate_key_scheme_of_responses() -> None:
-    keys = invites_sent_keys("srv_1", NOON_UTC, {"plan": "pro", "region": "emea"}, "email")
+    keys = [(k.pk, k.period) for k in invites_sent_keys("srv_1", NOON_UTC, {"plan": "pro", "region": "emea"}, "email")]
     # 4 granularities × (all + 2 segments) × (all + channel)
     assert len(keys) == 4 * 3 * 2
     assert ("srv_1#day#*#*", "2026-11-23") in keys

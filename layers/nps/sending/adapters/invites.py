@@ -32,7 +32,7 @@ from nps.events.patterns import is_resurvey_wave
 from nps.kernel import aws
 from nps.kernel.periods import iso_timestamp, parse_timestamp, period_keys
 from nps.kernel.tables import INVITES_IN_FLIGHT
-from nps.scoring.aggregation import ALL, segment_label
+from nps.scoring.aggregation import ALL, AggregateKey, segment_label
 from nps.sending.adapters.contacts import contact_key
 from nps.sending.planning import PlannedInvite
 
@@ -140,21 +140,19 @@ class InFlightInvite:
         )
 
 
-def invites_sent_keys(
-    survey_id: str, sent_at: datetime, segments: dict[str, str], channel: str
-) -> list[tuple[str, str]]:
-    """``(pk, period)`` of every aggregate item an invite sent at ``sent_at`` counts in.
+def invites_sent_keys(survey_id: str, sent_at: datetime, segments: dict[str, str], channel: str) -> list[AggregateKey]:
+    """Every aggregate key an invite sent at ``sent_at`` counts in.
 
-    The same key scheme as responses (:class:`nps.scoring.aggregation.AggregateKey`): segments one dimension at a
+    The same keys as responses (:class:`nps.scoring.aggregation.AggregateKey`): segments one dimension at a
     time plus ``*``, the channel plus ``*``, every granularity by the UTC send time.
     """
     labels = [ALL, *(segment_label(d, v) for d, v in sorted(segments.items()))]
-    keys = []
-    for granularity, period in period_keys(sent_at).items():
-        for segment in labels:
-            for channel_value in (ALL, channel):
-                keys.append((f"{survey_id}#{granularity.value}#{segment}#{channel_value}", period))
-    return keys
+    return [
+        AggregateKey(survey_id, granularity, period, segment, channel_value)
+        for granularity, period in period_keys(sent_at).items()
+        for segment in labels
+        for channel_value in (ALL, channel)
+    ]
 
 
 class DynamoInviteLifecycle:
@@ -403,15 +401,12 @@ class DynamoInviteLifecycle:
             if is_resurvey_wave(invite.wave_id)
             else invites_sent_keys(invite.survey_id, sent_at, invite.segments, invite.channel)
         )
-        for pk, period in counted_keys:
-            # survey#granularity#segment#channel: only the segment value may itself hold a "#" ("Gold #1")
-            survey_id, granularity, rest = pk.split("#", 2)
-            segment, channel = rest.rsplit("#", 1)
+        for key in counted_keys:
             actions.append(
                 {
                     "Update": {
                         "TableName": self.aggregates_table,
-                        "Key": {"pk": {"S": pk}, "period": {"S": period}},
+                        "Key": {"pk": {"S": key.pk}, "period": {"S": key.period}},
                         "UpdateExpression": (
                             "ADD invites_sent :one SET survey_id = :survey, granularity = :granularity, "
                             "#segment = :segment, #channel = :channel, updated_at = :at"
@@ -419,10 +414,10 @@ class DynamoInviteLifecycle:
                         "ExpressionAttributeNames": {"#segment": "segment", "#channel": "channel"},
                         "ExpressionAttributeValues": {
                             ":one": {"N": "1"},
-                            ":survey": {"S": survey_id},
-                            ":granularity": {"S": granularity},
-                            ":segment": {"S": segment},
-                            ":channel": {"S": channel},
+                            ":survey": {"S": key.survey_id},
+                            ":granularity": {"S": key.granularity.value},
+                            ":segment": {"S": key.segment},
+                            ":channel": {"S": key.channel},
                             ":at": {"S": sent_iso},
                         },
                     }
