@@ -16,11 +16,12 @@ from nps.kernel.periods import Granularity
 from nps.reporting.adapters.reads import DynamoAggregateReader, DynamoResponseReader, split_segment
 from nps.reporting.export import write_csv
 from nps.reporting.figures import Report, ReportError, ReportService
-from nps.reporting.html import render_report
+from nps.reporting.html import CATEGORIES, render_report
 from nps.reporting.ranges import DateRange, RangeError
 from nps.reporting.text import format_full_report
 from nps.sending.adapters.surveys import DynamoSurveyRepository
 
+#: Latest comments shown per category (the count of all of them is shown too).
 COMMENTS_IN_HTML = 12
 
 
@@ -173,17 +174,26 @@ def run_html(args: argparse.Namespace, target: Target) -> int:
         report = build_report(args, target)
         reader = DynamoResponseReader(target.table("responses"))
         segment = split_segment(args.segment)
-        comments = reader.page(
-            args.survey_id,
-            report.span,
-            limit=COMMENTS_IN_HTML,
-            newest_first=True,
-            with_comment=True,
-            category="detractor",
-            segment=segment,
-        ).responses
+        comments = []
+        counts: dict[str, int] = {}
+        for category in CATEGORIES:
+            page = reader.page(
+                args.survey_id,
+                report.span,
+                limit=COMMENTS_IN_HTML,
+                newest_first=True,
+                with_comment=True,
+                category=category,
+                segment=segment,
+            )
+            comments += page.responses
+            counts[category] = (
+                len(page.responses)
+                if page.next_cursor is None
+                else reader.count(args.survey_id, report.span, with_comment=True, category=category, segment=segment)
+            )
     out: Path = args.out or Path(f"{args.survey_id}-report.html")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(report, comments, datetime.now(UTC)), encoding="utf-8")
+    out.write_text(render_report(report, comments, datetime.now(UTC), counts), encoding="utf-8")
     print(f"HTML report written to {out.resolve()}")
     return EXIT_OK
