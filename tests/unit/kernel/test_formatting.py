@@ -112,3 +112,18 @@ def test_printed_bounds_are_the_interval_and_hold_the_printed_nps(counts: Catego
     words = likely_between(e.low, e.high).removeprefix("likely between ").split(" and ")
     assert float(words[0]) <= e.low + 1e-9
     assert float(words[1]) >= e.high - 1e-9
+
+
+def test_only_a_single_answer_puts_the_observed_nps_outside_its_interval() -> None:
+    # Every sample of up to 40 answers: the observed NPS lies within its adjusted-Wald interval from n = 2
+    outside = []
+    for n in range(1, 41):
+        for promoters in range(n + 1):
+            for detractors in range(n - promoters + 1):
+                e = estimate(CategoryCounts(promoters, n - promoters - detractors, detractors))
+                assert e.nps is not None
+                assert e.low is not None
+                assert e.high is not None
+                if not e.low - 1e-9 <= e.nps <= e.high + 1e-9:
+                    outside.append((promoters, n - promoters - detractors, detractors))
+    assert outside == [(0, 0, 1), (1, 0, 0)]
