@@ -16,10 +16,12 @@ from nps.kernel.periods import Granularity
 from nps.reporting.adapters.reads import DynamoAggregateReader, DynamoResponseReader, split_segment
 from nps.reporting.export import write_csv
 from nps.reporting.figures import Report, ReportError, ReportService
-from nps.reporting.html import render_report
+from nps.reporting.html import CATEGORIES, render_report
 from nps.reporting.ranges import DateRange, RangeError
 from nps.reporting.text import format_full_report
+from nps.sending.adapters.surveys import DynamoSurveyRepository
 
+#: Latest comments shown per category (the count of all of them is shown too).
 COMMENTS_IN_HTML = 12
 
 
@@ -68,8 +70,9 @@ def _slice(parser: argparse.ArgumentParser) -> None:
         "--granularity",
         "-g",
         choices=[g.value for g in Granularity],
-        default=Granularity.MONTH.value,
-        help="trend step (default: month)",
+        default=None,
+        help="trend step (default: the finest step whose periods mostly have 30 or more responses, see"
+        " docs/reporting.md)",
     )
     parser.add_argument("--segment", default="*", help="only this segment value, as dimension=value")
     parser.add_argument(
@@ -118,9 +121,28 @@ def _span(args: argparse.Namespace) -> DateRange:
     return default_range(args.start, args.end, datetime.now(UTC).date())
 
 
+def survey_name(target: Target, survey_id: str) -> str | None:
+    """The survey's name from its definition, or ``None`` (no surveys table, no definition, unreadable)."""
+    if "surveys" not in target.tables:
+        return None
+    try:
+        survey = DynamoSurveyRepository(target.table("surveys")).get(survey_id)
+    except Exception:  # the name is a nicety: a report never fails for want of it (e.g. no read access)
+        return None
+    return survey.name if survey is not None else None
+
+
 def build_report(args: argparse.Namespace, target: Target) -> Report:
     service = ReportService(DynamoAggregateReader(target.table("aggregates")))
-    return service.report(args.survey_id, _span(args), Granularity(args.granularity), args.segment, args.channel)
+    granularity = None if args.granularity is None else Granularity(args.granularity)
+    return service.report(
+        args.survey_id,
+        _span(args),
+        granularity,
+        args.segment,
+        args.channel,
+        survey_name=survey_name(target, args.survey_id),
+    )
 
 
 def run_report(args: argparse.Namespace, target: Target) -> int:
@@ -152,17 +174,26 @@ def run_html(args: argparse.Namespace, target: Target) -> int:
         report = build_report(args, target)
         reader = DynamoResponseReader(target.table("responses"))
         segment = split_segment(args.segment)
-        comments = reader.page(
-            args.survey_id,
-            report.span,
-            limit=COMMENTS_IN_HTML,
-            newest_first=True,
-            with_comment=True,
-            category="detractor",
-            segment=segment,
-        ).responses
+        comments = []
+        counts: dict[str, int] = {}
+        for category in CATEGORIES:
+            page = reader.page(
+                args.survey_id,
+                report.span,
+                limit=COMMENTS_IN_HTML,
+                newest_first=True,
+                with_comment=True,
+                category=category,
+                segment=segment,
+            )
+            comments += page.responses
+            counts[category] = (
+                len(page.responses)
+                if page.next_cursor is None
+                else reader.count(args.survey_id, report.span, with_comment=True, category=category, segment=segment)
+            )
     out: Path = args.out or Path(f"{args.survey_id}-report.html")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(report, comments, datetime.now(UTC)), encoding="utf-8")
+    out.write_text(render_report(report, comments, datetime.now(UTC), counts), encoding="utf-8")
     print(f"HTML report written to {out.resolve()}")
     return EXIT_OK
