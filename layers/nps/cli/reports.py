@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from nps.cli.common import EXIT_OK, CliError, day
-from nps.cli.target import Target, TargetError
+from nps.cli.common import EXIT_OK, CliError, day, output_file
+from nps.cli.target import Target
 from nps.kernel.periods import Granularity
 from nps.reporting.adapters.reads import DynamoAggregateReader, DynamoResponseReader, split_segment
 from nps.reporting.export import write_csv
@@ -35,14 +35,16 @@ def register(commands: Any) -> None:
     )
     _survey_and_range(report)
     _slice(report)
-    report.set_defaults(handler=run_report)
+    report.set_defaults(handler=run_report, check=check_range)
 
     export = commands.add_parser(
         "export", help="CSV of the counted responses first answered in a range", description=export_doc()
     )
     _survey_and_range(export)
-    export.add_argument("--out", "-o", type=Path, help="file to write (default: standard output)")
-    export.set_defaults(handler=run_export)
+    export.add_argument(
+        "--out", "-o", type=Path, help="file to write, in an existing folder (default: standard output)"
+    )
+    export.set_defaults(handler=run_export, check=check_export)
 
     html = commands.add_parser(
         "html",
@@ -51,8 +53,14 @@ def register(commands: Any) -> None:
     )
     _survey_and_range(html)
     _slice(html)
-    html.add_argument("--out", "-o", type=Path, default=None, help="file to write (default: <survey>-report.html)")
-    html.set_defaults(handler=run_html)
+    html.add_argument(
+        "--out",
+        "-o",
+        type=Path,
+        default=None,
+        help="file to write, in an existing folder (default: SURVEY-report.html here)",
+    )
+    html.set_defaults(handler=run_html, check=check_html)
 
 
 def export_doc() -> str:
@@ -74,7 +82,9 @@ def _slice(parser: argparse.ArgumentParser) -> None:
         help="trend step (default: the finest step whose periods mostly have 30 or more responses, see"
         " docs/reporting.md)",
     )
-    parser.add_argument("--segment", default="*", help="only this segment value, as dimension=value")
+    parser.add_argument(
+        "--segment", type=_segment, default="*", help="only this segment value, as dimension=value (e.g. plan=pro)"
+    )
     parser.add_argument(
         "--channel",
         type=_channel,
@@ -93,6 +103,41 @@ def _channel(text: str) -> str:
     raise argparse.ArgumentTypeError(f"invalid channel {text!r}: choose all, email or sms")
 
 
+def _segment(text: str) -> str:
+    """``dimension=value`` with both parts, or ``*`` (every response)."""
+    dimension, equals, value = text.partition("=")
+    if text == "*" or (dimension and equals and value):
+        return text
+    raise argparse.ArgumentTypeError(f"invalid segment {text!r}: write dimension=value, e.g. plan=pro")
+
+
+def check_range(args: argparse.Namespace) -> None:
+    """``--from``/``--to`` form a valid range (not inverted, not too long); raises :class:`CliError`
+    (exit status 1, as the documented "bad range")."""
+    try:
+        _span(args)
+    except RangeError as error:
+        raise CliError(str(error)) from None
+
+
+def check_export(args: argparse.Namespace) -> None:
+    """A valid range, and ``--out`` (when given) a file in an existing folder."""
+    check_range(args)
+    if args.out is not None:
+        output_file(args.out, "--out")
+
+
+def check_html(args: argparse.Namespace) -> None:
+    """A valid range, and the report's file in an existing folder (never created)."""
+    check_range(args)
+    output_file(html_path(args), "--out")
+
+
+def html_path(args: argparse.Namespace) -> Path:
+    """``--out``, or ``<survey>-report.html`` in the working folder."""
+    return args.out if args.out is not None else Path(f"{args.survey_id}-report.html")
+
+
 def default_range(start: date | None, end: date | None, today: date) -> DateRange:
     """``--from``/``--to`` with defaults: up to today, from the first day of the month a year before."""
     last = end or today
@@ -102,19 +147,11 @@ def default_range(start: date | None, end: date | None, today: date) -> DateRang
 
 @contextmanager
 def _served() -> Iterator[None]:
-    """Turn domain and AWS failures into one-line messages with the right exit status."""
+    """Turn the report's refusals into one-line messages (AWS failures are worded by :mod:`nps.cli.main`)."""
     try:
         yield
     except (ReportError, RangeError) as error:
         raise CliError(str(error)) from error
-    except (CliError, TargetError):
-        raise
-    except Exception as error:
-        response = getattr(error, "response", None)
-        if response is not None or error.__class__.__module__.startswith("botocore"):
-            code = (response or {}).get("Error", {}).get("Code") or error.__class__.__name__
-            raise TargetError(f"AWS refused the request ({code}); check the target and your credentials") from error
-        raise
 
 
 def _span(args: argparse.Namespace) -> DateRange:
@@ -192,8 +229,7 @@ def run_html(args: argparse.Namespace, target: Target) -> int:
                 if page.next_cursor is None
                 else reader.count(args.survey_id, report.span, with_comment=True, category=category, segment=segment)
             )
-    out: Path = args.out or Path(f"{args.survey_id}-report.html")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = html_path(args)
     out.write_text(render_report(report, comments, datetime.now(UTC), counts), encoding="utf-8")
     print(f"HTML report written to {out.resolve()}")
     return EXIT_OK

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from nps.cli.programs import put_survey
+from nps.cli.main import main as cli
 from nps.kernel.locales import catalog, supported_locales
 from nps.links.tokens import Keyring
 from nps.sending.branding import (
@@ -406,8 +406,10 @@ def test_survey_put_names_the_field_and_exits_non_zero(tmp_path: Path, capsys: p
         "quiet_hours": {"start": "20:00+01:00"},
     }
     path.write_text(json.dumps(definition))
-    assert put_survey(path) == 2
+    # A deployed stack is named, but the file is refused before any call to AWS (this test has no mock).
+    assert cli(["--stack", "Nps-prod", "survey", "put", str(path)]) == 2
     err = capsys.readouterr().err
+    assert err.startswith(f"nps: {path}: invalid survey definition\n")
     assert "brand_name: Value error, must be one line without control, line-separator or bidirectional" in err
     assert "quiet_hours.start: Value error, write a local time without an offset" in err
 
