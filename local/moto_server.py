@@ -29,8 +29,9 @@ from datetime import UTC, datetime
 READY = "export AWS_ENDPOINT_URL="
 
 
-def seed(prefix: str = "nps-demo") -> dict[str, int]:
-    """Create the demo's tables under ``prefix`` and run its campaign and history into them.
+def seed(prefix: str = "nps-demo", contacts: int | None = None) -> dict[str, int]:
+    """Create the demo's tables under ``prefix`` and run its campaign (``contacts`` synthetic contacts,
+    the demo's number by default) and history into them.
 
     Must run while a moto mock is active. The functions' JSON logs and metrics (Powertools EMF blobs
     written to stdout, as in Lambda) are swallowed here: in a terminal they would bury the instructions.
@@ -47,7 +48,7 @@ def seed(prefix: str = "nps-demo") -> dict[str, int]:
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.filterwarnings("ignore", "No application metrics to publish")
         stack = create_stack(prefix)
-        sending = run_sending(stack, CONTACTS, rng, EMAILS_FOLDER)
+        sending = run_sending(stack, contacts or CONTACTS, rng, EMAILS_FOLDER)
         run_campaign(stack, rng, sending.links)
         _, records = score_stream(stack)
         invites = demo_reporting.stored_invites(stack.tables["invites"])
@@ -60,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     """Start the server, seed it, print the line to export, and serve until Ctrl-C (exit status 0)."""
     parser = argparse.ArgumentParser(prog="python -m local.moto_server", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000; 0: any free port)")
+    parser.add_argument(
+        "--contacts", type=int, default=None, help="synthetic contacts in the seeded campaign (default: the demo's)"
+    )
     args = parser.parse_args(argv)
 
     from local.demo import SURVEY_ID, _quiet_functions
@@ -82,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
         print(f"Seeding survey {SURVEY_ID!r} on moto at {endpoint} (a campaign of synthetic contacts)…", flush=True)
-        counts = seed()
+        counts = seed(contacts=args.contacts)
         aws.reset_clients()
         print(f"Ready: {counts['invites']} invites, {counts['responses']} stream records scored. In another shell:\n")
         print(f"    {READY}{endpoint}")
