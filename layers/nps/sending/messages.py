@@ -16,10 +16,10 @@ from email.headerregistry import Address
 from email.utils import formatdate
 from functools import lru_cache
 
+from nps.kernel.branding import brand_text_colour, text_colour_on
 from nps.kernel.locales import catalog
 from nps.kernel.rendering import environment
 from nps.links.tokens import Keyring, Purpose, sign
-from nps.sending.branding import brand_text_colour, text_colour_on
 from nps.sending.surveys import PromoterFollowUp, Survey, forbidden_header_character
 
 #: Headers are folded by the ``email`` package (RFC 5322 §2.1.1, RFC 2047 §2): lines of at most 76
@@ -99,7 +99,7 @@ def render_email(survey: Survey, locale: str, links: InviteLinks, reminder: bool
 
 def _colours(survey: Survey) -> dict[str, str]:
     """The brand colour, the digits' colour on it and the brand name's colour on the white card
-    (each at 4.5:1 or more, see :mod:`nps.sending.branding`)."""
+    (each at 4.5:1 or more, see :mod:`nps.kernel.branding`)."""
     return {
         "brand_colour": survey.brand_colour,
         "on_brand_colour": text_colour_on(survey.brand_colour),

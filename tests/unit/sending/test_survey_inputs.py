@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from nps.cli.programs import put_survey
+from nps.kernel.branding import MIN_CONTRAST, NEAR_BLACK, WHITE, brand_text_colour, contrast_ratio, text_colour_on
 from nps.kernel.locales import catalog, supported_locales
 from nps.links.tokens import Keyring
-from nps.sending.branding import MIN_CONTRAST, NEAR_BLACK, WHITE, brand_text_colour, contrast_ratio, text_colour_on
 from nps.sending.messages import RenderedEmail, fill_sms, invite_links, mime_message, render_email, render_sms
 from nps.sending.planning import next_send_time
 from nps.sending.sms import sample_score_link, sms_length, survey_sms_lengths
