@@ -3,7 +3,8 @@
 Seeds a handful of invites (one per locale and channel), writes ``demo-output/inbox.html`` with their
 score links (and the hidden preview link, as an email carries it), and serves:
 
-* every request under ``/r/...`` as an API Gateway HTTP API event to ``functions.respond.handler``;
+* every request under ``/u/...`` (unsubscribe) to ``functions.unsubscribe.handler``, and every other
+  one, as API Gateway's ``$default`` route does, as an HTTP API event to ``functions.respond.handler``;
 * ``/_local/inbox`` — the seeded messages, so a person can open one and tap a score;
 * ``/_local/responses/<invite_id>`` — the stored response as JSON (for checking what a tap did).
 """
@@ -38,9 +39,13 @@ class SeededInvite:
     locale: str
     channel: str
     token: str
+    unsubscribe_token: str = ""
 
     def score_url(self, base: str, score: int) -> str:
         return f"{base}/r/{self.token}?score={score}"
+
+    def unsubscribe_url(self, base: str) -> str:
+        return f"{base}/u/{self.unsubscribe_token}"
 
 
 @dataclass
@@ -64,9 +69,13 @@ class LocalServer:
 
 def seed(stack: LocalStack, count: int = 6) -> list[SeededInvite]:
     """Issue invites across locales and channels, sent ten minutes ago (as if delivered)."""
+    from nps.kernel.branding import PageBrand
     from nps.kernel.periods import iso_timestamp
     from nps.links.tokens import Purpose, sign
     from nps.responding.adapters.invites import DynamoInviteRepository, Invite
+
+    # As the planner copies it from examples/survey.json (no logo: the local pages load nothing external).
+    brand = PageBrand(name="Acme Cloud", colour="#0f766e", website_url="https://acme.example/")
 
     repository = DynamoInviteRepository(stack.tables["invites"])
     expires_at = int(time.time()) + 30 * 86400
@@ -86,10 +95,12 @@ def seed(stack: LocalStack, count: int = 6) -> list[SeededInvite]:
                 expires_at=expires_at,
                 sent_at=iso_timestamp(datetime.now(UTC) - timedelta(minutes=10)),
                 segments={"plan": ("starter", "enterprise")[index % 2]},
+                page=brand,
             )
         )
         token = sign(stack.keyring, Purpose.RESPOND, invite_id, expires_at)
-        seeded.append(SeededInvite(invite_id, locale, channel, token))
+        unsubscribe = sign(stack.keyring, Purpose.UNSUBSCRIBE, invite_id, expires_at)
+        seeded.append(SeededInvite(invite_id, locale, channel, token, unsubscribe))
     return seeded
 
 
@@ -146,9 +157,14 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         event = http_event(self.command, url.path, query, body=body, headers=headers, source_ip=self.client_address[0])
         event["rawQueryString"] = url.query
-        from functions.respond import handler as respond
+        if url.path.startswith("/u/"):
+            from functions.unsubscribe import handler as unsubscribe
 
-        result = respond.lambda_handler(event, LambdaContext("respond"))
+            result = unsubscribe.lambda_handler(event, LambdaContext("unsubscribe"))
+        else:
+            from functions.respond import handler as respond
+
+            result = respond.lambda_handler(event, LambdaContext("respond"))
         payload = result.get("body") or ""
         raw = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
         response_headers = dict(result.get("headers") or {})
