@@ -15,6 +15,7 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.periods import parse_timestamp
 from nps.links.pseudonyms import IdKey
 from nps.sending.contacts import Contact
@@ -41,6 +42,8 @@ class PlannedInvite:
     locale: str
     segments: dict[str, str]
     send_after: datetime
+    #: What the invite's response pages show of the survey (brand, wording in ``locale``).
+    page: PageBrand = NEUTRAL_BRAND
 
     def held(self, now: datetime) -> bool:
         return self.send_after > now
@@ -159,6 +162,7 @@ def plan_contacts(
             continue
         invited.add(mailbox)
         send_after = next_send_time(start, contact.time_zone, survey.quiet_hours)
+        locale = survey.locale_for(contact.locale)
         invite = PlannedInvite(
             invite_id=invite_id_for(wave_id, contact.contact_id, contact.audience, id_key),
             survey_id=survey.survey_id,
@@ -166,9 +170,10 @@ def plan_contacts(
             contact_id=contact.contact_id,
             audience=contact.audience,
             channel=channel,
-            locale=survey.locale_for(contact.locale),
+            locale=locale,
             segments=survey.segments_of(contact.attributes),
             send_after=send_after,
+            page=survey.page_brand(locale),
         )
         plan.invites.append(invite)
         if send_after > now:
