@@ -48,7 +48,7 @@ ATTRIBUTE_NAME_RULE = "attribute names are 1-32 lower-case letters, digits and '
 class Contact(BaseModel):
     """A person a survey may be sent to. ``email`` and ``phone`` are PII: never logged or published."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     contact_id: Id
     audience: Id = "default"
