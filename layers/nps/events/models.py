@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from nps.events.fields import Channel, Id, SegmentValues
 from nps.events.names import (
     COMMENT_RECEIVED,
     CONTACT_UNSUBSCRIBED,
@@ -20,7 +21,7 @@ from nps.events.names import (
 )
 from nps.kernel.categories import MAX_COMMENT_LENGTH, Category
 
-# The contract's names live in a module without pydantic; they are part of this module's interface too.
+# The contract's names and field types live in lighter modules; they are part of this module's interface too.
 __all__ = [
     "COMMENT_RECEIVED",
     "CONTACT_UNSUBSCRIBED",
@@ -46,11 +47,6 @@ __all__ = [
     "ResponseScoredDetail",
     "SegmentValues",
 ]
-
-
-Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-SegmentValues = dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], str]
-Channel = Literal["email", "sms"]
 
 
 class ResponseItem(BaseModel):

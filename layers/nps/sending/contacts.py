@@ -23,7 +23,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
-from nps.events.models import Id
+from nps.events.fields import Id
 from nps.kernel.locales import supported_locales
 from nps.kernel.normalising import nfc
 from nps.kernel.spreadsheets import safe_cell

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from nps.events.models import Channel, Id
+from nps.events.fields import Channel, Id
 from nps.kernel.locales import supported_locales
 from nps.kernel.normalising import BIDI_CONTROLS, nfc
 
