@@ -105,9 +105,10 @@ def run(stack: LocalStack, survey_id: str, rng: random.Random, now: datetime | N
     first = date(year, month + 1, 1)  # the first day of the earliest history month
     common = ["--local", "--prefix", stack.prefix]
     window = ["--from", first.isoformat(), "--to", now.date().isoformat()]
-    status = nps([*common, "report", survey_id, *window, "--granularity", "month"], in_process=True)
+    # No --granularity: both reports take the step chosen from the range and the responses per period.
+    status = nps([*common, "report", survey_id, *window], in_process=True)
     if status:
         return status
     OUTPUT.mkdir(exist_ok=True)
     out = OUTPUT / f"{survey_id}-report.html"
-    return nps([*common, "html", survey_id, *window, "--granularity", "week", "--out", str(out)], in_process=True)
+    return nps([*common, "html", survey_id, *window, "--out", str(out)], in_process=True)

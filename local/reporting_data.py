@@ -74,14 +74,24 @@ PLAN_WEIGHTS = {
     "team": [2, 1, 2, 3, 4, 6, 8, 15, 18, 20, 21],
     "enterprise": [1, 1, 1, 2, 3, 5, 7, 14, 20, 22, 24],
 }
-COMMENTS = (
-    "Setup took longer than promised",
-    "Great support team, answered within the hour",
-    "Pricing is hard to understand <please> fix & simplify",
-    "The reports are exactly what our board needs",
-    "Missing an integration with our CRM",
-    '=HYPERLINK("http://example.invalid") looks like a formula',
-)
+#: Comments by the category of the score that comes with them, taken in turn (so the first detractor
+#: comment is the one that looks like a formula, and the export's defusing always has one to show).
+COMMENTS = {
+    "detractor": (
+        '=HYPERLINK("http://example.invalid") looks like a formula',
+        "Setup took longer than promised",
+        "Pricing is hard to understand <please> fix & simplify",
+        "الإعداد استغرق وقتًا أطول من الموعود",
+    ),
+    "passive": (
+        "Missing an integration with our CRM",
+        "Fine overall, the export could be simpler",
+    ),
+    "promoter": (
+        "Great support team, answered within the hour",
+        "The reports are exactly what our board needs",
+    ),
+}
 
 
 def write_history(
@@ -106,6 +116,7 @@ def write_history(
     client = aws.client("dynamodb")
     start = end - timedelta(days=days - 1)
     index = 0
+    written: Counter[tuple[str, ...]] = Counter()
     for day in range(days):
         for _ in range(invites_per_day):
             index += 1
@@ -147,7 +158,9 @@ def write_history(
                 "source": {"S": "link"},
             }
             if rng.random() < 0.3:
-                item["comment"] = {"S": rng.choice(COMMENTS)}
+                choices = COMMENTS[categorize(score).value]
+                item["comment"] = {"S": choices[written[choices] % len(choices)]}
+                written[choices] += 1
                 item["comment_at"] = {"S": iso_timestamp(answered + timedelta(minutes=1))}
             client.put_item(TableName=table_name, Item=item)
             history.responses.append(item)

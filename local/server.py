@@ -1,10 +1,15 @@
 """``make serve``: the real respond function over HTTP on 127.0.0.1, against moto in this process.
 
-Seeds a handful of invites (one per locale and channel), writes ``demo-output/inbox.html`` with their
-score links (and the hidden preview link, as an email carries it), and serves:
+Seeds a handful of invites (across locales and channels) and their contacts, writes
+``demo-output/inbox.html`` with the messages as they are sent, and serves:
 
-* every request under ``/r/...`` as an API Gateway HTTP API event to ``functions.respond.handler``;
-* ``/_local/inbox`` — the seeded messages, so a person can open one and tap a score;
+* every request under ``/u/...`` as an API Gateway HTTP API event to ``functions.unsubscribe.handler``,
+  every other one to ``functions.respond.handler`` (as the HTTP API's routes do);
+* ``/_local/inbox`` — the seeded messages rendered by the real templates in each invite's locale: each
+  email (with its score links, hidden preview link and unsubscribe link) and each SMS text, with the
+  invite's unsubscribe link beside it (the text itself says STOP), so a person can tap a score or
+  unsubscribe;
+* ``/_local/messages/<invite_id>`` — one email on its own, as a mail client would show it;
 * ``/_local/responses/<invite_id>`` — the stored response as JSON (for checking what a tap did).
 """
 
@@ -22,14 +27,30 @@ from decimal import Decimal
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from local.environment import LocalStack, create_stack, prepare_process_environment
 from local.lambda_events import LambdaContext, http_event
 
+if TYPE_CHECKING:
+    from nps.sending.messages import InviteLinks
+    from nps.sending.surveys import Survey
+
 MAX_BODY_BYTES = 64 * 1024
 OUTPUT = Path(__file__).resolve().parents[1] / "demo-output"
+
+
+#: The survey the seeded invites belong to (its brand and wording render the local inbox).
+LOCAL_SURVEY: dict[str, Any] = {
+    "survey_id": "local-survey",
+    "name": "Local survey",
+    "brand_name": "Acme Cloud",
+    "brand_colour": "#0f766e",
+    "sender": "surveys@example.com",
+    "channels": ["email", "sms"],
+    "locales": ["en", "es", "de"],
+}
 
 
 @dataclass
@@ -38,9 +59,26 @@ class SeededInvite:
     locale: str
     channel: str
     token: str
+    #: The invite's signed unsubscribe token (``/u/<token>``), as every message carries it.
+    unsubscribe_token: str = ""
 
     def score_url(self, base: str, score: int) -> str:
         return f"{base}/r/{self.token}?score={score}"
+
+    def unsubscribe_url(self, base: str) -> str:
+        return f"{base}/u/{self.unsubscribe_token}"
+
+    def links(self, base: str) -> InviteLinks:
+        """The links a message of this invite carries, on ``base``."""
+        from nps.sending.messages import InviteLinks
+
+        page = f"{base}/r/{self.token}"
+        return InviteLinks(
+            score_links=tuple(self.score_url(base, score) for score in range(11)),
+            score_page=page,
+            unsubscribe=self.unsubscribe_url(base),
+            preview=f"{page}/p",
+        )
 
 
 @dataclass
@@ -63,24 +101,35 @@ class LocalServer:
 
 
 def seed(stack: LocalStack, count: int = 6) -> list[SeededInvite]:
-    """Issue invites across locales and channels, sent ten minutes ago (as if delivered)."""
+    """Issue invites across locales and channels, sent ten minutes ago (as if delivered), each to a
+    contact of the default audience with an example address (so an unsubscribe suppresses it)."""
     from nps.kernel.periods import iso_timestamp
     from nps.links.tokens import Purpose, sign
     from nps.responding.adapters.invites import DynamoInviteRepository, Invite
+    from nps.sending.adapters.contacts import DynamoContactRepository
+    from nps.sending.contacts import Contact
 
     repository = DynamoInviteRepository(stack.tables["invites"])
+    contacts = DynamoContactRepository(stack.tables["contacts"])
     expires_at = int(time.time()) + 30 * 86400
     seeded = []
     for index in range(count):
         locale = ("en", "es", "de")[index % 3]
         channel = "sms" if index % 2 else "email"
         invite_id = f"local-{index:03d}"
+        contact_id = f"contact-{index:03d}"
+        if channel == "sms":
+            # 555-01xx: the North American numbers set aside for fiction, never a real person's.
+            contact = Contact(contact_id=contact_id, locale=locale, phone=f"+1415555{100 + index:04d}")
+        else:
+            contact = Contact(contact_id=contact_id, locale=locale, email=f"{contact_id}@example.com")
+        contacts.upsert(contact)
         repository.put(
             Invite(
                 invite_id=invite_id,
                 survey_id="local-survey",
                 wave_id="local-wave",
-                contact_id=f"contact-{index:03d}",
+                contact_id=contact_id,
                 channel=channel,
                 locale=locale,
                 expires_at=expires_at,
@@ -89,25 +138,65 @@ def seed(stack: LocalStack, count: int = 6) -> list[SeededInvite]:
             )
         )
         token = sign(stack.keyring, Purpose.RESPOND, invite_id, expires_at)
-        seeded.append(SeededInvite(invite_id, locale, channel, token))
+        unsubscribe = sign(stack.keyring, Purpose.UNSUBSCRIBE, invite_id, expires_at)
+        seeded.append(SeededInvite(invite_id, locale, channel, token, unsubscribe))
     return seeded
 
 
+def local_survey() -> Survey:
+    from nps.sending.surveys import Survey
+
+    return Survey.model_validate(LOCAL_SURVEY)
+
+
+def email_html(base_url: str, invite: SeededInvite) -> str:
+    """The invite's email as it is sent (HTML part), its links on ``base_url``."""
+    from nps.sending.messages import render_email
+
+    return render_email(local_survey(), invite.locale, invite.links(base_url)).html
+
+
+def sms_text(base_url: str, invite: SeededInvite) -> str:
+    """The invite's SMS as it is sent, in the invite's locale."""
+    from nps.sending.messages import render_sms
+
+    return render_sms(local_survey(), invite.locale, invite.links(base_url))
+
+
 def inbox_html(base_url: str, invites: list[SeededInvite]) -> str:
-    """A page of messages as their recipients would see them: 0–10 buttons per email, one link per SMS."""
-    parts = ["<!doctype html><html lang='en'><meta charset='utf-8'><title>Local inbox</title><body>"]
+    """A page of messages as their recipients would see them, rendered by the real templates in each
+    invite's locale: each email in a frame (its links open in a new tab), each SMS as its text with
+    the link made tappable and the invite's unsubscribe link below it."""
+    parts = [
+        "<!doctype html><html lang='en'><meta charset='utf-8'><meta name='viewport' content='width=device-width'>",
+        "<title>Local inbox</title><body style='font-family:system-ui,sans-serif;margin:1rem;max-width:40rem'>",
+        "<main><h1>Local inbox</h1>",
+    ]
     for invite in invites:
-        parts.append(f"<section><h2>{escape(invite.invite_id)} ({invite.channel}, {invite.locale})</h2>")
+        heading = f"{invite.invite_id}: {invite.channel}, {invite.locale}"
+        parts.append(
+            f"<section class='message' data-invite='{escape(invite.invite_id)}' data-channel='{invite.channel}'>"
+        )
+        parts.append(f"<h2>{escape(heading)}</h2>")
+        unsubscribe = escape(invite.unsubscribe_url(base_url))
         if invite.channel == "sms":
-            link = f"{base_url}/r/{invite.token}"
-            parts.append(f"<p>How likely are you to recommend us? <a href='{escape(link)}'>{escape(link)}</a></p>")
+            text = sms_text(base_url, invite)
+            link = invite.links(base_url).score_page
+            body = escape(text).replace(escape(link), f"<a href='{escape(link)}'>{escape(link)}</a>")
+            parts.append(f"<p class='sms' lang='{escape(invite.locale)}'>{body}</p>")
+            parts.append(
+                f"<p>Unsubscribe link of this invite: <a class='unsubscribe' href='{unsubscribe}'>{unsubscribe}</a></p>"
+            )
         else:
-            parts.append("<p>How likely are you to recommend us to a friend or colleague?</p><p>")
-            parts += [f"<a class='score' href='{escape(invite.score_url(base_url, s))}'>{s}</a> " for s in range(11)]
-            preview = f"{base_url}/r/{invite.token}/p"
-            parts.append(f"</p><a href='{escape(preview)}' style='display:none' aria-hidden='true' tabindex='-1'></a>")
+            html = email_html(base_url, invite).replace("<head>", "<head><base target='_blank'>", 1)
+            own = escape(f"{base_url}/_local/messages/{invite.invite_id}")
+            parts.append(f"<p><a href='{own}'>Open this email on its own</a></p>")
+            parts.append(
+                f"<iframe class='email' title='{escape(heading)}' srcdoc='{escape(html)}' "
+                "style='width:100%;height:40rem;border:1px solid #6b7280'></iframe>"
+            )
         parts.append("</section>")
-    parts.append("</body></html>")
+    parts.append("</main></body></html>")
     return "".join(parts)
 
 
@@ -137,6 +226,15 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path.startswith("/_local/responses/"):
             self._send_response_item(url.path.rsplit("/", 1)[-1])
             return
+        if url.path.startswith("/_local/messages/"):
+            invite_id = url.path.rsplit("/", 1)[-1]
+            invite = next((i for i in self.local.invites if i.invite_id == invite_id and i.channel == "email"), None)
+            if invite is None:
+                self._send(404, b"no such email", {"Content-Type": "text/plain"})
+                return
+            page = email_html(self.local.base_url, invite).encode()
+            self._send(200, page, {"Content-Type": "text/html; charset=utf-8"})
+            return
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
             self._send(413, b"request body too large", {"Content-Type": "text/plain"})
@@ -146,9 +244,15 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         event = http_event(self.command, url.path, query, body=body, headers=headers, source_ip=self.client_address[0])
         event["rawQueryString"] = url.query
-        from functions.respond import handler as respond
+        # The HTTP API's routes: /u/{token} to the unsubscribe function, everything else to respond.
+        if url.path.startswith("/u/"):
+            from functions.unsubscribe import handler as unsubscribe
 
-        result = respond.lambda_handler(event, LambdaContext("respond"))
+            result = unsubscribe.lambda_handler(event, LambdaContext("unsubscribe"))
+        else:
+            from functions.respond import handler as respond
+
+            result = respond.lambda_handler(event, LambdaContext("respond"))
         payload = result.get("body") or ""
         raw = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
         response_headers = dict(result.get("headers") or {})
@@ -199,6 +303,9 @@ def start(port: int = 0, invites: int = 6) -> LocalServer:
 
 def start_on(stack: LocalStack, port: int = 0, invites: int = 6) -> LocalServer:
     """Serve an existing local stack (the tests' moto platform, for instance)."""
+    from functions.unsubscribe import handler as unsubscribe
+
+    unsubscribe.service.cache_clear()  # its tables and secrets are this stack's
     handler: type[_Handler] = type("Handler", (_Handler,), {})
     httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server = LocalServer(httpd, stack, seed(stack, invites))

@@ -120,7 +120,12 @@ def test_the_trend_marks_periods_and_significance_for_each_step(seeded: SeededSu
     assert status == 200
     assert [p["period"] for p in body["points"]] == ["2026-03", "2026-04", "2026-05", "2026-06", "2026-07"]
     assert body["points"][0]["change"] is None
-    assert all(set(p["change"]) == {"difference", "z", "p_value", "significant"} for p in body["points"][1:3])
+    assert all(
+        set(p["change"]) == {"difference", "low", "high", "z", "p_value", "significant"} for p in body["points"][1:3]
+    )
+    changes = [p["change"] for p in body["points"][1:] if p["change"]["difference"] is not None]
+    assert changes
+    assert all(c["low"] <= c["difference"] <= c["high"] for c in changes)
 
 
 def test_segments_are_sorted_by_nps_and_filtered_by_channel(seeded: SeededSurvey) -> None:

@@ -175,7 +175,7 @@ def test_a_missing_stack_is_one_line_and_exit_status_3(capsys: pytest.CaptureFix
     # Then one line says so, with exit status 3, and no step runs
     out, err = capsys.readouterr()
     assert (status, out) == (3, "")
-    assert err.splitlines() == ["nps: cannot read stack 'Nps-missing': Stack with id Nps-missing does not exist"]
+    assert err.splitlines() == ["nps: stack 'Nps-missing' does not exist in us-east-1: check --stack and --region"]
 
 
 def test_missing_credentials_are_one_line_and_exit_status_3(
@@ -195,4 +195,6 @@ def test_missing_credentials_are_one_line_and_exit_status_3(
     # Then one line says so, with exit status 3 (no traceback)
     out, err = capsys.readouterr()
     assert (status, out) == (3, "")
-    assert err.splitlines() == ["nps: cannot read stack 'Nps-prod': NoCredentialsError: Unable to locate credentials"]
+    assert err.splitlines() == [
+        "nps: no AWS credentials were found: run `aws configure` (or `aws sso login`), or set AWS_PROFILE"
+    ]

@@ -81,5 +81,5 @@ def test_a_missing_id_key_is_one_line_and_exit_status_3(
     capsys.readouterr()
     assert cli(["--local", "--prefix", "test", "suppressions", "migrate"], in_process=True) == 3
     err = capsys.readouterr().err
-    assert err.startswith("nps: cannot read the id key secret (")
+    assert err == "nps: cannot read the id key secret: it does not exist; redeploy\n"
     assert err.count("\n") == 1

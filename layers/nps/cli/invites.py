@@ -61,10 +61,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         dest="action", required=True
     )
     unknown = invites.add_parser("unknown", help="list a survey's invites in an unknown state (ids only)")
-    unknown.add_argument("survey_id")
+    unknown.add_argument("survey_id", metavar="SURVEY", help="the survey id (`nps survey list` shows them)")
     unknown.set_defaults(handler=lambda args, target: with_target(target, lambda: list_unknown(args.survey_id)))
     settle = invites.add_parser("resolve", help="record what happened to an unknown invite")
-    settle.add_argument("invite_id")
+    settle.add_argument("invite_id", metavar="INVITE", help="the invite id, as `nps invites unknown` lists it")
     settle.add_argument(
         "--as",
         dest="resolution",

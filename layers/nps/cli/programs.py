@@ -1,6 +1,7 @@
 """``nps survey put``, ``nps contacts import`` and ``nps wave start``: running a program.
 
     nps --stack Nps-prod survey put survey.json
+    nps --stack Nps-prod survey list
     nps --stack Nps-prod contacts import contacts.csv [--audience default] [--report errors.csv]
     nps --stack Nps-prod wave start <survey_id>
     nps --stack Nps-prod follow-up show <follow_up_id>
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from nps.cli.common import EXIT_REQUEST, EXIT_TARGET, CliError
+from nps.cli.common import EXIT_REQUEST, EXIT_TARGET, EXIT_USAGE, CliError, input_file, output_file
 from nps.cli.target import Target
 from nps.follow_ups.adapters.store import DynamoFollowUpStore, StepFunctionsTaskTokens
 from nps.follow_ups.steps import FollowUpNotFound, invite_id_of, resolve_task
@@ -38,17 +39,29 @@ from nps.sending.importing import import_contacts_file
 from nps.sending.settings import reset_sending_settings, sending_settings
 from nps.sending.sms import survey_sms_lengths
 from nps.sending.surveys import Survey
-from nps.sending.waves import WavePlanner
+from nps.sending.waves import SurveyNotFound, WavePlanner
 
 
-def put_survey(path: Path) -> int:
+def load_survey(path: Path) -> Survey:
+    """The survey definition in ``path`` (UTF-8, a byte order mark allowed), validated.
+
+    Raises :class:`CliError` (usage, exit status 2) listing each problem on its own line, or
+    ``OSError`` / ``UnicodeDecodeError`` for a file that cannot be read (worded by :mod:`nps.cli.main`).
+    """
     try:
-        survey = Survey.model_validate_json(path.read_text("utf-8-sig"))
+        return Survey.model_validate_json(path.read_text("utf-8-sig"))
     except ValidationError as error:
-        print(f"{path}: invalid survey definition", file=sys.stderr)
-        for issue in error.errors():
-            print(f"  {'.'.join(map(str, issue['loc'])) or 'survey'}: {issue['msg']}", file=sys.stderr)
-        return 2
+        problems = [f"{'.'.join(map(str, issue['loc'])) or 'survey'}: {issue['msg']}" for issue in error.errors()]
+        raise CliError(f"{path}: invalid survey definition", EXIT_USAGE, problems) from None
+
+
+def check_survey_file(args: argparse.Namespace) -> None:
+    """Read and validate the survey file before the target is resolved (kept in ``args.survey``)."""
+    args.survey = load_survey(args.file)
+
+
+def put_survey(survey: Survey) -> int:
+    """Store ``survey`` and sync its schedule; prints the id, schedule and SMS lengths as JSON."""
     DynamoSurveyRepository(sending_settings().require("surveys_table").surveys_table).put(survey)
     group, planner, role = (os.environ.get(n, "") for n in ("SCHEDULE_GROUP", "PLANNER_ARN", "SCHEDULER_ROLE_ARN"))
     dead_letters = os.environ.get("PLANNER_DLQ_ARN", "")
@@ -64,6 +77,23 @@ def put_survey(path: Path) -> int:
                 file=sys.stderr,
             )
     return 0
+
+
+def list_surveys() -> int:
+    """One line per survey, tab-separated: id, name, locales, channels, status (``active``/``paused``)."""
+    surveys = DynamoSurveyRepository(sending_settings().require("surveys_table").surveys_table).all()
+    for survey in surveys:
+        status = "active" if survey.active else "paused"
+        print("\t".join((survey.survey_id, survey.name, ",".join(survey.locales), ",".join(survey.channels), status)))
+    print(f"{len(surveys)} survey(s)", file=sys.stderr)
+    return 0
+
+
+def check_contacts_file(args: argparse.Namespace) -> None:
+    """The contacts file can be read and the error report written, before the target is resolved."""
+    input_file(args.file)
+    if args.report is not None:
+        output_file(args.report, "--report")
 
 
 def import_file(path: Path, audience: str, report_path: Path | None) -> int:
@@ -109,7 +139,11 @@ def start_wave(survey_id: str) -> int:
         id_key=lambda: load_id_key(config.id_key_secret_name),
         retention_days=config.retention_days,
     )
-    print(json.dumps(planner.scheduled_wave(survey_id).as_dict(), indent=2))
+    try:
+        wave = planner.scheduled_wave(survey_id)
+    except SurveyNotFound:
+        raise CliError(f"no survey {survey_id!r} here: `nps survey list` shows the surveys") from None
+    print(json.dumps(wave.as_dict(), indent=2))
     return 0
 
 
@@ -153,30 +187,36 @@ def _valid_follow_up_id(follow_up_id: str) -> bool:
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``survey``, ``contacts``, ``wave`` and ``follow-up`` to the ``nps`` parser."""
     survey = commands.add_parser("survey", help="survey definitions").add_subparsers(dest="action", required=True)
     put = survey.add_parser("put", help="create or update a survey from a JSON file (and sync its schedule)")
-    put.add_argument("file", type=Path)
-    put.set_defaults(handler=lambda args, target: _with(target, lambda: put_survey(args.file)))
+    put.add_argument("file", type=Path, metavar="FILE", help="the survey definition, JSON (see examples/survey.json)")
+    put.set_defaults(
+        handler=lambda args, target: _with(target, lambda: put_survey(args.survey)), check=check_survey_file
+    )
+    listing = survey.add_parser("list", help="every survey: id, name, locales, channels, status (tab-separated)")
+    listing.set_defaults(handler=lambda args, target: _with(target, list_surveys))
     contacts = commands.add_parser("contacts", help="contacts").add_subparsers(dest="action", required=True)
     importer = contacts.add_parser("import", help="import a local CSV of contacts (a per-row error report)")
-    importer.add_argument("file", type=Path)
-    importer.add_argument("--audience", default="default")
-    importer.add_argument("--report", type=Path, help="write the per-row error report here")
+    importer.add_argument("file", type=Path, metavar="FILE", help="the contacts CSV (see examples/contacts.csv)")
+    importer.add_argument("--audience", default="default", help="the audience to import into (default: default)")
+    importer.add_argument("--report", type=Path, help="write the per-row error report here (an existing folder)")
     importer.set_defaults(
-        handler=lambda args, target: _with(target, lambda: import_file(args.file, args.audience, args.report))
+        handler=lambda args, target: _with(target, lambda: import_file(args.file, args.audience, args.report)),
+        check=check_contacts_file,
     )
     wave = commands.add_parser("wave", help="waves").add_subparsers(dest="action", required=True)
     start = wave.add_parser("start", help="start a wave now (runs the planner in this process)")
-    start.add_argument("survey_id")
+    start.add_argument("survey_id", metavar="SURVEY", help="the survey id (`nps survey list` shows them)")
     start.set_defaults(handler=lambda args, target: _with(target, lambda: start_wave(args.survey_id)))
     follow_up = commands.add_parser("follow-up", help="follow-ups of answers").add_subparsers(
         dest="action", required=True
     )
     show = follow_up.add_parser("show", help="a follow-up's state")
-    show.add_argument("follow_up_id")
+    show.add_argument("follow_up_id", metavar="FOLLOW_UP", help="the follow-up id (from the alert or task)")
     show.set_defaults(handler=lambda args, target: _with(target, lambda: show_follow_up(args.follow_up_id)))
     resolve = follow_up.add_parser("resolve", help="the team resolved a detractor's task: go on to the re-survey")
-    resolve.add_argument("follow_up_id")
+    resolve.add_argument("follow_up_id", metavar="FOLLOW_UP", help="the follow-up id (from the alert or task)")
     resolve.add_argument("--note", default="", help="a short note for the workflow's history (no personal data)")
     resolve.set_defaults(
         handler=lambda args, target: _with(target, lambda: resolve_follow_up(args.follow_up_id, args.note))

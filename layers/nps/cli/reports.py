@@ -10,16 +10,18 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from nps.cli.common import EXIT_OK, CliError, day
-from nps.cli.target import Target, TargetError
+from nps.cli.common import EXIT_OK, CliError, day, output_file
+from nps.cli.target import Target
 from nps.kernel.periods import Granularity
 from nps.reporting.adapters.reads import DynamoAggregateReader, DynamoResponseReader, split_segment
 from nps.reporting.export import write_csv
 from nps.reporting.figures import Report, ReportError, ReportService
-from nps.reporting.html import render_report
+from nps.reporting.html import CATEGORIES, render_report
 from nps.reporting.ranges import DateRange, RangeError
 from nps.reporting.text import format_full_report
+from nps.sending.adapters.surveys import DynamoSurveyRepository
 
+#: Latest comments shown per category (the count of all of them is shown too).
 COMMENTS_IN_HTML = 12
 
 
@@ -33,14 +35,16 @@ def register(commands: Any) -> None:
     )
     _survey_and_range(report)
     _slice(report)
-    report.set_defaults(handler=run_report)
+    report.set_defaults(handler=run_report, check=check_range)
 
     export = commands.add_parser(
         "export", help="CSV of the counted responses first answered in a range", description=export_doc()
     )
     _survey_and_range(export)
-    export.add_argument("--out", "-o", type=Path, help="file to write (default: standard output)")
-    export.set_defaults(handler=run_export)
+    export.add_argument(
+        "--out", "-o", type=Path, help="file to write, in an existing folder (default: standard output)"
+    )
+    export.set_defaults(handler=run_export, check=check_export)
 
     html = commands.add_parser(
         "html",
@@ -49,8 +53,14 @@ def register(commands: Any) -> None:
     )
     _survey_and_range(html)
     _slice(html)
-    html.add_argument("--out", "-o", type=Path, default=None, help="file to write (default: <survey>-report.html)")
-    html.set_defaults(handler=run_html)
+    html.add_argument(
+        "--out",
+        "-o",
+        type=Path,
+        default=None,
+        help="file to write, in an existing folder (default: SURVEY-report.html here)",
+    )
+    html.set_defaults(handler=run_html, check=check_html)
 
 
 def export_doc() -> str:
@@ -68,10 +78,13 @@ def _slice(parser: argparse.ArgumentParser) -> None:
         "--granularity",
         "-g",
         choices=[g.value for g in Granularity],
-        default=Granularity.MONTH.value,
-        help="trend step (default: month)",
+        default=None,
+        help="trend step (default: the finest step whose periods mostly have 30 or more responses, see"
+        " docs/reporting.md)",
     )
-    parser.add_argument("--segment", default="*", help="only this segment value, as dimension=value")
+    parser.add_argument(
+        "--segment", type=_segment, default="*", help="only this segment value, as dimension=value (e.g. plan=pro)"
+    )
     parser.add_argument(
         "--channel",
         type=_channel,
@@ -90,6 +103,41 @@ def _channel(text: str) -> str:
     raise argparse.ArgumentTypeError(f"invalid channel {text!r}: choose all, email or sms")
 
 
+def _segment(text: str) -> str:
+    """``dimension=value`` with both parts, or ``*`` (every response)."""
+    dimension, equals, value = text.partition("=")
+    if text == "*" or (dimension and equals and value):
+        return text
+    raise argparse.ArgumentTypeError(f"invalid segment {text!r}: write dimension=value, e.g. plan=pro")
+
+
+def check_range(args: argparse.Namespace) -> None:
+    """``--from``/``--to`` form a valid range (not inverted, not too long); raises :class:`CliError`
+    (exit status 1, as the documented "bad range")."""
+    try:
+        _span(args)
+    except RangeError as error:
+        raise CliError(str(error)) from None
+
+
+def check_export(args: argparse.Namespace) -> None:
+    """A valid range, and ``--out`` (when given) a file in an existing folder."""
+    check_range(args)
+    if args.out is not None:
+        output_file(args.out, "--out")
+
+
+def check_html(args: argparse.Namespace) -> None:
+    """A valid range, and the report's file in an existing folder (never created)."""
+    check_range(args)
+    output_file(html_path(args), "--out")
+
+
+def html_path(args: argparse.Namespace) -> Path:
+    """``--out``, or ``<survey>-report.html`` in the working folder."""
+    return args.out if args.out is not None else Path(f"{args.survey_id}-report.html")
+
+
 def default_range(start: date | None, end: date | None, today: date) -> DateRange:
     """``--from``/``--to`` with defaults: up to today, from the first day of the month a year before."""
     last = end or today
@@ -99,28 +147,39 @@ def default_range(start: date | None, end: date | None, today: date) -> DateRang
 
 @contextmanager
 def _served() -> Iterator[None]:
-    """Turn domain and AWS failures into one-line messages with the right exit status."""
+    """Turn the report's refusals into one-line messages (AWS failures are worded by :mod:`nps.cli.main`)."""
     try:
         yield
     except (ReportError, RangeError) as error:
         raise CliError(str(error)) from error
-    except (CliError, TargetError):
-        raise
-    except Exception as error:
-        response = getattr(error, "response", None)
-        if response is not None or error.__class__.__module__.startswith("botocore"):
-            code = (response or {}).get("Error", {}).get("Code") or error.__class__.__name__
-            raise TargetError(f"AWS refused the request ({code}); check the target and your credentials") from error
-        raise
 
 
 def _span(args: argparse.Namespace) -> DateRange:
     return default_range(args.start, args.end, datetime.now(UTC).date())
 
 
+def survey_name(target: Target, survey_id: str) -> str | None:
+    """The survey's name from its definition, or ``None`` (no surveys table, no definition, unreadable)."""
+    if "surveys" not in target.tables:
+        return None
+    try:
+        survey = DynamoSurveyRepository(target.table("surveys")).get(survey_id)
+    except Exception:  # the name is a nicety: a report never fails for want of it (e.g. no read access)
+        return None
+    return survey.name if survey is not None else None
+
+
 def build_report(args: argparse.Namespace, target: Target) -> Report:
     service = ReportService(DynamoAggregateReader(target.table("aggregates")))
-    return service.report(args.survey_id, _span(args), Granularity(args.granularity), args.segment, args.channel)
+    granularity = None if args.granularity is None else Granularity(args.granularity)
+    return service.report(
+        args.survey_id,
+        _span(args),
+        granularity,
+        args.segment,
+        args.channel,
+        survey_name=survey_name(target, args.survey_id),
+    )
 
 
 def run_report(args: argparse.Namespace, target: Target) -> int:
@@ -152,17 +211,25 @@ def run_html(args: argparse.Namespace, target: Target) -> int:
         report = build_report(args, target)
         reader = DynamoResponseReader(target.table("responses"))
         segment = split_segment(args.segment)
-        comments = reader.page(
-            args.survey_id,
-            report.span,
-            limit=COMMENTS_IN_HTML,
-            newest_first=True,
-            with_comment=True,
-            category="detractor",
-            segment=segment,
-        ).responses
-    out: Path = args.out or Path(f"{args.survey_id}-report.html")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(report, comments, datetime.now(UTC)), encoding="utf-8")
+        comments = []
+        counts: dict[str, int] = {}
+        for category in CATEGORIES:
+            page = reader.page(
+                args.survey_id,
+                report.span,
+                limit=COMMENTS_IN_HTML,
+                newest_first=True,
+                with_comment=True,
+                category=category,
+                segment=segment,
+            )
+            comments += page.responses
+            counts[category] = (
+                len(page.responses)
+                if page.next_cursor is None
+                else reader.count(args.survey_id, report.span, with_comment=True, category=category, segment=segment)
+            )
+    out = html_path(args)
+    out.write_text(render_report(report, comments, datetime.now(UTC), counts), encoding="utf-8")
     print(f"HTML report written to {out.resolve()}")
     return EXIT_OK

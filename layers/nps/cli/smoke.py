@@ -18,7 +18,7 @@ import argparse
 from datetime import datetime
 from typing import Any
 
-from nps.cli.common import EXIT_OK, EXIT_REQUEST, EXIT_TARGET, CliError
+from nps.cli.common import EXIT_OK, EXIT_REQUEST, EXIT_TARGET, EXIT_USAGE, CliError
 from nps.cli.target import Target
 from nps.smoke.checks import SURVEY_ID, Browser, Planner, SmokePlatform, SmokeRun, SmokeSettings, StepResult
 
@@ -57,7 +57,13 @@ def register(commands: Any) -> None:
     )
     smoke.add_argument("--api-url", help="base URL of the response API (default: the stack's ResponseApiUrl)")
     smoke.add_argument("--poll-interval", type=float, default=1.0, help=argparse.SUPPRESS)
-    smoke.set_defaults(handler=run_smoke)
+    smoke.set_defaults(handler=run_smoke, check=check_api_url)
+
+
+def check_api_url(args: argparse.Namespace) -> None:
+    """An ``--api-url`` given is an http(s) URL, before the target is resolved."""
+    if args.api_url and not args.api_url.startswith(("https://", "http://")):
+        raise CliError(f"--api-url must be an http(s) URL, not {args.api_url!r}", EXIT_USAGE)
 
 
 def run_smoke(args: argparse.Namespace, target: Target) -> int:

@@ -40,7 +40,7 @@ from nps.links.pseudonyms import IdKey, IdKeyError
 from nps.sending.adapters.channels import SendError, SnsTexter
 from nps.sending.adapters.contacts import DynamoContactRepository
 from nps.sending.adapters.suppressions import DynamoSuppressionRepository
-from nps.sending.lifting import CHANNELS, Channel, InvalidLift, unsuppress
+from nps.sending.lifting import CHANNELS, Channel, InvalidLift, checked_by, checked_reason, unsuppress
 from nps.sending.rekeying import rekey_suppressions
 from nps.sending.settings import sending_settings
 
@@ -65,6 +65,17 @@ def _id_key(secret_name: str) -> IdKey:
     except IdKeyError as error:
         raise CliError(f"the id key secret is unusable: {error}", EXIT_TARGET) from None
     except Exception as error:  # the secret cannot be read: missing, no access, no credentials
+        failure = aws.classify_failure(error)
+        if failure is not None and failure.kind == "not_found":
+            raise CliError("cannot read the id key secret: it does not exist; redeploy", EXIT_TARGET) from None
+        if failure is not None and failure.kind == "access_denied":
+            raise CliError(
+                "cannot read the id key secret: your credentials need secretsmanager:GetSecretValue on it "
+                "and kms:Decrypt on the stack's key",
+                EXIT_TARGET,
+            ) from None
+        if failure is not None:
+            raise  # no region or credentials, unreachable: worded, with its fix, by nps.cli.main
         raise CliError(f"cannot read the id key secret ({error_code(error)})", EXIT_TARGET) from None
 
 
@@ -144,8 +155,8 @@ def _register_unsuppress(commands: argparse._SubParsersAction[argparse.ArgumentP
         "unsuppress",
         help="lift a contact's suppressions (audited; for SMS also opts the number in at SNS)",
     )
-    lift.add_argument("contact_id")
-    lift.add_argument("--audience", default="default")
+    lift.add_argument("contact_id", metavar="CONTACT", help="the contact id, as in the contacts file")
+    lift.add_argument("--audience", default="default", help="the contact's audience (default: default)")
     lift.add_argument("--channel", choices=CHANNEL_CHOICES, default="all", help="which channel (default: all)")
     lift.add_argument(
         "--reason", required=True, help="why, for the audit (required; one line, no personal data, ≤ 500 characters)"
@@ -154,8 +165,19 @@ def _register_unsuppress(commands: argparse._SubParsersAction[argparse.ArgumentP
     lift.set_defaults(
         handler=lambda args, target: with_target(
             target, lambda: lift_suppressions(args.contact_id, args.audience, args.channel, args.reason, args.by)
-        )
+        ),
+        check=check_lift,
     )
+
+
+def check_lift(args: argparse.Namespace) -> None:
+    """The audit's ``--reason`` and ``--by`` are acceptable, before the target is resolved."""
+    try:
+        checked_reason(args.reason)
+        if args.by is not None:
+            checked_by(args.by)
+    except InvalidLift as error:
+        raise CliError(str(error)) from None
 
 
 def _subcommands_of(

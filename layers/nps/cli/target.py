@@ -50,13 +50,24 @@ class Target:
 
 
 def from_stack(stack_name: str) -> Target:
-    """Table names from a deployed stack's outputs."""
+    """Table names from a deployed stack's outputs.
+
+    Raises :class:`TargetError` when the stack does not exist in the region or is not an NPS stack; an
+    SDK failure (no region or credentials, endpoint unreachable, access denied) propagates for
+    :func:`nps.kernel.aws.classify_failure` to word.
+    """
+    cloudformation = aws.client("cloudformation")
     try:
-        stacks = aws.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except Exception as error:
-        raise TargetError(f"cannot read stack {stack_name!r}: {_reason(error)}") from error
+        failure = aws.classify_failure(error)
+        # CloudFormation answers a missing stack with a ValidationError, not a "not found" code.
+        if failure is None or failure.code != "ValidationError":
+            raise
+        stacks = []
     if not stacks:
-        raise TargetError(f"stack {stack_name!r} does not exist")
+        region = cloudformation.meta.region_name
+        raise TargetError(f"stack {stack_name!r} does not exist in {region}: check --stack and --region")
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
     tables = {logical: outputs[key] for key, logical in _OUTPUTS.items() if key in outputs}
     if "aggregates" not in tables:
@@ -94,19 +105,11 @@ def _local_outputs(prefix: str) -> dict[str, str]:
     try:
         outputs["SendQueueUrl"] = aws.client("sqs").get_queue_url(QueueName=f"{prefix}-send")["QueueUrl"]
         identities = aws.client("ses").list_identities()["Identities"]
-    except Exception:  # no sending resources in this local environment: commands that need them say so
+    except Exception as error:  # no sending resources in this local environment: commands that need them say so
+        failure = aws.classify_failure(error)
+        if failure is not None and failure.kind == "unreachable":
+            raise  # no server at AWS_ENDPOINT_URL: say so now, not after every command's retries
         return outputs
     if identities:
         outputs["SenderIdentity"] = sorted(identities)[0]
     return outputs
-
-
-def _reason(error: Exception) -> str:
-    """AWS's message for a refused request; otherwise the error's class and text (``NoCredentialsError:
-    Unable to locate credentials``, ``NoRegionError: You must specify a region.``)."""
-    response = getattr(error, "response", None) or {}
-    message = response.get("Error", {}).get("Message")
-    if message:
-        return str(message)
-    text = str(error)
-    return f"{error.__class__.__name__}: {text}" if text else error.__class__.__name__

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import boto3
+from botocore import exceptions as sdk
 from botocore.config import Config
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2, read_timeout=5)
@@ -52,6 +54,15 @@ def send_budget_seconds() -> float:
     return SEND_CONNECT_TIMEOUT + SEND_READ_TIMEOUT + 1.0
 
 
+def use_region(region: str) -> None:
+    """Create every later client in ``region``: ours, and those libraries make (Powertools parameters read
+    ``AWS_DEFAULT_REGION`` through boto3's default session). Clients made before are forgotten."""
+    os.environ["AWS_REGION"] = region
+    os.environ["AWS_DEFAULT_REGION"] = region
+    boto3.DEFAULT_SESSION = None
+    reset_clients()
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests call this when they start or stop a mock)."""
     client.cache_clear()
@@ -88,3 +99,73 @@ def error_code(error: BaseException) -> str:
             return str(code)
         seen = seen.__cause__ or seen.__context__
     return type(error).__name__
+
+
+FailureKind = Literal[
+    "no_region", "no_credentials", "expired_credentials", "invalid_credentials", "unreachable", "access_denied",
+    "not_found", "refused",
+]  # fmt: skip
+_EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
+_INVALID = {"InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "InvalidSignatureException"}
+_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+_NOT_FOUND = {
+    "ResourceNotFoundException", "ResourceNotFound", "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class AwsFailure:
+    """Why a call to AWS (or to the local moto server) failed, in terms a person can act on.
+
+    ``kind`` is one of :data:`FailureKind`; ``operation`` the API call (``DescribeStacks``) when the
+    service answered; ``endpoint`` the URL that could not be reached; ``code`` AWS's error code. No field
+    holds the error's message, which may echo request values.
+    """
+
+    kind: FailureKind
+    operation: str | None = None
+    endpoint: str | None = None
+    code: str | None = None
+
+
+def classify_failure(error: BaseException) -> AwsFailure | None:
+    """What went wrong when ``error`` (or an error it was raised from) is an SDK failure; None otherwise.
+
+    Covers a missing region or credentials, expired or unknown credentials (SSO sessions included), an
+    endpoint that cannot be reached or timed out, and a service's refusal (access denied, resource not
+    found, any other error code). Errors wrapped by another library (Powertools' ``GetParameterError``)
+    are found through ``__cause__``/``__context__``, up to five levels.
+    """
+    seen: BaseException | None = error
+    for _ in range(5):
+        if seen is None:
+            return None
+        failure = _classify_one(seen)
+        if failure is not None:
+            return failure
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _classify_one(error: BaseException) -> AwsFailure | None:
+    if isinstance(error, sdk.NoRegionError):
+        return AwsFailure("no_region")
+    if isinstance(error, sdk.NoCredentialsError | sdk.PartialCredentialsError | sdk.ProfileNotFound):
+        return AwsFailure("no_credentials")
+    if isinstance(error, sdk.SSOError | sdk.TokenRetrievalError):
+        return AwsFailure("expired_credentials")
+    if isinstance(error, sdk.ConnectionError | sdk.HTTPClientError):
+        endpoint = getattr(error, "kwargs", {}).get("endpoint_url") or getattr(error, "kwargs", {}).get("proxy_url")
+        return AwsFailure("unreachable", endpoint=str(endpoint) if endpoint else None)
+    if isinstance(error, sdk.ClientError):
+        code = str(error.response.get("Error", {}).get("Code") or "")
+        operation = error.operation_name
+        kind: FailureKind = (
+            "expired_credentials" if code in _EXPIRED
+            else "invalid_credentials" if code in _INVALID
+            else "access_denied" if code in _DENIED
+            else "not_found" if code in _NOT_FOUND
+            else "refused"
+        )  # fmt: skip
+        return AwsFailure(kind, operation=operation, code=code or None)
+    return None

@@ -10,6 +10,8 @@ Pure: used by the text, HTML and API renderings of reports.
 
 from __future__ import annotations
 
+import math
+
 #: How a missing figure (no responses, no invites) is shown.
 MISSING = "—"
 
@@ -38,3 +40,25 @@ def fixed(value: float | None, digits: int = 1) -> str:
 def percent(value: float | None, digits: int = 1) -> str:
     """``54.2%`` for a percentage already scaled 0…100 (never ``-0.0%``)."""
     return MISSING if value is None else f"{value:z.{digits}f}%"
+
+
+def bounds(low: float | None, high: float | None, digits: int = 1) -> str:
+    """An interval as its two ends, ``-48.5 to +98.5``: never ``±``, which hides an asymmetric interval.
+
+    The adjusted-Wald interval is centred on the adjusted estimate, not on the observed NPS, so
+    "NPS ± margin" would print a range that is not the interval (one promoter: +100.0 ±73.5 reads as
+    +26.5…+173.5, while the interval is −48.5…+98.5).
+    """
+    if low is None or high is None:
+        return MISSING
+    return f"{signed(low, digits)} to {signed(high, digits)}"
+
+
+def likely_between(low: float | None, high: float | None) -> str:
+    """The interval in plain words, ends rounded outwards to whole points: ``likely between +1 and +16``.
+
+    Rounding outwards keeps the sentence at least as wide as the interval it stands for.
+    """
+    if low is None or high is None:
+        return "no responses yet"
+    return f"likely between {signed(float(math.floor(low + 1e-9)), 0)} and {signed(float(math.ceil(high - 1e-9)), 0)}"

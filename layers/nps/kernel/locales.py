@@ -68,3 +68,13 @@ def accept_language(header: str | None) -> list[str]:
         if tag and tag != "*" and quality > 0:
             weighted.append((-quality, index, tag))
     return [tag for _, _, tag in sorted(weighted)]
+
+
+#: Languages written right to left (ISO 639-1), for the ``dir`` attribute of rendered HTML.
+RTL_LANGUAGES = frozenset({"ar", "dv", "fa", "he", "ps", "ur", "yi"})
+
+
+def text_direction(locale: str) -> str:
+    """``"rtl"`` for a locale whose language is written right to left (``ar``, ``he-IL``), else ``"ltr"``."""
+    language = locale.strip().replace("_", "-").lower().split("-")[0]
+    return "rtl" if language in RTL_LANGUAGES else "ltr"

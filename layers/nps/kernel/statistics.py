@@ -7,7 +7,10 @@ add 3 to n and ¾ to each of the promoter and detractor counts, then
 
 with the adjusted proportions and n. The change between two independent periods is tested with a
 two-sided z test on the difference of the adjusted estimates, whose variance is the sum of the two
-variances. All figures are on the −100…+100 scale.
+variances; the same difference and variance give the change's 95% interval (a Wald interval for the
+difference of two independent adjusted estimates, Rocks 2016 §4). A segment is compared with the rest
+of the responses (:func:`rest`) by the same test: the two are disjoint, hence independent samples.
+All figures are on the −100…+100 scale.
 """
 
 from __future__ import annotations
@@ -60,12 +63,18 @@ class NpsEstimate:
 
 @dataclass(frozen=True, slots=True)
 class ChangeTest:
-    """Whether NPS moved significantly between two independent periods."""
+    """Whether NPS moved significantly between two independent samples (periods, or a segment and the rest).
+
+    ``difference`` is after − before in NPS points (adjusted estimates); ``low`` and ``high`` bound its
+    95% interval, ``difference ± 1.96·SE`` clipped to −200…+200 (``None`` when a sample is empty).
+    """
 
     difference: float | None
     z: float | None
     p_value: float | None
     significant: bool
+    low: float | None = None
+    high: float | None = None
 
 
 def nps(counts: CategoryCounts) -> float | None:
@@ -107,7 +116,10 @@ def estimate(counts: CategoryCounts, z: float = Z_95) -> NpsEstimate:
 
 
 def compare(before: CategoryCounts, after: CategoryCounts, alpha: float = 0.05) -> ChangeTest:
-    """Two-sided z test for the change in NPS between two independent samples."""
+    """Two-sided z test for the change in NPS between two independent samples, with its 95% interval.
+
+    A test at another ``alpha`` keeps the 95% interval; only ``significant`` follows ``alpha``.
+    """
     if before.n == 0 or after.n == 0:
         return ChangeTest(None, None, None, False)
     d1, v1 = _adjusted(before)
@@ -116,4 +128,24 @@ def compare(before: CategoryCounts, after: CategoryCounts, alpha: float = 0.05) 
     difference = 100.0 * (d2 - d1)
     z = (d2 - d1) / se
     p_value = math.erfc(abs(z) / math.sqrt(2.0))
-    return ChangeTest(difference=difference, z=z, p_value=p_value, significant=p_value < alpha)
+    half = 100.0 * Z_95 * se
+    return ChangeTest(
+        difference=difference,
+        z=z,
+        p_value=p_value,
+        significant=p_value < alpha,
+        low=max(-200.0, difference - half),
+        high=min(200.0, difference + half),
+    )
+
+
+def rest(total: CategoryCounts, part: CategoryCounts) -> CategoryCounts:
+    """The responses of ``total`` outside ``part`` (a segment value's complement within its dimension).
+
+    Counts never go below zero: a part read a moment later than its total cannot make them negative.
+    """
+    return CategoryCounts(
+        promoters=max(0, total.promoters - part.promoters),
+        passives=max(0, total.passives - part.passives),
+        detractors=max(0, total.detractors - part.detractors),
+    )

@@ -4,17 +4,21 @@ A report is built from aggregate items only: totals over a range from an aligned
 (:func:`nps.reporting.ranges.cover`), a trend from one item per period, segment and channel comparisons from
 the same covers per slice, and the list of slices a survey has from the aggregates' ``by_survey``
 index. Every figure carries n, the adjusted-Wald interval and, on a trend, whether the change from the
-previous period is significant (:mod:`nps.kernel.statistics`).
+previous period is significant (:mod:`nps.kernel.statistics`); a segment or channel row, whether it
+differs significantly from the rest of the responses. A whole report chooses its trend's step from the
+range and the responses per period unless one is given (:mod:`nps.reporting.granularity`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from nps.kernel.formatting import fixed, rounded, signed
 from nps.kernel.periods import Granularity
-from nps.kernel.statistics import CategoryCounts, ChangeTest, NpsEstimate, compare, estimate
+from nps.kernel.statistics import CategoryCounts, ChangeTest, NpsEstimate, compare, estimate, rest
+from nps.reporting import granularity as steps_rule
 from nps.reporting.ranges import DateRange, Period, cover, periods
 from nps.scoring.aggregation import ALL, CATEGORY_COUNTERS, SCORE_COUNTERS, AggregateKey
 
@@ -161,6 +165,20 @@ def _round(value: float | None, digits: int = 2) -> float | None:
     return rounded(value, digits)
 
 
+def change_dict(change: ChangeTest | None) -> dict[str, Any] | None:
+    """A change as the API returns it: difference, its 95% interval, z, p and significance."""
+    if change is None:
+        return None
+    return {
+        "difference": _round(change.difference),
+        "low": _round(change.low),
+        "high": _round(change.high),
+        "z": _round(change.z, 3),
+        "p_value": _round(change.p_value, 4),
+        "significant": change.significant,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class TrendPoint:
     period: Period
@@ -178,31 +196,81 @@ class TrendPoint:
             "last_day": self.period.last.isoformat(),
             "partial": self.partial,
             **self.figures.as_dict(),
-            "change": None
-            if change is None
-            else {
-                "difference": _round(change.difference),
-                "z": _round(change.z, 3),
-                "p_value": _round(change.p_value, 4),
-                "significant": change.significant,
-            },
+            "change": change_dict(change),
         }
 
 
 @dataclass(frozen=True, slots=True)
 class SliceRow:
-    """One row of a segment or channel comparison."""
+    """One row of a segment or channel comparison.
+
+    ``versus_rest`` tests this slice against the other responses of the same report (the total minus
+    this slice): ``difference`` is this slice's NPS minus the rest's, ``significant`` at the 5% level.
+    """
 
     dimension: str
     value: str
     figures: Figures
+    versus_rest: ChangeTest | None = None
 
     @property
     def label(self) -> str:
         return f"{self.dimension}={self.value}"
 
+    @property
+    def differs(self) -> str:
+        """``"above"`` or ``"below"`` when significantly different from the rest, else ``""``."""
+        change = self.versus_rest
+        if change is None or not change.significant or change.difference is None:
+            return ""
+        return "above" if change.difference > 0 else "below"
+
     def as_dict(self) -> dict[str, Any]:
-        return {"dimension": self.dimension, "value": self.value, **self.figures.as_dict()}
+        return {
+            "dimension": self.dimension,
+            "value": self.value,
+            **self.figures.as_dict(),
+            "versus_rest": change_dict(self.versus_rest),
+        }
+
+
+def versus_rest(row: SliceRow, total: Figures) -> SliceRow:
+    """``row`` with its two-sample test against the rest of ``total`` (the responses outside the row)."""
+    return SliceRow(
+        row.dimension, row.value, row.figures, compare(rest(total.counts, row.figures.counts), row.figures.counts)
+    )
+
+
+def trim_leading_empty(points: Sequence[TrendPoint]) -> list[TrendPoint]:
+    """The trend from its first period with responses (all of it when none has any)."""
+    for index, point in enumerate(points):
+        if point.figures.counts.n:
+            return list(points[index:])
+    return list(points)
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """The story of a report in one place: NPS with its interval, the latest change, the response rate.
+
+    ``latest`` is the last period with responses and ``change`` its change from the period before (as the
+    trend shows it; ``None`` when that period had no responses or there is none).
+    """
+
+    title: str
+    figures: Figures
+    latest: TrendPoint | None
+    previous: TrendPoint | None
+    change: ChangeTest | None
+
+
+def headline(report: Report) -> Headline:
+    """The headline of ``report`` (pure)."""
+    with_data = [index for index, point in enumerate(report.trend) if point.figures.counts.n]
+    latest = report.trend[with_data[-1]] if with_data else None
+    previous = report.trend[with_data[-1] - 1] if with_data and with_data[-1] > 0 else None
+    change = latest.change if latest is not None and latest.change and latest.change.difference is not None else None
+    return Headline(report.title, report.total, latest, previous, change)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +326,14 @@ class Report:
     channels: list[SliceRow]
     items_read: int = 0
     catalog: Catalog | None = field(default=None, compare=False)
+    #: The survey's name from its definition (the reports fall back on the id without it).
+    survey_name: str | None = None
+    #: Whether the trend's step was chosen by :mod:`nps.reporting.granularity` (not asked for).
+    granularity_chosen: bool = False
+
+    @property
+    def title(self) -> str:
+        return self.survey_name or self.survey_id
 
 
 def _pk(survey_id: str, granularity: Granularity, segment: str, channel: str) -> str:
@@ -307,14 +383,23 @@ class ReportService:
         granularity = Granularity(granularity)
         steps = periods(granularity, span)
         by_period = self.source.read(_pk(survey_id, granularity, segment, channel), steps[0].key, steps[-1].key)
-        points: list[TrendPoint] = []
-        previous: CategoryCounts | None = None
-        for step in steps:
-            figures = Figures.from_counters(by_period.get(step.key, {}))
-            change = None if previous is None else compare(previous, figures.counts)
-            points.append(TrendPoint(step, figures, change, partial=not step.within(span)))
-            previous = figures.counts
-        return points
+        return _points(steps, by_period, span)
+
+    def chosen_trend(
+        self, survey_id: str, span: DateRange, segment: str = ALL, channel: str = ALL
+    ) -> tuple[Granularity, list[TrendPoint]]:
+        """The trend at the step :func:`nps.reporting.granularity.choose` picks (one query per candidate)."""
+        read: dict[Granularity, tuple[list[Period], dict[str, Counters]]] = {}
+        for candidate in steps_rule.candidates(span):
+            steps = periods(candidate, span)
+            pk = _pk(survey_id, candidate, segment, channel)
+            read[candidate] = (steps, self.source.read(pk, steps[0].key, steps[-1].key))
+        n_per_period = {
+            g: [counts_from(by_period.get(step.key, {})).n for step in steps] for g, (steps, by_period) in read.items()
+        }
+        chosen = steps_rule.choose(n_per_period)
+        steps, by_period = read[chosen]
+        return chosen, _points(steps, by_period, span)
 
     def by_dimension(
         self,
@@ -323,22 +408,35 @@ class ReportService:
         dimension: str,
         channel: str = ALL,
         catalog: Catalog | None = None,
+        total: Figures | None = None,
     ) -> list[SliceRow]:
-        """Every value of a segment dimension over ``span``, highest NPS first."""
+        """Every value of a segment dimension over ``span``, highest NPS first, each tested against the rest.
+
+        ``total`` is the figures of the whole slice (every value, ``channel``); read when not given.
+        """
         catalog = catalog or self.catalog(survey_id)
         catalog.check_dimension(dimension)
+        total = total or self.total(survey_id, span, ALL, channel)
         rows = [
-            SliceRow(dimension, value, self.total(survey_id, span, f"{dimension}={value}", channel))
+            versus_rest(SliceRow(dimension, value, self.total(survey_id, span, f"{dimension}={value}", channel)), total)
             for value in catalog.dimensions[dimension]
         ]
         return sort_by_nps(rows)
 
     def by_channel(
-        self, survey_id: str, span: DateRange, segment: str = ALL, catalog: Catalog | None = None
+        self,
+        survey_id: str,
+        span: DateRange,
+        segment: str = ALL,
+        catalog: Catalog | None = None,
+        total: Figures | None = None,
     ) -> list[SliceRow]:
+        """Every channel over ``span``, highest NPS first, each tested against the other channels."""
         catalog = catalog or self.catalog(survey_id)
+        total = total or self.total(survey_id, span, segment, ALL)
         rows = [
-            SliceRow("channel", channel, self.total(survey_id, span, segment, channel)) for channel in catalog.channels
+            versus_rest(SliceRow("channel", channel, self.total(survey_id, span, segment, channel)), total)
+            for channel in catalog.channels
         ]
         return sort_by_nps(rows)
 
@@ -346,24 +444,36 @@ class ReportService:
         self,
         survey_id: str,
         span: DateRange,
-        granularity: Granularity = Granularity.MONTH,
+        granularity: Granularity | None = None,
         segment: str = ALL,
         channel: str = ALL,
+        survey_name: str | None = None,
     ) -> Report:
-        """Headline, trend, every segment dimension and every channel for one survey and range."""
+        """Headline, trend, every segment dimension and every channel for one survey and range.
+
+        Without ``granularity`` the trend's step is chosen from the range and the responses per period
+        (:mod:`nps.reporting.granularity`). Leading periods without responses are left out of the trend.
+        """
         start = self.source.items_read
         catalog = self.catalog(survey_id)
         catalog.check_segment(segment)
-        trend = self.trend(survey_id, span, granularity, segment, channel)
+        chosen = granularity is None
+        if granularity is None:
+            granularity, trend = self.chosen_trend(survey_id, span, segment, channel)
+        else:
+            trend = self.trend(survey_id, span, granularity, segment, channel)
+        trend = trim_leading_empty(trend)
         total = self.total(survey_id, span, segment, channel)
         # Aggregates hold one dimension at a time, so a report filtered to a segment has no cross-tab.
         segments: dict[str, list[SliceRow]] = {}
         if segment == ALL:
             for dimension in catalog.dimensions:
-                segments[dimension] = self.by_dimension(survey_id, span, dimension, channel, catalog)
-        channels = self.by_channel(survey_id, span, segment, catalog) if channel == ALL else []
+                segments[dimension] = self.by_dimension(survey_id, span, dimension, channel, catalog, total)
+        channels = self.by_channel(survey_id, span, segment, catalog, total) if channel == ALL else []
         return Report(
             survey_id=survey_id,
+            survey_name=survey_name,
+            granularity_chosen=chosen,
             span=span,
             granularity=Granularity(granularity),
             segment=segment,
@@ -375,6 +485,18 @@ class ReportService:
             items_read=self.source.items_read - start,
             catalog=catalog,
         )
+
+
+def _points(steps: Sequence[Period], by_period: dict[str, Counters], span: DateRange) -> list[TrendPoint]:
+    """Trend points from one read of a slice's periods, each tested against the previous one."""
+    points: list[TrendPoint] = []
+    previous: CategoryCounts | None = None
+    for step in steps:
+        figures = Figures.from_counters(by_period.get(step.key, {}))
+        change = None if previous is None else compare(previous, figures.counts)
+        points.append(TrendPoint(step, figures, change, partial=not step.within(span)))
+        previous = figures.counts
+    return points
 
 
 # -- the original single-slice helpers (used by the demo's quick check) ----------------------------

@@ -2,27 +2,38 @@
 
 Everything the page needs is inline: styles and SVG charts, no scripts, fonts or images from elsewhere,
 so the file can be mailed, archived or printed. Comments are escaped by Jinja2's autoescape.
+
+The page reads on a phone (375 CSS px) and on paper: chart text is sized per screen width so it renders
+at 12 px or more, each point's NPS is written on the chart (up to :data:`MAX_VALUE_LABELS` points) and in
+the trend table under it, and the segment table stacks into one card per row on narrow screens.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from nps.kernel import formatting
 from nps.kernel.rendering import render
 from nps.reporting.adapters.reads import StoredResponse
-from nps.reporting.figures import Figures, Report, SliceRow, TrendPoint
+from nps.reporting.figures import Figures, Report, SliceRow, TrendPoint, headline
 
 TEMPLATE = "reports/report.html"
 CHART_WIDTH = 720
-CHART_HEIGHT = 280
-MARGIN_LEFT = 44
-MARGIN_RIGHT = 40
-MARGIN_TOP = 16
-MARGIN_BOTTOM = 40
+CHART_HEIGHT = 320
+# Room for tick and period labels at the phone size (25 user units, see the template's styles).
+MARGIN_LEFT = 64
+MARGIN_RIGHT = 36
+MARGIN_TOP = 36
+MARGIN_BOTTOM = 44
 MAX_X_LABELS = 12
+#: Period labels kept on a phone-sized chart (the others are hidden below 600 CSS px).
+MAX_X_LABELS_NARROW = 4
+#: Up to this many points, each point's NPS is written above it; beyond, the trend table carries them.
+MAX_VALUE_LABELS = 12
+#: Categories in the order the report shows their comments.
+CATEGORIES = ("detractor", "passive", "promoter")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +47,12 @@ class ChartPoint:
     n: int
     significant: str  # "", "up" or "down"
     show_label: bool
+    #: The period label stays on a phone-sized chart.
+    narrow_label: bool
+    #: The NPS is written above the point.
+    show_value: bool
+    #: ``text-anchor`` of the period label: the outermost labels stay inside the chart.
+    label_anchor: str = "middle"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +97,7 @@ def trend_chart(points: Sequence[TrendPoint]) -> TrendChart:
     count = len(points)
     gap = (right - left) / max(1, count - 1) if count > 1 else 0.0
     every = max(1, -(-count // MAX_X_LABELS))
+    every_narrow = max(1, -(-count // MAX_X_LABELS_NARROW))
     chart_points: list[ChartPoint] = []
     for index, point in enumerate(points):
         e = point.figures.estimate
@@ -98,7 +116,15 @@ def trend_chart(points: Sequence[TrendPoint]) -> TrendChart:
                 nps=e.nps,
                 n=e.n,
                 significant=significant,
-                show_label=index % every == 0 or index == count - 1,
+                # Counted from the latest period, which is always labelled.
+                show_label=(count - 1 - index) % every == 0,
+                narrow_label=(count - 1 - index) % every_narrow == 0,
+                show_value=count <= MAX_VALUE_LABELS,
+                label_anchor="end"
+                if index == count - 1 and count > 1
+                else "start"
+                if index == 0 and count > 1
+                else "middle",
             )
         )
     # Runs of consecutive points with data: a period without answers breaks the line and the band.
@@ -173,20 +199,53 @@ def _segment_rows(report: Report) -> list[tuple[str, list[SliceRow]]]:
     return groups
 
 
-def render_report(report: Report, comments: Sequence[StoredResponse], generated_at: datetime) -> str:
-    """The whole report as one HTML document (figures formatted by :mod:`nps.kernel.formatting`)."""
+@dataclass(frozen=True, slots=True)
+class CommentSection:
+    """The comments of one category: how many the range has, and the latest few shown."""
+
+    category: str
+    count: int
+    shown: list[StoredResponse]
+
+
+def comment_sections(
+    comments: Sequence[StoredResponse], counts: Mapping[str, int] | None = None
+) -> list[CommentSection]:
+    """Comments grouped by category, detractors first; ``counts`` (per category) default to those given."""
+    sections = []
+    for category in CATEGORIES:
+        shown = [c for c in comments if c.category == category]
+        count = max(len(shown), (counts or {}).get(category, 0))
+        sections.append(CommentSection(category, count, shown))
+    return sections
+
+
+def render_report(
+    report: Report,
+    comments: Sequence[StoredResponse],
+    generated_at: datetime,
+    comment_counts: Mapping[str, int] | None = None,
+) -> str:
+    """The whole report as one HTML document (figures formatted by :mod:`nps.kernel.formatting`).
+
+    ``comments`` are the latest comments to show (any categories); ``comment_counts`` how many comments
+    each category has in the range (defaults to the number given).
+    """
     return render(
         TEMPLATE,
         "en",
         signed=formatting.signed,
         number=formatting.fixed,
         percent=formatting.percent,
+        bounds=formatting.bounds,
+        likely_between=formatting.likely_between,
         report=report,
+        story=headline(report),
         total=report.total,
         chart=trend_chart(report.trend),
         bars=histogram(report.total),
         groups=_segment_rows(report),
-        comments=list(comments),
+        sections=comment_sections(comments, comment_counts),
         generated_at=generated_at.strftime("%Y-%m-%d %H:%M UTC"),
         significant_changes=sum(1 for p in report.trend if p.change is not None and p.change.significant),
     )

@@ -64,6 +64,8 @@ class ExportQuery(RangeQuery):
 
 class ChangeOut(BaseModel):
     difference: float | None = Field(description="NPS points (adjusted estimates), after − before")
+    low: float | None = Field(default=None, description="Lower end of the difference's 95% interval")
+    high: float | None = Field(default=None, description="Upper end of the difference's 95% interval")
     z: float | None
     p_value: float | None
     significant: bool = Field(description="Two-sided z test at the 5% level")
@@ -123,6 +125,11 @@ class TrendOut(BaseModel):
 class SliceRowOut(FiguresOut):
     dimension: str
     value: str
+    versus_rest: ChangeOut | None = Field(
+        default=None,
+        description="This slice against the other responses of the report (this − rest; null when either is"
+        " empty): `significant` marks a slice whose NPS differs from the rest at the 5% level",
+    )
 
 
 class BreakdownOut(BaseModel):

@@ -1,19 +1,28 @@
-"""The terminal report: NPS ± margin, counts and response rate per slice, then the trend."""
+"""The terminal report: the story first (headline), then every slice and the trend, intervals as bounds.
+
+Intervals are printed as their two ends (``-0.4 to +15.6``), never as ``± margin``: the adjusted-Wald
+interval is not centred on the observed NPS (:func:`nps.kernel.formatting.bounds`).
+"""
 
 from __future__ import annotations
 
-from nps.kernel.formatting import MISSING, fixed, percent, signed
-from nps.reporting.figures import Figures, Report, SliceRow
+from collections.abc import Sequence
+
+from nps.kernel.formatting import MISSING, bounds, likely_between, percent, signed
+from nps.kernel.statistics import ChangeTest
+from nps.reporting.figures import Figures, Headline, Report, SliceRow, headline
 
 _SPARK = "▁▂▃▄▅▆▇█"
+#: The narrowest NPS range a sparkline spans: a wobble of a few points stays a wobble.
+SPARK_MIN_SPAN = 20.0
 
 
 def _nps(figures: Figures) -> str:
     return signed(figures.estimate.nps)
 
 
-def _margin(figures: Figures) -> str:
-    return MISSING if figures.estimate.margin is None else f"±{fixed(figures.estimate.margin)}"
+def _interval(figures: Figures) -> str:
+    return bounds(figures.estimate.low, figures.estimate.high)
 
 
 def _rate(figures: Figures) -> str:
@@ -21,7 +30,7 @@ def _rate(figures: Figures) -> str:
 
 
 _HEADER = (
-    f"{'slice':<26} {'NPS':>7} {'95%':>7} {'n':>6} {'prom.':>6} {'pass.':>6} {'detr.':>6}"
+    f"{'slice':<24} {'NPS':>6} {'95% interval':>15} {'n':>6} {'prom.':>6} {'pass.':>6} {'detr.':>6}"
     f" {'invites':>8} {'resp.rate':>9}"
 )
 
@@ -30,16 +39,18 @@ _HEADER = (
 EARLIER_MARK = "†"
 
 
-def _line(label: str, figures: Figures) -> str:
+def _line(label: str, figures: Figures, differs: str = "") -> str:
     c = figures.counts
     flags = []
+    if differs:
+        flags.append(f"{'▲' if differs == 'above' else '▼'} {differs} the rest")
     if figures.small_n and c.n:
         flags.append("small n")
     if figures.earlier_invites:
         flags.append(f"{EARLIER_MARK} {figures.answers_to_earlier_invites} answer earlier invites")
     flag = "".join(f"  {f}" for f in flags)
     return (
-        f"{label[:26]:<26} {_nps(figures):>7} {_margin(figures):>7} {c.n:>6} {c.promoters:>6} {c.passives:>6}"
+        f"{label[:24]:<24} {_nps(figures):>6} {_interval(figures):>15} {c.n:>6} {c.promoters:>6} {c.passives:>6}"
         f" {c.detractors:>6} {figures.invites_sent:>8} {_rate(figures):>9}{flag}"
     )
 
@@ -58,31 +69,86 @@ def _earlier_invites_note(report: Report) -> list[str]:
 
 
 def _rows(rows: list[SliceRow]) -> list[str]:
-    return [_line(f"  {row.label}", row.figures) for row in rows]
+    return [_line(f"  {row.label}", row.figures, row.differs) for row in rows]
 
 
-def sparkline(values: list[float | None]) -> str:
-    """One character per value, scaled −100…+100 (a space where there is no value)."""
+def sparkline(values: Sequence[float | None]) -> str:
+    """One character per value (a space where there is none), scaled to the series' own range.
+
+    The scale runs from the series' lowest to its highest value, widened to at least
+    :data:`SPARK_MIN_SPAN` points around its middle: a fixed −100…+100 scale puts a 29-point fall within
+    one or two of the eight levels, the series' own range makes it the full height, and the minimum span
+    keeps a 2-point wobble from looking like a cliff.
+    """
+    known = [v for v in values if v is not None]
+    if not known:
+        return " " * len(values)
+    low, high = min(known), max(known)
+    if high - low < SPARK_MIN_SPAN:
+        middle = (low + high) / 2
+        low, high = middle - SPARK_MIN_SPAN / 2, middle + SPARK_MIN_SPAN / 2
+    top = len(_SPARK) - 1
     out = []
     for value in values:
         if value is None:
             out.append(" ")
         else:
-            out.append(_SPARK[min(len(_SPARK) - 1, int((value + 100) / 200 * len(_SPARK)))])
+            out.append(_SPARK[min(top, max(0, round((value - low) / (high - low) * top)))])
     return "".join(out)
 
 
+def change_text(change: ChangeTest | None) -> str:
+    """``-28.3 (-52.1 to -4.5)``: the change in points and its 95% interval (empty without a change)."""
+    if change is None or change.difference is None:
+        return ""
+    return f"{signed(change.difference)} ({bounds(change.low, change.high)})"
+
+
+def headline_lines(story: Headline, granularity: str) -> list[str]:
+    """The headline as sentences: NPS and its bounds, the latest change and its significance, the rate."""
+    figures = story.figures
+    e = figures.estimate
+    lines = [
+        f"NPS {signed(e.nps)}, {likely_between(e.low, e.high)} (95% interval {bounds(e.low, e.high)}),"
+        f" from {figures.counts.n} responses" + (" — small sample, read with care" if figures.small_n else "")
+    ]
+    latest, previous, change = story.latest, story.previous, story.change
+    if latest is not None and previous is not None and change is not None and change.difference is not None:
+        verdict = "significant" if change.significant else "not significant"
+        if change.p_value is not None:
+            verdict += f" (p = {change.p_value:.3f})"
+        so_far = " (so far)" if latest.partial else ""
+        lines.append(
+            f"Latest {granularity}: {latest.period.key}{so_far} vs {previous.period.key}: {signed(change.difference)}"
+            f" points, 95% interval {bounds(change.low, change.high)} — {verdict}"
+        )
+    elif latest is not None:
+        lines.append(f"Latest {granularity}: {latest.period.key}; no responses in the {granularity} before to compare")
+    rate = figures.response_rate
+    if rate is not None:
+        lines.append(
+            f"Response rate {percent(rate)}: {figures.counts.n} responses to {figures.invites_sent} invites sent"
+            + (f" ({EARLIER_MARK} includes answers to earlier invites)" if figures.earlier_invites else "")
+        )
+    else:
+        lines.append(f"Response rate {MISSING}: no invites counted in the range")
+    return lines
+
+
 def format_full_report(report: Report) -> str:
-    """The whole report as plain text (fits 100 columns)."""
+    """The whole report as plain text (fits 100 columns): headline, slices, trend and its sparkline."""
     scope = []
     if report.segment != "*":
         scope.append(f"segment {report.segment}")
     if report.channel != "*":
         scope.append(f"channel {report.channel}")
-    title = f"NPS report — survey {report.survey_id!r}, {report.span.label()}"
+    name = report.title if report.title == report.survey_id else f"{report.title} ({report.survey_id})"
+    title = f"NPS report — {name}, {report.span.label()}"
     if scope:
         title += f" ({', '.join(scope)})"
-    lines = [title, "", _HEADER, "-" * len(_HEADER), _line("all responses", report.total)]
+    step = report.granularity.value
+    lines = [title, "", *headline_lines(headline(report), step), ""]
+    lines += [_HEADER, "-" * len(_HEADER), _line("all responses", report.total)]
     for dimension, rows in report.segments.items():
         lines.append(f"by {dimension}:")
         lines.extend(_rows(rows))
@@ -90,23 +156,24 @@ def format_full_report(report: Report) -> str:
         lines.append("by channel:")
         lines.extend(_rows(report.channels))
     lines += _earlier_invites_note(report)
+    if any(row.differs for rows in (*report.segments.values(), report.channels) for row in rows):
+        lines.append("▲/▼ above/below the rest: the slice's NPS differs from the other responses' (p < 0.05).")
+    chosen = " (step chosen from the range and the responses per period)" if report.granularity_chosen else ""
     lines += [
         "",
-        f"Trend by {report.granularity.value} (▲/▼ = significant change from the previous period, p < 0.05):",
+        f"Trend by {step}{chosen}",
+        f"▲/▼ = significant change from the previous {step} (p < 0.05)",
+        f"{'period':<12} {'NPS':>6} {'95% interval':>15} {'n':>6}  change (95% interval)",
     ]
-    lines.append(f"{'period':<12} {'NPS':>7} {'95%':>7} {'n':>6} {'change':>8}  ")
     for point in report.trend:
         change = point.change
         marker = ""
-        delta = ""
-        if change is not None and change.difference is not None:
-            delta = signed(change.difference)
-            if change.significant:
-                marker = "▲" if change.difference > 0 else "▼"
+        if change is not None and change.difference is not None and change.significant:
+            marker = " ▲" if change.difference > 0 else " ▼"
         partial = " (partial)" if point.partial else ""
         lines.append(
-            f"{point.period.key:<12} {_nps(point.figures):>7} {_margin(point.figures):>7}"
-            f" {point.figures.counts.n:>6} {delta:>8} {marker}{partial}"
+            f"{point.period.key:<12} {_nps(point.figures):>6} {_interval(point.figures):>15}"
+            f" {point.figures.counts.n:>6}  {change_text(change) + marker:<30}{partial}".rstrip()
         )
     lines.append(f"{'':<12} {sparkline([p.figures.estimate.nps for p in report.trend])}")
     return "\n".join(lines)

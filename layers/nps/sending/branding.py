@@ -9,7 +9,9 @@ ratio*); normal-size text needs at least 4.5:1.
 are legitimate brands. Rather than refuse them, the score digits and call-to-action labels on the brand
 colour take the first of white, near-black and black that reaches 4.5:1 (one of white and black always
 does: the worst case, a mid grey, still gives 4.58:1 with black), and the brand name heading on the
-white card uses the brand colour only when it reaches 4.5:1 against white, else near-black.
+white card uses the brand colour only when it reaches 4.5:1 against white, else near-black. In dark
+mode (clients that honour ``prefers-color-scheme``) the card is :data:`DARK_CARD` and the same rule
+picks the brand colour or white there.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ MIN_CONTRAST = 4.5
 WHITE = "#ffffff"
 NEAR_BLACK = "#1a1a1a"  # the emails' body text colour
 BLACK = "#000000"
+#: The emails' dark-mode card and page backgrounds (``templates/email/layout.html``).
+DARK_CARD = "#1f2937"
+DARK_PAGE = "#111827"
 _TEXT_ON_BRAND = (WHITE, NEAR_BLACK, BLACK)
 
 
@@ -58,7 +63,10 @@ def text_colour_on(background: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def brand_text_colour(brand_colour: str) -> str:
-    """The colour of the brand name on the white email card: the brand colour when it reaches 4.5:1
-    against white, else near-black (a yellow or white brand would be unreadable there)."""
-    return brand_colour if contrast_ratio(brand_colour, WHITE) >= MIN_CONTRAST else NEAR_BLACK
+def brand_text_colour(brand_colour: str, card: str = WHITE) -> str:
+    """The colour of the brand name on the email card (white, or :data:`DARK_CARD` in dark mode): the
+    brand colour when it reaches 4.5:1 against the card, else the card's own text colour (near-black on
+    white, white on dark), so a yellow brand on white or a navy brand on the dark card stays readable."""
+    if contrast_ratio(brand_colour, card) >= MIN_CONTRAST:
+        return brand_colour
+    return text_colour_on(card)

@@ -17,10 +17,10 @@ from email.utils import formatdate
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from nps.kernel.locales import catalog
+from nps.kernel.locales import catalog, text_direction
 from nps.kernel.rendering import environment
 from nps.links.tokens import Keyring, Purpose, sign
-from nps.sending.branding import brand_text_colour, text_colour_on
+from nps.sending.branding import DARK_CARD, DARK_PAGE, brand_text_colour, text_colour_on
 
 if TYPE_CHECKING:
     from nps.sending.surveys import Survey
@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 #: Headers are folded by the ``email`` package (RFC 5322 §2.1.1, RFC 2047 §2): lines of at most 76
 #: characters where a fold point exists (998 at most in any case), encoded words of at most 75.
 HEADER_POLICY = policy.SMTP.clone(max_line_length=76)
+
+#: The email's score buttons in two rows: eleven buttons of 40 px or more do not fit one row at a
+#: 375 px viewport (the reasoning is in ``templates/email/invite.html``).
+SCORE_ROWS: tuple[tuple[int, ...], ...] = (tuple(range(6)), tuple(range(6, 11)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,14 +83,17 @@ def render_email(survey: Survey, locale: str, links: InviteLinks, reminder: bool
     context = {
         "t": t,
         "locale": locale,
+        "dir": text_direction(locale),
         "brand": brand,
         **_colours(survey),
         "subject": _fill(t["email_reminder_subject" if reminder else "email_subject"], brand=brand),
+        "reminder": reminder,
         "question": question,
         "intro": t["email_reminder_intro" if reminder else "email_intro"],
         "scale_low": t["scale_low"],
         "scale_high": t["scale_high"],
         "score_links": links.score_links,
+        "score_rows": SCORE_ROWS,
         "score_labels": [_fill(t["score_label"], score=str(score)) for score in range(11)],
         "footer": _fill(t["email_footer"], brand=brand),
         "unsubscribe_link": links.unsubscribe,
@@ -101,12 +108,15 @@ def render_email(survey: Survey, locale: str, links: InviteLinks, reminder: bool
 
 
 def _colours(survey: Survey) -> dict[str, str]:
-    """The brand colour, the digits' colour on it and the brand name's colour on the white card
-    (each at 4.5:1 or more, see :mod:`nps.sending.branding`)."""
+    """The brand colour, the digits' colour on it and the brand name's colour on the white card and on
+    the dark-mode card (each at 4.5:1 or more, see :mod:`nps.sending.branding`)."""
     return {
         "brand_colour": survey.brand_colour,
         "on_brand_colour": text_colour_on(survey.brand_colour),
         "brand_text_colour": brand_text_colour(survey.brand_colour),
+        "brand_text_colour_dark": brand_text_colour(survey.brand_colour, DARK_CARD),
+        "dark_card": DARK_CARD,
+        "dark_page": DARK_PAGE,
     }
 
 
@@ -157,6 +167,7 @@ def render_follow_up_email(survey: Survey, category: str, locale: str, unsubscri
     context = {
         "t": t,
         "locale": locale,
+        "dir": text_direction(locale),
         "brand": brand,
         **_colours(survey),
         "subject": subject,

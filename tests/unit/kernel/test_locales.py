@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from nps.kernel.locales import DEFAULT_LOCALE, accept_language, catalog, resolve_locale, supported_locales
+from nps.kernel.locales import (
+    DEFAULT_LOCALE,
+    accept_language,
+    catalog,
+    resolve_locale,
+    supported_locales,
+    text_direction,
+)
 
 
 def test_supported_locales_are_the_catalogs_in_the_repository() -> None:
@@ -83,3 +90,11 @@ def test_catalog_falls_back_to_english_for_missing_keys() -> None:
     assert set(english) <= set(german)
     assert german["thank_you_title"] != english["thank_you_title"]
     assert catalog("xx") == english
+
+
+@pytest.mark.parametrize(
+    ("locale", "direction"),
+    [("en", "ltr"), ("de", "ltr"), ("es-MX", "ltr"), ("ar", "rtl"), ("he-IL", "rtl"), ("fa_IR", "rtl"), ("", "ltr")],
+)
+def test_text_direction_follows_the_language(locale: str, direction: str) -> None:
+    assert text_direction(locale) == direction

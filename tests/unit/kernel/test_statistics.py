@@ -10,8 +10,10 @@ import math
 from statistics import NormalDist
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from nps.kernel.statistics import Z_95, CategoryCounts, ChangeTest, compare, estimate, nps
+from nps.kernel.statistics import Z_95, CategoryCounts, ChangeTest, compare, estimate, nps, rest
 
 # --------------------------------------------------------------------------------------------------
 # CategoryCounts and nps()
@@ -288,3 +290,46 @@ def test_significance_follows_alpha() -> None:
 )
 def test_an_empty_period_is_never_significant(before: CategoryCounts, after: CategoryCounts) -> None:
     assert compare(before, after) == ChangeTest(difference=None, z=None, p_value=None, significant=False)
+
+
+def test_a_change_carries_its_95_percent_interval() -> None:
+    # Given the documented rise from period B to period A (difference +24.3, z 2.241)
+    change = compare(CategoryCounts(45, 30, 25), CategoryCounts(60, 25, 15))
+    assert change.difference is not None
+    assert change.low is not None
+    assert change.high is not None
+    # Then its interval is difference ± 1.96 × SE, and excludes zero as the test says
+    se = change.difference / change.z if change.z else 0.0
+    assert change.low == pytest.approx(change.difference - Z_95 * se)
+    assert change.high == pytest.approx(change.difference + Z_95 * se)
+    assert round(change.low, 1) == 3.0
+    assert round(change.high, 1) == 45.5
+    assert change.low > 0
+
+
+@given(
+    st.builds(CategoryCounts, st.integers(0, 300), st.integers(0, 300), st.integers(0, 300)),
+    st.builds(CategoryCounts, st.integers(0, 300), st.integers(0, 300), st.integers(0, 300)),
+)
+def test_a_change_is_significant_exactly_when_its_interval_excludes_zero(
+    before: CategoryCounts, after: CategoryCounts
+) -> None:
+    change = compare(before, after)
+    if change.difference is None:
+        assert change.low is None
+        assert change.high is None
+        assert not change.significant
+        return
+    assert change.low is not None
+    assert change.high is not None
+    assert change.low <= change.difference <= change.high
+    # (away from the boundary, where p = 0.05 exactly and rounding could go either way)
+    if change.z is not None and abs(abs(change.z) - Z_95) > 1e-6:
+        assert change.significant == (change.low > 0 or change.high < 0)
+
+
+def test_the_rest_of_a_segment_is_the_total_minus_the_segment() -> None:
+    total = CategoryCounts(50, 30, 20)
+    assert rest(total, CategoryCounts(10, 5, 5)) == CategoryCounts(40, 25, 15)
+    # A segment read a moment after its total never makes the rest negative
+    assert rest(total, CategoryCounts(60, 5, 5)) == CategoryCounts(0, 25, 15)

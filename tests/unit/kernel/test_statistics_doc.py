@@ -35,6 +35,8 @@ def test_the_significance_example_matches_the_code() -> None:
     assert change.p_value == pytest.approx(figure(r"p = erfc\(2\.241 / √2\) = (0\.\d+)"), abs=0.0005)
     assert change.difference == pytest.approx(figure(r"rose by (\d+\.\d) points"), abs=0.05)
     assert change.significant
+    assert change.low == pytest.approx(figure(r"→ \*\*\[(\d+\.\d), \d+\.\d\]\*\* points"), abs=0.05)
+    assert change.high == pytest.approx(figure(r"→ \*\*\[\d+\.\d, (\d+\.\d)\]\*\* points"), abs=0.05)
 
 
 def test_the_small_sample_example_matches_the_code() -> None:

@@ -17,10 +17,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from nps.cli.programs import put_survey
+from nps.cli.main import main as cli
 from nps.kernel.locales import catalog, supported_locales
 from nps.links.tokens import Keyring
-from nps.sending.branding import MIN_CONTRAST, NEAR_BLACK, WHITE, brand_text_colour, contrast_ratio, text_colour_on
+from nps.sending.branding import (
+    DARK_CARD,
+    MIN_CONTRAST,
+    NEAR_BLACK,
+    WHITE,
+    brand_text_colour,
+    contrast_ratio,
+    text_colour_on,
+)
 from nps.sending.messages import RenderedEmail, fill_sms, invite_links, mime_message, render_email, render_sms
 from nps.sending.planning import next_send_time
 from nps.sending.sms import sample_score_link, sms_length, survey_sms_lengths
@@ -282,6 +290,22 @@ def test_a_light_brand_colour_is_not_used_for_the_brand_name_on_the_white_card()
 def test_any_brand_colour_gets_digits_and_a_brand_name_at_4_5_to_1(colour: str) -> None:
     assert contrast_ratio(text_colour_on(colour), colour) >= MIN_CONTRAST
     assert contrast_ratio(brand_text_colour(colour), WHITE) >= MIN_CONTRAST
+    assert contrast_ratio(brand_text_colour(colour, DARK_CARD), DARK_CARD) >= MIN_CONTRAST
+
+
+@pytest.mark.parametrize(
+    ("brand_colour", "light", "dark"),
+    [
+        ("#facc15", NEAR_BLACK, "#facc15"),  # yellow: unreadable on white, fine on the dark card
+        ("#1e3a8a", "#1e3a8a", WHITE),  # navy: the reverse
+    ],
+)
+def test_the_dark_palette_gives_the_brand_name_its_own_colour(brand_colour: str, light: str, dark: str) -> None:
+    html = render_email(make_survey(brand_colour=brand_colour), "en", _links()).html
+    brand_cell = re.search(r'class="nps-brand" style="[^"]*"', html)
+    assert brand_cell is not None
+    assert brand_cell.group(0).endswith(f'color:{light};"')
+    assert f".nps-brand {{ color: {dark} !important; }}" in html
 
 
 # -- SMS --------------------------------------------------------------------------------------------
@@ -382,8 +406,10 @@ def test_survey_put_names_the_field_and_exits_non_zero(tmp_path: Path, capsys: p
         "quiet_hours": {"start": "20:00+01:00"},
     }
     path.write_text(json.dumps(definition))
-    assert put_survey(path) == 2
+    # A deployed stack is named, but the file is refused before any call to AWS (this test has no mock).
+    assert cli(["--stack", "Nps-prod", "survey", "put", str(path)]) == 2
     err = capsys.readouterr().err
+    assert err.startswith(f"nps: {path}: invalid survey definition\n")
     assert "brand_name: Value error, must be one line without control, line-separator or bidirectional" in err
     assert "quiet_hours.start: Value error, write a local time without an offset" in err
 

@@ -190,6 +190,56 @@ class DynamoResponseReader:
         segment: tuple[str, str] | None = None,
     ) -> ResponsePage:
         """Up to ``limit`` matching responses, and a cursor when more may follow."""
+        kwargs = self._query_args(survey_id, span, newest_first, with_comment, category, segment)
+        if cursor:
+            kwargs["ExclusiveStartKey"] = decode_cursor(cursor, survey_id)
+        found: list[dict[str, Any]] = []
+        client = aws.client("dynamodb")
+        while True:
+            # Ask for a little more than needed: filtered-out items still count against Limit.
+            page = client.query(**kwargs, Limit=max(limit - len(found), 1) * 2)
+            self.items_read += page.get("ScannedCount", len(page["Items"]))
+            for item in page["Items"]:
+                found.append(item)
+                if len(found) == limit:
+                    # Resume after this item next time (the index key plus the table key).
+                    return ResponsePage([StoredResponse.from_item(i) for i in found], encode_cursor(item))
+            if "LastEvaluatedKey" not in page:
+                return ResponsePage([StoredResponse.from_item(i) for i in found], None)
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def count(
+        self,
+        survey_id: str,
+        span: DateRange,
+        *,
+        with_comment: bool = False,
+        category: str | None = None,
+        segment: tuple[str, str] | None = None,
+    ) -> int:
+        """How many counted responses match (``Select=COUNT``: reads the range's index items, returns none)."""
+        kwargs = self._query_args(survey_id, span, False, with_comment, category, segment)
+        kwargs["Select"] = "COUNT"
+        client = aws.client("dynamodb")
+        total = 0
+        while True:
+            page = client.query(**kwargs)
+            self.items_read += page.get("ScannedCount", 0)
+            total += int(page.get("Count", 0))
+            if "LastEvaluatedKey" not in page:
+                return total
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _query_args(
+        self,
+        survey_id: str,
+        span: DateRange,
+        newest_first: bool,
+        with_comment: bool,
+        category: str | None,
+        segment: tuple[str, str] | None,
+    ) -> dict[str, Any]:
+        """The ``Query`` arguments for counted responses of ``span`` matching the filters."""
         names: dict[str, str] = {"#survey": "survey_id", "#at": "first_answered_at", "#counted": "counted"}
         values: dict[str, Any] = {
             ":survey": {"S": survey_id},
@@ -221,22 +271,7 @@ class DynamoResponseReader:
             "ExpressionAttributeValues": values,
             "ScanIndexForward": not newest_first,
         }
-        if cursor:
-            kwargs["ExclusiveStartKey"] = decode_cursor(cursor, survey_id)
-        found: list[dict[str, Any]] = []
-        client = aws.client("dynamodb")
-        while True:
-            # Ask for a little more than needed: filtered-out items still count against Limit.
-            page = client.query(**kwargs, Limit=max(limit - len(found), 1) * 2)
-            self.items_read += page.get("ScannedCount", len(page["Items"]))
-            for item in page["Items"]:
-                found.append(item)
-                if len(found) == limit:
-                    # Resume after this item next time (the index key plus the table key).
-                    return ResponsePage([StoredResponse.from_item(i) for i in found], encode_cursor(item))
-            if "LastEvaluatedKey" not in page:
-                return ResponsePage([StoredResponse.from_item(i) for i in found], None)
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return kwargs
 
     def all(self, survey_id: str, span: DateRange, page_size: int = 1000) -> Iterator[StoredResponse]:
         """Every counted response first answered in ``span``, oldest first."""
