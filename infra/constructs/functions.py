@@ -57,7 +57,10 @@ def python_function(
     reserved_concurrency: int | None = None,
     description: str = "",
 ) -> lambda_.Function:
-    """A function from ``functions/<name>/handler.py`` with the platform's defaults."""
+    """A function from ``functions/<name>/handler.py`` with the platform's defaults (its asset is the
+    folder compiled for Python 3.12 by :func:`infra.layers.build_function`)."""
+    from infra.layers import build_function
+
     log_group = logs.LogGroup(
         scope,
         f"{construct_id}Logs",
@@ -70,7 +73,7 @@ def python_function(
         runtime=RUNTIME,
         architecture=ARCHITECTURE,
         handler="handler.lambda_handler",
-        code=lambda_.Code.from_asset(str(ROOT / "functions" / name), exclude=["__pycache__", "*.pyc"]),
+        code=lambda_.Code.from_asset(str(build_function(name))),
         layers=layers.all,
         memory_size=memory_size,
         timeout=timeout or Duration.seconds(10),

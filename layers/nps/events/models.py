@@ -5,28 +5,54 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
+from nps.events.fields import Channel, Id, SegmentValues
+from nps.events.names import (
+    COMMENT_RECEIVED,
+    CONTACT_UNSUBSCRIBED,
+    EVENT_SOURCE,
+    FOLLOW_UP_ALERT,
+    FOLLOW_UP_OPENED,
+    FOLLOW_UP_RESOLVED,
+    INVITE_BOUNCED,
+    RESPONSE_RETRACTED,
+    RESPONSE_SCORED,
+)
 from nps.kernel.categories import MAX_COMMENT_LENGTH, Category
 
-Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-SegmentValues = dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], str]
-Channel = Literal["email", "sms"]
-EVENT_SOURCE = "nps"
-RESPONSE_SCORED = "NPS Response Scored"
-COMMENT_RECEIVED = "NPS Comment Received"
-CONTACT_UNSUBSCRIBED = "NPS Contact Unsubscribed"
-INVITE_BOUNCED = "NPS Invite Bounced"
-RESPONSE_RETRACTED = "NPS Response Retracted"
-FOLLOW_UP_OPENED = "NPS Follow-up Opened"
-FOLLOW_UP_RESOLVED = "NPS Follow-up Resolved"
-FOLLOW_UP_ALERT = "NPS Follow-up Alert"
+# The contract's names and field types live in lighter modules; they are part of this module's interface too.
+__all__ = [
+    "COMMENT_RECEIVED",
+    "CONTACT_UNSUBSCRIBED",
+    "EVENT_SOURCE",
+    "FOLLOW_UP_ALERT",
+    "FOLLOW_UP_OPENED",
+    "FOLLOW_UP_RESOLVED",
+    "INVITE_BOUNCED",
+    "RESPONSE_RETRACTED",
+    "RESPONSE_SCORED",
+    "AnswerDetail",
+    "Channel",
+    "CommentReceivedDetail",
+    "ContactUnsubscribedDetail",
+    "FollowUpAlertDetail",
+    "FollowUpOpenedDetail",
+    "FollowUpOutcome",
+    "FollowUpResolvedDetail",
+    "Id",
+    "InviteBouncedDetail",
+    "ResponseItem",
+    "ResponseRetractedDetail",
+    "ResponseScoredDetail",
+    "SegmentValues",
+]
 
 
 class ResponseItem(BaseModel):
     """One item per invite in the responses table (a second tap updates it and bumps ``version``)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     invite_id: Id
     survey_id: Id
@@ -57,7 +83,7 @@ class AnswerDetail(BaseModel):
     """The fields every event about one answer carries: the contract version, a stable ``event_id``,
     the ids, the channel and locale, and the segment values copied at send time (never personal data)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     schema_version: Literal["1.0"] = "1.0"
     event_id: str
@@ -108,7 +134,7 @@ class CommentReceivedDetail(AnswerDetail):
 class ContactUnsubscribedDetail(BaseModel):
     """``detail`` of ``NPS Contact Unsubscribed``: a contact opted out (link, one-click header or STOP)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     schema_version: Literal["1.0"] = "1.0"
     event_id: str
@@ -124,7 +150,7 @@ class ContactUnsubscribedDetail(BaseModel):
 class InviteBouncedDetail(BaseModel):
     """``detail`` of ``NPS Invite Bounced``: SES reported a bounce or complaint for an invite's email."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     schema_version: Literal["1.0"] = "1.0"
     event_id: str
@@ -182,7 +208,7 @@ class FollowUpResolvedDetail(BaseModel):
     contact opted out, so no re-survey). ``event_id`` is ``<follow_up_id>:resolved``.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     schema_version: Literal["1.0"] = "1.0"
     event_id: str

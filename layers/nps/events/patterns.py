@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nps.events.models import (
+from nps.events.names import (
     COMMENT_RECEIVED,
     EVENT_SOURCE,
     FOLLOW_UP_ALERT,

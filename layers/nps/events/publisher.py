@@ -8,12 +8,13 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel
-
-from nps.events.models import EVENT_SOURCE
+from nps.events.names import EVENT_SOURCE
 from nps.kernel import aws
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 MAX_ENTRIES_PER_CALL = 10
 

@@ -4,12 +4,13 @@ the security headers every page carries (no external assets, no framing, no cach
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from nps.kernel.branding import LOGO_HEIGHT, LOGO_WIDTH, NEUTRAL_BRAND, PageBrand
 from nps.kernel.locales import catalog, templates_dir
+
+if TYPE_CHECKING:
+    import jinja2
 
 HTML = "text/html; charset=utf-8"
 #: No script at all; a page that needs one adds ``script-src`` with the script's hash.
@@ -48,6 +49,10 @@ def page_headers(brand: PageBrand = NEUTRAL_BRAND, *directives: str) -> dict[str
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
+    """The process's template environment, made on first use (so a function that renders nothing never
+    loads Jinja2)."""
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         autoescape=jinja2.select_autoescape(["html", "htm", "xml"], default_for_string=True),

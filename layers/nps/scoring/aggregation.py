@@ -18,11 +18,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nps.events.models import ResponseItem
 from nps.kernel.categories import SCORES, Category, categorize
 from nps.kernel.periods import Granularity, period_keys
+
+if TYPE_CHECKING:
+    from nps.events.models import ResponseItem
 
 ALL = "*"
 LEDGER_BUCKETS = 8

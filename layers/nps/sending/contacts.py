@@ -23,7 +23,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
-from nps.events.models import Id
+from nps.events.fields import Id
 from nps.kernel.locales import supported_locales
 from nps.kernel.normalising import nfc
 from nps.kernel.spreadsheets import safe_cell
@@ -48,7 +48,7 @@ ATTRIBUTE_NAME_RULE = "attribute names are 1-32 lower-case letters, digits and '
 class Contact(BaseModel):
     """A person a survey may be sent to. ``email`` and ``phone`` are PII: never logged or published."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     contact_id: Id
     audience: Id = "default"

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from nps.kernel.aws import error_code
 from nps.kernel.periods import iso_timestamp
@@ -34,13 +34,15 @@ from nps.links.pseudonyms import IdKey
 from nps.links.tokens import Keyring
 from nps.sending.adapters.channels import SendError
 from nps.sending.adapters.invites import InviteRecord, send_after_of
-from nps.sending.contacts import Contact
 from nps.sending.feedback import feedback_tags
 from nps.sending.lifting import Resolution, SuppressionLifts, follow_sns
 from nps.sending.messages import invite_links, mime_message, render_email, render_sms
 from nps.sending.planning import next_send_time
 from nps.sending.suppression import SuppressionReason, address_hash, lookup_hashes
-from nps.sending.surveys import Survey
+
+if TYPE_CHECKING:
+    from nps.sending.contacts import Contact
+    from nps.sending.surveys import Survey
 
 UNSUBSCRIBE_LINK_DAYS = 365
 

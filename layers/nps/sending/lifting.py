@@ -22,12 +22,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from nps.kernel.periods import iso_timestamp
 from nps.links.pseudonyms import IdKey
-from nps.sending.contacts import Contact
 from nps.sending.suppression import SuppressionReason, lookup_hashes
+
+if TYPE_CHECKING:
+    from nps.sending.contacts import Contact
 
 Channel = Literal["email", "sms"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms")

@@ -15,12 +15,15 @@ from email.header import Header
 from email.headerregistry import Address
 from email.utils import formatdate
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from nps.kernel.branding import DARK_CARD, DARK_PAGE, brand_text_colour, text_colour_on
 from nps.kernel.locales import catalog, text_direction
 from nps.kernel.rendering import environment
 from nps.links.tokens import Keyring, Purpose, sign
-from nps.sending.surveys import PromoterFollowUp, Survey, forbidden_header_character
+
+if TYPE_CHECKING:
+    from nps.sending.surveys import Survey
 
 #: Headers are folded by the ``email`` package (RFC 5322 §2.1.1, RFC 2047 §2): lines of at most 76
 #: characters where a fold point exists (998 at most in any case), encoded words of at most 75.
@@ -147,6 +150,8 @@ def render_follow_up_email(survey: Survey, category: str, locale: str, unsubscri
     """A category's follow-up email: the apology, the "what would make it a 10?" ask, or the thank-you
     with the survey's referral and review links. The survey's own subject/body for ``locale`` replace
     the catalog's; the body is plain text (paragraphs split on blank lines), escaped like every value."""
+    from nps.sending.surveys import PromoterFollowUp  # loaded with the Survey it is given
+
     t = catalog(locale)
     brand = survey.brand_name
     settings = survey.follow_ups.for_category(category)
@@ -216,6 +221,9 @@ def mime_message(survey: Survey, recipient: str, email: RenderedEmail, unsubscri
 
 
 def _checked(name: str, value: str) -> str:
+    # The surveys module (pydantic) is loaded by whoever holds a Survey to send; not at import.
+    from nps.sending.surveys import forbidden_header_character
+
     found = forbidden_header_character(value)
     if found is not None:
         raise ValueError(f"the {name} header would contain a control or line-separator character ({found})")

@@ -13,14 +13,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.periods import parse_timestamp
 from nps.links.pseudonyms import IdKey
-from nps.sending.contacts import Contact
 from nps.sending.suppression import normalise_address
-from nps.sending.surveys import QuietHours, Survey
+
+if TYPE_CHECKING:
+    from nps.sending.contacts import Contact
+    from nps.sending.surveys import QuietHours, Survey
 
 
 class Skip(StrEnum):

@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from nps.events.models import Channel, Id
+from nps.events.fields import Channel, Id
 from nps.kernel.branding import MAX_URL, PageBrand, logo_url_problem, website_url_problem
 from nps.kernel.locales import supported_locales
 from nps.kernel.normalising import BIDI_CONTROLS, nfc
@@ -126,7 +126,7 @@ _CRON: dict[Cadence, str] = {
 class Trigger(BaseModel):
     """A business event that starts a transactional invite for the contact it names."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     source: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     detail_type: Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -146,7 +146,7 @@ class Trigger(BaseModel):
 class QuietHours(BaseModel):
     """Local hours in which nothing is sent (default 20:00–09:00: sends land in the recipient's day)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     start: time = time(20, 0)
     end: time = time(9, 0)
@@ -197,7 +197,7 @@ WebsiteUrl = Annotated[str, StringConstraints(max_length=MAX_URL), AfterValidato
 class FollowUpEmail(BaseModel):
     """One category's follow-up email: on/off, when, and per-locale text replacing the catalog's."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     enabled: bool = True
     #: Send the email; when False the workflow still runs (alert, task, re-survey) without it.
@@ -232,7 +232,7 @@ class PromoterFollowUp(FollowUpEmail):
 class FollowUps(BaseModel):
     """Per-category follow-up settings of a survey (every category on by default)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     detractor: DetractorFollowUp = Field(default_factory=DetractorFollowUp)
     passive: FollowUpEmail = Field(default_factory=FollowUpEmail)
@@ -246,7 +246,7 @@ class FollowUps(BaseModel):
 class Survey(BaseModel):
     """A survey definition, as stored in the surveys table and given to the CLI as JSON."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     survey_id: Id
     name: Annotated[str, StringConstraints(min_length=1, max_length=120)]

@@ -21,7 +21,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-from nps.events.models import CONTACT_UNSUBSCRIBED, INVITE_BOUNCED, ContactUnsubscribedDetail, InviteBouncedDetail
+from nps.events.names import CONTACT_UNSUBSCRIBED, INVITE_BOUNCED
 from nps.events.publisher import Event, Publisher
 from nps.kernel.periods import iso_timestamp
 from nps.links.pseudonyms import IdKey
@@ -89,6 +89,8 @@ class UnsubscribeResult:
 
 
 def unsubscribed_event(invite: InviteRecord, method: Method, at: datetime) -> Event:
+    from nps.events.models import ContactUnsubscribedDetail  # only where an opt-out is published
+
     detail = ContactUnsubscribedDetail(
         event_id=f"{invite.invite_id}:unsubscribed:{method}",
         contact_id=invite.contact_id,
@@ -242,6 +244,8 @@ def opt_out_event(image: Mapping[str, Any]) -> Event | None:
     """
     if image.get("reason") != SuppressionReason.UNSUBSCRIBED.value or "method" not in image:
         return None
+    from nps.events.models import ContactUnsubscribedDetail  # only where an opt-out is published
+
     fields = ("contact_id", "survey_id", "wave_id", "invite_id", "channel", "method")
     try:
         detail = ContactUnsubscribedDetail.model_validate(
@@ -412,6 +416,8 @@ class FeedbackService:
                 suppressed = True
         if invite is None:
             return suppressed  # no invite tag: the address is suppressed, but there is nothing to publish
+        from nps.events.models import InviteBouncedDetail  # only where a bounce is published
+
         events: list[Event] = []
         if feedback.follow_up_id is None:
             if suppress:

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nps.kernel import aws
-from nps.sending.contacts import Contact
+
+if TYPE_CHECKING:
+    from nps.sending.contacts import Contact
 
 _PARALLEL_WRITES = 16
 
 
 def contact_from_item(item: dict[str, Any]) -> Contact:
+    """The contact stored in ``item`` (trusted: written by :meth:`DynamoContactRepository.upsert`)."""
+    # Imported here: functions that only key contacts (the invites' bookkeeping) never load pydantic.
+    from nps.sending.contacts import Contact
+
     return Contact.model_construct(
         contact_id=item["contact_id"]["S"],
         audience=item["audience"]["S"],

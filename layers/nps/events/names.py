@@ -1,0 +1,17 @@
+"""The names of the event contract: the bus ``source`` and every ``detail-type``, with no dependency.
+
+Kept apart from :mod:`nps.events.models` (pydantic) so the routing patterns and the publisher, which
+need only the names, do not load pydantic when a function starts.
+"""
+
+from __future__ import annotations
+
+EVENT_SOURCE = "nps"
+RESPONSE_SCORED = "NPS Response Scored"
+COMMENT_RECEIVED = "NPS Comment Received"
+CONTACT_UNSUBSCRIBED = "NPS Contact Unsubscribed"
+INVITE_BOUNCED = "NPS Invite Bounced"
+RESPONSE_RETRACTED = "NPS Response Retracted"
+FOLLOW_UP_OPENED = "NPS Follow-up Opened"
+FOLLOW_UP_RESOLVED = "NPS Follow-up Resolved"
+FOLLOW_UP_ALERT = "NPS Follow-up Alert"
