@@ -22,7 +22,7 @@ from nps.kernel.config import settings
 from nps.kernel.locales import accept_language, resolve_locale
 from nps.kernel.rendering import HTML, page_headers, render
 from nps.links.adapters.keyring import load_id_key, load_keyring
-from nps.sending.adapters.contacts import DynamoContactRepository
+from nps.sending.adapters.contacts import DynamoContactAddresses
 from nps.sending.adapters.invites import DynamoInviteLifecycle
 from nps.sending.adapters.suppressions import DynamoSuppressionRepository
 from nps.sending.settings import sending_settings
@@ -43,7 +43,7 @@ def service() -> UnsubscribeService:
         keyring=lambda: load_keyring(config.signing_secret_name),
         id_key=lambda: load_id_key(config.id_key_secret_name),
         invites=DynamoInviteLifecycle(config.invites_table, config.aggregates_table, config.contacts_table),
-        contacts=DynamoContactRepository(config.contacts_table),
+        contacts=DynamoContactAddresses(config.contacts_table),
         suppressions=DynamoSuppressionRepository(config.suppressions_table),
     )
 

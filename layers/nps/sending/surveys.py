@@ -28,12 +28,10 @@ from nps.events.fields import Channel, Id
 from nps.kernel.branding import MAX_URL, PageBrand, logo_url_problem, website_url_problem
 from nps.kernel.locales import supported_locales
 from nps.kernel.normalising import BIDI_CONTROLS, nfc
+from nps.sending.addresses import EMAIL_RE
 
 MAX_SEGMENT_DIMENSIONS = 8  # keeps the send transaction (invite + counters) far below 100 items
 _COLOUR_RE = r"^#[0-9a-fA-F]{6}$"
-_EMAIL_RE = re.compile(
-    r"^[^@\s<>\"(),;:\x00-\x1f\x7f-\x9f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\.[A-Za-z]{2,63}$"
-)
 Dimension = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
 #: Validation context for definitions read back from the surveys table (see :data:`STORED`).
@@ -294,7 +292,7 @@ class Survey(BaseModel):
     @field_validator("sender")
     @classmethod
     def _sender_is_an_address(cls, sender: str) -> str:
-        if not _EMAIL_RE.fullmatch(sender):
+        if not EMAIL_RE.fullmatch(sender):
             raise ValueError("the sender must be an email address (the SES identity's domain or address)")
         return sender
 
@@ -350,12 +348,6 @@ class Survey(BaseModel):
         """The contact's values of this survey's segment dimensions (copied onto the invite), in Unicode
         NFC so that values that look the same aggregate as one (contacts stored before normalisation)."""
         return {d: nfc(attributes[d]) for d in self.segment_dimensions if attributes.get(d)}
-
-
-def is_email(text: str) -> bool:
-    """A pragmatic syntactic check of an email address (SES rejects what it cannot deliver)."""
-    # ASCII only: SES needs SMTPUTF8-free addresses, and it keeps header values free of surprises.
-    return text.isascii() and bool(_EMAIL_RE.fullmatch(text))
 
 
 WaveKind = Literal["scheduled", "event"]
