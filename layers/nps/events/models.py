@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from nps.kernel.categories import MAX_COMMENT_LENGTH, Category
 
-Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+#: Survey, audience, wave and contact ids: 1–64 of ``A-Z a-z 0-9 _ -``.
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 SegmentValues = dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], str]
 Channel = Literal["email", "sms"]
 EVENT_SOURCE = "nps"
