@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,3 +56,22 @@ def test_moto_server_refuses_counts_and_ports_that_make_no_sense(
         moto_server.main(argv)
     assert exited.value.code == 2
     assert words in capsys.readouterr().err
+
+
+def test_the_demo_silences_the_warning_for_invocations_without_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aws_lambda_powertools import Metrics
+
+    from local.demo import _quiet_functions
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "nps-demo")
+    # (set here so that what _quiet_functions sets is undone after the test)
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        # Given the demo's process settings
+        _quiet_functions()
+        # When a function finishes without adding a metric (as most taps do)
+        Metrics().flush_metrics()
+    # Then nothing is printed among the demo's tables
+    assert [str(w.message) for w in seen] == []
