@@ -523,4 +523,3 @@ def slice_report(
     """NPS with its interval for one survey × period × segment × channel (one item read)."""
     counts = counts_from(reader.get(AggregateKey(survey_id, granularity, period, segment, channel)))
     return SliceReport(label or segment, counts, estimate(counts))
-
