@@ -16,7 +16,7 @@ pytestmark = pytest.mark.infra
 @pytest.fixture(scope="module")
 def template() -> Template:
     # Context as `cdk deploy -c key=value` passes it: text, JSON lists included
-    context = {
+    context: dict[str, object] = {
         "senderIdentity": "mail.acme.example",
         "triggerDetailTypes": '["Ticket Closed", "Order Delivered"]',
         "deliverConcurrency": "2",
