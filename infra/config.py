@@ -70,3 +70,52 @@ def _thresholds(value: object) -> dict[str, float]:
     if not isinstance(parsed, dict):
         raise ValueError('npsAlarms must be a JSON object such as {"onboarding": 20}')
     return {str(survey): float(threshold) for survey, threshold in parsed.items()}
+
+
+def trigger_detail_types(value: object, default: tuple[str, ...]) -> tuple[str, ...]:
+    """``triggerDetailTypes``: a JSON list of detail types (or its text, from
+    ``-c 'triggerDetailTypes=["Ticket Closed"]'``); ``default`` when unset.
+
+    Raises ``ValueError`` (the synth stops with it) for text that is not JSON, a value that is not a
+    list, or an entry that is not a non-empty string: a bare string would otherwise become a list of
+    its characters and match no event.
+    """
+    if value is None:
+        return default
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError(
+                f'triggerDetailTypes must be a JSON list such as ["Ticket Closed"], not {value!r} '
+                "(quote it for the shell: -c 'triggerDetailTypes=[\"Ticket Closed\"]')"
+            ) from None
+    if not isinstance(value, list) or not value:
+        raise ValueError(f'triggerDetailTypes must be a non-empty JSON list such as ["Ticket Closed"], not {value!r}')
+    if not all(isinstance(entry, str) and entry.strip() for entry in value):
+        raise ValueError(f"triggerDetailTypes entries must be non-empty strings: {value!r}")
+    return tuple(value)
+
+
+#: SQS event sources run at least two instances at once (``ScalingConfig.MaximumConcurrency``: 2–1000).
+MIN_DELIVER_CONCURRENCY = 2
+MAX_DELIVER_CONCURRENCY = 1000
+
+
+def deliver_concurrency(value: object) -> int:
+    """``deliverConcurrency``: deliver instances at once, 2–1000 (``2`` when unset).
+
+    Raises ``ValueError`` for a value that is not a whole number or is outside 2–1000; SQS's event
+    source mapping cannot cap a function at one instance, so ``1`` is refused rather than raised silently.
+    """
+    if value is None:
+        return MIN_DELIVER_CONCURRENCY
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise ValueError(f"deliverConcurrency must be a whole number from 2 to 1000, not {value!r}") from None
+    if not MIN_DELIVER_CONCURRENCY <= number <= MAX_DELIVER_CONCURRENCY:
+        raise ValueError(
+            f"deliverConcurrency must be from 2 to 1000 (SQS runs at least 2 instances at once), not {number}"
+        )
+    return number

@@ -16,6 +16,7 @@ import io
 import os
 import random
 import sys
+import warnings
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -64,8 +65,11 @@ def comment_for(score: int, rng: random.Random) -> str:
 
 
 def _quiet_functions() -> None:
+    """Keep the functions' logs and metrics out of the demo's printout."""
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    # A function invocation that adds no metric (most taps do not) is normal here, not worth a warning.
+    warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
 
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"

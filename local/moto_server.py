@@ -26,6 +26,8 @@ import time
 import warnings
 from datetime import UTC, datetime
 
+from local import arguments
+
 READY = "export AWS_ENDPOINT_URL="
 
 
@@ -60,11 +62,19 @@ def seed(prefix: str = "nps-demo", contacts: int | None = None) -> dict[str, int
 def main(argv: list[str] | None = None) -> int:
     """Start the server, seed it, print the line to export, and serve until Ctrl-C (exit status 0)."""
     parser = argparse.ArgumentParser(prog="python -m local.moto_server", description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000; 0: any free port)")
     parser.add_argument(
-        "--contacts", type=int, default=None, help="synthetic contacts in the seeded campaign (default: the demo's)"
+        "--port", type=arguments.port, default=5000, help="port to listen on (default 5000; 0: any free port)"
+    )
+    parser.add_argument(
+        "--contacts",
+        type=arguments.positive_int,
+        default=None,
+        help="synthetic contacts in the seeded campaign (default: the demo's)",
     )
     args = parser.parse_args(argv)
+    if arguments.port_taken(args.port):
+        print(arguments.port_in_use(parser.prog, args.port), file=sys.stderr)
+        return 1
 
     from local.demo import SURVEY_ID, _quiet_functions
     from local.environment import prepare_process_environment

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import errno
 import json
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from local import arguments
 from local.environment import LocalStack, create_stack, prepare_process_environment
 from local.lambda_events import LambdaContext, http_event
 
@@ -319,17 +322,28 @@ def start_on(stack: LocalStack, port: int = 0, invites: int = 6) -> LocalServer:
     return server
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Serve the response pages locally on moto.")
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--invites", type=int, default=6)
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> int:
+    """Serve until Ctrl-C (exit status 0); a taken port is one line on stderr and exit status 1."""
+    parser = argparse.ArgumentParser(
+        prog="python -m local.server", description="Serve the response pages locally on moto."
+    )
+    parser.add_argument(
+        "--port", type=arguments.port, default=8080, help="port to listen on (default 8080; 0: any free port)"
+    )
+    parser.add_argument("--invites", type=arguments.positive_int, default=6, help="invites to seed (default 6)")
+    args = parser.parse_args(argv)
     prepare_process_environment()
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     from moto import mock_aws
 
     with mock_aws():
-        server = start(args.port, args.invites)
+        try:
+            server = start(args.port, args.invites)
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            print(arguments.port_in_use("python -m local.server", args.port), file=sys.stderr)
+            return 1
         OUTPUT.mkdir(exist_ok=True)
         inbox = OUTPUT / "inbox.html"
         inbox.write_text(inbox_html(server.base_url, server.invites), "utf-8")
@@ -342,7 +356,8 @@ def main() -> None:
                 time.sleep(3600)
         except KeyboardInterrupt:
             server.stop()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

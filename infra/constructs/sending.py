@@ -5,9 +5,10 @@ CDK context (all optional; ``cdk synth`` works with none):
 * ``senderIdentity``: the SES identity (domain or address) invites are sent from (``example.com``);
 * ``sendRatePerSecond``: emails + SMS per second across all deliver instances (``10``; at most the
   SES account's sending rate);
-* ``deliverConcurrency``: deliver instances at once (``2``, SQS's minimum maximum concurrency);
-* ``triggerDetailTypes``: business event detail types that may start invites
-  (``["Ticket Closed", "Order Delivered"]``).
+* ``deliverConcurrency``: deliver instances at once, 2–1000 (``2``, SQS's minimum maximum concurrency;
+  a lower value stops the synth);
+* ``triggerDetailTypes``: business event detail types that may start invites, a JSON list
+  (``["Ticket Closed", "Order Delivered"]``; from ``-c`` it arrives as JSON text and is parsed).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
+from infra.config import deliver_concurrency, trigger_detail_types
 from infra.constructs.functions import acknowledge
 from infra.constructs.platform import Platform
 from infra.constructs.queues import encrypted_queue
@@ -71,8 +73,8 @@ class Sending(Construct):
         context = self.node.try_get_context
         identity = str(context("senderIdentity") or "example.com")
         send_rate = float(context("sendRatePerSecond") or 10)
-        concurrency = max(2, int(context("deliverConcurrency") or 2))
-        detail_types = tuple(context("triggerDetailTypes") or DEFAULT_TRIGGER_DETAIL_TYPES)
+        concurrency = deliver_concurrency(context("deliverConcurrency"))
+        detail_types = trigger_detail_types(context("triggerDetailTypes"), DEFAULT_TRIGGER_DETAIL_TYPES)
 
         # -- SES: configuration set whose bounce/complaint events go to an encrypted topic -------------
         self.feedback_topic = sns.Topic(

@@ -245,3 +245,22 @@ def test_axe_core_finds_no_violation(browser: Any, report_file: Path, viewport: 
     page = browser.new_page(viewport=viewport)
     page.goto(report_file.as_uri())
     assert_accessible(page)
+
+
+def test_a_change_that_is_not_significant_is_not_coloured_as_a_rise_or_a_fall(browser: Any, report_file: Path) -> None:
+    # Given the report whose latest month changed by a few points, not significantly
+    page = browser.new_page(viewport=PHONE)
+    page.goto(report_file.as_uri())
+    card = page.locator("#headline-change")
+    assert "not significant" in card.inner_text()
+    # Then the big change figure has the card's text colour, not the promoter green or detractor red
+    value, card_colour = card.locator(".value").evaluate(
+        "v => [getComputedStyle(v).color, getComputedStyle(v.parentElement).color]"
+    )
+    palette = page.evaluate(
+        "() => { const s = document.createElement('span'); document.body.append(s);"
+        " const seen = ['up', 'down'].map(c => { s.className = c; return getComputedStyle(s).color; });"
+        " s.remove(); return seen; }"
+    )
+    assert value == card_colour
+    assert value not in palette

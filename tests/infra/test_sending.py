@@ -15,7 +15,13 @@ pytestmark = pytest.mark.infra
 
 @pytest.fixture(scope="module")
 def template() -> Template:
-    app, stack = build_app({"senderIdentity": "mail.acme.example"})
+    # Context as `cdk deploy -c key=value` passes it: text, JSON lists included
+    context: dict[str, object] = {
+        "senderIdentity": "mail.acme.example",
+        "triggerDetailTypes": '["Ticket Closed", "Order Delivered"]',
+        "deliverConcurrency": "2",
+    }
+    app, stack = build_app(context)
     app.synth()
     return Template.from_stack(stack)
 
@@ -100,6 +106,8 @@ def test_reminders_run_hourly_and_business_events_start_the_planner(template: Te
     ]
     (rule,) = rules
     assert rule["EventPattern"]["source"] == [{"anything-but": ["nps"]}]
+    # The JSON text given with -c is the list of detail types, not the characters of a string
+    assert rule["EventPattern"]["detail-type"] == ["Ticket Closed", "Order Delivered"]
     (target,) = rule["Targets"]
     assert "DeadLetterConfig" in target
 

@@ -7,6 +7,7 @@ missing regions, credentials and servers from the SDK itself with the environmen
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 from collections.abc import Callable, Iterator
@@ -101,7 +102,7 @@ def refusing(bare_shell: None, monkeypatch: pytest.MonkeyPatch) -> Callable[...,
 
 def test_a_missing_survey_file(bare_shell: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status = cli(["--stack", "Nps-prod", "survey", "put", str(tmp_path / "survey.json")])
-    failed(status, capsys.readouterr().err, 1, "survey.json", "No such file")
+    failed(status, capsys.readouterr().err, 1, "survey.json: cannot read the file (No such file")
 
 
 def test_a_missing_contacts_file(bare_shell: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -162,6 +163,121 @@ def test_a_region_name_with_a_typo_is_a_usage_error(capsys: pytest.CaptureFixtur
         cli(["--stack", "Nps-prod", "--region", "eu-west", "report", "s1"])
     assert exited.value.code == 2
     assert "not an AWS region name (like eu-west-1): 'eu-west'" in capsys.readouterr().err
+
+
+def usage_error(capsys: pytest.CaptureFixture[str], argv: list[str], *words: str) -> None:
+    """``argv`` is refused by argparse: exit status 2, its usage and one ``error:`` line, no traceback."""
+    with pytest.raises(SystemExit) as exited:
+        cli(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2, err
+    assert "Traceback" not in err
+    assert not CLASS_NAME.search(err), err
+    error_lines = [line for line in err.splitlines() if ": error: " in line]
+    assert len(error_lines) == 1, err
+    for word in words:
+        assert word in error_lines[0], (word, err)
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--local", "report", ""], ("argument SURVEY: a survey id is 1–64 of A-Z a-z 0-9 _ -", "''")),
+        (["--local", "wave", "start", ""], ("argument SURVEY: a survey id",)),
+        (["--stack", "Nps-prod", "report", ""], ("argument SURVEY: a survey id",)),
+        (["--stack", "Nps-prod", "html", "ü🙂<b>"], ("a survey id", "'ü🙂<b>'")),
+        (["--stack", "Nps-prod", "invites", "unknown", "a b"], ("a survey id",)),
+        (["--stack", "Nps-prod", "contacts", "import", "examples/contacts.csv", "--audience", ""], ("an audience",)),
+        (["--stack", "Nps prod/<x>", "--region", "eu-west-1", "survey", "list"], ("argument --stack", "Nps-prod")),
+        (["--stack", "", "survey", "list"], ("argument --stack",)),
+        (["--stack", "9nps", "survey", "list"], ("argument --stack",)),
+        (["--stack", "N" * 129, "survey", "list"], ("argument --stack",)),
+        (["--stack", "Nps-prod", "survey", "put", ""], ("argument FILE: an empty path",)),
+        (["--stack", "Nps-prod", "html", "s1", "-o", ""], ("argument --out/-o: an empty path",)),
+        (["--stack", "Nps-prod", "contacts", "import", " "], ("argument FILE: an empty path",)),
+    ],
+)
+def test_invalid_ids_names_and_empty_paths_are_usage_errors_before_any_call(
+    argv: list[str], words: tuple[str, ...], bare_shell: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The shell has no region or credentials: a call to AWS would end in a different line (exit 3)
+    usage_error(capsys, argv, *words)
+
+
+def test_a_stack_arn_and_a_long_stack_name_are_accepted(bare_shell: None, capsys: pytest.CaptureFixture[str]) -> None:
+    arn = "arn:aws:cloudformation:eu-west-1:123456789012:stack/Nps-prod/5f0c8e70-1a2b-11ef-9d2c-0a1b2c3d4e5f"
+    for stack in (arn, "N" + "ps-" * 42):
+        status = cli(["--stack", stack, "survey", "list"])
+        failed(status, capsys.readouterr().err, 3, "no AWS region is set")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("AWS_ENDPOINT_URL", "notaurl", "is not an http(s) URL"),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:99999", "has a port outside 1–65535"),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:0", "has a port outside 1–65535"),
+        ("AWS_ENDPOINT_URL", "http://[::1", "is not a URL"),
+        ("AWS_ENDPOINT_URL", "https://", "has no host"),
+        ("AWS_ENDPOINT_URL", "ftp://127.0.0.1:5000", "is not an http(s) URL"),
+        ("AWS_ENDPOINT_URL_DYNAMODB", "localhost:8000", "is not an http(s) URL"),
+    ],
+)
+@pytest.mark.parametrize("where", [["--local"], ["--stack", "Nps-prod", "--region", "eu-west-1"]])
+def test_a_malformed_endpoint_url_is_named_before_any_call(
+    variable: str,
+    value: str,
+    problem: str,
+    where: list[str],
+    bare_shell: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv(variable, value)
+    # The shell has no credentials: a call would end in "no AWS credentials" or "cannot reach" instead
+    status = cli([*where, "survey", "list"])
+    line = failed(status, capsys.readouterr().err, 3, f"{variable} {value!r} {problem}", "fix or unset it")
+    assert line.count(value) == 1
+
+
+def test_a_profile_that_is_not_in_the_config(
+    bare_shell: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "nosuch")
+    status = cli(["--region", "eu-west-1", "--stack", "Nps-prod", "survey", "list"])
+    failed(status, capsys.readouterr().err, 3, "profile 'nosuch' is not in your AWS config", "AWS_PROFILE")
+
+
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [
+        (("survey", "put"), "(No such file or directory)"),
+        (("contacts", "import"), "(No such file or directory)"),
+    ],
+)
+def test_a_file_that_is_missing_is_worded_the_same_by_every_command(
+    command: tuple[str, ...], reason: str, bare_shell: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.txt"
+    status = cli(["--stack", "Nps-prod", *command, str(missing)])
+    failed(status, capsys.readouterr().err, 1, f"nps: {missing}: cannot read the file {reason}", "check the path")
+
+
+@pytest.mark.parametrize("command", [("survey", "put"), ("contacts", "import")])
+def test_a_folder_given_as_a_file_is_worded_the_same_by_every_command(
+    command: tuple[str, ...], bare_shell: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = cli(["--stack", "Nps-prod", *command, str(tmp_path)])
+    failed(status, capsys.readouterr().err, 1, f"nps: {tmp_path}: cannot read the file (it is a folder)")
+
+
+def test_a_survey_file_that_is_not_utf8_is_named(
+    bare_shell: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    binary = tmp_path / "bin.json"
+    binary.write_bytes(b"\xff\xfe{}")
+    status = cli(["--stack", "Nps-prod", "survey", "put", str(binary)])
+    failed(status, capsys.readouterr().err, 1, f"nps: {binary}: cannot read the file (not UTF-8 text: byte 0xFF")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -282,3 +398,35 @@ def test_survey_list_shows_ids_names_locales_channels_and_status(
         ["paused-one", "Old", ",".join(demo["locales"]), ",".join(demo["channels"]), "paused"],
     ]
     assert err == "2 survey(s)\n"
+
+
+def test_survey_list_keeps_one_row_per_survey_whatever_the_stored_name_holds(
+    platform: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a definition stored before names were checked, with a tab, a line break and a bidi override
+    ds.create_survey(platform, ds.DEMO_SURVEY)
+    forged = json.dumps({**ds.DEMO_SURVEY, "name": "Evil\tname\nsecond line \u202egnp.exe"})
+    aws.client("dynamodb").update_item(
+        TableName=platform.tables["surveys"],
+        Key={"survey_id": {"S": ds.DEMO_SURVEY["survey_id"]}, "sk": {"S": "definition"}},
+        UpdateExpression="SET #d = :d",
+        ExpressionAttributeNames={"#d": "definition"},
+        ExpressionAttributeValues={":d": {"S": forged}},
+    )
+    # When the surveys are listed
+    status = cli(["--local", "--prefix", "test", "survey", "list"], in_process=True)
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    # Then there is one row of five columns, the name on one line, no bidi control
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert len(rows) == 1, out
+    assert rows[0][:2] == [ds.DEMO_SURVEY["survey_id"], "Evil name second line gnp.exe"]
+    assert len(rows[0]) == 5
+
+
+def test_a_report_of_a_survey_with_no_answers_yet(platform: LocalStack, capsys: pytest.CaptureFixture[str]) -> None:
+    ds.create_survey(platform, ds.DEMO_SURVEY)
+    status = cli(["--local", "--prefix", "test", "report", ds.DEMO_SURVEY["survey_id"]], in_process=True)
+    failed(
+        status, capsys.readouterr().err, 1, f"survey {ds.DEMO_SURVEY['survey_id']!r} has no invites or responses yet"
+    )

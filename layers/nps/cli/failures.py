@@ -21,6 +21,12 @@ def explain(failure: AwsFailure, *, local: bool) -> str:
         return "no AWS region is set: pass --region (e.g. --region eu-west-1), or set AWS_REGION or a profile's region"
     if failure.kind == "no_credentials":
         return "no AWS credentials were found: run `aws configure` (or `aws sso login`), or set AWS_PROFILE"
+    if failure.kind == "no_profile":
+        named = f"profile {failure.profile!r}" if failure.profile else "the AWS profile"
+        return (
+            f"{named} is not in your AWS config (~/.aws/config or AWS_CONFIG_FILE): "
+            "fix AWS_PROFILE, or add the profile with `aws configure --profile NAME`"
+        )
     if failure.kind == "expired_credentials":
         return "your AWS credentials have expired: renew them (`aws sso login`, or new temporary keys) and run again"
     if failure.kind == "invalid_credentials":

@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 
+from nps.cli.common import identifier
 from nps.cli.programs import _with as with_target
 from nps.sending.adapters.channels import SqsSendQueue
 from nps.sending.adapters.invites import DynamoInviteLifecycle
@@ -61,7 +62,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         dest="action", required=True
     )
     unknown = invites.add_parser("unknown", help="list a survey's invites in an unknown state (ids only)")
-    unknown.add_argument("survey_id", metavar="SURVEY", help="the survey id (`nps survey list` shows them)")
+    unknown.add_argument(
+        "survey_id",
+        metavar="SURVEY",
+        type=identifier("a survey id"),
+        help="the survey id (`nps survey list` shows them)",
+    )
     unknown.set_defaults(handler=lambda args, target: with_target(target, lambda: list_unknown(args.survey_id)))
     settle = invites.add_parser("resolve", help="record what happened to an unknown invite")
     settle.add_argument("invite_id", metavar="INVITE", help="the invite id, as `nps invites unknown` lists it")

@@ -19,7 +19,7 @@ from types import ModuleType
 
 from nps import __version__
 from nps.cli import invites, programs, reports, smoke, suppressions
-from nps.cli.common import EXIT_REQUEST, EXIT_TARGET, EXIT_USAGE, CliError, region
+from nps.cli.common import EXIT_REQUEST, EXIT_TARGET, EXIT_USAGE, CliError, check_endpoints, region, stack_name
 from nps.cli.failures import explain
 from nps.cli.target import LOCAL_PREFIX, Target, TargetError, from_stack, local
 from nps.cli.terminal import sanitised
@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--stack", metavar="NAME", help="a deployed stack, e.g. Nps-prod (uses your AWS credentials)")
+    where.add_argument(
+        "--stack", metavar="NAME", type=stack_name, help="a deployed stack, e.g. Nps-prod (uses your AWS credentials)"
+    )
     where.add_argument("--local", action="store_true", help="the local moto environment (make moto)")
     parser.add_argument(
         "--region",
@@ -95,6 +97,7 @@ def _run(argv: Sequence[str] | None, *, in_process: bool) -> int:
         check: Check | None = getattr(args, "check", None)
         if check is not None:
             check(args)
+        check_endpoints()
         target = resolve_target(args, in_process)
         command: Command = args.handler
         return command(args, target)
@@ -106,14 +109,9 @@ def _run(argv: Sequence[str] | None, *, in_process: bool) -> int:
     except TargetError as error:
         print(f"nps: {error}", file=sys.stderr)
         return EXIT_TARGET
-    except UnicodeDecodeError as error:  # a file given on the command line that is not UTF-8 text
-        print(
-            f"nps: a file is not UTF-8 text (byte 0x{error.object[error.start]:02X}); save it as UTF-8", file=sys.stderr
-        )
-        return EXIT_REQUEST
-    except OSError as error:  # a file or folder named on the command line: missing, a folder, no access
+    except OSError as error:  # writing a file named on the command line: a full disk, no access
         where = f"{error.filename}: " if error.filename else ""
-        print(f"nps: {where}{error.strerror or error}", file=sys.stderr)
+        print(f"nps: {where}cannot write the file ({error.strerror or 'failed'})", file=sys.stderr)
         return EXIT_REQUEST
     except KeyboardInterrupt:
         return 130

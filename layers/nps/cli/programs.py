@@ -23,8 +23,20 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from nps.cli.common import EXIT_REQUEST, EXIT_TARGET, EXIT_USAGE, CliError, input_file, output_file
+from nps.cli.common import (
+    EXIT_REQUEST,
+    EXIT_TARGET,
+    EXIT_USAGE,
+    CliError,
+    file_path,
+    identifier,
+    input_file,
+    output_file,
+    read_bytes,
+    read_text,
+)
 from nps.cli.target import Target
+from nps.cli.terminal import cell
 from nps.follow_ups.adapters.store import DynamoFollowUpStore, StepFunctionsTaskTokens
 from nps.follow_ups.steps import FollowUpNotFound, invite_id_of, resolve_task
 from nps.kernel.config import ConfigurationError
@@ -45,11 +57,12 @@ from nps.sending.waves import SurveyNotFound, WavePlanner
 def load_survey(path: Path) -> Survey:
     """The survey definition in ``path`` (UTF-8, a byte order mark allowed), validated.
 
-    Raises :class:`CliError` (usage, exit status 2) listing each problem on its own line, or
-    ``OSError`` / ``UnicodeDecodeError`` for a file that cannot be read (worded by :mod:`nps.cli.main`).
+    Raises :class:`CliError`: usage (exit status 2) listing each problem on its own line, or exit
+    status 1 for a file that cannot be read or is not UTF-8 (:func:`nps.cli.common.read_text`).
     """
+    text = read_text(path)
     try:
-        return Survey.model_validate_json(path.read_text("utf-8-sig"))
+        return Survey.model_validate_json(text)
     except ValidationError as error:
         problems = [f"{'.'.join(map(str, issue['loc'])) or 'survey'}: {issue['msg']}" for issue in error.errors()]
         raise CliError(f"{path}: invalid survey definition", EXIT_USAGE, problems) from None
@@ -84,7 +97,8 @@ def list_surveys() -> int:
     surveys = DynamoSurveyRepository(sending_settings().require("surveys_table").surveys_table).all()
     for survey in surveys:
         status = "active" if survey.active else "paused"
-        print("\t".join((survey.survey_id, survey.name, ",".join(survey.locales), ",".join(survey.channels), status)))
+        fields = (survey.survey_id, survey.name, ",".join(survey.locales), ",".join(survey.channels), status)
+        print("\t".join(map(cell, fields)))
     print(f"{len(surveys)} survey(s)", file=sys.stderr)
     return 0
 
@@ -98,10 +112,7 @@ def check_contacts_file(args: argparse.Namespace) -> None:
 
 def import_file(path: Path, audience: str, report_path: Path | None) -> int:
     """Import a local file exactly as the S3-triggered import does; a file error is one line and exit 1."""
-    try:
-        data = path.read_bytes()
-    except OSError as failure:
-        raise CliError(f"{path}: cannot read the file ({failure.strerror or type(failure).__name__})") from None
+    data = read_bytes(path)
     repository = DynamoContactRepository(sending_settings().require("contacts_table").contacts_table)
     report = import_contacts_file(data, audience, repository)
     if report.file_error:
@@ -190,7 +201,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Add ``survey``, ``contacts``, ``wave`` and ``follow-up`` to the ``nps`` parser."""
     survey = commands.add_parser("survey", help="survey definitions").add_subparsers(dest="action", required=True)
     put = survey.add_parser("put", help="create or update a survey from a JSON file (and sync its schedule)")
-    put.add_argument("file", type=Path, metavar="FILE", help="the survey definition, JSON (see examples/survey.json)")
+    put.add_argument(
+        "file", type=file_path, metavar="FILE", help="the survey definition, JSON (see examples/survey.json)"
+    )
     put.set_defaults(
         handler=lambda args, target: _with(target, lambda: put_survey(args.survey)), check=check_survey_file
     )
@@ -198,16 +211,26 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     listing.set_defaults(handler=lambda args, target: _with(target, list_surveys))
     contacts = commands.add_parser("contacts", help="contacts").add_subparsers(dest="action", required=True)
     importer = contacts.add_parser("import", help="import a local CSV of contacts (a per-row error report)")
-    importer.add_argument("file", type=Path, metavar="FILE", help="the contacts CSV (see examples/contacts.csv)")
-    importer.add_argument("--audience", default="default", help="the audience to import into (default: default)")
-    importer.add_argument("--report", type=Path, help="write the per-row error report here (an existing folder)")
+    importer.add_argument("file", type=file_path, metavar="FILE", help="the contacts CSV (see examples/contacts.csv)")
+    importer.add_argument(
+        "--audience",
+        default="default",
+        type=identifier("an audience"),
+        help="the audience to import into (default: default)",
+    )
+    importer.add_argument("--report", type=file_path, help="write the per-row error report here (an existing folder)")
     importer.set_defaults(
         handler=lambda args, target: _with(target, lambda: import_file(args.file, args.audience, args.report)),
         check=check_contacts_file,
     )
     wave = commands.add_parser("wave", help="waves").add_subparsers(dest="action", required=True)
     start = wave.add_parser("start", help="start a wave now (runs the planner in this process)")
-    start.add_argument("survey_id", metavar="SURVEY", help="the survey id (`nps survey list` shows them)")
+    start.add_argument(
+        "survey_id",
+        metavar="SURVEY",
+        type=identifier("a survey id"),
+        help="the survey id (`nps survey list` shows them)",
+    )
     start.set_defaults(handler=lambda args, target: _with(target, lambda: start_wave(args.survey_id)))
     follow_up = commands.add_parser("follow-up", help="follow-ups of answers").add_subparsers(
         dest="action", required=True

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from nps.cli.common import EXIT_OK, CliError, day, output_file
+from nps.cli.common import EXIT_OK, CliError, day, file_path, identifier, output_file
 from nps.cli.target import Target
 from nps.kernel.periods import Granularity
 from nps.reporting.adapters.reads import DynamoAggregateReader, DynamoResponseReader, split_segment
@@ -29,7 +29,7 @@ def register(commands: Any) -> None:
     """Add ``report``, ``export`` and ``html`` to the ``nps`` parser."""
     report = commands.add_parser(
         "report",
-        help="NPS ± margin, counts and response rate per segment, and the trend, in the terminal",
+        help="NPS with its 95%% interval, counts and response rate per segment, and the trend, in the terminal",
         description="NPS with its 95% interval, counts and response rate for the survey, each segment "
         "value and channel, then the trend with significant changes marked.",
     )
@@ -42,7 +42,7 @@ def register(commands: Any) -> None:
     )
     _survey_and_range(export)
     export.add_argument(
-        "--out", "-o", type=Path, help="file to write, in an existing folder (default: standard output)"
+        "--out", "-o", type=file_path, help="file to write, in an existing folder (default: standard output)"
     )
     export.set_defaults(handler=run_export, check=check_export)
 
@@ -56,7 +56,7 @@ def register(commands: Any) -> None:
     html.add_argument(
         "--out",
         "-o",
-        type=Path,
+        type=file_path,
         default=None,
         help="file to write, in an existing folder (default: SURVEY-report.html here)",
     )
@@ -68,7 +68,9 @@ def export_doc() -> str:
 
 
 def _survey_and_range(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("survey_id", metavar="SURVEY", help="the survey id")
+    parser.add_argument(
+        "survey_id", metavar="SURVEY", type=identifier("a survey id"), help="the survey id (`nps survey list`)"
+    )
     parser.add_argument("--from", dest="start", type=day, help="first day, YYYY-MM-DD (default: 12 months ago)")
     parser.add_argument("--to", dest="end", type=day, help="last day, YYYY-MM-DD (default: today, UTC)")
 

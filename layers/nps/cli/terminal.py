@@ -34,6 +34,16 @@ _SEQUENCES = re.compile(
 _CONTROLS = re.compile(rf"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{''.join(sorted(BIDI_CONTROLS))}]|\r(?!\n)")
 
 
+# What would end a tab-separated field or line: tab, the line breaks and Unicode's line separators.
+_FIELD_BREAKS = re.compile(r"[\t\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def cell(text: str) -> str:
+    """``text`` as one field of a tab-separated line: each run of tabs and line breaks becomes one space,
+    so stored text cannot forge a column or a row (``"a\tb\nc"`` → ``"a b c"``)."""
+    return _FIELD_BREAKS.sub(" ", text)
+
+
 def printable(text: str) -> str:
     """``text`` without escape sequences or control characters (keeps ``\\n``, ``\\t`` and ``\\r\\n``).
 

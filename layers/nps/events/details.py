@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from nps.events.names import ID_PATTERN
+
 SCHEMA_VERSION = "1.0"
 #: :data:`nps.events.fields.Id`.
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ID = re.compile(ID_PATTERN)
 CHANNELS = ("email", "sms")
 UNSUBSCRIBE_METHODS = ("link", "one_click", "sms_stop", "complaint")
 BounceType = Literal["permanent", "transient", "complaint"]
@@ -104,4 +106,4 @@ def invite_bounced(
 
 def is_id(value: object) -> bool:
     """Whether ``value`` is an id as the contract defines it (1–64 letters, digits, ``_`` or ``-``)."""
-    return isinstance(value, str) and ID_PATTERN.match(value) is not None
+    return isinstance(value, str) and _ID.match(value) is not None

@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import StringConstraints
 
-Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+from nps.events.names import ID_PATTERN
+
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 SegmentValues = dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], str]
 Channel = Literal["email", "sms"]

@@ -6,6 +6,8 @@ need only the names, do not load pydantic when a function starts.
 
 from __future__ import annotations
 
+#: Survey, audience, wave and contact ids: 1–64 of ``A-Z a-z 0-9 _ -`` (the events' and stores' id type).
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 EVENT_SOURCE = "nps"
 RESPONSE_SCORED = "NPS Response Scored"
 COMMENT_RECEIVED = "NPS Comment Received"

@@ -102,8 +102,8 @@ def error_code(error: BaseException) -> str:
 
 
 FailureKind = Literal[
-    "no_region", "no_credentials", "expired_credentials", "invalid_credentials", "unreachable", "access_denied",
-    "not_found", "refused",
+    "no_region", "no_credentials", "no_profile", "expired_credentials", "invalid_credentials", "unreachable",
+    "access_denied", "not_found", "refused",
 ]  # fmt: skip
 _EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
 _INVALID = {"InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "InvalidSignatureException"}
@@ -126,6 +126,8 @@ class AwsFailure:
     operation: str | None = None
     endpoint: str | None = None
     code: str | None = None
+    #: The named profile that is not in the AWS config files (``no_profile``).
+    profile: str | None = None
 
 
 def classify_failure(error: BaseException) -> AwsFailure | None:
@@ -150,7 +152,10 @@ def classify_failure(error: BaseException) -> AwsFailure | None:
 def _classify_one(error: BaseException) -> AwsFailure | None:
     if isinstance(error, sdk.NoRegionError):
         return AwsFailure("no_region")
-    if isinstance(error, sdk.NoCredentialsError | sdk.PartialCredentialsError | sdk.ProfileNotFound):
+    if isinstance(error, sdk.ProfileNotFound):
+        profile = getattr(error, "kwargs", {}).get("profile")
+        return AwsFailure("no_profile", profile=str(profile) if profile else None)
+    if isinstance(error, sdk.NoCredentialsError | sdk.PartialCredentialsError):
         return AwsFailure("no_credentials")
     if isinstance(error, sdk.SSOError | sdk.TokenRetrievalError):
         return AwsFailure("expired_credentials")

@@ -10,7 +10,7 @@ Pure: used by the text, HTML and API renderings of reports.
 
 from __future__ import annotations
 
-import math
+from decimal import ROUND_HALF_UP, Decimal
 
 #: How a missing figure (no responses, no invites) is shown.
 MISSING = "—"
@@ -55,10 +55,20 @@ def bounds(low: float | None, high: float | None, digits: int = 1) -> str:
 
 
 def likely_between(low: float | None, high: float | None) -> str:
-    """The interval in plain words, ends rounded outwards to whole points: ``likely between +1 and +16``.
+    """The interval in plain words, each end to the nearest whole point: ``likely between +1 and +15``.
 
-    Rounding outwards keeps the sentence at least as wide as the interval it stands for.
+    Each end is rounded from the one-decimal figure :func:`bounds` prints (halves away from zero), so
+    the sentence never contradicts the interval printed beside it: ``+12.9 to +33.0`` reads
+    ``likely between +13 and +33``, each whole number within half a point of the printed end.
     """
     if low is None or high is None:
         return "no responses yet"
-    return f"likely between {signed(float(math.floor(low + 1e-9)), 0)} and {signed(float(math.ceil(high - 1e-9)), 0)}"
+    first, last = _whole(low), _whole(high)
+    if first == last:
+        return f"likely close to {signed(float(first), 0)}"
+    return f"likely between {signed(float(first), 0)} and {signed(float(last), 0)}"
+
+
+def _whole(value: float) -> int:
+    """``value`` as printed to one decimal, then to the nearest whole number (halves away from zero)."""
+    return int(Decimal(f"{value:.1f}").quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from nps.kernel.formatting import fixed, rounded, signed
+from nps.kernel.formatting import rounded
 from nps.kernel.periods import Granularity
 from nps.kernel.statistics import CategoryCounts, ChangeTest, NpsEstimate, compare, estimate, rest
 from nps.reporting import granularity as steps_rule
@@ -43,8 +43,11 @@ class UnknownSurvey(ReportError):
     status = 404
     code = "unknown_survey"
 
-    def __init__(self, survey_id: str) -> None:
-        super().__init__(f"no survey {survey_id!r} has responses or invites to report on")
+    def __init__(self, survey_id: str, defined: bool = False) -> None:
+        if defined:  # the definition exists, nothing was sent or answered yet
+            super().__init__(f"survey {survey_id!r} has no invites or responses yet: start a wave first")
+        else:
+            super().__init__(f"no survey {survey_id!r} has responses or invites to report on")
 
 
 class UnknownSegment(ReportError):
@@ -369,18 +372,18 @@ class ReportService:
     def __init__(self, source: AggregateSource) -> None:
         self.source = source
 
-    def catalog(self, survey_id: str, span: DateRange, segment: str = ALL) -> Catalog:
+    def catalog(self, survey_id: str, span: DateRange, segment: str = ALL, defined: bool = False) -> Catalog:
         """The survey's segments and channels in the quarters overlapping ``span``, with ``segment`` checked.
 
         Reads the range's quarter items of each slice, and at most one more item when the range has
         none (is the survey known at all?) or ``segment`` is not among them (did the survey ever have
         it? A segment known from other periods reports zeros in this range). Raises
-        :class:`UnknownSurvey` for a survey without any aggregates, :class:`UnknownSegment` for a
-        segment it never had.
+        :class:`UnknownSurvey` for a survey without any aggregates (worded for a survey whose definition
+        exists when ``defined``), :class:`UnknownSegment` for a segment it never had.
         """
         slices = self.source.slices(survey_id, span)
         if not slices and not self.source.exists(_pk(survey_id, Granularity.QUARTER, ALL, ALL)):
-            raise UnknownSurvey(survey_id)
+            raise UnknownSurvey(survey_id, defined)
         catalog = Catalog.from_slices(survey_id, slices, span)
         if not catalog.has_segment(segment) and not self._ever_had(survey_id, segment):
             catalog.check_segment(segment)
@@ -484,7 +487,7 @@ class ReportService:
         (:mod:`nps.reporting.granularity`). Leading periods without responses are left out of the trend.
         """
         start = self.source.items_read
-        catalog = self.catalog(survey_id, span, segment)
+        catalog = self.catalog(survey_id, span, segment, defined=survey_name is not None)
         chosen = granularity is None
         if granularity is None:
             granularity, trend = self.chosen_trend(survey_id, span, segment, channel)
@@ -547,18 +550,3 @@ def slice_report(
     """NPS with its interval for one survey × period × segment × channel (one item read)."""
     counts = counts_from(reader.get(AggregateKey(survey_id, granularity, period, segment, channel)))
     return SliceReport(label or segment, counts, estimate(counts))
-
-
-def format_report(rows: list[SliceReport]) -> str:
-    """A plain-text table: NPS ± margin, n and the category split per row."""
-    header = f"{'slice':<28} {'NPS':>7} {'± 95%':>7} {'n':>6} {'promoters':>10} {'passives':>9} {'detractors':>11}"
-    lines = [header, "-" * len(header)]
-    for row in rows:
-        e = row.estimate
-        nps_text = signed(e.nps)
-        margin_text = fixed(e.margin)
-        lines.append(
-            f"{row.label:<28} {nps_text:>7} {margin_text:>7} {row.counts.n:>6} {row.counts.promoters:>10} "
-            f"{row.counts.passives:>9} {row.counts.detractors:>11}"
-        )
-    return "\n".join(lines)

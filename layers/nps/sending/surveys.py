@@ -247,7 +247,8 @@ class Survey(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     survey_id: Id
-    name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    #: Shown in report headlines, page titles and `nps survey list`: one line, like the brand name.
+    name: Annotated[str, StringConstraints(min_length=1, max_length=120), AfterValidator(_header_text)]
     #: Question wording by locale; a locale without one uses the catalog's standard NPS question.
     question: dict[str, Annotated[str, StringConstraints(min_length=1, max_length=300)]] = Field(default_factory=dict)
     #: The "why?" question on the thank-you page, by locale (the catalog's when absent).

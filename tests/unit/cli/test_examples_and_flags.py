@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,20 @@ def test_the_example_contacts_import_without_a_rejected_row() -> None:
     report = parse_contacts_csv((EXAMPLES / "contacts.csv").read_text("utf-8"))
     assert (report.file_error, report.errors) == (None, [])
     assert len(report.contacts) == 4
+
+
+# Numbers regulators reserve for fiction: North America's 555-0100–0199 and Australia's (ACMA) mobile
+# 0491 570 006–159. (Ofcom's UK drama range 07700 900xxx is not a valid number to the importer.)
+FICTIONAL = (re.compile(r"\+1\d{3}55501\d\d"), re.compile(r"\+61491570(0\d\d|1[0-5]\d)"))
+
+
+def test_the_example_phone_numbers_are_reserved_for_fiction() -> None:
+    # `contacts import examples/contacts.csv` then `wave start` must never text a real person
+    report = parse_contacts_csv((EXAMPLES / "contacts.csv").read_text("utf-8"))
+    phones = [contact.phone for contact in report.contacts if contact.phone]
+    assert phones
+    for phone in phones:
+        assert any(pattern.fullmatch(phone) for pattern in FICTIONAL), phone
 
 
 def test_nps_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:

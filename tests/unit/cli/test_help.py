@@ -59,5 +59,7 @@ def test_help_works_and_describes_every_positional(
         assert action.help in " ".join(out.split()), (path, action.dest)
     # And nothing escaped for argparse's formatting or a shell's glob leaks into the text
     assert "%%" not in out
+    # And figures are described as intervals, never as "± margin" (which hides an asymmetric interval)
+    assert "±" not in out
     for glob in ("--channel *", "{*,", "default: *"):
         assert glob not in out

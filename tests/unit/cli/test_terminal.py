@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nps.cli.terminal import PrintableStream, printable, sanitised
+from nps.cli.terminal import PrintableStream, cell, printable, sanitised
 
 # Any C0 control but LF and tab, DEL, any C1 control, and a CR not ending a line.
 FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
@@ -74,3 +74,12 @@ def test_the_stream_reports_the_terminal_it_writes_to() -> None:
     assert stream.write("\x1b[31mx") == len("\x1b[31mx")
     assert target.getvalue() == "x"
     assert stream.isatty() is False
+
+
+@given(TEXT)
+def test_a_cell_never_ends_its_field_or_row(text: str) -> None:
+    # Tab-separated output (`nps survey list`): a stored value cannot add a column or a row
+    printed = printable(cell(text))
+    assert "\t" not in printed
+    assert len(printed.splitlines()) <= 1
+    assert cell("Evil\tname\r\nsecond\u2028line") == "Evil name second line"

@@ -77,12 +77,14 @@ def test_bounds_of_a_missing_interval_are_missing() -> None:
 @pytest.mark.parametrize(
     ("low", "high", "words"),
     [
-        (1.2, 15.1, "likely between +1 and +16"),
-        (-0.4, 0.4, "likely between -1 and +1"),
+        (12.93, 33.04, "likely between +13 and +33"),  # printed as +12.9 to +33.0
+        (1.2, 15.1, "likely between +1 and +15"),
+        (-48.46, 98.46, "likely between -49 and +99"),  # printed as -48.5 to +98.5: halves away from zero
         (-3.0, 4.0, "likely between -3 and +4"),
+        (-0.4, 0.4, "likely close to 0"),
     ],
 )
-def test_plain_words_round_outwards_to_whole_points(low: float, high: float, words: str) -> None:
+def test_plain_words_round_the_printed_ends_to_the_nearest_whole_point(low: float, high: float, words: str) -> None:
     assert likely_between(low, high) == words
 
 
@@ -108,10 +110,15 @@ def test_printed_bounds_are_the_interval_and_hold_the_printed_nps(counts: Catego
     assert low == pytest.approx(round(e.low, 1), abs=1e-9)
     assert high == pytest.approx(round(e.high, 1), abs=1e-9)
     assert low <= point <= high
-    # And the plain words never claim a narrower range than the interval
-    words = likely_between(e.low, e.high).removeprefix("likely between ").split(" and ")
-    assert float(words[0]) <= e.low + 1e-9
-    assert float(words[1]) >= e.high - 1e-9
+    # And the plain words agree with the printed ends: each whole number is the nearest to its end
+    sentence = likely_between(e.low, e.high)
+    if sentence.startswith("likely close to "):
+        words = [sentence.removeprefix("likely close to ")] * 2
+    else:
+        words = sentence.removeprefix("likely between ").split(" and ")
+    assert abs(float(words[0]) - low) <= 0.5
+    assert abs(float(words[1]) - high) <= 0.5
+    assert float(words[0]) <= float(words[1])
 
 
 def test_only_a_single_answer_puts_the_observed_nps_outside_its_interval() -> None:
