@@ -55,6 +55,8 @@ class Figure:
 def _number(value: float, unit: str) -> str:
     if unit in ("records/s", "emails/s", "contacts/s"):
         return f"{value:,.0f} {unit}"
+    if unit in ("WCU/s", "bytes"):
+        return f"{value:,.0f} {unit}"
     if unit == "ms":
         return f"{value:,.1f} ms"
     return f"{value:,.2f} {unit}"

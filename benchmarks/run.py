@@ -15,7 +15,16 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from benchmarks import cold_start, follow_ups, one_tap, report_reads, sending, stream_throughput, write_requests
+from benchmarks import (
+    cold_start,
+    follow_ups,
+    one_tap,
+    report_reads,
+    sending,
+    stream_throughput,
+    viral_survey,
+    write_requests,
+)
 from benchmarks.report import RESULTS_DIR, format_figure, note, section, write_results
 from benchmarks.synthetic import Workload, WorkloadSpec, build_workload
 
@@ -35,6 +44,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--emails", type=int, default=4_000, help="emails rendered per timed round")
     parser.add_argument("--contacts", type=int, default=100_000, help="contacts in the planner's wave")
     parser.add_argument("--follow-ups", type=int, default=150, help="follow-ups timed on moto (0: skip)")
+    parser.add_argument("--viral-seconds", type=int, default=60, help="seconds of a 10,000/s survey replayed (0: skip)")
+    parser.add_argument("--viral-shards", type=int, default=16, help="stream shards in the viral survey")
     return parser.parse_args(argv)
 
 
@@ -164,6 +175,29 @@ def _writes(args: argparse.Namespace, workload: Workload, counts: write_requests
     }
 
 
+def _viral(args: argparse.Namespace) -> dict[str, Any]:
+    section(
+        f"3b. viral survey: 10,000 responses/s on one survey for {args.viral_seconds} s, {args.viral_shards} stream"
+        " shards, real commit code, write units per partition key per second"
+    )
+    result = viral_survey.run(seconds=args.viral_seconds, shards=args.viral_shards)
+    print(format_figure(result.figure))
+    print(format_figure(result.size_figure))
+    detail = result.detail
+    note(
+        f"hottest key {detail['hottest_key']} ({detail['hottest_key_write_units']} WCU in second"
+        f" {detail['hottest_key_second']}); hottest by kind: {detail['hottest_write_units_by_kind']};"
+        f" largest item {detail['largest_item_key']}"
+    )
+    note(
+        f"{detail['batches']:,} batches of up to {detail['batch_size']} (largest {detail['largest_batch']}),"
+        f" busiest aggregate key written {detail['busiest_aggregate_key_writes_per_batch']} time(s) per batch,"
+        f" {detail['writes_per_response_excluding_the_response']:.3f} aggregate-table writes per response;"
+        f" previous ledger's hottest {detail['previous_ledger_hottest_key']}"
+    )
+    return {"figure": result.figure.as_json(), "size_figure": result.size_figure.as_json(), "detail": detail}
+
+
 def _reports(args: argparse.Namespace) -> dict[str, Any]:
     section(
         f"4. report reads: one year of daily aggregates, 10 segment values, 2 channels, on moto"
@@ -268,6 +302,11 @@ def main(argv: list[str] | None = None) -> int:
     mark = time.perf_counter()
     sections["write_requests_per_response"] = _writes(args, workload, counts)
     timings["write_requests_per_response"] = time.perf_counter() - mark
+
+    if args.viral_seconds > 0:
+        mark = time.perf_counter()
+        sections["viral_survey"] = _viral(args)
+        timings["viral_survey"] = time.perf_counter() - mark
 
     if args.report_samples > 0:
         mark = time.perf_counter()

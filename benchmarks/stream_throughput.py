@@ -1,9 +1,12 @@
-"""Figure 2: stream scoring throughput of the score function, records per second in one process.
+"""Figure 2: stream scoring throughput of the score function, records per CPU-second in one process.
 
 The real ``lambda_handler`` runs on synthetic batches (Powertools batch processing, parsing, aggregation,
 transaction building, event building and EMF metrics output included); only the AWS calls are stubs
 (``nps.kernel.aws.client`` returns :class:`~benchmarks.synthetic.StubAwsClient`). Baseline: deserializing the
 same records' keys and images with boto3's ``TypeDeserializer``, the least any consumer has to do.
+
+Both are timed in CPU time (``time.process_time``), so other work on the machine does not count; the
+garbage collector is left as the score function leaves it in Lambda (enabled, with what it imported frozen).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def _deserialize(event: dict[str, Any], deserializer: TypeDeserializer) -> None:
 def _batch_times(workload: Workload, passes: int, action: Callable[[dict[str, Any]], object]) -> list[float]:
     """Seconds per batch, every batch of every pass."""
     times: list[float] = []
-    clock = time.perf_counter
+    clock = time.process_time
     for _ in range(passes):
         for event in workload.events:
             started = clock()
@@ -48,7 +51,7 @@ def _batch_times(workload: Workload, passes: int, action: Callable[[dict[str, An
 
 
 def _rates(workload: Workload, times: list[float]) -> dict[str, float]:
-    """Records/s from the median batch (robust to CPU contention) and from the whole run."""
+    """Records per CPU-second from the median batch and from the whole run."""
     batch = workload.spec.batch_size
     return {
         "median_batch_rate": batch / median(times),
@@ -82,12 +85,12 @@ def run(workload: Workload, passes: int = 2, warmup_batches: int = 3) -> Through
 
     baseline = _rates(workload, _batch_times(workload, passes, deserialize))
     figure = Figure(
-        name="stream scoring throughput (1 process)",
+        name="stream scoring throughput (1 process, CPU)",
         unit="records/s",
         measured=scoring["median_batch_rate"],
         baseline_name="TypeDeserializer only",
         baseline=baseline["median_batch_rate"],
-        target=20_000,
+        target=30_000,
         target_of="measured",
         direction="min",
         detail={
@@ -96,7 +99,7 @@ def run(workload: Workload, passes: int = 2, warmup_batches: int = 3) -> Through
             "inserts": workload.inserts,
             "modifies": workload.modifies,
             "passes": passes,
-            "statistic": "batch size / median seconds per batch",
+            "statistic": "batch size / median CPU seconds per batch",
             "scoring": scoring,
             "deserializer": baseline,
             "failed_records": failed,

@@ -8,12 +8,14 @@ stream retries them and, after the retry limit, sends them to the on-failure des
 from __future__ import annotations
 
 import gc
+import json
+import time
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -22,10 +24,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from nps.events.publisher import Event, EventPublisher
 from nps.kernel.config import settings
 from nps.kernel.metrics import CATEGORY_DIMENSION, RESPONSES_BY_CATEGORY, SURVEY_DIMENSION
-from nps.kernel.streams import MalformedRecord, plain_image
 from nps.scoring.adapters.aggregates import DynamoAggregateStore
 from nps.scoring.aggregation import Transition, category_deltas
-from nps.scoring.stream import ParsedRecord, ScoringService, parse_record
+from nps.scoring.stream import ParsedRecord, ScoringService, parse_stream_record
 
 logger = Logger(service="score")
 metrics = Metrics(namespace="NPS", service="score")
@@ -39,17 +40,8 @@ def service() -> ScoringService:
 
 
 def record_handler(record: DynamoDBRecord) -> ParsedRecord:
-    stream = record.raw_event.get("dynamodb")
-    if not isinstance(stream, dict):
-        raise MalformedRecord("stream record without a dynamodb section")
-    return parse_record(
-        str(record.raw_event.get("eventName")),
-        {"invite_id": stream.get("Keys", {}).get("invite_id", {}).get("S")},
-        plain_image(stream.get("OldImage")),
-        plain_image(stream.get("NewImage")),
-        stream.get("SequenceNumber"),
-        stream.get("ApproximateCreationDateTime"),
-    )
+    # The raw record, not the data class's deserialised images: the scoring decoder reads DynamoDB JSON.
+    return parse_stream_record(record.raw_event)
 
 
 def committable(outcomes: list[tuple[Any, ...]]) -> tuple[list[Transition], list[Event]]:
@@ -102,21 +94,35 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 def publish_category_metrics(transitions: list[Transition]) -> None:
     """Responses by category, per survey and for all surveys: the NPS and detractor-share alarms read these.
 
+    One CloudWatch embedded-metric document per (survey, category), with two dimension sets: (survey,
+    category) and (category). CloudWatch sums the second across surveys, which is the all-survey series
+    the alarms read with the ``Sum`` statistic; one document instead of two halves the log lines.
+
     Counted from the batch's committable transitions, so a replayed batch can count twice: the
     alarms look at windows of hours, where a rare replay does not move the share.
     """
-    if is_metrics_disabled():  # single_metric does not honour POWERTOOLS_METRICS_DISABLED by itself
+    if is_metrics_disabled():
         return
-    totals: dict[str, int] = {}
-    for (survey_id, category), delta in sorted(category_deltas(transitions).items()):
-        totals[category] = totals.get(category, 0) + delta
-        with single_metric(
-            name=RESPONSES_BY_CATEGORY, unit=MetricUnit.Count, value=delta, namespace=metrics.namespace
-        ) as metric:
-            metric.add_dimension(name=SURVEY_DIMENSION, value=survey_id)
-            metric.add_dimension(name=CATEGORY_DIMENSION, value=category)
-    for category, delta in sorted(totals.items()):
-        with single_metric(
-            name=RESPONSES_BY_CATEGORY, unit=MetricUnit.Count, value=delta, namespace=metrics.namespace
-        ) as metric:
-            metric.add_dimension(name=CATEGORY_DIMENSION, value=category)
+    deltas = category_deltas(transitions)
+    if not deltas:
+        return
+    timestamp = int(time.time() * 1000)
+    lines = []
+    for (survey_id, category), delta in sorted(deltas.items()):
+        document = {
+            "_aws": {
+                "Timestamp": timestamp,
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": metrics.namespace,
+                        "Dimensions": [[SURVEY_DIMENSION, CATEGORY_DIMENSION], [CATEGORY_DIMENSION]],
+                        "Metrics": [{"Name": RESPONSES_BY_CATEGORY, "Unit": "Count"}],
+                    }
+                ],
+            },
+            SURVEY_DIMENSION: survey_id,
+            CATEGORY_DIMENSION: category,
+            RESPONSES_BY_CATEGORY: delta,
+        }
+        lines.append(json.dumps(document, separators=(",", ":")))
+    print("\n".join(lines), flush=True)

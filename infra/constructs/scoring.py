@@ -13,8 +13,7 @@ from infra.constructs.functions import acknowledge
 from infra.constructs.platform import Platform
 from infra.constructs.queues import encrypted_queue
 from infra.constructs.storage import grant_items
-
-STREAM_BATCH_SIZE = 100
+from nps.scoring.capacity import STREAM_BATCH_SIZE, STREAM_BATCHING_WINDOW_SECONDS
 
 
 class Scoring(Construct):
@@ -45,6 +44,7 @@ class Scoring(Construct):
             environment={"AGGREGATES_TABLE": aggregates.table_name, "EVENT_BUS_NAME": bus.event_bus_name},
         )
         # PutItem: the commit record of a batch wider than one transaction (nps.scoring.adapters.aggregates).
+        # Batch size and window: nps.scoring.capacity (payload limit, writes per response).
         grant_items(
             aggregates,
             self.function,
@@ -69,7 +69,7 @@ class Scoring(Construct):
                 responses,
                 starting_position=lambda_.StartingPosition.TRIM_HORIZON,
                 batch_size=STREAM_BATCH_SIZE,
-                max_batching_window=Duration.seconds(2),
+                max_batching_window=Duration.seconds(STREAM_BATCHING_WINDOW_SECONDS),
                 bisect_batch_on_error=True,
                 report_batch_item_failures=True,
                 retry_attempts=10,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from functions.score import handler as score
 from local.environment import LocalStack, StreamReader
@@ -282,16 +285,17 @@ def test_an_interrupted_chunked_commit_is_finished_by_the_retry_without_double_c
     tap_a_wide_campaign(platform)
     (event,) = StreamReader(platform.stream_arns["responses"], batch_size=200).read_batches()
     # Given the function dies after the ledger claim and the first chunk of keys
-    real_apply = Store._apply_chunks
+    real_finish = Store._finish
 
-    def crash_after_first_chunk(self: Store, commit_id: str, chunks: list[Any], *args: Any) -> None:
-        real_apply(self, commit_id, chunks[:1], *args)
+    def crash_after_first_chunk(self: Store, *args: Any) -> None:
+        commit_id, claims, total, now, stats = args[:5]
+        real_finish(self, commit_id, claims, total, now, stats, frozenset(range(1, 1000)))  # chunk 0 only
         raise RuntimeError("function timed out")
 
-    monkeypatch.setattr(Store, "_apply_chunks", crash_after_first_chunk)
+    monkeypatch.setattr(Store, "_finish", crash_after_first_chunk)
     with pytest.raises(RuntimeError, match="timed out"):
         run(event)
-    monkeypatch.setattr(Store, "_apply_chunks", real_apply)
+    monkeypatch.setattr(Store, "_finish", real_finish)
     assert nonzero(aggregate_items(platform)) != recount(platform)
     # When the stream retries with a bisected half of the batch, then the other half
     records = event["Records"]
@@ -300,6 +304,66 @@ def test_an_interrupted_chunked_commit_is_finished_by_the_retry_without_double_c
     assert run({"Records": records[middle:]}) == {"batchItemFailures": []}
     # Then the interrupted commit was finished from its record and nothing counts twice
     assert nonzero(aggregate_items(platform)) == recount(platform)
+
+
+def spread_over_seconds(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records as if created one second apart: one ledger item each, so claims need several transactions."""
+    spread: list[dict[str, Any]] = json.loads(json.dumps(records))
+    first = int(spread[0]["dynamodb"]["ApproximateCreationDateTime"])
+    for offset, record in enumerate(spread):
+        record["dynamodb"]["ApproximateCreationDateTime"] = first + offset
+    return spread
+
+
+@settings(max_examples=4, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(crash_after=st.integers(1, 3), cuts=st.lists(st.integers(1, 119), max_size=3, unique=True))
+def test_a_crash_between_sharded_ledger_claims_and_any_replay_count_each_answer_once(
+    platform: LocalStack, crash_after: int, cuts: list[int]
+) -> None:
+    # Given a batch whose ledger claims span more items than one transaction holds (two claim
+    # transactions, then two chunks of aggregate keys: four in all), on a fresh table
+    clear_table(platform.tables["aggregates"])
+    if not scan_count(platform.tables["responses"]):
+        tap_a_wide_campaign(platform, count=120)
+    (event,) = StreamReader(platform.stream_arns["responses"], batch_size=500).read_batches()
+    records = spread_over_seconds(event["Records"])
+    assert len(records) >= 120
+    client = aws.client("dynamodb")
+    real = client.transact_write_items
+    calls = 0
+
+    def dies_after_some_transactions(**kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls > crash_after:
+            raise RuntimeError("function timed out")
+        return real(**kwargs)
+
+    # When the function dies after ``crash_after`` of them (between claims, or between chunks)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(client, "transact_write_items", dies_after_some_transactions)
+        with pytest.raises(RuntimeError, match="timed out"):
+            run({"Records": records})
+    # And the stream delivers the batch again in other pieces (which land on other ledger items and
+    # claim groups than the first attempt), then whole
+    bounds = [0, *sorted(cuts), len(records)]
+    for start, end in itertools.pairwise(bounds):
+        if start < end:
+            assert run({"Records": records[start:end]}) == {"batchItemFailures": []}
+    assert run({"Records": records}) == {"batchItemFailures": []}
+    # Then every answer counts exactly once
+    assert nonzero(aggregate_items(platform)) == recount(platform)
+
+
+def clear_table(table: str) -> None:
+    client = aws.client("dynamodb")
+    for page in client.get_paginator("scan").paginate(TableName=table):
+        for item in page["Items"]:
+            client.delete_item(TableName=table, Key={"pk": item["pk"], "period": item["period"]})
+
+
+def scan_count(table: str) -> int:
+    return int(aws.client("dynamodb").scan(TableName=table, Select="COUNT")["Count"])
 
 
 def test_a_new_comment_publishes_a_comment_event_without_its_text(platform: LocalStack, reader: StreamReader) -> None:

@@ -6,8 +6,10 @@ survey × granularity × period × segment (``*`` or ``dimension=value``, one di
 channel (``*`` or the channel). A batch's transitions are coalesced so that each key is written once.
 
 Each transition also claims a slot in a dedupe *ledger* (``invite_id`` → highest version applied),
-bucketed by the minute the stream record was created and a hash of the invite id. The ledger and the
-aggregate deltas are written in one transaction, which is what makes replays harmless.
+sharded by the second the stream record was created and a hash of the invite id, so no ledger item
+collects more than one second's share of one survey's answers however fast they arrive (see
+docs/capacity.md). The ledger and the aggregate deltas are committed together (one transaction, or a
+commit record), which is what makes replays harmless.
 """
 
 from __future__ import annotations
@@ -25,9 +27,18 @@ from nps.kernel.periods import Granularity, period_keys
 
 if TYPE_CHECKING:
     from nps.events.models import ResponseItem
+    from nps.scoring.records import Response
+
+    #: The stream path reads :class:`Response` (validated once from the image); other callers (sending's
+    #: invites_sent counters, tests) may pass the contract's model. Aggregation reads the same fields of both.
+    AnyResponse = Response | ResponseItem
 
 ALL = "*"
-LEDGER_BUCKETS = 8
+#: Ledger shards per second of stream records. With 16, a survey answered 10,000 times a second puts
+#: ~625 entries (~10 KB) in each ledger item, and a batch of 100 at 50 records/s touches ~30 items.
+#: Changing the count or the formula below while stream records are in flight would let replays of
+#: those records miss their claims.
+LEDGER_BUCKETS = 16
 CATEGORY_COUNTERS: dict[Category, str] = {
     Category.PROMOTER: "promoters",
     Category.PASSIVE: "passives",
@@ -37,6 +48,11 @@ SCORE_COUNTERS: tuple[str, ...] = tuple(f"score_{score}" for score in SCORES)
 COUNTERS: tuple[str, ...] = (*CATEGORY_COUNTERS.values(), *SCORE_COUNTERS)
 
 Counters = dict[str, int]
+#: Per score, the two counters a response with that score adds to.
+_COUNTER_NAMES: tuple[tuple[str, str], ...] = tuple(
+    (CATEGORY_COUNTERS[categorize(score)], SCORE_COUNTERS[score]) for score in SCORES
+)
+_CATEGORY_NAMES: tuple[str, ...] = tuple(categorize(score).value for score in SCORES)
 _ZERO = timedelta(0)
 
 
@@ -57,7 +73,7 @@ def segment_label(dimension: str, value: str) -> str:
     return f"{dimension}={value}"
 
 
-def aggregate_keys(item: ResponseItem) -> Iterator[AggregateKey]:
+def aggregate_keys(item: AnyResponse) -> Iterator[AggregateKey]:
     """Every key a counted response contributes to, by the period of its first answer."""
     assert item.first_answered_at is not None
     yield from _keys(_signature(item))
@@ -68,7 +84,7 @@ def aggregate_keys(item: ResponseItem) -> Iterator[AggregateKey]:
 Signature = tuple[str, date, tuple[tuple[str, str], ...], str]
 
 
-def _signature(item: ResponseItem) -> Signature:
+def _signature(item: AnyResponse) -> Signature:
     at = item.first_answered_at
     assert at is not None
     day = at.date() if at.utcoffset() == _ZERO else at.astimezone(UTC).date()
@@ -86,7 +102,7 @@ def _keys(signature: Signature) -> tuple[AggregateKey, ...]:
     )
 
 
-def contribution(item: ResponseItem | None) -> Counters:
+def contribution(item: AnyResponse | None) -> Counters:
     """The counters one response adds to each of its keys (empty when it does not count)."""
     if item is None or not item.is_counted or item.score is None:
         return {}
@@ -102,18 +118,13 @@ class Transition:
     version: int
     record_time: datetime
     sequence_number: str
-    old: ResponseItem | None
-    new: ResponseItem | None
+    old: AnyResponse | None
+    new: AnyResponse | None
+    #: The counted score before and after (``None`` where the response did not count).
+    old_score: int | None = field(init=False)
+    new_score: int | None = field(init=False)
     #: The ledger item that records this transition as applied.
     ledger_bucket: str = field(init=False)
-
-    @property
-    def old_score(self) -> int | None:
-        return self.old.score if self.old is not None and self.old.is_counted else None
-
-    @property
-    def new_score(self) -> int | None:
-        return self.new.score if self.new is not None and self.new.is_counted else None
 
     @property
     def moves_counts(self) -> bool:
@@ -124,12 +135,20 @@ class Transition:
         return coalesce((self,))
 
     def __post_init__(self) -> None:
-        # Deterministic per record (never Python's salted hash()): a replay handled by another
-        # instance or after a deploy must find its claim in the same ledger item. Changing the
-        # bucket count or this formula while stream records are in flight would break that.
-        bucket = zlib.crc32(self.invite_id.encode()) % LEDGER_BUCKETS
-        minute = self.record_time.astimezone(UTC).strftime("%Y%m%d%H%M")
-        object.__setattr__(self, "ledger_bucket", f"ledger#{minute}#{bucket}")
+        old, new = self.old, self.new
+        object.__setattr__(self, "old_score", old.score if old is not None and old.is_counted else None)
+        object.__setattr__(self, "new_score", new.score if new is not None and new.is_counted else None)
+        object.__setattr__(self, "ledger_bucket", ledger_bucket(self.invite_id, self.record_time))
+
+
+def ledger_bucket(invite_id: str, record_time: datetime) -> str:
+    """The ledger item of a stream record: ``ledger#<epoch second of the record>#<shard of the invite>``.
+
+    Deterministic per record (never Python's salted ``hash()``): a replay handled by another instance
+    or after a deploy must find its claim in the same ledger item.
+    """
+    shard = zlib.crc32(invite_id.encode()) % LEDGER_BUCKETS
+    return f"ledger#{int(record_time.timestamp())}#{shard:02d}"
 
 
 @dataclass(slots=True)
@@ -148,15 +167,15 @@ def coalesce(transitions: Iterable[Transition]) -> dict[AggregateKey, Counters]:
     """Sum the deltas of many transitions per key, dropping keys whose sum is zero."""
     by_signature: dict[Signature, Counters] = {}
     for transition in transitions:
-        for item, sign in ((transition.old, -1), (transition.new, 1)):
-            if item is None or not item.is_counted or item.score is None:
+        sides = ((transition.old, transition.old_score, -1), (transition.new, transition.new_score, 1))
+        for item, score, sign in sides:
+            if score is None or item is None:
                 continue
             bucket = by_signature.setdefault(_signature(item), {})
-            for name in (
-                CATEGORY_COUNTERS[item.category or categorize(item.score)],
-                SCORE_COUNTERS[item.score],
-            ):
-                bucket[name] = bucket.get(name, 0) + sign
+            # The stored category is checked against the score where records enter: the score decides.
+            category_name, score_name = _COUNTER_NAMES[score]
+            bucket[category_name] = bucket.get(category_name, 0) + sign
+            bucket[score_name] = bucket.get(score_name, 0) + sign
     # Sum per (survey, day, segment, channel) first: the four period keys of one day get the same sums.
     by_slice: dict[tuple[str, date, str, str], Counters] = {}
     for (survey_id, day, segment_values, channel), counters in by_signature.items():
@@ -203,10 +222,11 @@ def category_deltas(transitions: Iterable[Transition]) -> Counter[tuple[str, str
     """(survey, category) → net change in counted responses for a batch of committed transitions."""
     deltas: Counter[tuple[str, str]] = Counter()
     for transition in transitions:
-        if not transition.moves_counts:
+        old_score, new_score = transition.old_score, transition.new_score
+        if old_score == new_score:
             continue
-        if transition.old is not None and transition.old_score is not None:
-            deltas[(transition.old.survey_id, categorize(transition.old_score).value)] -= 1
-        if transition.new is not None and transition.new_score is not None:
-            deltas[(transition.new.survey_id, categorize(transition.new_score).value)] += 1
+        if transition.old is not None and old_score is not None:
+            deltas[(transition.old.survey_id, _CATEGORY_NAMES[old_score])] -= 1
+        if transition.new is not None and new_score is not None:
+            deltas[(transition.new.survey_id, _CATEGORY_NAMES[new_score])] += 1
     return Counter({key: value for key, value in deltas.items() if value})

@@ -1,38 +1,39 @@
-"""Scoring a batch of responses-table stream records: classify, aggregate exactly once, publish events."""
+"""Scoring a batch of responses-table stream records: classify, aggregate exactly once, publish events.
+
+Records are validated once, where they enter (:mod:`nps.scoring.records`); past that point the batch
+works on plain slotted values. Event details are built as JSON-ready dicts with the fields and formats
+of the contract's models (:mod:`nps.events.models`; a test validates every detail against them), so a
+batch defines no pydantic model and serialises each event once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from nps.events.models import (
-    COMMENT_RECEIVED,
-    RESPONSE_RETRACTED,
-    RESPONSE_SCORED,
-    CommentReceivedDetail,
-    ResponseItem,
-    ResponseRetractedDetail,
-    ResponseScoredDetail,
-)
+from nps.events.names import COMMENT_RECEIVED, RESPONSE_RETRACTED, RESPONSE_SCORED
 from nps.events.patterns import is_resurvey_wave
 from nps.events.publisher import Event, Publisher
 from nps.kernel.categories import categorize
 from nps.kernel.streams import MalformedRecord
 from nps.scoring.adapters.aggregates import CommitStats
 from nps.scoring.aggregation import Transition
+from nps.scoring.records import Image, response_from_image
+
+if TYPE_CHECKING:
+    from nps.events.models import ResponseItem
+    from nps.scoring.records import Response
+
+    AnyResponse = Response | ResponseItem
+
+SCHEMA_VERSION = "1.0"
+_EVENT_NAMES = frozenset({"INSERT", "MODIFY", "REMOVE"})
 
 
 class AggregateStore(Protocol):
     def commit(self, transitions: Sequence[Transition], now: datetime) -> CommitStats: ...
-
-
-def _image(raw: Mapping[str, Any] | None) -> ResponseItem | None:
-    """The response in an image, or ``None`` for an image without a score (nothing to count yet)."""
-    if not raw or raw.get("score") is None:
-        return None
-    return ResponseItem.model_validate(raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,76 +46,80 @@ class ParsedRecord:
 
 def parse_record(
     event_name: str,
-    keys: Mapping[str, Any] | None,
-    old_image: Mapping[str, Any] | None,
-    new_image: Mapping[str, Any] | None,
+    keys: Image | None,
+    old_image: Image | None,
+    new_image: Image | None,
     sequence_number: str | None,
     created_at: float | None,
 ) -> ParsedRecord:
-    """Read a deserialized stream record: its count transition and its ``NPS Comment Received`` event.
+    """Read one stream record (images in DynamoDB JSON): its count transition and its comment event.
 
-    Raises :class:`MalformedRecord` (or a pydantic ``ValidationError``) for records that are not
-    well-formed responses, so the batch reports them as failures instead of losing them.
+    ``created_at`` is the record's ``ApproximateCreationDateTime`` (epoch seconds). Raises
+    :class:`MalformedRecord` for records that are not well-formed responses, so the batch reports them
+    as failures instead of losing them.
     """
-    transition, old, new = _parse(event_name, keys, old_image, new_image, sequence_number, created_at)
-    return ParsedRecord(transition, comment_event(old, new))
-
-
-def _parse(
-    event_name: str,
-    keys: Mapping[str, Any] | None,
-    old_image: Mapping[str, Any] | None,
-    new_image: Mapping[str, Any] | None,
-    sequence_number: str | None,
-    created_at: float | None,
-) -> tuple[Transition | None, ResponseItem | None, ResponseItem | None]:
-    if event_name not in {"INSERT", "MODIFY", "REMOVE"}:
+    if event_name not in _EVENT_NAMES:
         raise MalformedRecord(f"unknown stream event {event_name!r}")
     if not sequence_number or created_at is None:
         raise MalformedRecord("stream record without sequence number or creation time")
     if not old_image and not new_image:
         raise MalformedRecord("stream record without images (the stream must be NEW_AND_OLD_IMAGES)")
-    old = _image(old_image)
-    new = None if event_name == "REMOVE" else _image(new_image)
+    old = response_from_image(old_image)
+    new = None if event_name == "REMOVE" else response_from_image(new_image)
     latest = new or old
     if latest is None:
-        return None, old, new  # neither side has a score: nothing to count
-    invite_id = str((keys or {}).get("invite_id", latest.invite_id))
-    if any(item is not None and item.invite_id != invite_id for item in (old, new)):
+        return ParsedRecord(None, None)  # neither side has a score: nothing to count
+    key = (keys or {}).get("invite_id")
+    invite_id = latest.invite_id if key is None else key.get("S")
+    if (old is not None and old.invite_id != invite_id) or (new is not None and new.invite_id != invite_id):
         raise MalformedRecord("stream record keys do not match its images")
     for item in (old, new):
-        if item is not None and item.score is not None and item.category not in (None, categorize(item.score)):
+        stored = item.category if item is not None and item.score is not None else None
+        if stored is not None and item is not None and item.score is not None and stored is not categorize(item.score):
             raise MalformedRecord("stored category does not match the stored score")
+    comment = comment_event(old, new)
     old_score = old.score if old is not None and old.is_counted else None
     new_score = new.score if new is not None and new.is_counted else None
     if old_score == new_score:
-        return None, old, new  # a comment, or a write that did not change the counted score
+        return ParsedRecord(None, comment)  # a comment, or a write that did not change the counted score
+    try:
+        record_time = datetime.fromtimestamp(float(created_at), UTC)
+    except (TypeError, ValueError, OverflowError):
+        raise MalformedRecord("stream record with an unreadable creation time") from None
     transition = Transition(
-        invite_id=invite_id,
+        invite_id=str(invite_id),
         # A removal is ordered after the last version it removes.
         version=latest.version + (1 if new is None else 0),
-        record_time=datetime.fromtimestamp(float(created_at), UTC),
+        record_time=record_time,
         sequence_number=sequence_number,
         old=old,
         new=new,
     )
-    return transition, old, new
+    return ParsedRecord(transition, comment)
 
 
-def _response_ids(item: ResponseItem) -> dict[str, Any]:
-    """The ids and segment values every response event carries (never personal data)."""
+def json_time(at: datetime) -> str:
+    """A timestamp as the contract's models serialise it (ISO 8601, ``Z`` for UTC)."""
+    text = at.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _response_ids(item: AnyResponse, event_id: str) -> dict[str, Any]:
+    """The fields every answer event starts with: ids and segment values, never personal data."""
     return {
+        "schema_version": SCHEMA_VERSION,
+        "event_id": event_id,
         "survey_id": item.survey_id,
         "wave_id": item.wave_id,
         "invite_id": item.invite_id,
         "contact_id": item.contact_id,
         "channel": item.channel,
         "locale": item.locale,
-        "segments": item.segments,
+        "segments": dict(item.segments),
     }
 
 
-def comment_event(old: ResponseItem | None, new: ResponseItem | None) -> Event | None:
+def comment_event(old: AnyResponse | None, new: AnyResponse | None) -> Event | None:
     """``NPS Comment Received`` when a scored response gains a comment or its comment changes."""
     if new is None or new.score is None or not new.comment:
         return None
@@ -123,15 +128,12 @@ def comment_event(old: ResponseItem | None, new: ResponseItem | None) -> Event |
         return None
     if old is not None and old.comment == new.comment:
         return None
-    detail = CommentReceivedDetail(
-        event_id=f"{new.invite_id}:{new.version}:comment",
-        **_response_ids(new),
-        score=new.score,
-        category=categorize(new.score),
-        comment_length=len(new.comment),
-        version=new.version,
-        commented_at=commented_at,
-    )
+    detail = _response_ids(new, f"{new.invite_id}:{new.version}:comment")
+    detail["score"] = new.score
+    detail["category"] = categorize(new.score).value
+    detail["comment_length"] = len(new.comment)
+    detail["version"] = new.version
+    detail["commented_at"] = json_time(commented_at)
     return Event(COMMENT_RECEIVED, detail)
 
 
@@ -140,42 +142,35 @@ def retracted_event(transition: Transition) -> Event | None:
     old = transition.old
     if old is None or old.score is None or transition.old_score is None or transition.new_score is not None:
         return None
-    return Event(
-        RESPONSE_RETRACTED,
-        ResponseRetractedDetail(
-            event_id=f"{old.invite_id}:{transition.version}:retracted",
-            **_response_ids(old),
-            previous_score=old.score,
-            previous_category=categorize(old.score),
-            reason="automated" if transition.new is not None else "removed",
-            version=transition.version,
-            retracted_at=transition.record_time,
-        ),
-    )
+    detail = _response_ids(old, f"{old.invite_id}:{transition.version}:retracted")
+    detail["previous_score"] = old.score
+    detail["previous_category"] = categorize(old.score).value
+    detail["reason"] = "automated" if transition.new is not None else "removed"
+    detail["version"] = transition.version
+    detail["retracted_at"] = json_time(transition.record_time)
+    return Event(RESPONSE_RETRACTED, detail)
 
 
 def scored_event(transition: Transition) -> Event | None:
     """``NPS Response Scored`` for a first answer or a changed score (not for removals)."""
     new = transition.new
-    if new is None or new.score is None or not new.is_counted or not transition.moves_counts:
+    if new is None or new.score is None or transition.new_score is None or not transition.moves_counts:
         return retracted_event(transition)
-    assert new.first_answered_at is not None
+    first_answered_at = new.first_answered_at
+    assert first_answered_at is not None
     previous_score = transition.old_score
     category = categorize(new.score)
     previous_category = categorize(previous_score) if previous_score is not None else None
-    detail = ResponseScoredDetail(
-        event_id=f"{new.invite_id}:{new.version}",
-        **_response_ids(new),
-        score=new.score,
-        category=category,
-        previous_score=previous_score,
-        previous_category=previous_category,
-        category_changed=previous_category is not None and previous_category != category,
-        category_entered=previous_category != category,
-        version=new.version,
-        first_answered_at=new.first_answered_at,
-        answered_at=new.answered_at or new.first_answered_at,
-    )
+    detail = _response_ids(new, f"{new.invite_id}:{new.version}")
+    detail["score"] = new.score
+    detail["category"] = category.value
+    detail["previous_score"] = previous_score
+    detail["previous_category"] = previous_category.value if previous_category is not None else None
+    detail["category_changed"] = previous_category is not None and previous_category is not category
+    detail["category_entered"] = previous_category is not category
+    detail["version"] = new.version
+    detail["first_answered_at"] = json_time(first_answered_at)
+    detail["answered_at"] = json_time(new.answered_at or first_answered_at)
     return Event(RESPONSE_SCORED, detail)
 
 
@@ -210,3 +205,18 @@ class ScoringService:
         events += other_events
         published = self.publisher.publish(events) if events else 0
         return BatchResult(stats, published)
+
+
+def parse_stream_record(raw: Mapping[str, Any]) -> ParsedRecord:
+    """:func:`parse_record` of one record as Lambda delivers it (``eventName`` and ``dynamodb``)."""
+    stream = raw.get("dynamodb")
+    if not isinstance(stream, dict):
+        raise MalformedRecord("stream record without a dynamodb section")
+    return parse_record(
+        str(raw.get("eventName")),
+        stream.get("Keys"),
+        stream.get("OldImage"),
+        stream.get("NewImage"),
+        stream.get("SequenceNumber"),
+        stream.get("ApproximateCreationDateTime"),
+    )

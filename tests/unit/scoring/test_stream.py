@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from boto3.dynamodb.types import TypeSerializer
 from pydantic import ValidationError
 
 from nps.events.models import (
@@ -57,7 +58,15 @@ def parse_full(
     sequence_number: str | None = "4100000000000001",
     created_at: Any = CREATED,
 ) -> ParsedRecord:
-    return parse_record(event_name, keys, old, new, sequence_number, created_at)
+    return parse_record(event_name, typed(keys), typed(old), typed(new), sequence_number, created_at)
+
+
+def typed(image: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A plain image (as the test factories make it) in DynamoDB JSON, as the stream delivers it."""
+    if image is None:
+        return None
+    serializer = TypeSerializer()
+    return {name: serializer.serialize(value) for name, value in image.items()}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -196,8 +205,8 @@ def test_invite_id_falls_back_to_the_image_without_keys(make_image: MakeImage) -
 def test_invalid_image_raises_a_validation_error(make_image: MakeImage, overrides: dict[str, Any]) -> None:
     # Given an image that is not a well-formed response (e.g. score 11, with category left out)
     image = make_image(category=None, **overrides)
-    # When parsed / Then pydantic's ValidationError, which the batch reports as a failure
-    with pytest.raises(ValidationError):
+    # When parsed / Then MalformedRecord, which the batch reports as a failure
+    with pytest.raises(MalformedRecord):
         parse("INSERT", None, image, keys={"invite_id": image["invite_id"]})
 
 
@@ -224,8 +233,7 @@ def test_first_answer_event(make_item: MakeItem, make_transition: MakeTransition
     # Then it is an NPS Response Scored event without a previous score
     assert event is not None
     assert event.detail_type == RESPONSE_SCORED == "NPS Response Scored"
-    detail = event.detail
-    assert isinstance(detail, ResponseScoredDetail)
+    detail = ResponseScoredDetail.model_validate(event.detail)
     assert detail.event_id == "inv_1:1"
     assert (detail.score, detail.category) == (9, Category.PROMOTER)
     assert detail.previous_score is None
@@ -242,8 +250,7 @@ def test_changed_score_event_reports_the_previous_score_and_category(
     transition = make_transition(make_item(score=6, version=1), make_item(score=9, version=2))
     event = scored_event(transition)
     assert event is not None
-    detail = event.detail
-    assert isinstance(detail, ResponseScoredDetail)
+    detail = ResponseScoredDetail.model_validate(event.detail)
     assert detail.event_id == "inv_1:2"
     assert detail.previous_score == 6
     assert detail.previous_category is Category.DETRACTOR
@@ -257,11 +264,11 @@ def test_change_within_a_category_is_not_a_category_change(
 ) -> None:
     event = scored_event(make_transition(make_item(score=9, version=1), make_item(score=10, version=2)))
     assert event is not None
-    assert isinstance(event.detail, ResponseScoredDetail)
-    assert event.detail.previous_score == 9
-    assert event.detail.previous_category is Category.PROMOTER
-    assert event.detail.category_changed is False
-    assert event.detail.category_entered is False  # still a promoter: no new follow-up
+    detail = ResponseScoredDetail.model_validate(event.detail)
+    assert detail.previous_score == 9
+    assert detail.previous_category is Category.PROMOTER
+    assert detail.category_changed is False
+    assert detail.category_entered is False  # still a promoter: no new follow-up
 
 
 def test_removal_of_a_counted_answer_is_a_retraction_not_a_scored_event(
@@ -272,9 +279,9 @@ def test_removal_of_a_counted_answer_is_a_retraction_not_a_scored_event(
     # Then subscribers are told it no longer counts, with the reason "removed"
     assert event is not None
     assert event.detail_type == RESPONSE_RETRACTED
-    assert isinstance(event.detail, ResponseRetractedDetail)
-    assert event.detail.reason == "removed"
-    assert event.detail.previous_score == 9
+    detail = ResponseRetractedDetail.model_validate(event.detail)
+    assert detail.reason == "removed"
+    assert detail.previous_score == 9
 
 
 def test_comment_only_change_has_no_event(make_item: MakeItem, make_transition: MakeTransition) -> None:
@@ -285,8 +292,8 @@ def test_comment_only_change_has_no_event(make_item: MakeItem, make_transition: 
 def test_answered_at_falls_back_to_first_answered_at(make_item: MakeItem, make_transition: MakeTransition) -> None:
     event = scored_event(make_transition(None, make_item(answered_at=None)))
     assert event is not None
-    assert isinstance(event.detail, ResponseScoredDetail)
-    assert event.detail.answered_at == event.detail.first_answered_at
+    detail = ResponseScoredDetail.model_validate(event.detail)
+    assert detail.answered_at == detail.first_answered_at
 
 
 def test_event_detail_carries_ids_only_never_the_comment(make_item: MakeItem, make_transition: MakeTransition) -> None:
@@ -354,8 +361,7 @@ def test_parse_record_of_a_comment_has_a_comment_event_and_no_transition(make_im
     assert parsed.transition is None
     assert parsed.comment is not None
     assert parsed.comment.detail_type == COMMENT_RECEIVED == "NPS Comment Received"
-    detail = parsed.comment.detail
-    assert isinstance(detail, CommentReceivedDetail)
+    detail = CommentReceivedDetail.model_validate(parsed.comment.detail)
     assert detail.event_id == "inv_1:2:comment"
     assert (detail.score, detail.category) == (7, Category.PASSIVE)
     assert detail.comment_length == len("Fast delivery")
@@ -370,8 +376,8 @@ def test_parse_record_of_a_changed_comment_has_a_comment_event(make_image: MakeI
     new = make_image(score=7, version=3, comment="Fast delivery, friendly staff", comment_at=COMMENTED_AT)
     parsed = parse_full("MODIFY", old, new)
     assert parsed.comment is not None
-    assert isinstance(parsed.comment.detail, CommentReceivedDetail)
-    assert parsed.comment.detail.event_id == "inv_1:3:comment"
+    detail = CommentReceivedDetail.model_validate(parsed.comment.detail)
+    assert detail.event_id == "inv_1:3:comment"
 
 
 def test_parse_record_of_a_write_that_keeps_the_comment_has_no_comment_event(make_image: MakeImage) -> None:
@@ -433,8 +439,7 @@ def test_a_retraction_record_becomes_a_retracted_event(make_image: MakeImage) ->
     # Then it is NPS Response Retracted, reason "automated", at the stream record's time
     assert event is not None
     assert event.detail_type == RESPONSE_RETRACTED == "NPS Response Retracted"
-    detail = event.detail
-    assert isinstance(detail, ResponseRetractedDetail)
+    detail = ResponseRetractedDetail.model_validate(event.detail)
     assert detail.event_id == "inv_1:2:retracted"
     assert detail.reason == "automated"
     assert (detail.previous_score, detail.previous_category) == (9, Category.PROMOTER)
@@ -458,9 +463,9 @@ def test_a_held_back_answer_counted_by_its_comment_is_a_first_answer(make_image:
     assert (transition.old_score, transition.new_score) == (None, 4)
     assert event is not None
     assert event.detail_type == RESPONSE_SCORED
-    assert isinstance(event.detail, ResponseScoredDetail)
-    assert event.detail.previous_score is None
-    assert event.detail.event_id == "inv_1:3"
+    detail = ResponseScoredDetail.model_validate(event.detail)
+    assert detail.previous_score is None
+    assert detail.event_id == "inv_1:3"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -478,11 +483,11 @@ def test_retracted_event_of_a_removal(make_item: MakeItem, make_transition: Make
 
     # Then it says "removed", is ordered by the removal's version, and carries ids only
     assert event is not None
-    assert isinstance(event.detail, ResponseRetractedDetail)
-    assert event.detail.event_id == "inv_1:4:retracted"
-    assert event.detail.reason == "removed"
-    assert (event.detail.previous_score, event.detail.previous_category) == (6, Category.DETRACTOR)
-    assert event.detail.retracted_at == NOW
+    detail = ResponseRetractedDetail.model_validate(event.detail)
+    assert detail.event_id == "inv_1:4:retracted"
+    assert detail.reason == "removed"
+    assert (detail.previous_score, detail.previous_category) == (6, Category.DETRACTOR)
+    assert detail.retracted_at == NOW
     payload = detail_json(event.detail)
     assert payload["schema_version"] == "1.0"
     assert "comment" not in payload
@@ -495,9 +500,9 @@ def test_retracted_event_when_an_answer_stops_counting(make_item: MakeItem, make
     )
     event = retracted_event(transition)
     assert event is not None
-    assert isinstance(event.detail, ResponseRetractedDetail)
-    assert event.detail.reason == "automated"
-    assert event.detail.version == 2
+    detail = ResponseRetractedDetail.model_validate(event.detail)
+    assert detail.reason == "automated"
+    assert detail.version == 2
 
 
 @pytest.mark.parametrize(
@@ -555,9 +560,9 @@ def test_comment_event_for_a_first_comment_on_a_new_item(make_item: MakeItem) ->
     event = comment_event(None, make_item(score=3, comment="Too expensive", comment_at=NOW))
     assert event is not None
     assert event.detail_type == COMMENT_RECEIVED
-    assert isinstance(event.detail, CommentReceivedDetail)
-    assert event.detail.commented_at == NOW
-    assert event.detail.category is Category.DETRACTOR
+    detail = CommentReceivedDetail.model_validate(event.detail)
+    assert detail.commented_at == NOW
+    assert detail.category is Category.DETRACTOR
 
 
 def test_comment_event_time_falls_back_to_the_answer_times(make_item: MakeItem) -> None:
@@ -567,8 +572,8 @@ def test_comment_event_time_falls_back_to_the_answer_times(make_item: MakeItem) 
     for item, expected in ((answered, NOW), (first_only, first_only.first_answered_at)):
         event = comment_event(None, item)
         assert event is not None
-        assert isinstance(event.detail, CommentReceivedDetail)
-        assert event.detail.commented_at == expected
+        detail = CommentReceivedDetail.model_validate(event.detail)
+        assert detail.commented_at == expected
 
 
 @pytest.mark.parametrize(

@@ -1,20 +1,31 @@
-"""Aggregates table: counters per key, plus the dedupe ledger that makes stream replays harmless.
+"""Aggregates table: counters per key, plus the sharded dedupe ledger that makes stream replays harmless.
 
-A batch normally commits in one ``TransactWriteItems``: one conditional update per ledger bucket
-(each invite's version must be newer than the one recorded) and one ``ADD`` update per aggregate
-key. If a ledger condition fails, part of the batch was applied before (a retried or overlapping
+**Ledger.** Each stream record claims an entry in one ledger item, ``ledger#<second>#<shard>`` (the
+second the record was created, a hash of its invite id; :func:`nps.scoring.aggregation.ledger_bucket`).
+The entry (a 72-bit hash of the invite id) holds the highest response version applied for that
+invite in that item; each claim is conditional on its versions being new. Items are small and cool
+by construction: one second of one shard of the stream, and they expire three days after their last
+write (stream records live 24 hours).
+
+**One transaction** when the batch's ledger items and aggregate keys fit in 100 items: the claims and
+the ``ADD`` updates land together or not at all.
+
+**A commit record** otherwise (many keys, many ledger items, or any batch size up to the stream's
+maximum): the claims are spread over as many transactions as needed, each one also writing the
+running total of the claimed deltas to ``commit#<id>`` (conditional on the claim count, so the total
+always matches the claims). The commit is then sealed and applied in chunks of 99 keys, each chunk
+marked done on the record in the same transaction, every aggregate key once per commit. Each claimed
+ledger item lists the commit in ``commits``; a retry whose claims were made by an unfinished commit
+(a crash between transactions) seals and finishes that commit from its record before going on.
+
+If a claim's condition fails, part of the batch was applied before (a retried, bisected or overlapping
 batch): the ledger is read, the transitions already applied are dropped, and the rest is committed.
-Ledger and counters land together or not at all, so a crash can never double count.
-
-A batch with more keys than one transaction holds (100 items) commits through a *commit record*:
-the first transaction claims the ledger (each entry naming the commit) and stores the batch's
-deltas; each following transaction applies one chunk of keys and marks that chunk done on the
-record. A retry that finds its transitions claimed by an unfinished commit finishes the remaining
-chunks from the record. Every key is still written once per batch.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import random
 import time
@@ -22,17 +33,19 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from nps.kernel import aws
 from nps.kernel.periods import Granularity, iso_timestamp
-from nps.scoring.aggregation import AggregateKey, Counters, LedgerClaim, Transition, coalesce, ledger_claims
+from nps.scoring.aggregation import AggregateKey, Counters, Transition, coalesce, ledger_claims
 
 MAX_TRANSACTION_ITEMS = 100
 # Keeps a ledger update's condition expression well under DynamoDB's 4 KB expression limit.
 MAX_INVITES_PER_LEDGER_UPDATE = 60
 LEDGER_SORT_KEY = "-"
 LEDGER_RETENTION = timedelta(days=3)  # stream records live 24 h; keep the ledger well beyond that
+CLAIMING, SEALED = "claiming", "sealed"
 _RETRYABLE = {
     "TransactionConflict",
     "ThrottlingError",
@@ -62,22 +75,45 @@ class CommitFailed(RuntimeError):
 
 
 class _AlreadyClaimed(Exception):
-    """A ledger condition failed: some transitions were applied by an earlier attempt."""
+    """A condition failed: some transitions were applied by an earlier attempt (or a commit moved on)."""
 
 
-class _ChunkAlreadyDone(Exception):
-    """A commit record says this chunk of keys was applied before."""
+def ledger_entry(invite_id: str) -> str:
+    """An invite's attribute name in a ledger item: ``v`` + 72 bits of BLAKE2b, base64url (13 characters).
+
+    Shorter than the invite id (64 characters), which keeps ledger items, and so their write units,
+    small. Two invites of one ledger item (one second, one shard) sharing a name is a 2^-72 event per pair.
+    """
+    digest = hashlib.blake2b(invite_id.encode(), digest_size=9).digest()
+    return "v" + base64.urlsafe_b64encode(digest).decode()
 
 
-def _ledger_attr(invite_id: str) -> str:
-    return f"v_{invite_id}"
-
-
-def _commit_attr(invite_id: str) -> str:
-    return f"c_{invite_id}"
+def _record_key(commit_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"commit#{commit_id}"}, "period": {"S": LEDGER_SORT_KEY}}
 
 
 _DESCRIPTOR_NAMES = {f"#{n}": n for n in ("survey_id", "granularity", "segment", "channel", "updated_at")}
+_DESCRIPTOR_SET = (
+    "SET #survey_id = :survey, #granularity = :granularity, #segment = :segment, #channel = :channel,"
+    " #updated_at = :now"
+)
+
+
+@lru_cache(maxsize=8192)
+def _key_parts(key: AggregateKey) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An aggregate item's key and descriptor values (shared, never mutated: hot keys recur every batch)."""
+    item_key = {"pk": {"S": key.pk}, "period": {"S": key.period}}
+    values = {
+        ":survey": {"S": key.survey_id},
+        ":granularity": {"S": key.granularity.value},
+        ":segment": {"S": key.segment},
+        ":channel": {"S": key.channel},
+    }
+    return item_key, values
+
+
+#: One ledger update: the item and, per invite, the lowest and highest version this batch applies.
+ClaimUnit = tuple[str, dict[str, tuple[int, int]]]
 
 
 class DynamoAggregateStore:
@@ -95,42 +131,175 @@ class DynamoAggregateStore:
     def commit(self, transitions: Sequence[Transition], now: datetime) -> CommitStats:
         """Apply every transition not applied before, exactly once."""
         stats = CommitStats(transitions=len(transitions))
-        self._commit(list(transitions), now, stats)
-        stats.skipped_as_replayed = stats.transitions - stats.applied
-        return stats
-
-    def _commit(self, pending: list[Transition], now: datetime, stats: CommitStats) -> None:
+        pending = list(transitions)
         for _ in range(self.max_attempts):
             if not pending:
-                return
-            claims = ledger_claims(pending)
-            crowded = len(claims) >= MAX_TRANSACTION_ITEMS or any(
-                len(claim.min_versions) > MAX_INVITES_PER_LEDGER_UPDATE for claim in claims.values()
-            )
-            if crowded and len(pending) > 1:
-                # Transitions spread over too many ledger items (or too many in one): commit in halves.
-                middle = len(pending) // 2
-                self._commit(pending[:middle], now, stats)
-                self._commit(pending[middle:], now, stats)
-                return
-            sums = coalesce(pending)
+                break
             try:
-                if len(claims) + len(sums) <= MAX_TRANSACTION_ITEMS:
-                    now_iso = iso_timestamp(now)
-                    actions = [self._ledger_update(b, c, now) for b, c in claims.items()]
-                    actions += [self._aggregate_update(k, c, now_iso) for k, c in sums.items()]
-                    self._transact(actions)
-                    stats.transactions += 1
-                    stats.ledger_writes += len(claims)
-                    stats.aggregate_writes += len(sums)
-                else:
-                    self._commit_in_chunks(claims, sums, now, stats)
+                pending = self._commit_once(pending, now, stats)
             except _AlreadyClaimed:
                 pending = self._not_yet_applied(pending, now, stats)
                 continue
+            if pending:  # a later claim of a commit found transitions applied meanwhile
+                pending = self._not_yet_applied(pending, now, stats)
+        if pending:
+            raise CommitFailed(f"could not commit {len(pending)} transitions after {self.max_attempts} attempts")
+        stats.skipped_as_replayed = stats.transitions - stats.applied
+        return stats
+
+    def _commit_once(self, pending: list[Transition], now: datetime, stats: CommitStats) -> list[Transition]:
+        """Commit ``pending``; return the transitions left unclaimed (raise ``_AlreadyClaimed`` if none was)."""
+        units = _claim_units(pending)
+        sums = coalesce(pending)
+        now_iso = iso_timestamp(now)
+        single = len({bucket for bucket, _ in units}) == len(units)
+        if single and len(units) + len(sums) <= MAX_TRANSACTION_ITEMS:
+            actions = [self._ledger_update(unit, now) for unit in units]
+            actions += [self._aggregate_update(k, c, now_iso) for k, c in sums.items()]
+            self._transact(actions)
+            stats.transactions += 1
+            stats.ledger_writes += len(units)
+            stats.aggregate_writes += len(sums)
             stats.applied += len(pending)
-            return
-        raise CommitFailed(f"could not commit {len(pending)} transitions after {self.max_attempts} attempts")
+            return []
+        return self._commit_through_record(pending, units, sums, now, stats)
+
+    def _commit_through_record(
+        self,
+        pending: list[Transition],
+        units: list[ClaimUnit],
+        sums: dict[AggregateKey, Counters],
+        now: datetime,
+        stats: CommitStats,
+    ) -> list[Transition]:
+        commit_id = uuid.uuid4().hex
+        groups = _claim_groups(units, MAX_TRANSACTION_ITEMS - 1)  # one slot for the commit record
+        claimed_total: dict[AggregateKey, Counters] = {}
+        claimed = 0
+        leftover: list[Transition] = []
+        if len(groups) == 1:
+            grouped = [pending]
+        else:
+            group_of = {member: index for index, group in enumerate(groups) for member in _members(group)}
+            grouped = [[] for _ in groups]
+            for t in pending:
+                grouped[group_of[(t.ledger_bucket, t.invite_id)]].append(t)
+        for index, (group, members) in enumerate(zip(groups, grouped, strict=True)):
+            # The running total once this group is claimed (the batch's sums once every group is).
+            total = sums if index == len(groups) - 1 else _merged(claimed_total, coalesce(members))
+            actions = [self._ledger_update(unit, now, commit_id) for unit in group]
+            actions.append(self._record_claim(commit_id, index, total, now))
+            try:
+                self._transact(actions)
+            except _AlreadyClaimed:
+                if index == 0:
+                    raise
+                leftover = [t for rest in grouped[index:] for t in rest]
+                break
+            claimed_total = total
+            claimed = index + 1
+            stats.transactions += 1
+            stats.ledger_writes += len(group)
+            stats.commit_record_writes += 1
+            stats.applied += len(members)
+        self._finish(commit_id, claimed, claimed_total, now, stats)
+        return leftover
+
+    def _record_claim(
+        self, commit_id: str, index: int, total: dict[AggregateKey, Counters], now: datetime
+    ) -> dict[str, Any]:
+        """The commit record's part of claim transaction ``index``: the running total of claimed deltas."""
+        encoded = {"S": json.dumps([[*_key_fields(k), c] for k, c in total.items()], separators=(",", ":"))}
+        if index == 0:
+            return {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": _record_key(commit_id)
+                    | {
+                        "state": {"S": CLAIMING},
+                        "claims": {"N": "1"},
+                        "total": encoded,
+                        "created_at": {"S": iso_timestamp(now)},
+                        "expires_at_ttl": {"N": str(int((now + LEDGER_RETENTION).timestamp()))},
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _record_key(commit_id),
+                "UpdateExpression": "SET #total = :total, #claims = :next",
+                "ConditionExpression": "#state = :claiming AND #claims = :claims",
+                "ExpressionAttributeNames": {"#total": "total", "#claims": "claims", "#state": "state"},
+                "ExpressionAttributeValues": {
+                    ":total": encoded,
+                    ":claims": {"N": str(index)},
+                    ":next": {"N": str(index + 1)},
+                    ":claiming": {"S": CLAIMING},
+                },
+            }
+        }
+
+    def _finish(
+        self,
+        commit_id: str,
+        claims: int,
+        total: dict[AggregateKey, Counters],
+        now: datetime,
+        stats: CommitStats,
+        done: frozenset[int] = frozenset(),
+    ) -> None:
+        """Seal the commit at ``claims`` claim transactions and apply its total, chunk by chunk, once.
+
+        Every chunk's transaction is conditional on the claim count, so two finishers (the original
+        and a retry) always apply the same chunks; a chunk marked done is never applied again.
+        """
+        now_iso = iso_timestamp(now)
+        entries = sorted(total.items())
+        size = MAX_TRANSACTION_ITEMS - 1  # one slot for the commit record's progress mark
+        for index, start in enumerate(range(0, len(entries), size)):
+            if index in done:
+                continue
+            chunk = entries[start : start + size]
+            actions = [self._aggregate_update(key, counters, now_iso) for key, counters in chunk]
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": _record_key(commit_id),
+                        "UpdateExpression": "SET #state = :sealed ADD #done :chunk",
+                        "ConditionExpression": "#claims = :claims AND NOT contains(#done, :index)",
+                        "ExpressionAttributeNames": {"#state": "state", "#done": "done", "#claims": "claims"},
+                        "ExpressionAttributeValues": {
+                            ":sealed": {"S": SEALED},
+                            ":chunk": {"NS": [str(index)]},
+                            ":index": {"N": str(index)},
+                            ":claims": {"N": str(claims)},
+                        },
+                    }
+                }
+            )
+            try:
+                self._transact(actions)
+            except _AlreadyClaimed:
+                continue  # another finisher applied this chunk first
+            stats.transactions += 1
+            stats.aggregate_writes += len(chunk)
+            stats.commit_record_writes += 1
+
+    def _resume(self, records: list[dict[str, Any]], now: datetime, stats: CommitStats) -> None:
+        """Finish commits that claimed transitions and stopped before applying all their chunks."""
+        for record in records:
+            commit_id = record["pk"]["S"].removeprefix("commit#")
+            claims = int(record["claims"]["N"])
+            total = {_key_from_fields(e[:-1]): e[-1] for e in json.loads(record["total"]["S"])}
+            done = frozenset(int(n) for n in record.get("done", {}).get("NS", []))
+            chunks = -(-len(total) // (MAX_TRANSACTION_ITEMS - 1))
+            if len(done) >= chunks:
+                continue
+            stats.resumed_commits += 1
+            self._finish(commit_id, claims, total, now, stats, done)
 
     def _transact(self, actions: list[dict[str, Any]]) -> None:
         """One transaction, retried on throttling and conflicts; condition failures are raised typed."""
@@ -149,113 +318,28 @@ class DynamoAggregateStore:
                 self.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311
         raise CommitFailed(f"a transaction of {len(actions)} items failed {self.max_attempts} times")
 
-    def _commit_in_chunks(
-        self,
-        claims: dict[str, LedgerClaim],
-        sums: dict[AggregateKey, Counters],
-        now: datetime,
-        stats: CommitStats,
-    ) -> None:
-        commit_id = uuid.uuid4().hex
-        entries = [[*_key_fields(key), counters] for key, counters in sums.items()]
-        size = MAX_TRANSACTION_ITEMS - 1  # one slot for the commit record's progress mark
-        chunks = [entries[start : start + size] for start in range(0, len(entries), size)]
-        record = {
-            "pk": {"S": f"commit#{commit_id}"},
-            "period": {"S": LEDGER_SORT_KEY},
-            "chunks": {"S": json.dumps(chunks, separators=(",", ":"))},
-            "chunk_count": {"N": str(len(chunks))},
-            "created_at": {"S": iso_timestamp(now)},
-            "expires_at_ttl": {"N": str(int((now + LEDGER_RETENTION).timestamp()))},
-        }
-        actions = [self._ledger_update(b, c, now, commit_id) for b, c in claims.items()]
-        actions.append(
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": record,
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-        )
-        self._transact(actions)
-        stats.transactions += 1
-        stats.ledger_writes += len(claims)
-        stats.commit_record_writes += 1
-        self._apply_chunks(commit_id, chunks, set(), now, stats)
-
-    def _apply_chunks(
-        self, commit_id: str, chunks: list[list[Any]], done: set[int], now: datetime, stats: CommitStats
-    ) -> None:
-        now_iso = iso_timestamp(now)
-        for index, chunk in enumerate(chunks):
-            if index in done:
-                continue
-            actions = [self._aggregate_update(_key_from_fields(e[:-1]), e[-1], now_iso) for e in chunk]
-            actions.append(
-                {
-                    "Update": {
-                        "TableName": self.table_name,
-                        "Key": {"pk": {"S": f"commit#{commit_id}"}, "period": {"S": LEDGER_SORT_KEY}},
-                        "UpdateExpression": "ADD done :chunk",
-                        "ConditionExpression": "attribute_exists(pk) AND NOT contains(done, :index)",
-                        "ExpressionAttributeValues": {
-                            ":chunk": {"NS": [str(index)]},
-                            ":index": {"N": str(index)},
-                        },
-                    }
-                }
-            )
-            try:
-                self._transact(actions)
-            except _AlreadyClaimed:
-                continue  # another attempt applied this chunk first
-            stats.transactions += 1
-            stats.aggregate_writes += len(chunk)
-            stats.commit_record_writes += 1
-
-    def _resume(self, commit_id: str, now: datetime, stats: CommitStats) -> None:
-        """Finish the chunks an interrupted commit left undone (no-op when complete or expired)."""
-        item = (
-            aws.client("dynamodb")
-            .get_item(
-                TableName=self.table_name,
-                Key={"pk": {"S": f"commit#{commit_id}"}, "period": {"S": LEDGER_SORT_KEY}},
-                ConsistentRead=True,
-            )
-            .get("Item")
-        )
-        if not item:
-            return
-        done = {int(n) for n in item.get("done", {}).get("NS", [])}
-        if len(done) >= int(item["chunk_count"]["N"]):
-            return
-        stats.resumed_commits += 1
-        self._apply_chunks(commit_id, json.loads(item["chunks"]["S"]), done, now, stats)
-
-    def _ledger_update(
-        self, bucket: str, claim: LedgerClaim, now: datetime, commit_id: str | None = None
-    ) -> dict[str, Any]:
+    def _ledger_update(self, unit: ClaimUnit, now: datetime, commit_id: str | None = None) -> dict[str, Any]:
+        bucket, versions = unit
         names: dict[str, str] = {"#ttl": "expires_at_ttl"}
         values: dict[str, Any] = {":ttl": {"N": str(int((now + LEDGER_RETENTION).timestamp()))}}
         sets = ["#ttl = :ttl"]
         conditions = []
-        for index, (invite_id, low) in enumerate(sorted(claim.min_versions.items())):
-            names[f"#i{index}"] = _ledger_attr(invite_id)
+        for index, (invite_id, (low, high)) in enumerate(sorted(versions.items())):
+            names[f"#i{index}"] = ledger_entry(invite_id)
             values[f":lo{index}"] = {"N": str(low)}
-            values[f":hi{index}"] = {"N": str(claim.max_versions[invite_id])}
+            values[f":hi{index}"] = {"N": str(high)}
             sets.append(f"#i{index} = :hi{index}")
-            if commit_id:
-                names[f"#k{index}"] = _commit_attr(invite_id)
-                sets.append(f"#k{index} = :commit")
             conditions.append(f"(attribute_not_exists(#i{index}) OR #i{index} < :lo{index})")
+        expression = "SET " + ", ".join(sets)
         if commit_id:
-            values[":commit"] = {"S": commit_id}
+            names["#commits"] = "commits"
+            values[":commit"] = {"SS": [commit_id]}
+            expression += " ADD #commits :commit"
         return {
             "Update": {
                 "TableName": self.table_name,
                 "Key": {"pk": {"S": bucket}, "period": {"S": LEDGER_SORT_KEY}},
-                "UpdateExpression": "SET " + ", ".join(sets),
+                "UpdateExpression": expression,
                 "ConditionExpression": " AND ".join(conditions),
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values,
@@ -264,14 +348,9 @@ class DynamoAggregateStore:
 
     def _aggregate_update(self, key: AggregateKey, counters: dict[str, int], now_iso: str) -> dict[str, Any]:
         # Counter names (promoters, score_7, ...) are plain identifiers, not DynamoDB reserved words.
-        names = dict(_DESCRIPTOR_NAMES)
-        values: dict[str, Any] = {
-            ":survey": {"S": key.survey_id},
-            ":granularity": {"S": key.granularity.value},
-            ":segment": {"S": key.segment},
-            ":channel": {"S": key.channel},
-            ":now": {"S": now_iso},
-        }
+        item_key, descriptor_values = _key_parts(key)
+        values = dict(descriptor_values)
+        values[":now"] = {"S": now_iso}
         adds = []
         for name, value in counters.items():
             values[f":{name}"] = {"N": str(value)}
@@ -279,42 +358,43 @@ class DynamoAggregateStore:
         return {
             "Update": {
                 "TableName": self.table_name,
-                "Key": {"pk": {"S": key.pk}, "period": {"S": key.period}},
-                "UpdateExpression": (
-                    f"ADD {', '.join(adds)} SET #survey_id = :survey, #granularity = :granularity, "
-                    "#segment = :segment, #channel = :channel, #updated_at = :now"
-                ),
-                "ExpressionAttributeNames": names,
+                "Key": item_key,
+                "UpdateExpression": f"ADD {', '.join(adds)} {_DESCRIPTOR_SET}",
+                "ExpressionAttributeNames": _DESCRIPTOR_NAMES,
                 "ExpressionAttributeValues": values,
             }
         }
 
     def _not_yet_applied(self, pending: list[Transition], now: datetime, stats: CommitStats) -> list[Transition]:
-        """Drop the transitions the ledger already records, finishing any commit they belong to."""
-        buckets = sorted({t.ledger_bucket for t in pending})
-        versions: dict[str, dict[str, int]] = {}
-        commits: dict[str, dict[str, str]] = {}
+        """Drop the transitions the ledger already records, finishing any commit that claimed them."""
+        items = self._batch_get(sorted({t.ledger_bucket for t in pending}))
+        remaining: list[Transition] = []
+        commits: set[str] = set()
+        for t in pending:
+            item = items.get(t.ledger_bucket, {})
+            applied = item.get(ledger_entry(t.invite_id))
+            if applied is None or t.version > int(applied["N"]):
+                remaining.append(t)
+            else:
+                commits.update(item.get("commits", {}).get("SS", []))
+        if commits:
+            records = self._batch_get([f"commit#{c}" for c in sorted(commits)])
+            self._resume([records[k] for k in sorted(records)], now, stats)
+        return remaining
+
+    def _batch_get(self, pks: list[str]) -> dict[str, dict[str, Any]]:
+        """Ledger or commit items by partition key (strongly consistent), keyed by it; absent ones left out."""
+        found: dict[str, dict[str, Any]] = {}
         client = aws.client("dynamodb")
-        for start in range(0, len(buckets), 100):
-            keys = [{"pk": {"S": b}, "period": {"S": LEDGER_SORT_KEY}} for b in buckets[start : start + 100]]
+        for start in range(0, len(pks), 100):
+            keys = [{"pk": {"S": pk}, "period": {"S": LEDGER_SORT_KEY}} for pk in pks[start : start + 100]]
             request: dict[str, Any] = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
             while request:
                 result = client.batch_get_item(RequestItems=request)
                 for item in result["Responses"].get(self.table_name, []):
-                    bucket = item["pk"]["S"]
-                    versions[bucket] = {n[2:]: int(v["N"]) for n, v in item.items() if n.startswith("v_")}
-                    commits[bucket] = {n[2:]: v["S"] for n, v in item.items() if n.startswith("c_")}
+                    found[item["pk"]["S"]] = item
                 request = result.get("UnprocessedKeys") or {}
-        remaining: list[Transition] = []
-        to_resume: set[str] = set()
-        for t in pending:
-            if t.version > versions.get(t.ledger_bucket, {}).get(t.invite_id, 0):
-                remaining.append(t)
-            elif commit_id := commits.get(t.ledger_bucket, {}).get(t.invite_id):
-                to_resume.add(commit_id)
-        for commit_id in sorted(to_resume):
-            self._resume(commit_id, now, stats)
-        return remaining
+        return found
 
     # -- read -----------------------------------------------------------------------------------
     def get(self, key: AggregateKey) -> dict[str, int]:
@@ -349,6 +429,54 @@ class DynamoAggregateStore:
             if "LastEvaluatedKey" not in page:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _claim_units(transitions: list[Transition]) -> list[ClaimUnit]:
+    """The ledger updates a batch needs: per ledger item, its invites in groups of at most 60."""
+    units: list[ClaimUnit] = []
+    for bucket, claim in ledger_claims(transitions).items():
+        invites = sorted(claim.min_versions)
+        for start in range(0, len(invites), MAX_INVITES_PER_LEDGER_UPDATE):
+            units.append(
+                (
+                    bucket,
+                    {
+                        invite: (claim.min_versions[invite], claim.max_versions[invite])
+                        for invite in invites[start : start + MAX_INVITES_PER_LEDGER_UPDATE]
+                    },
+                )
+            )
+    return units
+
+
+def _claim_groups(units: list[ClaimUnit], size: int) -> list[list[ClaimUnit]]:
+    """Units in transactions of at most ``size``, never one ledger item twice in a transaction."""
+    groups: list[list[ClaimUnit]] = []
+    buckets: list[set[str]] = []
+    for unit in units:
+        for group, seen in zip(groups, buckets, strict=True):
+            if len(group) < size and unit[0] not in seen:
+                group.append(unit)
+                seen.add(unit[0])
+                break
+        else:
+            groups.append([unit])
+            buckets.append({unit[0]})
+    return groups
+
+
+def _members(group: list[ClaimUnit]) -> set[tuple[str, str]]:
+    return {(bucket, invite) for bucket, versions in group for invite in versions}
+
+
+def _merged(total: dict[AggregateKey, Counters], deltas: dict[AggregateKey, Counters]) -> dict[AggregateKey, Counters]:
+    """``total`` plus ``deltas`` (a new dict; keys whose counters all cancel out are dropped)."""
+    merged = {key: dict(counters) for key, counters in total.items()}
+    for key, counters in deltas.items():
+        bucket = merged.setdefault(key, {})
+        for name, value in counters.items():
+            bucket[name] = bucket.get(name, 0) + value
+    return {k: nonzero for k, c in merged.items() if (nonzero := {n: v for n, v in c.items() if v})}
 
 
 def _key_fields(key: AggregateKey) -> list[str]:

@@ -1,0 +1,207 @@
+"""Reading responses straight from DynamoDB stream images, validated once where they enter.
+
+The score function sees every response twice per record (old and new image) and thousands of records per
+second, so this decoder reads the typed attribute values (``{"S": ...}``, ``{"N": ...}``) directly into a
+slotted :class:`Response`: no intermediate plain dict, no ``Decimal``, no pydantic. It enforces the same
+rules as :class:`nps.events.models.ResponseItem` (the stored response's contract; a property test keeps
+the two in step) and raises :class:`~nps.kernel.streams.MalformedRecord` for anything else, so a bad
+image is reported as a failed record instead of being counted or lost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from nps.kernel.categories import MAX_COMMENT_LENGTH, Category
+from nps.kernel.streams import MalformedRecord
+
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_CHANNELS = frozenset({"email", "sms"})
+_CATEGORIES = {category.value: category for category in Category}
+_MAX_SEGMENT_NAME = 64
+_EMPTY: Mapping[str, str] = {}
+_ID_FIELDS = ("invite_id", "survey_id", "wave_id", "contact_id")
+
+Image = Mapping[str, Mapping[str, Any]]
+
+
+class Response(NamedTuple):
+    """One stored response as the stream shows it (the fields of ``ResponseItem``, already validated).
+
+    A named tuple: immutable, and built several times faster than a frozen dataclass, which matters at
+    one or two per stream record.
+    """
+
+    invite_id: str
+    survey_id: str
+    wave_id: str
+    contact_id: str
+    channel: str
+    locale: str = "en"
+    segments: Mapping[str, str] = _EMPTY
+    score: int | None = None
+    category: Category | None = None
+    comment: str | None = None
+    version: int = 0
+    first_answered_at: datetime | None = None
+    answered_at: datetime | None = None
+    comment_at: datetime | None = None
+    source: str = "link"
+    counted: bool = True
+    confidence: str | None = None
+
+    @property
+    def is_counted(self) -> bool:
+        """Whether this response counts in the aggregates."""
+        return self.counted and self.score is not None and self.first_answered_at is not None
+
+
+def _value(image: Image, name: str, kind: str, nullable: bool = True) -> Any:
+    """The attribute's value if it has type ``kind``; ``None`` if absent (or ``NULL`` where the contract
+    allows it); otherwise the image is malformed."""
+    typed = image.get(name)
+    if typed is None:
+        return None
+    if len(typed) == 1:
+        value = typed.get(kind)
+        if value is not None:
+            return value
+        if nullable and typed.get("NULL") is True:
+            return None
+    raise MalformedRecord(f"attribute {name!r} is not of type {kind}")
+
+
+def _id(image: Image, name: str) -> str:
+    value = _value(image, name, "S", nullable=False)
+    if value is None or not _ID.fullmatch(value):
+        raise MalformedRecord(f"attribute {name!r} is not an id")
+    return str(value)
+
+
+def _text(image: Image, name: str, default: str) -> str:
+    typed = image.get(name)
+    if typed is None:
+        return default
+    value = typed.get("S")
+    if value is None or len(typed) != 1:
+        raise MalformedRecord(f"attribute {name!r} is not text")
+    return str(value)
+
+
+def _integer(image: Image, name: str, nullable: bool = True) -> int | None:
+    text = _value(image, name, "N", nullable)
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        raise MalformedRecord(f"attribute {name!r} is not a number") from None
+    if not number.is_integer():
+        raise MalformedRecord(f"attribute {name!r} is not a whole number")
+    return int(number)
+
+
+def _time(image: Image, name: str) -> datetime | None:
+    text = _value(image, name, "S")
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise MalformedRecord(f"attribute {name!r} is not an ISO 8601 timestamp") from None
+
+
+def _category(image: Image) -> Category | None:
+    name = _value(image, "category", "S")
+    if name is None:
+        return None
+    category = _CATEGORIES.get(name)
+    if category is None:
+        raise MalformedRecord("unknown category")
+    return category
+
+
+def _segments(image: Image) -> Mapping[str, str]:
+    typed = image.get("segments")
+    if typed is None:
+        return _EMPTY
+    values = typed.get("M")
+    if values is None or len(typed) != 1:
+        raise MalformedRecord("attribute 'segments' is not a map")
+    segments: dict[str, str] = {}
+    for name, value in values.items():
+        text = value.get("S")
+        if text is None or len(value) != 1 or not 1 <= len(name) <= _MAX_SEGMENT_NAME:
+            raise MalformedRecord("a segment must have a name of 1-64 characters and a text value")
+        segments[name] = text
+    return segments
+
+
+def _single(typed: Mapping[str, Any] | None, kind: str) -> Any:
+    """The value of a one-type attribute of type ``kind`` (``None`` for anything else: the checked path decides)."""
+    if typed is not None and len(typed) == 1:
+        return typed.get(kind)
+    return None
+
+
+def response_from_image(image: Image | None) -> Response | None:
+    """The response in a stream image, or ``None`` for an image without a score (nothing to count yet).
+
+    ``image`` is DynamoDB JSON as the stream delivers it. Unknown attributes are ignored. Raises
+    :class:`MalformedRecord` for a value of the wrong type or outside the contract (ids, channel, score
+    0-10, category, comment length, version ≥ 0, ISO 8601 timestamps).
+    """
+    if not image:
+        return None
+    get = image.get
+    # The common shapes are read inline; anything else (absent, NULL, another type) takes the checked path.
+    text = _single(get("score"), "N")
+    score = int(text) if text is not None and text.isdigit() else _integer(image, "score")
+    if score is None:
+        return None
+    if not 0 <= score <= 10:
+        raise MalformedRecord("score outside 0-10")
+    ids = []
+    for name in _ID_FIELDS:
+        value = _single(get(name), "S")
+        ids.append(value if value is not None and _ID.fullmatch(value) else _id(image, name))
+    channel = _single(get("channel"), "S")
+    if channel not in _CHANNELS:
+        raise MalformedRecord("unknown channel")
+    category = _CATEGORIES.get(_single(get("category"), "S")) or _category(image)
+    comment = _value(image, "comment", "S")
+    if comment is not None and len(comment) > MAX_COMMENT_LENGTH:
+        raise MalformedRecord("comment longer than the contract allows")
+    text = _single(get("version"), "N")
+    version = int(text) if text is not None and text.isdigit() else _integer(image, "version", nullable=False) or 0
+    if version < 0:
+        raise MalformedRecord("negative version")
+    counted = _single(get("counted"), "BOOL")
+    if counted is None:
+        counted = _value(image, "counted", "BOOL", nullable=False)
+    return Response(
+        ids[0],
+        ids[1],
+        ids[2],
+        ids[3],
+        channel,
+        _single(get("locale"), "S") or _text(image, "locale", "en"),
+        _segments(image),
+        score,
+        category,
+        comment,
+        version,
+        _time(image, "first_answered_at"),
+        _time(image, "answered_at"),
+        _time(image, "comment_at"),
+        _single(get("source"), "S") or _text(image, "source", "link"),
+        True if counted is None else bool(counted),
+        _value(image, "confidence", "S"),
+    )
