@@ -270,8 +270,10 @@ def preview(token: str) -> Response[str]:
     summary="Save the comment",
     description=(
         "Form field `comment` (1–2,000 characters) for the answer on record. The page also sends `score` "
-        "(0–10), the answer it showed: when no answer is on record yet (the comment came before the page's "
-        "automatic confirmation, or scripts are off), that score is recorded with the comment."
+        "(0–10), the answer it showed, which is the person's answer: it is recorded before the comment when "
+        "no answer is on record yet (the comment came before the page's automatic confirmation, or scripts "
+        "are off), when it differs from the one on record within the edit window, and in place of a score "
+        "held back as automated. Every comment is kept; the latest is the response's comment."
     ),
     responses=_documented("POST", "/r/<token>/comment"),
     tags=["Responses"],

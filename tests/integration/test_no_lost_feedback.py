@@ -592,12 +592,15 @@ def test_a_person_past_the_comments_an_answer_takes_is_told_politely_and_nothing
     # Then a friendly page in the invite's language says so, with 429, and the comment is not saved
     assert page["statusCode"] == 429
     assert "Thank you for your comments" in page["body"]
-    assert "This last one was not saved." in page["body"]
+    assert "this last one was not saved." in page["body"]
     assert page["headers"]["Content-Type"].startswith("text/html")
     stored = aws.client("dynamodb").get_item(
         TableName=platform.tables["responses"], Key={"invite_id": {"S": person.follow_up_id.rpartition("-")[0]}}
     )["Item"]
     assert stored["comment"]["S"] == f"comment {MAX_COMMENTS_PER_RESPONSE - 1}"
+    # And every earlier comment is kept on the response, as the page says
+    kept = [entry["M"]["text"]["S"] for entry in stored["comments"]["L"]]
+    assert kept == [f"comment {n}" for n in range(MAX_COMMENTS_PER_RESPONSE)]
     # And every comment before it is counted on the follow-up, the latest kept
     follow_up = DynamoFollowUpStore(platform.tables["followups"]).get(person.follow_up_id)
     assert follow_up is not None

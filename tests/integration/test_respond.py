@@ -64,6 +64,36 @@ def test_the_comment_is_saved_on_the_response(platform: LocalStack) -> None:
     assert item["score"] == {"N": "3"}
 
 
+def test_every_comment_is_kept_and_the_latest_is_the_responses_comment(platform: LocalStack) -> None:
+    # Given an answer with a comment
+    invite = issue_invite(platform, "inv-two-comments")
+    invite.tap(4)
+    invite.comment("fast comment")
+    # When the person goes back and sends another
+    assert invite.comment("and the invoice was wrong")["statusCode"] == 200
+    # Then both are kept, oldest first, and the latest is the one the stream and the reports read
+    (item,) = responses(platform)
+    assert [entry["M"]["text"]["S"] for entry in item["comments"]["L"]] == ["fast comment", "and the invoice was wrong"]
+    assert all(entry["M"]["at"]["S"] for entry in item["comments"]["L"])
+    assert item["comment"] == {"S": "and the invoice was wrong"}
+    assert item["comments_saved"] == {"N": "2"}
+
+
+def test_a_comment_carrying_a_changed_score_records_both(platform: LocalStack) -> None:
+    # Given a recorded 3, and the page reopened with 9
+    invite = issue_invite(platform, "inv-comment-change")
+    invite.tap(3)
+    # When the comment form is sent with the 9 the page showed (scripts off, no new confirm)
+    assert invite.comment("Actually great, a 9", score=9)["statusCode"] == 200
+    # Then the 9 is the answer on record, a promoter, with the comment
+    (item,) = responses(platform)
+    assert (item["score"], item["category"], item["comment"]) == (
+        {"N": "9"},
+        {"S": "promoter"},
+        {"S": "Actually great, a 9"},
+    )
+
+
 def test_a_comment_before_any_score_is_refused(platform: LocalStack) -> None:
     invite = issue_invite(platform, "inv-e")
     result = invite.comment("hello")

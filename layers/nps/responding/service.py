@@ -263,13 +263,16 @@ class ResponseService:
         return self.confirm(token, raw_score, request)
 
     def comment(self, token: str, raw_comment: str | None, raw_score: str | None = None) -> Invite:
-        """Save the "why?" comment. Typing one is a person's act: an answer held back as possibly
-        automated is counted when its comment arrives, and so is the score the page showed
-        (``raw_score``, sent with the comment) when no answer is on record yet: a comment sent before the
-        page's automatic confirmation, or with scripts off, records both.
+        """Save the "why?" comment. Typing one is a person's act, so the score the page showed
+        (``raw_score``, which the comment form carries) is the person's answer: it is recorded as a
+        confirm would record it, before the comment. It replaces an answer held back as possibly
+        automated (a scanner's score never wins over the one the person saw), it records a change of
+        score within the edit window, and it records the answer when none is on record yet (a comment
+        sent before the page's automatic confirmation, or with scripts off). Without a score, an answer
+        held back as automated is counted when its comment arrives.
 
-        Raises :class:`BadComment` (empty, too long), :class:`CommentBeforeScore` (no answer yet) and
-        :class:`TooManyComments` (the answer took
+        Raises :class:`BadComment` (empty, too long), :class:`CommentBeforeScore` (no answer yet and no
+        score sent) and :class:`TooManyComments` (the answer took
         :data:`~nps.responding.adapters.responses.MAX_COMMENTS_PER_RESPONSE` already).
         """
         now = self.clock()
@@ -278,15 +281,25 @@ class ResponseService:
             text = clean_comment(raw_comment)
         except BadComment as error:
             raise BadComment.of(invite, str(error)) from error
+        shown = _score_or_none(raw_score)
+        if shown is not None:
+            # A repeat of the score on record writes nothing; after the edit window the answer stands.
+            self.responses.record_score(
+                invite,
+                shown,
+                categorize(shown),
+                iso_timestamp(now),
+                source="comment",
+                confidence="high",
+                edit_window_start_iso=iso_timestamp(now - self.edit_window),
+            )
         try:
             self.responses.save_comment(invite.invite_id, text, iso_timestamp(now))
         except CommentLimitReached as error:
             raise TooManyComments.of(invite) from error
         except NotAnswered as error:
             stored = self.responses.get(invite.invite_id)
-            score = stored.automated_score if stored is not None else None
-            if score is None:
-                score = _score_or_none(raw_score)
+            score = stored.automated_score if stored is not None and shown is None else None
             if score is None:
                 raise CommentBeforeScore.of(invite) from error
             self.responses.record_score(
