@@ -67,6 +67,12 @@ class BadComment(ResponseError):
     reason = "bad_comment"
 
 
+class EmptyComment(BadComment):
+    """No comment, or one of only spaces and invisible characters: the page asks for a few words."""
+
+    reason = "empty_comment"
+
+
 class PayloadTooLarge(ResponseError):
     status = 413
     reason = "too_large"
@@ -149,12 +155,15 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 
 
 def clean_comment(raw: str | None) -> str:
-    """Normalise a comment: strip, drop control characters except newlines and tabs, enforce the limit."""
+    """Normalise a comment: strip, drop control characters except newlines and tabs, enforce the limit.
+
+    Raises :class:`EmptyComment` when nothing visible is left, :class:`BadComment` when it is too long.
+    """
     if raw is None:
-        raise BadComment("no comment was sent")
+        raise EmptyComment("no comment was sent")
     text = "".join(ch for ch in raw.replace("\r\n", "\n") if _kept(ch)).strip()
     if not any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text):
-        raise BadComment("the comment is empty")
+        raise EmptyComment("the comment is empty")
     if len(text) > MAX_COMMENT_LENGTH:
         raise BadComment(f"comments are limited to {MAX_COMMENT_LENGTH} characters")
     return text
@@ -280,7 +289,7 @@ class ResponseService:
         try:
             text = clean_comment(raw_comment)
         except BadComment as error:
-            raise BadComment.of(invite, str(error)) from error
+            raise type(error).of(invite, str(error)) from error
         shown = _score_or_none(raw_score)
         if shown is not None:
             # A repeat of the score on record writes nothing; after the edit window the answer stands.
