@@ -393,7 +393,6 @@ def test_every_page_has_no_accessibility_violation(
     assert len(checked) == 11
 
 
-
 # -- 5. survey text in any script, empty comments ---------------------------------------------------------
 
 
@@ -456,7 +455,8 @@ def test_the_failure_fits_its_reserved_line_in_every_language_at_320_px(
     line = page.locator("#confirm-line").bounding_box()
     for part in ("#confirm-status .text", "#confirm-retry"):
         box = page.locator(part).bounding_box()
-        assert line["y"] <= box["y"] and box["y"] + box["height"] <= line["y"] + line["height"], (part, box, line)
+        assert line["y"] <= box["y"], (part, box, line)
+        assert box["y"] + box["height"] <= line["y"] + line["height"], (part, box, line)
     assert page.locator("#comment").bounding_box()["y"] == comment_top
     assert page.evaluate(LAYOUT_SHIFT) == 0
     screenshot(page, f"thank-you-failed-{locale}")
