@@ -247,7 +247,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(413, b"request body too large", {"Content-Type": "text/plain"})
             return
         body = self.rfile.read(length) if length else None
-        query = dict(parse_qsl(url.query, keep_blank_values=True)) or None
+        # As API Gateway's HTTP API does: a repeated parameter arrives once, its values joined by commas.
+        joined: dict[str, list[str]] = {}
+        for name, value in parse_qsl(url.query, keep_blank_values=True):
+            joined.setdefault(name, []).append(value)
+        query = {name: ",".join(values) for name, values in joined.items()} or None
         headers = {name.lower(): value for name, value in self.headers.items()}
         event = http_event(self.command, url.path, query, body=body, headers=headers, source_ip=self.client_address[0])
         event["rawQueryString"] = url.query

@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from markupsafe import Markup
 
 from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
-from nps.kernel.categories import MAX_COMMENT_LENGTH
+from nps.kernel.categories import MAX_COMMENT_LENGTH, ScoreOutOfRange, parse_score
 from nps.kernel.config import settings
 from nps.kernel.locales import accept_language, resolve_locale, templates_dir
 from nps.kernel.rendering import HTML, PAGE_HEADERS, page_headers, render
@@ -30,6 +30,8 @@ from nps.links.adapters.keyring import load_keyring
 from nps.responding.adapters.invites import DynamoInviteRepository, Invite
 from nps.responding.adapters.responses import MAX_COMMENTS_PER_RESPONSE, DynamoResponseRepository, RecordOutcome
 from nps.responding.service import (
+    BadScore,
+    EmptyComment,
     PayloadTooLarge,
     ResponseError,
     ResponseService,
@@ -63,7 +65,7 @@ _NOT_A_FORM = "Body not application/x-www-form-urlencoded"
 ROUTE_STATUSES: dict[tuple[str, str], dict[int, str]] = {
     ("GET", "/r/<token>"): {
         200: "Thank-you page, or the score picker",
-        400: "Score missing from a confirmation or not an integer 0–10",
+        400: "Score not an integer 0–10, or more than one score",
         403: f"{_LINK_INVALID} (tampered, truncated or signed with an unknown key)",
         410: f"{_LINK_EXPIRED}, or its invite aged out",
     },
@@ -83,7 +85,10 @@ ROUTE_STATUSES: dict[tuple[str, str], dict[int, str]] = {
     ("GET", "/r/<token>/p"): {200: "An empty page", 403: _LINK_INVALID, 410: _LINK_EXPIRED},
     ("POST", "/r/<token>/comment"): {
         200: "Comment saved page",
-        400: f"Comment empty, longer than {MAX_COMMENT_LENGTH:,} characters, or malformed body",
+        400: (
+            f"Comment empty (the form again, with the text, when a score was sent), longer than "
+            f"{MAX_COMMENT_LENGTH:,} characters, or malformed body"
+        ),
         403: _LINK_INVALID,
         409: "No answer on record yet, and no score sent with the comment",
         410: _LINK_EXPIRED,
@@ -161,15 +166,26 @@ def _score_links(token: str) -> list[str]:
     return [f"/r/{token}?score={option}" for option in range(11)]
 
 
-def _thank_you(token: str, score: int, invite: Invite, *, saved: bool = False) -> Response[str]:
-    """The thank-you page for ``score``; ``saved`` after the answer was confirmed by this request (the
-    page says so, and its script does not confirm again)."""
+def _thank_you(
+    token: str,
+    score: int,
+    invite: Invite | None = None,
+    *,
+    saved: bool = False,
+    status: int = 200,
+    locale: str | None = None,
+    brand: PageBrand = NEUTRAL_BRAND,
+    comment_text: str | None = None,
+) -> Response[str]:
+    """The thank-you page for ``score`` (in the invite's locale and brand, or ``locale`` and ``brand``);
+    ``saved`` after the answer was confirmed by this request (the page says so, and its script does not
+    confirm again); ``comment_text`` re-shows a refused empty comment with a word about it."""
     script, script_hash = confirm_script()
     return page(
         "pages/thank_you.html",
-        200,
-        _request_locale(invite.locale),
-        invite.page,
+        status,
+        _request_locale(invite.locale if invite is not None else locale),
+        invite.page if invite is not None else brand,
         policy=(f"script-src {script_hash}", "connect-src 'self'"),
         score=score,
         confirm_action=f"/r/{token}",
@@ -178,6 +194,8 @@ def _thank_you(token: str, score: int, invite: Invite, *, saved: bool = False) -
         score_links=_score_links(token),
         max_comment_length=MAX_COMMENT_LENGTH,
         saved=saved,
+        comment_error=comment_text is not None,
+        comment_text=comment_text,
     )
 
 
@@ -194,6 +212,9 @@ def _thank_you(token: str, score: int, invite: Invite, *, saved: bool = False) -
 )
 def open_link(token: str, score: str | None = None) -> Response[str]:
     raw_score = app.current_event.get_query_string_value("score")
+    if len(parse_qs(app.current_event.raw_query_string or "", keep_blank_values=True).get("score", ())) > 1:
+        # Two scores in one link is not a link we sent: refused, as a form with a repeated field is.
+        raise BadScore("the link may carry one score")
     if raw_score is None:
         invite = service().open_invite(token)
         return page("pages/score_picker.html", 200, _request_locale(invite.locale), invite.page, score=None,
@@ -215,7 +236,7 @@ def open_link(token: str, score: str | None = None) -> Response[str]:
     tags=["Responses"],
 )
 def confirm(token: str) -> Response[str]:
-    result = service().confirm(token, _form_field("score"), _headers())
+    result = service().confirm(token, _form_field(token, "score"), _headers())
     invite = result.invite
     logger.info(
         "answer confirmed",
@@ -270,22 +291,59 @@ def preview(token: str) -> Response[str]:
     summary="Save the comment",
     description=(
         "Form field `comment` (1–2,000 characters) for the answer on record. The page also sends `score` "
-        "(0–10), the answer it showed: when no answer is on record yet (the comment came before the page's "
-        "automatic confirmation, or scripts are off), that score is recorded with the comment."
+        "(0–10), the answer it showed, which is the person's answer: it is recorded before the comment when "
+        "no answer is on record yet (the comment came before the page's automatic confirmation, or scripts "
+        "are off), when it differs from the one on record within the edit window, and in place of a score "
+        "held back as automated. Every comment is kept; the latest is the response's comment."
     ),
     responses=_documented("POST", "/r/<token>/comment"),
     tags=["Responses"],
 )
 def comment(token: str) -> Response[str]:
-    form = _form_fields("comment", "score")
-    invite = service().comment(token, form["comment"], form["score"])
+    form = _form_of(token, "comment", "score")
+    try:
+        invite = service().comment(token, form["comment"], form["score"])
+    except EmptyComment as error:
+        shown = _shown_score(form["score"])
+        if shown is None:
+            raise
+        # Scripts off (the page's script refuses it first): the form again, with the text and a word
+        # about the empty comment, so the way on is the same page, not an error page.
+        logger.info("request refused", extra={"reason": error.reason, "status": error.status})
+        return _thank_you(
+            token, shown, status=error.status, locale=error.locale, brand=error.page, comment_text=form["comment"] or ""
+        )
     logger.info("comment saved", extra={"invite_id": invite.invite_id, "survey_id": invite.survey_id})
     return page("pages/comment_saved.html", 200, _request_locale(invite.locale), invite.page)
 
 
-def _form_field(name: str) -> str | None:
-    """The one field of a URL-encoded form body that may carry only ``name`` (see :func:`_form_fields`)."""
-    return _form_fields(name)[name]
+def _shown_score(raw: str | None) -> int | None:
+    """The score a comment form carried, when it is one (0–10)."""
+    try:
+        return parse_score(raw)
+    except ScoreOutOfRange:
+        return None
+
+
+def _form_field(token: str, name: str) -> str | None:
+    """The one field of a URL-encoded form body that may carry only ``name`` (see :func:`_form_of`)."""
+    return _form_of(token, name)[name]
+
+
+def _form_of(token: str, *names: str) -> dict[str, str | None]:
+    """:func:`_form_fields` for a request to ``token``'s pages. A malformed body sent with a valid link
+    is refused in the invite's locale and brand: the token names the invite, and this rare path reads it
+    (one read; an invalid or expired link reads nothing here and keeps the request's language)."""
+    try:
+        return _form_fields(*names)
+    except ResponseError as error:
+        try:
+            invite = service().invites.get(service().verify_link(token, service().clock(), explain=False))
+        except ResponseError:
+            invite = None
+        if invite is not None:
+            error.locale, error.page = invite.locale, invite.page
+        raise
 
 
 def _form_fields(*names: str) -> dict[str, str | None]:

@@ -1,4 +1,5 @@
-"""unsubscribe λ: ``GET /u/{token}`` asks for confirmation, ``POST /u/{token}`` suppresses the contact.
+"""unsubscribe λ: ``GET /u/{token}`` asks for confirmation (or says the contact is already unsubscribed),
+``POST /u/{token}`` suppresses the contact.
 
 The POST is also what mail clients send for RFC 8058 one-click unsubscribe (body
 ``List-Unsubscribe=One-Click``). GET never changes anything: link scanners fetch every link in a message.
@@ -61,6 +62,9 @@ def _page(template: str, status: int, locale: str, brand: PageBrand = NEUTRAL_BR
 @app.get("/u/<token>")
 def confirm(token: str) -> Response[str]:
     invite = service().invite_for(token)
+    if service().already_unsubscribed(invite):
+        # Opening the link again after unsubscribing: say so, rather than ask again (nothing is written).
+        return _page("pages/message.html", 200, _locale(invite.locale), invite.page, message="already_unsubscribed")
     return _page("pages/unsubscribe.html", 200, _locale(invite.locale), invite.page, action=f"/u/{token}")
 
 
@@ -77,7 +81,8 @@ def unsubscribe(token: str) -> Response[str]:
             "newly_suppressed": result.newly_suppressed,
         },
     )
-    return _page("pages/message.html", 200, _locale(result.invite.locale), result.invite.page, message="unsubscribed")
+    message = "already_unsubscribed" if result.already else "unsubscribed"
+    return _page("pages/message.html", 200, _locale(result.invite.locale), result.invite.page, message=message)
 
 
 def _body() -> bytes:

@@ -320,7 +320,8 @@ class Sending(Construct):
         grant_items(contacts, self.unsubscribe, "dynamodb:GetItem")
         # Suppressions only: the event is published from them (infra/constructs/opt_outs.py).
         # UpdateItem: an unsubscribe turns a STOP-only suppression into an unsubscribe SNS cannot lift.
-        grant_items(suppressions, self.unsubscribe, "dynamodb:PutItem", "dynamodb:UpdateItem")
+        # GetItem: the confirmation page says "already unsubscribed" when every address is suppressed.
+        grant_items(suppressions, self.unsubscribe, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
         signing_secret.grant_read(self.unsubscribe)
         api.add_routes(
             path="/u/{token}",

@@ -115,9 +115,12 @@ def test_the_pages_carry_the_surveys_brand_logo_and_questions(
     page = open_page(375)
     # When the SMS link opens the score picker
     page.goto(f"{local_server.base_url}/r/{token}")
-    # Then it shows the brand's logo (named for the brand, sized, loaded, sending no referrer) and its question
-    logo = page.get_by_role("img", name="Acme Cloud")
+    # Then it shows the brand's logo (sized, loaded, sending no referrer) beside its name as text, and its
+    # question; the name is read once (the logo is decorative next to it)
+    logo = page.locator(".brand img")
     assert logo.get_attribute("src") == LOGO
+    assert logo.get_attribute("alt") == ""
+    assert page.locator(".brand-name").inner_text() == "Acme Cloud"
     assert (logo.get_attribute("width"), logo.get_attribute("height")) == ("160", "48")
     assert logo.get_attribute("referrerpolicy") == "no-referrer"
     assert logo.evaluate("img => img.complete && img.naturalWidth") == 320
@@ -188,12 +191,13 @@ def test_saved_appearing_moves_nothing_on_the_thank_you_page(
     screenshot(page, "thank-you-saved")
 
 
+@pytest.mark.parametrize("width", [320, 375])
 def test_a_failed_confirmation_looks_like_a_failure_and_its_retry_saves(
-    local_server: Any, make_invite: Callable[..., tuple[str, str]], open_page: Callable[..., Any]
+    local_server: Any, make_invite: Callable[..., tuple[str, str]], open_page: Callable[..., Any], width: int
 ) -> None:
     token, _ = make_invite()
     invite_id = "page-000"
-    page = open_page(375)
+    page = open_page(width)
     failures = {"left": 1}
 
     def flaky(route: Any) -> None:
@@ -205,9 +209,22 @@ def test_a_failed_confirmation_looks_like_a_failure_and_its_retry_saves(
 
     page.route("**/r/*", flaky)
     page.goto(f"{local_server.base_url}/r/{token}?score=3")
+    comment_top = page.locator("#comment").bounding_box()["y"]
     # When the confirmation cannot reach us
     status = page.locator("#confirm-status[data-state='failed']")
     status.wait_for(timeout=10_000)
+    # Then nothing moves: the failure and its retry take the status line's reserved space
+    assert page.evaluate(LAYOUT_SHIFT) == 0
+    assert page.locator("#comment").bounding_box()["y"] == comment_top
+    # And the "!" sits on the line of the text, the retry beside them or under them, inside the line
+    icon, text = (status.locator(sel).bounding_box() for sel in (".icon", ".text"))
+    assert icon["x"] < text["x"]
+    assert abs((icon["y"] + icon["height"] / 2) - (text["y"] + text["height"] / 2)) <= 2
+    line = page.locator("#confirm-line").bounding_box()
+    retry_box = page.locator("#confirm-retry").bounding_box()
+    assert retry_box["x"] > text["x"] + text["width"] or retry_box["y"] >= text["y"] + text["height"]
+    assert retry_box["y"] + retry_box["height"] <= line["y"] + line["height"]
+    assert retry_box["height"] >= 44
     # Then the page says so in the error style (red, an icon) and offers a retry; nothing is stored
     assert status.inner_text().strip().endswith(catalog("en")["confirm_failed"])
     assert status.evaluate("e => getComputedStyle(e).color") == "rgb(153, 27, 27)"
@@ -218,10 +235,12 @@ def test_a_failed_confirmation_looks_like_a_failure_and_its_retry_saves(
     assert retry.is_visible()
     assert stored(local_server, invite_id) is None
     screenshot(page, "thank-you-failed")
+    assert "tap it again" not in status.inner_text()
     assert_accessible(page)
-    # When the person taps "Try again" / Then the answer is saved and the page says so
+    # When the person taps "Try again" / Then the answer is saved and the page says so, still in place
     retry.click()
     wait_saved(page)
+    assert page.locator("#comment").bounding_box()["y"] == comment_top
     assert page.locator("#confirm-status").evaluate("e => getComputedStyle(e).color") == saved_colour
     assert not retry.is_visible()
     response = stored(local_server, invite_id)
@@ -289,10 +308,13 @@ def test_the_scale_is_one_row_with_its_labels_under_the_ends(
     for url in (f"{local_server.base_url}/r/{token}", f"{local_server.base_url}/r/{token}?score=5"):
         page.goto(url)
         boxes = [page.locator(".scores a").nth(i).bounding_box() for i in range(11)]
-        # Eleven targets share one top, each at least 24 CSS px wide (WCAG 2.5.8) and 48 px tall
+        # Eleven targets share one top, each at least 24 CSS px wide (WCAG 2.5.8) and 48 px tall, with
+        # gaps that keep a thumb off the neighbouring score (4 px at 320, 5 px at 375)
         assert len({round(box["y"]) for box in boxes}) == 1, boxes
-        assert min(box["width"] for box in boxes) >= (26 if width <= 320 else 30)
+        assert min(box["width"] for box in boxes) >= {320: 24, 375: 28}.get(width, 30)
         assert min(box["height"] for box in boxes) >= 48
+        gaps = [boxes[i + 1]["x"] - (boxes[i]["x"] + boxes[i]["width"]) for i in range(10)]
+        assert min(gaps) >= {320: 3.9, 375: 4.9}.get(width, 4.9), gaps
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         # The end labels sit under the ends of the row
         low, high = (page.locator(".scale span").nth(i).bounding_box() for i in (0, 1))
@@ -369,3 +391,72 @@ def test_every_page_has_no_accessibility_violation(
     page.wait_for_load_state()
     check("unsubscribed")
     assert len(checked) == 11
+
+
+# -- 5. survey text in any script, empty comments ---------------------------------------------------------
+
+
+def test_survey_text_takes_its_own_direction_and_a_broken_logo_leaves_the_name_readable(
+    local_server: Any, make_invite: Callable[..., tuple[str, str]], open_page: Callable[..., Any]
+) -> None:
+    hebrew = PageBrand(
+        name="חברת אקמה בע״מ",
+        colour="#0f766e",
+        logo_url="https://cdn.acme.example/missing.png",
+        question="שלום עולם؟ كيف",
+        follow_up_question="למה?",
+    )
+    token, _ = make_invite(brand=hebrew)
+    page = open_page(320)
+    page.route("https://cdn.acme.example/missing.png", lambda route: route.fulfill(status=404, body=b""))
+    page.goto(f"{local_server.base_url}/r/{token}")
+    # The question and the brand name set their direction from their own text (right to left here)
+    assert page.locator("h1").evaluate("e => getComputedStyle(e).direction") == "rtl"
+    assert page.locator(".brand-name").evaluate("e => getComputedStyle(e).direction") == "rtl"
+    # The logo did not load, and the brand name is still there as text, whole and unclipped
+    name = page.locator(".brand-name")
+    assert name.is_visible()
+    assert name.evaluate("e => e.scrollWidth <= e.clientWidth && e.scrollHeight <= e.clientHeight")
+    page.goto(f"{local_server.base_url}/r/{token}?score=6")
+    assert page.locator("label[for='comment']").evaluate("e => getComputedStyle(e).direction") == "rtl"
+    screenshot(page, "rtl-broken-logo")
+
+
+@pytest.mark.parametrize("text", ["     \n   ", "\u200b\u200b"])
+def test_an_empty_comment_is_refused_in_the_page_with_words_about_emptiness(
+    local_server: Any, make_invite: Callable[..., tuple[str, str]], open_page: Callable[..., Any], text: str
+) -> None:
+    token, _ = make_invite()
+    page = open_page(375)
+    page.goto(f"{local_server.base_url}/r/{token}?score=6")
+    box = page.locator("#comment")
+    box.fill(text)
+    page.get_by_role("button", name="Send").click()
+    # The page stays (no request), and the field says it is empty
+    assert "/comment" not in page.url
+    message = box.evaluate("e => e.validationMessage")
+    assert message == catalog("en")["empty_comment_body"]
+    # Typing words clears it, and the comment is sent
+    box.fill("Too slow")
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url("**/comment")
+
+
+@pytest.mark.parametrize("locale", ["de", "es"])
+def test_the_failure_fits_its_reserved_line_in_every_language_at_320_px(
+    local_server: Any, make_invite: Callable[..., tuple[str, str]], open_page: Callable[..., Any], locale: str
+) -> None:
+    token, _ = make_invite(locale=locale)
+    page = open_page(320)
+    page.route("**/r/*", lambda route: route.abort() if route.request.method == "POST" else route.continue_())
+    page.goto(f"{local_server.base_url}/r/{token}?score=3")
+    comment_top = page.locator("#comment").bounding_box()["y"]
+    page.locator("#confirm-status[data-state='failed']").wait_for(timeout=10_000)
+    line = page.locator("#confirm-line").bounding_box()
+    for part in ("#confirm-status .text", "#confirm-retry"):
+        box = page.locator(part).bounding_box()
+        assert line["y"] <= box["y"], (part, box, line)
+        assert box["y"] + box["height"] <= line["y"] + line["height"], (part, box, line)
+    assert page.locator("#comment").bounding_box()["y"] == comment_top
+    assert page.evaluate(LAYOUT_SHIFT) == 0
+    screenshot(page, f"thank-you-failed-{locale}")

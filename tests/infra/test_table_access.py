@@ -33,7 +33,11 @@ ACCESS: dict[str, dict[str, set[str]]] = {
         "Responses": {"GetItem"},
     },
     "suppress": {"Invites": {"GetItem", "UpdateItem"}, "Suppressions": {"PutItem"}},
-    "unsubscribe": {"Contacts": {"GetItem"}, "Invites": {"GetItem"}, "Suppressions": {"PutItem", "UpdateItem"}},
+    "unsubscribe": {
+        "Contacts": {"GetItem"},
+        "Invites": {"GetItem"},
+        "Suppressions": {"GetItem", "PutItem", "UpdateItem"},
+    },
     "import_contacts": {"Contacts": {"UpdateItem"}},
     "report": {"Aggregates": {"Query"}},
     "sweep_invites": {"Invites": {"Query", "UpdateItem"}},

@@ -283,3 +283,33 @@ def test_unsuppress_keeps_the_suppression_when_sns_refuses_to_opt_the_number_in(
         "SNS opts a number in at most once every 30 days\n"
     )
     assert [s["reason"] for s in suppressions(platform)] == ["sms_opted_out"]
+
+
+# -- opening the unsubscribe link again ------------------------------------------------------------
+
+
+def test_opening_the_unsubscribe_link_again_says_already_unsubscribed_and_writes_nothing(
+    platform: LocalStack, clock: ds.Clock
+) -> None:
+    from functions.unsubscribe import handler as unsubscribe
+
+    # Given a contact who unsubscribed through an invite email
+    ds.create_survey(platform, {**ds.DEMO_SURVEY, "reminder_days": None})
+    ds.import_csv(platform, CSV_HEADER + "ana,ana@example.com,,UTC,es,pro,emea\n")
+    ds.fire_wave(ds.SURVEY_ID, clock.now)
+    ds.drain_send_queue(platform, clock)
+    (email,) = ds.captured_emails()
+    path = urlsplit(email.unsubscribe_link).path
+    first = unsubscribe.lambda_handler(http_event("GET", path), LambdaContext())
+    assert "<form" in first["body"]
+    assert unsubscribe.lambda_handler(http_event("POST", path), LambdaContext())["statusCode"] == 200
+    before = suppressions(platform)
+    # When the link is opened again / Then the page says so in the invite's language, with no button
+    again = unsubscribe.lambda_handler(http_event("GET", path), LambdaContext())
+    assert again["statusCode"] == 200
+    assert "Ya te has dado de baja" in again["body"]
+    assert "<form" not in again["body"]
+    # When the (one-click) POST comes again / Then it says "already", and nothing is written
+    repeat = unsubscribe.lambda_handler(http_event("POST", path), LambdaContext())
+    assert "Ya te has dado de baja" in repeat["body"]
+    assert suppressions(platform) == before

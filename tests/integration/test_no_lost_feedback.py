@@ -598,6 +598,9 @@ def test_a_person_past_the_comments_an_answer_takes_is_told_politely_and_nothing
         TableName=platform.tables["responses"], Key={"invite_id": {"S": person.follow_up_id.rpartition("-")[0]}}
     )["Item"]
     assert stored["comment"]["S"] == f"comment {MAX_COMMENTS_PER_RESPONSE - 1}"
+    # And every earlier comment is kept on the response, as the page says
+    kept = [entry["M"]["text"]["S"] for entry in stored["comments"]["L"]]
+    assert kept == [f"comment {n}" for n in range(MAX_COMMENTS_PER_RESPONSE)]
     # And every comment before it is counted on the follow-up, the latest kept
     follow_up = DynamoFollowUpStore(platform.tables["followups"]).get(person.follow_up_id)
     assert follow_up is not None

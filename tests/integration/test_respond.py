@@ -64,6 +64,36 @@ def test_the_comment_is_saved_on_the_response(platform: LocalStack) -> None:
     assert item["score"] == {"N": "3"}
 
 
+def test_every_comment_is_kept_and_the_latest_is_the_responses_comment(platform: LocalStack) -> None:
+    # Given an answer with a comment
+    invite = issue_invite(platform, "inv-two-comments")
+    invite.tap(4)
+    invite.comment("fast comment")
+    # When the person goes back and sends another
+    assert invite.comment("and the invoice was wrong")["statusCode"] == 200
+    # Then both are kept, oldest first, and the latest is the one the stream and the reports read
+    (item,) = responses(platform)
+    assert [entry["M"]["text"]["S"] for entry in item["comments"]["L"]] == ["fast comment", "and the invoice was wrong"]
+    assert all(entry["M"]["at"]["S"] for entry in item["comments"]["L"])
+    assert item["comment"] == {"S": "and the invoice was wrong"}
+    assert item["comments_saved"] == {"N": "2"}
+
+
+def test_a_comment_carrying_a_changed_score_records_both(platform: LocalStack) -> None:
+    # Given a recorded 3, and the page reopened with 9
+    invite = issue_invite(platform, "inv-comment-change")
+    invite.tap(3)
+    # When the comment form is sent with the 9 the page showed (scripts off, no new confirm)
+    assert invite.comment("Actually great, a 9", score=9)["statusCode"] == 200
+    # Then the 9 is the answer on record, a promoter, with the comment
+    (item,) = responses(platform)
+    assert (item["score"], item["category"], item["comment"]) == (
+        {"N": "9"},
+        {"S": "promoter"},
+        {"S": "Actually great, a 9"},
+    )
+
+
 def test_a_comment_before_any_score_is_refused(platform: LocalStack) -> None:
     invite = issue_invite(platform, "inv-e")
     result = invite.comment("hello")
@@ -299,3 +329,62 @@ def test_the_page_brand_planned_with_an_invite_is_what_its_pages_read(platform: 
     assert invite is not None
     assert (invite.locale, invite.page) == ("de", brand)
     assert lifecycle.get("inv-brand").page == brand  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("text", ["    \n  ", "\u200b\u200b", "\u2060 \ufeff"])
+def test_an_empty_comment_without_scripts_shows_the_form_again_with_its_text_and_words_about_emptiness(
+    platform: LocalStack, text: str
+) -> None:
+    # Given a recorded 4
+    invite = issue_invite(platform, "inv-empty", locale="es")
+    invite.tap(4)
+    # When a comment of only spaces or invisible characters is sent with the page's score
+    page = invite.comment(text, score=4)
+    # Then the same page comes back (400): the form, the text kept, the score list, and copy about an
+    # empty comment (not the length limit); nothing is saved
+    body = page["body"]
+    assert page["statusCode"] == 400
+    assert f'action="/r/{invite.token}/comment"' in body
+    assert 'aria-invalid="true"' in body
+    assert "Escribe unas palabras antes de enviar tu comentario." in body
+    assert "2000" not in body.split('id="comment-error"')[1].split("</p>")[0]
+    assert f'href="/r/{invite.token}?score=9"' in body
+    (item,) = responses(platform)
+    assert "comment" not in item
+
+
+def test_an_empty_comment_without_a_score_gets_a_page_about_an_empty_comment(platform: LocalStack) -> None:
+    invite = issue_invite(platform, "inv-empty-no-score")
+    invite.tap(4)
+    page = invite.comment("   ")
+    assert page["statusCode"] == 400
+    assert "Your comment is empty" in page["body"]
+
+
+def test_a_link_with_two_scores_is_refused_like_a_form_with_two(platform: LocalStack) -> None:
+    invite = issue_invite(platform, "inv-two-scores")
+    # (API Gateway joins the values as "5,6"; a proxy that keeps one of them must not make it count)
+    event = http_event("GET", f"/r/{invite.token}", {"score": "6"})
+    event["rawQueryString"] = "score=5&score=6"
+    page = respond.lambda_handler(event, LambdaContext())
+    assert page["statusCode"] == 400
+    assert responses(platform) == []
+
+
+def test_a_malformed_body_with_a_valid_link_is_refused_in_the_invites_language(platform: LocalStack) -> None:
+    # Given a German invite
+    invite = issue_invite(platform, "inv-de-malformed", locale="de")
+    # When its comment form arrives with an extra field / Then the refusal speaks German
+    event = http_event(
+        "POST",
+        f"/r/{invite.token}/comment",
+        body="comment=hallo&score=3&extra=1",
+        headers={"content-type": "application/x-www-form-urlencoded", "accept-language": "en-GB"},
+    )
+    page = respond.lambda_handler(event, LambdaContext())
+    assert page["statusCode"] == 400
+    assert 'lang="de"' in page["body"]
+    assert "Mit dieser Anfrage stimmt etwas nicht" in page["body"]
+    # And a tampered link's malformed body keeps the request's language (nothing about the invite is read)
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/r/{invite.token[:-3]}xyz/comment"
+    assert 'lang="en"' in respond.lambda_handler(event, LambdaContext())["body"]

@@ -17,6 +17,7 @@ picks the brand colour or white there.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -101,7 +102,8 @@ def logo_url_problem(url: str) -> str | None:
     Accepted: ``https://host[:port]/path/to/file`` of at most :data:`MAX_URL` characters, whose path names
     a file (not ending in ``/``) in letters, digits and ``. _ ~ % ! $ & ( ) + = : @ / -``. The response
     page's Content-Security-Policy allows exactly this address (``img-src <url>``), so it must be a valid
-    CSP source expression that matches one file only (W3C CSP Level 3, §2.3.1 "Source Lists").
+    CSP source expression that matches one file only (W3C CSP Level 3, §2.3.1 "Source Lists"). The host
+    is a name, not an IPv4 literal or ``localhost``.
     """
     if len(url) > MAX_URL:
         return f"must be at most {MAX_URL} characters"
@@ -113,16 +115,25 @@ def logo_url_problem(url: str) -> str | None:
         return (
             "must be https://host/path/to/image, in letters, digits and . _ ~ % ! $ & ( ) + = : @ / - (not ending in /)"
         )
+    host = url[len("https://") :].split("/", 1)[0].rsplit(":", 1)[0].lower()
+    if all(label.isdigit() for label in host.split(".")) or host == "localhost" or host.endswith(".localhost"):
+        # Every person's browser would fetch it: an address inside their own network or machine is never
+        # a brand's logo, and asking for one probes it.
+        return "must name a public host, not an IP address or localhost"
     return None
 
 
 def website_url_problem(url: str) -> str | None:
     """Why ``url`` cannot be a survey's website link, or None when it can (``https://`` and a host name,
-    at most :data:`MAX_URL` characters, no spaces, quotes, angle brackets or control characters)."""
+    at most :data:`MAX_URL` characters, no spaces, quotes, angle brackets, control, invisible or
+    text-direction characters)."""
     if len(url) > MAX_URL:
         return f"must be at most {MAX_URL} characters"
     if not _WEBSITE.fullmatch(url):
         return "must be an https:// address with a host name, without spaces, quotes or angle brackets"
+    if any(unicodedata.category(ch) in ("Cf", "Zl", "Zp") for ch in url):
+        # Bidirectional controls and zero-width characters make a link read as another address.
+        return "must not contain invisible or text-direction characters (such as U+200B or U+202E)"
     return None
 
 

@@ -67,6 +67,12 @@ class BadComment(ResponseError):
     reason = "bad_comment"
 
 
+class EmptyComment(BadComment):
+    """No comment, or one of only spaces and invisible characters: the page asks for a few words."""
+
+    reason = "empty_comment"
+
+
 class PayloadTooLarge(ResponseError):
     status = 413
     reason = "too_large"
@@ -149,12 +155,15 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 
 
 def clean_comment(raw: str | None) -> str:
-    """Normalise a comment: strip, drop control characters except newlines and tabs, enforce the limit."""
+    """Normalise a comment: strip, drop control characters except newlines and tabs, enforce the limit.
+
+    Raises :class:`EmptyComment` when nothing visible is left, :class:`BadComment` when it is too long.
+    """
     if raw is None:
-        raise BadComment("no comment was sent")
+        raise EmptyComment("no comment was sent")
     text = "".join(ch for ch in raw.replace("\r\n", "\n") if _kept(ch)).strip()
     if not any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text):
-        raise BadComment("the comment is empty")
+        raise EmptyComment("the comment is empty")
     if len(text) > MAX_COMMENT_LENGTH:
         raise BadComment(f"comments are limited to {MAX_COMMENT_LENGTH} characters")
     return text
@@ -263,13 +272,16 @@ class ResponseService:
         return self.confirm(token, raw_score, request)
 
     def comment(self, token: str, raw_comment: str | None, raw_score: str | None = None) -> Invite:
-        """Save the "why?" comment. Typing one is a person's act: an answer held back as possibly
-        automated is counted when its comment arrives, and so is the score the page showed
-        (``raw_score``, sent with the comment) when no answer is on record yet: a comment sent before the
-        page's automatic confirmation, or with scripts off, records both.
+        """Save the "why?" comment. Typing one is a person's act, so the score the page showed
+        (``raw_score``, which the comment form carries) is the person's answer: it is recorded as a
+        confirm would record it, before the comment. It replaces an answer held back as possibly
+        automated (a scanner's score never wins over the one the person saw), it records a change of
+        score within the edit window, and it records the answer when none is on record yet (a comment
+        sent before the page's automatic confirmation, or with scripts off). Without a score, an answer
+        held back as automated is counted when its comment arrives.
 
-        Raises :class:`BadComment` (empty, too long), :class:`CommentBeforeScore` (no answer yet) and
-        :class:`TooManyComments` (the answer took
+        Raises :class:`BadComment` (empty, too long), :class:`CommentBeforeScore` (no answer yet and no
+        score sent) and :class:`TooManyComments` (the answer took
         :data:`~nps.responding.adapters.responses.MAX_COMMENTS_PER_RESPONSE` already).
         """
         now = self.clock()
@@ -277,16 +289,26 @@ class ResponseService:
         try:
             text = clean_comment(raw_comment)
         except BadComment as error:
-            raise BadComment.of(invite, str(error)) from error
+            raise type(error).of(invite, str(error)) from error
+        shown = _score_or_none(raw_score)
+        if shown is not None:
+            # A repeat of the score on record writes nothing; after the edit window the answer stands.
+            self.responses.record_score(
+                invite,
+                shown,
+                categorize(shown),
+                iso_timestamp(now),
+                source="comment",
+                confidence="high",
+                edit_window_start_iso=iso_timestamp(now - self.edit_window),
+            )
         try:
             self.responses.save_comment(invite.invite_id, text, iso_timestamp(now))
         except CommentLimitReached as error:
             raise TooManyComments.of(invite) from error
         except NotAnswered as error:
             stored = self.responses.get(invite.invite_id)
-            score = stored.automated_score if stored is not None else None
-            if score is None:
-                score = _score_or_none(raw_score)
+            score = stored.automated_score if stored is not None and shown is None else None
             if score is None:
                 raise CommentBeforeScore.of(invite) from error
             self.responses.record_score(

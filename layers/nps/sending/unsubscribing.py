@@ -27,6 +27,7 @@ from nps.links.pseudonyms import IdKey
 from nps.links.tokens import Keyring, Purpose, TokenStatus, verify
 from nps.sending.adapters.invites import InviteRecord
 from nps.sending.feedback import FOLLOW_UP_TAG, INVITE_TAG
+from nps.sending.lifting import SuppressionRecord
 from nps.sending.suppression import SuppressionReason, address_hash
 
 if TYPE_CHECKING:
@@ -88,11 +89,15 @@ class SuppressionStore(Protocol):
     ) -> bool: ...
     def confirm_unsubscribed(self, address_hash: str, now_iso: str) -> bool: ...
 
+    def get(self, address_hash: str) -> SuppressionRecord | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class UnsubscribeResult:
     invite: InviteRecord
     newly_suppressed: int
+    #: Every address of the contact was suppressed before this request: nothing changed.
+    already: bool = False
 
 
 def unsubscribed_event(invite: InviteRecord, method: Method, at: datetime) -> Event:
@@ -138,6 +143,27 @@ class UnsubscribeService:
             raise UnsubscribeLinkInvalid()
         return invite
 
+    def _addresses(self, invite: InviteRecord) -> list[str]:
+        """The suppression keys of the invite's contact's addresses (email and phone it has)."""
+        contact = self.contacts.get(invite.audience, invite.contact_id)
+        if contact is None:
+            return []
+        return [
+            address_hash(channel, address, self._id_key())
+            for channel in ("email", "sms")
+            if (address := contact.address(channel))
+        ]
+
+    def already_unsubscribed(self, invite: InviteRecord) -> bool:
+        """Whether an unsubscribe would change nothing: every address of the contact is suppressed, none
+        only because SNS had the number opted out (an unsubscribe still makes that one last). Reads the
+        contact and one suppression per address; writes nothing."""
+        keys = self._addresses(invite)
+        records = [self.suppressions.get(key) for key in keys]
+        return bool(keys) and all(
+            record is not None and record.reason != SuppressionReason.SMS_OPTED_OUT.value for record in records
+        )
+
     def unsubscribe(self, token: str, method: Method) -> UnsubscribeResult:
         """Suppress every address of the invite's contact (email and phone); raise
         :class:`UnsubscribeLinkInvalid` for a token that is not ours.
@@ -158,7 +184,7 @@ class UnsubscribeService:
             channel="sms" if invite.channel == "sms" else "email",
             method=method,
         )
-        newly = 0
+        newly = confirmed = 0
         for channel, address in addresses:
             if not address:
                 continue
@@ -174,8 +200,9 @@ class UnsubscribeService:
             elif channel == "sms":
                 # Suppressed already; if only because SNS had the number opted out, the unsubscribe must
                 # outlast SNS opting it in again (nps.sending.lifting.follow_sns lifts only sms_opted_out).
-                self.suppressions.confirm_unsubscribed(key, iso_timestamp(now))
-        return UnsubscribeResult(invite, newly)
+                confirmed += self.suppressions.confirm_unsubscribed(key, iso_timestamp(now))
+        present = any(address for _, address in addresses)
+        return UnsubscribeResult(invite, newly, already=present and newly == 0 and confirmed == 0)
 
 
 ONE_CLICK_FIELD = ("list-unsubscribe", "one-click")

@@ -1174,3 +1174,57 @@ def test_a_comment_before_any_answer_with_no_score_or_not_a_score_is_refused(
         service.comment(make_token("inv_1"), "Why do you ask?", score)
     assert response_store.recorded == []
     assert response_store.comments == []
+
+
+def test_a_comments_score_wins_over_a_score_a_scanner_left(
+    service: ResponseService,
+    invite_store: FakeInviteStore,
+    response_store: FakeResponseStore,
+    make_invite: MakeInvite,
+    clock: Clock,
+    make_token: MakeToken,
+) -> None:
+    # Given a scanner's confirm of 10, held back as automated (two seconds after sending)
+    invite_store.add(make_invite(sent_at=iso_timestamp(NOW - timedelta(seconds=2))))
+    token = make_token("inv_1")
+    assert service.confirm(token, "10", PROOFPOINT).recorded is None
+    clock.advance(3)
+    # When the person, whose page said "You chose 2", sends a comment carrying that 2
+    service.comment(token, "Terrible onboarding, nobody answered", "2")
+    # Then the 2 is the answer on record, a detractor, and the comment is saved with it
+    stored = response_store.items["inv_1"]
+    assert (stored.score, stored.category, stored.counted, stored.source) == (2, Category.DETRACTOR, True, "comment")
+    assert response_store.comments[-1][1] == "Terrible onboarding, nobody answered"
+
+
+def test_a_comment_carrying_a_changed_score_records_the_change_within_the_edit_window(
+    service: ResponseService, invite: Invite, response_store: FakeResponseStore, clock: Clock, make_token: MakeToken
+) -> None:
+    # Given a recorded 3
+    token = make_token("inv_1")
+    service.tap(token, "3")
+    later = clock.advance(5)
+    # When the comment arrives with the corrected score 9
+    service.comment(token, "Actually great, a 9", "9")
+    # Then the change is recorded as a confirm would (edit window passed on), then the comment
+    assert response_store.recorded[-1] == ScoreCall(
+        "inv_1", 9, Category.PROMOTER, iso_timestamp(later), "comment", "high", iso_timestamp(later - timedelta(days=7))
+    )
+    assert (response_store.items["inv_1"].score, response_store.items["inv_1"].category) == (9, Category.PROMOTER)
+    assert response_store.calls[-2:] == ["record_score", "save_comment"]
+
+
+def test_a_comment_carrying_the_same_score_changes_nothing_and_a_late_one_leaves_the_answer(
+    service: ResponseService, invite: Invite, response_store: FakeResponseStore, clock: Clock, make_token: MakeToken
+) -> None:
+    # Given a recorded 3
+    token = make_token("inv_1", expires_at=NOW_EPOCH + MONTH)
+    service.tap(token, "3")
+    # When a comment repeats the 3 / Then the answer is left as it was recorded
+    service.comment(token, "Slow", "3")
+    assert (response_store.items["inv_1"].score, response_store.items["inv_1"].source) == (3, "link")
+    # When, after the edit window, a comment carries 9 / Then the 3 stands and the comment is saved
+    clock.advance(8 * 86400)
+    service.comment(token, "Still slow", "9")
+    assert response_store.items["inv_1"].score == 3
+    assert response_store.comments[-1][1] == "Still slow"

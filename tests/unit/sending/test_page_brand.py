@@ -17,6 +17,7 @@ from nps.kernel.branding import (
     NEUTRAL_BRAND,
     PageBrand,
     logo_url_problem,
+    website_url_problem,
 )
 from nps.kernel.rendering import page_policy
 from nps.sending.contacts import Contact
@@ -186,3 +187,33 @@ def test_text_on_the_brand_colour_stays_legible(colour: str, text: str) -> None:
     brand = PageBrand(name="Acme", colour=colour)
     assert brand.text_colour == text
     assert brand.heading_colour in (colour, "#1a1a1a")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/a.png",
+        "https://10.0.0.7:8443/logo.png",
+        "https://localhost/a.png",
+        "https://x.localhost/a.png",
+    ],
+)
+def test_a_logo_on_an_ip_address_or_localhost_is_refused(url: str) -> None:
+    assert logo_url_problem(url) is not None
+
+
+def test_a_logo_on_a_public_host_with_digits_in_its_name_is_accepted() -> None:
+    assert logo_url_problem("https://cdn1.example.com/2024/logo.png") is None
+
+
+@pytest.mark.parametrize(
+    "url", ["https://acme.example/a?x=1&y=\u202e", "https://acme.example/\u200b", "https://acme.example/\u2066help"]
+)
+def test_a_website_with_invisible_or_direction_characters_is_refused(url: str) -> None:
+    problem = website_url_problem(url)
+    assert problem is not None
+    assert "invisible" in problem
+
+
+def test_a_website_with_letters_of_any_script_is_accepted() -> None:
+    assert website_url_problem("https://acme.example/hilfe/über-uns") is None

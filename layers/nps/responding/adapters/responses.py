@@ -15,9 +15,11 @@ from nps.kernel.aws import conditional_check_failed
 from nps.kernel.categories import Category
 from nps.responding.adapters.invites import Invite
 
-#: Comments one answer takes (each replaces the last on the response and is counted on its follow-up);
-#: beyond, the person is told politely that we have their comments (HTTP 429).
-MAX_COMMENTS_PER_RESPONSE = 50
+#: Comments one answer takes; beyond, the person is told politely that we have their comments (HTTP 429).
+#: Every one is kept in the response's ``comments`` list, and the latest is also its ``comment`` (what the
+#: stream, events, reports and export read). The cap keeps the item far below DynamoDB's 400 KB: 20
+#: comments of 2,000 four-byte characters are 160 KB, plus 8 KB for ``comment``.
+MAX_COMMENTS_PER_RESPONSE = 20
 
 _ID_ATTRIBUTES = ("survey_id", "wave_id", "contact_id", "channel", "locale", "segments")
 _HUMAN_ATTRIBUTES = (
@@ -245,16 +247,19 @@ class DynamoResponseRepository:
         return stored.score if stored is not None and stored.counted else None
 
     def save_comment(self, invite_id: str, comment: str, now_iso: str) -> None:
-        """Store the comment on a counted response and count it (``comments_saved``). Raise
-        :class:`NotAnswered` without a counted score, :class:`CommentLimitReached` when the response
-        already took :data:`MAX_COMMENTS_PER_RESPONSE` comments."""
+        """Store the comment on a counted response: it becomes the response's ``comment`` and is appended
+        to ``comments`` (a list of ``{text, at}`` maps, oldest first), so earlier ones are kept; count it
+        (``comments_saved``). Raise :class:`NotAnswered` without a counted score,
+        :class:`CommentLimitReached` when the response already took :data:`MAX_COMMENTS_PER_RESPONSE`
+        comments."""
         if aws.conditional_write(
             "update_item",
             TableName=self.table_name,
             Key={"invite_id": {"S": invite_id}},
             UpdateExpression=(
                 "SET #comment = :comment, #comment_at = :now, #version = #version + :one, "
-                "#saved = if_not_exists(#saved, :zero) + :one"
+                "#saved = if_not_exists(#saved, :zero) + :one, "
+                "#comments = list_append(if_not_exists(#comments, :none), :entry)"
             ),
             ConditionExpression=(
                 "attribute_exists(#score) AND (attribute_not_exists(#counted) OR #counted = :true) "
@@ -267,6 +272,7 @@ class DynamoResponseRepository:
                 "#score": "score",
                 "#counted": "counted",
                 "#saved": "comments_saved",
+                "#comments": "comments",
             },
             ExpressionAttributeValues={
                 ":comment": {"S": comment},
@@ -275,6 +281,8 @@ class DynamoResponseRepository:
                 ":one": {"N": "1"},
                 ":true": {"BOOL": True},
                 ":max": {"N": str(MAX_COMMENTS_PER_RESPONSE)},
+                ":none": {"L": []},
+                ":entry": {"L": [{"M": {"text": {"S": comment}, "at": {"S": now_iso}}}]},
             },
         ):
             return
