@@ -18,6 +18,7 @@ from nps.events.models import CONTACT_UNSUBSCRIBED, INVITE_BOUNCED
 from nps.events.publisher import Event, detail_json
 from nps.sending.adapters.invites import InviteRecord
 from nps.sending.feedback import InvalidMessageTag, feedback_tags
+from nps.sending.lifting import SuppressionRecord
 from nps.sending.suppression import SuppressionReason, address_hash
 from nps.sending.unsubscribing import (
     Feedback,
@@ -74,6 +75,10 @@ class Suppressions:
 
     def confirm_unsubscribed(self, address_hash: str, now_iso: str) -> bool:
         return False
+
+    def get(self, address_hash: str) -> SuppressionRecord | None:
+        reason = self.items.get(address_hash)
+        return None if reason is None else SuppressionRecord(address_hash, reason, NOW.isoformat())
 
 
 @dataclass
