@@ -166,3 +166,17 @@ class SqsSendQueue:
             MessageBody=json.dumps({**body, "reason": reason, "attempts": attempts}, separators=(",", ":")),
             MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:256]}},
         )
+
+
+class SqsContinuationQueue:
+    """The planner's own queue: a continuation message resumes a wave in a later invocation."""
+
+    def __init__(self, queue_url: str) -> None:
+        self.queue_url = queue_url
+
+    def continue_later(self, message: dict[str, Any], delay_seconds: int) -> None:
+        aws.client("sqs").send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=json.dumps(message, separators=(",", ":")),
+            DelaySeconds=max(0, min(MAX_DELAY_SECONDS, int(delay_seconds))),
+        )
