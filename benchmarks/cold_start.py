@@ -275,7 +275,8 @@ def synthesized_environments() -> dict[str, dict[str, str]]:
     layers and every function asset, so the probes measure the code of this checkout."""
     env = {
         **os.environ,
-        "PYTHONPATH": str(REPO_ROOT),
+        # This checkout's domain package first, not the one the virtualenv was installed from.
+        "PYTHONPATH": os.pathsep.join((str(REPO_ROOT), str(REPO_ROOT / "layers"))),
         "CDK_DISABLE_CLI_TELEMETRY": "true",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",

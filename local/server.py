@@ -50,6 +50,7 @@ LOCAL_SURVEY: dict[str, Any] = {
     "sender": "surveys@example.com",
     "channels": ["email", "sms"],
     "locales": ["en", "es", "de"],
+    "website_url": "https://acme.example/",
 }
 
 
@@ -109,6 +110,8 @@ def seed(stack: LocalStack, count: int = 6) -> list[SeededInvite]:
     from nps.sending.adapters.contacts import DynamoContactRepository
     from nps.sending.contacts import Contact
 
+    survey = local_survey()  # no logo: the local pages load nothing external
+
     repository = DynamoInviteRepository(stack.tables["invites"])
     contacts = DynamoContactRepository(stack.tables["contacts"])
     expires_at = int(time.time()) + 30 * 86400
@@ -135,6 +138,7 @@ def seed(stack: LocalStack, count: int = 6) -> list[SeededInvite]:
                 expires_at=expires_at,
                 sent_at=iso_timestamp(datetime.now(UTC) - timedelta(minutes=10)),
                 segments={"plan": ("starter", "enterprise")[index % 2]},
+                page=survey.page_brand(locale),  # as the planner copies it
             )
         )
         token = sign(stack.keyring, Purpose.RESPOND, invite_id, expires_at)

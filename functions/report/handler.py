@@ -77,7 +77,7 @@ def span_of(query: RangeQuery) -> DateRange:
 def summary(survey_id: SurveyPath, query: Annotated[SliceQuery, Query()]) -> SummaryOut:
     span = span_of(query)
     service = reports()
-    service.catalog(survey_id).check_segment(query.segment)
+    service.catalog(survey_id, span, query.segment)
     figures = service.total(survey_id, span, query.segment, query.channel)
     return SummaryOut(
         survey_id=survey_id,
@@ -97,7 +97,7 @@ def summary(survey_id: SurveyPath, query: Annotated[SliceQuery, Query()]) -> Sum
 def trend(survey_id: SurveyPath, query: Annotated[TrendQuery, Query()]) -> TrendOut:
     span = span_of(query)
     service = reports()
-    service.catalog(survey_id).check_segment(query.segment)
+    service.catalog(survey_id, span, query.segment)
     points = service.trend(survey_id, span, query.granularity, query.segment, query.channel)
     return TrendOut(
         survey_id=survey_id,
@@ -119,16 +119,16 @@ def segments(survey_id: SurveyPath, query: Annotated[DimensionQuery, Query()]) -
 @app.get("/reports/<survey_id>/channels", summary="Every channel", responses=ERRORS)
 def channels(survey_id: SurveyPath, query: Annotated[ChannelQuery, Query()]) -> BreakdownOut:
     service = reports()
-    catalog = service.catalog(survey_id)
-    catalog.check_segment(query.segment)
-    rows = service.by_channel(survey_id, span_of(query), query.segment, catalog)
+    span = span_of(query)
+    catalog = service.catalog(survey_id, span, query.segment)
+    rows = service.by_channel(survey_id, span, query.segment, catalog)
     return BreakdownOut(survey_id=survey_id, dimension="channel", rows=[SliceRowOut(**r.as_dict()) for r in rows])
 
 
 @app.get("/reports/<survey_id>/comments", summary="Recent comments, newest first (paginated)", responses=ERRORS)
 def comments(survey_id: SurveyPath, query: Annotated[CommentsQuery, Query()]) -> CommentsOut:
     span = span_of(query)
-    reports().catalog(survey_id).check_segment(query.segment)
+    reports().catalog(survey_id, span, query.segment)
     page = responses().page(
         survey_id,
         span,
@@ -166,7 +166,7 @@ def comments(survey_id: SurveyPath, query: Annotated[CommentsQuery, Query()]) ->
 )
 def export(survey_id: SurveyPath, query: Annotated[ExportQuery, Query()]) -> Response[str]:
     span = span_of(query)
-    catalog = reports().catalog(survey_id)
+    catalog = reports().catalog(survey_id, span)
     page = responses().page(survey_id, span, limit=query.limit, cursor=query.cursor)
     body, rows = to_csv(page.responses, list(catalog.dimensions))
     metrics.add_metric(name="ResponsesExported", unit=MetricUnit.Count, value=rows)

@@ -21,12 +21,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from markupsafe import Markup
 
+from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.categories import MAX_COMMENT_LENGTH
 from nps.kernel.config import settings
 from nps.kernel.locales import accept_language, resolve_locale, templates_dir
-from nps.kernel.rendering import BASE_POLICY, HTML, PAGE_HEADERS, render
+from nps.kernel.rendering import HTML, PAGE_HEADERS, page_headers, render
 from nps.links.adapters.keyring import load_keyring
-from nps.responding.adapters.invites import DynamoInviteRepository
+from nps.responding.adapters.invites import DynamoInviteRepository, Invite
 from nps.responding.adapters.responses import MAX_COMMENTS_PER_RESPONSE, DynamoResponseRepository, RecordOutcome
 from nps.responding.service import (
     PayloadTooLarge,
@@ -132,34 +133,44 @@ def _request_locale(preferred: str | None = None) -> str:
 
 
 def page(
-    template: str, status: int, locale: str, headers: dict[str, str] | None = None, **context: Any
+    template: str,
+    status: int,
+    locale: str,
+    brand: PageBrand = NEUTRAL_BRAND,
+    headers: dict[str, str] | None = None,
+    policy: tuple[str, ...] = (),
+    **context: Any,
 ) -> Response[str]:
+    """An HTML page in ``locale`` showing ``brand``; ``policy`` adds CSP directives (a script's hash)."""
     return Response(
         status_code=status,
         content_type=HTML,
-        body=render(template, locale, **context),
-        headers=PAGE_HEADERS | (headers or {}),
+        body=render(template, locale, brand, **context),
+        headers=page_headers(brand, *policy) | (headers or {}),
     )
 
 
-def message_page(message: str, status: int, locale: str | None = None, **headers: str) -> Response[str]:
-    return page("pages/message.html", status, _request_locale(locale), headers=headers, message=message)
+def message_page(
+    message: str, status: int, locale: str | None = None, brand: PageBrand = NEUTRAL_BRAND, **headers: str
+) -> Response[str]:
+    """An end page: what happened (``message``: a catalog key prefix) and a way on."""
+    return page("pages/message.html", status, _request_locale(locale), brand, headers=headers, message=message)
 
 
 def _score_links(token: str) -> list[str]:
     return [f"/r/{token}?score={option}" for option in range(11)]
 
 
-def _thank_you(token: str, score: int, locale: str, *, saved: bool = False) -> Response[str]:
+def _thank_you(token: str, score: int, invite: Invite, *, saved: bool = False) -> Response[str]:
     """The thank-you page for ``score``; ``saved`` after the answer was confirmed by this request (the
     page says so, and its script does not confirm again)."""
     script, script_hash = confirm_script()
-    policy = f"{BASE_POLICY}; script-src {script_hash}; connect-src 'self'"
     return page(
         "pages/thank_you.html",
         200,
-        _request_locale(locale),
-        headers={"Content-Security-Policy": policy},
+        _request_locale(invite.locale),
+        invite.page,
+        policy=(f"script-src {script_hash}", "connect-src 'self'"),
         score=score,
         confirm_action=f"/r/{token}",
         confirm_script=script,
@@ -185,11 +196,11 @@ def open_link(token: str, score: str | None = None) -> Response[str]:
     raw_score = app.current_event.get_query_string_value("score")
     if raw_score is None:
         invite = service().open_invite(token)
-        return page("pages/score_picker.html", 200, _request_locale(invite.locale), score=None,
+        return page("pages/score_picker.html", 200, _request_locale(invite.locale), invite.page, score=None,
                     score_links=_score_links(token))  # fmt: skip
     result = service().open_link(token, raw_score, _headers())
     metrics.add_metric(name="ScoreLinksOpened", unit=MetricUnit.Count, value=1)
-    return _thank_you(token, result.score, result.invite.locale)
+    return _thank_you(token, result.score, result.invite)
 
 
 @app.post(
@@ -222,7 +233,7 @@ def confirm(token: str) -> Response[str]:
         metrics.add_metric(name="AutomatedClicksDiscarded", unit=MetricUnit.Count, value=1)
     elif result.recorded is not None and result.recorded.outcome in (RecordOutcome.RECORDED, RecordOutcome.CHANGED):
         metrics.add_metric(name="AnswersRecorded", unit=MetricUnit.Count, value=1)
-    return _thank_you(token, result.score, invite.locale, saved=True)
+    return _thank_you(token, result.score, invite, saved=True)
 
 
 @app.route(
@@ -234,7 +245,7 @@ def confirm(token: str) -> Response[str]:
     tags=["Responses"],
 )
 def open_link_head(token: str) -> Response[str]:
-    service().verify_link(token, service().clock())
+    service().verify_link(token, service().clock(), explain=False)
     return Response(status_code=200, content_type=HTML, body="", headers=PAGE_HEADERS)
 
 
@@ -269,7 +280,7 @@ def comment(token: str) -> Response[str]:
     form = _form_fields("comment", "score")
     invite = service().comment(token, form["comment"], form["score"])
     logger.info("comment saved", extra={"invite_id": invite.invite_id, "survey_id": invite.survey_id})
-    return page("pages/comment_saved.html", 200, _request_locale(invite.locale))
+    return page("pages/comment_saved.html", 200, _request_locale(invite.locale), invite.page)
 
 
 def _form_field(name: str) -> str | None:
@@ -308,13 +319,13 @@ def too_many_comments(error: TooManyComments) -> Response[str]:
     # Counted, so a person (or a script) filling one answer with comments shows on the dashboard.
     metrics.add_metric(name="CommentsRefused", unit=MetricUnit.Count, value=1)
     logger.info("request refused", extra={"reason": error.reason, "status": error.status})
-    return message_page(error.reason, error.status, error.locale)
+    return message_page(error.reason, error.status, error.locale, error.page)
 
 
 @app.exception_handler(ResponseError)  # type: ignore[untyped-decorator]
 def response_error(error: ResponseError) -> Response[str]:
     logger.info("request refused", extra={"reason": error.reason, "status": error.status})
-    return message_page(error.reason, error.status, error.locale)
+    return message_page(error.reason, error.status, error.locale, error.page)
 
 
 @app.not_found

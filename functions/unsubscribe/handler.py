@@ -17,11 +17,12 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.config import settings
 from nps.kernel.locales import accept_language, resolve_locale
-from nps.kernel.rendering import HTML, PAGE_HEADERS, render
+from nps.kernel.rendering import HTML, page_headers, render
 from nps.links.adapters.keyring import load_id_key, load_keyring
-from nps.sending.adapters.contacts import DynamoContactRepository
+from nps.sending.adapters.contacts import DynamoContactAddresses
 from nps.sending.adapters.invites import DynamoInviteLifecycle
 from nps.sending.adapters.suppressions import DynamoSuppressionRepository
 from nps.sending.settings import sending_settings
@@ -42,7 +43,7 @@ def service() -> UnsubscribeService:
         keyring=lambda: load_keyring(config.signing_secret_name),
         id_key=lambda: load_id_key(config.id_key_secret_name),
         invites=DynamoInviteLifecycle(config.invites_table, config.aggregates_table, config.contacts_table),
-        contacts=DynamoContactRepository(config.contacts_table),
+        contacts=DynamoContactAddresses(config.contacts_table),
         suppressions=DynamoSuppressionRepository(config.suppressions_table),
     )
 
@@ -52,16 +53,15 @@ def _locale(preferred: str | None = None) -> str:
     return resolve_locale(preferred, *accept_language(header), settings().default_locale)
 
 
-def _page(template: str, status: int, locale: str, **context: Any) -> Response[str]:
-    return Response(
-        status_code=status, content_type=HTML, body=render(template, locale, **context), headers=PAGE_HEADERS
-    )
+def _page(template: str, status: int, locale: str, brand: PageBrand = NEUTRAL_BRAND, **context: Any) -> Response[str]:
+    body = render(template, locale, brand, **context)
+    return Response(status_code=status, content_type=HTML, body=body, headers=page_headers(brand))
 
 
 @app.get("/u/<token>")
 def confirm(token: str) -> Response[str]:
     invite = service().invite_for(token)
-    return _page("pages/unsubscribe.html", 200, _locale(invite.locale), action=f"/u/{token}")
+    return _page("pages/unsubscribe.html", 200, _locale(invite.locale), invite.page, action=f"/u/{token}")
 
 
 @app.post("/u/<token>")
@@ -77,7 +77,7 @@ def unsubscribe(token: str) -> Response[str]:
             "newly_suppressed": result.newly_suppressed,
         },
     )
-    return _page("pages/message.html", 200, _locale(result.invite.locale), message="unsubscribed")
+    return _page("pages/message.html", 200, _locale(result.invite.locale), result.invite.page, message="unsubscribed")
 
 
 def _body() -> bytes:

@@ -26,4 +26,4 @@ def assert_accessible(page: Any) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
     violations: list[dict[str, Any]] = Axe().run(page).response["violations"]
-    assert not violations, "axe-core reports violations:\n" + "\n".join(violation_lines(violations))
+    assert not violations, f"axe-core reports violations on {page.url}:\n" + "\n".join(violation_lines(violations))

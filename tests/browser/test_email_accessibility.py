@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from nps.kernel.branding import MIN_CONTRAST, contrast_ratio
 from nps.links.tokens import Keyring
-from nps.sending.branding import MIN_CONTRAST, contrast_ratio
 from nps.sending.messages import RenderedEmail, invite_links, render_email, render_follow_up_email
 from nps.sending.surveys import Survey
 from tests.browser.accessibility import assert_accessible

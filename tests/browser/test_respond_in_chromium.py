@@ -126,12 +126,16 @@ def test_pages_render_at_phone_width_with_every_score_reachable(browser: Any, lo
     page.goto(f"{local_server.base_url}/r/{invite.token}")
     links = page.get_by_role("link")
     assert links.count() == 11
+    # One row of eleven: each target at least 24 CSS px wide (WCAG 2.5.8) and 44 tall, none off screen
+    tops = set()
     for index in range(11):
         box = links.nth(index).bounding_box()
         assert box is not None
-        assert box["width"] >= 44
+        assert box["width"] >= 24
         assert box["height"] >= 44
         assert box["x"] + box["width"] <= 360
+        tops.add(round(box["y"]))
+    assert len(tops) == 1
     assert page.evaluate("document.documentElement.lang") == invite.locale
     page.close()
 

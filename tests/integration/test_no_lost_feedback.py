@@ -592,7 +592,7 @@ def test_a_person_past_the_comments_an_answer_takes_is_told_politely_and_nothing
     # Then a friendly page in the invite's language says so, with 429, and the comment is not saved
     assert page["statusCode"] == 429
     assert "Thank you for your comments" in page["body"]
-    assert "This last one was not saved." in page["body"]
+    assert "this last one was not saved." in page["body"]
     assert page["headers"]["Content-Type"].startswith("text/html")
     stored = aws.client("dynamodb").get_item(
         TableName=platform.tables["responses"], Key={"invite_id": {"S": person.follow_up_id.rpartition("-")[0]}}

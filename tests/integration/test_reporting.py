@@ -66,7 +66,7 @@ def test_every_period_segment_and_channel_equals_a_recount_of_the_responses(seed
     expected = recount(seeded)
     service = ReportService(DynamoAggregateReader(seeded.stack.tables["aggregates"]))
     span = DateRange(date(2026, 3, 1), date(2026, 7, 31))
-    catalog = service.catalog(SURVEY_ID)
+    catalog = service.catalog(SURVEY_ID, span)
     segments = [ALL, *(f"{d}={v}" for d, values in catalog.dimensions.items() for v in values)]
     checked = 0
     # When the trend is read for every granularity, segment and channel

@@ -276,3 +276,26 @@ def test_the_no_script_confirmation_page_says_the_answer_is_saved(platform: Loca
     page = invite.confirm(9)
     assert page["statusCode"] == 200
     assert "data-confirmed" in page["body"]
+
+
+def test_the_page_brand_planned_with_an_invite_is_what_its_pages_read(platform: Any) -> None:
+    from datetime import UTC, datetime
+
+    from nps.kernel.branding import PageBrand
+    from nps.responding.adapters.invites import DynamoInviteRepository
+    from nps.sending.adapters.invites import DynamoInviteLifecycle
+    from nps.sending.planning import PlannedInvite
+
+    # Given an invite planned for a branded survey (one write, when the wave is planned)
+    brand = PageBrand(name="Acme", colour="#0f766e", logo_url="https://cdn.acme.example/logo.png", question="Q?")
+    now = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
+    planned = PlannedInvite("inv-brand", "s1", "w1", "c1", "default", "email", "de", {}, now, page=brand)
+    lifecycle = DynamoInviteLifecycle(
+        platform.tables["invites"], platform.tables["aggregates"], platform.tables["contacts"]
+    )
+    lifecycle.record_planned([planned], planned_expiry=2_000_000_000, ttl=2_100_000_000, now=now)
+    # When the respond side reads the invite (as every tap does anyway) / Then the brand is on it
+    invite = DynamoInviteRepository(platform.tables["invites"]).get("inv-brand")
+    assert invite is not None
+    assert (invite.locale, invite.page) == ("de", brand)
+    assert lifecycle.get("inv-brand").page == brand  # type: ignore[union-attr]

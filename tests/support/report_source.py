@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from local.reporting_data import synthetic_aggregates
+from nps.kernel.periods import Granularity
+from nps.reporting.ranges import DateRange, periods
 
 
 class FakeAggregateSource:
@@ -25,13 +27,19 @@ class FakeAggregateSource:
         self.items_read += len(found)
         return found
 
-    def slices(self, survey_id: str) -> set[tuple[str, str]]:
+    def slices(self, survey_id: str, span: DateRange) -> set[tuple[str, str]]:
+        quarters = {period.key for period in periods(Granularity.QUARTER, span)}
         found = set()
-        for pk, _ in self.items:
+        for pk, period in self.items:
             survey, granularity, segment, channel = pk.split("#")
-            if survey == survey_id and granularity == "quarter":
+            if survey == survey_id and granularity == "quarter" and period in quarters:
                 found.add((segment, channel))
                 self.items_read += 1
+        return found
+
+    def exists(self, pk: str) -> bool:
+        found = any(item_pk == pk for item_pk, _ in self.items)
+        self.items_read += found
         return found
 
 

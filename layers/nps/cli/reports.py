@@ -193,7 +193,7 @@ def run_report(args: argparse.Namespace, target: Target) -> int:
 def run_export(args: argparse.Namespace, target: Target) -> int:
     with _served():
         span = _span(args)
-        catalog = ReportService(DynamoAggregateReader(target.table("aggregates"))).catalog(args.survey_id)
+        catalog = ReportService(DynamoAggregateReader(target.table("aggregates"))).catalog(args.survey_id, span)
         responses = DynamoResponseReader(target.table("responses")).all(args.survey_id, span)
         if args.out is None:
             # The byte order mark is for spreadsheets; a person reading the terminal has no use for it.

@@ -8,21 +8,25 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from nps.events.names import EVENT_SOURCE
 from nps.kernel import aws
 
-if TYPE_CHECKING:
-    from pydantic import BaseModel
-
 MAX_ENTRIES_PER_CALL = 10
+
+
+class Detail(Protocol):
+    """An event's detail: a pydantic model of :mod:`nps.events.models`, or a
+    :class:`nps.events.details.PlainDetail` built to the same contract."""
+
+    def model_dump_json(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
     detail_type: str
-    detail: BaseModel
+    detail: Detail
     resources: tuple[str, ...] = ()
 
 
@@ -88,7 +92,7 @@ class EventPublisher:
         raise EventPublishError(failures)
 
 
-def detail_json(detail: BaseModel) -> dict[str, Any]:
+def detail_json(detail: Detail) -> dict[str, Any]:
     """A detail model as plain JSON data (what subscribers receive)."""
     result: dict[str, Any] = json.loads(detail.model_dump_json())
     return result

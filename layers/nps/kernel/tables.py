@@ -36,8 +36,21 @@ class TableSpec:
 
 #: Answered responses of a survey in time order (sparse: an item without ``first_answered_at`` is absent).
 RESPONSES_BY_SURVEY = IndexSpec("by_survey", partition_key="survey_id", sort_key="first_answered_at")
-#: Aggregate items of a survey by granularity: lists the segment and channel slices a survey has
-#: (ledger and commit items have no ``survey_id``, so they stay out of it).
+#: Aggregate items of a survey by period key: the segment and channel slices a survey has in a range are
+#: the items of that range's quarter keys (``2026-Q1``…``2026-Q4`` sort between a year's day and week keys,
+#: so one ``BETWEEN`` per year reads only quarters). Ledger and commit items have no ``survey_id``, so they
+#: stay out of it.
+AGGREGATES_BY_PERIOD = IndexSpec(
+    "by_survey_period",
+    partition_key="survey_id",
+    sort_key="period",
+    projection="INCLUDE",
+    include=("segment", "channel"),
+)
+#: The previous slice index (survey × granularity), which could only list every quarter a survey ever
+#: had. Nothing reads it; it stays for one release because CloudFormation adds or removes one index per
+#: table update, not both, so an existing stack gets the new index in one deploy and drops this one in
+#: the next (docs/operations.md, "Upgrading the aggregates' slice index").
 AGGREGATES_BY_SURVEY = IndexSpec(
     "by_survey",
     partition_key="survey_id",
@@ -66,7 +79,7 @@ AGGREGATES = TableSpec(
     partition_key="pk",
     sort_key="period",
     ttl_attribute="expires_at_ttl",
-    indexes=(AGGREGATES_BY_SURVEY,),
+    indexes=(AGGREGATES_BY_PERIOD, AGGREGATES_BY_SURVEY),
 )
 # Survey definitions (sort key ``definition``) and the reminders due for their invites
 # (sort key ``reminder#<due>#<invite_id>``), so a reminder run is one query per survey.

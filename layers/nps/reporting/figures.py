@@ -2,9 +2,10 @@
 
 A report is built from aggregate items only: totals over a range from an aligned cover of the range
 (:func:`nps.reporting.ranges.cover`), a trend from one item per period, segment and channel comparisons from
-the same covers per slice, and the list of slices a survey has from the aggregates' ``by_survey``
-index. Every figure carries n, the adjusted-Wald interval and, on a trend, whether the change from the
-previous period is significant (:mod:`nps.kernel.statistics`); a segment or channel row, whether it
+the same covers per slice, and the slices a survey has in the range from the quarter items of the
+aggregates' ``by_survey_period`` index (so a report's reads depend on its range, not the survey's age).
+Every figure carries n, the adjusted-Wald interval and, on a trend, whether the change from the previous
+period is significant (:mod:`nps.kernel.statistics`); a segment or channel row, whether it
 differs significantly from the rest of the responses. A whole report chooses its trend's step from the
 range and the responses per period unless one is given (:mod:`nps.reporting.granularity`).
 """
@@ -68,8 +69,12 @@ class AggregateSource(Protocol):
         """Counters of every period between two keys (inclusive) of one aggregate partition."""
         ...
 
-    def slices(self, survey_id: str) -> set[tuple[str, str]]:
-        """Every (segment, channel) pair the survey has aggregates for (empty for an unknown survey)."""
+    def slices(self, survey_id: str, span: DateRange) -> set[tuple[str, str]]:
+        """Every (segment, channel) pair with aggregates in a quarter overlapping ``span`` (may be empty)."""
+        ...
+
+    def exists(self, pk: str) -> bool:
+        """Whether the aggregate partition ``pk`` has any item, in any period (reads at most one)."""
         ...
 
 
@@ -275,14 +280,16 @@ def headline(report: Report) -> Headline:
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
-    """The segment values and channels a survey has aggregates for."""
+    """The segment values and channels a survey has aggregates for in the quarters overlapping ``span``
+    (every period when ``span`` is ``None``)."""
 
     survey_id: str
     dimensions: dict[str, tuple[str, ...]]
     channels: tuple[str, ...]
+    span: DateRange | None = None
 
     @classmethod
-    def from_slices(cls, survey_id: str, slices: set[tuple[str, str]]) -> Catalog:
+    def from_slices(cls, survey_id: str, slices: set[tuple[str, str]], span: DateRange | None = None) -> Catalog:
         values: dict[str, set[str]] = {}
         channels: set[str] = set()
         for segment, channel in slices:
@@ -291,24 +298,32 @@ class Catalog:
                 values.setdefault(dimension, set()).add(value)
             if channel != ALL:
                 channels.add(channel)
-        return cls(survey_id, {d: tuple(sorted(v)) for d, v in sorted(values.items())}, tuple(sorted(channels)))
+        return cls(survey_id, {d: tuple(sorted(v)) for d, v in sorted(values.items())}, tuple(sorted(channels)), span)
+
+    def has_segment(self, segment: str) -> bool:
+        """Whether ``segment`` is ``*`` or a ``dimension=value`` in this catalog."""
+        if segment == ALL:
+            return True
+        dimension, _, value = segment.partition("=")
+        return bool(value) and value in self.dimensions.get(dimension, ())
 
     def check_segment(self, segment: str) -> None:
-        if segment == ALL:
+        """Raises :class:`UnknownSegment` unless :meth:`has_segment`; the message names the known dimensions."""
+        if self.has_segment(segment):
             return
-        dimension, _, value = segment.partition("=")
-        if not value:
+        if not segment.partition("=")[2]:
             raise UnknownSegment(f"a segment is written dimension=value, e.g. plan=pro (got {segment!r})")
-        if value not in self.dimensions.get(dimension, ()):
-            raise UnknownSegment(f"survey {self.survey_id!r} has no segment {segment!r}{self._known()}")
+        raise UnknownSegment(f"survey {self.survey_id!r} has no segment {segment!r}{self._known()}")
 
     def check_dimension(self, dimension: str) -> None:
+        """Raises :class:`UnknownSegment` when the catalog has no value of ``dimension``."""
         if dimension not in self.dimensions:
             raise UnknownSegment(f"survey {self.survey_id!r} has no segment dimension {dimension!r}{self._known()}")
 
     def _known(self) -> str:
         known = ", ".join(self.dimensions) or "none"
-        return f" (dimensions: {known})"
+        where = f" in {self.span.label()}" if self.span is not None else ""
+        return f" (dimensions{where}: {known})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,12 +369,26 @@ class ReportService:
     def __init__(self, source: AggregateSource) -> None:
         self.source = source
 
-    def catalog(self, survey_id: str) -> Catalog:
-        """The survey's segments and channels; raises :class:`UnknownSurvey` when it has none at all."""
-        slices = self.source.slices(survey_id)
-        if not slices:
+    def catalog(self, survey_id: str, span: DateRange, segment: str = ALL) -> Catalog:
+        """The survey's segments and channels in the quarters overlapping ``span``, with ``segment`` checked.
+
+        Reads the range's quarter items of each slice, and at most one more item when the range has
+        none (is the survey known at all?) or ``segment`` is not among them (did the survey ever have
+        it? A segment known from other periods reports zeros in this range). Raises
+        :class:`UnknownSurvey` for a survey without any aggregates, :class:`UnknownSegment` for a
+        segment it never had.
+        """
+        slices = self.source.slices(survey_id, span)
+        if not slices and not self.source.exists(_pk(survey_id, Granularity.QUARTER, ALL, ALL)):
             raise UnknownSurvey(survey_id)
-        return Catalog.from_slices(survey_id, slices)
+        catalog = Catalog.from_slices(survey_id, slices, span)
+        if not catalog.has_segment(segment) and not self._ever_had(survey_id, segment):
+            catalog.check_segment(segment)
+        return catalog
+
+    def _ever_had(self, survey_id: str, segment: str) -> bool:
+        """Whether the survey has aggregates of ``dimension=value`` in any period (reads at most one item)."""
+        return "=" in segment and self.source.exists(_pk(survey_id, Granularity.QUARTER, segment, ALL))
 
     def total(self, survey_id: str, span: DateRange, segment: str = ALL, channel: str = ALL) -> Figures:
         """Figures for one slice over exactly ``span`` (a few items: the aligned cover of the range)."""
@@ -414,7 +443,7 @@ class ReportService:
 
         ``total`` is the figures of the whole slice (every value, ``channel``); read when not given.
         """
-        catalog = catalog or self.catalog(survey_id)
+        catalog = catalog or self.catalog(survey_id, span)
         catalog.check_dimension(dimension)
         total = total or self.total(survey_id, span, ALL, channel)
         rows = [
@@ -432,7 +461,7 @@ class ReportService:
         total: Figures | None = None,
     ) -> list[SliceRow]:
         """Every channel over ``span``, highest NPS first, each tested against the other channels."""
-        catalog = catalog or self.catalog(survey_id)
+        catalog = catalog or self.catalog(survey_id, span, segment)
         total = total or self.total(survey_id, span, segment, ALL)
         rows = [
             versus_rest(SliceRow("channel", channel, self.total(survey_id, span, segment, channel)), total)
@@ -455,8 +484,7 @@ class ReportService:
         (:mod:`nps.reporting.granularity`). Leading periods without responses are left out of the trend.
         """
         start = self.source.items_read
-        catalog = self.catalog(survey_id)
-        catalog.check_segment(segment)
+        catalog = self.catalog(survey_id, span, segment)
         chosen = granularity is None
         if granularity is None:
             granularity, trend = self.chosen_trend(survey_id, span, segment, channel)

@@ -10,8 +10,9 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, Self
 
+from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.categories import MAX_COMMENT_LENGTH, Category, ScoreOutOfRange, categorize, parse_score
 from nps.kernel.periods import iso_timestamp
 from nps.links.tokens import Keyring, Purpose, TokenStatus, verify
@@ -34,9 +35,16 @@ class ResponseError(Exception):
     status: int = 400
     reason: str = "bad_request"
 
-    def __init__(self, message: str = "", locale: str | None = None) -> None:
+    def __init__(self, message: str = "", locale: str | None = None, page: PageBrand | None = None) -> None:
         super().__init__(message or self.reason)
+        #: The invite's locale and brand when the invite is known: its page speaks its language.
         self.locale = locale
+        self.page = page or NEUTRAL_BRAND
+
+    @classmethod
+    def of(cls, invite: Invite, message: str = "") -> Self:
+        """This error for ``invite``: its page in the invite's locale and brand."""
+        return cls(message, locale=invite.locale, page=invite.page)
 
 
 class LinkInvalid(ResponseError):
@@ -167,11 +175,17 @@ class ResponseService:
         self.clock = clock
         self.edit_window = edit_window
 
-    def verify_link(self, token: str, now: datetime) -> str:
-        """The invite id of a valid, unexpired respond token; raise otherwise (nothing is read)."""
+    def verify_link(self, token: str, now: datetime, *, explain: bool = True) -> str:
+        """The invite id of a valid, unexpired respond token; raise otherwise.
+
+        Nothing is read for a valid or an invalid token. An expired token's signature is good, so the
+        invite it names can be trusted: with ``explain`` its :class:`LinkExpired` carries the invite's
+        locale and brand (one read of the invite, only on expired links; HEAD does without).
+        """
         check = verify(self._keyring(), token, Purpose.RESPOND, now.timestamp())
-        if check.status is TokenStatus.EXPIRED:
-            raise LinkExpired()
+        if check.status is TokenStatus.EXPIRED and check.claims is not None:
+            invite = self.invites.get(check.claims.invite_id) if explain else None
+            raise LinkExpired.of(invite) if invite is not None else LinkExpired()
         if check.claims is None or check.status is not TokenStatus.VALID:
             raise LinkInvalid()
         return check.claims.invite_id
@@ -263,18 +277,18 @@ class ResponseService:
         try:
             text = clean_comment(raw_comment)
         except BadComment as error:
-            raise BadComment(str(error), locale=invite.locale) from error
+            raise BadComment.of(invite, str(error)) from error
         try:
             self.responses.save_comment(invite.invite_id, text, iso_timestamp(now))
         except CommentLimitReached as error:
-            raise TooManyComments(locale=invite.locale) from error
+            raise TooManyComments.of(invite) from error
         except NotAnswered as error:
             stored = self.responses.get(invite.invite_id)
             score = stored.automated_score if stored is not None else None
             if score is None:
                 score = _score_or_none(raw_score)
             if score is None:
-                raise CommentBeforeScore(locale=invite.locale) from error
+                raise CommentBeforeScore.of(invite) from error
             self.responses.record_score(
                 invite,
                 score,

@@ -27,9 +27,9 @@ from nps.events.fields import Id
 from nps.kernel.locales import supported_locales
 from nps.kernel.normalising import nfc
 from nps.kernel.spreadsheets import safe_cell
+from nps.sending.addresses import is_email
 from nps.sending.phones import e164
 from nps.sending.suppression import normalise_address
-from nps.sending.surveys import is_email
 from nps.sending.time_zones import check_time_zone
 
 DELIMITERS = (",", ";", "\t")

@@ -17,10 +17,10 @@ from email.utils import formatdate
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from nps.kernel.branding import DARK_CARD, DARK_PAGE, brand_text_colour, text_colour_on
 from nps.kernel.locales import catalog, text_direction
 from nps.kernel.rendering import environment
 from nps.links.tokens import Keyring, Purpose, sign
-from nps.sending.branding import DARK_CARD, DARK_PAGE, brand_text_colour, text_colour_on
 
 if TYPE_CHECKING:
     from nps.sending.surveys import Survey
@@ -109,7 +109,7 @@ def render_email(survey: Survey, locale: str, links: InviteLinks, reminder: bool
 
 def _colours(survey: Survey) -> dict[str, str]:
     """The brand colour, the digits' colour on it and the brand name's colour on the white card and on
-    the dark-mode card (each at 4.5:1 or more, see :mod:`nps.sending.branding`)."""
+    the dark-mode card (each at 4.5:1 or more, see :mod:`nps.kernel.branding`)."""
     return {
         "brand_colour": survey.brand_colour,
         "on_brand_colour": text_colour_on(survey.brand_colour),

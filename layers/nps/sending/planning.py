@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.periods import parse_timestamp
 from nps.links.pseudonyms import IdKey
 from nps.sending.suppression import normalise_address
@@ -44,6 +45,8 @@ class PlannedInvite:
     locale: str
     segments: dict[str, str]
     send_after: datetime
+    #: What the invite's response pages show of the survey (brand, wording in ``locale``).
+    page: PageBrand = NEUTRAL_BRAND
     #: Keyed hash of the wave and the mailbox (channel and normalised address) when the wave claims its
     #: mailboxes in the store (waves planned over several invocations); ``None`` otherwise. No PII.
     mailbox_key: str | None = None
@@ -178,6 +181,7 @@ def plan_contacts(
             continue
         invited.add(mailbox)
         send_after = next_send_time(start, contact.time_zone, survey.quiet_hours)
+        locale = survey.locale_for(contact.locale)
         invite = PlannedInvite(
             invite_id=invite_id_for(wave_id, contact.contact_id, contact.audience, id_key),
             survey_id=survey.survey_id,
@@ -185,9 +189,10 @@ def plan_contacts(
             contact_id=contact.contact_id,
             audience=contact.audience,
             channel=channel,
-            locale=survey.locale_for(contact.locale),
+            locale=locale,
             segments=survey.segments_of(contact.attributes),
             send_after=send_after,
+            page=survey.page_brand(locale),
             mailbox_key=mailbox_key_for(wave_id, mailbox, id_key) if mailbox_keys else None,
         )
         plan.invites.append(invite)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import time
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -24,14 +25,13 @@ from pydantic import (
 )
 
 from nps.events.fields import Channel, Id
+from nps.kernel.branding import MAX_URL, PageBrand, logo_url_problem, website_url_problem
 from nps.kernel.locales import supported_locales
 from nps.kernel.normalising import BIDI_CONTROLS, nfc
+from nps.sending.addresses import EMAIL_RE
 
 MAX_SEGMENT_DIMENSIONS = 8  # keeps the send transaction (invite + counters) far below 100 items
 _COLOUR_RE = r"^#[0-9a-fA-F]{6}$"
-_EMAIL_RE = re.compile(
-    r"^[^@\s<>\"(),;:\x00-\x1f\x7f-\x9f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\.[A-Za-z]{2,63}$"
-)
 Dimension = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
 #: Validation context for definitions read back from the surveys table (see :data:`STORED`).
@@ -176,6 +176,22 @@ LocaleSubject = dict[str, Subject]
 HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s<>\"]{3,2000}$")]
 
 
+def _checked(problem: Callable[[str], str | None]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        found = problem(value)
+        if found is not None:
+            raise ValueError(found)
+        return value
+
+    return check
+
+
+#: The brand's logo on the response pages (see :func:`nps.kernel.branding.logo_url_problem`).
+LogoUrl = Annotated[str, StringConstraints(max_length=MAX_URL), AfterValidator(_checked(logo_url_problem))]
+#: The brand's own site, offered on the pages' end states (see :func:`nps.kernel.branding.website_url_problem`).
+WebsiteUrl = Annotated[str, StringConstraints(max_length=MAX_URL), AfterValidator(_checked(website_url_problem))]
+
+
 class FollowUpEmail(BaseModel):
     """One category's follow-up email: on/off, when, and per-locale text replacing the catalog's."""
 
@@ -240,6 +256,10 @@ class Survey(BaseModel):
     )
     brand_name: BrandName
     brand_colour: Annotated[str, StringConstraints(pattern=_COLOUR_RE)] = "#1d4ed8"
+    #: The brand's logo on the response pages: an https address of one image file, no query.
+    logo_url: LogoUrl | None = None
+    #: The brand's site (or contact page), offered when a response page has nothing more to ask.
+    website_url: WebsiteUrl | None = None
     sender: Annotated[str, StringConstraints(min_length=3, max_length=254)]
     sender_name: SenderName | None = None
     channels: Annotated[list[Channel], Field(min_length=1, max_length=2)]
@@ -272,7 +292,7 @@ class Survey(BaseModel):
     @field_validator("sender")
     @classmethod
     def _sender_is_an_address(cls, sender: str) -> str:
-        if not _EMAIL_RE.fullmatch(sender):
+        if not EMAIL_RE.fullmatch(sender):
             raise ValueError("the sender must be an email address (the SES identity's domain or address)")
         return sender
 
@@ -313,16 +333,21 @@ class Survey(BaseModel):
                     return option
         return self.default_locale
 
+    def page_brand(self, locale: str) -> PageBrand:
+        """What the response pages of an invite in ``locale`` show of this survey (copied onto the invite)."""
+        return PageBrand(
+            name=self.brand_name,
+            colour=self.brand_colour,
+            logo_url=self.logo_url,
+            website_url=self.website_url,
+            question=self.question.get(locale),
+            follow_up_question=self.follow_up_question.get(locale),
+        )
+
     def segments_of(self, attributes: dict[str, str]) -> dict[str, str]:
         """The contact's values of this survey's segment dimensions (copied onto the invite), in Unicode
         NFC so that values that look the same aggregate as one (contacts stored before normalisation)."""
         return {d: nfc(attributes[d]) for d in self.segment_dimensions if attributes.get(d)}
-
-
-def is_email(text: str) -> bool:
-    """A pragmatic syntactic check of an email address (SES rejects what it cannot deliver)."""
-    # ASCII only: SES needs SMTPUTF8-free addresses, and it keeps header values free of surprises.
-    return text.isascii() and bool(_EMAIL_RE.fullmatch(text))
 
 
 WaveKind = Literal["scheduled", "event"]

@@ -32,13 +32,13 @@ def put(source: FakeAggregateSource, granularity: Granularity, period: str, **co
 
 def test_an_unknown_survey_is_reported_as_such() -> None:
     with pytest.raises(UnknownSurvey, match="no-such"):
-        ReportService(FakeAggregateSource()).catalog("no-such")
+        ReportService(FakeAggregateSource()).catalog("no-such", YEAR)
 
 
 def test_unknown_segments_and_dimensions_name_the_known_dimensions(source: FakeAggregateSource) -> None:
-    catalog = ReportService(source).catalog("pulse")
-    with pytest.raises(UnknownSegment, match=r"dimensions: plan, region"):
-        catalog.check_segment("plan=gold")
+    catalog = ReportService(source).catalog("pulse", YEAR)
+    with pytest.raises(UnknownSegment, match=r"dimensions in 2026-01-01 – 2026-12-31: plan, region"):
+        ReportService(source).catalog("pulse", YEAR, "plan=gold")
     with pytest.raises(UnknownSegment, match="dimension=value"):
         catalog.check_segment("plan")
     with pytest.raises(UnknownSegment, match="industry"):

@@ -97,7 +97,7 @@ def test_a_segment_value_containing_equals_is_accepted_by_the_api_and_read_as_th
     # Then it is the value "a=b" of "plan" everywhere
     assert split_segment(query.segment) == ("plan", "a=b")
     assert report.total.counts.n == 3
-    assert ReportService(source).catalog("s").dimensions == {"plan": ("a=b",)}
+    assert ReportService(source).catalog("s", DAY).dimensions == {"plan": ("a=b",)}
 
 
 # A query string arrives as UTF-8 text: lone surrogates cannot occur in it.

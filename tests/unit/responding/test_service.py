@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.categories import MAX_COMMENT_LENGTH, Category
 from nps.kernel.periods import iso_timestamp
 from nps.links.tokens import Keyring, Purpose
@@ -85,8 +86,21 @@ def at(seconds_after_now: float) -> float:
 
 def assert_nothing_touched(invite_store: FakeInviteStore, response_store: FakeResponseStore) -> None:
     assert invite_store.lookups == []
+    assert_nothing_written(invite_store, response_store)
+
+
+def assert_nothing_written(invite_store: FakeInviteStore, response_store: FakeResponseStore) -> None:
     assert invite_store.logged == []
     assert response_store.calls == []
+
+
+def assert_read_only_if_expired(
+    invite_store: FakeInviteStore, response_store: FakeResponseStore, error: object
+) -> None:
+    """An expired link reads its invite (for the page's locale and brand); an invalid one reads nothing.
+    Neither writes."""
+    assert invite_store.lookups == (["inv_1"] if isinstance(error, LinkExpired) else [])
+    assert_nothing_written(invite_store, response_store)
 
 
 def test_the_fakes_satisfy_the_store_protocols(
@@ -224,11 +238,51 @@ def test_expired_link_is_refused_and_nothing_is_recorded(
 ) -> None:
     # Given a link that expired exactly now
     token = make_token("inv_1", expires_at=NOW_EPOCH)
-    # When tapped / Then LinkExpired (HTTP 410), and neither table is read or written
+    # When tapped / Then LinkExpired (HTTP 410); the invite is read (for its page) and nothing is written
     with pytest.raises(LinkExpired) as raised:
         service.tap(token, "9")
     assert raised.value.status == 410
     assert raised.value.reason == "link_expired"
+    assert invite_store.lookups == ["inv_1"]
+    assert invite_store.logged == []
+    assert response_store.calls == []
+
+
+def test_an_expired_link_speaks_the_invites_locale_and_brand(
+    keyring: Keyring, response_store: FakeResponseStore, make_token: MakeToken
+) -> None:
+    # Given a German invite of a branded survey whose link has expired
+    brand = PageBrand(name="Acme", colour="#0f766e", website_url="https://acme.example")
+    german = Invite("inv_de", "srv_1", "wave_1", "ct_1", "email", "de", NOW_EPOCH, "2025-01-01T00:00:00Z", page=brand)
+    invites = FakeInviteStore(invites={"inv_de": german})
+    service = ResponseService(keyring=lambda: keyring, invites=invites, responses=response_store, clock=lambda: NOW)
+    # When it is opened / Then the expired page is the invite's: its locale and its brand, nothing logged
+    with pytest.raises(LinkExpired) as raised:
+        service.open_invite(make_token("inv_de", expires_at=NOW_EPOCH - 1))
+    assert (raised.value.locale, raised.value.page) == ("de", brand)
+    assert invites.logged == []
+    # And a HEAD check of it reads nothing at all
+    invites.lookups.clear()
+    with pytest.raises(LinkExpired):
+        service.verify_link(make_token("inv_de", expires_at=NOW_EPOCH - 1), NOW, explain=False)
+    assert invites.lookups == []
+
+
+def test_an_invalid_link_reads_nothing_and_speaks_the_request_locale(
+    service: ResponseService,
+    invite_store: FakeInviteStore,
+    response_store: FakeResponseStore,
+    invite: Invite,
+    make_token: MakeToken,
+) -> None:
+    # Given an expired token of a real invite whose signature was altered
+    token = make_token("inv_1", expires_at=NOW_EPOCH - 1)
+    tampered = token[:-2] + ("B" if token[-2] == "A" else "A") + token[-1]
+    with pytest.raises(LinkInvalid) as raised:
+        service.tap(tampered, "9")
+    # Then its payload is not trusted: no invite is read, the page has no locale or brand of its own
+    assert raised.value.locale is None
+    assert raised.value.page == NEUTRAL_BRAND
     assert_nothing_touched(invite_store, response_store)
 
 
@@ -502,9 +556,9 @@ def test_open_link_with_an_expired_token_touches_no_store(
     make_token: MakeToken,
     expires_at: int,
 ) -> None:
-    with pytest.raises(LinkExpired):
+    with pytest.raises(LinkExpired) as raised:
         service.open_link(make_token("inv_1", expires_at=expires_at), "9", PERSON)
-    assert_nothing_touched(invite_store, response_store)
+    assert_read_only_if_expired(invite_store, response_store, raised.value)
 
 
 def test_open_link_with_an_invalid_token_touches_no_store(
@@ -624,9 +678,9 @@ def test_confirm_with_an_invalid_or_expired_token_touches_no_store(
     make_token: MakeToken,
     make_bad_token: Callable[[MakeToken], str],
 ) -> None:
-    with pytest.raises((LinkInvalid, LinkExpired)):
+    with pytest.raises((LinkInvalid, LinkExpired)) as raised:
         service.confirm(make_bad_token(make_token), "9", PERSON)
-    assert_nothing_touched(invite_store, response_store)
+    assert_read_only_if_expired(invite_store, response_store, raised.value)
 
 
 def test_confirm_of_an_invite_that_is_gone_is_expired(
@@ -904,9 +958,9 @@ def test_honeypot_with_an_invalid_or_expired_token_touches_no_store(
 ) -> None:
     with pytest.raises(LinkInvalid):
         service.honeypot(make_token("inv_1") + "x")
-    with pytest.raises(LinkExpired):
+    with pytest.raises(LinkExpired) as raised:
         service.honeypot(make_token("inv_1", expires_at=NOW_EPOCH - 1))
-    assert_nothing_touched(invite_store, response_store)
+    assert_read_only_if_expired(invite_store, response_store, raised.value)
 
 
 def test_honeypot_of_an_invite_that_is_gone_is_expired(

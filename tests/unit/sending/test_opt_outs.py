@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from nps.events.models import CONTACT_UNSUBSCRIBED
+from nps.events.publisher import detail_json
 from nps.sending.unsubscribing import MalformedOptOut, opt_out_event
 
 OPT_OUT: dict[str, Any] = {
@@ -26,7 +27,7 @@ def test_an_unsubscribes_suppression_becomes_one_event_with_a_stable_id_and_the_
     event = opt_out_event(OPT_OUT)
     assert event is not None
     assert event.detail_type == CONTACT_UNSUBSCRIBED
-    assert event.detail.model_dump(mode="json") == {
+    assert detail_json(event.detail) == {
         "schema_version": "1.0",
         "event_id": "inv-00042:unsubscribed:one_click",
         "contact_id": "contact-00042",

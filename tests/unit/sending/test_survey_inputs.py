@@ -18,9 +18,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from nps.cli.main import main as cli
-from nps.kernel.locales import catalog, supported_locales
-from nps.links.tokens import Keyring
-from nps.sending.branding import (
+from nps.kernel.branding import (
     DARK_CARD,
     MIN_CONTRAST,
     NEAR_BLACK,
@@ -29,6 +27,8 @@ from nps.sending.branding import (
     contrast_ratio,
     text_colour_on,
 )
+from nps.kernel.locales import catalog, supported_locales
+from nps.links.tokens import Keyring
 from nps.sending.messages import RenderedEmail, fill_sms, invite_links, mime_message, render_email, render_sms
 from nps.sending.planning import next_send_time
 from nps.sending.sms import sample_score_link, sms_length, survey_sms_lengths

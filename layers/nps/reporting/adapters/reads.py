@@ -16,8 +16,8 @@ from typing import Any
 
 from nps.kernel import aws
 from nps.kernel.periods import Granularity
-from nps.kernel.tables import AGGREGATES_BY_SURVEY, RESPONSES_BY_SURVEY
-from nps.reporting.ranges import DateRange
+from nps.kernel.tables import AGGREGATES_BY_PERIOD, RESPONSES_BY_SURVEY
+from nps.reporting.ranges import DateRange, periods
 
 #: Responses explicitly marked as not counted are excluded from comments and exports.
 _COUNTED = "(attribute_not_exists(#counted) OR #counted <> :false)"
@@ -84,21 +84,47 @@ class DynamoAggregateReader:
             out[item["period"]["S"]] = {name: _number(v) for name, v in item.items() if "N" in v}
         return out
 
-    def slices(self, survey_id: str) -> set[tuple[str, str]]:
-        """Every (segment, channel) pair with a quarter aggregate: one index query of quarters × slices."""
-        return {
-            (item["segment"]["S"], item["channel"]["S"])
-            for item in self._query(
-                IndexName=AGGREGATES_BY_SURVEY.name,
-                KeyConditionExpression="#survey = :survey AND #granularity = :quarter",
-                ExpressionAttributeNames={"#survey": "survey_id", "#granularity": "granularity"},
-                ExpressionAttributeValues={
-                    ":survey": {"S": survey_id},
-                    ":quarter": {"S": Granularity.QUARTER.value},
-                },
+    def slices(self, survey_id: str, span: DateRange) -> set[tuple[str, str]]:
+        """Every (segment, channel) pair with an aggregate in a quarter overlapping ``span``.
+
+        One query of the ``by_survey_period`` index per calendar year the range touches, each between
+        that year's first and last quarter key in the range: the items read are the range's quarters ×
+        the survey's slices in them, however many years the survey has run.
+        """
+        quarters: dict[int, list[str]] = {}
+        for quarter in periods(Granularity.QUARTER, span):
+            quarters.setdefault(quarter.first.year, []).append(quarter.key)
+        found: set[tuple[str, str]] = set()
+        for keys in quarters.values():
+            found.update(
+                (item["segment"]["S"], item["channel"]["S"])
+                for item in self._query(
+                    IndexName=AGGREGATES_BY_PERIOD.name,
+                    KeyConditionExpression="#survey = :survey AND #period BETWEEN :lo AND :hi",
+                    ExpressionAttributeNames={"#survey": "survey_id", "#period": "period"},
+                    ExpressionAttributeValues={
+                        ":survey": {"S": survey_id},
+                        ":lo": {"S": keys[0]},
+                        ":hi": {"S": keys[-1]},
+                    },
+                )
+                if "segment" in item and "channel" in item
             )
-            if "segment" in item and "channel" in item
-        }
+        return found
+
+    def exists(self, pk: str) -> bool:
+        """Whether the aggregate partition ``pk`` has any item (reads at most one)."""
+        client = aws.client("dynamodb")
+        page = client.query(
+            TableName=self.table_name,
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": "pk"},
+            ExpressionAttributeValues={":pk": {"S": pk}},
+            Limit=1,
+        )
+        self.queries += 1
+        self.items_read += len(page["Items"])
+        return bool(page["Items"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nps.kernel import aws
+from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.periods import parse_timestamp
 from nps.responding.scanners import CLICK_LOG_SIZE, Click
 
@@ -29,6 +30,8 @@ class Invite:
     status: str = "sent"
     #: Recent link activity (opens, confirmations, honeypot fetches), newest last.
     clicks: tuple[Click, ...] = ()
+    #: What the pages show of the survey, copied when the invite was planned (neutral on older invites).
+    page: PageBrand = NEUTRAL_BRAND
 
     @property
     def sent_at_epoch(self) -> float | None:
@@ -50,6 +53,7 @@ def _to_item(invite: Invite) -> dict[str, Any]:
         "sent_at": {"S": invite.sent_at},
         "segments": {"M": {k: {"S": v} for k, v in invite.segments.items()}},
         "status": {"S": invite.status},
+        "page": invite.page.to_item(),
     }
 
 
@@ -67,6 +71,7 @@ def _from_item(item: dict[str, Any]) -> Invite:
         segments={k: v["S"] for k, v in item.get("segments", {}).get("M", {}).items()},
         status=item.get("status", {}).get("S", "sent"),
         clicks=tuple(_clicks(item.get("clicks", {}).get("L", []))),
+        page=PageBrand.from_item(item.get("page")),
     )
 
 

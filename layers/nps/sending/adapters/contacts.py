@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nps.kernel import aws
@@ -29,6 +30,38 @@ def contact_from_item(item: dict[str, Any]) -> Contact:
         attributes={k: v["S"] for k, v in item.get("attributes", {}).get("M", {}).items()},
         last_surveyed_at=item.get("last_surveyed_at", {}).get("S"),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAddresses:
+    """A contact's addresses as stored (email; phone in E.164). PII: never logged or published."""
+
+    email: str | None
+    phone: str | None
+
+    def address(self, channel: str) -> str | None:
+        return self.email if channel == "email" else self.phone if channel == "sms" else None
+
+
+class DynamoContactAddresses:
+    """Only the addresses of a contact: what an unsubscribe suppresses, read without building a
+    :class:`~nps.sending.contacts.Contact` (whose module loads pydantic)."""
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    def get(self, audience: str, contact_id: str) -> StoredAddresses | None:
+        """The stored addresses, or ``None`` for an unknown contact."""
+        found = aws.client("dynamodb").get_item(
+            TableName=self.table_name,
+            Key=contact_key(audience, contact_id),
+            ProjectionExpression="#email, #phone",
+            ExpressionAttributeNames={"#email": "email", "#phone": "phone"},
+        )
+        if "Item" not in found:
+            return None
+        item = found["Item"]
+        return StoredAddresses(email=item.get("email", {}).get("S"), phone=item.get("phone", {}).get("S"))
 
 
 def contact_key(audience: str, contact_id: str) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from typing import Any
 
 from nps.events.patterns import is_resurvey_wave
 from nps.kernel import aws
+from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.periods import iso_timestamp, parse_timestamp, period_keys
 from nps.kernel.tables import INVITES_IN_FLIGHT
 from nps.scoring.aggregation import ALL, AggregateKey, segment_label
@@ -69,6 +70,8 @@ class InviteRecord:
     unknown_reason: str | None = None
     #: The SES/SNS message id of the send, once known.
     message_id: str | None = None
+    #: What the invite's pages show of the survey, copied when it was planned (neutral on older invites).
+    page: PageBrand = NEUTRAL_BRAND
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> InviteRecord:
@@ -94,6 +97,7 @@ class InviteRecord:
             claimed_at=text("claimed_at"),
             unknown_reason=text("unknown_reason"),
             message_id=text("message_id"),
+            page=PageBrand.from_item(item.get("page")),
         )
 
 
@@ -187,6 +191,7 @@ class DynamoInviteLifecycle:
                 "planned_at": {"S": now_iso},
                 "expires_at": {"N": str(planned_expiry)},
                 "expires_at_ttl": {"N": str(ttl)},
+                "page": invite.page.to_item(),
             }
             try:
                 aws.client("dynamodb").put_item(
