@@ -27,11 +27,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from nps.kernel.periods import iso_timestamp, parse_timestamp
 from nps.links.pseudonyms import IdKey
-from nps.sending.contacts import Contact
 from nps.sending.planning import (
     PlannedInvite,
     WavePlan,
@@ -41,7 +40,10 @@ from nps.sending.planning import (
     scheduled_wave_id,
 )
 from nps.sending.suppression import lookup_hashes
-from nps.sending.surveys import Survey
+
+if TYPE_CHECKING:
+    from nps.sending.contacts import Contact
+    from nps.sending.surveys import Survey
 
 SEND_MESSAGE_DELAY_CAP = 900
 
