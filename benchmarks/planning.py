@@ -133,7 +133,7 @@ class Surveys:
     def due_reminders(self, survey_id: str, now_iso: str) -> Iterable[tuple[str, str]]:
         return []
 
-    def delete_reminder(self, survey_id: str, sort_key: str) -> None:
+    def delete_reminders(self, survey_id: str, sort_keys: Sequence[str]) -> None:
         return None
 
 

@@ -240,7 +240,7 @@ def continue_waves() -> list[dict[str, Any]]:
 def fire_reminders() -> dict[str, Any]:
     from functions.planner import handler as planner
 
-    result: dict[str, Any] = planner.lambda_handler({"action": "reminders"}, LambdaContext("planner"))
+    result: dict[str, Any] = planner.lambda_handler({"action": "reminders"}, PlannerContext())
     return result
 
 

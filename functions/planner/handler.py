@@ -5,8 +5,10 @@ Invoked by
   schedule per survey, from its cadence) or ``{"action": "reminders"}`` (hourly);
 * an EventBridge rule on the bus for business events (e.g. ``Ticket Closed``): the event itself;
 * its planning queue (one message per invocation): ``{"action": "wave_continue", ...}`` resumes a wave
-  too large for one invocation. A failure leaves the message to SQS, which delivers it again, and the
-  wave resumes after its last recorded page.
+  too large for one invocation, ``{"action": "reminders"}`` a reminder run that had more due than one
+  invocation's budget. A failure leaves the message to SQS, which delivers it again, and the
+  wave resumes after its last recorded page. Messages redriven from the planner's dead-letter queue
+  (a schedule's or a business event's input) are handled as if invoked directly.
 """
 
 from __future__ import annotations
@@ -79,14 +81,18 @@ def _record(report: WaveReport) -> None:
     metrics.add_metric("ContactsSkipped", MetricUnit.Count, sum(report.skipped.values()))
 
 
-def _continue(record: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """One continuation message from the planning queue: resume its wave's run."""
-    body = json.loads(record.get("body") or "{}")
+def _reminders(context: LambdaContext) -> dict[str, int]:
+    counts = planner().queue_reminders(budget=_budget(context))
+    logger.info("reminders queued", extra={"by_survey": counts})
+    metrics.add_metric("RemindersQueued", MetricUnit.Count, sum(counts.values()))
+    return counts
+
+
+def _continue(body: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """A continuation: resume its wave's run after the last recorded page."""
     survey_id, wave_id, run = body.get("survey_id"), body.get("wave_id"), body.get("run")
-    if body.get("action") != "wave_continue" or not isinstance(survey_id, str) or not isinstance(wave_id, str):
-        raise BadInvocation("a continuation names its survey_id and wave_id")
-    if not isinstance(run, int):
-        raise BadInvocation("a continuation names its run")
+    if not isinstance(survey_id, str) or not isinstance(wave_id, str) or not isinstance(run, int):
+        raise BadInvocation("a continuation names its survey_id, wave_id and run")
     report = planner().continue_wave(survey_id, wave_id, run, budget=_budget(context))
     if report is None:
         logger.info("continuation of a finished or replaced run ignored", extra={"wave_id": wave_id, "run": run})
@@ -95,13 +101,7 @@ def _continue(record: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return report.as_dict()
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if not isinstance(event, dict):
-        raise BadInvocation("the planner expects a JSON object")
-    if "Records" in event:
-        return {"waves": [_continue(record, context) for record in event["Records"]]}
+def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if "detail-type" in event:
         reports = planner().event_wave(
             detail_type=str(event["detail-type"]),
@@ -126,9 +126,27 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         )
         _record(report)
         return report.as_dict()
+    if action == "wave_continue":
+        return _continue(event, context)
     if action == "reminders":
-        counts = planner().queue_reminders()
-        logger.info("reminders queued", extra={"by_survey": counts})
-        metrics.add_metric("RemindersQueued", MetricUnit.Count, sum(counts.values()))
-        return {"reminders": counts}
+        return {"reminders": _reminders(context)}
     raise BadInvocation(f"unknown action {action!r}")
+
+
+def _body(record: dict[str, Any]) -> dict[str, Any]:
+    body = json.loads(record.get("body") or "null")
+    if not isinstance(body, dict):
+        raise BadInvocation("a planning queue message is a JSON object")
+    return body
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if not isinstance(event, dict):
+        raise BadInvocation("the planner expects a JSON object")
+    if "Records" in event:
+        # The planning queue: continuations, and whatever is redriven to it from the planner's
+        # dead-letter queue (a missed schedule or business event, parked with its input).
+        return {"waves": [_handle(_body(record), context) for record in event["Records"]]}
+    return _handle(event, context)

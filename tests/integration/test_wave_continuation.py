@@ -145,3 +145,27 @@ def test_a_wave_continues_across_invocations_and_a_crash_mid_page_invites_nobody
     assert any(a == "sqs:SendMessage" and "SendingPlanningQueue" in r for a, r in planned)
     assert any(a == "dynamodb:UpdateItem" and "StorageSurveys" in r for a, r in planned)
     assert RECORDER.violations(uses) == []
+
+
+def test_a_schedule_redriven_from_the_dead_letter_queue_to_the_planning_queue_plans_its_wave(
+    platform: LocalStack, clock: ds.Clock
+) -> None:
+    # Given a schedule's input parked in the planner's dead-letter queue, for a survey of 30 contacts
+    ds.create_survey(platform, {**ds.DEMO_SURVEY, "reminder_days": None})
+    rows = "".join(f"contact-{i:04d},person{i}@example.com,,Europe/Berlin,en,pro,emea\n" for i in range(30))
+    ds.import_csv(platform, "contact_id,email,phone,time_zone,locale,plan,region\n" + rows)
+    parked = {"action": "wave", "survey_id": ds.SURVEY_ID, "scheduled_time": START.isoformat()}
+    # When it is redriven to the planning queue and delivered to the planner, then its continuation
+    assert platform.sending is not None
+    aws.client("sqs").send_message(QueueUrl=platform.sending.planning_queue_url, MessageBody=json.dumps(parked))
+    reports = []
+    for _ in range(5):
+        pending = continuations(platform)
+        if not pending:
+            break
+        reports.extend(deliver(platform, pending[0])["waves"])
+    # Then the wave was planned from there, one page per invocation, every contact once
+    assert reports[-1]["complete"]
+    assert reports[-1]["invites"] == 30
+    assert len(reports) == 2
+    assert len(ds.invite_items(platform)) == 30

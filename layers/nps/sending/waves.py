@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from nps.sending.surveys import Survey
 
 SEND_MESSAGE_DELAY_CAP = 900
+#: Reminder items queued (and then deleted) between two checks of an invocation's budget.
+REMINDER_CHUNK = 1000
 
 
 class SurveyNotFound(LookupError):
@@ -56,7 +58,7 @@ class SurveyStore(Protocol):
     def get(self, survey_id: str) -> Survey | None: ...
     def all(self) -> list[Survey]: ...
     def due_reminders(self, survey_id: str, now_iso: str) -> Iterable[tuple[str, str]]: ...
-    def delete_reminder(self, survey_id: str, sort_key: str) -> None: ...
+    def delete_reminders(self, survey_id: str, sort_keys: Sequence[str]) -> None: ...
 
 
 class ContactStore(Protocol):
@@ -267,6 +269,11 @@ class Budget:
     seconds: float = 240.0
     reserve_seconds: float = 60.0
 
+    def spent(self, entered: float) -> bool:
+        """Whether to stop starting work, for an invocation that had ``entered`` seconds left at the start."""
+        left = self.time_left()
+        return left < self.reserve_seconds or entered - left >= self.seconds
+
 
 class WavePlanner:
     def __init__(
@@ -397,11 +404,8 @@ class WavePlanner:
             if progress.done:
                 break
             delay = self._continuation_delay(progress, now)
-            spent = budget is not None and (
-                budget.time_left() < budget.reserve_seconds or entered - budget.time_left() >= budget.seconds
-            )
-            if resumable and (spent or delay > 0):
-                assert self.continuation is not None
+            spent = budget is not None and budget.spent(entered)
+            if self.continuation is not None and (spent or delay > 0):
                 self.continuation.continue_later(progress.message(), delay)
                 report = progress.report()
                 report.pages, report.continue_after_seconds = pages, delay
@@ -508,23 +512,38 @@ class WavePlanner:
         report.queued += len(messages)
 
     # -- reminders ----------------------------------------------------------------------------------
-    def queue_reminders(self) -> dict[str, int]:
-        """Queue a reminder message for every due reminder item, then drop the item.
+    def queue_reminders(self, budget: Budget | None = None) -> dict[str, int]:
+        """Queue a reminder message for every due reminder item, then drop the item; the count per survey.
 
         The deliver function decides (responded? unsubscribed? bounced? already reminded?): queuing
-        twice is harmless, because the reminder claim on the invite lets only one through.
+        twice is harmless, because the reminder claim on the invite lets only one through. Reminders go
+        out in chunks of :data:`REMINDER_CHUNK`; when ``budget`` is spent (a large wave's reminders
+        falling due together) the run puts ``{"action": "reminders"}`` on the continuation queue, and the
+        next invocation queues the items still there.
         """
         now_iso = iso_timestamp(self.clock())
         counts: dict[str, int] = {}
+        entered = budget.time_left() if budget else 0.0
         for survey in self.surveys.all():
-            due = list(self.surveys.due_reminders(survey.survey_id, now_iso))
-            if not due:
-                continue
-            self.queue.enqueue([({"invite_id": invite_id, "kind": "reminder"}, 0) for _, invite_id in due])
-            for sort_key, _ in due:
-                self.surveys.delete_reminder(survey.survey_id, sort_key)
-            counts[survey.survey_id] = len(due)
+            chunk: list[tuple[str, str]] = []
+            for due in self.surveys.due_reminders(survey.survey_id, now_iso):
+                chunk.append(due)
+                if len(chunk) < REMINDER_CHUNK:
+                    continue
+                self._queue_reminder_chunk(survey.survey_id, chunk, counts)
+                chunk = []
+                if self.continuation is not None and budget is not None and budget.spent(entered):
+                    self.continuation.continue_later({"action": "reminders"}, 0)
+                    return counts
+            self._queue_reminder_chunk(survey.survey_id, chunk, counts)
         return counts
+
+    def _queue_reminder_chunk(self, survey_id: str, due: list[tuple[str, str]], counts: dict[str, int]) -> None:
+        if not due:
+            return
+        self.queue.enqueue([({"invite_id": invite_id, "kind": "reminder"}, 0) for _, invite_id in due])
+        self.surveys.delete_reminders(survey_id, [sort_key for sort_key, _ in due])
+        counts[survey_id] = counts.get(survey_id, 0) + len(due)
 
 
 def _hashes(contact: Contact, channel: str, id_key: IdKey) -> tuple[str, ...]:

@@ -109,7 +109,7 @@ class Surveys:
     def due_reminders(self, survey_id: str, now_iso: str) -> Iterable[tuple[str, str]]:
         return []
 
-    def delete_reminder(self, survey_id: str, sort_key: str) -> None: ...
+    def delete_reminders(self, survey_id: str, sort_keys: Sequence[str]) -> None: ...
 
 
 @dataclass
@@ -343,3 +343,46 @@ def test_planning_waits_for_the_send_queue_when_it_runs_too_far_ahead_of_the_sen
     resumed = planner.continue_wave("s", report.wave_id, message["run"], wave.budget()[0])
     assert resumed is not None
     assert resumed.queued > report.queued
+
+
+@dataclass
+class DueReminders(Surveys):
+    """The surveys table's reminder items of one survey, in sort key order."""
+
+    due: dict[str, str] = field(default_factory=dict)
+
+    def due_reminders(self, survey_id: str, now_iso: str) -> Iterable[tuple[str, str]]:
+        return sorted(self.due.items())
+
+    def delete_reminders(self, survey_id: str, sort_keys: Sequence[str]) -> None:
+        for sort_key in sort_keys:
+            del self.due[sort_key]
+
+
+def test_a_reminder_run_with_more_due_than_one_budget_continues_and_queues_each_reminder_once() -> None:
+    # Given 3,500 reminders due at once, and an invocation that spends 100 s per chunk of 1,000
+    reminders = DueReminders(due={f"reminder#2026-11-26T09:00#inv-{i:05d}": f"inv-{i:05d}" for i in range(3_500)})
+    wave = Wave(Contacts([]))
+    planner = wave.planner()
+    planner.surveys = reminders
+    queued: list[int] = []
+
+    class Spending(Queue):
+        def enqueue(self, messages: Sequence[tuple[dict[str, str], int]]) -> None:
+            super().enqueue(messages)
+            invocation.left -= 100
+            queued.append(len(messages))
+
+    planner.queue = Spending()
+    invocation = Invocation(page_seconds=0)
+    budget = Budget(invocation.time_left, seconds=240.0, reserve_seconds=60.0)
+    # When the hourly run fires
+    first = planner.queue_reminders(budget)
+    # Then it stopped after its budget (3 chunks) and asked to be continued
+    assert first == {"s": 3_000}
+    assert wave.continuations.sent == [({"action": "reminders"}, 0)]
+    # And the continuation queues the rest, and nothing is left due
+    invocation.left = 900
+    assert planner.queue_reminders(Budget(invocation.time_left, 240.0, 60.0)) == {"s": 500}
+    assert reminders.due == {}
+    assert queued == [1_000, 1_000, 1_000, 500]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from nps.kernel import aws
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 DEFINITION = "definition"
 REMINDER_PREFIX = "reminder#"
 _CACHE_SECONDS = 60.0
+_PARALLEL_DELETES = 16
 
 
 def reminder_sort_key(due_iso: str, invite_id: str) -> str:
@@ -92,10 +94,19 @@ class DynamoSurveyRepository:
             }
         }
 
-    def delete_reminder(self, survey_id: str, sort_key: str) -> None:
-        aws.client("dynamodb").delete_item(
-            TableName=self.table_name, Key={"survey_id": {"S": survey_id}, "sk": {"S": sort_key}}
-        )
+    def delete_reminders(self, survey_id: str, sort_keys: Sequence[str]) -> None:
+        """Delete reminder items, ``_PARALLEL_DELETES`` at a time (a large wave's reminders fall due together)."""
+        client = aws.client("dynamodb")
+
+        def delete(sort_key: str) -> None:
+            client.delete_item(TableName=self.table_name, Key={"survey_id": {"S": survey_id}, "sk": {"S": sort_key}})
+
+        if len(sort_keys) <= 1:
+            for sort_key in sort_keys:
+                delete(sort_key)
+            return
+        with ThreadPoolExecutor(max_workers=_PARALLEL_DELETES) as pool:
+            list(pool.map(delete, sort_keys))
 
 
 def _stored(definition: str) -> Survey:
