@@ -151,9 +151,7 @@ def create_sending(prefix: str, bus_name: str, sender: str = "surveys@example.co
         },
     )["QueueUrl"]
     trigger_url = sqs.create_queue(QueueName=f"{prefix}-business-events")["QueueUrl"]
-    planning_url = sqs.create_queue(QueueName=f"{prefix}-planning", Attributes={"VisibilityTimeout": "900"})[
-        "QueueUrl"
-    ]
+    planning_url = sqs.create_queue(QueueName=f"{prefix}-planning", Attributes={"VisibilityTimeout": "900"})["QueueUrl"]
     events = aws.client("events")
     events.put_rule(Name=f"{prefix}-business-events", EventBusName=bus_name, EventPattern=json.dumps(BUSINESS_EVENTS))
     events.put_targets(
