@@ -19,6 +19,7 @@ from benchmarks import (
     cold_start,
     follow_ups,
     one_tap,
+    planning,
     report_reads,
     sending,
     stream_throughput,
@@ -43,6 +44,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--report-samples", type=int, default=5, help="timed reports (0: skip the report figure)")
     parser.add_argument("--emails", type=int, default=4_000, help="emails rendered per timed round")
     parser.add_argument("--contacts", type=int, default=100_000, help="contacts in the planner's wave")
+    parser.add_argument(
+        "--wave-contacts", type=int, default=1_000_000, help="contacts in the wave planned across invocations (0: skip)"
+    )
     parser.add_argument("--follow-ups", type=int, default=150, help="follow-ups timed on moto (0: skip)")
     parser.add_argument("--viral-seconds", type=int, default=60, help="seconds of a 10,000/s survey replayed (0: skip)")
     parser.add_argument("--viral-shards", type=int, default=16, help="stream shards in the viral survey")
@@ -251,6 +255,37 @@ def _planner(args: argparse.Namespace) -> dict[str, Any]:
     return {"figure": result.figure.as_json(), "report": report, "stub_calls": result.stub_calls}
 
 
+def _wave_continuation(args: argparse.Namespace) -> dict[str, Any]:
+    section(
+        f"6b. a wave of {args.wave_contacts:,} contacts planned across invocations: the real planner, stores"
+        " stubbed, CPU time measured, request latency modelled on a simulated clock"
+    )
+    result = planning.run(contacts=args.wave_contacts)
+    print(format_figure(result.rate))
+    print(format_figure(result.longest))
+    per_contact = {name: round(count / args.wave_contacts, 3) for name, count in result.requests.items()}
+    note(
+        f"{result.invocations} invocations, {result.invites:,} invites, {result.cpu_seconds:.1f} s CPU and"
+        f" {result.simulated_seconds / 60:.1f} simulated minutes for the wave"
+        f" ({args.wave_contacts / result.simulated_seconds:,.0f} contacts per simulated second)"
+    )
+    note("requests per contact: " + ", ".join(f"{name} {count}" for name, count in per_contact.items()))
+    ten_million = 10_000_000 / args.wave_contacts
+    note(
+        f"10 million contacts, scaled: about {result.invocations * ten_million:,.0f} invocations,"
+        f" {result.simulated_seconds * ten_million / 3600:.1f} hours of planning"
+    )
+    return {
+        "rate_figure": result.rate.as_json(),
+        "longest_invocation_figure": result.longest.as_json(),
+        "invocations": result.invocations,
+        "invites": result.invites,
+        "requests": result.requests,
+        "simulated_seconds": result.simulated_seconds,
+        "report": result.report,
+    }
+
+
 def _follow_ups(args: argparse.Namespace) -> dict[str, Any]:
     section(f"7. follow-up steps in-process on moto: {args.follow_ups} promoter follow-ups (open + email, median)")
     result = follow_ups.run(follow_ups=args.follow_ups)
@@ -320,6 +355,11 @@ def main(argv: list[str] | None = None) -> int:
     mark = time.perf_counter()
     sections["wave_planner"] = _planner(args)
     timings["wave_planner"] = time.perf_counter() - mark
+
+    if args.wave_contacts > 0:
+        mark = time.perf_counter()
+        sections["wave_continuation"] = _wave_continuation(args)
+        timings["wave_continuation"] = time.perf_counter() - mark
 
     if args.follow_ups > 0:
         mark = time.perf_counter()

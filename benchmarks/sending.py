@@ -139,7 +139,7 @@ class _Surveys:
     def due_reminders(self, survey_id: str, now_iso: str) -> Iterable[tuple[str, str]]:
         return []
 
-    def delete_reminder(self, survey_id: str, sort_key: str) -> None:
+    def delete_reminders(self, survey_id: str, sort_keys: Sequence[str]) -> None:
         return None
 
 
@@ -148,9 +148,10 @@ class _Contacts:
     contacts: list[Contact]
     page_size: int = 1_000
 
-    def pages(self, audience: str) -> Iterable[list[Contact]]:
-        for start in range(0, len(self.contacts), self.page_size):
-            yield self.contacts[start : start + self.page_size]
+    def page(self, audience: str, after: str | None, limit: int) -> tuple[list[Contact], str | None]:
+        start = 0 if after is None else int(after.removeprefix("c-")) + 1
+        page = self.contacts[start : start + limit]
+        return page, (page[-1].contact_id if start + limit < len(self.contacts) else None)
 
     def get(self, audience: str, contact_id: str) -> Contact | None:
         return None
@@ -176,6 +177,9 @@ class _Invites:
     ) -> list[tuple[PlannedInvite, bool, bool]]:
         self.writes += len(planned)
         return [(invite, True, True) for invite in planned]
+
+    def claim_mailboxes(self, planned: Sequence[PlannedInvite], ttl: int) -> set[str]:
+        return set()  # a wave planned in one go keeps its mailboxes in memory: no claims
 
 
 @dataclass

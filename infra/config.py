@@ -3,9 +3,40 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 
 from constructs import Node
+
+#: Response API requests per second for each invite sent per second, while a wave is delivered.
+#: Mail security scanners fetch a message's links as it arrives (11 score links, the preview link and
+#: HEADs: about 13 requests) in roughly a third of business mailboxes (≈ 4.3 requests per send), and
+#: people who answer within minutes of the send make a GET, the page's POST and often a comment
+#: (≈ 3 requests, a fifth of them: ≈ 0.6). Rounded up: 5. docs/capacity.md, "Waves".
+TAPS_PER_SEND = 5
+#: The API throttle never goes below these (requests/s): a stack sending slowly still takes bursts of
+#: taps from a forwarded message or a scanner re-checking old mail.
+API_RATE_FLOOR = 50
+API_BURST_FLOOR = 100
+#: Sends one deliver instance makes per second (about 100 ms of reads, the claim, the SES call and the
+#: recording transaction each, with margin): the concurrency the send rate needs.
+SENDS_PER_DELIVER_INSTANCE = 5
+DEFAULT_SEND_RATE = 10.0
+
+
+def api_rate_for(send_rate_per_second: float) -> int:
+    """The API's steady request rate for a send rate: ``sends/s × TAPS_PER_SEND``, at least the floor."""
+    return max(API_RATE_FLOOR, math.ceil(send_rate_per_second * TAPS_PER_SEND))
+
+
+def api_burst_for(api_rate_limit: int) -> int:
+    """The API's burst: twice its steady rate (a scanner fetches a message's links within a second)."""
+    return max(API_BURST_FLOOR, 2 * api_rate_limit)
+
+
+def deliver_concurrency_for(send_rate_per_second: float) -> int:
+    """Deliver instances needed to reach the send rate, at least SQS's minimum maximum concurrency (2)."""
+    return max(2, math.ceil(send_rate_per_second / SENDS_PER_DELIVER_INSTANCE))
 
 
 @dataclass(frozen=True)
@@ -13,8 +44,11 @@ class StackConfig:
     stage: str = "dev"
     default_locale: str = "en"
     link_lifetime_days: int = 30
-    api_rate_limit: int = 50
-    api_burst_limit: int = 100
+    #: Emails + SMS per second across all deliver instances (at most the SES account's sending rate).
+    send_rate_per_second: float = DEFAULT_SEND_RATE
+    #: The response API's throttle; by default derived from the send rate (:func:`api_rate_for`).
+    api_rate_limit: int = API_RATE_FLOOR
+    api_burst_limit: int = API_BURST_FLOOR
     log_retention_days: int = 90
     #: Address subscribed to the alarm topic (optional; the subscription must be confirmed by mail).
     alarm_email: str | None = None
@@ -43,12 +77,17 @@ class StackConfig:
             value = node.try_get_context(name)
             return default if value is None else value
 
+        send_rate = float(str(get("sendRatePerSecond", DEFAULT_SEND_RATE)))
+        if send_rate <= 0:
+            raise ValueError("sendRatePerSecond must be a positive number of sends per second")
+        api_rate = int(str(get("apiRateLimit", api_rate_for(send_rate))))
         return cls(
             stage=str(get("stage", cls.stage)),
             default_locale=str(get("defaultLocale", cls.default_locale)),
             link_lifetime_days=int(str(get("linkLifetimeDays", cls.link_lifetime_days))),
-            api_rate_limit=int(str(get("apiRateLimit", cls.api_rate_limit))),
-            api_burst_limit=int(str(get("apiBurstLimit", cls.api_burst_limit))),
+            send_rate_per_second=send_rate,
+            api_rate_limit=api_rate,
+            api_burst_limit=int(str(get("apiBurstLimit", api_burst_for(api_rate)))),
             log_retention_days=int(str(get("logRetentionDays", cls.log_retention_days))),
             alarm_email=str(get("alarmEmail", "")) or None,
             nps_alarms=_thresholds(get("npsAlarms", {})),
@@ -102,14 +141,15 @@ MIN_DELIVER_CONCURRENCY = 2
 MAX_DELIVER_CONCURRENCY = 1000
 
 
-def deliver_concurrency(value: object) -> int:
-    """``deliverConcurrency``: deliver instances at once, 2–1000 (``2`` when unset).
+def deliver_concurrency(value: object, default: int = 2) -> int:
+    """``deliverConcurrency``: deliver instances at once, 2–1000 (``default`` when unset: see
+    :func:`deliver_concurrency_for`).
 
     Raises ``ValueError`` for a value that is not a whole number or is outside 2–1000; SQS's event
     source mapping cannot cap a function at one instance, so ``1`` is refused rather than raised silently.
     """
     if value is None:
-        return MIN_DELIVER_CONCURRENCY
+        return max(MIN_DELIVER_CONCURRENCY, default)
     try:
         number = int(str(value))
     except ValueError:

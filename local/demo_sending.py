@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import random
 import re
 import uuid
@@ -31,6 +32,7 @@ from typing import Any
 from local.environment import REGION, LocalStack
 from local.lambda_events import LambdaContext, sqs_record
 from nps.kernel import aws
+from nps.sending.planning import MAILBOX_CLAIM_PREFIX
 
 ACCOUNT_ID = "123456789012"
 SURVEY_ID = "onboarding-q4"
@@ -193,19 +195,52 @@ def import_report(stack: LocalStack, report_key: str) -> list[dict[str, str]]:
 # --------------------------------------------------------------------------------------------------
 
 
+class PlannerContext(LambdaContext):
+    """The planner's context as deployed: its 15 minutes to the timeout are all left."""
+
+    def __init__(self) -> None:
+        super().__init__("planner")
+
+    def get_remaining_time_in_millis(self) -> int:  # type: ignore[override]
+        return 900_000
+
+
 def fire_wave(survey_id: str, scheduled_time: datetime) -> dict[str, Any]:
-    """Invoke the planner exactly as the survey's Scheduler schedule does."""
+    """Invoke the planner exactly as the survey's Scheduler schedule does, then deliver the wave's
+    continuations (if it was too large for one invocation) as the planning queue would; the report of
+    the invocation that finished the wave."""
     from functions.planner import handler as planner
 
     payload = {"action": "wave", "survey_id": survey_id, "scheduled_time": scheduled_time.isoformat()}
-    result: dict[str, Any] = planner.lambda_handler(payload, LambdaContext("planner"))
+    result: dict[str, Any] = planner.lambda_handler(payload, PlannerContext())
+    for report in continue_waves():
+        if report.get("complete"):
+            result = report
     return result
+
+
+def continue_waves() -> list[dict[str, Any]]:
+    """Deliver the planning queue's continuation messages to the planner until it is empty (moto never
+    invokes an event source); the report of each."""
+    from functions.planner import handler as planner
+
+    queue_url = os.environ.get("PLANNING_QUEUE_URL", "")
+    reports: list[dict[str, Any]] = []
+    while queue_url:
+        messages = _receive(queue_url)
+        if not messages:
+            break
+        for message in messages:
+            event = {"Records": [sqs_record(message, f"arn:aws:sqs:{REGION}:000000000000:planning")]}
+            reports.extend(planner.lambda_handler(event, PlannerContext())["waves"])
+            aws.client("sqs").delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return reports
 
 
 def fire_reminders() -> dict[str, Any]:
     from functions.planner import handler as planner
 
-    result: dict[str, Any] = planner.lambda_handler({"action": "reminders"}, LambdaContext("planner"))
+    result: dict[str, Any] = planner.lambda_handler({"action": "reminders"}, PlannerContext())
     return result
 
 
@@ -388,10 +423,11 @@ def captured_sms() -> list[CapturedSms]:
 
 
 def invite_items(stack: LocalStack) -> list[dict[str, Any]]:
+    """Every invite item (not the mailbox claims a wave planned over several pages keeps beside them)."""
     items: list[dict[str, Any]] = []
     paginator = aws.client("dynamodb").get_paginator("scan")
     for page in paginator.paginate(TableName=stack.tables["invites"]):
-        items.extend(page["Items"])
+        items.extend(item for item in page["Items"] if not item["invite_id"]["S"].startswith(MAILBOX_CLAIM_PREFIX))
     return items
 
 

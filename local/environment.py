@@ -111,6 +111,8 @@ class SendingResources:
     import_bucket: str
     feedback_topic_arn: str
     schedule_group: str
+    #: The planner's continuation queue (a wave too large for one invocation resumes from it).
+    planning_queue_url: str = ""
     public_base_url: str = "https://nps.example.test"
     send_rate_per_second: float = 1000.0
 
@@ -121,6 +123,7 @@ class SendingResources:
             "SUPPRESSIONS_TABLE": tables["suppressions"],
             "SEND_QUEUE_URL": self.send_queue_url,
             "SEND_DLQ_URL": self.dead_letter_queue_url,
+            "PLANNING_QUEUE_URL": self.planning_queue_url,
             "SES_CONFIGURATION_SET": self.configuration_set,
             "IMPORT_BUCKET": self.import_bucket,
             "PUBLIC_BASE_URL": self.public_base_url,
@@ -148,6 +151,7 @@ def create_sending(prefix: str, bus_name: str, sender: str = "surveys@example.co
         },
     )["QueueUrl"]
     trigger_url = sqs.create_queue(QueueName=f"{prefix}-business-events")["QueueUrl"]
+    planning_url = sqs.create_queue(QueueName=f"{prefix}-planning", Attributes={"VisibilityTimeout": "900"})["QueueUrl"]
     events = aws.client("events")
     events.put_rule(Name=f"{prefix}-business-events", EventBusName=bus_name, EventPattern=json.dumps(BUSINESS_EVENTS))
     events.put_targets(
@@ -168,6 +172,7 @@ def create_sending(prefix: str, bus_name: str, sender: str = "surveys@example.co
         import_bucket=bucket,
         feedback_topic_arn=topic_arn,
         schedule_group=group,
+        planning_queue_url=planning_url,
     )
 
 

@@ -4,9 +4,11 @@ CDK context (all optional; ``cdk synth`` works with none):
 
 * ``senderIdentity``: the SES identity (domain or address) invites are sent from (``example.com``);
 * ``sendRatePerSecond``: emails + SMS per second across all deliver instances (``10``; at most the
-  SES account's sending rate);
-* ``deliverConcurrency``: deliver instances at once, 2–1000 (``2``, SQS's minimum maximum concurrency;
-  a lower value stops the synth);
+  SES account's sending rate). Planning keeps at most ``PLAN_AHEAD_SECONDS`` of sends at this rate
+  on the send queue, and the response API's throttle follows from it (infra/config.py);
+* ``deliverConcurrency``: deliver instances at once, 2–1000 (default: enough for the send rate at
+  ``SENDS_PER_DELIVER_INSTANCE`` each, at least 2, SQS's minimum maximum concurrency; a value below 2
+  stops the synth);
 * ``triggerDetailTypes``: business event detail types that may start invites, a JSON list
   (``["Ticket Closed", "Order Delivered"]``; from ``-c`` it arrives as JSON text and is parsed).
 """
@@ -33,7 +35,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
-from infra.config import deliver_concurrency, trigger_detail_types
+from infra.config import deliver_concurrency, deliver_concurrency_for, trigger_detail_types
 from infra.constructs.functions import acknowledge
 from infra.constructs.platform import Platform
 from infra.constructs.queues import encrypted_queue
@@ -47,6 +49,12 @@ MAX_SEND_ATTEMPTS = 5
 #: A send claimed this long ago and never recorded is marked unknown (far above the deliver timeout).
 STUCK_CLAIM_MINUTES = int(STUCK_AFTER.total_seconds() // 60)
 SWEEP_EVERY_MINUTES = 10
+PLANNER_TIMEOUT = Duration.minutes(15)  # the hourly reminder run; a wave plans PLANNING_BUDGET_SECONDS per invocation
+#: Seconds one planner invocation plans a wave before a continuation takes over ("a few minutes").
+PLANNING_BUDGET_SECONDS = 240
+#: How far planning runs ahead of delivery, in seconds of sends at the send rate (under the send
+#: queue's one-hour age alarm).
+PLAN_AHEAD_SECONDS = 1800
 
 
 class Sending(Construct):
@@ -72,8 +80,8 @@ class Sending(Construct):
         stack = Stack.of(self)
         context = self.node.try_get_context
         identity = str(context("senderIdentity") or "example.com")
-        send_rate = float(context("sendRatePerSecond") or 10)
-        concurrency = deliver_concurrency(context("deliverConcurrency"))
+        send_rate = platform.config.send_rate_per_second
+        concurrency = deliver_concurrency(context("deliverConcurrency"), deliver_concurrency_for(send_rate))
         detail_types = trigger_detail_types(context("triggerDetailTypes"), DEFAULT_TRIGGER_DETAIL_TYPES)
 
         # -- SES: configuration set whose bounce/complaint events go to an encrypted topic -------------
@@ -141,7 +149,17 @@ class Sending(Construct):
             self,
             "PlannerDeadLetters",
             platform.key,
-            dead_letter_role="schedules and business events the planner missed",
+            dead_letter_role="schedules, business events and wave continuations the planner missed",
+        )
+        # A wave too large for one invocation continues from here (one message per invocation).
+        self.planning_queue = encrypted_queue(
+            self,
+            "PlanningQueue",
+            platform.key,
+            dead_letter_queue=self.planner_dlq,
+            max_receive_count=5,
+            # Lambda requires at least the function's timeout; six times it, as AWS advises for retries.
+            visibility_timeout=Duration.minutes(6 * PLANNER_TIMEOUT.to_minutes()),
         )
 
         # -- contact import bucket -----------------------------------------------------------------
@@ -192,16 +210,36 @@ class Sending(Construct):
         self.planner = function(
             "planner",
             "Starts waves (schedules, business events) and queues reminders",
-            {**tables, "SEND_QUEUE_URL": self.send_queue.queue_url, "ID_KEY_SECRET_NAME": id_key_secret.secret_arn},
+            {
+                **tables,
+                "SEND_QUEUE_URL": self.send_queue.queue_url,
+                "PLANNING_QUEUE_URL": self.planning_queue.queue_url,
+                "ID_KEY_SECRET_NAME": id_key_secret.secret_arn,
+                "SEND_RATE_PER_SECOND": str(send_rate),
+                "PLANNING_BUDGET_SECONDS": str(PLANNING_BUDGET_SECONDS),
+                "PLAN_AHEAD_SECONDS": str(PLAN_AHEAD_SECONDS),
+            },
             memory_size=1024,
-            timeout=Duration.minutes(15),
+            timeout=PLANNER_TIMEOUT,
         )
-        grant_items(surveys, self.planner, "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:DeleteItem")
+        # UpdateItem: a wave's progress item (wave#<id>), advanced once per page planned.
+        grant_items(
+            surveys,
+            self.planner,
+            "dynamodb:GetItem",
+            "dynamodb:Scan",
+            "dynamodb:Query",
+            "dynamodb:DeleteItem",
+            "dynamodb:UpdateItem",
+        )
         grant_items(contacts, self.planner, "dynamodb:GetItem", "dynamodb:Query")
         grant_items(suppressions, self.planner, "dynamodb:BatchGetItem")
         grant_items(invites, self.planner, "dynamodb:PutItem")
         self.send_queue.grant_send_messages(self.planner)
+        self.planning_queue.grant_send_messages(self.planner)
         id_key_secret.grant_read(self.planner)
+        # One continuation per invocation: a failure retries that message alone, after its visibility timeout.
+        self.planner.add_event_source(sources.SqsEventSource(self.planning_queue, batch_size=1, max_concurrency=2))
 
         # -- deliver -------------------------------------------------------------------------------
         self.deliver = function(

@@ -242,3 +242,68 @@ def test_an_alarm_stays_on_while_invites_are_in_an_unknown_state(template: Templ
     # (the sweep reports every ten minutes; between reports the alarm keeps its state)
     assert alarm["TreatMissingData"] == "ignore"
     assert alarm["AlarmActions"]
+
+
+def test_the_planner_continues_large_waves_from_its_own_queue_one_message_at_a_time(template: Template) -> None:
+    # Given the synthesized planner and its planning queue
+    (planner_id,) = [k for k in resources(template, "AWS::Lambda::Function") if k.startswith("SendingPlanner")]
+    (queue_id,) = [k for k in resources(template, "AWS::SQS::Queue") if k.startswith("SendingPlanningQueue")]
+    planner = resources(template, "AWS::Lambda::Function")[planner_id]["Properties"]
+    queue = resources(template, "AWS::SQS::Queue")[queue_id]["Properties"]
+    # Then the planner knows its queue and plans a wave for a few minutes per invocation
+    variables = planner["Environment"]["Variables"]
+    assert variables["PLANNING_QUEUE_URL"] == {"Ref": queue_id}
+    assert float(variables["PLANNING_BUDGET_SECONDS"]) <= 300
+    # And the queue feeds the planner one continuation per invocation, hidden while one is planned
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {"BatchSize": 1, "FunctionName": {"Ref": planner_id}, "EventSourceArn": {"Fn::GetAtt": [queue_id, "Arn"]}},
+    )
+    assert queue["VisibilityTimeout"] >= planner["Timeout"]
+    # And a continuation that keeps failing lands in the planner's dead-letter queue, encrypted
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0].startswith("SendingPlannerDeadLetters")
+    assert "KmsMasterKeyId" in queue
+
+
+def _throttle_and_concurrency(context: dict[str, Any]) -> tuple[dict[str, Any], int, str]:
+    app, stack = build_app(context)
+    app.synth()
+    template = Template.from_stack(stack)
+    (stage,) = resources(template, "AWS::ApiGatewayV2::Stage").values()
+    mappings = [
+        m["Properties"]
+        for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"].get("BatchSize") == 10 and "ScalingConfig" in m["Properties"]
+    ]
+    (deliver,) = [
+        f["Properties"]
+        for k, f in resources(template, "AWS::Lambda::Function").items()
+        if k.startswith("SendingDeliver")
+    ]
+    return (
+        stage["Properties"]["DefaultRouteSettings"],
+        mappings[0]["ScalingConfig"]["MaximumConcurrency"],
+        deliver["Environment"]["Variables"]["SEND_RATE_PER_SECOND"],
+    )
+
+
+def test_the_api_throttle_and_the_deliver_concurrency_follow_from_the_send_rate() -> None:
+    # Given a stack that sends 200 invites a second
+    throttle, concurrency, rate = _throttle_and_concurrency({"sendRatePerSecond": 200})
+    # Then the response API takes 5 requests per send per second (scanners and people), with a 2x burst
+    assert throttle["ThrottlingRateLimit"] == 1_000
+    assert throttle["ThrottlingBurstLimit"] == 2_000
+    # And deliver runs enough instances for the rate at 5 sends a second each
+    assert concurrency == 40
+    assert float(rate) == 200
+
+
+def test_a_slow_sender_keeps_the_throttle_floor_and_an_explicit_throttle_wins() -> None:
+    # Given the default send rate (10/s), and one stack with the throttle set by hand
+    default, concurrency, _ = _throttle_and_concurrency({})
+    explicit, _, _ = _throttle_and_concurrency({"sendRatePerSecond": 200, "apiRateLimit": 300})
+    # Then the default keeps the floor of 50 requests/s (burst 100) and two deliver instances
+    assert (default["ThrottlingRateLimit"], default["ThrottlingBurstLimit"]) == (50, 100)
+    assert concurrency == 2
+    # And a throttle given in context is used as given, its burst derived from it
+    assert (explicit["ThrottlingRateLimit"], explicit["ThrottlingBurstLimit"]) == (300, 600)

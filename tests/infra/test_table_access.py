@@ -19,7 +19,7 @@ ACCESS: dict[str, dict[str, set[str]]] = {
     "respond": {"Invites": {"GetItem", "UpdateItem"}, "Responses": {"GetItem", "UpdateItem"}},
     "score": {"Aggregates": {"BatchGetItem", "ConditionCheckItem", "GetItem", "PutItem", "UpdateItem"}},
     "planner": {
-        "Surveys": {"DeleteItem", "GetItem", "Query", "Scan"},
+        "Surveys": {"DeleteItem", "GetItem", "Query", "Scan", "UpdateItem"},
         "Contacts": {"GetItem", "Query"},
         "Suppressions": {"BatchGetItem"},
         "Invites": {"PutItem"},

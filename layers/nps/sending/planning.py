@@ -47,6 +47,9 @@ class PlannedInvite:
     send_after: datetime
     #: What the invite's response pages show of the survey (brand, wording in ``locale``).
     page: PageBrand = NEUTRAL_BRAND
+    #: Keyed hash of the wave and the mailbox (channel and normalised address) when the wave claims its
+    #: mailboxes in the store (waves planned over several invocations); ``None`` otherwise. No PII.
+    mailbox_key: str | None = None
 
     def held(self, now: datetime) -> bool:
         return self.send_after > now
@@ -74,6 +77,16 @@ def invite_id_for(wave_id: str, contact_id: str, audience: str, id_key: IdKey) -
     already recorded never change (they are computed once, when their wave is planned).
     """
     return f"inv-{id_key.digest('invite', wave_id, audience, contact_id)[:32]}"
+
+
+#: The prefix of a mailbox claim's key: claims live beside invites, whose ids start ``inv-``.
+MAILBOX_CLAIM_PREFIX = "mbx-"
+
+
+def mailbox_key_for(wave_id: str, mailbox: str, id_key: IdKey) -> str:
+    """The key under which a wave claims one mailbox (``channel:normalised address``): ``mbx-`` and 32 hex
+    characters of HMAC-SHA256 under the stack's ``id_key``, so the claim holds no address."""
+    return f"{MAILBOX_CLAIM_PREFIX}{id_key.digest('mailbox', wave_id, mailbox)[:32]}"
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -131,6 +144,7 @@ def plan_contacts(
     not_before: datetime | None = None,
     respect_fatigue: bool = True,
     invited_addresses: set[str] | None = None,
+    mailbox_keys: bool = False,
 ) -> WavePlan:
     """Plan one wave over ``contacts``; ``not_before`` delays every send (event-triggered invites).
 
@@ -139,7 +153,9 @@ def plan_contacts(
     One invite per mailbox (or phone number) per wave: a contact whose address, compared as
     :func:`~nps.sending.suppression.normalise_address` does (email case-insensitively), already has an
     invite in this wave is skipped as ``same_address``. ``invited_addresses`` carries those addresses
-    across the pages of one wave (it is updated in place).
+    across the pages of one wave (it is updated in place). ``mailbox_keys`` gives each invite the
+    :func:`mailbox_key_for` its wave claims in the store, for waves planned over several invocations
+    (whose pages do not share ``invited_addresses``).
     """
     invited = invited_addresses if invited_addresses is not None else set()
     plan = WavePlan()
@@ -177,6 +193,7 @@ def plan_contacts(
             segments=survey.segments_of(contact.attributes),
             send_after=send_after,
             page=survey.page_brand(locale),
+            mailbox_key=mailbox_key_for(wave_id, mailbox, id_key) if mailbox_keys else None,
         )
         plan.invites.append(invite)
         if send_after > now:

@@ -49,6 +49,12 @@ class SendingSettings:
     follow_up_events_queue_url: str = ""
     #: The Secrets Manager secret holding the id key of invite ids and suppression keys.
     id_key_secret_name: str = ""
+    #: The planner's own queue, on which a wave too large for one invocation continues.
+    planning_queue_url: str = ""
+    #: Seconds one planner invocation plans a wave before it hands the rest to a continuation.
+    planning_budget_seconds: float = 240
+    #: How far (in seconds of sends at ``send_rate_per_second``) planning may run ahead of delivery.
+    plan_ahead_seconds: float = 1800
 
     @classmethod
     def from_env(cls) -> SendingSettings:
@@ -77,6 +83,9 @@ class SendingSettings:
             follow_up_events_dlq_url=env("FOLLOW_UP_EVENTS_DLQ_URL", ""),
             stuck_claim_minutes=_number("STUCK_CLAIM_MINUTES", "15"),
             follow_up_events_queue_url=env("FOLLOW_UP_EVENTS_QUEUE_URL", ""),
+            planning_queue_url=env("PLANNING_QUEUE_URL", ""),
+            planning_budget_seconds=_number("PLANNING_BUDGET_SECONDS", "240"),
+            plan_ahead_seconds=_number("PLAN_AHEAD_SECONDS", "1800"),
         )
 
     def require(self, *names: str) -> SendingSettings:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -91,15 +91,15 @@ class _Surveys:
     def due_reminders(self, survey_id: str, now_iso: str) -> Iterable[tuple[str, str]]:
         return []
 
-    def delete_reminder(self, survey_id: str, sort_key: str) -> None: ...
+    def delete_reminders(self, survey_id: str, sort_keys: Any) -> None: ...
 
 
 class _Contacts:
     def __init__(self, contacts: list[Contact]) -> None:
         self.contacts = contacts
 
-    def pages(self, audience: str) -> Iterator[list[Contact]]:
-        yield self.contacts
+    def page(self, audience: str, after: str | None, limit: int) -> tuple[list[Contact], str | None]:
+        return self.contacts, None
 
     def get(self, audience: str, contact_id: str) -> Contact | None:
         return next((c for c in self.contacts if c.contact_id == contact_id), None)
@@ -114,6 +114,9 @@ class _Invites:
     ) -> list[tuple[PlannedInvite, bool, bool]]:
         self.invited.update(p.contact_id for p in planned)
         return [(p, True, True) for p in planned]
+
+    def claim_mailboxes(self, planned: Any, ttl: int) -> set[str]:
+        return set()
 
 
 class _Queue:

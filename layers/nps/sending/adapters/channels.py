@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from botocore.exceptions import (
@@ -29,6 +30,8 @@ _MAYBE_ACCEPTED = {"InternalFailure", "InternalError", "InternalErrorException"}
 # Failures to open the connection: the request never left.
 _NOT_CONNECTED = (EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError)
 MAX_DELAY_SECONDS = 900  # SQS's longest message delay
+#: Send-message batches in flight at once when a wave queues a page (under botocore's 10 connections).
+PARALLEL_BATCHES = 8
 
 
 class SendError(Exception):
@@ -139,9 +142,11 @@ class SqsSendQueue:
         self.dead_letter_url = dead_letter_url
 
     def enqueue(self, messages: Sequence[tuple[dict[str, str], int]]) -> None:
-        """Send ``(body, delay seconds)`` pairs in batches of 10; failed entries are retried, then raised."""
+        """Send ``(body, delay seconds)`` pairs in batches of 10, up to ``PARALLEL_BATCHES`` batches at once
+        (a page of a wave is a hundred batches); failed entries are retried, then raised."""
         client = aws.client("sqs")
-        for start in range(0, len(messages), 10):
+
+        def send(start: int) -> None:
             pending = {
                 str(index): {
                     "Id": str(index),
@@ -159,10 +164,32 @@ class SqsSendQueue:
             if pending:
                 raise RuntimeError(f"{len(pending)} send message(s) could not be queued")
 
+        starts = range(0, len(messages), 10)
+        if len(starts) <= 1:
+            for start in starts:
+                send(start)
+            return
+        with ThreadPoolExecutor(max_workers=PARALLEL_BATCHES) as pool:
+            list(pool.map(send, starts))
+
     def dead_letter(self, body: dict[str, str], reason: str, attempts: int) -> None:
         """Park a message that will not be retried in the DLQ, with the reason (ids only, no PII)."""
         aws.client("sqs").send_message(
             QueueUrl=self.dead_letter_url,
             MessageBody=json.dumps({**body, "reason": reason, "attempts": attempts}, separators=(",", ":")),
             MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:256]}},
+        )
+
+
+class SqsContinuationQueue:
+    """The planner's own queue: a continuation message resumes a wave in a later invocation."""
+
+    def __init__(self, queue_url: str) -> None:
+        self.queue_url = queue_url
+
+    def continue_later(self, message: dict[str, Any], delay_seconds: int) -> None:
+        aws.client("sqs").send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=json.dumps(message, separators=(",", ":")),
+            DelaySeconds=max(0, min(MAX_DELAY_SECONDS, int(delay_seconds))),
         )

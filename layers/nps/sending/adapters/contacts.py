@@ -123,6 +123,21 @@ class DynamoContactRepository:
         for page in aws.client("dynamodb").get_paginator("scan").paginate(TableName=self.table_name):
             yield [contact_from_item(item) for item in page["Items"]]
 
+    def page(self, audience: str, after: str | None, limit: int) -> tuple[list[Contact], str | None]:
+        """Up to ``limit`` contacts of ``audience`` after contact id ``after`` (one query), and the contact
+        id to resume after, or None when the audience is exhausted."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "audience = :audience",
+            "ExpressionAttributeValues": {":audience": {"S": audience}},
+            "Limit": limit,
+        }
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = contact_key(audience, after)
+        result = aws.client("dynamodb").query(**kwargs)
+        last = result.get("LastEvaluatedKey")
+        return [contact_from_item(item) for item in result["Items"]], (last["contact_id"]["S"] if last else None)
+
     def pages(self, audience: str) -> Iterator[list[Contact]]:
         """Every contact of an audience, one query page (≤ 1 MB) at a time."""
         paginator = aws.client("dynamodb").get_paginator("query")

@@ -212,6 +212,39 @@ class DynamoInviteLifecycle:
         with ThreadPoolExecutor(max_workers=_PARALLEL_WRITES) as pool:
             return list(pool.map(write, planned))
 
+    def claim_mailboxes(self, planned: Sequence[PlannedInvite], ttl: int) -> set[str]:
+        """Claim each invite's mailbox for its contact (one conditional put per invite with a
+        ``mailbox_key``); the ids of invites whose mailbox another contact of the wave holds.
+
+        The claim is an item of this table keyed by the mailbox key (``mbx-...``: no address, never a
+        link's id), holding the contact id and the wave; it succeeds again for the same contact, so a
+        replayed page keeps its invites. It expires with the wave's invites (``ttl``).
+        """
+
+        def claim(invite: PlannedInvite) -> str | None:
+            if invite.mailbox_key is None:
+                return None
+            held = aws.conditional_write(
+                "put_item",
+                TableName=self.invites_table,
+                Item={
+                    "invite_id": {"S": invite.mailbox_key},
+                    "contact_id": {"S": invite.contact_id},
+                    "wave_id": {"S": invite.wave_id},
+                    "expires_at_ttl": {"N": str(ttl)},
+                },
+                ConditionExpression="attribute_not_exists(invite_id) OR contact_id = :contact",
+                ExpressionAttributeValues={":contact": {"S": invite.contact_id}},
+            )
+            return None if held else invite.invite_id
+
+        if len(planned) <= 1:
+            taken = [claim(invite) for invite in planned]
+        else:
+            with ThreadPoolExecutor(max_workers=_PARALLEL_WRITES) as pool:
+                taken = list(pool.map(claim, planned))
+        return {invite_id for invite_id in taken if invite_id}
+
     # -- reading ------------------------------------------------------------------------------------
     def get(self, invite_id: str) -> InviteRecord | None:
         item = aws.client("dynamodb").get_item(

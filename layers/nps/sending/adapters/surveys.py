@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 from nps.kernel import aws
-from nps.sending.surveys import STORED, Survey
+
+if TYPE_CHECKING:
+    from nps.sending.surveys import Survey
 
 DEFINITION = "definition"
 REMINDER_PREFIX = "reminder#"
 _CACHE_SECONDS = 60.0
+_PARALLEL_DELETES = 16
 
 
 def reminder_sort_key(due_iso: str, invite_id: str) -> str:
@@ -46,7 +50,7 @@ class DynamoSurveyRepository:
             TableName=self.table_name, Key={"survey_id": {"S": survey_id}, "sk": {"S": DEFINITION}}
         )
         definition = item["Item"]["definition"]["S"] if "Item" in item else None
-        survey = Survey.model_validate_json(definition, context=STORED) if definition else None
+        survey = _stored(definition) if definition else None
         self._cache[survey_id] = (time.monotonic(), survey)
         return survey
 
@@ -59,7 +63,7 @@ class DynamoSurveyRepository:
             FilterExpression="sk = :definition",
             ExpressionAttributeValues={":definition": {"S": DEFINITION}},
         ):
-            surveys.extend(Survey.model_validate_json(i["definition"]["S"], context=STORED) for i in page["Items"])
+            surveys.extend(_stored(i["definition"]["S"]) for i in page["Items"])
         return sorted(surveys, key=lambda s: s.survey_id)
 
     def due_reminders(self, survey_id: str, now_iso: str) -> Iterator[tuple[str, str]]:
@@ -90,11 +94,31 @@ class DynamoSurveyRepository:
             }
         }
 
-    def delete_reminder(self, survey_id: str, sort_key: str) -> None:
-        aws.client("dynamodb").delete_item(
-            TableName=self.table_name, Key={"survey_id": {"S": survey_id}, "sk": {"S": sort_key}}
-        )
+    def delete_reminders(self, survey_id: str, sort_keys: Sequence[str]) -> None:
+        """Delete reminder items, ``_PARALLEL_DELETES`` at a time (a large wave's reminders fall due together)."""
+        client = aws.client("dynamodb")
+
+        def delete(sort_key: str) -> None:
+            client.delete_item(TableName=self.table_name, Key={"survey_id": {"S": survey_id}, "sk": {"S": sort_key}})
+
+        if len(sort_keys) <= 1:
+            for sort_key in sort_keys:
+                delete(sort_key)
+            return
+        with ThreadPoolExecutor(max_workers=_PARALLEL_DELETES) as pool:
+            list(pool.map(delete, sort_keys))
+
+
+def _stored(definition: str) -> Survey:
+    """A stored definition (validated when it was put), checked again as stored surveys are."""
+    # Imported on the first read: pydantic and the survey models load with the first survey a function
+    # reads, not at start-up (the reminder run and the first wave or send pay it once).
+    from nps.sending.surveys import STORED, Survey
+
+    return Survey.model_validate_json(definition, context=STORED)
 
 
 def survey_from_json(text: str) -> Survey:
+    from nps.sending.surveys import Survey
+
     return Survey.model_validate(json.loads(text))
