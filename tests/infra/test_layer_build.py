@@ -104,14 +104,16 @@ def test_without_the_runtimes_python_the_build_says_what_to_install(
 
 
 def test_an_override_of_another_version_is_not_taken(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    # Given NPS_LAMBDA_PYTHON pointing at this (3.11) interpreter and nothing else to find
-    monkeypatch.setenv(layers.PYTHON_OVERRIDE, sys.executable)
-    monkeypatch.setenv("PATH", str(tmp_path))
+    # Given NPS_LAMBDA_PYTHON pointing at an interpreter of another minor version, and nothing else to find
+    other = tmp_path / "python3.11"
+    other.write_text("#!/bin/sh\necho 3.11\n")
+    other.chmod(0o755)
+    monkeypatch.setenv(layers.PYTHON_OVERRIDE, str(other))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     monkeypatch.setenv("PYENV_ROOT", str(tmp_path))
     layers.runtime_python.cache_clear()
     try:
-        if sys.version_info[:2] == (3, 12):
-            pytest.skip("this interpreter is the runtime's version")
+        # Then it is not taken: bytecode is specific to the minor version (PEP 3147)
         with pytest.raises(layers.LayerBuildError):
             layers.runtime_python()
     finally:
