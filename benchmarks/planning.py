@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from benchmarks.report import Figure
+from benchmarks.synthetic import OneSurvey
 from nps.links.pseudonyms import IdKey
 from nps.sending.adapters.channels import PARALLEL_BATCHES
 from nps.sending.contacts import Contact
@@ -119,21 +120,6 @@ class Contacts:
         return page, (page[-1].contact_id if stop < self.total else None)
 
     def get(self, audience: str, contact_id: str) -> Contact | None:
-        return None
-
-
-@dataclass
-class Surveys:
-    def get(self, survey_id: str) -> Survey | None:
-        return SURVEY
-
-    def all(self) -> list[Survey]:
-        return [SURVEY]
-
-    def due_reminders(self, survey_id: str, now_iso: str) -> Iterable[tuple[str, str]]:
-        return []
-
-    def delete_reminders(self, survey_id: str, sort_keys: Sequence[str]) -> None:
         return None
 
 
@@ -239,7 +225,7 @@ def run(contacts: int = 1_000_000, page_size: int = 1_000) -> PlanningResult:
     invites, queue = Invites(requests), Queue(requests)
     continuations = Continuations(requests)
     planner = WavePlanner(
-        surveys=Surveys(),
+        surveys=OneSurvey(SURVEY),
         contacts=Contacts(contacts, requests),
         suppressions=Suppressions(requests),
         invites=invites,

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from benchmarks.report import Figure, median
+from benchmarks.synthetic import OneSurvey
 from nps.links.pseudonyms import IdKey
 from nps.links.tokens import Keyring
 from nps.sending.contacts import Contact
@@ -129,21 +130,6 @@ def synthetic_contacts(count: int, seed: int = 7) -> list[Contact]:
 
 
 @dataclass
-class _Surveys:
-    def get(self, survey_id: str) -> Survey | None:
-        return SURVEY
-
-    def all(self) -> list[Survey]:
-        return [SURVEY]
-
-    def due_reminders(self, survey_id: str, now_iso: str) -> Iterable[tuple[str, str]]:
-        return []
-
-    def delete_reminders(self, survey_id: str, sort_keys: Sequence[str]) -> None:
-        return None
-
-
-@dataclass
 class _Contacts:
     contacts: list[Contact]
     page_size: int = 1_000
@@ -207,7 +193,7 @@ def run_planner(contacts: int = 100_000, rounds: int = 3) -> PlannerResult:
     for _ in range(rounds):
         suppressions, invites, queue = _Suppressions(), _Invites(), _Queue()
         planner = WavePlanner(
-            surveys=_Surveys(),
+            surveys=OneSurvey(SURVEY),
             contacts=_Contacts(population),
             suppressions=suppressions,
             invites=invites,

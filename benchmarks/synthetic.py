@@ -13,11 +13,14 @@ import io
 import logging
 import os
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from unittest import mock
+
+if TYPE_CHECKING:  # the scoring workload loads no pydantic model
+    from nps.sending.surveys import Survey
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 REGION = "us-east-1"
@@ -282,3 +285,22 @@ def scoring_function(stub: StubAwsClient) -> Iterator[Handler]:
         finally:
             handler.service.cache_clear()
             reset_settings()
+
+
+@dataclass
+class OneSurvey:
+    """A survey store holding one survey and no reminders: the planner benchmarks' ``SurveyStore``."""
+
+    survey: Survey
+
+    def get(self, survey_id: str) -> Survey | None:
+        return self.survey if survey_id == self.survey.survey_id else None
+
+    def all(self) -> list[Survey]:
+        return [self.survey]
+
+    def due_reminders(self, survey_id: str, now_iso: str) -> Iterable[tuple[str, str]]:
+        return []
+
+    def delete_reminders(self, survey_id: str, sort_keys: Sequence[str]) -> None:
+        return None
