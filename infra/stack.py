@@ -130,6 +130,7 @@ class NpsStack(Stack):
             "PlannerArn": self.sending.planner.function_arn,
             "SchedulerRoleArn": self.sending.scheduler_role.role_arn,
             "PlannerDeadLetterQueueArn": self.sending.planner_dlq.queue_arn,
+            "PlanningQueueUrl": self.sending.planning_queue.queue_url,
             "SenderIdentity": self.sending.sender_identity,
         }
         for name, value in outputs.items():

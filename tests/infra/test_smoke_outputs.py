@@ -18,3 +18,14 @@ def test_the_stack_outputs_everything_the_smoke_command_reads() -> None:
     outputs = Template.from_stack(stack).find_outputs("*")
     assert set(STACK_OUTPUTS) - set(outputs) == set()
     assert outputs["SenderIdentity"]["Value"] == "example.com"  # the senderIdentity context default
+
+
+def test_the_stack_outputs_every_name_the_program_commands_read() -> None:
+    from aws_cdk.assertions import Template
+
+    from nps.cli.programs import _OUTPUT_VARIABLES
+
+    app, stack = build_app()
+    app.synth()
+    outputs = Template.from_stack(stack).find_outputs("*")
+    assert set(_OUTPUT_VARIABLES) - set(outputs) == set()

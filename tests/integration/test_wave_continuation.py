@@ -19,6 +19,9 @@ from functions.planner import handler as planner
 from local import demo_sending as ds
 from local.environment import LocalStack
 from local.lambda_events import LambdaContext, sqs_record
+from nps.cli import programs
+from nps.cli.common import CliError
+from nps.cli.target import Target
 from nps.kernel import aws
 from nps.sending.adapters.invites import DynamoInviteLifecycle
 from nps.sending.planning import MAILBOX_CLAIM_PREFIX
@@ -169,3 +172,53 @@ def test_a_schedule_redriven_from_the_dead_letter_queue_to_the_planning_queue_pl
     assert reports[-1]["invites"] == 30
     assert len(reports) == 2
     assert len(ds.invite_items(platform)) == 30
+
+
+def test_nps_wave_start_on_a_stack_hands_the_wave_to_the_planner_and_wave_show_follows_it(
+    platform: LocalStack, clock: ds.Clock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a survey of 30 contacts on a stack target (not the local environment) with a planning queue
+    ds.create_survey(platform, {**ds.DEMO_SURVEY, "reminder_days": None})
+    rows = "".join(f"contact-{i:04d},person{i}@example.com,,Europe/Berlin,en,pro,emea\n" for i in range(30))
+    ds.import_csv(platform, "contact_id,email,phone,time_zone,locale,plan,region\n" + rows)
+    assert platform.sending is not None
+    stack = Target(
+        "stack Nps-test",
+        dict(platform.tables),
+        outputs={
+            "PlanningQueueUrl": platform.sending.planning_queue_url,
+            "SendQueueUrl": platform.sending.send_queue_url,
+        },
+    )
+    capsys.readouterr()
+    # When the team starts a wave with the CLI
+    assert programs._with(stack, lambda: programs.start_wave(ds.SURVEY_ID, stack)) == 0
+    started = json.loads(capsys.readouterr().out)
+    # Then nothing was planned in the CLI's process: the planner got the wave on its planning queue
+    assert started["planning"] == "queued"
+    assert ds.invite_items(platform) == []
+    (message,) = continuations(platform)
+    assert json.loads(message["Body"])["action"] == "wave"
+    # And the planner plans it in checkpointed invocations, every contact once
+    reports = []
+    for _ in range(5):
+        pending = continuations(platform)
+        if not pending:
+            break
+        reports.extend(deliver(platform, pending[0])["waves"])
+    assert reports[-1]["complete"]
+    assert reports[-1]["wave_id"] == started["wave_id"]
+    assert len(ds.invite_items(platform)) == 30
+    # And `nps wave show` reports the finished run
+    capsys.readouterr()
+    assert programs._with(stack, lambda: programs.show_wave(ds.SURVEY_ID, started["wave_id"])) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["complete"] is True
+    assert shown["invites"] == 30
+    assert shown["run"] == 1
+    # And an unknown survey or wave is one clear error, nothing queued
+    with pytest.raises(CliError, match="no survey 'nope'"):
+        programs._with(stack, lambda: programs.start_wave("nope", stack))
+    with pytest.raises(CliError, match="no wave 'w-1'"):
+        programs._with(stack, lambda: programs.show_wave(ds.SURVEY_ID, "w-1"))
+    assert continuations(platform) == []

@@ -4,6 +4,7 @@
     nps --stack Nps-prod survey list
     nps --stack Nps-prod contacts import contacts.csv [--audience default] [--report errors.csv]
     nps --stack Nps-prod wave start <survey_id>
+    nps --stack Nps-prod wave show <survey_id> <wave_id>
     nps --stack Nps-prod follow-up show <follow_up_id>
     nps --stack Nps-prod follow-up resolve <follow_up_id> [--note "called back, refunded"]
 
@@ -19,6 +20,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -40,14 +42,17 @@ from nps.cli.terminal import cell
 from nps.follow_ups.adapters.store import DynamoFollowUpStore, StepFunctionsTaskTokens
 from nps.follow_ups.steps import FollowUpNotFound, invite_id_of, resolve_task
 from nps.kernel.config import ConfigurationError
+from nps.kernel.periods import iso_timestamp
 from nps.links.adapters.keyring import load_id_key
-from nps.sending.adapters.channels import SqsSendQueue
+from nps.sending.adapters.channels import SqsContinuationQueue, SqsSendQueue
 from nps.sending.adapters.contacts import DynamoContactRepository
 from nps.sending.adapters.invites import DynamoInviteLifecycle
 from nps.sending.adapters.schedules import SurveySchedules
 from nps.sending.adapters.suppressions import DynamoSuppressionRepository
 from nps.sending.adapters.surveys import DynamoSurveyRepository
+from nps.sending.adapters.waves import DynamoWaveProgress
 from nps.sending.importing import import_contacts_file
+from nps.sending.planning import scheduled_wave_id
 from nps.sending.settings import reset_sending_settings, sending_settings
 from nps.sending.sms import survey_sms_lengths
 from nps.sending.surveys import Survey
@@ -135,9 +140,28 @@ def import_file(path: Path, audience: str, report_path: Path | None) -> int:
     return 0
 
 
-def start_wave(survey_id: str) -> int:
-    """Plan a wave now, in this process, exactly as the planner function would."""
-    config = sending_settings().require(
+def start_wave(survey_id: str, target: Target) -> int:
+    """Start a wave now.
+
+    On a deployed stack the wave is handed to the planner function through its planning queue, so it is
+    planned in checkpointed chunks with continuations like a scheduled wave, however large the audience
+    (``nps wave show`` follows it). Locally, or on a stack without a planning queue, it is planned in this
+    process, exactly as the planner function would. Raises :class:`CliError` for an unknown survey.
+    """
+    config = sending_settings()
+    if config.planning_queue_url and not target.local:
+        surveys = DynamoSurveyRepository(config.require("surveys_table").surveys_table)
+        if surveys.get(survey_id) is None:
+            raise CliError(f"no survey {survey_id!r} here: `nps survey list` shows the surveys")
+        now = datetime.now(UTC)
+        wave_id = scheduled_wave_id(survey_id, now)
+        SqsContinuationQueue(config.planning_queue_url).continue_later(
+            {"action": "wave", "survey_id": survey_id, "scheduled_time": iso_timestamp(now)}, 0
+        )
+        print(json.dumps({"survey_id": survey_id, "wave_id": wave_id, "planning": "queued"}, indent=2))
+        print(f"the planner plans it in the stack: `nps wave show {survey_id} {wave_id}` follows it", file=sys.stderr)
+        return 0
+    config = config.require(
         "invites_table", "aggregates_table", "surveys_table", "contacts_table", "suppressions_table",
         "send_queue_url", "id_key_secret_name",
     )  # fmt: skip
@@ -155,6 +179,16 @@ def start_wave(survey_id: str) -> int:
     except SurveyNotFound:
         raise CliError(f"no survey {survey_id!r} here: `nps survey list` shows the surveys") from None
     print(json.dumps(wave.as_dict(), indent=2))
+    return 0
+
+
+def show_wave(survey_id: str, wave_id: str) -> int:
+    """Where a scheduled wave stands: its latest run's pages, whether it is done, and its counts so far."""
+    progress = DynamoWaveProgress(sending_settings().require("surveys_table").surveys_table).get(survey_id, wave_id)
+    if progress is None:
+        raise CliError(f"no wave {wave_id!r} of survey {survey_id!r} here (a wave planned locally keeps no progress)")
+    report = progress.report()
+    print(json.dumps({**report.as_dict(), "run": progress.run, "started_at": progress.started_at}, indent=2))
     return 0
 
 
@@ -224,14 +258,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         check=check_contacts_file,
     )
     wave = commands.add_parser("wave", help="waves").add_subparsers(dest="action", required=True)
-    start = wave.add_parser("start", help="start a wave now (runs the planner in this process)")
+    start = wave.add_parser("start", help="start a wave now (the stack's planner plans it; locally, this process)")
     start.add_argument(
         "survey_id",
         metavar="SURVEY",
         type=identifier("a survey id"),
         help="the survey id (`nps survey list` shows them)",
     )
-    start.set_defaults(handler=lambda args, target: _with(target, lambda: start_wave(args.survey_id)))
+    start.set_defaults(handler=lambda args, target: _with(target, lambda: start_wave(args.survey_id, target)))
+    follow = wave.add_parser("show", help="where a wave stands (pages planned, done, counts)")
+    follow.add_argument("survey_id", metavar="SURVEY", type=identifier("a survey id"), help="the survey id")
+    follow.add_argument(
+        "wave_id", metavar="WAVE", type=identifier("a wave id"), help="the wave id `wave start` printed"
+    )
+    follow.set_defaults(handler=lambda args, target: _with(target, lambda: show_wave(args.survey_id, args.wave_id)))
     follow_up = commands.add_parser("follow-up", help="follow-ups of answers").add_subparsers(
         dest="action", required=True
     )
@@ -257,6 +297,7 @@ _TABLE_VARIABLES = {
 }
 _OUTPUT_VARIABLES = {
     "SendQueueUrl": "SEND_QUEUE_URL",
+    "PlanningQueueUrl": "PLANNING_QUEUE_URL",
     "ScheduleGroup": "SCHEDULE_GROUP",
     "PlannerArn": "PLANNER_ARN",
     "SchedulerRoleArn": "SCHEDULER_ROLE_ARN",
