@@ -41,7 +41,6 @@ from nps.links.pseudonyms import IdKey
 from nps.links.tokens import Keyring
 from nps.sending.adapters.channels import SendError
 from nps.sending.feedback import feedback_tags
-from nps.sending.planning import next_send_time
 from nps.sending.suppression import lookup_hashes
 
 if TYPE_CHECKING:
@@ -377,6 +376,7 @@ class FollowUpService:
         }
 
     def _timings(self, survey: Survey, follow_up: FollowUp, now: datetime) -> dict[str, Any]:
+        from nps.sending.planning import next_send_time
         from nps.sending.surveys import DetractorFollowUp  # loaded with the survey
 
         settings = survey.follow_ups.for_category(follow_up.category)

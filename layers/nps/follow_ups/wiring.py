@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable
+from datetime import datetime
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
 from nps.events.publisher import EventPublisher
 from nps.follow_ups.adapters.store import DynamoFollowUpStore, SqsCommentUpdates, SqsTaskQueue, StepFunctionsTaskTokens
@@ -15,7 +18,23 @@ from nps.sending.adapters.invites import DynamoInviteLifecycle
 from nps.sending.adapters.suppressions import DynamoSuppressionRepository
 from nps.sending.adapters.surveys import DynamoSurveyRepository
 from nps.sending.settings import sending_settings
-from nps.sending.waves import WavePlanner
+
+if TYPE_CHECKING:
+    from nps.sending.contacts import Contact
+    from nps.sending.surveys import Survey
+    from nps.sending.waves import WavePlanner
+
+
+class PlannerOnDemand:
+    """The re-survey planner, built when a follow-up first re-surveys: only the detractor workflow's
+    re-survey step plans invites, so the other steps and the follow-up events function never load it."""
+
+    def __init__(self, build: Callable[[], WavePlanner]) -> None:
+        self._planner = cache(build)
+
+    def resurvey(self, survey: Survey, contact: Contact, wave_id: str, now: datetime) -> tuple[str | None, str]:
+        """:meth:`nps.sending.waves.WavePlanner.resurvey`."""
+        return self._planner().resurvey(survey, contact, wave_id, now)
 
 
 @lru_cache(maxsize=1)
@@ -29,15 +48,20 @@ def follow_up_service() -> FollowUpService:
     contacts = DynamoContactRepository(config.contacts_table)
     suppressions = DynamoSuppressionRepository(config.suppressions_table)
     invites = DynamoInviteLifecycle(config.invites_table, config.aggregates_table, config.contacts_table)
-    planner = WavePlanner(
-        surveys=surveys,
-        contacts=contacts,
-        suppressions=suppressions,
-        invites=invites,
-        queue=SqsSendQueue(config.send_queue_url),
-        id_key=lambda: load_id_key(config.id_key_secret_name),
-        retention_days=config.retention_days,
-    )
+
+    def planner() -> WavePlanner:
+        from nps.sending.waves import WavePlanner
+
+        return WavePlanner(
+            surveys=surveys,
+            contacts=contacts,
+            suppressions=suppressions,
+            invites=invites,
+            queue=SqsSendQueue(config.send_queue_url),
+            id_key=lambda: load_id_key(config.id_key_secret_name),
+            retention_days=config.retention_days,
+        )
+
     return FollowUpService(
         follow_ups=DynamoFollowUpStore(config.follow_ups_table),
         invites=invites,
@@ -49,7 +73,7 @@ def follow_up_service() -> FollowUpService:
         tasks=SqsTaskQueue(config.follow_up_task_queue_url),
         comment_updates=SqsCommentUpdates(config.follow_up_events_queue_url),
         tokens=StepFunctionsTaskTokens(),
-        resurveyor=planner,
+        resurveyor=PlannerOnDemand(planner),
         publisher=EventPublisher(config.event_bus_name),
         keyring=lambda: load_keyring(config.signing_secret_name),
         id_key=lambda: load_id_key(config.id_key_secret_name),
