@@ -2,8 +2,8 @@
 
 Pydantic alone adds about 90 ms to a cold start. The respond path reads its settings from a dataclass
 and its limits from :mod:`nps.kernel.categories` so that it never loads it; the follow-up functions
-keep their record as a dataclass and load the event models, surveys, mail rendering and the wave
-planner only in the steps that use them; the reporting API builds a model's validator when a request
+keep their record as a dataclass and load the event models, surveys, mail rendering, the wave
+planner and the invites and suppressions adapters only in the steps that use them; the reporting API builds a model's validator when a request
 first uses it. Moving a constant into a module with models, or importing a model at module level, must
 fail here, not only show up as a slower benchmark.
 """
@@ -32,6 +32,9 @@ NEVER_ON_THE_FOLLOW_UP_PATH = (
     "nps.sending.messages",
     "nps.sending.delivery",
     "nps.sending.waves",
+    "nps.sending.planning",
+    "nps.sending.adapters.invites",
+    "nps.sending.adapters.suppressions",
     "moto",
 )
 

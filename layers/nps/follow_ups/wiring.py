@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from nps.events.publisher import EventPublisher
 from nps.follow_ups.adapters.store import DynamoFollowUpStore, SqsCommentUpdates, SqsTaskQueue, StepFunctionsTaskTokens
@@ -14,15 +14,48 @@ from nps.links.adapters.keyring import load_id_key, load_keyring
 from nps.responding.adapters.responses import DynamoResponseRepository
 from nps.sending.adapters.channels import SesMailer, SqsSendQueue
 from nps.sending.adapters.contacts import DynamoContactRepository
-from nps.sending.adapters.invites import DynamoInviteLifecycle
-from nps.sending.adapters.suppressions import DynamoSuppressionRepository
 from nps.sending.adapters.surveys import DynamoSurveyRepository
 from nps.sending.settings import sending_settings
 
 if TYPE_CHECKING:
+    from nps.sending.adapters.invites import DynamoInviteLifecycle
+    from nps.sending.adapters.suppressions import DynamoSuppressionRepository
     from nps.sending.contacts import Contact
     from nps.sending.surveys import Survey
     from nps.sending.waves import WavePlanner
+
+T = TypeVar("T")
+
+
+class OnDemand(Generic[T]):
+    """Stands in for the adapter ``build`` returns, built (and its module imported) on first use.
+
+    The invites and suppressions adapters serve the steps that open a follow-up, send its email or
+    re-survey; the team's task, closing and the follow-up events function never touch them.
+    """
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = cache(build)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._build(), name)
+
+
+def on_demand(build: Callable[[], T]) -> T:
+    """An :class:`OnDemand` typed as what it stands in for."""
+    return cast("T", OnDemand(build))
+
+
+def _invites(invites_table: str, aggregates_table: str, contacts_table: str) -> DynamoInviteLifecycle:
+    from nps.sending.adapters.invites import DynamoInviteLifecycle
+
+    return DynamoInviteLifecycle(invites_table, aggregates_table, contacts_table)
+
+
+def _suppressions(table: str) -> DynamoSuppressionRepository:
+    from nps.sending.adapters.suppressions import DynamoSuppressionRepository
+
+    return DynamoSuppressionRepository(table)
 
 
 class PlannerOnDemand:
@@ -46,8 +79,8 @@ def follow_up_service() -> FollowUpService:
     )  # fmt: skip
     surveys = DynamoSurveyRepository(config.surveys_table)
     contacts = DynamoContactRepository(config.contacts_table)
-    suppressions = DynamoSuppressionRepository(config.suppressions_table)
-    invites = DynamoInviteLifecycle(config.invites_table, config.aggregates_table, config.contacts_table)
+    suppressions = on_demand(lambda: _suppressions(config.suppressions_table))
+    invites = on_demand(lambda: _invites(config.invites_table, config.aggregates_table, config.contacts_table))
 
     def planner() -> WavePlanner:
         from nps.sending.waves import WavePlanner
