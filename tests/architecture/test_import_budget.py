@@ -3,9 +3,9 @@
 Pydantic alone adds about 90 ms to a cold start. The respond path reads its settings from a dataclass
 and its limits from :mod:`nps.kernel.categories` so that it never loads it; the follow-up functions
 keep their record as a dataclass and load the event models, surveys, mail rendering, the wave
-planner and the invites and suppressions adapters only in the steps that use them; the reporting API builds a model's validator when a request
-first uses it. Moving a constant into a module with models, or importing a model at module level, must
-fail here, not only show up as a slower benchmark.
+planner and the invites and suppressions adapters only in the steps that use them; the reporting API
+builds a model's validator when a request first uses it. Moving a constant into a module with models,
+or importing a model at module level, must fail here, not only show up as a slower benchmark.
 """
 
 from __future__ import annotations
