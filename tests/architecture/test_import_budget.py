@@ -1,8 +1,11 @@
-"""The respond function's import path: what its cold start loads is part of its budget (see make bench).
+"""What each function's cold start may load: the import path is part of its budget (see make bench).
 
-Pydantic alone adds about 90 ms to a cold start; the respond path reads its settings from a dataclass
-and its limits from :mod:`nps.kernel.categories` so that it never loads it. Moving a constant into a
-module with models must fail here, not only show up as a slower benchmark.
+Pydantic alone adds about 90 ms to a cold start. The respond path reads its settings from a dataclass
+and its limits from :mod:`nps.kernel.categories` so that it never loads it; the follow-up functions
+keep their record as a dataclass and load the event models, surveys, mail rendering, the wave
+planner and the invites and suppressions adapters only in the steps that use them; the reporting API
+builds a model's validator when a request first uses it. Moving a constant into a module with models,
+or importing a model at module level, must fail here, not only show up as a slower benchmark.
 """
 
 from __future__ import annotations
@@ -12,19 +15,69 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NEVER_ON_THE_RESPOND_PATH = ("pydantic", "pydantic_core", "jsonschema", "moto")
+#: Loaded by the follow-up steps that validate an event, read a survey, render mail or re-survey.
+NEVER_ON_THE_FOLLOW_UP_PATH = (
+    "pydantic",
+    "pydantic_core",
+    "jinja2",
+    "nps.events.models",
+    "nps.sending.surveys",
+    "nps.sending.contacts",
+    "nps.sending.messages",
+    "nps.sending.delivery",
+    "nps.sending.waves",
+    "nps.sending.planning",
+    "nps.sending.adapters.invites",
+    "nps.sending.adapters.suppressions",
+    "moto",
+)
 
 
-def test_the_respond_handler_imports_no_pydantic() -> None:
-    code = (
-        "import json, sys\n"
-        "import functions.respond.handler\n"
-        f"print(json.dumps(sorted(set({NEVER_ON_THE_RESPOND_PATH!r}) & set(sys.modules))))\n"
-    )
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_DEFAULT_REGION": "us-east-1"}
+def _after_import(module: str, probe: str = "") -> Any:
+    """What ``probe`` (an expression over ``sys.modules``) gives after importing ``module`` in a fresh
+    interpreter with this checkout's code first on the path."""
+    code = f"import json, sys\nimport {module}\nprint(json.dumps({probe or 'sorted(sys.modules)'}))\n"
+    path = os.pathsep.join((str(ROOT / "layers"), str(ROOT)))
+    environment = {**os.environ, "PYTHONPATH": path, "AWS_DEFAULT_REGION": "us-east-1"}
     completed = subprocess.run(  # noqa: S603 - this interpreter, fixed code
         [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, check=True
     )
-    assert json.loads(completed.stdout.strip().splitlines()[-1]) == []
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def test_the_respond_handler_imports_no_pydantic() -> None:
+    loaded = set(_after_import("functions.respond.handler"))
+    assert sorted(set(NEVER_ON_THE_RESPOND_PATH) & loaded) == []
+
+
+@pytest.mark.parametrize("function", ["follow_up", "follow_up_events"])
+def test_the_follow_up_handlers_load_no_models_templates_or_planner(function: str) -> None:
+    # Given a fresh interpreter, When the handler is imported (as Lambda does at cold start)
+    loaded = set(_after_import(f"functions.{function}.handler"))
+    # Then nothing only some steps need is loaded, but the follow-up service itself is
+    assert sorted(set(NEVER_ON_THE_FOLLOW_UP_PATH) & loaded) == []
+    assert {"nps.follow_ups.steps", "nps.follow_ups.wiring"} <= loaded
+
+
+def test_the_report_handler_builds_no_model_and_no_openapi_document_at_import() -> None:
+    # Given a fresh interpreter, When the report handler is imported
+    probe = (
+        "{'incomplete': sorted(name for name, model in vars(sys.modules['nps.reporting.models']).items()"
+        " if isinstance(model, type) and hasattr(model, '__pydantic_complete__') and model.__module__ =="
+        " 'nps.reporting.models' and not model.__pydantic_complete__),"
+        " 'complete': sorted(name for name, model in vars(sys.modules['nps.reporting.models']).items()"
+        " if isinstance(model, type) and getattr(model, '__pydantic_complete__', False)),"
+        " 'openapi_models': 'aws_lambda_powertools.event_handler.openapi.models' in sys.modules}"
+    )
+    state = _after_import("functions.report.handler", probe)
+    # Then no API model has built its validator (a request builds those of its route) ...
+    assert state["complete"] == []
+    assert {"SummaryOut", "TrendQuery", "ErrorOut"} <= set(state["incomplete"])
+    # ... and the OpenAPI document's own models are not loaded (only `make openapi` generates it)
+    assert state["openapi_models"] is False

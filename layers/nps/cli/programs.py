@@ -198,7 +198,7 @@ def show_follow_up(follow_up_id: str) -> int:
     if follow_up is None:
         print(f"no follow-up {follow_up_id!r}", file=sys.stderr)
         return 1
-    print(follow_up.model_dump_json(indent=2, exclude={"task_token", "execution"}))
+    print(json.dumps(follow_up.as_dict(exclude={"task_token", "execution"}), indent=2, ensure_ascii=False))
     return 0
 
 

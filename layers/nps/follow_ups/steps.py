@@ -26,28 +26,13 @@ contact in a category, the same for every redelivery of that answer's event.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from nps.events.models import (
-    COMMENT_RECEIVED,
-    EVENT_SOURCE,
-    FOLLOW_UP_RESOLVED,
-    RESPONSE_RETRACTED,
-    RESPONSE_SCORED,
-    CommentReceivedDetail,
-    FollowUpAlertDetail,
-    FollowUpOpenedDetail,
-    FollowUpOutcome,
-    FollowUpResolvedDetail,
-    ResponseRetractedDetail,
-    ResponseScoredDetail,
-)
+from nps.events.names import COMMENT_RECEIVED, EVENT_SOURCE, FOLLOW_UP_RESOLVED, RESPONSE_RETRACTED, RESPONSE_SCORED
 from nps.events.patterns import RESURVEY_WAVE_PREFIX
 from nps.events.publisher import Event, Publisher, detail_json
 from nps.kernel.categories import categorize
@@ -55,14 +40,19 @@ from nps.kernel.periods import iso_timestamp, parse_timestamp
 from nps.links.pseudonyms import IdKey
 from nps.links.tokens import Keyring
 from nps.sending.adapters.channels import SendError
-from nps.sending.adapters.invites import InviteRecord
-from nps.sending.contacts import Contact
-from nps.sending.delivery import Contacts, Mailer
 from nps.sending.feedback import feedback_tags
-from nps.sending.messages import mime_message, render_follow_up_email, unsubscribe_link
-from nps.sending.planning import next_send_time
 from nps.sending.suppression import lookup_hashes
-from nps.sending.surveys import DetractorFollowUp, Survey
+
+if TYPE_CHECKING:
+    # The event models, surveys and contacts load pydantic: the steps that validate an event or read a
+    # survey import them when they run, so the others (and the functions' cold starts) never do.
+    from pydantic import BaseModel
+
+    from nps.events.models import FollowUpOutcome
+    from nps.sending.adapters.invites import InviteRecord
+    from nps.sending.contacts import Contact
+    from nps.sending.delivery import Contacts, Mailer
+    from nps.sending.surveys import Survey
 
 UNSUBSCRIBE_LINK_DAYS = 365
 #: A follow-up keeps its answer's latest comments: at most this many, and at most this many bytes of
@@ -135,10 +125,14 @@ def follow_up_of_wave(wave_id: str) -> str | None:
     return wave_id[len(RESURVEY_WAVE_PREFIX) :] if wave_id.startswith(RESURVEY_WAVE_PREFIX) else None
 
 
-class FollowUp(BaseModel):
-    """One follow-up item (ids, the answer, where the workflow is). No address, no token in logs."""
+@dataclass(kw_only=True)
+class FollowUp:
+    """One follow-up item (ids, the answer, where the workflow is). No address, no token in logs.
 
-    model_config = ConfigDict(extra="ignore")
+    A plain dataclass rather than a pydantic model: it is only ever read back from our own table, which
+    this package alone writes, so the follow-up steps that need no survey and no event contract (the
+    team's task, closing, comment updates) run without loading pydantic.
+    """
 
     follow_up_id: str
     invite_id: str
@@ -150,7 +144,7 @@ class FollowUp(BaseModel):
     audience: str
     channel: str
     locale: str
-    segments: dict[str, str] = Field(default_factory=dict)
+    segments: dict[str, str] = field(default_factory=dict)
     score: int
     version: int
     opened_at: str
@@ -166,13 +160,33 @@ class FollowUp(BaseModel):
     resolved_at: str | None = None
     #: The latest comments the contact added (text kept here, in the encrypted table, for the team's
     #: task): at most FOLLOW_UP_COMMENTS_KEPT, FOLLOW_UP_COMMENT_BYTES_KEPT bytes of text.
-    comments: list[dict[str, Any]] = Field(default_factory=list)
+    comments: list[dict[str, Any]] = field(default_factory=list)
     #: Every comment received, kept or not (absent on items older than the bound: see ``comments_received``).
     comment_count: int | None = None
     #: How many of them the team's task queue has been told about.
     comments_sent: int = 0
     #: When the scheduled comment update falls due (ISO time), while one is pending.
     comment_update_due: str | None = None
+
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FollowUp:
+        """A follow-up from its stored attributes (numbers as ``int``); attributes it does not know (the
+        item's TTL, the email claim) are ignored. ``TypeError`` when a required attribute is missing,
+        ``ValueError`` for an unknown status."""
+        return cls(**{name: data[name] for name in _FOLLOW_UP_FIELDS if name in data})
+
+    def as_dict(self, *, exclude_none: bool = False, exclude: Collection[str] = ()) -> dict[str, Any]:
+        """The follow-up as JSON-ready data, in field order (``status`` as its value)."""
+        data = {name: getattr(self, name) for name in _FOLLOW_UP_FIELDS if name not in exclude}
+        data["status"] = self.status.value
+        return {k: v for k, v in data.items() if v is not None} if exclude_none else data
+
+    def replace(self, **changes: Any) -> FollowUp:
+        """A copy with ``changes`` applied."""
+        return replace(self, **changes)
 
     @property
     def comments_received(self) -> int:
@@ -183,11 +197,20 @@ class FollowUp(BaseModel):
         """The fields every follow-up event carries (ids, answer, segments); ``event_id`` ends in ``suffix``."""
         return {
             "event_id": f"{self.follow_up_id}:{suffix}",
-            **self.model_dump(
-                include={"follow_up_id", "survey_id", "wave_id", "invite_id", "contact_id", "channel", "locale",
-                         "segments", "score", "category"}
-            ),
-        }  # fmt: skip
+            "follow_up_id": self.follow_up_id,
+            "survey_id": self.survey_id,
+            "wave_id": self.wave_id,
+            "invite_id": self.invite_id,
+            "contact_id": self.contact_id,
+            "channel": self.channel,
+            "locale": self.locale,
+            "segments": dict(self.segments),
+            "score": self.score,
+            "category": self.category,
+        }
+
+
+_FOLLOW_UP_FIELDS = tuple(f.name for f in fields(FollowUp))
 
 
 class FollowUpStore(Protocol):
@@ -299,6 +322,8 @@ class FollowUpService:
         event), ``disabled`` (off for this survey and category), ``superseded`` (the answer changed or
         was retracted before the workflow started) or ``unknown_invite``.
         """
+        from nps.events.models import ResponseScoredDetail
+
         detail = parse_detail(ResponseScoredDetail, event)
         follow_up_id = follow_up_id_of(detail.invite_id, detail.version)
         result: dict[str, Any] = {"follow_up_id": follow_up_id, "category": detail.category}
@@ -351,6 +376,9 @@ class FollowUpService:
         }
 
     def _timings(self, survey: Survey, follow_up: FollowUp, now: datetime) -> dict[str, Any]:
+        from nps.sending.planning import next_send_time
+        from nps.sending.surveys import DetractorFollowUp  # loaded with the survey
+
         settings = survey.follow_ups.for_category(follow_up.category)
         contact = self.contacts.get(follow_up.audience, follow_up.contact_id)
         email_at = now + timedelta(minutes=settings.email_delay_minutes)
@@ -377,6 +405,8 @@ class FollowUpService:
             "A follow-up task is open on the follow-up task queue."
         )
         subject = f"NPS {follow_up.category} follow-up: {follow_up.score}/10 on {survey.name}"
+        from nps.events.models import FollowUpAlertDetail
+
         event = FollowUpAlertDetail.model_validate(follow_up.event_fields("alert") | {"alerted_at": now})
         return {"subject": subject[:100], "message": message, "event": detail_json(event)}
 
@@ -389,9 +419,11 @@ class FollowUpService:
             new = Status.DONE if follow_up.category != "detractor" else Status.NOTIFIED
             values = {"email_sent": sent, "email_reason": reason}
             if self.follow_ups.transition(follow_up_id, (Status.OPENED,), new, values):
-                follow_up = follow_up.model_copy(update={"status": new, **values})
+                follow_up = follow_up.replace(status=new, **values)
             else:
                 follow_up = self._get(follow_up_id)  # closed meanwhile (a retraction): its state as stored
+        from nps.events.models import FollowUpOpenedDetail
+
         opened = FollowUpOpenedDetail.model_validate(
             follow_up.event_fields("opened")
             | {"email_sent": bool(follow_up.email_sent), "opened_at": parse_timestamp(follow_up.opened_at)}
@@ -421,6 +453,8 @@ class FollowUpService:
         # leaves the email unclaimed, so the step's retry sends it.
         now = self.clock()
         until = int((now + timedelta(days=UNSUBSCRIBE_LINK_DAYS)).timestamp())
+        from nps.sending.messages import mime_message, render_follow_up_email, unsubscribe_link
+
         unsubscribe = unsubscribe_link(self.keyring(), self.settings.base_url, follow_up.invite_id, until)
         email = render_follow_up_email(survey, follow_up.category, follow_up.locale, unsubscribe)
         raw = mime_message(survey, contact.email, email, unsubscribe)
@@ -530,7 +564,7 @@ class FollowUpService:
             if current.status is Status.RE_SURVEYING:
                 return self._awaiting_answer(current, survey)
             return {"status": str(current.status), "outcome": current.outcome}
-        return self._awaiting_answer(follow_up.model_copy(update={"resurvey_invite_id": invite_id}), survey)
+        return self._awaiting_answer(follow_up.replace(resurvey_invite_id=invite_id), survey)
 
     def _awaiting_answer(self, follow_up: FollowUp, survey: Survey | None = None) -> dict[str, Any]:
         survey = survey or self.surveys.get(follow_up.survey_id)
@@ -570,6 +604,8 @@ class FollowUpService:
             current = self._get(follow_up.follow_up_id)
             return {"status": str(current.status), "outcome": current.outcome}
         ids = {k: v for k, v in follow_up.event_fields("resolved").items() if k not in ("channel", "locale")}
+        from nps.events.models import FollowUpResolvedDetail
+
         resolved = FollowUpResolvedDetail(
             **ids,
             outcome=outcome,
@@ -611,6 +647,8 @@ class FollowUpService:
         Returns ``appended``, ``duplicate`` (a redelivered event, or the same text again), ``no_comment``
         or ``no_follow_up``. Raises :class:`CommentConflict` when concurrent writers keep winning (retried).
         """
+        from nps.events.models import CommentReceivedDetail
+
         detail = parse_detail(CommentReceivedDetail, event)
         current = self.responses.get(detail.invite_id)
         if current is None or not current.comment:
@@ -686,6 +724,8 @@ class FollowUpService:
 
     def on_retracted(self, event: dict[str, Any]) -> str:
         """The answer was a scanner's: close every open follow-up of the invite, end waits, tell the team."""
+        from nps.events.models import ResponseRetractedDetail
+
         detail = parse_detail(ResponseRetractedDetail, event)
         handled = "no_follow_up"
         for follow_up in self.follow_ups.of_invite(detail.invite_id):
@@ -700,6 +740,8 @@ class FollowUpService:
 
     def on_resurvey_answered(self, event: dict[str, Any]) -> str:
         """An answer to a re-survey resolves its follow-up, saying whether the contact moved category."""
+        from nps.events.models import ResponseScoredDetail
+
         detail = parse_detail(ResponseScoredDetail, event)
         follow_up_id = follow_up_of_wave(detail.wave_id)
         if follow_up_id is None:
@@ -764,7 +806,7 @@ def _update_pending(follow_up: FollowUp, now: datetime) -> bool:
     return parse_timestamp(follow_up.comment_update_due) > now - COMMENT_UPDATE_STALE
 
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 
 def parse_detail(model: type[M], event: dict[str, Any]) -> M:
@@ -777,6 +819,8 @@ def parse_detail(model: type[M], event: dict[str, Any]) -> M:
             raise InvalidFollowUpEvent("detail is not JSON") from error
     if not isinstance(detail, dict):
         raise InvalidFollowUpEvent("the event has no detail object")
+    from pydantic import ValidationError  # loaded with ``model``
+
     try:
         return model.model_validate(detail)
     except ValidationError as error:

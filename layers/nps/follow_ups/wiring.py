@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable
+from datetime import datetime
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from nps.events.publisher import EventPublisher
 from nps.follow_ups.adapters.store import DynamoFollowUpStore, SqsCommentUpdates, SqsTaskQueue, StepFunctionsTaskTokens
@@ -11,11 +14,60 @@ from nps.links.adapters.keyring import load_id_key, load_keyring
 from nps.responding.adapters.responses import DynamoResponseRepository
 from nps.sending.adapters.channels import SesMailer, SqsSendQueue
 from nps.sending.adapters.contacts import DynamoContactRepository
-from nps.sending.adapters.invites import DynamoInviteLifecycle
-from nps.sending.adapters.suppressions import DynamoSuppressionRepository
 from nps.sending.adapters.surveys import DynamoSurveyRepository
 from nps.sending.settings import sending_settings
-from nps.sending.waves import WavePlanner
+
+if TYPE_CHECKING:
+    from nps.sending.adapters.invites import DynamoInviteLifecycle
+    from nps.sending.adapters.suppressions import DynamoSuppressionRepository
+    from nps.sending.contacts import Contact
+    from nps.sending.surveys import Survey
+    from nps.sending.waves import WavePlanner
+
+T = TypeVar("T")
+
+
+class OnDemand(Generic[T]):
+    """Stands in for the adapter ``build`` returns, built (and its module imported) on first use.
+
+    The invites and suppressions adapters serve the steps that open a follow-up, send its email or
+    re-survey; the team's task, closing and the follow-up events function never touch them.
+    """
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = cache(build)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._build(), name)
+
+
+def on_demand(build: Callable[[], T]) -> T:
+    """An :class:`OnDemand` typed as what it stands in for."""
+    return cast("T", OnDemand(build))
+
+
+def _invites(invites_table: str, aggregates_table: str, contacts_table: str) -> DynamoInviteLifecycle:
+    from nps.sending.adapters.invites import DynamoInviteLifecycle
+
+    return DynamoInviteLifecycle(invites_table, aggregates_table, contacts_table)
+
+
+def _suppressions(table: str) -> DynamoSuppressionRepository:
+    from nps.sending.adapters.suppressions import DynamoSuppressionRepository
+
+    return DynamoSuppressionRepository(table)
+
+
+class PlannerOnDemand:
+    """The re-survey planner, built when a follow-up first re-surveys: only the detractor workflow's
+    re-survey step plans invites, so the other steps and the follow-up events function never load it."""
+
+    def __init__(self, build: Callable[[], WavePlanner]) -> None:
+        self._planner = cache(build)
+
+    def resurvey(self, survey: Survey, contact: Contact, wave_id: str, now: datetime) -> tuple[str | None, str]:
+        """:meth:`nps.sending.waves.WavePlanner.resurvey`."""
+        return self._planner().resurvey(survey, contact, wave_id, now)
 
 
 @lru_cache(maxsize=1)
@@ -27,17 +79,22 @@ def follow_up_service() -> FollowUpService:
     )  # fmt: skip
     surveys = DynamoSurveyRepository(config.surveys_table)
     contacts = DynamoContactRepository(config.contacts_table)
-    suppressions = DynamoSuppressionRepository(config.suppressions_table)
-    invites = DynamoInviteLifecycle(config.invites_table, config.aggregates_table, config.contacts_table)
-    planner = WavePlanner(
-        surveys=surveys,
-        contacts=contacts,
-        suppressions=suppressions,
-        invites=invites,
-        queue=SqsSendQueue(config.send_queue_url),
-        id_key=lambda: load_id_key(config.id_key_secret_name),
-        retention_days=config.retention_days,
-    )
+    suppressions = on_demand(lambda: _suppressions(config.suppressions_table))
+    invites = on_demand(lambda: _invites(config.invites_table, config.aggregates_table, config.contacts_table))
+
+    def planner() -> WavePlanner:
+        from nps.sending.waves import WavePlanner
+
+        return WavePlanner(
+            surveys=surveys,
+            contacts=contacts,
+            suppressions=suppressions,
+            invites=invites,
+            queue=SqsSendQueue(config.send_queue_url),
+            id_key=lambda: load_id_key(config.id_key_secret_name),
+            retention_days=config.retention_days,
+        )
+
     return FollowUpService(
         follow_ups=DynamoFollowUpStore(config.follow_ups_table),
         invites=invites,
@@ -49,7 +106,7 @@ def follow_up_service() -> FollowUpService:
         tasks=SqsTaskQueue(config.follow_up_task_queue_url),
         comment_updates=SqsCommentUpdates(config.follow_up_events_queue_url),
         tokens=StepFunctionsTaskTokens(),
-        resurveyor=planner,
+        resurveyor=PlannerOnDemand(planner),
         publisher=EventPublisher(config.event_bus_name),
         keyring=lambda: load_keyring(config.signing_secret_name),
         id_key=lambda: load_id_key(config.id_key_secret_name),

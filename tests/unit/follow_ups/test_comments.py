@@ -53,7 +53,7 @@ def follow_up(**fields: Any) -> FollowUp:
         "task_token": "t" * 1024,
         "comment_update_due": "2026-11-23T10:21:45.000000Z",
     }
-    return FollowUp.model_validate(values | fields)
+    return FollowUp.from_dict(values | fields)
 
 
 comment_shapes = st.lists(

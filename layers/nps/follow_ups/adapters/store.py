@@ -173,12 +173,12 @@ class DynamoFollowUpStore:
 
 def follow_up_item(follow_up: FollowUp, ttl: int) -> dict[str, Any]:
     """The follow-up as its DynamoDB item (DynamoDB JSON); ``ttl`` in epoch seconds."""
-    data = follow_up.model_dump(mode="json", exclude_none=True)
+    data = follow_up.as_dict(exclude_none=True)
     return {name: _serialize(value) for name, value in data.items()} | {"expires_at_ttl": {"N": str(ttl)}}
 
 
 def _follow_up(item: dict[str, Any]) -> FollowUp:
-    return FollowUp.model_validate({name: _plain(_deserialize(value)) for name, value in item.items()})
+    return FollowUp.from_dict({name: _plain(_deserialize(value)) for name, value in item.items()})
 
 
 def _plain(value: Any) -> Any:
