@@ -29,7 +29,7 @@ from nps.scoring.aggregation import (
 )
 
 MakeItem = Callable[..., ResponseItem]
-BASE = {"wave_id": "wave_1", "contact_id": "ct_1", "version": 1}
+BASE: dict[str, Any] = {"wave_id": "wave_1", "contact_id": "ct_1", "version": 1}
 MakeTransition = Callable[..., Transition]
 
 PERIODS = {  # first_answered_at in the factory is 2026-11-20 09:00 UTC (a Friday)
