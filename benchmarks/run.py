@@ -32,7 +32,7 @@ from benchmarks.synthetic import Workload, WorkloadSpec, build_workload
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=7, help="cold starts per function (figure 1)")
+    parser.add_argument("--samples", type=int, default=7, help="cold starts per function (figure 1; 0: skip)")
     parser.add_argument("--records", type=int, default=10_000, help="stream records in the synthetic workload")
     parser.add_argument("--passes", type=int, default=2, help="timed passes over the workload")
     parser.add_argument("--moto-records", type=int, default=100, help="records replayed on moto (0: skip)")
@@ -42,8 +42,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-first-request", action="store_true", help="skip the first-request timing")
     parser.add_argument("--taps", type=int, default=200, help="one-tap requests timed on moto (0: skip)")
     parser.add_argument("--report-samples", type=int, default=5, help="timed reports (0: skip the report figure)")
-    parser.add_argument("--emails", type=int, default=4_000, help="emails rendered per timed round")
-    parser.add_argument("--contacts", type=int, default=100_000, help="contacts in the planner's wave")
+    parser.add_argument("--emails", type=int, default=4_000, help="emails rendered per timed round (0: skip)")
+    parser.add_argument("--contacts", type=int, default=100_000, help="contacts in the planner's wave (0: skip)")
     parser.add_argument(
         "--wave-contacts", type=int, default=1_000_000, help="contacts in the wave planned across invocations (0: skip)"
     )
@@ -306,9 +306,10 @@ def main(argv: list[str] | None = None) -> int:
     sections: dict[str, Any] = {}
     timings: dict[str, float] = {}
 
-    mark = time.perf_counter()
-    sections["cold_start"] = _cold_start(args)
-    timings["cold_start"] = time.perf_counter() - mark
+    if args.samples > 0:
+        mark = time.perf_counter()
+        sections["cold_start"] = _cold_start(args)
+        timings["cold_start"] = time.perf_counter() - mark
     if args.cold_start_only:
         path = write_results(sections | {"section_seconds": timings}, RESULTS_DIR / "cold_start.json")
         print(f"\nresults written to {path}")
@@ -348,13 +349,15 @@ def main(argv: list[str] | None = None) -> int:
         sections["report_reads"] = _reports(args)
         timings["report_reads"] = time.perf_counter() - mark
 
-    mark = time.perf_counter()
-    sections["email_rendering"] = _rendering(args)
-    timings["email_rendering"] = time.perf_counter() - mark
+    if args.emails > 0:
+        mark = time.perf_counter()
+        sections["email_rendering"] = _rendering(args)
+        timings["email_rendering"] = time.perf_counter() - mark
 
-    mark = time.perf_counter()
-    sections["wave_planner"] = _planner(args)
-    timings["wave_planner"] = time.perf_counter() - mark
+    if args.contacts > 0:
+        mark = time.perf_counter()
+        sections["wave_planner"] = _planner(args)
+        timings["wave_planner"] = time.perf_counter() - mark
 
     if args.wave_contacts > 0:
         mark = time.perf_counter()

@@ -1,13 +1,19 @@
-"""``NPS Contact Unsubscribed`` and ``NPS Invite Bounced`` details as plain JSON data, without pydantic.
+"""Event details as plain JSON text, built once, without pydantic.
 
-The models in :mod:`nps.events.models` stay the contract (JSON Schemas, docs). The functions that
-publish these two events (unsubscribe clicks through the suppressions stream, SES bounces and
-complaints, SMS STOP) build them from values checked where they entered: an invite read back from our
-own table, an SES notification parsed field by field, a suppression the unsubscribe wrote. Defining and
-building the models there cost those functions about 60–90 ms of cold start (pydantic itself, the model
-classes, their first schema build) for no check the input had not had. The builders give the same JSON as
-the models: ``tests/unit/events/test_plain_details.py`` validates their output with the models and
-compares it with the models' own serialisation.
+The models in :mod:`nps.events.models` stay the contract (JSON Schemas, docs). The functions that publish
+many events, or must start fast, build their details here from values checked where they entered:
+
+* the score function's answer events (``NPS Response Scored``, ``NPS Response Retracted``, ``NPS Comment
+  Received``), a hundred or more per stream batch, from responses the stream decoder validated
+  (:mod:`nps.scoring.records`). Writing their JSON from a template (every string through the JSON
+  encoder's own escaping) costs a fraction of building a dict and serialising it;
+* ``NPS Contact Unsubscribed`` and ``NPS Invite Bounced``, from an invite read back from our own table,
+  an SES notification parsed field by field, or a suppression the unsubscribe wrote. Defining and building
+  the models there cost those functions about 60–90 ms of cold start (pydantic itself, the model classes,
+  their first schema build) for no check the input had not had.
+
+Every builder gives the models' own JSON, byte for byte: ``tests/unit/events/test_plain_details.py``
+validates their output with the models and compares it with the models' serialisation.
 """
 
 from __future__ import annotations
@@ -17,9 +23,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from json.encoder import encode_basestring
 from typing import Any, Literal
 
 from nps.events.names import ID_PATTERN
+from nps.kernel.categories import Category
 
 SCHEMA_VERSION = "1.0"
 #: :data:`nps.events.fields.Id`.
@@ -31,16 +40,22 @@ BounceType = Literal["permanent", "transient", "complaint"]
 
 @dataclass(frozen=True, slots=True)
 class PlainDetail:
-    """An event detail as JSON-ready data (keys in the model's field order).
+    """An event detail as its JSON text (compact, non-ASCII kept, keys in the model's field order).
 
-    Has the one method the publisher calls on a detail (:class:`nps.events.publisher.Detail`).
+    Has the one method the publisher calls on a detail (:class:`nps.events.publisher.Detail`), so it
+    goes wherever a contract model does. Build it with this module's functions (or :meth:`of`).
     """
 
-    data: Mapping[str, Any]
+    text: str
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> PlainDetail:
+        """The detail of JSON-ready ``data``, written as pydantic's ``model_dump_json`` writes a model."""
+        return cls(json.dumps(data, separators=(",", ":"), ensure_ascii=False))
 
     def model_dump_json(self) -> str:
-        """Compact JSON, non-ASCII kept, as pydantic's ``model_dump_json`` writes it."""
-        return json.dumps(self.data, separators=(",", ":"), ensure_ascii=False)
+        """The JSON text."""
+        return self.text
 
 
 def json_timestamp(at: datetime) -> str:
@@ -61,7 +76,7 @@ def contact_unsubscribed(
     unsubscribed_at: datetime,
 ) -> PlainDetail:
     """The detail of ``NPS Contact Unsubscribed`` (:class:`nps.events.models.ContactUnsubscribedDetail`)."""
-    return PlainDetail(
+    return PlainDetail.of(
         {
             "schema_version": SCHEMA_VERSION,
             "event_id": event_id,
@@ -88,7 +103,7 @@ def invite_bounced(
     bounced_at: datetime,
 ) -> PlainDetail:
     """The detail of ``NPS Invite Bounced`` (:class:`nps.events.models.InviteBouncedDetail`)."""
-    return PlainDetail(
+    return PlainDetail.of(
         {
             "schema_version": SCHEMA_VERSION,
             "event_id": event_id,
@@ -101,6 +116,131 @@ def invite_bounced(
             "suppressed": suppressed,
             "bounced_at": json_timestamp(bounced_at),
         }
+    )
+
+
+# -- answer events (the score function) ----------------------------------------------------------------
+# Every string goes through the JSON encoder's own escaping (``encode_basestring``, what ``json.dumps``
+# uses with ``ensure_ascii=False``); numbers, booleans and category names are written as JSON writes them.
+
+
+def _number(value: int | None) -> str:
+    return "null" if value is None else str(int(value))
+
+
+_CATEGORY_JSON = {category: f'"{category.value}"' for category in Category}
+
+
+def _category(value: Category | None) -> str:
+    return "null" if value is None else _CATEGORY_JSON[value]
+
+
+@lru_cache(maxsize=4096)
+def _segments_json(pairs: tuple[tuple[str, str], ...]) -> str:
+    # A survey has a handful of segment value combinations: each is written once per process.
+    return json.dumps(dict(pairs), separators=(",", ":"), ensure_ascii=False)
+
+
+def _answer_fields(
+    event_id: str,
+    survey_id: str,
+    wave_id: str,
+    invite_id: str,
+    contact_id: str,
+    channel: str,
+    locale: str,
+    segments: Mapping[str, str],
+) -> str:
+    """The opening of an answer event's JSON (:class:`nps.events.models.AnswerDetail`), without its ``}``."""
+    return (
+        f'{{"schema_version":"{SCHEMA_VERSION}","event_id":{encode_basestring(event_id)},'
+        f'"survey_id":{encode_basestring(survey_id)},"wave_id":{encode_basestring(wave_id)},'
+        f'"invite_id":{encode_basestring(invite_id)},"contact_id":{encode_basestring(contact_id)},'
+        f'"channel":{encode_basestring(channel)},"locale":{encode_basestring(locale)},'
+        f'"segments":{_segments_json(tuple(segments.items()))}'
+    )
+
+
+def response_scored(
+    *,
+    event_id: str,
+    survey_id: str,
+    wave_id: str,
+    invite_id: str,
+    contact_id: str,
+    channel: str,
+    locale: str,
+    segments: Mapping[str, str],
+    score: int,
+    category: Category,
+    previous_score: int | None,
+    previous_category: Category | None,
+    category_changed: bool,
+    category_entered: bool,
+    version: int,
+    first_answered_at: datetime,
+    answered_at: datetime,
+) -> PlainDetail:
+    """The detail of ``NPS Response Scored`` (:class:`nps.events.models.ResponseScoredDetail`)."""
+    answer = _answer_fields(event_id, survey_id, wave_id, invite_id, contact_id, channel, locale, segments)
+    first = json_timestamp(first_answered_at)
+    answered = first if answered_at is first_answered_at else json_timestamp(answered_at)
+    return PlainDetail(
+        f'{answer},"score":{_number(score)},"category":{_category(category)},'
+        f'"previous_score":{_number(previous_score)},"previous_category":{_category(previous_category)},'
+        f'"category_changed":{"true" if category_changed else "false"},'
+        f'"category_entered":{"true" if category_entered else "false"},"version":{_number(version)},'
+        f'"first_answered_at":"{first}","answered_at":"{answered}"}}'
+    )
+
+
+def comment_received(
+    *,
+    event_id: str,
+    survey_id: str,
+    wave_id: str,
+    invite_id: str,
+    contact_id: str,
+    channel: str,
+    locale: str,
+    segments: Mapping[str, str],
+    score: int,
+    category: Category,
+    comment_length: int,
+    version: int,
+    commented_at: datetime,
+) -> PlainDetail:
+    """The detail of ``NPS Comment Received`` (:class:`nps.events.models.CommentReceivedDetail`)."""
+    answer = _answer_fields(event_id, survey_id, wave_id, invite_id, contact_id, channel, locale, segments)
+    return PlainDetail(
+        f'{answer},"score":{_number(score)},"category":{_category(category)},'
+        f'"comment_length":{_number(comment_length)},"version":{_number(version)},'
+        f'"commented_at":"{json_timestamp(commented_at)}"}}'
+    )
+
+
+def response_retracted(
+    *,
+    event_id: str,
+    survey_id: str,
+    wave_id: str,
+    invite_id: str,
+    contact_id: str,
+    channel: str,
+    locale: str,
+    segments: Mapping[str, str],
+    previous_score: int,
+    previous_category: Category,
+    reason: Literal["automated", "removed"],
+    version: int,
+    retracted_at: datetime,
+) -> PlainDetail:
+    """The detail of ``NPS Response Retracted`` (:class:`nps.events.models.ResponseRetractedDetail`)."""
+    answer = _answer_fields(event_id, survey_id, wave_id, invite_id, contact_id, channel, locale, segments)
+    return PlainDetail(
+        f'{answer},"previous_score":{_number(previous_score)},'
+        f'"previous_category":{_category(previous_category)},"reason":{encode_basestring(reason)},'
+        f'"version":{_number(version)},"retracted_at":"{json_timestamp(retracted_at)}"}}'
     )
 
 

@@ -6,7 +6,7 @@ import json
 import os
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,26 +18,18 @@ MAX_ENTRIES_PER_CALL = 10
 
 class Detail(Protocol):
     """An event's detail: a pydantic model of :mod:`nps.events.models`, or a
-    :class:`nps.events.details.PlainDetail` built to the same contract."""
+    :class:`nps.events.details.PlainDetail` written to the same contract (what the hot paths publish)."""
 
     def model_dump_json(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One event for the bus. ``detail`` is a contract model, or (on hot paths that build many events)
-    the JSON-ready dict of the same fields, which is serialised as is."""
+    """One event for the bus; its detail is serialised once, when the entry is built."""
 
     detail_type: str
-    detail: Detail | Mapping[str, Any]
+    detail: Detail
     resources: tuple[str, ...] = ()
-
-
-def _detail_text(detail: Detail | Mapping[str, Any]) -> str:
-    if isinstance(detail, Mapping):
-        # The same compact, non-ASCII-preserving JSON pydantic writes for the models.
-        return json.dumps(detail, separators=(",", ":"), ensure_ascii=False)
-    return detail.model_dump_json()
 
 
 class Publisher(Protocol):
@@ -70,7 +62,7 @@ class EventPublisher:
         entry: dict[str, Any] = {
             "Source": EVENT_SOURCE,
             "DetailType": event.detail_type,
-            "Detail": _detail_text(event.detail),
+            "Detail": event.detail.model_dump_json(),
             "EventBusName": self.bus_name,
         }
         if event.resources:
@@ -102,7 +94,7 @@ class EventPublisher:
         raise EventPublishError(failures)
 
 
-def detail_json(detail: Detail | Mapping[str, Any]) -> dict[str, Any]:
+def detail_json(detail: Detail) -> dict[str, Any]:
     """A detail as plain JSON data (what subscribers receive)."""
-    result: dict[str, Any] = json.loads(_detail_text(detail))
+    result: dict[str, Any] = json.loads(detail.model_dump_json())
     return result

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from operator import add
+from typing import TYPE_CHECKING, NamedTuple
 
 from nps.kernel.categories import SCORES, Category, categorize
 from nps.kernel.periods import Granularity, period_keys
@@ -53,6 +54,13 @@ _COUNTER_NAMES: tuple[tuple[str, str], ...] = tuple(
     (CATEGORY_COUNTERS[categorize(score)], SCORE_COUNTERS[score]) for score in SCORES
 )
 _CATEGORY_NAMES: tuple[str, ...] = tuple(categorize(score).value for score in SCORES)
+_SCORE_COUNT = len(SCORES)
+#: Each category counter with the scores it sums (a slice of the per-score vector: 0-6, 7-8, 9-10).
+_CATEGORY_SCORE_RANGES: tuple[tuple[str, tuple[int, int]], ...] = tuple(
+    (name, (min(scores), max(scores) + 1))
+    for category, name in CATEGORY_COUNTERS.items()
+    for scores in [[score for score in SCORES if categorize(score) is category]]
+)
 _ZERO = timedelta(0)
 
 
@@ -87,7 +95,7 @@ Signature = tuple[str, date, tuple[tuple[str, str], ...], str]
 def _signature(item: AnyResponse) -> Signature:
     at = item.first_answered_at
     assert at is not None
-    day = at.date() if at.utcoffset() == _ZERO else at.astimezone(UTC).date()
+    day = at.date() if at.tzinfo is UTC or at.utcoffset() == _ZERO else at.astimezone(UTC).date()
     return item.survey_id, day, tuple(sorted(item.segments.items())), item.channel
 
 
@@ -95,10 +103,22 @@ def _signature(item: AnyResponse) -> Signature:
 def _keys(signature: Signature) -> tuple[AggregateKey, ...]:
     survey_id, day, segment_values, channel = signature
     return tuple(
-        AggregateKey(survey_id, granularity, period, segment, channel_value)
-        for granularity, period in _day_periods(day)
+        key
         for segment in _segment_labels(segment_values)
         for channel_value in (ALL, channel)
+        for key in _slice_keys(survey_id, day, segment, channel_value)
+    )
+
+
+@lru_cache(maxsize=8192)
+def _slice_keys(survey_id: str, day: date, segment: str, channel: str) -> tuple[AggregateKey, ...]:
+    """The four period keys (day, week, month, quarter) of one survey, day, segment and channel.
+
+    Cached, so a batch meets the same key objects as the batches before it (dict and cache lookups
+    then find them by identity).
+    """
+    return tuple(
+        AggregateKey(survey_id, granularity, period, segment, channel) for granularity, period in _day_periods(day)
     )
 
 
@@ -110,10 +130,7 @@ def contribution(item: AnyResponse | None) -> Counters:
     return {CATEGORY_COUNTERS[category]: 1, SCORE_COUNTERS[item.score]: 1}
 
 
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """One stream record: the response before (``old``) and after (``new``) a write."""
-
+class _TransitionFields(NamedTuple):
     invite_id: str
     version: int
     record_time: datetime
@@ -121,10 +138,44 @@ class Transition:
     old: AnyResponse | None
     new: AnyResponse | None
     #: The counted score before and after (``None`` where the response did not count).
-    old_score: int | None = field(init=False)
-    new_score: int | None = field(init=False)
+    old_score: int | None
+    new_score: int | None
     #: The ledger item that records this transition as applied.
-    ledger_bucket: str = field(init=False)
+    ledger_bucket: str
+
+
+class Transition(_TransitionFields):
+    """One stream record: the response before (``old``) and after (``new``) a write.
+
+    Made from the first six fields; the counted scores and the ledger item are derived then. Immutable
+    (a named tuple: made several times faster than a frozen dataclass, once per stream record).
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        invite_id: str,
+        version: int,
+        record_time: datetime,
+        sequence_number: str,
+        old: AnyResponse | None,
+        new: AnyResponse | None,
+    ) -> Transition:
+        return _tuple_new(
+            cls,
+            (
+                invite_id,
+                version,
+                record_time,
+                sequence_number,
+                old,
+                new,
+                old.score if old is not None and old.is_counted else None,
+                new.score if new is not None and new.is_counted else None,
+                ledger_bucket(invite_id, record_time),
+            ),
+        )
 
     @property
     def moves_counts(self) -> bool:
@@ -134,11 +185,8 @@ class Transition:
     def deltas(self) -> dict[AggregateKey, Counters]:
         return coalesce((self,))
 
-    def __post_init__(self) -> None:
-        old, new = self.old, self.new
-        object.__setattr__(self, "old_score", old.score if old is not None and old.is_counted else None)
-        object.__setattr__(self, "new_score", new.score if new is not None and new.is_counted else None)
-        object.__setattr__(self, "ledger_bucket", ledger_bucket(self.invite_id, self.record_time))
+
+_tuple_new = tuple.__new__
 
 
 def ledger_bucket(invite_id: str, record_time: datetime) -> str:
@@ -159,46 +207,76 @@ class LedgerClaim:
     max_versions: dict[str, int] = field(default_factory=dict)
 
     def add(self, invite_id: str, version: int) -> None:
-        self.min_versions[invite_id] = min(version, self.min_versions.get(invite_id, version))
-        self.max_versions[invite_id] = max(version, self.max_versions.get(invite_id, version))
+        low = self.min_versions.get(invite_id)
+        if low is None or version < low:
+            self.min_versions[invite_id] = version
+        high = self.max_versions.get(invite_id)
+        if high is None or version > high:
+            self.max_versions[invite_id] = version
 
 
 def coalesce(transitions: Iterable[Transition]) -> dict[AggregateKey, Counters]:
-    """Sum the deltas of many transitions per key, dropping keys whose sum is zero."""
-    by_signature: dict[Signature, Counters] = {}
+    """Sum the deltas of many transitions per key, dropping counters, and keys, whose sum is zero.
+
+    Returns ``{key: {counter: delta}}`` with a new counters dict per key. Sums are kept per score (a
+    vector of 11 counts) until the end: a category's counter is the sum of its scores' counters.
+    """
+    # Per (survey, day, segment values, channel): responses that share it move exactly the same keys.
+    by_signature: dict[Signature, list[int]] = {}
     for transition in transitions:
-        sides = ((transition.old, transition.old_score, -1), (transition.new, transition.new_score, 1))
-        for item, score, sign in sides:
-            if score is None or item is None:
-                continue
-            bucket = by_signature.setdefault(_signature(item), {})
-            # The stored category is checked against the score where records enter: the score decides.
-            category_name, score_name = _COUNTER_NAMES[score]
-            bucket[category_name] = bucket.get(category_name, 0) + sign
-            bucket[score_name] = bucket.get(score_name, 0) + sign
-    # Sum per (survey, day, segment, channel) first: the four period keys of one day get the same sums.
-    by_slice: dict[tuple[str, date, str, str], Counters] = {}
-    for (survey_id, day, segment_values, channel), counters in by_signature.items():
-        nonzero = {name: value for name, value in counters.items() if value}
-        if not nonzero:
+        # The stored category is checked against the score where records enter: the score decides.
+        old_score, new_score = transition.old_score, transition.new_score
+        if old_score is not None and transition.old is not None:
+            signature = _signature(transition.old)
+            scores = by_signature.get(signature)
+            if scores is None:
+                scores = by_signature[signature] = [0] * _SCORE_COUNT
+            scores[old_score] -= 1
+        if new_score is not None and transition.new is not None:
+            signature = _signature(transition.new)
+            scores = by_signature.get(signature)
+            if scores is None:
+                scores = by_signature[signature] = [0] * _SCORE_COUNT
+            scores[new_score] += 1
+    # Then per (survey, day, segment, channel): one dimension at a time and all segments, this channel and
+    # all channels. A stored vector is never changed (sums make new lists), so slices may share one.
+    by_slice: dict[tuple[str, date, str, str], list[int]] = {}
+    for (survey_id, day, segment_values, channel), scores in by_signature.items():
+        if not any(scores):
             continue
         for segment in _segment_labels(segment_values):
             for channel_value in (ALL, channel):
-                _merge(by_slice, (survey_id, day, segment, channel_value), nonzero)
-    totals: dict[AggregateKey, Counters] = {}
-    for (survey_id, day, segment, channel_value), counters in by_slice.items():
-        for granularity, period in _day_periods(day):
-            _merge(totals, AggregateKey(survey_id, granularity, period, segment, channel_value), counters)
-    return {k: nonzero for k, c in totals.items() if (nonzero := {n: v for n, v in c.items() if v})}
+                slice_key = (survey_id, day, segment, channel_value)
+                total = by_slice.get(slice_key)
+                by_slice[slice_key] = scores if total is None else list(map(add, total, scores))
+    # Then per key: the slice's four periods (days of one week, month or quarter share those keys).
+    by_key: dict[AggregateKey, list[int]] = {}
+    for slice_key, scores in by_slice.items():
+        for key in _slice_keys(*slice_key):
+            total = by_key.get(key)
+            by_key[key] = scores if total is None else list(map(add, total, scores))
+    counters_of: dict[int, Counters] = {}  # by id() of a vector that several keys share
+    result: dict[AggregateKey, Counters] = {}
+    for key, scores in by_key.items():
+        counters = counters_of.get(id(scores))
+        if counters is None:
+            counters = counters_of[id(scores)] = _counters(scores)
+        if counters:
+            result[key] = dict(counters)
+    return result
 
 
-def _merge(target: dict[Any, Counters], key: Any, counters: Counters) -> None:
-    bucket = target.get(key)
-    if bucket is None:
-        target[key] = dict(counters)
-        return
-    for name, value in counters.items():
-        bucket[name] = bucket.get(name, 0) + value
+def _counters(scores: list[int]) -> Counters:
+    """The non-zero counters of a vector of per-score deltas: categories first, then scores."""
+    counters: Counters = {}
+    for name, (low, high) in _CATEGORY_SCORE_RANGES:
+        value = sum(scores[low:high])
+        if value:
+            counters[name] = value
+    for score, value in enumerate(scores):
+        if value:
+            counters[SCORE_COUNTERS[score]] = value
+    return counters
 
 
 @lru_cache(maxsize=1024)

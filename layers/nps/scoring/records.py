@@ -160,10 +160,121 @@ def response_from_image(image: Image | None) -> Response | None:
     """
     if not image:
         return None
+    try:
+        return _usual_response(image)
+    except _Unusual:
+        return _checked_response(image)
+
+
+class _Unusual(Exception):
+    """An image the inline reading leaves to the checked one (a NULL, another type, a value to reject)."""
+
+
+def _text_or(typed: Mapping[str, Any] | None, default: str | None) -> str | None:
+    if typed is None:
+        return default
+    value = typed.get("S") if len(typed) == 1 else None
+    if value is None:
+        raise _Unusual
+    return str(value)
+
+
+def _time_or(typed: Mapping[str, Any] | None) -> datetime | None:
+    if typed is None:
+        return None
+    text = typed.get("S") if len(typed) == 1 else None
+    if text is None:
+        raise _Unusual
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise _Unusual from None
+
+
+def _usual_response(image: Image) -> Response | None:
+    """The response of an image of the usual shape: every attribute absent, or of its one type and valid.
+
+    Raises ``_Unusual`` for anything else; gives what :func:`_checked_response` gives for the images it reads.
+    """
+    get = image.get
+    typed = get("score")
+    if typed is None:
+        return None
+    text = typed.get("N") if len(typed) == 1 else None
+    if text is None or not text.isascii() or not text.isdigit() or len(text) > 2 or int(text) > 10:
+        raise _Unusual
+    score = int(text)
+    typed = get("version")
+    text = typed.get("N") if typed is not None and len(typed) == 1 else None
+    if text is None or not text.isascii() or not text.isdigit():
+        raise _Unusual
+    version = int(text)
+    ids = []
+    for name in _ID_FIELDS:
+        typed = get(name)
+        value = typed.get("S") if typed is not None and len(typed) == 1 else None
+        if value is None or not _ID.fullmatch(value):
+            raise _Unusual
+        ids.append(value)
+    typed = get("channel")
+    channel = typed.get("S") if typed is not None and len(typed) == 1 else None
+    if channel not in _CHANNELS:
+        raise _Unusual
+    category_name = _text_or(get("category"), None)
+    category = None if category_name is None else _CATEGORIES.get(category_name)
+    if category is None and category_name is not None:
+        raise _Unusual
+    comment = _text_or(get("comment"), None)
+    if comment is not None and len(comment) > MAX_COMMENT_LENGTH:
+        raise _Unusual
+    typed = get("counted")
+    counted = True if typed is None else (typed.get("BOOL") if len(typed) == 1 else None)
+    if counted is None:
+        raise _Unusual
+    typed = get("segments")
+    segments: Mapping[str, str] = _EMPTY
+    if typed is not None:
+        values = typed.get("M") if len(typed) == 1 else None
+        if values is None:
+            raise _Unusual
+        segments = {}
+        for name, value in values.items():
+            text = value.get("S") if len(value) == 1 else None
+            if text is None or not 1 <= len(name) <= _MAX_SEGMENT_NAME:
+                raise _Unusual
+            segments[name] = text
+    first_text, answered_text = get("first_answered_at"), get("answered_at")
+    first_answered_at = _time_or(first_text)
+    # A first answer's two times are one (read once; the events then write it once).
+    answered_at = first_answered_at if answered_text == first_text else _time_or(answered_text)
+    return Response(
+        ids[0],
+        ids[1],
+        ids[2],
+        ids[3],
+        channel,
+        _text_or(get("locale"), "en") or "",
+        segments,
+        score,
+        category,
+        comment,
+        version,
+        first_answered_at,
+        answered_at,
+        _time_or(get("comment_at")),
+        _text_or(get("source"), "link") or "",
+        bool(counted),
+        _text_or(get("confidence"), None),
+    )
+
+
+def _checked_response(image: Image) -> Response | None:
+    """:func:`response_from_image` attribute by attribute: every deviation from the usual shape is judged
+    (``NULL`` where the contract allows it, whole numbers written as ``9.0``) or rejected, with its reason."""
     get = image.get
     # The common shapes are read inline; anything else (absent, NULL, another type) takes the checked path.
     text = _single(get("score"), "N")
-    score = int(text) if text is not None and text.isdigit() else _integer(image, "score")
+    score = int(text) if text is not None and text.isascii() and text.isdigit() else _integer(image, "score")
     if score is None:
         return None
     if not 0 <= score <= 10:
@@ -180,7 +291,11 @@ def response_from_image(image: Image | None) -> Response | None:
     if comment is not None and len(comment) > MAX_COMMENT_LENGTH:
         raise MalformedRecord("comment longer than the contract allows")
     text = _single(get("version"), "N")
-    version = int(text) if text is not None and text.isdigit() else _integer(image, "version", nullable=False) or 0
+    version = (
+        int(text)
+        if text is not None and text.isascii() and text.isdigit()
+        else _integer(image, "version", nullable=False) or 0
+    )
     if version < 0:
         raise MalformedRecord("negative version")
     counted = _single(get("counted"), "BOOL")

@@ -1,9 +1,9 @@
 """Scoring a batch of responses-table stream records: classify, aggregate exactly once, publish events.
 
 Records are validated once, where they enter (:mod:`nps.scoring.records`); past that point the batch
-works on plain slotted values. Event details are built as JSON-ready dicts with the fields and formats
-of the contract's models (:mod:`nps.events.models`; a test validates every detail against them), so a
-batch defines no pydantic model and serialises each event once.
+works on plain slotted values. Event details are written as JSON text once, by the typed builders of
+:mod:`nps.events.details` (the contract models' fields and formats; a test compares them byte for byte),
+so a batch defines no pydantic model and serialises nothing twice.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from nps.events.details import comment_received, response_retracted, response_scored
 from nps.events.names import COMMENT_RECEIVED, RESPONSE_RETRACTED, RESPONSE_SCORED
 from nps.events.patterns import is_resurvey_wave
 from nps.events.publisher import Event, Publisher
-from nps.kernel.categories import categorize
+from nps.kernel.categories import SCORES, Category, categorize
 from nps.kernel.streams import MalformedRecord
 from nps.scoring.adapters.aggregates import CommitStats
 from nps.scoring.aggregation import Transition
@@ -28,8 +29,9 @@ if TYPE_CHECKING:
 
     AnyResponse = Response | ResponseItem
 
-SCHEMA_VERSION = "1.0"
 _EVENT_NAMES = frozenset({"INSERT", "MODIFY", "REMOVE"})
+#: The category of each score (scores are checked to be 0-10 where records enter).
+_CATEGORIES: tuple[Category, ...] = tuple(categorize(score) for score in SCORES)
 
 
 class AggregateStore(Protocol):
@@ -74,8 +76,8 @@ def parse_record(
     if (old is not None and old.invite_id != invite_id) or (new is not None and new.invite_id != invite_id):
         raise MalformedRecord("stream record keys do not match its images")
     for item in (old, new):
-        stored = item.category if item is not None and item.score is not None else None
-        if stored is not None and item is not None and item.score is not None and stored is not categorize(item.score):
+        # The decoder read the score as 0-10.
+        if item is not None and item.score is not None and item.category not in (None, _CATEGORIES[item.score]):
             raise MalformedRecord("stored category does not match the stored score")
     comment = comment_event(old, new)
     old_score = old.score if old is not None and old.is_counted else None
@@ -87,36 +89,14 @@ def parse_record(
     except (TypeError, ValueError, OverflowError):
         raise MalformedRecord("stream record with an unreadable creation time") from None
     transition = Transition(
-        invite_id=str(invite_id),
-        # A removal is ordered after the last version it removes.
-        version=latest.version + (1 if new is None else 0),
-        record_time=record_time,
-        sequence_number=sequence_number,
-        old=old,
-        new=new,
+        str(invite_id),
+        latest.version + (1 if new is None else 0),  # a removal is ordered after the last version it removes
+        record_time,
+        sequence_number,
+        old,
+        new,
     )
     return ParsedRecord(transition, comment)
-
-
-def json_time(at: datetime) -> str:
-    """A timestamp as the contract's models serialise it (ISO 8601, ``Z`` for UTC)."""
-    text = at.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def _response_ids(item: AnyResponse, event_id: str) -> dict[str, Any]:
-    """The fields every answer event starts with: ids and segment values, never personal data."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "event_id": event_id,
-        "survey_id": item.survey_id,
-        "wave_id": item.wave_id,
-        "invite_id": item.invite_id,
-        "contact_id": item.contact_id,
-        "channel": item.channel,
-        "locale": item.locale,
-        "segments": dict(item.segments),
-    }
 
 
 def comment_event(old: AnyResponse | None, new: AnyResponse | None) -> Event | None:
@@ -128,12 +108,21 @@ def comment_event(old: AnyResponse | None, new: AnyResponse | None) -> Event | N
         return None
     if old is not None and old.comment == new.comment:
         return None
-    detail = _response_ids(new, f"{new.invite_id}:{new.version}:comment")
-    detail["score"] = new.score
-    detail["category"] = categorize(new.score).value
-    detail["comment_length"] = len(new.comment)
-    detail["version"] = new.version
-    detail["commented_at"] = json_time(commented_at)
+    detail = comment_received(
+        event_id=f"{new.invite_id}:{new.version}:comment",
+        survey_id=new.survey_id,
+        wave_id=new.wave_id,
+        invite_id=new.invite_id,
+        contact_id=new.contact_id,
+        channel=new.channel,
+        locale=new.locale,
+        segments=new.segments,
+        score=new.score,
+        category=_CATEGORIES[new.score],
+        comment_length=len(new.comment),
+        version=new.version,
+        commented_at=commented_at,
+    )
     return Event(COMMENT_RECEIVED, detail)
 
 
@@ -142,12 +131,21 @@ def retracted_event(transition: Transition) -> Event | None:
     old = transition.old
     if old is None or old.score is None or transition.old_score is None or transition.new_score is not None:
         return None
-    detail = _response_ids(old, f"{old.invite_id}:{transition.version}:retracted")
-    detail["previous_score"] = old.score
-    detail["previous_category"] = categorize(old.score).value
-    detail["reason"] = "automated" if transition.new is not None else "removed"
-    detail["version"] = transition.version
-    detail["retracted_at"] = json_time(transition.record_time)
+    detail = response_retracted(
+        event_id=f"{old.invite_id}:{transition.version}:retracted",
+        survey_id=old.survey_id,
+        wave_id=old.wave_id,
+        invite_id=old.invite_id,
+        contact_id=old.contact_id,
+        channel=old.channel,
+        locale=old.locale,
+        segments=old.segments,
+        previous_score=old.score,
+        previous_category=_CATEGORIES[old.score],
+        reason="automated" if transition.new is not None else "removed",
+        version=transition.version,
+        retracted_at=transition.record_time,
+    )
     return Event(RESPONSE_RETRACTED, detail)
 
 
@@ -159,18 +157,27 @@ def scored_event(transition: Transition) -> Event | None:
     first_answered_at = new.first_answered_at
     assert first_answered_at is not None
     previous_score = transition.old_score
-    category = categorize(new.score)
-    previous_category = categorize(previous_score) if previous_score is not None else None
-    detail = _response_ids(new, f"{new.invite_id}:{new.version}")
-    detail["score"] = new.score
-    detail["category"] = category.value
-    detail["previous_score"] = previous_score
-    detail["previous_category"] = previous_category.value if previous_category is not None else None
-    detail["category_changed"] = previous_category is not None and previous_category is not category
-    detail["category_entered"] = previous_category is not category
-    detail["version"] = new.version
-    detail["first_answered_at"] = json_time(first_answered_at)
-    detail["answered_at"] = json_time(new.answered_at or first_answered_at)
+    category = _CATEGORIES[new.score]
+    previous_category = None if previous_score is None else _CATEGORIES[previous_score]
+    detail = response_scored(
+        event_id=f"{new.invite_id}:{new.version}",
+        survey_id=new.survey_id,
+        wave_id=new.wave_id,
+        invite_id=new.invite_id,
+        contact_id=new.contact_id,
+        channel=new.channel,
+        locale=new.locale,
+        segments=new.segments,
+        score=new.score,
+        category=category,
+        previous_score=previous_score,
+        previous_category=previous_category,
+        category_changed=previous_category is not None and previous_category is not category,
+        category_entered=previous_category is not category,
+        version=new.version,
+        first_answered_at=first_answered_at,
+        answered_at=new.answered_at or first_answered_at,
+    )
     return Event(RESPONSE_SCORED, detail)
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nps.events.models import ResponseItem
 from nps.kernel.periods import Granularity
+from nps.scoring.adapters.aggregates import encode_total
 from nps.scoring.aggregation import (
     ALL,
     COUNTERS,
@@ -22,6 +29,7 @@ from nps.scoring.aggregation import (
 )
 
 MakeItem = Callable[..., ResponseItem]
+BASE: dict[str, Any] = {"wave_id": "wave_1", "contact_id": "ct_1", "version": 1}
 MakeTransition = Callable[..., Transition]
 
 PERIODS = {  # first_answered_at in the factory is 2026-11-20 09:00 UTC (a Friday)
@@ -250,6 +258,49 @@ def test_coalesce_of_nothing_is_empty() -> None:
     assert coalesce([]) == {}
 
 
+SIDES = st.none() | st.fixed_dictionaries(
+    {
+        "score": st.integers(0, 10),
+        "counted": st.booleans(),
+        "survey_id": st.sampled_from(["srv_1", "srv_2"]),
+        "channel": st.sampled_from(["email", "sms"]),
+        "segments": st.dictionaries(st.sampled_from(["plan", "region"]), st.sampled_from(["a", "b"]), max_size=2),
+        # Around a week's, a month's and a quarter's end, in UTC and in another offset.
+        "first_answered_at": st.sampled_from(
+            [
+                datetime(2026, 9, 30, 23, 30, tzinfo=UTC),
+                datetime(2026, 10, 1, 0, 30, tzinfo=timezone(timedelta(hours=2))),
+                datetime(2026, 10, 4, 12, tzinfo=UTC),
+                datetime(2026, 10, 5, 12, tzinfo=UTC),
+            ]
+        ),
+    }
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(SIDES, SIDES), max_size=12))
+def test_coalesce_equals_a_recount_key_by_key(sides: list[tuple[dict[str, Any] | None, dict[str, Any] | None]]) -> None:
+    # Given any transitions (first answers, changes of score, segment, channel or day, removals, uncounted sides)
+    transitions = []
+    for number, (old, new) in enumerate(sides):
+        if old is None and new is None:
+            continue
+        items = [
+            None if side is None else ResponseItem(**BASE, invite_id=f"inv_{number}", **side) for side in (old, new)
+        ]
+        transitions.append(Transition(f"inv_{number}", 2, datetime(2026, 10, 5, tzinfo=UTC), "1", *items))
+    # When coalesced / Then each key's counters are the recount of every side's own keys and contribution
+    expected: dict[AggregateKey, Counter[str]] = defaultdict(Counter)
+    for transition in transitions:
+        for item, sign in ((transition.old, -1), (transition.new, 1)):
+            for key in aggregate_keys(item) if item is not None and item.is_counted else ():
+                for name, value in contribution(item).items():
+                    expected[key][name] += sign * value
+    recount = {key: {n: v for n, v in c.items() if v} for key, c in expected.items()}
+    assert coalesce(transitions) == {key: c for key, c in recount.items() if c}
+
+
 # --------------------------------------------------------------------------------------------------
 # Dedupe ledger
 # --------------------------------------------------------------------------------------------------
@@ -349,3 +400,17 @@ def test_ledger_claim_add() -> None:
         claim.add("inv_1", version)
     assert claim.min_versions == {"inv_1": 2}
     assert claim.max_versions == {"inv_1": 7}
+
+
+def test_a_commit_records_total_is_written_as_json_writes_it() -> None:
+    # Given a total with odd segment values (quotes, non-ASCII) and negative counters
+    total = {
+        AggregateKey("srv_1", Granularity.DAY, "2026-11-20", 'plan="pro"', "email"): {"promoters": 2, "score_9": -1},
+        AggregateKey("srv_1", Granularity.QUARTER, "2026-Q4", "region=Zürich\\", ALL): {"detractors": -3},
+        AggregateKey("srv_2", Granularity.WEEK, "2026-W47"): {"invites_sent": 5},
+    }
+    # When encoded / Then it is json.dumps' own text, which reads back to the same entries
+    text = encode_total(total)
+    fields = [[k.survey_id, k.granularity.value, k.period, k.segment, k.channel, c] for k, c in total.items()]
+    assert text == json.dumps(fields, separators=(",", ":"))
+    assert encode_total({}) == "[]"

@@ -8,7 +8,6 @@ model would coerce them).
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +20,7 @@ from pydantic import ValidationError
 from nps.events.models import CommentReceivedDetail, ResponseItem, ResponseRetractedDetail, ResponseScoredDetail
 from nps.events.publisher import detail_json
 from nps.kernel.streams import MalformedRecord, plain_image
+from nps.scoring import records
 from nps.scoring.aggregation import Transition
 from nps.scoring.records import Response, response_from_image
 from nps.scoring.stream import comment_event, scored_event
@@ -112,6 +112,32 @@ def assert_decodes_like_the_contract(image: dict[str, Any]) -> None:
 @settings(max_examples=200, deadline=None)
 @given(images())
 def test_the_decoder_accepts_exactly_what_the_contract_model_accepts(image: dict[str, Any]) -> None:
+    assert_decodes_like_the_contract(image)
+
+
+@settings(max_examples=200, deadline=None)
+@given(images())
+def test_the_inline_reading_gives_what_the_checked_reading_gives(image: dict[str, Any]) -> None:
+    # Given any image / When the inline reading (the usual shape) reads it, or leaves it to the checked one
+    try:
+        usual = records._usual_response(image)
+    except records._Unusual:
+        return
+    # Then the checked reading gives exactly the same response
+    assert usual == records._checked_response(image)
+
+
+@pytest.mark.parametrize("text", ["1e1", "09", "010", "10.0"])
+def test_a_score_in_another_number_notation_is_read_as_the_contract_reads_it(text: str) -> None:
+    image = {
+        "invite_id": {"S": "inv_1"},
+        "survey_id": {"S": "srv_1"},
+        "wave_id": {"S": "w_1"},
+        "contact_id": {"S": "c_1"},
+        "channel": {"S": "email"},
+        "score": {"N": text},
+        "version": {"N": "1"},
+    }
     assert_decodes_like_the_contract(image)
 
 
@@ -207,9 +233,9 @@ def test_event_details_serialise_exactly_as_the_contract_models_do(event: Any, m
     # Given an event the stream path builds
     built = event()
     assert built is not None
-    detail = built.detail
+    text = built.detail.model_dump_json()
     # When the contract model validates that detail (extra fields are forbidden there)
-    validated = model.model_validate(detail)
+    validated = model.model_validate_json(text)
     # Then the model's own JSON is the JSON the publisher sends, byte for byte
-    assert json.dumps(detail, separators=(",", ":"), ensure_ascii=False) == validated.model_dump_json()
-    assert detail_json(detail) == detail_json(validated)
+    assert text == validated.model_dump_json()
+    assert detail_json(built.detail) == detail_json(validated)

@@ -233,7 +233,7 @@ def test_first_answer_event(make_item: MakeItem, make_transition: MakeTransition
     # Then it is an NPS Response Scored event without a previous score
     assert event is not None
     assert event.detail_type == RESPONSE_SCORED == "NPS Response Scored"
-    detail = ResponseScoredDetail.model_validate(event.detail)
+    detail = ResponseScoredDetail.model_validate_json(event.detail.model_dump_json())
     assert detail.event_id == "inv_1:1"
     assert (detail.score, detail.category) == (9, Category.PROMOTER)
     assert detail.previous_score is None
@@ -250,7 +250,7 @@ def test_changed_score_event_reports_the_previous_score_and_category(
     transition = make_transition(make_item(score=6, version=1), make_item(score=9, version=2))
     event = scored_event(transition)
     assert event is not None
-    detail = ResponseScoredDetail.model_validate(event.detail)
+    detail = ResponseScoredDetail.model_validate_json(event.detail.model_dump_json())
     assert detail.event_id == "inv_1:2"
     assert detail.previous_score == 6
     assert detail.previous_category is Category.DETRACTOR
@@ -264,7 +264,7 @@ def test_change_within_a_category_is_not_a_category_change(
 ) -> None:
     event = scored_event(make_transition(make_item(score=9, version=1), make_item(score=10, version=2)))
     assert event is not None
-    detail = ResponseScoredDetail.model_validate(event.detail)
+    detail = ResponseScoredDetail.model_validate_json(event.detail.model_dump_json())
     assert detail.previous_score == 9
     assert detail.previous_category is Category.PROMOTER
     assert detail.category_changed is False
@@ -279,7 +279,7 @@ def test_removal_of_a_counted_answer_is_a_retraction_not_a_scored_event(
     # Then subscribers are told it no longer counts, with the reason "removed"
     assert event is not None
     assert event.detail_type == RESPONSE_RETRACTED
-    detail = ResponseRetractedDetail.model_validate(event.detail)
+    detail = ResponseRetractedDetail.model_validate_json(event.detail.model_dump_json())
     assert detail.reason == "removed"
     assert detail.previous_score == 9
 
@@ -292,7 +292,7 @@ def test_comment_only_change_has_no_event(make_item: MakeItem, make_transition: 
 def test_answered_at_falls_back_to_first_answered_at(make_item: MakeItem, make_transition: MakeTransition) -> None:
     event = scored_event(make_transition(None, make_item(answered_at=None)))
     assert event is not None
-    detail = ResponseScoredDetail.model_validate(event.detail)
+    detail = ResponseScoredDetail.model_validate_json(event.detail.model_dump_json())
     assert detail.answered_at == detail.first_answered_at
 
 
@@ -361,7 +361,7 @@ def test_parse_record_of_a_comment_has_a_comment_event_and_no_transition(make_im
     assert parsed.transition is None
     assert parsed.comment is not None
     assert parsed.comment.detail_type == COMMENT_RECEIVED == "NPS Comment Received"
-    detail = CommentReceivedDetail.model_validate(parsed.comment.detail)
+    detail = CommentReceivedDetail.model_validate_json(parsed.comment.detail.model_dump_json())
     assert detail.event_id == "inv_1:2:comment"
     assert (detail.score, detail.category) == (7, Category.PASSIVE)
     assert detail.comment_length == len("Fast delivery")
@@ -376,7 +376,7 @@ def test_parse_record_of_a_changed_comment_has_a_comment_event(make_image: MakeI
     new = make_image(score=7, version=3, comment="Fast delivery, friendly staff", comment_at=COMMENTED_AT)
     parsed = parse_full("MODIFY", old, new)
     assert parsed.comment is not None
-    detail = CommentReceivedDetail.model_validate(parsed.comment.detail)
+    detail = CommentReceivedDetail.model_validate_json(parsed.comment.detail.model_dump_json())
     assert detail.event_id == "inv_1:3:comment"
 
 
@@ -439,7 +439,7 @@ def test_a_retraction_record_becomes_a_retracted_event(make_image: MakeImage) ->
     # Then it is NPS Response Retracted, reason "automated", at the stream record's time
     assert event is not None
     assert event.detail_type == RESPONSE_RETRACTED == "NPS Response Retracted"
-    detail = ResponseRetractedDetail.model_validate(event.detail)
+    detail = ResponseRetractedDetail.model_validate_json(event.detail.model_dump_json())
     assert detail.event_id == "inv_1:2:retracted"
     assert detail.reason == "automated"
     assert (detail.previous_score, detail.previous_category) == (9, Category.PROMOTER)
@@ -463,7 +463,7 @@ def test_a_held_back_answer_counted_by_its_comment_is_a_first_answer(make_image:
     assert (transition.old_score, transition.new_score) == (None, 4)
     assert event is not None
     assert event.detail_type == RESPONSE_SCORED
-    detail = ResponseScoredDetail.model_validate(event.detail)
+    detail = ResponseScoredDetail.model_validate_json(event.detail.model_dump_json())
     assert detail.previous_score is None
     assert detail.event_id == "inv_1:3"
 
@@ -483,7 +483,7 @@ def test_retracted_event_of_a_removal(make_item: MakeItem, make_transition: Make
 
     # Then it says "removed", is ordered by the removal's version, and carries ids only
     assert event is not None
-    detail = ResponseRetractedDetail.model_validate(event.detail)
+    detail = ResponseRetractedDetail.model_validate_json(event.detail.model_dump_json())
     assert detail.event_id == "inv_1:4:retracted"
     assert detail.reason == "removed"
     assert (detail.previous_score, detail.previous_category) == (6, Category.DETRACTOR)
@@ -500,7 +500,7 @@ def test_retracted_event_when_an_answer_stops_counting(make_item: MakeItem, make
     )
     event = retracted_event(transition)
     assert event is not None
-    detail = ResponseRetractedDetail.model_validate(event.detail)
+    detail = ResponseRetractedDetail.model_validate_json(event.detail.model_dump_json())
     assert detail.reason == "automated"
     assert detail.version == 2
 
@@ -560,7 +560,7 @@ def test_comment_event_for_a_first_comment_on_a_new_item(make_item: MakeItem) ->
     event = comment_event(None, make_item(score=3, comment="Too expensive", comment_at=NOW))
     assert event is not None
     assert event.detail_type == COMMENT_RECEIVED
-    detail = CommentReceivedDetail.model_validate(event.detail)
+    detail = CommentReceivedDetail.model_validate_json(event.detail.model_dump_json())
     assert detail.commented_at == NOW
     assert detail.category is Category.DETRACTOR
 
@@ -572,7 +572,7 @@ def test_comment_event_time_falls_back_to_the_answer_times(make_item: MakeItem) 
     for item, expected in ((answered, NOW), (first_only, first_only.first_answered_at)):
         event = comment_event(None, item)
         assert event is not None
-        detail = CommentReceivedDetail.model_validate(event.detail)
+        detail = CommentReceivedDetail.model_validate_json(event.detail.model_dump_json())
         assert detail.commented_at == expected
 
 

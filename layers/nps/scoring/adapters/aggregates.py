@@ -24,7 +24,7 @@ batch): the ledger is read, the transitions already applied are dropped, and the
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import json
 import random
@@ -34,11 +34,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from nps.kernel import aws
 from nps.kernel.periods import Granularity, iso_timestamp
-from nps.scoring.aggregation import AggregateKey, Counters, Transition, coalesce, ledger_claims
+from nps.scoring.aggregation import COUNTERS, AggregateKey, Counters, Transition, coalesce, ledger_claims
 
 MAX_TRANSACTION_ITEMS = 100
 # Keeps a ledger update's condition expression well under DynamoDB's 4 KB expression limit.
@@ -70,6 +71,9 @@ class CommitStats:
         return self.aggregate_writes + self.ledger_writes + self.commit_record_writes
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 class CommitFailed(RuntimeError):
     """The batch could not be committed after retries; the stream will deliver it again."""
 
@@ -85,7 +89,8 @@ def ledger_entry(invite_id: str) -> str:
     small. Two invites of one ledger item (one second, one shard) sharing a name is a 2^-72 event per pair.
     """
     digest = hashlib.blake2b(invite_id.encode(), digest_size=9).digest()
-    return "v" + base64.urlsafe_b64encode(digest).decode()
+    # base64.urlsafe_b64encode, without its two Python-level wrappers (one call per record).
+    return "v" + binascii.b2a_base64(digest, newline=False).translate(_URLSAFE).decode()
 
 
 def _record_key(commit_id: str) -> dict[str, Any]:
@@ -110,6 +115,34 @@ def _key_parts(key: AggregateKey) -> tuple[dict[str, Any], dict[str, Any]]:
         ":channel": {"S": key.channel},
     }
     return item_key, values
+
+
+@lru_cache(maxsize=1024)
+def _update_expression(counter_names: tuple[str, ...]) -> str:
+    """``ADD promoters :promoters, score_9 :score_9 SET ...`` for an update of these counters."""
+    return f"ADD {', '.join(f'{name} :{name}' for name in counter_names)} {_DESCRIPTOR_SET}"
+
+
+class _Placeholders(dict[str, str]):
+    """``name`` → ``:name``, prepared for the counters every update writes."""
+
+    def __missing__(self, name: str) -> str:
+        return f":{name}"
+
+
+_COUNTER_PLACEHOLDERS = _Placeholders({name: f":{name}" for name in COUNTERS})
+#: Per invite of a ledger update (by position): its attribute name's and versions' placeholders, its
+#: assignment and its condition.
+_LEDGER_PLACEHOLDERS = tuple(
+    (f"#i{i}", f":lo{i}", f":hi{i}", f"#i{i} = :hi{i}", f"(attribute_not_exists(#i{i}) OR #i{i} < :lo{i})")
+    for i in range(MAX_INVITES_PER_LEDGER_UPDATE)
+)
+
+
+@lru_cache(maxsize=16)
+def _expiry(now: datetime) -> str:
+    """The ledger's TTL attribute (epoch seconds) for items written at ``now``."""
+    return str(int((now + LEDGER_RETENTION).timestamp()))
 
 
 #: One ledger update: the item and, per invite, the lowest and highest version this batch applies.
@@ -209,7 +242,7 @@ class DynamoAggregateStore:
         self, commit_id: str, index: int, total: dict[AggregateKey, Counters], now: datetime
     ) -> dict[str, Any]:
         """The commit record's part of claim transaction ``index``: the running total of claimed deltas."""
-        encoded = {"S": json.dumps([[*_key_fields(k), c] for k, c in total.items()], separators=(",", ":"))}
+        encoded = {"S": encode_total(total)}
         if index == 0:
             return {
                 "Put": {
@@ -256,7 +289,7 @@ class DynamoAggregateStore:
         and a retry) always apply the same chunks; a chunk marked done is never applied again.
         """
         now_iso = iso_timestamp(now)
-        entries = sorted(total.items())
+        entries = sorted(total.items(), key=_entry_order)
         size = MAX_TRANSACTION_ITEMS - 1  # one slot for the commit record's progress mark
         for index, start in enumerate(range(0, len(entries), size)):
             if index in done:
@@ -321,15 +354,18 @@ class DynamoAggregateStore:
     def _ledger_update(self, unit: ClaimUnit, now: datetime, commit_id: str | None = None) -> dict[str, Any]:
         bucket, versions = unit
         names: dict[str, str] = {"#ttl": "expires_at_ttl"}
-        values: dict[str, Any] = {":ttl": {"N": str(int((now + LEDGER_RETENTION).timestamp()))}}
+        values: dict[str, Any] = {":ttl": {"N": _expiry(now)}}
         sets = ["#ttl = :ttl"]
         conditions = []
-        for index, (invite_id, (low, high)) in enumerate(sorted(versions.items())):
-            names[f"#i{index}"] = ledger_entry(invite_id)
-            values[f":lo{index}"] = {"N": str(low)}
-            values[f":hi{index}"] = {"N": str(high)}
-            sets.append(f"#i{index} = :hi{index}")
-            conditions.append(f"(attribute_not_exists(#i{index}) OR #i{index} < :lo{index})")
+        # At most MAX_INVITES_PER_LEDGER_UPDATE invites (zip raises on more, never drops a claim).
+        for (invite_id, (low, high)), (name, lo, hi, assignment, condition) in zip(
+            sorted(versions.items()), _LEDGER_PLACEHOLDERS[: len(versions)], strict=True
+        ):
+            names[name] = ledger_entry(invite_id)
+            values[lo] = {"N": str(low)}
+            values[hi] = {"N": str(high)}
+            sets.append(assignment)
+            conditions.append(condition)
         expression = "SET " + ", ".join(sets)
         if commit_id:
             names["#commits"] = "commits"
@@ -351,15 +387,13 @@ class DynamoAggregateStore:
         item_key, descriptor_values = _key_parts(key)
         values = dict(descriptor_values)
         values[":now"] = {"S": now_iso}
-        adds = []
         for name, value in counters.items():
-            values[f":{name}"] = {"N": str(value)}
-            adds.append(f"{name} :{name}")
+            values[_COUNTER_PLACEHOLDERS[name]] = {"N": str(value)}
         return {
             "Update": {
                 "TableName": self.table_name,
                 "Key": item_key,
-                "UpdateExpression": f"ADD {', '.join(adds)} {_DESCRIPTOR_SET}",
+                "UpdateExpression": _update_expression(tuple(counters)),
                 "ExpressionAttributeNames": _DESCRIPTOR_NAMES,
                 "ExpressionAttributeValues": values,
             }
@@ -481,6 +515,45 @@ def _merged(total: dict[AggregateKey, Counters], deltas: dict[AggregateKey, Coun
 
 def _key_fields(key: AggregateKey) -> list[str]:
     return [key.survey_id, key.granularity.value, key.period, key.segment, key.channel]
+
+
+def encode_total(total: dict[AggregateKey, Counters]) -> str:
+    """A commit record's total as JSON: ``[[survey, granularity, period, segment, channel, {counter: n}], ...]``.
+
+    The text of ``json.dumps`` with compact separators (a test compares them), written from each key's
+    cached opening and the counters, since the record carries every key of the batch, batch after batch.
+    """
+    entries = [
+        f"{_key_json(key)}{{{','.join([f'{_COUNTER_JSON[name]}{value:d}' for name, value in counters.items()])}}}]"
+        for key, counters in total.items()
+    ]
+    return f"[{','.join(entries)}]"
+
+
+@lru_cache(maxsize=8192)
+def _key_json(key: AggregateKey) -> str:
+    """``["srv","day","2026-03-10","*","*",``: a key's fields as the opening of its total entry."""
+    return json.dumps(_key_fields(key), separators=(",", ":"))[:-1] + ","
+
+
+class _CounterJson(dict[str, str]):
+    """``name`` → ``"name":``, prepared for the counters every total holds."""
+
+    def __missing__(self, name: str) -> str:
+        return json.dumps(name) + ":"
+
+
+_COUNTER_JSON = _CounterJson({name: f'"{name}":' for name in COUNTERS})
+
+
+#: An aggregate key's fields in the order :class:`AggregateKey` sorts by (the dataclass's ``order``).
+_key_order = attrgetter("survey_id", "granularity", "period", "segment", "channel")
+
+
+def _entry_order(entry: tuple[AggregateKey, Counters]) -> tuple[str, ...]:
+    """Sorts ``(key, counters)`` entries exactly as ``sorted`` sorts them by key, in C comparisons."""
+    order: tuple[str, ...] = _key_order(entry[0])
+    return order
 
 
 def _key_from_fields(fields: list[Any]) -> AggregateKey:
