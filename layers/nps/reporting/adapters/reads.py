@@ -259,8 +259,9 @@ class DynamoResponseReader:
     ) -> ResponsePage:
         """Up to ``limit`` matching responses, and a cursor when more follow.
 
-        Reads: one query per shard (each asks for about ``2 × limit / shards`` items, then more only from
-        the shards the page is drawn from), so a page reads about ``limit`` plus a few items per shard.
+        Reads: one query per shard (each asks for about ``2 × limit / shards`` items, at least 2, then
+        twice as many each time only from the shards the page is drawn from), so a page reads about
+        ``limit`` plus a few items per shard.
         """
         after = decode_cursor(cursor, survey_id) if cursor else None
         position = (after["first_answered_at"]["S"], after["invite_id"]["S"]) if after else None
@@ -315,7 +316,8 @@ class DynamoResponseReader:
         )
 
     def _items(self, kwargs: dict[str, Any], first_chunk: int, chunk: int) -> Iterator[dict[str, Any]]:
-        """One source's items in index order, queried lazily (``first_chunk`` items, then ``chunk``)."""
+        """One source's items in index order, queried lazily: ``first_chunk`` items, then twice as many each
+        time up to ``chunk`` (a page drawn from few shards reads little from the others)."""
         if kwargs.pop("_empty", False):
             return
         after = kwargs.pop("_after", None)
@@ -340,7 +342,7 @@ class DynamoResponseReader:
                 yield from sorted(instant, key=_order, reverse=newest_first)
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-            limit = chunk
+            limit = min(2 * limit, chunk)
 
     def _sources(
         self,
