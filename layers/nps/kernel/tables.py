@@ -16,6 +16,9 @@ class IndexSpec:
     projection: str = "ALL"
     #: Non-key attributes copied into an ``INCLUDE`` index.
     include: tuple[str, ...] = ()
+    #: Kept for one release only (CloudFormation adds or removes one index per table update); the next
+    #: release removes it (docs/operations.md).
+    retiring: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +97,7 @@ SHARDED_RESPONSES_MARKER = {"pk": "migration#responses-survey-shard", "period": 
 #: because CloudFormation adds or removes one index per table update. Readers also query it, for the
 #: responses written before ``survey_shard`` existed only; ``nps responses backfill-shards`` gives those a
 #: shard, and the next release removes this index (docs/operations.md, "Upgrading the responses' index").
-RESPONSES_BY_SURVEY = IndexSpec("by_survey", partition_key="survey_id", sort_key="first_answered_at")
+RESPONSES_BY_SURVEY = IndexSpec("by_survey", partition_key="survey_id", sort_key="first_answered_at", retiring=True)
 #: Aggregate items of a survey by period key: the segment and channel slices a survey has in a range are
 #: the items of that range's quarter keys (``2026-Q1``…``2026-Q4`` sort between a year's day and week keys,
 #: so one ``BETWEEN`` per year reads only quarters). Ledger and commit items have no ``survey_id``, so they
@@ -116,6 +119,7 @@ AGGREGATES_BY_SURVEY = IndexSpec(
     sort_key="granularity",
     projection="INCLUDE",
     include=("segment", "channel"),
+    retiring=True,
 )
 
 #: Invites whose send is in flight (``delivery_state = sending``: claimed, not yet recorded) or whose fate
