@@ -330,9 +330,9 @@ def _operand(expression: str, item: Item, names: dict[str, str], values: dict[st
             return existing if existing is not None else _operand(second, item, names, values)
         head, tail = _operand(first, item, names, values), _operand(second, item, names, values)
         return {"L": [*head["L"], *tail["L"]]}
-    if expression.startswith(":"):
-        return values[expression]
-    return item[names.get(expression, expression)]
+    source = values if expression.startswith(":") else item
+    typed: dict[str, Any] = source[expression if source is values else names.get(expression, expression)]
+    return typed
 
 
 # -- condition expressions ---------------------------------------------------------------------------
@@ -351,7 +351,7 @@ def evaluate_condition(expression: str, item: Item, names: dict[str, str], value
     def take() -> str:
         nonlocal position
         position += 1
-        return tokens[position - 1]
+        return str(tokens[position - 1])
 
     def disjunction() -> bool:
         result = conjunction()
@@ -389,14 +389,14 @@ def evaluate_condition(expression: str, item: Item, names: dict[str, str], value
         return _compare(left, operator, right)
 
     def operand() -> Any:
-        token = take()
-        if token == "size":
+        word = take()
+        if word == "size":
             take()
             name = take()
             take()
             value = item.get(names.get(name, name))
             return None if value is None else Decimal(_value_size(value))
-        typed = values[token] if token.startswith(":") else item.get(names.get(token, token))
+        typed = values[word] if word.startswith(":") else item.get(names.get(word, word))
         if typed is None:
             return None
         ((kind, value),) = typed.items()
@@ -414,6 +414,4 @@ def _compare(left: Any, operator: str, right: Any) -> bool:
         return bool(left != right)
     if type(left) is not type(right):
         return False
-    return bool(
-        {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[operator]  # type: ignore[operator]
-    )
+    return bool({"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[operator])

@@ -275,7 +275,7 @@ def run(
         for where, retiring in [(spec.logical_name, False)] + [
             (f"{spec.logical_name}/{index.name}", index.retiring) for index in spec.indexes
         ]:
-            second, partition, hot = meter.hottest(where + ":")
+            _, partition, hot = meter.hottest(where + ":")
             largest = meter.largest.get(where, (0, ""))[0]
             partitions.append((where + (" (retiring)" if retiring else ""), partition.split(":", 1)[-1], hot, largest))
             worst_case[where] = meter.hottest_worst_case(where + ":")

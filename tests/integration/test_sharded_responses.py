@@ -182,12 +182,12 @@ def test_older_responses_are_read_from_the_previous_index_until_the_backfill_sha
         calls.append(kwargs.get("IndexName", "table"))
         return original(**kwargs)
 
-    client.query = recording  # type: ignore[method-assign]
+    client.query = recording
     try:
         assert len(every_page(after, 8)) == 60
         assert after.count(SURVEY, SPAN, category="detractor") == 30
     finally:
-        client.query = original  # type: ignore[method-assign]
+        client.query = original
     assert RESPONSES_BY_SURVEY.name not in calls
 
 
