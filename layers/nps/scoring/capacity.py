@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from nps.kernel.tables import RESPONSE_SURVEY_SHARDS as RESPONSE_SURVEY_SHARDS
 
-
 STREAM_BATCH_SIZE = 250
 STREAM_BATCHING_WINDOW_SECONDS = 2
 #: The largest stream record (bytes of Lambda event JSON) the batch size is chosen for.
