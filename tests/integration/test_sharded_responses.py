@@ -216,3 +216,26 @@ def test_a_cursor_past_the_range_returns_an_empty_last_page(stack: LocalStack) -
 
 def _marker_key() -> dict[str, Any]:
     return {name: {"S": value} for name, value in SHARDED_RESPONSES_MARKER.items()}
+
+
+def test_the_backfill_update_moves_no_count_and_publishes_nothing(stack: LocalStack) -> None:
+    # Given an older response with a comment, as the stream sees it before and after its backfill update
+    legacy_answer(stack, 5, START, 4)
+    key = {"invite_id": {"S": invite(5).invite_id}}
+    table = stack.tables["responses"]
+    aws.client("dynamodb").update_item(
+        TableName=table,
+        Key=key,
+        UpdateExpression="SET #c = :c, #ca = :at",
+        ExpressionAttributeNames={"#c": "comment", "#ca": "comment_at"},
+        ExpressionAttributeValues={":c": {"S": "slow"}, ":at": {"S": iso_timestamp(START)}},
+    )
+    old = aws.client("dynamodb").get_item(TableName=table, Key=key)["Item"]
+    backfill_survey_shards(table, stack.tables["aggregates"])
+    new = aws.client("dynamodb").get_item(TableName=table, Key=key)["Item"]
+    assert new == {**old, "survey_shard": {"S": survey_shard(SURVEY, invite(5).invite_id)}}
+    # When the score function reads that record, then it is neither a count transition nor a comment
+    from nps.scoring.stream import parse_record
+
+    parsed = parse_record("MODIFY", key, old, new, "1", START.timestamp())
+    assert (parsed.transition, parsed.comment) == (None, None)
