@@ -140,7 +140,12 @@ def test_a_refused_condition_raises_like_the_sdk_and_writes_nothing() -> None:
     ],
 )
 def test_conditions_are_evaluated(expression: str, expected: bool) -> None:
-    item = {"s": {"N": "9"}, "c": {"BOOL": True}, "t": {"S": "hi"}, "at": {"S": "2026-03-10"}}
+    item: dict[str, dict[str, Any]] = {
+        "s": {"N": "9"},
+        "c": {"BOOL": True},
+        "t": {"S": "hi"},
+        "at": {"S": "2026-03-10"},
+    }
     names = {"#s": "s", "#c": "c", "#t": "t", "#missing": "missing", "#at": "at"}
     values = {
         ":nine": {"N": "9"},
