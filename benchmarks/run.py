@@ -181,25 +181,40 @@ def _writes(args: argparse.Namespace, workload: Workload, counts: write_requests
 
 def _viral(args: argparse.Namespace) -> dict[str, Any]:
     section(
-        f"3b. viral survey: 10,000 responses/s on one survey for {args.viral_seconds} s, {args.viral_shards} stream"
-        " shards, real commit code, write units per partition key per second"
+        f"3b. viral survey: 10,000 taps/s on one survey for {args.viral_seconds} s, {args.viral_shards} stream"
+        " shards, real respond and commit code, write units per partition key per second, tables and indexes"
     )
     result = viral_survey.run(seconds=args.viral_seconds, shards=args.viral_shards)
     print(format_figure(result.figure))
     print(format_figure(result.size_figure))
+    print("\n".join(viral_survey.format_partitions(result.partitions)))
     detail = result.detail
     note(
-        f"hottest key {detail['hottest_key']} ({detail['hottest_key_write_units']} WCU in second"
-        f" {detail['hottest_key_second']}); hottest by kind: {detail['hottest_write_units_by_kind']};"
-        f" largest item {detail['largest_item_key']}"
+        f"hottest partition {detail['hottest_key']} ({detail['hottest_key_write_units']} WCU in a second);"
+        f" respond path: {detail['taps']:,} taps and {detail['comments']:,} comments"
+        f" ({detail['respond_seconds_replayed']:.0f} s at the full rate); aggregate keys by kind:"
+        f" {detail['hottest_write_units_by_kind']}; largest entry in {detail['largest_item_where']}"
+    )
+    note(
+        "if DynamoDB wrote an index on every update of an item in it (values unchanged):"
+        f" {detail['hottest_write_units_if_every_update_wrote_each_index']}"
     )
     note(
         f"{detail['batches']:,} batches of up to {detail['batch_size']} (largest {detail['largest_batch']}),"
         f" busiest aggregate key written {detail['busiest_aggregate_key_writes_per_batch']} time(s) per batch,"
         f" {detail['writes_per_response_excluding_the_response']:.3f} aggregate-table writes per response;"
         f" previous ledger's hottest {detail['previous_ledger_hottest_key']}"
+        f" ({detail['previous_ledger_hottest_write_units']:,} WCU/s)"
     )
-    return {"figure": result.figure.as_json(), "size_figure": result.size_figure.as_json(), "detail": detail}
+    return {
+        "figure": result.figure.as_json(),
+        "size_figure": result.size_figure.as_json(),
+        "partitions": [
+            {"where": where, "hottest_partition": key, "write_units": hot, "largest_bytes": largest}
+            for where, key, hot, largest in result.partitions
+        ],
+        "detail": detail,
+    }
 
 
 def _reports(args: argparse.Namespace) -> dict[str, Any]:

@@ -1,136 +1,54 @@
-"""Figure: a viral survey, 10,000 responses/s on one survey for 10 minutes, through the real commit code.
+"""Figure: a viral survey, 10,000 responses/s on one survey for 10 minutes, through the real code.
 
-A simulated responses stream (first answers of one survey, two segment dimensions, both channels) is
-split over stream shards by invite id, and each shard is batched the way Lambda's event source does it
-(up to ``STREAM_BATCH_SIZE`` records or ``STREAM_BATCHING_WINDOW_SECONDS``, one batch at a time). Every
-batch goes through :meth:`DynamoAggregateStore.commit` unchanged; the DynamoDB client is a stub that
-applies each transaction's updates to an in-memory table and charges write units the way DynamoDB does:
-an item write costs one unit per started KB of the larger of the item's sizes before and after, and a
-transactional write costs twice that. Units are summed per partition key per second of the simulated
-clock (a batch is charged at the second it closes).
+Two paths write for every answer, and both run unchanged on :class:`benchmarks.dynamo_meter.DynamoMeter`,
+a DynamoDB stub that applies each write and charges write units per partition key per second to the
+table **and to each global secondary index** the write touches (the rules are in its module doc):
 
-Measured: the hottest partition key's write units in any second (target ≤ 1,000) and the largest item
-(target < 400 KB). Baseline, on the same stream: the previous ledger (one item per minute and 8 invite
-hashes, 64-character invite ids as entry names), sized analytically from the same batches.
+* **Respond.** Each tap goes through :class:`nps.responding.service.ResponseService` with a signed link:
+  the GET logs the open on the invite, the page's POST logs the confirmation and records the answer on
+  the response item. A share of the people (``comment_share``) send a comment 3 s later (the comment
+  form carries the score shown: a repeat of the answer writes nothing, the comment one update). Invites
+  are seeded as sent. The respond load of a second does not depend on the survey's age (each tap writes
+  its own invite and response, nothing grows), so by default ``respond_seconds`` (8) of the stream run
+  through it, 5 of them in the steady state of taps and comments; pass ``respond_seconds=seconds`` to
+  replay all of it (about 1 ms of CPU per tap here).
+* **Score.** A simulated responses stream (first answers of one survey, two segment dimensions, both
+  channels) is split over stream shards by invite id and batched the way Lambda's event source does it
+  (up to ``STREAM_BATCH_SIZE`` records or ``STREAM_BATCHING_WINDOW_SECONDS``, one batch at a time per
+  shard). Every batch goes through :meth:`DynamoAggregateStore.commit` unchanged (a batch is charged at
+  the second it closes).
+
+Measured: for each table and index, the hottest partition key's write units in any second (target
+≤ 1,000) and the largest item or index entry (target < 400 KB). Baselines, on the same stream: the
+previous responses index (``by_survey``: one partition per survey), which this release still keeps and
+the next removes, and the previous ledger (one item per minute and 8 invite hashes, 64-character invite
+ids as entry names), sized analytically from the same batches.
 """
 
 from __future__ import annotations
 
 import math
 import random
-import re
 import time
 import zlib
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
 
+from benchmarks.dynamo_meter import DynamoMeter
 from benchmarks.report import Figure
 
 SEGMENT_PLANS = ("free", "pro", "enterprise")
 SEGMENT_REGIONS = ("emea", "amer", "apac")
-
-
-def item_size(item: dict[str, dict[str, Any]]) -> int:
-    """DynamoDB's size of an item: attribute names plus values (strings in UTF-8, numbers ~1 byte per 2 digits)."""
-    size = 0
-    for name, typed in item.items():
-        size += len(name.encode())
-        for kind, value in typed.items():
-            if kind == "S":
-                size += len(value.encode())
-            elif kind == "N":
-                size += len(value.lstrip("-").replace(".", "")) // 2 + 2
-            elif kind == "SS":
-                size += sum(len(v.encode()) for v in value)
-            elif kind == "NS":
-                size += sum(len(v) // 2 + 2 for v in value)
-            else:
-                size += 1
-    return size
-
-
-_CLAUSE = re.compile(r"\b(SET|ADD)\s+")
-
-
-@dataclass(slots=True)
-class WriteUnitMeter:
-    """A DynamoDB client stub for ``transact_write_items``: applies updates, charges write units per key."""
-
-    clock: float = 0.0
-    items: dict[tuple[str, str], dict[str, dict[str, Any]]] = field(default_factory=dict)
-    units: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
-    largest_item: tuple[int, str] = (0, "")
-    transactions: int = 0
-    writes: int = 0
-    #: Writes per key since :meth:`new_batch` (each aggregate key must be written once per batch).
-    batch_writes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-
-    def new_batch(self, clock: float) -> int:
-        """Start charging a new batch at ``clock``; return the most writes one aggregate key got in the last."""
-        busiest = max(
-            (n for pk, n in self.batch_writes.items() if not pk.startswith(("ledger#", "commit#"))), default=0
-        )
-        self.clock = clock
-        self.batch_writes = defaultdict(int)
-        return busiest
-
-    def client(self, service: str) -> WriteUnitMeter:
-        return self
-
-    def transact_write_items(self, *, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
-        self.transactions += 1
-        for action in TransactItems:
-            self._apply(action)
-        return {}
-
-    def _apply(self, action: dict[str, Any]) -> None:
-        self.writes += 1
-        if "Put" in action:
-            request = action["Put"]
-            key = (request["Item"]["pk"]["S"], request["Item"]["period"]["S"])
-            before = self.items.get(key, {})
-            after = dict(request["Item"])
-        else:
-            request = action["Update"]
-            key = (request["Key"]["pk"]["S"], request["Key"]["period"]["S"])
-            before = self.items.get(key, {})
-            after = dict(before) | dict(request["Key"])
-            _update(after, request)
-        self.items[key] = after
-        self.batch_writes[key[0] + "#" + key[1]] += 1
-        size_before, size_after = item_size(before), item_size(after)
-        self.units[(int(self.clock), key[0])] += 2 * max(1, math.ceil(max(size_before, size_after) / 1024))
-        if size_after > self.largest_item[0]:
-            self.largest_item = (size_after, key[0])
-
-
-def _update(item: dict[str, dict[str, Any]], request: dict[str, Any]) -> None:
-    names = request.get("ExpressionAttributeNames", {})
-    values = request["ExpressionAttributeValues"]
-    parts = _CLAUSE.split(request["UpdateExpression"])
-    for verb, body in zip(parts[1::2], parts[2::2], strict=True):
-        for clause in body.split(","):
-            clause = clause.strip()
-            if not clause:
-                continue
-            if verb == "SET":
-                target, value = (p.strip() for p in clause.split("="))
-                item[names.get(target, target)] = values[value]
-            else:
-                target, value = clause.split()
-                name = names.get(target, target)
-                added = values[value]
-                current = item.get(name)
-                if "N" in added:
-                    total = int(current["N"]) + int(added["N"]) if current else int(added["N"])
-                    item[name] = {"N": str(total)}
-                else:
-                    (kind,) = added
-                    item[name] = {kind: sorted(set(current[kind] if current else []) | set(added[kind]))}
+TABLE_NAMES = {"invites": "nps-bench-invites", "responses": "nps-bench-responses", "aggregates": "nps-bench-aggregates"}
+#: Seconds between a tap and its comment (the thank-you page's form). People take longer to type; the
+#: delay only shifts comments in time, and a short one lets a short replay reach the steady state in which
+#: every second carries both ``rate`` taps and ``rate × comment_share`` comments.
+COMMENT_DELAY_SECONDS = 3
+COMMENT_WORDS = ("the", "support", "team", "was", "quick", "but", "pricing", "is", "confusing", "great", "app")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,16 +84,113 @@ def _invite(number: int) -> str:
     return f"{zlib.crc32(str(number).encode()):08x}{number:056x}"  # 64 characters, like an HMAC invite id
 
 
+def _comment(number: int) -> str:
+    """A comment of 40 to 1,200 characters (most short), deterministic per respondent."""
+    rng = random.Random(number)
+    length = min(1200, int(rng.expovariate(1 / 180)) + 40)
+    words: list[str] = []
+    while sum(len(w) + 1 for w in words) < length:
+        words.append(rng.choice(COMMENT_WORDS))
+    return " ".join(words)[:length]
+
+
+@dataclass(slots=True)
+class RespondStats:
+    taps: int = 0
+    recorded: int = 0
+    comments: int = 0
+    cpu_seconds: float = 0.0
+
+
+def replay_taps(
+    meter: DynamoMeter, rate: float, seconds: int, start: datetime, scores: list[int], comment_share: float
+) -> RespondStats:
+    """``rate`` taps a second for ``seconds`` through the real respond service on ``meter``."""
+    from nps.kernel import aws
+    from nps.links.tokens import Keyring, Purpose, sign
+    from nps.responding.adapters.invites import DynamoInviteRepository, Invite, _to_item
+    from nps.responding.adapters.responses import DynamoResponseRepository, RecordOutcome
+    from nps.responding.service import ResponseService
+
+    keyring = Keyring(keys={"k1": b"viral-survey-benchmark-signing-key-0123456789"}, active_kid="k1")
+    now = [start]
+    service = ResponseService(
+        lambda: keyring,
+        DynamoInviteRepository(TABLE_NAMES["invites"]),
+        DynamoResponseRepository(TABLE_NAMES["responses"]),
+        clock=lambda: now[0],
+    )
+    expires_at = int((start + timedelta(days=30)).timestamp())
+    sent_at = (start - timedelta(hours=2)).isoformat().replace("+00:00", "Z")
+    every = max(1, round(1 / comment_share)) if comment_share > 0 else 0
+    pending: list[tuple[float, int, str]] = []  # (when, number, token), in time order
+    stats = RespondStats()
+    started = time.process_time()
+
+    def forget(number: int) -> None:
+        meter.forget(TABLE_NAMES["invites"], {"invite_id": {"S": _invite(number)}})
+        meter.forget(TABLE_NAMES["responses"], {"invite_id": {"S": _invite(number)}})
+
+    def comment_due(until: float) -> None:
+        while pending and pending[0][0] <= until:
+            at, number, token = pending.pop(0)
+            meter.clock = at
+            now[0] = start + timedelta(seconds=at)
+            service.comment(token, _comment(number), str(scores[number % 1000]))
+            stats.comments += 1
+            forget(number)
+
+    with mock.patch.object(aws, "client", meter.client):
+        for number in range(int(rate * seconds)):
+            at = number / rate
+            comment_due(at)
+            invite = Invite(
+                invite_id=_invite(number),
+                survey_id="viral",
+                wave_id="viral-w1",
+                contact_id=f"c{number}",
+                channel="email" if number % 3 else "sms",
+                locale="en",
+                expires_at=expires_at,
+                sent_at=sent_at,
+                segments={"plan": SEGMENT_PLANS[number % 3], "region": SEGMENT_REGIONS[number // 3 % 3]},
+            )
+            meter.seed(TABLE_NAMES["invites"], _to_item(invite))
+            token = sign(keyring, Purpose.RESPOND, invite.invite_id, expires_at)
+            meter.clock = at
+            now[0] = start + timedelta(seconds=at)
+            result = service.tap(token, str(scores[number % 1000]))
+            stats.taps += 1
+            stats.recorded += result.recorded is not None and result.recorded.outcome is RecordOutcome.RECORDED
+            if every and number % every == 0:
+                pending.append((at + COMMENT_DELAY_SECONDS, number, token))
+            else:
+                forget(number)
+        comment_due(float("inf"))
+    stats.cpu_seconds = time.process_time() - started
+    return stats
+
+
 @dataclass(slots=True)
 class ViralResult:
     figure: Figure
     size_figure: Figure
     detail: dict[str, Any]
+    #: (table or table/index, hottest partition, its write units in its busiest second, largest entry bytes).
+    partitions: list[tuple[str, str, int, int]]
 
 
-def run(rate: float = 10_000, seconds: int = 600, shards: int = 16, batch_size: int | None = None) -> ViralResult:
-    """Replay ``rate`` × ``seconds`` first answers of one survey through the commit code; see the module doc."""
+def run(
+    rate: float = 10_000,
+    seconds: int = 600,
+    shards: int = 16,
+    batch_size: int | None = None,
+    respond_seconds: int | None = 8,
+    comment_share: float = 0.25,
+) -> ViralResult:
+    """Replay ``rate`` × ``seconds`` first answers of one survey through the respond and commit code."""
     from nps.kernel import aws
+    from nps.kernel.tables import AGGREGATES, INVITES, RESPONSES
     from nps.scoring.adapters.aggregates import DynamoAggregateStore
     from nps.scoring.aggregation import Transition
     from nps.scoring.capacity import (
@@ -187,22 +202,38 @@ def run(rate: float = 10_000, seconds: int = 600, shards: int = 16, batch_size: 
     from nps.scoring.records import Response
 
     size = batch_size or STREAM_BATCH_SIZE
-    meter = WriteUnitMeter()
-    store = DynamoAggregateStore("nps-bench-aggregates")
+    specs = {TABLE_NAMES["invites"]: INVITES, TABLE_NAMES["responses"]: RESPONSES}
+    specs[TABLE_NAMES["aggregates"]] = AGGREGATES
+    meter = DynamoMeter(specs)
     start = datetime(2026, 3, 10, 9, 0, 0, tzinfo=UTC)
     rng = random.Random(11)
     scores = [rng.choices(range(11), weights=(2, 1, 1, 2, 2, 4, 5, 10, 14, 22, 20))[0] for _ in range(1000)]
+
+    respond = replay_taps(meter, rate, min(seconds, respond_seconds or seconds), start, scores, comment_share)
+
+    store = DynamoAggregateStore(TABLE_NAMES["aggregates"])
+    batch_writes: dict[str, int] = defaultdict(int)
+
+    def count_batch_write(table: str, key: tuple[str, str], item: Any) -> None:
+        if table == TABLE_NAMES["aggregates"] and not key[0].startswith(("ledger#", "commit#")):
+            batch_writes[key[0] + "#" + key[1]] += 1
+
+    meter.on_write = count_batch_write
     count = 0
     batch_count = 0
     biggest_batch = 0
     per_key_writes_max = 0
+    writes_before = meter.writes
+    transactions_before = meter.transactions
     started = time.process_time()
     old_design: dict[tuple[int, str], int] = defaultdict(int)
     old_items: dict[str, int] = defaultdict(int)
     old_largest = 0
     with mock.patch.object(aws, "client", meter.client):
         for batch in batches(rate, seconds, shards, size, STREAM_BATCHING_WINDOW_SECONDS):
-            per_key_writes_max = max(per_key_writes_max, meter.new_batch(batch.closes_at))
+            per_key_writes_max = max(per_key_writes_max, max(batch_writes.values(), default=0))
+            batch_writes.clear()
+            meter.clock = batch.closes_at
             transitions = []
             for at, number in batch.records:
                 answered = start + timedelta(seconds=at)
@@ -234,59 +265,94 @@ def run(rate: float = 10_000, seconds: int = 600, shards: int = 16, batch_size: 
                 old_items[key] += entries * (66 + 3)
                 old_design[(int(batch.closes_at), key)] += 2 * math.ceil(old_items[key] / 1024)
                 old_largest = max(old_largest, old_items[key])
-    per_key_writes_max = max(per_key_writes_max, meter.new_batch(meter.clock))
+    per_key_writes_max = max(per_key_writes_max, max(batch_writes.values(), default=0))
     cpu = time.process_time() - started
-    (hot_second, hot_key), hot_units = max(meter.units.items(), key=lambda kv: kv[1])
+
+    partitions: list[tuple[str, str, int, int]] = []
+    worst_case: dict[str, int] = {}
+    current: list[tuple[int, str, str]] = []  # (units, where, partition) outside retiring indexes
+    for spec in (INVITES, RESPONSES, AGGREGATES):
+        for where, retiring in [(spec.logical_name, False)] + [
+            (f"{spec.logical_name}/{index.name}", index.retiring) for index in spec.indexes
+        ]:
+            _, partition, hot = meter.hottest(where + ":")
+            largest = meter.largest.get(where, (0, ""))[0]
+            partitions.append((where + (" (retiring)" if retiring else ""), partition.split(":", 1)[-1], hot, largest))
+            worst_case[where] = meter.hottest_worst_case(where + ":")
+            if not retiring:
+                current.append((hot, where, partition))
+    hot_units, hot_where, hot_partition = max(current)
+    previous_units = next(units for where, _, units, _ in partitions if where.startswith("responses/by_survey "))
+    largest_bytes, largest_where = max((size, where) for where, _, _, size in partitions)
     (_, old_hot_key), old_hot_units = max(old_design.items(), key=lambda kv: kv[1])
-    largest, largest_key = meter.largest_item
     hottest_by_kind: dict[str, int] = defaultdict(int)
-    for (_, pk), units in meter.units.items():
-        kind = pk.split("#", 1)[0] if pk.startswith(("ledger#", "commit#")) else "aggregate"
-        hottest_by_kind[kind] = max(hottest_by_kind[kind], units)
+    for (_, partition), charged in meter.units.items():
+        if partition.startswith("aggregates:"):
+            pk = partition.split(":", 1)[1]
+            kind = pk.split("#", 1)[0] if pk.startswith(("ledger#", "commit#")) else "aggregate"
+            hottest_by_kind[kind] = max(hottest_by_kind[kind], charged)
     detail = {
         "rate_per_second": rate,
         "seconds": seconds,
         "responses": count,
+        "respond_seconds_replayed": respond.taps / rate,
+        "taps": respond.taps,
+        "answers_recorded": respond.recorded,
+        "comments": respond.comments,
+        "respond_cpu_seconds": respond.cpu_seconds,
         "stream_shards": shards,
         "batch_size": size,
         "batching_window_seconds": STREAM_BATCHING_WINDOW_SECONDS,
         "batches": batch_count,
         "largest_batch": biggest_batch,
-        "transactions": meter.transactions,
-        "item_writes": meter.writes,
-        "writes_per_response_excluding_the_response": meter.writes / count,
+        "transactions": meter.transactions - transactions_before,
+        "item_writes": meter.writes - writes_before,
+        "writes_per_response_excluding_the_response": (meter.writes - writes_before) / count,
         "busiest_aggregate_key_writes_per_batch": per_key_writes_max,
-        "hottest_key": hot_key,
-        "hottest_key_second": hot_second,
+        "hottest_key": f"{hot_where}:{hot_partition.split(':', 1)[-1]}",
         "hottest_key_write_units": hot_units,
+        "hottest_write_units_by_table_and_index": {where: units for where, _, units, _ in partitions},
+        "hottest_write_units_if_every_update_wrote_each_index": worst_case,
         "hottest_write_units_by_kind": dict(hottest_by_kind),
-        "largest_item_bytes": largest,
-        "largest_item_key": largest_key,
+        "previous_responses_index_hottest_write_units": previous_units,
+        "largest_item_bytes": largest_bytes,
+        "largest_item_where": largest_where,
         "previous_ledger_hottest_key": old_hot_key,
         "previous_ledger_hottest_write_units": old_hot_units,
         "previous_ledger_largest_item_bytes": old_largest,
+        "refused_conditional_writes": meter.refused_write_units,
         "commit_cpu_seconds": cpu,
     }
     figure = Figure(
-        name=f"viral survey: hottest key ({rate:,.0f}/s, {seconds} s)",
+        name=f"viral survey: hottest partition, tables and indexes ({rate:,.0f}/s, {seconds} s)",
         unit="WCU/s",
         measured=hot_units,
-        baseline_name="previous ledger",
-        baseline=old_hot_units,
+        baseline_name="previous responses index (one partition per survey)",
+        baseline=previous_units,
         target=PARTITION_WRITE_UNITS_PER_SECOND,
         direction="max",
         detail=detail,
     )
     size_figure = Figure(
-        name="viral survey: largest item",
+        name="viral survey: largest item or index entry",
         unit="bytes",
-        measured=largest,
+        measured=largest_bytes,
         baseline_name="previous ledger",
         baseline=old_largest,
         target=ITEM_SIZE_LIMIT_BYTES,
         direction="max",
     )
-    return ViralResult(figure, size_figure, detail)
+    return ViralResult(figure, size_figure, detail, partitions)
+
+
+def format_partitions(partitions: list[tuple[str, str, int, int]], limit: int = 1_000) -> list[str]:
+    """One line per table and index: its hottest partition key, write units in its busiest second, largest entry."""
+    lines = [f"    {'table / index':<36} {'hottest partition key':<42} {'WCU/s':>7} (≤ {limit:,})  largest"]
+    for where, partition, hot, largest in partitions:
+        flag = "" if hot <= limit else "  OVER"
+        shown = partition if len(partition) <= 40 else partition[:37] + "..."
+        lines.append(f"    {where:<36} {shown or '-':<42} {hot:>7,}{flag:<10}  {largest:,} B")
+    return lines
 
 
 if __name__ == "__main__":
@@ -297,5 +363,6 @@ if __name__ == "__main__":
     result = run(seconds=int(sys.argv[1]) if len(sys.argv) > 1 else 60)
     print(format_figure(result.figure))
     print(format_figure(result.size_figure))
+    print("\n".join(format_partitions(result.partitions)))
     for name, value in result.detail.items():
         print(f"    {name}: {value}")

@@ -19,6 +19,7 @@ from typing import Any
 from nps.kernel import aws
 from nps.kernel.categories import categorize
 from nps.kernel.periods import iso_timestamp, parse_timestamp, period_keys
+from nps.kernel.tables import survey_shard
 from nps.responding.adapters.invites import Invite
 from nps.scoring.aggregation import ALL, CATEGORY_COUNTERS, AggregateKey, segment_label
 
@@ -145,6 +146,7 @@ def write_history(
             item: dict[str, Any] = {
                 "invite_id": {"S": invite.invite_id},
                 "survey_id": {"S": survey_id},
+                "survey_shard": {"S": survey_shard(survey_id, invite.invite_id)},
                 "wave_id": {"S": invite.wave_id},
                 "contact_id": {"S": invite.contact_id},
                 "channel": {"S": channel},

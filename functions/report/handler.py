@@ -62,7 +62,8 @@ def aggregates() -> DynamoAggregateReader:
 
 @lru_cache(maxsize=1)
 def responses() -> DynamoResponseReader:
-    return DynamoResponseReader(settings().require("responses_table").responses_table)
+    config = settings().require("responses_table", "aggregates_table")
+    return DynamoResponseReader(config.responses_table, config.aggregates_table)
 
 
 def reports() -> ReportService:

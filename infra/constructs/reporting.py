@@ -11,7 +11,7 @@ from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
 from infra.constructs.platform import Platform
-from nps.kernel.tables import AGGREGATES_BY_PERIOD, RESPONSES_BY_SURVEY
+from nps.kernel.tables import AGGREGATES_BY_PERIOD, RESPONSES_BY_SURVEY, RESPONSES_BY_SURVEY_SHARD
 
 REPORT_ROUTE = "/reports/{survey_id}/{report}"
 
@@ -44,6 +44,8 @@ class Reporting(Construct):
                 resources=[
                     aggregates.table_arn,
                     f"{aggregates.table_arn}/index/{AGGREGATES_BY_PERIOD.name}",
+                    f"{responses.table_arn}/index/{RESPONSES_BY_SURVEY_SHARD.name}",
+                    # Read for responses written before survey_shard existed, until the index is removed.
                     f"{responses.table_arn}/index/{RESPONSES_BY_SURVEY.name}",
                 ],
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from nps.kernel.tables import ALL_TABLES
 from tests.permissions.iam import Decision, Request, evaluate
 from tests.permissions.template import DeployedTemplate, deployed_template
 
@@ -109,3 +110,24 @@ def test_every_function_with_table_access_has_a_row(template: DeployedTemplate) 
             ):
                 with_access.add(name.removeprefix("function:"))
     assert with_access == set(ACCESS)
+
+
+#: function → the "<table>/<index>" its role may query. Reports query the sharded responses index and,
+#: until it is removed, the previous one (for responses written before shards existed).
+INDEX_QUERIES: dict[str, set[str]] = {
+    "report": {"Aggregates/by_survey_period", "Responses/by_survey_shard", "Responses/by_survey"},
+    "sweep_invites": {"Invites/in_flight"},
+}
+
+
+def test_each_function_may_query_exactly_its_indexes(template: DeployedTemplate) -> None:
+    allowed: dict[str, set[str]] = {}
+    for name, principal in template.principals().items():
+        for table, logical_id in tables(template).items():
+            spec = next(s for s in ALL_TABLES if s.logical_name.capitalize() == table)
+            arn = template.attribute(logical_id, "Arn")
+            for index in spec.indexes:
+                request = Request("dynamodb:Query", f"{arn}/index/{index.name}")
+                if evaluate(principal.statements, request) is Decision.ALLOWED:
+                    allowed.setdefault(name.removeprefix("function:"), set()).add(f"{table}/{index.name}")
+    assert allowed == INDEX_QUERIES

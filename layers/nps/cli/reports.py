@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from nps.reporting.figures import Report, ReportError, ReportService
 from nps.reporting.html import CATEGORIES, render_report
 from nps.reporting.ranges import DateRange, RangeError
 from nps.reporting.text import format_full_report
+from nps.responding.adapters.responses import backfill_survey_shards
 from nps.sending.adapters.surveys import DynamoSurveyRepository
 
 #: Latest comments shown per category (the count of all of them is shown too).
@@ -61,6 +63,24 @@ def register(commands: Any) -> None:
         help="file to write, in an existing folder (default: SURVEY-report.html here)",
     )
     html.set_defaults(handler=run_html, check=check_html)
+
+    responses = commands.add_parser("responses", help="the responses table").add_subparsers(
+        dest="action", required=True
+    )
+    backfill = responses.add_parser(
+        "backfill-shards",
+        help="give responses written before this release their survey shard (once, after upgrading)",
+        description="Sets survey_shard on every response that has none, then records that the table is done, "
+        "so reports stop reading the previous by_survey index. Idempotent; prints counts as JSON.",
+    )
+    backfill.set_defaults(handler=run_backfill_shards)
+
+
+def run_backfill_shards(args: argparse.Namespace, target: Target) -> int:
+    """``nps responses backfill-shards`` (docs/operations.md, "Upgrading the responses' index")."""
+    done = backfill_survey_shards(target.table("responses"), target.table("aggregates"))
+    print(json.dumps(done.as_dict(), indent=2))
+    return EXIT_OK
 
 
 def export_doc() -> str:
@@ -196,7 +216,9 @@ def run_export(args: argparse.Namespace, target: Target) -> int:
     with _served():
         span = _span(args)
         catalog = ReportService(DynamoAggregateReader(target.table("aggregates"))).catalog(args.survey_id, span)
-        responses = DynamoResponseReader(target.table("responses")).all(args.survey_id, span)
+        responses = DynamoResponseReader(target.table("responses"), target.table("aggregates")).all(
+            args.survey_id, span
+        )
         if args.out is None:
             # The byte order mark is for spreadsheets; a person reading the terminal has no use for it.
             count = write_csv(sys.stdout, responses, list(catalog.dimensions), bom=not sys.stdout.isatty())
@@ -211,7 +233,7 @@ def run_export(args: argparse.Namespace, target: Target) -> int:
 def run_html(args: argparse.Namespace, target: Target) -> int:
     with _served():
         report = build_report(args, target)
-        reader = DynamoResponseReader(target.table("responses"))
+        reader = DynamoResponseReader(target.table("responses"), target.table("aggregates"))
         segment = split_segment(args.segment)
         comments = []
         counts: dict[str, int] = {}

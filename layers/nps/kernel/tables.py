@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 
 
@@ -15,6 +16,9 @@ class IndexSpec:
     projection: str = "ALL"
     #: Non-key attributes copied into an ``INCLUDE`` index.
     include: tuple[str, ...] = ()
+    #: Kept for one release only (CloudFormation adds or removes one index per table update); the next
+    #: release removes it (docs/operations.md).
+    retiring: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +38,66 @@ class TableSpec:
         raise KeyError(name)
 
 
-#: Answered responses of a survey in time order (sparse: an item without ``first_answered_at`` is absent).
-RESPONSES_BY_SURVEY = IndexSpec("by_survey", partition_key="survey_id", sort_key="first_answered_at")
+#: Partitions of a survey's answered responses in :data:`RESPONSES_BY_SURVEY_SHARD`. Every first answer
+#: (and every later score or comment) of a survey is written to one of them, chosen by a hash of the invite
+#: id, so a survey answered at 10,000 taps/s puts about 10,000 / 32 ≈ 310 index writes a second on each,
+#: under DynamoDB's 1,000 write units per partition key (``benchmarks/viral_survey.py``, docs/capacity.md).
+#: Readers query every shard. Raising it is safe at any time (items keep the shard they were written to,
+#: and readers query every shard below the new count); lowering it would hide the items of the dropped shards.
+RESPONSE_SURVEY_SHARDS = 32
+
+
+def survey_shard(survey_id: str, invite_id: str) -> str:
+    """The ``survey_shard`` of a response: ``<survey_id>#<nn>``, ``nn`` the invite id's CRC-32 modulo
+    :data:`RESPONSE_SURVEY_SHARDS` (stable across processes and releases, unlike ``hash()``)."""
+    return shard_key(survey_id, zlib.crc32(invite_id.encode()) % RESPONSE_SURVEY_SHARDS)
+
+
+def shard_key(survey_id: str, shard: int) -> str:
+    """The ``survey_shard`` value of shard number ``shard`` of a survey."""
+    return f"{survey_id}#{shard:02d}"
+
+
+def survey_shards(survey_id: str) -> tuple[str, ...]:
+    """Every ``survey_shard`` value of a survey, in shard order (what a reader queries)."""
+    return tuple(shard_key(survey_id, n) for n in range(RESPONSE_SURVEY_SHARDS))
+
+
+#: Answered responses of a survey in time order, written over :data:`RESPONSE_SURVEY_SHARDS` partitions
+#: (``survey_shard``; sparse: an item without ``first_answered_at`` is absent). It projects what reports,
+#: exports and comments read, not the comment history (``comments``, up to 160 KB) nor what automated
+#: fetches tried, so a scanner's fetch of an answered invite writes nothing to it and a comment costs
+#: write units by its own size, not by the history's.
+RESPONSES_BY_SURVEY_SHARD = IndexSpec(
+    "by_survey_shard",
+    partition_key="survey_shard",
+    sort_key="first_answered_at",
+    projection="INCLUDE",
+    include=(
+        "survey_id",
+        "wave_id",
+        "contact_id",
+        "channel",
+        "locale",
+        "segments",
+        "score",
+        "category",
+        "counted",
+        "answered_at",
+        "source",
+        "comment",
+        "comment_at",
+    ),
+)
+#: The aggregates item ``nps responses backfill-shards`` writes once every response has a ``survey_shard``:
+#: from then on readers query the shards only (no survey id, so it is in none of the aggregates' indexes).
+SHARDED_RESPONSES_MARKER = {"pk": "migration#responses-survey-shard", "period": "done"}
+#: The previous responses index (one partition per survey: every answer of a survey wrote to the same
+#: index partition, which throttles the table's writes above ~1,000 a second). It stays for one release
+#: because CloudFormation adds or removes one index per table update. Readers also query it, for the
+#: responses written before ``survey_shard`` existed only; ``nps responses backfill-shards`` gives those a
+#: shard, and the next release removes this index (docs/operations.md, "Upgrading the responses' index").
+RESPONSES_BY_SURVEY = IndexSpec("by_survey", partition_key="survey_id", sort_key="first_answered_at", retiring=True)
 #: Aggregate items of a survey by period key: the segment and channel slices a survey has in a range are
 #: the items of that range's quarter keys (``2026-Q1``…``2026-Q4`` sort between a year's day and week keys,
 #: so one ``BETWEEN`` per year reads only quarters). Ledger and commit items have no ``survey_id``, so they
@@ -57,6 +119,7 @@ AGGREGATES_BY_SURVEY = IndexSpec(
     sort_key="granularity",
     projection="INCLUDE",
     include=("segment", "channel"),
+    retiring=True,
 )
 
 #: Invites whose send is in flight (``delivery_state = sending``: claimed, not yet recorded) or whose fate
@@ -73,7 +136,9 @@ INVITES_IN_FLIGHT = IndexSpec(
 )
 
 INVITES = TableSpec("invites", partition_key="invite_id", ttl_attribute="expires_at_ttl", indexes=(INVITES_IN_FLIGHT,))
-RESPONSES = TableSpec("responses", partition_key="invite_id", stream=True, indexes=(RESPONSES_BY_SURVEY,))
+RESPONSES = TableSpec(
+    "responses", partition_key="invite_id", stream=True, indexes=(RESPONSES_BY_SURVEY, RESPONSES_BY_SURVEY_SHARD)
+)
 AGGREGATES = TableSpec(
     "aggregates",
     partition_key="pk",

@@ -1,7 +1,7 @@
 """Reads for reports: aggregate counters by period, a survey's slices, comments and responses by time.
 
 Aggregates are read with eventually consistent queries (half the read cost; a report a second stale is
-fine). Responses are read through the ``by_survey`` index (survey × first answer time). A response
+fine). Responses are read through the ``by_survey_shard`` index (survey shard × first answer time). A response
 stored with ``counted = false`` (an automated fetch kept for audit) is never returned.
 """
 
@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from nps.kernel import aws
 from nps.kernel.periods import Granularity
-from nps.kernel.tables import AGGREGATES_BY_PERIOD, RESPONSES_BY_SURVEY
+from nps.kernel.tables import (
+    AGGREGATES_BY_PERIOD,
+    RESPONSES_BY_SURVEY,
+    RESPONSES_BY_SURVEY_SHARD,
+    SHARDED_RESPONSES_MARKER,
+    survey_shards,
+)
 from nps.reporting.ranges import DateRange, periods
 
 #: Responses explicitly marked as not counted are excluded from comments and exports.
@@ -197,11 +205,45 @@ def decode_cursor(cursor: str, survey_id: str) -> dict[str, Any]:
 
 
 class DynamoResponseReader:
-    """Counted responses of a survey by time of first answer, through the ``by_survey`` index."""
+    """Counted responses of a survey by time of first answer, through the ``by_survey_shard`` index.
 
-    def __init__(self, table_name: str) -> None:
+    A survey's answers are spread over :data:`~nps.kernel.tables.RESPONSE_SURVEY_SHARDS` index partitions
+    (``<survey_id>#<nn>``); every read queries each of them and merges the results by
+    ``(first_answered_at, invite_id)``, so pages come in the same order as from one partition. Until
+    ``nps responses backfill-shards`` has given every older response a shard (it then writes
+    :data:`~nps.kernel.tables.SHARDED_RESPONSES_MARKER` to the aggregates table), the reader also reads
+    the previous ``by_survey`` index for the responses without one. ``items_read`` counts every index item
+    DynamoDB read (``ScannedCount``), including those filtered out.
+    """
+
+    def __init__(self, table_name: str, aggregates_table: str | None = None) -> None:
+        """``aggregates_table``: where the backfill's marker is looked up; without it the previous index is
+        always read too (correct, and slower until that index is gone)."""
         self.table_name = table_name
+        self.aggregates_table = aggregates_table
         self.items_read = 0
+        self.queries = 0
+        self._legacy: bool | None = None
+
+    def reads_previous_index(self) -> bool:
+        """Whether responses without a ``survey_shard`` may exist (checked once per reader: one query)."""
+        if self._legacy is None:
+            if self.aggregates_table is None:
+                self._legacy = True
+            else:
+                page = aws.client("dynamodb").query(
+                    TableName=self.aggregates_table,
+                    KeyConditionExpression="#pk = :pk AND #period = :period",
+                    ExpressionAttributeNames={"#pk": "pk", "#period": "period"},
+                    ExpressionAttributeValues={
+                        ":pk": {"S": SHARDED_RESPONSES_MARKER["pk"]},
+                        ":period": {"S": SHARDED_RESPONSES_MARKER["period"]},
+                    },
+                    Limit=1,
+                )
+                self.queries += 1
+                self._legacy = not page["Items"]
+        return self._legacy
 
     def page(
         self,
@@ -215,24 +257,21 @@ class DynamoResponseReader:
         category: str | None = None,
         segment: tuple[str, str] | None = None,
     ) -> ResponsePage:
-        """Up to ``limit`` matching responses, and a cursor when more may follow."""
-        kwargs = self._query_args(survey_id, span, newest_first, with_comment, category, segment)
-        if cursor:
-            kwargs["ExclusiveStartKey"] = decode_cursor(cursor, survey_id)
-        found: list[dict[str, Any]] = []
-        client = aws.client("dynamodb")
-        while True:
-            # Ask for a little more than needed: filtered-out items still count against Limit.
-            page = client.query(**kwargs, Limit=max(limit - len(found), 1) * 2)
-            self.items_read += page.get("ScannedCount", len(page["Items"]))
-            for item in page["Items"]:
-                found.append(item)
-                if len(found) == limit:
-                    # Resume after this item next time (the index key plus the table key).
-                    return ResponsePage([StoredResponse.from_item(i) for i in found], encode_cursor(item))
-            if "LastEvaluatedKey" not in page:
-                return ResponsePage([StoredResponse.from_item(i) for i in found], None)
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        """Up to ``limit`` matching responses, and a cursor when more follow.
+
+        Reads: one query per shard (each asks for about ``2 × limit / shards`` items, at least 2, then
+        twice as many each time only from the shards the page is drawn from), so a page reads about
+        ``limit`` plus a few items per shard.
+        """
+        after = decode_cursor(cursor, survey_id) if cursor else None
+        position = (after["first_answered_at"]["S"], after["invite_id"]["S"]) if after else None
+        sources = self._sources(survey_id, span, newest_first, with_comment, category, segment, position)
+        first_chunk = max(2, -(-2 * limit // len(sources)))
+        merged = self._merged(sources, newest_first, first_chunk, max(limit, first_chunk))
+        found = list(islice(merged, limit))
+        more = len(found) == limit and next(merged, None) is not None
+        responses = [StoredResponse.from_item(i) for i in found]
+        return ResponsePage(responses, encode_cursor(found[-1]) if more else None)
 
     def count(
         self,
@@ -243,20 +282,69 @@ class DynamoResponseReader:
         category: str | None = None,
         segment: tuple[str, str] | None = None,
     ) -> int:
-        """How many counted responses match (``Select=COUNT``: reads the range's index items, returns none)."""
-        kwargs = self._query_args(survey_id, span, False, with_comment, category, segment)
-        kwargs["Select"] = "COUNT"
+        """How many counted responses match (``Select=COUNT`` per shard: reads the range's index items)."""
         client = aws.client("dynamodb")
         total = 0
-        while True:
-            page = client.query(**kwargs)
-            self.items_read += page.get("ScannedCount", 0)
-            total += int(page.get("Count", 0))
-            if "LastEvaluatedKey" not in page:
-                return total
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for kwargs in self._sources(survey_id, span, False, with_comment, category, segment, None):
+            if kwargs.pop("_empty", False):
+                continue
+            kwargs["Select"] = "COUNT"
+            while True:
+                page = client.query(**kwargs)
+                self.queries += 1
+                self.items_read += page.get("ScannedCount", 0)
+                total += int(page.get("Count", 0))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return total
 
-    def _query_args(
+    def all(self, survey_id: str, span: DateRange, page_size: int = 1000) -> Iterator[StoredResponse]:
+        """Every counted response first answered in ``span``, oldest first (``page_size`` items per query)."""
+        sources = self._sources(survey_id, span, False, False, None, None, None)
+        for item in self._merged(sources, False, max(2, page_size // len(sources)), page_size):
+            yield StoredResponse.from_item(item)
+
+    def _merged(
+        self, sources: list[dict[str, Any]], newest_first: bool, first_chunk: int, chunk: int
+    ) -> Iterator[dict[str, Any]]:
+        """The sources' items merged in ``(first_answered_at, invite_id)`` order (reversed newest first)."""
+        return heapq.merge(
+            *(self._items(kwargs, first_chunk, chunk) for kwargs in sources),
+            key=_order,
+            reverse=newest_first,
+        )
+
+    def _items(self, kwargs: dict[str, Any], first_chunk: int, chunk: int) -> Iterator[dict[str, Any]]:
+        """One source's items in index order, queried lazily: ``first_chunk`` items, then twice as many each
+        time up to ``chunk`` (a page drawn from few shards reads little from the others)."""
+        if kwargs.pop("_empty", False):
+            return
+        after = kwargs.pop("_after", None)
+        newest_first = not kwargs["ScanIndexForward"]
+        client = aws.client("dynamodb")
+        limit = first_chunk
+        # An index keeps items of the same sort key value in no particular order: answers of the same
+        # millisecond are held back and released sorted by invite id, so the merge and the cursor agree.
+        instant: list[dict[str, Any]] = []
+        while True:
+            page = client.query(**kwargs, Limit=limit)
+            self.queries += 1
+            self.items_read += page.get("ScannedCount", len(page["Items"]))
+            for item in page["Items"]:
+                if after is not None and (_order(item) >= after if newest_first else _order(item) <= after):
+                    continue  # at or before the cursor (same instant as the last item of the previous page)
+                if instant and instant[0]["first_answered_at"]["S"] != item["first_answered_at"]["S"]:
+                    yield from sorted(instant, key=_order, reverse=newest_first)
+                    instant = []
+                instant.append(item)
+            if "LastEvaluatedKey" not in page:
+                yield from sorted(instant, key=_order, reverse=newest_first)
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            limit = min(2 * limit, chunk)
+
+    def _sources(
         self,
         survey_id: str,
         span: DateRange,
@@ -264,17 +352,16 @@ class DynamoResponseReader:
         with_comment: bool,
         category: str | None,
         segment: tuple[str, str] | None,
-    ) -> dict[str, Any]:
-        """The ``Query`` arguments for counted responses of ``span`` matching the filters."""
-        names: dict[str, str] = {"#survey": "survey_id", "#at": "first_answered_at", "#counted": "counted"}
-        values: dict[str, Any] = {
-            ":survey": {"S": survey_id},
-            ":lo": {"S": span.start_timestamp()},
-            ":hi": {"S": span.end_timestamp()},
-            ":false": {"BOOL": False},
-        }
+        after: tuple[str, str] | None,
+    ) -> list[dict[str, Any]]:
+        """The ``Query`` arguments of every shard (and of the previous index while it may be needed)."""
+        lo, hi = span.start_timestamp(), span.end_timestamp()
+        if after is not None:
+            # Resume at the cursor's instant (inclusive: ties are skipped by invite id when read).
+            lo, hi = (lo, min(hi, after[0])) if newest_first else (max(lo, after[0]), hi)
+        names: dict[str, str] = {"#at": "first_answered_at", "#counted": "counted", "#score": "score"}
+        values: dict[str, Any] = {":lo": {"S": lo}, ":hi": {"S": hi}, ":false": {"BOOL": False}}
         filters = [_COUNTED, "attribute_exists(#score)"]
-        names["#score"] = "score"
         if with_comment:
             names["#comment"] = "comment"
             filters.append("attribute_exists(#comment) AND size(#comment) > :zero")
@@ -288,23 +375,36 @@ class DynamoResponseReader:
             names["#dimension"] = segment[0]
             values[":value"] = {"S": segment[1]}
             filters.append("#segments.#dimension = :value")
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "IndexName": RESPONSES_BY_SURVEY.name,
-            "KeyConditionExpression": "#survey = :survey AND #at BETWEEN :lo AND :hi",
-            "FilterExpression": " AND ".join(filters),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": not newest_first,
-        }
-        return kwargs
+        common: dict[str, Any] = {"TableName": self.table_name, "ScanIndexForward": not newest_first}
+        if lo > hi:
+            common["_empty"] = True
+        if after is not None:
+            common["_after"] = after
+        sources = [
+            {
+                **common,
+                "IndexName": RESPONSES_BY_SURVEY_SHARD.name,
+                "KeyConditionExpression": "#shard = :shard AND #at BETWEEN :lo AND :hi",
+                "FilterExpression": " AND ".join(filters),
+                "ExpressionAttributeNames": {**names, "#shard": "survey_shard"},
+                "ExpressionAttributeValues": {**values, ":shard": {"S": shard}},
+            }
+            for shard in survey_shards(survey_id)
+        ]
+        if self.reads_previous_index():
+            sources.append(
+                {
+                    **common,
+                    "IndexName": RESPONSES_BY_SURVEY.name,
+                    "KeyConditionExpression": "#survey = :survey AND #at BETWEEN :lo AND :hi",
+                    "FilterExpression": " AND ".join([*filters, "attribute_not_exists(#shard)"]),
+                    "ExpressionAttributeNames": {**names, "#survey": "survey_id", "#shard": "survey_shard"},
+                    "ExpressionAttributeValues": {**values, ":survey": {"S": survey_id}},
+                }
+            )
+        return sources
 
-    def all(self, survey_id: str, span: DateRange, page_size: int = 1000) -> Iterator[StoredResponse]:
-        """Every counted response first answered in ``span``, oldest first."""
-        cursor: str | None = None
-        while True:
-            result = self.page(survey_id, span, limit=page_size, cursor=cursor)
-            yield from result.responses
-            if result.next_cursor is None:
-                return
-            cursor = result.next_cursor
+
+def _order(item: dict[str, Any]) -> tuple[str, str]:
+    """Where a response sorts in a survey's answers: first answer time, then invite id (unique)."""
+    return item["first_answered_at"]["S"], item["invite_id"]["S"]

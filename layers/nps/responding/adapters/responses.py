@@ -13,6 +13,7 @@ from typing import Any
 from nps.kernel import aws
 from nps.kernel.aws import conditional_check_failed
 from nps.kernel.categories import Category
+from nps.kernel.tables import SHARDED_RESPONSES_MARKER, survey_shard
 from nps.responding.adapters.invites import Invite
 
 #: Comments one answer takes; beyond, the person is told politely that we have their comments (HTTP 429).
@@ -21,7 +22,8 @@ from nps.responding.adapters.invites import Invite
 #: comments of 2,000 four-byte characters are 160 KB, plus 8 KB for ``comment``.
 MAX_COMMENTS_PER_RESPONSE = 20
 
-_ID_ATTRIBUTES = ("survey_id", "wave_id", "contact_id", "channel", "locale", "segments")
+#: ``survey_shard`` spreads a survey's answers over the partitions of the ``by_survey_shard`` index.
+_ID_ATTRIBUTES = ("survey_id", "survey_shard", "wave_id", "contact_id", "channel", "locale", "segments")
 _HUMAN_ATTRIBUTES = (
     "score",
     "category",
@@ -70,6 +72,7 @@ class CommentLimitReached(Exception):
 def _id_values(invite: Invite) -> dict[str, Any]:
     return {
         ":survey_id": {"S": invite.survey_id},
+        ":survey_shard": {"S": survey_shard(invite.survey_id, invite.invite_id)},
         ":wave_id": {"S": invite.wave_id},
         ":contact_id": {"S": invite.contact_id},
         ":channel": {"S": invite.channel},
@@ -297,3 +300,77 @@ class DynamoResponseRepository:
         if item and _stored(item).counted and saved >= MAX_COMMENTS_PER_RESPONSE:
             raise CommentLimitReached(invite_id)
         raise NotAnswered(invite_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ShardBackfill:
+    """What :func:`backfill_survey_shards` did: items scanned, shards given, items already sharded."""
+
+    scanned: int
+    sharded: int
+    already_sharded: int
+    #: Whether the marker that lets readers skip the previous index was written (the scan completed).
+    marked: bool
+
+    def as_dict(self) -> dict[str, int | bool]:
+        return {
+            "scanned": self.scanned,
+            "sharded": self.sharded,
+            "already_sharded": self.already_sharded,
+            "marked": self.marked,
+        }
+
+
+def backfill_survey_shards(responses_table: str, aggregates_table: str, page_size: int = 500) -> ShardBackfill:
+    """Give every response written before ``survey_shard`` existed its shard, then mark the table done.
+
+    Scans the responses table (``page_size`` items a page, four attributes each) and sets
+    ``survey_shard`` on each item that has a ``survey_id`` and no shard, on the condition that it still
+    has none (so a concurrent answer, which writes the same value, is never overwritten). When the scan
+    has finished, writes :data:`~nps.kernel.tables.SHARDED_RESPONSES_MARKER` to the aggregates table:
+    report readers then stop querying the previous ``by_survey`` index. Idempotent; stop it and run it
+    again at any time. Each update changes no score, so the stream it causes changes no aggregate.
+    """
+    client = aws.client("dynamodb")
+    scanned = sharded = already = 0
+    request: dict[str, Any] = {
+        "TableName": responses_table,
+        "ProjectionExpression": "#id, #survey, #shard",
+        "ExpressionAttributeNames": {"#id": "invite_id", "#survey": "survey_id", "#shard": "survey_shard"},
+        "Limit": page_size,
+    }
+    while True:
+        page = client.scan(**request)
+        for item in page["Items"]:
+            scanned += 1
+            if "survey_shard" in item:
+                already += 1
+                continue
+            if "survey_id" not in item:
+                continue
+            invite_id, survey_id = item["invite_id"]["S"], item["survey_id"]["S"]
+            if aws.conditional_write(
+                "update_item",
+                TableName=responses_table,
+                Key={"invite_id": {"S": invite_id}},
+                UpdateExpression="SET #shard = :shard",
+                ConditionExpression="attribute_exists(#id) AND attribute_not_exists(#shard)",
+                ExpressionAttributeNames={"#id": "invite_id", "#shard": "survey_shard"},
+                ExpressionAttributeValues={":shard": {"S": survey_shard(survey_id, invite_id)}},
+            ):
+                sharded += 1
+            else:
+                already += 1
+        if "LastEvaluatedKey" not in page:
+            break
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    client.put_item(
+        TableName=aggregates_table,
+        Item={
+            "pk": {"S": SHARDED_RESPONSES_MARKER["pk"]},
+            "period": {"S": SHARDED_RESPONSES_MARKER["period"]},
+            "scanned": {"N": str(scanned)},
+            "sharded": {"N": str(sharded)},
+        },
+    )
+    return ShardBackfill(scanned, sharded, already, marked=True)

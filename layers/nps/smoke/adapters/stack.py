@@ -24,6 +24,7 @@ from botocore.config import Config
 
 from nps.kernel import aws
 from nps.kernel.periods import Granularity
+from nps.kernel.tables import RESPONSES_BY_SURVEY_SHARD, survey_shards
 from nps.scoring.aggregation import ALL, AggregateKey
 from nps.sending.adapters.contacts import contact_key
 
@@ -196,14 +197,18 @@ class SmokeData:
 
     # -- responses and aggregates ---------------------------------------------------------------------
     def answered_invites(self, survey_id: str) -> list[str]:
-        """Invite ids of the survey's answered responses (the responses table's ``by_survey`` index)."""
-        items = self._query(
-            "responses",
-            IndexName="by_survey",
-            KeyConditionExpression="survey_id = :survey",
-            ExpressionAttributeValues={":survey": {"S": survey_id}},
-        )
-        return [item["invite_id"]["S"] for item in items]
+        """Invite ids of the survey's answered responses (every shard of the ``by_survey_shard`` index; the
+        smoke survey's answers are written by this release, so all have a shard)."""
+        return [
+            item["invite_id"]["S"]
+            for shard in survey_shards(survey_id)
+            for item in self._query(
+                "responses",
+                IndexName=RESPONSES_BY_SURVEY_SHARD.name,
+                KeyConditionExpression="survey_shard = :shard",
+                ExpressionAttributeValues={":shard": {"S": shard}},
+            )
+        ]
 
     def delete_responses(self, invite_ids: Iterable[str]) -> int:
         return sum(self._delete("responses", {"invite_id": {"S": i}}) for i in sorted(set(invite_ids)))
