@@ -310,3 +310,23 @@ def test_the_widget_script_is_served_with_a_strong_etag(web: LocalStack, tmp_pat
         assert not again.get("body")
     finally:
         web_function.widget.cache_clear()
+
+
+def test_the_committed_openapi_document_matches_the_code() -> None:
+    from functions.web import openapi
+
+    # Run `make openapi` after changing the web API's models.
+    assert openapi.DOCUMENT.read_text("utf-8") == openapi.document()
+
+
+def test_every_answer_has_the_documented_shape(web: LocalStack) -> None:
+    from functions.web import openapi
+
+    shown_reply = eligibility(web, "c-20")
+    openapi.Show.model_validate(shown_reply.body)
+    token = shown_reply.body["ask_token"]
+    openapi.Answered.model_validate(call(SURVEY_ID, "responses", {"ask_token": token, "score": 6}).body)
+    openapi.Recorded.model_validate(call(SURVEY_ID, "comments", {"ask_token": token, "comment": "ok"}).body)
+    openapi.DoNotShow.model_validate(eligibility(web, "c-20").body)
+    openapi.Recorded.model_validate(call(SURVEY_ID, "dismissals", {"ask_token": token}).body)
+    openapi.Error.model_validate(call(SURVEY_ID, "responses", {"ask_token": token, "score": 99}).body)
