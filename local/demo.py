@@ -232,6 +232,14 @@ def main() -> int:
         print("Link taps through the respond function (outcome → HTTP status):")
         for label, count in sorted(outcomes.items()):
             print(f"  {label:<28} {count:>5}")
+        from local.demo_sending import DEMO_SURVEY
+        from local.demo_web import run_web
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            web_outcomes = run_web(stack, rng, DEMO_SURVEY, PLANS, SCORE_WEIGHTS, comment_for)
+        print("In-app prompt through the web function (outcome → HTTP status):")
+        for label, count in sorted(web_outcomes.items()):
+            print(f"  {label:<28} {count:>5}")
         with contextlib.redirect_stdout(io.StringIO()):
             batches, records = score_stream(stack)
         print(f"\nScored {records} stream records in {batches} batches.\n")
@@ -245,7 +253,7 @@ def main() -> int:
         ]
         rows += [
             slice_report(store, SURVEY_ID, Granularity.QUARTER, quarter, ALL, channel, f"channel={channel}")
-            for channel in ("email", "sms")
+            for channel in ("email", "sms", "web")
         ]
 
         expected = recount(stack)

@@ -34,6 +34,8 @@ def stored_invites(table_name: str) -> list[Invite]:
         for item in page["Items"]:
             if "sent_at" not in item or item["wave_id"]["S"].startswith(RESURVEY_WAVE_PREFIX):
                 continue  # planned but not (yet) sent, or a follow-up's re-survey (not in the aggregates)
+            if item.get("channel", {}).get("S") == "web":
+                continue  # a web prompt is counted in invites_sent by the transaction that showed it
             invites.append(
                 Invite(
                     invite_id=item["invite_id"]["S"],

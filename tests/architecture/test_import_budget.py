@@ -81,3 +81,9 @@ def test_the_report_handler_builds_no_model_and_no_openapi_document_at_import() 
     assert {"SummaryOut", "TrendQuery", "ErrorOut"} <= set(state["incomplete"])
     # ... and the OpenAPI document's own models are not loaded (only `make openapi` generates it)
     assert state["openapi_models"] is False
+
+
+def test_the_web_handler_imports_no_pydantic_or_jinja2() -> None:
+    # The eligibility endpoint is called on every page view of the host app: its cold start stays small.
+    loaded = set(_after_import("functions.web.handler"))
+    assert sorted(set((*NEVER_ON_THE_RESPOND_PATH, "jinja2")) & loaded) == []

@@ -1,0 +1,53 @@
+"""``make serve`` and the web prompt: /w/v1 reaches the web function over real HTTP, and the seeded survey
+allows the local server's own origins (the demo host page and the widget run on them)."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from local import server as local_server
+from local.environment import LocalStack
+from nps.channels.site_tokens import mint
+
+
+@pytest.fixture
+def served(platform: LocalStack) -> Iterator[local_server.LocalServer]:
+    server = local_server.start_on(platform, port=0, invites=2)
+    yield server
+    server.stop()
+
+
+def post(url: str, body: dict[str, Any], origin: str) -> tuple[int, dict[str, str], dict[str, Any]]:
+    request = urllib.request.Request(  # noqa: S310 - the local server's own http URL
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Origin": origin},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+def test_the_seeded_survey_shows_the_prompt_on_both_local_origins(served: local_server.LocalServer) -> None:
+    port = served.httpd.server_address[1]
+    survey_id = local_server.LOCAL_SURVEY["survey_id"]
+    url = f"{served.base_url}/w/v1/surveys/{survey_id}/eligibility"
+    for index, origin in enumerate((f"http://127.0.0.1:{port}", f"http://localhost:{port}")):
+        token = mint(served.stack.site_secret(survey_id), survey_id, f"visitor-{index}", int(time.time()) + 600)
+        status, headers, body = post(url, {"contact_token": token, "url": f"{origin}/_local/app"}, origin)
+        assert status == 200
+        assert body["show"] is True
+        assert headers["Access-Control-Allow-Origin"] == origin
+    status, headers, body = post(url, {"contact_token": "x", "url": None}, "http://evil.example")
+    assert (status, body["error"]["code"]) == (403, "origin_not_allowed")
+    assert "Access-Control-Allow-Origin" not in headers
