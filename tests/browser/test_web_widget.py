@@ -205,13 +205,13 @@ def test_not_eligible_shows_nothing(context: Any) -> None:
     api = MockApi(eligibility={"show": False, "reason": "fatigue"})
     page = open_host(context, api)
     wait_until(page, lambda: len(api.posts("eligibility")) == 1)
-    page.wait_for_function("window.npsEvents.length === 1")
+    wait_until(page, lambda: len(page.evaluate("window.npsEvents")) == 1)
     assert page.evaluate("window.npsEvents") == [{"type": "not_shown", "reason": "fatigue"}]
     assert page.locator("nps-widget").count() == 0
     page.close()
 
 
-@pytest.mark.parametrize("motion, animation", [("reduce", "none"), ("no-preference", "up")])
+@pytest.mark.parametrize(("motion", "animation"), [("reduce", "none"), ("no-preference", "up")])
 def test_reduced_motion_means_no_slide(browser: Any, motion: str, animation: str) -> None:
     context = browser.new_context(reduced_motion=motion)
     page = open_host(context, MockApi())
@@ -330,7 +330,7 @@ def test_under_a_strict_csp_nothing_is_blocked_and_the_console_stays_quiet(conte
     assert lines == []
     # And the page does report violations: an inline style attribute set now is refused and reported
     page.evaluate("document.querySelector('h1').setAttribute('style', 'color:red')")
-    page.wait_for_function("window.cspViolations.length > 0")
+    wait_until(page, lambda: len(page.evaluate("window.cspViolations")) > 0)
     assert "style-src" in page.evaluate("window.cspViolations")[0]
     page.close()
 

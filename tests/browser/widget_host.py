@@ -98,7 +98,9 @@ class MockApi:
     """The widget's HTTP API as route mocks. ``eligibility`` is the body answered to eligibility; an
     entry of ``failures`` (an action name) makes the next request for that action fail at the network."""
 
-    eligibility: dict[str, Any] = field(default_factory=lambda: {"show": True, "ask_token": "ask-1", "prompt": prompt()})
+    eligibility: dict[str, Any] = field(
+        default_factory=lambda: {"show": True, "ask_token": "ask-1", "prompt": prompt()}
+    )
     failures: list[str] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     widget_source: str = field(default_factory=lambda: WIDGET.read_text("utf-8"))
@@ -170,7 +172,7 @@ def open_host(
     page.route(f"{APP_ORIGIN}/**", app)
     page.route(f"{API_ORIGIN}/**", api.handle)
     page.goto(f"{APP_ORIGIN}/")
-    page.wait_for_function("window.nps && window.nps.version === '1'")
+    wait_until(page, lambda: page.evaluate("!!(window.nps && window.nps.version === '1')"))
     return page
 
 
@@ -188,7 +190,8 @@ def settled(page: Any) -> Any:
 
 
 def wait_until(page: Any, predicate: Callable[[], bool], timeout_ms: int = 5_000) -> None:
-    """Poll ``predicate`` (a check on what the mocks recorded) while the page runs, up to ``timeout_ms``."""
+    """Poll ``predicate`` (a check on the page or on what the mocks recorded) while the page runs, up to
+    ``timeout_ms``. (The host's CSP forbids the string evaluation ``page.wait_for_function`` relies on.)"""
     waited = 0
     while not predicate():
         if waited >= timeout_ms:

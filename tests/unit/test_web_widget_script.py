@@ -33,7 +33,7 @@ def test_the_size_figure_fails_its_target_when_the_script_grows(tmp_path: Path) 
 
 
 @pytest.mark.parametrize(
-    "pattern, why",
+    ("pattern", "why"),
     [
         (r"\beval\s*\(", "eval needs 'unsafe-eval'"),
         (r"new\s+Function\b", "new Function needs 'unsafe-eval'"),
