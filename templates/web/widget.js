@@ -139,8 +139,12 @@
     }).catch(function () { return { ok: false, status: 0, body: null }; })
       .then(function (result) { win.clearTimeout(timer); return result; });
   }
-  // Worth retrying: the network, a timeout, a rate limit or the server's own trouble.
-  function retryable(status) { return status === 0 || status === 408 || status === 429 || status >= 500; }
+  // Worth retrying: the network, a timeout, a rate limit or the server's own trouble (not a full comment
+  // allowance, which answers 429 too).
+  function retryable(result) {
+    var status = result.status, code = result.body && result.body.error && result.body.error.code;
+    return code !== "comment_limit" && (status === 0 || status === 408 || status === 429 || status >= 500);
+  }
 
   function surveyOf(token) {
     // v1.<kid>.<payload>.<signature>: the payload is base64url JSON with the survey id in "s" (no PII).
@@ -270,8 +274,8 @@
   }
   function failed(state, result, again) {
     var labels = state.labels;
-    say(state, text(labels.error, "Something went wrong."), retryable(result.status) ? again : null);
-    if (again && retryable(result.status)) { state.retry.focus(); } else { state.close.focus(); }
+    say(state, text(labels.error, "Something went wrong."), retryable(result) ? again : null);
+    if (again && retryable(result)) { state.retry.focus(); } else { state.close.focus(); }
   }
 
   function answer(state, score) {

@@ -300,6 +300,42 @@ def test_server_strings_are_text_never_markup(context: Any) -> None:
     page.close()
 
 
+def test_dark_colour_scheme_is_accessible(browser: Any) -> None:
+    context = browser.new_context(color_scheme="dark")
+    page = open_host(context, MockApi(), css="body{background:#111827;color:#f9fafb;font-family:sans-serif}")
+    dialog = settled(page)
+    assert dialog.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(31, 41, 55)"
+    assert_accessible(page)
+    dialog.get_by_role("button", name="5 out of 10").click()
+    dialog.get_by_role("textbox").wait_for()
+    assert_accessible(page)
+    context.close()
+
+
+def test_an_answer_refused_for_good_offers_no_retry(context: Any) -> None:
+    api = MockApi()
+    page = open_host(context, api)
+    # Given the ask token has expired (the prompt was left open for hours)
+    page.route(
+        "https://api.example/w/v1/surveys/*/responses",
+        lambda route: route.fulfill(
+            status=401,
+            body='{"error": {"code": "token_expired", "message": "expired"}}',
+            headers={"Content-Type": "application/json", "Access-Control-Allow-Origin": "https://app.example"},
+        )
+        if route.request.method == "POST"
+        else route.fallback(),
+    )
+    dialog = sheet(page)
+    dialog.get_by_role("button", name="4 out of 10").click()
+    # Then the person is told, no retry is offered, and the close button has focus
+    dialog.get_by_role("status").filter(has_text="Your answer was not saved.").wait_for()
+    assert dialog.get_by_role("button", name="Try again").is_hidden()
+    close = dialog.get_by_role("button", name="Close")
+    assert close.evaluate("e => e.getRootNode().activeElement === e")
+    page.close()
+
+
 def test_text_on_a_light_brand_colour_is_dark(context: Any) -> None:
     yellow = prompt(brand={"name": "Sunny", "colour": "#facc15", "logo_url": None})
     page = open_host(context, MockApi(eligibility={"show": True, "ask_token": "ask-1", "prompt": yellow}))
