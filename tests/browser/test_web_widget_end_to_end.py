@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +27,8 @@ from nps.sending.suppression import SuppressionReason, address_hash
 from tests.browser.accessibility import assert_accessible
 
 pytestmark = pytest.mark.browser
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
 @pytest.fixture
@@ -95,6 +99,9 @@ def test_identify_shown_answered_and_scored_with_channel_web(
     assert page.get_by_role("dialog", name=question).count() == 1
     assert widget_events(page, 1) == [{"type": "shown"}]
     assert_accessible(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    dialog.evaluate("e => Promise.all(e.getAnimations().map(a => a.finished))")
+    page.screenshot(path=str(SCREENSHOTS / "widget-demo-app-1280.png"))
     # When they answer 9 and say why
     dialog.get_by_role("button", name="9 out of 10", exact=True).click()
     box = dialog.get_by_role("textbox", name="What is the main reason for your score?")
@@ -169,3 +176,18 @@ def test_the_inbox_links_to_the_demo_app(browser: Any, app_server: Any) -> None:
     link.click()
     page.get_by_role("dialog").wait_for(timeout=15_000)
     page.close()
+
+
+def test_the_demo_app_page_has_a_strict_csp_and_refuses_a_bad_contact_id(local_server: Any) -> None:
+    app = app_origin(local_server.base_url)
+    with urllib.request.urlopen(f"{app}/_local/app", timeout=30) as reply:  # noqa: S310 (the local server)
+        policy = reply.headers["Content-Security-Policy"]
+        page = reply.read().decode()
+    assert "'unsafe-inline'" not in policy
+    assert "'unsafe-eval'" not in policy
+    assert f"script-src 'self' {local_server.base_url};" in policy
+    assert f"connect-src {local_server.base_url};" in policy
+    assert f"<script src='{local_server.base_url}/w/v1/widget.js' async>" in page
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{app}/_local/app?contact=%3Cscript%3E", timeout=30)  # noqa: S310
+    assert refused.value.code == 400
