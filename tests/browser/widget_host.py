@@ -2,8 +2,8 @@
 Content-Security-Policy (no 'unsafe-inline', no 'unsafe-eval'), the widget served from the API origin,
 and the widget's HTTP API answered by Playwright route mocks that record every request.
 
-The host page's own script (``/app.js``, allowed by ``script-src 'self'``) queues ``nps.identify`` before
-the widget loads, keeps every ``onEvent`` call in ``window.npsEvents`` and every CSP violation the page
+The host page's own script (``/app.js``, allowed by ``script-src 'self'``) calls ``nps.identify`` through
+the documented stub before the widget loads, keeps every ``onEvent`` call in ``window.npsEvents`` and every CSP violation the page
 reports in ``window.cspViolations``.
 """
 
@@ -32,10 +32,14 @@ window.cspViolations = [];
 document.addEventListener("securitypolicyviolation", function (e) {
   window.cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "") + " " + (e.sample || ""));
 });
+// The documented stub: nps.identify works before the widget has loaded (the call waits in nps.q).
 window.nps = window.nps || { q: [] };
+["identify", "dismiss", "reset"].forEach(function (m) {
+  nps[m] = nps[m] || function () { nps.q.push([m].concat([].slice.call(arguments))); };
+});
 window.nps.onEvent = function (event) { window.npsEvents.push(event); };
 var token = document.body.getAttribute("data-token");
-if (token) { window.nps.q.push(["identify", { contactToken: token }]); }
+if (token) { nps.identify({ contactToken: token }); }
 """
 
 
