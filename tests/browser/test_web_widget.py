@@ -318,13 +318,15 @@ def test_an_answer_refused_for_good_offers_no_retry(context: Any) -> None:
     # Given the ask token has expired (the prompt was left open for hours)
     page.route(
         "https://api.example/w/v1/surveys/*/responses",
-        lambda route: route.fulfill(
-            status=401,
-            body='{"error": {"code": "token_expired", "message": "expired"}}',
-            headers={"Content-Type": "application/json", "Access-Control-Allow-Origin": "https://app.example"},
-        )
-        if route.request.method == "POST"
-        else route.fallback(),
+        lambda route: (
+            route.fulfill(
+                status=401,
+                body='{"error": {"code": "token_expired", "message": "expired"}}',
+                headers={"Content-Type": "application/json", "Access-Control-Allow-Origin": "https://app.example"},
+            )
+            if route.request.method == "POST"
+            else route.fallback()
+        ),
     )
     dialog = sheet(page)
     dialog.get_by_role("button", name="4 out of 10").click()

@@ -3,8 +3,8 @@ Content-Security-Policy (no 'unsafe-inline', no 'unsafe-eval'), the widget serve
 and the widget's HTTP API answered by Playwright route mocks that record every request.
 
 The host page's own script (``/app.js``, allowed by ``script-src 'self'``) calls ``nps.identify`` through
-the documented stub before the widget loads, keeps every ``onEvent`` call in ``window.npsEvents`` and every CSP violation the page
-reports in ``window.cspViolations``.
+the documented stub before the widget loads, keeps every ``onEvent`` call in ``window.npsEvents`` and
+every CSP violation the page reports in ``window.cspViolations``.
 """
 
 from __future__ import annotations
