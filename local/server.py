@@ -10,7 +10,9 @@ Seeds a handful of invites (across locales and channels) and their contacts, wri
   invite's unsubscribe link beside it (the text itself says STOP), so a person can tap a score or
   unsubscribe;
 * ``/_local/messages/<invite_id>`` — one email on its own, as a mail client would show it;
-* ``/_local/responses/<invite_id>`` — the stored response as JSON (for checking what a tap did).
+* ``/_local/responses/<invite_id>`` — the stored response as JSON (for checking what a tap did);
+* ``/_local/app`` — a customer's web app embedding the web widget (:mod:`local.web_demo`), linked from
+  the inbox; open it on ``http://localhost:<port>`` so the widget's API is another origin.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from local import arguments
+from local import arguments, web_demo
 from local.environment import LocalStack, create_stack, prepare_process_environment
 from local.lambda_events import LambdaContext, http_event
 
@@ -192,6 +194,8 @@ def inbox_html(base_url: str, invites: list[SeededInvite]) -> str:
         "<!doctype html><html lang='en'><meta charset='utf-8'><meta name='viewport' content='width=device-width'>",
         "<title>Local inbox</title><body style='font-family:system-ui,sans-serif;margin:1rem;max-width:40rem'>",
         "<main><h1>Local inbox</h1>",
+        f"<p><a class='web-app' href='{escape(web_demo.app_origin(base_url))}/_local/app'>A customer's web app with the"
+        " in-app survey</a> (the web widget, on another origin under a strict CSP)</p>",
     ]
     for invite in invites:
         heading = f"{invite.invite_id}: {invite.channel}, {invite.locale}"
@@ -244,6 +248,11 @@ class _Handler(BaseHTTPRequestHandler):
             page = inbox_html(self.local.base_url, self.local.invites).encode()
             self._send(200, page, {"Content-Type": "text/html; charset=utf-8"})
             return
+        if url.path.startswith("/_local/app"):
+            demo = web_demo.serve(self.local.stack, self.local.base_url, url.path, url.query)
+            if demo is not None:
+                self._send(*demo)
+                return
         if url.path.startswith("/_local/responses/"):
             self._send_response_item(url.path.rsplit("/", 1)[-1])
             return
@@ -376,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         inbox.write_text(inbox_html(server.base_url, server.invites), "utf-8")
         print(f"Serving the response API on {server.base_url} (moto in-process). Ctrl-C stops it.")
         print(f"Open {server.base_url}/_local/inbox (also written to {inbox}) and tap a score.")
+        print(f"The in-app survey on a customer's page: {web_demo.app_origin(server.base_url)}/_local/app")
         for invite in server.invites:
             print(f"  {invite.invite_id} {invite.channel:<5} {invite.locale}: {invite.score_url(server.base_url, 9)}")
         try:
