@@ -3,7 +3,8 @@
 A *transition* is one stream record: the response before and after a write. Its delta removes the old
 image's contribution and adds the new one's, for every aggregate key the response belongs to:
 survey × granularity × period × segment (``*`` or ``dimension=value``, one dimension at a time) ×
-channel (``*`` or the channel). A batch's transitions are coalesced so that each key is written once.
+channel (``*`` or the channel; a response with ``in_headline`` false, an anonymous share-link answer, only
+adds to its own channel). A batch's transitions are coalesced so that each key is written once.
 
 Each transition also claims a slot in a dedupe *ledger* (``invite_id`` → highest version applied),
 sharded by the second the stream record was created and a hash of the invite id, so no ledger item
@@ -79,26 +80,32 @@ def aggregate_keys(item: AnyResponse) -> Iterator[AggregateKey]:
     yield from _keys(_signature(item))
 
 
-# (survey, UTC day of the first answer, sorted segment values, channel): responses that share it
+# (survey, UTC day of the first answer, sorted segment values, channel values): responses that share it
 # contribute to exactly the same keys, so a batch is summed per signature before keys are expanded.
-Signature = tuple[str, date, tuple[tuple[str, str], ...], str]
+Signature = tuple[str, date, tuple[tuple[str, str], ...], tuple[str, ...]]
+
+
+def channel_values(channel: str, in_headline: bool = True) -> tuple[str, ...]:
+    """The channel values a response adds to: its channel and the survey-wide ``*``, or only its channel
+    for a response kept out of the headline (an anonymous share-link answer, docs/share-link.md)."""
+    return (ALL, channel) if in_headline else (channel,)
 
 
 def _signature(item: AnyResponse) -> Signature:
     at = item.first_answered_at
     assert at is not None
     day = at.date() if at.utcoffset() == _ZERO else at.astimezone(UTC).date()
-    return item.survey_id, day, tuple(sorted(item.segments.items())), item.channel
+    return item.survey_id, day, tuple(sorted(item.segments.items())), channel_values(item.channel, item.in_headline)
 
 
 @lru_cache(maxsize=4096)
 def _keys(signature: Signature) -> tuple[AggregateKey, ...]:
-    survey_id, day, segment_values, channel = signature
+    survey_id, day, segment_values, channels = signature
     return tuple(
         AggregateKey(survey_id, granularity, period, segment, channel_value)
         for granularity, period in _day_periods(day)
         for segment in _segment_labels(segment_values)
-        for channel_value in (ALL, channel)
+        for channel_value in channels
     )
 
 
@@ -178,12 +185,12 @@ def coalesce(transitions: Iterable[Transition]) -> dict[AggregateKey, Counters]:
             bucket[score_name] = bucket.get(score_name, 0) + sign
     # Sum per (survey, day, segment, channel) first: the four period keys of one day get the same sums.
     by_slice: dict[tuple[str, date, str, str], Counters] = {}
-    for (survey_id, day, segment_values, channel), counters in by_signature.items():
+    for (survey_id, day, segment_values, channels), counters in by_signature.items():
         nonzero = {name: value for name, value in counters.items() if value}
         if not nonzero:
             continue
         for segment in _segment_labels(segment_values):
-            for channel_value in (ALL, channel):
+            for channel_value in channels:
                 _merge(by_slice, (survey_id, day, segment, channel_value), nonzero)
     totals: dict[AggregateKey, Counters] = {}
     for (survey_id, day, segment, channel_value), counters in by_slice.items():

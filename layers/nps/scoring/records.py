@@ -52,6 +52,8 @@ class Response(NamedTuple):
     source: str = "link"
     counted: bool = True
     confidence: str | None = None
+    #: False for an answer kept out of the survey-wide figures (an anonymous share-link answer).
+    in_headline: bool = True
 
     @property
     def is_counted(self) -> bool:
@@ -204,4 +206,5 @@ def response_from_image(image: Image | None) -> Response | None:
         _single(get("source"), "S") or _text(image, "source", "link"),
         True if counted is None else bool(counted),
         _value(image, "confidence", "S"),
+        _value(image, "in_headline", "BOOL", nullable=False) is not False,
     )
