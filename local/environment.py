@@ -69,6 +69,17 @@ class LocalStack:
     follow_up_subscriber_queue_url: str = ""
     #: Where the follow-up workflows park a failed execution's input and error.
     workflow_dead_letters_url: str = ""
+    #: The web prompt's site keys (the keyring each survey's site secret derives from) and its secret.
+    site_keys_secret_name: str = ""
+    site_keyring: Keyring | None = None
+
+    def site_secret(self, survey_id: str) -> str:
+        """``<kid>.<site secret>`` of ``survey_id``, as ``nps survey site-secret`` prints it."""
+        from nps.channels.site_tokens import printable_site_secret
+
+        if self.site_keyring is None:
+            raise RuntimeError("this local stack has no site keys")
+        return printable_site_secret(self.site_keyring, survey_id)
 
     def function_environment(self) -> dict[str, str]:
         environment = {
@@ -78,7 +89,12 @@ class LocalStack:
             "EVENT_BUS_NAME": self.bus_name,
             "SIGNING_SECRET_NAME": self.signing_secret_name,
             "ID_KEY_SECRET_NAME": self.id_key_secret_name,
+            "SURVEYS_TABLE": self.tables["surveys"],
+            "CONTACTS_TABLE": self.tables["contacts"],
+            "SUPPRESSIONS_TABLE": self.tables["suppressions"],
         }
+        if self.site_keys_secret_name:
+            environment["SITE_KEYS_SECRET_NAME"] = self.site_keys_secret_name
         if self.sending is not None:
             environment |= self.sending.environment(self.tables)
         environment |= {
@@ -251,6 +267,13 @@ def create_stack(prefix: str = "nps-local") -> LocalStack:
     )
     stack = LocalStack(
         prefix, tables, bus_name, queue_url, secret_name, keyring, id_key_secret_name, id_key, stream_arns
+    )
+    site_keyring = Keyring(keys={"s1": secrets.token_urlsafe(48).encode()}, active_kid="s1")
+    stack.site_keys_secret_name = f"{prefix}/site-keys"
+    stack.site_keyring = site_keyring
+    aws.client("secretsmanager").create_secret(
+        Name=stack.site_keys_secret_name,
+        SecretString=json.dumps({"active": "s1", "s1": site_keyring.keys["s1"].decode()}),
     )
     stack.workflow_queue_urls = workflow_queues
     stack.follow_up_events_queue_url = events_queue_url

@@ -150,6 +150,20 @@ def seed(stack: LocalStack, count: int = 6) -> list[SeededInvite]:
     return seeded
 
 
+def seed_web_survey(stack: LocalStack, origins: tuple[str, ...]) -> None:
+    """Store :data:`LOCAL_SURVEY` with its web prompt on, allowed on ``origins`` (the local server's own
+    origins), so a host page served locally can embed the widget. Mint a contact token for it with
+    :func:`nps.channels.site_tokens.mint` and ``stack.site_secret(LOCAL_SURVEY["survey_id"])``."""
+    from nps.sending.adapters.surveys import DynamoSurveyRepository
+    from nps.sending.surveys import Survey
+
+    definition = LOCAL_SURVEY | {
+        "web": {"enabled": True, "allowed_origins": list(origins), "dismissal_delay_days": 30},
+        "segment_dimensions": ["plan"],
+    }
+    DynamoSurveyRepository(stack.tables["surveys"]).put(Survey.model_validate(definition))
+
+
 def local_survey() -> Survey:
     from nps.sending.surveys import Survey
 
@@ -255,11 +269,16 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         event = http_event(self.command, url.path, query, body=body, headers=headers, source_ip=self.client_address[0])
         event["rawQueryString"] = url.query
-        # The HTTP API's routes: /u/{token} to the unsubscribe function, everything else to respond.
+        # The HTTP API's routes: /u/{token} to the unsubscribe function, /w/v1/... to the web prompt's
+        # function, everything else to respond.
         if url.path.startswith("/u/"):
             from functions.unsubscribe import handler as unsubscribe
 
             result = unsubscribe.lambda_handler(event, LambdaContext("unsubscribe"))
+        elif url.path.startswith("/w/"):
+            from functions.web import handler as web
+
+            result = web.lambda_handler(event, LambdaContext("web"))
         else:
             from functions.respond import handler as respond
 
@@ -315,10 +334,14 @@ def start(port: int = 0, invites: int = 6) -> LocalServer:
 def start_on(stack: LocalStack, port: int = 0, invites: int = 6) -> LocalServer:
     """Serve an existing local stack (the tests' moto platform, for instance)."""
     from functions.unsubscribe import handler as unsubscribe
+    from functions.web import handler as web
 
     unsubscribe.service.cache_clear()  # its tables and secrets are this stack's
+    web.service.cache_clear()
     handler: type[_Handler] = type("Handler", (_Handler,), {})
     httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    bound = httpd.server_address[1]
+    seed_web_survey(stack, (f"http://127.0.0.1:{bound}", f"http://localhost:{bound}"))
     server = LocalServer(httpd, stack, seed(stack, invites))
     handler.local = server
     server.thread = threading.Thread(target=httpd.serve_forever, name="nps-local-http", daemon=True)

@@ -97,12 +97,13 @@ def _slice(parser: argparse.ArgumentParser) -> None:
 
 
 def _channel(text: str) -> str:
-    """``all`` (or ``*``, which a shell may expand unless quoted), ``email`` or ``sms``, as the reads name them."""
+    """``all`` (or ``*``, which a shell may expand unless quoted), ``email``, ``sms`` or ``web``, as the reads
+    name them."""
     if text in ("all", "*"):
         return "*"
-    if text in ("email", "sms"):
+    if text in ("email", "sms", "web"):
         return text
-    raise argparse.ArgumentTypeError(f"invalid channel {text!r}: choose all, email or sms")
+    raise argparse.ArgumentTypeError(f"invalid channel {text!r}: choose all, email, sms or web")
 
 
 def _segment(text: str) -> str:

@@ -14,4 +14,7 @@ from nps.events.names import ID_PATTERN
 
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 SegmentValues = dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], str]
-Channel = Literal["email", "sms"]
+#: Where an answer came from: an invite sent by email or SMS, or the in-app / website prompt.
+Channel = Literal["email", "sms", "web"]
+#: The channels a wave sends on (a survey's ``channels``); the web prompt is asked on the page instead.
+SendChannel = Literal["email", "sms"]

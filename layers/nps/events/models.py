@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nps.events.fields import Channel, Id, SegmentValues
+from nps.events.fields import Channel, Id, SegmentValues, SendChannel
 from nps.events.names import (
     COMMENT_RECEIVED,
     CONTACT_UNSUBSCRIBED,
@@ -147,7 +147,7 @@ class ContactUnsubscribedDetail(BaseModel):
     survey_id: Id | None = None
     wave_id: Id | None = None
     invite_id: Id | None = None
-    channel: Channel
+    channel: SendChannel
     method: Literal["link", "one_click", "sms_stop", "complaint"]
     unsubscribed_at: datetime
 

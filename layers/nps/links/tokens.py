@@ -37,6 +37,8 @@ class Purpose(StrEnum):
 
     RESPOND = "r"
     UNSUBSCRIBE = "u"
+    #: The web prompt's ask token: names the web invite an answer, comment or dismissal is for.
+    WEB = "w"
 
 
 class TokenStatus(StrEnum):

@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from nps.events.fields import Channel, Id
+from nps.events.fields import Id, SendChannel
 from nps.kernel.branding import MAX_URL, PageBrand, logo_url_problem, website_url_problem
 from nps.kernel.locales import supported_locales
 from nps.kernel.normalising import BIDI_CONTROLS, nfc
@@ -241,6 +241,7 @@ class FollowUps(BaseModel):
         return settings
 
 
+<<<<<<< HEAD
 class ShareLinkMode(StrEnum):
     """Who answers through a survey's shareable link (``/s/{survey_id}``)."""
 
@@ -261,11 +262,47 @@ class ShareLink(BaseModel):
     (headline) figures unless ``count_in_nps``; identified answers use channel ``link`` and count like
     any other channel. One browser (anonymous) or one contact (identified) has at most one answer per
     fatigue window: a second answer edits the first within the edit window, never adds one.
+=======
+#: The most origins one survey's web prompt may be embedded on (each is checked on every request).
+MAX_WEB_ORIGINS = 20
+#: Origins allowed over plain http, for development on one's own machine.
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+_ORIGIN_RE = re.compile(r"^(https|http)://([a-z0-9.-]+|\[::1\])(:[0-9]{1,5})?$")
+_URL_RULE_RE = re.compile(r"^/[!-~]{0,199}$")
+
+
+def _origin(value: str) -> str:
+    """A web origin as browsers send it (``https://app.example.com``, optional port; no path, no slash):
+    https only, except ``http://localhost``/``127.0.0.1``/``[::1]`` for development. Compared exactly."""
+    match = _ORIGIN_RE.fullmatch(value)
+    if match is None or value != value.lower():
+        raise ValueError(
+            f"{value!r} is not an origin: write scheme and host (and port), lower case, no path, "
+            'e.g. "https://app.example.com"'
+        )
+    if match.group(1) == "http" and match.group(2) not in _LOCAL_HOSTS:
+        raise ValueError(f"{value!r}: origins must use https (plain http only for localhost)")
+    if match.group(3) and not 0 < int(match.group(3)[1:]) < 65536:
+        raise ValueError(f"{value!r}: the port must be 1-65535")
+    return value
+
+
+Origin = Annotated[str, StringConstraints(max_length=260), AfterValidator(_origin)]
+#: A page-path rule: a path prefix (``/app/``) or, with ``*`` or ``?``, a glob on the whole path (``/app/*/settings``).
+UrlRule = Annotated[str, StringConstraints(pattern=_URL_RULE_RE.pattern)]
+
+
+class WebSettings(BaseModel):
+    """The in-app / website prompt of a survey: where it may run, and who is asked how often.
+
+    Eligibility (``nps.channels.eligibility``) reads the stored JSON of this block without pydantic.
+>>>>>>> webapi
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     enabled: bool = False
+<<<<<<< HEAD
     mode: ShareLinkMode = ShareLinkMode.ANONYMOUS
     #: Anonymous answers count in the survey's headline NPS too (identified ones always do).
     count_in_nps: bool = False
@@ -281,6 +318,35 @@ class ShareLink(BaseModel):
     def in_headline(self) -> bool:
         """Whether this link's answers count in the survey-wide figures."""
         return self.mode is ShareLinkMode.IDENTIFIED or self.count_in_nps
+=======
+    #: Origins of the pages that embed the prompt (CORS allow-list, exact match).
+    allowed_origins: Annotated[list[Origin], Field(max_length=MAX_WEB_ORIGINS)] = Field(default_factory=list)
+    #: Share of eligible people who are asked, decided by a keyed hash of the contact id (the same person
+    #: always gets the same answer for a survey).
+    sample_percent: Annotated[float, Field(ge=0, le=100)] = 100
+    #: The most prompts shown per UTC day for this survey (None: no cap).
+    daily_cap: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
+    #: Days between the first time the contact is identified on the site and the first prompt.
+    min_days_since_first_seen: Annotated[int, Field(ge=0, le=365)] = 0
+    #: Page paths where the prompt may show (empty: every page) and where it never shows.
+    url_include: Annotated[list[UrlRule], Field(max_length=50)] = Field(default_factory=list)
+    url_exclude: Annotated[list[UrlRule], Field(max_length=50)] = Field(default_factory=list)
+    #: Days before a person who closed the prompt is asked again.
+    dismissal_delay_days: Annotated[int, Field(ge=0, le=365)] = 30
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _distinct_origins(cls, origins: list[str]) -> list[str]:
+        if len(set(origins)) != len(origins):
+            raise ValueError("each origin may be listed once")
+        return origins
+
+    @model_validator(mode="after")
+    def _origins_when_enabled(self) -> WebSettings:
+        if self.enabled and not self.allowed_origins:
+            raise ValueError("an enabled web prompt needs at least one allowed origin")
+        return self
+>>>>>>> webapi
 
 
 class Survey(BaseModel):
@@ -305,7 +371,7 @@ class Survey(BaseModel):
     website_url: WebsiteUrl | None = None
     sender: Annotated[str, StringConstraints(min_length=3, max_length=254)]
     sender_name: SenderName | None = None
-    channels: Annotated[list[Channel], Field(min_length=1, max_length=2)]
+    channels: Annotated[list[SendChannel], Field(min_length=1, max_length=2)]
     default_locale: str = "en"
     locales: list[str] = Field(default_factory=lambda: ["en"])
     audience: Id = "default"
@@ -323,13 +389,18 @@ class Survey(BaseModel):
     sms_reminder_text: dict[str, SmsTemplate] = Field(default_factory=dict)
     triggers: Annotated[list[Trigger], Field(max_length=10)] = Field(default_factory=list)
     follow_ups: FollowUps = Field(default_factory=FollowUps)
+<<<<<<< HEAD
     #: The shareable link and QR code (off by default).
     share_link: ShareLink = Field(default_factory=ShareLink)
+=======
+    #: The in-app / website prompt (docs/web-channel.md); off unless enabled.
+    web: WebSettings = Field(default_factory=lambda: WebSettings())
+>>>>>>> webapi
     active: bool = True
 
     @field_validator("channels")
     @classmethod
-    def _distinct_channels(cls, channels: list[Channel]) -> list[Channel]:
+    def _distinct_channels(cls, channels: list[SendChannel]) -> list[SendChannel]:
         if len(set(channels)) != len(channels):
             raise ValueError("each channel may be listed once")
         return channels

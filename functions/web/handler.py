@@ -1,0 +1,300 @@
+"""web λ: the in-app / website prompt's HTTP API (``/w/v1/...``) and the widget script.
+
+Thin: check the request (size, media type, origin, rate), call :class:`nps.channels.service.WebService`,
+answer JSON. CORS is per survey: ``Access-Control-Allow-Origin`` echoes the request's ``Origin`` only when it
+is in the survey's allow-list; credentials are never allowed (the widget sends no cookies). Errors are
+``{"error": {"code", "message"}}`` with the status of their :class:`~nps.channels.service.WebError`.
+pydantic is not on this function's path (the survey definition is read from its stored JSON).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from nps.channels.adapters.store import WebStore
+from nps.channels.eligibility import WebSurvey
+from nps.channels.prompt import prompt
+from nps.channels.service import (
+    DEFAULT_RATE_LIMIT_PER_MINUTE,
+    BadRequest,
+    OriginNotAllowed,
+    PayloadTooLarge,
+    RateLimited,
+    UnsupportedMediaType,
+    WebError,
+    WebService,
+)
+from nps.kernel.locales import templates_dir
+from nps.links.adapters.keyring import load_id_key, load_keyring
+from nps.responding.adapters.invites import DynamoInviteRepository
+from nps.responding.adapters.responses import DynamoResponseRepository
+
+MAX_BODY_BYTES = 32 * 1024
+JSON_TYPE = "application/json"
+ACTIONS = ("eligibility", "responses", "comments", "dismissals")
+#: Headers on every JSON answer: never cached, never sniffed, nothing to render or frame.
+JSON_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+PREFLIGHT_MAX_AGE_SECONDS = 600
+
+logger = Logger(service="web")
+metrics = Metrics(namespace="NPS", service="web")
+app = APIGatewayHttpResolver()
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionSettings:
+    """The web function's environment (a plain dataclass: no pydantic on the cold start)."""
+
+    surveys_table: str
+    contacts_table: str
+    invites_table: str
+    responses_table: str
+    suppressions_table: str
+    aggregates_table: str
+    signing_secret_name: str
+    site_keys_secret_name: str
+    id_key_secret_name: str
+    edit_window_days: int
+    rate_limit_per_minute: int
+
+    @classmethod
+    def from_env(cls) -> FunctionSettings:
+        names = {
+            "surveys_table": "SURVEYS_TABLE",
+            "contacts_table": "CONTACTS_TABLE",
+            "invites_table": "INVITES_TABLE",
+            "responses_table": "RESPONSES_TABLE",
+            "suppressions_table": "SUPPRESSIONS_TABLE",
+            "aggregates_table": "AGGREGATES_TABLE",
+            "signing_secret_name": "SIGNING_SECRET_NAME",
+            "site_keys_secret_name": "SITE_KEYS_SECRET_NAME",
+            "id_key_secret_name": "ID_KEY_SECRET_NAME",
+        }
+        values = {field: os.environ.get(variable, "") for field, variable in names.items()}
+        missing = sorted(variable for field, variable in names.items() if not values[field])
+        if missing:
+            raise RuntimeError(f"missing configuration: {', '.join(missing)}")
+        return cls(
+            **values,
+            edit_window_days=int(os.environ.get("EDIT_WINDOW_DAYS", "7")),
+            rate_limit_per_minute=int(os.environ.get("WEB_RATE_LIMIT_PER_MINUTE", str(DEFAULT_RATE_LIMIT_PER_MINUTE))),
+        )
+
+
+@lru_cache(maxsize=1)
+def service() -> WebService:
+    config = FunctionSettings.from_env()
+    return WebService(
+        store=WebStore(
+            config.surveys_table,
+            config.contacts_table,
+            config.invites_table,
+            config.suppressions_table,
+            config.aggregates_table,
+        ),
+        site_keyring=lambda: load_keyring(config.site_keys_secret_name),
+        link_keyring=lambda: load_keyring(config.signing_secret_name),
+        id_key=lambda: load_id_key(config.id_key_secret_name),
+        invites=DynamoInviteRepository(config.invites_table),
+        responses=DynamoResponseRepository(config.responses_table),
+        edit_window=timedelta(days=config.edit_window_days),
+        rate_limit_per_minute=config.rate_limit_per_minute,
+    )
+
+
+@lru_cache(maxsize=1)
+def widget() -> tuple[bytes, str]:
+    """The widget script and its strong ETag (a hash of its bytes)."""
+    script = (templates_dir() / "web" / "widget.js").read_bytes()
+    return script, '"' + hashlib.sha256(script).hexdigest()[:32] + '"'
+
+
+def _headers() -> dict[str, str]:
+    return {k.lower(): v for k, v in (app.current_event.headers or {}).items()}
+
+
+def _cors(origin: str | None) -> dict[str, str]:
+    """The CORS headers for an allowed ``origin`` (credentials are never allowed)."""
+    if origin is None:
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+
+
+def _json(status: int, body: dict[str, Any], origin: str | None = None, **headers: str) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=JSON_TYPE,
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        headers=JSON_HEADERS | _cors(origin) | headers,
+    )
+
+
+def _error(error: WebError, origin: str | None = None) -> Response[str]:
+    extra = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else {}
+    return _json(error.status, {"error": {"code": error.code, "message": error.message}}, origin, **extra)
+
+
+@app.get("/w/v1/widget.js")
+def widget_script() -> Response[bytes | str]:
+    script, etag = widget()
+    headers = {
+        "Cache-Control": "public, max-age=3600",
+        "ETag": etag,
+        "X-Content-Type-Options": "nosniff",
+        "Access-Control-Allow-Origin": "*",
+        "Cross-Origin-Resource-Policy": "cross-origin",
+    }
+    if etag in [tag.strip() for tag in (_headers().get("if-none-match") or "").split(",")]:
+        return Response(status_code=304, content_type=None, body="", headers=headers)
+    return Response(
+        status_code=200, content_type="text/javascript; charset=utf-8", body=script.decode("utf-8"), headers=headers
+    )
+
+
+def _allowed_survey(survey_id: str) -> tuple[WebSurvey, str]:
+    """The survey and the request's origin, which its allow-list holds; raise otherwise (no CORS headers)."""
+    survey = service().survey(survey_id)
+    origin = _headers().get("origin")
+    if origin is None or not service().origin_allowed(survey, origin):
+        raise OriginNotAllowed("this origin may not use this survey's prompt")
+    return survey, origin
+
+
+@app.route("/w/v1/surveys/<survey_id>/<action>", method="OPTIONS")
+def preflight(survey_id: str, action: str) -> Response[str]:
+    if action not in ACTIONS:
+        return _json(404, {"error": {"code": "not_found", "message": "no such action"}})
+    _, origin = _allowed_survey(survey_id)
+    return Response(
+        status_code=204,
+        content_type=None,
+        body="",
+        headers=_cors(origin)
+        | {
+            "Access-Control-Allow-Methods": "POST",
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_SECONDS),
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _body() -> dict[str, Any]:
+    """The request's JSON object, checked: media type (415), size (413), JSON object (400)."""
+    event = app.current_event
+    media_type = (_headers().get("content-type") or "").split(";")[0].strip().lower()
+    if media_type != JSON_TYPE:
+        raise UnsupportedMediaType("send application/json")
+    raw = event.get("body") or ""
+    if len(raw) > MAX_BODY_BYTES * 2:
+        raise PayloadTooLarge(f"bodies are limited to {MAX_BODY_BYTES // 1024} KiB")
+    try:
+        body = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode("utf-8")
+    except (binascii.Error, ValueError, UnicodeEncodeError) as error:
+        raise BadRequest("the body is not valid base64") from error
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"bodies are limited to {MAX_BODY_BYTES // 1024} KiB")
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise BadRequest("the body is not JSON") from error
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    return data
+
+
+def _fields(body: dict[str, Any], required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+    unknown = set(body) - set(required) - set(optional)
+    missing = [name for name in required if name not in body]
+    if unknown or missing:
+        raise BadRequest(f"expected fields {', '.join(required + optional)}")
+
+
+def _string(body: dict[str, Any], name: str, limit: int) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise BadRequest(f"{name} must be a non-empty string of at most {limit} characters")
+    return value
+
+
+@app.post("/w/v1/surveys/<survey_id>/<action>")
+def post(survey_id: str, action: str) -> Response[str]:
+    if action not in ACTIONS:
+        return _json(404, {"error": {"code": "not_found", "message": "no such action"}})
+    origin = None
+    try:
+        survey, origin = _allowed_survey(survey_id)
+        service().check_rate(app.current_event.request_context.http.source_ip or "unknown")
+        body = _body()
+        if action == "eligibility":
+            return _eligibility(survey, body, origin)
+        if action == "responses":
+            _fields(body, ("ask_token", "score"))
+            category = service().answer(survey, _string(body, "ask_token", 512), body["score"])
+            metrics.add_metric(name="WebAnswersRecorded", unit=MetricUnit.Count, value=1)
+            return _json(200, {"recorded": True, "category": category.value}, origin)
+        if action == "comments":
+            _fields(body, ("ask_token", "comment"), ("score",))
+            service().comment(survey, _string(body, "ask_token", 512), body["comment"], body.get("score"))
+            return _json(200, {"recorded": True}, origin)
+        _fields(body, ("ask_token",))
+        service().dismiss(survey, _string(body, "ask_token", 512))
+        return _json(200, {"recorded": True}, origin)
+    except WebError as error:
+        logger.info("request refused", extra={"code": error.code, "status": error.status, "action": action})
+        return _error(error, origin)
+
+
+def _eligibility(survey: WebSurvey, body: dict[str, Any], origin: str) -> Response[str]:
+    _fields(body, ("contact_token",), ("url",))
+    url = body.get("url")
+    if url is not None and (not isinstance(url, str) or len(url) > 2048):
+        raise BadRequest("url must be a string of at most 2,048 characters, or null")
+    result = service().eligibility(survey, _string(body, "contact_token", 8192), url)
+    if not result.show:
+        return _json(200, {"show": False, "reason": result.reason.value if result.reason else None}, origin)
+    metrics.add_metric(name="WebPromptsShown", unit=MetricUnit.Count, value=1)
+    return _json(
+        200, {"show": True, "ask_token": result.ask_token, "prompt": prompt(survey, result.locale or "en")}, origin
+    )
+
+
+@app.exception_handler(WebError)  # type: ignore[untyped-decorator]
+def web_error(error: WebError) -> Response[str]:
+    logger.info("request refused", extra={"code": error.code, "status": error.status})
+    return _error(error)
+
+
+@app.not_found
+def not_found(_: Exception) -> Response[str]:
+    return _json(404, {"error": {"code": "not_found", "message": "no such resource"}})
+
+
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+def unexpected(error: Exception) -> Response[str]:
+    logger.exception("unexpected error in the web API")
+    return _json(500, {"error": {"code": "server_error", "message": "something went wrong on our side"}})
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,370 @@
+"""The web channel's DynamoDB access: survey definitions (cached), the eligibility reads, and the writes
+that show, answer and dismiss a prompt.
+
+Items the web channel keeps in the invites table, beside the sent invites (every id is a keyed hash,
+so none gives away a contact or an address):
+
+* the **web invite** of a contact in a period (``web-`` + 32 hex; ``channel = web``, ``status`` shown →
+  answered or dismissed): the invite the response is recorded against, created when the prompt is first
+  shown in the period, in one transaction with ``invites_sent`` +1 on the aggregate keys (so the web
+  response rate is answered / shown), the daily cap's counter and the contact's ``last_surveyed_at``;
+* the **web state** of a contact for a survey (``wst-`` + 32 hex): first seen, last dismissed, last shown;
+* the **daily cap** counter of a survey for a UTC day (``wcap-`` + 32 hex), and the **rate-limit**
+  counter of a client for a minute (``wrl-`` + 32 hex, a keyed hash of the source address: no address
+  is stored). Both expire through the table's TTL.
+
+Contacts the contacts table does not hold are never written there: web state lives in the invites
+table, so a wave (which reads its audience from the contacts table) never finds an address-less contact.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from nps.channels.eligibility import PeriodInvite, StoredContact, WebState, WebSurvey
+from nps.kernel import aws
+from nps.kernel.periods import iso_timestamp
+from nps.sending.adapters.invites import invites_sent_keys
+
+DEFINITION = "definition"
+_CACHE_SECONDS = 60.0
+#: How long web state and web invites are kept after their last write (a year and a month: the longest
+#: fatigue window and dismissal delay are a year).
+RETENTION_SECONDS = 400 * 86400
+_BATCH_RETRIES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class EligibilityReads:
+    """What the first read round trip found (None: no such item)."""
+
+    contact: StoredContact | None
+    state: WebState | None
+    period_invite: PeriodInvite | None
+
+
+@dataclass(frozen=True, slots=True)
+class ShowRequest:
+    """A prompt about to be shown for the first time in its period."""
+
+    invite_id: str
+    state_id: str
+    cap_id: str | None
+    survey: WebSurvey
+    wave_id: str
+    contact_id: str
+    contact_stored: bool
+    locale: str
+    segments: dict[str, str]
+    now: datetime
+    expires_at: int
+
+
+class DailyCapReached(Exception):
+    """The survey showed its ``daily_cap`` prompts today: this one is not shown (nothing written)."""
+
+
+class WebStore:
+    """DynamoDB reads and writes of the web channel; counts its read round trips (``reads``)."""
+
+    def __init__(
+        self,
+        surveys_table: str,
+        contacts_table: str,
+        invites_table: str,
+        suppressions_table: str,
+        aggregates_table: str,
+    ) -> None:
+        self.surveys_table = surveys_table
+        self.contacts_table = contacts_table
+        self.invites_table = invites_table
+        self.suppressions_table = suppressions_table
+        self.aggregates_table = aggregates_table
+        self._surveys: dict[str, tuple[float, WebSurvey | None]] = {}
+        #: Read round trips made (survey reads excluded: they are cached), for tests and benchmarks.
+        self.reads = 0
+
+    # -- reads --------------------------------------------------------------------------------------
+    def survey(self, survey_id: str) -> WebSurvey | None:
+        """The survey's definition, read at most once a minute per warm instance."""
+        cached = self._surveys.get(survey_id)
+        if cached and time.monotonic() - cached[0] < _CACHE_SECONDS:
+            return cached[1]
+        item = (
+            aws.client("dynamodb")
+            .get_item(TableName=self.surveys_table, Key={"survey_id": {"S": survey_id}, "sk": {"S": DEFINITION}})
+            .get("Item")
+        )
+        survey = WebSurvey.from_definition(item["definition"]["S"]) if item else None
+        self._surveys[survey_id] = (time.monotonic(), survey)
+        return survey
+
+    def forget_surveys(self) -> None:
+        self._surveys.clear()
+
+    def eligibility_reads(self, audience: str, contact_id: str, state_id: str, invite_id: str) -> EligibilityReads:
+        """The contact (contacts table), its web state and its web invite of the period (invites table): one
+        BatchGetItem, eventually consistent (half a read unit per item)."""
+        request = {
+            self.contacts_table: {"Keys": [{"audience": {"S": audience}, "contact_id": {"S": contact_id}}]},
+            self.invites_table: {"Keys": [{"invite_id": {"S": state_id}}, {"invite_id": {"S": invite_id}}]},
+        }
+        found = self._batch_get(request)
+        contact_item = next(iter(found.get(self.contacts_table, [])), None)
+        by_id = {item["invite_id"]["S"]: item for item in found.get(self.invites_table, [])}
+        state_item, invite_item = by_id.get(state_id), by_id.get(invite_id)
+        return EligibilityReads(
+            contact=_contact(contact_item) if contact_item else None,
+            state=WebState(
+                first_seen_at=_text(state_item, "first_seen_at"),
+                dismissed_at=_text(state_item, "dismissed_at"),
+                last_surveyed_at=_text(state_item, "last_surveyed_at"),
+            )
+            if state_item
+            else None,
+            period_invite=PeriodInvite(invite_id, _text(invite_item, "status") or "shown") if invite_item else None,
+        )
+
+    def any_suppressed(self, hashes: Sequence[str]) -> bool:
+        """Whether any of the suppression keys is in the suppressions table (one BatchGetItem; a number
+        suppressed only because SNS had it opted out counts too: the web prompt asks no SNS)."""
+        if not hashes:
+            return False
+        keys = [{"address_hash": {"S": h}} for h in dict.fromkeys(hashes)]
+        found = self._batch_get({self.suppressions_table: {"Keys": keys, "ProjectionExpression": "address_hash"}})
+        return bool(found.get(self.suppressions_table))
+
+    def _batch_get(self, request: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        client = aws.client("dynamodb")
+        found: dict[str, list[dict[str, Any]]] = {}
+        for attempt in range(_BATCH_RETRIES):
+            self.reads += 1
+            result = client.batch_get_item(RequestItems=request)
+            for table, items in result.get("Responses", {}).items():
+                found.setdefault(table, []).extend(items)
+            request = result.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+            time.sleep(0.02 * 2**attempt)
+        raise RuntimeError("DynamoDB left keys unprocessed after retries")
+
+    # -- writes -------------------------------------------------------------------------------------
+    def record_first_seen(self, state_id: str, survey_id: str, contact_id: str, now: datetime) -> None:
+        """The first time a contact is identified for a survey (kept if already there)."""
+        aws.client("dynamodb").update_item(
+            TableName=self.invites_table,
+            Key={"invite_id": {"S": state_id}},
+            UpdateExpression=(
+                "SET first_seen_at = if_not_exists(first_seen_at, :now), survey_id = :survey, "
+                "contact_id = :contact, kind = :kind, expires_at_ttl = :ttl"
+            ),
+            ExpressionAttributeValues={
+                ":now": {"S": iso_timestamp(now)},
+                ":survey": {"S": survey_id},
+                ":contact": {"S": contact_id},
+                ":kind": {"S": "web_state"},
+                ":ttl": {"N": str(int(now.timestamp()) + RETENTION_SECONDS)},
+            },
+        )
+
+    def show(self, request: ShowRequest) -> bool:
+        """Create the period's web invite and count it as sent, in one transaction with the daily cap's
+        counter, the web state's ``last_surveyed_at`` and (for a stored contact) the contact's. Returns
+        False when the invite exists already (another request showed it first: nothing counted twice);
+        raises :class:`DailyCapReached` when the cap is reached (nothing written)."""
+        now_iso = iso_timestamp(request.now)
+        ttl = {"N": str(request.expires_at + RETENTION_SECONDS)}
+        survey = request.survey
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.invites_table,
+                    "Item": {
+                        "invite_id": {"S": request.invite_id},
+                        "survey_id": {"S": survey.survey_id},
+                        "wave_id": {"S": request.wave_id},
+                        "contact_id": {"S": request.contact_id},
+                        "audience": {"S": survey.audience},
+                        "channel": {"S": "web"},
+                        "locale": {"S": request.locale},
+                        "status": {"S": "shown"},
+                        "sent_at": {"S": now_iso},
+                        "expires_at": {"N": str(request.expires_at)},
+                        "expires_at_ttl": ttl,
+                        "segments": {"M": {k: {"S": v} for k, v in request.segments.items()}},
+                    },
+                    "ConditionExpression": "attribute_not_exists(invite_id)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.invites_table,
+                    "Key": {"invite_id": {"S": request.state_id}},
+                    "UpdateExpression": (
+                        "SET last_surveyed_at = :now, first_seen_at = if_not_exists(first_seen_at, :now), "
+                        "survey_id = :survey, contact_id = :contact, kind = :kind, expires_at_ttl = :ttl"
+                    ),
+                    "ExpressionAttributeValues": {
+                        ":now": {"S": now_iso},
+                        ":survey": {"S": survey.survey_id},
+                        ":contact": {"S": request.contact_id},
+                        ":kind": {"S": "web_state"},
+                        ":ttl": {"N": str(int(request.now.timestamp()) + RETENTION_SECONDS)},
+                    },
+                }
+            },
+        ]
+        if request.cap_id is not None and survey.daily_cap is not None:
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.invites_table,
+                        "Key": {"invite_id": {"S": request.cap_id}},
+                        "UpdateExpression": "ADD shown :one SET survey_id = :survey, expires_at_ttl = :ttl",
+                        "ConditionExpression": "attribute_not_exists(shown) OR shown < :cap",
+                        "ExpressionAttributeValues": {
+                            ":one": {"N": "1"},
+                            ":cap": {"N": str(survey.daily_cap)},
+                            ":survey": {"S": survey.survey_id},
+                            ":ttl": {"N": str(int(request.now.timestamp()) + 3 * 86400)},
+                        },
+                    }
+                }
+            )
+        if request.contact_stored:
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.contacts_table,
+                        "Key": {"audience": {"S": survey.audience}, "contact_id": {"S": request.contact_id}},
+                        "UpdateExpression": "SET last_surveyed_at = :now",
+                        "ConditionExpression": "attribute_exists(contact_id)",
+                        "ExpressionAttributeValues": {":now": {"S": now_iso}},
+                    }
+                }
+            )
+        for key in invites_sent_keys(survey.survey_id, request.now, request.segments, "web"):
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.aggregates_table,
+                        "Key": {"pk": {"S": key.pk}, "period": {"S": key.period}},
+                        "UpdateExpression": (
+                            "ADD invites_sent :one SET survey_id = :survey, granularity = :granularity, "
+                            "#segment = :segment, #channel = :channel, updated_at = :at"
+                        ),
+                        "ExpressionAttributeNames": {"#segment": "segment", "#channel": "channel"},
+                        "ExpressionAttributeValues": {
+                            ":one": {"N": "1"},
+                            ":survey": {"S": key.survey_id},
+                            ":granularity": {"S": key.granularity.value},
+                            ":segment": {"S": key.segment},
+                            ":channel": {"S": key.channel},
+                            ":at": {"S": now_iso},
+                        },
+                    }
+                }
+            )
+        try:
+            aws.client("dynamodb").transact_write_items(TransactItems=actions)
+        except Exception as error:
+            reasons = _cancellation_codes(error)
+            if not reasons:
+                raise
+            if reasons[0] == "ConditionalCheckFailed":
+                return False
+            if request.cap_id is not None and len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+                raise DailyCapReached(survey.survey_id) from error
+            raise
+        return True
+
+    def mark_answered(self, invite_id: str, now: datetime) -> None:
+        """The web invite's answer is on record: the prompt does not show again this period."""
+        aws.client("dynamodb").update_item(
+            TableName=self.invites_table,
+            Key={"invite_id": {"S": invite_id}},
+            UpdateExpression="SET #status = :answered, answered_at = if_not_exists(answered_at, :now)",
+            ConditionExpression="attribute_exists(invite_id)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":answered": {"S": "answered"}, ":now": {"S": iso_timestamp(now)}},
+        )
+
+    def dismiss(self, invite_id: str, state_id: str, now: datetime) -> None:
+        """The person closed the prompt: the invite is ``dismissed`` (unless answered) and the web state
+        remembers when, in one transaction (a repeat writes the same again)."""
+        now_iso = iso_timestamp(now)
+        client = aws.client("dynamodb")
+        try:
+            client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.invites_table,
+                            "Key": {"invite_id": {"S": invite_id}},
+                            "UpdateExpression": "SET #status = :dismissed, dismissed_at = :now",
+                            "ConditionExpression": "attribute_exists(invite_id) AND #status <> :answered",
+                            "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": {
+                                ":dismissed": {"S": "dismissed"},
+                                ":answered": {"S": "answered"},
+                                ":now": {"S": now_iso},
+                            },
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.invites_table,
+                            "Key": {"invite_id": {"S": state_id}},
+                            "UpdateExpression": "SET dismissed_at = :now, expires_at_ttl = :ttl",
+                            "ExpressionAttributeValues": {
+                                ":now": {"S": now_iso},
+                                ":ttl": {"N": str(int(now.timestamp()) + RETENTION_SECONDS)},
+                            },
+                        }
+                    },
+                ]
+            )
+        except Exception as error:
+            if _cancellation_codes(error)[:1] == ["ConditionalCheckFailed"]:
+                return  # answered already: a late close changes nothing
+            raise
+
+    def count_request(self, counter_id: str, expires_at: int) -> int:
+        """Add one to a rate-limit counter and return its new value (one write)."""
+        result = aws.client("dynamodb").update_item(
+            TableName=self.invites_table,
+            Key={"invite_id": {"S": counter_id}},
+            UpdateExpression="ADD requests :one SET expires_at_ttl = if_not_exists(expires_at_ttl, :ttl)",
+            ExpressionAttributeValues={":one": {"N": "1"}, ":ttl": {"N": str(expires_at)}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(result["Attributes"]["requests"]["N"])
+
+
+def _cancellation_codes(error: Exception) -> list[str]:
+    """The per-item codes of a cancelled transaction (empty for any other error)."""
+    response = getattr(error, "response", None) or {}
+    if response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return []
+    return [reason.get("Code", "None") for reason in response.get("CancellationReasons", [])]
+
+
+def _text(item: dict[str, Any] | None, name: str) -> str | None:
+    if not item:
+        return None
+    value = item.get(name, {}).get("S")
+    return str(value) if value else None
+
+
+def _contact(item: dict[str, Any]) -> StoredContact:
+    return StoredContact(
+        last_surveyed_at=_text(item, "last_surveyed_at"),
+        locale=_text(item, "locale"),
+        attributes={k: v["S"] for k, v in item.get("attributes", {}).get("M", {}).items() if "S" in v},
+        email=_text(item, "email"),
+        phone=_text(item, "phone"),
+    )

@@ -1,0 +1,247 @@
+"""Whether the web prompt shows, for one contact on one page (pure: values in, a decision out).
+
+The rules, in the order they are checked (the first that applies is the reason given):
+
+1. ``disabled``: the survey is inactive or its web prompt is off;
+2. ``url``: the page path is outside ``url_include`` (when it has rules) or inside ``url_exclude``;
+3. ``suppressed``: one of the contact's stored addresses is suppressed (unsubscribed, bounced,
+   complained), looked up under the same keys as the planner's;
+4. ``answered``: the contact answered this survey's web prompt in the current period (the web wave);
+5. ``dismissed``: the contact closed the prompt less than ``dismissal_delay_days`` ago;
+6. a prompt already shown in this period and not answered shows again (nothing else is checked: it
+   was eligible when first shown and counts once);
+7. ``fatigue``: the contact was surveyed (an email, an SMS or a web prompt) inside the survey's
+   fatigue window;
+8. ``too_new``: first seen on the site less than ``min_days_since_first_seen`` days ago;
+9. ``sampled_out``: outside the sample (a keyed hash of the contact id, so the answer is stable);
+10. ``daily_cap``: the survey showed ``daily_cap`` prompts today (UTC) — checked by the write that
+    shows the prompt, so concurrent requests cannot exceed it.
+
+The survey definition is read from its stored JSON (validated by :class:`nps.sending.surveys.Survey`
+when it was saved) without pydantic, which keeps the web function's cold start low.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+from nps.kernel.periods import Granularity, parse_timestamp, period_key
+
+#: The web wave of a period is ``web-<period>``: one answer per contact per period of the survey's cadence.
+WEB_WAVE_PREFIX = "web-"
+_CADENCE_PERIOD = {"weekly": Granularity.WEEK, "monthly": Granularity.MONTH, "quarterly": Granularity.QUARTER}
+
+
+class Reason(StrEnum):
+    DISABLED = "disabled"
+    SUPPRESSED = "suppressed"
+    FATIGUE = "fatigue"
+    ANSWERED = "answered"
+    DISMISSED = "dismissed"
+    TOO_NEW = "too_new"
+    SAMPLED_OUT = "sampled_out"
+    DAILY_CAP = "daily_cap"
+    URL = "url"
+
+
+@dataclass(frozen=True, slots=True)
+class WebSurvey:
+    """What the web channel needs of a survey definition (the stored JSON of
+    :class:`nps.sending.surveys.Survey`)."""
+
+    survey_id: str
+    audience: str
+    active: bool
+    cadence: str
+    fatigue_days: int
+    default_locale: str
+    locales: tuple[str, ...]
+    brand_name: str
+    brand_colour: str
+    logo_url: str | None
+    question: Mapping[str, str]
+    follow_up_question: Mapping[str, str]
+    segment_dimensions: tuple[str, ...]
+    link_lifetime_days: int
+    enabled: bool = False
+    allowed_origins: frozenset[str] = frozenset()
+    sample_percent: float = 100.0
+    daily_cap: int | None = None
+    min_days_since_first_seen: int = 0
+    url_include: tuple[str, ...] = ()
+    url_exclude: tuple[str, ...] = ()
+    dismissal_delay_days: int = 30
+
+    @classmethod
+    def from_definition(cls, definition: str) -> WebSurvey:
+        """From the stored definition JSON (``KeyError``/``ValueError`` when it is not one)."""
+        data: dict[str, Any] = json.loads(definition)
+        web: dict[str, Any] = data.get("web") or {}
+        return cls(
+            survey_id=data["survey_id"],
+            audience=data.get("audience", "default"),
+            active=bool(data.get("active", True)),
+            cadence=data.get("cadence", "quarterly"),
+            fatigue_days=int(data.get("fatigue_days", 90)),
+            default_locale=data.get("default_locale", "en"),
+            locales=tuple(data.get("locales") or ("en",)),
+            brand_name=data["brand_name"],
+            brand_colour=data.get("brand_colour", "#1d4ed8"),
+            logo_url=data.get("logo_url"),
+            question=dict(data.get("question") or {}),
+            follow_up_question=dict(data.get("follow_up_question") or {}),
+            segment_dimensions=tuple(data.get("segment_dimensions") or ()),
+            link_lifetime_days=int(data.get("link_lifetime_days", 30)),
+            enabled=bool(web.get("enabled", False)),
+            allowed_origins=frozenset(web.get("allowed_origins") or ()),
+            sample_percent=float(web.get("sample_percent", 100)),
+            daily_cap=web.get("daily_cap"),
+            min_days_since_first_seen=int(web.get("min_days_since_first_seen", 0)),
+            url_include=tuple(web.get("url_include") or ()),
+            url_exclude=tuple(web.get("url_exclude") or ()),
+            dismissal_delay_days=int(web.get("dismissal_delay_days", 30)),
+        )
+
+    def locale_for(self, *candidates: str | None) -> str:
+        """The first candidate the survey offers (``de-AT`` → ``de``), else the survey's default."""
+        for candidate in candidates:
+            if candidate:
+                tag = candidate.replace("_", "-").lower()
+                for option in (tag, tag.split("-")[0]):
+                    if option in self.locales:
+                        return option
+        return self.default_locale
+
+    def segments_of(self, attributes: Mapping[str, str]) -> dict[str, str]:
+        """The values of the survey's segment dimensions among ``attributes``."""
+        return {d: attributes[d] for d in self.segment_dimensions if attributes.get(d)}
+
+    def web_wave_id(self, now: datetime) -> str:
+        """``web-2026-Q4`` (quarterly, or no cadence), ``web-2026-11`` (monthly), ``web-2026-W48`` (weekly)."""
+        return WEB_WAVE_PREFIX + period_key(_CADENCE_PERIOD.get(self.cadence, Granularity.QUARTER), now)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredContact:
+    """The contact as stored in the contacts table (addresses are PII: never logged or returned)."""
+
+    last_surveyed_at: str | None = None
+    locale: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    email: str | None = field(default=None, repr=False)
+    phone: str | None = field(default=None, repr=False)
+
+    def addresses(self) -> list[tuple[str, str]]:
+        return [(channel, value) for channel, value in (("email", self.email), ("sms", self.phone)) if value]
+
+
+@dataclass(frozen=True, slots=True)
+class WebState:
+    """What the web channel remembers of a contact for a survey (across periods)."""
+
+    first_seen_at: str | None = None
+    dismissed_at: str | None = None
+    #: When a web prompt was last shown: the fatigue window of contacts the contacts table does not hold.
+    last_surveyed_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodInvite:
+    """The contact's web invite of the current period, if the prompt was shown in it."""
+
+    invite_id: str
+    status: str  # shown | answered | dismissed
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Show the prompt (``reason`` None), or not and why; ``reshow`` when the period's invite exists."""
+
+    reason: Reason | None
+    reshow: bool = False
+
+    @property
+    def show(self) -> bool:
+        return self.reason is None
+
+
+def url_allowed(survey: WebSurvey, url: str | None) -> bool:
+    """Whether the page at ``url`` may show the prompt. A rule without ``*``/``?`` is a path prefix, one
+    with them a glob on the whole path (:func:`fnmatch.fnmatchcase`). Without a URL, only a survey with
+    no include rules shows."""
+    if url is None:
+        return not survey.url_include
+    path = urlsplit(url).path or "/"
+
+    def matches(rule: str) -> bool:
+        if "*" in rule or "?" in rule:
+            return fnmatch.fnmatchcase(path, rule)
+        return path.startswith(rule)
+
+    if survey.url_include and not any(matches(rule) for rule in survey.url_include):
+        return False
+    return not any(matches(rule) for rule in survey.url_exclude)
+
+
+def sampled_in(sample_percent: float, sample_hash: str) -> bool:
+    """Whether a contact whose keyed hash (hex) is ``sample_hash`` falls in a ``sample_percent`` sample:
+    the first 8 hex digits as a fraction of 2³² below the percentage."""
+    if sample_percent >= 100:
+        return True
+    return int(sample_hash[:8], 16) < sample_percent / 100 * 2**32
+
+
+def _within(at: str | None, days: int, now: datetime) -> bool:
+    if not at or days <= 0:
+        return False
+    try:
+        return now - parse_timestamp(at) < timedelta(days=days)
+    except ValueError:
+        return False
+
+
+def decide(
+    survey: WebSurvey,
+    *,
+    url: str | None,
+    now: datetime,
+    contact: StoredContact | None,
+    suppressed: bool,
+    state: WebState | None,
+    period_invite: PeriodInvite | None,
+    sample_hash: str,
+) -> Decision:
+    """Whether to show the prompt (the rules and their order: this module's docstring). The daily cap is
+    not decided here: the write that shows the prompt enforces it."""
+    if not survey.active or not survey.enabled:
+        return Decision(Reason.DISABLED)
+    if not url_allowed(survey, url):
+        return Decision(Reason.URL)
+    if suppressed:
+        return Decision(Reason.SUPPRESSED)
+    state = state or WebState()
+    if period_invite is not None and period_invite.status == "answered":
+        return Decision(Reason.ANSWERED)
+    if _within(state.dismissed_at, survey.dismissal_delay_days, now):
+        return Decision(Reason.DISMISSED)
+    if period_invite is not None:
+        return Decision(None, reshow=True)
+    if _within(contact.last_surveyed_at if contact else None, survey.fatigue_days, now) or _within(
+        state.last_surveyed_at, survey.fatigue_days, now
+    ):
+        return Decision(Reason.FATIGUE)
+    first_seen = state.first_seen_at
+    if survey.min_days_since_first_seen > 0 and (
+        first_seen is None or _within(first_seen, survey.min_days_since_first_seen, now)
+    ):
+        return Decision(Reason.TOO_NEW)
+    if not sampled_in(survey.sample_percent, sample_hash):
+        return Decision(Reason.SAMPLED_OUT)
+    return Decision(None)

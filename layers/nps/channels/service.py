@@ -1,0 +1,344 @@
+"""The web prompt's four requests: eligibility (with the prompt's texts), an answer, a comment, a dismissal.
+
+Typed errors (:class:`WebError`: an HTTP status and a stable code) are mapped to JSON by the web function.
+Every check that can refuse a request runs before anything is written, so a refused request records
+nothing (the rate-limit counter aside).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from nps.channels.adapters.store import DailyCapReached, ShowRequest, WebStore
+from nps.channels.eligibility import Decision, Reason, WebSurvey, decide, url_allowed
+from nps.channels.site_tokens import ContactClaims, ContactTokenStatus, verify_contact_token
+from nps.kernel.categories import Category, categorize
+from nps.kernel.periods import iso_timestamp
+from nps.links.pseudonyms import IdKey
+from nps.links.tokens import Keyring, Purpose, TokenStatus, sign, verify
+from nps.responding.adapters.invites import Invite
+from nps.responding.adapters.responses import CommentLimitReached, NotAnswered, RecordedScore, RecordOutcome
+from nps.responding.service import BadComment as CommentRefused
+from nps.responding.service import clean_comment
+from nps.sending.suppression import lookup_hashes
+
+#: How long an ask token (the prompt's answer, comment and dismissal) stays valid.
+ASK_TOKEN_SECONDS = 2 * 3600
+#: Requests one client (source address) may make per minute, over every web endpoint.
+DEFAULT_RATE_LIMIT_PER_MINUTE = 120
+WEB_INVITE_PREFIX = "web-"
+
+
+class WebError(Exception):
+    """A request the web API refuses: ``status`` and ``code`` go into the JSON error."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or self.code)
+        self.message = message or self.code.replace("_", " ")
+
+
+class BadRequest(WebError):
+    pass
+
+
+class TokenInvalid(WebError):
+    status, code = 401, "token_invalid"
+
+
+class TokenExpired(WebError):
+    status, code = 401, "token_expired"
+
+
+class OriginNotAllowed(WebError):
+    status, code = 403, "origin_not_allowed"
+
+
+class WrongSurvey(WebError):
+    status, code = 403, "wrong_survey"
+
+
+class SurveyNotFound(WebError):
+    status, code = 404, "survey_not_found"
+
+
+class EditWindowClosed(WebError):
+    status, code = 409, "edit_window_closed"
+
+
+class NoAnswer(WebError):
+    """A comment without a score for a prompt that has no answer on record."""
+
+    status, code = 409, "no_answer"
+
+
+class PayloadTooLarge(WebError):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(WebError):
+    status, code = 415, "unsupported_media_type"
+
+
+class BadScore(WebError):
+    status, code = 422, "bad_score"
+
+
+class BadComment(WebError):
+    status, code = 422, "bad_comment"
+
+
+class RateLimited(WebError):
+    status, code = 429, "rate_limited"
+
+    def __init__(self, retry_after: int, message: str = "") -> None:
+        super().__init__(message or "too many requests from this client")
+        self.retry_after = retry_after
+
+
+class CommentLimit(WebError):
+    status, code = 429, "comment_limit"
+
+
+class InviteReader(Protocol):
+    def get(self, invite_id: str) -> Invite | None: ...
+
+
+class ResponseWriter(Protocol):
+    def record_score(
+        self,
+        invite: Invite,
+        score: int,
+        category: Category,
+        now_iso: str,
+        source: str = "link",
+        confidence: str = "high",
+        edit_window_start_iso: str = "",
+    ) -> RecordedScore: ...
+
+    def save_comment(self, invite_id: str, comment: str, now_iso: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    """Show (with the ask token and the locale of the prompt's texts), or not and why."""
+
+    reason: Reason | None
+    ask_token: str | None = None
+    locale: str | None = None
+
+    @property
+    def show(self) -> bool:
+        return self.reason is None
+
+
+def web_invite_id(id_key: IdKey, survey_id: str, wave_id: str, contact_id: str) -> str:
+    """The contact's web invite of a web wave: ``web-`` and 32 hex characters of a keyed hash."""
+    return WEB_INVITE_PREFIX + id_key.digest("web-invite", survey_id, wave_id, contact_id)[:32]
+
+
+def web_state_id(id_key: IdKey, survey_id: str, contact_id: str) -> str:
+    return "wst-" + id_key.digest("web-state", survey_id, contact_id)[:32]
+
+
+def parse_score(value: object) -> int:
+    """A JSON score: an integer 0–10 (not a boolean, not a float or a string); raises :class:`BadScore`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+        raise BadScore("score must be an integer from 0 to 10")
+    return value
+
+
+class WebService:
+    def __init__(
+        self,
+        store: WebStore,
+        site_keyring: Callable[[], Keyring],
+        link_keyring: Callable[[], Keyring],
+        id_key: Callable[[], IdKey],
+        invites: InviteReader,
+        responses: ResponseWriter,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        edit_window: timedelta = timedelta(days=7),
+        rate_limit_per_minute: int = DEFAULT_RATE_LIMIT_PER_MINUTE,
+    ) -> None:
+        self.store = store
+        self._site_keyring = site_keyring
+        self._link_keyring = link_keyring
+        self._id_key = id_key
+        self.invites = invites
+        self.responses = responses
+        self.clock = clock
+        self.edit_window = edit_window
+        self.rate_limit_per_minute = rate_limit_per_minute
+
+    # -- checks every request passes ----------------------------------------------------------------
+    def survey(self, survey_id: str) -> WebSurvey:
+        survey = self.store.survey(survey_id)
+        if survey is None:
+            raise SurveyNotFound("no such survey")
+        return survey
+
+    @staticmethod
+    def origin_allowed(survey: WebSurvey, origin: str | None) -> bool:
+        """Exact match against the survey's allow-list (a request without ``Origin`` is refused)."""
+        return origin is not None and origin in survey.allowed_origins
+
+    def check_rate(self, source_ip: str) -> None:
+        """Count the request against its client's minute; raise :class:`RateLimited` past the limit. The
+        counter's id is a keyed hash of the address and the minute: no address is stored."""
+        now = self.clock()
+        minute = int(now.timestamp()) // 60
+        counter = "wrl-" + self._id_key().digest("web-rate", source_ip, str(minute))[:32]
+        if self.store.count_request(counter, (minute + 2) * 60) > self.rate_limit_per_minute:
+            raise RateLimited(retry_after=max(1, (minute + 1) * 60 - int(now.timestamp())))
+
+    # -- eligibility --------------------------------------------------------------------------------
+    def eligibility(self, survey: WebSurvey, contact_token: object, url: str | None) -> Eligibility:
+        """Whether to show the prompt to the contact ``contact_token`` names, on the page at ``url``.
+
+        Raises :class:`TokenInvalid`, :class:`TokenExpired` or :class:`WrongSurvey` for a bad token.
+        Reads: none when the survey's prompt is off or the page is excluded; otherwise one BatchGetItem
+        (contact, web state, the period's web invite) and, for a contact with stored addresses, one more
+        (their suppression keys). Writes: first seen (once per contact), and the show transaction the
+        first time the prompt shows in a period.
+        """
+        now = self.clock()
+        claims = self._claims(survey, contact_token, now)
+        if not survey.active or not survey.enabled:
+            return Eligibility(Reason.DISABLED)
+        if not url_allowed(survey, url):
+            return Eligibility(Reason.URL)
+        id_key = self._id_key()
+        wave_id = survey.web_wave_id(now)
+        invite_id = web_invite_id(id_key, survey.survey_id, wave_id, claims.contact_id)
+        state_id = web_state_id(id_key, survey.survey_id, claims.contact_id)
+        reads = self.store.eligibility_reads(survey.audience, claims.contact_id, state_id, invite_id)
+        contact = reads.contact
+        addresses = contact.addresses() if contact else []
+        hashes = [key for channel, address in addresses for key in lookup_hashes(channel, address, id_key)]
+        suppressed = self.store.any_suppressed(hashes)
+        decision: Decision = decide(
+            survey,
+            url=url,
+            now=now,
+            contact=contact,
+            suppressed=suppressed,
+            state=reads.state,
+            period_invite=reads.period_invite,
+            sample_hash=id_key.digest("web-sample", survey.survey_id, claims.contact_id),
+        )
+        first_identify = reads.state is None
+        if decision.reason is not None:
+            if first_identify:
+                self.store.record_first_seen(state_id, survey.survey_id, claims.contact_id, now)
+            return Eligibility(decision.reason)
+        locale = survey.locale_for(claims.locale, contact.locale if contact else None)
+        if not decision.reshow:
+            attributes = dict(claims.attributes) | (dict(contact.attributes) if contact else {})
+            request = ShowRequest(
+                invite_id=invite_id,
+                state_id=state_id,
+                cap_id=("wcap-" + id_key.digest("web-cap", survey.survey_id, now.strftime("%Y-%m-%d"))[:32])
+                if survey.daily_cap is not None
+                else None,
+                survey=survey,
+                wave_id=wave_id,
+                contact_id=claims.contact_id,
+                contact_stored=contact is not None,
+                locale=locale,
+                segments=survey.segments_of(attributes),
+                now=now,
+                expires_at=int(now.timestamp()) + survey.link_lifetime_days * 86400,
+            )
+            try:
+                self.store.show(request)  # also records first seen
+            except DailyCapReached:
+                if first_identify:
+                    self.store.record_first_seen(state_id, survey.survey_id, claims.contact_id, now)
+                return Eligibility(Reason.DAILY_CAP)
+        token = sign(self._link_keyring(), Purpose.WEB, invite_id, int(now.timestamp()) + ASK_TOKEN_SECONDS)
+        return Eligibility(None, token, locale)
+
+    def _claims(self, survey: WebSurvey, token: object, now: datetime) -> ContactClaims:
+        check = verify_contact_token(self._site_keyring(), token, survey.survey_id, now.timestamp())
+        if check.status is ContactTokenStatus.WRONG_SURVEY:
+            raise WrongSurvey("the contact token is for another survey")
+        if check.status is ContactTokenStatus.EXPIRED:
+            raise TokenExpired("the contact token has expired")
+        if check.claims is None or check.status is not ContactTokenStatus.VALID:
+            raise TokenInvalid("the contact token is not valid")
+        return check.claims
+
+    # -- answer, comment, dismissal -----------------------------------------------------------------
+    def _invite(self, survey: WebSurvey, ask_token: object, now: datetime) -> Invite:
+        """The web invite an ask token names, checked against the request's survey (one read)."""
+        check = verify(self._link_keyring(), ask_token, Purpose.WEB, now.timestamp())
+        if check.status is TokenStatus.EXPIRED:
+            raise TokenExpired("the ask token has expired")
+        if check.claims is None or check.status is not TokenStatus.VALID:
+            raise TokenInvalid("the ask token is not valid")
+        invite = self.invites.get(check.claims.invite_id)
+        if invite is None:
+            raise TokenExpired("the prompt this token was for is gone")
+        if invite.survey_id != survey.survey_id or invite.channel != "web":
+            raise WrongSurvey("the ask token is for another survey")
+        return invite
+
+    def answer(self, survey: WebSurvey, ask_token: object, raw_score: object) -> Category:
+        """Record (or, inside the edit window, change) the answer; the same score again writes nothing.
+        Raises :class:`EditWindowClosed` for a different score after the window."""
+        now = self.clock()
+        score = parse_score(raw_score)
+        invite = self._invite(survey, ask_token, now)
+        category = categorize(score)
+        recorded = self._record(invite, score, category, now, source="web")
+        if recorded.outcome is RecordOutcome.LOCKED:
+            raise EditWindowClosed("the answer can no longer be changed")
+        self.store.mark_answered(invite.invite_id, now)
+        return category
+
+    def _record(self, invite: Invite, score: int, category: Category, now: datetime, source: str) -> RecordedScore:
+        return self.responses.record_score(
+            invite,
+            score,
+            category,
+            iso_timestamp(now),
+            source=source,
+            confidence="high",
+            edit_window_start_iso=iso_timestamp(now - self.edit_window),
+        )
+
+    def comment(self, survey: WebSurvey, ask_token: object, raw_comment: object, raw_score: object) -> None:
+        """Save the "why?" comment; a score sent with it is the person's answer and is recorded first (as
+        the email page does). Raises :class:`BadComment`, :class:`BadScore`, :class:`NoAnswer` (no
+        answer on record and no score) and :class:`CommentLimit`."""
+        now = self.clock()
+        if not isinstance(raw_comment, str):
+            raise BadComment("comment must be a string")
+        score = None if raw_score is None else parse_score(raw_score)
+        try:
+            text = clean_comment(raw_comment)
+        except CommentRefused as error:
+            raise BadComment(str(error)) from error
+        invite = self._invite(survey, ask_token, now)
+        if score is not None:
+            recorded = self._record(invite, score, categorize(score), now, source="comment")
+            if recorded.outcome is not RecordOutcome.LOCKED:
+                self.store.mark_answered(invite.invite_id, now)
+        try:
+            self.responses.save_comment(invite.invite_id, text, iso_timestamp(now))
+        except NotAnswered as error:
+            raise NoAnswer("answer the question before commenting") from error
+        except CommentLimitReached as error:
+            raise CommentLimit("this answer has taken its comments") from error
+
+    def dismiss(self, survey: WebSurvey, ask_token: object) -> None:
+        """The person closed the prompt: not asked again for ``dismissal_delay_days``."""
+        now = self.clock()
+        invite = self._invite(survey, ask_token, now)
+        self.store.dismiss(invite.invite_id, web_state_id(self._id_key(), survey.survey_id, invite.contact_id), now)

@@ -1,0 +1,73 @@
+"""Helpers for the web prompt's tests: a web-enabled survey on the local stack, contact tokens, requests."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from functions.web import handler as web_function
+from local.environment import LocalStack
+from local.lambda_events import LambdaContext, http_event
+from nps.channels.site_tokens import mint
+from nps.sending.adapters.surveys import DynamoSurveyRepository
+from nps.sending.surveys import Survey
+
+ORIGIN = "https://app.example.com"
+SURVEY_ID = "web-survey"
+
+
+def put_web_survey(stack: LocalStack, survey_id: str = SURVEY_ID, **web: Any) -> Survey:
+    """Store a survey whose web prompt is on for :data:`ORIGIN` (``web`` overrides its settings)."""
+    survey = Survey.model_validate(
+        {
+            "survey_id": survey_id,
+            "name": "Web survey",
+            "brand_name": "Acme",
+            "sender": "surveys@example.com",
+            "channels": ["email"],
+            "locales": ["en", "de"],
+            "segment_dimensions": ["plan"],
+            "web": {"enabled": True, "allowed_origins": [ORIGIN]} | web,
+        }
+    )
+    DynamoSurveyRepository(stack.tables["surveys"]).put(survey)
+    web_function.service().store.forget_surveys()
+    return survey
+
+
+def contact_token(stack: LocalStack, contact_id: str, survey_id: str = SURVEY_ID, **claims: Any) -> str:
+    return mint(stack.site_secret(survey_id), survey_id, contact_id, int(time.time()) + 600, **claims)
+
+
+@dataclass
+class WebReply:
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+def call(
+    survey_id: str,
+    action: str,
+    body: Any,
+    *,
+    origin: str | None = ORIGIN,
+    method: str = "POST",
+    content_type: str = "application/json",
+    source_ip: str = "203.0.113.10",
+    raw: str | None = None,
+) -> WebReply:
+    headers = {"content-type": content_type}
+    if origin is not None:
+        headers["origin"] = origin
+    text = raw if raw is not None else (json.dumps(body) if body is not None else None)
+    event = http_event(method, f"/w/v1/surveys/{survey_id}/{action}", body=text, headers=headers, source_ip=source_ip)
+    result = web_function.lambda_handler(event, LambdaContext("web"))
+    payload = result.get("body") or ""
+    return WebReply(
+        int(result["statusCode"]),
+        {k.lower(): v for k, v in (result.get("headers") or {}).items()},
+        json.loads(payload) if payload else {},
+    )
