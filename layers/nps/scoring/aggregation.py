@@ -85,6 +85,11 @@ def aggregate_keys(item: AnyResponse) -> Iterator[AggregateKey]:
 Signature = tuple[str, date, tuple[tuple[str, str], ...], tuple[str, ...]]
 
 
+#: Channels whose answers stay out of the survey-wide figures unless the survey counts them (anonymous
+#: share-link answers); reports list them apart.
+APART_CHANNELS = frozenset({"link_anonymous"})
+
+
 def channel_values(channel: str, in_headline: bool = True) -> tuple[str, ...]:
     """The channel values a response adds to: its channel and the survey-wide ``*``, or only its channel
     for a response kept out of the headline (an anonymous share-link answer, docs/share-link.md)."""

@@ -19,7 +19,7 @@ from nps.kernel.categories import MAX_COMMENT_LENGTH, Category
 from nps.kernel.streams import MalformedRecord
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_CHANNELS = frozenset({"email", "sms", "web"})
+_CHANNELS = frozenset({"email", "sms", "web", "link", "link_anonymous"})
 _CATEGORIES = {category.value: category for category in Category}
 _MAX_SEGMENT_NAME = 64
 _EMPTY: Mapping[str, str] = {}
