@@ -32,7 +32,10 @@ from nps.kernel.categories import Category, ScoreOutOfRange, categorize, parse_s
 from nps.kernel.periods import iso_timestamp
 from nps.links.pseudonyms import IdKey
 from nps.responding.adapters.invites import Invite
-from nps.responding.adapters.responses import RecordedScore, RecordOutcome, StoredResponse
+from nps.responding.adapters.responses import CommentLimitReached, RecordedScore, RecordOutcome, StoredResponse
+from nps.responding.service import BadComment as CommentRefused
+from nps.responding.service import EmptyComment as CommentEmpty
+from nps.responding.service import clean_comment
 
 #: Browser ids and page ids: 16 to 64 URL-safe characters (the page's script makes 22: 128 random bits).
 BROWSER_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -80,6 +83,24 @@ class NoAnswer(ShareError):
     """A comment for an answer that is not on record, and no score sent with it."""
 
     status, reason = 409, "comment_before_score"
+
+
+class EmptyComment(ShareError):
+    """Nothing visible in the comment: the page asks for a few words (the form again, with the text)."""
+
+    status, reason = 400, "empty_comment"
+
+
+class CommentTooLong(ShareError):
+    """A comment over :data:`nps.kernel.categories.MAX_COMMENT_LENGTH` characters: nothing is saved."""
+
+    status, reason = 422, "bad_comment"
+
+
+class CommentLimit(ShareError):
+    """The answer already took its comments: this one is not saved."""
+
+    status, reason = 429, "comment_limit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,11 +335,19 @@ class ShareService:
         return Answer(recorded.score, categorize(recorded.score), recorded.outcome, target)
 
     def comment(
-        self, survey: ShareSurvey, respondent: Respondent, text: str, raw_score: str | None, locale: str
+        self, survey: ShareSurvey, respondent: Respondent, raw_comment: str | None, raw_score: str | None, locale: str
     ) -> str:
-        """Save the "why?" comment (``text`` already cleaned) on the respondent's answer of this window; a
-        score sent with it is recorded first, as the email page does. Returns the response id. Raises
-        :class:`NoAnswer` when there is no answer and no score, and the store's comment errors."""
+        """Save the "why?" comment on the respondent's answer of this window, cleaned as the email page's
+        (:func:`nps.responding.service.clean_comment`); a score sent with it is recorded first, as the email
+        page does. Returns the response id. Raises :class:`EmptyComment`, :class:`CommentTooLong`,
+        :class:`NoAnswer` (no answer on record and no score) and :class:`CommentLimit`; nothing is written
+        for any of them."""
+        try:
+            text = clean_comment(raw_comment)
+        except CommentEmpty as error:
+            raise EmptyComment(str(error)) from error
+        except CommentRefused as error:
+            raise CommentTooLong(str(error)) from error
         target = self._response_id(survey, respondent, self.clock())
         shown: int | None
         try:
@@ -329,7 +358,10 @@ class ShareService:
             self.answer(survey, respondent, str(shown), locale)
         elif self.responses.get(target) is None:
             raise NoAnswer()
-        self.responses.save_comment(target, text, iso_timestamp(self.clock()))
+        try:
+            self.responses.save_comment(target, text, iso_timestamp(self.clock()))
+        except CommentLimitReached as error:
+            raise CommentLimit() from error
         return target
 
     def _invite(self, survey: ShareSurvey, respondent: Respondent, target: str, locale: str, now: datetime) -> Invite:
