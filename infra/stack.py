@@ -17,6 +17,7 @@ from infra.constructs.routing import Routing
 from infra.constructs.scoring import Scoring
 from infra.constructs.sending import SWEEP_EVERY_MINUTES, Sending
 from infra.constructs.storage import Storage
+from infra.constructs.web_channel import WebChannel
 from infra.nag import acknowledge_findings
 
 
@@ -57,6 +58,20 @@ class NpsStack(Stack):
             bus=routing.bus,
             api=self.response_api.api,
             public_base_url=self.response_api.url,
+            signing_secret=self.response_api.signing_secret,
+            id_key_secret=storage.id_key,
+        )
+        self.web = WebChannel(
+            self,
+            "Web",
+            platform=platform,
+            api=self.response_api.api,
+            invites=storage.invites,
+            responses=storage.responses,
+            aggregates=storage.aggregates,
+            surveys=storage.surveys,
+            contacts=storage.contacts,
+            suppressions=storage.suppressions,
             signing_secret=self.response_api.signing_secret,
             id_key_secret=storage.id_key,
         )
@@ -117,6 +132,8 @@ class NpsStack(Stack):
             "FailedOptOutRecordsQueueUrl": self.opt_outs.failed_records.queue_url,
             "SigningSecretArn": self.response_api.signing_secret.secret_arn,
             "IdKeySecretArn": storage.id_key.secret_arn,
+            "SiteKeysSecretArn": self.web.site_keys.secret_arn,
+            "WebFunctionName": self.web.function.function_name,
             "AlarmTopicArn": self.observability.topic.topic_arn,
             "DashboardName": self.observability.dashboard.dashboard_name,
             "SurveysTable": storage.surveys.table_name,

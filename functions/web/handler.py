@@ -153,8 +153,11 @@ def _error(error: WebError, origin: str | None = None) -> Response[str]:
 
 
 @app.get("/w/v1/widget.js")
-def widget_script() -> Response[bytes | str]:
-    script, etag = widget()
+def widget_script() -> Response[str]:
+    try:
+        script, etag = widget()
+    except FileNotFoundError:
+        return _json(404, {"error": {"code": "not_found", "message": "the widget script is not installed"}})
     headers = {
         "Cache-Control": "public, max-age=3600",
         "ETag": etag,

@@ -39,6 +39,14 @@ ACCESS: dict[str, dict[str, set[str]]] = {
         "Suppressions": {"GetItem", "PutItem", "UpdateItem"},
     },
     "import_contacts": {"Contacts": {"UpdateItem"}},
+    "web": {
+        "Invites": {"BatchGetItem", "GetItem", "PutItem", "UpdateItem"},
+        "Contacts": {"BatchGetItem", "UpdateItem"},
+        "Suppressions": {"BatchGetItem"},
+        "Surveys": {"GetItem"},
+        "Responses": {"GetItem", "UpdateItem"},
+        "Aggregates": {"UpdateItem"},
+    },
     "report": {"Aggregates": {"Query"}},
     "sweep_invites": {"Invites": {"Query", "UpdateItem"}},
     "follow_up": {

@@ -2,6 +2,7 @@
 
     nps --stack Nps-prod survey put survey.json
     nps --stack Nps-prod survey list
+    nps --stack Nps-prod survey site-secret <survey_id>
     nps --stack Nps-prod contacts import contacts.csv [--audience default] [--report errors.csv]
     nps --stack Nps-prod wave start <survey_id>
     nps --stack Nps-prod follow-up show <follow_up_id>
@@ -40,7 +41,9 @@ from nps.cli.terminal import cell
 from nps.follow_ups.adapters.store import DynamoFollowUpStore, StepFunctionsTaskTokens
 from nps.follow_ups.steps import FollowUpNotFound, invite_id_of, resolve_task
 from nps.kernel.config import ConfigurationError
-from nps.links.adapters.keyring import load_id_key
+from nps.channels.site_tokens import printable_site_secret
+from nps.links.adapters.keyring import load_id_key, load_keyring
+from nps.links.tokens import KeyringError
 from nps.sending.adapters.channels import SqsSendQueue
 from nps.sending.adapters.contacts import DynamoContactRepository
 from nps.sending.adapters.invites import DynamoInviteLifecycle
@@ -101,6 +104,30 @@ def list_surveys() -> int:
         print("\t".join(map(cell, fields)))
     print(f"{len(surveys)} survey(s)", file=sys.stderr)
     return 0
+
+
+def site_secret(survey_id: str, secret_name: str) -> int:
+    """Print the survey's site secret for its web prompt, ``<kid>.<secret>`` on one line (the only place it
+    is shown: the team's backend signs contact tokens with it, docs/web-channel.md). Exit 1 for an unknown
+    survey or an unusable site keyring."""
+    survey = DynamoSurveyRepository(sending_settings().require("surveys_table").surveys_table).get(survey_id)
+    if survey is None:
+        raise CliError(f"no survey {survey_id!r}: `nps survey list` shows them", EXIT_REQUEST)
+    try:
+        keyring = load_keyring(secret_name)
+    except KeyringError as error:
+        raise CliError(f"the site keys secret cannot be used: {error}", EXIT_REQUEST) from error
+    print(printable_site_secret(keyring, survey_id))
+    if not survey.web.enabled:
+        print(f"  note: the web prompt of {survey_id} is not enabled (set web.enabled)", file=sys.stderr)
+    return 0
+
+
+def _site_keys(target: Target) -> str:
+    name = target.outputs.get("SiteKeysSecretArn")
+    if not name:
+        raise CliError(f"{target.description} has no SiteKeysSecretArn output (deploy this release)", EXIT_TARGET)
+    return name
 
 
 def check_contacts_file(args: argparse.Namespace) -> None:
@@ -209,6 +236,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     listing = survey.add_parser("list", help="every survey: id, name, locales, channels, status (tab-separated)")
     listing.set_defaults(handler=lambda args, target: _with(target, list_surveys))
+    secret = survey.add_parser(
+        "site-secret", help="print the survey's site secret (<kid>.<secret>) for signing web contact tokens"
+    )
+    secret.add_argument("survey_id", metavar="SURVEY", type=identifier("a survey id"), help="the survey id")
+    secret.set_defaults(
+        handler=lambda args, target: _with(target, lambda: site_secret(args.survey_id, _site_keys(target)))
+    )
     contacts = commands.add_parser("contacts", help="contacts").add_subparsers(dest="action", required=True)
     importer = contacts.add_parser("import", help="import a local CSV of contacts (a per-row error report)")
     importer.add_argument("file", type=file_path, metavar="FILE", help="the contacts CSV (see examples/contacts.csv)")

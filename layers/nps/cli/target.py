@@ -101,6 +101,7 @@ def _local_outputs(prefix: str) -> dict[str, str]:
         "EventBusName": f"{prefix}-bus",
         "SigningSecretArn": f"{prefix}/link-signing",
         "IdKeySecretArn": f"{prefix}/id-key",
+        "SiteKeysSecretArn": f"{prefix}/site-keys",
     }
     try:
         outputs["SendQueueUrl"] = aws.client("sqs").get_queue_url(QueueName=f"{prefix}-send")["QueueUrl"]

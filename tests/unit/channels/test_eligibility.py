@@ -1,0 +1,148 @@
+"""Eligibility rules of the web prompt: each reason, in order; URL rules; stable sampling."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from nps.channels.eligibility import (
+    PeriodInvite,
+    Reason,
+    StoredContact,
+    WebState,
+    WebSurvey,
+    decide,
+    sampled_in,
+    url_allowed,
+)
+from nps.kernel.periods import iso_timestamp
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+IN_SAMPLE = "00000000" + "0" * 56
+SURVEY = WebSurvey.from_definition(
+    json.dumps(
+        {
+            "survey_id": "s",
+            "brand_name": "Acme",
+            "fatigue_days": 90,
+            "web": {"enabled": True, "allowed_origins": ["https://app.example.com"]},
+        }
+    )
+)
+
+
+def ago(days: float) -> str:
+    return iso_timestamp(NOW - timedelta(days=days))
+
+
+def decision(survey: WebSurvey = SURVEY, **given: Any) -> Reason | None:
+    arguments: dict[str, Any] = {
+        "url": "https://app.example.com/home",
+        "now": NOW,
+        "contact": None,
+        "suppressed": False,
+        "state": None,
+        "period_invite": None,
+        "sample_hash": IN_SAMPLE,
+    } | given
+    return decide(survey, **arguments).reason
+
+
+def test_a_new_contact_is_shown_the_prompt() -> None:
+    assert decision() is None
+
+
+def test_a_disabled_or_inactive_survey_never_shows() -> None:
+    assert decision(replace(SURVEY, enabled=False)) is Reason.DISABLED
+    assert decision(replace(SURVEY, active=False)) is Reason.DISABLED
+
+
+def test_a_suppressed_contact_is_never_asked() -> None:
+    assert decision(suppressed=True) is Reason.SUPPRESSED
+
+
+def test_an_answer_this_period_means_not_again() -> None:
+    assert decision(period_invite=PeriodInvite("web-x", "answered")) is Reason.ANSWERED
+
+
+def test_a_dismissal_holds_the_prompt_for_the_delay_then_it_shows_again() -> None:
+    assert decision(state=WebState(dismissed_at=ago(29))) is Reason.DISMISSED
+    assert decision(state=WebState(dismissed_at=ago(31))) is None
+    assert decision(state=WebState(dismissed_at=ago(31)), period_invite=PeriodInvite("web-x", "dismissed")) is None
+
+
+def test_a_prompt_shown_and_not_answered_shows_again_without_the_other_rules() -> None:
+    shown = decide(
+        replace(SURVEY, sample_percent=0),
+        url=None,
+        now=NOW,
+        contact=StoredContact(last_surveyed_at=ago(0)),
+        suppressed=False,
+        state=WebState(last_surveyed_at=ago(0)),
+        period_invite=PeriodInvite("web-x", "shown"),
+        sample_hash=IN_SAMPLE,
+    )
+    assert shown.show and shown.reshow
+
+
+def test_the_fatigue_window_is_shared_with_email_and_sms() -> None:
+    assert decision(contact=StoredContact(last_surveyed_at=ago(10))) is Reason.FATIGUE
+    assert decision(contact=StoredContact(last_surveyed_at=ago(91))) is None
+    # A contact the contacts table does not hold: its last web prompt counts.
+    assert decision(state=WebState(last_surveyed_at=ago(10))) is Reason.FATIGUE
+
+
+def test_too_new_until_the_days_since_first_seen_have_passed() -> None:
+    survey = replace(SURVEY, min_days_since_first_seen=7)
+    assert decision(survey) is Reason.TOO_NEW  # first identify: seen just now
+    assert decision(survey, state=WebState(first_seen_at=ago(6))) is Reason.TOO_NEW
+    assert decision(survey, state=WebState(first_seen_at=ago(8))) is None
+
+
+def test_sampling_is_a_stable_share_of_the_hash_space() -> None:
+    survey = replace(SURVEY, sample_percent=25)
+    assert decision(survey, sample_hash="3fffffff" + "0" * 56) is None
+    assert decision(survey, sample_hash="40000001" + "0" * 56) is Reason.SAMPLED_OUT
+    assert sampled_in(0, "00000000") is False
+    assert sampled_in(100, "ffffffff") is True
+
+
+@pytest.mark.parametrize(
+    ("include", "exclude", "url", "allowed"),
+    [
+        ((), (), "https://a.example/anything", True),
+        (("/app/",), (), "https://a.example/app/settings", True),
+        (("/app/",), (), "https://a.example/pricing", False),
+        (("/app/*/billing",), (), "https://a.example/app/42/billing", True),
+        (("/app/*/billing",), (), "https://a.example/app/42/billing/x", False),
+        ((), ("/checkout",), "https://a.example/checkout/pay", False),
+        (("/app/",), ("/app/admin",), "https://a.example/app/admin/users", False),
+        (("/app/",), (), None, False),
+        ((), ("/checkout",), None, True),
+    ],
+)
+def test_url_rules(include: tuple[str, ...], exclude: tuple[str, ...], url: str | None, allowed: bool) -> None:
+    survey = replace(SURVEY, url_include=include, url_exclude=exclude)
+    assert url_allowed(survey, url) is allowed
+    assert (decision(survey, url=url) is Reason.URL) is not allowed
+
+
+def test_rules_apply_in_order_suppression_before_answered_before_fatigue() -> None:
+    everything = {
+        "suppressed": True,
+        "period_invite": PeriodInvite("web-x", "answered"),
+        "contact": StoredContact(last_surveyed_at=ago(1)),
+    }
+    assert decision(**everything) is Reason.SUPPRESSED
+    assert decision(**(everything | {"suppressed": False})) is Reason.ANSWERED
+
+
+@pytest.mark.parametrize(
+    ("cadence", "wave"), [("quarterly", "web-2026-Q4"), ("monthly", "web-2026-11"), ("weekly", "web-2026-W48"), ("none", "web-2026-Q4")]
+)
+def test_one_web_wave_per_period_of_the_cadence(cadence: str, wave: str) -> None:
+    assert replace(SURVEY, cadence=cadence).web_wave_id(NOW) == wave
