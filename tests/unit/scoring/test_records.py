@@ -213,3 +213,23 @@ def test_event_details_serialise_exactly_as_the_contract_models_do(event: Any, m
     # Then the model's own JSON is the JSON the publisher sends, byte for byte
     assert json.dumps(detail, separators=(",", ":"), ensure_ascii=False) == validated.model_dump_json()
     assert detail_json(detail) == detail_json(validated)
+
+
+def test_in_headline_is_read_from_the_image_and_defaults_to_true() -> None:
+    from nps.scoring.records import response_from_image
+
+    base = {
+        "invite_id": {"S": "sl-1"},
+        "survey_id": {"S": "s1"},
+        "wave_id": {"S": "link-1"},
+        "contact_id": {"S": "_anonymous"},
+        "channel": {"S": "link_anonymous"},
+        "score": {"N": "9"},
+        "first_answered_at": {"S": "2026-11-20T09:00:00Z"},
+    }
+    apart = response_from_image(base | {"in_headline": {"BOOL": False}})
+    plain = response_from_image(base)
+    assert apart is not None and apart.in_headline is False
+    assert plain is not None and plain.in_headline is True
+    with pytest.raises(MalformedRecord):
+        response_from_image(base | {"in_headline": {"S": "no"}})
