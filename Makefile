@@ -46,6 +46,7 @@ moto: $(STAMP)  ## a moto server seeded like the demo, for `nps --local` from an
 openapi: $(STAMP)  ## regenerate the OpenAPI documents in docs/openapi/ from the resolvers
 	$(PY) -m functions.openapi --write
 	$(PY) -m functions.report.openapi
+	$(PY) -m functions.web.openapi
 
 lint: $(STAMP)  ## ruff (lint + format check), mypy and the package boundaries (import-linter)
 	$(VENV)/bin/ruff check .

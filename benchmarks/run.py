@@ -24,6 +24,7 @@ from benchmarks import (
     sending,
     stream_throughput,
     viral_survey,
+    web_eligibility,
     write_requests,
 )
 from benchmarks.report import RESULTS_DIR, format_figure, note, section, write_results
@@ -48,6 +49,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--wave-contacts", type=int, default=1_000_000, help="contacts in the wave planned across invocations (0: skip)"
     )
     parser.add_argument("--follow-ups", type=int, default=150, help="follow-ups timed on moto (0: skip)")
+    parser.add_argument("--web-calls", type=int, default=300, help="web eligibility calls timed on moto (0: skip)")
     parser.add_argument("--viral-seconds", type=int, default=60, help="seconds of a 10,000/s survey replayed (0: skip)")
     parser.add_argument("--viral-shards", type=int, default=16, help="stream shards in the viral survey")
     return parser.parse_args(argv)
@@ -295,6 +297,18 @@ def _follow_ups(args: argparse.Namespace) -> dict[str, Any]:
     return {"figure": result.figure.as_json()}
 
 
+def _web_eligibility(args: argparse.Namespace) -> dict[str, Any]:
+    section(
+        f"8. web prompt eligibility in-process on moto: {args.web_calls} page views of identified contacts "
+        "(half stored with an email and a phone), read round trips and CPU per call"
+    )
+    result = web_eligibility.run(calls=args.web_calls)
+    print(format_figure(result.reads))
+    print(format_figure(result.cpu))
+    note("reads: BatchGetItem round trips (contact + web state + web invite; suppression keys when stored)")
+    return web_eligibility.as_json(result)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     started = time.perf_counter()
@@ -365,6 +379,11 @@ def main(argv: list[str] | None = None) -> int:
         mark = time.perf_counter()
         sections["follow_up_steps"] = _follow_ups(args)
         timings["follow_up_steps"] = time.perf_counter() - mark
+
+    if args.web_calls > 0:
+        mark = time.perf_counter()
+        sections["web_eligibility"] = _web_eligibility(args)
+        timings["web_eligibility"] = time.perf_counter() - mark
 
     sections["section_seconds"] = {name: round(seconds, 1) for name, seconds in timings.items()}
     elapsed = time.perf_counter() - started

@@ -75,7 +75,12 @@ class WebChannel(Construct):
         # Invites table: web invites, web state, daily-cap and rate-limit counters (Put/Update in the show
         # transaction, BatchGetItem in eligibility, GetItem for an ask token's invite).
         grant_items(
-            invites, self.function, "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"
+            invites,
+            self.function,
+            "dynamodb:BatchGetItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
         )
         grant_items(contacts, self.function, "dynamodb:BatchGetItem", "dynamodb:UpdateItem")
         grant_items(suppressions, self.function, "dynamodb:BatchGetItem")

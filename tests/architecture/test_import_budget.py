@@ -28,3 +28,22 @@ def test_the_respond_handler_imports_no_pydantic() -> None:
         [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, check=True
     )
     assert json.loads(completed.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_web_handler_imports_no_pydantic_or_jinja2() -> None:
+    # The eligibility endpoint is called on every page view of the host app: its cold start stays small.
+    never = (*NEVER_ON_THE_RESPOND_PATH, "jinja2")
+    code = (
+        "import json, sys\n"
+        "import functions.web.handler\n"
+        f"print(json.dumps(sorted(set({never!r}) & set(sys.modules))))\n"
+    )
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join((str(ROOT / "layers"), str(ROOT))),
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    completed = subprocess.run(  # noqa: S603 - this interpreter, fixed code
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, check=True
+    )
+    assert json.loads(completed.stdout.strip().splitlines()[-1]) == []

@@ -22,6 +22,7 @@ from tests.integration.test_score_stream import tap_a_wide_campaign
 from tests.permissions.recorder import Use, Violation
 from tests.permissions.session import RECORDER
 from tests.support.taps import issue_invite
+from tests.support.web import SURVEY_ID, call, contact_token, put_web_survey
 
 CSV = (
     "contact_id,email,phone,time_zone,locale,plan,region\n"
@@ -107,4 +108,32 @@ def test_parallel_writes_are_checked_against_the_role_of_the_function_that_makes
     planned = used(uses, "function:planner")
     assert any(a == "dynamodb:UpdateItem" and "Contacts" in r for a, r in imported)
     assert any(a == "dynamodb:PutItem" and "Invites" in r for a, r in planned)
+    assert violations(uses) == []
+
+
+def test_the_web_prompt_calls_are_allowed_for_the_web_function(platform: LocalStack) -> None:
+    # Given a web-enabled survey and a stored contact with both addresses (so suppressions are read)
+    from functions.web import handler as web
+    from nps.sending.adapters.contacts import DynamoContactRepository
+    from nps.sending.contacts import Contact
+
+    web.service.cache_clear()
+    put_web_survey(platform, daily_cap=10)
+    DynamoContactRepository(platform.tables["contacts"]).upsert(
+        Contact(contact_id="w-1", email="w1@example.com", phone="+14155550101")
+    )
+    # When the prompt is shown, answered, commented on, and another contact's is dismissed
+    with RECORDER.capture() as uses:
+        shown = call(SURVEY_ID, "eligibility", {"contact_token": contact_token(platform, "w-1"), "url": None})
+        token = shown.body["ask_token"]
+        assert call(SURVEY_ID, "responses", {"ask_token": token, "score": 4}).status == 200
+        assert call(SURVEY_ID, "comments", {"ask_token": token, "comment": "Slow", "score": 4}).status == 200
+        other = call(SURVEY_ID, "eligibility", {"contact_token": contact_token(platform, "w-2"), "url": None})
+        assert call(SURVEY_ID, "dismissals", {"ask_token": other.body["ask_token"]}).status == 200
+    web.service.cache_clear()
+    # Then the show transaction wrote the aggregates and the contact, and every call is allowed, keys included
+    assert ("dynamodb:UpdateItem", "StorageAggregates164A1710") in used(uses, "function:web") or any(
+        u.action == "dynamodb:UpdateItem" and "Aggregates" in u.resource for u in uses
+    )
+    assert any(u.action == "dynamodb:BatchGetItem" and "Suppressions" in u.resource for u in uses)
     assert violations(uses) == []

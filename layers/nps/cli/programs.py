@@ -25,6 +25,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from nps.channels.site_tokens import printable_site_secret
 from nps.cli.common import (
     EXIT_REQUEST,
     EXIT_TARGET,
@@ -43,7 +44,6 @@ from nps.cli.terminal import cell
 from nps.follow_ups.adapters.store import DynamoFollowUpStore, StepFunctionsTaskTokens
 from nps.follow_ups.steps import FollowUpNotFound, invite_id_of, resolve_task
 from nps.kernel.config import ConfigurationError
-from nps.channels.site_tokens import printable_site_secret
 from nps.links.adapters.keyring import load_id_key, load_keyring
 from nps.links.tokens import KeyringError
 from nps.sending.adapters.channels import SqsSendQueue

@@ -86,7 +86,8 @@ def test_a_prompt_shown_and_not_answered_shows_again_without_the_other_rules() -
         period_invite=PeriodInvite("web-x", "shown"),
         sample_hash=IN_SAMPLE,
     )
-    assert shown.show and shown.reshow
+    assert shown.show
+    assert shown.reshow
 
 
 def test_the_fatigue_window_is_shared_with_email_and_sms() -> None:
@@ -132,7 +133,7 @@ def test_url_rules(include: tuple[str, ...], exclude: tuple[str, ...], url: str 
 
 
 def test_rules_apply_in_order_suppression_before_answered_before_fatigue() -> None:
-    everything = {
+    everything: dict[str, Any] = {
         "suppressed": True,
         "period_invite": PeriodInvite("web-x", "answered"),
         "contact": StoredContact(last_surveyed_at=ago(1)),
@@ -142,7 +143,8 @@ def test_rules_apply_in_order_suppression_before_answered_before_fatigue() -> No
 
 
 @pytest.mark.parametrize(
-    ("cadence", "wave"), [("quarterly", "web-2026-Q4"), ("monthly", "web-2026-11"), ("weekly", "web-2026-W48"), ("none", "web-2026-Q4")]
+    ("cadence", "wave"),
+    [("quarterly", "web-2026-Q4"), ("monthly", "web-2026-11"), ("weekly", "web-2026-W48"), ("none", "web-2026-Q4")],
 )
 def test_one_web_wave_per_period_of_the_cadence(cadence: str, wave: str) -> None:
     assert replace(SURVEY, cadence=cadence).web_wave_id(NOW) == wave

@@ -32,7 +32,11 @@ def test_a_minted_token_verifies_with_its_claims() -> None:
     check = verify_contact_token(MASTER, token(locale="de", attributes={"plan": "pro"}), "survey-a", NOW)
     assert check.status is ContactTokenStatus.VALID
     assert check.claims is not None
-    assert (check.claims.contact_id, check.claims.locale, dict(check.claims.attributes)) == ("c-1", "de", {"plan": "pro"})
+    assert (check.claims.contact_id, check.claims.locale, dict(check.claims.attributes)) == (
+        "c-1",
+        "de",
+        {"plan": "pro"},
+    )
     assert check.claims.kid == "s2"
 
 
@@ -128,8 +132,13 @@ ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123
 def test_round_trip_any_ids(survey: str, contact: str, lifetime: int) -> None:
     minted = token(survey, contact, NOW + lifetime)
     check = verify_contact_token(MASTER, minted, survey, NOW)
-    assert check.valid and check.claims is not None
-    assert (check.claims.survey_id, check.claims.contact_id, check.claims.expires_at) == (survey, contact, NOW + lifetime)
+    assert check.valid
+    assert check.claims is not None
+    assert (check.claims.survey_id, check.claims.contact_id, check.claims.expires_at) == (
+        survey,
+        contact,
+        NOW + lifetime,
+    )
 
 
 @given(position=st.integers(min_value=0), replacement=st.characters(min_codepoint=33, max_codepoint=126))

@@ -9,7 +9,13 @@ from pydantic import ValidationError
 
 from nps.sending.surveys import MAX_WEB_ORIGINS, Survey
 
-BASE: dict[str, Any] = {"survey_id": "s", "name": "S", "brand_name": "Acme", "sender": "a@example.com", "channels": ["email"]}
+BASE: dict[str, Any] = {
+    "survey_id": "s",
+    "name": "S",
+    "brand_name": "Acme",
+    "sender": "a@example.com",
+    "channels": ["email"],
+}
 
 
 def survey(**web: Any) -> Survey:
@@ -19,11 +25,13 @@ def survey(**web: Any) -> Survey:
 def test_the_web_prompt_is_off_unless_enabled() -> None:
     plain = Survey.model_validate(BASE)
     assert plain.web.enabled is False
-    assert plain.web.dismissal_delay_days == 30 and plain.web.sample_percent == 100
+    assert plain.web.dismissal_delay_days == 30
+    assert plain.web.sample_percent == 100
 
 
 @pytest.mark.parametrize(
-    "origin", ["https://app.example.com", "https://app.example.com:8443", "http://localhost:8080", "http://127.0.0.1:5173"]
+    "origin",
+    ["https://app.example.com", "https://app.example.com:8443", "http://localhost:8080", "http://127.0.0.1:5173"],
 )
 def test_https_origins_and_local_http_are_accepted(origin: str) -> None:
     assert survey(enabled=True, allowed_origins=[origin]).web.allowed_origins == [origin]

@@ -1,0 +1,276 @@
+"""Write the web prompt API's OpenAPI document: ``python -m functions.web.openapi [--check]``.
+
+The web function parses its JSON bodies without pydantic (cold start), so its contract is described
+here with pydantic models and written to ``docs/openapi/web.json``; ``--check`` exits 1 when the
+committed copy has drifted. Mobile apps call the same API natively (docs/web-channel.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi" / "web.json"
+Reason = Literal[
+    "disabled", "suppressed", "fatigue", "answered", "dismissed", "too_new", "sampled_out", "daily_cap", "url"
+]
+ErrorCode = Literal[
+    "bad_request",
+    "token_invalid",
+    "token_expired",
+    "origin_not_allowed",
+    "wrong_survey",
+    "survey_not_found",
+    "edit_window_closed",
+    "no_answer",
+    "payload_too_large",
+    "unsupported_media_type",
+    "bad_score",
+    "bad_comment",
+    "rate_limited",
+    "comment_limit",
+    "not_found",
+    "server_error",
+]
+Score = Annotated[int, Field(ge=0, le=10, description="0 (not at all likely) to 10 (extremely likely)")]
+AskToken = Annotated[str, Field(min_length=1, max_length=512, description="From the eligibility answer; valid 2 hours")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EligibilityRequest(_Strict):
+    contact_token: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=8192,
+            description="v1.<kid>.<payload>.<signature>, minted by the team's backend (docs/web-channel.md)",
+        ),
+    ]
+    url: Annotated[str | None, Field(max_length=2048, description="The page's URL (its path meets the URL rules)")] = (
+        None
+    )
+
+
+class Brand(_Strict):
+    name: str
+    colour: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
+    logo_url: str | None
+
+
+class Labels(_Strict):
+    low: str
+    high: str
+    close: str
+    send: str
+    skip: str
+    thanks: str
+    comment_label: str
+    score_label: Annotated[str, Field(description="A template: {score} is replaced by the number")]
+    error: str
+    retry: str
+
+
+class Prompt(_Strict):
+    locale: str
+    dir: Literal["ltr", "rtl"]
+    question: str
+    follow_up_question: str
+    brand: Brand
+    labels: Labels
+
+
+class Show(_Strict):
+    show: Literal[True]
+    ask_token: str
+    prompt: Prompt
+
+
+class DoNotShow(_Strict):
+    show: Literal[False]
+    reason: Reason
+
+
+class AnswerRequest(_Strict):
+    ask_token: AskToken
+    score: Score
+
+
+class Answered(_Strict):
+    recorded: Literal[True]
+    category: Literal["promoter", "passive", "detractor"]
+
+
+class CommentRequest(_Strict):
+    ask_token: AskToken
+    comment: Annotated[str, Field(min_length=1, max_length=2000, description="Not only spaces or invisible characters")]
+    score: Score | None = None
+
+
+class DismissalRequest(_Strict):
+    ask_token: AskToken
+
+
+class Recorded(_Strict):
+    recorded: Literal[True]
+
+
+class ErrorDetail(_Strict):
+    code: ErrorCode
+    message: str
+
+
+class Error(_Strict):
+    error: ErrorDetail
+
+
+_MODELS: tuple[type[BaseModel], ...] = (
+    EligibilityRequest,
+    Show,
+    DoNotShow,
+    AnswerRequest,
+    Answered,
+    CommentRequest,
+    DismissalRequest,
+    Recorded,
+    Error,
+)
+_ERRORS = {
+    "400": "Malformed JSON or fields (bad_request)",
+    "401": "Token invalid or expired (token_invalid, token_expired)",
+    "403": "Origin not in the survey's allow-list, or a token for another survey (origin_not_allowed, wrong_survey)",
+    "404": "No such survey (survey_not_found)",
+    "413": "Body larger than 32 KiB (payload_too_large)",
+    "415": "Body not application/json (unsupported_media_type)",
+    "429": "Too many requests from this client (rate_limited; see Retry-After)",
+}
+
+
+def _ref(model: type[BaseModel]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
+
+
+def _operation(
+    summary: str, description: str, request: type[BaseModel], ok: dict[str, Any], extra: dict[str, str]
+) -> dict[str, Any]:
+    responses: dict[str, Any] = {"200": ok}
+    for status, text in {**_ERRORS, **extra}.items():
+        responses[status] = {"description": text} | _ref(Error)
+    return {
+        "summary": summary,
+        "description": description,
+        "tags": ["Web prompt"],
+        "parameters": [
+            {
+                "name": "survey_id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_-]{1,64}$"},
+            }
+        ],
+        "requestBody": {"required": True} | _ref(request),
+        "responses": responses,
+    }
+
+
+def document() -> str:
+    schemas: dict[str, Any] = {}
+    for model in _MODELS:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    eligibility_ok = {
+        "description": "Show the prompt (with its texts and the ask token), or not and why",
+        "content": {
+            "application/json": {
+                "schema": {"oneOf": [{"$ref": "#/components/schemas/Show"}, {"$ref": "#/components/schemas/DoNotShow"}]}
+            }
+        },
+    }
+    base = "/w/v1/surveys/{survey_id}"
+    paths = {
+        f"{base}/eligibility": {
+            "post": _operation(
+                "Should the prompt show?",
+                "Call on page load with the contact token. Cheap: at most two reads. Shows at most once per "
+                "period per contact (counted as sent once); a shown, unanswered prompt shows again.",
+                EligibilityRequest,
+                eligibility_ok,
+                {},
+            )
+        },
+        f"{base}/responses": {
+            "post": _operation(
+                "Record the answer",
+                "The same ask token again inside the edit window changes the score (same response).",
+                AnswerRequest,
+                {"description": "Recorded"} | _ref(Answered),
+                {
+                    "409": "The edit window has closed (edit_window_closed)",
+                    "422": "Score not an integer 0–10 (bad_score)",
+                },
+            )
+        },
+        f"{base}/comments": {
+            "post": _operation(
+                "Save the comment",
+                "A score sent with the comment is the person's answer and is recorded first.",
+                CommentRequest,
+                {"description": "Saved"} | _ref(Recorded),
+                {
+                    "409": "No answer on record and no score sent (no_answer)",
+                    "422": "Comment empty or longer than 2,000 characters, or a bad score (bad_comment, bad_score)",
+                },
+            )
+        },
+        f"{base}/dismissals": {
+            "post": _operation(
+                "The person closed the prompt",
+                "Not asked again for the survey's dismissal delay (default 30 days).",
+                DismissalRequest,
+                {"description": "Recorded"} | _ref(Recorded),
+                {},
+            )
+        },
+    }
+    document = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "NPS web prompt API",
+            "version": "1.0.0",
+            "description": (
+                "The in-app / website prompt (the widget, a WebView or a native app). Browsers must send an "
+                "Origin in the survey's allow-list (CORS, no credentials). Every answer is JSON; errors are "
+                '{"error": {"code", "message"}}. Nothing is recorded on any error.'
+            ),
+        },
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if the committed document differs")
+    args = parser.parse_args(argv)
+    current = document()
+    if args.check:
+        if not DOCUMENT.exists() or DOCUMENT.read_text(encoding="utf-8") != current:
+            print(f"{DOCUMENT} is out of date: run python -m functions.web.openapi", file=sys.stderr)
+            return 1
+        return 0
+    DOCUMENT.write_text(current, encoding="utf-8")
+    print(f"wrote {DOCUMENT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

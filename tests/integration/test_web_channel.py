@@ -1,0 +1,332 @@
+"""The web prompt through the real web function on moto: identify → shown → answered → scored; the
+eligibility rules; CORS; rate limits; nothing recorded on bad input."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from functions.score import handler as score
+from functions.web import handler as web_function
+from local.environment import LocalStack, StreamReader
+from local.lambda_events import LambdaContext, http_event
+from nps.channels.site_tokens import mint
+from nps.kernel import aws
+from nps.links.tokens import Purpose, sign
+from nps.sending.adapters.contacts import DynamoContactRepository
+from nps.sending.adapters.suppressions import DynamoSuppressionRepository
+from nps.sending.contacts import Contact
+from nps.sending.suppression import SuppressionReason, address_hash
+from tests.support.web import ORIGIN, SURVEY_ID, WebReply, call, contact_token, put_web_survey
+
+
+@pytest.fixture
+def web(platform: LocalStack) -> Iterator[LocalStack]:
+    web_function.service.cache_clear()
+    put_web_survey(platform)
+    yield platform
+    web_function.service.cache_clear()
+
+
+def scan(stack: LocalStack, table: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = aws.client("dynamodb").scan(TableName=stack.tables[table])["Items"]
+    return items
+
+
+def eligibility(
+    stack: LocalStack, contact_id: str, url: str | None = "https://app.example.com/app", **claims: Any
+) -> WebReply:
+    return call(SURVEY_ID, "eligibility", {"contact_token": contact_token(stack, contact_id, **claims), "url": url})
+
+
+def shown(stack: LocalStack, contact_id: str, **claims: Any) -> str:
+    reply = eligibility(stack, contact_id, **claims)
+    assert reply.status == 200, reply
+    assert reply.body["show"] is True, reply
+    token: str = reply.body["ask_token"]
+    return token
+
+
+def aggregates(stack: LocalStack) -> dict[tuple[str, str], dict[str, int]]:
+    return {
+        (i["pk"]["S"], i["period"]["S"]): {k: int(v["N"]) for k, v in i.items() if "N" in v}
+        for i in scan(stack, "aggregates")
+        if not i["pk"]["S"].startswith(("ledger#", "commit#"))
+    }
+
+
+def score_stream(stack: LocalStack) -> None:
+    for event in StreamReader(stack.stream_arns["responses"]).read_batches():
+        assert score.lambda_handler(event, LambdaContext())["batchItemFailures"] == []
+
+
+def test_identify_show_answer_and_score_counts_in_the_web_channel(web: LocalStack) -> None:
+    # Given a contact of the survey's audience with a plan, identified on the site
+    DynamoContactRepository(web.tables["contacts"]).upsert(
+        Contact(contact_id="c-1", email="c1@example.com", attributes={"plan": "pro"})
+    )
+    # When the prompt is shown, answered 9 and then commented on
+    reply = eligibility(web, "c-1", locale="de")
+    assert reply.body["prompt"]["locale"] == "de"
+    assert reply.body["prompt"]["brand"] == {"name": "Acme", "colour": "#1d4ed8", "logo_url": None}
+    assert reply.body["prompt"]["labels"]["score_label"] == "{score} von 10"
+    answer = call(SURVEY_ID, "responses", {"ask_token": reply.body["ask_token"], "score": 9})
+    comment = call(SURVEY_ID, "comments", {"ask_token": reply.body["ask_token"], "comment": "Fast", "score": 9})
+    assert (answer.status, answer.body) == (200, {"recorded": True, "category": "promoter"})
+    assert (comment.status, comment.body) == (200, {"recorded": True})
+    # Then one response with channel web is scored by the same stream into the web channel's aggregates
+    (response,) = scan(web, "responses")
+    assert response["channel"] == {"S": "web"}
+    assert response["comment"] == {"S": "Fast"}
+    assert response["segments"] == {"M": {"plan": {"S": "pro"}}}
+    score_stream(web)
+    counters = aggregates(web)
+    quarter = next(key for key in counters if key[0] == f"{SURVEY_ID}#quarter#*#web")
+    assert counters[quarter]["promoters"] == 1
+    assert counters[quarter]["invites_sent"] == 1  # shown once: response rate = answered / shown
+    assert counters[(f"{SURVEY_ID}#quarter#plan=pro#web", quarter[1])]["invites_sent"] == 1
+    # And the contact's last_surveyed_at is set, so email waves inside the fatigue window skip them
+    contact = DynamoContactRepository(web.tables["contacts"]).get("default", "c-1")
+    assert contact is not None
+    assert contact.last_surveyed_at is not None
+    # And the prompt is not shown again this period
+    assert eligibility(web, "c-1").body == {"show": False, "reason": "answered"}
+
+
+def test_showing_again_before_an_answer_counts_the_prompt_once(web: LocalStack) -> None:
+    first = shown(web, "c-2")
+    second = shown(web, "c-2")
+    assert first
+    assert second
+    invites = [i for i in scan(web, "invites") if i.get("channel") == {"S": "web"}]
+    assert len(invites) == 1
+    quarter = next(v for k, v in aggregates(web).items() if k[0] == f"{SURVEY_ID}#quarter#*#web")
+    assert quarter["invites_sent"] == 1
+
+
+def test_a_second_answer_inside_the_edit_window_changes_the_same_response(web: LocalStack) -> None:
+    token = shown(web, "c-3")
+    call(SURVEY_ID, "responses", {"ask_token": token, "score": 3})
+    again = call(SURVEY_ID, "responses", {"ask_token": token, "score": 8})
+    same = call(SURVEY_ID, "responses", {"ask_token": token, "score": 8})
+    assert again.body["category"] == "passive"
+    assert same.status == 200
+    (response,) = scan(web, "responses")
+    assert response["score"] == {"N": "8"}
+    assert response["version"] == {"N": "2"}
+
+
+def test_a_dismissed_prompt_is_not_shown_again_within_the_delay(web: LocalStack) -> None:
+    token = shown(web, "c-4")
+    reply = call(SURVEY_ID, "dismissals", {"ask_token": token})
+    assert (reply.status, reply.body) == (200, {"recorded": True})
+    assert eligibility(web, "c-4").body == {"show": False, "reason": "dismissed"}
+    assert scan(web, "responses") == []
+
+
+def test_contacts_the_table_does_not_hold_are_asked_but_never_added_to_it(web: LocalStack) -> None:
+    reply = eligibility(web, "site-user-1", attributes={"plan": "free"})
+    assert reply.body["show"] is True
+    assert scan(web, "contacts") == []
+    web_invite = next(i for i in scan(web, "invites") if i.get("channel") == {"S": "web"})
+    assert web_invite["segments"] == {"M": {"plan": {"S": "free"}}}  # from the token's signed claims
+
+
+def test_a_suppressed_contact_is_never_shown(web: LocalStack) -> None:
+    DynamoContactRepository(web.tables["contacts"]).upsert(Contact(contact_id="c-5", email="Gone@example.com"))
+    DynamoSuppressionRepository(web.tables["suppressions"]).suppress(
+        address_hash("email", "gone@example.com", web.id_key), SuppressionReason.UNSUBSCRIBED, "2026-01-01T00:00:00Z"
+    )
+    assert eligibility(web, "c-5").body == {"show": False, "reason": "suppressed"}
+    assert [i for i in scan(web, "invites") if i.get("channel") == {"S": "web"}] == []
+
+
+def test_a_contact_surveyed_by_email_inside_the_fatigue_window_is_not_asked(web: LocalStack) -> None:
+    DynamoContactRepository(web.tables["contacts"]).upsert(Contact(contact_id="c-6", email="c6@example.com"))
+    aws.client("dynamodb").update_item(
+        TableName=web.tables["contacts"],
+        Key={"audience": {"S": "default"}, "contact_id": {"S": "c-6"}},
+        UpdateExpression="SET last_surveyed_at = :at",
+        ExpressionAttributeValues={":at": {"S": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())}},
+    )
+    assert eligibility(web, "c-6").body == {"show": False, "reason": "fatigue"}
+
+
+@pytest.mark.parametrize(
+    ("settings", "url", "reason"),
+    [
+        ({"enabled": False}, "https://app.example.com/app", "disabled"),
+        ({"url_include": ["/app/"]}, "https://app.example.com/pricing", "url"),
+        ({"sample_percent": 0}, "https://app.example.com/app", "sampled_out"),
+        ({"min_days_since_first_seen": 3}, "https://app.example.com/app", "too_new"),
+    ],
+)
+def test_ineligible_reasons(web: LocalStack, settings: dict[str, Any], url: str, reason: str) -> None:
+    put_web_survey(web, **settings)
+    assert eligibility(web, "c-7", url=url).body == {"show": False, "reason": reason}
+    assert [i for i in scan(web, "invites") if i.get("channel") == {"S": "web"}] == []
+
+
+def test_the_daily_cap_stops_prompts_for_the_day(web: LocalStack) -> None:
+    put_web_survey(web, daily_cap=2)
+    shown(web, "d-1")
+    shown(web, "d-2")
+    assert eligibility(web, "d-3").body == {"show": False, "reason": "daily_cap"}
+    shown(web, "d-1")  # already shown today: shows again, not counted again
+
+
+def test_eligibility_reads_at_most_two_round_trips(web: LocalStack) -> None:
+    DynamoContactRepository(web.tables["contacts"]).upsert(
+        Contact(contact_id="c-8", email="c8@example.com", phone="+14155550100")
+    )
+    store = web_function.service().store
+    eligibility(web, "c-8")  # warms the survey cache
+    before = store.reads
+    eligibility(web, "c-8")
+    assert store.reads - before == 2  # contact + state + invite, then the suppression keys
+    before = store.reads
+    eligibility(web, "nobody-in-the-table")
+    assert store.reads - before == 1
+
+
+def test_cors_answers_only_allowed_origins(web: LocalStack) -> None:
+    preflight = call(SURVEY_ID, "eligibility", None, method="OPTIONS")
+    assert preflight.status == 204
+    assert preflight.headers["access-control-allow-origin"] == ORIGIN
+    assert preflight.headers["vary"] == "Origin"
+    assert preflight.headers["access-control-allow-headers"] == "Content-Type"
+    assert "access-control-allow-credentials" not in preflight.headers
+    denied = call(SURVEY_ID, "eligibility", None, method="OPTIONS", origin="https://evil.example")
+    assert denied.status == 403
+    assert "access-control-allow-origin" not in denied.headers
+    post = call(
+        SURVEY_ID,
+        "eligibility",
+        {"contact_token": contact_token(web, "c-9"), "url": None},
+        origin="https://evil.example",
+    )
+    assert (post.status, post.body["error"]["code"]) == (403, "origin_not_allowed")
+    assert "access-control-allow-origin" not in post.headers
+    no_origin = call(SURVEY_ID, "eligibility", {"contact_token": contact_token(web, "c-9"), "url": None}, origin=None)
+    assert no_origin.status == 403
+    assert [i for i in scan(web, "invites") if i.get("channel") == {"S": "web"}] == []
+
+
+def test_a_burst_from_one_client_is_rate_limited(web: LocalStack) -> None:
+    web_function.service().rate_limit_per_minute = 5
+    replies = [call(SURVEY_ID, "eligibility", {"contact_token": "x", "url": None}) for _ in range(7)]
+    statuses = [reply.status for reply in replies]
+    assert statuses == [401] * 5 + [429] * 2  # refused tokens count too: a burst is a burst
+    limited = next(reply for reply in replies if reply.status == 429)
+    assert limited.body["error"]["code"] == "rate_limited"
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
+    other_client = call(SURVEY_ID, "eligibility", {"contact_token": "x", "url": None}, source_ip="198.51.100.7")
+    assert other_client.status == 401
+    stored = json.dumps(scan(web, "invites"))
+    assert "203.0.113.10" not in stored  # the counter's key is a keyed hash, never the address
+
+
+def _bad(web: LocalStack, token: str) -> list[tuple[str, Any, dict[str, Any]]]:
+    return [
+        ("responses", {"ask_token": token, "score": 11}, {"status": 422, "code": "bad_score"}),
+        ("responses", {"ask_token": token, "score": "9"}, {"status": 422, "code": "bad_score"}),
+        ("responses", {"ask_token": token, "score": True}, {"status": 422, "code": "bad_score"}),
+        ("responses", {"ask_token": token}, {"status": 400, "code": "bad_request"}),
+        ("responses", {"ask_token": token, "score": 9, "extra": 1}, {"status": 400, "code": "bad_request"}),
+        ("responses", {"ask_token": token[:-2] + "AA", "score": 9}, {"status": 401, "code": "token_invalid"}),
+        ("comments", {"ask_token": token, "comment": "x" * 2001, "score": 9}, {"status": 422, "code": "bad_comment"}),
+        ("comments", {"ask_token": token, "comment": "  \u200b ", "score": 9}, {"status": 422, "code": "bad_comment"}),
+        ("comments", {"ask_token": token, "comment": "Why not", "score": None}, {"status": 409, "code": "no_answer"}),
+        ("dismissals", {"ask_token": 7}, {"status": 400, "code": "bad_request"}),
+        ("eligibility", {"contact_token": "v1.s1.e30.AAAA", "url": None}, {"status": 401, "code": "token_invalid"}),
+    ]
+
+
+def test_nothing_is_recorded_on_bad_input(web: LocalStack) -> None:
+    token = shown(web, "c-10")
+    before = scan(web, "invites")
+    for action, body, expected in _bad(web, token):
+        reply = call(SURVEY_ID, action, body)
+        assert {"status": reply.status, "code": reply.body["error"]["code"]} == expected, (action, body)
+    assert call(SURVEY_ID, "responses", None, raw="{not json").status == 400
+    assert call(SURVEY_ID, "responses", None, raw="[1]").status == 400
+    assert call(SURVEY_ID, "responses", {"ask_token": token, "score": 9}, content_type="text/plain").status == 415
+    oversized = call(SURVEY_ID, "comments", {"ask_token": token, "comment": "x" * 40_000, "score": 9})
+    assert (oversized.status, oversized.body["error"]["code"]) == (413, "payload_too_large")
+    assert scan(web, "responses") == []
+    assert [i for i in scan(web, "invites") if "requests" not in i] == [i for i in before if "requests" not in i]
+
+
+def test_tokens_are_bound_to_their_survey(web: LocalStack) -> None:
+    put_web_survey(web, survey_id="other-survey")
+    token = shown(web, "c-11")
+    foreign_ask = call("other-survey", "responses", {"ask_token": token, "score": 9})
+    assert (foreign_ask.status, foreign_ask.body["error"]["code"]) == (403, "wrong_survey")
+    foreign_contact = call("other-survey", "eligibility", {"contact_token": contact_token(web, "c-11"), "url": None})
+    assert (foreign_contact.status, foreign_contact.body["error"]["code"]) == (403, "wrong_survey")
+    unknown = call("no-such-survey", "eligibility", {"contact_token": contact_token(web, "c-11"), "url": None})
+    assert (unknown.status, unknown.body["error"]["code"]) == (404, "survey_not_found")
+    assert scan(web, "responses") == []
+
+
+def test_expired_tokens_are_refused(web: LocalStack) -> None:
+    expired_contact = mint(web.site_secret(SURVEY_ID), SURVEY_ID, "c-12", int(time.time()) - 1)
+    reply = call(SURVEY_ID, "eligibility", {"contact_token": expired_contact, "url": None})
+    assert (reply.status, reply.body["error"]["code"]) == (401, "token_expired")
+    token = shown(web, "c-12")
+    invite_id = next(i["invite_id"]["S"] for i in scan(web, "invites") if i.get("channel") == {"S": "web"})
+    assert token
+    expired_ask = sign(web.keyring, Purpose.WEB, invite_id, int(time.time()) - 1)
+    reply = call(SURVEY_ID, "responses", {"ask_token": expired_ask, "score": 9})
+    assert (reply.status, reply.body["error"]["code"]) == (401, "token_expired")
+    respond_token = sign(web.keyring, Purpose.RESPOND, invite_id, int(time.time()) + 60)
+    reply = call(SURVEY_ID, "responses", {"ask_token": respond_token, "score": 9})
+    assert (reply.status, reply.body["error"]["code"]) == (401, "token_invalid")
+    assert scan(web, "responses") == []
+
+
+def test_the_widget_script_is_served_with_a_strong_etag(web: LocalStack, tmp_path: Any, monkeypatch: Any) -> None:
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "widget.js").write_text("window.nps={};\n", "utf-8")
+    monkeypatch.setattr(web_function, "templates_dir", lambda: tmp_path)
+    web_function.widget.cache_clear()
+    try:
+        first = web_function.lambda_handler(http_event("GET", "/w/v1/widget.js"), LambdaContext("web"))
+        headers = {k.lower(): v for k, v in first["headers"].items()}
+        assert first["statusCode"] == 200
+        assert first["body"] == "window.nps={};\n"
+        assert headers["content-type"] == "text/javascript; charset=utf-8"
+        assert headers["cache-control"] == "public, max-age=3600"
+        assert headers["x-content-type-options"] == "nosniff"
+        etag = headers["etag"]
+        again = web_function.lambda_handler(
+            http_event("GET", "/w/v1/widget.js", headers={"If-None-Match": etag}), LambdaContext("web")
+        )
+        assert again["statusCode"] == 304
+        assert not again.get("body")
+    finally:
+        web_function.widget.cache_clear()
+
+
+def test_the_committed_openapi_document_matches_the_code() -> None:
+    from functions.web import openapi
+
+    # Run `make openapi` after changing the web API's models.
+    assert openapi.DOCUMENT.read_text("utf-8") == openapi.document()
+
+
+def test_every_answer_has_the_documented_shape(web: LocalStack) -> None:
+    from functions.web import openapi
+
+    shown_reply = eligibility(web, "c-20")
+    openapi.Show.model_validate(shown_reply.body)
+    token = shown_reply.body["ask_token"]
+    openapi.Answered.model_validate(call(SURVEY_ID, "responses", {"ask_token": token, "score": 6}).body)
+    openapi.Recorded.model_validate(call(SURVEY_ID, "comments", {"ask_token": token, "comment": "ok"}).body)
+    openapi.DoNotShow.model_validate(eligibility(web, "c-20").body)
+    openapi.Recorded.model_validate(call(SURVEY_ID, "dismissals", {"ask_token": token}).body)
+    openapi.Error.model_validate(call(SURVEY_ID, "responses", {"ask_token": token, "score": 99}).body)
