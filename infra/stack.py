@@ -16,8 +16,8 @@ from infra.constructs.response_api import ResponseApi
 from infra.constructs.routing import Routing
 from infra.constructs.scoring import Scoring
 from infra.constructs.sending import SWEEP_EVERY_MINUTES, Sending
-from infra.constructs.storage import Storage
 from infra.constructs.share_link import ShareLink
+from infra.constructs.storage import Storage
 from infra.constructs.web_channel import WebChannel
 from infra.nag import acknowledge_findings
 

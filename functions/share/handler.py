@@ -124,7 +124,9 @@ def limiter() -> WebService:
     )
 
 
-def verify_contact(token: str, survey_id: str, now: float, max_lifetime: int) -> tuple[str, str | None, Mapping[str, str]]:
+def verify_contact(
+    token: str, survey_id: str, now: float, max_lifetime: int
+) -> tuple[str, str | None, Mapping[str, str]]:
     """A contact token of ``survey_id`` (the web prompt's format, a longer lifetime): its contact, locale and
     signed attributes; raises the share errors (a token of another survey is refused like a forged one)."""
     check = verify_contact_token(
@@ -236,7 +238,9 @@ def page(
     )
 
 
-def message_page(message: str, status: int, survey: ShareSurvey | None = None, **headers: str) -> Response[str]:
+def message_page(
+    message: str, status: int, survey: ShareSurvey | None = None, headers: dict[str, str] | None = None
+) -> Response[str]:
     """An end page: what happened (``message``: a catalog key prefix) and a way on, in the survey's brand
     when the survey is known."""
     locale = _locale(survey)
@@ -344,7 +348,7 @@ def comment(survey_id: str) -> Response[str]:
 def rate_limited(error: RateLimited) -> Response[str]:
     metrics.add_metric(name="ShareRateLimited", unit=MetricUnit.Count, value=1)
     logger.info("request refused", extra={"reason": "rate_limited", "status": 429})
-    return message_page("rate_limited", 429, **{"Retry-After": str(error.retry_after)})
+    return message_page("rate_limited", 429, headers={"Retry-After": str(error.retry_after)})
 
 
 @app.exception_handler(ShareError)  # type: ignore[untyped-decorator]
@@ -367,9 +371,9 @@ def share_error(error: ShareError) -> Response[str]:
 def not_found(_: Exception) -> Response[str]:
     path = app.current_event.path
     if re.fullmatch(r"/s/[^/]+", path):
-        return message_page("method_not_allowed", 405, Allow="GET, HEAD, POST")
+        return message_page("method_not_allowed", 405, headers={"Allow": "GET, HEAD, POST"})
     if re.fullmatch(r"/s/[^/]+/comment", path):
-        return message_page("method_not_allowed", 405, Allow="POST")
+        return message_page("method_not_allowed", 405, headers={"Allow": "POST"})
     return message_page("not_found", 404)
 
 

@@ -5,7 +5,6 @@ same browser edits the first, and the page still answering with scripts off."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ WIDTHS = (320, 375)
 
 
 @pytest.fixture
-def server(local_server: Any, platform: LocalStack) -> Iterator[Any]:
+def server(local_server: Any, platform: LocalStack) -> Any:
     for cached in (share.settings, share.surveys, share.limiter, share.service, share.browser_script):
         cached.cache_clear()
     survey = Survey.model_validate(
@@ -42,7 +41,7 @@ def server(local_server: Any, platform: LocalStack) -> Iterator[Any]:
         }
     )
     DynamoSurveyRepository(platform.tables["surveys"]).put(survey)
-    yield local_server
+    return local_server
 
 
 def _answers(platform: LocalStack) -> list[dict[str, Any]]:
@@ -62,11 +61,13 @@ def test_the_pages_fit_a_phone_and_pass_axe(browser: Any, server: Any, platform:
     assert all(box is not None for box in boxes)
     tops = {round(box["y"]) for box in boxes if box}
     assert len(tops) == 1
-    assert min(box["width"] for box in boxes if box) >= 24 and min(box["height"] for box in boxes if box) >= 48
+    assert min(box["width"] for box in boxes if box) >= 24
+    assert min(box["height"] for box in boxes if box) >= 48
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     # The script ran under the page's CSP: the browser id is in localStorage and in the form, no cookie
     stored_id = page.evaluate("localStorage.getItem('nps-share-browser-id')")
-    assert stored_id and page.locator("input[name=b]").input_value() == stored_id
+    assert stored_id
+    assert page.locator("input[name=b]").input_value() == stored_id
     assert context.cookies() == []
     assert not [e for e in errors if "Content Security Policy" in e]
     assert_accessible(page)
@@ -77,9 +78,7 @@ def test_the_pages_fit_a_phone_and_pass_axe(browser: Any, server: Any, platform:
     context.close()
 
 
-def test_a_second_answer_from_the_same_browser_edits_the_first(
-    browser: Any, server: Any, platform: LocalStack
-) -> None:
+def test_a_second_answer_from_the_same_browser_edits_the_first(browser: Any, server: Any, platform: LocalStack) -> None:
     context = browser.new_context(viewport={"width": 375, "height": 740}, user_agent=PHONE)
     page = context.new_page()
     page.goto(f"{server.base_url}/s/{SURVEY_ID}")
@@ -89,7 +88,8 @@ def test_a_second_answer_from_the_same_browser_edits_the_first(
     page.locator("button[name=score][value='10']").click()
     page.wait_for_selector("#comment")
     (item,) = _answers(platform)
-    assert item["score"] == {"N": "10"} and item["version"] == {"N": "2"}
+    assert item["score"] == {"N": "10"}
+    assert item["version"] == {"N": "2"}
     # Another browser (a fresh context: its own localStorage) adds an answer
     other = browser.new_context(user_agent=PHONE).new_page()
     other.goto(f"{server.base_url}/s/{SURVEY_ID}")
@@ -111,6 +111,7 @@ def test_without_scripts_the_page_answers_and_the_comment_is_saved(
     page.locator("#comment-form button[type=submit]").click()
     page.wait_for_load_state()
     (item,) = _answers(platform)
-    assert item["score"] == {"N": "5"} and item["comment"] == {"S": "Slow coffee"}
+    assert item["score"] == {"N": "5"}
+    assert item["comment"] == {"S": "Slow coffee"}
     assert json.dumps(item).count("Slow coffee") >= 1
     context.close()

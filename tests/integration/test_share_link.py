@@ -65,8 +65,9 @@ def request(
     raw: str | None = None,
     content_type: str = "application/x-www-form-urlencoded",
     source_ip: str = "198.51.100.7",
-    **headers: str,
+    accept_language: str | None = None,
 ) -> dict[str, Any]:
+    headers = {"accept-language": accept_language} if accept_language else {}
     body = raw if raw is not None else (urlencode(form) if form is not None else None)
     event = http_event(
         method, path, query=query, body=body, headers={"content-type": content_type, **headers}, source_ip=source_ip
@@ -88,20 +89,23 @@ def test_the_question_page_records_nothing_and_works_without_scripts(stack: Loca
     # Given an anonymous share link
     put_survey(stack)
     # When the page is fetched (a person, a scanner, a link preview) and HEAD-checked
-    page = request("GET", f"/s/{SURVEY_ID}", **{"accept-language": "de-DE,de;q=0.9"})
+    page = request("GET", f"/s/{SURVEY_ID}", accept_language="de-DE,de;q=0.9")
     head = request("HEAD", f"/s/{SURVEY_ID}")
     # Then the page shows the survey's brand in the person's language, eleven submit buttons in one form,
     # a strict CSP allowing exactly its own script, and nothing is recorded
     assert page["statusCode"] == 200
     body = page["body"]
-    assert "Acme Café" in body and 'lang="de"' in body
+    assert "Acme Café" in body
+    assert 'lang="de"' in body
     assert body.count('type="submit" name="score"') == 11
     assert f'action="/s/{SURVEY_ID}"' in body
     policy = page["headers"]["Content-Security-Policy"]
-    assert "script-src 'sha256-" in policy and "unsafe-inline" not in policy.replace("style-src 'unsafe-inline'", "")
+    assert "script-src 'sha256-" in policy
+    assert "unsafe-inline" not in policy.replace("style-src 'unsafe-inline'", "")
     assert "default-src 'none'" in policy
     assert page["headers"]["Cache-Control"] == "no-store"
-    assert head["statusCode"] == 200 and head["body"] == ""
+    assert head["statusCode"] == 200
+    assert head["body"] == ""
     assert responses(stack) == []
 
 
@@ -118,7 +122,8 @@ def test_an_answer_is_recorded_once_then_the_thank_you_page_asks_why(stack: Loca
     assert item["in_headline"] == {"BOOL": False}
     assert item["source"] == {"S": "share_link"}
     # Nothing about the person: no address, no browser id in clear
-    assert BROWSER not in str(item) and "198.51.100.7" not in str(item)
+    assert BROWSER not in str(item)
+    assert "198.51.100.7" not in str(item)
 
 
 def test_a_second_answer_from_the_same_browser_edits_and_another_browser_adds(stack: LocalStack) -> None:
@@ -137,9 +142,7 @@ def test_a_second_answer_from_the_same_browser_edits_and_another_browser_adds(st
 def test_the_comment_goes_on_the_browsers_answer(stack: LocalStack) -> None:
     put_survey(stack)
     answer(3)
-    saved = request(
-        "POST", f"/s/{SURVEY_ID}/comment", {"comment": "Queue was long", "score": "3", "b": BROWSER}
-    )
+    saved = request("POST", f"/s/{SURVEY_ID}/comment", {"comment": "Queue was long", "score": "3", "b": BROWSER})
     assert saved["statusCode"] == 200
     (item,) = responses(stack)
     assert item["comment"] == {"S": "Queue was long"}
@@ -156,7 +159,8 @@ def test_a_burst_from_one_client_gets_429_and_records_nothing_more(
     results = [answer(7, browser=b) for b in browsers]
     statuses = [r["statusCode"] for r in results]
     # Then the fourth and later get the 429 page with Retry-After, and only three answers exist
-    assert statuses[:3] == [200, 200, 200] and set(statuses[3:]) == {429}
+    assert statuses[:3] == [200, 200, 200]
+    assert set(statuses[3:]) == {429}
     assert int(results[3]["headers"]["Retry-After"]) >= 1
     assert "Too many answers at once" in results[3]["body"]
     assert len(responses(stack)) == 3
@@ -169,7 +173,9 @@ def test_a_burst_from_one_client_gets_429_and_records_nothing_more(
     [({"enabled": False}, True), ({"enabled": True}, False)],
     ids=["link off", "survey paused"],
 )
-def test_a_closed_link_shows_the_not_open_page(stack: LocalStack, share_link: dict[str, Any], survey_active: bool) -> None:
+def test_a_closed_link_shows_the_not_open_page(
+    stack: LocalStack, share_link: dict[str, Any], survey_active: bool
+) -> None:
     survey = put_survey(stack, **share_link)
     if not survey_active:
         DynamoSurveyRepository(stack.tables["surveys"]).put(survey.model_copy(update={"active": False}))
@@ -214,9 +220,7 @@ def test_oversized_bodies_and_comments_get_their_pages_and_record_nothing(stack:
     assert too_large["statusCode"] == 413
     not_a_form = request("POST", f"/s/{SURVEY_ID}", raw='{"score": 9}', content_type="application/json")
     assert not_a_form["statusCode"] == 415
-    long_comment = request(
-        "POST", f"/s/{SURVEY_ID}/comment", {"comment": "x" * 2001, "score": "9", "b": BROWSER}
-    )
+    long_comment = request("POST", f"/s/{SURVEY_ID}/comment", {"comment": "x" * 2001, "score": "9", "b": BROWSER})
     assert long_comment["statusCode"] == 422
     assert "up to 2,000 characters" in long_comment["body"]
     assert responses(stack) == []
@@ -237,7 +241,8 @@ def test_an_identified_link_records_one_answer_per_contact_in_channel_link(stack
     put_survey(stack, mode="identified", identified_max_days=60)
     token = _token(stack, "contact-7", days=45, attributes={"plan": "pro"})
     page = request("GET", f"/s/{SURVEY_ID}", query={"t": token})
-    assert page["statusCode"] == 200 and f'name="t" value="{token}"' in page["body"]
+    assert page["statusCode"] == 200
+    assert f'name="t" value="{token}"' in page["body"]
     # Two browsers, one contact: one answer, edited
     answer(6, t=token)
     answer(9, browser=OTHER_BROWSER, t=token)
@@ -265,7 +270,8 @@ def test_a_bad_identified_link_gets_a_clear_page_and_records_nothing(stack: Loca
     }[case]
     page = request("GET", f"/s/{SURVEY_ID}", query={"t": token} if token else None)
     posted = answer(9, **({"t": token} if token else {}))
-    assert page["statusCode"] == status and posted["statusCode"] == status
+    assert page["statusCode"] == status
+    assert posted["statusCode"] == status
     assert responses(stack) == []
 
 
@@ -285,5 +291,7 @@ def test_anonymous_answers_score_in_their_own_channel_outside_the_headline(stack
         if i["pk"]["S"].startswith(f"{SURVEY_ID}#day#*#")
     }
     # Then the channel holds both answers and the survey-wide figures only the counted one
-    assert day["link_anonymous"].get("promoters") == 1 and day["link_anonymous"].get("detractors") == 1
-    assert day["*"].get("promoters", 0) == 0 and day["*"].get("detractors") == 1
+    assert day["link_anonymous"].get("promoters") == 1
+    assert day["link_anonymous"].get("detractors") == 1
+    assert day["*"].get("promoters", 0) == 0
+    assert day["*"].get("detractors") == 1

@@ -8,6 +8,7 @@ import time
 import xml.etree.ElementTree as ET
 import zlib
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -22,7 +23,7 @@ BASE = "https://nps.example.test"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def put(stack: LocalStack, survey_id: str = "receipts", **share_link: object) -> None:
+def put(stack: LocalStack, survey_id: str = "receipts", **share_link: Any) -> None:
     survey = Survey.model_validate(
         {
             "survey_id": survey_id,
@@ -52,9 +53,11 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
         assert zlib.crc32(kind + body) == crc, f"bad CRC in {kind!r}"
         chunks.append((kind, body))
         offset += 12 + length
-    assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND"
-    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
-    assert depth == 1 and interlace == 0
+    assert chunks[0][0] == b"IHDR"
+    assert chunks[-1][0] == b"IEND"
+    width, height, depth, _colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
+    assert depth == 1
+    assert interlace == 0
     palette = next((body for kind, body in chunks if kind == b"PLTE"), None)
     raw = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
     stride = (width + 7) // 8
@@ -77,10 +80,7 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
                 scan[i] = (scan[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
         previous = bytes(scan)
         bits = [(scan[x // 8] >> (7 - x % 8)) & 1 for x in range(width)]
-        if palette is not None:
-            values = [palette[3 * b] for b in bits]
-        else:
-            values = [255 if b else 0 for b in bits]
+        values = [palette[3 * b] for b in bits] if palette is not None else [255 if b else 0 for b in bits]
         rows.append(bytes(values))
     return width, height, rows
 
@@ -110,7 +110,8 @@ def test_an_anonymous_link_prints_the_url_and_writes_a_png_that_decodes_to_it(
     assert run("survey", "share-link", "receipts", "--base-url", BASE, "--qr", str(png)) == 0
     out, err = capsys.readouterr()
     assert out == f"{BASE}/s/receipts\n"
-    assert "wrote" in err and "PNG" in err
+    assert "wrote" in err
+    assert "PNG" in err
     width, height, _ = png_pixels(png.read_bytes())
     assert width == height >= 21 * 8
     assert decode_png(png.read_bytes()) == f"{BASE}/s/receipts"
@@ -122,7 +123,7 @@ def test_the_svg_is_well_formed_and_names_the_url(
     put(platform)
     svg = tmp_path / "receipts.svg"
     assert run("survey", "share-link", "receipts", "--base-url", BASE, "--qr", str(svg)) == 0
-    root = ET.fromstring(svg.read_bytes())
+    root = ET.fromstring(svg.read_bytes())  # noqa: S314 - the file this test just wrote
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     assert root.find("{http://www.w3.org/2000/svg}path") is not None
     assert root.findtext("{http://www.w3.org/2000/svg}title") == f"{BASE}/s/receipts"
@@ -138,7 +139,8 @@ def test_an_identified_link_carries_a_token_for_the_contact_of_the_given_lifetim
     (token,) = parse_qs(urlparse(url).query)["t"]
     assert platform.site_keyring is not None
     check = verify_contact_token(platform.site_keyring, token, "receipts", time.time(), max_lifetime_seconds=60 * 86400)
-    assert check.status is ContactTokenStatus.VALID and check.claims is not None
+    assert check.status is ContactTokenStatus.VALID
+    assert check.claims is not None
     assert check.claims.contact_id == "c-123"
     assert 44 * 86400 < check.claims.expires_at - time.time() <= 45 * 86400
 
@@ -150,7 +152,12 @@ def test_an_identified_link_carries_a_token_for_the_contact_of_the_given_lifetim
         ({"enabled": False}, ["receipts"], 1, "is off"),
         ({}, ["receipts", "--contact", "c-1"], 1, "is anonymous"),
         ({"mode": "identified"}, ["receipts"], 1, "give --contact"),
-        ({"mode": "identified", "identified_max_days": 10}, ["receipts", "--contact", "c-1", "--days", "20"], 1, "at most 10 days"),
+        (
+            {"mode": "identified", "identified_max_days": 10},
+            ["receipts", "--contact", "c-1", "--days", "20"],
+            1,
+            "at most 10 days",
+        ),
         ({}, ["receipts", "--days", "5"], 2, "--days needs --contact"),
         ({}, ["receipts", "--qr", "code.gif"], 2, "must end in .svg or .png"),
         ({}, ["receipts", "--qr", "/no/such/folder/code.svg"], 2, "does not exist"),
@@ -161,7 +168,7 @@ def test_an_identified_link_carries_a_token_for_the_contact_of_the_given_lifetim
 def test_every_refusal_is_one_line_and_an_exit_code(
     platform: LocalStack,
     capsys: pytest.CaptureFixture[str],
-    share_link: dict[str, object],
+    share_link: dict[str, Any],
     argv: list[str],
     status: int,
     message: str,

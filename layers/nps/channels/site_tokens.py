@@ -151,8 +151,8 @@ def verify_contact_token(
 
     Invalid: not a string, longer than :data:`MAX_TOKEN_LENGTH`, malformed, an unknown key id, a bad
     signature, claims of the wrong types, an ``exp`` more than ``max_lifetime_seconds`` ahead (a day for the
-    web prompt; a printed share link may allow up to :data:`nps.sending.surveys.MAX_SHARE_LINK_DAYS`). Wrong survey: a good token
-    for another survey. Expired: a good token past its ``exp``.
+    web prompt; a printed share link may allow up to :data:`nps.sending.surveys.MAX_SHARE_LINK_DAYS`).
+    Wrong survey: a good token for another survey. Expired: a good token past its ``exp``.
     """
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
         return _INVALID

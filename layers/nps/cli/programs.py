@@ -26,6 +26,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from nps.channels.site_tokens import printable_site_secret
+from nps.cli import share_links
 from nps.cli.common import (
     EXIT_REQUEST,
     EXIT_TARGET,
@@ -38,7 +39,6 @@ from nps.cli.common import (
     read_bytes,
     read_text,
 )
-from nps.cli import share_links
 from nps.cli.target import Target
 from nps.cli.terminal import cell
 from nps.follow_ups.adapters.store import DynamoFollowUpStore, StepFunctionsTaskTokens

@@ -103,9 +103,7 @@ def _channel(text: str) -> str:
         return "*"
     if text in ("email", "sms", "web", "link", "link_anonymous"):
         return text
-    raise argparse.ArgumentTypeError(
-        f"invalid channel {text!r}: choose all, email, sms, web, link or link_anonymous"
-    )
+    raise argparse.ArgumentTypeError(f"invalid channel {text!r}: choose all, email, sms, web, link or link_anonymous")
 
 
 def _segment(text: str) -> str:

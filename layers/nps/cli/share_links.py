@@ -59,7 +59,7 @@ def write_qr(url: str, path: Path) -> tuple[int, str]:
     except OSError as error:
         raise CliError(f"--qr {path}: cannot write it ({error.strerror or error})", EXIT_USAGE) from error
     width, _ = code.symbol_size(scale=1, border=0)
-    return width, kind
+    return int(width), kind
 
 
 def qr_path(text: str) -> Path:

@@ -126,7 +126,8 @@ def test_the_stored_definition_gives_the_models_settings() -> None:
     assert (anonymous.share.channel, anonymous.share.in_headline) == ("link_anonymous", False)
     assert (counted.share.channel, counted.share.in_headline) == ("link_anonymous", True)
     assert (identified.share.channel, identified.share.in_headline) == ("link", True)
-    assert anonymous.open and not survey(enabled=False).open
+    assert anonymous.open
+    assert not survey(enabled=False).open
 
 
 @pytest.mark.parametrize("found", [None, "off", "paused"])
@@ -150,14 +151,17 @@ def test_periods_follow_the_fatigue_window_and_a_zero_window_is_one_day() -> Non
 def test_response_ids_are_keyed_labelled_and_say_nothing_of_the_browser() -> None:
     anonymous = response_id(KEY, "s1", BROWSER, 7, identified=False)
     assert anonymous == response_id(KEY, "s1", BROWSER, 7, identified=False)
-    assert anonymous.startswith("sl-") and len(anonymous) == 43 and BROWSER not in anonymous
+    assert anonymous.startswith("sl-")
+    assert len(anonymous) == 43
+    assert BROWSER not in anonymous
     others = {
         response_id(KEY, "s1", BROWSER, 7, identified=True),
         response_id(KEY, "s1", BROWSER, 8, identified=False),
         response_id(KEY, "s2", BROWSER, 7, identified=False),
         response_id(IdKey(b"j" * 32), "s1", BROWSER, 7, identified=False),
     }
-    assert anonymous not in others and len(others) == 4
+    assert anonymous not in others
+    assert len(others) == 4
 
 
 def test_one_browser_within_the_window_edits_its_answer_even_across_a_period_boundary() -> None:
@@ -172,7 +176,8 @@ def test_one_browser_within_the_window_edits_its_answer_even_across_a_period_bou
     clock.now += timedelta(days=1)
     second = share.answer(found, who, "9", "en")
     assert second.response_id == first.response_id
-    assert second.outcome is RecordOutcome.CHANGED and len(store.items) == 1
+    assert second.outcome is RecordOutcome.CHANGED
+    assert len(store.items) == 1
     (item,) = store.items.values()
     assert item["in_headline"] is False
     invite = item["invite"]
@@ -188,10 +193,12 @@ def test_after_the_edit_window_the_first_answer_stands_and_after_the_fatigue_win
     share.answer(found, who, "3", "en")
     clock.now += timedelta(days=10)
     locked = share.answer(found, who, "9", "en")
-    assert locked.outcome is RecordOutcome.LOCKED and locked.score == 3
+    assert locked.outcome is RecordOutcome.LOCKED
+    assert locked.score == 3
     clock.now += timedelta(days=61)
     fresh = share.answer(found, who, "9", "en")
-    assert fresh.outcome is RecordOutcome.RECORDED and len(store.items) == 2
+    assert fresh.outcome is RecordOutcome.RECORDED
+    assert len(store.items) == 2
 
 
 def test_an_identified_answer_is_the_contacts_with_its_signed_segments() -> None:
@@ -203,7 +210,9 @@ def test_an_identified_answer_is_the_contacts_with_its_signed_segments() -> None
     share.answer(found, who, "10", "de")
     (item,) = store.items.values()
     invite = item["invite"]
-    assert isinstance(invite, Invite) and invite.channel == "link" and item["in_headline"] is True
+    assert isinstance(invite, Invite)
+    assert invite.channel == "link"
+    assert item["in_headline"] is True
     for token in (None, "", "forged"):
         with pytest.raises(LinkInvalid):
             share.respondent(found, token, BROWSER)
@@ -217,7 +226,8 @@ def test_an_anonymous_answer_needs_a_browser_or_page_id(browser: str | None) -> 
 
 def test_a_token_on_an_anonymous_link_is_ignored() -> None:
     who = service(Store(), Clock()).respondent(survey(), "good", BROWSER)
-    assert who.contact_id == ANONYMOUS_CONTACT and not who.identified
+    assert who.contact_id == ANONYMOUS_CONTACT
+    assert not who.identified
 
 
 @pytest.mark.parametrize("raw", [None, "", "11", "-1", "07.0", "٣"])

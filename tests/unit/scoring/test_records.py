@@ -229,7 +229,9 @@ def test_in_headline_is_read_from_the_image_and_defaults_to_true() -> None:
     }
     apart = response_from_image(base | {"in_headline": {"BOOL": False}})
     plain = response_from_image(base)
-    assert apart is not None and apart.in_headline is False
-    assert plain is not None and plain.in_headline is True
+    assert apart is not None
+    assert apart.in_headline is False
+    assert plain is not None
+    assert plain.in_headline is True
     with pytest.raises(MalformedRecord):
         response_from_image(base | {"in_headline": {"S": "no"}})
