@@ -47,3 +47,23 @@ def test_the_web_handler_imports_no_pydantic_or_jinja2() -> None:
         [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, check=True
     )
     assert json.loads(completed.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_share_handler_imports_no_pydantic_jinja2_or_segno_before_its_first_page() -> None:
+    # The share pages render with Jinja2 (loaded on the first page), read survey definitions without
+    # pydantic, and never load the command line's QR library.
+    never = (*NEVER_ON_THE_RESPOND_PATH, "jinja2", "segno")
+    code = (
+        "import json, sys\n"
+        "import functions.share.handler\n"
+        f"print(json.dumps(sorted(set({never!r}) & set(sys.modules))))\n"
+    )
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join((str(ROOT / "layers"), str(ROOT))),
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    completed = subprocess.run(  # noqa: S603 - this interpreter, fixed code
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, check=True
+    )
+    assert json.loads(completed.stdout.strip().splitlines()[-1]) == []
