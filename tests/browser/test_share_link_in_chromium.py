@@ -5,6 +5,7 @@ same browser edits the first, and the page still answering with scripts off."""
 from __future__ import annotations
 
 import json
+import urllib.request
 from typing import Any
 
 import pytest
@@ -41,6 +42,10 @@ def server(local_server: Any, platform: LocalStack) -> Any:
         }
     )
     DynamoSurveyRepository(platform.tables["surveys"]).put(survey)
+    # Warm up: the first AWS call of a test session also prepares the permission recorder (it synthesizes
+    # the app), which takes longer than a page load waits.
+    with urllib.request.urlopen(f"{local_server.base_url}/s/{SURVEY_ID}", timeout=600) as reply:  # noqa: S310
+        assert reply.status == 200
     return local_server
 
 
