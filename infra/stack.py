@@ -16,6 +16,7 @@ from infra.constructs.response_api import ResponseApi
 from infra.constructs.routing import Routing
 from infra.constructs.scoring import Scoring
 from infra.constructs.sending import SWEEP_EVERY_MINUTES, Sending
+from infra.constructs.share_link import ShareLink
 from infra.constructs.storage import Storage
 from infra.constructs.web_channel import WebChannel
 from infra.nag import acknowledge_findings
@@ -73,6 +74,17 @@ class NpsStack(Stack):
             contacts=storage.contacts,
             suppressions=storage.suppressions,
             signing_secret=self.response_api.signing_secret,
+            id_key_secret=storage.id_key,
+        )
+        self.share_link = ShareLink(
+            self,
+            "ShareLink",
+            platform=platform,
+            api=self.response_api.api,
+            invites=storage.invites,
+            responses=storage.responses,
+            surveys=storage.surveys,
+            site_keys=self.web.site_keys,
             id_key_secret=storage.id_key,
         )
         self.opt_outs = OptOutEvents(

@@ -162,6 +162,8 @@ def seed_web_survey(stack: LocalStack, origins: tuple[str, ...]) -> None:
     definition = LOCAL_SURVEY | {
         "web": {"enabled": True, "allowed_origins": list(origins), "dismissal_delay_days": 30},
         "segment_dimensions": ["plan"],
+        # Its anonymous share link too: /s/local-survey (`nps survey share-link local-survey --qr x.svg`).
+        "share_link": {"enabled": True},
     }
     DynamoSurveyRepository(stack.tables["surveys"]).put(Survey.model_validate(definition))
 
@@ -279,7 +281,7 @@ class _Handler(BaseHTTPRequestHandler):
         event = http_event(self.command, url.path, query, body=body, headers=headers, source_ip=self.client_address[0])
         event["rawQueryString"] = url.query
         # The HTTP API's routes: /u/{token} to the unsubscribe function, /w/v1/... to the web prompt's
-        # function, everything else to respond.
+        # function, /s/{survey_id} to the share link's, everything else to respond.
         if url.path.startswith("/u/"):
             from functions.unsubscribe import handler as unsubscribe
 
@@ -288,6 +290,10 @@ class _Handler(BaseHTTPRequestHandler):
             from functions.web import handler as web
 
             result = web.lambda_handler(event, LambdaContext("web"))
+        elif url.path.startswith("/s/"):
+            from functions.share import handler as share
+
+            result = share.lambda_handler(event, LambdaContext("share"))
         else:
             from functions.respond import handler as respond
 

@@ -86,4 +86,11 @@ def test_the_report_handler_builds_no_model_and_no_openapi_document_at_import() 
 def test_the_web_handler_imports_no_pydantic_or_jinja2() -> None:
     # The eligibility endpoint is called on every page view of the host app: its cold start stays small.
     loaded = set(_after_import("functions.web.handler"))
-    assert sorted(set((*NEVER_ON_THE_RESPOND_PATH, "jinja2")) & loaded) == []
+    assert sorted({*NEVER_ON_THE_RESPOND_PATH, "jinja2"} & loaded) == []
+
+
+def test_the_share_handler_imports_no_pydantic_jinja2_or_segno_before_its_first_page() -> None:
+    # The share pages render with Jinja2 (loaded on the first page), read survey definitions without
+    # pydantic, and never load the command line's QR library.
+    loaded = set(_after_import("functions.share.handler"))
+    assert sorted({*NEVER_ON_THE_RESPOND_PATH, "jinja2", "segno"} & loaded) == []

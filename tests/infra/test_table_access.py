@@ -48,6 +48,7 @@ ACCESS: dict[str, dict[str, set[str]]] = {
         "Responses": {"GetItem", "UpdateItem"},
         "Aggregates": {"UpdateItem"},
     },
+    "share": {"Invites": {"UpdateItem"}, "Surveys": {"GetItem"}, "Responses": {"GetItem", "UpdateItem"}},
     "report": {"Aggregates": {"Query"}},
     "sweep_invites": {"Invites": {"Query", "UpdateItem"}},
     "follow_up": {

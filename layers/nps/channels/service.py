@@ -188,12 +188,13 @@ class WebService:
         """Exact match against the survey's allow-list (a request without ``Origin`` is refused)."""
         return origin is not None and origin in survey.allowed_origins
 
-    def check_rate(self, source_ip: str) -> None:
+    def check_rate(self, source_ip: str, scope: str = "web") -> None:
         """Count the request against its client's minute; raise :class:`RateLimited` past the limit. The
-        counter's id is a keyed hash of the address and the minute: no address is stored."""
+        counter's id is a keyed hash of the address and the minute: no address is stored. Each ``scope``
+        (``web``: the prompt's API; ``share``: the share link's pages) counts on its own."""
         now = self.clock()
         minute = int(now.timestamp()) // 60
-        counter = "wrl-" + self._id_key().digest("web-rate", source_ip, str(minute))[:32]
+        counter = "wrl-" + self._id_key().digest(f"{scope}-rate", source_ip, str(minute))[:32]
         if self.store.count_request(counter, (minute + 2) * 60) > self.rate_limit_per_minute:
             raise RateLimited(retry_after=max(1, (minute + 1) * 60 - int(now.timestamp())))
 

@@ -144,12 +144,15 @@ def mint(
     return f"{signed}.{_b64encode(_signature(key, signed))}"
 
 
-def verify_contact_token(master: Keyring, token: object, survey_id: str, now: float) -> ContactTokenCheck:
+def verify_contact_token(
+    master: Keyring, token: object, survey_id: str, now: float, *, max_lifetime_seconds: int = MAX_LIFETIME_SECONDS
+) -> ContactTokenCheck:
     """Check a contact token presented for ``survey_id`` at ``now`` (epoch seconds). Never raises.
 
     Invalid: not a string, longer than :data:`MAX_TOKEN_LENGTH`, malformed, an unknown key id, a bad
-    signature, claims of the wrong types, an ``exp`` more than a day ahead. Wrong survey: a good token
-    for another survey. Expired: a good token past its ``exp``.
+    signature, claims of the wrong types, an ``exp`` more than ``max_lifetime_seconds`` ahead (a day for the
+    web prompt; a printed share link may allow up to :data:`nps.sending.surveys.MAX_SHARE_LINK_DAYS`).
+    Wrong survey: a good token for another survey. Expired: a good token past its ``exp``.
     """
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
         return _INVALID
@@ -169,7 +172,7 @@ def verify_contact_token(master: Keyring, token: object, survey_id: str, now: fl
     expected = _signature(site_secret(master, claims.survey_id, kid), f"{VERSION}.{kid}.{payload}")
     if not hmac.compare_digest(expected, signature):
         return _INVALID
-    if claims.expires_at > now + MAX_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS:
+    if claims.expires_at > now + max_lifetime_seconds + CLOCK_SKEW_SECONDS:
         return _INVALID
     if claims.survey_id != survey_id:
         return ContactTokenCheck(ContactTokenStatus.WRONG_SURVEY, claims)

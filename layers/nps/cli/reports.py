@@ -117,13 +117,13 @@ def _slice(parser: argparse.ArgumentParser) -> None:
 
 
 def _channel(text: str) -> str:
-    """``all`` (or ``*``, which a shell may expand unless quoted), ``email``, ``sms`` or ``web``, as the reads
-    name them."""
+    """``all`` (or ``*``, which a shell may expand unless quoted), ``email``, ``sms``, ``web``, ``link`` or
+    ``link_anonymous``, as the reads name them."""
     if text in ("all", "*"):
         return "*"
-    if text in ("email", "sms", "web"):
+    if text in ("email", "sms", "web", "link", "link_anonymous"):
         return text
-    raise argparse.ArgumentTypeError(f"invalid channel {text!r}: choose all, email, sms or web")
+    raise argparse.ArgumentTypeError(f"invalid channel {text!r}: choose all, email, sms, web, link or link_anonymous")
 
 
 def _segment(text: str) -> str:

@@ -74,6 +74,9 @@ class ResponseItem(BaseModel):
     #: False while the only answer on record looks automated (a mail scanner), or after one was retracted.
     counted: bool = True
     confidence: str | None = None
+    #: False for an answer kept out of the survey-wide (``*`` channel) figures: an anonymous share-link
+    #: answer of a survey that does not count them in its NPS (docs/share-link.md).
+    in_headline: bool = True
 
     @property
     def is_counted(self) -> bool:

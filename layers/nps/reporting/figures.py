@@ -21,7 +21,7 @@ from nps.kernel.periods import Granularity
 from nps.kernel.statistics import CategoryCounts, ChangeTest, NpsEstimate, compare, estimate, rest
 from nps.reporting import granularity as steps_rule
 from nps.reporting.ranges import DateRange, Period, cover, periods
-from nps.scoring.aggregation import ALL, CATEGORY_COUNTERS, SCORE_COUNTERS, AggregateKey
+from nps.scoring.aggregation import ALL, APART_CHANNELS, CATEGORY_COUNTERS, SCORE_COUNTERS, AggregateKey
 
 #: Counter the sending side increments on the same aggregate keys, for the response rate.
 INVITES_SENT = "invites_sent"
@@ -220,6 +220,9 @@ class SliceRow:
     value: str
     figures: Figures
     versus_rest: ChangeTest | None = None
+    #: Answers outside the report's total (anonymous share-link answers of a survey that does not count
+    #: them in its NPS): ``versus_rest`` then compares them with the whole total.
+    apart: bool = False
 
     @property
     def label(self) -> str:
@@ -239,6 +242,7 @@ class SliceRow:
             "value": self.value,
             **self.figures.as_dict(),
             "versus_rest": change_dict(self.versus_rest),
+            "apart": self.apart,
         }
 
 
@@ -466,10 +470,16 @@ class ReportService:
         """Every channel over ``span``, highest NPS first, each tested against the other channels."""
         catalog = catalog or self.catalog(survey_id, span, segment)
         total = total or self.total(survey_id, span, segment, ALL)
-        rows = [
-            versus_rest(SliceRow("channel", channel, self.total(survey_id, span, segment, channel)), total)
-            for channel in catalog.channels
-        ]
+        slices = {channel: self.total(survey_id, span, segment, channel) for channel in catalog.channels}
+        # Every response has one channel, so the channels' sum passes the total by the answers kept apart.
+        outside = sum(f.counts.n for f in slices.values()) - total.counts.n
+        rows = []
+        for channel, figures in slices.items():
+            if channel in APART_CHANNELS and outside >= figures.counts.n > 0:
+                outside -= figures.counts.n
+                rows.append(SliceRow("channel", channel, figures, compare(total.counts, figures.counts), apart=True))
+            else:
+                rows.append(versus_rest(SliceRow("channel", channel, figures), total))
         return sort_by_nps(rows)
 
     def report(

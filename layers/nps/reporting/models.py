@@ -17,7 +17,7 @@ Segment = Annotated[
         " the value is everything after the first `=` and may itself contain `=` (`plan=a=b`)",
     ),
 ]
-ChannelFilter = Literal["*", "email", "sms", "web"]
+ChannelFilter = Literal["*", "email", "sms", "web", "link", "link_anonymous"]
 CategoryName = Literal["promoter", "passive", "detractor"]
 
 

@@ -55,6 +55,10 @@ def _line(label: str, figures: Figures, differs: str = "") -> str:
     )
 
 
+#: What a channel row kept out of the total means (text and HTML reports).
+APART_NOTE = "anonymous share-link answers, reported apart: not in the headline NPS (compared with it)"
+
+
 def _earlier_invites_note(report: Report) -> list[str]:
     rows = [report.total, *(r.figures for rows in report.segments.values() for r in rows)]
     rows += [r.figures for r in report.channels]
@@ -156,6 +160,7 @@ def format_full_report(report: Report) -> str:
         lines.append("by channel:")
         lines.extend(_rows(report.channels))
     lines += _earlier_invites_note(report)
+    lines += [f"{row.label}: {APART_NOTE}" for row in report.channels if row.apart]
     if any(row.differs for rows in (*report.segments.values(), report.channels) for row in rows):
         lines.append("▲/▼ above/below the rest: the slice's NPS differs from the other responses' (p < 0.05).")
     chosen = " (step chosen from the range and the responses per period)" if report.granularity_chosen else ""

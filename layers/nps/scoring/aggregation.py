@@ -3,7 +3,8 @@
 A *transition* is one stream record: the response before and after a write. Its delta removes the old
 image's contribution and adds the new one's, for every aggregate key the response belongs to:
 survey × granularity × period × segment (``*`` or ``dimension=value``, one dimension at a time) ×
-channel (``*`` or the channel). A batch's transitions are coalesced so that each key is written once.
+channel (``*`` or the channel; a response with ``in_headline`` false, an anonymous share-link answer, only
+adds to its own channel). A batch's transitions are coalesced so that each key is written once.
 
 Each transition also claims a slot in a dedupe *ledger* (``invite_id`` → highest version applied),
 sharded by the second the stream record was created and a hash of the invite id, so no ledger item
@@ -87,25 +88,36 @@ def aggregate_keys(item: AnyResponse) -> Iterator[AggregateKey]:
     yield from _keys(_signature(item))
 
 
-# (survey, UTC day of the first answer, sorted segment values, channel): responses that share it
+# (survey, UTC day of the first answer, sorted segment values, channel values): responses that share it
 # contribute to exactly the same keys, so a batch is summed per signature before keys are expanded.
-Signature = tuple[str, date, tuple[tuple[str, str], ...], str]
+Signature = tuple[str, date, tuple[tuple[str, str], ...], tuple[str, ...]]
+
+
+#: Channels whose answers stay out of the survey-wide figures unless the survey counts them (anonymous
+#: share-link answers); reports list them apart.
+APART_CHANNELS = frozenset({"link_anonymous"})
+
+
+def channel_values(channel: str, in_headline: bool = True) -> tuple[str, ...]:
+    """The channel values a response adds to: its channel and the survey-wide ``*``, or only its channel
+    for a response kept out of the headline (an anonymous share-link answer, docs/share-link.md)."""
+    return (ALL, channel) if in_headline else (channel,)
 
 
 def _signature(item: AnyResponse) -> Signature:
     at = item.first_answered_at
     assert at is not None
     day = at.date() if at.tzinfo is UTC or at.utcoffset() == _ZERO else at.astimezone(UTC).date()
-    return item.survey_id, day, tuple(sorted(item.segments.items())), item.channel
+    return item.survey_id, day, tuple(sorted(item.segments.items())), channel_values(item.channel, item.in_headline)
 
 
 @lru_cache(maxsize=4096)
 def _keys(signature: Signature) -> tuple[AggregateKey, ...]:
-    survey_id, day, segment_values, channel = signature
+    survey_id, day, segment_values, channels = signature
     return tuple(
         key
         for segment in _segment_labels(segment_values)
-        for channel_value in (ALL, channel)
+        for channel_value in channels
         for key in _slice_keys(survey_id, day, segment, channel_value)
     )
 
@@ -241,11 +253,11 @@ def coalesce(transitions: Iterable[Transition]) -> dict[AggregateKey, Counters]:
     # Then per (survey, day, segment, channel): one dimension at a time and all segments, this channel and
     # all channels. A stored vector is never changed (sums make new lists), so slices may share one.
     by_slice: dict[tuple[str, date, str, str], list[int]] = {}
-    for (survey_id, day, segment_values, channel), scores in by_signature.items():
+    for (survey_id, day, segment_values, channels), scores in by_signature.items():
         if not any(scores):
             continue
         for segment in _segment_labels(segment_values):
-            for channel_value in (ALL, channel):
+            for channel_value in channels:
                 slice_key = (survey_id, day, segment, channel_value)
                 total = by_slice.get(slice_key)
                 by_slice[slice_key] = scores if total is None else list(map(add, total, scores))

@@ -19,7 +19,7 @@ from nps.kernel.categories import MAX_COMMENT_LENGTH, Category
 from nps.kernel.streams import MalformedRecord
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_CHANNELS = frozenset({"email", "sms", "web"})
+_CHANNELS = frozenset({"email", "sms", "web", "link", "link_anonymous"})
 _CATEGORIES = {category.value: category for category in Category}
 _MAX_SEGMENT_NAME = 64
 _EMPTY: Mapping[str, str] = {}
@@ -52,6 +52,8 @@ class Response(NamedTuple):
     source: str = "link"
     counted: bool = True
     confidence: str | None = None
+    #: False for an answer kept out of the survey-wide figures (an anonymous share-link answer).
+    in_headline: bool = True
 
     @property
     def is_counted(self) -> bool:
@@ -231,6 +233,10 @@ def _usual_response(image: Image) -> Response | None:
     counted = True if typed is None else (typed.get("BOOL") if len(typed) == 1 else None)
     if counted is None:
         raise _Unusual
+    typed = get("in_headline")
+    in_headline = True if typed is None else (typed.get("BOOL") if len(typed) == 1 else None)
+    if in_headline is None:
+        raise _Unusual
     typed = get("segments")
     segments: Mapping[str, str] = _EMPTY
     if typed is not None:
@@ -265,6 +271,7 @@ def _usual_response(image: Image) -> Response | None:
         _text_or(get("source"), "link") or "",
         bool(counted),
         _text_or(get("confidence"), None),
+        bool(in_headline),
     )
 
 
@@ -319,4 +326,5 @@ def _checked_response(image: Image) -> Response | None:
         _single(get("source"), "S") or _text(image, "source", "link"),
         True if counted is None else bool(counted),
         _value(image, "confidence", "S"),
+        _value(image, "in_headline", "BOOL", nullable=False) is not False,
     )

@@ -308,6 +308,49 @@ class WebSettings(BaseModel):
         return self
 
 
+class ShareLinkMode(StrEnum):
+    """Who answers through a survey's shareable link (``/s/{survey_id}``)."""
+
+    #: Anyone with the link (a receipt, a kiosk, a support signature): no contact, nothing about the person.
+    ANONYMOUS = "anonymous"
+    #: Only with a contact token in the link (``?t=``), signed by the team with the survey's site secret.
+    IDENTIFIED = "identified"
+
+
+#: The longest lifetime an identified share link's contact token may have (printed links live long).
+MAX_SHARE_LINK_DAYS = 90
+
+
+class ShareLink(BaseModel):
+    """A survey's shareable link and QR code (``/s/{survey_id}``, docs/share-link.md).
+
+    Anonymous answers are recorded with channel ``link_anonymous`` and kept out of the survey-wide
+    (headline) figures unless ``count_in_nps``; identified answers use channel ``link`` and count like
+    any other channel. One browser (anonymous) or one contact (identified) has at most one answer per
+    fatigue window: a second answer edits the first within the edit window, never adds one.
+    The share pages read the stored JSON of this block without pydantic (``nps.channels.share_links``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    enabled: bool = False
+    mode: ShareLinkMode = ShareLinkMode.ANONYMOUS
+    #: Anonymous answers count in the survey's headline NPS too (identified ones always do).
+    count_in_nps: bool = False
+    #: The longest lifetime accepted for an identified link's contact token (printed links), in days.
+    identified_max_days: Annotated[int, Field(ge=1, le=MAX_SHARE_LINK_DAYS)] = 30
+
+    @property
+    def channel(self) -> str:
+        """The response channel of this link's answers."""
+        return "link" if self.mode is ShareLinkMode.IDENTIFIED else "link_anonymous"
+
+    @property
+    def in_headline(self) -> bool:
+        """Whether this link's answers count in the survey-wide figures."""
+        return self.mode is ShareLinkMode.IDENTIFIED or self.count_in_nps
+
+
 class Survey(BaseModel):
     """A survey definition, as stored in the surveys table and given to the CLI as JSON."""
 
@@ -350,6 +393,8 @@ class Survey(BaseModel):
     follow_ups: FollowUps = Field(default_factory=FollowUps)
     #: The in-app / website prompt (docs/web-channel.md); off unless enabled.
     web: WebSettings = Field(default_factory=lambda: WebSettings())
+    #: The shareable link and QR code (docs/share-link.md); off unless enabled.
+    share_link: ShareLink = Field(default_factory=ShareLink)
     active: bool = True
 
     @field_validator("channels")

@@ -58,4 +58,4 @@ def test_an_unknown_channel_is_a_usage_error(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit) as exited:
         build_parser().parse_args(["--local", "report", "s1", "--channel", "fax"])
     assert exited.value.code == 2
-    assert "choose all, email, sms or web" in capsys.readouterr().err
+    assert "choose all, email, sms, web, link or link_anonymous" in capsys.readouterr().err

@@ -414,3 +414,26 @@ def test_a_commit_records_total_is_written_as_json_writes_it() -> None:
     fields = [[k.survey_id, k.granularity.value, k.period, k.segment, k.channel, c] for k, c in total.items()]
     assert text == json.dumps(fields, separators=(",", ":"))
     assert encode_total({}) == "[]"
+
+
+def test_an_answer_kept_out_of_the_headline_adds_to_its_channel_only(make_item: MakeItem) -> None:
+    # Given an anonymous share-link answer of a survey that does not count them in its NPS
+    apart = make_item(segments={}, channel="link_anonymous", in_headline=False)
+    counted = make_item(segments={}, channel="link_anonymous")
+    # Then its keys are its own channel's only: the survey-wide "*" figures never see it
+    assert {k.channel for k in aggregate_keys(apart)} == {"link_anonymous"}
+    assert len(list(aggregate_keys(apart))) == 4
+    # And one the survey counts lands in both, as any other channel
+    assert {k.channel for k in aggregate_keys(counted)} == {ALL, "link_anonymous"}
+
+
+def test_coalescing_keeps_apart_answers_out_of_the_survey_wide_keys(
+    make_item: MakeItem, make_transition: MakeTransition
+) -> None:
+    apart = make_item(invite_id="a", segments={}, score=10, channel="link_anonymous", in_headline=False)
+    emailed = make_item(invite_id="b", segments={}, score=2, channel="email")
+    deltas = coalesce([make_transition(None, apart), make_transition(None, emailed)])
+    day = {k.channel: v for k, v in deltas.items() if k.granularity is Granularity.DAY}
+    assert day[ALL] == {"detractors": 1, "score_2": 1}
+    assert day["link_anonymous"] == {"promoters": 1, "score_10": 1}
+    assert day["email"] == {"detractors": 1, "score_2": 1}

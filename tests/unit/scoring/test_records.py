@@ -239,3 +239,47 @@ def test_event_details_serialise_exactly_as_the_contract_models_do(event: Any, m
     # Then the model's own JSON is the JSON the publisher sends, byte for byte
     assert text == validated.model_dump_json()
     assert detail_json(built.detail) == detail_json(validated)
+
+
+def test_in_headline_is_read_from_the_image_and_defaults_to_true() -> None:
+    from nps.scoring.records import response_from_image
+
+    base = {
+        "invite_id": {"S": "sl-1"},
+        "survey_id": {"S": "s1"},
+        "wave_id": {"S": "link-1"},
+        "contact_id": {"S": "_anonymous"},
+        "channel": {"S": "link_anonymous"},
+        "score": {"N": "9"},
+        "first_answered_at": {"S": "2026-11-20T09:00:00Z"},
+    }
+    apart = response_from_image(base | {"in_headline": {"BOOL": False}})
+    plain = response_from_image(base)
+    assert apart is not None
+    assert apart.in_headline is False
+    assert plain is not None
+    assert plain.in_headline is True
+    with pytest.raises(MalformedRecord):
+        response_from_image(base | {"in_headline": {"S": "no"}})
+
+
+def test_in_headline_is_read_alike_by_the_inline_and_the_checked_reader() -> None:
+    from nps.scoring.records import _checked_response, _usual_response
+
+    image = {
+        "invite_id": {"S": "sl-1"},
+        "survey_id": {"S": "s1"},
+        "wave_id": {"S": "link-1"},
+        "contact_id": {"S": "anonymous"},
+        "channel": {"S": "link_anonymous"},
+        "score": {"N": "9"},
+        "version": {"N": "1"},
+        "first_answered_at": {"S": "2026-11-20T09:00:00Z"},
+    }
+    for flag in (False, True):
+        usual = _usual_response(image | {"in_headline": {"BOOL": flag}})
+        checked = _checked_response(image | {"in_headline": {"BOOL": flag}})
+        assert usual is not None
+        assert checked is not None
+        assert usual.in_headline is flag
+        assert usual == checked

@@ -107,11 +107,14 @@ class DynamoResponseRepository:
         source: str = "link",
         confidence: str = "high",
         edit_window_start_iso: str = "",
+        in_headline: bool = True,
     ) -> RecordedScore:
         """Record a person's answer: the latest one wins while the edit window is open.
 
         A repeated tap of the same score writes nothing; an answer after the edit window (which
-        starts with the first counted answer) leaves the one on record.
+        starts with the first counted answer) leaves the one on record. ``in_headline`` False stores
+        ``in_headline: false``: the answer counts in its channel only, not in the survey-wide figures
+        (an anonymous share-link answer, :mod:`nps.channels.share_links`).
         """
         values: dict[str, Any] = {
             ":score": {"N": str(score)},
@@ -126,6 +129,10 @@ class DynamoResponseRepository:
             ":window_start": {"S": edit_window_start_iso},
             **_id_values(invite),
         }
+        names = {f"#{name}": name for name in _HUMAN_ATTRIBUTES}
+        apart = ""
+        if not in_headline:
+            apart, names["#in_headline"] = ", #in_headline = :false", "in_headline"
         try:
             result = aws.client("dynamodb").update_item(
                 TableName=self.table_name,
@@ -136,12 +143,13 @@ class DynamoResponseRepository:
                     "#version = if_not_exists(#version, :zero) + :one, "
                     "#first_answered_at = if_not_exists(#first_answered_at, :now), "
                     + ", ".join(f"#{name} = :{name}" for name in _ID_ATTRIBUTES)
+                    + apart
                 ),
                 ConditionExpression=(
                     "(attribute_not_exists(#score) OR #score <> :score OR #counted = :false) AND "
                     "(attribute_not_exists(#first_answered_at) OR #first_answered_at >= :window_start)"
                 ),
-                ExpressionAttributeNames={f"#{name}": name for name in _HUMAN_ATTRIBUTES},
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",

@@ -1,0 +1,389 @@
+"""share λ: a survey's shareable link (``/s/{survey_id}``): the 0–10 question page, the answer, the "why?"
+comment (docs/share-link.md).
+
+Thin: parse the request, call :class:`nps.channels.share_links.ShareService`, render a page. GET and HEAD
+never record (scanners and link previews fetch links); the page's form POSTs the answer. Every refusal is a
+page with the right status and nothing recorded: link off or unknown survey 404, bad score 400, bad or
+expired contact token 403/410, body over 32 KiB 413, not a form 415, comment over 2,000 characters 422,
+too many answers from one client 429 (with ``Retry-After``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from markupsafe import Markup
+
+from nps.channels.adapters.share import ShareSurveys
+from nps.channels.adapters.store import WebStore
+from nps.channels.service import RateLimited, WebService
+from nps.channels.share_links import (
+    Answer,
+    EmptyComment,
+    LinkExpired,
+    LinkInvalid,
+    Respondent,
+    ShareError,
+    ShareNotFound,
+    ShareService,
+    ShareSurvey,
+    WrongSurvey,
+)
+from nps.channels.site_tokens import ContactTokenStatus, verify_contact_token
+from nps.events.names import ID_PATTERN
+from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
+from nps.kernel.categories import MAX_COMMENT_LENGTH
+from nps.kernel.locales import accept_language, resolve_locale, templates_dir
+from nps.kernel.rendering import HTML, PAGE_HEADERS, page_headers, render
+from nps.links.adapters.keyring import load_id_key, load_keyring
+from nps.responding.adapters.invites import DynamoInviteRepository
+from nps.responding.adapters.responses import DynamoResponseRepository, RecordOutcome
+
+MAX_BODY_BYTES = 32 * 1024
+#: Answers and comments one client (source address) may post per minute to the share pages.
+DEFAULT_SHARE_RATE_LIMIT_PER_MINUTE = 20
+_SURVEY_ID = re.compile(ID_PATTERN)
+
+logger = Logger(service="share")
+metrics = Metrics(namespace="NPS", service="share")
+app = APIGatewayHttpResolver()
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionSettings:
+    """The share function's environment (a plain dataclass: no pydantic on the cold start)."""
+
+    surveys_table: str
+    invites_table: str
+    responses_table: str
+    site_keys_secret_name: str
+    id_key_secret_name: str
+    edit_window_days: int
+    rate_limit_per_minute: int
+
+    @classmethod
+    def from_env(cls) -> FunctionSettings:
+        names = {
+            "surveys_table": "SURVEYS_TABLE",
+            "invites_table": "INVITES_TABLE",
+            "responses_table": "RESPONSES_TABLE",
+            "site_keys_secret_name": "SITE_KEYS_SECRET_NAME",
+            "id_key_secret_name": "ID_KEY_SECRET_NAME",
+        }
+        values = {field: os.environ.get(variable, "") for field, variable in names.items()}
+        missing = sorted(variable for field, variable in names.items() if not values[field])
+        if missing:
+            raise RuntimeError(f"missing configuration: {', '.join(missing)}")
+        return cls(
+            **values,
+            edit_window_days=int(os.environ.get("EDIT_WINDOW_DAYS", "7")),
+            rate_limit_per_minute=int(
+                os.environ.get("SHARE_RATE_LIMIT_PER_MINUTE", str(DEFAULT_SHARE_RATE_LIMIT_PER_MINUTE))
+            ),
+        )
+
+
+@lru_cache(maxsize=1)
+def settings() -> FunctionSettings:
+    return FunctionSettings.from_env()
+
+
+@lru_cache(maxsize=1)
+def surveys() -> ShareSurveys:
+    return ShareSurveys(settings().surveys_table)
+
+
+@lru_cache(maxsize=1)
+def limiter() -> WebService:
+    """The web channel's per-client rate limiter (its counters in the invites table), scope ``share``. Only
+    :meth:`WebService.check_rate` is used: the other stores are never called from this function."""
+    config = settings()
+    return WebService(
+        store=WebStore(config.surveys_table, "", config.invites_table, "", ""),
+        site_keyring=lambda: load_keyring(config.site_keys_secret_name),
+        link_keyring=lambda: load_keyring(config.site_keys_secret_name),
+        id_key=lambda: load_id_key(config.id_key_secret_name),
+        invites=DynamoInviteRepository(config.invites_table),
+        responses=DynamoResponseRepository(config.responses_table),
+        rate_limit_per_minute=config.rate_limit_per_minute,
+    )
+
+
+def verify_contact(
+    token: str, survey_id: str, now: float, max_lifetime: int
+) -> tuple[str, str | None, Mapping[str, str]]:
+    """A contact token of ``survey_id`` (the web prompt's format, a longer lifetime): its contact, locale and
+    signed attributes; raises the share errors (a token of another survey is refused like a forged one)."""
+    check = verify_contact_token(
+        load_keyring(settings().site_keys_secret_name), token, survey_id, now, max_lifetime_seconds=max_lifetime
+    )
+    if check.status is ContactTokenStatus.WRONG_SURVEY:
+        raise WrongSurvey()
+    if check.status is ContactTokenStatus.EXPIRED:
+        raise LinkExpired()
+    if check.claims is None or check.status is not ContactTokenStatus.VALID:
+        raise LinkInvalid()
+    return check.claims.contact_id, check.claims.locale, check.claims.attributes
+
+
+@lru_cache(maxsize=1)
+def service() -> ShareService:
+    config = settings()
+    return ShareService(
+        surveys=surveys().get,
+        responses=DynamoResponseRepository(config.responses_table),
+        id_key=lambda: load_id_key(config.id_key_secret_name),
+        verify_contact=verify_contact,
+        edit_window=timedelta(days=config.edit_window_days),
+    )
+
+
+@lru_cache(maxsize=1)
+def browser_script() -> tuple[Markup, str]:
+    """The page's browser-id script and the CSP hash that lets exactly it run."""
+    script = (templates_dir() / "share" / "browser_id.js").read_text("utf-8")
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return Markup(script), f"'sha256-{digest}'"  # noqa: S704 - our own static file, hashed into the CSP
+
+
+# -- requests --------------------------------------------------------------------------------------------
+def _headers() -> dict[str, str]:
+    return {k.lower(): v for k, v in (app.current_event.headers or {}).items()}
+
+
+def _locale(survey: ShareSurvey | None = None, preferred: str | None = None) -> str:
+    languages = accept_language(_headers().get("accept-language"))
+    if survey is not None:
+        return survey.locale_for(preferred, *languages)
+    return resolve_locale(*languages, "en")
+
+
+def _survey(survey_id: str) -> ShareSurvey:
+    if not _SURVEY_ID.fullmatch(survey_id):
+        raise ShareNotFound()
+    return service().survey(survey_id)
+
+
+def _client() -> str:
+    return app.current_event.request_context.http.source_ip or "unknown"
+
+
+def _action(survey_id: str, suffix: str = "") -> str:
+    return f"/s/{quote(survey_id)}{suffix}"
+
+
+class _BadForm(ShareError):
+    status, reason = 400, "bad_request"
+
+
+class _TooLarge(ShareError):
+    status, reason = 413, "too_large"
+
+
+class _NotAForm(ShareError):
+    status, reason = 415, "bad_request"
+
+
+def _form(*names: str) -> dict[str, str | None]:
+    """The fields ``names`` of a URL-encoded form body, strictly decoded: each at most once, no other
+    field, at most :data:`MAX_BODY_BYTES`; a missing one is None."""
+    event = app.current_event
+    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type not in ("", "application/x-www-form-urlencoded"):
+        raise _NotAForm("form bodies must be application/x-www-form-urlencoded")
+    raw_body = event.get("body") or ""
+    if len(raw_body) > MAX_BODY_BYTES * 2:
+        raise _TooLarge()
+    try:
+        body = base64.b64decode(raw_body, validate=True) if event.get("isBase64Encoded") else raw_body.encode()
+    except (binascii.Error, ValueError) as error:
+        raise _BadForm("the body is not valid base64") from error
+    if len(body) > MAX_BODY_BYTES:
+        raise _TooLarge()
+    try:
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=10, errors="strict")
+    except (UnicodeDecodeError, ValueError) as error:
+        raise _BadForm("the form body is not valid UTF-8 form data") from error
+    if set(fields) - set(names) or any(len(values) > 1 for values in fields.values()):
+        raise _BadForm("unexpected or repeated form fields")
+    return {name: fields[name][0] if fields.get(name) else None for name in names}
+
+
+# -- pages -----------------------------------------------------------------------------------------------
+def page(
+    template: str, status: int, locale: str, brand: PageBrand = NEUTRAL_BRAND, headers: dict[str, str] | None = None,
+    policy: tuple[str, ...] = (), **context: Any,
+) -> Response[str]:  # fmt: skip
+    """An HTML page in ``locale`` showing ``brand``; ``policy`` adds CSP directives (a script's hash)."""
+    return Response(
+        status_code=status,
+        content_type=HTML,
+        body=render(template, locale, brand, **context),
+        headers=page_headers(brand, *policy) | (headers or {}),
+    )
+
+
+def message_page(
+    message: str, status: int, survey: ShareSurvey | None = None, headers: dict[str, str] | None = None
+) -> Response[str]:
+    """An end page: what happened (``message``: a catalog key prefix) and a way on, in the survey's brand
+    when the survey is known."""
+    locale = _locale(survey)
+    brand = survey.page(locale) if survey is not None else NEUTRAL_BRAND
+    return page("pages/message.html", status, locale, brand, headers=headers, message=message)
+
+
+def _thank_you(
+    survey: ShareSurvey, respondent: Respondent, browser_id: str, token: str | None, score: int, locale: str,
+    *, locked: bool = False, status: int = 200, comment_text: str | None = None,
+) -> Response[str]:  # fmt: skip
+    return page(
+        "share/thank_you.html",
+        status,
+        locale,
+        survey.page(locale),
+        score=score,
+        locked=locked,
+        action=_action(survey.survey_id),
+        comment_action=_action(survey.survey_id, "/comment"),
+        browser_id=browser_id,
+        token=token if respondent.identified else None,
+        max_comment_length=MAX_COMMENT_LENGTH,
+        comment_error=comment_text is not None,
+        comment_text=comment_text,
+    )
+
+
+@app.get("/s/<survey_id>")
+def question(survey_id: str) -> Response[str]:
+    """The question page. Records nothing; an identified link's token is checked first (a clear page when
+    it is bad, expired or of another survey)."""
+    survey = _survey(survey_id)
+    token = app.current_event.get_query_string_value("t") if survey.share.identified else None
+    respondent = service().respondent(survey, token, secrets.token_urlsafe(16))
+    locale = _locale(survey, respondent.locale)
+    script, script_hash = browser_script()
+    return page(
+        "share/question.html",
+        200,
+        locale,
+        survey.page(locale),
+        policy=(f"script-src {script_hash}",),
+        action=_action(survey.survey_id),
+        page_id=secrets.token_urlsafe(16),
+        token=token,
+        score=None,
+        browser_script=script,
+    )
+
+
+@app.route("/s/<survey_id>", method="HEAD")
+def question_head(survey_id: str) -> Response[str]:
+    """Read-only: whether the link answers (200) or not (404); no body, nothing logged or recorded."""
+    _survey(survey_id)
+    return Response(status_code=200, content_type=HTML, body="", headers=PAGE_HEADERS)
+
+
+@app.post("/s/<survey_id>")
+def answer(survey_id: str) -> Response[str]:
+    """Form fields ``score`` (0–10), ``b`` (browser or page id), ``t`` (identified links' contact token)."""
+    form = _form("score", "b", "t")
+    survey = _survey(survey_id)
+    limiter().check_rate(_client(), scope="share")
+    respondent = service().respondent(survey, form["t"], form["b"])
+    locale = _locale(survey, respondent.locale)
+    result: Answer = service().answer(survey, respondent, form["score"], locale)
+    logger.info(
+        "share answer",
+        extra={"survey_id": survey.survey_id, "channel": survey.share.channel, "outcome": result.outcome.value},
+    )
+    if result.outcome in (RecordOutcome.RECORDED, RecordOutcome.CHANGED):
+        metrics.add_metric(name="ShareAnswersRecorded", unit=MetricUnit.Count, value=1)
+    return _thank_you(
+        survey, respondent, form["b"] or "", form["t"], result.score, locale,
+        locked=result.outcome is RecordOutcome.LOCKED,
+    )  # fmt: skip
+
+
+@app.post("/s/<survey_id>/comment")
+def comment(survey_id: str) -> Response[str]:
+    """Form fields ``comment`` (1–2,000 characters), ``score`` (the answer the page showed), ``b``, ``t``."""
+    form = _form("comment", "score", "b", "t")
+    survey = _survey(survey_id)
+    limiter().check_rate(_client(), scope="share")
+    respondent = service().respondent(survey, form["t"], form["b"])
+    locale = _locale(survey, respondent.locale)
+    try:
+        service().comment(survey, respondent, form["comment"], form["score"], locale)
+    except EmptyComment:
+        shown = form["score"]
+        if shown is None or not shown.isdigit() or int(shown) > 10:
+            raise
+        # Scripts off: the form again, with the text and a word about the empty comment.
+        return _thank_you(
+            survey, respondent, form["b"] or "", form["t"], int(shown), locale,
+            status=EmptyComment.status, comment_text=form["comment"] or "",
+        )  # fmt: skip
+    logger.info("share comment saved", extra={"survey_id": survey.survey_id, "channel": survey.share.channel})
+    return page("pages/comment_saved.html", 200, locale, survey.page(locale))
+
+
+# -- refusals --------------------------------------------------------------------------------------------
+@app.exception_handler(RateLimited)  # type: ignore[untyped-decorator]
+def rate_limited(error: RateLimited) -> Response[str]:
+    metrics.add_metric(name="ShareRateLimited", unit=MetricUnit.Count, value=1)
+    logger.info("request refused", extra={"reason": "rate_limited", "status": 429})
+    return message_page("rate_limited", 429, headers={"Retry-After": str(error.retry_after)})
+
+
+@app.exception_handler(ShareError)  # type: ignore[untyped-decorator]
+def share_error(error: ShareError) -> Response[str]:
+    logger.info("request refused", extra={"reason": error.reason, "status": error.status})
+    survey = None
+    if not isinstance(error, ShareNotFound):
+        parts = app.current_event.path.split("/")
+        try:
+            survey = surveys().get(parts[2]) if len(parts) > 2 and _SURVEY_ID.fullmatch(parts[2]) else None
+        except Exception:  # the brand is a nicety on an error page; never a second error
+            survey = None
+    if app.current_event.http_method == "HEAD":
+        return Response(status_code=error.status, content_type=HTML, body="", headers=PAGE_HEADERS)
+    reason = "share_not_found" if isinstance(error, ShareNotFound) else error.reason
+    return message_page(reason, error.status, survey)
+
+
+@app.not_found
+def not_found(_: Exception) -> Response[str]:
+    path = app.current_event.path
+    if re.fullmatch(r"/s/[^/]+", path):
+        return message_page("method_not_allowed", 405, headers={"Allow": "GET, HEAD, POST"})
+    if re.fullmatch(r"/s/[^/]+/comment", path):
+        return message_page("method_not_allowed", 405, headers={"Allow": "POST"})
+    return message_page("not_found", 404)
+
+
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+def unexpected(error: Exception) -> Response[str]:
+    logger.exception("unexpected error on a share page")
+    return message_page("server_error", 500)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,380 @@
+"""A survey's shareable link (``/s/{survey_id}``) and its QR code: who may answer, and which answer an
+answer edits (pure, apart from the stores handed to :class:`ShareService`).
+
+**Anonymous** links (receipts, kiosks, support signatures) know nothing about the person. An answer is
+stored under a *response id* that is a keyed hash (:class:`nps.links.pseudonyms.IdKey`, label
+``share-anonymous``) of survey | browser id | dedupe period, where the browser id is a random value the
+page's script keeps in the browser's ``localStorage`` (no cookie) and the period is the survey's fatigue
+window counted from the Unix epoch (:func:`dedupe_periods`). A second answer from the same browser within
+the window finds the same response and edits it (within the edit window; after it the first answer stands),
+so one browser never counts twice. Without scripts, the id is the one the server wrote into the page
+(a random *page id*): submitting the same page again edits, a fresh page is a fresh answer (the per-client
+rate limit bounds how many). Channel ``link_anonymous``; kept out of the survey-wide figures unless the
+survey's ``share_link.count_in_nps``.
+
+**Identified** links carry a contact token (``?t=``) in the format of the web prompt's
+(:mod:`nps.channels.site_tokens`), minted by the team or by ``nps survey share-link --contact``; a printed
+link may live up to the survey's ``share_link.identified_max_days``. The response id is a keyed hash of
+survey | contact | period (label ``share-contact``): one answer per contact per window. Channel ``link``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from nps.kernel.branding import DEFAULT_BRAND_COLOUR, PageBrand
+from nps.kernel.categories import Category, ScoreOutOfRange, categorize, parse_score
+from nps.kernel.periods import iso_timestamp
+from nps.links.pseudonyms import IdKey
+from nps.responding.adapters.invites import Invite
+from nps.responding.adapters.responses import CommentLimitReached, RecordedScore, RecordOutcome, StoredResponse
+from nps.responding.service import BadComment as CommentRefused
+from nps.responding.service import EmptyComment as CommentEmpty
+from nps.responding.service import clean_comment
+
+#: Browser ids and page ids: 16 to 64 URL-safe characters (the page's script makes 22: 128 random bits).
+BROWSER_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+#: The contact id stored on anonymous answers (no contact); never a contact the planner knows.
+ANONYMOUS_CONTACT = "_anonymous"
+#: The shortest dedupe period (days): a survey without a fatigue window still counts a browser once a day.
+MIN_PERIOD_DAYS = 1
+_DAY = 86400
+
+
+class ShareError(Exception):
+    """A request the share pages refuse: ``status`` and a catalog message key (``reason``)."""
+
+    status = 400
+    reason = "bad_request"
+
+
+class ShareNotFound(ShareError):
+    """No such survey, or its link is off (or the survey paused): the same page for all three."""
+
+    status, reason = 404, "share_not_found"
+
+
+class BadScore(ShareError):
+    status, reason = 400, "bad_score"
+
+
+class LinkInvalid(ShareError):
+    """An identified link without a contact token, or with a forged or malformed one."""
+
+    status, reason = 403, "link_invalid"
+
+
+class WrongSurvey(ShareError):
+    """A good contact token of another survey: refused like a forged one (says nothing more)."""
+
+    status, reason = 403, "link_invalid"
+
+
+class LinkExpired(ShareError):
+    status, reason = 410, "link_expired"
+
+
+class NoAnswer(ShareError):
+    """A comment for an answer that is not on record, and no score sent with it."""
+
+    status, reason = 409, "comment_before_score"
+
+
+class EmptyComment(ShareError):
+    """Nothing visible in the comment: the page asks for a few words (the form again, with the text)."""
+
+    status, reason = 400, "empty_comment"
+
+
+class CommentTooLong(ShareError):
+    """A comment over :data:`nps.kernel.categories.MAX_COMMENT_LENGTH` characters: nothing is saved."""
+
+    status, reason = 422, "bad_comment"
+
+
+class CommentLimit(ShareError):
+    """The answer already took its comments: this one is not saved."""
+
+    status, reason = 429, "comment_limit"
+
+
+@dataclass(frozen=True, slots=True)
+class ShareSettings:
+    """The stored ``share_link`` block (validated by :class:`nps.sending.surveys.ShareLink` when saved)."""
+
+    enabled: bool = False
+    mode: str = "anonymous"
+    count_in_nps: bool = False
+    identified_max_days: int = 30
+
+    @property
+    def identified(self) -> bool:
+        return self.mode == "identified"
+
+    @property
+    def channel(self) -> str:
+        return "link" if self.identified else "link_anonymous"
+
+    @property
+    def in_headline(self) -> bool:
+        return self.identified or self.count_in_nps
+
+
+@dataclass(frozen=True, slots=True)
+class ShareSurvey:
+    """What the share pages need of a survey definition, read from its stored JSON without pydantic (the
+    definition was validated when it was saved; the page function stays light)."""
+
+    survey_id: str
+    active: bool
+    fatigue_days: int
+    default_locale: str
+    locales: tuple[str, ...]
+    brand_name: str
+    brand_colour: str = DEFAULT_BRAND_COLOUR
+    logo_url: str | None = None
+    website_url: str | None = None
+    question: Mapping[str, str] = field(default_factory=dict)
+    follow_up_question: Mapping[str, str] = field(default_factory=dict)
+    segment_dimensions: tuple[str, ...] = ()
+    share: ShareSettings = ShareSettings()
+
+    @classmethod
+    def from_definition(cls, definition: str) -> ShareSurvey:
+        """From the stored definition JSON; ``KeyError``/``ValueError`` when it is not one."""
+        data: dict[str, Any] = json.loads(definition)
+        share: dict[str, Any] = data.get("share_link") or {}
+        return cls(
+            survey_id=data["survey_id"],
+            active=bool(data.get("active", True)),
+            fatigue_days=int(data.get("fatigue_days", 90)),
+            default_locale=data.get("default_locale", "en"),
+            locales=tuple(data.get("locales") or ("en",)),
+            brand_name=data["brand_name"],
+            brand_colour=data.get("brand_colour") or DEFAULT_BRAND_COLOUR,
+            logo_url=data.get("logo_url"),
+            website_url=data.get("website_url"),
+            question=dict(data.get("question") or {}),
+            follow_up_question=dict(data.get("follow_up_question") or {}),
+            segment_dimensions=tuple(data.get("segment_dimensions") or ()),
+            share=ShareSettings(
+                enabled=bool(share.get("enabled", False)),
+                mode=str(share.get("mode", "anonymous")),
+                count_in_nps=bool(share.get("count_in_nps", False)),
+                identified_max_days=int(share.get("identified_max_days", 30)),
+            ),
+        )
+
+    @property
+    def open(self) -> bool:
+        """Whether the link answers at all."""
+        return self.active and self.share.enabled
+
+    def locale_for(self, *candidates: str | None) -> str:
+        """The first candidate the survey offers (``de-AT`` → ``de``), else the survey's default."""
+        for candidate in candidates:
+            if candidate:
+                tag = candidate.replace("_", "-").lower()
+                for option in (tag, tag.split("-")[0]):
+                    if option in self.locales:
+                        return option
+        return self.default_locale
+
+    def page(self, locale: str) -> PageBrand:
+        """The brand and wording the pages show in ``locale``."""
+        return PageBrand(
+            name=self.brand_name,
+            colour=self.brand_colour,
+            logo_url=self.logo_url,
+            website_url=self.website_url,
+            question=self.question.get(locale),
+            follow_up_question=self.follow_up_question.get(locale),
+        )
+
+
+def dedupe_periods(now: datetime, fatigue_days: int) -> tuple[int, int]:
+    """The current and the previous dedupe period: ``floor(epoch days / window)`` with the survey's
+    fatigue window (at least :data:`MIN_PERIOD_DAYS`). An answer is looked up in both, so two answers
+    closer than the window always meet, even across a period boundary (see :meth:`ShareService.answer`)."""
+    window = max(MIN_PERIOD_DAYS, fatigue_days)
+    current = int(now.timestamp()) // (_DAY * window)
+    return current, current - 1
+
+
+def response_id(id_key: IdKey, survey_id: str, who: str, period: int, *, identified: bool) -> str:
+    """The response id of ``who`` (a browser or page id, or a contact id) in one dedupe period:
+    ``sl-`` and 40 hex characters of a keyed hash. Nobody without the stack's id key can link it back."""
+    label = "share-contact" if identified else "share-anonymous"
+    return "sl-" + id_key.digest(label, survey_id, who, str(period))[:40]
+
+
+class ResponseStore(Protocol):
+    def record_score(
+        self,
+        invite: Invite,
+        score: int,
+        category: Category,
+        now_iso: str,
+        source: str = "link",
+        confidence: str = "high",
+        edit_window_start_iso: str = "",
+        in_headline: bool = True,
+    ) -> RecordedScore: ...
+
+    def get(self, invite_id: str) -> StoredResponse | None: ...
+
+    def save_comment(self, invite_id: str, comment: str, now_iso: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Respondent:
+    """Who answers: a contact (identified link) or a browser/page id (anonymous), with what the token says."""
+
+    who: str
+    contact_id: str
+    identified: bool
+    locale: str | None = None
+    segments: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    score: int
+    category: Category
+    outcome: RecordOutcome
+    response_id: str
+
+
+#: Verifies a contact token for a survey at a time with a longest lifetime (seconds): the contact id, its
+#: locale and its signed attributes; raises :class:`LinkInvalid`, :class:`WrongSurvey`, :class:`LinkExpired`.
+ContactVerifier = Callable[[str, str, float, int], tuple[str, str | None, Mapping[str, str]]]
+
+
+class ShareService:
+    """The share pages' rules over the stores: the survey, who answers, the answer and the comment.
+
+    Every check that can refuse a request runs before anything is written (the rate-limit counter aside)."""
+
+    def __init__(
+        self,
+        surveys: Callable[[str], ShareSurvey | None],
+        responses: ResponseStore,
+        id_key: Callable[[], IdKey],
+        verify_contact: ContactVerifier,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        edit_window: timedelta = timedelta(days=7),
+    ) -> None:
+        self._surveys = surveys
+        self.responses = responses
+        self._id_key = id_key
+        self._verify_contact = verify_contact
+        self.clock = clock
+        self.edit_window = edit_window
+
+    def survey(self, survey_id: str) -> ShareSurvey:
+        """The survey whose link is open; :class:`ShareNotFound` otherwise (unknown, link off, paused)."""
+        survey = self._surveys(survey_id)
+        if survey is None or not survey.open:
+            raise ShareNotFound()
+        return survey
+
+    def respondent(self, survey: ShareSurvey, token: str | None, browser_id: str | None) -> Respondent:
+        """Who answers. Identified: the contact of a valid token (raises otherwise; a token on an
+        anonymous link is ignored: the link asks nobody's name). Anonymous: the browser (or page) id, which
+        must look like one (:data:`BROWSER_ID`), else :class:`ShareError` (a tampered form)."""
+        if survey.share.identified:
+            if not token:
+                raise LinkInvalid()
+            max_lifetime = survey.share.identified_max_days * _DAY
+            contact_id, locale, attributes = self._verify_contact(
+                token, survey.survey_id, self.clock().timestamp(), max_lifetime
+            )
+            segments = {d: attributes[d] for d in survey.segment_dimensions if attributes.get(d)}
+            return Respondent(contact_id, contact_id, True, locale, segments)
+        if browser_id is None or not BROWSER_ID.fullmatch(browser_id):
+            raise ShareError("the form has no browser or page id")
+        return Respondent(browser_id, ANONYMOUS_CONTACT, False)
+
+    def _response_id(self, survey: ShareSurvey, respondent: Respondent, now: datetime) -> str:
+        """The response this respondent's answer goes to: the previous period's when it was first answered
+        within the fatigue window (one read, consistent), else the current period's."""
+        id_key = self._id_key()
+        current, previous = dedupe_periods(now, survey.fatigue_days)
+        earlier = response_id(id_key, survey.survey_id, respondent.who, previous, identified=respondent.identified)
+        stored = self.responses.get(earlier)
+        window = timedelta(days=max(MIN_PERIOD_DAYS, survey.fatigue_days))
+        if stored is not None and stored.first_answered_at and stored.first_answered_at > iso_timestamp(now - window):
+            return earlier
+        return response_id(id_key, survey.survey_id, respondent.who, current, identified=respondent.identified)
+
+    def answer(self, survey: ShareSurvey, respondent: Respondent, raw_score: str | None, locale: str) -> Answer:
+        """Record the answer (or edit the respondent's answer of this window; after the edit window the
+        first one stands: ``outcome`` LOCKED). Raises :class:`BadScore`."""
+        try:
+            score = parse_score(raw_score)
+        except ScoreOutOfRange as error:
+            raise BadScore(str(error)) from error
+        now = self.clock()
+        target = self._response_id(survey, respondent, now)
+        category = categorize(score)
+        recorded = self.responses.record_score(
+            self._invite(survey, respondent, target, locale, now),
+            score,
+            category,
+            iso_timestamp(now),
+            source="share_link",
+            confidence="high",
+            edit_window_start_iso=iso_timestamp(now - self.edit_window),
+            in_headline=survey.share.in_headline,
+        )
+        return Answer(recorded.score, categorize(recorded.score), recorded.outcome, target)
+
+    def comment(
+        self, survey: ShareSurvey, respondent: Respondent, raw_comment: str | None, raw_score: str | None, locale: str
+    ) -> str:
+        """Save the "why?" comment on the respondent's answer of this window, cleaned as the email page's
+        (:func:`nps.responding.service.clean_comment`); a score sent with it is recorded first, as the email
+        page does. Returns the response id. Raises :class:`EmptyComment`, :class:`CommentTooLong`,
+        :class:`NoAnswer` (no answer on record and no score) and :class:`CommentLimit`; nothing is written
+        for any of them."""
+        try:
+            text = clean_comment(raw_comment)
+        except CommentEmpty as error:
+            raise EmptyComment(str(error)) from error
+        except CommentRefused as error:
+            raise CommentTooLong(str(error)) from error
+        target = self._response_id(survey, respondent, self.clock())
+        shown: int | None
+        try:
+            shown = parse_score(raw_score) if raw_score is not None else None
+        except ScoreOutOfRange:
+            shown = None
+        if shown is not None:
+            self.answer(survey, respondent, str(shown), locale)
+        elif self.responses.get(target) is None:
+            raise NoAnswer()
+        try:
+            self.responses.save_comment(target, text, iso_timestamp(self.clock()))
+        except CommentLimitReached as error:
+            raise CommentLimit() from error
+        return target
+
+    def _invite(self, survey: ShareSurvey, respondent: Respondent, target: str, locale: str, now: datetime) -> Invite:
+        """The ids the response item carries (no invite item is written: the link has none)."""
+        current, _ = dedupe_periods(now, survey.fatigue_days)
+        return Invite(
+            invite_id=target,
+            survey_id=survey.survey_id,
+            wave_id=f"link-{current}",
+            contact_id=respondent.contact_id,
+            channel=survey.share.channel,
+            locale=locale,
+            expires_at=0,
+            sent_at="",
+            segments=dict(respondent.segments),
+        )

@@ -1,0 +1,297 @@
+"""The share link's pages on moto through the real share handler: GET never records, POST records once, a
+second answer from one browser edits, bursts get 429, bad input gets a clear page and records nothing, and
+the scored answers land in their own channel (kept out of the headline unless the survey counts them)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from functions.score import handler as score_function
+from functions.share import handler as share
+from local.environment import LocalStack, StreamReader
+from local.lambda_events import LambdaContext, http_event
+from nps.channels.site_tokens import mint
+from nps.kernel import aws
+from nps.sending.adapters.surveys import DynamoSurveyRepository
+from nps.sending.surveys import Survey
+
+SURVEY_ID = "receipt-survey"
+BROWSER = "Qx3mT0c1bJd5rA8wZy7u2g"
+OTHER_BROWSER = "Zz9yXw8vUt7sRq6pOn5mLk"
+
+
+def _reset() -> None:
+    for cached in (share.settings, share.surveys, share.limiter, share.service, share.browser_script):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def stack(platform: LocalStack) -> Iterator[LocalStack]:
+    _reset()
+    yield platform
+    _reset()
+
+
+def put_survey(stack: LocalStack, survey_id: str = SURVEY_ID, **share_link: Any) -> Survey:
+    survey = Survey.model_validate(
+        {
+            "survey_id": survey_id,
+            "name": "Receipts",
+            "brand_name": "Acme Café",
+            "brand_colour": "#7c2d12",
+            "sender": "surveys@example.com",
+            "channels": ["email"],
+            "locales": ["en", "de"],
+            "segment_dimensions": ["plan"],
+            "share_link": {"enabled": True} | share_link,
+        }
+    )
+    DynamoSurveyRepository(stack.tables["surveys"]).put(survey)
+    share.surveys().forget()
+    return survey
+
+
+def request(
+    method: str,
+    path: str,
+    form: dict[str, str] | None = None,
+    *,
+    query: dict[str, str] | None = None,
+    raw: str | None = None,
+    content_type: str = "application/x-www-form-urlencoded",
+    source_ip: str = "198.51.100.7",
+    accept_language: str | None = None,
+) -> dict[str, Any]:
+    headers = {"accept-language": accept_language} if accept_language else {}
+    body = raw if raw is not None else (urlencode(form) if form is not None else None)
+    event = http_event(
+        method, path, query=query, body=body, headers={"content-type": content_type, **headers}, source_ip=source_ip
+    )
+    result: dict[str, Any] = share.lambda_handler(event, LambdaContext("share"))
+    return result
+
+
+def answer(score: str | int, browser: str = BROWSER, **extra: str) -> dict[str, Any]:
+    return request("POST", f"/s/{SURVEY_ID}", {"score": str(score), "b": browser} | extra)
+
+
+def responses(stack: LocalStack) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = aws.client("dynamodb").scan(TableName=stack.tables["responses"])["Items"]
+    return items
+
+
+def test_the_question_page_records_nothing_and_works_without_scripts(stack: LocalStack) -> None:
+    # Given an anonymous share link
+    put_survey(stack)
+    # When the page is fetched (a person, a scanner, a link preview) and HEAD-checked
+    page = request("GET", f"/s/{SURVEY_ID}", accept_language="de-DE,de;q=0.9")
+    head = request("HEAD", f"/s/{SURVEY_ID}")
+    # Then the page shows the survey's brand in the person's language, eleven submit buttons in one form,
+    # a strict CSP allowing exactly its own script, and nothing is recorded
+    assert page["statusCode"] == 200
+    body = page["body"]
+    assert "Acme Café" in body
+    assert 'lang="de"' in body
+    assert body.count('type="submit" name="score"') == 11
+    assert f'action="/s/{SURVEY_ID}"' in body
+    policy = page["headers"]["Content-Security-Policy"]
+    assert "script-src 'sha256-" in policy
+    assert "unsafe-inline" not in policy.replace("style-src 'unsafe-inline'", "")
+    assert "default-src 'none'" in policy
+    assert page["headers"]["Cache-Control"] == "no-store"
+    assert head["statusCode"] == 200
+    assert head["body"] == ""
+    assert responses(stack) == []
+
+
+def test_an_answer_is_recorded_once_then_the_thank_you_page_asks_why(stack: LocalStack) -> None:
+    put_survey(stack)
+    result = answer(9)
+    assert result["statusCode"] == 200
+    assert "What is the main reason for your score?" in result["body"]
+    assert f'name="b" value="{BROWSER}"' in result["body"]
+    (item,) = responses(stack)
+    assert item["score"] == {"N": "9"}
+    assert item["channel"] == {"S": "link_anonymous"}
+    assert item["contact_id"] == {"S": "_anonymous"}
+    assert item["in_headline"] == {"BOOL": False}
+    assert item["source"] == {"S": "share_link"}
+    # Nothing about the person: no address, no browser id in clear
+    assert BROWSER not in str(item)
+    assert "198.51.100.7" not in str(item)
+
+
+def test_a_second_answer_from_the_same_browser_edits_and_another_browser_adds(stack: LocalStack) -> None:
+    put_survey(stack)
+    answer(4)
+    answer(8)
+    answer(10, browser=OTHER_BROWSER)
+    items = responses(stack)
+    assert len(items) == 2
+    scores = sorted(int(item["score"]["N"]) for item in items)
+    assert scores == [8, 10]
+    edited = next(item for item in items if item["score"] == {"N": "8"})
+    assert edited["version"] == {"N": "2"}
+
+
+def test_the_comment_goes_on_the_browsers_answer(stack: LocalStack) -> None:
+    put_survey(stack)
+    answer(3)
+    saved = request("POST", f"/s/{SURVEY_ID}/comment", {"comment": "Queue was long", "score": "3", "b": BROWSER})
+    assert saved["statusCode"] == 200
+    (item,) = responses(stack)
+    assert item["comment"] == {"S": "Queue was long"}
+
+
+def test_a_burst_from_one_client_gets_429_and_records_nothing_more(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a limit of 3 answers a minute per client
+    monkeypatch.setenv("SHARE_RATE_LIMIT_PER_MINUTE", "3")
+    _reset()
+    put_survey(stack)
+    browsers = [f"burst-browser-id-{n:06d}" for n in range(6)]
+    results = [answer(7, browser=b) for b in browsers]
+    statuses = [r["statusCode"] for r in results]
+    # Then the fourth and later get the 429 page with Retry-After, and only three answers exist
+    assert statuses[:3] == [200, 200, 200]
+    assert set(statuses[3:]) == {429}
+    assert int(results[3]["headers"]["Retry-After"]) >= 1
+    assert "Too many answers at once" in results[3]["body"]
+    assert len(responses(stack)) == 3
+    # And another client is not affected
+    assert request("POST", f"/s/{SURVEY_ID}", {"score": "7", "b": "x" * 22}, source_ip="192.0.2.1")["statusCode"] == 200
+
+
+@pytest.mark.parametrize(
+    ("share_link", "survey_active"),
+    [({"enabled": False}, True), ({"enabled": True}, False)],
+    ids=["link off", "survey paused"],
+)
+def test_a_closed_link_shows_the_not_open_page(
+    stack: LocalStack, share_link: dict[str, Any], survey_active: bool
+) -> None:
+    survey = put_survey(stack, **share_link)
+    if not survey_active:
+        DynamoSurveyRepository(stack.tables["surveys"]).put(survey.model_copy(update={"active": False}))
+        share.surveys().forget()
+    for result in (request("GET", f"/s/{SURVEY_ID}"), answer(9)):
+        assert result["statusCode"] == 404
+        assert "This survey is not open" in result["body"]
+    assert request("HEAD", f"/s/{SURVEY_ID}")["statusCode"] == 404
+    assert responses(stack) == []
+
+
+def test_an_unknown_or_malformed_survey_id_is_404(stack: LocalStack) -> None:
+    assert request("GET", "/s/nope")["statusCode"] == 404
+    assert request("GET", "/s/" + "a" * 80)["statusCode"] == 404
+
+
+@pytest.mark.parametrize("score", ["11", "-1", "7.5", "", "seven", "٧"])
+def test_a_bad_score_gets_400_and_records_nothing(stack: LocalStack, score: str) -> None:
+    put_survey(stack)
+    result = answer(score)
+    assert result["statusCode"] == 400
+    assert responses(stack) == []
+
+
+@pytest.mark.parametrize(
+    ("form", "status"),
+    [
+        ({"score": "9"}, 400),  # no browser or page id
+        ({"score": "9", "b": "short"}, 400),  # not an id we wrote
+        ({"score": "9", "b": BROWSER, "extra": "x"}, 400),  # a field we never send
+    ],
+)
+def test_a_tampered_form_gets_400_and_records_nothing(stack: LocalStack, form: dict[str, str], status: int) -> None:
+    put_survey(stack)
+    assert request("POST", f"/s/{SURVEY_ID}", form)["statusCode"] == status
+    assert responses(stack) == []
+
+
+def test_oversized_bodies_and_comments_get_their_pages_and_record_nothing(stack: LocalStack) -> None:
+    put_survey(stack)
+    too_large = request("POST", f"/s/{SURVEY_ID}", raw="score=9&b=" + "a" * 40_000)
+    assert too_large["statusCode"] == 413
+    not_a_form = request("POST", f"/s/{SURVEY_ID}", raw='{"score": 9}', content_type="application/json")
+    assert not_a_form["statusCode"] == 415
+    long_comment = request("POST", f"/s/{SURVEY_ID}/comment", {"comment": "x" * 2001, "score": "9", "b": BROWSER})
+    assert long_comment["statusCode"] == 422
+    assert "up to 2,000 characters" in long_comment["body"]
+    assert responses(stack) == []
+
+
+def test_a_comment_without_answer_or_score_gets_409(stack: LocalStack) -> None:
+    put_survey(stack)
+    result = request("POST", f"/s/{SURVEY_ID}/comment", {"comment": "hello", "b": BROWSER})
+    assert result["statusCode"] == 409
+    assert responses(stack) == []
+
+
+def _token(stack: LocalStack, contact: str, survey_id: str = SURVEY_ID, days: float = 30, **claims: Any) -> str:
+    return mint(stack.site_secret(survey_id), survey_id, contact, int(time.time() + days * 86400), **claims)
+
+
+def test_an_identified_link_records_one_answer_per_contact_in_channel_link(stack: LocalStack) -> None:
+    put_survey(stack, mode="identified", identified_max_days=60)
+    token = _token(stack, "contact-7", days=45, attributes={"plan": "pro"})
+    page = request("GET", f"/s/{SURVEY_ID}", query={"t": token})
+    assert page["statusCode"] == 200
+    assert f'name="t" value="{token}"' in page["body"]
+    # Two browsers, one contact: one answer, edited
+    answer(6, t=token)
+    answer(9, browser=OTHER_BROWSER, t=token)
+    (item,) = responses(stack)
+    assert item["score"] == {"N": "9"}
+    assert item["channel"] == {"S": "link"}
+    assert item["contact_id"] == {"S": "contact-7"}
+    assert item["segments"] == {"M": {"plan": {"S": "pro"}}}
+    assert "in_headline" not in item
+
+
+@pytest.mark.parametrize(
+    ("case", "status"),
+    [("forged", 403), ("expired", 410), ("other survey", 403), ("too long-lived", 403), ("missing", 403)],
+)
+def test_a_bad_identified_link_gets_a_clear_page_and_records_nothing(stack: LocalStack, case: str, status: int) -> None:
+    put_survey(stack, mode="identified", identified_max_days=30)
+    put_survey(stack, "other-survey", mode="identified")
+    token = {
+        "forged": _token(stack, "contact-7")[:-4] + "AAAA",
+        "expired": _token(stack, "contact-7", days=-1),
+        "other survey": _token(stack, "contact-7", survey_id="other-survey"),
+        "too long-lived": _token(stack, "contact-7", days=40),
+        "missing": "",
+    }[case]
+    page = request("GET", f"/s/{SURVEY_ID}", query={"t": token} if token else None)
+    posted = answer(9, **({"t": token} if token else {}))
+    assert page["statusCode"] == status
+    assert posted["statusCode"] == status
+    assert responses(stack) == []
+
+
+def test_anonymous_answers_score_in_their_own_channel_outside_the_headline(stack: LocalStack) -> None:
+    # Given an anonymous link (not counted in NPS) and one that counts
+    put_survey(stack)
+    answer(10)
+    put_survey(stack, count_in_nps=True)
+    answer(0, browser=OTHER_BROWSER)
+    # When the stream is scored
+    for batch in StreamReader(stack.stream_arns["responses"], batch_size=50).read_batches():
+        assert score_function.lambda_handler(batch, LambdaContext("score"))["batchItemFailures"] == []
+    items = aws.client("dynamodb").scan(TableName=stack.tables["aggregates"])["Items"]
+    day = {
+        i["pk"]["S"].rsplit("#", 1)[1]: {k: int(v["N"]) for k, v in i.items() if "N" in v}
+        for i in items
+        if i["pk"]["S"].startswith(f"{SURVEY_ID}#day#*#")
+    }
+    # Then the channel holds both answers and the survey-wide figures only the counted one
+    assert day["link_anonymous"].get("promoters") == 1
+    assert day["link_anonymous"].get("detractors") == 1
+    assert day["*"].get("promoters", 0) == 0
+    assert day["*"].get("detractors") == 1
