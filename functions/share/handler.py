@@ -332,7 +332,7 @@ def comment(survey_id: str) -> Response[str]:
         service().comment(survey, respondent, form["comment"], form["score"], locale)
     except EmptyComment:
         shown = form["score"]
-        if shown is None or not shown.isdigit() or int(shown) > 10:
+        if shown is None or not (shown.isascii() and shown.isdigit()) or int(shown) > 10:
             raise
         # Scripts off: the form again, with the text and a word about the empty comment.
         return _thank_you(

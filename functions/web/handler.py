@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
@@ -33,10 +34,12 @@ from nps.channels.service import (
     OriginNotAllowed,
     PayloadTooLarge,
     RateLimited,
+    SurveyNotFound,
     UnsupportedMediaType,
     WebError,
     WebService,
 )
+from nps.events.names import ID_PATTERN
 from nps.kernel.locales import templates_dir
 from nps.links.adapters.keyring import load_id_key, load_keyring
 from nps.responding.adapters.invites import DynamoInviteRepository
@@ -45,6 +48,7 @@ from nps.responding.adapters.responses import DynamoResponseRepository
 MAX_BODY_BYTES = 32 * 1024
 JSON_TYPE = "application/json"
 ACTIONS = ("eligibility", "responses", "comments", "dismissals")
+_SURVEY_ID = re.compile(ID_PATTERN)
 #: Headers on every JSON answer: never cached, never sniffed, nothing to render or frame.
 JSON_HEADERS = {
     "Cache-Control": "no-store",
@@ -173,7 +177,11 @@ def widget_script() -> Response[str]:
 
 
 def _allowed_survey(survey_id: str) -> tuple[WebSurvey, str]:
-    """The survey and the request's origin, which its allow-list holds; raise otherwise (no CORS headers)."""
+    """The survey and the request's origin, which its allow-list holds; raise otherwise (no CORS headers).
+
+    An id no survey can have is not found without a read (nor a cache entry)."""
+    if not _SURVEY_ID.fullmatch(survey_id):
+        raise SurveyNotFound("no such survey")
     survey = service().survey(survey_id)
     origin = _headers().get("origin")
     if origin is None or not service().origin_allowed(survey, origin):
@@ -217,7 +225,7 @@ def _body() -> dict[str, Any]:
         raise PayloadTooLarge(f"bodies are limited to {MAX_BODY_BYTES // 1024} KiB")
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # nesting deeper than the parser goes
         raise BadRequest("the body is not JSON") from error
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")

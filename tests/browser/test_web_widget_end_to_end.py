@@ -98,9 +98,10 @@ def test_identify_shown_answered_and_scored_with_channel_web(
     question = "How likely are you to recommend us to a friend or colleague?"
     assert page.get_by_role("dialog", name=question).count() == 1
     assert widget_events(page, 1) == [{"type": "shown"}]
+    # (axe reads colours as drawn: the sheet's entrance must have finished, or it blends into the page)
+    dialog.evaluate("e => Promise.all(e.getAnimations().map(a => a.finished))")
     assert_accessible(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    dialog.evaluate("e => Promise.all(e.getAnimations().map(a => a.finished))")
     page.screenshot(path=str(SCREENSHOTS / "widget-demo-app-1280.png"))
     # When they answer 9 and say why
     dialog.get_by_role("button", name="9 out of 10", exact=True).click()

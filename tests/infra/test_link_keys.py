@@ -11,7 +11,8 @@ from tests.permissions.template import DeployedTemplate, deployed_template
 pytestmark = pytest.mark.infra
 
 #: The functions that compute invite ids or suppression keys, and only they, read the id key.
-ID_KEY_READERS = {"planner", "deliver", "suppress", "unsubscribe", "follow_up"}
+# web: web invite, state and rate-counter ids; share: anonymous and identified response ids.
+ID_KEY_READERS = {"planner", "deliver", "suppress", "unsubscribe", "follow_up", "web", "share"}
 
 
 @pytest.fixture(scope="module")

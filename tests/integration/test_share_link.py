@@ -226,6 +226,16 @@ def test_oversized_bodies_and_comments_get_their_pages_and_record_nothing(stack:
     assert responses(stack) == []
 
 
+@pytest.mark.parametrize("score", ["\u00b2", "\u0663", "１"])  # superscript two, Arabic-Indic three, fullwidth one
+def test_an_empty_comment_with_a_non_ascii_digit_score_is_refused_not_a_server_error(
+    stack: LocalStack, score: str
+) -> None:
+    put_survey(stack)
+    result = request("POST", f"/s/{SURVEY_ID}/comment", {"comment": "   ", "score": score, "b": BROWSER})
+    assert result["statusCode"] == 400  # the score the page showed is not one: the bad-score page
+    assert responses(stack) == []
+
+
 def test_a_comment_without_answer_or_score_gets_409(stack: LocalStack) -> None:
     put_survey(stack)
     result = request("POST", f"/s/{SURVEY_ID}/comment", {"comment": "hello", "b": BROWSER})

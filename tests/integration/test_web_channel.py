@@ -21,6 +21,7 @@ from nps.sending.adapters.contacts import DynamoContactRepository
 from nps.sending.adapters.suppressions import DynamoSuppressionRepository
 from nps.sending.contacts import Contact
 from nps.sending.suppression import SuppressionReason, address_hash
+from tests.permissions.session import RECORDER
 from tests.support.web import ORIGIN, SURVEY_ID, WebReply, call, contact_token, put_web_survey
 
 
@@ -254,6 +255,9 @@ def test_nothing_is_recorded_on_bad_input(web: LocalStack) -> None:
         assert {"status": reply.status, "code": reply.body["error"]["code"]} == expected, (action, body)
     assert call(SURVEY_ID, "responses", None, raw="{not json").status == 400
     assert call(SURVEY_ID, "responses", None, raw="[1]").status == 400
+    # JSON nested deeper than the parser goes (under the size limit) is malformed, not a server error
+    assert call(SURVEY_ID, "responses", None, raw="[" * 30_000).status == 400
+    assert call(SURVEY_ID, "responses", None, raw='{"a":' * 5_000 + "1" + "}" * 5_000).status == 400
     assert call(SURVEY_ID, "responses", {"ask_token": token, "score": 9}, content_type="text/plain").status == 415
     oversized = call(SURVEY_ID, "comments", {"ask_token": token, "comment": "x" * 40_000, "score": 9})
     assert (oversized.status, oversized.body["error"]["code"]) == (413, "payload_too_large")
@@ -270,6 +274,12 @@ def test_tokens_are_bound_to_their_survey(web: LocalStack) -> None:
     assert (foreign_contact.status, foreign_contact.body["error"]["code"]) == (403, "wrong_survey")
     unknown = call("no-such-survey", "eligibility", {"contact_token": contact_token(web, "c-11"), "url": None})
     assert (unknown.status, unknown.body["error"]["code"]) == (404, "survey_not_found")
+    # An id no survey can have (too long, other characters) is not found without a read or a cache entry
+    with RECORDER.capture() as uses:
+        for impossible in ("x" * 5_000, "a%20b", "s\u00e9"):
+            reply = call(impossible, "eligibility", {"contact_token": "x", "url": None})
+            assert (reply.status, reply.body["error"]["code"]) == (404, "survey_not_found")
+    assert not [u for u in uses if u.action == "dynamodb:GetItem"]
     assert scan(web, "responses") == []
 
 

@@ -32,6 +32,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from nps.kernel.normalising import nfc
 from nps.kernel.periods import Granularity, parse_timestamp, period_key
 
 #: The web wave of a period is ``web-<period>``: one answer per contact per period of the survey's cadence.
@@ -120,8 +121,9 @@ class WebSurvey:
         return self.default_locale
 
     def segments_of(self, attributes: Mapping[str, str]) -> dict[str, str]:
-        """The values of the survey's segment dimensions among ``attributes``."""
-        return {d: attributes[d] for d in self.segment_dimensions if attributes.get(d)}
+        """The values of the survey's segment dimensions among ``attributes``, in Unicode NFC (as the email
+        path copies them) so values that look the same aggregate as one."""
+        return {d: nfc(attributes[d]) for d in self.segment_dimensions if attributes.get(d)}
 
     def web_wave_id(self, now: datetime) -> str:
         """``web-2026-Q4`` (quarterly, or no cadence), ``web-2026-11`` (monthly), ``web-2026-W48`` (weekly)."""
@@ -158,6 +160,8 @@ class PeriodInvite:
 
     invite_id: str
     status: str  # shown | answered | dismissed
+    #: When the prompt was first shown (ISO-8601 UTC); None on invites stored without it.
+    sent_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +211,20 @@ def _within(at: str | None, days: int, now: datetime) -> bool:
         return False
 
 
+def _surveyed_elsewhere_since(
+    contact: StoredContact | None, invite: PeriodInvite, fatigue_days: int, now: datetime
+) -> bool:
+    """Whether the contact was surveyed by email or SMS after this period's prompt was shown (a send sets
+    the contact's ``last_surveyed_at`` later than the show): the shared fatigue window then holds."""
+    surveyed = contact.last_surveyed_at if contact else None
+    if surveyed is None or invite.sent_at is None or not _within(surveyed, fatigue_days, now):
+        return False
+    try:
+        return parse_timestamp(surveyed) > parse_timestamp(invite.sent_at)
+    except ValueError:
+        return False
+
+
 def decide(
     survey: WebSurvey,
     *,
@@ -232,6 +250,8 @@ def decide(
     if _within(state.dismissed_at, survey.dismissal_delay_days, now):
         return Decision(Reason.DISMISSED)
     if period_invite is not None:
+        if _surveyed_elsewhere_since(contact, period_invite, survey.fatigue_days, now):
+            return Decision(Reason.FATIGUE)
         return Decision(None, reshow=True)
     if _within(contact.last_surveyed_at if contact else None, survey.fatigue_days, now) or _within(
         state.last_surveyed_at, survey.fatigue_days, now

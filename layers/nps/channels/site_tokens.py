@@ -31,6 +31,7 @@ import hashlib
 import hmac
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -205,6 +206,12 @@ def _claims(raw: bytes, kid: str) -> ContactClaims | None:
     for name, value in attributes.items():
         if not _ATTRIBUTE_RE.fullmatch(name) or not isinstance(value, str):
             return None
-        if not value or len(value) > MAX_ATTRIBUTE_VALUE:
+        if not value or len(value) > MAX_ATTRIBUTE_VALUE or any(_invisible(ch) for ch in value):
             return None
     return ContactClaims(survey_id, contact_id, expires_at, kid, locale, dict(attributes))
+
+
+def _invisible(ch: str) -> bool:
+    """A control or format character (Unicode categories Cc, Cf: line breaks, bidirectional overrides,
+    zero-width marks): not a segment value a report can show."""
+    return unicodedata.category(ch) in ("Cc", "Cf")

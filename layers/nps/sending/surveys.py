@@ -262,6 +262,11 @@ def _origin(value: str) -> str:
         raise ValueError(f"{value!r}: origins must use https (plain http only for localhost)")
     if match.group(3) and not 0 < int(match.group(3)[1:]) < 65536:
         raise ValueError(f"{value!r}: the port must be 1-65535")
+    if match.group(3) == {"https": ":443", "http": ":80"}[match.group(1)]:
+        # Browsers leave the scheme's own port out of Origin: this entry could never match.
+        raise ValueError(
+            f"{value!r}: leave out the default port, as browsers do: {value.removesuffix(match.group(3))!r}"
+        )
     return value
 
 

@@ -90,6 +90,19 @@ def test_a_prompt_shown_and_not_answered_shows_again_without_the_other_rules() -
     assert shown.reshow
 
 
+def test_a_prompt_shown_then_an_email_or_sms_survey_is_not_shown_again_in_the_window() -> None:
+    # Given the period's prompt shown two days ago (the show set the contact's last_surveyed_at to its time)
+    shown = PeriodInvite("web-x", "shown", sent_at=ago(2))
+    assert decision(contact=StoredContact(last_surveyed_at=ago(2)), period_invite=shown) is None
+    # When an email or SMS invite went to the contact since (a send sets last_surveyed_at later)
+    # Then the shared fatigue window holds: the prompt is not shown again
+    assert decision(contact=StoredContact(last_surveyed_at=ago(1)), period_invite=shown) is Reason.FATIGUE
+    # And an invite stored without its show time keeps the re-show
+    assert (
+        decision(contact=StoredContact(last_surveyed_at=ago(1)), period_invite=PeriodInvite("web-x", "shown")) is None
+    )
+
+
 def test_the_fatigue_window_is_shared_with_email_and_sms() -> None:
     assert decision(contact=StoredContact(last_surveyed_at=ago(10))) is Reason.FATIGUE
     assert decision(contact=StoredContact(last_surveyed_at=ago(91))) is None
@@ -148,3 +161,9 @@ def test_rules_apply_in_order_suppression_before_answered_before_fatigue() -> No
 )
 def test_one_web_wave_per_period_of_the_cadence(cadence: str, wave: str) -> None:
     assert replace(SURVEY, cadence=cadence).web_wave_id(NOW) == wave
+
+
+def test_segment_values_from_claims_aggregate_as_one_whatever_their_unicode_form() -> None:
+    survey = replace(SURVEY, segment_dimensions=("plan",))
+    decomposed, composed = "Cafe\u0301", "Caf\u00e9"
+    assert survey.segments_of({"plan": decomposed}) == survey.segments_of({"plan": composed}) == {"plan": composed}

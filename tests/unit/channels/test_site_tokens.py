@@ -119,6 +119,9 @@ def _signed_payload(claims: dict[str, object], survey: str = "survey-a") -> str:
         {"s": "survey-a", "c": "c-1", "exp": NOW + 60, "a": {"plan": "x" * 257}},
         {"s": "survey-a", "c": "c-1", "exp": NOW + 60, "a": {f"d{i}": "v" for i in range(21)}},
         {"s": "survey-a", "c": "c-1", "exp": NOW + 60, "l": "<script>"},
+        {"s": "survey-a", "c": "c-1", "exp": NOW + 60, "a": {"plan": "pro\n"}},  # a control character
+        {"s": "survey-a", "c": "c-1", "exp": NOW + 60, "a": {"plan": "\u202eorp"}},  # a bidi override
+        {"s": "survey-a", "c": "c-1", "exp": NOW + 60, "a": {"plan": "pro\u200b"}},  # zero-width space
     ],
 )
 def test_signed_claims_of_the_wrong_shape_are_invalid(claims: dict[str, object]) -> None:

@@ -47,6 +47,8 @@ def test_https_origins_and_local_http_are_accepted(origin: str) -> None:
         "app.example.com",
         "https://app.example.com:0",
         "null",
+        "https://app.example.com:443",  # browsers leave the default port out of Origin: it could never match
+        "http://localhost:80",
     ],
 )
 def test_anything_but_an_exact_origin_is_refused(origin: str) -> None:

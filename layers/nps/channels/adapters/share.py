@@ -10,6 +10,8 @@ from nps.channels.share_links import ShareSurvey
 from nps.kernel import aws
 
 _CACHE_SECONDS = 60.0
+#: Survey definitions a warm instance keeps at most (the oldest read is dropped first).
+_CACHE_SURVEYS = 256
 
 
 class ShareSurveys:
@@ -32,6 +34,9 @@ class ShareSurveys:
             .get("Item")
         )
         survey = ShareSurvey.from_definition(item["definition"]["S"]) if item else None
+        self._cache.pop(survey_id, None)
+        if len(self._cache) >= _CACHE_SURVEYS:
+            del self._cache[next(iter(self._cache))]
         self._cache[survey_id] = (time.monotonic(), survey)
         return survey
 

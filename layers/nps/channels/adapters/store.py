@@ -32,6 +32,8 @@ from nps.sending.adapters.invites import invites_sent_keys
 
 DEFINITION = "definition"
 _CACHE_SECONDS = 60.0
+#: Survey definitions a warm instance keeps at most (the oldest read is dropped first).
+_CACHE_SURVEYS = 256
 #: How long web state and web invites are kept after their last write (a year and a month: the longest
 #: fatigue window and dismissal delay are a year).
 RETENTION_SECONDS = 400 * 86400
@@ -100,6 +102,9 @@ class WebStore:
             .get("Item")
         )
         survey = WebSurvey.from_definition(item["definition"]["S"]) if item else None
+        self._surveys.pop(survey_id, None)
+        if len(self._surveys) >= _CACHE_SURVEYS:
+            del self._surveys[next(iter(self._surveys))]
         self._surveys[survey_id] = (time.monotonic(), survey)
         return survey
 
@@ -126,7 +131,11 @@ class WebStore:
             )
             if state_item
             else None,
-            period_invite=PeriodInvite(invite_id, _text(invite_item, "status") or "shown") if invite_item else None,
+            period_invite=PeriodInvite(
+                invite_id, _text(invite_item, "status") or "shown", _text(invite_item, "sent_at")
+            )
+            if invite_item
+            else None,
         )
 
     def any_suppressed(self, hashes: Sequence[str]) -> bool:
