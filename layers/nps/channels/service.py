@@ -44,7 +44,7 @@ class WebError(Exception):
 
 
 class BadRequest(WebError):
-    pass
+    """A malformed request: not JSON, not an object, or missing/unknown fields (400 ``bad_request``)."""
 
 
 class TokenInvalid(WebError):
