@@ -20,10 +20,30 @@ def violation_lines(violations: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+#: Resolves once every animation with an end (not an infinite spinner) has finished or been cancelled, in
+#: the document and in every open shadow root (``document.getAnimations()`` leaves shadow trees out).
+SETTLE_ANIMATIONS = """() => {
+  const roots = [document];
+  for (let i = 0; i < roots.length; i++) {
+    for (const element of roots[i].querySelectorAll('*')) {
+      if (element.shadowRoot) roots.push(element.shadowRoot);
+    }
+  }
+  return Promise.all(roots.flatMap(root => root.getAnimations())
+    .filter(a => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+    .map(a => a.finished.catch(() => null)));
+}"""
+
+
 def assert_accessible(page: Any) -> None:
     """Run axe-core on ``page`` (a Playwright sync ``Page``, JavaScript enabled) and fail listing every
-    violation's rule id, impact and targets. Raises ``AssertionError`` when there is any violation."""
+    violation's rule id, impact and targets. Raises ``AssertionError`` when there is any violation.
+
+    Waits first for every finite animation on the page (shadow trees included) to finish: axe measures
+    colours as rendered, so text caught mid-fade would be reported for a contrast it never has at rest.
+    """
     from axe_playwright_python.sync_playwright import Axe
 
+    page.evaluate(SETTLE_ANIMATIONS)
     violations: list[dict[str, Any]] = Axe().run(page).response["violations"]
     assert not violations, f"axe-core reports violations on {page.url}:\n" + "\n".join(violation_lines(violations))

@@ -44,8 +44,7 @@ def events(page: Any) -> list[str]:
 def test_the_prompt_shows_the_question_eleven_named_scores_and_the_scale_ends(context: Any) -> None:
     api = MockApi()
     page = open_host(context, api)
-    dialog = sheet(page)
-    dialog.wait_for()
+    dialog = settled(page)
     # Then the dialog is named by the question, in the survey's language and direction
     assert dialog.get_attribute("aria-labelledby") == "nps-q"
     assert page.get_by_role("dialog", name=prompt()["question"]).count() == 1
