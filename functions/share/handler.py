@@ -179,8 +179,8 @@ def _survey(survey_id: str) -> ShareSurvey:
     return service().survey(survey_id)
 
 
-def _client() -> str:
-    return app.current_event.request_context.http.source_ip or "unknown"
+def _client() -> str | None:
+    return app.current_event.request_context.http.source_ip
 
 
 def _action(survey_id: str, suffix: str = "") -> str:

@@ -253,7 +253,7 @@ def post(survey_id: str, action: str) -> Response[str]:
     origin = None
     try:
         survey, origin = _allowed_survey(survey_id)
-        service().check_rate(app.current_event.request_context.http.source_ip or "unknown")
+        service().check_rate(app.current_event.request_context.http.source_ip)
         body = _body()
         if action == "eligibility":
             return _eligibility(survey, body, origin)

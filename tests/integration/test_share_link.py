@@ -168,6 +168,28 @@ def test_a_burst_from_one_client_gets_429_and_records_nothing_more(
     assert request("POST", f"/s/{SURVEY_ID}", {"score": "7", "b": "x" * 22}, source_ip="192.0.2.1")["statusCode"] == 200
 
 
+def test_an_ipv6_client_rotating_inside_its_64_shares_one_budget(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a limit of 2 answers a minute per client
+    monkeypatch.setenv("SHARE_RATE_LIMIT_PER_MINUTE", "2")
+    _reset()
+    put_survey(stack)
+    # When one client answers from three addresses of its /64
+    statuses = [
+        request(
+            "POST",
+            f"/s/{SURVEY_ID}",
+            {"score": "7", "b": f"rotating-browser-{n:06d}"},
+            source_ip=f"2001:db8:5:6::{n + 1:x}",
+        )["statusCode"]
+        for n in range(3)
+    ]
+    # Then the third is refused: the /64 is the client
+    assert statuses == [200, 200, 429]
+    assert len(responses(stack)) == 2
+
+
 @pytest.mark.parametrize(
     ("share_link", "survey_active"),
     [({"enabled": False}, True), ({"enabled": True}, False)],

@@ -231,6 +231,21 @@ def test_a_burst_from_one_client_is_rate_limited(web: LocalStack) -> None:
     assert "203.0.113.10" not in stored  # the counter's key is a keyed hash, never the address
 
 
+def test_an_ipv6_client_rotating_inside_its_64_is_rate_limited(web: LocalStack) -> None:
+    # Given a limit of 3 a minute
+    web_function.service().rate_limit_per_minute = 3
+    # When one client sends from a new address of its /64 each time, and a client with no usable address
+    replies = [
+        call(SURVEY_ID, "eligibility", {"contact_token": "x", "url": None}, source_ip=f"2001:db8:aa:bb::{n:x}")
+        for n in range(1, 5)
+    ]
+    # Then the fourth is refused (the /64 is the client), while the next /64 is not
+    assert [reply.status for reply in replies] == [401, 401, 401, 429]
+    next_prefix = call(SURVEY_ID, "eligibility", {"contact_token": "x", "url": None}, source_ip="2001:db8:aa:bc::1")
+    assert next_prefix.status == 401
+    assert "2001:db8" not in json.dumps(scan(web, "invites"))
+
+
 def _bad(web: LocalStack, token: str) -> list[tuple[str, Any, dict[str, Any]]]:
     return [
         ("responses", {"ask_token": token, "score": 11}, {"status": 422, "code": "bad_score"}),

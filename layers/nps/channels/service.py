@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from nps.channels.adapters.store import DailyCapReached, ShowRequest, WebStore
+from nps.channels.clients import rate_limit_client
 from nps.channels.eligibility import Decision, Reason, WebSurvey, decide, url_allowed
 from nps.channels.site_tokens import ContactClaims, ContactTokenStatus, verify_contact_token
 from nps.kernel.categories import Category, categorize
@@ -188,13 +189,17 @@ class WebService:
         """Exact match against the survey's allow-list (a request without ``Origin`` is refused)."""
         return origin is not None and origin in survey.allowed_origins
 
-    def check_rate(self, source_ip: str, scope: str = "web") -> None:
-        """Count the request against its client's minute; raise :class:`RateLimited` past the limit. The
-        counter's id is a keyed hash of the address and the minute: no address is stored. Each ``scope``
-        (``web``: the prompt's API; ``share``: the share link's pages) counts on its own."""
+    def check_rate(self, source_ip: str | None, scope: str = "web") -> None:
+        """Count the request against its client's minute; raise :class:`RateLimited` past the limit.
+
+        The client is :func:`nps.channels.clients.rate_limit_client` of ``source_ip``: an IPv4 address, an
+        IPv6 /64, or one shared ``unknown`` client for an absent or malformed source. The counter's id is a
+        keyed hash of the client and the minute: no address is stored. Each ``scope`` (``web``: the
+        prompt's API; ``share``: the share link's pages) counts on its own. Costs one write (an ``ADD``)."""
         now = self.clock()
         minute = int(now.timestamp()) // 60
-        counter = "wrl-" + self._id_key().digest(f"{scope}-rate", source_ip, str(minute))[:32]
+        client = rate_limit_client(source_ip)
+        counter = "wrl-" + self._id_key().digest(f"{scope}-rate", client, str(minute))[:32]
         if self.store.count_request(counter, (minute + 2) * 60) > self.rate_limit_per_minute:
             raise RateLimited(retry_after=max(1, (minute + 1) * 60 - int(now.timestamp())))
 
