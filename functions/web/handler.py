@@ -26,7 +26,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.channels.adapters.store import WebStore
-from nps.channels.eligibility import WebSurvey
+from nps.channels.eligibility import Reason, WebSurvey
 from nps.channels.prompt import prompt
 from nps.channels.service import (
     DEFAULT_RATE_LIMIT_PER_MINUTE,
@@ -281,6 +281,9 @@ def _eligibility(survey: WebSurvey, body: dict[str, Any], origin: str) -> Respon
         raise BadRequest("url must be a string of at most 2,048 characters, or null")
     result = service().eligibility(survey, _string(body, "contact_token", 8192), url)
     if not result.show:
+        if result.reason is Reason.BUSY:  # contention outlasted the retries: worth an alarm if it persists
+            logger.warning("prompt not shown: the show transaction stayed contended")
+            metrics.add_metric(name="WebShowsBusy", unit=MetricUnit.Count, value=1)
         return _json(200, {"show": False, "reason": result.reason.value if result.reason else None}, origin)
     metrics.add_metric(name="WebPromptsShown", unit=MetricUnit.Count, value=1)
     return _json(

@@ -3,6 +3,7 @@ eligibility rules; CORS; rate limits; nothing recorded on bad input."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from functions.score import handler as score
 from functions.web import handler as web_function
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext, http_event
+from local.principals import as_outside_world
 from nps.channels.site_tokens import mint
 from nps.kernel import aws
 from nps.links.tokens import Purpose, sign
@@ -178,6 +180,110 @@ def test_the_daily_cap_stops_prompts_for_the_day(web: LocalStack) -> None:
     shown(web, "d-2")
     assert eligibility(web, "d-3").body == {"show": False, "reason": "daily_cap"}
     shown(web, "d-1")  # already shown today: shows again, not counted again
+
+
+def web_invites(stack: LocalStack) -> list[dict[str, Any]]:
+    return [i for i in scan(stack, "invites") if i.get("channel") == {"S": "web"}]
+
+
+def test_a_contact_deleted_between_read_and_show_is_not_shown(web: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a stored contact who is deleted (say, erased) right after eligibility read it
+    contacts = DynamoContactRepository(web.tables["contacts"])
+    contacts.upsert(Contact(contact_id="gone-1", email="gone1@example.com"))
+    store = web_function.service().store
+    read = store.eligibility_reads
+
+    def read_then_delete(*args: Any) -> Any:
+        found = read(*args)
+        with as_outside_world():  # the erasure, not the web function
+            aws.client("dynamodb").delete_item(
+                TableName=web.tables["contacts"], Key={"audience": {"S": "default"}, "contact_id": {"S": "gone-1"}}
+            )
+        return found
+
+    monkeypatch.setattr(store, "eligibility_reads", read_then_delete)
+    # When the prompt would be shown, the transaction's contact condition fails (moto's CancellationReasons)
+    reply = eligibility(web, "gone-1")
+    # Then it is a 200 "not shown", and nothing of the show is written: no invite, no count, no contact
+    assert (reply.status, reply.body) == (200, {"show": False, "reason": "changed"})
+    assert web_invites(web) == []
+    assert not [k for k in aggregates(web) if k[0].endswith("#web")]
+    assert scan(web, "contacts") == []
+
+
+def test_an_invite_created_between_read_and_show_shows_again_counted_once(
+    web: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a prompt shown once, and a second request that read before the first wrote
+    shown(web, "race-1")
+    store = web_function.service().store
+    read = store.eligibility_reads
+    monkeypatch.setattr(
+        store, "eligibility_reads", lambda *a: dataclasses.replace(read(*a), period_invite=None, state=None)
+    )
+    # When the second request writes (the invite's condition fails)
+    reply = eligibility(web, "race-1")
+    # Then it shows with an ask token, and the prompt is counted once
+    assert reply.body["show"] is True
+    assert len(web_invites(web)) == 1
+    quarter = next(v for k, v in aggregates(web).items() if k[0] == f"{SURVEY_ID}#quarter#*#web")
+    assert quarter["invites_sent"] == 1
+
+
+def test_a_full_daily_cap_between_read_and_show_is_daily_cap(web: LocalStack) -> None:
+    # Given a cap of 1 taken by another contact (the cap counter is the transaction's third item)
+    put_web_survey(web, daily_cap=1)
+    shown(web, "cap-1")
+    # When another contact is decided eligible, the cap's condition cancels the show
+    reply = eligibility(web, "cap-2")
+    assert (reply.status, reply.body) == (200, {"show": False, "reason": "daily_cap"})
+    assert len(web_invites(web)) == 1
+
+
+def _cancel(item: int, code: str, times: int) -> tuple[Any, list[int]]:
+    """A botocore handler that cancels the next ``times`` show transactions with ``code`` on item ``item``
+    (the cancellation DynamoDB sends for contention, which moto never does)."""
+    calls: list[int] = []
+
+    def handler(params: dict[str, Any], **_: Any) -> Any:
+        count = len(json.loads(params["body"])["TransactItems"])
+        calls.append(count)
+        if len(calls) > times:
+            return None
+        reasons = [{"Code": "None"}] * count
+        reasons[item] = {"Code": code, "Message": code}
+        error = {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"}
+        return (
+            type("Reply", (), {"status_code": 400, "headers": {}})(),
+            {"Error": error, "CancellationReasons": reasons},
+        )
+
+    return handler, calls
+
+
+@pytest.mark.parametrize(("item", "name"), [(0, "invite"), (1, "state"), (2, "contact"), (3, "aggregate")])
+def test_contention_on_any_item_is_retried_then_busy_never_a_500(web: LocalStack, item: int, name: str) -> None:
+    DynamoContactRepository(web.tables["contacts"]).upsert(Contact(contact_id="busy-1", email="b1@example.com"))
+    web_function.service().store._sleep = lambda _: None
+    events = aws.client("dynamodb").meta.events
+    # Given contention on one item twice: the third attempt writes
+    handler, calls = _cancel(item, "TransactionConflict", times=2)
+    events.register_first("before-call.dynamodb.TransactWriteItems", handler, unique_id="cancel")
+    try:
+        assert eligibility(web, "busy-1").body["show"] is True, name
+        assert len(calls) == 3
+    finally:
+        events.unregister("before-call.dynamodb.TransactWriteItems", unique_id="cancel")
+    # And contention that outlasts the retries, or a reason no item explains, is "busy" with nothing written
+    for code in ("TransactionConflict", "ValidationError"):
+        handler, calls = _cancel(item, code, times=99)
+        events.register_first("before-call.dynamodb.TransactWriteItems", handler, unique_id="cancel")
+        try:
+            reply = eligibility(web, "busy-2")
+        finally:
+            events.unregister("before-call.dynamodb.TransactWriteItems", unique_id="cancel")
+        assert (reply.status, reply.body) == (200, {"show": False, "reason": "busy"}), (name, code)
+    assert len(web_invites(web)) == 1
 
 
 def test_eligibility_reads_at_most_two_round_trips(web: LocalStack) -> None:

@@ -15,7 +15,9 @@ The rules, in the order they are checked (the first that applies is the reason g
 8. ``too_new``: first seen on the site less than ``min_days_since_first_seen`` days ago;
 9. ``sampled_out``: outside the sample (a keyed hash of the contact id, so the answer is stable);
 10. ``daily_cap``: the survey showed ``daily_cap`` prompts today (UTC) — checked by the write that
-    shows the prompt, so concurrent requests cannot exceed it.
+    shows the prompt, so concurrent requests cannot exceed it;
+11. ``changed`` / ``busy``: the write that shows the prompt found the stored contact deleted since it was
+    read, or could not be written for contention (:class:`nps.channels.adapters.store.ShowOutcome`).
 
 The survey definition is read from its stored JSON (validated by :class:`nps.sending.surveys.Survey`
 when it was saved) without pydantic, which keeps the web function's cold start low.
@@ -50,6 +52,10 @@ class Reason(StrEnum):
     SAMPLED_OUT = "sampled_out"
     DAILY_CAP = "daily_cap"
     URL = "url"
+    #: The stored contact was deleted (e.g. erased) while the request was decided: not shown.
+    CHANGED = "changed"
+    #: The show could not be written (write contention or throttling past retries): ask again later.
+    BUSY = "busy"
 
 
 @dataclass(frozen=True, slots=True)

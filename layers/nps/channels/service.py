@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from nps.channels.adapters.store import DailyCapReached, ShowRequest, WebStore
+from nps.channels.adapters.store import ShowOutcome, ShowRequest, WebStore
 from nps.channels.clients import rate_limit_client
 from nps.channels.eligibility import Decision, Reason, WebSurvey, decide, url_allowed
 from nps.channels.site_tokens import ContactClaims, ContactTokenStatus, verify_contact_token
@@ -31,6 +31,14 @@ ASK_TOKEN_SECONDS = 2 * 3600
 #: Requests one client (source address) may make per minute, over every web endpoint.
 DEFAULT_RATE_LIMIT_PER_MINUTE = 120
 WEB_INVITE_PREFIX = "web-"
+
+
+#: Why a show the store did not write is not shown.
+_NOT_SHOWN = {
+    ShowOutcome.DAILY_CAP: Reason.DAILY_CAP,
+    ShowOutcome.CONTACT_GONE: Reason.CHANGED,
+    ShowOutcome.BUSY: Reason.BUSY,
+}
 
 
 class WebError(Exception):
@@ -261,12 +269,11 @@ class WebService:
                 now=now,
                 expires_at=int(now.timestamp()) + survey.link_lifetime_days * 86400,
             )
-            try:
-                self.store.show(request)  # also records first seen
-            except DailyCapReached:
-                if first_identify:
+            outcome = self.store.show(request)  # also records first seen
+            if outcome not in (ShowOutcome.SHOWN, ShowOutcome.ALREADY_SHOWN):
+                if first_identify and outcome is ShowOutcome.DAILY_CAP:
                     self.store.record_first_seen(state_id, survey.survey_id, claims.contact_id, now)
-                return Eligibility(Reason.DAILY_CAP)
+                return Eligibility(_NOT_SHOWN[outcome])
         token = sign(self._link_keyring(), Purpose.WEB, invite_id, int(now.timestamp()) + ASK_TOKEN_SECONDS)
         return Eligibility(None, token, locale)
 
