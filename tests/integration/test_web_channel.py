@@ -174,6 +174,35 @@ def test_ineligible_reasons(web: LocalStack, settings: dict[str, Any], url: str,
     assert [i for i in scan(web, "invites") if i.get("channel") == {"S": "web"}] == []
 
 
+def test_first_seen_is_recorded_on_an_excluded_page_once(web: LocalStack) -> None:
+    # Given a survey asking after 3 days, only under /app
+    put_web_survey(web, url_include=["/app"], min_days_since_first_seen=3)
+    # When the contact is first identified on an excluded page
+    assert eligibility(web, "fs-1", url="https://app.example.com/pricing").body == {"show": False, "reason": "url"}
+    # Then first seen is recorded (the 3 days start now)
+    (state,) = [i for i in scan(web, "invites") if i.get("kind") == {"S": "web_state"}]
+    assert "first_seen_at" in state
+    # And later calls, excluded or not, read it and write nothing more for it
+    written: list[str] = []
+
+    def record_write(params: dict[str, Any], **_: Any) -> None:
+        written.append(params.get("Key", {}).get("invite_id", {}).get("S", "?"))
+
+    events = aws.client("dynamodb").meta.events
+    for operation in ("UpdateItem", "PutItem", "TransactWriteItems"):
+        events.register(f"provide-client-params.dynamodb.{operation}", record_write, unique_id=f"w-{operation}")
+    try:
+        eligibility(web, "fs-1", url="https://app.example.com/pricing")
+        assert eligibility(web, "fs-1").body == {"show": False, "reason": "too_new"}
+    finally:
+        for operation in ("UpdateItem", "PutItem", "TransactWriteItems"):
+            events.unregister(f"provide-client-params.dynamodb.{operation}", unique_id=f"w-{operation}")
+    assert written
+    assert all(key.startswith("wrl-") for key in written)  # the rate limiter's counters only
+    (again,) = [i for i in scan(web, "invites") if i.get("kind") == {"S": "web_state"}]
+    assert again == state
+
+
 def test_the_daily_cap_stops_prompts_for_the_day(web: LocalStack) -> None:
     put_web_survey(web, daily_cap=2)
     shown(web, "d-1")

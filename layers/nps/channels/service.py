@@ -215,22 +215,30 @@ class WebService:
     def eligibility(self, survey: WebSurvey, contact_token: object, url: str | None) -> Eligibility:
         """Whether to show the prompt to the contact ``contact_token`` names, on the page at ``url``.
 
-        Raises :class:`TokenInvalid`, :class:`TokenExpired` or :class:`WrongSurvey` for a bad token.
-        Reads: none when the survey's prompt is off or the page is excluded; otherwise one BatchGetItem
-        (contact, web state, the period's web invite) and, for a contact with stored addresses, one more
-        (their suppression keys). Writes: first seen (once per contact), and the show transaction the
-        first time the prompt shows in a period.
+        Raises :class:`TokenInvalid`, :class:`TokenExpired` or :class:`WrongSurvey` for a bad token (then
+        nothing is read or written). Every call with a good token records when the contact was **first
+        seen** for the survey, whatever the decision (the ``min_days_since_first_seen`` rule counts from
+        there), and only when it is not recorded yet.
+
+        Cost of a call with a good token (the rate limiter's write and the cached survey read aside):
+
+        * prompt off or page excluded by the URL rules: one GetItem (the web state, eventually
+          consistent), plus one UpdateItem the first time the contact is seen;
+        * otherwise: one BatchGetItem (contact, web state, the period's web invite) and, for a contact
+          with stored addresses, one more (their suppression keys); then either the show transaction
+          (the first show in a period: it records first seen too), or one UpdateItem for first seen when
+          the contact is seen for the first time and not shown; later calls write nothing else.
         """
         now = self.clock()
         claims = self._claims(survey, contact_token, now)
-        if not survey.active or not survey.enabled:
-            return Eligibility(Reason.DISABLED)
-        if not url_allowed(survey, url):
-            return Eligibility(Reason.URL)
         id_key = self._id_key()
+        state_id = web_state_id(id_key, survey.survey_id, claims.contact_id)
+        if not survey.active or not survey.enabled or not url_allowed(survey, url):
+            if not self.store.first_seen_recorded(state_id):
+                self.store.record_first_seen(state_id, survey.survey_id, claims.contact_id, now)
+            return Eligibility(Reason.DISABLED if not survey.active or not survey.enabled else Reason.URL)
         wave_id = survey.web_wave_id(now)
         invite_id = web_invite_id(id_key, survey.survey_id, wave_id, claims.contact_id)
-        state_id = web_state_id(id_key, survey.survey_id, claims.contact_id)
         reads = self.store.eligibility_reads(survey.audience, claims.contact_id, state_id, invite_id)
         contact = reads.contact
         addresses = contact.addresses() if contact else []
@@ -246,13 +254,10 @@ class WebService:
             period_invite=reads.period_invite,
             sample_hash=id_key.digest("web-sample", survey.survey_id, claims.contact_id),
         )
-        first_identify = reads.state is None
-        if decision.reason is not None:
-            if first_identify:
-                self.store.record_first_seen(state_id, survey.survey_id, claims.contact_id, now)
-            return Eligibility(decision.reason)
+        unseen = reads.state is None or reads.state.first_seen_at is None
+        reason = decision.reason
         locale = survey.locale_for(claims.locale, contact.locale if contact else None)
-        if not decision.reshow:
+        if reason is None and not decision.reshow:
             attributes = dict(claims.attributes) | (dict(contact.attributes) if contact else {})
             request = ShowRequest(
                 invite_id=invite_id,
@@ -269,11 +274,15 @@ class WebService:
                 now=now,
                 expires_at=int(now.timestamp()) + survey.link_lifetime_days * 86400,
             )
-            outcome = self.store.show(request)  # also records first seen
-            if outcome not in (ShowOutcome.SHOWN, ShowOutcome.ALREADY_SHOWN):
-                if first_identify and outcome is ShowOutcome.DAILY_CAP:
-                    self.store.record_first_seen(state_id, survey.survey_id, claims.contact_id, now)
-                return Eligibility(_NOT_SHOWN[outcome])
+            outcome = self.store.show(request)
+            if outcome in (ShowOutcome.SHOWN, ShowOutcome.ALREADY_SHOWN):
+                unseen = False  # this show transaction (or the one that won) recorded first seen
+            else:
+                reason = _NOT_SHOWN[outcome]
+        if unseen:
+            self.store.record_first_seen(state_id, survey.survey_id, claims.contact_id, now)
+        if reason is not None:
+            return Eligibility(reason)
         token = sign(self._link_keyring(), Purpose.WEB, invite_id, int(now.timestamp()) + ASK_TOKEN_SECONDS)
         return Eligibility(None, token, locale)
 

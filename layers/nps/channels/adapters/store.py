@@ -192,6 +192,21 @@ class WebStore:
             else None,
         )
 
+    def first_seen_recorded(self, state_id: str) -> bool:
+        """Whether the contact's web state records when it was first seen (one GetItem of one attribute,
+        eventually consistent: half a read unit)."""
+        self.reads += 1
+        item = (
+            aws.client("dynamodb")
+            .get_item(
+                TableName=self.invites_table,
+                Key={"invite_id": {"S": state_id}},
+                ProjectionExpression="first_seen_at",
+            )
+            .get("Item")
+        )
+        return bool(_text(item, "first_seen_at"))
+
     def any_suppressed(self, hashes: Sequence[str]) -> bool:
         """Whether any of the suppression keys is in the suppressions table (one BatchGetItem; a number
         suppressed only because SNS had it opted out counts too: the web prompt asks no SNS)."""
