@@ -116,7 +116,6 @@ def limiter() -> WebService:
     return WebService(
         store=WebStore(config.surveys_table, "", config.invites_table, "", ""),
         site_keyring=lambda: load_keyring(config.site_keys_secret_name),
-        link_keyring=lambda: load_keyring(config.site_keys_secret_name),
         id_key=lambda: load_id_key(config.id_key_secret_name),
         invites=DynamoInviteRepository(config.invites_table),
         responses=DynamoResponseRepository(config.responses_table),

@@ -73,7 +73,6 @@ class FunctionSettings:
     responses_table: str
     suppressions_table: str
     aggregates_table: str
-    signing_secret_name: str
     site_keys_secret_name: str
     id_key_secret_name: str
     edit_window_days: int
@@ -88,7 +87,6 @@ class FunctionSettings:
             "responses_table": "RESPONSES_TABLE",
             "suppressions_table": "SUPPRESSIONS_TABLE",
             "aggregates_table": "AGGREGATES_TABLE",
-            "signing_secret_name": "SIGNING_SECRET_NAME",
             "site_keys_secret_name": "SITE_KEYS_SECRET_NAME",
             "id_key_secret_name": "ID_KEY_SECRET_NAME",
         }
@@ -115,7 +113,6 @@ def service() -> WebService:
             config.aggregates_table,
         ),
         site_keyring=lambda: load_keyring(config.site_keys_secret_name),
-        link_keyring=lambda: load_keyring(config.signing_secret_name),
         id_key=lambda: load_id_key(config.id_key_secret_name),
         invites=DynamoInviteRepository(config.invites_table),
         responses=DynamoResponseRepository(config.responses_table),

@@ -16,9 +16,9 @@ from functions.web import handler as web_function
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext, http_event
 from local.principals import as_outside_world
-from nps.channels.site_tokens import mint
+from nps.channels.site_tokens import ask_keyring, mint
 from nps.kernel import aws
-from nps.links.tokens import Purpose, sign
+from nps.links.tokens import Purpose, TokenStatus, sign, verify
 from nps.sending.adapters.contacts import DynamoContactRepository
 from nps.sending.adapters.suppressions import DynamoSuppressionRepository
 from nps.sending.contacts import Contact
@@ -440,13 +440,32 @@ def test_expired_tokens_are_refused(web: LocalStack) -> None:
     token = shown(web, "c-12")
     invite_id = next(i["invite_id"]["S"] for i in scan(web, "invites") if i.get("channel") == {"S": "web"})
     assert token
-    expired_ask = sign(web.keyring, Purpose.WEB, invite_id, int(time.time()) - 1)
+    assert web.site_keyring is not None
+    asks = ask_keyring(web.site_keyring)
+    expired_ask = sign(asks, Purpose.WEB, invite_id, int(time.time()) - 1)
     reply = call(SURVEY_ID, "responses", {"ask_token": expired_ask, "score": 9})
     assert (reply.status, reply.body["error"]["code"]) == (401, "token_expired")
-    respond_token = sign(web.keyring, Purpose.RESPOND, invite_id, int(time.time()) + 60)
+    respond_token = sign(asks, Purpose.RESPOND, invite_id, int(time.time()) + 60)
     reply = call(SURVEY_ID, "responses", {"ask_token": respond_token, "score": 9})
     assert (reply.status, reply.body["error"]["code"]) == (401, "token_invalid")
+    # A web token signed with the email/SMS link keyring is forged as far as the web function knows
+    link_signed = sign(web.keyring, Purpose.WEB, invite_id, int(time.time()) + 60)
+    reply = call(SURVEY_ID, "responses", {"ask_token": link_signed, "score": 9})
+    assert (reply.status, reply.body["error"]["code"]) == (401, "token_invalid")
     assert scan(web, "responses") == []
+
+
+def test_ask_tokens_are_signed_with_keys_derived_from_the_site_keys(web: LocalStack) -> None:
+    # Given a shown prompt, the web function never reading the email/SMS link keyring
+    with RECORDER.capture() as uses:
+        token = shown(web, "ask-1")
+        assert call(SURVEY_ID, "responses", {"ask_token": token, "score": 9}).status == 200
+    read = {u.resource for u in uses if u.action == "secretsmanager:GetSecretValue"}
+    assert not [arn for arn in read if "LinkSigningKeys" in arn]
+    # Then its ask token verifies under the ask keyring, not under the link keyring
+    assert web.site_keyring is not None
+    assert verify(ask_keyring(web.site_keyring), token, Purpose.WEB, time.time()).status is TokenStatus.VALID
+    assert verify(web.keyring, token, Purpose.WEB, time.time()).status is TokenStatus.INVALID
 
 
 def test_the_widget_script_is_served_with_a_strong_etag(web: LocalStack, tmp_path: Any, monkeypatch: Any) -> None:

@@ -15,7 +15,7 @@ from typing import Protocol
 from nps.channels.adapters.store import ShowOutcome, ShowRequest, WebStore
 from nps.channels.clients import rate_limit_client
 from nps.channels.eligibility import Decision, Reason, WebSurvey, decide, url_allowed
-from nps.channels.site_tokens import ContactClaims, ContactTokenStatus, verify_contact_token
+from nps.channels.site_tokens import ContactClaims, ContactTokenStatus, ask_keyring, verify_contact_token
 from nps.kernel.categories import Category, categorize
 from nps.kernel.periods import iso_timestamp
 from nps.links.pseudonyms import IdKey
@@ -167,7 +167,6 @@ class WebService:
         self,
         store: WebStore,
         site_keyring: Callable[[], Keyring],
-        link_keyring: Callable[[], Keyring],
         id_key: Callable[[], IdKey],
         invites: InviteReader,
         responses: ResponseWriter,
@@ -177,7 +176,6 @@ class WebService:
     ) -> None:
         self.store = store
         self._site_keyring = site_keyring
-        self._link_keyring = link_keyring
         self._id_key = id_key
         self.invites = invites
         self.responses = responses
@@ -283,7 +281,9 @@ class WebService:
             self.store.record_first_seen(state_id, survey.survey_id, claims.contact_id, now)
         if reason is not None:
             return Eligibility(reason)
-        token = sign(self._link_keyring(), Purpose.WEB, invite_id, int(now.timestamp()) + ASK_TOKEN_SECONDS)
+        token = sign(
+            ask_keyring(self._site_keyring()), Purpose.WEB, invite_id, int(now.timestamp()) + ASK_TOKEN_SECONDS
+        )
         return Eligibility(None, token, locale)
 
     def _claims(self, survey: WebSurvey, token: object, now: datetime) -> ContactClaims:
@@ -299,7 +299,7 @@ class WebService:
     # -- answer, comment, dismissal -----------------------------------------------------------------
     def _invite(self, survey: WebSurvey, ask_token: object, now: datetime) -> Invite:
         """The web invite an ask token names, checked against the request's survey (one read)."""
-        check = verify(self._link_keyring(), ask_token, Purpose.WEB, now.timestamp())
+        check = verify(ask_keyring(self._site_keyring()), ask_token, Purpose.WEB, now.timestamp())
         if check.status is TokenStatus.EXPIRED:
             raise TokenExpired("the ask token has expired")
         if check.claims is None or check.status is not TokenStatus.VALID:

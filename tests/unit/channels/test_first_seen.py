@@ -64,7 +64,6 @@ def service(store: FakeStore, clock: list[datetime]) -> WebService:
     return WebService(
         store=store,  # type: ignore[arg-type]
         site_keyring=lambda: KEYRING,
-        link_keyring=lambda: KEYRING,
         id_key=lambda: IdKey(b"i" * 32),
         invites=None,  # type: ignore[arg-type]
         responses=None,  # type: ignore[arg-type]

@@ -37,7 +37,6 @@ def limiter(store: CountingStore, limit: int = 3) -> WebService:
     return WebService(
         store=store,  # type: ignore[arg-type]
         site_keyring=lambda: keyring,
-        link_keyring=lambda: keyring,
         id_key=lambda: IdKey(b"i" * 32),
         invites=None,  # type: ignore[arg-type]
         responses=None,  # type: ignore[arg-type]
