@@ -248,6 +248,22 @@ def test_oversized_bodies_and_comments_get_their_pages_and_record_nothing(stack:
     assert responses(stack) == []
 
 
+@pytest.mark.parametrize("charset", ["latin1", '"ISO-8859-1"', "utf-16"])
+def test_a_form_in_another_charset_gets_415_and_records_nothing(stack: LocalStack, charset: str) -> None:
+    put_survey(stack)
+    content_type = f"application/x-www-form-urlencoded; charset={charset}"
+    reply = request("POST", f"/s/{SURVEY_ID}", {"score": "7", "b": BROWSER}, content_type=content_type)
+    assert reply["statusCode"] == 415
+    assert responses(stack) == []
+    utf8 = request(
+        "POST",
+        f"/s/{SURVEY_ID}",
+        {"score": "7", "b": BROWSER},
+        content_type="application/x-www-form-urlencoded; charset=UTF-8",
+    )
+    assert utf8["statusCode"] == 200
+
+
 @pytest.mark.parametrize("score", ["\u00b2", "\u0663", "１"])  # superscript two, Arabic-Indic three, fullwidth one
 def test_an_empty_comment_with_a_non_ascii_digit_score_is_refused_not_a_server_error(
     stack: LocalStack, score: str

@@ -409,10 +409,30 @@ def test_nothing_is_recorded_on_bad_input(web: LocalStack) -> None:
     assert call(SURVEY_ID, "responses", None, raw="[" * 30_000).status == 400
     assert call(SURVEY_ID, "responses", None, raw='{"a":' * 5_000 + "1" + "}" * 5_000).status == 400
     assert call(SURVEY_ID, "responses", {"ask_token": token, "score": 9}, content_type="text/plain").status == 415
+    # One reading only: a repeated key (the score twice) is malformed, a charset other than UTF-8 unsupported
+    twice = call(SURVEY_ID, "responses", None, raw=f'{{"ask_token": "{token}", "score": 1, "score": 10}}')
+    assert (twice.status, twice.body["error"]["code"]) == (400, "bad_request")
+    for charset in ("latin1", '"ISO-8859-1"', "utf-16", "UTF8"):
+        refused = call(
+            SURVEY_ID,
+            "responses",
+            {"ask_token": token, "score": 9},
+            content_type=f"application/json; charset={charset}",
+        )
+        assert (refused.status, refused.body["error"]["code"]) == (415, "unsupported_media_type"), charset
     oversized = call(SURVEY_ID, "comments", {"ask_token": token, "comment": "x" * 40_000, "score": 9})
     assert (oversized.status, oversized.body["error"]["code"]) == (413, "payload_too_large")
     assert scan(web, "responses") == []
     assert [i for i in scan(web, "invites") if "requests" not in i] == [i for i in before if "requests" not in i]
+
+
+def test_a_utf8_charset_in_any_spelling_is_read(web: LocalStack) -> None:
+    token = shown(web, "cs-1")
+    for charset in ("utf-8", "UTF-8", '"utf-8"', '"Utf-8"'):
+        reply = call(
+            SURVEY_ID, "responses", {"ask_token": token, "score": 9}, content_type=f"application/json;charset={charset}"
+        )
+        assert reply.status == 200, charset
 
 
 def test_tokens_are_bound_to_their_survey(web: LocalStack) -> None:
