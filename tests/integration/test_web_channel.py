@@ -21,8 +21,10 @@ from nps.kernel import aws
 from nps.links.tokens import Purpose, TokenStatus, sign, verify
 from nps.sending.adapters.contacts import DynamoContactRepository
 from nps.sending.adapters.suppressions import DynamoSuppressionRepository
+from nps.sending.adapters.surveys import DynamoSurveyRepository
 from nps.sending.contacts import Contact
 from nps.sending.suppression import SuppressionReason, address_hash
+from nps.sending.surveys import Survey
 from tests.permissions.session import RECORDER
 from tests.support.web import ORIGIN, SURVEY_ID, WebReply, call, contact_token, put_web_survey
 
@@ -451,6 +453,31 @@ def test_tokens_are_bound_to_their_survey(web: LocalStack) -> None:
             assert (reply.status, reply.body["error"]["code"]) == (404, "survey_not_found")
     assert not [u for u in uses if u.action == "dynamodb:GetItem"]
     assert scan(web, "responses") == []
+
+
+def test_only_surveys_set_up_for_a_site_are_confirmed_to_exist(web: LocalStack) -> None:
+    # Given an email-only survey (no web prompt, no allowed origin) and a web survey
+    email_only = Survey.model_validate(
+        {
+            "survey_id": "email-only",
+            "name": "Email",
+            "brand_name": "Acme",
+            "sender": "s@example.com",
+            "channels": ["email"],
+        }
+    )
+    DynamoSurveyRepository(web.tables["surveys"]).put(email_only)
+    web_function.service().store.forget_surveys()
+    body = {"contact_token": "x", "url": None}
+    # Then the email-only survey is not found, from any origin, like an unknown id
+    for survey_id in ("email-only", "no-such-survey"):
+        for origin in (ORIGIN, "https://evil.example", None):
+            reply = call(survey_id, "eligibility", body, origin=origin)
+            assert (reply.status, reply.body["error"]["code"]) == (404, "survey_not_found"), (survey_id, origin)
+            assert call(survey_id, "eligibility", None, method="OPTIONS", origin=origin).status == 404
+    # And a web survey from an origin it does not allow is 403 (its id is public in the site's pages)
+    reply = call(SURVEY_ID, "eligibility", body, origin="https://evil.example")
+    assert (reply.status, reply.body["error"]["code"]) == (403, "origin_not_allowed")
 
 
 def test_expired_tokens_are_refused(web: LocalStack) -> None:

@@ -185,8 +185,12 @@ class WebService:
 
     # -- checks every request passes ----------------------------------------------------------------
     def survey(self, survey_id: str) -> WebSurvey:
+        """The survey the request names; raises :class:`SurveyNotFound` for an unknown one, and for one
+        whose web prompt allows no origin (an email/SMS-only survey): the web API confirms only the ids
+        of surveys set up for a site, which that site's pages show in their script tag anyway. A web
+        survey asked from an origin it does not allow is ``403 origin_not_allowed`` (docs/web-channel.md)."""
         survey = self.store.survey(survey_id)
-        if survey is None:
+        if survey is None or not survey.allowed_origins:
             raise SurveyNotFound("no such survey")
         return survey
 
