@@ -73,7 +73,6 @@ class NpsStack(Stack):
             surveys=storage.surveys,
             contacts=storage.contacts,
             suppressions=storage.suppressions,
-            signing_secret=self.response_api.signing_secret,
             id_key_secret=storage.id_key,
         )
         self.share_link = ShareLink(

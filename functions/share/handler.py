@@ -11,9 +11,7 @@ too many answers from one client 429 (with ``Retry-After``).
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
-import os
 import re
 import secrets
 from collections.abc import Mapping
@@ -48,8 +46,10 @@ from nps.channels.site_tokens import ContactTokenStatus, verify_contact_token
 from nps.events.names import ID_PATTERN
 from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.categories import MAX_COMMENT_LENGTH
+from nps.kernel.config import int_environment, required_environment
 from nps.kernel.locales import accept_language, resolve_locale, templates_dir
 from nps.kernel.rendering import HTML, PAGE_HEADERS, page_headers, render
+from nps.kernel.request_bodies import FORM_TYPE, BodyRefused, check_content_type, lower_headers, raw_body
 from nps.links.adapters.keyring import load_id_key, load_keyring
 from nps.responding.adapters.invites import DynamoInviteRepository
 from nps.responding.adapters.responses import DynamoResponseRepository, RecordOutcome
@@ -78,22 +78,21 @@ class FunctionSettings:
 
     @classmethod
     def from_env(cls) -> FunctionSettings:
-        names = {
-            "surveys_table": "SURVEYS_TABLE",
-            "invites_table": "INVITES_TABLE",
-            "responses_table": "RESPONSES_TABLE",
-            "site_keys_secret_name": "SITE_KEYS_SECRET_NAME",
-            "id_key_secret_name": "ID_KEY_SECRET_NAME",
-        }
-        values = {field: os.environ.get(variable, "") for field, variable in names.items()}
-        missing = sorted(variable for field, variable in names.items() if not values[field])
-        if missing:
-            raise RuntimeError(f"missing configuration: {', '.join(missing)}")
+        """Raises :class:`~nps.kernel.config.ConfigurationError` for a missing or malformed variable."""
+        values = required_environment(
+            {
+                "surveys_table": "SURVEYS_TABLE",
+                "invites_table": "INVITES_TABLE",
+                "responses_table": "RESPONSES_TABLE",
+                "site_keys_secret_name": "SITE_KEYS_SECRET_NAME",
+                "id_key_secret_name": "ID_KEY_SECRET_NAME",
+            }
+        )
         return cls(
             **values,
-            edit_window_days=int(os.environ.get("EDIT_WINDOW_DAYS", "7")),
-            rate_limit_per_minute=int(
-                os.environ.get("SHARE_RATE_LIMIT_PER_MINUTE", str(DEFAULT_SHARE_RATE_LIMIT_PER_MINUTE))
+            edit_window_days=int_environment("EDIT_WINDOW_DAYS", 7),
+            rate_limit_per_minute=int_environment(
+                "SHARE_RATE_LIMIT_PER_MINUTE", DEFAULT_SHARE_RATE_LIMIT_PER_MINUTE, 1
             ),
         )
 
@@ -116,7 +115,6 @@ def limiter() -> WebService:
     return WebService(
         store=WebStore(config.surveys_table, "", config.invites_table, "", ""),
         site_keyring=lambda: load_keyring(config.site_keys_secret_name),
-        link_keyring=lambda: load_keyring(config.site_keys_secret_name),
         id_key=lambda: load_id_key(config.id_key_secret_name),
         invites=DynamoInviteRepository(config.invites_table),
         responses=DynamoResponseRepository(config.responses_table),
@@ -163,7 +161,7 @@ def browser_script() -> tuple[Markup, str]:
 
 # -- requests --------------------------------------------------------------------------------------------
 def _headers() -> dict[str, str]:
-    return {k.lower(): v for k, v in (app.current_event.headers or {}).items()}
+    return lower_headers(app.current_event.headers)
 
 
 def _locale(survey: ShareSurvey | None = None, preferred: str | None = None) -> str:
@@ -179,8 +177,8 @@ def _survey(survey_id: str) -> ShareSurvey:
     return service().survey(survey_id)
 
 
-def _client() -> str:
-    return app.current_event.request_context.http.source_ip or "unknown"
+def _client() -> str | None:
+    return app.current_event.request_context.http.source_ip
 
 
 def _action(survey_id: str, suffix: str = "") -> str:
@@ -199,22 +197,21 @@ class _NotAForm(ShareError):
     status, reason = 415, "bad_request"
 
 
+#: The share page of each body refusal's status.
+_REFUSED: dict[int, type[ShareError]] = {400: _BadForm, 413: _TooLarge, 415: _NotAForm}
+
+
 def _form(*names: str) -> dict[str, str | None]:
     """The fields ``names`` of a URL-encoded form body, strictly decoded: each at most once, no other
-    field, at most :data:`MAX_BODY_BYTES`; a missing one is None."""
+    field, at most :data:`MAX_BODY_BYTES`, UTF-8 (a declared charset other than utf-8 is a 415); a
+    missing one is None. Media type, charset, size and base64 are checked as for every function's body
+    (:mod:`nps.kernel.request_bodies`)."""
     event = app.current_event
-    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type not in ("", "application/x-www-form-urlencoded"):
-        raise _NotAForm("form bodies must be application/x-www-form-urlencoded")
-    raw_body = event.get("body") or ""
-    if len(raw_body) > MAX_BODY_BYTES * 2:
-        raise _TooLarge()
     try:
-        body = base64.b64decode(raw_body, validate=True) if event.get("isBase64Encoded") else raw_body.encode()
-    except (binascii.Error, ValueError) as error:
-        raise _BadForm("the body is not valid base64") from error
-    if len(body) > MAX_BODY_BYTES:
-        raise _TooLarge()
+        check_content_type(_headers(), "", FORM_TYPE)
+        body = raw_body(event.raw_event, MAX_BODY_BYTES)
+    except BodyRefused as error:
+        raise _REFUSED[error.status](error.message) from error
     try:
         fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=10, errors="strict")
     except (UnicodeDecodeError, ValueError) as error:

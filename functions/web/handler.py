@@ -9,11 +9,8 @@ pydantic is not on this function's path (the survey definition is read from its 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,7 +23,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.channels.adapters.store import WebStore
-from nps.channels.eligibility import WebSurvey
+from nps.channels.eligibility import Reason, WebSurvey
 from nps.channels.prompt import prompt
 from nps.channels.service import (
     DEFAULT_RATE_LIMIT_PER_MINUTE,
@@ -40,13 +37,14 @@ from nps.channels.service import (
     WebService,
 )
 from nps.events.names import ID_PATTERN
+from nps.kernel.config import int_environment, required_environment
 from nps.kernel.locales import templates_dir
+from nps.kernel.request_bodies import JSON_TYPE, BodyRefused, json_object, lower_headers
 from nps.links.adapters.keyring import load_id_key, load_keyring
 from nps.responding.adapters.invites import DynamoInviteRepository
 from nps.responding.adapters.responses import DynamoResponseRepository
 
 MAX_BODY_BYTES = 32 * 1024
-JSON_TYPE = "application/json"
 ACTIONS = ("eligibility", "responses", "comments", "dismissals")
 _SURVEY_ID = re.compile(ID_PATTERN)
 #: Headers on every JSON answer: never cached, never sniffed, nothing to render or frame.
@@ -57,6 +55,8 @@ JSON_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 PREFLIGHT_MAX_AGE_SECONDS = 600
+#: The web error of each body refusal's status.
+_REFUSED: dict[int, type[WebError]] = {400: BadRequest, 413: PayloadTooLarge, 415: UnsupportedMediaType}
 
 logger = Logger(service="web")
 metrics = Metrics(namespace="NPS", service="web")
@@ -73,7 +73,6 @@ class FunctionSettings:
     responses_table: str
     suppressions_table: str
     aggregates_table: str
-    signing_secret_name: str
     site_keys_secret_name: str
     id_key_secret_name: str
     edit_window_days: int
@@ -81,25 +80,23 @@ class FunctionSettings:
 
     @classmethod
     def from_env(cls) -> FunctionSettings:
-        names = {
-            "surveys_table": "SURVEYS_TABLE",
-            "contacts_table": "CONTACTS_TABLE",
-            "invites_table": "INVITES_TABLE",
-            "responses_table": "RESPONSES_TABLE",
-            "suppressions_table": "SUPPRESSIONS_TABLE",
-            "aggregates_table": "AGGREGATES_TABLE",
-            "signing_secret_name": "SIGNING_SECRET_NAME",
-            "site_keys_secret_name": "SITE_KEYS_SECRET_NAME",
-            "id_key_secret_name": "ID_KEY_SECRET_NAME",
-        }
-        values = {field: os.environ.get(variable, "") for field, variable in names.items()}
-        missing = sorted(variable for field, variable in names.items() if not values[field])
-        if missing:
-            raise RuntimeError(f"missing configuration: {', '.join(missing)}")
+        """Raises :class:`~nps.kernel.config.ConfigurationError` for a missing or malformed variable."""
+        values = required_environment(
+            {
+                "surveys_table": "SURVEYS_TABLE",
+                "contacts_table": "CONTACTS_TABLE",
+                "invites_table": "INVITES_TABLE",
+                "responses_table": "RESPONSES_TABLE",
+                "suppressions_table": "SUPPRESSIONS_TABLE",
+                "aggregates_table": "AGGREGATES_TABLE",
+                "site_keys_secret_name": "SITE_KEYS_SECRET_NAME",
+                "id_key_secret_name": "ID_KEY_SECRET_NAME",
+            }
+        )
         return cls(
             **values,
-            edit_window_days=int(os.environ.get("EDIT_WINDOW_DAYS", "7")),
-            rate_limit_per_minute=int(os.environ.get("WEB_RATE_LIMIT_PER_MINUTE", str(DEFAULT_RATE_LIMIT_PER_MINUTE))),
+            edit_window_days=int_environment("EDIT_WINDOW_DAYS", 7),
+            rate_limit_per_minute=int_environment("WEB_RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE, 1),
         )
 
 
@@ -115,7 +112,6 @@ def service() -> WebService:
             config.aggregates_table,
         ),
         site_keyring=lambda: load_keyring(config.site_keys_secret_name),
-        link_keyring=lambda: load_keyring(config.signing_secret_name),
         id_key=lambda: load_id_key(config.id_key_secret_name),
         invites=DynamoInviteRepository(config.invites_table),
         responses=DynamoResponseRepository(config.responses_table),
@@ -132,7 +128,7 @@ def widget() -> tuple[bytes, str]:
 
 
 def _headers() -> dict[str, str]:
-    return {k.lower(): v for k, v in (app.current_event.headers or {}).items()}
+    return lower_headers(app.current_event.headers)
 
 
 def _cors(origin: str | None) -> dict[str, str]:
@@ -209,27 +205,12 @@ def preflight(survey_id: str, action: str) -> Response[str]:
 
 
 def _body() -> dict[str, Any]:
-    """The request's JSON object, checked: media type (415), size (413), JSON object (400)."""
-    event = app.current_event
-    media_type = (_headers().get("content-type") or "").split(";")[0].strip().lower()
-    if media_type != JSON_TYPE:
-        raise UnsupportedMediaType("send application/json")
-    raw = event.get("body") or ""
-    if len(raw) > MAX_BODY_BYTES * 2:
-        raise PayloadTooLarge(f"bodies are limited to {MAX_BODY_BYTES // 1024} KiB")
+    """The request's JSON object, checked (:func:`nps.kernel.request_bodies.json_object`): media type and
+    charset (415), size (413), one JSON object without duplicate keys (400)."""
     try:
-        body = base64.b64decode(raw, validate=True) if event.get("isBase64Encoded") else raw.encode("utf-8")
-    except (binascii.Error, ValueError, UnicodeEncodeError) as error:
-        raise BadRequest("the body is not valid base64") from error
-    if len(body) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"bodies are limited to {MAX_BODY_BYTES // 1024} KiB")
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # nesting deeper than the parser goes
-        raise BadRequest("the body is not JSON") from error
-    if not isinstance(data, dict):
-        raise BadRequest("the body must be a JSON object")
-    return data
+        return json_object(app.current_event.raw_event, MAX_BODY_BYTES)
+    except BodyRefused as error:
+        raise _REFUSED[error.status](error.message) from error
 
 
 def _fields(body: dict[str, Any], required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
@@ -253,7 +234,7 @@ def post(survey_id: str, action: str) -> Response[str]:
     origin = None
     try:
         survey, origin = _allowed_survey(survey_id)
-        service().check_rate(app.current_event.request_context.http.source_ip or "unknown")
+        service().check_rate(app.current_event.request_context.http.source_ip)
         body = _body()
         if action == "eligibility":
             return _eligibility(survey, body, origin)
@@ -281,6 +262,9 @@ def _eligibility(survey: WebSurvey, body: dict[str, Any], origin: str) -> Respon
         raise BadRequest("url must be a string of at most 2,048 characters, or null")
     result = service().eligibility(survey, _string(body, "contact_token", 8192), url)
     if not result.show:
+        if result.reason is Reason.BUSY:  # contention outlasted the retries: worth an alarm if it persists
+            logger.warning("prompt not shown: the show transaction stayed contended")
+            metrics.add_metric(name="WebShowsBusy", unit=MetricUnit.Count, value=1)
         return _json(200, {"show": False, "reason": result.reason.value if result.reason else None}, origin)
     metrics.add_metric(name="WebPromptsShown", unit=MetricUnit.Count, value=1)
     return _json(

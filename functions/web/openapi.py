@@ -17,7 +17,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi" / "web.json"
 Reason = Literal[
-    "disabled", "suppressed", "fatigue", "answered", "dismissed", "too_new", "sampled_out", "daily_cap", "url"
+    "disabled",
+    "suppressed",
+    "fatigue",
+    "answered",
+    "dismissed",
+    "too_new",
+    "sampled_out",
+    "daily_cap",
+    "url",
+    "changed",
+    "busy",
 ]
 ErrorCode = Literal[
     "bad_request",

@@ -20,7 +20,9 @@ class WebChannel(Construct):
 
     The site keys secret is a keyring (``{"active": "s1", "s1": "<64 random characters>"}``); each
     survey's site secret is derived from it (``nps survey site-secret``). Rotation adds a key id and flips
-    ``active``; contact tokens minted under any key id still in the secret keep verifying.
+    ``active``; contact tokens minted under any key id still in the secret keep verifying. The prompt's
+    ask tokens are signed with keys derived from the same secret (``nps.channels.site_tokens.ask_keyring``):
+    the web function may not read the email/SMS link keyring, so it cannot forge one-tap links.
     """
 
     def __init__(
@@ -36,7 +38,6 @@ class WebChannel(Construct):
         surveys: dynamodb.ITable,
         contacts: dynamodb.ITable,
         suppressions: dynamodb.ITable,
-        signing_secret: secretsmanager.ISecret,
         id_key_secret: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -67,7 +68,6 @@ class WebChannel(Construct):
                 "RESPONSES_TABLE": responses.table_name,
                 "SUPPRESSIONS_TABLE": suppressions.table_name,
                 "AGGREGATES_TABLE": aggregates.table_name,
-                "SIGNING_SECRET_NAME": signing_secret.secret_arn,
                 "SITE_KEYS_SECRET_NAME": self.site_keys.secret_arn,
                 "ID_KEY_SECRET_NAME": id_key_secret.secret_arn,
             },
@@ -87,7 +87,6 @@ class WebChannel(Construct):
         grant_items(surveys, self.function, "dynamodb:GetItem")
         grant_items(responses, self.function, "dynamodb:GetItem", "dynamodb:UpdateItem")
         grant_items(aggregates, self.function, "dynamodb:UpdateItem")
-        signing_secret.grant_read(self.function)
         id_key_secret.grant_read(self.function)
         self.site_keys.grant_read(self.function)
 

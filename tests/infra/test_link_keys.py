@@ -1,4 +1,5 @@
-"""The id key secret and the signing-key alarm in the synthesized stack."""
+"""The id key, link keyring and site keys secrets (who reads them) and the signing-key alarm in the synthesized
+stack."""
 
 from __future__ import annotations
 
@@ -44,6 +45,28 @@ def test_only_the_functions_that_hash_ids_may_read_the_id_key(template: Deployed
         if evaluate(principal.statements, Request("secretsmanager:GetSecretValue", arn)) is Decision.ALLOWED
     }
     assert readers == ID_KEY_READERS
+
+
+#: The functions that sign or verify one-tap and unsubscribe links read the link keyring; the web
+#: function does not (its ask tokens are signed with keys derived from the site keys).
+LINK_KEYRING_READERS = {"respond", "deliver", "unsubscribe", "follow_up", "follow_up_events"}
+#: The functions that verify contact tokens (and sign the web prompt's ask tokens) read the site keys.
+SITE_KEYS_READERS = {"web", "share"}
+
+
+def _readers(template: DeployedTemplate, prefix: str) -> set[str]:
+    (logical_id,) = [lid for lid, _ in template.of_type("AWS::SecretsManager::Secret") if lid.startswith(prefix)]
+    arn = template.attribute(logical_id, "Ref")
+    return {
+        name.removeprefix("function:")
+        for name, principal in template.principals().items()
+        if evaluate(principal.statements, Request("secretsmanager:GetSecretValue", arn)) is Decision.ALLOWED
+    }
+
+
+def test_the_web_function_cannot_read_the_link_keyring(template: DeployedTemplate) -> None:
+    assert _readers(template, "ResponseApiLinkSigningKeys") == LINK_KEYRING_READERS
+    assert _readers(template, "WebSiteKeys") == SITE_KEYS_READERS
 
 
 def test_a_rejected_signing_key_raises_an_alarm(template: DeployedTemplate) -> None:

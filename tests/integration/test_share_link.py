@@ -168,6 +168,28 @@ def test_a_burst_from_one_client_gets_429_and_records_nothing_more(
     assert request("POST", f"/s/{SURVEY_ID}", {"score": "7", "b": "x" * 22}, source_ip="192.0.2.1")["statusCode"] == 200
 
 
+def test_an_ipv6_client_rotating_inside_its_64_shares_one_budget(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a limit of 2 answers a minute per client
+    monkeypatch.setenv("SHARE_RATE_LIMIT_PER_MINUTE", "2")
+    _reset()
+    put_survey(stack)
+    # When one client answers from three addresses of its /64
+    statuses = [
+        request(
+            "POST",
+            f"/s/{SURVEY_ID}",
+            {"score": "7", "b": f"rotating-browser-{n:06d}"},
+            source_ip=f"2001:db8:5:6::{n + 1:x}",
+        )["statusCode"]
+        for n in range(3)
+    ]
+    # Then the third is refused: the /64 is the client
+    assert statuses == [200, 200, 429]
+    assert len(responses(stack)) == 2
+
+
 @pytest.mark.parametrize(
     ("share_link", "survey_active"),
     [({"enabled": False}, True), ({"enabled": True}, False)],
@@ -224,6 +246,22 @@ def test_oversized_bodies_and_comments_get_their_pages_and_record_nothing(stack:
     assert long_comment["statusCode"] == 422
     assert "up to 2,000 characters" in long_comment["body"]
     assert responses(stack) == []
+
+
+@pytest.mark.parametrize("charset", ["latin1", '"ISO-8859-1"', "utf-16"])
+def test_a_form_in_another_charset_gets_415_and_records_nothing(stack: LocalStack, charset: str) -> None:
+    put_survey(stack)
+    content_type = f"application/x-www-form-urlencoded; charset={charset}"
+    reply = request("POST", f"/s/{SURVEY_ID}", {"score": "7", "b": BROWSER}, content_type=content_type)
+    assert reply["statusCode"] == 415
+    assert responses(stack) == []
+    utf8 = request(
+        "POST",
+        f"/s/{SURVEY_ID}",
+        {"score": "7", "b": BROWSER},
+        content_type="application/x-www-form-urlencoded; charset=UTF-8",
+    )
+    assert utf8["statusCode"] == 200
 
 
 @pytest.mark.parametrize("score", ["\u00b2", "\u0663", "１"])  # superscript two, Arabic-Indic three, fullwidth one

@@ -3,6 +3,7 @@ eligibility rules; CORS; rate limits; nothing recorded on bad input."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -14,13 +15,16 @@ from functions.score import handler as score
 from functions.web import handler as web_function
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext, http_event
-from nps.channels.site_tokens import mint
+from local.principals import as_outside_world
+from nps.channels.site_tokens import ask_keyring, mint
 from nps.kernel import aws
-from nps.links.tokens import Purpose, sign
+from nps.links.tokens import Purpose, TokenStatus, sign, verify
 from nps.sending.adapters.contacts import DynamoContactRepository
 from nps.sending.adapters.suppressions import DynamoSuppressionRepository
+from nps.sending.adapters.surveys import DynamoSurveyRepository
 from nps.sending.contacts import Contact
 from nps.sending.suppression import SuppressionReason, address_hash
+from nps.sending.surveys import Survey
 from tests.permissions.session import RECORDER
 from tests.support.web import ORIGIN, SURVEY_ID, WebReply, call, contact_token, put_web_survey
 
@@ -172,12 +176,145 @@ def test_ineligible_reasons(web: LocalStack, settings: dict[str, Any], url: str,
     assert [i for i in scan(web, "invites") if i.get("channel") == {"S": "web"}] == []
 
 
+def test_first_seen_is_recorded_on_an_excluded_page_once(web: LocalStack) -> None:
+    # Given a survey asking after 3 days, only under /app
+    put_web_survey(web, url_include=["/app"], min_days_since_first_seen=3)
+    # When the contact is first identified on an excluded page
+    assert eligibility(web, "fs-1", url="https://app.example.com/pricing").body == {"show": False, "reason": "url"}
+    # Then first seen is recorded (the 3 days start now)
+    (state,) = [i for i in scan(web, "invites") if i.get("kind") == {"S": "web_state"}]
+    assert "first_seen_at" in state
+    # And later calls, excluded or not, read it and write nothing more for it
+    written: list[str] = []
+
+    def record_write(params: dict[str, Any], **_: Any) -> None:
+        written.append(params.get("Key", {}).get("invite_id", {}).get("S", "?"))
+
+    events = aws.client("dynamodb").meta.events
+    for operation in ("UpdateItem", "PutItem", "TransactWriteItems"):
+        events.register(f"provide-client-params.dynamodb.{operation}", record_write, unique_id=f"w-{operation}")
+    try:
+        eligibility(web, "fs-1", url="https://app.example.com/pricing")
+        assert eligibility(web, "fs-1").body == {"show": False, "reason": "too_new"}
+    finally:
+        for operation in ("UpdateItem", "PutItem", "TransactWriteItems"):
+            events.unregister(f"provide-client-params.dynamodb.{operation}", unique_id=f"w-{operation}")
+    assert written
+    assert all(key.startswith("wrl-") for key in written)  # the rate limiter's counters only
+    (again,) = [i for i in scan(web, "invites") if i.get("kind") == {"S": "web_state"}]
+    assert again == state
+
+
 def test_the_daily_cap_stops_prompts_for_the_day(web: LocalStack) -> None:
     put_web_survey(web, daily_cap=2)
     shown(web, "d-1")
     shown(web, "d-2")
     assert eligibility(web, "d-3").body == {"show": False, "reason": "daily_cap"}
     shown(web, "d-1")  # already shown today: shows again, not counted again
+
+
+def web_invites(stack: LocalStack) -> list[dict[str, Any]]:
+    return [i for i in scan(stack, "invites") if i.get("channel") == {"S": "web"}]
+
+
+def test_a_contact_deleted_between_read_and_show_is_not_shown(web: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a stored contact who is deleted (say, erased) right after eligibility read it
+    contacts = DynamoContactRepository(web.tables["contacts"])
+    contacts.upsert(Contact(contact_id="gone-1", email="gone1@example.com"))
+    store = web_function.service().store
+    read = store.eligibility_reads
+
+    def read_then_delete(*args: Any) -> Any:
+        found = read(*args)
+        with as_outside_world():  # the erasure, not the web function
+            aws.client("dynamodb").delete_item(
+                TableName=web.tables["contacts"], Key={"audience": {"S": "default"}, "contact_id": {"S": "gone-1"}}
+            )
+        return found
+
+    monkeypatch.setattr(store, "eligibility_reads", read_then_delete)
+    # When the prompt would be shown, the transaction's contact condition fails (moto's CancellationReasons)
+    reply = eligibility(web, "gone-1")
+    # Then it is a 200 "not shown", and nothing of the show is written: no invite, no count, no contact
+    assert (reply.status, reply.body) == (200, {"show": False, "reason": "changed"})
+    assert web_invites(web) == []
+    assert not [k for k in aggregates(web) if k[0].endswith("#web")]
+    assert scan(web, "contacts") == []
+
+
+def test_an_invite_created_between_read_and_show_shows_again_counted_once(
+    web: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a prompt shown once, and a second request that read before the first wrote
+    shown(web, "race-1")
+    store = web_function.service().store
+    read = store.eligibility_reads
+    monkeypatch.setattr(
+        store, "eligibility_reads", lambda *a: dataclasses.replace(read(*a), period_invite=None, state=None)
+    )
+    # When the second request writes (the invite's condition fails)
+    reply = eligibility(web, "race-1")
+    # Then it shows with an ask token, and the prompt is counted once
+    assert reply.body["show"] is True
+    assert len(web_invites(web)) == 1
+    quarter = next(v for k, v in aggregates(web).items() if k[0] == f"{SURVEY_ID}#quarter#*#web")
+    assert quarter["invites_sent"] == 1
+
+
+def test_a_full_daily_cap_between_read_and_show_is_daily_cap(web: LocalStack) -> None:
+    # Given a cap of 1 taken by another contact (the cap counter is the transaction's third item)
+    put_web_survey(web, daily_cap=1)
+    shown(web, "cap-1")
+    # When another contact is decided eligible, the cap's condition cancels the show
+    reply = eligibility(web, "cap-2")
+    assert (reply.status, reply.body) == (200, {"show": False, "reason": "daily_cap"})
+    assert len(web_invites(web)) == 1
+
+
+def _cancel(item: int, code: str, times: int) -> tuple[Any, list[int]]:
+    """A botocore handler that cancels the next ``times`` show transactions with ``code`` on item ``item``
+    (the cancellation DynamoDB sends for contention, which moto never does)."""
+    calls: list[int] = []
+
+    def handler(params: dict[str, Any], **_: Any) -> Any:
+        count = len(json.loads(params["body"])["TransactItems"])
+        calls.append(count)
+        if len(calls) > times:
+            return None
+        reasons = [{"Code": "None"}] * count
+        reasons[item] = {"Code": code, "Message": code}
+        error = {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"}
+        return (
+            type("Reply", (), {"status_code": 400, "headers": {}})(),
+            {"Error": error, "CancellationReasons": reasons},
+        )
+
+    return handler, calls
+
+
+@pytest.mark.parametrize(("item", "name"), [(0, "invite"), (1, "state"), (2, "contact"), (3, "aggregate")])
+def test_contention_on_any_item_is_retried_then_busy_never_a_500(web: LocalStack, item: int, name: str) -> None:
+    DynamoContactRepository(web.tables["contacts"]).upsert(Contact(contact_id="busy-1", email="b1@example.com"))
+    web_function.service().store._sleep = lambda _: None
+    events = aws.client("dynamodb").meta.events
+    # Given contention on one item twice: the third attempt writes
+    handler, calls = _cancel(item, "TransactionConflict", times=2)
+    events.register_first("before-call.dynamodb.TransactWriteItems", handler, unique_id="cancel")
+    try:
+        assert eligibility(web, "busy-1").body["show"] is True, name
+        assert len(calls) == 3
+    finally:
+        events.unregister("before-call.dynamodb.TransactWriteItems", unique_id="cancel")
+    # And contention that outlasts the retries, or a reason no item explains, is "busy" with nothing written
+    for code in ("TransactionConflict", "ValidationError"):
+        handler, calls = _cancel(item, code, times=99)
+        events.register_first("before-call.dynamodb.TransactWriteItems", handler, unique_id="cancel")
+        try:
+            reply = eligibility(web, "busy-2")
+        finally:
+            events.unregister("before-call.dynamodb.TransactWriteItems", unique_id="cancel")
+        assert (reply.status, reply.body) == (200, {"show": False, "reason": "busy"}), (name, code)
+    assert len(web_invites(web)) == 1
 
 
 def test_eligibility_reads_at_most_two_round_trips(web: LocalStack) -> None:
@@ -231,6 +368,21 @@ def test_a_burst_from_one_client_is_rate_limited(web: LocalStack) -> None:
     assert "203.0.113.10" not in stored  # the counter's key is a keyed hash, never the address
 
 
+def test_an_ipv6_client_rotating_inside_its_64_is_rate_limited(web: LocalStack) -> None:
+    # Given a limit of 3 a minute
+    web_function.service().rate_limit_per_minute = 3
+    # When one client sends from a new address of its /64 each time, and a client with no usable address
+    replies = [
+        call(SURVEY_ID, "eligibility", {"contact_token": "x", "url": None}, source_ip=f"2001:db8:aa:bb::{n:x}")
+        for n in range(1, 5)
+    ]
+    # Then the fourth is refused (the /64 is the client), while the next /64 is not
+    assert [reply.status for reply in replies] == [401, 401, 401, 429]
+    next_prefix = call(SURVEY_ID, "eligibility", {"contact_token": "x", "url": None}, source_ip="2001:db8:aa:bc::1")
+    assert next_prefix.status == 401
+    assert "2001:db8" not in json.dumps(scan(web, "invites"))
+
+
 def _bad(web: LocalStack, token: str) -> list[tuple[str, Any, dict[str, Any]]]:
     return [
         ("responses", {"ask_token": token, "score": 11}, {"status": 422, "code": "bad_score"}),
@@ -259,10 +411,30 @@ def test_nothing_is_recorded_on_bad_input(web: LocalStack) -> None:
     assert call(SURVEY_ID, "responses", None, raw="[" * 30_000).status == 400
     assert call(SURVEY_ID, "responses", None, raw='{"a":' * 5_000 + "1" + "}" * 5_000).status == 400
     assert call(SURVEY_ID, "responses", {"ask_token": token, "score": 9}, content_type="text/plain").status == 415
+    # One reading only: a repeated key (the score twice) is malformed, a charset other than UTF-8 unsupported
+    twice = call(SURVEY_ID, "responses", None, raw=f'{{"ask_token": "{token}", "score": 1, "score": 10}}')
+    assert (twice.status, twice.body["error"]["code"]) == (400, "bad_request")
+    for charset in ("latin1", '"ISO-8859-1"', "utf-16", "UTF8"):
+        refused = call(
+            SURVEY_ID,
+            "responses",
+            {"ask_token": token, "score": 9},
+            content_type=f"application/json; charset={charset}",
+        )
+        assert (refused.status, refused.body["error"]["code"]) == (415, "unsupported_media_type"), charset
     oversized = call(SURVEY_ID, "comments", {"ask_token": token, "comment": "x" * 40_000, "score": 9})
     assert (oversized.status, oversized.body["error"]["code"]) == (413, "payload_too_large")
     assert scan(web, "responses") == []
     assert [i for i in scan(web, "invites") if "requests" not in i] == [i for i in before if "requests" not in i]
+
+
+def test_a_utf8_charset_in_any_spelling_is_read(web: LocalStack) -> None:
+    token = shown(web, "cs-1")
+    for charset in ("utf-8", "UTF-8", '"utf-8"', '"Utf-8"'):
+        reply = call(
+            SURVEY_ID, "responses", {"ask_token": token, "score": 9}, content_type=f"application/json;charset={charset}"
+        )
+        assert reply.status == 200, charset
 
 
 def test_tokens_are_bound_to_their_survey(web: LocalStack) -> None:
@@ -283,6 +455,31 @@ def test_tokens_are_bound_to_their_survey(web: LocalStack) -> None:
     assert scan(web, "responses") == []
 
 
+def test_only_surveys_set_up_for_a_site_are_confirmed_to_exist(web: LocalStack) -> None:
+    # Given an email-only survey (no web prompt, no allowed origin) and a web survey
+    email_only = Survey.model_validate(
+        {
+            "survey_id": "email-only",
+            "name": "Email",
+            "brand_name": "Acme",
+            "sender": "s@example.com",
+            "channels": ["email"],
+        }
+    )
+    DynamoSurveyRepository(web.tables["surveys"]).put(email_only)
+    web_function.service().store.forget_surveys()
+    body = {"contact_token": "x", "url": None}
+    # Then the email-only survey is not found, from any origin, like an unknown id
+    for survey_id in ("email-only", "no-such-survey"):
+        for origin in (ORIGIN, "https://evil.example", None):
+            reply = call(survey_id, "eligibility", body, origin=origin)
+            assert (reply.status, reply.body["error"]["code"]) == (404, "survey_not_found"), (survey_id, origin)
+            assert call(survey_id, "eligibility", None, method="OPTIONS", origin=origin).status == 404
+    # And a web survey from an origin it does not allow is 403 (its id is public in the site's pages)
+    reply = call(SURVEY_ID, "eligibility", body, origin="https://evil.example")
+    assert (reply.status, reply.body["error"]["code"]) == (403, "origin_not_allowed")
+
+
 def test_expired_tokens_are_refused(web: LocalStack) -> None:
     expired_contact = mint(web.site_secret(SURVEY_ID), SURVEY_ID, "c-12", int(time.time()) - 1)
     reply = call(SURVEY_ID, "eligibility", {"contact_token": expired_contact, "url": None})
@@ -290,13 +487,32 @@ def test_expired_tokens_are_refused(web: LocalStack) -> None:
     token = shown(web, "c-12")
     invite_id = next(i["invite_id"]["S"] for i in scan(web, "invites") if i.get("channel") == {"S": "web"})
     assert token
-    expired_ask = sign(web.keyring, Purpose.WEB, invite_id, int(time.time()) - 1)
+    assert web.site_keyring is not None
+    asks = ask_keyring(web.site_keyring)
+    expired_ask = sign(asks, Purpose.WEB, invite_id, int(time.time()) - 1)
     reply = call(SURVEY_ID, "responses", {"ask_token": expired_ask, "score": 9})
     assert (reply.status, reply.body["error"]["code"]) == (401, "token_expired")
-    respond_token = sign(web.keyring, Purpose.RESPOND, invite_id, int(time.time()) + 60)
+    respond_token = sign(asks, Purpose.RESPOND, invite_id, int(time.time()) + 60)
     reply = call(SURVEY_ID, "responses", {"ask_token": respond_token, "score": 9})
     assert (reply.status, reply.body["error"]["code"]) == (401, "token_invalid")
+    # A web token signed with the email/SMS link keyring is forged as far as the web function knows
+    link_signed = sign(web.keyring, Purpose.WEB, invite_id, int(time.time()) + 60)
+    reply = call(SURVEY_ID, "responses", {"ask_token": link_signed, "score": 9})
+    assert (reply.status, reply.body["error"]["code"]) == (401, "token_invalid")
     assert scan(web, "responses") == []
+
+
+def test_ask_tokens_are_signed_with_keys_derived_from_the_site_keys(web: LocalStack) -> None:
+    # Given a shown prompt, the web function never reading the email/SMS link keyring
+    with RECORDER.capture() as uses:
+        token = shown(web, "ask-1")
+        assert call(SURVEY_ID, "responses", {"ask_token": token, "score": 9}).status == 200
+    read = {u.resource for u in uses if u.action == "secretsmanager:GetSecretValue"}
+    assert not [arn for arn in read if "LinkSigningKeys" in arn]
+    # Then its ask token verifies under the ask keyring, not under the link keyring
+    assert web.site_keyring is not None
+    assert verify(ask_keyring(web.site_keyring), token, Purpose.WEB, time.time()).status is TokenStatus.VALID
+    assert verify(web.keyring, token, Purpose.WEB, time.time()).status is TokenStatus.INVALID
 
 
 def test_the_widget_script_is_served_with_a_strong_etag(web: LocalStack, tmp_path: Any, monkeypatch: Any) -> None:

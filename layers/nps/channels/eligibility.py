@@ -15,7 +15,9 @@ The rules, in the order they are checked (the first that applies is the reason g
 8. ``too_new``: first seen on the site less than ``min_days_since_first_seen`` days ago;
 9. ``sampled_out``: outside the sample (a keyed hash of the contact id, so the answer is stable);
 10. ``daily_cap``: the survey showed ``daily_cap`` prompts today (UTC) — checked by the write that
-    shows the prompt, so concurrent requests cannot exceed it.
+    shows the prompt, so concurrent requests cannot exceed it;
+11. ``changed`` / ``busy``: the write that shows the prompt found the stored contact deleted since it was
+    read, or could not be written for contention (:class:`nps.channels.adapters.store.ShowOutcome`).
 
 The survey definition is read from its stored JSON (validated by :class:`nps.sending.surveys.Survey`
 when it was saved) without pydantic, which keeps the web function's cold start low.
@@ -23,12 +25,14 @@ when it was saved) without pydantic, which keeps the web function's cold start l
 
 from __future__ import annotations
 
-import fnmatch
 import json
+import re
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,6 +54,10 @@ class Reason(StrEnum):
     SAMPLED_OUT = "sampled_out"
     DAILY_CAP = "daily_cap"
     URL = "url"
+    #: The stored contact was deleted (e.g. erased) while the request was decided: not shown.
+    CHANGED = "changed"
+    #: The show could not be written (write contention or throttling past retries): ask again later.
+    BUSY = "busy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,18 +184,99 @@ class Decision:
         return self.reason is None
 
 
+#: RFC 3986 section 2.3: percent-encodings of these are decoded before matching (section 6.2.2.2).
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+_RULE_HOST = re.compile(r"([A-Za-z0-9.-]+)(?::([0-9]{1,5}))?")
+_GLOB = re.compile(r"(\*\*|\*|\?)")
+_GLOB_REGEX = {"**": ".*", "*": "[^/]*", "?": "[^/]"}
+
+
+def normalise_path(path: str) -> str:
+    """A URL path in the normal form URL rules compare (RFC 3986 section 6.2.2): backslashes read as
+    slashes (as browsers read them in http(s) URLs), percent-encoded unreserved characters decoded
+    (``%61pp`` → ``app``), other percent-encodings in upper case (``%2f`` → ``%2F``, still not a
+    separator), dot-segments removed (``/app/../admin`` → ``/admin``, section 5.2.4); never empty."""
+    path = path.replace("\\", "/")
+
+    def decode(match: re.Match[str]) -> str:
+        character = chr(int(match.group(1), 16))
+        return character if character in _UNRESERVED else "%" + match.group(1).upper()
+
+    path = _PERCENT.sub(decode, path)
+    segments = path.split("/")[1:] if path.startswith("/") else path.split("/")
+    kept: list[str] = []
+    for segment in segments:
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment != ".":
+            kept.append(segment)
+    if not kept:
+        return "/"
+    trailing = "/" if segments and segments[-1] in (".", "..") else ""
+    return "/" + "/".join(kept) + trailing
+
+
+@dataclass(frozen=True, slots=True)
+class UrlRule:
+    """One ``url_include``/``url_exclude`` rule, parsed (the grammar: docs/web-channel.md#url-rules)."""
+
+    host: str | None
+    port: int | None
+    pattern: re.Pattern[str]
+
+    def matches(self, host: str | None, port: int | None, path: str) -> bool:
+        """Whether a page at ``host``/``port`` with the normalised ``path`` is under this rule."""
+        if self.host is not None and (host is None or host.lower() != self.host):
+            return False
+        if self.port is not None and port != self.port:
+            return False
+        return self.pattern.fullmatch(path) is not None
+
+
+@lru_cache(maxsize=1024)
+def parse_url_rule(rule: str) -> UrlRule | None:
+    """``[host[:port]]/path``: a path without ``*``/``?`` matches that path and every path below it,
+    segment by segment (``/app`` matches ``/app``, ``/app/`` and ``/app/x``, never ``/apple``; a trailing
+    slash is ignored); a path with them is a glob on the whole path (``*``: any characters but ``/``,
+    ``**``: any characters, ``?``: one character but ``/``; an optional trailing slash). The path is
+    compared case-sensitively after :func:`normalise_path`; the host case-insensitively. None for a rule
+    that is not of this grammar (it matches nothing)."""
+    host_part, slash, rest = rule.partition("/")
+    if not slash:
+        return None
+    host = port = None
+    if host_part:
+        match = _RULE_HOST.fullmatch(host_part)
+        if match is None:
+            return None
+        host, port = match.group(1).lower(), int(match.group(2)) if match.group(2) else None
+    path = normalise_path("/" + rest)
+    if _GLOB.search(path):
+        regex = "".join(_GLOB_REGEX.get(part, re.escape(part)) for part in _GLOB.split(path.rstrip("/") or "/"))
+        return UrlRule(host, port, re.compile(regex + "/?", re.DOTALL))
+    prefix = path.rstrip("/")
+    return UrlRule(host, port, re.compile(re.escape(prefix) + "(?:/.*)?", re.DOTALL))
+
+
 def url_allowed(survey: WebSurvey, url: str | None) -> bool:
-    """Whether the page at ``url`` may show the prompt. A rule without ``*``/``?`` is a path prefix, one
-    with them a glob on the whole path (:func:`fnmatch.fnmatchcase`). Without a URL, only a survey with
-    no include rules shows."""
+    """Whether the page at ``url`` may show the prompt under the survey's URL rules
+    (:func:`parse_url_rule`; the query and fragment are never part of the match). Include rules (when
+    there are any) must match, no exclude rule may. Without a URL, only a survey with no include rules
+    shows; a URL that does not parse matches no rule."""
     if url is None:
         return not survey.url_include
-    path = urlsplit(url).path or "/"
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        parts, host, port = None, None, None
+    path = normalise_path(parts.path if parts is not None else "")
 
     def matches(rule: str) -> bool:
-        if "*" in rule or "?" in rule:
-            return fnmatch.fnmatchcase(path, rule)
-        return path.startswith(rule)
+        parsed = parse_url_rule(rule)
+        return parsed is not None and parts is not None and parsed.matches(host, port, path)
 
     if survey.url_include and not any(matches(rule) for rule in survey.url_include):
         return False

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from nps.channels.adapters.store import DailyCapReached, ShowRequest, WebStore
+from nps.channels.adapters.store import ShowOutcome, ShowRequest, WebStore
+from nps.channels.clients import rate_limit_client
 from nps.channels.eligibility import Decision, Reason, WebSurvey, decide, url_allowed
-from nps.channels.site_tokens import ContactClaims, ContactTokenStatus, verify_contact_token
+from nps.channels.site_tokens import ContactClaims, ContactTokenStatus, ask_keyring, verify_contact_token
 from nps.kernel.categories import Category, categorize
 from nps.kernel.periods import iso_timestamp
 from nps.links.pseudonyms import IdKey
@@ -30,6 +31,14 @@ ASK_TOKEN_SECONDS = 2 * 3600
 #: Requests one client (source address) may make per minute, over every web endpoint.
 DEFAULT_RATE_LIMIT_PER_MINUTE = 120
 WEB_INVITE_PREFIX = "web-"
+
+
+#: Why a show the store did not write is not shown.
+_NOT_SHOWN = {
+    ShowOutcome.DAILY_CAP: Reason.DAILY_CAP,
+    ShowOutcome.CONTACT_GONE: Reason.CHANGED,
+    ShowOutcome.BUSY: Reason.BUSY,
+}
 
 
 class WebError(Exception):
@@ -158,7 +167,6 @@ class WebService:
         self,
         store: WebStore,
         site_keyring: Callable[[], Keyring],
-        link_keyring: Callable[[], Keyring],
         id_key: Callable[[], IdKey],
         invites: InviteReader,
         responses: ResponseWriter,
@@ -168,7 +176,6 @@ class WebService:
     ) -> None:
         self.store = store
         self._site_keyring = site_keyring
-        self._link_keyring = link_keyring
         self._id_key = id_key
         self.invites = invites
         self.responses = responses
@@ -178,8 +185,12 @@ class WebService:
 
     # -- checks every request passes ----------------------------------------------------------------
     def survey(self, survey_id: str) -> WebSurvey:
+        """The survey the request names; raises :class:`SurveyNotFound` for an unknown one, and for one
+        whose web prompt allows no origin (an email/SMS-only survey): the web API confirms only the ids
+        of surveys set up for a site, which that site's pages show in their script tag anyway. A web
+        survey asked from an origin it does not allow is ``403 origin_not_allowed`` (docs/web-channel.md)."""
         survey = self.store.survey(survey_id)
-        if survey is None:
+        if survey is None or not survey.allowed_origins:
             raise SurveyNotFound("no such survey")
         return survey
 
@@ -188,13 +199,17 @@ class WebService:
         """Exact match against the survey's allow-list (a request without ``Origin`` is refused)."""
         return origin is not None and origin in survey.allowed_origins
 
-    def check_rate(self, source_ip: str, scope: str = "web") -> None:
-        """Count the request against its client's minute; raise :class:`RateLimited` past the limit. The
-        counter's id is a keyed hash of the address and the minute: no address is stored. Each ``scope``
-        (``web``: the prompt's API; ``share``: the share link's pages) counts on its own."""
+    def check_rate(self, source_ip: str | None, scope: str = "web") -> None:
+        """Count the request against its client's minute; raise :class:`RateLimited` past the limit.
+
+        The client is :func:`nps.channels.clients.rate_limit_client` of ``source_ip``: an IPv4 address, an
+        IPv6 /64, or one shared ``unknown`` client for an absent or malformed source. The counter's id is a
+        keyed hash of the client and the minute: no address is stored. Each ``scope`` (``web``: the
+        prompt's API; ``share``: the share link's pages) counts on its own. Costs one write (an ``ADD``)."""
         now = self.clock()
         minute = int(now.timestamp()) // 60
-        counter = "wrl-" + self._id_key().digest(f"{scope}-rate", source_ip, str(minute))[:32]
+        client = rate_limit_client(source_ip)
+        counter = "wrl-" + self._id_key().digest(f"{scope}-rate", client, str(minute))[:32]
         if self.store.count_request(counter, (minute + 2) * 60) > self.rate_limit_per_minute:
             raise RateLimited(retry_after=max(1, (minute + 1) * 60 - int(now.timestamp())))
 
@@ -202,22 +217,30 @@ class WebService:
     def eligibility(self, survey: WebSurvey, contact_token: object, url: str | None) -> Eligibility:
         """Whether to show the prompt to the contact ``contact_token`` names, on the page at ``url``.
 
-        Raises :class:`TokenInvalid`, :class:`TokenExpired` or :class:`WrongSurvey` for a bad token.
-        Reads: none when the survey's prompt is off or the page is excluded; otherwise one BatchGetItem
-        (contact, web state, the period's web invite) and, for a contact with stored addresses, one more
-        (their suppression keys). Writes: first seen (once per contact), and the show transaction the
-        first time the prompt shows in a period.
+        Raises :class:`TokenInvalid`, :class:`TokenExpired` or :class:`WrongSurvey` for a bad token (then
+        nothing is read or written). Every call with a good token records when the contact was **first
+        seen** for the survey, whatever the decision (the ``min_days_since_first_seen`` rule counts from
+        there), and only when it is not recorded yet.
+
+        Cost of a call with a good token (the rate limiter's write and the cached survey read aside):
+
+        * prompt off or page excluded by the URL rules: one GetItem (the web state, eventually
+          consistent), plus one UpdateItem the first time the contact is seen;
+        * otherwise: one BatchGetItem (contact, web state, the period's web invite) and, for a contact
+          with stored addresses, one more (their suppression keys); then either the show transaction
+          (the first show in a period: it records first seen too), or one UpdateItem for first seen when
+          the contact is seen for the first time and not shown; later calls write nothing else.
         """
         now = self.clock()
         claims = self._claims(survey, contact_token, now)
-        if not survey.active or not survey.enabled:
-            return Eligibility(Reason.DISABLED)
-        if not url_allowed(survey, url):
-            return Eligibility(Reason.URL)
         id_key = self._id_key()
+        state_id = web_state_id(id_key, survey.survey_id, claims.contact_id)
+        if not survey.active or not survey.enabled or not url_allowed(survey, url):
+            if not self.store.first_seen_recorded(state_id):
+                self.store.record_first_seen(state_id, survey.survey_id, claims.contact_id, now)
+            return Eligibility(Reason.DISABLED if not survey.active or not survey.enabled else Reason.URL)
         wave_id = survey.web_wave_id(now)
         invite_id = web_invite_id(id_key, survey.survey_id, wave_id, claims.contact_id)
-        state_id = web_state_id(id_key, survey.survey_id, claims.contact_id)
         reads = self.store.eligibility_reads(survey.audience, claims.contact_id, state_id, invite_id)
         contact = reads.contact
         addresses = contact.addresses() if contact else []
@@ -233,13 +256,10 @@ class WebService:
             period_invite=reads.period_invite,
             sample_hash=id_key.digest("web-sample", survey.survey_id, claims.contact_id),
         )
-        first_identify = reads.state is None
-        if decision.reason is not None:
-            if first_identify:
-                self.store.record_first_seen(state_id, survey.survey_id, claims.contact_id, now)
-            return Eligibility(decision.reason)
+        unseen = reads.state is None or reads.state.first_seen_at is None
+        reason = decision.reason
         locale = survey.locale_for(claims.locale, contact.locale if contact else None)
-        if not decision.reshow:
+        if reason is None and not decision.reshow:
             attributes = dict(claims.attributes) | (dict(contact.attributes) if contact else {})
             request = ShowRequest(
                 invite_id=invite_id,
@@ -256,13 +276,18 @@ class WebService:
                 now=now,
                 expires_at=int(now.timestamp()) + survey.link_lifetime_days * 86400,
             )
-            try:
-                self.store.show(request)  # also records first seen
-            except DailyCapReached:
-                if first_identify:
-                    self.store.record_first_seen(state_id, survey.survey_id, claims.contact_id, now)
-                return Eligibility(Reason.DAILY_CAP)
-        token = sign(self._link_keyring(), Purpose.WEB, invite_id, int(now.timestamp()) + ASK_TOKEN_SECONDS)
+            outcome = self.store.show(request)
+            if outcome in (ShowOutcome.SHOWN, ShowOutcome.ALREADY_SHOWN):
+                unseen = False  # this show transaction (or the one that won) recorded first seen
+            else:
+                reason = _NOT_SHOWN[outcome]
+        if unseen:
+            self.store.record_first_seen(state_id, survey.survey_id, claims.contact_id, now)
+        if reason is not None:
+            return Eligibility(reason)
+        token = sign(
+            ask_keyring(self._site_keyring()), Purpose.WEB, invite_id, int(now.timestamp()) + ASK_TOKEN_SECONDS
+        )
         return Eligibility(None, token, locale)
 
     def _claims(self, survey: WebSurvey, token: object, now: datetime) -> ContactClaims:
@@ -278,7 +303,7 @@ class WebService:
     # -- answer, comment, dismissal -----------------------------------------------------------------
     def _invite(self, survey: WebSurvey, ask_token: object, now: datetime) -> Invite:
         """The web invite an ask token names, checked against the request's survey (one read)."""
-        check = verify(self._link_keyring(), ask_token, Purpose.WEB, now.timestamp())
+        check = verify(ask_keyring(self._site_keyring()), ask_token, Purpose.WEB, now.timestamp())
         if check.status is TokenStatus.EXPIRED:
             raise TokenExpired("the ask token has expired")
         if check.claims is None or check.status is not TokenStatus.VALID:

@@ -49,6 +49,7 @@ CLOCK_SKEW_SECONDS = 300
 MAX_ATTRIBUTES = 20
 MAX_ATTRIBUTE_VALUE = 256
 _LABEL = "nps-site-v1|"
+_ASK_LABEL = b"nps-ask-v1"
 _KID_RE = re.compile(r"[A-Za-z0-9_-]{1,16}")
 _B64_RE = re.compile(r"[A-Za-z0-9_-]+")
 _ID_RE = re.compile(ID_PATTERN)
@@ -109,6 +110,19 @@ def site_secret(master: Keyring, survey_id: str, kid: str | None = None) -> str:
     chosen = kid or master.active_kid
     digest = hmac.new(master.keys[chosen], (_LABEL + survey_id).encode("utf-8"), hashlib.sha256).digest()
     return _b64encode(digest)
+
+
+def ask_keyring(master: Keyring) -> Keyring:
+    """The keyring the web prompt's ask tokens are signed and verified with, derived from the site keys::
+
+        ask_key[kid] = HMAC-SHA256(master[kid], "nps-ask-v1")        # 32 bytes, for every key id
+
+    under the same key ids and the same active one, so rotating the site keys rotates the ask keys and
+    ask tokens in flight keep verifying while their key id stays. The web function therefore never reads
+    the email/SMS link keyring: a compromise of it cannot forge one-tap or unsubscribe links. The label
+    differs from the site secrets' (``nps-site-v1|...``), so no ask key equals a site secret."""
+    keys = {kid: hmac.new(key, _ASK_LABEL, hashlib.sha256).digest() for kid, key in master.keys.items()}
+    return Keyring(keys=keys, active_kid=master.active_kid)
 
 
 def printable_site_secret(master: Keyring, survey_id: str) -> str:

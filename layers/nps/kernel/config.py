@@ -7,6 +7,7 @@ pydantic is not on its hot path.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -54,6 +55,29 @@ class Settings:
         return self
 
 
+def required_environment(names: Mapping[str, str]) -> dict[str, str]:
+    """``{field: value}`` of the environment variables ``names`` maps fields to; raises
+    :class:`ConfigurationError` naming every one that is missing or empty."""
+    values = {field: os.environ.get(variable, "") for field, variable in names.items()}
+    missing = sorted(variable for field, variable in names.items() if not values[field])
+    if missing:
+        raise ConfigurationError(f"missing configuration: {', '.join(missing)}")
+    return values
+
+
+def int_environment(variable: str, default: int, minimum: int = 0) -> int:
+    """The integer in environment variable ``variable`` (``default`` when unset or empty); raises
+    :class:`ConfigurationError` when it is not an integer of at least ``minimum``."""
+    text = os.environ.get(variable, "").strip() or str(default)
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigurationError(f"{variable} must be an integer") from None
+    if value < minimum:
+        raise ConfigurationError(f"{variable} must be at least {minimum}")
+    return value
+
+
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     return Settings.from_env()
@@ -63,4 +87,11 @@ def reset_settings() -> None:
     settings.cache_clear()
 
 
-__all__ = ["ConfigurationError", "Settings", "reset_settings", "settings"]
+__all__ = [
+    "ConfigurationError",
+    "Settings",
+    "int_environment",
+    "required_environment",
+    "reset_settings",
+    "settings",
+]

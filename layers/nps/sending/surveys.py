@@ -246,7 +246,10 @@ MAX_WEB_ORIGINS = 20
 #: Origins allowed over plain http, for development on one's own machine.
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 _ORIGIN_RE = re.compile(r"^(https|http)://([a-z0-9.-]+|\[::1\])(:[0-9]{1,5})?$")
-_URL_RULE_RE = re.compile(r"^/[!-~]{0,199}$")
+#: A URL rule: ``[host[:port]]/path`` (the grammar: docs/web-channel.md#url-rules), printable ASCII.
+_URL_RULE_RE = re.compile(r"^([A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?)?/[!-~]{0,199}$")
+#: A ``.`` or ``..`` segment, also percent-encoded: a rule means the path it names, never a relative one.
+_DOT_SEGMENT_RE = re.compile(r"(^|/)(\.|%2e){1,2}(/|$)", re.IGNORECASE)
 
 
 def _origin(value: str) -> str:
@@ -271,8 +274,16 @@ def _origin(value: str) -> str:
 
 
 Origin = Annotated[str, StringConstraints(max_length=260), AfterValidator(_origin)]
+
+
 #: A page-path rule: a path prefix (``/app/``) or, with ``*`` or ``?``, a glob on the whole path (``/app/*/settings``).
-UrlRule = Annotated[str, StringConstraints(pattern=_URL_RULE_RE.pattern)]
+def _url_rule(value: str) -> str:
+    if _DOT_SEGMENT_RE.search("/" + value.partition("/")[2]):
+        raise ValueError("a URL rule may not have '.' or '..' segments")
+    return value
+
+
+UrlRule = Annotated[str, StringConstraints(pattern=_URL_RULE_RE.pattern), AfterValidator(_url_rule)]
 
 
 class WebSettings(BaseModel):

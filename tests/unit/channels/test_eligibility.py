@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import string
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nps.channels.eligibility import (
     PeriodInvite,
@@ -16,6 +19,7 @@ from nps.channels.eligibility import (
     WebState,
     WebSurvey,
     decide,
+    normalise_path,
     sampled_in,
     url_allowed,
 )
@@ -133,6 +137,26 @@ def test_sampling_is_a_stable_share_of_the_hash_space() -> None:
         (("/app/",), (), "https://a.example/pricing", False),
         (("/app/*/billing",), (), "https://a.example/app/42/billing", True),
         (("/app/*/billing",), (), "https://a.example/app/42/billing/x", False),
+        (("/app/*/billing",), (), "https://a.example/app/4/2/billing", False),  # * stays in its segment
+        (("/app/**/billing",), (), "https://a.example/app/4/2/billing", True),
+        (("/app",), (), "https://a.example/app", True),
+        (("/app",), (), "https://a.example/app/", True),
+        (("/app",), (), "https://a.example/app/x", True),
+        (("/app",), (), "https://a.example/app?q=1", True),
+        (("/app",), (), "https://a.example/app#x", True),
+        (("/app",), (), "https://a.example/apple", False),
+        (("/app",), (), "https://a.example/App", False),  # paths are case-sensitive
+        (("/app",), (), "https://a.example/app/../admin", False),  # dot-segments removed first
+        (("/app",), (), "https://a.example/%61pp/x", True),  # unreserved characters decoded
+        (("/app",), (), "https://a.example/app%2Fx", False),  # an encoded slash is no separator
+        ((), ("/app/private",), "https://a.example/app/%70rivate/x", False),
+        ((), ("/app/private",), "https://a.example/app/x/../private", False),
+        (("a.example/app",), (), "https://A.Example/app", True),  # hosts are case-insensitive
+        (("b.example/app",), (), "https://a.example/app", False),
+        (("a.example:8443/app",), (), "https://a.example:8443/app", True),
+        (("a.example:8443/app",), (), "https://a.example/app", False),
+        (("a.example/app",), (), "/app", False),  # a host rule needs a URL with that host
+        (("/app",), (), "https://a.example:99999/app", False),  # a URL that does not parse matches nothing
         ((), ("/checkout",), "https://a.example/checkout/pay", False),
         (("/app/",), ("/app/admin",), "https://a.example/app/admin/users", False),
         (("/app/",), (), None, False),
@@ -167,3 +191,59 @@ def test_segment_values_from_claims_aggregate_as_one_whatever_their_unicode_form
     survey = replace(SURVEY, segment_dimensions=("plan",))
     decomposed, composed = "Cafe\u0301", "Caf\u00e9"
     assert survey.segments_of({"plan": decomposed}) == survey.segments_of({"plan": composed}) == {"plan": composed}
+
+
+# -- URL rules: properties ---------------------------------------------------------------------------
+SEGMENT = st.text(alphabet=string.ascii_letters + string.digits + "-._~", min_size=1, max_size=8).filter(
+    lambda text: text not in (".", "..")
+)
+SEGMENTS = st.lists(SEGMENT, min_size=1, max_size=4)
+
+
+def allowed(include: str, url: str) -> bool:
+    return url_allowed(replace(SURVEY, url_include=(include,)), url)
+
+
+@given(SEGMENTS, st.lists(SEGMENT, max_size=3), st.sampled_from(["", "/", "?q=1", "#x", "/?a#b"]))
+def test_a_path_rule_matches_its_path_and_everything_below_it(rule: list[str], below: list[str], suffix: str) -> None:
+    path = "/" + "/".join(rule)
+    assert allowed(path, "https://a.example" + path + "".join("/" + s for s in below) + suffix)
+    assert allowed(path + "/", "https://a.example" + path + suffix)  # a trailing slash is ignored
+
+
+@given(SEGMENTS, SEGMENT)
+def test_a_path_rule_never_matches_a_longer_segment(rule: list[str], extra: str) -> None:
+    path = "/" + "/".join(rule)
+    assert not allowed(path, "https://a.example" + path + extra)
+
+
+@given(SEGMENTS, st.data())
+def test_percent_encoding_unreserved_characters_changes_nothing(rule: list[str], data: st.DataObject) -> None:
+    path = "/" + "/".join(rule)
+    encoded = "".join(
+        (f"%{ord(c):02x}" if data.draw(st.booleans()) else f"%{ord(c):02X}")
+        if c != "/" and data.draw(st.booleans())
+        else c
+        for c in path
+    )
+    assert normalise_path(encoded) == path
+    assert allowed(path, "https://a.example" + encoded)
+
+
+@given(SEGMENTS, SEGMENTS, SEGMENT)
+def test_dot_segments_cannot_climb_into_or_out_of_a_rule(rule: list[str], other: list[str], detour: str) -> None:
+    path, target = "/" + "/".join(rule), "/" + "/".join(other)
+    # Going down and back up lands where the resolved path is, whatever the rule
+    detoured = "https://a.example" + path + "/" + detour + "/./.." + target
+    assert allowed(path, detoured) is allowed(path, "https://a.example" + path + target) is True
+    # Climbing out of the rule's path leaves it (unless the target is under it again)
+    climbed = "https://a.example" + path + "/.." * len(rule) + target
+    assert allowed(path, climbed) is allowed(path, "https://a.example" + target)
+
+
+@given(SEGMENTS, st.text(alphabet="abcABC", min_size=1, max_size=6))
+def test_hosts_compare_case_insensitively_and_paths_case_sensitively(rule: list[str], host: str) -> None:
+    path = "/" + "/".join(rule)
+    assert allowed(f"{host.lower()}.example{path}", f"https://{host.upper()}.EXAMPLE{path}")
+    if path != path.swapcase():
+        assert not allowed(path, "https://a.example" + path.swapcase())

@@ -13,12 +13,13 @@ from nps.channels.site_tokens import (
     MAX_LIFETIME_SECONDS,
     MAX_TOKEN_LENGTH,
     ContactTokenStatus,
+    ask_keyring,
     mint,
     printable_site_secret,
     site_secret,
     verify_contact_token,
 )
-from nps.links.tokens import Keyring
+from nps.links.tokens import Keyring, Purpose, TokenStatus, sign, verify
 
 NOW = 1_800_000_000
 MASTER = Keyring(keys={"s1": b"m" * 40, "s2": b"n" * 40}, active_kid="s2")
@@ -153,3 +154,26 @@ def test_changing_any_one_character_never_yields_a_valid_token(position: int, re
         return
     check = verify_contact_token(MASTER, tampered, "survey-a", NOW)
     assert not check.valid
+
+
+# -- ask tokens' keyring ---------------------------------------------------------------------------
+def test_the_ask_keyring_is_derived_per_key_id_and_differs_from_every_site_key_and_secret() -> None:
+    master = Keyring({"s1": b"a" * 40, "s2": b"b" * 40}, "s2")
+    asks = ask_keyring(master)
+    assert set(asks.keys) == {"s1", "s2"}
+    assert asks.active_kid == "s2"
+    assert asks == ask_keyring(master)  # deterministic: every instance verifies every other's tokens
+    for kid, key in asks.keys.items():
+        assert key != master.keys[kid]
+        assert key.hex() != site_secret(master, "s", kid)
+        assert len(key) == 32
+    assert asks.keys["s1"] != asks.keys["s2"]
+
+
+def test_ask_tokens_in_flight_survive_a_rotation_of_the_site_keys() -> None:
+    before = Keyring({"s1": b"a" * 40}, "s1")
+    token = sign(ask_keyring(before), Purpose.WEB, "web-x", 2_000_000_000)
+    after = Keyring({"s1": b"a" * 40, "s2": b"b" * 40}, "s2")
+    assert verify(ask_keyring(after), token, Purpose.WEB, 1_900_000_000).status is TokenStatus.VALID
+    retired = Keyring({"s2": b"b" * 40}, "s2")
+    assert verify(ask_keyring(retired), token, Purpose.WEB, 1_900_000_000).status is TokenStatus.INVALID

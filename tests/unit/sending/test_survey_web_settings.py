@@ -70,7 +70,12 @@ def test_an_enabled_prompt_needs_an_origin_and_at_most_twenty() -> None:
         {"sample_percent": 101},
         {"daily_cap": 0},
         {"dismissal_delay_days": -1},
-        {"url_include": ["app/"]},
+        {"url_include": ["app"]},
+        {"url_include": ["/app/../admin"]},
+        {"url_exclude": ["/app/./x"]},
+        {"url_exclude": ["/app/%2e%2E/x"]},
+        {"url_include": ["https://app.example.com/app"]},
+        {"url_include": ["/app with space"]},
         {"unknown": True},
     ],
 )
@@ -82,3 +87,8 @@ def test_out_of_range_settings_are_refused(web: dict[str, Any]) -> None:
 def test_web_is_not_a_send_channel() -> None:
     with pytest.raises(ValidationError):
         Survey.model_validate(BASE | {"channels": ["web"]})
+
+
+def test_url_rules_may_name_a_host_and_use_globs() -> None:
+    web = survey(url_include=["app.example.com/app", "App.Example.com:8443/x/**", "/"], url_exclude=["/a..b/c"])
+    assert web.web.url_include[1] == "App.Example.com:8443/x/**"

@@ -19,10 +19,12 @@ table, so a wave (which reads its audience from the contacts table) never finds 
 
 from __future__ import annotations
 
+import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from nps.channels.eligibility import PeriodInvite, StoredContact, WebState, WebSurvey
@@ -66,8 +68,58 @@ class ShowRequest:
     expires_at: int
 
 
-class DailyCapReached(Exception):
-    """The survey showed its ``daily_cap`` prompts today: this one is not shown (nothing written)."""
+class ShowOutcome(StrEnum):
+    """What :meth:`WebStore.show` did. Only ``shown`` and ``already_shown`` show the prompt."""
+
+    #: The period's invite was created now and counted (invites sent, daily cap, last surveyed).
+    SHOWN = "shown"
+    #: Another request created the period's invite first: show it again, nothing counted twice.
+    ALREADY_SHOWN = "already_shown"
+    #: The survey showed its ``daily_cap`` prompts today: not shown, nothing written.
+    DAILY_CAP = "daily_cap"
+    #: The stored contact was deleted (e.g. erased) between the read and the show: not shown, nothing written.
+    CONTACT_GONE = "contact_gone"
+    #: Write contention or throttling outlasted the retries, or DynamoDB cancelled the transaction for a
+    #: reason no item explains: not shown, nothing written (the next call decides again).
+    BUSY = "busy"
+
+
+class ShowItem(StrEnum):
+    """What each item of the show transaction is, in the order they are sent."""
+
+    INVITE = "invite"  # Put, condition: the period's invite does not exist
+    STATE = "state"  # Update, no condition
+    CAP = "cap"  # Update, condition: the day's counter is below the cap
+    CONTACT = "contact"  # Update, condition: the stored contact still exists
+    AGGREGATE = "aggregate"  # Update (invites_sent), no condition
+
+
+#: Cancellation codes a retry of the same transaction may clear (RETRY: None from :func:`show_outcome`).
+RETRYABLE_CODES = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+_THROTTLE_ERRORS = frozenset({"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"})
+#: Attempts of the show transaction when DynamoDB cancels it for contention or throttling.
+SHOW_ATTEMPTS = 3
+
+
+def show_outcome(items: Sequence[ShowItem], codes: Sequence[str]) -> ShowOutcome | None:
+    """The outcome of a cancelled show transaction from its cancellation reasons (``codes[i]`` is item
+    ``items[i]``'s code, ``"None"`` when that item did not cancel it), or None when a retry may succeed.
+
+    A failed condition decides, whatever else failed beside it: the contact gone first (an erased contact
+    is never shown), then the invite already there, then the daily cap. Otherwise contention or
+    throttling (:data:`RETRYABLE_CODES`) is worth a retry; any other code (or a list that does not match the
+    items) is :attr:`ShowOutcome.BUSY`. Never raises."""
+    failed = {item for item, code in zip(items, codes, strict=False) if code == "ConditionalCheckFailed"}
+    if ShowItem.CONTACT in failed:
+        return ShowOutcome.CONTACT_GONE
+    if ShowItem.INVITE in failed:
+        return ShowOutcome.ALREADY_SHOWN
+    if ShowItem.CAP in failed:
+        return ShowOutcome.DAILY_CAP
+    active = [code for code in codes if code not in ("None", "")]
+    if len(codes) == len(items) and active and all(code in RETRYABLE_CODES for code in active):
+        return None
+    return ShowOutcome.BUSY
 
 
 class WebStore:
@@ -80,8 +132,10 @@ class WebStore:
         invites_table: str,
         suppressions_table: str,
         aggregates_table: str,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.surveys_table = surveys_table
+        self._sleep = sleep
         self.contacts_table = contacts_table
         self.invites_table = invites_table
         self.suppressions_table = suppressions_table
@@ -138,6 +192,21 @@ class WebStore:
             else None,
         )
 
+    def first_seen_recorded(self, state_id: str) -> bool:
+        """Whether the contact's web state records when it was first seen (one GetItem of one attribute,
+        eventually consistent: half a read unit)."""
+        self.reads += 1
+        item = (
+            aws.client("dynamodb")
+            .get_item(
+                TableName=self.invites_table,
+                Key={"invite_id": {"S": state_id}},
+                ProjectionExpression="first_seen_at",
+            )
+            .get("Item")
+        )
+        return bool(_text(item, "first_seen_at"))
+
     def any_suppressed(self, hashes: Sequence[str]) -> bool:
         """Whether any of the suppression keys is in the suppressions table (one BatchGetItem; a number
         suppressed only because SNS had it opted out counts too: the web prompt asks no SNS)."""
@@ -180,14 +249,38 @@ class WebStore:
             },
         )
 
-    def show(self, request: ShowRequest) -> bool:
+    def show(self, request: ShowRequest) -> ShowOutcome:
         """Create the period's web invite and count it as sent, in one transaction with the daily cap's
-        counter, the web state's ``last_surveyed_at`` and (for a stored contact) the contact's. Returns
-        False when the invite exists already (another request showed it first: nothing counted twice);
-        raises :class:`DailyCapReached` when the cap is reached (nothing written)."""
+        counter, the web state's ``last_surveyed_at`` (and first seen) and, for a stored contact, the
+        contact's ``last_surveyed_at``. Every cancellation of the transaction maps to a
+        :class:`ShowOutcome` (:func:`show_outcome`); contention and throttling are retried up to
+        :data:`SHOW_ATTEMPTS` times. Raises only for errors that are not the data's (access, missing table).
+        One transaction of 2 + (cap) + (stored contact) + aggregate keys items, each a write."""
+        items, actions = self._show_actions(request)
+        for attempt in range(SHOW_ATTEMPTS):
+            try:
+                aws.client("dynamodb").transact_write_items(TransactItems=actions)
+            except Exception as error:
+                codes = _cancellation_codes(error)
+                if not codes:
+                    if _error_code(error) in _THROTTLE_ERRORS:
+                        return ShowOutcome.BUSY  # botocore's own retries are spent
+                    raise
+                outcome = show_outcome(items, codes)
+                if outcome is not None:
+                    return outcome
+                if attempt + 1 < SHOW_ATTEMPTS:
+                    self._sleep(0.02 * 2**attempt * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
+                continue
+            return ShowOutcome.SHOWN
+        return ShowOutcome.BUSY
+
+    def _show_actions(self, request: ShowRequest) -> tuple[list[ShowItem], list[dict[str, Any]]]:
+        """The show transaction's items (what each is) and actions, in the same order."""
         now_iso = iso_timestamp(request.now)
         ttl = {"N": str(request.expires_at + RETENTION_SECONDS)}
         survey = request.survey
+        items = [ShowItem.INVITE, ShowItem.STATE]
         actions: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -228,6 +321,7 @@ class WebStore:
             },
         ]
         if request.cap_id is not None and survey.daily_cap is not None:
+            items.append(ShowItem.CAP)
             actions.append(
                 {
                     "Update": {
@@ -245,6 +339,7 @@ class WebStore:
                 }
             )
         if request.contact_stored:
+            items.append(ShowItem.CONTACT)
             actions.append(
                 {
                     "Update": {
@@ -257,6 +352,7 @@ class WebStore:
                 }
             )
         for key in invites_sent_keys(survey.survey_id, request.now, request.segments, "web"):
+            items.append(ShowItem.AGGREGATE)
             actions.append(
                 {
                     "Update": {
@@ -278,18 +374,7 @@ class WebStore:
                     }
                 }
             )
-        try:
-            aws.client("dynamodb").transact_write_items(TransactItems=actions)
-        except Exception as error:
-            reasons = _cancellation_codes(error)
-            if not reasons:
-                raise
-            if reasons[0] == "ConditionalCheckFailed":
-                return False
-            if request.cap_id is not None and len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
-                raise DailyCapReached(survey.survey_id) from error
-            raise
-        return True
+        return items, actions
 
     def mark_answered(self, invite_id: str, now: datetime) -> None:
         """The web invite's answer is on record: the prompt does not show again this period."""
@@ -354,12 +439,19 @@ class WebStore:
         return int(result["Attributes"]["requests"]["N"])
 
 
-def _cancellation_codes(error: Exception) -> list[str]:
-    """The per-item codes of a cancelled transaction (empty for any other error)."""
+def _error_code(error: Exception) -> str:
     response = getattr(error, "response", None) or {}
-    if response.get("Error", {}).get("Code") != "TransactionCanceledException":
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def _cancellation_codes(error: Exception) -> list[str]:
+    """The per-item codes of a cancelled transaction (empty for any other error; ``["?"]`` for a
+    cancellation without reasons, so it is never mistaken for another error)."""
+    if _error_code(error) != "TransactionCanceledException":
         return []
-    return [reason.get("Code", "None") for reason in response.get("CancellationReasons", [])]
+    response = getattr(error, "response", None) or {}
+    codes = [str((reason or {}).get("Code", "None")) for reason in response.get("CancellationReasons") or []]
+    return codes or ["?"]
 
 
 def _text(item: dict[str, Any] | None, name: str) -> str | None:
