@@ -24,7 +24,8 @@ theme or across two. The survey checks what needs its locales (:meth:`Reasons.lo
 for each of the survey's locales on every driver and theme, phrases in each of them on every theme.
 
 Texts left out come from the message catalog (``templates/i18n``): ``reason_driver_question``,
-``reason_csat_question`` and ``reason_ces_statement`` (with ``{brand}``), and the scale labels.
+``reason_csat_question`` and ``reason_ces_statement`` (with ``{brand}``), and the scale labels;
+:meth:`Reasons.questions` resolves them for one locale into plain data a page (or an invite) can carry.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ from pydantic import (
     model_validator,
 )
 
+from nps.kernel.locales import catalog
 from nps.kernel.normalising import BIDI_CONTROLS
+from nps.reasons.questions import FollowUpQuestions
 from nps.reasons.scales import REASON_ID_PATTERN
 from nps.reasons.themes import EmptyPhrase, Stems, Tagger, UnstemmedLocale, compile_tagger, phrase_stems
 
@@ -196,6 +199,27 @@ class Reasons(BaseModel):
             if missing:
                 problems.append(f"theme {theme.id!r} has no phrases in {', '.join(missing)}")
         return problems
+
+    def questions(self, locale: str, brand: str) -> FollowUpQuestions:
+        """What a page in ``locale`` (one of the survey's locales) asks after the score: the survey's
+        texts, else the catalog's (``{brand}`` filled in with ``brand``); labels in ``locale``, else in
+        the first locale a label was written in (a survey has one for each of its locales)."""
+        messages = catalog(locale)
+        drivers = tuple((d.id, d.label.get(locale) or next(iter(d.label.values()))) for d in self.drivers)
+        driver_question = csat_question = ces_statement = None
+        if drivers:
+            driver_question = self.driver_question.get(locale) or messages["reason_driver_question"]
+        if self.csat is not None and self.csat.enabled:
+            csat_question = self.csat.question.get(locale) or messages["reason_csat_question"].format(brand=brand)
+        if self.ces is not None and self.ces.enabled:
+            ces_statement = self.ces.statement.get(locale) or messages["reason_ces_statement"].format(brand=brand)
+        return FollowUpQuestions(
+            locale=locale,
+            drivers=drivers,
+            driver_question=driver_question,
+            csat_question=csat_question,
+            ces_statement=ces_statement,
+        )
 
     def phrases_in(self, locale: str) -> dict[str, list[str]]:
         """Each theme's phrases in ``locale`` (themes without any there are left out)."""
