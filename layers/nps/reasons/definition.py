@@ -138,7 +138,15 @@ class Reasons(BaseModel):
     ces: CesQuestion | None = None
     themes: Annotated[list[Theme], Field(max_length=MAX_THEMES)] = Field(default_factory=list)
 
+    #: Compiled taggers by locale: a cache, not part of the definition (see ``__eq__``).
     _taggers: dict[str, Tagger | None] = PrivateAttr(default_factory=dict)
+
+    def __eq__(self, other: object) -> bool:
+        # pydantic compares private attributes too: a definition that has tagged a comment must still
+        # equal the same definition read again.
+        if not isinstance(other, Reasons):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> Reasons:

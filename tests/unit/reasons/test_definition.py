@@ -71,6 +71,16 @@ def test_a_full_block_is_read_with_its_questions_and_tagger() -> None:
     assert reasons.tagger("en") is reasons.tagger("en")
 
 
+def test_a_definition_that_has_tagged_equals_one_that_has_not() -> None:
+    # Given two readings of one definition, When one of them tags a comment (and keeps its tagger)
+    used, fresh = Survey.model_validate(survey(FULL)), Survey.model_validate(survey(FULL))
+    assert used.reasons.tag("price", "en") == ("price",)
+    # Then they still compare equal, and unlike a different definition
+    assert used == fresh
+    assert used.reasons == fresh.reasons
+    assert used.reasons != Survey.model_validate(survey({**FULL, "themes": []})).reasons
+
+
 def test_the_block_round_trips_through_the_stored_json() -> None:
     stored = Survey.model_validate(survey(FULL)).model_dump_json()
     assert Survey.model_validate_json(stored, context=STORED) == Survey.model_validate(survey(FULL))
