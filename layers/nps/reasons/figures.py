@@ -100,7 +100,8 @@ class CsatFigures:
 @dataclass(frozen=True, slots=True)
 class CesFigures:
     """CES of one slice: ``n`` answers, their ``mean`` (1–7) with a 95% t interval (None below 2
-    answers: no spread to estimate), and ``agree`` the share answering 5, 6 or 7."""
+    answers: no spread to estimate; zero width when every answer is the same, s = 0: read it with n),
+    and ``agree`` the share answering 5, 6 or 7."""
 
     n: int
     mean: float | None
