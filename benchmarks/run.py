@@ -23,6 +23,7 @@ from benchmarks import (
     report_reads,
     sending,
     stream_throughput,
+    theme_tagging,
     viral_survey,
     web_eligibility,
     widget_size,
@@ -267,6 +268,20 @@ def _widget() -> dict[str, Any]:
     return {"figure": figure.as_json()}
 
 
+def _themes() -> dict[str, Any]:
+    section("5c. comment themes: 1,000 comments × 50 themes (10 phrases each), en/es/de, CPU (median of 5)")
+    result = theme_tagging.run()
+    print(format_figure(result.warm))
+    for locale, figures in result.detail.items():
+        note(
+            f"{locale}: compile {figures['compile_ms']:.1f} ms, cold {figures['cold_ms']:.1f} ms, warm"
+            f" {figures['warm_ms']:.1f} ms, tokenise only {figures['tokenise_ms']:.1f} ms, every word stemmed"
+            f" uncached {figures['stem_every_word_uncached_ms']:.1f} ms ({figures['words']:,.0f} words,"
+            f" {figures['comments_tagged']:,.0f} comments tagged)"
+        )
+    return {"theme_tagging": result.warm.as_json()}
+
+
 def _planner(args: argparse.Namespace) -> dict[str, Any]:
     section(f"6. wave planner: {args.contacts:,} contacts, query pages of 1,000, AWS stubbed (median of 3)")
     result = sending.run_planner(contacts=args.contacts)
@@ -393,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         timings["email_rendering"] = time.perf_counter() - mark
 
     sections["widget_size"] = _widget()
+    sections["theme_tagging"] = _themes()
 
     if args.contacts > 0:
         mark = time.perf_counter()

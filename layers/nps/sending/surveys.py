@@ -28,6 +28,8 @@ from nps.events.fields import Id, SendChannel
 from nps.kernel.branding import MAX_URL, PageBrand, logo_url_problem, website_url_problem
 from nps.kernel.locales import supported_locales
 from nps.kernel.normalising import BIDI_CONTROLS, nfc
+from nps.reasons.definition import Reasons
+from nps.reasons.scales import RESERVED_DIMENSIONS
 from nps.sending.addresses import EMAIL_RE
 
 MAX_SEGMENT_DIMENSIONS = 8  # keeps the send transaction (invite + counters) far below 100 items
@@ -411,6 +413,9 @@ class Survey(BaseModel):
     web: WebSettings = Field(default_factory=lambda: WebSettings())
     #: The shareable link and QR code (docs/share-link.md); off unless enabled.
     share_link: ShareLink = Field(default_factory=ShareLink)
+    #: The questions after the score (driver, CSAT, CES) and the comment themes (nps.reasons.definition);
+    #: asks nothing more unless set.
+    reasons: Reasons = Field(default_factory=Reasons)
     active: bool = True
 
     @field_validator("channels")
@@ -429,9 +434,19 @@ class Survey(BaseModel):
 
     @field_validator("segment_dimensions")
     @classmethod
-    def _distinct_dimensions(cls, dimensions: list[str]) -> list[str]:
+    def _distinct_dimensions(cls, dimensions: list[str], info: ValidationInfo) -> list[str]:
         if len(set(dimensions)) != len(dimensions):
             raise ValueError("each segment dimension may be listed once")
+        reserved = sorted(RESERVED_DIMENSIONS.intersection(dimensions))
+        if reserved and info.context and info.context.get("stored"):
+            # A definition stored before the rule still reads (a wave must not fail on it), without the
+            # reserved dimension: its slices would count into the drivers' and themes' ones.
+            return [dimension for dimension in dimensions if dimension not in RESERVED_DIMENSIONS]
+        if reserved:
+            raise ValueError(
+                f"{', '.join(reserved)} cannot be a segment dimension: the driver report uses"
+                f" {' and '.join(sorted(RESERVED_DIMENSIONS))} for the chosen driver and the comment themes"
+            )
         return dimensions
 
     @model_validator(mode="after")
@@ -441,13 +456,16 @@ class Survey(BaseModel):
         written = {locale for text in texts for locale in (*text.subject, *text.body)}
         unknown = sorted(
             {*self.locales, self.default_locale, *self.question, *self.follow_up_question, *written}.union(
-                self.sms_text, self.sms_reminder_text
+                self.sms_text, self.sms_reminder_text, self.reasons.text_locales()
             ).difference(supported)
         )
         if unknown:
             raise ValueError(f"unsupported locale(s) {', '.join(unknown)}; supported: {sorted(supported)}")
         if self.default_locale not in self.locales:
             raise ValueError("default_locale must be one of locales")
+        missing = self.reasons.locale_problems(self.locales)
+        if missing:
+            raise ValueError(f"reasons: {'; '.join(missing)}")
         return self
 
     @property

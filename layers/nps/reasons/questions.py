@@ -1,0 +1,102 @@
+"""The follow-up questions of one survey in one locale, as a page shows them: plain data, no pydantic.
+
+``survey.reasons.questions(locale, brand=survey.brand_name)`` resolves each text (the survey's own, else
+the message catalog's with the brand name) into a :class:`FollowUpQuestions`. It is small (at most 20
+drivers × 80 characters and three 300-character texts, under 3 KB), so a later step can copy it onto an
+invite beside its page brand (``to_item``), as the planner copies the brand: a tap then reads no survey and
+loads no pydantic, and ``from_item`` reads the copy back, checking its shape. It offers the driver ids
+:func:`nps.reasons.answers.parse_driver` needs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from nps.reasons.scales import REASON_ID_PATTERN
+
+#: Bounds a stored copy must respect (the definition's own limits).
+_MAX_DRIVERS = 20
+_MAX_LABEL = 80
+_MAX_TEXT = 300
+_ID = re.compile(REASON_ID_PATTERN)
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+def _text(item: Mapping[str, Any], key: str, limit: int) -> str | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise ValueError(f"follow-up questions: {key} must be a non-blank text of at most {limit} characters")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpQuestions:
+    """What to ask after the score in one locale. A None text (or no drivers) means "not asked".
+
+    ``drivers``: (id, label) pairs in the survey's order; ``driver_question`` is set exactly when there
+    are drivers. Texts are the survey's or the catalog's, unescaped: templates escape them."""
+
+    locale: str
+    drivers: tuple[tuple[str, str], ...] = ()
+    driver_question: str | None = None
+    csat_question: str | None = None
+    ces_statement: str | None = None
+
+    @property
+    def driver_ids(self) -> frozenset[str]:
+        """The ids a driver answer may take (for :func:`nps.reasons.answers.parse_driver`)."""
+        return frozenset(driver_id for driver_id, _ in self.drivers)
+
+    @property
+    def asks_anything(self) -> bool:
+        return bool(self.drivers) or self.csat_question is not None or self.ces_statement is not None
+
+    def to_item(self) -> dict[str, Any]:
+        """A JSON- and DynamoDB-ready map (strings and lists only; absent texts left out)."""
+        item: dict[str, Any] = {"locale": self.locale}
+        if self.drivers:
+            item["drivers"] = [[driver_id, label] for driver_id, label in self.drivers]
+        for key in ("driver_question", "csat_question", "ces_statement"):
+            value = getattr(self, key)
+            if value is not None:
+                item[key] = value
+        return item
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> FollowUpQuestions:
+        """Read back a :meth:`to_item` map. Raises ``ValueError`` for any other shape (a foreign or damaged
+        copy asks nothing rather than something wrong: callers may treat the error as "no questions")."""
+        locale = item.get("locale")
+        if not isinstance(locale, str) or not 1 <= len(locale) <= 35:
+            raise ValueError("follow-up questions: locale must be a locale tag")
+        raw_drivers = item.get("drivers", [])
+        if not isinstance(raw_drivers, list) or len(raw_drivers) > _MAX_DRIVERS:
+            raise ValueError(f"follow-up questions: drivers must be a list of at most {_MAX_DRIVERS}")
+        drivers: list[tuple[str, str]] = []
+        for entry in raw_drivers:
+            if not (isinstance(entry, list | tuple) and len(entry) == 2 and _is_id(entry[0])):
+                raise ValueError("follow-up questions: each driver must be [id, label]")
+            label = entry[1]
+            if not isinstance(label, str) or not label.strip() or len(label) > _MAX_LABEL:
+                raise ValueError(f"follow-up questions: a driver label must be a text of at most {_MAX_LABEL}")
+            drivers.append((entry[0], label))
+        if len({driver_id for driver_id, _ in drivers}) != len(drivers):
+            raise ValueError("follow-up questions: a driver id is listed twice")
+        driver_question = _text(item, "driver_question", _MAX_TEXT)
+        if (driver_question is None) != (not drivers):
+            raise ValueError("follow-up questions: a driver question goes with drivers")
+        return cls(
+            locale=locale,
+            drivers=tuple(drivers),
+            driver_question=driver_question,
+            csat_question=_text(item, "csat_question", _MAX_TEXT),
+            ces_statement=_text(item, "ces_statement", _MAX_TEXT),
+        )
