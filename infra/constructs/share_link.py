@@ -27,6 +27,7 @@ class ShareLink(Construct):
         invites: dynamodb.ITable,
         responses: dynamodb.ITable,
         surveys: dynamodb.ITable,
+        contacts: dynamodb.ITable,
         site_keys: secretsmanager.ISecret,
         id_key_secret: secretsmanager.ISecret,
     ) -> None:
@@ -40,6 +41,7 @@ class ShareLink(Construct):
             description="A survey's shareable link: the question page, the answer, the comment",
             environment={
                 "SURVEYS_TABLE": surveys.table_name,
+                "CONTACTS_TABLE": contacts.table_name,
                 "INVITES_TABLE": invites.table_name,
                 "RESPONSES_TABLE": responses.table_name,
                 "SITE_KEYS_SECRET_NAME": site_keys.secret_arn,
@@ -47,11 +49,16 @@ class ShareLink(Construct):
                 "DEFAULT_LOCALE": platform.config.default_locale,
             },
         )
-        # Invites table: only the per-client rate-limit counters (UpdateItem ADD); no invite is read.
-        grant_items(invites, self.function, "dynamodb:UpdateItem")
+        # Invites table: the per-client rate-limit counters (UpdateItem ADD); for an identified answer, the
+        # contact's web state and its other invites of the survey (BatchGetItem), an open one marked out of
+        # the headline and the web state's last_surveyed_at (UpdateItem).
+        grant_items(invites, self.function, "dynamodb:BatchGetItem", "dynamodb:UpdateItem")
         grant_items(surveys, self.function, "dynamodb:GetItem")
-        # GetItem: the previous dedupe period's answer, and whether an answer is on record for a comment.
-        grant_items(responses, self.function, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        # Contacts table: the contact's last invite of the survey (BatchGetItem) and last_surveyed_at.
+        grant_items(contacts, self.function, "dynamodb:BatchGetItem", "dynamodb:UpdateItem")
+        # GetItem: the previous dedupe period's answer, and whether an answer is on record for a comment;
+        # BatchGetItem: the answers of the contact's other invites.
+        grant_items(responses, self.function, "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem")
         site_keys.grant_read(self.function)
         id_key_secret.grant_read(self.function)
 
