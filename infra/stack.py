@@ -83,6 +83,7 @@ class NpsStack(Stack):
             invites=storage.invites,
             responses=storage.responses,
             surveys=storage.surveys,
+            contacts=storage.contacts,
             site_keys=self.web.site_keys,
             id_key_secret=storage.id_key,
         )

@@ -27,7 +27,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from markupsafe import Markup
 
-from nps.channels.adapters.share import ShareSurveys
+from nps.channels.adapters.share import ShareContacts, ShareSurveys
 from nps.channels.adapters.store import WebStore
 from nps.channels.service import RateLimited, WebService
 from nps.channels.share_links import (
@@ -69,6 +69,7 @@ class FunctionSettings:
     """The share function's environment (a plain dataclass: no pydantic on the cold start)."""
 
     surveys_table: str
+    contacts_table: str
     invites_table: str
     responses_table: str
     site_keys_secret_name: str
@@ -82,6 +83,7 @@ class FunctionSettings:
         values = required_environment(
             {
                 "surveys_table": "SURVEYS_TABLE",
+                "contacts_table": "CONTACTS_TABLE",
                 "invites_table": "INVITES_TABLE",
                 "responses_table": "RESPONSES_TABLE",
                 "site_keys_secret_name": "SITE_KEYS_SECRET_NAME",
@@ -148,6 +150,7 @@ def service() -> ShareService:
         id_key=lambda: load_id_key(config.id_key_secret_name),
         verify_contact=verify_contact,
         edit_window=timedelta(days=config.edit_window_days),
+        contacts=ShareContacts(config.contacts_table, config.invites_table, config.responses_table),
     )
 
 

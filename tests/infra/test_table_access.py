@@ -48,7 +48,12 @@ ACCESS: dict[str, dict[str, set[str]]] = {
         "Responses": {"GetItem", "UpdateItem"},
         "Aggregates": {"UpdateItem"},
     },
-    "share": {"Invites": {"UpdateItem"}, "Surveys": {"GetItem"}, "Responses": {"GetItem", "UpdateItem"}},
+    "share": {
+        "Invites": {"BatchGetItem", "UpdateItem"},
+        "Contacts": {"BatchGetItem", "UpdateItem"},
+        "Surveys": {"GetItem"},
+        "Responses": {"BatchGetItem", "GetItem", "UpdateItem"},
+    },
     "report": {"Aggregates": {"Query"}},
     "sweep_invites": {"Invites": {"Query", "UpdateItem"}},
     "follow_up": {

@@ -5,7 +5,8 @@ the scored answers land in their own channel (kept out of the headline unless th
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -74,6 +75,13 @@ def request(
     )
     result: dict[str, Any] = share.lambda_handler(event, LambdaContext("share"))
     return result
+
+
+def mid_minute() -> Callable[[], datetime]:
+    """A clock for the rate limiter stopped inside the current minute: its counters are per calendar minute,
+    so a burst that straddled a minute's end would be split over two budgets."""
+    now = datetime.now(UTC).replace(second=1, microsecond=0)
+    return lambda: now
 
 
 def answer(score: str | int, browser: str = BROWSER, **extra: str) -> dict[str, Any]:
@@ -154,6 +162,7 @@ def test_a_burst_from_one_client_gets_429_and_records_nothing_more(
     # Given a limit of 3 answers a minute per client
     monkeypatch.setenv("SHARE_RATE_LIMIT_PER_MINUTE", "3")
     _reset()
+    share.limiter().clock = mid_minute()
     put_survey(stack)
     browsers = [f"burst-browser-id-{n:06d}" for n in range(6)]
     results = [answer(7, browser=b) for b in browsers]
@@ -174,6 +183,7 @@ def test_an_ipv6_client_rotating_inside_its_64_shares_one_budget(
     # Given a limit of 2 answers a minute per client
     monkeypatch.setenv("SHARE_RATE_LIMIT_PER_MINUTE", "2")
     _reset()
+    share.limiter().clock = mid_minute()
     put_survey(stack)
     # When one client answers from three addresses of its /64
     statuses = [
@@ -343,3 +353,219 @@ def test_anonymous_answers_score_in_their_own_channel_outside_the_headline(stack
     assert day["link_anonymous"].get("detractors") == 1
     assert day["*"].get("promoters", 0) == 0
     assert day["*"].get("detractors") == 1
+
+
+# -- one headline answer per contact per window, across channels (real handlers, real stream) ------------
+HEADLINE_SURVEY = "headline-survey"
+
+
+def _email_survey(stack: LocalStack, clock: Any) -> None:
+    """An email survey with an identified share link, quiet hours far from now; one wave sent to contact a."""
+    from local import demo_sending as ds
+
+    quiet_start = (clock.now + timedelta(hours=3)).strftime("%H:00")
+    quiet_end = (clock.now + timedelta(hours=5)).strftime("%H:00")
+    ds.create_survey(
+        stack,
+        {
+            "survey_id": HEADLINE_SURVEY,
+            "name": "Headline",
+            "brand_name": "Acme",
+            "sender": "surveys@example.com",
+            "channels": ["email"],
+            "fatigue_days": 60,
+            "reminder_days": None,
+            "quiet_hours": {"start": quiet_start, "end": quiet_end},
+            "share_link": {"enabled": True, "mode": "identified"},
+        },
+    )
+    share.surveys().forget()
+    ds.import_csv(stack, "contact_id,email,time_zone\na,a@example.com,UTC\n")
+    ds.fire_wave(HEADLINE_SURVEY, clock.now)
+    ds.drain_send_queue(stack, clock)
+
+
+def _emailed(stack: LocalStack) -> Any:
+    """The invite emailed to contact a, as a tappable link (the respond function's real path)."""
+    from urllib.parse import urlsplit
+
+    from local import demo_sending as ds
+    from nps.responding.adapters.invites import DynamoInviteRepository
+    from tests.support.taps import IssuedInvite
+
+    (link,) = ds.sent_links(stack)
+    invite = DynamoInviteRepository(stack.tables["invites"]).get(link.invite_id)
+    assert invite is not None
+    return IssuedInvite(invite, urlsplit(link.score_page).path.removeprefix("/r/"))
+
+
+def _share_answer(stack: LocalStack, score: int) -> dict[str, Any]:
+    token = mint(stack.site_secret(HEADLINE_SURVEY), HEADLINE_SURVEY, "a", int(time.time() + 86400))
+    return request("POST", f"/s/{HEADLINE_SURVEY}", {"score": str(score), "b": BROWSER, "t": token})
+
+
+def _headline_and_channels(stack: LocalStack) -> dict[str, int]:
+    """Answers counted today by channel (``*``: the survey's headline), after scoring the stream."""
+    for batch in StreamReader(stack.stream_arns["responses"], batch_size=50).read_batches():
+        assert score_function.lambda_handler(batch, LambdaContext("score"))["batchItemFailures"] == []
+    items = aws.client("dynamodb").scan(TableName=stack.tables["aggregates"])["Items"]
+    return {
+        i["pk"]["S"].rsplit("#", 1)[1]: sum(
+            int(i.get(c, {"N": "0"})["N"]) for c in ("promoters", "passives", "detractors")
+        )
+        for i in items
+        if i["pk"]["S"].startswith(f"{HEADLINE_SURVEY}#day#*#")
+    }
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    from datetime import UTC, datetime
+
+    from local import demo_sending as ds
+
+    # The wave went out three hours ago: a tap now is a person's, not a scanner's seconds after the send.
+    now = ds.Clock(datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3))
+    with ds.handlers(now):
+        yield now
+
+
+def test_an_email_answer_then_an_identified_share_answer_count_once_in_the_headline(
+    stack: LocalStack, clock: Any
+) -> None:
+    # Given a contact who got the survey by email and answered it
+    _email_survey(stack, clock)
+    assert _emailed(stack).tap(9)["statusCode"] == 200
+    # When the same contact answers on the survey's identified share link
+    assert _share_answer(stack, 3)["statusCode"] == 200
+    # Then both answers are kept, each in its channel, and the headline counts one (the first: email)
+    counted = _headline_and_channels(stack)
+    assert counted == {"*": 1, "email": 1, "link": 1}
+    link_item = next(i for i in responses(stack) if i["channel"] == {"S": "link"})
+    assert link_item["in_headline"] == {"BOOL": False}
+
+
+def test_an_identified_share_answer_then_the_email_answer_count_once_in_the_headline(
+    stack: LocalStack, clock: Any
+) -> None:
+    # Given a contact emailed the survey, who answers on the share link before tapping the email
+    _email_survey(stack, clock)
+    emailed = _emailed(stack)
+    assert _share_answer(stack, 10)["statusCode"] == 200
+    # When the contact then taps the email's score
+    assert emailed.tap(2)["statusCode"] == 200
+    # Then the share answer holds the headline, the email answer counts in its channel only
+    assert _headline_and_channels(stack) == {"*": 1, "email": 1, "link": 1}
+    email_item = next(i for i in responses(stack) if i["channel"] == {"S": "email"})
+    assert email_item["in_headline"] == {"BOOL": False}
+
+
+def test_an_identified_share_answer_holds_the_contact_out_of_the_next_wave_in_the_window(
+    stack: LocalStack, clock: Any
+) -> None:
+    from local import demo_sending as ds
+    from nps.sending.adapters.contacts import last_invite_attribute
+
+    # Given a contact who was emailed 70 days ago (outside the 60-day window) and answers on the share link
+    _email_survey(stack, clock)
+    key = {"audience": {"S": "default"}, "contact_id": {"S": "a"}}
+    contact = aws.client("dynamodb").get_item(TableName=stack.tables["contacts"], Key=key)["Item"]
+    assert contact[last_invite_attribute(HEADLINE_SURVEY)]["S"].startswith("inv-")  # the send named its invite
+    aws.client("dynamodb").update_item(
+        TableName=stack.tables["contacts"],
+        Key=key,
+        UpdateExpression="SET last_surveyed_at = :old",
+        ExpressionAttributeValues={":old": {"S": "2000-01-01T00:00:00Z"}},
+    )
+    assert _share_answer(stack, 8)["statusCode"] == 200
+    # When the next wave is planned
+    ds.reset_pending()
+    report = ds.fire_wave(HEADLINE_SURVEY, clock.now + timedelta(days=1))
+    # Then the contact is skipped for fatigue: the share answer surveyed them
+    assert report["invites"] == 0
+    assert report["skipped"].get("fatigue") == 1
+
+
+def test_a_suppressed_contact_may_still_answer_a_link_they_hold(stack: LocalStack, clock: Any) -> None:
+    from functions.unsubscribe import handler as unsubscribe
+    from local import demo_sending as ds
+
+    # Given a contact who unsubscribed through the survey's email
+    _email_survey(stack, clock)
+    (email,) = ds.captured_emails()
+    from urllib.parse import urlsplit
+
+    unsubscribed = unsubscribe.lambda_handler(
+        http_event("POST", urlsplit(email.unsubscribe_link).path), LambdaContext()
+    )
+    assert unsubscribed["statusCode"] == 200
+    assert aws.client("dynamodb").scan(TableName=stack.tables["suppressions"])["Count"] == 1
+    # When they answer an identified share link they were given
+    result = _share_answer(stack, 6)
+    # Then the volunteered answer is recorded (nothing is sent to them)
+    assert result["statusCode"] == 200
+    counted = _headline_and_channels(stack)
+    assert (counted["*"], counted["link"]) == (1, 1)
+
+
+def _web_and_share_survey(stack: LocalStack) -> None:
+    """A survey with both the web prompt and an identified share link on (a contact only the site knows)."""
+    from functions.web import handler as web_function
+    from tests.support.web import ORIGIN
+
+    web_function.service.cache_clear()
+    survey = Survey.model_validate(
+        {
+            "survey_id": HEADLINE_SURVEY,
+            "name": "Headline",
+            "brand_name": "Acme",
+            "sender": "surveys@example.com",
+            "channels": ["email"],
+            "web": {"enabled": True, "allowed_origins": [ORIGIN]},
+            "share_link": {"enabled": True, "mode": "identified"},
+        }
+    )
+    DynamoSurveyRepository(stack.tables["surveys"]).put(survey)
+    share.surveys().forget()
+
+
+def _web_prompt(stack: LocalStack) -> str:
+    from tests.support.web import call, contact_token
+
+    reply = call(
+        HEADLINE_SURVEY, "eligibility", {"contact_token": contact_token(stack, "a", HEADLINE_SURVEY), "url": None}
+    )
+    assert reply.body["show"] is True, reply
+    token: str = reply.body["ask_token"]
+    return token
+
+
+def _web_answer(ask_token: str, score: int) -> int:
+    from tests.support.web import call
+
+    return call(HEADLINE_SURVEY, "responses", {"ask_token": ask_token, "score": score}).status
+
+
+def test_a_web_prompt_answer_then_an_identified_share_answer_count_once_in_the_headline(stack: LocalStack) -> None:
+    # Given a contact who answered the survey's web prompt
+    _web_and_share_survey(stack)
+    assert _web_answer(_web_prompt(stack), 9) == 200
+    # When the contact answers on the identified share link
+    assert _share_answer(stack, 4)["statusCode"] == 200
+    # Then the headline counts the web answer only
+    counted = _headline_and_channels(stack)
+    assert (counted["*"], counted["web"], counted["link"]) == (1, 1, 1)
+
+
+def test_a_share_answer_while_the_web_prompt_is_open_keeps_its_later_answer_out_of_the_headline(
+    stack: LocalStack,
+) -> None:
+    # Given a web prompt shown to a contact, not answered yet
+    _web_and_share_survey(stack)
+    ask_token = _web_prompt(stack)
+    # When the contact answers on the share link first, then on the prompt
+    assert _share_answer(stack, 10)["statusCode"] == 200
+    assert _web_answer(ask_token, 3) == 200
+    # Then the share answer holds the headline, the web answer counts in its channel only
+    counted = _headline_and_channels(stack)
+    assert (counted["*"], counted["web"], counted["link"]) == (1, 1, 1)

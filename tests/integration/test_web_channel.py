@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -354,8 +355,16 @@ def test_cors_answers_only_allowed_origins(web: LocalStack) -> None:
     assert [i for i in scan(web, "invites") if i.get("channel") == {"S": "web"}] == []
 
 
+def mid_minute() -> Callable[[], datetime]:
+    """A clock stopped inside the current minute: the rate limiter counts per calendar minute, so a burst
+    that straddled a minute's end would be split over two budgets."""
+    now = datetime.now(UTC).replace(second=1, microsecond=0)
+    return lambda: now
+
+
 def test_a_burst_from_one_client_is_rate_limited(web: LocalStack) -> None:
     web_function.service().rate_limit_per_minute = 5
+    web_function.service().clock = mid_minute()
     replies = [call(SURVEY_ID, "eligibility", {"contact_token": "x", "url": None}) for _ in range(7)]
     statuses = [reply.status for reply in replies]
     assert statuses == [401] * 5 + [429] * 2  # refused tokens count too: a burst is a burst
@@ -371,6 +380,7 @@ def test_a_burst_from_one_client_is_rate_limited(web: LocalStack) -> None:
 def test_an_ipv6_client_rotating_inside_its_64_is_rate_limited(web: LocalStack) -> None:
     # Given a limit of 3 a minute
     web_function.service().rate_limit_per_minute = 3
+    web_function.service().clock = mid_minute()
     # When one client sends from a new address of its /64 each time, and a client with no usable address
     replies = [
         call(SURVEY_ID, "eligibility", {"contact_token": "x", "url": None}, source_ip=f"2001:db8:aa:bb::{n:x}")

@@ -16,6 +16,20 @@ survey's ``share_link.count_in_nps``.
 (:mod:`nps.channels.site_tokens`), minted by the team or by ``nps survey share-link --contact``; a printed
 link may live up to the survey's ``share_link.identified_max_days``. The response id is a keyed hash of
 survey | contact | period (label ``share-contact``): one answer per contact per window. Channel ``link``.
+
+**One headline answer per contact per window.** An identified answer counts in the survey-wide (headline)
+figures only if the contact has no other headline answer of the survey inside the fatigue window (an email
+or SMS invite, or a web prompt, answered less than a window ago); otherwise it is recorded with
+``in_headline`` false: kept, visible in channel ``link``, never counted twice. When the share answer takes the
+headline, the contact's invites of the survey that are still open (sent or shown, not answered) are marked
+``in_headline: false`` first, so their later answers count in their channel only, and the first answer also
+sets the contact's ``last_surveyed_at`` (and the web prompt's), so no wave or prompt asks again inside the
+window. Exact in both orders, apart from two answers of one contact on two channels within the same few
+milliseconds (each read misses the other's write). The reads: :class:`ContactAnswersStore`.
+
+**Suppressed contacts** (unsubscribed, bounced, complained) may still answer a link they hold: suppression
+means the platform sends them nothing, and a volunteered answer is recorded like any other (the share
+pages send nothing, and no suppression lookup is made).
 """
 
 from __future__ import annotations
@@ -27,9 +41,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from nps.channels.eligibility import WebSurvey
+from nps.channels.service import web_invite_id, web_state_id
 from nps.kernel.branding import DEFAULT_BRAND_COLOUR, PageBrand
 from nps.kernel.categories import Category, ScoreOutOfRange, categorize, parse_score
-from nps.kernel.periods import iso_timestamp
+from nps.kernel.locales import offered_locale
+from nps.kernel.normalising import segment_values
+from nps.kernel.periods import iso_timestamp, parse_timestamp
 from nps.links.pseudonyms import IdKey
 from nps.responding.adapters.invites import Invite
 from nps.responding.adapters.responses import CommentLimitReached, RecordedScore, RecordOutcome, StoredResponse
@@ -143,31 +161,38 @@ class ShareSurvey:
     follow_up_question: Mapping[str, str] = field(default_factory=dict)
     segment_dimensions: tuple[str, ...] = ()
     share: ShareSettings = ShareSettings()
+    audience: str = "default"
+    #: The survey's web prompt (the same stored definition): which web invite a prompt shown at a time is.
+    web: WebSurvey | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_definition(cls, definition: str) -> ShareSurvey:
-        """From the stored definition JSON; ``KeyError``/``ValueError`` when it is not one."""
+        """From the stored definition JSON; ``KeyError``/``ValueError`` when it is not one. The fields the
+        web prompt reads too are read once, by :meth:`nps.channels.eligibility.WebSurvey.from_definition`."""
         data: dict[str, Any] = json.loads(definition)
+        web = WebSurvey.from_definition(definition)
         share: dict[str, Any] = data.get("share_link") or {}
         return cls(
-            survey_id=data["survey_id"],
-            active=bool(data.get("active", True)),
-            fatigue_days=int(data.get("fatigue_days", 90)),
-            default_locale=data.get("default_locale", "en"),
-            locales=tuple(data.get("locales") or ("en",)),
-            brand_name=data["brand_name"],
+            survey_id=web.survey_id,
+            active=web.active,
+            fatigue_days=web.fatigue_days,
+            default_locale=web.default_locale,
+            locales=web.locales,
+            brand_name=web.brand_name,
             brand_colour=data.get("brand_colour") or DEFAULT_BRAND_COLOUR,
-            logo_url=data.get("logo_url"),
+            logo_url=web.logo_url,
             website_url=data.get("website_url"),
-            question=dict(data.get("question") or {}),
-            follow_up_question=dict(data.get("follow_up_question") or {}),
-            segment_dimensions=tuple(data.get("segment_dimensions") or ()),
+            question=web.question,
+            follow_up_question=web.follow_up_question,
+            segment_dimensions=web.segment_dimensions,
             share=ShareSettings(
                 enabled=bool(share.get("enabled", False)),
                 mode=str(share.get("mode", "anonymous")),
                 count_in_nps=bool(share.get("count_in_nps", False)),
                 identified_max_days=int(share.get("identified_max_days", 30)),
             ),
+            audience=web.audience,
+            web=web,
         )
 
     @property
@@ -175,15 +200,30 @@ class ShareSurvey:
         """Whether the link answers at all."""
         return self.active and self.share.enabled
 
+    @property
+    def web_enabled(self) -> bool:
+        """Whether the survey's web prompt is on (its state then learns of a share answer)."""
+        return self.web is not None and self.web.active and self.web.enabled
+
+    def web_wave_at(self, shown_at: str) -> str | None:
+        """The web wave of a prompt shown at ``shown_at`` (ISO-8601); None without a web definition or for a
+        time that does not parse."""
+        if self.web is None:
+            return None
+        try:
+            return self.web.web_wave_id(parse_timestamp(shown_at))
+        except ValueError:
+            return None
+
     def locale_for(self, *candidates: str | None) -> str:
-        """The first candidate the survey offers (``de-AT`` → ``de``), else the survey's default."""
-        for candidate in candidates:
-            if candidate:
-                tag = candidate.replace("_", "-").lower()
-                for option in (tag, tag.split("-")[0]):
-                    if option in self.locales:
-                        return option
-        return self.default_locale
+        """The first candidate the survey offers (``de-AT`` → ``de``), else the survey's default
+        (:func:`nps.kernel.locales.offered_locale`, as every channel)."""
+        return offered_locale(self.locales, self.default_locale, *candidates)
+
+    def segments_of(self, attributes: Mapping[str, str]) -> dict[str, str]:
+        """The values of the survey's segment dimensions among ``attributes``, in NFC
+        (:func:`nps.kernel.normalising.segment_values`, as every channel)."""
+        return segment_values(self.segment_dimensions, attributes)
 
     def page(self, locale: str) -> PageBrand:
         """The brand and wording the pages show in ``locale``."""
@@ -213,6 +253,54 @@ def response_id(id_key: IdKey, survey_id: str, who: str, period: int, *, identif
     return "sl-" + id_key.digest(label, survey_id, who, str(period))[:40]
 
 
+@dataclass(frozen=True, slots=True)
+class OtherAnswer:
+    """A counted answer of the contact on another invite of the survey (email, SMS or web prompt)."""
+
+    invite_id: str
+    first_answered_at: str
+    in_headline: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ContactAnswers:
+    """The contact's other invites of the survey, as :meth:`ContactAnswersStore.find` read them."""
+
+    #: Whether the contacts table holds the contact (its ``last_surveyed_at`` can be set).
+    contact_stored: bool = False
+    #: Counted answers on the contact's last email/SMS invite and web prompt of the survey.
+    answers: tuple[OtherAnswer, ...] = ()
+    #: Those invites that exist with no counted answer yet and still count in the headline.
+    open_invites: tuple[str, ...] = ()
+
+    def headline_taken(self, window_start_iso: str) -> bool:
+        """Whether one of the answers counts in the headline and was first given after ``window_start_iso``."""
+        return any(a.in_headline and a.first_answered_at > window_start_iso for a in self.answers)
+
+
+class ContactAnswersStore(Protocol):
+    """Where an identified answer finds the contact's other answers, and marks its open invites."""
+
+    def find(
+        self, audience: str, survey_id: str, contact_id: str, state_id: str, web_invite_of: Callable[[str], str | None]
+    ) -> ContactAnswers:
+        """The contact's other invites of the survey: the last email/SMS invite the contact item names, and
+        the web invite of the period the prompt was last shown in (``web_invite_of(shown_at)``; the web
+        state ``state_id`` says when)."""
+        ...
+
+    def exclude_from_headline(self, invite_ids: tuple[str, ...]) -> None:
+        """Mark the invites ``in_headline: false``: their answers count in their channel only."""
+        ...
+
+    def mark_surveyed(
+        self, audience: str, contact_id: str, state_id: str | None, survey_id: str, now: datetime
+    ) -> None:
+        """The contact was surveyed now: its ``last_surveyed_at`` (contacts table), and the web prompt's
+        state ``state_id`` when given."""
+        ...
+
+
 class ResponseStore(Protocol):
     def record_score(
         self,
@@ -223,7 +311,7 @@ class ResponseStore(Protocol):
         source: str = "link",
         confidence: str = "high",
         edit_window_start_iso: str = "",
-        in_headline: bool = True,
+        in_headline: bool | None = None,
     ) -> RecordedScore: ...
 
     def get(self, invite_id: str) -> StoredResponse | None: ...
@@ -268,6 +356,7 @@ class ShareService:
         verify_contact: ContactVerifier,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         edit_window: timedelta = timedelta(days=7),
+        contacts: ContactAnswersStore | None = None,
     ) -> None:
         self._surveys = surveys
         self.responses = responses
@@ -275,6 +364,8 @@ class ShareService:
         self._verify_contact = verify_contact
         self.clock = clock
         self.edit_window = edit_window
+        #: The contact's other answers (identified links); None: every identified answer is in the headline.
+        self.contacts = contacts
 
     def survey(self, survey_id: str) -> ShareSurvey:
         """The survey whose link is open; :class:`ShareNotFound` otherwise (unknown, link off, paused)."""
@@ -294,8 +385,7 @@ class ShareService:
             contact_id, locale, attributes = self._verify_contact(
                 token, survey.survey_id, self.clock().timestamp(), max_lifetime
             )
-            segments = {d: attributes[d] for d in survey.segment_dimensions if attributes.get(d)}
-            return Respondent(contact_id, contact_id, True, locale, segments)
+            return Respondent(contact_id, contact_id, True, locale, survey.segments_of(attributes))
         if browser_id is None or not BROWSER_ID.fullmatch(browser_id):
             raise ShareError("the form has no browser or page id")
         return Respondent(browser_id, ANONYMOUS_CONTACT, False)
@@ -322,6 +412,7 @@ class ShareService:
         now = self.clock()
         target = self._response_id(survey, respondent, now)
         category = categorize(score)
+        in_headline, others = self._headline(survey, respondent, now)
         recorded = self.responses.record_score(
             self._invite(survey, respondent, target, locale, now),
             score,
@@ -330,9 +421,52 @@ class ShareService:
             source="share_link",
             confidence="high",
             edit_window_start_iso=iso_timestamp(now - self.edit_window),
-            in_headline=survey.share.in_headline,
+            in_headline=in_headline,
         )
+        if (
+            self.contacts is not None
+            and others is not None
+            and in_headline
+            and recorded.outcome is RecordOutcome.RECORDED
+        ):
+            state_id = (
+                web_state_id(self._id_key(), survey.survey_id, respondent.contact_id) if survey.web_enabled else None
+            )
+            if others.contact_stored or state_id is not None:
+                self.contacts.mark_surveyed(survey.audience, respondent.contact_id, state_id, survey.survey_id, now)
         return Answer(recorded.score, categorize(recorded.score), recorded.outcome, target)
+
+    def _headline(
+        self, survey: ShareSurvey, respondent: Respondent, now: datetime
+    ) -> tuple[bool, ContactAnswers | None]:
+        """Whether this answer counts in the headline, and what the contact's other invites hold.
+
+        Anonymous answers: the survey's setting, no read. Identified ones: two BatchGetItem round trips
+        (:class:`ContactAnswersStore`: the contact item and the web state, then the responses and invites
+        of at most two invites: about 3 read units, eventually consistent); when this answer takes the
+        headline, one UpdateItem per open invite marks it out of the headline before the answer is written
+        (so a crash leaves no double count)."""
+        if not respondent.identified or self.contacts is None:
+            return survey.share.in_headline, None
+        id_key = self._id_key()
+
+        def web_invite_of(shown_at: str) -> str | None:
+            wave = survey.web_wave_at(shown_at)
+            return web_invite_id(id_key, survey.survey_id, wave, respondent.contact_id) if wave else None
+
+        others = self.contacts.find(
+            survey.audience,
+            survey.survey_id,
+            respondent.contact_id,
+            web_state_id(id_key, survey.survey_id, respondent.contact_id),
+            web_invite_of,
+        )
+        window = timedelta(days=max(MIN_PERIOD_DAYS, survey.fatigue_days))
+        if others.headline_taken(iso_timestamp(now - window)):
+            return False, others
+        if others.open_invites:
+            self.contacts.exclude_from_headline(others.open_invites)
+        return survey.share.in_headline, others
 
     def comment(
         self, survey: ShareSurvey, respondent: Respondent, raw_comment: str | None, raw_score: str | None, locale: str

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from json.encoder import encode_basestring
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from nps.events.names import ID_PATTERN
 from nps.kernel.categories import Category
@@ -141,36 +141,41 @@ def _segments_json(pairs: tuple[tuple[str, str], ...]) -> str:
     return json.dumps(dict(pairs), separators=(",", ":"), ensure_ascii=False)
 
 
-def _answer_fields(
-    event_id: str,
-    survey_id: str,
-    wave_id: str,
-    invite_id: str,
-    contact_id: str,
-    channel: str,
-    locale: str,
-    segments: Mapping[str, str],
-) -> str:
+class AnswerIds(Protocol):
+    """What every answer event copies from its response (:class:`nps.events.models.AnswerDetail`'s fields
+    after ``event_id``); the score stream's responses (:class:`nps.scoring.records.Response`) have them."""
+
+    @property
+    def survey_id(self) -> str: ...
+    @property
+    def wave_id(self) -> str: ...
+    @property
+    def invite_id(self) -> str: ...
+    @property
+    def contact_id(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def locale(self) -> str: ...
+    @property
+    def segments(self) -> Mapping[str, str]: ...
+
+
+def _answer_fields(event_id: str, ids: AnswerIds) -> str:
     """The opening of an answer event's JSON (:class:`nps.events.models.AnswerDetail`), without its ``}``."""
     return (
         f'{{"schema_version":"{SCHEMA_VERSION}","event_id":{encode_basestring(event_id)},'
-        f'"survey_id":{encode_basestring(survey_id)},"wave_id":{encode_basestring(wave_id)},'
-        f'"invite_id":{encode_basestring(invite_id)},"contact_id":{encode_basestring(contact_id)},'
-        f'"channel":{encode_basestring(channel)},"locale":{encode_basestring(locale)},'
-        f'"segments":{_segments_json(tuple(segments.items()))}'
+        f'"survey_id":{encode_basestring(ids.survey_id)},"wave_id":{encode_basestring(ids.wave_id)},'
+        f'"invite_id":{encode_basestring(ids.invite_id)},"contact_id":{encode_basestring(ids.contact_id)},'
+        f'"channel":{encode_basestring(ids.channel)},"locale":{encode_basestring(ids.locale)},'
+        f'"segments":{_segments_json(tuple(ids.segments.items()))}'
     )
 
 
 def response_scored(
+    ids: AnswerIds,
     *,
     event_id: str,
-    survey_id: str,
-    wave_id: str,
-    invite_id: str,
-    contact_id: str,
-    channel: str,
-    locale: str,
-    segments: Mapping[str, str],
     score: int,
     category: Category,
     previous_score: int | None,
@@ -182,7 +187,7 @@ def response_scored(
     answered_at: datetime,
 ) -> PlainDetail:
     """The detail of ``NPS Response Scored`` (:class:`nps.events.models.ResponseScoredDetail`)."""
-    answer = _answer_fields(event_id, survey_id, wave_id, invite_id, contact_id, channel, locale, segments)
+    answer = _answer_fields(event_id, ids)
     first = json_timestamp(first_answered_at)
     answered = first if answered_at is first_answered_at else json_timestamp(answered_at)
     return PlainDetail(
@@ -195,15 +200,9 @@ def response_scored(
 
 
 def comment_received(
+    ids: AnswerIds,
     *,
     event_id: str,
-    survey_id: str,
-    wave_id: str,
-    invite_id: str,
-    contact_id: str,
-    channel: str,
-    locale: str,
-    segments: Mapping[str, str],
     score: int,
     category: Category,
     comment_length: int,
@@ -211,7 +210,7 @@ def comment_received(
     commented_at: datetime,
 ) -> PlainDetail:
     """The detail of ``NPS Comment Received`` (:class:`nps.events.models.CommentReceivedDetail`)."""
-    answer = _answer_fields(event_id, survey_id, wave_id, invite_id, contact_id, channel, locale, segments)
+    answer = _answer_fields(event_id, ids)
     return PlainDetail(
         f'{answer},"score":{_number(score)},"category":{_category(category)},'
         f'"comment_length":{_number(comment_length)},"version":{_number(version)},'
@@ -220,15 +219,9 @@ def comment_received(
 
 
 def response_retracted(
+    ids: AnswerIds,
     *,
     event_id: str,
-    survey_id: str,
-    wave_id: str,
-    invite_id: str,
-    contact_id: str,
-    channel: str,
-    locale: str,
-    segments: Mapping[str, str],
     previous_score: int,
     previous_category: Category,
     reason: Literal["automated", "removed"],
@@ -236,7 +229,7 @@ def response_retracted(
     retracted_at: datetime,
 ) -> PlainDetail:
     """The detail of ``NPS Response Retracted`` (:class:`nps.events.models.ResponseRetractedDetail`)."""
-    answer = _answer_fields(event_id, survey_id, wave_id, invite_id, contact_id, channel, locale, segments)
+    answer = _answer_fields(event_id, ids)
     return PlainDetail(
         f'{answer},"previous_score":{_number(previous_score)},'
         f'"previous_category":{_category(previous_category)},"reason":{encode_basestring(reason)},'

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Collection
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,18 @@ def resolve_locale(*candidates: str | None) -> str:
             if option in supported:
                 return option
     return DEFAULT_LOCALE
+
+
+def offered_locale(locales: Collection[str], default: str, *candidates: str | None) -> str:
+    """The first candidate a survey offers among its ``locales`` (``de-AT`` and ``de_AT`` → ``de``), else the
+    survey's ``default``: the one rule for every channel (a contact's locale, a token's, the browser's)."""
+    for candidate in candidates:
+        if candidate:
+            tag = candidate.replace("_", "-").lower()
+            for option in (tag, tag.split("-")[0]):
+                if option in locales:
+                    return option
+    return default
 
 
 def accept_language(header: str | None) -> list[str]:

@@ -109,14 +109,8 @@ def comment_event(old: AnyResponse | None, new: AnyResponse | None) -> Event | N
     if old is not None and old.comment == new.comment:
         return None
     detail = comment_received(
+        new,
         event_id=f"{new.invite_id}:{new.version}:comment",
-        survey_id=new.survey_id,
-        wave_id=new.wave_id,
-        invite_id=new.invite_id,
-        contact_id=new.contact_id,
-        channel=new.channel,
-        locale=new.locale,
-        segments=new.segments,
         score=new.score,
         category=_CATEGORIES[new.score],
         comment_length=len(new.comment),
@@ -132,14 +126,8 @@ def retracted_event(transition: Transition) -> Event | None:
     if old is None or old.score is None or transition.old_score is None or transition.new_score is not None:
         return None
     detail = response_retracted(
+        old,
         event_id=f"{old.invite_id}:{transition.version}:retracted",
-        survey_id=old.survey_id,
-        wave_id=old.wave_id,
-        invite_id=old.invite_id,
-        contact_id=old.contact_id,
-        channel=old.channel,
-        locale=old.locale,
-        segments=old.segments,
         previous_score=old.score,
         previous_category=_CATEGORIES[old.score],
         reason="automated" if transition.new is not None else "removed",
@@ -160,14 +148,8 @@ def scored_event(transition: Transition) -> Event | None:
     category = _CATEGORIES[new.score]
     previous_category = None if previous_score is None else _CATEGORIES[previous_score]
     detail = response_scored(
+        new,
         event_id=f"{new.invite_id}:{new.version}",
-        survey_id=new.survey_id,
-        wave_id=new.wave_id,
-        invite_id=new.invite_id,
-        contact_id=new.contact_id,
-        channel=new.channel,
-        locale=new.locale,
-        segments=new.segments,
         score=new.score,
         category=category,
         previous_score=previous_score,

@@ -26,8 +26,8 @@ from pydantic import (
 
 from nps.events.fields import Id, SendChannel
 from nps.kernel.branding import MAX_URL, PageBrand, logo_url_problem, website_url_problem
-from nps.kernel.locales import supported_locales
-from nps.kernel.normalising import BIDI_CONTROLS, nfc
+from nps.kernel.locales import offered_locale, supported_locales
+from nps.kernel.normalising import BIDI_CONTROLS, segment_values
 from nps.reasons.definition import Reasons
 from nps.reasons.scales import RESERVED_DIMENSIONS
 from nps.sending.addresses import EMAIL_RE
@@ -475,12 +475,7 @@ class Survey(BaseModel):
 
     def locale_for(self, contact_locale: str | None) -> str:
         """The contact's locale when the survey offers it (``de-AT`` → ``de``), else the survey default."""
-        if contact_locale:
-            tag = contact_locale.replace("_", "-").lower()
-            for option in (tag, tag.split("-")[0]):
-                if option in self.locales:
-                    return option
-        return self.default_locale
+        return offered_locale(self.locales, self.default_locale, contact_locale)
 
     def page_brand(self, locale: str) -> PageBrand:
         """What the response pages of an invite in ``locale`` show of this survey (copied onto the invite)."""
@@ -496,7 +491,7 @@ class Survey(BaseModel):
     def segments_of(self, attributes: dict[str, str]) -> dict[str, str]:
         """The contact's values of this survey's segment dimensions (copied onto the invite), in Unicode
         NFC so that values that look the same aggregate as one (contacts stored before normalisation)."""
-        return {d: nfc(attributes[d]) for d in self.segment_dimensions if attributes.get(d)}
+        return segment_values(self.segment_dimensions, attributes)
 
 
 WaveKind = Literal["scheduled", "event"]

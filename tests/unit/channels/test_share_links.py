@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nps.channels.share_links import (
     ANONYMOUS_CONTACT,
     BadScore,
     CommentLimit,
     CommentTooLong,
+    ContactAnswers,
+    ContactAnswersStore,
     EmptyComment,
     LinkInvalid,
     NoAnswer,
+    OtherAnswer,
     ShareError,
     ShareNotFound,
     ShareService,
@@ -24,6 +29,7 @@ from nps.channels.share_links import (
     response_id,
 )
 from nps.kernel.categories import Category
+from nps.kernel.periods import iso_timestamp
 from nps.links.pseudonyms import IdKey
 from nps.responding.adapters.invites import Invite
 from nps.responding.adapters.responses import (
@@ -72,16 +78,18 @@ class Store:
         source: str = "link",
         confidence: str = "high",
         edit_window_start_iso: str = "",
-        in_headline: bool = True,
+        in_headline: bool | None = None,
     ) -> RecordedScore:
+        headline = invite.in_headline if in_headline is None else in_headline
         item = self.items.get(invite.invite_id)
         if item is None:
             self.items[invite.invite_id] = {"score": score, "first": now_iso, "version": 1, "invite": invite,
-                                            "in_headline": in_headline}  # fmt: skip
+                                            "in_headline": headline}  # fmt: skip
             return RecordedScore(RecordOutcome.RECORDED, score, 1)
         if str(item["first"]) < edit_window_start_iso:
             return RecordedScore(RecordOutcome.LOCKED, int(str(item["score"])), int(str(item["version"])))
         item["score"], item["version"] = score, int(str(item["version"])) + 1
+        item["in_headline"] = bool(item["in_headline"]) and headline  # once false, stays false (as DynamoDB's SET)
         return RecordedScore(RecordOutcome.CHANGED, score, int(str(item["version"])))
 
     def get(self, invite_id: str) -> StoredResponse | None:
@@ -110,7 +118,9 @@ def verifier(token: str, survey_id: str, now: float, max_lifetime: int) -> tuple
     return "contact-1", "de", {"plan": "pro", "other": "x"}
 
 
-def service(store: Store, clock: Clock, found: ShareSurvey | None = None) -> ShareService:
+def service(
+    store: Store, clock: Clock, found: ShareSurvey | None = None, contacts: ContactAnswersStore | None = None
+) -> ShareService:
     return ShareService(
         surveys=lambda survey_id: found,
         responses=store,
@@ -118,6 +128,7 @@ def service(store: Store, clock: Clock, found: ShareSurvey | None = None) -> Sha
         verify_contact=verifier,
         clock=clock,
         edit_window=timedelta(days=7),
+        contacts=contacts,
     )
 
 
@@ -256,3 +267,145 @@ def test_comments_are_cleaned_refused_or_saved_like_the_email_pages() -> None:
     store.full = True
     with pytest.raises(CommentLimit):
         share.comment(found, who, "again", None, "en")
+
+
+# -- one headline answer per contact per window ------------------------------------------------------------
+EMAIL_INVITE = "inv-email-1"
+
+
+@dataclass
+class Elsewhere:
+    """The contact's email invite of the survey, as the contacts/invites/responses tables would hold it, and
+    the calls the share service made (in order)."""
+
+    store: Store
+    invite_exists: bool = True
+    calls: list[str] = field(default_factory=list)
+    excluded: set[str] = field(default_factory=set)
+    surveyed: list[tuple[str | None, datetime]] = field(default_factory=list)
+
+    def find(
+        self, audience: str, survey_id: str, contact_id: str, state_id: str, web_invite_of: Callable[[str], str | None]
+    ) -> ContactAnswers:
+        self.calls.append("find")
+        answered = self.store.items.get(EMAIL_INVITE)
+        if answered is not None:
+            answer = OtherAnswer(EMAIL_INVITE, str(answered["first"]), bool(answered["in_headline"]))
+            return ContactAnswers(True, (answer,), ())
+        open_invites = (EMAIL_INVITE,) if self.invite_exists and EMAIL_INVITE not in self.excluded else ()
+        return ContactAnswers(True, (), open_invites)
+
+    def exclude_from_headline(self, invite_ids: tuple[str, ...]) -> None:
+        self.calls.append("exclude")
+        self.excluded.update(invite_ids)
+
+    def mark_surveyed(
+        self, audience: str, contact_id: str, state_id: str | None, survey_id: str, now: datetime
+    ) -> None:
+        self.calls.append("surveyed")
+        self.surveyed.append((state_id, now))
+
+    def email_answer(self, score: int, now: datetime) -> None:
+        """What the respond path does: record on the invite, in the headline unless the invite is marked."""
+        invite = Invite(EMAIL_INVITE, "s1", "wave-1", "contact-1", "email", "en", 0, "",
+                        in_headline=EMAIL_INVITE not in self.excluded)  # fmt: skip
+        self.store.record_score(invite, score, Category.PROMOTER, iso_timestamp(now), edit_window_start_iso="")
+
+
+def headline_answers(store: Store) -> int:
+    return sum(1 for item in store.items.values() if item["in_headline"])
+
+
+def identified(store: Store, clock: Clock, elsewhere: Elsewhere) -> tuple[ShareService, ShareSurvey]:
+    found = survey(mode="identified")
+    return service(store, clock, found, elsewhere), found
+
+
+def test_an_email_answer_in_the_window_keeps_the_share_answer_out_of_the_headline() -> None:
+    # Given a contact who answered the survey's email yesterday
+    store, clock = Store(), Clock()
+    elsewhere = Elsewhere(store)
+    elsewhere.email_answer(9, clock.now - timedelta(days=1))
+    share, found = identified(store, clock, elsewhere)
+    # When the contact answers on an identified share link
+    answered = share.answer(found, share.respondent(found, "good", None), "3", "en")
+    # Then the share answer is kept (channel link) but not counted in the headline, and nothing is marked
+    assert store.items[answered.response_id]["in_headline"] is False
+    assert headline_answers(store) == 1
+    assert elsewhere.calls == ["find"]
+
+
+def test_an_email_answer_older_than_the_window_leaves_the_headline_to_the_share_answer() -> None:
+    store, clock = Store(), Clock()
+    elsewhere = Elsewhere(store)
+    elsewhere.email_answer(9, clock.now - timedelta(days=31))  # the survey's window is 30 days
+    share, found = identified(store, clock, elsewhere)
+    answered = share.answer(found, share.respondent(found, "good", None), "3", "en")
+    assert store.items[answered.response_id]["in_headline"] is True
+
+
+def test_a_share_answer_first_marks_the_open_invite_before_it_is_written_and_the_email_answer_stays_out() -> None:
+    # Given a contact with an unanswered email invite of the survey
+    store, clock = Store(), Clock()
+    elsewhere = Elsewhere(store)
+    share, found = identified(store, clock, elsewhere)
+    respondent = share.respondent(found, "good", None)
+    # When the contact answers on the share link, edits it, then answers the email too
+    first = share.answer(found, respondent, "8", "en")
+    share.answer(found, respondent, "9", "en")
+    elsewhere.email_answer(10, clock.now + timedelta(hours=1))
+    # Then the invite was marked before the answer was written, the contact marked surveyed once (the first
+    # answer only), and one answer counts in the headline: the share answer
+    assert elsewhere.calls[:3] == ["find", "exclude", "surveyed"]
+    assert elsewhere.calls.count("surveyed") == 1
+    assert store.items[first.response_id]["in_headline"] is True
+    assert store.items[EMAIL_INVITE]["in_headline"] is False
+    assert headline_answers(store) == 1
+
+
+def test_anonymous_answers_never_read_the_contacts_other_answers() -> None:
+    store, clock = Store(), Clock()
+    elsewhere = Elsewhere(store)
+    share = service(store, clock, survey(count_in_nps=True), elsewhere)
+    found = survey(count_in_nps=True)
+    share.answer(found, share.respondent(found, None, BROWSER), "9", "en")
+    assert elsewhere.calls == []
+
+
+def test_a_tokens_segment_values_are_copied_in_nfc_like_every_channels() -> None:
+    def decomposed(token: str, survey_id: str, now: float, max_lifetime: int) -> tuple[str, None, dict[str, str]]:
+        return "contact-1", None, {"plan": "Zu\u0308rich"}
+
+    found = survey(mode="identified")
+    share = ShareService(lambda _: found, Store(), lambda: KEY, decomposed, Clock())
+    assert dict(share.respondent(found, "t", None).segments) == {"plan": "Z\u00fcrich"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["email", "share", "share-edit"]), st.integers(0, 10), st.integers(0, 40 * 24)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_email_and_share_answers_in_any_order_count_once_in_the_headline(
+    steps: list[tuple[str, int, int]],
+) -> None:
+    # Given a contact with an email invite of the survey, answering on either channel in any order (hours apart)
+    store, clock = Store(), Clock()
+    elsewhere = Elsewhere(store)
+    share, found = identified(store, clock, elsewhere)
+    respondent = share.respondent(found, "good", None)
+    for channel, score, hours in steps:
+        clock.now += timedelta(hours=hours)
+        if channel == "email":
+            elsewhere.email_answer(score, clock.now)
+        else:
+            share.answer(found, respondent, str(score), "en")
+    # Then within the first fatigue window at most one answer is in the headline, and one always is
+    answered_within_window = [
+        item for item in store.items.values() if str(item["first"]) < iso_timestamp(START + timedelta(days=30))
+    ]
+    assert sum(1 for item in answered_within_window if item["in_headline"]) <= 1
+    assert headline_answers(store) >= 1

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -75,13 +75,23 @@ SCORES = st.integers(min_value=0, max_value=10)
 VERSIONS = st.integers(min_value=1, max_value=2**40)
 
 
+@dataclass(frozen=True)
+class Ids:
+    """An answer's ids (:class:`nps.events.details.AnswerIds`), as the score stream's responses carry them."""
+
+    survey_id: str
+    wave_id: str
+    invite_id: str
+    contact_id: str
+    channel: str
+    locale: str
+    segments: dict[str, str]
+
+
 def answer(
     invite: str, survey: str, wave: str, contact: str, channel: str, locale: str, segments: dict[str, str]
-) -> dict[str, Any]:
-    return {
-        "survey_id": survey, "wave_id": wave, "invite_id": invite, "contact_id": contact,
-        "channel": channel, "locale": locale, "segments": segments,
-    }  # fmt: skip
+) -> Ids:
+    return Ids(survey, wave, invite, contact, channel, locale, segments)
 
 
 @given(IDS, IDS, IDS, IDS, st.sampled_from(["email", "sms"]), TEXT, SEGMENTS, SCORES, st.none() | SCORES,
@@ -92,7 +102,7 @@ def test_response_scored_is_the_models_json(
 ) -> None:  # fmt: skip
     category, before = categorize(score), None if previous is None else categorize(previous)
     plain = response_scored(
-        event_id=f"{invite}:{version}", **answer(invite, survey, wave, contact, channel, locale, segments),
+        answer(invite, survey, wave, contact, channel, locale, segments), event_id=f"{invite}:{version}",
         score=score, category=category, previous_score=previous, previous_category=before,
         category_changed=before is not None and before is not category, category_entered=before is not category,
         version=version, first_answered_at=first, answered_at=at,
@@ -109,7 +119,7 @@ def test_comment_received_is_the_models_json(
     score: int, length: int, version: int, at: datetime,
 ) -> None:  # fmt: skip
     plain = comment_received(
-        event_id=f"{invite}:{version}:comment", **answer(invite, survey, wave, contact, channel, locale, segments),
+        answer(invite, survey, wave, contact, channel, locale, segments), event_id=f"{invite}:{version}:comment",
         score=score, category=categorize(score), comment_length=length, version=version, commented_at=at,
     )  # fmt: skip
     model = CommentReceivedDetail.model_validate_json(plain.model_dump_json())
@@ -123,7 +133,7 @@ def test_response_retracted_is_the_models_json(
     score: int, reason: str, version: int, at: datetime,
 ) -> None:  # fmt: skip
     plain = response_retracted(
-        event_id=f"{invite}:{version}:retracted", **answer(invite, survey, wave, contact, channel, locale, segments),
+        answer(invite, survey, wave, contact, channel, locale, segments), event_id=f"{invite}:{version}:retracted",
         previous_score=score, previous_category=categorize(score), reason=reason,  # type: ignore[arg-type]
         version=version, retracted_at=at,
     )  # fmt: skip

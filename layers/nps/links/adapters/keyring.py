@@ -66,3 +66,26 @@ def load_id_key(secret_name: str) -> IdKey:
     if not isinstance(secret, dict):
         raise IdKeyError("the id key secret must be a JSON object")
     return IdKey.from_secret(secret)
+
+
+def read_keyring_secret(secret_name: str) -> dict[str, Any]:
+    """The keyring secret's JSON object as stored, uncached (for rotation; ``ValueError`` when it is not a
+    JSON object)."""
+    from nps.kernel import aws
+
+    text = aws.client("secretsmanager").get_secret_value(SecretId=secret_name)["SecretString"]
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError("the secret is not a JSON object")
+    return value
+
+
+def write_keyring_secret(secret_name: str, secret: dict[str, Any]) -> None:
+    """Store ``secret`` as the keyring secret's new current version, and forget this process's cached copy
+    (functions see it within :data:`KEYRING_MAX_AGE_SECONDS`)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from nps.kernel import aws
+
+    aws.client("secretsmanager").put_secret_value(SecretId=secret_name, SecretString=json.dumps(secret))
+    parameters.clear_caches()  # type: ignore[no-untyped-call]

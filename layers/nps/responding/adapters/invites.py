@@ -32,6 +32,10 @@ class Invite:
     clicks: tuple[Click, ...] = ()
     #: What the pages show of the survey, copied when the invite was planned (neutral on older invites).
     page: PageBrand = NEUTRAL_BRAND
+    #: False once another answer of the contact took the survey's headline for the period (an identified
+    #: share-link answer, :mod:`nps.channels.share_links`): this invite's answer then counts in its
+    #: channel only (:meth:`~nps.responding.adapters.responses.DynamoResponseRepository.record_score`).
+    in_headline: bool = True
 
     @property
     def sent_at_epoch(self) -> float | None:
@@ -54,7 +58,7 @@ def _to_item(invite: Invite) -> dict[str, Any]:
         "segments": {"M": {k: {"S": v} for k, v in invite.segments.items()}},
         "status": {"S": invite.status},
         "page": invite.page.to_item(),
-    }
+    } | ({} if invite.in_headline else {"in_headline": {"BOOL": False}})
 
 
 def _from_item(item: dict[str, Any]) -> Invite:
@@ -72,6 +76,7 @@ def _from_item(item: dict[str, Any]) -> Invite:
         status=item.get("status", {}).get("S", "sent"),
         clicks=tuple(_clicks(item.get("clicks", {}).get("L", []))),
         page=PageBrand.from_item(item.get("page")),
+        in_headline=item.get("in_headline", {}).get("BOOL") is not False,
     )
 
 

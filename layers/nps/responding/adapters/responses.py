@@ -59,6 +59,8 @@ class StoredResponse:
     first_answered_at: str | None
     version: int
     comment: str | None = None
+    #: False when the answer counts in its channel only (``in_headline: false`` on the item).
+    in_headline: bool = True
 
 
 class NotAnswered(LookupError):
@@ -91,6 +93,7 @@ def _stored(item: dict[str, Any]) -> StoredResponse:
         first_answered_at=item.get("first_answered_at", {}).get("S"),
         version=int(item.get("version", {}).get("N", "0")),
         comment=item.get("comment", {}).get("S"),
+        in_headline=item.get("in_headline", {}).get("BOOL") is not False,
     )
 
 
@@ -107,15 +110,20 @@ class DynamoResponseRepository:
         source: str = "link",
         confidence: str = "high",
         edit_window_start_iso: str = "",
-        in_headline: bool = True,
+        in_headline: bool | None = None,
     ) -> RecordedScore:
         """Record a person's answer: the latest one wins while the edit window is open.
 
         A repeated tap of the same score writes nothing; an answer after the edit window (which
         starts with the first counted answer) leaves the one on record. ``in_headline`` False stores
         ``in_headline: false``: the answer counts in its channel only, not in the survey-wide figures
-        (an anonymous share-link answer, :mod:`nps.channels.share_links`).
+        (an anonymous share-link answer, or one whose contact answered the survey elsewhere first:
+        :mod:`nps.channels.share_links`). None (the email, SMS and web paths) takes the invite's
+        :attr:`~nps.responding.adapters.invites.Invite.in_headline`. Once false it stays false: an edit
+        never moves an answer back into the headline.
         """
+        if in_headline is None:
+            in_headline = invite.in_headline
         values: dict[str, Any] = {
             ":score": {"N": str(score)},
             ":category": {"S": category.value},

@@ -68,6 +68,13 @@ def contact_key(audience: str, contact_id: str) -> dict[str, Any]:
     return {"audience": {"S": audience}, "contact_id": {"S": contact_id}}
 
 
+def last_invite_attribute(survey_id: str) -> str:
+    """The contact item's attribute holding the id of the last invite of ``survey_id`` sent to the contact
+    (``last_invite#<survey_id>``), written with ``last_surveyed_at`` by the send: how an identified
+    share-link answer finds the contact's email or SMS answer of the period (:mod:`nps.channels.share_links`)."""
+    return f"last_invite#{survey_id}"
+
+
 class DynamoContactRepository:
     def __init__(self, table_name: str) -> None:
         self.table_name = table_name

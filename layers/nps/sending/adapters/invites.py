@@ -34,7 +34,7 @@ from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.periods import iso_timestamp, parse_timestamp, period_keys
 from nps.kernel.tables import INVITES_IN_FLIGHT
 from nps.scoring.aggregation import ALL, AggregateKey, segment_label
-from nps.sending.adapters.contacts import contact_key
+from nps.sending.adapters.contacts import contact_key, last_invite_attribute
 from nps.sending.planning import PlannedInvite
 
 INVITES_SENT = "invites_sent"
@@ -401,7 +401,8 @@ class DynamoInviteLifecycle:
     ) -> None:
         """``expected`` (``sending``, or ``unknown`` when an operator resolves it) → sent, out of the
         in-flight index; ``invites_sent`` +1 on every aggregate key (not for re-surveys), the contact's
-        ``last_surveyed_at``, and the reminder item, in one transaction (raises if not ``expected``)."""
+        ``last_surveyed_at`` and last invite of the survey (:func:`last_invite_attribute`), and the reminder
+        item, in one transaction (raises if not ``expected``)."""
         sent_iso = iso_timestamp(sent_at)
         actions: list[dict[str, Any]] = [
             {
@@ -428,9 +429,10 @@ class DynamoInviteLifecycle:
                 "Update": {
                     "TableName": self.contacts_table,
                     "Key": contact_key(invite.audience, invite.contact_id),
-                    "UpdateExpression": "SET last_surveyed_at = :at",
+                    "UpdateExpression": "SET last_surveyed_at = :at, #last_invite = :invite",
                     "ConditionExpression": "attribute_exists(contact_id)",
-                    "ExpressionAttributeValues": {":at": {"S": sent_iso}},
+                    "ExpressionAttributeNames": {"#last_invite": last_invite_attribute(invite.survey_id)},
+                    "ExpressionAttributeValues": {":at": {"S": sent_iso}, ":invite": {"S": invite.invite_id}},
                 }
             },
         ]
