@@ -50,7 +50,9 @@ class FakeStore:
         self.states[state_id] = replace(state, first_seen_at=state.first_seen_at or iso_timestamp(now))
 
     def show(self, request: ShowRequest) -> ShowOutcome:
-        if self.show_outcome is ShowOutcome.SHOWN:
+        # ALREADY_SHOWN: a concurrent request's show won the race, and its transaction wrote the same items
+        # (the period's invite and the state, first seen included) at the same moment.
+        if self.show_outcome in (ShowOutcome.SHOWN, ShowOutcome.ALREADY_SHOWN):
             now = iso_timestamp(request.now)
             state = self.states.get(request.state_id, WebState())
             self.states[request.state_id] = replace(
