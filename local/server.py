@@ -25,6 +25,8 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -93,17 +95,36 @@ class LocalServer:
     stack: LocalStack
     invites: list[SeededInvite] = field(default_factory=list)
     thread: threading.Thread | None = None
+    #: Requests being handled now (each on its own thread); :meth:`stop` waits for them to end.
+    in_flight: int = 0
+    idle: threading.Condition = field(default_factory=threading.Condition)
 
     @property
     def base_url(self) -> str:
         host, port = self.httpd.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def stop(self) -> None:
+    def stop(self, drain_seconds: float = 10.0) -> None:
+        """Stop accepting, then wait (up to ``drain_seconds``) for the requests being handled to finish, so
+        none runs on against a platform its owner has torn down (request threads are daemons)."""
         self.httpd.shutdown()
+        with self.idle:
+            self.idle.wait_for(lambda: self.in_flight == 0, timeout=drain_seconds)
         self.httpd.server_close()
         if self.thread is not None:
             self.thread.join(timeout=5)
+
+    @contextmanager
+    def handling(self) -> Iterator[None]:
+        """Count one request as in flight for the block."""
+        with self.idle:
+            self.in_flight += 1
+        try:
+            yield
+        finally:
+            with self.idle:
+                self.in_flight -= 1
+                self.idle.notify_all()
 
 
 def seed(stack: LocalStack, count: int = 6) -> list[SeededInvite]:
@@ -245,6 +266,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _dispatch(self) -> None:
+        with self.local.handling():
+            self._route()
+
+    def _route(self) -> None:
         url = urlsplit(self.path)
         if url.path == "/_local/inbox":
             page = inbox_html(self.local.base_url, self.local.invites).encode()
