@@ -2,6 +2,9 @@
 
 The per-row error report is written to ``reports/<audience>/<file>.errors.csv`` in the same bucket
 (ids and reasons only, never an address), and the summary is logged.
+
+The CSV parser validates each row with the pydantic contact model: it is imported with the first file
+to import, not at cold start (an event with no file under ``imports/`` never loads it).
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.kernel import aws
 from nps.sending.adapters.contacts import DynamoContactRepository
-from nps.sending.importing import MAX_FILE_BYTES, audience_from_key, import_contacts_file, report_key, too_large
 from nps.sending.settings import sending_settings
 
 logger = Logger(service="import_contacts")
@@ -29,6 +31,9 @@ def contacts() -> DynamoContactRepository:
 
 
 def import_object(bucket: str, key: str) -> dict[str, Any]:
+    """Import one uploaded file and write its error report; the summary (counts, no PII) is returned."""
+    from nps.sending.importing import MAX_FILE_BYTES, audience_from_key, import_contacts_file, report_key, too_large
+
     s3 = aws.client("s3")
     head = s3.head_object(Bucket=bucket, Key=key)
     if int(head["ContentLength"]) > MAX_FILE_BYTES:

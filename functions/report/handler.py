@@ -1,58 +1,93 @@
 """report λ: the IAM-authorised reporting API under ``/reports/…`` on the HTTP API.
 
-Thin: validate the query with pydantic (Powertools resolver), ask :class:`nps.reporting.figures.ReportService`
-(aggregates only) or the responses reader (comments, CSV), and map typed errors to JSON 4xx answers.
+Thin: read the query, ask :class:`nps.reporting.figures.ReportService` (aggregates only) or the responses
+reader (comments, CSV), and map typed errors to JSON 4xx answers.
+
+Two doors lead to the same route code. A GET whose query is written the one way the API documents it
+(:mod:`nps.reporting.queries`; almost every request) is answered directly: path and query are read
+without pydantic or the Powertools resolver. Every other request (another spelling, a value out of
+range, an unknown route or method) goes to :func:`validating_resolver`, the Powertools resolver whose
+routes validate with the pydantic models of :mod:`nps.reporting.models` (422 with the fields at fault)
+and generate the OpenAPI document. The resolver, pydantic and the models load only when such a request
+comes: together they are about a third of a cold start (``make bench``; tests/architecture). Both doors
+answer the same bytes (tests/integration/test_reporting.py).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: the validating routes are defined inside a function, and
+# Powertools reads their annotations (the query models) as objects to validate and to document them.
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired, TypedDict
+from urllib.parse import parse_qs
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.kernel.config import settings
 from nps.reporting.adapters.reads import BadCursor, DynamoAggregateReader, DynamoResponseReader, split_segment
-from nps.reporting.export import to_csv
 from nps.reporting.figures import ReportError, ReportService
-from nps.reporting.models import (
-    BreakdownOut,
-    ChannelQuery,
-    CommentOut,
-    CommentsOut,
-    CommentsQuery,
-    DimensionQuery,
-    ErrorOut,
-    ExportQuery,
-    FiguresOut,
-    RangeQuery,
-    SliceQuery,
-    SliceRowOut,
-    SummaryOut,
-    TrendOut,
-    TrendPointOut,
-    TrendQuery,
-)
+from nps.reporting.queries import ReportQuery, RouteName, canonical_survey_id, read_query
 from nps.reporting.ranges import DateRange, RangeError
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 logger = Logger(service="report")
 metrics = Metrics(namespace="NPS", service="report")
-app = APIGatewayHttpResolver(enable_validation=True)
-ERRORS: dict[int, OpenAPIResponse] = {
-    status: {"description": description, "content": {"application/json": {"model": ErrorOut}}}
-    for status, description in (
-        (400, "Bad range (inverted, too wide, too many trend points) or cursor"),
-        (404, "Unknown survey, segment or dimension"),
-        (422, "Invalid query parameters"),
-    )
+
+
+class RouteDoc(TypedDict):
+    """A route's rule and what the OpenAPI document says of it (keyword arguments of ``resolver.get``)."""
+
+    rule: str
+    summary: str
+    description: NotRequired[str]
+
+
+ROUTES: dict[RouteName, RouteDoc] = {
+    "summary": {"rule": "/reports/<survey_id>/summary", "summary": "NPS and counts over a range"},
+    "trend": {
+        "rule": "/reports/<survey_id>/trend",
+        "summary": "NPS per period, with the significance of each change",
+    },
+    "segments": {"rule": "/reports/<survey_id>/segments", "summary": "Every value of a segment dimension"},
+    "channels": {"rule": "/reports/<survey_id>/channels", "summary": "Every channel"},
+    "comments": {"rule": "/reports/<survey_id>/comments", "summary": "Recent comments, newest first (paginated)"},
+    "export": {
+        "rule": "/reports/<survey_id>/export",
+        "summary": "CSV of counted responses first answered in the range",
+        "description": "At most `limit` rows; the `X-Next-Cursor` header carries the cursor of the next page.",
+    },
 }
-SurveyPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The survey id")]
+_ROUTE_PATH = re.compile(r"/reports/([^/]+)/(summary|trend|segments|channels|comments|export)")
+ERROR_STATUSES = (
+    (400, "Bad range (inverted, too wide, too many trend points) or cursor"),
+    (404, "Unknown survey, segment or dimension"),
+    (422, "Invalid query parameters"),
+)
+JSON = "application/json"
+# The order of each answer's fields: that of its model in nps.reporting.models (a test compares them).
+FIGURES_FIELDS = (
+    "n", "nps", "margin", "low", "high", "promoters", "passives", "detractors", "promoter_share", "passive_share",
+    "detractor_share", "scores", "invites_sent", "response_rate", "earlier_invites", "answers_to_earlier_invites",
+    "small_n",
+)  # fmt: skip
+TREND_POINT_FIELDS = (*FIGURES_FIELDS, "period", "first_day", "last_day", "partial", "change")
+SLICE_ROW_FIELDS = (*FIGURES_FIELDS, "dimension", "value", "versus_rest")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An HTTP answer other than a route's JSON: its status, content type, body and extra headers."""
+
+    status: int
+    content_type: str
+    body: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=1)
@@ -70,64 +105,71 @@ def reports() -> ReportService:
     return ReportService(aggregates())
 
 
-def span_of(query: RangeQuery) -> DateRange:
+def span_of(query: ReportQuery) -> DateRange:
     return DateRange(query.start, query.end)
 
 
-@app.get("/reports/<survey_id>/summary", summary="NPS and counts over a range", responses=ERRORS)
-def summary(survey_id: SurveyPath, query: Annotated[SliceQuery, Query()]) -> SummaryOut:
+def _fields(values: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: values[name] for name in names}
+
+
+# -- what each route answers: the JSON of its model in nps.reporting.models, or the CSV ---------------
+def summary_body(survey_id: str, query: ReportQuery) -> dict[str, Any]:
+    """``SummaryOut`` as JSON: the figures of the range, segment and channel."""
     span = span_of(query)
     service = reports()
     service.catalog(survey_id, span, query.segment)
     figures = service.total(survey_id, span, query.segment, query.channel)
-    return SummaryOut(
-        survey_id=survey_id,
-        start=query.start,
-        end=query.end,
-        segment=query.segment,
-        channel=query.channel,
-        figures=FiguresOut(**figures.as_dict()),
-    )
+    return {
+        "survey_id": survey_id,
+        "from": query.start.isoformat(),
+        "to": query.end.isoformat(),
+        "segment": query.segment,
+        "channel": query.channel,
+        "figures": _fields(figures.as_dict(), FIGURES_FIELDS),
+    }
 
 
-@app.get(
-    "/reports/<survey_id>/trend",
-    summary="NPS per period, with the significance of each change",
-    responses=ERRORS,
-)
-def trend(survey_id: SurveyPath, query: Annotated[TrendQuery, Query()]) -> TrendOut:
+def trend_body(survey_id: str, query: ReportQuery) -> dict[str, Any]:
+    """``TrendOut`` as JSON: one point per period, each with its change from the previous one."""
     span = span_of(query)
     service = reports()
     service.catalog(survey_id, span, query.segment)
     points = service.trend(survey_id, span, query.granularity, query.segment, query.channel)
-    return TrendOut(
-        survey_id=survey_id,
-        granularity=query.granularity,
-        segment=query.segment,
-        channel=query.channel,
-        points=[TrendPointOut(**point.as_dict()) for point in points],
-    )
+    return {
+        "survey_id": survey_id,
+        "granularity": query.granularity.value,
+        "segment": query.segment,
+        "channel": query.channel,
+        "points": [_fields(point.as_dict(), TREND_POINT_FIELDS) for point in points],
+    }
 
 
-@app.get("/reports/<survey_id>/segments", summary="Every value of a segment dimension", responses=ERRORS)
-def segments(survey_id: SurveyPath, query: Annotated[DimensionQuery, Query()]) -> BreakdownOut:
+def segments_body(survey_id: str, query: ReportQuery) -> dict[str, Any]:
+    """``BreakdownOut`` as JSON: every value of one segment dimension."""
     rows = reports().by_dimension(survey_id, span_of(query), query.dimension, query.channel)
-    return BreakdownOut(
-        survey_id=survey_id, dimension=query.dimension, rows=[SliceRowOut(**row.as_dict()) for row in rows]
-    )
+    return {
+        "survey_id": survey_id,
+        "dimension": query.dimension,
+        "rows": [_fields(row.as_dict(), SLICE_ROW_FIELDS) for row in rows],
+    }
 
 
-@app.get("/reports/<survey_id>/channels", summary="Every channel", responses=ERRORS)
-def channels(survey_id: SurveyPath, query: Annotated[ChannelQuery, Query()]) -> BreakdownOut:
+def channels_body(survey_id: str, query: ReportQuery) -> dict[str, Any]:
+    """``BreakdownOut`` as JSON: every channel."""
     service = reports()
     span = span_of(query)
     catalog = service.catalog(survey_id, span, query.segment)
     rows = service.by_channel(survey_id, span, query.segment, catalog)
-    return BreakdownOut(survey_id=survey_id, dimension="channel", rows=[SliceRowOut(**r.as_dict()) for r in rows])
+    return {
+        "survey_id": survey_id,
+        "dimension": "channel",
+        "rows": [_fields(r.as_dict(), SLICE_ROW_FIELDS) for r in rows],
+    }
 
 
-@app.get("/reports/<survey_id>/comments", summary="Recent comments, newest first (paginated)", responses=ERRORS)
-def comments(survey_id: SurveyPath, query: Annotated[CommentsQuery, Query()]) -> CommentsOut:
+def comments_body(survey_id: str, query: ReportQuery) -> dict[str, Any]:
+    """``CommentsOut`` as JSON: a page of comments, newest first, and the cursor of the next one."""
     span = span_of(query)
     reports().catalog(survey_id, span, query.segment)
     page = responses().page(
@@ -140,32 +182,29 @@ def comments(survey_id: SurveyPath, query: Annotated[CommentsQuery, Query()]) ->
         category=query.category,
         segment=split_segment(query.segment),
     )
-    return CommentsOut(
-        survey_id=survey_id,
-        comments=[
-            CommentOut(
-                invite_id=r.invite_id,
-                score=r.score,
-                category=r.category,  # type: ignore[arg-type]
-                comment=r.comment or "",
-                channel=r.channel,
-                segments=r.segments,
-                first_answered_at=r.first_answered_at,
-                comment_at=r.comment_at,
-            )
+    return {
+        "survey_id": survey_id,
+        "comments": [
+            {
+                "invite_id": r.invite_id,
+                "score": r.score,
+                "category": r.category,
+                "comment": r.comment or "",
+                "channel": r.channel,
+                "segments": r.segments,
+                "first_answered_at": r.first_answered_at,
+                "comment_at": r.comment_at,
+            }
             for r in page.responses
         ],
-        next_cursor=page.next_cursor,
-    )
+        "next_cursor": page.next_cursor,
+    }
 
 
-@app.get(
-    "/reports/<survey_id>/export",
-    summary="CSV of counted responses first answered in the range",
-    description="At most `limit` rows; the `X-Next-Cursor` header carries the cursor of the next page.",
-    responses={**ERRORS, 200: {"description": "CSV", "content": {"text/csv": {}}}},
-)
-def export(survey_id: SurveyPath, query: Annotated[ExportQuery, Query()]) -> Response[str]:
+def export_body(survey_id: str, query: ReportQuery) -> Answer:
+    """The CSV page, with ``X-Next-Cursor`` when more rows follow."""
+    from nps.reporting.export import to_csv
+
     span = span_of(query)
     catalog = reports().catalog(survey_id, span)
     page = responses().page(survey_id, span, limit=query.limit, cursor=query.cursor)
@@ -174,59 +213,158 @@ def export(survey_id: SurveyPath, query: Annotated[ExportQuery, Query()]) -> Res
     headers = {"Content-Disposition": f'attachment; filename="{survey_id}-{query.start}-{query.end}.csv"'}
     if page.next_cursor:
         headers["X-Next-Cursor"] = page.next_cursor
-    return Response(status_code=200, content_type="text/csv; charset=utf-8", body=body, headers=headers)
+    return Answer(200, "text/csv; charset=utf-8", body, headers)
 
 
-def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> Response[str]:
-    body = ErrorOut.model_validate({"error": {"code": code, "message": message, "details": details}})
-    return Response(
-        status_code=status,
-        content_type="application/json",
-        body=body.model_dump_json(exclude_none=True),
-    )
+BODIES: dict[RouteName, Callable[[str, ReportQuery], Any]] = {
+    "summary": summary_body,
+    "trend": trend_body,
+    "segments": segments_body,
+    "channels": channels_body,
+    "comments": comments_body,
+    "export": export_body,
+}
 
 
-@app.exception_handler(ReportError)  # type: ignore[untyped-decorator]
-def report_error(error: ReportError) -> Response[str]:
-    logger.info("report refused", extra={"code": error.code, "status": error.status})
-    return error_response(error.status, error.code, str(error))
+# -- errors: the same JSON through both doors ---------------------------------------------------------
+def error_answer(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> Answer:
+    """``ErrorOut`` as JSON (``details`` only when given), written as pydantic writes it: compact, UTF-8."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return Answer(status, JSON, json.dumps({"error": error}, ensure_ascii=False, separators=(",", ":")))
 
 
-@app.exception_handler(RangeError)  # type: ignore[untyped-decorator]
-def range_error(error: RangeError) -> Response[str]:
-    return error_response(400, "bad_range", str(error))
-
-
-@app.exception_handler(BadCursor)  # type: ignore[untyped-decorator]
-def bad_cursor(error: BadCursor) -> Response[str]:
-    return error_response(400, "bad_cursor", str(error))
-
-
-@app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
-def invalid_request(error: RequestValidationError) -> Response[str]:
-    details = [
-        {
-            "location": ".".join(str(part) for part in e.get("loc", ()) if part != "query"),
-            "problem": e.get("msg") or e.get("type"),
-        }
-        for e in error.errors()
-    ]
-    fields = ", ".join(sorted({d["location"] for d in details})) or "the request"
-    return error_response(422, "invalid_request", f"invalid query parameters: {fields}", details)
-
-
-@app.not_found
-def not_found(_: Exception) -> Response[str]:
-    return error_response(404, "not_found", "no such report; see docs/openapi/report.json")
-
-
-@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-def unexpected(error: Exception) -> Response[str]:
+def failure_answer(error: Exception) -> Answer:
+    """The answer to an error a route raised: a typed report error is the caller's (4xx), anything else
+    is logged and answered 500 without its message."""
+    if isinstance(error, ReportError):
+        logger.info("report refused", extra={"code": error.code, "status": error.status})
+        return error_answer(error.status, error.code, str(error))
+    if isinstance(error, RangeError):
+        return error_answer(400, "bad_range", str(error))
+    if isinstance(error, BadCursor):
+        return error_answer(400, "bad_cursor", str(error))
     logger.exception("unexpected error while reporting")
-    return error_response(500, "internal_error", "the report could not be produced; try again later")
+    return error_answer(500, "internal_error", "the report could not be produced; try again later")
+
+
+NOT_FOUND = ("not_found", "no such report; see docs/openapi/report.json")
+
+
+# -- the direct door: canonical requests --------------------------------------------------------------
+def canonical_request(event: dict[str, Any]) -> tuple[RouteName, str, ReportQuery] | None:
+    """The route, survey id and query of a GET of a known route for a well-formed survey id with each
+    query parameter once and every value the route reads in its canonical form; otherwise ``None``."""
+    match = _ROUTE_PATH.fullmatch(event.get("rawPath") or "")
+    method = (event.get("requestContext") or {}).get("http", {}).get("method")
+    if method != "GET" or match is None or not canonical_survey_id(match[1]):
+        return None
+    given = parse_qs(event.get("rawQueryString") or "", keep_blank_values=True)
+    if any(len(values) > 1 for values in given.values()):
+        return None
+    route: RouteName = match[2]  # type: ignore[assignment]  # the pattern lists the route names
+    query = read_query(route, event.get("queryStringParameters"))
+    return None if query is None else (route, match[1], query)
+
+
+def answer_directly(route: RouteName, survey_id: str, query: ReportQuery) -> dict[str, Any]:
+    """The HTTP API (payload 2.0) answer to a canonical request, shaped as the Powertools resolver's."""
+    try:
+        result = BODIES[route](survey_id, query)
+    except Exception as error:  # every failure is an answer, as the resolver's exception handlers make it
+        result = failure_answer(error)
+    if not isinstance(result, Answer):
+        result = Answer(200, JSON, json.dumps(result, separators=(",", ":")))
+    return {
+        "statusCode": result.status,
+        "body": result.body,
+        "isBase64Encoded": False,
+        "headers": {**result.headers, "Content-Type": result.content_type},
+        "cookies": [],
+    }
+
+
+# -- the validating door (Powertools resolver, pydantic models; also the OpenAPI document) ---------------
+@lru_cache(maxsize=1)
+def validating_resolver() -> "APIGatewayHttpResolver":
+    """The routes with Powertools validation against the query models: for every request
+    :func:`canonical_request` refuses (it answers 422 with the fields at fault, or serves what the
+    models accept), and for ``python -m functions.report.openapi``."""
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+    from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+    from nps.reporting import models
+
+    resolver = APIGatewayHttpResolver(enable_validation=True)
+    errors: dict[int, OpenAPIResponse] = {
+        status: {"description": description, "content": {"application/json": {"model": models.ErrorOut}}}
+        for status, description in ERROR_STATUSES
+    }
+    survey_path = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The survey id")]
+
+    def read(query: models.RangeQuery) -> ReportQuery:
+        return ReportQuery(**query.model_dump())
+
+    def response(answer: Answer) -> Response[str]:
+        return Response(answer.status, answer.content_type, answer.body, dict(answer.headers))
+
+    @resolver.get(**ROUTES["summary"], responses=errors)
+    def summary(survey_id: survey_path, query: Annotated[models.SliceQuery, Query()]) -> models.SummaryOut:
+        body = summary_body(survey_id, read(query))
+        return models.SummaryOut.model_validate({**body, "start": query.start, "end": query.end})
+
+    @resolver.get(**ROUTES["trend"], responses=errors)
+    def trend(survey_id: survey_path, query: Annotated[models.TrendQuery, Query()]) -> models.TrendOut:
+        return models.TrendOut.model_validate(trend_body(survey_id, read(query)))
+
+    @resolver.get(**ROUTES["segments"], responses=errors)
+    def segments(survey_id: survey_path, query: Annotated[models.DimensionQuery, Query()]) -> models.BreakdownOut:
+        return models.BreakdownOut.model_validate(segments_body(survey_id, read(query)))
+
+    @resolver.get(**ROUTES["channels"], responses=errors)
+    def channels(survey_id: survey_path, query: Annotated[models.ChannelQuery, Query()]) -> models.BreakdownOut:
+        return models.BreakdownOut.model_validate(channels_body(survey_id, read(query)))
+
+    @resolver.get(**ROUTES["comments"], responses=errors)
+    def comments(survey_id: survey_path, query: Annotated[models.CommentsQuery, Query()]) -> models.CommentsOut:
+        return models.CommentsOut.model_validate(comments_body(survey_id, read(query)))
+
+    csv: dict[int, OpenAPIResponse] = {200: {"description": "CSV", "content": {"text/csv": {}}}}
+
+    @resolver.get(**ROUTES["export"], responses={**errors, **csv})
+    def export(survey_id: survey_path, query: Annotated[models.ExportQuery, Query()]) -> Response[str]:
+        return response(export_body(survey_id, read(query)))
+
+    @resolver.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+    def invalid_request(error: RequestValidationError) -> Response[str]:
+        details = [
+            {
+                "location": ".".join(str(part) for part in e.get("loc", ()) if part != "query"),
+                "problem": e.get("msg") or e.get("type"),
+            }
+            for e in error.errors()
+        ]
+        fields = ", ".join(sorted({d["location"] for d in details})) or "the request"
+        return response(error_answer(422, "invalid_request", f"invalid query parameters: {fields}", details))
+
+    @resolver.not_found
+    def not_found(_: Exception) -> Response[str]:
+        return response(error_answer(404, *NOT_FOUND))
+
+    @resolver.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def failed(error: Exception) -> Response[str]:
+        return response(failure_answer(error))
+
+    return resolver
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    request = canonical_request(event)
+    if request is None:
+        return validating_resolver().resolve(event, context)
+    return answer_directly(*request)

@@ -15,7 +15,9 @@ DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi" / "report.js
 
 
 def document() -> str:
-    from functions.report.handler import app
+    from functions.report.handler import validating_resolver
+
+    app = validating_resolver()
 
     schema = app.get_openapi_json_schema(
         title="NPS reporting API",

@@ -244,6 +244,87 @@ def test_bad_requests_get_a_json_4xx_with_a_clear_message(
     assert body["error"]["message"]
 
 
+# -- the two doors: direct (canonical queries, no pydantic) and the validating resolver -------------
+DOOR_CASES = [
+    (f"/reports/{SURVEY_ID}/summary", RANGE),
+    (f"/reports/{SURVEY_ID}/summary", {**RANGE, "segment": "plan=starter", "channel": "email"}),
+    (f"/reports/{SURVEY_ID}/trend", {**RANGE, "granularity": "week", "segment": "region=emea"}),
+    (f"/reports/{SURVEY_ID}/trend", {**RANGE, "granularity": "quarter", "channel": "sms"}),
+    (f"/reports/{SURVEY_ID}/segments", {**RANGE, "dimension": "plan", "channel": "email"}),
+    (f"/reports/{SURVEY_ID}/channels", {**RANGE, "segment": "plan=enterprise"}),
+    (f"/reports/{SURVEY_ID}/comments", {**RANGE, "category": "detractor", "limit": "3"}),
+    (f"/reports/{SURVEY_ID}/comments", {**RANGE, "segment": "plan=starter"}),
+    (f"/reports/{SURVEY_ID}/export", {**RANGE, "limit": "7"}),
+    (f"/reports/{SURVEY_ID}/export", RANGE),
+    # typed errors the routes raise: the same JSON through both doors
+    ("/reports/no-such-survey/summary", RANGE),
+    (f"/reports/{SURVEY_ID}/summary", {"from": "2026-07-01", "to": "2026-03-01"}),
+    (f"/reports/{SURVEY_ID}/summary", {"from": "2016-01-01", "to": "2026-03-01"}),
+    (f"/reports/{SURVEY_ID}/summary", {**RANGE, "segment": "plan=a=b"}),
+    (f"/reports/{SURVEY_ID}/segments", {**RANGE, "dimension": "industry"}),
+    (f"/reports/{SURVEY_ID}/comments", {**RANGE, "cursor": "not-a-cursor"}),
+]
+
+
+@pytest.mark.parametrize(("path", "query"), DOOR_CASES)
+def test_a_canonical_request_gets_the_validating_resolvers_exact_answer(
+    seeded: SeededSurvey, path: str, query: dict[str, str]
+) -> None:
+    # Given a request spelled as the API documents it
+    event = http_event("GET", path, query)
+    request = report.canonical_request(event)
+    assert request is not None
+    # When it is answered directly and by the resolver that validates with the pydantic models
+    direct = report.answer_directly(*request)
+    validated = report.validating_resolver().resolve(http_event("GET", path, query), LambdaContext())
+    # Then both answers are the same, byte for byte (status, headers, body)
+    assert direct == validated
+
+
+def test_the_next_comment_page_is_the_same_through_both_doors(seeded: SeededSurvey) -> None:
+    query = {**RANGE, "limit": "2"}
+    _, first, _ = get(f"/reports/{SURVEY_ID}/comments", **query)
+    event = http_event("GET", f"/reports/{SURVEY_ID}/comments", {**query, "cursor": first["next_cursor"]})
+    request = report.canonical_request(event)
+    assert request is not None
+    assert report.answer_directly(*request) == report.validating_resolver().resolve(event, LambdaContext())
+
+
+@pytest.mark.parametrize(
+    ("query", "spelled_otherwise"),
+    [
+        ({"limit": "5"}, {"limit": "005"}),
+        ({}, {"start": RANGE["from"], "end": RANGE["to"]}),  # the models' field names are accepted too
+        ({"category": "detractor"}, {"category": "detractor", "limit": "20.0"}),
+        ({}, {"from": f"{RANGE['from']}T00:00:00", "to": RANGE["to"]}),
+    ],
+)
+def test_other_spellings_the_models_accept_are_still_served(
+    seeded: SeededSurvey, query: dict[str, str], spelled_otherwise: dict[str, str]
+) -> None:
+    # Given the same comments page asked for canonically and in a spelling the direct door leaves alone
+    canonical = {**RANGE, **query}
+    other = {**({} if "start" in spelled_otherwise else RANGE), **spelled_otherwise}
+    assert report.canonical_request(http_event("GET", f"/reports/{SURVEY_ID}/comments", other)) is None
+    # When both are sent to the function
+    status, body, _ = get(f"/reports/{SURVEY_ID}/comments", **canonical)
+    other_status, other_body, _ = get(f"/reports/{SURVEY_ID}/comments", **other)
+    # Then both are served, with the same page
+    assert status == other_status == 200
+    assert other_body == body
+
+
+def test_a_repeated_parameter_is_read_as_the_resolver_reads_it(seeded: SeededSurvey) -> None:
+    # Given ?channel=sms&channel=email (API Gateway joins the values with a comma)
+    event = http_event("GET", f"/reports/{SURVEY_ID}/summary", {**RANGE, "channel": "sms,email"})
+    event["rawQueryString"] = event["rawQueryString"].replace("channel=sms%2Cemail", "channel=sms&channel=email")
+    assert report.canonical_request(event) is None
+    # When the function answers it, Then the resolver reads the first value, as it always has
+    result = report.lambda_handler(event, LambdaContext())
+    assert result["statusCode"] == 200
+    assert json.loads(result["body"])["channel"] == "sms"
+
+
 # -- CLI ------------------------------------------------------------------------------------------
 def run_cli(*argv: str) -> int:
     return cli(["--local", "--prefix", "report", *argv], in_process=True)
