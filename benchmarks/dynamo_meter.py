@@ -86,7 +86,9 @@ class ConditionalCheckFailed(Exception):
 
 @dataclass(slots=True)
 class DynamoMeter:
-    """The stub. ``tables``: table name → spec. ``units`` holds write units by (second, partition) where a
+    """The stub. ``tables``: table name → spec, with the indexes of the deployment being metered
+    (``TableSpec.deployed()``: a fresh stack's; ``deployed(True)`` adds the indexes the upgrade deploy
+    keeps); only those indexes are charged. ``units`` holds write units by (second, partition) where a
     partition is ``"<table>:<key>"`` or ``"<table>/<index>:<key>"``."""
 
     tables: dict[str, TableSpec]

@@ -54,6 +54,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--web-calls", type=int, default=300, help="web eligibility calls timed on moto (0: skip)")
     parser.add_argument("--viral-seconds", type=int, default=60, help="seconds of a 10,000/s survey replayed (0: skip)")
     parser.add_argument("--viral-shards", type=int, default=16, help="stream shards in the viral survey")
+    parser.add_argument(
+        "--viral-upgrade",
+        action="store_true",
+        help="also meter the previous release's indexes the upgrade deploy keeps (-c keepRetiringIndexes=true)",
+    )
     return parser.parse_args(argv)
 
 
@@ -188,8 +193,12 @@ def _viral(args: argparse.Namespace) -> dict[str, Any]:
         f"3b. viral survey: 10,000 taps/s on one survey for {args.viral_seconds} s, {args.viral_shards} stream"
         " shards, real respond and commit code, write units per partition key per second, tables and indexes"
     )
-    result = viral_survey.run(seconds=args.viral_seconds, shards=args.viral_shards)
+    result = viral_survey.run(
+        seconds=args.viral_seconds, shards=args.viral_shards, keep_retiring_indexes=args.viral_upgrade
+    )
     print(format_figure(result.figure))
+    if result.upgrade_figure is not None:
+        print(format_figure(result.upgrade_figure))
     print(format_figure(result.size_figure))
     print("\n".join(viral_survey.format_partitions(result.partitions)))
     detail = result.detail
@@ -213,6 +222,7 @@ def _viral(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "figure": result.figure.as_json(),
         "size_figure": result.size_figure.as_json(),
+        "upgrade_figure": result.upgrade_figure.as_json() if result.upgrade_figure is not None else None,
         "partitions": [
             {"where": where, "hottest_partition": key, "write_units": hot, "largest_bytes": largest}
             for where, key, hot, largest in result.partitions

@@ -18,11 +18,18 @@ table **and to each global secondary index** the write touches (the rules are in
   shard). Every batch goes through :meth:`DynamoAggregateStore.commit` unchanged (a batch is charged at
   the second it closes).
 
+The stub holds the tables with the indexes of the **default deployment** (a fresh stack, and an
+upgraded one after its second deploy: ``TableSpec.deployed()``). With ``keep_retiring_indexes`` it also
+meters the previous release's indexes that the upgrade deploy keeps for one deploy
+(``-c keepRetiringIndexes=true``: ``responses/by_survey``, one partition per survey, and
+``aggregates/by_survey``); each index is charged independently of the others, so the default
+deployment's figures are the same in both runs, and the run prints both.
+
 Measured: for each table and index, the hottest partition key's write units in any second (target
-≤ 1,000) and the largest item or index entry (target < 400 KB). Baselines, on the same stream: the
-previous responses index (``by_survey``: one partition per survey), which this release still keeps and
-the next removes, and the previous ledger (one item per minute and 8 invite hashes, 64-character invite
-ids as entry names), sized analytically from the same batches.
+≤ 1,000) and the largest item or index entry (target < 400 KB). Baseline, on the same stream: the
+previous ledger (one item per minute and 8 invite hashes, 64-character invite ids as entry names),
+sized analytically from the same batches; with ``keep_retiring_indexes``, ``upgrade_figure`` compares
+the upgrade deploy's hottest partition with the default deployment's.
 """
 
 from __future__ import annotations
@@ -48,6 +55,8 @@ TABLE_NAMES = {"invites": "nps-bench-invites", "responses": "nps-bench-responses
 #: delay only shifts comments in time, and a short one lets a short replay reach the steady state in which
 #: every second carries both ``rate`` taps and ``rate × comment_share`` comments.
 COMMENT_DELAY_SECONDS = 3
+#: How :func:`format_partitions` marks an index only the upgrade deploy has (``keepRetiringIndexes``).
+UPGRADE_ONLY = " (upgrade deploy only)"
 COMMENT_WORDS = ("the", "support", "team", "was", "quick", "but", "pricing", "is", "confusing", "great", "app")
 
 
@@ -178,6 +187,9 @@ class ViralResult:
     detail: dict[str, Any]
     #: (table or table/index, hottest partition, its write units in its busiest second, largest entry bytes).
     partitions: list[tuple[str, str, int, int]]
+    #: With ``keep_retiring_indexes``: the hottest partition of the upgrade deploy (retiring indexes included)
+    #: against the default deployment's.
+    upgrade_figure: Figure | None = None
 
 
 def run(
@@ -187,8 +199,11 @@ def run(
     batch_size: int | None = None,
     respond_seconds: int | None = 8,
     comment_share: float = 0.25,
+    keep_retiring_indexes: bool = False,
 ) -> ViralResult:
-    """Replay ``rate`` × ``seconds`` first answers of one survey through the respond and commit code."""
+    """Replay ``rate`` × ``seconds`` first answers of one survey through the respond and commit code, on
+    the tables of the default deployment (``keep_retiring_indexes``: of the upgrade deploy, which also has
+    the previous release's indexes)."""
     from nps.kernel import aws
     from nps.kernel.tables import AGGREGATES, INVITES, RESPONSES
     from nps.scoring.adapters.aggregates import DynamoAggregateStore
@@ -202,8 +217,10 @@ def run(
     from nps.scoring.records import Response
 
     size = batch_size or STREAM_BATCH_SIZE
-    specs = {TABLE_NAMES["invites"]: INVITES, TABLE_NAMES["responses"]: RESPONSES}
-    specs[TABLE_NAMES["aggregates"]] = AGGREGATES
+    specs = {
+        TABLE_NAMES[spec.logical_name]: spec.deployed(keep_retiring_indexes)
+        for spec in (INVITES, RESPONSES, AGGREGATES)
+    }
     meter = DynamoMeter(specs)
     start = datetime(2026, 3, 10, 9, 0, 0, tzinfo=UTC)
     rng = random.Random(11)
@@ -270,20 +287,23 @@ def run(
 
     partitions: list[tuple[str, str, int, int]] = []
     worst_case: dict[str, int] = {}
-    current: list[tuple[int, str, str]] = []  # (units, where, partition) outside retiring indexes
-    for spec in (INVITES, RESPONSES, AGGREGATES):
+    default: list[tuple[int, str, str]] = []  # (units, where, partition) of the default deployment
+    upgrade: list[tuple[int, str, str]] = []  # the same, with the retiring indexes the upgrade deploy keeps
+    for spec in specs.values():
         for where, retiring in [(spec.logical_name, False)] + [
             (f"{spec.logical_name}/{index.name}", index.retiring) for index in spec.indexes
         ]:
             _, partition, hot = meter.hottest(where + ":")
             largest = meter.largest.get(where, (0, ""))[0]
-            partitions.append((where + (" (retiring)" if retiring else ""), partition.split(":", 1)[-1], hot, largest))
+            shown = where + (UPGRADE_ONLY if retiring else "")
+            partitions.append((shown, partition.split(":", 1)[-1], hot, largest))
             worst_case[where] = meter.hottest_worst_case(where + ":")
+            upgrade.append((hot, where, partition))
             if not retiring:
-                current.append((hot, where, partition))
-    hot_units, hot_where, hot_partition = max(current)
-    previous_units = next(units for where, _, units, _ in partitions if where.startswith("responses/by_survey "))
-    largest_bytes, largest_where = max((size, where) for where, _, _, size in partitions)
+                default.append((hot, where, partition))
+    hot_units, hot_where, hot_partition = max(default)
+    upgrade_units, upgrade_where, upgrade_partition = max(upgrade)
+    largest_bytes, largest_where = max((size, where) for where, _, _, size in partitions if UPGRADE_ONLY not in where)
     (_, old_hot_key), old_hot_units = max(old_design.items(), key=lambda kv: kv[1])
     hottest_by_kind: dict[str, int] = defaultdict(int)
     for (_, partition), charged in meter.units.items():
@@ -311,10 +331,10 @@ def run(
         "busiest_aggregate_key_writes_per_batch": per_key_writes_max,
         "hottest_key": f"{hot_where}:{hot_partition.split(':', 1)[-1]}",
         "hottest_key_write_units": hot_units,
+        "deployment": "upgrade deploy (keepRetiringIndexes)" if keep_retiring_indexes else "default",
         "hottest_write_units_by_table_and_index": {where: units for where, _, units, _ in partitions},
         "hottest_write_units_if_every_update_wrote_each_index": worst_case,
         "hottest_write_units_by_kind": dict(hottest_by_kind),
-        "previous_responses_index_hottest_write_units": previous_units,
         "largest_item_bytes": largest_bytes,
         "largest_item_where": largest_where,
         "previous_ledger_hottest_key": old_hot_key,
@@ -323,16 +343,30 @@ def run(
         "refused_conditional_writes": meter.refused_write_units,
         "commit_cpu_seconds": cpu,
     }
+    if keep_retiring_indexes:
+        detail["upgrade_deploy_hottest_key"] = f"{upgrade_where}:{upgrade_partition.split(':', 1)[-1]}"
+        detail["upgrade_deploy_hottest_key_write_units"] = upgrade_units
     figure = Figure(
         name=f"viral survey: hottest partition, tables and indexes ({rate:,.0f}/s, {seconds} s)",
         unit="WCU/s",
         measured=hot_units,
-        baseline_name="previous responses index (one partition per survey)",
-        baseline=previous_units,
+        baseline_name="previous ledger (per minute x 8)",
+        baseline=old_hot_units,
         target=PARTITION_WRITE_UNITS_PER_SECOND,
         direction="max",
         detail=detail,
     )
+    upgrade_figure = None
+    if keep_retiring_indexes:
+        upgrade_figure = Figure(
+            name="viral survey: hottest partition, upgrade deploy (keepRetiringIndexes, until the next deploy)",
+            unit="WCU/s",
+            measured=upgrade_units,
+            baseline_name="default deployment",
+            baseline=hot_units,
+            target=PARTITION_WRITE_UNITS_PER_SECOND,
+            direction="max",
+        )
     size_figure = Figure(
         name="viral survey: largest item or index entry",
         unit="bytes",
@@ -342,26 +376,36 @@ def run(
         target=ITEM_SIZE_LIMIT_BYTES,
         direction="max",
     )
-    return ViralResult(figure, size_figure, detail, partitions)
+    return ViralResult(figure, size_figure, detail, partitions, upgrade_figure)
 
 
 def format_partitions(partitions: list[tuple[str, str, int, int]], limit: int = 1_000) -> list[str]:
     """One line per table and index: its hottest partition key, write units in its busiest second, largest entry."""
-    lines = [f"    {'table / index':<36} {'hottest partition key':<42} {'WCU/s':>7} (≤ {limit:,})  largest"]
+    lines = [f"    {'table / index':<58} {'hottest partition key':<42} {'WCU/s':>7} (≤ {limit:,})  largest"]
     for where, partition, hot, largest in partitions:
         flag = "" if hot <= limit else "  OVER"
         shown = partition if len(partition) <= 40 else partition[:37] + "..."
-        lines.append(f"    {where:<36} {shown or '-':<42} {hot:>7,}{flag:<10}  {largest:,} B")
+        lines.append(f"    {where:<58} {shown or '-':<42} {hot:>7,}{flag:<10}  {largest:,} B")
     return lines
 
 
 if __name__ == "__main__":
-    import sys
+    import argparse
 
     from benchmarks.report import format_figure
 
-    result = run(seconds=int(sys.argv[1]) if len(sys.argv) > 1 else 60)
+    parser = argparse.ArgumentParser(description="Replay a viral survey through the respond and commit code.")
+    parser.add_argument("seconds", type=int, nargs="?", default=60, help="seconds of a 10,000/s survey replayed")
+    parser.add_argument(
+        "--keep-retiring-indexes",
+        action="store_true",
+        help="also meter the previous release's indexes the upgrade deploy keeps (-c keepRetiringIndexes=true)",
+    )
+    arguments = parser.parse_args()
+    result = run(seconds=arguments.seconds, keep_retiring_indexes=arguments.keep_retiring_indexes)
     print(format_figure(result.figure))
+    if result.upgrade_figure is not None:
+        print(format_figure(result.upgrade_figure))
     print(format_figure(result.size_figure))
     print("\n".join(format_partitions(result.partitions)))
     for name, value in result.detail.items():

@@ -159,3 +159,29 @@ def deliver_concurrency(value: object, default: int = 2) -> int:
             f"deliverConcurrency must be from 2 to 1000 (SQS runs at least 2 instances at once), not {number}"
         )
     return number
+
+
+_TRUE = frozenset({"true", "yes", "1"})
+_FALSE = frozenset({"false", "no", "0", ""})
+
+
+def keep_retiring_indexes(value: object) -> bool:
+    """``keepRetiringIndexes``: whether the tables keep the previous release's indexes (``False`` when unset).
+
+    Set it (``-c keepRetiringIndexes=true``) for the one deploy that upgrades a stack from the previous
+    release: CloudFormation creates or deletes one global secondary index per table per update, so that
+    deploy adds the new indexes and keeps the old ones, and the next deploy without it deletes them
+    (docs/operations.md, "Upgrading the responses' index"). A fresh stack never needs it.
+
+    Accepts ``true``/``false`` (any case; also ``yes``/``no``, ``1``/``0``) as text from ``-c`` or as a
+    JSON boolean from cdk.json. Raises ``ValueError`` (the synth stops with it) for anything else, so a
+    misspelt value never silently deletes the indexes an upgrade still reads.
+    """
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"keepRetiringIndexes must be true or false (e.g. -c keepRetiringIndexes=true), not {value!r}")

@@ -233,13 +233,18 @@ def _create_table(spec: TableSpec, name: str) -> dict[str, Any]:
     return result
 
 
-def create_stack(prefix: str = "nps-local") -> LocalStack:
-    """Create every resource the foundation needs in the current (mocked) account."""
+def create_stack(prefix: str = "nps-local", *, keep_retiring_indexes: bool = False) -> LocalStack:
+    """Create every resource the foundation needs in the current (mocked) account.
+
+    The tables have the indexes of a fresh deployment; ``keep_retiring_indexes`` adds the previous
+    release's (as the upgrade deploy with ``-c keepRetiringIndexes=true`` has them), for tests of a stack
+    upgrading from that release.
+    """
     tables: dict[str, str] = {}
     stream_arns: dict[str, str] = {}
     for spec in ALL_TABLES:
         name = f"{prefix}-{spec.logical_name}"
-        description = _create_table(spec, name)
+        description = _create_table(spec.deployed(keep_retiring_indexes), name)
         tables[spec.logical_name] = name
         if spec.stream:
             stream_arns[spec.logical_name] = description["LatestStreamArn"]

@@ -45,7 +45,10 @@ class Reporting(Construct):
                     aggregates.table_arn,
                     f"{aggregates.table_arn}/index/{AGGREGATES_BY_PERIOD.name}",
                     f"{responses.table_arn}/index/{RESPONSES_BY_SURVEY_SHARD.name}",
-                    # Read for responses written before survey_shard existed, until the index is removed.
+                    # Read for responses written before survey_shard existed, while a stack upgrading from
+                    # the previous release still has the index; where it is gone, the query is refused
+                    # with a ValidationException the reader takes as "no previous index" (an absent
+                    # grant would be an AccessDeniedException instead).
                     f"{responses.table_arn}/index/{RESPONSES_BY_SURVEY.name}",
                 ],
             )

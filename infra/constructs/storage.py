@@ -1,4 +1,11 @@
-"""Storage: the customer-managed KMS key and the DynamoDB tables (on-demand, encrypted, PITR)."""
+"""Storage: the customer-managed KMS key and the DynamoDB tables (on-demand, encrypted, PITR).
+
+Context:
+
+* ``keepRetiringIndexes``: ``true`` keeps the previous release's indexes (those marked ``retiring`` in
+  :mod:`nps.kernel.tables`) for the one deploy that upgrades an existing stack; unset (the default), the
+  tables have only the indexes this release reads (docs/operations.md, "Upgrading the responses' index").
+"""
 
 from __future__ import annotations
 
@@ -12,12 +19,15 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from infra.config import keep_retiring_indexes
 from nps.kernel.tables import AGGREGATES, CONTACTS, FOLLOW_UPS, INVITES, RESPONSES, SUPPRESSIONS, SURVEYS, TableSpec
 
 
 class Storage(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
+        #: Whether the tables keep their retiring indexes (the upgrade deploy from the previous release).
+        self.keeps_retiring_indexes = keep_retiring_indexes(self.node.try_get_context("keepRetiringIndexes"))
         self.key = kms.Key(
             self,
             "DataKey",
@@ -61,6 +71,7 @@ class Storage(Construct):
             )
 
     def _table(self, spec: TableSpec) -> dynamodb.Table:
+        spec = spec.deployed(self.keeps_retiring_indexes)
         string = dynamodb.AttributeType.STRING
         table = dynamodb.Table(
             self,

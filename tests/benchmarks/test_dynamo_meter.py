@@ -12,8 +12,9 @@ from nps.kernel.tables import RESPONSES, RESPONSES_BY_SURVEY, RESPONSES_BY_SURVE
 TABLE = "responses"
 
 
-def meter() -> DynamoMeter:
-    return DynamoMeter({TABLE: RESPONSES})
+def meter(keep_retiring_indexes: bool = True) -> DynamoMeter:
+    """A stub of the responses table; by default with the indexes of the upgrade deploy (both)."""
+    return DynamoMeter({TABLE: RESPONSES.deployed(keep_retiring_indexes)})
 
 
 def charged(stub: DynamoMeter) -> dict[str, int]:
@@ -47,6 +48,19 @@ def test_a_new_item_with_the_index_keys_is_one_put_in_each_index_on_its_partitio
         f"responses/{RESPONSES_BY_SURVEY.name}:s1": 1,
         f"responses/{RESPONSES_BY_SURVEY_SHARD.name}:s1#07": 1,
     }
+
+
+def test_the_default_deployment_charges_no_retiring_index_and_the_same_units_elsewhere() -> None:
+    # The viral benchmark meters the default deployment; each index is charged on its own, so the
+    # figures of the tables and indexes both deployments have do not depend on the retiring ones.
+    upgrade, default = meter(keep_retiring_indexes=True), meter(keep_retiring_indexes=False)
+    for stub in (upgrade, default):
+        answer(stub)
+        answer(stub, comment="fine")
+    assert charged(default) == {
+        where: units for where, units in charged(upgrade).items() if not where.startswith("responses/by_survey:")
+    }
+    assert f"responses/{RESPONSES_BY_SURVEY.name}:s1" in charged(upgrade)
 
 
 def test_writing_the_same_values_again_or_an_unprojected_attribute_writes_no_index_entry() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.config import deliver_concurrency, trigger_detail_types
+from infra.config import deliver_concurrency, keep_retiring_indexes, trigger_detail_types
 
 DEFAULT = ("Ticket Closed", "Order Delivered")
 
@@ -50,3 +50,25 @@ def test_deliver_concurrency_outside_what_sqs_allows_stops_the_synth(value: obje
     # SQS runs at least two instances of an event source's function: 1 is refused, not raised to 2
     with pytest.raises(ValueError, match="deliverConcurrency must be"):
         deliver_concurrency(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, False), (False, False), (True, True), ("true", True), ("True", True), ("false", False), ("1", True)],
+)
+def test_keep_retiring_indexes_from_text_or_a_boolean(value: object, expected: bool) -> None:
+    assert keep_retiring_indexes(value) is expected
+
+
+@pytest.mark.parametrize("value", ["ture", "keep", "2", "on"])
+def test_a_misspelt_keep_retiring_indexes_stops_the_synth(value: object) -> None:
+    # A typo must not deploy without the indexes an upgrading stack still reads (or fail half-way).
+    with pytest.raises(ValueError, match="keepRetiringIndexes must be true or false"):
+        keep_retiring_indexes(value)
+
+
+def test_the_stack_refuses_a_misspelt_keep_retiring_indexes() -> None:
+    from infra.app import build_app
+
+    with pytest.raises(ValueError, match="keepRetiringIndexes"):
+        build_app({"keepRetiringIndexes": "treu"})

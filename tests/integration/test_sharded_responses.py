@@ -2,7 +2,9 @@
 
 Pages merged from every shard come in one order (first answer time, then invite id) without repeats or
 gaps, also across answers of the same millisecond; responses written before ``survey_shard`` existed are
-read from the previous index until ``nps responses backfill-shards`` has given them a shard.
+read from the previous index until ``nps responses backfill-shards`` has given them a shard. A fresh
+stack has no previous index (``stack``); a stack upgrading from the previous release keeps it for one
+deploy (``upgrading``, as ``-c keepRetiringIndexes=true`` deploys it).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -29,8 +32,7 @@ SPAN = DateRange(date(2026, 3, 1), date(2026, 3, 31))
 START = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def stack() -> Iterator[LocalStack]:
+def _stack(keep_retiring_indexes: bool) -> Iterator[LocalStack]:
     from moto import mock_aws
 
     from local.environment import create_stack
@@ -38,10 +40,39 @@ def stack() -> Iterator[LocalStack]:
     saved = dict(os.environ)
     with mock_aws():
         aws.reset_clients()
-        yield create_stack("shards")
+        yield create_stack("shards", keep_retiring_indexes=keep_retiring_indexes)
     aws.reset_clients()
     os.environ.clear()
     os.environ.update(saved)
+
+
+@pytest.fixture
+def stack() -> Iterator[LocalStack]:
+    """Tables as a fresh deployment creates them: no previous ``by_survey`` index."""
+    yield from _stack(keep_retiring_indexes=False)
+
+
+@pytest.fixture
+def upgrading() -> Iterator[LocalStack]:
+    """Tables as the upgrade deploy from the previous release leaves them: ``by_survey`` is still there."""
+    yield from _stack(keep_retiring_indexes=True)
+
+
+def index_names(stack: LocalStack, table: str) -> set[str]:
+    described = aws.client("dynamodb").describe_table(TableName=stack.tables[table])["Table"]
+    return {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
+
+
+def recording_queries(calls: list[str]) -> Any:
+    """Patch the DynamoDB client so each ``Query`` appends its index name (or ``table``) to ``calls``."""
+    client = aws.client("dynamodb")
+    original = client.query
+
+    def recording(**kwargs: Any) -> Any:
+        calls.append(kwargs.get("IndexName", "table"))
+        return original(**kwargs)
+
+    return mock.patch.object(client, "query", recording)
 
 
 def invite(number: int, survey_id: str = SURVEY) -> Invite:
@@ -149,7 +180,8 @@ def test_a_page_reads_about_its_size_plus_a_few_items_per_shard(stack: LocalStac
     assert reader.items_read <= 20 + 4 * RESPONSE_SURVEY_SHARDS
 
 
-def test_older_responses_are_read_from_the_previous_index_until_the_backfill_shards_them(stack: LocalStack) -> None:
+def test_older_responses_are_read_from_the_previous_index_until_the_backfill_shards_them(upgrading: LocalStack) -> None:
+    stack = upgrading
     # Given answers from before the upgrade (no shard) and after it
     for number in range(30):
         legacy_answer(stack, number, START + timedelta(seconds=number), 3)
@@ -175,23 +207,14 @@ def test_older_responses_are_read_from_the_previous_index_until_the_backfill_sha
     after = DynamoResponseReader(stack.tables["responses"], stack.tables["aggregates"])
     assert not after.reads_previous_index()
     calls: list[str] = []
-    client = aws.client("dynamodb")
-    original = client.query
-
-    def recording(**kwargs: Any) -> Any:
-        calls.append(kwargs.get("IndexName", "table"))
-        return original(**kwargs)
-
-    client.query = recording
-    try:
+    with recording_queries(calls):
         assert len(every_page(after, 8)) == 60
         assert after.count(SURVEY, SPAN, category="detractor") == 30
-    finally:
-        client.query = original
     assert RESPONSES_BY_SURVEY.name not in calls
 
 
-def test_a_reader_without_the_marker_table_always_reads_the_previous_index_too(stack: LocalStack) -> None:
+def test_a_reader_without_the_marker_table_always_reads_the_previous_index_too(upgrading: LocalStack) -> None:
+    stack = upgrading
     legacy_answer(stack, 1, START, 10)
     reader = DynamoResponseReader(stack.tables["responses"])
     assert reader.reads_previous_index()
@@ -218,7 +241,8 @@ def _marker_key() -> dict[str, Any]:
     return {name: {"S": value} for name, value in SHARDED_RESPONSES_MARKER.items()}
 
 
-def test_the_backfill_update_moves_no_count_and_publishes_nothing(stack: LocalStack) -> None:
+def test_the_backfill_update_moves_no_count_and_publishes_nothing(upgrading: LocalStack) -> None:
+    stack = upgrading
     # Given an older response with a comment, as the stream sees it before and after its backfill update
     legacy_answer(stack, 5, START, 4)
     key = {"invite_id": {"S": invite(5).invite_id}}
@@ -239,3 +263,72 @@ def test_the_backfill_update_moves_no_count_and_publishes_nothing(stack: LocalSt
 
     parsed = parse_record("MODIFY", key, old, new, "1", START.timestamp())
     assert (parsed.transition, parsed.comment) == (None, None)
+
+
+def test_a_fresh_stack_has_only_the_indexes_this_release_reads(stack: LocalStack) -> None:
+    assert index_names(stack, "responses") == {"by_survey_shard"}
+    assert index_names(stack, "aggregates") == {"by_survey_period"}
+
+
+def test_an_upgrading_stack_keeps_the_previous_indexes_beside_the_new_ones(upgrading: LocalStack) -> None:
+    assert index_names(upgrading, "responses") == {"by_survey_shard", RESPONSES_BY_SURVEY.name}
+    assert index_names(upgrading, "aggregates") == {"by_survey_period", "by_survey"}
+
+
+@pytest.mark.parametrize("with_marker_table", [True, False])
+def test_a_reader_on_a_stack_without_the_previous_index_reads_every_answer_after_one_refused_query(
+    stack: LocalStack, with_marker_table: bool
+) -> None:
+    # Given a fresh stack (no previous index, no backfill marker) with 40 answers, every fifth a detractor
+    for number in range(40):
+        answer(stack, number, START + timedelta(seconds=number), 3 if number % 5 == 0 else 9)
+    reader = DynamoResponseReader(stack.tables["responses"], stack.tables["aggregates"] if with_marker_table else None)
+    assert reader.reads_previous_index()  # no marker: it cannot know yet
+    calls: list[str] = []
+    # When reports page, count and export them
+    with recording_queries(calls):
+        found = every_page(reader, 7)
+        detractors = reader.count(SURVEY, SPAN, category="detractor")
+        exported = list(reader.all(SURVEY, SPAN))
+    # Then every answer is there once, and the previous index was asked once, then never again
+    assert len(found) == len({r.invite_id for r in found}) == 40
+    assert detractors == 8
+    assert [r.invite_id for r in exported] == [r.invite_id for r in found]
+    assert calls.count(RESPONSES_BY_SURVEY.name) == 1
+    assert not reader.reads_previous_index()
+
+
+def test_a_refused_query_of_the_shards_is_raised_not_taken_for_a_missing_previous_index(stack: LocalStack) -> None:
+    # A missing table (also ResourceNotFoundException in moto) is an error, never "no previous index".
+    reader = DynamoResponseReader(f"{stack.tables['responses']}-gone")
+    with pytest.raises(Exception, match="ResourceNotFound"):
+        reader.count(SURVEY, SPAN)
+    assert reader.reads_previous_index()
+
+
+def test_any_other_refusal_of_the_previous_index_is_raised_and_the_index_is_asked_again(upgrading: LocalStack) -> None:
+    from botocore.exceptions import ClientError
+
+    legacy_answer(upgrading, 1, START, 10)
+    reader = DynamoResponseReader(upgrading.tables["responses"], upgrading.tables["aggregates"])
+    client = aws.client("dynamodb")
+    original = client.query
+
+    def throttled(**kwargs: Any) -> Any:
+        if kwargs.get("IndexName") == RESPONSES_BY_SURVEY.name:
+            code, message = "ProvisionedThroughputExceededException", "Rate of requests exceeded"
+            raise ClientError({"Error": {"Code": code, "Message": message}}, "Query")
+        return original(**kwargs)
+
+    with mock.patch.object(client, "query", throttled), pytest.raises(ClientError):
+        reader.count(SURVEY, SPAN)
+    assert reader.reads_previous_index()
+    assert reader.count(SURVEY, SPAN) == 1
+
+
+def test_the_backfill_on_a_fresh_stack_scans_the_table_and_marks_it_done(stack: LocalStack) -> None:
+    answer(stack, 1, START, 10)
+    done = backfill_survey_shards(stack.tables["responses"], stack.tables["aggregates"])
+    assert (done.scanned, done.sharded, done.already_sharded, done.marked) == (1, 0, 1, True)
+    reader = DynamoResponseReader(stack.tables["responses"], stack.tables["aggregates"])
+    assert not reader.reads_previous_index()

@@ -104,6 +104,23 @@ def conditional_check_failed(error: Exception) -> bool:
     return bool(code == "ConditionalCheckFailedException")
 
 
+def missing_index(error: Exception, index_name: str) -> bool:
+    """Whether a DynamoDB ``Query`` failed because the table has no index called ``index_name``.
+
+    DynamoDB answers ``ValidationException`` ("The table does not have the specified index: <name>");
+    moto 5 answers ``ResourceNotFoundException`` ("Invalid index: <name> for table: ..."). Both name the
+    index, which tells them apart from a missing table (also ``ResourceNotFoundException``) and from
+    other invalid requests.
+    """
+    error_info = (getattr(error, "response", None) or {}).get("Error", {})
+    code, message = error_info.get("Code"), str(error_info.get("Message") or "")
+    if code == "ValidationException":
+        return "specified index" in message and message.rstrip().endswith(f": {index_name}")
+    if code == "ResourceNotFoundException":
+        return message.startswith(f"Invalid index: {index_name} ")
+    return False
+
+
 def error_code(error: BaseException) -> str:
     """The AWS error code of ``error`` or of the error it was raised from (``ThrottlingException``...),
     else its class name: safe to log and to park with a message (never the message text, which may

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,8 +16,10 @@ class IndexSpec:
     projection: str = "ALL"
     #: Non-key attributes copied into an ``INCLUDE`` index.
     include: tuple[str, ...] = ()
-    #: Kept for one release only (CloudFormation adds or removes one index per table update); the next
-    #: release removes it (docs/operations.md).
+    #: The previous release's index, which a fresh deployment no longer creates. An existing stack keeps it
+    #: for one upgrade deploy (``-c keepRetiringIndexes=true``: CloudFormation adds or removes one index
+    #: per table update) and drops it with the next deploy (docs/operations.md, "Upgrading the responses'
+    #: index").
     retiring: bool = False
 
 
@@ -29,6 +31,13 @@ class TableSpec:
     stream: bool = False
     ttl_attribute: str | None = None
     indexes: tuple[IndexSpec, ...] = field(default=())
+
+    def deployed(self, keep_retiring: bool = False) -> TableSpec:
+        """This table as a deployment creates it: without its retiring indexes unless ``keep_retiring`` (the
+        upgrade deploy of a stack from the previous release)."""
+        if keep_retiring:
+            return self
+        return replace(self, indexes=tuple(index for index in self.indexes if not index.retiring))
 
     def index(self, name: str) -> IndexSpec:
         """The index called ``name`` (``KeyError`` when the table has none by that name)."""
@@ -92,11 +101,13 @@ RESPONSES_BY_SURVEY_SHARD = IndexSpec(
 #: The aggregates item ``nps responses backfill-shards`` writes once every response has a ``survey_shard``:
 #: from then on readers query the shards only (no survey id, so it is in none of the aggregates' indexes).
 SHARDED_RESPONSES_MARKER = {"pk": "migration#responses-survey-shard", "period": "done"}
-#: The previous responses index (one partition per survey: every answer of a survey wrote to the same
-#: index partition, which throttles the table's writes above ~1,000 a second). It stays for one release
-#: because CloudFormation adds or removes one index per table update. Readers also query it, for the
-#: responses written before ``survey_shard`` existed only; ``nps responses backfill-shards`` gives those a
-#: shard, and the next release removes this index (docs/operations.md, "Upgrading the responses' index").
+#: The previous responses index (one partition per survey: every answer of a survey writes to the same
+#: index partition, which throttles the table's writes above ~1,000 a second). A fresh deployment does not
+#: create it; a stack upgrading from the previous release keeps it for one deploy (``keepRetiringIndexes``),
+#: because CloudFormation adds or removes one index per table update. While it exists, readers also query
+#: it for the responses written before ``survey_shard`` existed; ``nps responses backfill-shards`` gives
+#: those a shard, and the next deploy without the flag deletes it (docs/operations.md, "Upgrading the
+#: responses' index"). Readers treat a missing index as "no previous index".
 RESPONSES_BY_SURVEY = IndexSpec("by_survey", partition_key="survey_id", sort_key="first_answered_at", retiring=True)
 #: Aggregate items of a survey by period key: the segment and channel slices a survey has in a range are
 #: the items of that range's quarter keys (``2026-Q1``…``2026-Q4`` sort between a year's day and week keys,
@@ -110,9 +121,10 @@ AGGREGATES_BY_PERIOD = IndexSpec(
     include=("segment", "channel"),
 )
 #: The previous slice index (survey × granularity), which could only list every quarter a survey ever
-#: had. Nothing reads it; it stays for one release because CloudFormation adds or removes one index per
-#: table update, not both, so an existing stack gets the new index in one deploy and drops this one in
-#: the next (docs/operations.md, "Upgrading the aggregates' slice index").
+#: had. Nothing reads it; a fresh deployment does not create it, and a stack upgrading from the previous
+#: release keeps it for one deploy (``keepRetiringIndexes``) because CloudFormation adds or removes one
+#: index per table update, not both: the upgrade deploy adds the new index, the next one drops this one
+#: (docs/operations.md, "Upgrading the responses' index").
 AGGREGATES_BY_SURVEY = IndexSpec(
     "by_survey",
     partition_key="survey_id",

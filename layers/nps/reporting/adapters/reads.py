@@ -212,7 +212,10 @@ class DynamoResponseReader:
     ``(first_answered_at, invite_id)``, so pages come in the same order as from one partition. Until
     ``nps responses backfill-shards`` has given every older response a shard (it then writes
     :data:`~nps.kernel.tables.SHARDED_RESPONSES_MARKER` to the aggregates table), the reader also reads
-    the previous ``by_survey`` index for the responses without one. ``items_read`` counts every index item
+    the previous ``by_survey`` index for the responses without one. A stack deployed fresh (or past the
+    upgrade) has no such index: DynamoDB refuses the first query of it (``ValidationException``), which
+    the reader takes as "no previous index": that source reads nothing, and the reader never queries it
+    again (one refused query per reader at most, never an error). ``items_read`` counts every index item
     DynamoDB read (``ScannedCount``), including those filtered out.
     """
 
@@ -226,7 +229,8 @@ class DynamoResponseReader:
         self._legacy: bool | None = None
 
     def reads_previous_index(self) -> bool:
-        """Whether responses without a ``survey_shard`` may exist (checked once per reader: one query)."""
+        """Whether responses without a ``survey_shard`` may exist and the previous index may hold them
+        (checked once per reader: one query; ``False`` from the moment a query found the index missing)."""
         if self._legacy is None:
             if self.aggregates_table is None:
                 self._legacy = True
@@ -290,8 +294,7 @@ class DynamoResponseReader:
                 continue
             kwargs["Select"] = "COUNT"
             while True:
-                page = client.query(**kwargs)
-                self.queries += 1
+                page = self._query(client, kwargs)
                 self.items_read += page.get("ScannedCount", 0)
                 total += int(page.get("Count", 0))
                 if "LastEvaluatedKey" not in page:
@@ -328,8 +331,7 @@ class DynamoResponseReader:
         # millisecond are held back and released sorted by invite id, so the merge and the cursor agree.
         instant: list[dict[str, Any]] = []
         while True:
-            page = client.query(**kwargs, Limit=limit)
-            self.queries += 1
+            page = self._query(client, {**kwargs, "Limit": limit})
             self.items_read += page.get("ScannedCount", len(page["Items"]))
             for item in page["Items"]:
                 if after is not None and (_order(item) >= after if newest_first else _order(item) <= after):
@@ -343,6 +345,21 @@ class DynamoResponseReader:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
             limit = min(2 * limit, chunk)
+
+    def _query(self, client: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """One ``Query`` page. A query of the previous index on a table without it reads nothing, and the
+        reader stops reading that index; any other failure is raised."""
+        self.queries += 1
+        try:
+            page: dict[str, Any] = client.query(**kwargs)
+        except Exception as error:
+            if kwargs.get("IndexName") != RESPONSES_BY_SURVEY.name or not aws.missing_index(
+                error, RESPONSES_BY_SURVEY.name
+            ):
+                raise
+            self._legacy = False
+            return {"Items": [], "Count": 0, "ScannedCount": 0}
+        return page
 
     def _sources(
         self,
