@@ -1,6 +1,8 @@
 # Every target bootstraps what it needs: a fresh clone runs `make demo` or `make test` directly.
 SHELL := /bin/bash
 PYTHON ?= python3
+# pytest-xdist workers for `make test`: one per logical CPU; `make test PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= logical
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -65,7 +67,7 @@ build: $(LAYER_STAMP)  ## build the Lambda layers (no Docker) and print asset si
 	$(PY) -m infra.layers --report
 
 test: dev build lint  ## the whole suite: lint, types, unit, integration, infrastructure, end-to-end
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 	$(MAKE) --no-print-directory synth
 
 synth: dev build  ## CloudFormation template via the CDK CLI (offline)

@@ -48,7 +48,7 @@ def platform() -> Iterator[Any]:
 
 
 # Every AWS call a function or state machine makes in any test is checked against its synthesized role.
-from tests.permissions.session import RECORDER, session_finished, summary  # noqa: E402
+from tests.permissions.session import RECORDER, WIRE_KEY, session_finished, summary, worker_finished  # noqa: E402
 
 RECORDER.install()
 
@@ -56,6 +56,12 @@ RECORDER.install()
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     session_finished(session)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist, on the controller: a worker ended; take its permission findings."""
+    worker_finished(getattr(node, "workeroutput", {}).get(WIRE_KEY))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
