@@ -1,8 +1,9 @@
 # Every target bootstraps what it needs: a fresh clone runs `make demo` or `make test` directly.
 SHELL := /bin/bash
 PYTHON ?= python3
-# pytest-xdist workers for `make test`: one per logical CPU; `make test PYTEST_WORKERS=0` runs in one process.
-PYTEST_WORKERS ?= logical
+# pytest-xdist workers for `make test`: one per logical CPU (at most 6; each synthesizes the app once), none on a
+# one-CPU machine, where a worker would only add its start-up. `make test PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; n = min(os.cpu_count() or 1, 6); print(n if n > 1 else 0)')
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
