@@ -30,8 +30,15 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: builds are not serialised between processes there
+    fcntl = None  # type: ignore[assignment]
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = ROOT / "layers" / "dependencies" / "requirements.txt"
@@ -39,6 +46,10 @@ BUILD = ROOT / ".build" / "layers"
 DEPENDENCIES = BUILD / "dependencies"
 DOMAIN = BUILD / "domain"
 FUNCTIONS = ROOT / ".build" / "functions"
+#: What each domain and function build was made from (so an unchanged source is not rebuilt), and the lock
+#: that serialises builds between processes (parallel test workers each synthesize the app).
+STAMPS = ROOT / ".build" / "stamps"
+LOCK = ROOT / ".build" / ".lock"
 PLATFORM = "manylinux2014_aarch64"
 PYTHON_VERSION = "3.12"
 #: Where Lambda mounts layers and a function's code (AWS Lambda developer guide, "Layer paths for each
@@ -132,49 +143,103 @@ def build_dependencies(force: bool = False) -> Path:
     """Install the locked wheels for the Lambda platform and compile them (skipped when already built
     from this lock with this interpreter). Raises :class:`LayerBuildError` without Python 3.12."""
     python = runtime_python()
-    stamp = DEPENDENCIES / ".built"
-    fingerprint = _fingerprint(_full_version(python))
-    if not force and stamp.exists() and stamp.read_text() == fingerprint:
-        return DEPENDENCIES
-    shutil.rmtree(DEPENDENCIES, ignore_errors=True)
-    target = DEPENDENCIES / "python"
-    command = [
-        sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile",
-        "--platform", PLATFORM, "--python-version", PYTHON_VERSION, "--implementation", "cp",
-        "--only-binary=:all:", "--target", str(target), "-r", str(REQUIREMENTS),
-    ]  # fmt: skip
-    subprocess.run(command, check=True)  # noqa: S603
-    # Install records and console scripts carry this machine's paths; Lambda needs neither.
-    for path in sorted(target.glob("*.dist-info")):
-        shutil.rmtree(path)
-    shutil.rmtree(target / "bin", ignore_errors=True)
-    for path in sorted(target.rglob("__pycache__")):
-        shutil.rmtree(path)
-    compile_tree(target, LAYER_ROOT, python)
-    stamp.write_text(fingerprint)
+    with _exclusive():
+        stamp = DEPENDENCIES / ".built"
+        fingerprint = _fingerprint(_full_version(python))
+        if not force and stamp.exists() and stamp.read_text() == fingerprint:
+            return DEPENDENCIES
+        shutil.rmtree(DEPENDENCIES, ignore_errors=True)
+        target = DEPENDENCIES / "python"
+        command = [
+            sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile",
+            "--platform", PLATFORM, "--python-version", PYTHON_VERSION, "--implementation", "cp",
+            "--only-binary=:all:", "--target", str(target), "-r", str(REQUIREMENTS),
+        ]  # fmt: skip
+        subprocess.run(command, check=True)  # noqa: S603
+        # Install records and console scripts carry this machine's paths; Lambda needs neither.
+        for path in sorted(target.glob("*.dist-info")):
+            shutil.rmtree(path)
+        shutil.rmtree(target / "bin", ignore_errors=True)
+        for path in sorted(target.rglob("__pycache__")):
+            shutil.rmtree(path)
+        compile_tree(target, LAYER_ROOT, python)
+        stamp.write_text(fingerprint)
     return DEPENDENCIES
 
 
+@contextmanager
+def _exclusive() -> Iterator[None]:
+    """Hold the build lock: one process at a time builds (or checks) an asset, so no process reads a
+    folder another one is deleting and copying again."""
+    LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with LOCK.open("a") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _sources_fingerprint(python: str, *folders: Path) -> str:
+    """SHA-256 over the interpreter's version and every file's path (relative to the checkout) and bytes
+    under ``folders``, skipping what the build skips (bytecode, install records, tests)."""
+    digest = hashlib.sha256(_full_version(python).encode())
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            parts = path.relative_to(folder).parts
+            if not path.is_file() or "__pycache__" in parts or "tests" in parts or path.suffix == ".pyc":
+                continue
+            if any(part.endswith(".dist-info") for part in parts):
+                continue
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _up_to_date(stamp: Path, target: Path, fingerprint: str) -> bool:
+    return target.is_dir() and stamp.is_file() and stamp.read_text() == fingerprint
+
+
 def build_domain() -> Path:
-    """Copy the domain package and the templates into the layer folder and compile it (always fresh).
-    Raises :class:`LayerBuildError` without Python 3.12."""
+    """Copy the domain package and the templates into the layer folder and compile it; skipped when the
+    folder was built from the same sources with the same interpreter. Raises :class:`LayerBuildError`
+    without Python 3.12."""
     python = runtime_python()
-    shutil.rmtree(DOMAIN, ignore_errors=True)
-    package = DOMAIN / "python" / "nps"
-    shutil.copytree(ROOT / "layers" / "nps", package, ignore=_SKIP)
-    shutil.copytree(ROOT / "templates", package / "templates", ignore=_SKIP)
-    compile_tree(DOMAIN / "python", LAYER_ROOT, python)
+    with _exclusive():
+        stamp = STAMPS / "domain"
+        fingerprint = _sources_fingerprint(python, ROOT / "layers" / "nps", ROOT / "templates")
+        if _up_to_date(stamp, DOMAIN, fingerprint):
+            return DOMAIN
+        stamp.unlink(missing_ok=True)
+        shutil.rmtree(DOMAIN, ignore_errors=True)
+        package = DOMAIN / "python" / "nps"
+        shutil.copytree(ROOT / "layers" / "nps", package, ignore=_SKIP)
+        shutil.copytree(ROOT / "templates", package / "templates", ignore=_SKIP)
+        compile_tree(DOMAIN / "python", LAYER_ROOT, python)
+        STAMPS.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(fingerprint)
     return DOMAIN
 
 
 def build_function(name: str) -> Path:
-    """Copy ``functions/<name>/`` into ``.build/functions/<name>`` and compile it as ``/var/task``.
-    Raises :class:`LayerBuildError` without Python 3.12."""
+    """Copy ``functions/<name>/`` into ``.build/functions/<name>`` and compile it as ``/var/task``; skipped
+    when built from the same sources with the same interpreter. Raises :class:`LayerBuildError` without
+    Python 3.12."""
     python = runtime_python()
     target = FUNCTIONS / name
-    shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(ROOT / "functions" / name, target, ignore=_SKIP)
-    compile_tree(target, TASK_ROOT, python)
+    with _exclusive():
+        stamp = STAMPS / f"function-{name}"
+        fingerprint = _sources_fingerprint(python, ROOT / "functions" / name)
+        if _up_to_date(stamp, target, fingerprint):
+            return target
+        stamp.unlink(missing_ok=True)
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(ROOT / "functions" / name, target, ignore=_SKIP)
+        compile_tree(target, TASK_ROOT, python)
+        STAMPS.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(fingerprint)
     return target
 
 
