@@ -74,7 +74,6 @@ def test_a_burst_of_unknown_survey_ids_from_one_client_is_rate_limited(
     assert counts["get_item"] <= 121
 
 
-@pytest.mark.xfail(strict=True, reason=FAULT)
 def test_a_web_prompt_is_not_shown_again_to_a_contact_who_just_answered_the_identified_share_link(
     stack: LocalStack,
 ) -> None:

@@ -227,7 +227,10 @@ class WebService:
         * prompt off or page excluded by the URL rules: one GetItem (the web state, eventually
           consistent), plus one UpdateItem the first time the contact is seen;
         * otherwise: one BatchGetItem (contact, web state, the period's web invite) and, for a contact
-          with stored addresses, one more (their suppression keys); then either the show transaction
+          with stored addresses, one more (their suppression keys): at most two read round trips. The
+          contact's and the web state's ``last_surveyed_at`` (the latter also set by an identified
+          share-link answer) both decide the fatigue window, on a first show and on a re-show; then either
+          the show transaction
           (the first show in a period: it records first seen too), or one UpdateItem for first seen when
           the contact is seen for the first time and not shown; later calls write nothing else.
         """

@@ -107,6 +107,42 @@ def test_a_prompt_shown_then_an_email_or_sms_survey_is_not_shown_again_in_the_wi
     )
 
 
+@given(
+    shown_days=st.floats(min_value=0, max_value=80),
+    surveyed_days=st.one_of(st.none(), st.floats(min_value=0, max_value=120)),
+    recorded_on=st.sampled_from(["contact", "web_state"]),
+    contact_stored=st.booleans(),
+)
+def test_a_shown_prompt_shows_again_exactly_when_no_channel_surveyed_the_contact_since(
+    shown_days: float, surveyed_days: float | None, recorded_on: str, contact_stored: bool
+) -> None:
+    # Given the period's prompt shown some days ago (the show wrote the web state's last_surveyed_at, and a
+    # stored contact's, to its time) and maybe a survey on another channel, recorded on the contacts table
+    # (email, SMS, share link) or on the web state only (a share-link answer of a contact the contacts
+    # table does not hold)
+    shown_at = ago(shown_days)
+    later = ago(surveyed_days) if surveyed_days is not None else None
+    if recorded_on == "contact":
+        contact, state = StoredContact(last_surveyed_at=later or shown_at), WebState(last_surveyed_at=shown_at)
+    else:
+        contact = StoredContact(last_surveyed_at=shown_at) if contact_stored else None
+        state = WebState(last_surveyed_at=later or shown_at)
+    # When eligibility is decided
+    reason = decision(contact=contact, state=state, period_invite=PeriodInvite("web-x", "shown", sent_at=shown_at))
+    # Then it is a re-show unless that survey came after the show, inside the 90-day window
+    since = later is not None and later > shown_at and NOW - timedelta(days=90) < datetime.fromisoformat(later)
+    assert reason is (Reason.FATIGUE if since else None)
+
+
+def test_a_prompt_shown_then_answered_on_the_identified_share_link_is_not_shown_again() -> None:
+    # Given the period's prompt shown two days ago to a contact the contacts table does not hold
+    shown = PeriodInvite("web-x", "shown", sent_at=ago(2))
+    assert decision(state=WebState(last_surveyed_at=ago(2)), period_invite=shown) is None
+    # When the contact answers the identified share link (which sets the web state's last_surveyed_at)
+    # Then the prompt is not shown again inside the window
+    assert decision(state=WebState(last_surveyed_at=ago(1)), period_invite=shown) is Reason.FATIGUE
+
+
 def test_the_fatigue_window_is_shared_with_email_and_sms() -> None:
     assert decision(contact=StoredContact(last_surveyed_at=ago(10))) is Reason.FATIGUE
     assert decision(contact=StoredContact(last_surveyed_at=ago(91))) is None
