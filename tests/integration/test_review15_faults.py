@@ -142,7 +142,6 @@ def test_a_detractor_on_an_identified_share_link_opens_a_follow_up(platform: Loc
         assert aws.client("dynamodb").scan(TableName=platform.tables["followups"])["Count"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason=FAULT)
 @pytest.mark.parametrize("base_url", ["https://", "https://x.test/path?q=1#f", "https://x.test/a b"])
 def test_a_base_url_that_cannot_carry_the_link_is_refused(
     platform: LocalStack, capsys: pytest.CaptureFixture[str], base_url: str
