@@ -37,7 +37,7 @@ def test_every_accepted_base_url_carries_the_link_in_its_path(
     st.sampled_from(["?", "?q=1", "#", "#f", "/a b", "/a\tb", "/a\nb", "/é", "/a<b", "/a%zz", "/a\\b", '/a"b']),
 )
 def test_a_base_url_with_a_query_fragment_or_unencoded_character_is_refused(base: str, tail: str) -> None:
-    with pytest.raises(ValueError, match="it "):
+    with pytest.raises(ValueError, match=r"^(it|its) "):
         check_base_url(base + tail)
 
 
@@ -63,7 +63,7 @@ def test_a_base_url_with_a_query_fragment_or_unencoded_character_is_refused(base
     ],
 )
 def test_a_base_url_without_a_usable_host_or_scheme_is_refused(base: str) -> None:
-    with pytest.raises(ValueError, match="it "):
+    with pytest.raises(ValueError, match=r"^(it|its) "):
         check_base_url(base)
 
 
