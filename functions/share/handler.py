@@ -30,7 +30,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from markupsafe import Markup
 
-from nps.channels.adapters.share import ShareContacts, ShareSurveys
+from nps.channels.adapters.share import ShareContacts, ShareInvites, ShareSurveys
 from nps.channels.adapters.store import WebStore
 from nps.channels.service import LimiterUnavailable, RateLimited, WebService
 from nps.channels.share_links import (
@@ -161,6 +161,7 @@ def service() -> ShareService:
         verify_contact=verify_contact,
         edit_window=timedelta(days=config.edit_window_days),
         contacts=ShareContacts(config.contacts_table, config.invites_table, config.responses_table),
+        invites=ShareInvites(config.invites_table),
     )
 
 

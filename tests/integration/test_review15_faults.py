@@ -114,7 +114,6 @@ def test_a_web_prompt_is_not_shown_again_to_a_contact_who_just_answered_the_iden
     assert again == {"show": False, "reason": "fatigue"}, {k: v for k, v in again.items() if k != "prompt"}
 
 
-@pytest.mark.xfail(strict=True, reason=FAULT)
 def test_a_detractor_on_an_identified_share_link_opens_a_follow_up(platform: LocalStack) -> None:
     # Given a survey whose detractor follow-ups are on, with an identified share link, and a stored contact
     from local.demo_sending import create_survey, handlers
