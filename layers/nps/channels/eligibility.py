@@ -198,7 +198,11 @@ def normalise_path(path: str) -> str:
     """A URL path in the normal form URL rules compare (RFC 3986 section 6.2.2): backslashes read as
     slashes (as browsers read them in http(s) URLs), percent-encoded unreserved characters decoded
     (``%61pp`` → ``app``), other percent-encodings in upper case (``%2f`` → ``%2F``, still not a
-    separator), dot-segments removed (``/app/../admin`` → ``/admin``, section 5.2.4); never empty."""
+    separator), each segment's parameters dropped (``;`` and what follows it in the segment, section 3.3:
+    ``/checkout;jsessionid=1`` → ``/checkout``, as servlet containers route it; ``%3B`` stays), empty
+    segments collapsed (``/app//checkout`` → ``/app/checkout``, as most servers route it), dot-segments
+    removed (``/app/../admin`` → ``/admin``, section 5.2.4); a trailing slash kept; never empty. Rules and
+    page paths both go through it, so a page cannot step out of an exclude rule by these spellings."""
     path = path.replace("\\", "/")
 
     def decode(match: re.Match[str]) -> str:
@@ -206,17 +210,18 @@ def normalise_path(path: str) -> str:
         return character if character in _UNRESERVED else "%" + match.group(1).upper()
 
     path = _PERCENT.sub(decode, path)
-    segments = path.split("/")[1:] if path.startswith("/") else path.split("/")
+    raw = path.split("/")[1:] if path.startswith("/") else path.split("/")
+    segments = [segment.partition(";")[0] for segment in raw]
     kept: list[str] = []
     for segment in segments:
         if segment == "..":
             if kept:
                 kept.pop()
-        elif segment != ".":
+        elif segment not in (".", ""):
             kept.append(segment)
     if not kept:
         return "/"
-    trailing = "/" if segments and segments[-1] in (".", "..") else ""
+    trailing = "/" if segments and segments[-1] in (".", "..", "") else ""
     return "/" + "/".join(kept) + trailing
 
 

@@ -194,6 +194,12 @@ def test_sampling_is_a_stable_share_of_the_hash_space() -> None:
         (("a.example/app",), (), "/app", False),  # a host rule needs a URL with that host
         (("/app",), (), "https://a.example:99999/app", False),  # a URL that does not parse matches nothing
         ((), ("/checkout",), "https://a.example/checkout/pay", False),
+        ((), ("/app/checkout",), "https://a.example/app/checkout;jsessionid=1A2B", False),  # parameters dropped
+        ((), ("/app/checkout",), "https://a.example/app;x=1/checkout/pay", False),
+        ((), ("/app/checkout",), "https://a.example/app//checkout", False),  # empty segments collapsed
+        ((), ("/app/checkout",), "https://a.example//app///checkout/", False),
+        ((), ("/app/checkout",), "https://a.example/app/checkout%3Bx", True),  # an encoded ; is no delimiter
+        (("/app;v=2/x",), (), "https://a.example/app/x", True),  # rules are normalised alike
         (("/app/",), ("/app/admin",), "https://a.example/app/admin/users", False),
         (("/app/",), (), None, False),
         ((), ("/checkout",), None, True),
@@ -283,3 +289,19 @@ def test_hosts_compare_case_insensitively_and_paths_case_sensitively(rule: list[
     assert allowed(f"{host.lower()}.example{path}", f"https://{host.upper()}.EXAMPLE{path}")
     if path != path.swapcase():
         assert not allowed(path, "https://a.example" + path.swapcase())
+
+
+@given(SEGMENTS, st.lists(SEGMENT, max_size=2), st.data())
+def test_no_parameters_or_empty_segments_step_out_of_an_exclude_rule(
+    rule: list[str], below: list[str], data: st.DataObject
+) -> None:
+    # Given an exclude rule and a page under it, spelled with path parameters and repeated slashes
+    segments = rule + below
+    spelled = "".join(
+        "/" * data.draw(st.integers(1, 3)) + segment + data.draw(st.sampled_from(["", ";", ";jsessionid=A1", ";a=b;c"]))
+        for segment in segments
+    )
+    survey = replace(SURVEY, url_exclude=("/" + "/".join(rule),))
+    # Then the page is excluded as its plain spelling is
+    assert not url_allowed(survey, "https://a.example" + spelled)
+    assert normalise_path(spelled) == "/" + "/".join(segments)
