@@ -17,6 +17,7 @@ from functions.web import handler as web_function
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext, http_event
 from local.principals import as_outside_world
+from nps.channels.service import WebError
 from nps.channels.site_tokens import ask_keyring, mint
 from nps.kernel import aws
 from nps.links.tokens import Purpose, TokenStatus, sign, verify
@@ -604,6 +605,21 @@ def test_the_committed_openapi_document_matches_the_code() -> None:
 
     # Run `make openapi` after changing the web API's models.
     assert openapi.DOCUMENT.read_text("utf-8") == openapi.document()
+
+
+def test_the_openapi_document_names_every_route_and_error_code() -> None:
+    import typing
+
+    from functions.web import openapi
+    from nps.channels import service as web_service
+
+    paths = json.loads(openapi.document())["paths"]
+    assert "get" in paths["/w/v1/widget.js"]
+    assert "options" in paths["/w/v1/surveys/{survey_id}/{action}"]
+    for action in web_function.ACTIONS:
+        assert "post" in paths[f"/w/v1/surveys/{{survey_id}}/{action}"]
+    codes = {cls.code for cls in vars(web_service).values() if isinstance(cls, type) and issubclass(cls, WebError)}
+    assert codes <= set(typing.get_args(openapi.ErrorCode))
 
 
 def test_every_answer_has_the_documented_shape(web: LocalStack) -> None:
