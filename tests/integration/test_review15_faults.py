@@ -1,8 +1,7 @@
 """REVIEW OF ISSUE 15: reproductions of faults found in the web channel and the share link.
 
-Each test states the behaviour the issue and the docs promise and is marked ``xfail(strict=True)``: it fails
-today (so the suite stays green) and turns into an unexpected pass, failing the run, once the fault is fixed,
-when its mark should be removed. Nothing here changes production code.
+Each test states the behaviour the issue and the docs promise. They were written as ``xfail(strict=True)``
+reproductions; the marks were removed with the fixes, so each now guards its fault against coming back.
 """
 
 from __future__ import annotations
@@ -22,8 +21,6 @@ from nps.kernel import aws
 from nps.sending.adapters.surveys import DynamoSurveyRepository
 from nps.sending.surveys import Survey
 from tests.support.web import ORIGIN, call, contact_token, put_web_survey
-
-FAULT = "issue 15 review: reproduces a fault (remove this mark with the fix)"
 
 
 def _reset_share() -> None:
