@@ -5,7 +5,10 @@ Thin: parse the request, call :class:`nps.channels.share_links.ShareService`, re
 never record (scanners and link previews fetch links); the page's form POSTs the answer. Every refusal is a
 page with the right status and nothing recorded: link off or unknown survey 404, bad score 400, bad or
 expired contact token 403/410, body over 32 KiB 413, not a form 415, comment over 2,000 characters 422,
-too many answers from one client 429 (with ``Retry-After``).
+too many answers or page views from one client 429 (with ``Retry-After``), the rate limiter's counter not
+writable 503 (with ``Retry-After``). Every request is counted against its client's minute first, before
+the survey or the form is read: answers and comments on one budget (``SHARE_RATE_LIMIT_PER_MINUTE``, 20),
+page views on another (``SHARE_VIEW_RATE_LIMIT_PER_MINUTE``, 120).
 """
 
 from __future__ import annotations
@@ -27,9 +30,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from markupsafe import Markup
 
-from nps.channels.adapters.share import ShareContacts, ShareSurveys
+from nps.channels.adapters.share import ShareContacts, ShareInvites, ShareSurveys
 from nps.channels.adapters.store import WebStore
-from nps.channels.service import RateLimited, WebService
+from nps.channels.service import LimiterUnavailable, RateLimited, WebService
 from nps.channels.share_links import (
     Answer,
     EmptyComment,
@@ -57,6 +60,9 @@ from nps.responding.adapters.responses import DynamoResponseRepository, RecordOu
 MAX_BODY_BYTES = 32 * 1024
 #: Answers and comments one client (source address) may post per minute to the share pages.
 DEFAULT_SHARE_RATE_LIMIT_PER_MINUTE = 20
+#: Page views (GET and HEAD) one client may make per minute: higher than answers, since people behind one
+#: address (an office, a shop's Wi-Fi, carrier-grade NAT) open a printed link's page without answering.
+DEFAULT_SHARE_VIEW_RATE_LIMIT_PER_MINUTE = 120
 _SURVEY_ID = re.compile(ID_PATTERN)
 
 logger = Logger(service="share")
@@ -76,6 +82,7 @@ class FunctionSettings:
     id_key_secret_name: str
     edit_window_days: int
     rate_limit_per_minute: int
+    view_rate_limit_per_minute: int = DEFAULT_SHARE_VIEW_RATE_LIMIT_PER_MINUTE
 
     @classmethod
     def from_env(cls) -> FunctionSettings:
@@ -95,6 +102,9 @@ class FunctionSettings:
             edit_window_days=int_environment("EDIT_WINDOW_DAYS", 7),
             rate_limit_per_minute=int_environment(
                 "SHARE_RATE_LIMIT_PER_MINUTE", DEFAULT_SHARE_RATE_LIMIT_PER_MINUTE, 1
+            ),
+            view_rate_limit_per_minute=int_environment(
+                "SHARE_VIEW_RATE_LIMIT_PER_MINUTE", DEFAULT_SHARE_VIEW_RATE_LIMIT_PER_MINUTE, 1
             ),
         )
 
@@ -151,6 +161,7 @@ def service() -> ShareService:
         verify_contact=verify_contact,
         edit_window=timedelta(days=config.edit_window_days),
         contacts=ShareContacts(config.contacts_table, config.invites_table, config.responses_table),
+        invites=ShareInvites(config.invites_table),
     )
 
 
@@ -182,6 +193,18 @@ def _survey(survey_id: str) -> ShareSurvey:
 
 def _client() -> str | None:
     return app.current_event.request_context.http.source_ip
+
+
+def _count_post() -> None:
+    """Count an answer or comment against its client's minute (scope ``share``), before the form or the
+    survey is read."""
+    limiter().check_rate(_client(), scope="share")
+
+
+def _count_view() -> None:
+    """Count a page view (GET, HEAD) against its client's minute (scope ``share-view``, its own higher
+    budget), before the survey is read: unknown survey ids are limited too."""
+    limiter().check_rate(_client(), scope="share-view", limit=settings().view_rate_limit_per_minute)
 
 
 def _action(survey_id: str, suffix: str = "") -> str:
@@ -273,6 +296,7 @@ def _thank_you(
 def question(survey_id: str) -> Response[str]:
     """The question page. Records nothing; an identified link's token is checked first (a clear page when
     it is bad, expired or of another survey)."""
+    _count_view()
     survey = _survey(survey_id)
     token = app.current_event.get_query_string_value("t") if survey.share.identified else None
     respondent = service().respondent(survey, token, secrets.token_urlsafe(16))
@@ -294,7 +318,9 @@ def question(survey_id: str) -> Response[str]:
 
 @app.route("/s/<survey_id>", method="HEAD")
 def question_head(survey_id: str) -> Response[str]:
-    """Read-only: whether the link answers (200) or not (404); no body, nothing logged or recorded."""
+    """Read-only: whether the link answers (200) or not (404); no body, nothing logged or recorded (the
+    rate-limit counter aside)."""
+    _count_view()
     _survey(survey_id)
     return Response(status_code=200, content_type=HTML, body="", headers=PAGE_HEADERS)
 
@@ -302,9 +328,9 @@ def question_head(survey_id: str) -> Response[str]:
 @app.post("/s/<survey_id>")
 def answer(survey_id: str) -> Response[str]:
     """Form fields ``score`` (0–10), ``b`` (browser or page id), ``t`` (identified links' contact token)."""
+    _count_post()
     form = _form("score", "b", "t")
     survey = _survey(survey_id)
-    limiter().check_rate(_client(), scope="share")
     respondent = service().respondent(survey, form["t"], form["b"])
     locale = _locale(survey, respondent.locale)
     result: Answer = service().answer(survey, respondent, form["score"], locale)
@@ -323,9 +349,9 @@ def answer(survey_id: str) -> Response[str]:
 @app.post("/s/<survey_id>/comment")
 def comment(survey_id: str) -> Response[str]:
     """Form fields ``comment`` (1–2,000 characters), ``score`` (the answer the page showed), ``b``, ``t``."""
+    _count_post()
     form = _form("comment", "score", "b", "t")
     survey = _survey(survey_id)
-    limiter().check_rate(_client(), scope="share")
     respondent = service().respondent(survey, form["t"], form["b"])
     locale = _locale(survey, respondent.locale)
     try:
@@ -344,11 +370,30 @@ def comment(survey_id: str) -> Response[str]:
 
 
 # -- refusals --------------------------------------------------------------------------------------------
+def _bodiless(status: int, headers: dict[str, str]) -> Response[str] | None:
+    """A HEAD request's answer: the status and headers, no body (None for other methods)."""
+    if app.current_event.http_method != "HEAD":
+        return None
+    return Response(status_code=status, content_type=HTML, body="", headers=PAGE_HEADERS | headers)
+
+
 @app.exception_handler(RateLimited)  # type: ignore[untyped-decorator]
 def rate_limited(error: RateLimited) -> Response[str]:
     metrics.add_metric(name="ShareRateLimited", unit=MetricUnit.Count, value=1)
     logger.info("request refused", extra={"reason": "rate_limited", "status": 429})
-    return message_page("rate_limited", 429, headers={"Retry-After": str(error.retry_after)})
+    headers = {"Retry-After": str(error.retry_after)}
+    viewing = app.current_event.http_method in ("GET", "HEAD")
+    return _bodiless(429, headers) or message_page(
+        "too_many_requests" if viewing else "rate_limited", 429, headers=headers
+    )
+
+
+@app.exception_handler(LimiterUnavailable)  # type: ignore[untyped-decorator]
+def limiter_unavailable(error: LimiterUnavailable) -> Response[str]:
+    metrics.add_metric(name="ShareLimiterUnavailable", unit=MetricUnit.Count, value=1)
+    logger.warning("rate-limit counter not written", extra={"error_code": error.cause, "status": 503})
+    headers = {"Retry-After": str(error.retry_after)}
+    return _bodiless(503, headers) or message_page("busy", 503, headers=headers)
 
 
 @app.exception_handler(ShareError)  # type: ignore[untyped-decorator]

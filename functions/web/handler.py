@@ -1,10 +1,12 @@
 """web λ: the in-app / website prompt's HTTP API (``/w/v1/...``) and the widget script.
 
-Thin: check the request (size, media type, origin, rate), call :class:`nps.channels.service.WebService`,
-answer JSON. CORS is per survey: ``Access-Control-Allow-Origin`` echoes the request's ``Origin`` only when it
-is in the survey's allow-list; credentials are never allowed (the widget sends no cookies). Errors are
-``{"error": {"code", "message"}}`` with the status of their :class:`~nps.channels.service.WebError`.
-pydantic is not on this function's path (the survey definition is read from its stored JSON).
+Thin: count the request against its client's per-minute budget (first: before the survey is read, so
+unknown survey ids and refused origins are limited too), check it (origin, size, media type), call
+:class:`nps.channels.service.WebService`, answer JSON. CORS is per survey: ``Access-Control-Allow-Origin``
+echoes the request's ``Origin`` only when it is in the survey's allow-list; credentials are never allowed
+(the widget sends no cookies). Errors are ``{"error": {"code", "message"}}`` with the status of their
+:class:`~nps.channels.service.WebError`. pydantic is not on this function's path (the survey definition
+is read from its stored JSON).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from nps.channels.prompt import prompt
 from nps.channels.service import (
     DEFAULT_RATE_LIMIT_PER_MINUTE,
     BadRequest,
+    LimiterUnavailable,
     OriginNotAllowed,
     PayloadTooLarge,
     RateLimited,
@@ -148,7 +151,8 @@ def _json(status: int, body: dict[str, Any], origin: str | None = None, **header
 
 
 def _error(error: WebError, origin: str | None = None) -> Response[str]:
-    extra = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else {}
+    limited = error if isinstance(error, RateLimited | LimiterUnavailable) else None
+    extra = {"Retry-After": str(limited.retry_after)} if limited is not None else {}
     return _json(error.status, {"error": {"code": error.code, "message": error.message}}, origin, **extra)
 
 
@@ -185,11 +189,44 @@ def _allowed_survey(survey_id: str) -> tuple[WebSurvey, str]:
     return survey, origin
 
 
+def _count_request() -> None:
+    """Count the request against its client's budget (:meth:`WebService.check_rate`), before the survey is
+    read: a burst of unknown survey ids, or from an origin the survey refuses, is limited like any other."""
+    service().check_rate(app.current_event.request_context.http.source_ip)
+
+
+def _cached_origin(survey_id: str) -> str | None:
+    """The request's origin when the survey this instance already holds allows it (no read): a refusal
+    before the survey was read (429, 503) then keeps the CORS headers the widget needs to read it."""
+    if not _SURVEY_ID.fullmatch(survey_id):
+        return None
+    survey = service().store.cached_survey(survey_id)
+    origin = _headers().get("origin")
+    if survey is None or not survey.allowed_origins or not service().origin_allowed(survey, origin):
+        return None
+    return origin
+
+
+def _refused(error: WebError, survey_id: str, origin: str | None, action: str) -> Response[str]:
+    if isinstance(error, LimiterUnavailable):
+        logger.warning("rate-limit counter not written", extra={"error_code": error.cause, "action": action})
+        metrics.add_metric(name="WebLimiterUnavailable", unit=MetricUnit.Count, value=1)
+    else:
+        logger.info("request refused", extra={"code": error.code, "status": error.status, "action": action})
+    if origin is None and isinstance(error, RateLimited | LimiterUnavailable):
+        origin = _cached_origin(survey_id)
+    return _error(error, origin)
+
+
 @app.route("/w/v1/surveys/<survey_id>/<action>", method="OPTIONS")
 def preflight(survey_id: str, action: str) -> Response[str]:
     if action not in ACTIONS:
         return _json(404, {"error": {"code": "not_found", "message": "no such action"}})
-    _, origin = _allowed_survey(survey_id)
+    try:
+        _count_request()
+        _, origin = _allowed_survey(survey_id)
+    except WebError as error:
+        return _refused(error, survey_id, None, action)
     return Response(
         status_code=204,
         content_type=None,
@@ -233,8 +270,8 @@ def post(survey_id: str, action: str) -> Response[str]:
         return _json(404, {"error": {"code": "not_found", "message": "no such action"}})
     origin = None
     try:
+        _count_request()
         survey, origin = _allowed_survey(survey_id)
-        service().check_rate(app.current_event.request_context.http.source_ip)
         body = _body()
         if action == "eligibility":
             return _eligibility(survey, body, origin)
@@ -251,8 +288,7 @@ def post(survey_id: str, action: str) -> Response[str]:
         service().dismiss(survey, _string(body, "ask_token", 512))
         return _json(200, {"recorded": True}, origin)
     except WebError as error:
-        logger.info("request refused", extra={"code": error.code, "status": error.status, "action": action})
-        return _error(error, origin)
+        return _refused(error, survey_id, origin, action)
 
 
 def _eligibility(survey: WebSurvey, body: dict[str, Any], origin: str) -> Response[str]:

@@ -43,6 +43,7 @@ ErrorCode = Literal[
     "bad_score",
     "bad_comment",
     "rate_limited",
+    "unavailable",
     "comment_limit",
     "not_found",
     "server_error",
@@ -159,7 +160,23 @@ _ERRORS = {
     "404": "No such survey (survey_not_found)",
     "413": "Body larger than 32 KiB (payload_too_large)",
     "415": "Body not application/json (unsupported_media_type)",
-    "429": "Too many requests from this client (rate_limited; see Retry-After)",
+    "429": "Too many requests from this client, counted before the survey is read (rate_limited; see Retry-After)",
+    "503": "The rate limiter could not count the request: try again (unavailable; see Retry-After)",
+}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait (429, 503)", "schema": {"type": "integer"}}}
+_ACTION = {
+    "name": "action",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "enum": ["eligibility", "responses", "comments", "dismissals"]},
+}
+
+
+_SURVEY_ID_PARAMETER = {
+    "name": "survey_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_-]{1,64}$"},
 }
 
 
@@ -173,18 +190,13 @@ def _operation(
     responses: dict[str, Any] = {"200": ok}
     for status, text in {**_ERRORS, **extra}.items():
         responses[status] = {"description": text} | _ref(Error)
+        if status in ("429", "503"):
+            responses[status]["headers"] = _RETRY_AFTER
     return {
         "summary": summary,
         "description": description,
         "tags": ["Web prompt"],
-        "parameters": [
-            {
-                "name": "survey_id",
-                "in": "path",
-                "required": True,
-                "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_-]{1,64}$"},
-            }
-        ],
+        "parameters": [_SURVEY_ID_PARAMETER],
         "requestBody": {"required": True} | _ref(request),
         "responses": responses,
     }
@@ -249,6 +261,48 @@ def document() -> str:
                 {},
             )
         },
+    }
+    paths[f"{base}/{{action}}"] = {
+        "options": {
+            "summary": "CORS preflight",
+            "description": (
+                "Browsers send it before each POST (cached 600 s). Counted against the client's rate limit like "
+                "every request. 204 with Access-Control-Allow-Origin (the request's Origin), -Methods: POST, "
+                "-Headers: Content-Type, -Max-Age: 600 when the survey allows the Origin; otherwise 403 or 404 "
+                "without CORS headers. Native apps need not send it."
+            ),
+            "tags": ["Web prompt"],
+            "parameters": [_SURVEY_ID_PARAMETER, _ACTION],
+            "responses": {
+                "204": {"description": "The Origin may POST this action"},
+                "403": {"description": "Origin not in the survey's allow-list (origin_not_allowed)"} | _ref(Error),
+                "404": {"description": "No such survey or action (survey_not_found, not_found)"} | _ref(Error),
+                "429": {"description": _ERRORS["429"], "headers": _RETRY_AFTER} | _ref(Error),
+                "503": {"description": _ERRORS["503"], "headers": _RETRY_AFTER} | _ref(Error),
+            },
+        }
+    }
+    paths["/w/v1/widget.js"] = {
+        "get": {
+            "summary": "The widget script",
+            "description": (
+                "The embeddable widget (docs/web-channel.md). Cache-Control: public, max-age=3600; a strong ETag "
+                "(a hash of the script): a matching If-None-Match gives 304 without a body. Any origin may load "
+                "it (Access-Control-Allow-Origin: *, Cross-Origin-Resource-Policy: cross-origin). Not rate limited "
+                "by the function: it reads nothing."
+            ),
+            "tags": ["Web prompt"],
+            "parameters": [{"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}}],
+            "responses": {
+                "200": {
+                    "description": "The script",
+                    "headers": {"ETag": {"schema": {"type": "string"}}},
+                    "content": {"text/javascript": {"schema": {"type": "string"}}},
+                },
+                "304": {"description": "Not modified (the If-None-Match ETag is current)"},
+                "404": {"description": "The script is not installed (not_found)"} | _ref(Error),
+            },
+        }
     }
     document = {
         "openapi": "3.1.0",

@@ -20,6 +20,7 @@ from nps.channels.site_tokens import mint
 from nps.kernel import aws
 from nps.sending.adapters.surveys import DynamoSurveyRepository
 from nps.sending.surveys import Survey
+from tests.support.web import throttle_rate_counters
 
 SURVEY_ID = "receipt-survey"
 BROWSER = "Qx3mT0c1bJd5rA8wZy7u2g"
@@ -175,6 +176,46 @@ def test_a_burst_from_one_client_gets_429_and_records_nothing_more(
     assert len(responses(stack)) == 3
     # And another client is not affected
     assert request("POST", f"/s/{SURVEY_ID}", {"score": "7", "b": "x" * 22}, source_ip="192.0.2.1")["statusCode"] == 200
+
+
+def test_page_views_have_their_own_budget_counted_before_the_survey_is_read(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a limit of 3 page views and 2 answers a minute per client
+    monkeypatch.setenv("SHARE_VIEW_RATE_LIMIT_PER_MINUTE", "3")
+    monkeypatch.setenv("SHARE_RATE_LIMIT_PER_MINUTE", "2")
+    _reset()
+    share.limiter().clock = mid_minute()
+    put_survey(stack)
+    # When one client fetches pages of unknown surveys and HEAD-checks the link
+    views = [request("GET", f"/s/no-such-{n}") for n in range(3)] + [request("HEAD", f"/s/{SURVEY_ID}")]
+    # Then the fourth view is refused (429, Retry-After, no body for HEAD) before its survey is read
+    assert [view["statusCode"] for view in views] == [404, 404, 404, 429]
+    assert views[3]["body"] == ""
+    assert int(views[3]["headers"]["Retry-After"]) >= 1
+    assert share.surveys().reads == 3
+    assert "Too many requests at once" in request("GET", f"/s/{SURVEY_ID}")["body"]
+    # And answers keep their own budget, counted before the form is read
+    assert answer(7)["statusCode"] == 200
+    assert request("POST", f"/s/{SURVEY_ID}", raw="%%%", content_type="text/plain")["statusCode"] == 415
+    assert answer(8)["statusCode"] == 429
+
+
+def test_a_rate_limit_counter_that_cannot_be_written_is_a_503_page_not_a_500(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given DynamoDB throttling the rate-limit counter's write
+    put_survey(stack)
+    throttled = throttle_rate_counters(monkeypatch)
+    # When the page is fetched, HEAD-checked and answered
+    page, head, posted = request("GET", f"/s/{SURVEY_ID}"), request("HEAD", f"/s/{SURVEY_ID}"), answer(9)
+    # Then each is a 503 with Retry-After (a page saying so, no body for HEAD), and nothing is recorded
+    assert [page["statusCode"], head["statusCode"], posted["statusCode"]] == [503, 503, 503]
+    assert all(int(r["headers"]["Retry-After"]) >= 1 for r in (page, head, posted))
+    assert "Busy right now" in posted["body"]
+    assert head["body"] == ""
+    assert sum(client.throttled for client in throttled) == 3
+    assert responses(stack) == []
 
 
 def test_an_ipv6_client_rotating_inside_its_64_shares_one_budget(

@@ -131,6 +131,20 @@ def test_the_svg_is_well_formed_and_names_the_url(
     assert int(root.get("width", "0")) == int(root.get("height", "1")) > 0
 
 
+def test_a_qr_file_that_cannot_be_written_prints_no_link_and_exits_1(
+    platform: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a QR path in a folder that exists but takes no new files
+    put(platform)
+    # When the command cannot write the code
+    code = run("survey", "share-link", "receipts", "--base-url", BASE, "--qr", "/proc/receipts.svg")
+    out, err = capsys.readouterr()
+    # Then no link is printed (a script reading stdout gets nothing half done), one line, exit 1
+    assert (code, out) == (1, "")
+    assert len(err.strip().splitlines()) == 1
+    assert "cannot write" in err
+
+
 def test_an_identified_link_carries_a_token_for_the_contact_of_the_given_lifetime(
     platform: LocalStack, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -163,7 +177,9 @@ def test_an_identified_link_carries_a_token_for_the_contact_of_the_given_lifetim
         ({}, ["receipts", "--qr", "code.gif"], 2, "must end in .svg or .png"),
         ({}, ["receipts", "--qr", "/no/such/folder/code.svg"], 2, "does not exist"),
         ({}, ["receipts", "--contact", "c-1", "--days", "400"], 2, "1 to 90 days"),
-        ({}, ["receipts", "--base-url", "ftp://x"], 2, "--base-url must be an http(s) URL"),
+        ({}, ["receipts", "--base-url", "ftp://x"], 2, "must be an https URL"),
+        ({}, ["receipts", "--base-url", "https://user@x.test"], 2, "needs a host name"),
+        ({}, ["receipts", "--base-url", "http://x.test"], 2, "http only for localhost"),
     ],
 )
 def test_every_refusal_is_one_line_and_an_exit_code(

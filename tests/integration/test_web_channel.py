@@ -17,6 +17,7 @@ from functions.web import handler as web_function
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext, http_event
 from local.principals import as_outside_world
+from nps.channels.service import WebError
 from nps.channels.site_tokens import ask_keyring, mint
 from nps.kernel import aws
 from nps.links.tokens import Purpose, TokenStatus, sign, verify
@@ -27,7 +28,15 @@ from nps.sending.contacts import Contact
 from nps.sending.suppression import SuppressionReason, address_hash
 from nps.sending.surveys import Survey
 from tests.permissions.session import RECORDER
-from tests.support.web import ORIGIN, SURVEY_ID, WebReply, call, contact_token, put_web_survey
+from tests.support.web import (
+    ORIGIN,
+    SURVEY_ID,
+    WebReply,
+    call,
+    contact_token,
+    put_web_survey,
+    throttle_rate_counters,
+)
 
 
 @pytest.fixture
@@ -371,10 +380,53 @@ def test_a_burst_from_one_client_is_rate_limited(web: LocalStack) -> None:
     limited = next(reply for reply in replies if reply.status == 429)
     assert limited.body["error"]["code"] == "rate_limited"
     assert 1 <= int(limited.headers["retry-after"]) <= 60
+    # The survey this instance holds allows the origin: the 429 carries CORS, so the widget can read it
+    assert limited.headers["access-control-allow-origin"] == ORIGIN
     other_client = call(SURVEY_ID, "eligibility", {"contact_token": "x", "url": None}, source_ip="198.51.100.7")
     assert other_client.status == 401
     stored = json.dumps(scan(web, "invites"))
     assert "203.0.113.10" not in stored  # the counter's key is a keyed hash, never the address
+
+
+def test_requests_are_counted_before_the_survey_is_read_whatever_the_survey_or_origin(web: LocalStack) -> None:
+    # Given a limit of 4 a minute
+    web_function.service().rate_limit_per_minute = 4
+    web_function.service().clock = mid_minute()
+    # When one client sends a preflight, a refused origin's request and unknown survey ids
+    replies = [
+        call(SURVEY_ID, "eligibility", None, method="OPTIONS"),
+        call(SURVEY_ID, "eligibility", {"contact_token": "x"}, origin="https://evil.example"),
+        call("no-such-1", "eligibility", {"contact_token": "x"}),
+        call("no-such-2", "eligibility", {"contact_token": "x"}),
+        call("no-such-3", "eligibility", {"contact_token": "x"}),
+        call(SURVEY_ID, "eligibility", None, method="OPTIONS", origin="https://evil.example"),
+    ]
+    # Then every one counted: the fifth and sixth are refused, and the unknown survey was never looked up
+    assert [reply.status for reply in replies] == [204, 403, 404, 404, 429, 429]
+    assert "no-such-3" not in web_function.service().store._surveys
+    # And the refused origin's 429 carries no CORS headers
+    assert "access-control-allow-origin" not in replies[5].headers
+
+
+def test_a_rate_limit_counter_that_cannot_be_written_is_a_503_not_a_500(
+    web: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a warm instance (the survey read) and then DynamoDB throttling the rate-limit counter's write
+    assert call(SURVEY_ID, "eligibility", {"contact_token": "x", "url": None}).status == 401
+    throttled = throttle_rate_counters(monkeypatch)
+    # When a prompt is asked for, and answered
+    token = contact_token(web, "c-throttled")
+    asked = call(SURVEY_ID, "eligibility", {"contact_token": token, "url": None})
+    answered = call(SURVEY_ID, "responses", {"ask_token": "x", "score": 9})
+    preflight = call(SURVEY_ID, "responses", None, method="OPTIONS")
+    # Then each is a clear 503 JSON error with Retry-After and CORS for the allowed origin, nothing recorded
+    for reply in (asked, answered):
+        assert (reply.status, reply.body["error"]["code"]) == (503, "unavailable")
+        assert int(reply.headers["retry-after"]) >= 1
+        assert reply.headers["access-control-allow-origin"] == ORIGIN
+    assert preflight.status == 503
+    assert sum(client.throttled for client in throttled) == 3
+    assert web_invites(web) == []
 
 
 def test_an_ipv6_client_rotating_inside_its_64_is_rate_limited(web: LocalStack) -> None:
@@ -553,6 +605,21 @@ def test_the_committed_openapi_document_matches_the_code() -> None:
 
     # Run `make openapi` after changing the web API's models.
     assert openapi.DOCUMENT.read_text("utf-8") == openapi.document()
+
+
+def test_the_openapi_document_names_every_route_and_error_code() -> None:
+    import typing
+
+    from functions.web import openapi
+    from nps.channels import service as web_service
+
+    paths = json.loads(openapi.document())["paths"]
+    assert "get" in paths["/w/v1/widget.js"]
+    assert "options" in paths["/w/v1/surveys/{survey_id}/{action}"]
+    for action in web_function.ACTIONS:
+        assert "post" in paths[f"/w/v1/surveys/{{survey_id}}/{action}"]
+    codes = {cls.code for cls in vars(web_service).values() if isinstance(cls, type) and issubclass(cls, WebError)}
+    assert codes <= set(typing.get_args(openapi.ErrorCode))
 
 
 def test_every_answer_has_the_documented_shape(web: LocalStack) -> None:

@@ -71,3 +71,41 @@ def call(
         {k.lower(): v for k, v in (result.get("headers") or {}).items()},
         json.loads(payload) if payload else {},
     )
+
+
+class ThrottledCounters:
+    """A DynamoDB client whose writes of rate-limit counters (``wrl-`` ids) are throttled past botocore's
+    retries; every other call goes to the real client."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.throttled = 0
+
+    def update_item(self, **kwargs: Any) -> Any:
+        if str(kwargs.get("Key", {}).get("invite_id", {}).get("S", "")).startswith("wrl-"):
+            from botocore.exceptions import ClientError
+
+            self.throttled += 1
+            code = "ProvisionedThroughputExceededException"
+            raise ClientError({"Error": {"Code": code, "Message": "throttled"}}, "UpdateItem")
+        return self._client.update_item(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def throttle_rate_counters(monkeypatch: Any) -> list[ThrottledCounters]:
+    """Route ``aws.client("dynamodb")`` through :class:`ThrottledCounters` (the wrappers made, for counts)."""
+    from nps.kernel import aws
+
+    real = aws.client
+    made: list[ThrottledCounters] = []
+
+    def client(name: str) -> Any:
+        if name != "dynamodb":
+            return real(name)
+        made.append(ThrottledCounters(real(name)))
+        return made[-1]
+
+    monkeypatch.setattr(aws, "client", client)
+    return made

@@ -8,8 +8,10 @@ The rules, in the order they are checked (the first that applies is the reason g
    complained), looked up under the same keys as the planner's;
 4. ``answered``: the contact answered this survey's web prompt in the current period (the web wave);
 5. ``dismissed``: the contact closed the prompt less than ``dismissal_delay_days`` ago;
-6. a prompt already shown in this period and not answered shows again (nothing else is checked: it
-   was eligible when first shown and counts once);
+6. a prompt already shown in this period and not answered shows again (it was eligible when first shown
+   and counts once), unless the contact was surveyed on another channel since it was shown (an email or
+   SMS send, or an identified share-link answer: the contact's or the web state's ``last_surveyed_at``
+   later than the show), which is ``fatigue``;
 7. ``fatigue``: the contact was surveyed (an email, an SMS or a web prompt) inside the survey's
    fatigue window;
 8. ``too_new``: first seen on the site less than ``min_days_since_first_seen`` days ago;
@@ -196,7 +198,11 @@ def normalise_path(path: str) -> str:
     """A URL path in the normal form URL rules compare (RFC 3986 section 6.2.2): backslashes read as
     slashes (as browsers read them in http(s) URLs), percent-encoded unreserved characters decoded
     (``%61pp`` → ``app``), other percent-encodings in upper case (``%2f`` → ``%2F``, still not a
-    separator), dot-segments removed (``/app/../admin`` → ``/admin``, section 5.2.4); never empty."""
+    separator), each segment's parameters dropped (``;`` and what follows it in the segment, section 3.3:
+    ``/checkout;jsessionid=1`` → ``/checkout``, as servlet containers route it; ``%3B`` stays), empty
+    segments collapsed (``/app//checkout`` → ``/app/checkout``, as most servers route it), dot-segments
+    removed (``/app/../admin`` → ``/admin``, section 5.2.4); a trailing slash kept; never empty. Rules and
+    page paths both go through it, so a page cannot step out of an exclude rule by these spellings."""
     path = path.replace("\\", "/")
 
     def decode(match: re.Match[str]) -> str:
@@ -204,17 +210,18 @@ def normalise_path(path: str) -> str:
         return character if character in _UNRESERVED else "%" + match.group(1).upper()
 
     path = _PERCENT.sub(decode, path)
-    segments = path.split("/")[1:] if path.startswith("/") else path.split("/")
+    raw = path.split("/")[1:] if path.startswith("/") else path.split("/")
+    segments = [segment.partition(";")[0] for segment in raw]
     kept: list[str] = []
     for segment in segments:
         if segment == "..":
             if kept:
                 kept.pop()
-        elif segment != ".":
+        elif segment not in (".", ""):
             kept.append(segment)
     if not kept:
         return "/"
-    trailing = "/" if segments and segments[-1] in (".", "..") else ""
+    trailing = "/" if segments and segments[-1] in (".", "..", "") else ""
     return "/" + "/".join(kept) + trailing
 
 
@@ -301,17 +308,24 @@ def _within(at: str | None, days: int, now: datetime) -> bool:
 
 
 def _surveyed_elsewhere_since(
-    contact: StoredContact | None, invite: PeriodInvite, fatigue_days: int, now: datetime
+    contact: StoredContact | None, state: WebState, invite: PeriodInvite, fatigue_days: int, now: datetime
 ) -> bool:
-    """Whether the contact was surveyed by email or SMS after this period's prompt was shown (a send sets
-    the contact's ``last_surveyed_at`` later than the show): the shared fatigue window then holds."""
-    surveyed = contact.last_surveyed_at if contact else None
-    if surveyed is None or invite.sent_at is None or not _within(surveyed, fatigue_days, now):
+    """Whether the contact was surveyed on another channel after this period's prompt was shown: an email or
+    SMS send sets the stored contact's ``last_surveyed_at``, and an identified share-link answer sets it and
+    the web state's (the only record of a contact the contacts table does not hold), later than the show.
+    The shared fatigue window then holds. The show itself writes the web state's ``last_surveyed_at`` equal
+    to the invite's ``sent_at``, so only a later time counts."""
+    if invite.sent_at is None:
         return False
-    try:
-        return parse_timestamp(surveyed) > parse_timestamp(invite.sent_at)
-    except ValueError:
-        return False
+    for surveyed in (contact.last_surveyed_at if contact else None, state.last_surveyed_at):
+        if surveyed is None or not _within(surveyed, fatigue_days, now):
+            continue
+        try:
+            if parse_timestamp(surveyed) > parse_timestamp(invite.sent_at):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def decide(
@@ -339,7 +353,7 @@ def decide(
     if _within(state.dismissed_at, survey.dismissal_delay_days, now):
         return Decision(Reason.DISMISSED)
     if period_invite is not None:
-        if _surveyed_elsewhere_since(contact, period_invite, survey.fatigue_days, now):
+        if _surveyed_elsewhere_since(contact, state, period_invite, survey.fatigue_days, now):
             return Decision(Reason.FATIGUE)
         return Decision(None, reshow=True)
     if _within(contact.last_surveyed_at if contact else None, survey.fatigue_days, now) or _within(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from nps.channels.adapters.store import ShowOutcome, ShowRequest, WebStore
+from nps.channels.adapters.store import CounterUnavailable, ShowOutcome, ShowRequest, WebStore
 from nps.channels.clients import rate_limit_client
 from nps.channels.eligibility import Decision, Reason, WebSurvey, decide, url_allowed
 from nps.channels.site_tokens import ContactClaims, ContactTokenStatus, ask_keyring, verify_contact_token
@@ -110,6 +110,19 @@ class RateLimited(WebError):
         self.retry_after = retry_after
 
 
+class LimiterUnavailable(WebError):
+    """The rate limiter's counter could not be written (DynamoDB throttled it, or failed): the request is
+    refused unanswered, as a burst would be, with ``Retry-After`` (503 ``unavailable``); ``cause`` is the
+    AWS error code, for the log."""
+
+    status, code = 503, "unavailable"
+
+    def __init__(self, cause: str, retry_after: int = 1) -> None:
+        super().__init__("the service is busy: try again in a moment")
+        self.cause = cause
+        self.retry_after = retry_after
+
+
 class CommentLimit(WebError):
     status, code = 429, "comment_limit"
 
@@ -199,18 +212,26 @@ class WebService:
         """Exact match against the survey's allow-list (a request without ``Origin`` is refused)."""
         return origin is not None and origin in survey.allowed_origins
 
-    def check_rate(self, source_ip: str | None, scope: str = "web") -> None:
-        """Count the request against its client's minute; raise :class:`RateLimited` past the limit.
+    def check_rate(self, source_ip: str | None, scope: str = "web", limit: int | None = None) -> None:
+        """Count the request against its client's minute; raise :class:`RateLimited` past ``limit`` (default:
+        ``rate_limit_per_minute``). Callers count a request before anything else is read (the survey
+        included), so requests for unknown surveys or from refused origins are counted too.
 
         The client is :func:`nps.channels.clients.rate_limit_client` of ``source_ip``: an IPv4 address, an
         IPv6 /64, or one shared ``unknown`` client for an absent or malformed source. The counter's id is a
         keyed hash of the client and the minute: no address is stored. Each ``scope`` (``web``: the
-        prompt's API; ``share``: the share link's pages) counts on its own. Costs one write (an ``ADD``)."""
+        prompt's API; ``share``: the share link's answers and comments; ``share-view``: its page views)
+        counts on its own. Costs one write (an ``ADD``); when that write fails (throttled, or any other
+        error) raises :class:`LimiterUnavailable` (503): the request is refused, never answered unchecked."""
         now = self.clock()
         minute = int(now.timestamp()) // 60
         client = rate_limit_client(source_ip)
         counter = "wrl-" + self._id_key().digest(f"{scope}-rate", client, str(minute))[:32]
-        if self.store.count_request(counter, (minute + 2) * 60) > self.rate_limit_per_minute:
+        try:
+            count = self.store.count_request(counter, (minute + 2) * 60)
+        except CounterUnavailable as error:
+            raise LimiterUnavailable(error.code) from error
+        if count > (self.rate_limit_per_minute if limit is None else limit):
             raise RateLimited(retry_after=max(1, (minute + 1) * 60 - int(now.timestamp())))
 
     # -- eligibility --------------------------------------------------------------------------------
@@ -227,7 +248,10 @@ class WebService:
         * prompt off or page excluded by the URL rules: one GetItem (the web state, eventually
           consistent), plus one UpdateItem the first time the contact is seen;
         * otherwise: one BatchGetItem (contact, web state, the period's web invite) and, for a contact
-          with stored addresses, one more (their suppression keys); then either the show transaction
+          with stored addresses, one more (their suppression keys): at most two read round trips. The
+          contact's and the web state's ``last_surveyed_at`` (the latter also set by an identified
+          share-link answer) both decide the fatigue window, on a first show and on a re-show; then either
+          the show transaction
           (the first show in a period: it records first seen too), or one UpdateItem for first seen when
           the contact is seen for the first time and not shown; later calls write nothing else.
         """

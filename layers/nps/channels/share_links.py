@@ -27,6 +27,16 @@ sets the contact's ``last_surveyed_at`` (and the web prompt's), so no wave or pr
 window. Exact in both orders, apart from two answers of one contact on two channels within the same few
 milliseconds (each read misses the other's write). The reads: :class:`ContactAnswersStore`.
 
+**Follow-ups.** Every answer writes an invite item under its response id (``status`` answered, channel
+``link`` or ``link_anonymous``, the survey's audience), once, before the answer: the follow-up workflow's
+first step, the follow-up email's unsubscribe link and mail feedback read it, as they read every other
+channel's invites. So a share-link answer opens the category's follow-up like any other: identified ones
+with the contact's email (when the contacts table holds one) and re-survey; **anonymous ones too**, with the
+team's alert and task (the comment and score are what the team acts on) but no email and no re-survey (no
+contact: the steps find none and say ``no_email`` / close). A survey that wants no follow-ups for its
+anonymous link turns the category's follow-ups off; the per-client rate limit bounds how many alerts one
+client can cause.
+
 **Suppressed contacts** (unsubscribed, bounced, complained) may still answer a link they hold: suppression
 means the platform sends them nothing, and a volunteered answer is recorded like any other (the share
 pages send nothing, and no suppression lookup is made).
@@ -301,6 +311,15 @@ class ContactAnswersStore(Protocol):
         ...
 
 
+class LinkInviteStore(Protocol):
+    """Where a share-link answer's invite item is written (the record the follow-up workflow, the follow-up
+    email's unsubscribe link and mail feedback read, as for every other channel's answer)."""
+
+    def record_invite(self, invite: Invite, audience: str, now: datetime) -> None:
+        """Write the answer's invite item (status ``answered``) unless it exists; never overwrites one."""
+        ...
+
+
 class ResponseStore(Protocol):
     def record_score(
         self,
@@ -357,6 +376,7 @@ class ShareService:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         edit_window: timedelta = timedelta(days=7),
         contacts: ContactAnswersStore | None = None,
+        invites: LinkInviteStore | None = None,
     ) -> None:
         self._surveys = surveys
         self.responses = responses
@@ -366,6 +386,8 @@ class ShareService:
         self.edit_window = edit_window
         #: The contact's other answers (identified links); None: every identified answer is in the headline.
         self.contacts = contacts
+        #: Where each answer's invite item is written (None: none is, and no follow-up can open).
+        self.invites = invites
 
     def survey(self, survey_id: str) -> ShareSurvey:
         """The survey whose link is open; :class:`ShareNotFound` otherwise (unknown, link off, paused)."""
@@ -404,7 +426,10 @@ class ShareService:
 
     def answer(self, survey: ShareSurvey, respondent: Respondent, raw_score: str | None, locale: str) -> Answer:
         """Record the answer (or edit the respondent's answer of this window; after the edit window the
-        first one stands: ``outcome`` LOCKED). Raises :class:`BadScore`."""
+        first one stands: ``outcome`` LOCKED). Raises :class:`BadScore`.
+
+        The answer's invite item is written first (once: a conditional write, one write unit per answer),
+        so a detractor's or promoter's follow-up opens as for any channel (see the module docstring)."""
         try:
             score = parse_score(raw_score)
         except ScoreOutOfRange as error:
@@ -413,8 +438,12 @@ class ShareService:
         target = self._response_id(survey, respondent, now)
         category = categorize(score)
         in_headline, others = self._headline(survey, respondent, now)
+        invite = self._invite(survey, respondent, target, locale, now)
+        if self.invites is not None:
+            # Before the answer: the follow-up workflow the answer's score starts reads it.
+            self.invites.record_invite(invite, survey.audience, now)
         recorded = self.responses.record_score(
-            self._invite(survey, respondent, target, locale, now),
+            invite,
             score,
             category,
             iso_timestamp(now),
@@ -499,7 +528,7 @@ class ShareService:
         return target
 
     def _invite(self, survey: ShareSurvey, respondent: Respondent, target: str, locale: str, now: datetime) -> Invite:
-        """The ids the response item carries (no invite item is written: the link has none)."""
+        """The answer's invite: the ids the response item carries, and the invite item written beside it."""
         current, _ = dedupe_periods(now, survey.fatigue_days)
         return Invite(
             invite_id=target,

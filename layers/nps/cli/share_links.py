@@ -12,11 +12,12 @@ quiet zone); segno is a dependency of the command line only, never of the functi
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from nps.channels.site_tokens import mint, printable_site_secret
 from nps.cli.common import EXIT_REQUEST, EXIT_TARGET, EXIT_USAGE, CliError, identifier
@@ -36,6 +37,37 @@ QR_KINDS = {".svg": "svg", ".png": "png"}
 #: Pixels per module of a PNG (a 41×41-module code of a typical link is then 392 px with its quiet zone).
 PNG_SCALE = 8
 _DAY = 86400
+#: Hosts a link may name over plain http (a local server); every other link is https.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+#: A base URL's path prefix: RFC 3986 path characters (unreserved, percent-encodings, sub-delims, ``:@/``).
+_PATH_PREFIX = re.compile(r"(?:/(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})*)*")
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
+
+
+def check_base_url(text: str) -> str:
+    """A ``--base-url`` that can carry the link: ``https://host[:port][/path/prefix]`` (``http`` only for
+    :data:`LOOPBACK_HOSTS`), with a host, no user info, no query or fragment (not even an empty ``?``/``#``)
+    and a path of RFC 3986 path characters only (no space, no character that would need encoding). Returns
+    it without a trailing slash; raises ``ValueError`` with the reason."""
+    if any(ch in text for ch in "?#") or any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise ValueError("it may have no query (?), fragment (#), space or control character")
+    try:
+        parts = urlsplit(text)
+        host, port = parts.hostname, parts.port
+    except ValueError as error:
+        raise ValueError(f"it does not parse ({error})") from None
+    if parts.scheme.lower() not in ("https", "http"):
+        raise ValueError("it must be an https URL (https://host[/path])")
+    netloc_host = parts.netloc.rsplit(":", 1)[0] if port is not None else parts.netloc
+    if not host or "@" in parts.netloc or not _HOST.fullmatch(netloc_host):
+        raise ValueError("it needs a host name (https://host[/path]) and no user name or password")
+    if parts.scheme.lower() == "http" and host not in LOOPBACK_HOSTS:
+        raise ValueError("it must be https (http only for localhost)")
+    if port == 0:
+        raise ValueError("its port must be 1-65535")
+    if not _PATH_PREFIX.fullmatch(parts.path):
+        raise ValueError("its path may hold only URL path characters (letters, digits, -._~ and percent-encodings)")
+    return text.rstrip("/")
 
 
 def share_url(base_url: str, survey_id: str, token: str | None = None) -> str:
@@ -46,7 +78,7 @@ def share_url(base_url: str, survey_id: str, token: str | None = None) -> str:
 
 def write_qr(url: str, path: Path) -> tuple[int, str]:
     """Write ``url`` as a QR code to ``path`` (SVG or PNG by its extension); returns (modules per side, kind).
-    Raises :class:`CliError` when the file cannot be written."""
+    Raises :class:`CliError` (exit 1) when the file cannot be written."""
     import segno  # the command line's own dependency: imported only when a code is written
 
     kind = QR_KINDS[path.suffix.lower()]
@@ -57,7 +89,7 @@ def write_qr(url: str, path: Path) -> tuple[int, str]:
         else:
             code.save(str(path), kind="png", scale=PNG_SCALE, border=4)
     except OSError as error:
-        raise CliError(f"--qr {path}: cannot write it ({error.strerror or error})", EXIT_USAGE) from error
+        raise CliError(f"--qr {path}: cannot write it ({error.strerror or error})", EXIT_REQUEST) from error
     width, _ = code.symbol_size(scale=1, border=0)
     return int(width), kind
 
@@ -94,7 +126,8 @@ def share_link(
     now: float | None = None,
 ) -> int:
     """Print the survey's share link (and write its QR code). Exit 1: unknown survey, link off, a contact for
-    an anonymous link (or none for an identified one), ``--days`` past the survey's limit."""
+    an anonymous link (or none for an identified one), ``--days`` past the survey's limit, a QR file that
+    cannot be written (then nothing is printed on stdout)."""
     survey = DynamoSurveyRepository(sending_settings().require("surveys_table").surveys_table).get(survey_id)
     if survey is None:
         raise CliError(f"no survey {survey_id!r}: `nps survey list` shows them", EXIT_REQUEST)
@@ -120,9 +153,10 @@ def share_link(
             raise CliError(f"the site keys secret cannot be used: {error}") from error
         token = mint(secret, survey_id, contact, int((now or time.time()) + lifetime * _DAY))
     url = share_url(base_url, survey_id, token)
+    written = write_qr(url, qr) if qr is not None else None  # before the URL: a failure prints no link
     print(url)
-    if qr is not None:
-        modules, kind = write_qr(url, qr)
+    if written is not None:
+        modules, kind = written
         print(f"wrote {qr} ({kind.upper()}, {modules}×{modules} modules)", file=sys.stderr)
     return 0
 
@@ -152,8 +186,11 @@ def register(
 def _check(args: argparse.Namespace) -> None:
     if args.days is not None and args.contact is None:
         raise CliError("--days needs --contact (anonymous links do not expire)", EXIT_USAGE)
-    if args.base_url and not args.base_url.startswith(("https://", "http://")):
-        raise CliError(f"--base-url must be an http(s) URL, not {args.base_url!r}", EXIT_USAGE)
+    if args.base_url is not None:
+        try:
+            args.base_url = check_base_url(args.base_url)
+        except ValueError as error:
+            raise CliError(f"--base-url {args.base_url!r}: {error}", EXIT_USAGE) from None
 
 
 def _handler(

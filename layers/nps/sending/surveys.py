@@ -282,6 +282,14 @@ Origin = Annotated[str, StringConstraints(max_length=260), AfterValidator(_origi
 def _url_rule(value: str) -> str:
     if _DOT_SEGMENT_RE.search("/" + value.partition("/")[2]):
         raise ValueError("a URL rule may not have '.' or '..' segments")
+    host, _, port = value.partition("/")[0].partition(":")
+    if port and not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r}: the port must be 1-65535")
+    if port in ("443", "80"):
+        # Browsers leave the scheme's own port out of the page URL: this rule could never match.
+        raise ValueError(
+            f"{value!r}: leave out the default port, as browsers do: {host + '/' + value.partition('/')[2]!r}"
+        )
     return value
 
 

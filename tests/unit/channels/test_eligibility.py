@@ -107,6 +107,42 @@ def test_a_prompt_shown_then_an_email_or_sms_survey_is_not_shown_again_in_the_wi
     )
 
 
+@given(
+    shown_days=st.floats(min_value=0, max_value=80),
+    surveyed_days=st.one_of(st.none(), st.floats(min_value=0, max_value=120)),
+    recorded_on=st.sampled_from(["contact", "web_state"]),
+    contact_stored=st.booleans(),
+)
+def test_a_shown_prompt_shows_again_exactly_when_no_channel_surveyed_the_contact_since(
+    shown_days: float, surveyed_days: float | None, recorded_on: str, contact_stored: bool
+) -> None:
+    # Given the period's prompt shown some days ago (the show wrote the web state's last_surveyed_at, and a
+    # stored contact's, to its time) and maybe a survey on another channel, recorded on the contacts table
+    # (email, SMS, share link) or on the web state only (a share-link answer of a contact the contacts
+    # table does not hold)
+    shown_at = ago(shown_days)
+    later = ago(surveyed_days) if surveyed_days is not None else None
+    if recorded_on == "contact":
+        contact, state = StoredContact(last_surveyed_at=later or shown_at), WebState(last_surveyed_at=shown_at)
+    else:
+        contact = StoredContact(last_surveyed_at=shown_at) if contact_stored else None
+        state = WebState(last_surveyed_at=later or shown_at)
+    # When eligibility is decided
+    reason = decision(contact=contact, state=state, period_invite=PeriodInvite("web-x", "shown", sent_at=shown_at))
+    # Then it is a re-show unless that survey came after the show, inside the 90-day window
+    since = later is not None and later > shown_at and NOW - timedelta(days=90) < datetime.fromisoformat(later)
+    assert reason is (Reason.FATIGUE if since else None)
+
+
+def test_a_prompt_shown_then_answered_on_the_identified_share_link_is_not_shown_again() -> None:
+    # Given the period's prompt shown two days ago to a contact the contacts table does not hold
+    shown = PeriodInvite("web-x", "shown", sent_at=ago(2))
+    assert decision(state=WebState(last_surveyed_at=ago(2)), period_invite=shown) is None
+    # When the contact answers the identified share link (which sets the web state's last_surveyed_at)
+    # Then the prompt is not shown again inside the window
+    assert decision(state=WebState(last_surveyed_at=ago(1)), period_invite=shown) is Reason.FATIGUE
+
+
 def test_the_fatigue_window_is_shared_with_email_and_sms() -> None:
     assert decision(contact=StoredContact(last_surveyed_at=ago(10))) is Reason.FATIGUE
     assert decision(contact=StoredContact(last_surveyed_at=ago(91))) is None
@@ -158,6 +194,12 @@ def test_sampling_is_a_stable_share_of_the_hash_space() -> None:
         (("a.example/app",), (), "/app", False),  # a host rule needs a URL with that host
         (("/app",), (), "https://a.example:99999/app", False),  # a URL that does not parse matches nothing
         ((), ("/checkout",), "https://a.example/checkout/pay", False),
+        ((), ("/app/checkout",), "https://a.example/app/checkout;jsessionid=1A2B", False),  # parameters dropped
+        ((), ("/app/checkout",), "https://a.example/app;x=1/checkout/pay", False),
+        ((), ("/app/checkout",), "https://a.example/app//checkout", False),  # empty segments collapsed
+        ((), ("/app/checkout",), "https://a.example//app///checkout/", False),
+        ((), ("/app/checkout",), "https://a.example/app/checkout%3Bx", True),  # an encoded ; is no delimiter
+        (("/app;v=2/x",), (), "https://a.example/app/x", True),  # rules are normalised alike
         (("/app/",), ("/app/admin",), "https://a.example/app/admin/users", False),
         (("/app/",), (), None, False),
         ((), ("/checkout",), None, True),
@@ -247,3 +289,19 @@ def test_hosts_compare_case_insensitively_and_paths_case_sensitively(rule: list[
     assert allowed(f"{host.lower()}.example{path}", f"https://{host.upper()}.EXAMPLE{path}")
     if path != path.swapcase():
         assert not allowed(path, "https://a.example" + path.swapcase())
+
+
+@given(SEGMENTS, st.lists(SEGMENT, max_size=2), st.data())
+def test_no_parameters_or_empty_segments_step_out_of_an_exclude_rule(
+    rule: list[str], below: list[str], data: st.DataObject
+) -> None:
+    # Given an exclude rule and a page under it, spelled with path parameters and repeated slashes
+    segments = rule + below
+    spelled = "".join(
+        "/" * data.draw(st.integers(1, 3)) + segment + data.draw(st.sampled_from(["", ";", ";jsessionid=A1", ";a=b;c"]))
+        for segment in segments
+    )
+    survey = replace(SURVEY, url_exclude=("/" + "/".join(rule),))
+    # Then the page is excluded as its plain spelling is
+    assert not url_allowed(survey, "https://a.example" + spelled)
+    assert normalise_path(spelled) == "/" + "/".join(segments)

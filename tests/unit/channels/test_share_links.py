@@ -409,3 +409,45 @@ def test_email_and_share_answers_in_any_order_count_once_in_the_headline(
     ]
     assert sum(1 for item in answered_within_window if item["in_headline"]) <= 1
     assert headline_answers(store) >= 1
+
+
+@dataclass
+class Invites:
+    """In-memory invite items: the first write of an id stands (as the conditional write)."""
+
+    store: Store
+    items: dict[str, tuple[Invite, str]] = field(default_factory=dict)
+    #: For each invite item written: whether its response already existed then.
+    answer_first: list[bool] = field(default_factory=list)
+
+    def record_invite(self, invite: Invite, audience: str, now: datetime) -> None:
+        if invite.invite_id not in self.items:
+            self.answer_first.append(invite.invite_id in self.store.items)
+            self.items[invite.invite_id] = (invite, audience)
+
+
+@settings(max_examples=40)
+@given(
+    mode=st.sampled_from(["anonymous", "identified"]),
+    answers=st.lists(st.tuples(st.integers(0, 10), st.integers(0, 40)), min_size=1, max_size=6),
+)
+def test_every_answer_has_its_invite_item_written_before_it(mode: str, answers: list[tuple[int, int]]) -> None:
+    # Given a share link whose answers write their invite item (the follow-up workflow reads it)
+    store, clock = Store(), Clock()
+    found = survey(mode=mode)
+    invites = Invites(store)
+    share = ShareService(lambda _: found, store, lambda: KEY, verifier, clock, timedelta(days=7), invites=invites)
+    respondent = share.respondent(found, "good", BROWSER)
+    # When one respondent answers several times, days apart
+    for score, days in answers:
+        clock.now += timedelta(days=days)
+        share.answer(found, respondent, str(score), "en")
+    # Then every response has exactly one invite item, written before its first answer, with the response's
+    # ids, the survey's audience and the link's channel (anonymous answers: the anonymous contact)
+    assert set(invites.items) == set(store.items)
+    assert invites.answer_first == [False] * len(invites.items)
+    for invite_id, (invite, audience) in invites.items.items():
+        assert invite.invite_id == invite_id
+        assert audience == found.audience
+        assert invite.channel == found.share.channel
+        assert invite.contact_id == ("contact-1" if mode == "identified" else ANONYMOUS_CONTACT)

@@ -76,6 +76,10 @@ def test_an_enabled_prompt_needs_an_origin_and_at_most_twenty() -> None:
         {"url_exclude": ["/app/%2e%2E/x"]},
         {"url_include": ["https://app.example.com/app"]},
         {"url_include": ["/app with space"]},
+        {"url_include": ["app.example.com:443/app"]},  # browsers drop the default port: it never matches
+        {"url_exclude": ["app.example.com:80/checkout"]},
+        {"url_include": ["app.example.com:0/app"]},
+        {"url_include": ["app.example.com:99999/app"]},
         {"unknown": True},
     ],
 )

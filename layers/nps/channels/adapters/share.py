@@ -1,6 +1,7 @@
 """The share pages' reads and writes beside the answer: a survey's definition from the surveys table, parsed
 without pydantic and kept a minute per warm instance (a burst of answers on one survey reads it once), and
-an identified answer's look at the contact's other invites of the survey (:class:`ShareContacts`)."""
+an identified answer's look at the contact's other invites of the survey (:class:`ShareContacts`), and the
+answer's invite item (:class:`ShareInvites`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from nps.channels.share_links import ContactAnswers, OtherAnswer, ShareSurvey
 from nps.kernel import aws
 from nps.kernel.aws import conditional_check_failed
 from nps.kernel.periods import iso_timestamp
+from nps.responding.adapters.invites import Invite
 from nps.sending.adapters.contacts import contact_key, last_invite_attribute
 
 _CACHE_SECONDS = 60.0
@@ -174,3 +176,41 @@ class ShareContacts:
         found, rounds = aws.batch_get_items(request)
         self.reads += rounds
         return found
+
+
+class ShareInvites:
+    """:class:`nps.channels.share_links.LinkInviteStore` on DynamoDB: one conditional UpdateItem per answer
+    (the function's grant on the invites table is UpdateItem only), kept as long as the web invites."""
+
+    def __init__(self, invites_table: str) -> None:
+        self.invites_table = invites_table
+
+    def record_invite(self, invite: Invite, audience: str, now: datetime) -> None:
+        now_iso = iso_timestamp(now)
+        values: dict[str, Any] = {
+            "survey_id": {"S": invite.survey_id},
+            "wave_id": {"S": invite.wave_id},
+            "contact_id": {"S": invite.contact_id},
+            "audience": {"S": audience},
+            "channel": {"S": invite.channel},
+            "locale": {"S": invite.locale},
+            "status": {"S": "answered"},
+            "sent_at": {"S": now_iso},
+            "answered_at": {"S": now_iso},
+            "expires_at": {"N": str(int(now.timestamp()))},
+            "segments": {"M": {k: {"S": v} for k, v in invite.segments.items()}},
+            "expires_at_ttl": {"N": str(int(now.timestamp()) + RETENTION_SECONDS)},
+        }
+        try:
+            aws.client("dynamodb").update_item(
+                TableName=self.invites_table,
+                Key={"invite_id": {"S": invite.invite_id}},
+                # Every attribute by a placeholder: several (segments, status, …) are DynamoDB reserved words.
+                UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in values),
+                ConditionExpression="attribute_not_exists(invite_id)",
+                ExpressionAttributeNames={f"#{name}": name for name in values},
+                ExpressionAttributeValues={f":{name}": value for name, value in values.items()},
+            )
+        except Exception as error:
+            if not conditional_check_failed(error):  # else an earlier answer of this window wrote it
+                raise

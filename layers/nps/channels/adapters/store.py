@@ -122,6 +122,14 @@ def show_outcome(items: Sequence[ShowItem], codes: Sequence[str]) -> ShowOutcome
     return ShowOutcome.BUSY
 
 
+class CounterUnavailable(Exception):
+    """The rate-limit counter could not be written; ``code`` is the AWS error code (or the error's type)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"the rate-limit counter could not be written ({code})")
+        self.code = code
+
+
 class WebStore:
     """DynamoDB reads and writes of the web channel; counts its read round trips (``reads``)."""
 
@@ -428,15 +436,25 @@ class WebStore:
             raise
 
     def count_request(self, counter_id: str, expires_at: int) -> int:
-        """Add one to a rate-limit counter and return its new value (one write)."""
-        result = aws.client("dynamodb").update_item(
-            TableName=self.invites_table,
-            Key={"invite_id": {"S": counter_id}},
-            UpdateExpression="ADD requests :one SET expires_at_ttl = if_not_exists(expires_at_ttl, :ttl)",
-            ExpressionAttributeValues={":one": {"N": "1"}, ":ttl": {"N": str(expires_at)}},
-            ReturnValues="UPDATED_NEW",
-        )
-        return int(result["Attributes"]["requests"]["N"])
+        """Add one to a rate-limit counter and return its new value (one write). Raises
+        :class:`CounterUnavailable` when the write fails for any reason (throttled past botocore's retries,
+        a network error, a missing grant): the caller refuses the request rather than answer a 500."""
+        try:
+            result = aws.client("dynamodb").update_item(
+                TableName=self.invites_table,
+                Key={"invite_id": {"S": counter_id}},
+                UpdateExpression="ADD requests :one SET expires_at_ttl = if_not_exists(expires_at_ttl, :ttl)",
+                ExpressionAttributeValues={":one": {"N": "1"}, ":ttl": {"N": str(expires_at)}},
+                ReturnValues="UPDATED_NEW",
+            )
+            return int(result["Attributes"]["requests"]["N"])
+        except Exception as error:
+            raise CounterUnavailable(_error_code(error) or type(error).__name__) from error
+
+    def cached_survey(self, survey_id: str) -> WebSurvey | None:
+        """The survey's definition if this warm instance holds it (fresh or not); never reads."""
+        cached = self._surveys.get(survey_id)
+        return cached[1] if cached else None
 
 
 def _error_code(error: Exception) -> str:
