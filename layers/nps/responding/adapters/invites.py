@@ -13,6 +13,7 @@ from typing import Any
 from nps.kernel import aws
 from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.periods import parse_timestamp
+from nps.reasons.questions import FollowUpQuestions
 from nps.responding.scanners import CLICK_LOG_SIZE, Click
 
 
@@ -32,6 +33,9 @@ class Invite:
     clicks: tuple[Click, ...] = ()
     #: What the pages show of the survey, copied when the invite was planned (neutral on older invites).
     page: PageBrand = NEUTRAL_BRAND
+    #: The survey's follow-up questions in the invite's locale, copied when it was planned (None on older
+    #: invites and for surveys that ask none: the page then asks only for a comment).
+    questions: FollowUpQuestions | None = None
 
     @property
     def sent_at_epoch(self) -> float | None:
@@ -54,6 +58,7 @@ def _to_item(invite: Invite) -> dict[str, Any]:
         "segments": {"M": {k: {"S": v} for k, v in invite.segments.items()}},
         "status": {"S": invite.status},
         "page": invite.page.to_item(),
+        **({"questions": invite.questions.to_attribute()} if invite.questions is not None else {}),
     }
 
 
@@ -72,6 +77,7 @@ def _from_item(item: dict[str, Any]) -> Invite:
         status=item.get("status", {}).get("S", "sent"),
         clicks=tuple(_clicks(item.get("clicks", {}).get("L", []))),
         page=PageBrand.from_item(item.get("page")),
+        questions=FollowUpQuestions.from_attribute(item.get("questions")),
     )
 
 
