@@ -20,7 +20,7 @@ from nps.events.publisher import Event, Publisher
 from nps.kernel.categories import SCORES, Category, categorize
 from nps.kernel.streams import MalformedRecord
 from nps.scoring.adapters.aggregates import CommitStats
-from nps.scoring.aggregation import Transition
+from nps.scoring.aggregation import Transition, reasons_of
 from nps.scoring.records import Image, response_from_image
 
 if TYPE_CHECKING:
@@ -82,8 +82,10 @@ def parse_record(
     comment = comment_event(old, new)
     old_score = old.score if old is not None and old.is_counted else None
     new_score = new.score if new is not None and new.is_counted else None
-    if old_score == new_score:
-        return ParsedRecord(None, comment)  # a comment, or a write that did not change the counted score
+    if old_score == new_score and reasons_of(old) == reasons_of(new):
+        # A comment with the same themes, or a write that changed nothing counted (score, driver, CSAT,
+        # CES, themes).
+        return ParsedRecord(None, comment)
     try:
         record_time = datetime.fromtimestamp(float(created_at), UTC)
     except (TypeError, ValueError, OverflowError):
@@ -152,7 +154,7 @@ def retracted_event(transition: Transition) -> Event | None:
 def scored_event(transition: Transition) -> Event | None:
     """``NPS Response Scored`` for a first answer or a changed score (not for removals)."""
     new = transition.new
-    if new is None or new.score is None or transition.new_score is None or not transition.moves_counts:
+    if new is None or new.score is None or transition.new_score is None or not transition.moves_score:
         return retracted_event(transition)
     first_answered_at = new.first_answered_at
     assert first_answered_at is not None
