@@ -433,10 +433,11 @@ def test_a_new_comment_publishes_a_comment_event_without_its_text(platform: Loca
         EventPattern=json.dumps({"source": ["nps"], "detail-type": ["NPS Comment Received"]}),
     )
     events.put_targets(Rule="comments", EventBusName=platform.bus_name, Targets=[{"Id": "q", "Arn": queue_arn}])
-    # When a detractor answers and then explains, and the stream is scored (twice, as on a retry)
-    invite = issue_invite(platform, "inv-why")
+    # When a detractor answers and then explains, with a driver and a CSAT, and the stream is scored
+    # (twice, as on a retry)
+    invite = issue_invite(platform, "inv-why", questions=put_reasons_survey(platform))
     invite.tap(4)
-    invite.comment("Call me at +1 555 0100, support never answered")
+    invite.comment("Call me at +1 555 0100, support never answered", 4, {"driver": "support", "csat": "1"})
     batches = reader.read_batches()
     for event in batches + batches:
         run(event)
@@ -447,3 +448,5 @@ def test_a_new_comment_publishes_a_comment_event_without_its_text(platform: Loca
     detail = details[0]
     assert (detail["category"], detail["score"], detail["comment_length"]) == ("detractor", 4, 46)
     assert "555" not in json.dumps(detail)
+    # and the follow-up answers and the comment's themes
+    assert (detail["driver"], detail["csat"], detail["ces"], detail["themes"]) == ("support", 1, None, ["support"])

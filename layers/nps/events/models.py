@@ -146,6 +146,13 @@ class ResponseScoredDetail(AnswerDetail):
     version: Annotated[int, Field(ge=1)]
     first_answered_at: datetime
     answered_at: datetime
+    #: The response's follow-up answers (``nps.reasons``) when the event was written: the driver chosen,
+    #: CSAT (1–5) and CES (1–7), each null when not given, and the theme ids of its comment (sorted,
+    #: unique; ``[]`` for none). Optional fields added in 1.0, last, so earlier fields keep their places.
+    driver: Id | None = None
+    csat: Csat | None = None
+    ces: Ces | None = None
+    themes: Annotated[tuple[Id, ...], Field(max_length=MAX_THEMES_PER_RESPONSE)] = ()
 
 
 class CommentReceivedDetail(AnswerDetail):
@@ -161,6 +168,11 @@ class CommentReceivedDetail(AnswerDetail):
     comment_length: Annotated[int, Field(ge=1, le=MAX_COMMENT_LENGTH)]
     version: Annotated[int, Field(ge=1)]
     commented_at: datetime
+    #: The follow-up answers and the themes this comment was tagged with (see ``ResponseScoredDetail``).
+    driver: Id | None = None
+    csat: Csat | None = None
+    ces: Ces | None = None
+    themes: Annotated[tuple[Id, ...], Field(max_length=MAX_THEMES_PER_RESPONSE)] = ()
 
 
 class ContactUnsubscribedDetail(BaseModel):

@@ -124,6 +124,10 @@ def comment_event(old: AnyResponse | None, new: AnyResponse | None) -> Event | N
         comment_length=len(new.comment),
         version=new.version,
         commented_at=commented_at,
+        driver=new.driver,
+        csat=new.csat,
+        ces=new.ces,
+        themes=new.themes,
     )
     return Event(COMMENT_RECEIVED, detail)
 
@@ -179,6 +183,10 @@ def scored_event(transition: Transition) -> Event | None:
         version=new.version,
         first_answered_at=first_answered_at,
         answered_at=new.answered_at or first_answered_at,
+        driver=new.driver,
+        csat=new.csat,
+        ces=new.ces,
+        themes=new.themes,
     )
     return Event(RESPONSE_SCORED, detail)
 
