@@ -37,9 +37,7 @@ def largest_reasons() -> dict[str, Any]:
     label = WIDE * MAX_LABEL_LENGTH
     text = dict.fromkeys(locales, WIDE * MAX_QUESTION_LENGTH)
     return {
-        "drivers": [
-            {"id": f"driver_{n:02d}", "label": dict.fromkeys(locales, label)} for n in range(MAX_DRIVERS)
-        ],
+        "drivers": [{"id": f"driver_{n:02d}", "label": dict.fromkeys(locales, label)} for n in range(MAX_DRIVERS)],
         "driver_question": text,
         "csat": {"question": text},
         "ces": {"statement": text},
