@@ -37,6 +37,7 @@ class NpsStack(Stack):
             platform=platform,
             invites=storage.invites,
             responses=storage.responses,
+            surveys=storage.surveys,
         )
         self.scoring = Scoring(
             self,

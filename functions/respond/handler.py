@@ -27,8 +27,11 @@ from nps.kernel.config import settings
 from nps.kernel.locales import accept_language, resolve_locale, templates_dir
 from nps.kernel.rendering import HTML, PAGE_HEADERS, page_headers, render
 from nps.links.adapters.keyring import load_keyring
+from nps.reasons.answers import FollowUpAnswers
+from nps.reasons.scales import CES_MAX, CES_MIN, CSAT_MAX, CSAT_MIN
 from nps.responding.adapters.invites import DynamoInviteRepository, Invite
 from nps.responding.adapters.responses import MAX_COMMENTS_PER_RESPONSE, DynamoResponseRepository, RecordOutcome
+from nps.responding.adapters.taxonomy import DynamoThemeTagger
 from nps.responding.service import (
     BadScore,
     EmptyComment,
@@ -86,8 +89,9 @@ ROUTE_STATUSES: dict[tuple[str, str], dict[int, str]] = {
     ("POST", "/r/<token>/comment"): {
         200: "Comment saved page",
         400: (
-            f"Comment empty (the form again, with the text, when a score was sent), longer than "
-            f"{MAX_COMMENT_LENGTH:,} characters, or malformed body"
+            f"Comment empty with no follow-up answer (the form again, with the text, when a score was sent), "
+            f"longer than {MAX_COMMENT_LENGTH:,} characters; a follow-up answer the invite does not ask or "
+            f"allow (unknown driver, CSAT not 1–5, CES not 1–7, one ASCII digit); or malformed body"
         ),
         403: _LINK_INVALID,
         409: "No answer on record yet, and no score sent with the comment",
@@ -117,6 +121,7 @@ def service() -> ResponseService:
         invites=DynamoInviteRepository(config.invites_table),
         responses=DynamoResponseRepository(config.responses_table),
         edit_window=timedelta(days=config.edit_window_days),
+        themes=DynamoThemeTagger(config.surveys_table) if config.surveys_table else None,
     )
 
 
@@ -176,6 +181,7 @@ def _thank_you(
     locale: str | None = None,
     brand: PageBrand = NEUTRAL_BRAND,
     comment_text: str | None = None,
+    answers: FollowUpAnswers | None = None,
 ) -> Response[str]:
     """The thank-you page for ``score`` (in the invite's locale and brand, or ``locale`` and ``brand``);
     ``saved`` after the answer was confirmed by this request (the page says so, and its script does not
@@ -196,6 +202,10 @@ def _thank_you(
         saved=saved,
         comment_error=comment_text is not None,
         comment_text=comment_text,
+        questions=invite.questions if invite is not None else None,
+        answers=answers or FollowUpAnswers(),
+        csat_values=range(CSAT_MIN, CSAT_MAX + 1),
+        ces_values=range(CES_MIN, CES_MAX + 1),
     )
 
 
@@ -294,15 +304,20 @@ def preview(token: str) -> Response[str]:
         "(0–10), the answer it showed, which is the person's answer: it is recorded before the comment when "
         "no answer is on record yet (the comment came before the page's automatic confirmation, or scripts "
         "are off), when it differs from the one on record within the edit window, and in place of a score "
-        "held back as automated. Every comment is kept; the latest is the response's comment."
+        "held back as automated. Every comment is kept; the latest is the response's comment. Optional "
+        "fields `driver` (one of the invite's driver ids), `csat` (1–5) and `ces` (1–7) answer the invite's "
+        "follow-up questions on the same response (each replaces the one on record within the edit window); "
+        "with one of them, `comment` may be empty. The comment is tagged with the survey's themes."
     ),
     responses=_documented("POST", "/r/<token>/comment"),
     tags=["Responses"],
 )
 def comment(token: str) -> Response[str]:
-    form = _form_of(token, "comment", "score")
+    form = _form_of(token, "comment", "score", "driver", "csat", "ces")
     try:
-        invite = service().comment(token, form["comment"], form["score"])
+        invite = service().comment(
+            token, form["comment"], form["score"], driver=form["driver"], csat=form["csat"], ces=form["ces"]
+        )
     except EmptyComment as error:
         shown = _shown_score(form["score"])
         if shown is None:
@@ -311,7 +326,7 @@ def comment(token: str) -> Response[str]:
         # about the empty comment, so the way on is the same page, not an error page.
         logger.info("request refused", extra={"reason": error.reason, "status": error.status})
         return _thank_you(
-            token, shown, status=error.status, locale=error.locale, brand=error.page, comment_text=form["comment"] or ""
+            token, shown, service().open_invite(token), status=error.status, comment_text=form["comment"] or ""
         )
     logger.info("comment saved", extra={"invite_id": invite.invite_id, "survey_id": invite.survey_id})
     return page("pages/comment_saved.html", 200, _request_locale(invite.locale), invite.page)

@@ -46,6 +46,7 @@ class ResponseApi(Construct):
         platform: Platform,
         invites: dynamodb.ITable,
         responses: dynamodb.ITable,
+        surveys: dynamodb.ITable,
     ) -> None:
         super().__init__(scope, construct_id)
         # Keyring JSON {"active": "k1", "k1": "<64 random chars>"}; rotation adds k2 and flips "active".
@@ -72,6 +73,7 @@ class ResponseApi(Construct):
             environment={
                 "INVITES_TABLE": invites.table_name,
                 "RESPONSES_TABLE": responses.table_name,
+                "SURVEYS_TABLE": surveys.table_name,
                 "SIGNING_SECRET_NAME": self.signing_secret.secret_arn,
                 "DEFAULT_LOCALE": platform.config.default_locale,
             },
@@ -79,6 +81,9 @@ class ResponseApi(Construct):
         # UpdateItem: every open, confirm and preview request writes the invite's click log.
         grant_items(invites, self.function, "dynamodb:GetItem", "dynamodb:UpdateItem")
         grant_items(responses, self.function, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        # GetItem of a survey's definition: a saved comment is tagged with the survey's themes (read once
+        # per survey and locale every two minutes per warm instance; nps.responding.adapters.taxonomy).
+        grant_items(surveys, self.function, "dynamodb:GetItem")
         self.signing_secret.grant_read(self.function)
 
         integration = HttpLambdaIntegration("RespondIntegration", self.function)

@@ -1,14 +1,16 @@
 (function () {
   "use strict";
   // A comment of only spaces or invisible characters is refused here, with words about an empty comment
-  // (the server refuses it too, and re-shows the form when scripts are off).
+  // (the server refuses it too, and re-shows the form when scripts are off), unless a follow-up question
+  // was answered: then the comment is optional (an empty box is sent and the answers are saved).
   var commentForm = document.getElementById("comment-form");
   var commentBox = document.getElementById("comment");
   if (commentForm && commentBox && commentBox.setCustomValidity) {
     var invisible = /[\s\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0\u0000-\u001f\u007f-\u009f]/g;
     commentBox.addEventListener("input", function () { commentBox.setCustomValidity(""); });
     commentForm.addEventListener("submit", function (event) {
-      if (commentBox.value.replace(invisible, "") === "") {
+      // With a follow-up question answered, the comment is optional.
+      if (commentBox.value.replace(invisible, "") === "" && !commentForm.querySelector("input[type=radio]:checked")) {
         event.preventDefault();
         commentBox.value = "";
         commentBox.setCustomValidity(commentBox.getAttribute("data-empty") || "");

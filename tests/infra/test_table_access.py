@@ -17,7 +17,11 @@ pytestmark = pytest.mark.infra
 
 #: function → table → DynamoDB item actions (index grants are checked separately below).
 ACCESS: dict[str, dict[str, set[str]]] = {
-    "respond": {"Invites": {"GetItem", "UpdateItem"}, "Responses": {"GetItem", "UpdateItem"}},
+    "respond": {
+        "Invites": {"GetItem", "UpdateItem"},
+        "Responses": {"GetItem", "UpdateItem"},
+        "Surveys": {"GetItem"},
+    },
     "score": {"Aggregates": {"BatchGetItem", "ConditionCheckItem", "GetItem", "PutItem", "UpdateItem"}},
     "planner": {
         "Surveys": {"DeleteItem", "GetItem", "Query", "Scan", "UpdateItem"},

@@ -17,8 +17,11 @@ from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext
 from nps.kernel import aws
 from nps.kernel.periods import Granularity, period_keys
+from nps.reasons.questions import FollowUpQuestions
 from nps.scoring.adapters.aggregates import DynamoAggregateStore
 from nps.scoring.aggregation import AggregateKey
+from nps.sending.adapters.surveys import DynamoSurveyRepository
+from nps.sending.surveys import Survey
 from tests.support.taps import issue_invite
 
 
@@ -38,7 +41,8 @@ def aggregate_items(stack: LocalStack) -> dict[tuple[str, str], dict[str, int]]:
 
 
 def recount(stack: LocalStack) -> dict[tuple[str, str], dict[str, int]]:
-    """The aggregates computed directly from the responses table."""
+    """The aggregates computed directly from the responses table: categories, scores, CSAT and CES values,
+    by all segments, each segment value, the driver chosen and each theme of the comment."""
     expected: dict[tuple[str, str], Counter[str]] = {}
     for item in aws.client("dynamodb").scan(TableName=stack.tables["responses"])["Items"]:
         if "score" not in item:
@@ -46,13 +50,17 @@ def recount(stack: LocalStack) -> dict[tuple[str, str], dict[str, int]]:
         value = int(item["score"]["N"])
         at = datetime.fromisoformat(item["first_answered_at"]["S"].replace("Z", "+00:00"))
         segments = ["*"] + [f"{d}={v['S']}" for d, v in sorted(item["segments"]["M"].items())]
+        segments += [f"driver={item['driver']['S']}"] if "driver" in item else []
+        segments += sorted({f"theme={t['S']}" for t in item.get("themes", {}).get("L", [])})
+        counters = [f"score_{value}", "promoters" if value >= 9 else "passives" if value >= 7 else "detractors"]
+        counters += [f"{name}_{item[name]['N']}" for name in ("csat", "ces") if name in item]
         for granularity, period in period_keys(at).items():
             for segment in segments:
                 for channel in ("*", item["channel"]["S"]):
                     key = (f"{item['survey_id']['S']}#{granularity.value}#{segment}#{channel}", period)
                     counts = expected.setdefault(key, Counter())
-                    counts["promoters" if value >= 9 else "passives" if value >= 7 else "detractors"] += 1
-                    counts[f"score_{value}"] += 1
+                    for name in counters:
+                        counts[name] += 1
     return {key: dict(counts) for key, counts in expected.items()}
 
 
@@ -77,7 +85,39 @@ def reader(platform: LocalStack) -> StreamReader:
     return StreamReader(platform.stream_arns["responses"], batch_size=7)
 
 
+#: A survey that asks every follow-up question and tags comments about price and support.
+REASONS_SURVEY: dict[str, Any] = {
+    "survey_id": "survey-1",
+    "name": "Reasons",
+    "brand_name": "Acme",
+    "sender": "surveys@example.com",
+    "channels": ["email", "sms"],
+    "locales": ["en"],
+    "segment_dimensions": ["plan", "region"],
+    "reasons": {
+        "drivers": [{"id": d, "label": {"en": d.title()}} for d in ("price", "support", "ux")],
+        "csat": {"enabled": True},
+        "ces": {"enabled": True},
+        "themes": [
+            {"id": "price", "label": {"en": "Price"}, "phrases": {"en": ["price", "expensive"]}},
+            {"id": "support", "label": {"en": "Support"}, "phrases": {"en": ["support", "help desk"]}},
+        ],
+    },
+}
+COMMENTS = ("Too expensive", "Support was slow", "because", "The price, and the help desk never called")
+
+
+def put_reasons_survey(stack: LocalStack) -> FollowUpQuestions:
+    survey = Survey.model_validate(REASONS_SURVEY)
+    DynamoSurveyRepository(stack.tables["surveys"]).put(survey)
+    questions = survey.follow_up_questions("en")
+    assert questions is not None
+    return questions
+
+
 def tap_a_campaign(stack: LocalStack) -> None:
+    """Scores, changed minds, comments tagged with themes, follow-up answers and their edits."""
+    questions = put_reasons_survey(stack)
     scores = [0, 3, 6, 7, 8, 9, 10, 10, 9, 5, 2, 8, 9, 10, 4]
     for index, value in enumerate(scores):
         invite = issue_invite(
@@ -85,12 +125,21 @@ def tap_a_campaign(stack: LocalStack) -> None:
             f"inv-{index}",
             channel="sms" if index % 3 == 0 else "email",
             segments={"plan": ["free", "pro"][index % 2], "region": ["emea", "amer", "apac"][index % 3]},
+            questions=questions,
         )
         invite.tap(value)
         if index % 4 == 0:
             invite.tap((value + 5) % 11)  # a changed mind
+        shown = (value + 5) % 11 if index % 4 == 0 else value
         if index % 5 == 0:
             invite.comment("because")
+        if index % 3 == 1:
+            answers = {"driver": ("price", "support", "ux")[index % 4 % 3], "csat": str(1 + index % 5)}
+            invite.comment(COMMENTS[index % 4], shown, answers)
+        if index % 6 == 1:
+            # A changed answer (another driver and CES), then a new comment with other themes
+            invite.comment("", shown, {"driver": "ux", "ces": str(1 + index % 7)})
+            invite.comment(COMMENTS[(index // 6 + 1) % 4], shown)
 
 
 def test_aggregates_equal_a_recount_from_the_responses_table(platform: LocalStack, reader: StreamReader) -> None:
@@ -102,7 +151,13 @@ def test_aggregates_equal_a_recount_from_the_responses_table(platform: LocalStac
     for event in batches:
         assert run(event) == {"batchItemFailures": []}
     # Then every aggregate key holds exactly what a recount of the responses table gives
-    assert nonzero(aggregate_items(platform)) == recount(platform)
+    settled = nonzero(aggregate_items(platform))
+    assert settled == recount(platform)
+    # (driver and theme slices, CSAT and CES counters included: the campaign has them)
+    slices = {pk.split("#")[2] for pk, _ in settled}
+    assert {"driver=price", "driver=ux", "theme=price", "theme=support"} <= slices
+    assert any(name.startswith("csat_") for counters in settled.values() for name in counters)
+    assert any(name.startswith("ces_") for counters in settled.values() for name in counters)
 
 
 def test_replaying_batches_and_overlapping_sub_batches_leaves_aggregates_unchanged(
@@ -378,10 +433,11 @@ def test_a_new_comment_publishes_a_comment_event_without_its_text(platform: Loca
         EventPattern=json.dumps({"source": ["nps"], "detail-type": ["NPS Comment Received"]}),
     )
     events.put_targets(Rule="comments", EventBusName=platform.bus_name, Targets=[{"Id": "q", "Arn": queue_arn}])
-    # When a detractor answers and then explains, and the stream is scored (twice, as on a retry)
-    invite = issue_invite(platform, "inv-why")
+    # When a detractor answers and then explains, with a driver and a CSAT, and the stream is scored
+    # (twice, as on a retry)
+    invite = issue_invite(platform, "inv-why", questions=put_reasons_survey(platform))
     invite.tap(4)
-    invite.comment("Call me at +1 555 0100, support never answered")
+    invite.comment("Call me at +1 555 0100, support never answered", 4, {"driver": "support", "csat": "1"})
     batches = reader.read_batches()
     for event in batches + batches:
         run(event)
@@ -392,3 +448,5 @@ def test_a_new_comment_publishes_a_comment_event_without_its_text(platform: Loca
     detail = details[0]
     assert (detail["category"], detail["score"], detail["comment_length"]) == ("detractor", 4, 46)
     assert "555" not in json.dumps(detail)
+    # and the follow-up answers and the comment's themes
+    assert (detail["driver"], detail["csat"], detail["ces"], detail["themes"]) == ("support", 1, None, ["support"])

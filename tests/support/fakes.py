@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from nps.events.publisher import Event
 from nps.kernel.categories import Category
 from nps.links.pseudonyms import IdKey
+from nps.reasons.answers import FollowUpAnswers
 from nps.responding.adapters.invites import Invite, InviteNotFound
 from nps.responding.adapters.responses import NotAnswered, RecordedScore, RecordOutcome, StoredResponse
 from nps.responding.scanners import CLICK_LOG_SIZE, Click
@@ -116,6 +117,10 @@ class StoredItem:
     retracted_at: str | None = None
     comment: str | None = None
     comment_at: str | None = None
+    themes: tuple[str, ...] | None = None
+    driver: str | None = None
+    csat: int | None = None
+    ces: int | None = None
 
     @property
     def counts(self) -> bool:
@@ -215,14 +220,31 @@ class FakeResponseStore:
             version=item.version or 0,
         )
 
-    def save_comment(self, invite_id: str, comment: str, now_iso: str) -> None:
+    def save_comment(
+        self,
+        invite_id: str,
+        comment: str | None,
+        now_iso: str,
+        *,
+        themes: tuple[str, ...] | None = None,
+        answers: FollowUpAnswers | None = None,
+        edit_window_start_iso: str = "",
+    ) -> None:
         self.calls.append("save_comment")
         item = self.items.get(invite_id)
         if item is None or not item.counts:
             raise NotAnswered(invite_id)
-        item.comment, item.comment_at = comment, now_iso
+        if comment is not None:
+            item.comment, item.comment_at = comment, now_iso
+            if themes is not None:
+                item.themes = tuple(sorted(set(themes)))
+            self.comments.append((invite_id, comment, now_iso))
+        window_open = item.first_answered_at is None or item.first_answered_at >= edit_window_start_iso
+        if answers is not None and window_open:
+            item.driver = answers.driver if answers.driver is not None else item.driver
+            item.csat = answers.csat if answers.csat is not None else item.csat
+            item.ces = answers.ces if answers.ces is not None else item.ces
         item.version = (item.version or 0) + 1
-        self.comments.append((invite_id, comment, now_iso))
 
 
 @dataclass

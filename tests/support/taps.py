@@ -13,6 +13,7 @@ from local.environment import LocalStack
 from local.lambda_events import LambdaContext, http_event
 from nps.kernel.periods import iso_timestamp
 from nps.links.tokens import Purpose, sign
+from nps.reasons.questions import FollowUpQuestions
 from nps.responding.adapters.invites import DynamoInviteRepository, Invite
 
 #: What a phone browser sends when a person taps a link in a mail app, then what the page's script sends.
@@ -54,9 +55,13 @@ class IssuedInvite:
             return opened
         return self.confirm(score, **headers)
 
-    def comment(self, text: str, score: str | int | None = None, **headers: str) -> dict[str, Any]:
-        """POST the "why?" comment; ``score`` is the answer the page showed, which its form sends along."""
-        body = urlencode({"comment": text} if score is None else {"comment": text, "score": str(score)})
+    def comment(
+        self, text: str, score: str | int | None = None, answers: dict[str, str] | None = None, **headers: str
+    ) -> dict[str, Any]:
+        """POST the "why?" comment; ``score`` is the answer the page showed, which its form sends along, and
+        ``answers`` the follow-up fields chosen (``driver``, ``csat``, ``ces``)."""
+        fields = {"comment": text} if score is None else {"comment": text, "score": str(score)}
+        body = urlencode(fields | (answers or {}))
         return call(http_event("POST", f"/r/{self.token}/comment", body=body, headers={**BROWSER, **FORM, **headers}))
 
     def preview(self, **headers: str) -> dict[str, Any]:
@@ -74,6 +79,7 @@ def issue_invite(
     segments: dict[str, str] | None = None,
     lifetime_seconds: int = 3600,
     sent_seconds_ago: float = 600,
+    questions: FollowUpQuestions | None = None,
 ) -> IssuedInvite:
     expires_at = int(time.time()) + lifetime_seconds
     invite = Invite(
@@ -86,6 +92,7 @@ def issue_invite(
         expires_at=expires_at,
         sent_at=iso_timestamp(datetime.now(UTC) - timedelta(seconds=sent_seconds_ago)),
         segments=segments if segments is not None else {"plan": "pro", "region": "emea"},
+        questions=questions,
     )
     DynamoInviteRepository(stack.tables["invites"]).put(invite)
     return IssuedInvite(invite, sign(stack.keyring, Purpose.RESPOND, invite_id, expires_at))

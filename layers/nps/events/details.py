@@ -172,6 +172,15 @@ def _answer_fields(event_id: str, ids: AnswerIds) -> str:
     )
 
 
+def _reasons_json(driver: str | None, csat: int | None, ces: int | None, themes: tuple[str, ...]) -> str:
+    """The follow-up answers and themes of an answer event (its last fields), with their leading comma."""
+    listed = ",".join(encode_basestring(theme) for theme in themes)
+    return (
+        f',"driver":{"null" if driver is None else encode_basestring(driver)},"csat":{_number(csat)},'
+        f'"ces":{_number(ces)},"themes":[{listed}]'
+    )
+
+
 def response_scored(
     ids: AnswerIds,
     *,
@@ -185,6 +194,10 @@ def response_scored(
     version: int,
     first_answered_at: datetime,
     answered_at: datetime,
+    driver: str | None = None,
+    csat: int | None = None,
+    ces: int | None = None,
+    themes: tuple[str, ...] = (),
 ) -> PlainDetail:
     """The detail of ``NPS Response Scored`` (:class:`nps.events.models.ResponseScoredDetail`)."""
     answer = _answer_fields(event_id, ids)
@@ -195,7 +208,8 @@ def response_scored(
         f'"previous_score":{_number(previous_score)},"previous_category":{_category(previous_category)},'
         f'"category_changed":{"true" if category_changed else "false"},'
         f'"category_entered":{"true" if category_entered else "false"},"version":{_number(version)},'
-        f'"first_answered_at":"{first}","answered_at":"{answered}"}}'
+        f'"first_answered_at":"{first}","answered_at":"{answered}"'
+        f"{_reasons_json(driver, csat, ces, themes)}}}"
     )
 
 
@@ -208,13 +222,17 @@ def comment_received(
     comment_length: int,
     version: int,
     commented_at: datetime,
+    driver: str | None = None,
+    csat: int | None = None,
+    ces: int | None = None,
+    themes: tuple[str, ...] = (),
 ) -> PlainDetail:
     """The detail of ``NPS Comment Received`` (:class:`nps.events.models.CommentReceivedDetail`)."""
     answer = _answer_fields(event_id, ids)
     return PlainDetail(
         f'{answer},"score":{_number(score)},"category":{_category(category)},'
         f'"comment_length":{_number(comment_length)},"version":{_number(version)},'
-        f'"commented_at":"{json_timestamp(commented_at)}"}}'
+        f'"commented_at":"{json_timestamp(commented_at)}"{_reasons_json(driver, csat, ces, themes)}}}'
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from nps.events.fields import Channel, Id, SegmentValues, SendChannel
 from nps.events.names import (
@@ -21,6 +21,7 @@ from nps.events.names import (
     RESPONSE_SCORED,
 )
 from nps.kernel.categories import MAX_COMMENT_LENGTH, Category
+from nps.reasons.scales import CES_MAX, CES_MIN, CSAT_MAX, CSAT_MIN, MAX_THEMES_PER_RESPONSE
 
 # The contract's names and field types live in lighter modules; they are part of this module's interface too.
 __all__ = [
@@ -51,6 +52,26 @@ __all__ = [
 ]
 
 
+def _no_themes_for_null(value: object) -> object:
+    return () if value is None else value
+
+
+def _sorted_unique(value: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(set(value)))
+
+
+#: The follow-up answers (``nps.reasons``): CSAT 1–5 and CES 1–7.
+Csat = Annotated[int, Field(ge=CSAT_MIN, le=CSAT_MAX)]
+Ces = Annotated[int, Field(ge=CES_MIN, le=CES_MAX)]
+#: A comment's theme ids, sorted and unique (a stored NULL reads as none).
+Themes = Annotated[
+    tuple[Id, ...],
+    BeforeValidator(_no_themes_for_null),
+    Field(max_length=MAX_THEMES_PER_RESPONSE),
+    AfterValidator(_sorted_unique),
+]
+
+
 class ResponseItem(BaseModel):
     """One item per invite in the responses table (a second tap updates it and bumps ``version``)."""
 
@@ -77,6 +98,12 @@ class ResponseItem(BaseModel):
     #: False for an answer kept out of the survey-wide (``*`` channel) figures: an anonymous share-link
     #: answer of a survey that does not count them in its NPS (docs/share-link.md).
     in_headline: bool = True
+    #: The follow-up answers: the driver chosen (one of the survey's ids), CSAT and CES (None: not given).
+    driver: Id | None = None
+    csat: Csat | None = None
+    ces: Ces | None = None
+    #: The theme ids the comment was tagged with, sorted and unique.
+    themes: Themes = ()
 
     @property
     def is_counted(self) -> bool:
@@ -119,6 +146,13 @@ class ResponseScoredDetail(AnswerDetail):
     version: Annotated[int, Field(ge=1)]
     first_answered_at: datetime
     answered_at: datetime
+    #: The response's follow-up answers (``nps.reasons``) when the event was written: the driver chosen,
+    #: CSAT (1–5) and CES (1–7), each null when not given, and the theme ids of its comment (sorted,
+    #: unique; ``[]`` for none). Optional fields added in 1.0, last, so earlier fields keep their places.
+    driver: Id | None = None
+    csat: Csat | None = None
+    ces: Ces | None = None
+    themes: Annotated[tuple[Id, ...], Field(max_length=MAX_THEMES_PER_RESPONSE)] = ()
 
 
 class CommentReceivedDetail(AnswerDetail):
@@ -134,6 +168,11 @@ class CommentReceivedDetail(AnswerDetail):
     comment_length: Annotated[int, Field(ge=1, le=MAX_COMMENT_LENGTH)]
     version: Annotated[int, Field(ge=1)]
     commented_at: datetime
+    #: The follow-up answers and the themes this comment was tagged with (see ``ResponseScoredDetail``).
+    driver: Id | None = None
+    csat: Csat | None = None
+    ces: Ces | None = None
+    themes: Annotated[tuple[Id, ...], Field(max_length=MAX_THEMES_PER_RESPONSE)] = ()
 
 
 class ContactUnsubscribedDetail(BaseModel):

@@ -27,6 +27,8 @@ class Settings:
     link_lifetime_days: int
     public_base_url: str
     edit_window_days: int
+    #: The respond function reads its surveys' comment themes here (empty: comments are not tagged).
+    surveys_table: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -45,6 +47,7 @@ class Settings:
             link_lifetime_days=lifetime,
             public_base_url=os.environ.get("PUBLIC_BASE_URL", "").rstrip("/"),
             edit_window_days=edit_window,
+            surveys_table=os.environ.get("SURVEYS_TABLE", ""),
         )
 
     def require(self, *names: str) -> Settings:

@@ -14,8 +14,10 @@ matters, no trimming). Pure and free of pydantic: the respond path imports it.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Protocol
 
+from nps.reasons.questions import FollowUpQuestions
 from nps.reasons.scales import CES_MAX, CES_MIN, CSAT_MAX, CSAT_MIN
 
 
@@ -108,3 +110,39 @@ def parse_ces(raw: str | None, *, asked: bool = True) -> int:
     if value is None:
         raise CesOutOfRange(f"CES must be a whole number from {CES_MIN} to {CES_MAX}")
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpAnswers:
+    """The follow-up answers one form carried, each None when not given (every question is optional)."""
+
+    driver: str | None = None
+    csat: int | None = None
+    ces: int | None = None
+
+    @property
+    def any(self) -> bool:
+        """Whether at least one question was answered."""
+        return self.driver is not None or self.csat is not None or self.ces is not None
+
+
+def parse_answers(
+    questions: FollowUpQuestions | None, driver: str | None, csat: str | None, ces: str | None
+) -> FollowUpAnswers:
+    """The answers of a form asking ``questions`` (None: the page asked none, as for older invites).
+
+    An absent field (None) is no answer. Raises :class:`InvalidAnswer` (one of its subclasses) for a
+    field that is present but not a valid answer to a question asked: an unknown driver, a CSAT or CES
+    that is not one ASCII digit in range, or an answer to a question not asked."""
+    return FollowUpAnswers(
+        driver=None if driver is None else parse_driver(questions or _NO_DRIVERS, driver),
+        csat=None if csat is None else parse_csat(csat, asked=questions is not None and questions.asks_csat),
+        ces=None if ces is None else parse_ces(ces, asked=questions is not None and questions.asks_ces),
+    )
+
+
+class _NoDrivers:
+    driver_ids: frozenset[str] = frozenset()
+
+
+_NO_DRIVERS = _NoDrivers()

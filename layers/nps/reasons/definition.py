@@ -48,11 +48,11 @@ from pydantic import (
 from nps.kernel.locales import catalog
 from nps.kernel.normalising import BIDI_CONTROLS
 from nps.reasons.questions import FollowUpQuestions
-from nps.reasons.scales import REASON_ID_PATTERN
+from nps.reasons.scales import MAX_THEMES_PER_RESPONSE, REASON_ID_PATTERN
 from nps.reasons.themes import EmptyPhrase, Stems, Tagger, UnstemmedLocale, compile_tagger, phrase_stems
 
 MAX_DRIVERS = 20
-MAX_THEMES = 50
+MAX_THEMES = MAX_THEMES_PER_RESPONSE
 #: Phrases per theme and locale.
 MAX_PHRASES = 100
 MAX_PHRASE_LENGTH = 80

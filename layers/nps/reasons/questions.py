@@ -56,6 +56,14 @@ class FollowUpQuestions:
         return frozenset(driver_id for driver_id, _ in self.drivers)
 
     @property
+    def asks_csat(self) -> bool:
+        return self.csat_question is not None
+
+    @property
+    def asks_ces(self) -> bool:
+        return self.ces_statement is not None
+
+    @property
     def asks_anything(self) -> bool:
         return bool(self.drivers) or self.csat_question is not None or self.ces_statement is not None
 
@@ -100,3 +108,43 @@ class FollowUpQuestions:
             csat_question=_text(item, "csat_question", _MAX_TEXT),
             ces_statement=_text(item, "ces_statement", _MAX_TEXT),
         )
+
+    def to_attribute(self) -> dict[str, Any]:
+        """:meth:`to_item` as a DynamoDB map attribute value (``{"M": ...}``), as an invite stores it."""
+        return _typed(self.to_item())
+
+    @classmethod
+    def from_attribute(cls, value: Mapping[str, Any] | None) -> FollowUpQuestions | None:
+        """The copy stored by :meth:`to_attribute`; None when there is none (an invite planned before
+        follow-up questions existed, or a survey that asks none) or when it is not a well-formed copy
+        (a damaged copy asks nothing rather than something wrong)."""
+        if not value or "M" not in value:
+            return None
+        try:
+            return cls.from_item(_plain(value))
+        except (ValueError, TypeError, AttributeError):
+            return None
+
+
+def _typed(value: Any) -> dict[str, Any]:
+    """Plain strings, lists and maps as DynamoDB attribute values."""
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, list | tuple):
+        return {"L": [_typed(entry) for entry in value]}
+    if isinstance(value, dict):
+        return {"M": {key: _typed(entry) for key, entry in value.items()}}
+    raise TypeError(f"follow-up questions hold texts, lists and maps, not {type(value).__name__}")
+
+
+def _plain(value: Mapping[str, Any]) -> Any:
+    """A DynamoDB attribute value of strings, lists and maps as plain Python (ValueError for other types)."""
+    if len(value) != 1:
+        raise ValueError("follow-up questions: not an attribute value")
+    if "S" in value:
+        return value["S"]
+    if "L" in value:
+        return [_plain(entry) for entry in value["L"]]
+    if "M" in value:
+        return {key: _plain(entry) for key, entry in value["M"].items()}
+    raise ValueError("follow-up questions hold texts, lists and maps only")

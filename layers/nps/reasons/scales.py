@@ -25,6 +25,9 @@ CES_AGREE_FROM = 5
 CSAT_COUNTERS: tuple[str, ...] = tuple(f"csat_{value}" for value in range(CSAT_MIN, CSAT_MAX + 1))
 CES_COUNTERS: tuple[str, ...] = tuple(f"ces_{value}" for value in range(CES_MIN, CES_MAX + 1))
 
+#: Theme ids one response may carry (a taxonomy has at most 50 themes: nps.reasons.definition.MAX_THEMES).
+MAX_THEMES_PER_RESPONSE = 50
+
 #: The segment dimension of the chosen driver (``driver=<driver id>``).
 DRIVER_DIMENSION = "driver"
 #: The segment dimension of each theme a comment was tagged with (``theme=<theme id>``).

@@ -16,6 +16,7 @@ from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.categories import MAX_COMMENT_LENGTH, Category, ScoreOutOfRange, categorize, parse_score
 from nps.kernel.periods import iso_timestamp
 from nps.links.tokens import Keyring, Purpose, TokenStatus, verify
+from nps.reasons.answers import FollowUpAnswers, InvalidAnswer, parse_answers
 from nps.responding.adapters.invites import Invite, InviteNotFound
 from nps.responding.adapters.responses import CommentLimitReached, NotAnswered, RecordedScore, StoredResponse
 from nps.responding.scanners import (
@@ -88,6 +89,14 @@ class CommentBeforeScore(ResponseError):
     reason = "comment_before_score"
 
 
+class BadAnswer(ResponseError):
+    """A follow-up answer that cannot be recorded (an unknown driver, a CSAT or CES out of range or not
+    one ASCII digit, an answer to a question not asked): nothing of the form is recorded."""
+
+    status = 400
+    reason = "bad_answer"
+
+
 class TooManyComments(ResponseError):
     """The answer already took :data:`~nps.responding.adapters.responses.MAX_COMMENTS_PER_RESPONSE` comments:
     this one is not saved, and the page thanks the person for the ones we have."""
@@ -120,7 +129,26 @@ class ResponseStore(Protocol):
 
     def get(self, invite_id: str) -> StoredResponse | None: ...
 
-    def save_comment(self, invite_id: str, comment: str, now_iso: str) -> None: ...
+    def save_comment(
+        self,
+        invite_id: str,
+        comment: str | None,
+        now_iso: str,
+        *,
+        themes: tuple[str, ...] | None = None,
+        answers: FollowUpAnswers | None = None,
+        edit_window_start_iso: str = "",
+    ) -> None: ...
+
+
+class ThemeTagger(Protocol):
+    """Tags a comment with the themes of its survey's taxonomy in the response's locale."""
+
+    def tag(self, survey_id: str, locale: str, comment: str) -> tuple[str, ...]:
+        """The theme ids, sorted and unique; ``()`` when none is found or the comment cannot be tagged
+        (no taxonomy, a locale without a stemmer, a comment over the tagger's limit). Never raises for
+        the comment's content: a comment is saved whatever its themes."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +205,11 @@ class ResponseService:
         responses: ResponseStore,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         edit_window: timedelta = timedelta(days=7),
+        themes: ThemeTagger | None = None,
     ) -> None:
         self._keyring = keyring
+        #: Without a tagger, comments are saved without ``themes`` (the attribute is left as it is).
+        self.themes = themes
         self.invites = invites
         self.responses = responses
         self.clock = clock
@@ -271,25 +302,51 @@ class ResponseService:
         self.open_link(token, raw_score, request)
         return self.confirm(token, raw_score, request)
 
-    def comment(self, token: str, raw_comment: str | None, raw_score: str | None = None) -> Invite:
-        """Save the "why?" comment. Typing one is a person's act, so the score the page showed
-        (``raw_score``, which the comment form carries) is the person's answer: it is recorded as a
-        confirm would record it, before the comment. It replaces an answer held back as possibly
-        automated (a scanner's score never wins over the one the person saw), it records a change of
-        score within the edit window, and it records the answer when none is on record yet (a comment
-        sent before the page's automatic confirmation, or with scripts off). Without a score, an answer
-        held back as automated is counted when its comment arrives.
+    def comment(
+        self,
+        token: str,
+        raw_comment: str | None,
+        raw_score: str | None = None,
+        *,
+        driver: str | None = None,
+        csat: str | None = None,
+        ces: str | None = None,
+    ) -> Invite:
+        """Save the "why?" comment and the follow-up answers (``driver``, ``csat``, ``ces``: the raw form
+        fields, None when not answered) on the same response, in one write. Typing one is a person's act,
+        so the score the page showed (``raw_score``, which the comment form carries) is the person's
+        answer: it is recorded as a confirm would record it, before the comment. It replaces an answer
+        held back as possibly automated (a scanner's score never wins over the one the person saw), it
+        records a change of score within the edit window, and it records the answer when none is on
+        record yet (a comment sent before the page's automatic confirmation, or with scripts off).
+        Without a score, an answer held back as automated is counted when its comment arrives.
 
-        Raises :class:`BadComment` (empty, too long), :class:`CommentBeforeScore` (no answer yet and no
-        score sent) and :class:`TooManyComments` (the answer took
+        Every part is optional once one is given: answers without a comment are saved; a comment is
+        required only when no question is answered. The comment is tagged with the survey's themes in
+        the invite's locale (``themes`` written with it). Answers change within the edit window only.
+
+        Raises :class:`BadAnswer` (an answer the invite's questions do not allow; nothing recorded),
+        :class:`BadComment` (empty with no answer, too long), :class:`CommentBeforeScore` (no answer yet
+        and no score sent) and :class:`TooManyComments` (the answer took
         :data:`~nps.responding.adapters.responses.MAX_COMMENTS_PER_RESPONSE` already).
         """
         now = self.clock()
         invite = self.open_invite(token, now)
         try:
+            answers = parse_answers(invite.questions, driver, csat, ces)
+        except InvalidAnswer as error:
+            raise BadAnswer.of(invite, str(error)) from error
+        text: str | None
+        try:
             text = clean_comment(raw_comment)
+        except EmptyComment as error:
+            if not answers.any:
+                raise type(error).of(invite, str(error)) from error
+            text = None
         except BadComment as error:
             raise type(error).of(invite, str(error)) from error
+        themes = self._themes(invite, text)
+        window_start = iso_timestamp(now - self.edit_window)
         shown = _score_or_none(raw_score)
         if shown is not None:
             # A repeat of the score on record writes nothing; after the edit window the answer stands.
@@ -300,10 +357,21 @@ class ResponseService:
                 iso_timestamp(now),
                 source="comment",
                 confidence="high",
-                edit_window_start_iso=iso_timestamp(now - self.edit_window),
+                edit_window_start_iso=window_start,
             )
+
+        def save() -> None:
+            self.responses.save_comment(
+                invite.invite_id,
+                text,
+                iso_timestamp(now),
+                themes=themes,
+                answers=answers,
+                edit_window_start_iso=window_start,
+            )
+
         try:
-            self.responses.save_comment(invite.invite_id, text, iso_timestamp(now))
+            save()
         except CommentLimitReached as error:
             raise TooManyComments.of(invite) from error
         except NotAnswered as error:
@@ -319,8 +387,14 @@ class ResponseService:
                 source="comment",
                 confidence="high",
             )
-            self.responses.save_comment(invite.invite_id, text, iso_timestamp(now))
+            save()
         return invite
+
+    def _themes(self, invite: Invite, text: str | None) -> tuple[str, ...] | None:
+        """The themes of a comment to save (None: no comment, or no tagger to ask)."""
+        if text is None or self.themes is None:
+            return None
+        return self.themes.tag(invite.survey_id, invite.locale, text)
 
 
 _BROWSER_HEADERS = {

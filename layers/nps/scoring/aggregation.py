@@ -1,8 +1,10 @@
 """Turning stream records into aggregate deltas (pure: no clients, no clocks).
 
 A *transition* is one stream record: the response before and after a write. Its delta removes the old
-image's contribution and adds the new one's, for every aggregate key the response belongs to:
-survey × granularity × period × segment (``*`` or ``dimension=value``, one dimension at a time) ×
+image's contribution (category, score, CSAT and CES counters) and adds the new one's, for every
+aggregate key the response belongs to: survey × granularity × period × segment (``*`` or
+``dimension=value``, one dimension at a time; the chosen driver and each theme of the comment are
+slices too, ``driver=<id>`` and ``theme=<id>``) ×
 channel (``*`` or the channel; a response with ``in_headline`` false, an anonymous share-link answer, only
 adds to its own channel). A batch's transitions are coalesced so that each key is written once.
 
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from nps.kernel.categories import SCORES, Category, categorize
 from nps.kernel.periods import Granularity, period_keys
+from nps.reasons.scales import CES_COUNTERS, CES_MIN, CSAT_COUNTERS, CSAT_MIN, DRIVER_DIMENSION, THEME_DIMENSION
 
 if TYPE_CHECKING:
     from nps.events.models import ResponseItem
@@ -47,7 +50,9 @@ CATEGORY_COUNTERS: dict[Category, str] = {
     Category.DETRACTOR: "detractors",
 }
 SCORE_COUNTERS: tuple[str, ...] = tuple(f"score_{score}" for score in SCORES)
-COUNTERS: tuple[str, ...] = (*CATEGORY_COUNTERS.values(), *SCORE_COUNTERS)
+#: Every counter an aggregate item may hold: categories, scores, then the CSAT and CES answers per value
+#: (``csat_1`` … ``csat_5``, ``ces_1`` … ``ces_7``; items written before them simply lack them).
+COUNTERS: tuple[str, ...] = (*CATEGORY_COUNTERS.values(), *SCORE_COUNTERS, *CSAT_COUNTERS, *CES_COUNTERS)
 
 Counters = dict[str, int]
 #: Per score, the two counters a response with that score adds to.
@@ -56,6 +61,12 @@ _COUNTER_NAMES: tuple[tuple[str, str], ...] = tuple(
 )
 _CATEGORY_NAMES: tuple[str, ...] = tuple(categorize(score).value for score in SCORES)
 _SCORE_COUNT = len(SCORES)
+#: A batch's sums are one vector per signature: 11 scores, then 5 CSAT values, then 7 CES values.
+_CSAT_AT = _SCORE_COUNT - CSAT_MIN
+_CES_AT = _SCORE_COUNT + len(CSAT_COUNTERS) - CES_MIN
+_VECTOR_SIZE = _SCORE_COUNT + len(CSAT_COUNTERS) + len(CES_COUNTERS)
+#: The counter of each vector position past the scores.
+_RATING_COUNTERS: tuple[str, ...] = (*CSAT_COUNTERS, *CES_COUNTERS)
 #: Each category counter with the scores it sums (a slice of the per-score vector: 0-6, 7-8, 9-10).
 _CATEGORY_SCORE_RANGES: tuple[tuple[str, tuple[int, int]], ...] = tuple(
     (name, (min(scores), max(scores) + 1))
@@ -108,7 +119,33 @@ def _signature(item: AnyResponse) -> Signature:
     at = item.first_answered_at
     assert at is not None
     day = at.date() if at.tzinfo is UTC or at.utcoffset() == _ZERO else at.astimezone(UTC).date()
-    return item.survey_id, day, tuple(sorted(item.segments.items())), channel_values(item.channel, item.in_headline)
+    return item.survey_id, day, segment_values(item), channel_values(item.channel, item.in_headline)
+
+
+def segment_values(item: AnyResponse) -> tuple[tuple[str, str], ...]:
+    """The ``(dimension, value)`` slices a response adds to beside ``*``: its segment values, its driver
+    (``driver=<id>``) and each theme of its comment (``theme=<id>``), sorted, each once."""
+    segments = item.segments
+    driver, themes = item.driver, item.themes
+    if driver is None and not themes:
+        return tuple(sorted(segments.items()))
+    pairs = set(segments.items())
+    if driver is not None:
+        pairs.add((DRIVER_DIMENSION, driver))
+    pairs.update((THEME_DIMENSION, theme) for theme in themes)
+    return tuple(sorted(pairs))
+
+
+def reasons_of(item: AnyResponse | None) -> Reasons | None:
+    """What a counted response adds beside its score (driver, CSAT, CES, themes); None when it does not
+    count, so a change of any of them (or of whether it counts) is a change of the aggregates."""
+    if item is None or not item.is_counted:
+        return None
+    return item.driver, item.csat, item.ces, item.themes
+
+
+#: (driver, CSAT, CES, themes) of a counted response.
+Reasons = tuple[str | None, int | None, int | None, tuple[str, ...]]
 
 
 @lru_cache(maxsize=4096)
@@ -139,7 +176,12 @@ def contribution(item: AnyResponse | None) -> Counters:
     if item is None or not item.is_counted or item.score is None:
         return {}
     category = item.category or categorize(item.score)
-    return {CATEGORY_COUNTERS[category]: 1, SCORE_COUNTERS[item.score]: 1}
+    counters = {CATEGORY_COUNTERS[category]: 1, SCORE_COUNTERS[item.score]: 1}
+    if item.csat is not None:
+        counters[CSAT_COUNTERS[item.csat - CSAT_MIN]] = 1
+    if item.ces is not None:
+        counters[CES_COUNTERS[item.ces - CES_MIN]] = 1
+    return counters
 
 
 class _TransitionFields(NamedTuple):
@@ -154,6 +196,9 @@ class _TransitionFields(NamedTuple):
     new_score: int | None
     #: The ledger item that records this transition as applied.
     ledger_bucket: str
+    #: The counted driver, CSAT, CES and themes before and after (``None`` where it did not count).
+    old_reasons: Reasons | None
+    new_reasons: Reasons | None
 
 
 class Transition(_TransitionFields):
@@ -186,13 +231,21 @@ class Transition(_TransitionFields):
                 old.score if old is not None and old.is_counted else None,
                 new.score if new is not None and new.is_counted else None,
                 ledger_bucket(invite_id, record_time),
+                reasons_of(old),
+                reasons_of(new),
             ),
         )
 
     @property
-    def moves_counts(self) -> bool:
+    def moves_score(self) -> bool:
         """Whether the counted score changed (a first answer, a new score, or a removal)."""
         return self.old_score != self.new_score
+
+    @property
+    def moves_counts(self) -> bool:
+        """Whether any aggregate changes: the counted score, or the driver, CSAT, CES or themes of a
+        counted response."""
+        return self.old_score != self.new_score or self.old_reasons != self.new_reasons
 
     def deltas(self) -> dict[AggregateKey, Counters]:
         return coalesce((self,))
@@ -230,8 +283,10 @@ class LedgerClaim:
 def coalesce(transitions: Iterable[Transition]) -> dict[AggregateKey, Counters]:
     """Sum the deltas of many transitions per key, dropping counters, and keys, whose sum is zero.
 
-    Returns ``{key: {counter: delta}}`` with a new counters dict per key. Sums are kept per score (a
-    vector of 11 counts) until the end: a category's counter is the sum of its scores' counters.
+    Returns ``{key: {counter: delta}}`` with a new counters dict per key. Sums are kept per score, CSAT
+    and CES value (a vector of 11 + 5 + 7 counts) until the end: a category's counter is the sum of its
+    scores' counters. A response's driver and themes are slices (``driver=<id>``, ``theme=<id>``) beside
+    its segment values, so an edit that changes them moves its counts between those slices.
     """
     # Per (survey, day, segment values, channel): responses that share it move exactly the same keys.
     by_signature: dict[Signature, list[int]] = {}
@@ -239,24 +294,16 @@ def coalesce(transitions: Iterable[Transition]) -> dict[AggregateKey, Counters]:
         # The stored category is checked against the score where records enter: the score decides.
         old_score, new_score = transition.old_score, transition.new_score
         if old_score is not None and transition.old is not None:
-            signature = _signature(transition.old)
-            scores = by_signature.get(signature)
-            if scores is None:
-                scores = by_signature[signature] = [0] * _SCORE_COUNT
-            scores[old_score] -= 1
+            _add(by_signature, transition.old, old_score, -1)
         if new_score is not None and transition.new is not None:
-            signature = _signature(transition.new)
-            scores = by_signature.get(signature)
-            if scores is None:
-                scores = by_signature[signature] = [0] * _SCORE_COUNT
-            scores[new_score] += 1
+            _add(by_signature, transition.new, new_score, 1)
     # Then per (survey, day, segment, channel): one dimension at a time and all segments, this channel and
     # all channels. A stored vector is never changed (sums make new lists), so slices may share one.
     by_slice: dict[tuple[str, date, str, str], list[int]] = {}
-    for (survey_id, day, segment_values, channels), scores in by_signature.items():
+    for (survey_id, day, pairs, channels), scores in by_signature.items():
         if not any(scores):
             continue
-        for segment in _segment_labels(segment_values):
+        for segment in _segment_labels(pairs):
             for channel_value in channels:
                 slice_key = (survey_id, day, segment, channel_value)
                 total = by_slice.get(slice_key)
@@ -278,16 +325,34 @@ def coalesce(transitions: Iterable[Transition]) -> dict[AggregateKey, Counters]:
     return result
 
 
-def _counters(scores: list[int]) -> Counters:
-    """The non-zero counters of a vector of per-score deltas: categories first, then scores."""
+def _add(by_signature: dict[Signature, list[int]], item: AnyResponse, score: int, sign: int) -> None:
+    """Add (``sign`` 1) or remove (-1) one counted response's score, CSAT and CES to its signature's sums."""
+    signature = _signature(item)
+    sums = by_signature.get(signature)
+    if sums is None:
+        sums = by_signature[signature] = [0] * _VECTOR_SIZE
+    sums[score] += sign
+    if item.csat is not None:
+        sums[_CSAT_AT + item.csat] += sign
+    if item.ces is not None:
+        sums[_CES_AT + item.ces] += sign
+
+
+def _counters(sums: list[int]) -> Counters:
+    """The non-zero counters of a vector of deltas: categories first, then scores, CSAT and CES values."""
     counters: Counters = {}
     for name, (low, high) in _CATEGORY_SCORE_RANGES:
-        value = sum(scores[low:high])
+        value = sum(sums[low:high])
         if value:
             counters[name] = value
-    for score, value in enumerate(scores):
+    for score in range(_SCORE_COUNT):
+        value = sums[score]
         if value:
             counters[SCORE_COUNTERS[score]] = value
+    for position, name in enumerate(_RATING_COUNTERS, _SCORE_COUNT):
+        value = sums[position]
+        if value:
+            counters[name] = value
     return counters
 
 

@@ -17,12 +17,17 @@ from typing import Any, NamedTuple
 
 from nps.kernel.categories import MAX_COMMENT_LENGTH, Category
 from nps.kernel.streams import MalformedRecord
+from nps.reasons.scales import CES_MAX, CES_MIN, CSAT_MAX, CSAT_MIN, MAX_THEMES_PER_RESPONSE
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _CHANNELS = frozenset({"email", "sms", "web", "link", "link_anonymous"})
 _CATEGORIES = {category.value: category for category in Category}
 _MAX_SEGMENT_NAME = 64
 _EMPTY: Mapping[str, str] = {}
+_NO_THEMES: tuple[str, ...] = ()
+#: The CSAT and CES answers as the decoders accept them (one digit in range, as the respond path writes them).
+_CSAT_TEXTS = {str(value): value for value in range(CSAT_MIN, CSAT_MAX + 1)}
+_CES_TEXTS = {str(value): value for value in range(CES_MIN, CES_MAX + 1)}
 _ID_FIELDS = ("invite_id", "survey_id", "wave_id", "contact_id")
 
 Image = Mapping[str, Mapping[str, Any]]
@@ -54,6 +59,12 @@ class Response(NamedTuple):
     confidence: str | None = None
     #: False for an answer kept out of the survey-wide figures (an anonymous share-link answer).
     in_headline: bool = True
+    #: The follow-up answers (nps.reasons): the driver chosen, CSAT 1-5, CES 1-7, each None when not given.
+    driver: str | None = None
+    csat: int | None = None
+    ces: int | None = None
+    #: The comment's theme ids, sorted and unique (empty without a tagged comment).
+    themes: tuple[str, ...] = _NO_THEMES
 
     @property
     def is_counted(self) -> bool:
@@ -146,6 +157,40 @@ def _segments(image: Image) -> Mapping[str, str]:
     return segments
 
 
+def _rating(image: Image, name: str, low: int, high: int) -> int | None:
+    """A CSAT or CES answer: a whole number from ``low`` to ``high``, or None (absent or NULL)."""
+    value = _integer(image, name)
+    if value is not None and not low <= value <= high:
+        raise MalformedRecord(f"attribute {name!r} outside {low}-{high}")
+    return value
+
+
+def _driver(image: Image) -> str | None:
+    value = _value(image, "driver", "S")
+    if value is not None and not _ID.fullmatch(value):
+        raise MalformedRecord("attribute 'driver' is not an id")
+    return None if value is None else str(value)
+
+
+def _themes(image: Image) -> tuple[str, ...]:
+    """The theme ids (a list, or a string set, of ids), sorted and unique; () when absent or NULL."""
+    typed = image.get("themes")
+    if typed is None or (len(typed) == 1 and typed.get("NULL") is True):
+        return _NO_THEMES
+    if len(typed) != 1 or ("L" not in typed and "SS" not in typed):
+        raise MalformedRecord("attribute 'themes' is not a list")
+    entries = typed["L"] if "L" in typed else [{"S": value} for value in typed["SS"]]
+    if len(entries) > MAX_THEMES_PER_RESPONSE:
+        raise MalformedRecord(f"more than {MAX_THEMES_PER_RESPONSE} themes")
+    ids = set()
+    for entry in entries:
+        value = entry.get("S") if isinstance(entry, Mapping) and len(entry) == 1 else None
+        if value is None or not _ID.fullmatch(value):
+            raise MalformedRecord("a theme is not an id")
+        ids.add(value)
+    return tuple(sorted(ids))
+
+
 def _single(typed: Mapping[str, Any] | None, kind: str) -> Any:
     """The value of a one-type attribute of type ``kind`` (``None`` for anything else: the checked path decides)."""
     if typed is not None and len(typed) == 1:
@@ -158,7 +203,8 @@ def response_from_image(image: Image | None) -> Response | None:
 
     ``image`` is DynamoDB JSON as the stream delivers it. Unknown attributes are ignored. Raises
     :class:`MalformedRecord` for a value of the wrong type or outside the contract (ids, channel, score
-    0-10, category, comment length, version ≥ 0, ISO 8601 timestamps).
+    0-10, category, comment length, version ≥ 0, ISO 8601 timestamps, driver id, CSAT 1-5, CES 1-7,
+    at most 50 theme ids).
     """
     if not image:
         return None
@@ -191,6 +237,16 @@ def _time_or(typed: Mapping[str, Any] | None) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         raise _Unusual from None
+
+
+def _rating_or(typed: Mapping[str, Any] | None, texts: Mapping[str, int]) -> int | None:
+    if typed is None:
+        return None
+    text = typed.get("N") if len(typed) == 1 else None
+    value = texts.get(text) if isinstance(text, str) else None
+    if value is None:
+        raise _Unusual
+    return value
 
 
 def _usual_response(image: Image) -> Response | None:
@@ -249,6 +305,24 @@ def _usual_response(image: Image) -> Response | None:
             if text is None or not 1 <= len(name) <= _MAX_SEGMENT_NAME:
                 raise _Unusual
             segments[name] = text
+    driver = _text_or(get("driver"), None)
+    if driver is not None and not _ID.fullmatch(driver):
+        raise _Unusual
+    csat = _rating_or(get("csat"), _CSAT_TEXTS)
+    ces = _rating_or(get("ces"), _CES_TEXTS)
+    typed = get("themes")
+    themes = _NO_THEMES
+    if typed is not None:
+        entries = typed.get("L") if len(typed) == 1 else None
+        if entries is None or len(entries) > MAX_THEMES_PER_RESPONSE:
+            raise _Unusual
+        found = []
+        for entry in entries:
+            value = entry.get("S") if len(entry) == 1 else None
+            if value is None or not _ID.fullmatch(value):
+                raise _Unusual
+            found.append(value)
+        themes = tuple(sorted(set(found)))
     first_text, answered_text = get("first_answered_at"), get("answered_at")
     first_answered_at = _time_or(first_text)
     # A first answer's two times are one (read once; the events then write it once).
@@ -272,6 +346,10 @@ def _usual_response(image: Image) -> Response | None:
         bool(counted),
         _text_or(get("confidence"), None),
         bool(in_headline),
+        driver,
+        csat,
+        ces,
+        themes,
     )
 
 
@@ -327,4 +405,8 @@ def _checked_response(image: Image) -> Response | None:
         True if counted is None else bool(counted),
         _value(image, "confidence", "S"),
         _value(image, "in_headline", "BOOL", nullable=False) is not False,
+        _driver(image),
+        _rating(image, "csat", CSAT_MIN, CSAT_MAX),
+        _rating(image, "ces", CES_MIN, CES_MAX),
+        _themes(image),
     )

@@ -20,7 +20,7 @@ from nps.events.publisher import Event, Publisher
 from nps.kernel.categories import SCORES, Category, categorize
 from nps.kernel.streams import MalformedRecord
 from nps.scoring.adapters.aggregates import CommitStats
-from nps.scoring.aggregation import Transition
+from nps.scoring.aggregation import Transition, reasons_of
 from nps.scoring.records import Image, response_from_image
 
 if TYPE_CHECKING:
@@ -82,8 +82,10 @@ def parse_record(
     comment = comment_event(old, new)
     old_score = old.score if old is not None and old.is_counted else None
     new_score = new.score if new is not None and new.is_counted else None
-    if old_score == new_score:
-        return ParsedRecord(None, comment)  # a comment, or a write that did not change the counted score
+    if old_score == new_score and reasons_of(old) == reasons_of(new):
+        # A comment with the same themes, or a write that changed nothing counted (score, driver, CSAT,
+        # CES, themes).
+        return ParsedRecord(None, comment)
     try:
         record_time = datetime.fromtimestamp(float(created_at), UTC)
     except (TypeError, ValueError, OverflowError):
@@ -116,6 +118,10 @@ def comment_event(old: AnyResponse | None, new: AnyResponse | None) -> Event | N
         comment_length=len(new.comment),
         version=new.version,
         commented_at=commented_at,
+        driver=new.driver,
+        csat=new.csat,
+        ces=new.ces,
+        themes=new.themes,
     )
     return Event(COMMENT_RECEIVED, detail)
 
@@ -140,7 +146,7 @@ def retracted_event(transition: Transition) -> Event | None:
 def scored_event(transition: Transition) -> Event | None:
     """``NPS Response Scored`` for a first answer or a changed score (not for removals)."""
     new = transition.new
-    if new is None or new.score is None or transition.new_score is None or not transition.moves_counts:
+    if new is None or new.score is None or transition.new_score is None or not transition.moves_score:
         return retracted_event(transition)
     first_answered_at = new.first_answered_at
     assert first_answered_at is not None
@@ -159,6 +165,10 @@ def scored_event(transition: Transition) -> Event | None:
         version=new.version,
         first_answered_at=first_answered_at,
         answered_at=new.answered_at or first_answered_at,
+        driver=new.driver,
+        csat=new.csat,
+        ces=new.ces,
+        themes=new.themes,
     )
     return Event(RESPONSE_SCORED, detail)
 

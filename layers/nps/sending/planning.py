@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.periods import parse_timestamp
 from nps.links.pseudonyms import IdKey
+from nps.reasons.questions import FollowUpQuestions
 from nps.sending.suppression import normalise_address
 
 if TYPE_CHECKING:
@@ -47,6 +48,9 @@ class PlannedInvite:
     send_after: datetime
     #: What the invite's response pages show of the survey (brand, wording in ``locale``).
     page: PageBrand = NEUTRAL_BRAND
+    #: The survey's follow-up questions in ``locale`` (None when it asks none), copied onto the invite so a
+    #: tap reads no survey (:class:`nps.reasons.questions.FollowUpQuestions`, under 3 KB).
+    questions: FollowUpQuestions | None = None
     #: Keyed hash of the wave and the mailbox (channel and normalised address) when the wave claims its
     #: mailboxes in the store (waves planned over several invocations); ``None`` otherwise. No PII.
     mailbox_key: str | None = None
@@ -193,6 +197,7 @@ def plan_contacts(
             segments=survey.segments_of(contact.attributes),
             send_after=send_after,
             page=survey.page_brand(locale),
+            questions=survey.follow_up_questions(locale),
             mailbox_key=mailbox_key_for(wave_id, mailbox, id_key) if mailbox_keys else None,
         )
         plan.invites.append(invite)

@@ -29,6 +29,7 @@ from nps.kernel.branding import MAX_URL, PageBrand, logo_url_problem, website_ur
 from nps.kernel.locales import offered_locale, supported_locales
 from nps.kernel.normalising import BIDI_CONTROLS, segment_values
 from nps.reasons.definition import Reasons
+from nps.reasons.questions import FollowUpQuestions
 from nps.reasons.scales import RESERVED_DIMENSIONS
 from nps.sending.addresses import EMAIL_RE
 
@@ -495,6 +496,12 @@ class Survey(BaseModel):
             question=self.question.get(locale),
             follow_up_question=self.follow_up_question.get(locale),
         )
+
+    def follow_up_questions(self, locale: str) -> FollowUpQuestions | None:
+        """What the response page of an invite in ``locale`` asks after the score (copied onto the
+        invite), or None when the survey asks no follow-up question."""
+        questions = self.reasons.questions(locale, self.brand_name)
+        return questions if questions.asks_anything else None
 
     def segments_of(self, attributes: dict[str, str]) -> dict[str, str]:
         """The contact's values of this survey's segment dimensions (copied onto the invite), in Unicode

@@ -73,6 +73,15 @@ TEXT = st.text(max_size=40)  # quotes, backslashes, control characters, non-ASCI
 SEGMENTS = st.dictionaries(st.text(min_size=1, max_size=64), TEXT, max_size=4)
 SCORES = st.integers(min_value=0, max_value=10)
 VERSIONS = st.integers(min_value=1, max_value=2**40)
+#: The follow-up answers and themes an answer event carries (driver, CSAT, CES, themes).
+REASONS = st.fixed_dictionaries(
+    {
+        "driver": st.none() | IDS,
+        "csat": st.none() | st.integers(1, 5),
+        "ces": st.none() | st.integers(1, 7),
+        "themes": st.lists(IDS, max_size=50, unique=True).map(lambda ids: tuple(sorted(ids))),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -95,35 +104,43 @@ def answer(
 
 
 @given(IDS, IDS, IDS, IDS, st.sampled_from(["email", "sms"]), TEXT, SEGMENTS, SCORES, st.none() | SCORES,
-       VERSIONS, TIMES, TIMES)  # fmt: skip
+       VERSIONS, TIMES, TIMES, REASONS)  # fmt: skip
 def test_response_scored_is_the_models_json(
     invite: str, survey: str, wave: str, contact: str, channel: str, locale: str, segments: dict[str, str],
-    score: int, previous: int | None, version: int, first: datetime, at: datetime,
+    score: int, previous: int | None, version: int, first: datetime, at: datetime, reasons: dict[str, Any],
 ) -> None:  # fmt: skip
     category, before = categorize(score), None if previous is None else categorize(previous)
     plain = response_scored(
         answer(invite, survey, wave, contact, channel, locale, segments), event_id=f"{invite}:{version}",
         score=score, category=category, previous_score=previous, previous_category=before,
         category_changed=before is not None and before is not category, category_entered=before is not category,
-        version=version, first_answered_at=first, answered_at=at,
+        version=version, first_answered_at=first, answered_at=at, **reasons,
     )  # fmt: skip
     model = ResponseScoredDetail.model_validate_json(plain.model_dump_json())
     assert model.model_dump_json() == plain.model_dump_json()
     assert (model.locale, model.segments, model.answered_at) == (locale, segments, at)
+    assert (model.driver, model.csat, model.ces, model.themes) == (
+        reasons["driver"],
+        reasons["csat"],
+        reasons["ces"],
+        reasons["themes"],
+    )
 
 
 @given(IDS, IDS, IDS, IDS, st.sampled_from(["email", "sms"]), TEXT, SEGMENTS, SCORES,
-       st.integers(min_value=1, max_value=2000), VERSIONS, TIMES)  # fmt: skip
+       st.integers(min_value=1, max_value=2000), VERSIONS, TIMES, REASONS)  # fmt: skip
 def test_comment_received_is_the_models_json(
     invite: str, survey: str, wave: str, contact: str, channel: str, locale: str, segments: dict[str, str],
-    score: int, length: int, version: int, at: datetime,
+    score: int, length: int, version: int, at: datetime, reasons: dict[str, Any],
 ) -> None:  # fmt: skip
     plain = comment_received(
         answer(invite, survey, wave, contact, channel, locale, segments), event_id=f"{invite}:{version}:comment",
         score=score, category=categorize(score), comment_length=length, version=version, commented_at=at,
+        **reasons,
     )  # fmt: skip
     model = CommentReceivedDetail.model_validate_json(plain.model_dump_json())
     assert model.model_dump_json() == plain.model_dump_json()
+    assert model.themes == reasons["themes"]
 
 
 @given(IDS, IDS, IDS, IDS, st.sampled_from(["email", "sms"]), TEXT, SEGMENTS, SCORES,
@@ -144,3 +161,40 @@ def test_response_retracted_is_the_models_json(
 def test_a_plain_detail_of_data_is_that_data_as_compact_json() -> None:
     detail = PlainDetail.of({"a": 'ü"x', "b": [1, None]})
     assert detail.model_dump_json() == '{"a":"ü\\"x","b":[1,null]}'
+
+
+def test_ten_of_the_largest_answer_events_fit_one_put_events_call() -> None:
+    # Given answer events as large as the contract lets them be: 64-character ids, 8 segment values of
+    # 64 characters that JSON escapes to 6 bytes each, a 35-character locale, a driver and 50 themes of
+    # 64 characters each
+    from nps.events.names import EVENT_SOURCE, RESPONSE_SCORED
+    from nps.events.publisher import MAX_ENTRIES_PER_CALL
+    from nps.reasons.scales import MAX_THEMES_PER_RESPONSE
+    from nps.sending.surveys import MAX_SEGMENT_DIMENSIONS
+    from tests.permissions.limits import EVENTS_BYTES, event_entry_size
+
+    long_id = "i" * 64
+    segments = {f"d{n}_" + "x" * 28: "\t" * 64 for n in range(MAX_SEGMENT_DIMENSIONS)}
+    themes = tuple(sorted(f"{n:02d}" + "t" * 62 for n in range(MAX_THEMES_PER_RESPONSE)))
+    at = datetime(2026, 11, 23, 10, 20, 0, 123456, tzinfo=timezone(timedelta(hours=-9, minutes=-30)))
+    ids = answer(long_id, long_id, long_id, long_id, "email", "x" * 35, segments)
+    detail = comment_received(
+        event_id=f"{long_id}:{2**40}:comment", **ids, score=0, category=categorize(0), comment_length=2000,
+        version=2**40, commented_at=at, driver=long_id, csat=5, ces=7, themes=themes,
+    )  # fmt: skip
+    scored = response_scored(
+        event_id=f"{long_id}:{2**40}", **ids, score=0, category=categorize(0), previous_score=10,
+        previous_category=categorize(10), category_changed=True, category_entered=True, version=2**40,
+        first_answered_at=at, answered_at=at, driver=long_id, csat=5, ces=7, themes=themes,
+    )  # fmt: skip
+    CommentReceivedDetail.model_validate_json(detail.model_dump_json())
+    largest = max(
+        event_entry_size(
+            {"Source": EVENT_SOURCE, "DetailType": RESPONSE_SCORED, "Detail": d.model_dump_json(),
+             "Resources": [], "Time": True}
+        )
+        for d in (detail, scored)
+    )  # fmt: skip
+    # Then ten of them (one PutEvents call) stay far below EventBridge's 256 KB
+    assert largest < 16 * 1024
+    assert MAX_ENTRIES_PER_CALL * largest < EVENTS_BYTES // 2

@@ -11,14 +11,17 @@ from hypothesis import strategies as st
 from nps.reasons.answers import (
     CesOutOfRange,
     CsatOutOfRange,
+    FollowUpAnswers,
     InvalidAnswer,
     QuestionNotAsked,
     UnknownDriver,
+    parse_answers,
     parse_ces,
     parse_csat,
     parse_driver,
 )
 from nps.reasons.definition import Reasons
+from nps.reasons.questions import FollowUpQuestions
 
 
 @dataclass(frozen=True)
@@ -102,3 +105,52 @@ def test_any_string_is_a_driver_exactly_when_it_is_an_id(raw: str) -> None:
     else:
         with pytest.raises(UnknownDriver):
             parse_driver(REASONS, raw)
+
+
+QUESTIONS = FollowUpQuestions(
+    locale="en", drivers=(("price", "Price"),), driver_question="Why?", csat_question="Satisfied?"
+)
+
+
+def test_absent_fields_are_no_answers() -> None:
+    assert parse_answers(QUESTIONS, None, None, None) == FollowUpAnswers()
+    assert not FollowUpAnswers().any
+
+
+def test_the_answers_to_the_questions_asked_are_parsed() -> None:
+    answers = parse_answers(QUESTIONS, "price", "5", None)
+    assert answers == FollowUpAnswers(driver="price", csat=5)
+    assert answers.any
+
+
+@pytest.mark.parametrize(
+    ("questions", "fields", "error"),
+    [
+        (QUESTIONS, ("support", None, None), UnknownDriver),
+        (QUESTIONS, (None, "6", None), CsatOutOfRange),
+        (QUESTIONS, (None, None, "5"), QuestionNotAsked),  # the invite asks no CES
+        (None, ("price", None, None), UnknownDriver),  # an older invite asks nothing
+        (None, (None, "4", None), QuestionNotAsked),
+        (None, (None, None, "4"), QuestionNotAsked),
+    ],
+)
+def test_an_answer_the_questions_do_not_allow_is_refused(
+    questions: FollowUpQuestions | None, fields: tuple[str | None, str | None, str | None], error: type[InvalidAnswer]
+) -> None:
+    with pytest.raises(error):
+        parse_answers(questions, *fields)
+
+
+@given(csat=st.text(max_size=3), ces=st.text(max_size=3))
+def test_parsed_answers_are_always_in_range(csat: str, ces: str) -> None:
+    questions = FollowUpQuestions(locale="en", csat_question="S?", ces_statement="E?")
+    try:
+        answers = parse_answers(questions, None, csat, ces)
+    except InvalidAnswer:
+        return
+    assert answers.csat is not None
+    assert 1 <= answers.csat <= 5
+    assert answers.ces is not None
+    assert 1 <= answers.ces <= 7
+    assert csat.isascii()
+    assert ces.isascii()

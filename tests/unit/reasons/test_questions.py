@@ -85,3 +85,25 @@ def test_the_questions_round_trip_through_their_item(locale: str, brand: str) ->
 def test_a_damaged_copy_is_refused(item: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="follow-up questions"):
         FollowUpQuestions.from_item(item)
+
+
+@given(locale=st.sampled_from(["en", "de", "es"]), brand=st.text(min_size=1, max_size=80))
+def test_the_questions_round_trip_through_an_invites_attribute(locale: str, brand: str) -> None:
+    questions = REASONS.questions(locale, brand=brand)
+    assert FollowUpQuestions.from_attribute(questions.to_attribute()) == questions
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        {},
+        {"S": "en"},
+        {"M": {}},
+        {"M": {"locale": {"N": "1"}}},
+        {"M": {"locale": {"S": "en"}, "drivers": {"SS": ["price"]}}},
+        {"M": {"locale": {"S": "en"}, "csat_question": {"S": "Why?", "N": "1"}}},
+    ],
+)
+def test_an_invite_without_a_well_formed_copy_asks_nothing(value: dict[str, Any] | None) -> None:
+    assert FollowUpQuestions.from_attribute(value) is None

@@ -13,10 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nps.events.models import ResponseItem
-from nps.kernel.periods import Granularity
+from nps.kernel.categories import categorize
+from nps.kernel.periods import Granularity, period_keys
 from nps.scoring.adapters.aggregates import encode_total
 from nps.scoring.aggregation import (
     ALL,
+    CATEGORY_COUNTERS,
     COUNTERS,
     LEDGER_BUCKETS,
     AggregateKey,
@@ -123,7 +125,14 @@ def test_a_response_stored_as_not_counted_contributes_nothing(make_item: MakeIte
 
 
 def test_counter_names() -> None:
-    assert ("promoters", "passives", "detractors", *(f"score_{s}" for s in range(11))) == COUNTERS
+    assert (
+        "promoters",
+        "passives",
+        "detractors",
+        *(f"score_{s}" for s in range(11)),
+        *(f"csat_{v}" for v in range(1, 6)),
+        *(f"ces_{v}" for v in range(1, 8)),
+    ) == COUNTERS
 
 
 def test_first_answer_adds_one_to_each_key(make_item: MakeItem, make_transition: MakeTransition) -> None:
@@ -265,6 +274,10 @@ SIDES = st.none() | st.fixed_dictionaries(
         "survey_id": st.sampled_from(["srv_1", "srv_2"]),
         "channel": st.sampled_from(["email", "sms"]),
         "segments": st.dictionaries(st.sampled_from(["plan", "region"]), st.sampled_from(["a", "b"]), max_size=2),
+        "driver": st.sampled_from([None, "price", "support"]),
+        "csat": st.sampled_from([None, 1, 4, 5]),
+        "ces": st.sampled_from([None, 2, 7]),
+        "themes": st.lists(st.sampled_from(["price", "support", "ux"]), max_size=3),
         # Around a week's, a month's and a quarter's end, in UTC and in another offset.
         "first_answered_at": st.sampled_from(
             [
@@ -290,15 +303,53 @@ def test_coalesce_equals_a_recount_key_by_key(sides: list[tuple[dict[str, Any] |
             None if side is None else ResponseItem(**BASE, invite_id=f"inv_{number}", **side) for side in (old, new)
         ]
         transitions.append(Transition(f"inv_{number}", 2, datetime(2026, 10, 5, tzinfo=UTC), "1", *items))
-    # When coalesced / Then each key's counters are the recount of every side's own keys and contribution
+    # When coalesced / Then each key's counters are the recount of every side's own keys and counters,
+    # written out here: its category and score, its CSAT and CES values, in every period of its first
+    # answer's UTC day, for all segments, each segment value, its driver and each of its themes, on its
+    # channel and all channels
     expected: dict[AggregateKey, Counter[str]] = defaultdict(Counter)
     for transition in transitions:
         for item, sign in ((transition.old, -1), (transition.new, 1)):
-            for key in aggregate_keys(item) if item is not None and item.is_counted else ():
-                for name, value in contribution(item).items():
-                    expected[key][name] += sign * value
+            if item is None or not item.counted or item.score is None or item.first_answered_at is None:
+                continue
+            counters = [f"score_{item.score}", CATEGORY_COUNTERS[categorize(item.score)]]
+            counters += [f"csat_{item.csat}"] if item.csat is not None else []
+            counters += [f"ces_{item.ces}"] if item.ces is not None else []
+            slices = {"*", *(f"{d}={v}" for d, v in item.segments.items()), *(f"theme={t}" for t in item.themes)}
+            slices |= {f"driver={item.driver}"} if item.driver is not None else set()
+            day = item.first_answered_at.astimezone(UTC)
+            for segment in slices:
+                for channel in ("*", item.channel):
+                    for granularity, period in period_keys(day).items():
+                        key = AggregateKey(item.survey_id, granularity, period, segment, channel)
+                        for name in counters:
+                            expected[key][name] += sign
     recount = {key: {n: v for n, v in c.items() if v} for key, c in expected.items()}
     assert coalesce(transitions) == {key: c for key, c in recount.items() if c}
+
+
+#: What a person's edits change (a response's survey, segments, channel and first answer never change).
+EDITABLE = frozenset({"score", "counted", "driver", "csat", "ces", "themes"})
+
+
+@settings(max_examples=100, deadline=None)
+@given(SIDES.filter(lambda side: side is not None and side["counted"]), SIDES)
+def test_an_edit_moves_counts_exactly_and_undoing_it_restores_them(
+    first: dict[str, Any], edit: dict[str, Any] | None
+) -> None:
+    # Given a counted answer, then any edit of it (driver, CSAT, CES, themes, score, ... or a removal)
+    before = ResponseItem(**BASE, invite_id="inv_e", **first)
+    edited = {name: value for name, value in (edit or {}).items() if name in EDITABLE}
+    after = None if edit is None else ResponseItem(**BASE, invite_id="inv_e", **(first | edited))
+    at = datetime(2026, 10, 5, tzinfo=UTC)
+    insert = Transition("inv_e", 1, at, "1", None, before)
+    change = Transition("inv_e", 2, at, "2", before, after)
+    undo = Transition("inv_e", 3, at, "3", after, before)
+    # Then the edit alone is the difference of the two recounts, and an edit and its undo cancel out
+    assert coalesce([insert, change]) == coalesce([Transition("inv_e", 2, at, "2", None, after)])
+    assert coalesce([change, undo]) == {}
+    # And it moves counts exactly when a counted field changed
+    assert change.moves_counts == (coalesce([change]) != {} or change.old_score != change.new_score)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 and the event details the stream path builds as dicts are the contract's events, byte for byte.
 
 Deliberately stricter than the model's lax mode on types no stored response holds: a boolean written as
-text ("yes"), a version written as text and a timestamp written as a number are malformed here (the
-model would coerce them).
+text ("yes"), a version, CSAT or CES written as text and a timestamp written as a number are malformed
+here (the model would coerce them).
 """
 
 from __future__ import annotations
@@ -51,6 +51,12 @@ valid: dict[str, st.SearchStrategy[Any]] = {
     "source": st.just({"S": "link"}),
     "counted": st.sampled_from([{"BOOL": True}, {"BOOL": False}]),
     "confidence": st.just({"S": "human"}),
+    "driver": st.sampled_from([{"S": "price"}, {"S": "support"}]),
+    "csat": st.integers(1, 5).map(lambda v: {"N": str(v)}),
+    "ces": st.integers(1, 7).map(lambda v: {"N": str(v)}),
+    "themes": st.lists(st.sampled_from(["price", "support", "ux"]), max_size=4).map(
+        lambda v: {"L": [{"S": theme} for theme in v]}
+    ),
 }
 # What one attribute may wrongly (or legitimately) be instead: absent, NULL, another type, out of range.
 wrong: dict[str, list[Any]] = {
@@ -68,6 +74,18 @@ wrong: dict[str, list[Any]] = {
     "counted": [{"NULL": True}],
     "confidence": [{"NULL": True}],
     "source": [{"NULL": True}],
+    "driver": [{"S": "pri ce"}, {"S": ""}, {"N": "1"}, {"NULL": True}],
+    "csat": [{"N": "0"}, {"N": "6"}, {"N": "4.0"}, {"N": "4.5"}, {"N": "04"}, {"NULL": True}],
+    "ces": [{"N": "8"}, {"N": "-1"}, {"N": "7.0"}, {"NULL": True}],
+    "themes": [
+        {"L": [{"S": "b"}, {"S": "a"}, {"S": "a"}]},  # unsorted, repeated: read sorted and unique
+        {"SS": ["support", "price"]},
+        {"L": [{"S": "pri ce"}]},
+        {"L": [{"N": "1"}]},
+        {"L": [{"S": f"t{n}"} for n in range(51)]},
+        {"S": "price"},
+        {"NULL": True},
+    ],
 }
 
 
@@ -166,6 +184,10 @@ def test_each_absent_null_or_wrong_attribute_is_judged_like_the_contract(name: s
         "source": {"S": "link"},
         "counted": {"BOOL": True},
         "confidence": {"S": "human"},
+        "driver": {"S": "price"},
+        "csat": {"N": "4"},
+        "ces": {"N": "6"},
+        "themes": {"L": [{"S": "price"}, {"S": "support"}]},
     }
     if value is None:
         del image[name]

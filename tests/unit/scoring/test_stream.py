@@ -339,6 +339,41 @@ def retracted_image(make_image: MakeImage, **overrides: Any) -> dict[str, Any]:
     }
 
 
+def test_a_comment_that_changes_the_themes_moves_counts_without_a_scored_event(make_image: MakeImage) -> None:
+    # Given a counted answer whose comment arrives tagged with a theme
+    old = make_image(score=4, version=1)
+    new = make_image(score=4, version=2, comment="Too expensive", themes=["price"])
+    # When parsed
+    parsed = parse_full("MODIFY", old, new)
+    # Then it moves counts (into theme=price), says the comment arrived, and is no new score
+    assert parsed.transition is not None
+    assert parsed.transition.moves_counts
+    assert not parsed.transition.moves_score
+    assert parsed.transition.new_reasons == (None, None, None, ("price",))
+    assert parsed.comment is not None
+    assert scored_event(parsed.transition) is None
+
+
+@pytest.mark.parametrize(
+    "answers", [{"driver": "support"}, {"csat": 5}, {"ces": 2}, {"driver": "price", "csat": 1, "ces": 7}]
+)
+def test_a_new_follow_up_answer_moves_counts_without_an_event(make_image: MakeImage, answers: dict[str, Any]) -> None:
+    old = make_image(score=8, version=1)
+    new = make_image(score=8, version=2, **answers)
+    transition = parse("MODIFY", old, new)
+    assert transition is not None
+    assert transition.moves_counts
+    assert scored_event(transition) is None
+
+
+def test_a_comment_with_the_same_themes_and_answers_moves_nothing(make_image: MakeImage) -> None:
+    old = make_image(score=8, version=2, comment="Too expensive", themes=["price"], csat=3)
+    new = make_image(score=8, version=3, comment="Far too expensive", themes=["price"], csat=3)
+    parsed = parse_full("MODIFY", old, new)
+    assert parsed.transition is None
+    assert parsed.comment is not None
+
+
 def test_parse_record_of_a_first_answer_has_a_transition_and_no_comment(make_image: MakeImage) -> None:
     # Given an INSERT of a first answer without a comment
     parsed = parse_full("INSERT", None, make_image(score=9, version=1))

@@ -13,6 +13,7 @@ from typing import Any
 from nps.kernel import aws
 from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.periods import parse_timestamp
+from nps.reasons.questions import FollowUpQuestions
 from nps.responding.scanners import CLICK_LOG_SIZE, Click
 
 
@@ -36,6 +37,9 @@ class Invite:
     #: share-link answer, :mod:`nps.channels.share_links`): this invite's answer then counts in its
     #: channel only (:meth:`~nps.responding.adapters.responses.DynamoResponseRepository.record_score`).
     in_headline: bool = True
+    #: The survey's follow-up questions in the invite's locale, copied when it was planned (None on older
+    #: invites and for surveys that ask none: the page then asks only for a comment).
+    questions: FollowUpQuestions | None = None
 
     @property
     def sent_at_epoch(self) -> float | None:
@@ -58,6 +62,7 @@ def _to_item(invite: Invite) -> dict[str, Any]:
         "segments": {"M": {k: {"S": v} for k, v in invite.segments.items()}},
         "status": {"S": invite.status},
         "page": invite.page.to_item(),
+        **({"questions": invite.questions.to_attribute()} if invite.questions is not None else {}),
     } | ({} if invite.in_headline else {"in_headline": {"BOOL": False}})
 
 
@@ -77,6 +82,7 @@ def _from_item(item: dict[str, Any]) -> Invite:
         clicks=tuple(_clicks(item.get("clicks", {}).get("L", []))),
         page=PageBrand.from_item(item.get("page")),
         in_headline=item.get("in_headline", {}).get("BOOL") is not False,
+        questions=FollowUpQuestions.from_attribute(item.get("questions")),
     )
 
 

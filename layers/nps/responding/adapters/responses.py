@@ -14,6 +14,7 @@ from nps.kernel import aws
 from nps.kernel.aws import conditional_check_failed
 from nps.kernel.categories import Category
 from nps.kernel.tables import SHARDED_RESPONSES_MARKER, survey_shard
+from nps.reasons.answers import FollowUpAnswers
 from nps.responding.adapters.invites import Invite
 
 #: Comments one answer takes; beyond, the person is told politely that we have their comments (HTTP 429).
@@ -265,45 +266,31 @@ class DynamoResponseRepository:
         stored = self.get(invite_id)
         return stored.score if stored is not None and stored.counted else None
 
-    def save_comment(self, invite_id: str, comment: str, now_iso: str) -> None:
-        """Store the comment on a counted response: it becomes the response's ``comment`` and is appended
-        to ``comments`` (a list of ``{text, at}`` maps, oldest first), so earlier ones are kept; count it
-        (``comments_saved``). Raise :class:`NotAnswered` without a counted score,
+    def save_comment(
+        self,
+        invite_id: str,
+        comment: str | None,
+        now_iso: str,
+        *,
+        themes: tuple[str, ...] | None = None,
+        answers: FollowUpAnswers | None = None,
+        edit_window_start_iso: str = "",
+    ) -> None:
+        """Store the comment and the follow-up answers on a counted response, in one write.
+
+        The comment becomes the response's ``comment`` and is appended to ``comments`` (a list of
+        ``{text, at}`` maps, oldest first), so earlier ones are kept; it is counted (``comments_saved``)
+        and ``themes`` (the theme ids it was tagged with, sorted and unique; ``()`` for none) replace the
+        previous comment's. ``comment`` None saves only the answers. Each answer given (``driver``,
+        ``csat``, ``ces``) replaces the one on record while the edit window is open (it starts with the
+        first counted answer, at or after ``edit_window_start_iso``); after it, the answers on record
+        stand and a comment is still saved. Raise :class:`NotAnswered` without a counted score,
         :class:`CommentLimitReached` when the response already took :data:`MAX_COMMENTS_PER_RESPONSE`
         comments."""
-        if aws.conditional_write(
-            "update_item",
-            TableName=self.table_name,
-            Key={"invite_id": {"S": invite_id}},
-            UpdateExpression=(
-                "SET #comment = :comment, #comment_at = :now, #version = #version + :one, "
-                "#saved = if_not_exists(#saved, :zero) + :one, "
-                "#comments = list_append(if_not_exists(#comments, :none), :entry)"
-            ),
-            ConditionExpression=(
-                "attribute_exists(#score) AND (attribute_not_exists(#counted) OR #counted = :true) "
-                "AND (attribute_not_exists(#saved) OR #saved < :max)"
-            ),
-            ExpressionAttributeNames={
-                "#comment": "comment",
-                "#comment_at": "comment_at",
-                "#version": "version",
-                "#score": "score",
-                "#counted": "counted",
-                "#saved": "comments_saved",
-                "#comments": "comments",
-            },
-            ExpressionAttributeValues={
-                ":comment": {"S": comment},
-                ":now": {"S": now_iso},
-                ":zero": {"N": "0"},
-                ":one": {"N": "1"},
-                ":true": {"BOOL": True},
-                ":max": {"N": str(MAX_COMMENTS_PER_RESPONSE)},
-                ":none": {"L": []},
-                ":entry": {"L": [{"M": {"text": {"S": comment}, "at": {"S": now_iso}}}]},
-            },
-        ):
+        given = answers if answers is not None and answers.any else None
+        if comment is None and given is None:
+            return
+        if self._save(invite_id, comment, now_iso, themes, given, edit_window_start_iso):
             return
         # Refused: say why (a rare path, so one more read is fine).
         item: dict[str, Any] = (
@@ -312,10 +299,75 @@ class DynamoResponseRepository:
             .get("Item")
             or {}
         )
+        if not item or not _stored(item).counted:
+            raise NotAnswered(invite_id)
         saved = int(item.get("comments_saved", {}).get("N", "0"))
-        if item and _stored(item).counted and saved >= MAX_COMMENTS_PER_RESPONSE:
+        if comment is not None and saved >= MAX_COMMENTS_PER_RESPONSE:
             raise CommentLimitReached(invite_id)
+        if given is not None and item.get("first_answered_at", {}).get("S", "") < edit_window_start_iso:
+            # The edit window has closed: the answers on record stand, the comment is still kept.
+            if comment is not None and not self._save(invite_id, comment, now_iso, themes, None, ""):
+                raise NotAnswered(invite_id)
+            return
         raise NotAnswered(invite_id)
+
+    def _save(
+        self,
+        invite_id: str,
+        comment: str | None,
+        now_iso: str,
+        themes: tuple[str, ...] | None,
+        answers: FollowUpAnswers | None,
+        edit_window_start_iso: str,
+    ) -> bool:
+        """One conditional update of the comment and/or the answers; False when its condition failed."""
+        sets = ["#version = #version + :one"]
+        conditions = ["attribute_exists(#score) AND (attribute_not_exists(#counted) OR #counted = :true)"]
+        names = {"#version": "version", "#score": "score", "#counted": "counted"}
+        values: dict[str, Any] = {":one": {"N": "1"}, ":true": {"BOOL": True}}
+        if comment is not None:
+            sets += [
+                "#comment = :comment",
+                "#comment_at = :now",
+                "#saved = if_not_exists(#saved, :zero) + :one",
+                "#comments = list_append(if_not_exists(#comments, :none), :entry)",
+            ]
+            conditions.append("(attribute_not_exists(#saved) OR #saved < :max)")
+            names |= {"#comment": "comment", "#comment_at": "comment_at", "#saved": "comments_saved"}
+            names["#comments"] = "comments"
+            values |= {
+                ":comment": {"S": comment},
+                ":zero": {"N": "0"},
+                ":max": {"N": str(MAX_COMMENTS_PER_RESPONSE)},
+                ":none": {"L": []},
+                ":entry": {"L": [{"M": {"text": {"S": comment}, "at": {"S": now_iso}}}]},
+            }
+            if themes is not None:
+                sets.append("#themes = :themes")
+                names["#themes"] = "themes"
+                values[":themes"] = {"L": [{"S": theme} for theme in sorted(set(themes))]}
+        if answers is not None:
+            sets.append("#answers_at = :now")
+            names["#answers_at"] = "answers_at"
+            for name, value in (("driver", answers.driver), ("csat", answers.csat), ("ces", answers.ces)):
+                if value is not None:
+                    sets.append(f"#{name} = :{name}")
+                    names[f"#{name}"] = name
+                    values[f":{name}"] = {"S": value} if isinstance(value, str) else {"N": str(value)}
+            if edit_window_start_iso:
+                conditions.append("#first_answered_at >= :window_start")
+                names["#first_answered_at"] = "first_answered_at"
+                values[":window_start"] = {"S": edit_window_start_iso}
+        values[":now"] = {"S": now_iso}
+        return aws.conditional_write(
+            "update_item",
+            TableName=self.table_name,
+            Key={"invite_id": {"S": invite_id}},
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression=" AND ".join(conditions),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -193,6 +193,8 @@ class DynamoInviteLifecycle:
                 "expires_at_ttl": {"N": str(ttl)},
                 "page": invite.page.to_item(),
             }
+            if invite.questions is not None:
+                item["questions"] = invite.questions.to_attribute()
             try:
                 aws.client("dynamodb").put_item(
                     TableName=self.invites_table,
