@@ -122,6 +122,7 @@ def test_a_shown_prompt_shows_again_exactly_when_no_channel_surveyed_the_contact
     # table does not hold)
     shown_at = ago(shown_days)
     later = ago(surveyed_days) if surveyed_days is not None else None
+    contact: StoredContact | None
     if recorded_on == "contact":
         contact, state = StoredContact(last_surveyed_at=later or shown_at), WebState(last_surveyed_at=shown_at)
     else:

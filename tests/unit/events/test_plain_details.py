@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -179,11 +180,11 @@ def test_ten_of_the_largest_answer_events_fit_one_put_events_call() -> None:
     at = datetime(2026, 11, 23, 10, 20, 0, 123456, tzinfo=timezone(timedelta(hours=-9, minutes=-30)))
     ids = answer(long_id, long_id, long_id, long_id, "email", "x" * 35, segments)
     detail = comment_received(
-        event_id=f"{long_id}:{2**40}:comment", **ids, score=0, category=categorize(0), comment_length=2000,
+        ids, event_id=f"{long_id}:{2**40}:comment", score=0, category=categorize(0), comment_length=2000,
         version=2**40, commented_at=at, driver=long_id, csat=5, ces=7, themes=themes,
     )  # fmt: skip
     scored = response_scored(
-        event_id=f"{long_id}:{2**40}", **ids, score=0, category=categorize(0), previous_score=10,
+        ids, event_id=f"{long_id}:{2**40}", score=0, category=categorize(0), previous_score=10,
         previous_category=categorize(10), category_changed=True, category_entered=True, version=2**40,
         first_answered_at=at, answered_at=at, driver=long_id, csat=5, ces=7, themes=themes,
     )  # fmt: skip
