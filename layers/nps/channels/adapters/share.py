@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from nps.channels.adapters.store import DEFINITION, RETENTION_SECONDS
+from nps.channels.adapters.store import DEFINITION, RETENTION_SECONDS, web_state_update
 from nps.channels.share_links import ContactAnswers, OtherAnswer, ShareSurvey
 from nps.kernel import aws
 from nps.kernel.aws import conditional_check_failed
@@ -156,21 +156,8 @@ class ShareContacts:
                 raise  # a contact only the team's backend knows: the web state below holds the window
         if state_id is not None:
             # The web prompt's state, as its show writes it (nps.channels.adapters.store.WebStore.show).
-            client.update_item(
-                TableName=self.invites_table,
-                Key={"invite_id": {"S": state_id}},
-                UpdateExpression=(
-                    "SET last_surveyed_at = :now, first_seen_at = if_not_exists(first_seen_at, :now), "
-                    "survey_id = :survey, contact_id = :contact, kind = :kind, expires_at_ttl = :ttl"
-                ),
-                ExpressionAttributeValues={
-                    ":now": {"S": now_iso},
-                    ":survey": {"S": survey_id},
-                    ":contact": {"S": contact_id},
-                    ":kind": {"S": "web_state"},
-                    ":ttl": {"N": str(int(now.timestamp()) + RETENTION_SECONDS)},
-                },
-            )
+            state = web_state_update(self.invites_table, state_id, survey_id, contact_id, now, surveyed=True)
+            client.update_item(**state)
 
     def _batch_get(self, request: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         found, rounds = aws.batch_get_items(request)

@@ -130,6 +130,29 @@ class CounterUnavailable(Exception):
         self.code = code
 
 
+def web_state_update(
+    invites_table: str, state_id: str, survey_id: str, contact_id: str, now: datetime, *, surveyed: bool = False
+) -> dict[str, Any]:
+    """The ``UpdateItem`` request that records a contact's web state for a survey: first seen (kept if already
+    there), its retention, and with ``surveyed`` the moment they were surveyed (``last_surveyed_at``)."""
+    return {
+        "TableName": invites_table,
+        "Key": {"invite_id": {"S": state_id}},
+        "UpdateExpression": (
+            ("SET last_surveyed_at = :now, " if surveyed else "SET ")
+            + "first_seen_at = if_not_exists(first_seen_at, :now), survey_id = :survey, "
+            "contact_id = :contact, kind = :kind, expires_at_ttl = :ttl"
+        ),
+        "ExpressionAttributeValues": {
+            ":now": {"S": iso_timestamp(now)},
+            ":survey": {"S": survey_id},
+            ":contact": {"S": contact_id},
+            ":kind": {"S": "web_state"},
+            ":ttl": {"N": str(int(now.timestamp()) + RETENTION_SECONDS)},
+        },
+    }
+
+
 class WebStore:
     """DynamoDB reads and writes of the web channel; counts its read round trips (``reads``)."""
 
@@ -241,21 +264,7 @@ class WebStore:
     # -- writes -------------------------------------------------------------------------------------
     def record_first_seen(self, state_id: str, survey_id: str, contact_id: str, now: datetime) -> None:
         """The first time a contact is identified for a survey (kept if already there)."""
-        aws.client("dynamodb").update_item(
-            TableName=self.invites_table,
-            Key={"invite_id": {"S": state_id}},
-            UpdateExpression=(
-                "SET first_seen_at = if_not_exists(first_seen_at, :now), survey_id = :survey, "
-                "contact_id = :contact, kind = :kind, expires_at_ttl = :ttl"
-            ),
-            ExpressionAttributeValues={
-                ":now": {"S": iso_timestamp(now)},
-                ":survey": {"S": survey_id},
-                ":contact": {"S": contact_id},
-                ":kind": {"S": "web_state"},
-                ":ttl": {"N": str(int(now.timestamp()) + RETENTION_SECONDS)},
-            },
-        )
+        aws.client("dynamodb").update_item(**web_state_update(self.invites_table, state_id, survey_id, contact_id, now))
 
     def show(self, request: ShowRequest) -> ShowOutcome:
         """Create the period's web invite and count it as sent, in one transaction with the daily cap's

@@ -1,8 +1,6 @@
-"""REVIEW OF ISSUE 15: reproductions of faults found in the web channel and the share link.
-
-Each test states the behaviour the issue and the docs promise. They were written as ``xfail(strict=True)``
-reproductions; the marks were removed with the fixes, so each now guards its fault against coming back.
-"""
+"""The web prompt's and the share link's promises at their edges: bursts to unknown surveys are rate-limited,
+a contact who answered the identified link is not prompted again, share-link detractors get their follow-up,
+and a share-link base URL that cannot carry the link is refused."""
 
 from __future__ import annotations
 
