@@ -61,11 +61,7 @@ class ReasonRow:
             "not_mentioning": _estimate_dict(m.not_mentioning),
             "difference": change_dict(m.difference),
             "trend": [
-                {
-                    "period": point.period.key,
-                    "partial": point.partial,
-                    **_estimate_dict(point.figures.estimate),
-                }
+                {**_estimate_dict(point.figures.estimate), "period": point.period.key, "partial": point.partial}
                 for point in self.trend
             ],
         }
