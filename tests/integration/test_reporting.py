@@ -405,6 +405,36 @@ def test_cli_report_prints_segments_response_rate_and_trend(
         assert text in out
 
 
+def test_cli_drivers_prints_the_table_and_writes_the_apis_rows_as_csv(
+    seeded: SeededSurvey, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given the seeded survey with drivers and themes
+    csv_path = tmp_path / "drivers.csv"
+    # When the driver report is asked for with a CSV copy
+    assert run_cli("drivers", SURVEY_ID, "--from", RANGE["from"], "--to", RANGE["to"], "--csv", str(csv_path)) == 0
+    out = capsys.readouterr().out
+    # Then the table names every reason, CSAT and CES
+    for text in ("drivers:", "themes (in comments):", "  price", "  bugs", "CSAT", "CES mean"):
+        assert text in out
+    # And the CSV holds the API's rows: drivers, then themes, same ids and counts
+    _, body, _ = get(f"/reports/{SURVEY_ID}/drivers", **RANGE)
+    data = csv_path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    expected = [(r["dimension"], r["id"], str(r["n"])) for r in (*body["drivers"], *body["themes"])]
+    assert [(r["kind"], r["id"], r["n"]) for r in rows] == expected
+
+
+def test_cli_report_lists_no_driver_or_theme_among_segments(
+    seeded: SeededSurvey, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli("report", SURVEY_ID, "--from", RANGE["from"], "--to", RANGE["to"], "-g", "month") == 0
+    out = capsys.readouterr().out
+    assert "driver=" not in out
+    assert "theme=" not in out
+    assert "by driver" not in out
+
+
 def test_cli_export_and_html_write_their_files(seeded: SeededSurvey, tmp_path: Path) -> None:
     csv_path, html_path = tmp_path / "out.csv", tmp_path / "report.html"
     assert run_cli("export", SURVEY_ID, "--from", "2026-03-01", "--to", "2026-07-31", "-o", str(csv_path)) == 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given, settings
@@ -11,8 +14,10 @@ from nps.kernel.categories import categorize
 from nps.kernel.periods import Granularity
 from nps.kernel.statistics import CategoryCounts, estimate
 from nps.reporting.drivers import drivers_report
+from nps.reporting.export import DRIVER_COLUMNS, write_drivers_csv
 from nps.reporting.figures import Catalog, ReportService
 from nps.reporting.ranges import DateRange
+from nps.reporting.text import format_drivers
 from nps.scoring.aggregation import aggregate_keys, contribution
 from nps.scoring.records import Response
 from tests.support.report_source import FakeAggregateSource
@@ -160,3 +165,29 @@ def test_a_report_lists_no_driver_or_theme_segment() -> None:
     report = ReportService(aggregated(responses)).report("pulse", SPAN, Granularity.MONTH)
     # Then its segment comparisons hold the plan only
     assert list(report.segments) == ["plan"]
+
+
+def test_the_drivers_csv_defuses_formulas_and_the_text_lists_every_reason() -> None:
+    # Given a report whose reason id would run as a formula in a spreadsheet (ids are checked upstream,
+    # but the export must not rely on it)
+    day = datetime(2026, 2, 3, 9, tzinfo=UTC)
+    responses = [
+        Response("i1", "pulse", "w", "c1", "email", score=3, first_answered_at=day, driver="price", csat=2),
+        Response("i2", "pulse", "w", "c2", "email", score=10, first_answered_at=day, themes=("speed",), ces=6),
+    ]
+    report = drivers_report(ReportService(aggregated(responses)), "pulse", SPAN)
+    price = report.drivers[0]
+    hostile = replace(report, drivers=[replace(price, reason='=HYPERLINK("http://x")')])
+    # When it is written as CSV
+    buffer = io.StringIO()
+    assert write_drivers_csv(buffer, hostile) == 2
+    rows = list(csv.reader(io.StringIO(buffer.getvalue().removeprefix("\ufeff"))))
+    # Then the header is the documented columns and no cell starts a formula
+    assert tuple(rows[0]) == DRIVER_COLUMNS
+    assert rows[1][:3] == ["driver", '\'=HYPERLINK("http://x")', "1"]
+    assert all(not cell.startswith(("=", "+", "@")) for row in rows for cell in row)
+    # And the terminal table names each reason with its counts
+    text = format_drivers(report)
+    assert "  price" in text
+    assert "  speed" in text
+    assert "CSAT 0.0% satisfied" in text
