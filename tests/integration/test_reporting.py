@@ -443,6 +443,10 @@ def test_cli_export_and_html_write_their_files(seeded: SeededSurvey, tmp_path: P
     assert len(csv_path.read_text("utf-8-sig").splitlines()) == len(seeded.history.responses) + 1
     page = html_path.read_text()
     assert "<svg" in page
+    # The seeded drivers and themes get their section: the chart of differences and its table
+    assert 'id="drivers-chart"' in page
+    assert "<td>price" in page
+    assert "<td>bugs" in page
     assert "http" not in page.replace("http://example.invalid", "")  # no external asset
 
 

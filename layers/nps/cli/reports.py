@@ -291,7 +291,13 @@ def run_html(args: argparse.Namespace, target: Target) -> int:
                 if page.next_cursor is None
                 else reader.count(args.survey_id, report.span, with_comment=True, category=category, segment=segment)
             )
+        # Drivers and themes are compared within the whole survey: a report of one segment leaves them out.
+        drivers = None
+        catalog = report.catalog
+        if args.segment == "*" and catalog is not None and (catalog.drivers or catalog.themes):
+            service = ReportService(DynamoAggregateReader(target.table("aggregates")))
+            drivers = drivers_report(service, args.survey_id, report.span, report.granularity, args.channel)
     out = html_path(args)
-    out.write_text(render_report(report, comments, datetime.now(UTC), counts), encoding="utf-8")
+    out.write_text(render_report(report, comments, datetime.now(UTC), counts, drivers), encoding="utf-8")
     print(f"HTML report written to {out.resolve()}")
     return EXIT_OK

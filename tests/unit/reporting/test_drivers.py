@@ -16,6 +16,7 @@ from nps.kernel.statistics import CategoryCounts, estimate
 from nps.reporting.drivers import drivers_report
 from nps.reporting.export import DRIVER_COLUMNS, write_drivers_csv
 from nps.reporting.figures import Catalog, ReportService
+from nps.reporting.html import reasons_chart, render_report
 from nps.reporting.ranges import DateRange
 from nps.reporting.text import format_drivers
 from nps.scoring.aggregation import aggregate_keys, contribution
@@ -191,3 +192,59 @@ def test_the_drivers_csv_defuses_formulas_and_the_text_lists_every_reason() -> N
     assert "  price" in text
     assert "  speed" in text
     assert "CSAT 0.0% satisfied" in text
+
+
+def test_the_html_report_draws_each_reasons_difference_and_escapes_its_id() -> None:
+    # Given a report where "price" goes with a much lower NPS and a theme id carrying markup
+    day = datetime(2026, 2, 3, 9, tzinfo=UTC)
+    responses = [
+        Response(f"i{i}", "pulse", "w", f"c{i}", "email", score=2, first_answered_at=day, driver="price")
+        for i in range(10)
+    ] + [
+        Response(f"j{i}", "pulse", "w", f"d{i}", "email", score=10, first_answered_at=day, themes=("speed",), csat=5)
+        for i in range(10)
+    ]
+    source = aggregated(responses)
+    service = ReportService(source)
+    drivers = drivers_report(service, "pulse", SPAN)
+    hostile = replace(drivers, themes=[replace(drivers.themes[0], reason="<script>alert(1)</script>")])
+    # When the chart is laid out and the page rendered
+    chart = reasons_chart(hostile)
+    (price_bar, theme_bar) = chart.bars
+    page = render_report(service.report("pulse", SPAN, Granularity.MONTH), [], day, None, hostile)
+    # Then the driver's bar runs left of zero, the theme's right, each whisker around its end
+    assert price_bar.bar_x + price_bar.bar_width == chart.zero_x
+    assert theme_bar.bar_x == chart.zero_x
+    assert price_bar.whisker_low is not None
+    assert price_bar.whisker_high is not None
+    assert price_bar.whisker_low <= price_bar.bar_x <= price_bar.whisker_high
+    assert [title for _, title in chart.headings] == ["Drivers", "Themes in comments"]
+    # And the page has the chart and its table, with the id escaped everywhere
+    assert 'id="drivers-chart"' in page
+    assert 'id="drivers"' in page
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "CSAT <strong>100.0%</strong>" in page
+
+
+def test_the_html_report_has_no_drivers_section_without_reasons() -> None:
+    day = datetime(2026, 2, 3, 9, tzinfo=UTC)
+    source = aggregated([Response("i1", "pulse", "w", "c1", "email", score=9, first_answered_at=day)])
+    service = ReportService(source)
+    drivers = drivers_report(service, "pulse", SPAN)
+    page = render_report(service.report("pulse", SPAN, Granularity.MONTH), [], day, None, drivers)
+    assert 'id="drivers-chart"' not in page
+    assert 'id="drivers-title"' not in page
+
+
+def test_a_long_id_is_cut_on_the_chart_and_whole_in_the_table() -> None:
+    day = datetime(2026, 2, 3, 9, tzinfo=UTC)
+    long_id = "a-very-long-driver-identifier"
+    source = aggregated([Response("i1", "pulse", "w", "c1", "email", score=9, first_answered_at=day, driver=long_id)])
+    service = ReportService(source)
+    drivers = drivers_report(service, "pulse", SPAN)
+    (bar,) = reasons_chart(drivers).bars
+    assert bar.label == "a-very-long-d…"
+    assert bar.name == long_id
+    page = render_report(service.report("pulse", SPAN, Granularity.MONTH), [], day, None, drivers)
+    assert f"<td>{long_id}" in page
