@@ -108,12 +108,16 @@ def write_history(
     regions: tuple[str, ...] = ("emea", "amer", "apac"),
     drift: float = 0.0,
     prefix: str = "hist",
+    reasons: bool = False,
 ) -> History:
     """Invites over ``days`` days ending at ``end`` and the answers to about ``response_rate`` of them.
 
     ``drift`` shifts scores up (positive) or down over the period, so trends have something to show.
+    With ``reasons``, answers also carry a driver, CSAT and CES (most of them) and commented ones a
+    theme or two, drawn from their own generator so the rest of the history is the same either way.
     """
     history = History()
+    reasons_rng = random.Random(prefix) if reasons else None
     client = aws.client("dynamodb")
     start = end - timedelta(days=days - 1)
     index = 0
@@ -164,9 +168,42 @@ def write_history(
                 item["comment"] = {"S": choices[written[choices] % len(choices)]}
                 written[choices] += 1
                 item["comment_at"] = {"S": iso_timestamp(answered + timedelta(minutes=1))}
+            if reasons_rng is not None:
+                item.update(reason_answers(reasons_rng, score, "comment" in item))
             client.put_item(TableName=table_name, Item=item)
             history.responses.append(item)
     return history
+
+
+#: Drivers and themes of the synthetic answers, weighted by category (detractors mention price and bugs most).
+DRIVERS: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {
+    "detractor": (("price", "support", "features"), (6, 3, 1)),
+    "passive": (("price", "support", "features"), (3, 3, 3)),
+    "promoter": (("price", "support", "features"), (1, 4, 5)),
+}
+THEMES: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {
+    "detractor": (("bugs", "speed", "onboarding"), (5, 3, 1)),
+    "passive": (("bugs", "speed", "onboarding"), (2, 3, 2)),
+    "promoter": (("bugs", "speed", "onboarding"), (1, 2, 4)),
+}
+
+
+def reason_answers(rng: random.Random, score: int, commented: bool) -> dict[str, Any]:
+    """The driver, CSAT, CES and themes attributes of one synthetic answer (each sometimes left out)."""
+    category = categorize(score).value
+    item: dict[str, Any] = {}
+    if rng.random() < 0.8:
+        names, weights = DRIVERS[category]
+        item["driver"] = {"S": rng.choices(names, weights=weights)[0]}
+    if rng.random() < 0.7:
+        item["csat"] = {"N": str(min(5, max(1, round(score / 2.5) + rng.randint(-1, 1))))}
+    if rng.random() < 0.6:
+        item["ces"] = {"N": str(min(7, max(1, round(score * 0.6) + rng.randint(-1, 1))))}
+    if commented:
+        names, weights = THEMES[category]
+        themes = sorted(set(rng.choices(names, weights=weights, k=rng.randint(1, 2))))
+        item["themes"] = {"L": [{"S": theme} for theme in themes]}
+    return item
 
 
 def utc_midnight(at: datetime) -> datetime:

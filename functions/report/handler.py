@@ -62,8 +62,14 @@ ROUTES: dict[RouteName, RouteDoc] = {
         "summary": "CSV of counted responses first answered in the range",
         "description": "At most `limit` rows; the `X-Next-Cursor` header carries the cursor of the next page.",
     },
+    "drivers": {
+        "rule": "/reports/<survey_id>/drivers",
+        "summary": "Each driver and theme: who mentions it and how their NPS differs, with CSAT and CES",
+        "description": "Not mentioning = every other response of the range and channel, with or without a"
+        " comment (the aggregates do not count commented responses apart).",
+    },
 }
-_ROUTE_PATH = re.compile(r"/reports/([^/]+)/(summary|trend|segments|channels|comments|export)")
+_ROUTE_PATH = re.compile(r"/reports/([^/]+)/(summary|trend|segments|channels|comments|export|drivers)")
 ERROR_STATUSES = (
     (400, "Bad range (inverted, too wide, too many trend points) or cursor"),
     (404, "Unknown survey, segment or dimension"),
@@ -216,6 +222,14 @@ def export_body(survey_id: str, query: ReportQuery) -> Answer:
     return Answer(200, "text/csv; charset=utf-8", body, headers)
 
 
+def drivers_body(survey_id: str, query: ReportQuery) -> dict[str, Any]:
+    """``DriversOut`` as JSON: every driver and theme against the rest, with CSAT and CES."""
+    from nps.reporting.drivers import drivers_report
+
+    report = drivers_report(reports(), survey_id, span_of(query), query.granularity, query.channel)
+    return report.as_dict()
+
+
 BODIES: dict[RouteName, Callable[[str, ReportQuery], Any]] = {
     "summary": summary_body,
     "trend": trend_body,
@@ -223,6 +237,7 @@ BODIES: dict[RouteName, Callable[[str, ReportQuery], Any]] = {
     "channels": channels_body,
     "comments": comments_body,
     "export": export_body,
+    "drivers": drivers_body,
 }
 
 
@@ -337,6 +352,11 @@ def validating_resolver() -> "APIGatewayHttpResolver":
     @resolver.get(**ROUTES["export"], responses={**errors, **csv})
     def export(survey_id: survey_path, query: Annotated[models.ExportQuery, Query()]) -> Response[str]:
         return response(export_body(survey_id, read(query)))
+
+    @resolver.get(**ROUTES["drivers"], responses=errors)
+    def drivers(survey_id: survey_path, query: Annotated[models.DriversQuery, Query()]) -> models.DriversOut:
+        body = drivers_body(survey_id, read(query))
+        return models.DriversOut.model_validate({**body, "start": query.start, "end": query.end})
 
     @resolver.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def invalid_request(error: RequestValidationError) -> Response[str]:

@@ -30,6 +30,9 @@ def test_files_that_cannot_be_read_or_written_get_one_line_and_exit_1(
         ("export", ds.SURVEY_ID, "-o", str(tmp_path / "no-such-folder" / "x.csv")),
         ("export", ds.SURVEY_ID, "-o", str(tmp_path)),
         ("html", ds.SURVEY_ID, "-o", str(tmp_path / "no-such-folder" / "x.html")),
+        ("drivers", ds.SURVEY_ID, "--csv", str(tmp_path / "no-such-folder" / "x.csv")),
+        ("drivers", ds.SURVEY_ID, "--csv", str(tmp_path)),
+        ("drivers", ds.SURVEY_ID, "--from", "2026-05-01", "--to", "2026-04-01"),
     ]
     ds.create_survey(platform, ds.DEMO_SURVEY)
     for args in cases:

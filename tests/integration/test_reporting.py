@@ -17,7 +17,9 @@ from functions.report import handler as report
 from local.lambda_events import LambdaContext, http_event
 from nps.cli.main import main as cli
 from nps.kernel import aws
+from nps.kernel.formatting import rounded
 from nps.kernel.periods import Granularity, parse_timestamp, period_key
+from nps.kernel.statistics import CategoryCounts, estimate
 from nps.reporting.adapters.reads import DynamoAggregateReader
 from nps.reporting.figures import ReportService
 from nps.reporting.ranges import DateRange
@@ -112,6 +114,54 @@ def test_response_rate_divides_responses_by_the_invites_counted_on_the_same_keys
     assert status == 200
     assert figures["invites_sent"] == len(seeded.history.invites)
     assert figures["response_rate"] == pytest.approx(100 * figures["n"] / figures["invites_sent"], abs=0.01)
+
+
+def test_the_driver_report_equals_a_recount_of_the_responses(seeded: SeededSurvey) -> None:
+    # Given the seeded answers with drivers, themes, CSAT and CES, straight from the responses table
+    items = [
+        item
+        for page in aws.client("dynamodb").get_paginator("scan").paginate(TableName=seeded.stack.tables["responses"])
+        for item in page["Items"]
+        if "score" in item and item.get("counted", {}).get("BOOL") is not False
+    ]
+
+    def counts(chosen: list[dict[str, Any]]) -> CategoryCounts:
+        scores = [int(item["score"]["N"]) for item in chosen]
+        return CategoryCounts(
+            promoters=sum(s >= 9 for s in scores),
+            passives=sum(7 <= s <= 8 for s in scores),
+            detractors=sum(s <= 6 for s in scores),
+        )
+
+    # When the drivers route is read for the whole seeded range
+    status, body, _ = get(f"/reports/{SURVEY_ID}/drivers", **RANGE)
+    assert status == 200
+    # Then CSAT and CES count every answer
+    assert body["n"] == len(items)
+    assert body["csat"]["n"] == sum("csat" in item for item in items)
+    assert body["csat"]["satisfied"]["count"] == sum(int(item["csat"]["N"]) >= 4 for item in items if "csat" in item)
+    assert body["ces"]["n"] == sum("ces" in item for item in items)
+    # And each driver and theme is its mentioners against every other response
+    mentioned = {
+        "driver": lambda item, reason: item.get("driver", {}).get("S") == reason,
+        "theme": lambda item, reason: {"S": reason} in item.get("themes", {}).get("L", []),
+    }
+    assert {row["id"] for row in body["drivers"]} == {"price", "support", "features"}
+    assert {row["id"] for row in body["themes"]} == {"bugs", "speed", "onboarding"}
+    for row in [*body["drivers"], *body["themes"]]:
+        mentioning = [item for item in items if mentioned[row["dimension"]](item, row["id"])]
+        others = [item for item in items if not mentioned[row["dimension"]](item, row["id"])]
+        assert row["n"] == len(mentioning)
+        assert row["mentioning"]["nps"] == rounded(estimate(counts(mentioning)).nps, 2)
+        assert row["not_mentioning"]["nps"] == rounded(estimate(counts(others)).nps, 2)
+        assert row["detractors"]["count"] == counts(mentioning).detractors
+        assert row["detractors"]["n"] == counts(items).detractors
+        assert sum(point["n"] for point in row["trend"]) == len(mentioning)
+        difference = row["difference"]
+        assert difference["low"] <= difference["difference"] <= difference["high"]
+    # And the seeded detractors' favourite driver has a lower NPS than the rest
+    price = next(row for row in body["drivers"] if row["id"] == "price")
+    assert price["difference"]["difference"] < 0
 
 
 # -- API ------------------------------------------------------------------------------------------
@@ -232,6 +282,11 @@ def test_the_csv_export_pages_with_a_cursor_and_defuses_formulas(seeded: SeededS
         (f"/reports/{SURVEY_ID}/comments", {**RANGE, "limit": "1000"}, 422, "invalid_request"),
         ("/reports/bad%20id!/summary", RANGE, 422, "invalid_request"),
         (f"/reports/{SURVEY_ID}/nothing-here", RANGE, 404, "not_found"),
+        (f"/reports/{SURVEY_ID}/segments", {**RANGE, "dimension": "driver"}, 404, "unknown_segment"),
+        (f"/reports/{SURVEY_ID}/segments", {**RANGE, "dimension": "theme"}, 404, "unknown_segment"),
+        (f"/reports/{SURVEY_ID}/drivers", {**RANGE, "granularity": "decade"}, 422, "invalid_request"),
+        (f"/reports/{SURVEY_ID}/drivers", {"from": "2016-01-01", "to": "2026-03-01"}, 400, "bad_range"),
+        ("/reports/no-such-survey/drivers", RANGE, 404, "unknown_survey"),
     ],
 )
 def test_bad_requests_get_a_json_4xx_with_a_clear_message(
@@ -263,6 +318,9 @@ DOOR_CASES = [
     (f"/reports/{SURVEY_ID}/summary", {**RANGE, "segment": "plan=a=b"}),
     (f"/reports/{SURVEY_ID}/segments", {**RANGE, "dimension": "industry"}),
     (f"/reports/{SURVEY_ID}/comments", {**RANGE, "cursor": "not-a-cursor"}),
+    (f"/reports/{SURVEY_ID}/drivers", RANGE),
+    (f"/reports/{SURVEY_ID}/drivers", {**RANGE, "channel": "sms", "granularity": "week"}),
+    ("/reports/no-such-survey/drivers", RANGE),
 ]
 
 
@@ -347,6 +405,36 @@ def test_cli_report_prints_segments_response_rate_and_trend(
         assert text in out
 
 
+def test_cli_drivers_prints_the_table_and_writes_the_apis_rows_as_csv(
+    seeded: SeededSurvey, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given the seeded survey with drivers and themes
+    csv_path = tmp_path / "drivers.csv"
+    # When the driver report is asked for with a CSV copy
+    assert run_cli("drivers", SURVEY_ID, "--from", RANGE["from"], "--to", RANGE["to"], "--csv", str(csv_path)) == 0
+    out = capsys.readouterr().out
+    # Then the table names every reason, CSAT and CES
+    for text in ("drivers:", "themes (in comments):", "  price", "  bugs", "CSAT", "CES mean"):
+        assert text in out
+    # And the CSV holds the API's rows: drivers, then themes, same ids and counts
+    _, body, _ = get(f"/reports/{SURVEY_ID}/drivers", **RANGE)
+    data = csv_path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    expected = [(r["dimension"], r["id"], str(r["n"])) for r in (*body["drivers"], *body["themes"])]
+    assert [(r["kind"], r["id"], r["n"]) for r in rows] == expected
+
+
+def test_cli_report_lists_no_driver_or_theme_among_segments(
+    seeded: SeededSurvey, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli("report", SURVEY_ID, "--from", RANGE["from"], "--to", RANGE["to"], "-g", "month") == 0
+    out = capsys.readouterr().out
+    assert "driver=" not in out
+    assert "theme=" not in out
+    assert "by driver" not in out
+
+
 def test_cli_export_and_html_write_their_files(seeded: SeededSurvey, tmp_path: Path) -> None:
     csv_path, html_path = tmp_path / "out.csv", tmp_path / "report.html"
     assert run_cli("export", SURVEY_ID, "--from", "2026-03-01", "--to", "2026-07-31", "-o", str(csv_path)) == 0
@@ -355,6 +443,10 @@ def test_cli_export_and_html_write_their_files(seeded: SeededSurvey, tmp_path: P
     assert len(csv_path.read_text("utf-8-sig").splitlines()) == len(seeded.history.responses) + 1
     page = html_path.read_text()
     assert "<svg" in page
+    # The seeded drivers and themes get their section: the chart of differences and its table
+    assert 'id="drivers-chart"' in page
+    assert "<td>price" in page
+    assert "<td>bugs" in page
     assert "http" not in page.replace("http://example.invalid", "")  # no external asset
 
 

@@ -45,6 +45,7 @@ def seed(stack: LocalStack, rng: random.Random) -> History:
             plans=("starter", "enterprise"),
             regions=("emea", "amer"),
             prefix=f"d{index}",
+            reasons=True,
         )
         history.invites += part.invites
         history.responses += part.responses

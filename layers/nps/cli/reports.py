@@ -15,11 +15,12 @@ from nps.cli.common import EXIT_OK, CliError, day, file_path, identifier, output
 from nps.cli.target import Target
 from nps.kernel.periods import Granularity
 from nps.reporting.adapters.reads import DynamoAggregateReader, DynamoResponseReader, split_segment
-from nps.reporting.export import write_csv
+from nps.reporting.drivers import drivers_report
+from nps.reporting.export import write_csv, write_drivers_csv
 from nps.reporting.figures import Report, ReportError, ReportService
 from nps.reporting.html import CATEGORIES, render_report
 from nps.reporting.ranges import DateRange, RangeError
-from nps.reporting.text import format_full_report
+from nps.reporting.text import format_drivers, format_full_report
 from nps.responding.adapters.responses import backfill_survey_shards
 from nps.sending.adapters.surveys import DynamoSurveyRepository
 
@@ -63,6 +64,22 @@ def register(commands: Any) -> None:
         help="file to write, in an existing folder (default: SURVEY-report.html here)",
     )
     html.set_defaults(handler=run_html, check=check_html)
+
+    drivers = commands.add_parser(
+        "drivers",
+        help="each driver and comment theme: who mentions it and how their NPS differs, with CSAT and CES",
+        description="Per driver and per theme tagged in comments: responses mentioning it, the share of "
+        "detractors, passives and promoters who do, the NPS of those mentioning it against every other "
+        "response (with or without a comment) and the difference's 95% interval; CSAT and CES of the range.",
+    )
+    _survey_and_range(drivers)
+    drivers.add_argument(
+        "--channel", type=_channel, default="*", metavar="{all,email,sms}", help="only this channel (default: all)"
+    )
+    drivers.add_argument(
+        "--csv", type=file_path, default=None, help="also write the table as CSV to this file, in an existing folder"
+    )
+    drivers.set_defaults(handler=run_drivers, check=check_drivers)
 
     responses = commands.add_parser("responses", help="the responses table").add_subparsers(
         dest="action", required=True
@@ -156,6 +173,13 @@ def check_html(args: argparse.Namespace) -> None:
     output_file(html_path(args), "--out")
 
 
+def check_drivers(args: argparse.Namespace) -> None:
+    """A valid range, and ``--csv`` (when given) a file in an existing folder."""
+    check_range(args)
+    if args.csv is not None:
+        output_file(args.csv, "--csv")
+
+
 def html_path(args: argparse.Namespace) -> Path:
     """``--out``, or ``<survey>-report.html`` in the working folder."""
     return args.out if args.out is not None else Path(f"{args.survey_id}-report.html")
@@ -213,6 +237,19 @@ def run_report(args: argparse.Namespace, target: Target) -> int:
     return EXIT_OK
 
 
+def run_drivers(args: argparse.Namespace, target: Target) -> int:
+    """``nps drivers``: the driver table in the terminal, and as CSV with ``--csv``."""
+    with _served():
+        service = ReportService(DynamoAggregateReader(target.table("aggregates")))
+        report = drivers_report(service, args.survey_id, _span(args), channel=args.channel)
+    print(format_drivers(report))
+    if args.csv is not None:
+        with args.csv.open("w", encoding="utf-8", newline="") as handle:
+            count = write_drivers_csv(handle, report)
+        print(f"{count} rows written to {args.csv}", file=sys.stderr)
+    return EXIT_OK
+
+
 def run_export(args: argparse.Namespace, target: Target) -> int:
     with _served():
         span = _span(args)
@@ -254,7 +291,13 @@ def run_html(args: argparse.Namespace, target: Target) -> int:
                 if page.next_cursor is None
                 else reader.count(args.survey_id, report.span, with_comment=True, category=category, segment=segment)
             )
+        # Drivers and themes are compared within the whole survey: a report of one segment leaves them out.
+        drivers = None
+        catalog = report.catalog
+        if args.segment == "*" and catalog is not None and (catalog.drivers or catalog.themes):
+            service = ReportService(DynamoAggregateReader(target.table("aggregates")))
+            drivers = drivers_report(service, args.survey_id, report.span, report.granularity, args.channel)
     out = html_path(args)
-    out.write_text(render_report(report, comments, datetime.now(UTC), counts), encoding="utf-8")
+    out.write_text(render_report(report, comments, datetime.now(UTC), counts, drivers), encoding="utf-8")
     print(f"HTML report written to {out.resolve()}")
     return EXIT_OK

@@ -12,6 +12,7 @@ from typing import TextIO
 
 from nps.kernel.spreadsheets import BOM, safe_cell, writer
 from nps.reporting.adapters.reads import StoredResponse
+from nps.reporting.drivers import DriversReport, proportion_dict
 
 BASE_COLUMNS = (
     "invite_id",
@@ -81,3 +82,59 @@ def to_csv(responses: Iterable[StoredResponse], dimensions: Sequence[str]) -> tu
     buffer = io.StringIO()
     count = write_csv(buffer, responses, dimensions)
     return buffer.getvalue(), count
+
+
+#: The driver report's columns (percentages 0–100, NPS −100…+100, intervals 95%).
+DRIVER_COLUMNS = (
+    "kind",
+    "id",
+    "n",
+    "detractors_mentioning_percent",
+    "passives_mentioning_percent",
+    "promoters_mentioning_percent",
+    "nps_mentioning",
+    "nps_mentioning_low",
+    "nps_mentioning_high",
+    "nps_not_mentioning",
+    "nps_not_mentioning_low",
+    "nps_not_mentioning_high",
+    "difference",
+    "difference_low",
+    "difference_high",
+    "p_value",
+    "significant",
+)
+
+
+def driver_rows(report: DriversReport) -> list[list[str]]:
+    """One row per driver, then per theme, in :data:`DRIVER_COLUMNS` order, each cell safe for spreadsheets."""
+    rows = []
+    for reason in report.rows:
+        data = reason.as_dict()
+        difference = data["difference"] or {}
+        values: list[object] = [
+            reason.dimension,
+            reason.reason,
+            reason.n,
+            *(proportion_dict(p)["percent"] for p in (reason.mentions.detractors, reason.mentions.passives,
+                                                       reason.mentions.promoters)),
+            *(data[group][name] for group in ("mentioning", "not_mentioning") for name in ("nps", "low", "high")),
+            *(difference.get(name) for name in ("difference", "low", "high", "p_value")),
+            "" if not difference else str(difference["significant"]).lower(),
+        ]  # fmt: skip
+        rows.append([_cell(v) for v in values])
+    return rows
+
+
+def write_drivers_csv(target: TextIO, report: DriversReport, *, bom: bool = True) -> int:
+    """Write the driver report as CSV (byte order mark unless ``bom`` is false, header, one row per reason).
+
+    Returns the number of reason rows; every field is quoted and none starts a formula.
+    """
+    if bom:
+        target.write(BOM)
+    out = writer(target)
+    out.writerow([_cell(name) for name in DRIVER_COLUMNS])
+    rows = driver_rows(report)
+    out.writerows(rows)
+    return len(rows)

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from nps.kernel.formatting import rounded
 from nps.kernel.periods import Granularity
 from nps.kernel.statistics import CategoryCounts, ChangeTest, NpsEstimate, compare, estimate, rest
+from nps.reasons.scales import CES_COUNTERS, CSAT_COUNTERS, DRIVER_DIMENSION, THEME_DIMENSION
 from nps.reporting import granularity as steps_rule
 from nps.reporting.ranges import DateRange, Period, cover, periods
 from nps.scoring.aggregation import ALL, APART_CHANNELS, CATEGORY_COUNTERS, SCORE_COUNTERS, AggregateKey
@@ -27,7 +28,7 @@ from nps.scoring.aggregation import ALL, APART_CHANNELS, CATEGORY_COUNTERS, SCOR
 INVITES_SENT = "invites_sent"
 #: Below this many responses a slice's NPS is flagged as unreliable.
 SMALL_N = 30
-_COUNTER_NAMES = (*CATEGORY_COUNTERS.values(), *SCORE_COUNTERS, INVITES_SENT)
+_COUNTER_NAMES = (*CATEGORY_COUNTERS.values(), *SCORE_COUNTERS, *CSAT_COUNTERS, *CES_COUNTERS, INVITES_SENT)
 
 Counters = dict[str, int]
 
@@ -288,12 +289,18 @@ def headline(report: Report) -> Headline:
 @dataclass(frozen=True, slots=True)
 class Catalog:
     """The segment values and channels a survey has aggregates for in the quarters overlapping ``span``
-    (every period when ``span`` is ``None``)."""
+    (every period when ``span`` is ``None``).
+
+    The ``driver=<id>`` and ``theme=<id>`` slices are a response's reasons, not its segments: they are
+    kept apart in ``drivers`` and ``themes`` (sorted ids) and never appear among ``dimensions``.
+    """
 
     survey_id: str
     dimensions: dict[str, tuple[str, ...]]
     channels: tuple[str, ...]
     span: DateRange | None = None
+    drivers: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
 
     @classmethod
     def from_slices(cls, survey_id: str, slices: set[tuple[str, str]], span: DateRange | None = None) -> Catalog:
@@ -305,7 +312,10 @@ class Catalog:
                 values.setdefault(dimension, set()).add(value)
             if channel != ALL:
                 channels.add(channel)
-        return cls(survey_id, {d: tuple(sorted(v)) for d, v in sorted(values.items())}, tuple(sorted(channels)), span)
+        drivers = tuple(sorted(values.pop(DRIVER_DIMENSION, ())))
+        themes = tuple(sorted(values.pop(THEME_DIMENSION, ())))
+        dimensions = {d: tuple(sorted(v)) for d, v in sorted(values.items())}
+        return cls(survey_id, dimensions, tuple(sorted(channels)), span, drivers, themes)
 
     def has_segment(self, segment: str) -> bool:
         """Whether ``segment`` is ``*`` or a ``dimension=value`` in this catalog."""
@@ -397,15 +407,19 @@ class ReportService:
         """Whether the survey has aggregates of ``dimension=value`` in any period (reads at most one item)."""
         return "=" in segment and self.source.exists(_pk(survey_id, Granularity.QUARTER, segment, ALL))
 
-    def total(self, survey_id: str, span: DateRange, segment: str = ALL, channel: str = ALL) -> Figures:
-        """Figures for one slice over exactly ``span`` (a few items: the aligned cover of the range)."""
+    def counters(self, survey_id: str, span: DateRange, segment: str = ALL, channel: str = ALL) -> Counters:
+        """The summed counters of one slice over exactly ``span`` (the aligned cover of the range)."""
         counters: Counters = {}
         for run in cover(span):
             for period_counters in self.source.read(
                 _pk(survey_id, run.granularity, segment, channel), run.first_key, run.last_key
             ).values():
                 add_counters(counters, period_counters)
-        return Figures.from_counters(counters)
+        return counters
+
+    def total(self, survey_id: str, span: DateRange, segment: str = ALL, channel: str = ALL) -> Figures:
+        """Figures for one slice over exactly ``span`` (a few items: the aligned cover of the range)."""
+        return Figures.from_counters(self.counters(survey_id, span, segment, channel))
 
     def trend(
         self,

@@ -10,13 +10,14 @@ the trend table under it, and the segment table stacks into one card per row on 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from nps.kernel import formatting
 from nps.kernel.rendering import render
 from nps.reporting.adapters.reads import StoredResponse
+from nps.reporting.drivers import DriversReport, ReasonRow
 from nps.reporting.figures import Figures, Report, SliceRow, TrendPoint, headline
 
 TEMPLATE = "reports/report.html"
@@ -220,16 +221,128 @@ def comment_sections(
     return sections
 
 
+#: Geometry of the drivers chart: one row per reason (and per group heading), in SVG user units.
+REASON_ROW = 30
+REASON_LABEL_WIDTH = 170
+REASON_VALUE_WIDTH = 84
+#: Longer ids are cut on the chart (with "…"); the table and the bar's tooltip carry them whole.
+REASON_LABEL_CHARS = 14
+REASON_TOP = 8
+REASON_AXIS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonBar:
+    """One driver or theme on the chart: a bar from 0 to its NPS difference, a whisker over its interval."""
+
+    #: The id, whole (``label`` is cut to :data:`REASON_LABEL_CHARS` for the chart).
+    name: str
+    label: str
+    y: float
+    bar_x: float
+    bar_width: float
+    whisker_low: float | None
+    whisker_high: float | None
+    difference: float | None
+    low: float | None
+    high: float | None
+    n: int
+    #: ``"up"``/``"down"`` when the difference is significant (p < 0.05), else ``""``.
+    significant: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonChart:
+    """A horizontal bar chart of each reason's NPS difference (mentioning − not) with its 95% interval."""
+
+    width: int
+    height: int
+    zero_x: float
+    plot_left: int
+    plot_right: int
+    headings: list[tuple[float, str]]
+    bars: list[ReasonBar]
+    x_ticks: list[tuple[float, str]]
+
+
+def reasons_chart(report: DriversReport) -> ReasonChart:
+    """Geometry of the drivers chart: drivers, then themes, each under its heading; the scale is symmetric
+    around 0 and wide enough for every interval (a multiple of 40 points, so the half-way ticks are round;
+    at most ±200, the widest a difference of two NPS can be)."""
+    ends = [
+        abs(value)
+        for row in report.rows
+        for value in (row.mentions.difference.difference, row.mentions.difference.low, row.mentions.difference.high)
+        if value is not None
+    ]
+    reach = min(200.0, max(40.0, 40.0 * -(-max(ends, default=40.0) // 40.0)))
+    left, right = REASON_LABEL_WIDTH, CHART_WIDTH - REASON_VALUE_WIDTH
+    middle = (left + right) / 2
+
+    def x(value: float) -> float:
+        return round(middle + (right - left) / 2 * value / reach, 1)
+
+    headings: list[tuple[float, str]] = []
+    bars: list[ReasonBar] = []
+    y = float(REASON_TOP)
+    for title, rows in (("Drivers", report.drivers), ("Themes in comments", report.themes)):
+        if not rows:
+            continue
+        headings.append((y + REASON_ROW / 2, title))
+        y += REASON_ROW
+        for row in rows:
+            bars.append(_reason_bar(row, y + REASON_ROW / 2, x))
+            y += REASON_ROW
+    ticks = [(x(value), formatting.signed(value, 0)) for value in (-reach, -reach / 2, 0.0, reach / 2, reach)]
+    return ReasonChart(
+        width=CHART_WIDTH,
+        height=int(y + REASON_AXIS),
+        zero_x=x(0.0),
+        plot_left=left,
+        plot_right=right,
+        headings=headings,
+        bars=bars,
+        x_ticks=ticks,
+    )
+
+
+def _reason_bar(row: ReasonRow, y: float, x: Callable[[float], float]) -> ReasonBar:
+    change = row.mentions.difference
+    difference = change.difference
+    zero = x(0.0)
+    end = zero if difference is None else x(difference)
+    significant = ""
+    if change.significant and difference is not None:
+        significant = "up" if difference > 0 else "down"
+    label = row.reason if len(row.reason) <= REASON_LABEL_CHARS else row.reason[: REASON_LABEL_CHARS - 1] + "…"
+    return ReasonBar(
+        name=row.reason,
+        label=label,
+        y=y,
+        bar_x=min(zero, end),
+        bar_width=round(abs(end - zero), 1),
+        whisker_low=None if change.low is None else x(change.low),
+        whisker_high=None if change.high is None else x(change.high),
+        difference=difference,
+        low=change.low,
+        high=change.high,
+        n=row.n,
+        significant=significant,
+    )
+
+
 def render_report(
     report: Report,
     comments: Sequence[StoredResponse],
     generated_at: datetime,
     comment_counts: Mapping[str, int] | None = None,
+    drivers: DriversReport | None = None,
 ) -> str:
     """The whole report as one HTML document (figures formatted by :mod:`nps.kernel.formatting`).
 
     ``comments`` are the latest comments to show (any categories); ``comment_counts`` how many comments
-    each category has in the range (defaults to the number given).
+    each category has in the range (defaults to the number given). ``drivers``, when given and holding
+    any driver or theme, adds the drivers section (chart of NPS differences and its table, CSAT, CES).
     """
     return render(
         TEMPLATE,
@@ -248,4 +361,6 @@ def render_report(
         sections=comment_sections(comments, comment_counts),
         generated_at=generated_at.strftime("%Y-%m-%d %H:%M UTC"),
         significant_changes=sum(1 for p in report.trend if p.change is not None and p.change.significant),
+        drivers=drivers if drivers is not None and drivers.rows else None,
+        reasons=reasons_chart(drivers) if drivers is not None and drivers.rows else None,
     )

@@ -51,6 +51,11 @@ class DimensionQuery(RangeQuery):
     channel: ChannelFilter = "*"
 
 
+class DriversQuery(RangeQuery):
+    channel: ChannelFilter = "*"
+    granularity: Granularity = Field(default=Granularity.MONTH, description="day, week (ISO), month or quarter")
+
+
 class ChannelQuery(RangeQuery):
     segment: Segment = "*"
 
@@ -160,6 +165,67 @@ class CommentsOut(ReportModel):
     survey_id: str
     comments: list[CommentOut]
     next_cursor: str | None
+
+
+class ProportionOut(ReportModel):
+    count: int
+    n: int
+    percent: float | None = Field(description="count / n, 0–100 (null when n is 0)")
+    low: float | None = Field(description="Lower end of the 95% Wilson interval")
+    high: float | None = Field(description="Upper end of the 95% Wilson interval")
+
+
+class EstimateOut(ReportModel):
+    n: int
+    nps: float | None = Field(description="Observed NPS, −100…+100 (null without responses)")
+    low: float | None = Field(description="Lower end of the adjusted-Wald 95% interval")
+    high: float | None = Field(description="Upper end of the adjusted-Wald 95% interval")
+
+
+class ReasonPointOut(EstimateOut):
+    period: str
+    partial: bool = Field(description="The period reaches outside the range; its figures are the whole period's")
+
+
+class ReasonOut(ReportModel):
+    dimension: Literal["driver", "theme"]
+    id: str = Field(description="The driver's or theme's id in the survey's reasons")
+    n: int = Field(description="Responses mentioning it (chose the driver, or a comment tagged with the theme)")
+    detractors: ProportionOut = Field(description="Share of the detractors mentioning it")
+    passives: ProportionOut = Field(description="Share of the passives mentioning it")
+    promoters: ProportionOut = Field(description="Share of the promoters mentioning it")
+    mentioning: EstimateOut = Field(description="NPS of the responses mentioning it")
+    not_mentioning: EstimateOut = Field(
+        description="NPS of every other response of the range and channel (with or without a comment)"
+    )
+    difference: ChangeOut | None = Field(description="Mentioning − not mentioning, with its 95% interval")
+    trend: list[ReasonPointOut] = Field(description="NPS of those mentioning it, per period")
+
+
+class CsatOut(ReportModel):
+    n: int
+    satisfied: ProportionOut = Field(description="Share answering 4 or 5 of 1–5")
+
+
+class CesOut(ReportModel):
+    n: int
+    mean: float | None = Field(description="Mean of the 1–7 answers (null without answers)")
+    mean_low: float | None = Field(description="Lower end of the mean's 95% t interval (null below 2 answers)")
+    mean_high: float | None = Field(description="Upper end of the mean's 95% t interval (null below 2 answers)")
+    agree: ProportionOut = Field(description="Share answering 5, 6 or 7")
+
+
+class DriversOut(ReportModel):
+    survey_id: str
+    start: date = Field(serialization_alias="from")
+    end: date = Field(serialization_alias="to")
+    granularity: Granularity
+    channel: str
+    n: int = Field(description="Responses in the range and channel")
+    csat: CsatOut
+    ces: CesOut
+    drivers: list[ReasonOut] = Field(description="Most mentioned first")
+    themes: list[ReasonOut] = Field(description="Most mentioned first")
 
 
 class ErrorBody(ReportModel):

@@ -22,7 +22,7 @@ from typing import Literal
 
 from nps.kernel.periods import Granularity
 
-RouteName = Literal["summary", "trend", "segments", "channels", "comments", "export"]
+RouteName = Literal["summary", "trend", "segments", "channels", "comments", "export", "drivers"]
 #: The query parameters each route reads (the fields of its model, by their names in the query string).
 ROUTE_PARAMETERS: dict[RouteName, tuple[str, ...]] = {
     "summary": ("from", "to", "segment", "channel"),
@@ -31,6 +31,7 @@ ROUTE_PARAMETERS: dict[RouteName, tuple[str, ...]] = {
     "channels": ("from", "to", "segment"),
     "comments": ("from", "to", "category", "segment", "limit", "cursor"),
     "export": ("from", "to", "limit", "cursor"),
+    "drivers": ("from", "to", "channel", "granularity"),
 }
 #: Page sizes: (default, largest) per route that pages.
 LIMITS: dict[RouteName, tuple[int, int]] = {"comments": (20, 100), "export": (5_000, 10_000)}

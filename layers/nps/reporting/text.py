@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from nps.kernel.formatting import MISSING, bounds, likely_between, percent, signed
 from nps.kernel.statistics import ChangeTest
+from nps.reporting.drivers import DriversReport, ReasonRow
 from nps.reporting.figures import Figures, Headline, Report, SliceRow, headline
 
 _SPARK = "▁▂▃▄▅▆▇█"
@@ -181,4 +182,64 @@ def format_full_report(report: Report) -> str:
             f" {point.figures.counts.n:>6}  {change_text(change) + marker:<30}{partial}".rstrip()
         )
     lines.append(f"{'':<12} {sparkline([p.figures.estimate.nps for p in report.trend])}")
+    return "\n".join(lines)
+
+
+_DRIVERS_HEADER = (
+    f"{'reason':<24} {'n':>6} {'detr.%':>7} {'pass.%':>7} {'prom.%':>7} {'NPS':>6} {'others':>7}"
+    f"  difference (95% interval)"
+)
+
+
+def _reason_line(row: ReasonRow) -> str:
+    m = row.mentions
+    marker = ""
+    change = m.difference
+    if change.difference is not None and change.significant:
+        marker = " ▲" if change.difference > 0 else " ▼"
+    label = f"  {row.reason}"
+    return (
+        f"{label[:24]:<24} {row.n:>6} {percent(m.detractors.percent):>7} {percent(m.passives.percent):>7}"
+        f" {percent(m.promoters.percent):>7} {signed(m.mentioning.nps):>6} {signed(m.not_mentioning.nps):>7}"
+        f"  {change_text(change) or MISSING}{marker}"
+    )
+
+
+def format_drivers(report: DriversReport) -> str:
+    """The driver report as plain text (fits 100 columns): CSAT and CES, then one line per driver and theme.
+
+    Each line: responses mentioning it, the share of detractors / passives / promoters who do, the NPS of
+    those mentioning it and of the others, and the difference with its 95% interval (▲/▼ when p < 0.05).
+    """
+    title = f"Drivers and themes — {report.survey_id}, {report.span.label()}"
+    if report.channel != "*":
+        title += f" (channel {report.channel})"
+    c, e = report.csat, report.ces
+    satisfied = c.satisfied
+    csat_interval = (
+        "" if satisfied.low is None else f", 95% interval {percent(satisfied.low)} to {percent(satisfied.high)}"
+    )
+    lines = [
+        title,
+        "",
+        f"{report.total.counts.n} responses, NPS {signed(report.total.estimate.nps)}",
+        f"CSAT {percent(c.satisfied.percent)} satisfied (4–5 of 5)" + csat_interval + f", from {c.n} answers",
+        f"CES mean {MISSING if e.mean is None else f'{e.mean:.2f}'} of 7"
+        + ("" if e.mean_low is None else f" (95% interval {e.mean_low:.2f} to {e.mean_high:.2f})")
+        + f", {percent(e.agree.percent)} agree (5–7), from {e.n} answers",
+        "",
+        _DRIVERS_HEADER,
+        "-" * len(_DRIVERS_HEADER),
+    ]
+    for name, rows in (("drivers", report.drivers), ("themes (in comments)", report.themes)):
+        lines.append(f"{name}:")
+        lines.extend(_reason_line(row) for row in rows)
+        if not rows:
+            lines.append("  (none in this range)")
+    lines += [
+        "",
+        "detr.%/pass.%/prom.%: share of the detractors / passives / promoters mentioning it.",
+        "others: every other response of the range, with or without a comment. ▲/▼: the difference is",
+        "significant (p < 0.05).",
+    ]
     return "\n".join(lines)

@@ -17,7 +17,8 @@ def test_the_committed_openapi_document_has_not_drifted_from_the_code() -> None:
 def test_the_document_lists_every_report_route_with_json_errors() -> None:
     paths = json.loads(document())["paths"]
     assert set(paths) == {
-        f"/reports/{{survey_id}}/{name}" for name in ("summary", "trend", "segments", "channels", "comments", "export")
+        f"/reports/{{survey_id}}/{name}"
+        for name in ("summary", "trend", "segments", "channels", "comments", "export", "drivers")
     }
     for path in paths.values():
         responses = path["get"]["responses"]

@@ -23,6 +23,7 @@ MODELS: dict[RouteName, type[models.RangeQuery]] = {
     "channels": models.ChannelQuery,
     "comments": models.CommentsQuery,
     "export": models.ExportQuery,
+    "drivers": models.DriversQuery,
 }
 DAYS = st.one_of(
     st.dates().map(lambda d: d.isoformat()),
