@@ -50,7 +50,7 @@ class UnsupportedBody(BodyRefused):
 
 
 class _DuplicateKey(ValueError):
-    pass
+    """A JSON object that names one key twice (raised inside the decoder, reported as a malformed body)."""
 
 
 def lower_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
