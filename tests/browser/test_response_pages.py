@@ -19,6 +19,7 @@ from nps.kernel.branding import PageBrand
 from nps.kernel.locales import catalog
 from nps.kernel.periods import iso_timestamp
 from nps.links.tokens import Purpose, sign
+from nps.reasons.questions import FollowUpQuestions
 from nps.responding.adapters.invites import DynamoInviteRepository, Invite
 from tests.browser.accessibility import assert_accessible
 from tests.browser.test_respond_in_chromium import PHONE, stored
@@ -55,13 +56,21 @@ def make_invite(platform: LocalStack) -> Callable[..., tuple[str, str]]:
     repository = DynamoInviteRepository(platform.tables["invites"])
     count = iter(range(1000))
 
-    def make(locale: str = "en", brand: PageBrand = BRAND, expires_in: int = 86400) -> tuple[str, str]:
+    def make(
+        locale: str = "en",
+        brand: PageBrand = BRAND,
+        expires_in: int = 86400,
+        questions: FollowUpQuestions | None = None,
+    ) -> tuple[str, str]:
         invite_id = f"page-{next(count):03d}"
         expires_at = int(time.time()) + expires_in
         sent_at = iso_timestamp(datetime.now(UTC) - timedelta(minutes=10))
         repository.put(
-            Invite(invite_id, "acme", "w1", f"c-{invite_id}", "email", locale, expires_at, sent_at, page=brand)
-        )
+            Invite(
+                invite_id, "acme", "w1", f"c-{invite_id}", "email", locale, expires_at, sent_at, page=brand,
+                questions=questions,
+            )
+        )  # fmt: skip
         return (
             sign(platform.keyring, Purpose.RESPOND, invite_id, expires_at),
             sign(platform.keyring, Purpose.UNSUBSCRIBE, invite_id, expires_at),
@@ -460,3 +469,51 @@ def test_the_failure_fits_its_reserved_line_in_every_language_at_320_px(
     assert page.locator("#comment").bounding_box()["y"] == comment_top
     assert page.evaluate(LAYOUT_SHIFT) == 0
     screenshot(page, f"thank-you-failed-{locale}")
+
+
+# -- 6. the follow-up questions after the score: accessible at any width, answered with the comment ----------
+
+QUESTIONS = {
+    "en": ("Which of these mattered most?", "How satisfied were you with your delivery?",
+           "The company made it easy for me to track my order."),
+    "de": ("Was war am wichtigsten?", "Wie zufrieden waren Sie mit Ihrer Lieferung?",
+           "Das Unternehmen hat es mir leicht gemacht, meine Bestellung zu verfolgen."),
+    "es": ("¿Qué fue lo más importante?", "¿Qué tan satisfecho quedó con su entrega?",
+           "La empresa me facilitó seguir mi pedido."),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("locale", ["en", "de", "es"])
+def test_the_follow_up_questions_pass_axe_at_phone_and_desktop_width_and_are_saved_with_the_comment(
+    local_server: Any, make_invite: Callable[..., tuple[str, str]], open_page: Callable[..., Any], locale: str
+) -> None:
+    driver_question, csat, ces = QUESTIONS[locale]
+    questions = FollowUpQuestions(
+        locale,
+        drivers=(("price", "Price"), ("support", "Support"), ("delivery", "Delivery")),
+        driver_question=driver_question,
+        csat_question=csat,
+        ces_statement=ces,
+    )
+    for width in (320, 1280):
+        token, _ = make_invite(locale=locale, questions=questions)
+        page = open_page(width, locale=locale)
+        page.goto(f"{local_server.base_url}/r/{token}?score=4")
+        wait_saved(page, catalog(locale)["confirm_saved"])
+        # Then each question names its group of choices, and the page passes axe and does not scroll sideways
+        for name in (driver_question, csat, ces):
+            assert page.get_by_role("group", name=name).count() == 1
+        assert_accessible(page)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # When the person picks a driver, a CSAT and a CES value and sends the form without a comment
+    page.get_by_role("group", name=driver_question).get_by_role("radio", name="Support").check()
+    page.get_by_role("group", name=csat).get_by_role("radio", name="4").check()
+    page.get_by_role("group", name=ces).get_by_role("radio", name="6").check()
+    page.locator("form[action$='/comment'] button").click()
+    page.wait_for_url("**/comment")
+    assert_accessible(page)
+    # Then the answers are on the response
+    invite_id = "page-001"  # the second invite this test made (the desktop one)
+    item = stored(local_server, invite_id)
+    assert item is not None
+    assert (item.get("driver"), item.get("csat"), item.get("ces")) == ("support", 4, 6)
