@@ -552,21 +552,10 @@ def test_a_suppressed_contact_may_still_answer_a_link_they_hold(stack: LocalStac
 def _web_and_share_survey(stack: LocalStack) -> None:
     """A survey with both the web prompt and an identified share link on (a contact only the site knows)."""
     from functions.web import handler as web_function
-    from tests.support.web import ORIGIN
+    from tests.support.web import put_web_survey
 
     web_function.service.cache_clear()
-    survey = Survey.model_validate(
-        {
-            "survey_id": HEADLINE_SURVEY,
-            "name": "Headline",
-            "brand_name": "Acme",
-            "sender": "surveys@example.com",
-            "channels": ["email"],
-            "web": {"enabled": True, "allowed_origins": [ORIGIN]},
-            "share_link": {"enabled": True, "mode": "identified"},
-        }
-    )
-    DynamoSurveyRepository(stack.tables["surveys"]).put(survey)
+    put_web_survey(stack, HEADLINE_SURVEY, share_link={"enabled": True, "mode": "identified"})
     share.surveys().forget()
 
 

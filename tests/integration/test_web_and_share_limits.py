@@ -16,9 +16,7 @@ from functions.web import handler as web_function
 from local.environment import LocalStack
 from nps.cli.main import main as cli
 from nps.kernel import aws
-from nps.sending.adapters.surveys import DynamoSurveyRepository
-from nps.sending.surveys import Survey
-from tests.support.web import ORIGIN, call, contact_token, put_web_survey
+from tests.support.web import call, contact_token, put_web_survey
 
 
 def _reset_share() -> None:
@@ -78,18 +76,7 @@ def test_a_web_prompt_is_not_shown_again_to_a_contact_who_just_answered_the_iden
     # Given a survey with the web prompt and an identified share link, and a contact only the site knows
     # (web apps' users are usually not in the contacts table) whose prompt was shown and not answered
     survey_id = "both-survey"
-    survey = Survey.model_validate(
-        {
-            "survey_id": survey_id,
-            "name": "Both",
-            "brand_name": "Acme",
-            "sender": "surveys@example.com",
-            "channels": ["email"],
-            "web": {"enabled": True, "allowed_origins": [ORIGIN]},
-            "share_link": {"enabled": True, "mode": "identified"},
-        }
-    )
-    DynamoSurveyRepository(stack.tables["surveys"]).put(survey)
+    put_web_survey(stack, survey_id, share_link={"enabled": True, "mode": "identified"})
 
     def prompt() -> dict[str, Any]:
         body = {"contact_token": contact_token(stack, "site-user-1", survey_id), "url": None}

@@ -18,8 +18,11 @@ ORIGIN = "https://app.example.com"
 SURVEY_ID = "web-survey"
 
 
-def put_web_survey(stack: LocalStack, survey_id: str = SURVEY_ID, **web: Any) -> Survey:
-    """Store a survey whose web prompt is on for :data:`ORIGIN` (``web`` overrides its settings)."""
+def put_web_survey(
+    stack: LocalStack, survey_id: str = SURVEY_ID, *, share_link: dict[str, Any] | None = None, **web: Any
+) -> Survey:
+    """Store a survey whose web prompt is on for :data:`ORIGIN` (``web`` overrides its settings), with the
+    ``share_link`` settings when given."""
     survey = Survey.model_validate(
         {
             "survey_id": survey_id,
@@ -31,6 +34,7 @@ def put_web_survey(stack: LocalStack, survey_id: str = SURVEY_ID, **web: Any) ->
             "segment_dimensions": ["plan"],
             "web": {"enabled": True, "allowed_origins": [ORIGIN]} | web,
         }
+        | ({"share_link": share_link} if share_link is not None else {})
     )
     DynamoSurveyRepository(stack.tables["surveys"]).put(survey)
     web_function.service().store.forget_surveys()
