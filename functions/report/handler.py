@@ -200,6 +200,10 @@ def comments_body(survey_id: str, query: ReportQuery) -> dict[str, Any]:
                 "segments": r.segments,
                 "first_answered_at": r.first_answered_at,
                 "comment_at": r.comment_at,
+                "driver": r.driver,
+                "csat": r.csat,
+                "ces": r.ces,
+                "themes": list(r.themes),
             }
             for r in page.responses
         ],

@@ -53,6 +53,11 @@ class Reporting(Construct):
                 ],
             )
         )
+        # The follow-up answers (driver, CSAT, CES, themes) of the responses a page returns: the survey
+        # index does not project them, so they are read by key (nps.reporting.adapters.reads).
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["dynamodb:BatchGetItem"], resources=[responses.table_arn])
+        )
         platform.key.grant_decrypt(self.function)
         self.routes = api.add_routes(
             path=REPORT_ROUTE,

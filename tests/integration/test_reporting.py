@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -210,6 +210,49 @@ def test_comments_are_newest_first_filtered_and_paginated(seeded: SeededSurvey) 
     assert len({c["invite_id"] for c in seen}) == len(seen)
     times = [c["first_answered_at"] for c in seen]
     assert times == sorted(times, reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("segment", "mentions"),
+    [
+        ("driver=price", lambda item: item.get("driver", {}).get("S") == "price"),
+        ("theme=bugs", lambda item: {"S": "bugs"} in item.get("themes", {}).get("L", [])),
+        ("theme=no-such-theme", lambda item: False),
+    ],
+)
+def test_the_comments_behind_a_driver_or_theme_are_those_of_the_responses_that_mention_it(
+    seeded: SeededSurvey, segment: str, mentions: Callable[[dict[str, Any]], bool]
+) -> None:
+    # Given the counted, commented responses of the seeded range, straight from the responses table
+    items = [
+        item
+        for page in aws.client("dynamodb").get_paginator("scan").paginate(TableName=seeded.stack.tables["responses"])
+        for item in page["Items"]
+        if "score" in item and item.get("comment", {}).get("S") and item.get("counted", {}).get("BOOL") is not False
+    ]
+    # When the comments of one driver or theme are read, page by page
+    seen: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        query = {"segment": segment, "limit": "3", **RANGE} | ({"cursor": cursor} if cursor else {})
+        status, body, _ = get(f"/reports/{SURVEY_ID}/comments", **query)
+        if segment == "theme=no-such-theme":
+            # A theme the survey never tagged in the range is unknown, like any other slice
+            assert (status, body["error"]["code"]) == (404, "unknown_segment")
+            return
+        assert status == 200, body
+        seen += body["comments"]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    # Then they are exactly the comments of the responses mentioning it, with their answers
+    expected = {item["invite_id"]["S"]: item for item in items if mentions(item)}
+    assert {c["invite_id"] for c in seen} == set(expected) != set()
+    for comment in seen:
+        item = expected[comment["invite_id"]]
+        assert comment["driver"] == item.get("driver", {}).get("S")
+        assert comment["themes"] == sorted(theme["S"] for theme in item.get("themes", {}).get("L", []))
+        assert comment["csat"] == (int(item["csat"]["N"]) if "csat" in item else None)
 
 
 def test_responses_marked_not_counted_are_left_out_of_comments_and_exports(seeded: SeededSurvey) -> None:

@@ -27,6 +27,10 @@ BASE_COLUMNS = (
     "answered_at",
     "comment",
     "comment_at",
+    "driver",
+    "csat",
+    "ces",
+    "themes",
 )
 
 
@@ -54,6 +58,10 @@ def row(response: StoredResponse, dimensions: Sequence[str]) -> list[str]:
         response.answered_at,
         response.comment,
         response.comment_at,
+        response.driver,
+        response.csat,
+        response.ces,
+        " ".join(response.themes),
         *(response.segments.get(d, "") for d in dimensions),
     ]
     return [_cell(v) for v in values]

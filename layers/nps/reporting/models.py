@@ -159,6 +159,10 @@ class CommentOut(ReportModel):
     segments: dict[str, str]
     first_answered_at: str
     comment_at: str | None
+    driver: str | None = Field(description="The driver chosen after the score (null when none was)")
+    csat: int | None = Field(description="The CSAT answer, 1–5 (null when none was given)")
+    ces: int | None = Field(description="The CES answer, 1–7 (null when none was given)")
+    themes: list[str] = Field(description="Theme ids tagged in the comment by the survey's taxonomy")
 
 
 class CommentsOut(ReportModel):

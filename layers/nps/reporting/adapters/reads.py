@@ -11,6 +11,8 @@ import base64
 import binascii
 import heapq
 import json
+import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -25,6 +27,7 @@ from nps.kernel.tables import (
     SHARDED_RESPONSES_MARKER,
     survey_shards,
 )
+from nps.reasons.scales import DRIVER_DIMENSION, THEME_DIMENSION
 from nps.reporting.ranges import DateRange, periods
 
 #: Responses explicitly marked as not counted are excluded from comments and exports.
@@ -37,6 +40,30 @@ def split_segment(segment: str) -> tuple[str, str] | None:
         return None
     dimension, value = segment.split("=", 1)
     return dimension, value
+
+
+#: A response's follow-up answers, which the survey index does not project (an index's projection cannot
+#: change in place: adding them would mean a new index and a two-deploy upgrade). Readers fetch them from
+#: the table by key, 100 responses per ``BatchGetItem``.
+ANSWER_ATTRIBUTES = ("driver", "csat", "ces", "themes")
+#: Segments matched on those answers rather than on the index's ``segments``.
+REASON_DIMENSIONS = frozenset({DRIVER_DIMENSION, THEME_DIMENSION})
+#: Responses a page filtered by driver or theme examines at most before it answers with what it found.
+REASON_SCAN_LIMIT = 500
+_BATCH_GET_KEYS = 100  # BatchGetItem's limit per call
+_BATCH_GET_ATTEMPTS = 8
+
+
+class AnswersUnavailable(RuntimeError):
+    """DynamoDB left some responses' answers unprocessed after every retry (sustained throttling)."""
+
+
+def _mentions(item: dict[str, Any], reason: tuple[str, str]) -> bool:
+    """Whether a response (with its answers added) chose driver ``reason[1]`` or was tagged with theme ``reason[1]``."""
+    dimension, value = reason
+    if dimension == DRIVER_DIMENSION:
+        return bool(item.get("driver", {}).get("S") == value)
+    return {"S": value} in item.get("themes", {}).get("L", [])
 
 
 class BadCursor(ValueError):
@@ -57,6 +84,10 @@ def _plain(value: dict[str, Any]) -> Any:
         return value["BOOL"]
     if "M" in value:
         return {k: _plain(v) for k, v in value["M"].items()}
+    if "L" in value:
+        return [_plain(v) for v in value["L"]]
+    if "SS" in value:
+        return list(value["SS"])
     if "NULL" in value:
         return None
     return None
@@ -153,6 +184,12 @@ class StoredResponse:
     comment_at: str | None
     segments: dict[str, str] = field(default_factory=dict)
     source: str = "link"
+    #: The follow-up answers (absent when the survey asks none): the chosen driver's id, CSAT 1–5,
+    #: CES 1–7, and the theme ids tagged in the comment (sorted).
+    driver: str | None = None
+    csat: int | None = None
+    ces: int | None = None
+    themes: tuple[str, ...] = ()
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> StoredResponse:
@@ -173,6 +210,10 @@ class StoredResponse:
             comment_at=plain.get("comment_at"),
             segments={str(k): str(v) for k, v in (plain.get("segments") or {}).items()},
             source=str(plain.get("source") or "link"),
+            driver=None if plain.get("driver") is None else str(plain["driver"]),
+            csat=None if plain.get("csat") is None else int(plain["csat"]),
+            ces=None if plain.get("ces") is None else int(plain["ces"]),
+            themes=tuple(sorted({str(theme) for theme in plain.get("themes") or ()})),
         )
 
 
@@ -226,6 +267,8 @@ class DynamoResponseReader:
         self.aggregates_table = aggregates_table
         self.items_read = 0
         self.queries = 0
+        #: ``BatchGetItem`` calls made for the answers the index does not hold.
+        self.answer_reads = 0
         self._legacy: bool | None = None
 
     def reads_previous_index(self) -> bool:
@@ -261,21 +304,53 @@ class DynamoResponseReader:
         category: str | None = None,
         segment: tuple[str, str] | None = None,
     ) -> ResponsePage:
-        """Up to ``limit`` matching responses, and a cursor when more follow.
+        """Up to ``limit`` matching responses with their follow-up answers, and a cursor when more follow.
 
         Reads: one query per shard (each asks for about ``2 × limit / shards`` items, at least 2, then
         twice as many each time only from the shards the page is drawn from), so a page reads about
-        ``limit`` plus a few items per shard.
+        ``limit`` plus a few items per shard; then one ``BatchGetItem`` per 100 responses for the answers
+        the index does not hold (:data:`ANSWER_ATTRIBUTES`).
+
+        A ``driver=<id>`` or ``theme=<id>`` segment is matched on those answers, so on the table's items:
+        the page examines at most :data:`REASON_SCAN_LIMIT` responses (or ``limit``, if larger) and may
+        then hold fewer than ``limit`` with a cursor to go on from the last one examined.
         """
         after = decode_cursor(cursor, survey_id) if cursor else None
         position = (after["first_answered_at"]["S"], after["invite_id"]["S"]) if after else None
-        sources = self._sources(survey_id, span, newest_first, with_comment, category, segment, position)
+        reason = segment if segment is not None and segment[0] in REASON_DIMENSIONS else None
+        index_segment = None if reason is not None else segment
+        sources = self._sources(survey_id, span, newest_first, with_comment, category, index_segment, position)
         first_chunk = max(2, -(-2 * limit // len(sources)))
         merged = self._merged(sources, newest_first, first_chunk, max(limit, first_chunk))
-        found = list(islice(merged, limit))
-        more = len(found) == limit and next(merged, None) is not None
-        responses = [StoredResponse.from_item(i) for i in found]
-        return ResponsePage(responses, encode_cursor(found[-1]) if more else None)
+        if reason is None:
+            found = list(islice(merged, limit))
+            more = len(found) == limit and next(merged, None) is not None
+            self._add_answers(found)
+            return ResponsePage(
+                [StoredResponse.from_item(i) for i in found], encode_cursor(found[-1]) if more else None
+            )
+        matched: list[dict[str, Any]] = []
+        examined = 0
+        last: dict[str, Any] | None = None
+        unread = False  # examined responses after the last match of a full page
+        budget = max(REASON_SCAN_LIMIT, limit)
+        while len(matched) < limit and examined < budget:
+            chunk = list(islice(merged, min(_BATCH_GET_KEYS, budget - examined)))
+            if not chunk:
+                break
+            examined += len(chunk)
+            self._add_answers(chunk)
+            for index, item in enumerate(chunk):
+                last = item
+                if _mentions(item, reason):
+                    matched.append(item)
+                    if len(matched) == limit:
+                        unread = index < len(chunk) - 1
+                        break
+        # Go on after the last response examined (the last match, when the page filled up).
+        more = last is not None and (unread or next(merged, None) is not None)
+        responses = [StoredResponse.from_item(i) for i in matched]
+        return ResponsePage(responses, encode_cursor(last) if more and last is not None else None)
 
     def count(
         self,
@@ -286,7 +361,17 @@ class DynamoResponseReader:
         category: str | None = None,
         segment: tuple[str, str] | None = None,
     ) -> int:
-        """How many counted responses match (``Select=COUNT`` per shard: reads the range's index items)."""
+        """How many counted responses match (``Select=COUNT`` per shard: reads the range's index items; a
+        ``driver=`` or ``theme=`` segment reads every candidate and its answers, see :meth:`page`)."""
+        if segment is not None and segment[0] in REASON_DIMENSIONS:
+            # Matched on the table's items: every candidate of the range is read, 100 per BatchGetItem.
+            sources = self._sources(survey_id, span, False, with_comment, category, None, None)
+            candidates = self._merged(sources, False, _BATCH_GET_KEYS, 1000)
+            matches = 0
+            while chunk := list(islice(candidates, _BATCH_GET_KEYS)):
+                self._add_answers(chunk)
+                matches += sum(_mentions(item, segment) for item in chunk)
+            return matches
         client = aws.client("dynamodb")
         total = 0
         for kwargs in self._sources(survey_id, span, False, with_comment, category, segment, None):
@@ -303,10 +388,49 @@ class DynamoResponseReader:
         return total
 
     def all(self, survey_id: str, span: DateRange, page_size: int = 1000) -> Iterator[StoredResponse]:
-        """Every counted response first answered in ``span``, oldest first (``page_size`` items per query)."""
+        """Every counted response first answered in ``span``, oldest first (``page_size`` items per query),
+        with its follow-up answers (one ``BatchGetItem`` per 100 responses)."""
         sources = self._sources(survey_id, span, False, False, None, None, None)
-        for item in self._merged(sources, False, max(2, page_size // len(sources)), page_size):
-            yield StoredResponse.from_item(item)
+        items = self._merged(sources, False, max(2, page_size // len(sources)), page_size)
+        while chunk := list(islice(items, _BATCH_GET_KEYS)):
+            self._add_answers(chunk)
+            for item in chunk:
+                yield StoredResponse.from_item(item)
+
+    def _add_answers(self, items: list[dict[str, Any]]) -> None:
+        """Add each index item's :data:`ANSWER_ATTRIBUTES` from the table, in place (``BatchGetItem``, 100
+        keys a call, unprocessed keys retried with backoff). A response deleted since the query keeps none.
+
+        Raises :class:`AnswersUnavailable` if DynamoDB leaves keys unprocessed after every retry.
+        """
+        if not items:
+            return
+        client = aws.client("dynamodb")
+        by_id = {item["invite_id"]["S"]: item for item in items}
+        ids = list(by_id)
+        for start in range(0, len(ids), _BATCH_GET_KEYS):
+            keys: list[dict[str, Any]] = [{"invite_id": {"S": i}} for i in ids[start : start + _BATCH_GET_KEYS]]
+            for attempt in range(_BATCH_GET_ATTEMPTS):
+                answer = client.batch_get_item(
+                    RequestItems={
+                        self.table_name: {
+                            "Keys": keys,
+                            "ProjectionExpression": ", ".join(f"#{name}" for name in ("invite_id", *ANSWER_ATTRIBUTES)),
+                            "ExpressionAttributeNames": {f"#{n}": n for n in ("invite_id", *ANSWER_ATTRIBUTES)},
+                        }
+                    }
+                )
+                self.answer_reads += 1
+                for found in answer.get("Responses", {}).get(self.table_name, []):
+                    target = by_id.get(found["invite_id"]["S"])
+                    if target is not None:
+                        target.update({k: v for k, v in found.items() if k in ANSWER_ATTRIBUTES})
+                keys = answer.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+                if not keys:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
+            else:
+                raise AnswersUnavailable(f"{len(keys)} responses' answers stayed unprocessed")
 
     def _merged(
         self, sources: list[dict[str, Any]], newest_first: bool, first_chunk: int, chunk: int
@@ -387,7 +511,7 @@ class DynamoResponseReader:
             names["#category"] = "category"
             values[":category"] = {"S": category}
             filters.append("#category = :category")
-        if segment:
+        if segment:  # a segment dimension (driver and theme are matched on the table's items, see page())
             names["#segments"] = "segments"
             names["#dimension"] = segment[0]
             values[":value"] = {"S": segment[1]}
