@@ -468,6 +468,35 @@ def test_cli_drivers_prints_the_table_and_writes_the_apis_rows_as_csv(
     assert [(r["kind"], r["id"], r["n"]) for r in rows] == expected
 
 
+def test_cli_drivers_prints_and_writes_each_reasons_trend_as_the_api_gives_it(
+    seeded: SeededSurvey, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given the seeded survey's drivers and themes over months
+    trend_path = tmp_path / "trend.csv"
+    # When the driver report is asked for with its trend as CSV
+    argv = ("drivers", SURVEY_ID, "--from", RANGE["from"], "--to", RANGE["to"], "--trend-csv", str(trend_path))
+    assert run_cli(*argv) == 0
+    out = capsys.readouterr().out
+    _, body, _ = get(f"/reports/{SURVEY_ID}/drivers", **RANGE)
+    reasons = [*body["drivers"], *body["themes"]]
+    # Then the terminal shows one trend line per reason, with the latest periods as columns
+    trend = out.split("NPS of those mentioning it, by month (n):", 1)[1].splitlines()
+    periods = [point["period"] for point in reasons[0]["trend"]][-6:]
+    assert trend[1].split() == ["reason", *periods]
+    price = next(line for line in trend if line.startswith("  d:price"))
+    points = next(r for r in body["drivers"] if r["id"] == "price")["trend"][-6:]
+    cells = [f"{round(p['nps']):+d} ({p['n']})" if p["n"] else "—" for p in points]
+    assert price.split()[1:] == " ".join(cells).split()
+    # And the CSV has one row per reason and period with the API's figures
+    rows = list(csv.DictReader(io.StringIO(trend_path.read_bytes().decode("utf-8-sig"))))
+    expected = [
+        (r["dimension"], r["id"], p["period"], str(p["n"]), "" if p["nps"] is None else str(p["nps"]))
+        for r in reasons
+        for p in r["trend"]
+    ]
+    assert [(r["kind"], r["id"], r["period"], r["n"], r["nps"]) for r in rows] == expected
+
+
 def test_cli_report_lists_no_driver_or_theme_among_segments(
     seeded: SeededSurvey, capsys: pytest.CaptureFixture[str]
 ) -> None:

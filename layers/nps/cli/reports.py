@@ -16,7 +16,7 @@ from nps.cli.target import Target
 from nps.kernel.periods import Granularity
 from nps.reporting.adapters.reads import DynamoAggregateReader, DynamoResponseReader, split_segment
 from nps.reporting.drivers import drivers_report
-from nps.reporting.export import write_csv, write_drivers_csv
+from nps.reporting.export import write_csv, write_driver_trend_csv, write_drivers_csv
 from nps.reporting.figures import Report, ReportError, ReportService
 from nps.reporting.html import CATEGORIES, render_report
 from nps.reporting.ranges import DateRange, RangeError
@@ -78,6 +78,12 @@ def register(commands: Any) -> None:
     )
     drivers.add_argument(
         "--csv", type=file_path, default=None, help="also write the table as CSV to this file, in an existing folder"
+    )
+    drivers.add_argument(
+        "--trend-csv",
+        type=file_path,
+        default=None,
+        help="also write each driver's and theme's NPS per period (long format: one row per reason and period)",
     )
     drivers.set_defaults(handler=run_drivers, check=check_drivers)
 
@@ -174,10 +180,12 @@ def check_html(args: argparse.Namespace) -> None:
 
 
 def check_drivers(args: argparse.Namespace) -> None:
-    """A valid range, and ``--csv`` (when given) a file in an existing folder."""
+    """A valid range, and ``--csv`` and ``--trend-csv`` (when given) files in an existing folder."""
     check_range(args)
     if args.csv is not None:
         output_file(args.csv, "--csv")
+    if args.trend_csv is not None:
+        output_file(args.trend_csv, "--trend-csv")
 
 
 def html_path(args: argparse.Namespace) -> Path:
@@ -238,7 +246,8 @@ def run_report(args: argparse.Namespace, target: Target) -> int:
 
 
 def run_drivers(args: argparse.Namespace, target: Target) -> int:
-    """``nps drivers``: the driver table in the terminal, and as CSV with ``--csv``."""
+    """``nps drivers``: the driver table and trend in the terminal, as CSV with ``--csv``, the trend as CSV
+    with ``--trend-csv``."""
     with _served():
         service = ReportService(DynamoAggregateReader(target.table("aggregates")))
         report = drivers_report(service, args.survey_id, _span(args), channel=args.channel)
@@ -247,6 +256,10 @@ def run_drivers(args: argparse.Namespace, target: Target) -> int:
         with args.csv.open("w", encoding="utf-8", newline="") as handle:
             count = write_drivers_csv(handle, report)
         print(f"{count} rows written to {args.csv}", file=sys.stderr)
+    if args.trend_csv is not None:
+        with args.trend_csv.open("w", encoding="utf-8", newline="") as handle:
+            count = write_driver_trend_csv(handle, report)
+        print(f"{count} trend rows written to {args.trend_csv}", file=sys.stderr)
     return EXIT_OK
 
 

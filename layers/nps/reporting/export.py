@@ -35,6 +35,10 @@ BASE_COLUMNS = (
 
 
 def _cell(value: object) -> str:
+    """A CSV cell: a figure we computed (int or float, never a bool) as the number it is, so a spreadsheet
+    reads ``-33.33`` as a number; anything else as text made safe (:func:`nps.kernel.spreadsheets.safe_cell`)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
     return safe_cell("" if value is None else str(value))
 
 
@@ -144,5 +148,43 @@ def write_drivers_csv(target: TextIO, report: DriversReport, *, bom: bool = True
     out = writer(target)
     out.writerow([_cell(name) for name in DRIVER_COLUMNS])
     rows = driver_rows(report)
+    out.writerows(rows)
+    return len(rows)
+
+
+DRIVER_TREND_COLUMNS = ("kind", "id", "period", "first_day", "last_day", "partial", "n", "nps", "nps_low", "nps_high")
+
+
+def driver_trend_rows(report: DriversReport) -> list[list[str]]:
+    """One row per driver or theme and period (the API's ``trend``), in :data:`DRIVER_TREND_COLUMNS`
+    order: the NPS of those mentioning it in that period with n and its 95% interval; each cell safe for
+    spreadsheets."""
+    rows = []
+    for reason in report.rows:
+        for point, data in zip(reason.trend, reason.as_dict()["trend"], strict=True):
+            values: list[object] = [
+                reason.dimension,
+                reason.reason,
+                point.period.key,
+                point.period.first.isoformat(),
+                point.period.last.isoformat(),
+                str(point.partial).lower(),
+                data["n"],
+                data["nps"],
+                data["low"],
+                data["high"],
+            ]
+            rows.append([_cell(v) for v in values])
+    return rows
+
+
+def write_driver_trend_csv(target: TextIO, report: DriversReport, *, bom: bool = True) -> int:
+    """Write the driver report's trend as CSV, long format (byte order mark unless ``bom`` is false, header,
+    one row per reason and period). Returns the number of rows; every field is quoted, none starts a formula."""
+    if bom:
+        target.write(BOM)
+    out = writer(target)
+    out.writerow([_cell(name) for name in DRIVER_TREND_COLUMNS])
+    rows = driver_trend_rows(report)
     out.writerows(rows)
     return len(rows)

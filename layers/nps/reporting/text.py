@@ -205,11 +205,43 @@ def _reason_line(row: ReasonRow) -> str:
     )
 
 
+#: Periods shown in the terminal's trend of each reason (the latest ones; the API and CSV have them all).
+TREND_COLUMNS = 6
+
+
+def _reason_trend(report: DriversReport) -> list[str]:
+    """The NPS of those mentioning each reason over the latest :data:`TREND_COLUMNS` periods, with n.
+
+    A cell is ``NPS (n)``, ``—`` where nobody mentioned it in that period; ``*`` marks a period that
+    reaches outside the range (its figures are the whole period's).
+    """
+    rows = report.rows
+    if not rows or not rows[0].trend:
+        return []
+    periods = [point.period.key + ("*" if point.partial else "") for point in rows[0].trend][-TREND_COLUMNS:]
+    lines = [
+        "",
+        f"NPS of those mentioning it, by {report.granularity.value} (n):",
+        f"{'reason':<24}" + "".join(f"{key:>12}" for key in periods),
+    ]
+    for row in rows:
+        cells = []
+        for point in row.trend[-TREND_COLUMNS:]:
+            n = point.figures.counts.n
+            cells.append(MISSING if n == 0 else f"{signed(point.figures.estimate.nps, 0)} ({n})")
+        label = f"  {row.dimension[0]}:{row.reason}"
+        lines.append(f"{label[:24]:<24}" + "".join(f"{cell:>12}" for cell in cells))
+    if any("*" in key for key in periods):
+        lines.append("* the period reaches outside the range: its figures are the whole period's.")
+    return lines
+
+
 def format_drivers(report: DriversReport) -> str:
     """The driver report as plain text (fits 100 columns): CSAT and CES, then one line per driver and theme.
 
     Each line: responses mentioning it, the share of detractors / passives / promoters who do, the NPS of
-    those mentioning it and of the others, and the difference with its 95% interval (▲/▼ when p < 0.05).
+    those mentioning it and of the others, and the difference with its 95% interval (▲/▼ when p < 0.05);
+    then each one's trend over the latest periods (:func:`_reason_trend`).
     """
     title = f"Drivers and themes — {report.survey_id}, {report.span.label()}"
     if report.channel != "*":
@@ -236,6 +268,7 @@ def format_drivers(report: DriversReport) -> str:
         lines.extend(_reason_line(row) for row in rows)
         if not rows:
             lines.append("  (none in this range)")
+    lines += _reason_trend(report)
     lines += [
         "",
         "detr.%/pass.%/prom.%: share of the detractors / passives / promoters mentioning it.",

@@ -42,3 +42,16 @@ def test_every_field_is_quoted_and_reads_back_with_its_column() -> None:
     assert body.removeprefix("\ufeff").startswith('"invite_id","survey_id"')
     assert dict(zip(header, row, strict=True))["comment"] == "a, b; c"
     assert dict(zip(header, row, strict=True))["segment.city"] == "pro"
+
+
+def test_figures_we_computed_stay_numbers_while_text_that_looks_like_one_is_defused() -> None:
+    # Given a negative NPS difference we computed, and the same characters typed by a respondent
+    from nps.reporting.export import _cell
+
+    # Then the figure is a number a spreadsheet can sum; the typed text cannot start a formula
+    assert _cell(-33.33) == "-33.33"
+    assert _cell(-5) == "-5"
+    assert _cell("-33.33") == "'-33.33"
+    assert _cell("-2+3") == "'-2+3"
+    assert _cell(None) == ""
+    assert _cell(True) == "True"
