@@ -520,6 +520,26 @@ def test_cli_export_and_html_write_their_files(seeded: SeededSurvey, tmp_path: P
     assert "<td>price" in page
     assert "<td>bugs" in page
     assert "http" not in page.replace("http://example.invalid", "")  # no external asset
+    # And under the table, the latest comments behind each reason: those of responses that mention it
+    from html import escape
+
+    behind = page.split('id="reason-comments-title"', 1)[1]
+    price_part = behind.split("<strong>price</strong>", 1)[1].split("</details>", 1)[0]
+    price_comments = [
+        r["comment"]["S"]
+        for r in seeded.history.responses
+        if r.get("driver", {}).get("S") == "price" and r.get("comment", {}).get("S")
+    ]
+    shown = price_part.count("<blockquote")
+    assert 1 <= shown <= 3
+    assert sum(escape(text, quote=False) in price_part for text in set(price_comments)) >= 1
+    # And the export carries each response's answers
+    rows = list(csv.DictReader(io.StringIO(csv_path.read_text("utf-8-sig"))))
+    by_id = {r["invite_id"]["S"]: r for r in seeded.history.responses}
+    for row in rows:
+        stored = by_id[row["invite_id"]]
+        assert row["driver"] == stored.get("driver", {}).get("S", "")
+        assert row["themes"].split() == sorted(t["S"] for t in stored.get("themes", {}).get("L", []))
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from nps.reporting.adapters.reads import DynamoAggregateReader, DynamoResponseRe
 from nps.reporting.drivers import drivers_report
 from nps.reporting.export import write_csv, write_driver_trend_csv, write_drivers_csv
 from nps.reporting.figures import Report, ReportError, ReportService
-from nps.reporting.html import CATEGORIES, render_report
+from nps.reporting.html import CATEGORIES, ReasonComments, comments_by_reason, render_report
 from nps.reporting.ranges import DateRange, RangeError
 from nps.reporting.text import format_drivers, format_full_report
 from nps.responding.adapters.responses import backfill_survey_shards
@@ -26,6 +26,8 @@ from nps.sending.adapters.surveys import DynamoSurveyRepository
 
 #: Latest comments shown per category (the count of all of them is shown too).
 COMMENTS_IN_HTML = 12
+#: The latest comments of the range the HTML report looks through for the comments behind each driver and theme.
+COMMENTS_FOR_REASONS = 300
 
 
 def register(commands: Any) -> None:
@@ -310,7 +312,14 @@ def run_html(args: argparse.Namespace, target: Target) -> int:
         if args.segment == "*" and catalog is not None and (catalog.drivers or catalog.themes):
             service = ReportService(DynamoAggregateReader(target.table("aggregates")))
             drivers = drivers_report(service, args.survey_id, report.span, report.granularity, args.channel)
+        behind: list[ReasonComments] = []
+        if drivers is not None and drivers.rows:
+            latest = reader.page(
+                args.survey_id, report.span, limit=COMMENTS_FOR_REASONS, newest_first=True, with_comment=True
+            )
+            behind = comments_by_reason(drivers, latest.responses)
     out = html_path(args)
-    out.write_text(render_report(report, comments, datetime.now(UTC), counts, drivers), encoding="utf-8")
+    html = render_report(report, comments, datetime.now(UTC), counts, drivers, behind)
+    out.write_text(html, encoding="utf-8")
     print(f"HTML report written to {out.resolve()}")
     return EXIT_OK

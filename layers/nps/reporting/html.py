@@ -16,6 +16,7 @@ from datetime import datetime
 
 from nps.kernel import formatting
 from nps.kernel.rendering import render
+from nps.reasons.scales import DRIVER_DIMENSION
 from nps.reporting.adapters.reads import StoredResponse
 from nps.reporting.drivers import DriversReport, ReasonRow
 from nps.reporting.figures import Figures, Report, SliceRow, TrendPoint, headline
@@ -331,18 +332,53 @@ def _reason_bar(row: ReasonRow, y: float, x: Callable[[float], float]) -> Reason
     )
 
 
+#: Comments shown under each driver and theme in the HTML report, at most.
+COMMENTS_PER_REASON = 3
+#: Periods of each reason's trend in the HTML report's table (the latest ones).
+REASON_TREND_POINTS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonComments:
+    """The latest comments behind one driver or theme, from the ``examined`` latest comments of the range."""
+
+    dimension: str
+    reason: str
+    comments: list[StoredResponse]
+    examined: int
+
+
+def comments_by_reason(
+    report: DriversReport, latest: Sequence[StoredResponse], per_reason: int = COMMENTS_PER_REASON
+) -> list[ReasonComments]:
+    """For each driver and theme of ``report`` (in its order), up to ``per_reason`` of the ``latest``
+    comments (newest first, with their answers) whose response chose that driver or was tagged with that
+    theme. A reason none of them mention gets an empty list (its comments are older)."""
+    found = []
+    for row in report.rows:
+        if row.dimension == DRIVER_DIMENSION:
+            matching = [c for c in latest if c.comment and c.driver == row.reason]
+        else:
+            matching = [c for c in latest if c.comment and row.reason in c.themes]
+        found.append(ReasonComments(row.dimension, row.reason, matching[:per_reason], len(latest)))
+    return found
+
+
 def render_report(
     report: Report,
     comments: Sequence[StoredResponse],
     generated_at: datetime,
     comment_counts: Mapping[str, int] | None = None,
     drivers: DriversReport | None = None,
+    reason_comments: Sequence[ReasonComments] = (),
 ) -> str:
     """The whole report as one HTML document (figures formatted by :mod:`nps.kernel.formatting`).
 
     ``comments`` are the latest comments to show (any categories); ``comment_counts`` how many comments
     each category has in the range (defaults to the number given). ``drivers``, when given and holding
-    any driver or theme, adds the drivers section (chart of NPS differences and its table, CSAT, CES).
+    any driver or theme, adds the drivers section (chart of NPS differences, its table with each reason's
+    latest trend points, CSAT, CES) and, from ``reason_comments`` (:func:`comments_by_reason`), the latest
+    comments behind each reason.
     """
     return render(
         TEMPLATE,
@@ -363,4 +399,6 @@ def render_report(
         significant_changes=sum(1 for p in report.trend if p.change is not None and p.change.significant),
         drivers=drivers if drivers is not None and drivers.rows else None,
         reasons=reasons_chart(drivers) if drivers is not None and drivers.rows else None,
+        reason_comments=[r for r in reason_comments if r.comments],
+        reason_trend_points=REASON_TREND_POINTS,
     )
