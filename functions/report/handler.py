@@ -80,7 +80,7 @@ JSON = "application/json"
 FIGURES_FIELDS = (
     "n", "nps", "margin", "low", "high", "promoters", "passives", "detractors", "promoter_share", "passive_share",
     "detractor_share", "scores", "invites_sent", "response_rate", "earlier_invites", "answers_to_earlier_invites",
-    "small_n",
+    "small_n", "csat", "ces",
 )  # fmt: skip
 TREND_POINT_FIELDS = (*FIGURES_FIELDS, "period", "first_day", "last_day", "partial", "change")
 SLICE_ROW_FIELDS = (*FIGURES_FIELDS, "dimension", "value", "versus_rest")

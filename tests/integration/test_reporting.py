@@ -43,7 +43,8 @@ def get(path: str, **query: str) -> tuple[int, Any, dict[str, str]]:
 
 
 def recount(seeded: SeededSurvey) -> dict[tuple[str, str, str, str], Counter[str]]:
-    """(granularity, period, segment, channel) → category counts, straight from the responses table."""
+    """(granularity, period, segment, channel) → category counts and CSAT/CES answer counts (``csat_4``,
+    ``ces_7``...), straight from the responses table."""
     counts: dict[tuple[str, str, str, str], Counter[str]] = {}
     paginator = aws.client("dynamodb").get_paginator("scan")
     for page in paginator.paginate(TableName=seeded.stack.tables["responses"]):
@@ -58,7 +59,11 @@ def recount(seeded: SeededSurvey) -> dict[tuple[str, str, str, str], Counter[str
                 for label in labels:
                     for channel in (ALL, item["channel"]["S"]):
                         key = (granularity.value, period_key(granularity, at), label, channel)
-                        counts.setdefault(key, Counter())[category] += 1
+                        counted = counts.setdefault(key, Counter())
+                        counted[category] += 1
+                        for rating in ("csat", "ces"):
+                            if rating in item:
+                                counted[f"{rating}_{item[rating]['N']}"] += 1
     return counts
 
 
@@ -82,6 +87,12 @@ def test_every_period_segment_and_channel_equals_a_recount_of_the_responses(seed
                     assert (got.promoters, got.passives, got.detractors) == (
                         want["promoters"], want["passives"], want["detractors"],
                     ), (granularity, point.period.key, segment, channel)  # fmt: skip
+                    # And so do its CSAT and CES (satisfied 4–5, agree 5–7, each with its n)
+                    csat, ces = point.figures.csat, point.figures.ces
+                    assert csat.n == sum(want[f"csat_{v}"] for v in range(1, 6))
+                    assert csat.satisfied.count == want["csat_4"] + want["csat_5"]
+                    assert ces.n == sum(want[f"ces_{v}"] for v in range(1, 8))
+                    assert ces.agree.count == sum(want[f"ces_{v}"] for v in range(5, 8))
                     checked += 1
     assert checked > 200
     assert sum(1 for k in expected if k[0] == "day" and k[2:] == (ALL, ALL)) >= len(ANSWER_DAYS)
@@ -446,6 +457,12 @@ def test_cli_report_prints_segments_response_rate_and_trend(
         "Trend",
     ):
         assert text in out
+    # And the range's CSAT and CES, as the API gives them
+    _, body, _ = get(f"/reports/{SURVEY_ID}/summary", **{"from": "2026-03-01", "to": "2026-07-31"})
+    csat = body["figures"]["csat"]
+    assert f"from {csat['n']} answers" in out
+    assert f"CSAT {csat['satisfied']['percent']:.1f}% satisfied" in out
+    assert f"CES mean {body['figures']['ces']['mean']:.2f} of 7" in out
 
 
 def test_cli_drivers_prints_the_table_and_writes_the_apis_rows_as_csv(

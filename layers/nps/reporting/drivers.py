@@ -23,9 +23,9 @@ from typing import Any
 from nps.kernel.formatting import rounded
 from nps.kernel.periods import Granularity
 from nps.kernel.statistics import NpsEstimate
-from nps.reasons.figures import CesFigures, CsatFigures, MentionFigures, Proportion, ces, csat, mentions
+from nps.reasons.figures import CesFigures, CsatFigures, MentionFigures, ces, csat, mentions
 from nps.reasons.scales import DRIVER_DIMENSION, THEME_DIMENSION
-from nps.reporting.figures import Figures, ReportService, TrendPoint, change_dict
+from nps.reporting.figures import Figures, ReportService, TrendPoint, ces_dict, change_dict, csat_dict, proportion_dict
 from nps.reporting.ranges import DateRange
 from nps.scoring.aggregation import ALL
 
@@ -95,28 +95,11 @@ class DriversReport:
             "granularity": self.granularity.value,
             "channel": self.channel,
             "n": self.total.counts.n,
-            "csat": {"n": self.csat.n, "satisfied": proportion_dict(self.csat.satisfied)},
-            "ces": {
-                "n": self.ces.n,
-                "mean": _round(self.ces.mean),
-                "mean_low": _round(self.ces.mean_low),
-                "mean_high": _round(self.ces.mean_high),
-                "agree": proportion_dict(self.ces.agree),
-            },
+            "csat": csat_dict(self.csat),
+            "ces": ces_dict(self.ces),
             "drivers": [row.as_dict() for row in self.drivers],
             "themes": [row.as_dict() for row in self.themes],
         }
-
-
-def proportion_dict(proportion: Proportion) -> dict[str, Any]:
-    """A share as the API returns it: count of n, percent with its 95% Wilson interval (0–100)."""
-    return {
-        "count": proportion.count,
-        "n": proportion.n,
-        "percent": _round(proportion.percent),
-        "low": _round(proportion.low),
-        "high": _round(proportion.high),
-    }
 
 
 def _estimate_dict(estimate: NpsEstimate) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from typing import TextIO
 
 from nps.kernel.spreadsheets import BOM, safe_cell, writer
 from nps.reporting.adapters.reads import StoredResponse
-from nps.reporting.drivers import DriversReport, proportion_dict
+from nps.reporting.drivers import DriversReport
+from nps.reporting.figures import proportion_dict
 
 BASE_COLUMNS = (
     "invite_id",

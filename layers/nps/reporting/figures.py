@@ -19,6 +19,9 @@ from typing import Any, Protocol
 from nps.kernel.formatting import rounded
 from nps.kernel.periods import Granularity
 from nps.kernel.statistics import CategoryCounts, ChangeTest, NpsEstimate, compare, estimate, rest
+from nps.reasons.figures import CesFigures, CsatFigures, Proportion
+from nps.reasons.figures import ces as ces_figures
+from nps.reasons.figures import csat as csat_figures
 from nps.reasons.scales import CES_COUNTERS, CSAT_COUNTERS, DRIVER_DIMENSION, THEME_DIMENSION
 from nps.reporting import granularity as steps_rule
 from nps.reporting.ranges import DateRange, Period, cover, periods
@@ -104,6 +107,10 @@ class Figures:
     estimate: NpsEstimate
     scores: tuple[int, ...]
     invites_sent: int
+    #: CSAT (% satisfied, 4–5 of 5) and CES (mean of 1–7, % agree 5–7) of the slice's follow-up answers,
+    #: each with its own n (:mod:`nps.reasons.figures`).
+    csat: CsatFigures
+    ces: CesFigures
 
     @classmethod
     def from_counters(cls, counters: Counters) -> Figures:
@@ -113,6 +120,8 @@ class Figures:
             estimate=estimate(counts),
             scores=tuple(max(0, counters.get(name, 0)) for name in SCORE_COUNTERS),
             invites_sent=max(0, counters.get(INVITES_SENT, 0)),
+            csat=csat_figures(counters),
+            ces=ces_figures(counters),
         )
 
     @property
@@ -167,11 +176,40 @@ class Figures:
             "earlier_invites": self.earlier_invites,
             "answers_to_earlier_invites": self.answers_to_earlier_invites,
             "small_n": self.small_n,
+            "csat": csat_dict(self.csat),
+            "ces": ces_dict(self.ces),
         }
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:
     return rounded(value, digits)
+
+
+def proportion_dict(proportion: Proportion) -> dict[str, Any]:
+    """A share as the API returns it: count of n, percent with its 95% Wilson interval (0–100)."""
+    return {
+        "count": proportion.count,
+        "n": proportion.n,
+        "percent": _round(proportion.percent),
+        "low": _round(proportion.low),
+        "high": _round(proportion.high),
+    }
+
+
+def csat_dict(figures: CsatFigures) -> dict[str, Any]:
+    """CSAT as the API returns it (``CsatOut``)."""
+    return {"n": figures.n, "satisfied": proportion_dict(figures.satisfied)}
+
+
+def ces_dict(figures: CesFigures) -> dict[str, Any]:
+    """CES as the API returns it (``CesOut``)."""
+    return {
+        "n": figures.n,
+        "mean": _round(figures.mean),
+        "mean_low": _round(figures.mean_low),
+        "mean_high": _round(figures.mean_high),
+        "agree": proportion_dict(figures.agree),
+    }
 
 
 def change_dict(change: ChangeTest | None) -> dict[str, Any] | None:

@@ -83,6 +83,27 @@ class ChangeOut(ReportModel):
     significant: bool = Field(description="Two-sided z test at the 5% level")
 
 
+class ProportionOut(ReportModel):
+    count: int
+    n: int
+    percent: float | None = Field(description="count / n, 0–100 (null when n is 0)")
+    low: float | None = Field(description="Lower end of the 95% Wilson interval")
+    high: float | None = Field(description="Upper end of the 95% Wilson interval")
+
+
+class CsatOut(ReportModel):
+    n: int
+    satisfied: ProportionOut = Field(description="Share answering 4 or 5 of 1–5")
+
+
+class CesOut(ReportModel):
+    n: int
+    mean: float | None = Field(description="Mean of the 1–7 answers (null without answers)")
+    mean_low: float | None = Field(description="Lower end of the mean's 95% t interval (null below 2 answers)")
+    mean_high: float | None = Field(description="Upper end of the mean's 95% t interval (null below 2 answers)")
+    agree: ProportionOut = Field(description="Share answering 5, 6 or 7")
+
+
 class FiguresOut(ReportModel):
     n: int
     nps: float | None = Field(description="Observed NPS, −100…+100 (null without responses)")
@@ -107,6 +128,8 @@ class FiguresOut(ReportModel):
         " (responses beyond the invites sent in the range; 0 does not prove there are none)"
     )
     small_n: bool = Field(description="Fewer than 30 responses: read the NPS with care")
+    csat: CsatOut = Field(description="CSAT of the follow-up answers (its own n: not every response answers it)")
+    ces: CesOut = Field(description="CES of the follow-up answers (its own n: not every response answers it)")
 
 
 class SummaryOut(ReportModel):
@@ -171,14 +194,6 @@ class CommentsOut(ReportModel):
     next_cursor: str | None
 
 
-class ProportionOut(ReportModel):
-    count: int
-    n: int
-    percent: float | None = Field(description="count / n, 0–100 (null when n is 0)")
-    low: float | None = Field(description="Lower end of the 95% Wilson interval")
-    high: float | None = Field(description="Upper end of the 95% Wilson interval")
-
-
 class EstimateOut(ReportModel):
     n: int
     nps: float | None = Field(description="Observed NPS, −100…+100 (null without responses)")
@@ -204,19 +219,6 @@ class ReasonOut(ReportModel):
     )
     difference: ChangeOut | None = Field(description="Mentioning − not mentioning, with its 95% interval")
     trend: list[ReasonPointOut] = Field(description="NPS of those mentioning it, per period")
-
-
-class CsatOut(ReportModel):
-    n: int
-    satisfied: ProportionOut = Field(description="Share answering 4 or 5 of 1–5")
-
-
-class CesOut(ReportModel):
-    n: int
-    mean: float | None = Field(description="Mean of the 1–7 answers (null without answers)")
-    mean_low: float | None = Field(description="Lower end of the mean's 95% t interval (null below 2 answers)")
-    mean_high: float | None = Field(description="Upper end of the mean's 95% t interval (null below 2 answers)")
-    agree: ProportionOut = Field(description="Share answering 5, 6 or 7")
 
 
 class DriversOut(ReportModel):

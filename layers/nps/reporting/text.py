@@ -140,6 +140,24 @@ def headline_lines(story: Headline, granularity: str) -> list[str]:
     return lines
 
 
+def _rating_lines(figures: Figures) -> list[str]:
+    """CSAT and CES of the range in one line each, when any follow-up answer rated them (else none)."""
+    lines = []
+    c, e = figures.csat, figures.ces
+    if c.n:
+        interval = (
+            ""
+            if c.satisfied.low is None
+            else f" (95% interval {percent(c.satisfied.low)} to {percent(c.satisfied.high)})"
+        )
+        lines.append(f"CSAT {percent(c.satisfied.percent)} satisfied (4–5 of 5){interval}, from {c.n} answers")
+    if e.n:
+        mean = MISSING if e.mean is None else f"{e.mean:.2f}"
+        interval = "" if e.mean_low is None else f" (95% interval {e.mean_low:.2f} to {e.mean_high:.2f})"
+        lines.append(f"CES mean {mean} of 7{interval}, {percent(e.agree.percent)} agree (5–7), from {e.n} answers")
+    return lines
+
+
 def format_full_report(report: Report) -> str:
     """The whole report as plain text (fits 100 columns): headline, slices, trend and its sparkline."""
     scope = []
@@ -152,7 +170,7 @@ def format_full_report(report: Report) -> str:
     if scope:
         title += f" ({', '.join(scope)})"
     step = report.granularity.value
-    lines = [title, "", *headline_lines(headline(report), step), ""]
+    lines = [title, "", *headline_lines(headline(report), step), *_rating_lines(report.total), ""]
     lines += [_HEADER, "-" * len(_HEADER), _line("all responses", report.total)]
     for dimension, rows in report.segments.items():
         lines.append(f"by {dimension}:")
