@@ -102,7 +102,8 @@ def test_the_drivers_section_is_drawn_labelled_and_accessible(
     bars = page.locator("#drivers-chart rect.bar")
     assert bars.count() == 3 + 3  # price, support, features; speed, onboarding, price (a theme too)
     chart = page.locator("#drivers-chart").bounding_box()
-    assert chart is not None and chart["width"] <= viewport["width"]
+    assert chart is not None
+    assert chart["width"] <= viewport["width"]
     # And each table row shows the reason's latest monthly trend points
     trend_cells = page.locator("#drivers td[data-label=Trend]")
     assert trend_cells.count() == 6
