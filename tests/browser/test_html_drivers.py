@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.browser]
 SPAN = DateRange(date(2026, 1, 1), date(2026, 6, 30))
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 # (driver, themes, comment): detractors mostly on price, promoters on support
-PHRASES = {
+PHRASES: dict[str, list[tuple[str | None, tuple[str, ...], str]]] = {
     "detractor": [("price", ("price",), "Too expensive for what it does"), ("support", ("speed",), "Slow <b>app</b>")],
     "passive": [("support", ("onboarding",), "Setup took a while"), (None, (), "Fine overall")],
     "promoter": [("support", ("speed",), "Fast and friendly support"), ("features", (), "Reports our board loves")],
@@ -56,13 +56,13 @@ def _responses() -> list[Response]:
 
 def _comments(responses: list[Response]) -> list[StoredResponse]:
     """The latest 300 commented responses as the reader gives them (newest first, answers included)."""
-    latest = sorted(responses, key=lambda r: (r.first_answered_at, r.invite_id), reverse=True)[:300]
+    latest = sorted(responses, key=lambda r: (str(r.first_answered_at), r.invite_id), reverse=True)[:300]
     texts = {(d, t): text for rows in PHRASES.values() for d, t, text in rows}
     return [
         StoredResponse(
             invite_id=r.invite_id, survey_id="pulse", wave_id="w", contact_id=r.contact_id, channel="email",
             locale="en", score=r.score or 0, category=categorize(r.score or 0).value,
-            first_answered_at=r.first_answered_at.isoformat(), answered_at=r.first_answered_at.isoformat(),
+            first_answered_at=str(r.first_answered_at), answered_at=str(r.first_answered_at),
             comment=texts[(r.driver, r.themes)], comment_at=None, driver=r.driver, csat=r.csat, ces=r.ces,
             themes=r.themes,
         )
