@@ -70,6 +70,9 @@ ACCESS: dict[str, dict[str, set[str]]] = {
     },
 }
 ACCESS["follow_up_events"] = ACCESS["follow_up"]
+#: Optional (``-c commentSentiment=true``; the template read here has every optional function on): it reads
+#: a response's comment and writes its analysis beside it.
+ACCESS["comment_sentiment"] = {"Responses": {"GetItem", "UpdateItem"}}
 ITEM_ACTIONS = {
     "BatchGetItem", "BatchWriteItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "Scan",
     "UpdateItem",
