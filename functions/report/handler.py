@@ -16,6 +16,7 @@ answer the same bytes (tests/integration/test_reporting.py).
 # No ``from __future__ import annotations``: the validating routes are defined inside a function, and
 # Powertools reads their annotations (the query models) as objects to validate and to document them.
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.kernel.config import settings
-from nps.reporting.adapters.reads import BadCursor, DynamoAggregateReader, DynamoResponseReader, split_segment
+from nps.reporting.adapters.reads import (
+    BadCursor,
+    DynamoAggregateReader,
+    DynamoResponseReader,
+    ResponsePage,
+    split_segment,
+)
 from nps.reporting.figures import ReportError, ReportService
 from nps.reporting.queries import ReportQuery, RouteName, canonical_survey_id, read_query
 from nps.reporting.ranges import DateRange, RangeError
@@ -107,6 +114,20 @@ def responses() -> DynamoResponseReader:
     return DynamoResponseReader(config.responses_table, config.aggregates_table)
 
 
+def comment_sentiment() -> bool:
+    """Whether the stack analyses comments (``-c commentSentiment=true`` sets ``COMMENT_SENTIMENT``): then
+    comments and exports carry each comment's sentiment label, read by key (docs/comment-sentiment.md)."""
+    return os.environ.get("COMMENT_SENTIMENT") == "true"
+
+
+def page_of(survey_id: str, span: DateRange, **options: Any) -> ResponsePage:
+    """A page of responses, with their comments' sentiment labels when the stack analyses comments."""
+    page = responses().page(survey_id, span, **options)
+    if not comment_sentiment():
+        return page
+    return ResponsePage(responses().with_sentiment(page.responses), page.next_cursor)
+
+
 def reports() -> ReportService:
     return ReportService(aggregates())
 
@@ -178,7 +199,7 @@ def comments_body(survey_id: str, query: ReportQuery) -> dict[str, Any]:
     """``CommentsOut`` as JSON: a page of comments, newest first, and the cursor of the next one."""
     span = span_of(query)
     reports().catalog(survey_id, span, query.segment)
-    page = responses().page(
+    page = page_of(
         survey_id,
         span,
         limit=query.limit,
@@ -200,6 +221,7 @@ def comments_body(survey_id: str, query: ReportQuery) -> dict[str, Any]:
                 "segments": r.segments,
                 "first_answered_at": r.first_answered_at,
                 "comment_at": r.comment_at,
+                "sentiment": r.sentiment,
             }
             for r in page.responses
         ],
@@ -213,7 +235,7 @@ def export_body(survey_id: str, query: ReportQuery) -> Answer:
 
     span = span_of(query)
     catalog = reports().catalog(survey_id, span)
-    page = responses().page(survey_id, span, limit=query.limit, cursor=query.cursor)
+    page = page_of(survey_id, span, limit=query.limit, cursor=query.cursor)
     body, rows = to_csv(page.responses, list(catalog.dimensions))
     metrics.add_metric(name="ResponsesExported", unit=MetricUnit.Count, value=rows)
     headers = {"Content-Disposition": f'attachment; filename="{survey_id}-{query.start}-{query.end}.csv"'}

@@ -35,7 +35,11 @@ class Reporting(Construct):
             memory_size=1024,
             timeout=Duration.seconds(29),  # the HTTP API's integration limit
             description="Reporting API: NPS, trends, segments, comments and CSV from the aggregates",
-            environment={"AGGREGATES_TABLE": aggregates.table_name, "RESPONSES_TABLE": responses.table_name},
+            environment={
+                "AGGREGATES_TABLE": aggregates.table_name,
+                "RESPONSES_TABLE": responses.table_name,
+                **({"COMMENT_SENTIMENT": "true"} if platform.config.comment_sentiment else {}),
+            },
         )
         # Queries only, on the table and the indexes reports read; an encrypted table needs kms:Decrypt.
         self.function.add_to_role_policy(
@@ -53,6 +57,12 @@ class Reporting(Construct):
                 ],
             )
         )
+        if platform.config.comment_sentiment:
+            # Comments and exports show each comment's sentiment label, which the index does not project:
+            # read by key, the label only (docs/comment-sentiment.md).
+            self.function.add_to_role_policy(
+                iam.PolicyStatement(actions=["dynamodb:BatchGetItem"], resources=[responses.table_arn])
+            )
         platform.key.grant_decrypt(self.function)
         self.routes = api.add_routes(
             path=REPORT_ROUTE,

@@ -47,6 +47,13 @@ def test_without_the_flag_the_stack_has_no_sentiment_function_queue_or_rule(defa
     patterns = [r["Properties"].get("EventPattern") for r in of_type(resources, "AWS::Events::Rule").values()]
     assert COMMENT_SENTIMENT not in patterns
     assert "comprehend:" not in str(default_template)
+    # and the report reads no label: no variable, no read by key
+    assert "COMMENT_SENTIMENT" not in str(default_template)
+    report_policies = [
+        p for lid, p in of_type(resources, "AWS::IAM::Policy").items() if lid.startswith("ReportingReport")
+    ]
+    assert report_policies
+    assert "dynamodb:BatchGetItem" not in str(report_policies)
 
 
 def test_every_comment_event_reaches_an_encrypted_queue_with_retries_and_a_dead_letter_queue(

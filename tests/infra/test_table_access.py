@@ -58,7 +58,9 @@ ACCESS: dict[str, dict[str, set[str]]] = {
         "Surveys": {"GetItem"},
         "Responses": {"BatchGetItem", "GetItem", "UpdateItem"},
     },
-    "report": {"Aggregates": {"Query"}},
+    # BatchGetItem on Responses: only with comment sentiment on (the template read here has it on), for the
+    # label of each listed comment.
+    "report": {"Aggregates": {"Query"}, "Responses": {"BatchGetItem"}},
     "sweep_invites": {"Invites": {"Query", "UpdateItem"}},
     "follow_up": {
         "Followups": {"GetItem", "PutItem", "Query", "UpdateItem"},

@@ -8,6 +8,8 @@ Every call is judged against the function's synthesized role by the permission r
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -157,3 +159,36 @@ def test_a_message_without_an_invite_fails_and_goes_to_the_dlq_after_its_retries
     message = {"MessageId": "m-1", "ReceiptHandle": "h", "Body": json.dumps({"detail": {"invite_id": 7}})}
     record = sqs_record(message, "arn:aws:sqs:us-east-1:123456789012:comments")
     assert run([record])["batchItemFailures"] == [{"itemIdentifier": "m-1"}]
+
+
+def test_the_report_shows_each_analysed_comments_label_in_comments_and_the_export(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    from functions.report import handler as report
+    from local.lambda_events import http_event
+
+    reader = StreamReader(stack.stream_arns["responses"])
+    for invite_id, locale in (("inv-en", "en"), ("inv-nl", "nl")):
+        invite = issue_invite(stack, invite_id, locale=locale)
+        invite.tap(4)
+        invite.comment(f"Comment {invite_id}")
+    score_stream(reader)
+    assert run(queued(stack))["batchItemFailures"] == []
+    # Given a stack that analyses comments (the report function then has COMMENT_SENTIMENT=true)
+    monkeypatch.setenv("COMMENT_SENTIMENT", "true")
+    report.responses.cache_clear()
+    today = datetime.now(UTC).date().isoformat()
+    query = {"from": today, "to": today}
+    try:
+        # When the comments and the export are read
+        comments = report.lambda_handler(http_event("GET", "/reports/survey-1/comments", query), LambdaContext())
+        export = report.lambda_handler(http_event("GET", "/reports/survey-1/export", query), LambdaContext())
+    finally:
+        report.responses.cache_clear()
+    # Then the analysed comment carries its label, the skipped one none
+    labels = {c["invite_id"]: c["sentiment"] for c in json.loads(comments["body"])["comments"]}
+    assert labels == {"inv-en": "neutral", "inv-nl": None}
+    rows = list(csv.DictReader(io.StringIO(export["body"].removeprefix("\ufeff"))))
+    assert {r["invite_id"]: r["sentiment"] for r in rows} == {"inv-en": "neutral", "inv-nl": ""}

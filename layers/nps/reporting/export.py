@@ -27,6 +27,7 @@ BASE_COLUMNS = (
     "answered_at",
     "comment",
     "comment_at",
+    "sentiment",
 )
 
 
@@ -54,6 +55,7 @@ def row(response: StoredResponse, dimensions: Sequence[str]) -> list[str]:
         response.answered_at,
         response.comment,
         response.comment_at,
+        response.sentiment,
         *(response.segments.get(d, "") for d in dimensions),
     ]
     return [_cell(v) for v in values]

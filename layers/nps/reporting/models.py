@@ -159,6 +159,11 @@ class CommentOut(ReportModel):
     segments: dict[str, str]
     first_answered_at: str
     comment_at: str | None
+    sentiment: Literal["positive", "negative", "neutral", "mixed"] | None = Field(
+        default=None,
+        description="The comment's sentiment (Amazon Comprehend) when the stack analyses comments"
+        " (`-c commentSentiment=true`) and this comment has been analysed; null otherwise",
+    )
 
 
 class CommentsOut(ReportModel):

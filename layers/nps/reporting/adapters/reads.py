@@ -12,7 +12,7 @@ import binascii
 import heapq
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any
 
@@ -153,6 +153,10 @@ class StoredResponse:
     comment_at: str | None
     segments: dict[str, str] = field(default_factory=dict)
     source: str = "link"
+    #: The comment's sentiment label (``positive``...) when the stack analyses comments
+    #: (``-c commentSentiment=true``) and this comment has been analysed; see
+    #: :meth:`DynamoResponseReader.with_sentiment`.
+    sentiment: str | None = None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> StoredResponse:
@@ -276,6 +280,42 @@ class DynamoResponseReader:
         more = len(found) == limit and next(merged, None) is not None
         responses = [StoredResponse.from_item(i) for i in found]
         return ResponsePage(responses, encode_cursor(found[-1]) if more else None)
+
+    def with_sentiment(self, responses: list[StoredResponse]) -> list[StoredResponse]:
+        """``responses`` with the sentiment label of each analysed comment (docs/comment-sentiment.md).
+
+        The label is not in the ``by_survey_shard`` index (changing its projection replaces the index), so
+        it is read by key: one ``BatchGetItem`` of the invite id and ``sentiment`` per 100 responses with a
+        comment. A label stored for an older comment is not shown: only a label whose analysed comment is
+        the one listed (``sentiment_digest``) counts.
+        """
+        from nps.reasons.sentiment import comment_digest
+
+        wanted = list(dict.fromkeys(r.invite_id for r in responses if r.comment))
+        labels: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(wanted), 100):
+            keys = [{"invite_id": {"S": invite_id}} for invite_id in wanted[start : start + 100]]
+            request = {
+                self.table_name: {
+                    "Keys": keys,
+                    "ProjectionExpression": "#id, #sentiment, #digest",
+                    "ExpressionAttributeNames": {
+                        "#id": "invite_id",
+                        "#sentiment": "sentiment",
+                        "#digest": "sentiment_digest",
+                    },
+                }
+            }
+            found, _ = aws.batch_get_items(request)
+            for item in found.get(self.table_name, []):
+                if "sentiment" in item and "sentiment_digest" in item:
+                    labels[item["invite_id"]["S"]] = (item["sentiment"]["S"], item["sentiment_digest"]["S"])
+        out = []
+        for response in responses:
+            label, digest = labels.get(response.invite_id, (None, None))
+            current = response.comment is not None and digest == comment_digest(response.comment)
+            out.append(replace(response, sentiment=label if current else None))
+        return out
 
     def count(
         self,
