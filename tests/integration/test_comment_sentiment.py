@@ -192,3 +192,50 @@ def test_the_report_shows_each_analysed_comments_label_in_comments_and_the_expor
     assert labels == {"inv-en": "neutral", "inv-nl": None}
     rows = list(csv.DictReader(io.StringIO(export["body"].removeprefix("\ufeff"))))
     assert {r["invite_id"]: r["sentiment"] for r in rows} == {"inv-en": "neutral", "inv-nl": ""}
+
+
+def test_the_store_writes_only_while_the_analysed_comment_is_current_and_counts(stack: LocalStack) -> None:
+    from nps.reasons.sentiment import Detection, analysis_of
+    from nps.responding.adapters.sentiment import DynamoCommentStore
+
+    table, client = stack.tables["responses"], aws.client("dynamodb")
+    client.put_item(
+        TableName=table,
+        Item={
+            "invite_id": {"S": "inv-x"},
+            "comment": {"S": "newer"},
+            "locale": {"S": "en"},
+            "counted": {"BOOL": True},
+            "sentiment_skipped": {"S": "unsupported_language"},
+        },
+    )
+    store = DynamoCommentStore(table)
+    detection = Detection("NEGATIVE", {"Negative": 0.9, "Positive": 0.1}, (("slow support", 0.93),))
+    older = analysis_of(detection, "en", comment_digest("older"), truncated=False)
+    newer = analysis_of(detection, "en", comment_digest("newer"), truncated=False)
+
+    # An analysis of a comment the response no longer has is refused
+    assert not store.store_analysis("inv-x", "older", older)
+    assert "sentiment" not in item(stack, "inv-x")
+    # The current comment's is written, and replaces an earlier skip
+    assert store.store_analysis("inv-x", "newer", newer)
+    stored = item(stack, "inv-x")
+    assert stored["sentiment"] == {"S": "negative"}
+    assert stored["key_phrases"] == {"L": [{"M": {"text": {"S": "slow support"}, "score": {"N": "0.9300"}}}]}
+    assert "sentiment_skipped" not in stored
+    assert store.current("inv-x") is not None
+    assert store.current("inv-x").analysed_digest == comment_digest("newer")  # type: ignore[union-attr]
+    # A skip removes an earlier analysis
+    assert store.store_skipped("inv-x", "newer", comment_digest("newer"), "unsupported_language")
+    assert not {"sentiment", "sentiment_scores", "key_phrases"} & set(item(stack, "inv-x"))
+    # A retracted answer, or a deleted response, takes nothing (and no item is created)
+    client.update_item(
+        TableName=table,
+        Key={"invite_id": {"S": "inv-x"}},
+        UpdateExpression="SET counted = :false",
+        ExpressionAttributeValues={":false": {"BOOL": False}},
+    )
+    assert not store.store_analysis("inv-x", "newer", newer)
+    assert not store.store_analysis("inv-gone", "newer", newer)
+    assert "Item" not in client.get_item(TableName=table, Key={"invite_id": {"S": "inv-gone"}})
+    assert store.current("inv-gone") is None
