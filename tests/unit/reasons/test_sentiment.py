@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nps.reasons.sentiment import (
+    MAX_KEY_PHRASE_LENGTH,
     MAX_KEY_PHRASES,
     MAX_TEXT_BYTES,
     CommentToAnalyse,
@@ -82,6 +83,25 @@ def test_key_phrases_keep_the_ten_best_once_each_and_bounded() -> None:
     assert all(0 < len(p.text) <= 100 for p in kept)
     assert [p.score for p in kept] == sorted((p.score for p in kept), reverse=True)
     assert kept[0].score == Decimal("0.9900")
+
+
+@given(
+    st.lists(st.tuples(st.text(max_size=300), st.floats(min_value=0, max_value=1, allow_nan=False)), max_size=60),
+    st.integers(min_value=1, max_value=12),
+)
+def test_kept_key_phrases_are_bounded_unique_ranked_and_taken_from_what_comprehend_found(
+    found: list[tuple[str, float]], limit: int
+) -> None:
+    kept = top_key_phrases(found, limit=limit)
+    assert len(kept) <= limit
+    assert all(0 < len(p.text) <= MAX_KEY_PHRASE_LENGTH and p.text == p.text.strip() for p in kept)
+    assert len({p.text.casefold() for p in kept}) == len(kept)
+    assert [p.score for p in kept] == sorted((p.score for p in kept), reverse=True)
+    normalised = {" ".join(text.split())[:MAX_KEY_PHRASE_LENGTH].strip() for text, _ in found}
+    assert {p.text for p in kept} <= normalised
+    # nothing usable is dropped while there is room
+    usable = {t.casefold() for t in normalised if t}
+    assert len(kept) == min(limit, len(usable))
 
 
 def test_an_analysis_stores_lower_case_labels_and_decimal_scores() -> None:
