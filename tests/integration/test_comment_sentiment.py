@@ -185,11 +185,24 @@ def test_the_report_shows_each_analysed_comments_label_in_comments_and_the_expor
         # When the comments and the export are read
         comments = report.lambda_handler(http_event("GET", "/reports/survey-1/comments", query), LambdaContext())
         export = report.lambda_handler(http_event("GET", "/reports/survey-1/export", query), LambdaContext())
+        # (and once the comment changes, its old label is no longer shown until the new one is analysed)
+        aws.client("dynamodb").update_item(
+            TableName=stack.tables["responses"],
+            Key={"invite_id": {"S": "inv-en"}},
+            UpdateExpression="SET #c = :c",
+            ExpressionAttributeNames={"#c": "comment"},
+            ExpressionAttributeValues={":c": {"S": "A newer comment"}},
+        )
+        changed = report.lambda_handler(http_event("GET", "/reports/survey-1/comments", query), LambdaContext())
     finally:
         report.responses.cache_clear()
     # Then the analysed comment carries its label, the skipped one none
     labels = {c["invite_id"]: c["sentiment"] for c in json.loads(comments["body"])["comments"]}
     assert labels == {"inv-en": "neutral", "inv-nl": None}
+    assert {c["invite_id"]: c["sentiment"] for c in json.loads(changed["body"])["comments"]} == {
+        "inv-en": None,
+        "inv-nl": None,
+    }
     rows = list(csv.DictReader(io.StringIO(export["body"].removeprefix("\ufeff"))))
     assert {r["invite_id"]: r["sentiment"] for r in rows} == {"inv-en": "neutral", "inv-nl": ""}
 
