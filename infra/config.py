@@ -70,6 +70,10 @@ class StackConfig:
     alert_webhook_url: str | None = None
     alert_webhook_secret_name: str | None = None
     alert_webhook_header: str = "Authorization"
+    #: Sentiment and key phrases of every comment with Amazon Comprehend (``-c commentSentiment=true``):
+    #: off by default, because it sends comments to another AWS service and costs per comment
+    #: (docs/comment-sentiment.md).
+    comment_sentiment: bool = False
 
     @classmethod
     def from_context(cls, node: Node) -> StackConfig:
@@ -100,6 +104,7 @@ class StackConfig:
             alert_webhook_url=str(get("alertWebhookUrl", "")) or None,
             alert_webhook_secret_name=str(get("alertWebhookSecretName", "")) or None,
             alert_webhook_header=str(get("alertWebhookHeader", cls.alert_webhook_header)),
+            comment_sentiment=context_flag("commentSentiment", node.try_get_context("commentSentiment")),
         )
 
 
@@ -165,17 +170,12 @@ _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0", ""})
 
 
-def keep_retiring_indexes(value: object) -> bool:
-    """``keepRetiringIndexes``: whether the tables keep the previous release's indexes (``False`` when unset).
-
-    Set it (``-c keepRetiringIndexes=true``) for the one deploy that upgrades a stack from the previous
-    release: CloudFormation creates or deletes one global secondary index per table per update, so that
-    deploy adds the new indexes and keeps the old ones, and the next deploy without it deletes them
-    (docs/operations.md, "Upgrading the responses' index"). A fresh stack never needs it.
+def context_flag(name: str, value: object) -> bool:
+    """A true/false CDK context value ``name`` (``False`` when unset).
 
     Accepts ``true``/``false`` (any case; also ``yes``/``no``, ``1``/``0``) as text from ``-c`` or as a
     JSON boolean from cdk.json. Raises ``ValueError`` (the synth stops with it) for anything else, so a
-    misspelt value never silently deletes the indexes an upgrade still reads.
+    misspelt value never silently deploys the opposite of what was meant.
     """
     if value is None or isinstance(value, bool):
         return bool(value)
@@ -184,4 +184,16 @@ def keep_retiring_indexes(value: object) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ValueError(f"keepRetiringIndexes must be true or false (e.g. -c keepRetiringIndexes=true), not {value!r}")
+    raise ValueError(f"{name} must be true or false (e.g. -c {name}=true), not {value!r}")
+
+
+def keep_retiring_indexes(value: object) -> bool:
+    """``keepRetiringIndexes``: whether the tables keep the previous release's indexes (``False`` when unset).
+
+    Set it (``-c keepRetiringIndexes=true``) for the one deploy that upgrades a stack from the previous
+    release: CloudFormation creates or deletes one global secondary index per table per update, so that
+    deploy adds the new indexes and keeps the old ones, and the next deploy without it deletes them
+    (docs/operations.md, "Upgrading the responses' index"). A fresh stack never needs it. Parsed by
+    :func:`context_flag`: a misspelt value never silently deletes the indexes an upgrade still reads.
+    """
+    return context_flag("keepRetiringIndexes", value)

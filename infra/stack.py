@@ -6,6 +6,7 @@ from aws_cdk import CfnOutput, Duration, Stack, Tags
 from constructs import Construct
 
 from infra.config import StackConfig
+from infra.constructs.comment_sentiment import CommentSentiment
 from infra.constructs.follow_ups import FollowUps, FollowUpTables
 from infra.constructs.functions import SharedLayers
 from infra.constructs.observability import Observability
@@ -121,6 +122,12 @@ class NpsStack(Stack):
             public_base_url=self.response_api.url,
             signing_secret=self.response_api.signing_secret,
             id_key_secret=storage.id_key,
+        )
+        # Optional (off by default): sentiment and key phrases of each comment with Amazon Comprehend.
+        self.comment_sentiment = (
+            CommentSentiment(self, "CommentSentiment", platform=platform, responses=storage.responses, routing=routing)
+            if config.comment_sentiment
+            else None
         )
         # Last: it watches every function and dead-letter queue the constructs above created.
         self.observability = Observability(self, "Observability", config=config, key=storage.key)

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from nps.events.patterns import BUSINESS_EVENTS, FOLLOW_UP_EVENTS, FOLLOW_UP_LIFECYCLE, FOLLOW_UP_STARTS
+from nps.events.patterns import (
+    BUSINESS_EVENTS,
+    COMMENT_SENTIMENT,
+    FOLLOW_UP_EVENTS,
+    FOLLOW_UP_LIFECYCLE,
+    FOLLOW_UP_STARTS,
+)
 from nps.kernel import aws
 from nps.kernel.config import reset_settings
 from nps.kernel.tables import ALL_TABLES, TableSpec
@@ -72,6 +78,9 @@ class LocalStack:
     #: The web prompt's site keys (the keyring each survey's site secret derives from) and its secret.
     site_keys_secret_name: str = ""
     site_keyring: Keyring | None = None
+    #: The optional comment sentiment function's queue (every ``NPS Comment Received``; deployed with
+    #: ``-c commentSentiment=true``): events wait here until a test or the demo runs the function.
+    comment_sentiment_queue_url: str = ""
 
     def site_secret(self, survey_id: str) -> str:
         """``<kid>.<site secret>`` of ``survey_id``, as ``nps survey site-secret`` prints it."""
@@ -290,6 +299,7 @@ def create_stack(prefix: str = "nps-local", *, keep_retiring_indexes: bool = Fal
     stack.follow_up_subscriber_queue_url = _queue_with_rule(
         prefix, bus_name, "follow-up-subscriber", [FOLLOW_UP_LIFECYCLE]
     )
+    stack.comment_sentiment_queue_url = _queue_with_rule(prefix, bus_name, "comment-sentiment", [COMMENT_SENTIMENT])
     stack.sending = create_sending(prefix, bus_name)
     stack.activate()
     return stack

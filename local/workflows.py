@@ -45,15 +45,20 @@ PSEUDO_PARAMETERS = {
 }
 
 
+#: CDK context that switches on every optional function (off in a default deployment), so the template
+#: the local environment and the permission test read holds their roles and wiring too.
+OPTIONAL_FUNCTIONS: dict[str, object] = {"commentSentiment": True}
+
+
 @cache
 def synthesized_template() -> dict[str, Any]:
-    """The CDK app's CloudFormation template, synthesized once per process."""
+    """The CDK app's CloudFormation template with :data:`OPTIONAL_FUNCTIONS` on, synthesized once per process."""
     # As `make synth` runs it: without jsii's banner about the Node version (the Makefile sets these too).
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
     from infra.app import build_app
 
-    app, stack = build_app()
+    app, stack = build_app(OPTIONAL_FUNCTIONS)
     template: dict[str, Any] = app.synth().get_stack_by_name(stack.stack_name).template
     return template
 

@@ -28,7 +28,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.kernel.config import settings
-from nps.reporting.adapters.reads import BadCursor, DynamoAggregateReader, DynamoResponseReader, split_segment
+from nps.reporting.adapters.reads import (
+    BadCursor,
+    DynamoAggregateReader,
+    DynamoResponseReader,
+    ResponsePage,
+    split_segment,
+)
 from nps.reporting.figures import ReportError, ReportService
 from nps.reporting.queries import ReportQuery, RouteName, canonical_survey_id, read_query
 from nps.reporting.ranges import DateRange, RangeError
@@ -107,6 +113,11 @@ def responses() -> DynamoResponseReader:
     return DynamoResponseReader(config.responses_table, config.aggregates_table)
 
 
+def page_of(survey_id: str, span: DateRange, **options: Any) -> ResponsePage:
+    """A page of responses with their follow-up answers and, where analysed, their comments' sentiment."""
+    return responses().page(survey_id, span, **options)
+
+
 def reports() -> ReportService:
     return ReportService(aggregates())
 
@@ -178,7 +189,7 @@ def comments_body(survey_id: str, query: ReportQuery) -> dict[str, Any]:
     """``CommentsOut`` as JSON: a page of comments, newest first, and the cursor of the next one."""
     span = span_of(query)
     reports().catalog(survey_id, span, query.segment)
-    page = responses().page(
+    page = page_of(
         survey_id,
         span,
         limit=query.limit,
@@ -200,6 +211,7 @@ def comments_body(survey_id: str, query: ReportQuery) -> dict[str, Any]:
                 "segments": r.segments,
                 "first_answered_at": r.first_answered_at,
                 "comment_at": r.comment_at,
+                "sentiment": r.sentiment,
                 "driver": r.driver,
                 "csat": r.csat,
                 "ces": r.ces,
@@ -217,7 +229,7 @@ def export_body(survey_id: str, query: ReportQuery) -> Answer:
 
     span = span_of(query)
     catalog = reports().catalog(survey_id, span)
-    page = responses().page(survey_id, span, limit=query.limit, cursor=query.cursor)
+    page = page_of(survey_id, span, limit=query.limit, cursor=query.cursor)
     body, rows = to_csv(page.responses, list(catalog.dimensions))
     metrics.add_metric(name="ResponsesExported", unit=MetricUnit.Count, value=rows)
     headers = {"Content-Disposition": f'attachment; filename="{survey_id}-{query.start}-{query.end}.csv"'}

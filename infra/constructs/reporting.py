@@ -53,8 +53,9 @@ class Reporting(Construct):
                 ],
             )
         )
-        # The follow-up answers (driver, CSAT, CES, themes) of the responses a page returns: the survey
-        # index does not project them, so they are read by key (nps.reporting.adapters.reads).
+        # The follow-up answers (driver, CSAT, CES, themes) and, with comment sentiment on, the sentiment
+        # label of the responses a page returns: the survey index does not project them, so they are read
+        # by key (nps.reporting.adapters.reads).
         self.function.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:BatchGetItem"], resources=[responses.table_arn])
         )

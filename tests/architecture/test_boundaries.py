@@ -67,6 +67,8 @@ VIOLATIONS = [
     ("reasons/themes.py", "from nps.events import fields", "Every subpackage of nps has its place"),
     ("kernel/statistics.py", "from nps.reasons import scales", "Every subpackage of nps has its place"),
     ("reasons/answers.py", "import pydantic", "The reasons' answers, themes and figures load no pydantic"),
+    ("reasons/sentiment.py", "import pydantic", "The reasons' answers, themes and figures load no pydantic"),
+    ("channels/service.py", "from nps.responding.adapters import sentiment", "Comment sentiment's adapters"),
 ]
 
 

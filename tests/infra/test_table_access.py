@@ -58,7 +58,9 @@ ACCESS: dict[str, dict[str, set[str]]] = {
         "Surveys": {"GetItem"},
         "Responses": {"BatchGetItem", "GetItem", "UpdateItem"},
     },
-    "report": {"Aggregates": {"Query"}},
+    # BatchGetItem on Responses: the follow-up answers and sentiment label of each listed response, which the
+    # survey index does not project.
+    "report": {"Aggregates": {"Query"}, "Responses": {"BatchGetItem"}},
     "sweep_invites": {"Invites": {"Query", "UpdateItem"}},
     "follow_up": {
         "Followups": {"GetItem", "PutItem", "Query", "UpdateItem"},
@@ -70,6 +72,9 @@ ACCESS: dict[str, dict[str, set[str]]] = {
     },
 }
 ACCESS["follow_up_events"] = ACCESS["follow_up"]
+#: Optional (``-c commentSentiment=true``; the template read here has every optional function on): it reads
+#: a response's comment and writes its analysis beside it.
+ACCESS["comment_sentiment"] = {"Responses": {"GetItem", "UpdateItem"}}
 ITEM_ACTIONS = {
     "BatchGetItem", "BatchWriteItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "Scan",
     "UpdateItem",

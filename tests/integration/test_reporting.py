@@ -111,8 +111,9 @@ def test_range_totals_equal_the_recount_for_ranges_that_cut_periods(seeded: Seed
             whole_survey_day = granularity == "day" and segment == ALL and channel == ALL
             if whole_survey_day and first <= date.fromisoformat(period) <= last:
                 want.update(counts)
-        assert figures.counts.n == sum(want.values())
+        assert figures.counts.n == want["promoters"] + want["passives"] + want["detractors"]
         assert figures.counts.detractors == want["detractors"]
+        assert figures.csat.n == sum(want[f"csat_{v}"] for v in range(1, 6))
 
 
 def test_response_rate_divides_responses_by_the_invites_counted_on_the_same_keys(

@@ -337,8 +337,10 @@ def _referenced_key(reference: Any) -> str | None:
 
 @cache
 def deployed_template() -> DeployedTemplate:
-    """The default stack as it deploys (``cdk.json``'s context), synthesized once per process and shared
-    with the local workflows, which run its state machine definitions."""
+    """The stack as it deploys (``cdk.json``'s context) with every optional function switched on
+    (``local.workflows.OPTIONAL_FUNCTIONS``: each one's calls are judged against its own role),
+    synthesized once per process and shared with the local workflows, which run its state machine
+    definitions."""
     from local.workflows import synthesized_template
 
     return DeployedTemplate(json.loads(json.dumps(synthesized_template())))

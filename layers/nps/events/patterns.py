@@ -91,3 +91,7 @@ def business_event_pattern(detail_types: tuple[str, ...] = DEFAULT_TRIGGER_DETAI
 
 
 BUSINESS_EVENTS = business_event_pattern()
+
+#: Every comment (any category, re-survey answers too): its sentiment and key phrases, when the stack is
+#: deployed with ``-c commentSentiment=true`` (docs/comment-sentiment.md).
+COMMENT_SENTIMENT: dict[str, Any] = {"source": [EVENT_SOURCE], "detail-type": [COMMENT_RECEIVED]}

@@ -182,6 +182,11 @@ class CommentOut(ReportModel):
     segments: dict[str, str]
     first_answered_at: str
     comment_at: str | None
+    sentiment: Literal["positive", "negative", "neutral", "mixed"] | None = Field(
+        default=None,
+        description="The comment's sentiment (Amazon Comprehend) when the stack analyses comments"
+        " (`-c commentSentiment=true`) and this comment has been analysed; null otherwise",
+    )
     driver: str | None = Field(description="The driver chosen after the score (null when none was)")
     csat: int | None = Field(description="The CSAT answer, 1–5 (null when none was given)")
     ces: int | None = Field(description="The CES answer, 1–7 (null when none was given)")

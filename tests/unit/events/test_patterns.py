@@ -10,6 +10,7 @@ from moto.events.models import EventPattern
 
 from nps.events.models import COMMENT_RECEIVED, CONTACT_UNSUBSCRIBED, RESPONSE_RETRACTED, RESPONSE_SCORED
 from nps.events.patterns import (
+    COMMENT_SENTIMENT,
     DETRACTOR_COMMENT,
     FOLLOW_UP_STARTS,
     RESURVEY_ANSWERED,
@@ -67,6 +68,13 @@ def test_only_comments_on_detractors_are_appended_to_a_follow_up() -> None:
     assert matches(DETRACTOR_COMMENT, event(COMMENT_RECEIVED, comment("detractor")))
     assert not matches(DETRACTOR_COMMENT, event(COMMENT_RECEIVED, comment("promoter", score=10)))
     assert not matches(DETRACTOR_COMMENT, event(RESPONSE_SCORED, scored(2, "detractor")))
+
+
+@pytest.mark.parametrize(("category", "score"), [("detractor", 2), ("passive", 7), ("promoter", 10)])
+def test_every_comment_and_nothing_else_reaches_the_comment_sentiment_queue(category: str, score: int) -> None:
+    assert matches(COMMENT_SENTIMENT, event(COMMENT_RECEIVED, comment(category, score=score)))
+    assert not matches(COMMENT_SENTIMENT, event(RESPONSE_SCORED, scored(score, category)))
+    assert not matches(COMMENT_SENTIMENT, event(COMMENT_RECEIVED, comment(category, score=score), source="billing"))
 
 
 @pytest.mark.parametrize("category", ["detractor", "passive", "promoter"])

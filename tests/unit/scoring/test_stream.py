@@ -736,3 +736,27 @@ def test_a_batch_of_comments_only_commits_nothing_and_publishes_the_comments(
     assert aggregate_store.commits == [([], NOW)]
     assert publisher.published == [events]
     assert result.events_published == 1
+
+
+def test_a_sentiment_analysis_written_on_a_response_moves_nothing_and_publishes_nothing(
+    make_image: MakeImage,
+) -> None:
+    # Given the comment sentiment function's write: the same version, score, comment and themes, plus
+    # the analysis attributes (nps.responding.adapters.sentiment)
+    old = make_image(score=3, version=2, comment="Support was slow", comment_at=COMMENTED_AT, themes=["support"])
+    analysis = {
+        "sentiment": "negative",
+        "sentiment_scores": {"negative": Decimal("0.97"), "positive": Decimal("0.01")},
+        "key_phrases": [{"text": "Support", "score": Decimal("0.99")}],
+        "sentiment_language": "en",
+        "sentiment_truncated": False,
+        "sentiment_digest": "sha256:00",
+    }
+    # When the stream delivers it
+    parsed = parse_full("MODIFY", old, {**old, **analysis})
+    # Then no count moves and no response or comment event is published again
+    assert parsed.transition is None
+    assert parsed.comment is None
+    # and the same holds for a skip record
+    skipped = parse_full("MODIFY", old, {**old, "sentiment_skipped": "unsupported_language"})
+    assert (skipped.transition, skipped.comment) == (None, None)

@@ -11,8 +11,6 @@ import base64
 import binascii
 import heapq
 import json
-import random
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -28,6 +26,7 @@ from nps.kernel.tables import (
     survey_shards,
 )
 from nps.reasons.scales import DRIVER_DIMENSION, THEME_DIMENSION
+from nps.reasons.sentiment import comment_digest
 from nps.reporting.ranges import DateRange, periods
 
 #: Responses explicitly marked as not counted are excluded from comments and exports.
@@ -42,20 +41,24 @@ def split_segment(segment: str) -> tuple[str, str] | None:
     return dimension, value
 
 
-#: A response's follow-up answers, which the survey index does not project (an index's projection cannot
+#: A response's follow-up answers and its comment's sentiment label (with the digest of the comment it
+#: belongs to), which the survey index does not project (an index's projection cannot
 #: change in place: adding them would mean a new index and a two-deploy upgrade). Readers fetch them from
 #: the table by key, 100 responses per ``BatchGetItem``.
-ANSWER_ATTRIBUTES = ("driver", "csat", "ces", "themes")
+ANSWER_ATTRIBUTES = ("driver", "csat", "ces", "themes", "sentiment", "sentiment_digest")
 #: Segments matched on those answers rather than on the index's ``segments``.
 REASON_DIMENSIONS = frozenset({DRIVER_DIMENSION, THEME_DIMENSION})
 #: Responses a page filtered by driver or theme examines at most before it answers with what it found.
 REASON_SCAN_LIMIT = 500
 _BATCH_GET_KEYS = 100  # BatchGetItem's limit per call
-_BATCH_GET_ATTEMPTS = 8
 
 
-class AnswersUnavailable(RuntimeError):
-    """DynamoDB left some responses' answers unprocessed after every retry (sustained throttling)."""
+def _current_sentiment(plain: dict[str, Any]) -> str | None:
+    """The stored sentiment label if it was computed for the response's current comment, else ``None``."""
+    label, digest, comment = plain.get("sentiment"), plain.get("sentiment_digest"), plain.get("comment")
+    if not isinstance(label, str) or not isinstance(comment, str) or digest != comment_digest(comment):
+        return None
+    return label
 
 
 def _mentions(item: dict[str, Any], reason: tuple[str, str]) -> bool:
@@ -190,6 +193,10 @@ class StoredResponse:
     csat: int | None = None
     ces: int | None = None
     themes: tuple[str, ...] = ()
+    #: The comment's sentiment label (``positive``...) when the stack analyses comments
+    #: (``-c commentSentiment=true``) and this very comment has been analysed (its stored
+    #: ``sentiment_digest`` is the comment's): a label of an older comment is not shown.
+    sentiment: str | None = None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> StoredResponse:
@@ -214,6 +221,7 @@ class StoredResponse:
             csat=None if plain.get("csat") is None else int(plain["csat"]),
             ces=None if plain.get("ces") is None else int(plain["ces"]),
             themes=tuple(sorted({str(theme) for theme in plain.get("themes") or ()})),
+            sentiment=_current_sentiment(plain),
         )
 
 
@@ -401,36 +409,25 @@ class DynamoResponseReader:
         """Add each index item's :data:`ANSWER_ATTRIBUTES` from the table, in place (``BatchGetItem``, 100
         keys a call, unprocessed keys retried with backoff). A response deleted since the query keeps none.
 
-        Raises :class:`AnswersUnavailable` if DynamoDB leaves keys unprocessed after every retry.
+        Raises ``RuntimeError`` if DynamoDB leaves keys unprocessed after every retry (sustained throttling).
         """
-        if not items:
-            return
-        client = aws.client("dynamodb")
         by_id = {item["invite_id"]["S"]: item for item in items}
         ids = list(by_id)
+        names = {f"#{name}": name for name in ("invite_id", *ANSWER_ATTRIBUTES)}
         for start in range(0, len(ids), _BATCH_GET_KEYS):
-            keys: list[dict[str, Any]] = [{"invite_id": {"S": i}} for i in ids[start : start + _BATCH_GET_KEYS]]
-            for attempt in range(_BATCH_GET_ATTEMPTS):
-                answer = client.batch_get_item(
-                    RequestItems={
-                        self.table_name: {
-                            "Keys": keys,
-                            "ProjectionExpression": ", ".join(f"#{name}" for name in ("invite_id", *ANSWER_ATTRIBUTES)),
-                            "ExpressionAttributeNames": {f"#{n}": n for n in ("invite_id", *ANSWER_ATTRIBUTES)},
-                        }
-                    }
-                )
-                self.answer_reads += 1
-                for found in answer.get("Responses", {}).get(self.table_name, []):
-                    target = by_id.get(found["invite_id"]["S"])
-                    if target is not None:
-                        target.update({k: v for k, v in found.items() if k in ANSWER_ATTRIBUTES})
-                keys = answer.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
-                if not keys:
-                    break
-                time.sleep(min(1.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
-            else:
-                raise AnswersUnavailable(f"{len(keys)} responses' answers stayed unprocessed")
+            request = {
+                self.table_name: {
+                    "Keys": [{"invite_id": {"S": i}} for i in ids[start : start + _BATCH_GET_KEYS]],
+                    "ProjectionExpression": ", ".join(names),
+                    "ExpressionAttributeNames": names,
+                }
+            }
+            found, rounds = aws.batch_get_items(request)
+            self.answer_reads += rounds
+            for answers in found.get(self.table_name, []):
+                target = by_id.get(answers["invite_id"]["S"])
+                if target is not None:
+                    target.update({k: v for k, v in answers.items() if k in ANSWER_ATTRIBUTES})
 
     def _merged(
         self, sources: list[dict[str, Any]], newest_first: bool, first_chunk: int, chunk: int
