@@ -205,3 +205,14 @@ def test_a_survey_without_questions_refuses_every_answer(web: LocalStack) -> Non
     assert "comment" not in stored
     # while a plain comment is saved as before
     assert call(SURVEY_ID, "comments", {"ask_token": token, "comment": "Fine"}).status == 200
+
+
+def test_the_questions_and_the_answers_errors_have_the_documented_shape(web: LocalStack) -> None:
+    from functions.web import openapi
+
+    reply = prompt_of(web, "c-doc")
+    assert openapi.Show.model_validate(reply.body).prompt.questions is not None
+    token = reply.body["ask_token"]
+    openapi.CommentRequest.model_validate({"ask_token": token, "driver": "price", "csat": 5, "ces": 1})
+    for answers, _ in BAD_ANSWERS[:1] + BAD_ANSWERS[6:7] + BAD_ANSWERS[14:15]:
+        openapi.Error.model_validate(call(SURVEY_ID, "comments", {"ask_token": token, "comment": "x"} | answers).body)
