@@ -139,7 +139,7 @@ def test_neither_a_comment_nor_an_answer_is_a_bad_request(web: LocalStack) -> No
     assert (empty.status, empty.body["error"]["code"]) == (422, "bad_comment")
 
 
-BAD_ANSWERS = [
+BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
     ({"driver": "onboarding"}, "unknown_driver"),
     ({"driver": "Price"}, "unknown_driver"),  # case matters
     ({"driver": ""}, "unknown_driver"),
