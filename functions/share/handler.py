@@ -54,8 +54,11 @@ from nps.kernel.locales import accept_language, resolve_locale, templates_dir
 from nps.kernel.rendering import HTML, PAGE_HEADERS, page_headers, render
 from nps.kernel.request_bodies import FORM_TYPE, BodyRefused, check_content_type, lower_headers, raw_body
 from nps.links.adapters.keyring import load_id_key, load_keyring
+from nps.reasons.answers import FollowUpAnswers
+from nps.reasons.scales import CES_MAX, CES_MIN, CSAT_MAX, CSAT_MIN
 from nps.responding.adapters.invites import DynamoInviteRepository
 from nps.responding.adapters.responses import DynamoResponseRepository, RecordOutcome
+from nps.responding.adapters.taxonomy import DynamoThemeTagger
 
 MAX_BODY_BYTES = 32 * 1024
 #: Answers and comments one client (source address) may post per minute to the share pages.
@@ -162,6 +165,7 @@ def service() -> ShareService:
         edit_window=timedelta(days=config.edit_window_days),
         contacts=ShareContacts(config.contacts_table, config.invites_table, config.responses_table),
         invites=ShareInvites(config.invites_table),
+        themes=DynamoThemeTagger(config.surveys_table),
     )
 
 
@@ -289,6 +293,10 @@ def _thank_you(
         max_comment_length=MAX_COMMENT_LENGTH,
         comment_error=comment_text is not None,
         comment_text=comment_text,
+        questions=survey.follow_up_questions(locale),
+        answers=FollowUpAnswers(),
+        csat_values=range(CSAT_MIN, CSAT_MAX + 1),
+        ces_values=range(CES_MIN, CES_MAX + 1),
     )
 
 
@@ -348,14 +356,19 @@ def answer(survey_id: str) -> Response[str]:
 
 @app.post("/s/<survey_id>/comment")
 def comment(survey_id: str) -> Response[str]:
-    """Form fields ``comment`` (1–2,000 characters), ``score`` (the answer the page showed), ``b``, ``t``."""
+    """Form fields ``comment`` (1–2,000 characters; may be empty with a follow-up answer), ``score`` (the
+    answer the page showed), ``b``, ``t``, and the follow-up answers ``driver`` (one of the survey's driver
+    ids), ``csat`` (1–5) and ``ces`` (1–7), each optional."""
     _count_post()
-    form = _form("comment", "score", "b", "t")
+    form = _form("comment", "score", "b", "t", "driver", "csat", "ces")
     survey = _survey(survey_id)
     respondent = service().respondent(survey, form["t"], form["b"])
     locale = _locale(survey, respondent.locale)
     try:
-        service().comment(survey, respondent, form["comment"], form["score"], locale)
+        service().comment(
+            survey, respondent, form["comment"], form["score"], locale,
+            driver=form["driver"], csat=form["csat"], ces=form["ces"],
+        )  # fmt: skip
     except EmptyComment:
         shown = form["score"]
         if shown is None or not (shown.isascii() and shown.isdigit()) or int(shown) > 10:

@@ -46,6 +46,7 @@ from nps.kernel.request_bodies import JSON_TYPE, BodyRefused, json_object, lower
 from nps.links.adapters.keyring import load_id_key, load_keyring
 from nps.responding.adapters.invites import DynamoInviteRepository
 from nps.responding.adapters.responses import DynamoResponseRepository
+from nps.responding.adapters.taxonomy import DynamoThemeTagger
 
 MAX_BODY_BYTES = 32 * 1024
 ACTIONS = ("eligibility", "responses", "comments", "dismissals")
@@ -120,6 +121,7 @@ def service() -> WebService:
         responses=DynamoResponseRepository(config.responses_table),
         edit_window=timedelta(days=config.edit_window_days),
         rate_limit_per_minute=config.rate_limit_per_minute,
+        themes=DynamoThemeTagger(config.surveys_table),
     )
 
 
@@ -281,8 +283,16 @@ def post(survey_id: str, action: str) -> Response[str]:
             metrics.add_metric(name="WebAnswersRecorded", unit=MetricUnit.Count, value=1)
             return _json(200, {"recorded": True, "category": category.value}, origin)
         if action == "comments":
-            _fields(body, ("ask_token", "comment"), ("score",))
-            service().comment(survey, _string(body, "ask_token", 512), body["comment"], body.get("score"))
+            _fields(body, ("ask_token",), ("comment", "score", "driver", "csat", "ces"))
+            service().comment(
+                survey,
+                _string(body, "ask_token", 512),
+                body.get("comment"),
+                body.get("score"),
+                driver=body.get("driver"),
+                csat=body.get("csat"),
+                ces=body.get("ces"),
+            )
             return _json(200, {"recorded": True}, origin)
         _fields(body, ("ask_token",))
         service().dismiss(survey, _string(body, "ask_token", 512))

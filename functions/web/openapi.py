@@ -45,6 +45,10 @@ ErrorCode = Literal[
     "rate_limited",
     "unavailable",
     "comment_limit",
+    "unknown_driver",
+    "csat_out_of_range",
+    "ces_out_of_range",
+    "question_not_asked",
     "not_found",
     "server_error",
 ]
@@ -89,6 +93,30 @@ class Labels(_Strict):
     retry: str
 
 
+class DriverChoice(_Strict):
+    id: Annotated[str, Field(description="The value to send as `driver`")]
+    label: str
+
+
+class DriverQuestion(_Strict):
+    question: str
+    choices: Annotated[list[DriverChoice], Field(min_length=1, max_length=20)]
+
+
+class ScaleQuestion(_Strict):
+    question: Annotated[str, Field(description="CSAT: the question; CES: the statement to agree with")]
+    low: Annotated[str, Field(description="What the lowest value means (e.g. '1 = very dissatisfied')")]
+    high: Annotated[str, Field(description="What the highest value means")]
+
+
+class FollowUpQuestions(_Strict):
+    """Only the questions the survey asks are present."""
+
+    driver: DriverQuestion | None = None
+    csat: Annotated[ScaleQuestion | None, Field(description="Answered 1–5")] = None
+    ces: Annotated[ScaleQuestion | None, Field(description="Answered 1–7")] = None
+
+
 class Prompt(_Strict):
     locale: str
     dir: Literal["ltr", "rtl"]
@@ -96,6 +124,10 @@ class Prompt(_Strict):
     follow_up_question: str
     brand: Brand
     labels: Labels
+    questions: Annotated[
+        FollowUpQuestions | None,
+        Field(description="The survey's follow-up questions in the prompt's locale; absent when it asks none"),
+    ] = None
 
 
 class Show(_Strict):
@@ -120,9 +152,20 @@ class Answered(_Strict):
 
 
 class CommentRequest(_Strict):
+    """A comment, the follow-up answers, or both (at least one)."""
+
     ask_token: AskToken
-    comment: Annotated[str, Field(min_length=1, max_length=2000, description="Not only spaces or invisible characters")]
+    comment: Annotated[
+        str | None,
+        Field(
+            max_length=2000,
+            description="Not only spaces or invisible characters, unless a follow-up answer is sent with it",
+        ),
+    ] = None
     score: Score | None = None
+    driver: Annotated[str | None, Field(description="One of the prompt's driver choice ids")] = None
+    csat: Annotated[int | None, Field(ge=1, le=5, description="1 (very dissatisfied) to 5 (very satisfied)")] = None
+    ces: Annotated[int | None, Field(ge=1, le=7, description="1 (strongly disagree) to 7 (strongly agree)")] = None
 
 
 class DismissalRequest(_Strict):
@@ -242,11 +285,20 @@ def document() -> str:
         },
         f"{base}/comments": {
             "post": _operation(
-                "Save the comment",
-                "A score sent with the comment is the person's answer and is recorded first.",
+                "Save the comment and the follow-up answers",
+                "A score sent with the comment is the person's answer and is recorded first. The follow-up "
+                "answers (driver, CSAT, CES) are recorded on the same response in one write with the comment, "
+                "which is tagged with the survey's themes; within the edit window each answer replaces the one "
+                "on record, after it the answers on record stand (a comment is still saved).",
                 CommentRequest,
                 {"description": "Saved"} | _ref(Recorded),
                 {
+                    "400": (
+                        "Malformed JSON or fields, or neither a comment nor an answer (bad_request); a follow-up "
+                        "answer the survey does not ask or allow: a driver not among its choices "
+                        "(unknown_driver), CSAT not an integer 1–5 (csat_out_of_range), CES not an integer 1–7 "
+                        "(ces_out_of_range), an answer to a question the survey has off (question_not_asked)"
+                    ),
                     "409": "No answer on record and no score sent (no_answer)",
                     "422": "Comment empty or longer than 2,000 characters, or a bad score (bad_comment, bad_score)",
                 },

@@ -34,7 +34,7 @@
   var MAX_COMMENT = 2000;
   var CLOSE_AFTER_THANKS_MS = 4000;
   var REQUEST_TIMEOUT_MS = 15000;
-  var FOCUSABLE = "button:not([disabled]),textarea:not([disabled])";
+  var FOCUSABLE = "button:not([disabled]),textarea:not([disabled]),input:not([disabled])";
 
   // WCAG 2.1 relative luminance and contrast ratio (SC 1.4.3 definitions), for text on the brand colour.
   function luminance(hex) {
@@ -79,6 +79,9 @@
       ".brand{flex:1;margin:0;font-size:14px;font-weight:600;color:var(--mu);padding-top:12px}",
       "h2,label.q{display:block;margin:0 0 12px;font-size:18px;font-weight:600;line-height:1.3}",
       "button,textarea{font:inherit;color:inherit}",
+      "fieldset{border:0;margin:0 0 12px;padding:0;min-width:0}legend{padding:0;font-weight:600;margin-bottom:4px}",
+      ".ch{display:inline-flex;align-items:center;gap:6px;min-height:44px;margin-inline-end:16px;cursor:pointer}",
+      ".ch input{width:20px;height:20px;margin:0;accent-color:var(--ac)}",
       "button{cursor:pointer;border-radius:8px;min-height:44px}",
       ":focus-visible{outline:3px solid var(--fg);outline-offset:2px}",
       ".sheet:focus{outline:none}",
@@ -257,6 +260,7 @@
     state.buttons = buttons;
     replaceBody(state, [title, scale, el("p", { "class": "ends" }, [low, high])]);
     state.followUp = prompt.follow_up_question;
+    state.questions = prompt.questions && typeof prompt.questions === "object" ? prompt.questions : {};
   }
 
   function replaceBody(state, nodes) {
@@ -296,9 +300,42 @@
     }));
   }
 
+  // One follow-up question (driver, CSAT 1-5, CES 1-7; each optional) as native radios in a fieldset: the
+  // legend names the group, arrows move within it, the hint (what the ends mean) describes it.
+  function group(state, name, question, options) {
+    var hintId = "nps-" + name + "-h";
+    var box = el("fieldset", { "aria-describedby": question.low ? hintId : null },
+      [el("legend", {}, [text(question.question, "")])]);
+    if (question.low) { box.appendChild(el("p", { "class": "hint", id: hintId }, [question.low + " \u00b7 " + text(question.high, "")])); }
+    options.forEach(function (option) {
+      box.appendChild(el("label", { "class": "ch" }, [
+        el("input", { type: "radio", name: "nps-" + name, value: String(option[0]) }), text(option[1], String(option[0]))
+      ]));
+    });
+    state.groups.push([name, box]);
+    return box;
+  }
+  function range(high) { var values = []; for (var v = 1; v <= high; v++) { values.push([v, String(v)]); } return values; }
+  // The answers chosen: {driver: "id", csat: 4, ces: 6}, only those picked.
+  function picked(state) {
+    var answers = {};
+    state.groups.forEach(function (entry) {
+      var input = entry[1].querySelector("input:checked");
+      if (input) { answers[entry[0]] = entry[0] === "driver" ? input.value : +input.value; }
+    });
+    return answers;
+  }
+
   function renderFollowUp(state) {
-    var labels = state.labels;
+    var labels = state.labels, asked = state.questions, nodes = [];
     say(state, "");
+    state.groups = [];
+    var driver = asked.driver;
+    if (driver && Array.isArray(driver.choices) && driver.choices.length) {
+      nodes.push(group(state, "driver", driver, driver.choices.map(function (c) { return [c.id, c.label]; })));
+    }
+    if (asked.csat) { nodes.push(group(state, "csat", asked.csat, range(5))); }
+    if (asked.ces) { nodes.push(group(state, "ces", asked.ces, range(7))); }
     var label = el("label", { "class": "q", id: "nps-q", "for": "nps-c" },
       [text(state.followUp, "What is the main reason for your score?")]);
     var hint = el("p", { "class": "hint", id: "nps-h" }, [text(labels.comment_label, "")]);
@@ -309,22 +346,27 @@
     var skip = el("button", { type: "button" }, [text(labels.skip, "Skip")]);
     send.addEventListener("click", safe(function () { comment(state, box); }));
     skip.addEventListener("click", safe(function () { thanks(state); }));
-    var nodes = [label, box];
+    nodes.push(label, box);
     if (labels.comment_label) { nodes.push(hint); }
     nodes.push(el("div", { "class": "row" }, [send, skip]));
     replaceBody(state, nodes);
-    box.focus();
+    (state.groups.length ? state.groups[0][1].querySelector("input") : box).focus();
     state.box = box;
   }
 
   function comment(state, box) {
     if (state.busy || state.closed) { return; }
     var value = box.value.slice(0, MAX_COMMENT);
-    if (!value.replace(/[\s\u200b-\u200f\u2060\ufeff]/g, "")) { thanks(state); return; } // nothing written
+    var payload = picked(state), chosen = Object.keys(payload).length;
+    var written = !!value.replace(/[\s\u200b-\u200f\u2060\ufeff]/g, "");
+    if (!written && !chosen) { thanks(state); return; } // nothing written or chosen
+    if (written) { payload.comment = value; }
+    payload.ask_token = state.askToken;
+    payload.score = state.score;
     state.busy = true;
     state.sheet.setAttribute("aria-busy", "true");
     say(state, "");
-    post(state.path + "/comments", { ask_token: state.askToken, comment: value, score: state.score })
+    post(state.path + "/comments", payload)
       .then(safe(function (result) {
         state.busy = false;
         state.sheet.removeAttribute("aria-busy");

@@ -13,10 +13,12 @@ import pytest
 from functions.share import handler as share
 from local.environment import LocalStack
 from nps.kernel import aws
+from nps.kernel.locales import catalog
 from nps.sending.adapters.surveys import DynamoSurveyRepository
 from nps.sending.surveys import Survey
 from tests.browser.accessibility import assert_accessible
 from tests.browser.test_respond_in_chromium import PHONE
+from tests.support.web import REASONS_EN_DE_ES
 
 pytestmark = pytest.mark.browser
 
@@ -119,4 +121,106 @@ def test_without_scripts_the_page_answers_and_the_comment_is_saved(
     assert item["score"] == {"N": "5"}
     assert item["comment"] == {"S": "Slow coffee"}
     assert json.dumps(item).count("Slow coffee") >= 1
+    context.close()
+
+
+# -- the follow-up questions after the score --------------------------------------------------------------
+
+REASONS_SURVEY_ID = "kiosk-reasons"
+SUPPORT = {"en": "Support", "de": "Kundendienst", "es": "Atención al cliente"}
+
+
+@pytest.fixture
+def reasons_server(server: Any, platform: LocalStack) -> Any:
+    """The server, with a share link whose survey asks a driver, CSAT and CES in en, de and es."""
+    survey = Survey.model_validate(
+        {
+            "survey_id": REASONS_SURVEY_ID,
+            "name": "Kiosk reasons",
+            "brand_name": "Acme Café",
+            "brand_colour": "#7c2d12",
+            "sender": "surveys@example.com",
+            "channels": ["email"],
+            "locales": ["en", "de", "es"],
+            "share_link": {"enabled": True},
+            "reasons": REASONS_EN_DE_ES,
+        }
+    )
+    DynamoSurveyRepository(platform.tables["surveys"]).put(survey)
+    return server
+
+
+def _questions(locale: str) -> tuple[str, str, str]:
+    texts = catalog(locale)
+    return (
+        texts["reason_driver_question"],
+        texts["reason_csat_question"].format(brand="Acme Café"),
+        texts["reason_ces_statement"].format(brand="Acme Café"),
+    )
+
+
+def _reasons_answers(platform: LocalStack) -> list[dict[str, Any]]:
+    items = aws.client("dynamodb").scan(TableName=platform.tables["responses"], ConsistentRead=True)["Items"]
+    return [i for i in items if i.get("survey_id", {}).get("S") == REASONS_SURVEY_ID]
+
+
+@pytest.mark.parametrize("locale", ["en", "de", "es"])
+def test_the_follow_up_questions_pass_axe_at_phone_and_desktop_width_and_are_stored(
+    browser: Any, reasons_server: Any, platform: LocalStack, locale: str
+) -> None:
+    questions = _questions(locale)
+    for width in (320, 1280):
+        # Given a person of that language at a phone's or a desktop's width
+        context = browser.new_context(viewport={"width": width, "height": 740}, user_agent=PHONE, locale=locale)
+        page = context.new_page()
+        page.goto(f"{reasons_server.base_url}/s/{REASONS_SURVEY_ID}")
+        # When they answer 4
+        page.locator("button[name=score][value='4']").click()
+        page.wait_for_selector("#comment")
+        # Then the page asks each question as a group named by it, in their language, fits and passes axe
+        for name in questions:
+            assert page.get_by_role("group", name=name).count() == 1
+        assert page.get_by_role("group", name=questions[0]).get_by_role("radio").count() == 3
+        assert page.get_by_role("group", name=questions[1]).get_by_role("radio").count() == 5
+        assert page.get_by_role("group", name=questions[2]).get_by_role("radio").count() == 7
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert_accessible(page)
+        # When they choose a driver, CSAT 4 and CES 6 and send the form without a comment
+        page.get_by_role("group", name=questions[0]).get_by_role("radio", name=SUPPORT[locale]).check()
+        page.get_by_role("group", name=questions[1]).get_by_role("radio", name="4", exact=True).check()
+        page.get_by_role("group", name=questions[2]).get_by_role("radio", name="6", exact=True).check()
+        page.locator("#comment-form button[type=submit]").click()
+        page.wait_for_url("**/comment")
+        assert_accessible(page)
+        context.close()
+    # Then each browser's answer holds them (two browsers: two anonymous answers)
+    stored = _reasons_answers(platform)
+    assert len(stored) == 2
+    for item in stored:
+        assert (item["score"], item["driver"], item["csat"], item["ces"]) == (
+            {"N": "4"},
+            {"S": "support"},
+            {"N": "4"},
+            {"N": "6"},
+        )
+
+
+def test_without_scripts_the_answers_and_the_comment_are_saved(
+    browser: Any, reasons_server: Any, platform: LocalStack
+) -> None:
+    questions = _questions("de")
+    context = browser.new_context(java_script_enabled=False, user_agent=PHONE, locale="de")
+    page = context.new_page()
+    page.goto(f"{reasons_server.base_url}/s/{REASONS_SURVEY_ID}")
+    page.locator("button[name=score][value='2']").click()
+    page.wait_for_selector("#comment")
+    page.get_by_role("group", name=questions[0]).get_by_role("radio", name="Preis").check()
+    page.get_by_role("group", name=questions[1]).get_by_role("radio", name="1", exact=True).check()
+    page.fill("#comment", "Viel zu teuer")
+    page.locator("#comment-form button[type=submit]").click()
+    page.wait_for_url("**/comment")
+    (item,) = _reasons_answers(platform)
+    assert (item["driver"], item["csat"], item["comment"]) == ({"S": "price"}, {"N": "1"}, {"S": "Viel zu teuer"})
+    assert item["themes"] == {"L": [{"S": "price"}]}
+    assert "ces" not in item
     context.close()

@@ -4,13 +4,36 @@ stays inside the host page's rules (CSP, console, layout)."""
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from functions.web import handler as web_function
+from local.lambda_events import LambdaContext, http_event
+from nps.channels.site_tokens import mint
+from nps.kernel import aws
+from nps.kernel.locales import catalog
+from nps.sending.adapters.surveys import DynamoSurveyRepository
+from nps.sending.surveys import Survey
 from tests.browser.accessibility import assert_accessible
-from tests.browser.widget_host import MockApi, contact_token, open_host, prompt, settled, sheet, wait_until
+from tests.browser.widget_host import (
+    API_ORIGIN,
+    APP_ORIGIN,
+    SURVEY_ID,
+    Call,
+    MockApi,
+    contact_token,
+    open_host,
+    prompt,
+    settled,
+    sheet,
+    wait_until,
+)
+from tests.support.web import REASONS_EN_DE_ES
 
 pytestmark = pytest.mark.browser
 
@@ -453,3 +476,141 @@ def test_screenshots(browser: Any, width: int) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"widget-comment-{width}.png"))
     assert (SCREENSHOTS / f"widget-comment-{width}.png").stat().st_size > 0
     context.close()
+
+
+# -- the follow-up questions after the score, against the real web function on moto ----------------------
+
+SUPPORT = {"en": "Support", "de": "Kundendienst", "es": "Atención al cliente"}
+
+
+class RealApi(MockApi):
+    """The widget's API answered by the real web function in-process (on the test's moto platform); the
+    requests are still recorded in ``calls``."""
+
+    def handle(self, route: Any) -> None:
+        request = route.request
+        path = request.url.split(API_ORIGIN, 1)[1].split("?", 1)[0]
+        if path == "/w/v1/widget.js":
+            super().handle(route)
+            return
+        headers = {"content-type": request.headers.get("content-type", ""), "origin": request.headers.get("origin")}
+        if request.method == "POST":
+            body = json.loads(request.post_data or "null")
+            self.calls.append(Call(request.method, path.rsplit("/", 1)[-1], body, headers["origin"]))
+        event = http_event(
+            request.method, path, body=request.post_data, headers={k: v for k, v in headers.items() if v}
+        )
+        result = web_function.lambda_handler(event, LambdaContext("web"))
+        route.fulfill(status=int(result["statusCode"]), body=result.get("body") or "", headers=result.get("headers"))
+
+
+@pytest.fixture
+def web_survey(platform: Any) -> Iterator[Any]:
+    """The web survey asking a driver, CSAT and CES, its prompt allowed on the host app's origin."""
+    web_function.service.cache_clear()
+    survey = Survey.model_validate(
+        {
+            "survey_id": SURVEY_ID,
+            "name": "Web survey",
+            "brand_name": "Acme Cloud",
+            "brand_colour": "#0f766e",
+            "sender": "surveys@example.com",
+            "channels": ["email"],
+            "locales": ["en", "de", "es"],
+            "web": {"enabled": True, "allowed_origins": [APP_ORIGIN]},
+            "reasons": REASONS_EN_DE_ES,
+        }
+    )
+    DynamoSurveyRepository(platform.tables["surveys"]).put(survey)
+    # Warm up: the first AWS call of a session also prepares the permission recorder (it synthesizes the
+    # app), which takes longer than the widget waits for an answer.
+    web_function.lambda_handler(http_event("OPTIONS", f"/w/v1/surveys/{SURVEY_ID}/eligibility"), LambdaContext("web"))
+    yield platform
+    web_function.service.cache_clear()
+
+
+def _web_response(platform: Any, contact_id: str) -> dict[str, Any]:
+    items = aws.client("dynamodb").scan(TableName=platform.tables["responses"], ConsistentRead=True)["Items"]
+    (item,) = [i for i in items if i["contact_id"]["S"] == contact_id]
+    return {k: next(iter(v.values())) for k, v in item.items()}
+
+
+@pytest.mark.parametrize("locale", ["en", "de", "es"])
+def test_the_follow_up_questions_pass_axe_at_phone_and_desktop_width_and_are_stored(
+    browser: Any, web_survey: Any, locale: str
+) -> None:
+    texts = catalog(locale)
+    questions = (
+        texts["reason_driver_question"],
+        texts["reason_csat_question"].format(brand="Acme Cloud"),
+        texts["reason_ces_statement"].format(brand="Acme Cloud"),
+    )
+    for width in (320, 1280):
+        # Given a contact of that language on the app, at a phone's or a desktop's width
+        contact = f"c-{locale}-{width}"
+        token = mint(web_survey.site_secret(SURVEY_ID), SURVEY_ID, contact, int(time.time()) + 600, locale=locale)
+        context = browser.new_context(viewport={"width": width, "height": 740 if width == 320 else 800})
+        api = RealApi()
+        page = open_host(context, api, token=token)
+        dialog = settled(page)
+        # When they tap 4
+        dialog.get_by_role("button", name=texts["web_score_label"].replace("{score}", "4"), exact=True).click()
+        # Then the comment step asks each question as a group named by it (the texts came with eligibility)
+        for name in questions:
+            dialog.get_by_role("group", name=name).wait_for()
+        assert [call.action for call in api.calls] == ["eligibility", "responses"]
+        driver_group = dialog.get_by_role("group", name=questions[0])
+        assert driver_group.get_by_role("radio").count() == 3
+        assert dialog.get_by_role("group", name=questions[1]).get_by_role("radio").count() == 5
+        assert dialog.get_by_role("group", name=questions[2]).get_by_role("radio").count() == 7
+        # focus is on the first choice, the sheet fits the screen, and axe finds nothing
+        assert driver_group.get_by_role("radio").first.evaluate("e => e.getRootNode().activeElement === e")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        box = dialog.bounding_box()
+        assert box is not None
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= width
+        assert_accessible(page)
+        # When they choose a driver (by keyboard: arrows move within the group), CSAT 4 and CES 6, write
+        # a comment and send
+        page.keyboard.press("ArrowDown")
+        assert driver_group.get_by_role("radio", name=SUPPORT[locale]).is_checked()
+        dialog.get_by_role("group", name=questions[1]).get_by_role("radio", name="4", exact=True).check()
+        dialog.get_by_role("group", name=questions[2]).get_by_role("radio", name="6", exact=True).check()
+        dialog.get_by_role("textbox").fill({"en": "Too expensive", "de": "Zu teuer", "es": "Muy caro"}[locale])
+        dialog.get_by_role("button", name=texts["web_send"]).click()
+        dialog.get_by_role("status").filter(has_text=texts["web_thanks"]).wait_for()
+        assert_accessible(page)
+        # Then one request carried them with the comment, and they are on the contact's one response
+        (sent,) = api.posts("comments")
+        assert {key: sent[key] for key in ("driver", "csat", "ces", "score")} == {
+            "driver": "support",
+            "csat": 4,
+            "ces": 6,
+            "score": 4,
+        }
+        stored = _web_response(web_survey, contact)
+        assert (stored["driver"], stored["csat"], stored["ces"], stored["score"]) == ("support", "4", "6", "4")
+        assert stored["themes"] == [{"S": "price"}]
+        context.close()
+
+
+def test_choices_alone_are_sent_without_a_comment_and_nothing_chosen_is_skip(context: Any) -> None:
+    questions = {
+        "driver": {"question": "What mattered most?", "choices": [{"id": "price", "label": "Price"}]},
+        "csat": {"question": "How satisfied are you?", "low": "1 = very dissatisfied", "high": "5 = very satisfied"},
+    }
+    api = MockApi(eligibility={"show": True, "ask_token": "ask-1", "prompt": prompt(questions=questions)})
+    page = open_host(context, api)
+    dialog = sheet(page)
+    dialog.get_by_role("button", name="3 out of 10").click()
+    group = dialog.get_by_role("group", name="How satisfied are you?")
+    group.wait_for()
+    # The scale's meaning describes the group; a question the survey does not ask is not shown
+    assert group.get_attribute("aria-describedby") == "nps-csat-h"
+    assert dialog.get_by_role("group").count() == 2
+    group.get_by_role("radio", name="2", exact=True).check()
+    dialog.get_by_role("button", name="Send").click()
+    dialog.get_by_role("status").filter(has_text="Thank you").wait_for()
+    assert api.posts("comments") == [{"ask_token": "ask-1", "score": 3, "csat": 2}]
+    page.close()

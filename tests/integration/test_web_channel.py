@@ -618,7 +618,20 @@ def test_the_openapi_document_names_every_route_and_error_code() -> None:
     assert "options" in paths["/w/v1/surveys/{survey_id}/{action}"]
     for action in web_function.ACTIONS:
         assert "post" in paths[f"/w/v1/surveys/{{survey_id}}/{action}"]
-    codes = {cls.code for cls in vars(web_service).values() if isinstance(cls, type) and issubclass(cls, WebError)}
+    from nps.reasons import answers
+
+    codes = {
+        cls.code
+        for cls in vars(web_service).values()
+        if isinstance(cls, type) and issubclass(cls, WebError) and cls is not web_service.BadAnswer
+    }
+    # A bad follow-up answer answers with the answer parser's own code.
+    codes |= {
+        cls.code
+        for cls in vars(answers).values()
+        if isinstance(cls, type) and issubclass(cls, answers.InvalidAnswer) and cls is not answers.InvalidAnswer
+    }
+    assert {"unknown_driver", "csat_out_of_range", "ces_out_of_range", "question_not_asked"} <= codes
     assert codes <= set(typing.get_args(openapi.ErrorCode))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from functions.score import handler as score
 from functions.suppress import handler as suppress
@@ -18,12 +18,15 @@ from functions.unsubscribe import handler as unsubscribe
 from local import demo_sending as ds
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext, http_event
+from nps.kernel import aws
+from tests.integration.test_follow_up_answers import SURVEY as REASONS_SURVEY
 from tests.integration.test_score_stream import tap_a_wide_campaign
 from tests.permissions.recorder import Use, Violation
 from tests.permissions.session import RECORDER
 from tests.support.taps import issue_invite
 from tests.support.web import SURVEY_ID, call, contact_token, put_web_survey
 
+REASONS = REASONS_SURVEY["reasons"]
 CSV = (
     "contact_id,email,phone,time_zone,locale,plan,region\n"
     "a,a@example.com,,UTC,en,pro,emea\n"
@@ -118,16 +121,18 @@ def test_the_web_prompt_calls_are_allowed_for_the_web_function(platform: LocalSt
     from nps.sending.contacts import Contact
 
     web.service.cache_clear()
-    put_web_survey(platform, daily_cap=10)
+    put_web_survey(platform, daily_cap=10, reasons=REASONS)
     DynamoContactRepository(platform.tables["contacts"]).upsert(
         Contact(contact_id="w-1", email="w1@example.com", phone="+14155550101")
     )
-    # When the prompt is shown, answered, commented on, and another contact's is dismissed
+    # When the prompt is shown, answered, commented on (with follow-up answers, the comment tagged with the
+    # survey's themes), and another contact's is dismissed
     with RECORDER.capture() as uses:
         shown = call(SURVEY_ID, "eligibility", {"contact_token": contact_token(platform, "w-1"), "url": None})
         token = shown.body["ask_token"]
         assert call(SURVEY_ID, "responses", {"ask_token": token, "score": 4}).status == 200
-        assert call(SURVEY_ID, "comments", {"ask_token": token, "comment": "Slow", "score": 4}).status == 200
+        comment = {"ask_token": token, "comment": "Slow help desk", "score": 4, "driver": "support", "csat": 2}
+        assert call(SURVEY_ID, "comments", comment).status == 200
         other = call(SURVEY_ID, "eligibility", {"contact_token": contact_token(platform, "w-2"), "url": None})
         assert call(SURVEY_ID, "dismissals", {"ask_token": other.body["ask_token"]}).status == 200
     web.service.cache_clear()
@@ -136,4 +141,36 @@ def test_the_web_prompt_calls_are_allowed_for_the_web_function(platform: LocalSt
         u.action == "dynamodb:UpdateItem" and "Aggregates" in u.resource for u in uses
     )
     assert any(u.action == "dynamodb:BatchGetItem" and "Suppressions" in u.resource for u in uses)
+    # and the taxonomy was read to tag the comment
+    (response,) = aws.client("dynamodb").scan(TableName=platform.tables["responses"])["Items"]
+    assert response["themes"] == {"L": [{"S": "support"}]}
+    assert violations(uses) == []
+
+
+def test_the_share_link_calls_are_allowed_for_the_share_function(platform: LocalStack) -> None:
+    # Given an identified share link whose survey asks follow-up questions and tags comments
+    from functions.share import handler as share
+    from nps.channels.site_tokens import mint
+
+    for cached in (share.settings, share.surveys, share.limiter, share.service, share.browser_script):
+        cached.cache_clear()
+    put_web_survey(platform, reasons=REASONS, share_link={"enabled": True, "mode": "identified"})
+    token = mint(platform.site_secret(SURVEY_ID), SURVEY_ID, "s-1", int(datetime.now(UTC).timestamp()) + 600)
+
+    def post(path: str, form: dict[str, str]) -> int:
+        event = http_event(
+            "POST", path, body=urlencode(form), headers={"content-type": "application/x-www-form-urlencoded"}
+        )
+        return int(share.lambda_handler(event, LambdaContext("share"))["statusCode"])
+
+    # When the contact answers, then sends a comment with a driver and a CES
+    with RECORDER.capture() as uses:
+        assert post(f"/s/{SURVEY_ID}", {"score": "5", "b": "Qx3mT0c1bJd5rA8wZy7u2g", "t": token}) == 200
+        form = {"comment": "Too expensive", "score": "5", "b": "Qx3mT0c1bJd5rA8wZy7u2g", "t": token}
+        assert post(f"/s/{SURVEY_ID}/comment", form | {"driver": "price", "ces": "3"}) == 200
+    # Then the answers and the comment's themes are stored, and every call is allowed, keys included
+    (response,) = aws.client("dynamodb").scan(TableName=platform.tables["responses"])["Items"]
+    assert (response["driver"], response["ces"]) == ({"S": "price"}, {"N": "3"})
+    assert response["themes"] == {"L": [{"S": "price"}]}
+    assert any(u.principal == "function:share" and "Surveys" in u.resource for u in uses)
     assert violations(uses) == []

@@ -17,12 +17,32 @@ from nps.sending.surveys import Survey
 ORIGIN = "https://app.example.com"
 SURVEY_ID = "web-survey"
 
+#: A survey's ``reasons`` block (three drivers, CSAT, CES, one theme) in English, German and Spanish.
+REASONS_EN_DE_ES: dict[str, Any] = {
+    "drivers": [
+        {"id": "price", "label": {"en": "Price", "de": "Preis", "es": "Precio"}},
+        {"id": "support", "label": {"en": "Support", "de": "Kundendienst", "es": "Atención al cliente"}},
+        {"id": "ease", "label": {"en": "Ease of use", "de": "Bedienbarkeit", "es": "Facilidad de uso"}},
+    ],
+    "csat": {"enabled": True},
+    "ces": {"enabled": True},
+    "themes": [
+        {"id": "price", "label": {"en": "Price", "de": "Preis", "es": "Precio"},
+         "phrases": {"en": ["expensive"], "de": ["teuer"], "es": ["caro"]}},
+    ],
+}  # fmt: skip
+
 
 def put_web_survey(
-    stack: LocalStack, survey_id: str = SURVEY_ID, *, share_link: dict[str, Any] | None = None, **web: Any
+    stack: LocalStack,
+    survey_id: str = SURVEY_ID,
+    *,
+    share_link: dict[str, Any] | None = None,
+    reasons: dict[str, Any] | None = None,
+    **web: Any,
 ) -> Survey:
     """Store a survey whose web prompt is on for :data:`ORIGIN` (``web`` overrides its settings), with the
-    ``share_link`` settings when given."""
+    ``share_link`` settings and the ``reasons`` block (follow-up questions, themes) when given."""
     survey = Survey.model_validate(
         {
             "survey_id": survey_id,
@@ -35,6 +55,7 @@ def put_web_survey(
             "web": {"enabled": True, "allowed_origins": [ORIGIN]} | web,
         }
         | ({"share_link": share_link} if share_link is not None else {})
+        | ({"reasons": reasons} if reasons is not None else {})
     )
     DynamoSurveyRepository(stack.tables["surveys"]).put(survey)
     web_function.service().store.forget_surveys()

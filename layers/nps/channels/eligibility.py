@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 
 from nps.kernel.normalising import nfc
 from nps.kernel.periods import Granularity, parse_timestamp, period_key
+from nps.reasons.questions import FollowUpQuestions, stored_questions
 
 #: The web wave of a period is ``web-<period>``: one answer per contact per period of the survey's cadence.
 WEB_WAVE_PREFIX = "web-"
@@ -89,6 +90,8 @@ class WebSurvey:
     url_include: tuple[str, ...] = ()
     url_exclude: tuple[str, ...] = ()
     dismissal_delay_days: int = 30
+    #: The stored ``reasons`` block (JSON as saved): what the prompt asks after the score.
+    reasons: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_definition(cls, definition: str) -> WebSurvey:
@@ -118,7 +121,13 @@ class WebSurvey:
             url_include=tuple(web.get("url_include") or ()),
             url_exclude=tuple(web.get("url_exclude") or ()),
             dismissal_delay_days=int(web.get("dismissal_delay_days", 30)),
+            reasons=data.get("reasons") or {},
         )
+
+    def follow_up_questions(self, locale: str) -> FollowUpQuestions | None:
+        """The survey's follow-up questions (driver, CSAT, CES) in ``locale``, as every channel asks them
+        (:func:`nps.reasons.questions.stored_questions`); None when the survey asks none."""
+        return stored_questions(self.reasons, locale, self.brand_name)
 
     def locale_for(self, *candidates: str | None) -> str:
         """The first candidate the survey offers (``de-AT`` → ``de``), else the survey's default."""

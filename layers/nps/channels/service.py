@@ -1,4 +1,5 @@
-"""The web prompt's four requests: eligibility (with the prompt's texts), an answer, a comment, a dismissal.
+"""The web prompt's four requests: eligibility (with the prompt's texts and follow-up questions), an answer,
+a comment with the follow-up answers, a dismissal.
 
 Typed errors (:class:`WebError`: an HTTP status and a stable code) are mapped to JSON by the web function.
 Every check that can refuse a request runs before anything is written, so a refused request records
@@ -20,10 +21,12 @@ from nps.kernel.categories import Category, categorize
 from nps.kernel.periods import iso_timestamp
 from nps.links.pseudonyms import IdKey
 from nps.links.tokens import Keyring, Purpose, TokenStatus, sign, verify
+from nps.reasons.answers import FollowUpAnswers, InvalidAnswer, parse_answers
 from nps.responding.adapters.invites import Invite
 from nps.responding.adapters.responses import CommentLimitReached, NotAnswered, RecordedScore, RecordOutcome
 from nps.responding.service import BadComment as CommentRefused
-from nps.responding.service import clean_comment
+from nps.responding.service import EmptyComment as CommentEmpty
+from nps.responding.service import ThemeTagger, clean_comment
 from nps.sending.suppression import lookup_hashes
 
 #: How long an ask token (the prompt's answer, comment and dismissal) stays valid.
@@ -102,6 +105,18 @@ class BadComment(WebError):
     status, code = 422, "bad_comment"
 
 
+class BadAnswer(WebError):
+    """A follow-up answer that cannot be recorded (400): ``code`` is the answer parser's
+    (:class:`nps.reasons.answers.InvalidAnswer`): ``unknown_driver``, ``csat_out_of_range``,
+    ``ces_out_of_range`` or ``question_not_asked``. Nothing of the request is recorded."""
+
+    status, code = 400, "bad_answer"
+
+    def __init__(self, error: InvalidAnswer) -> None:
+        super().__init__(str(error))
+        self.code = error.code
+
+
 class RateLimited(WebError):
     status, code = 429, "rate_limited"
 
@@ -143,7 +158,16 @@ class ResponseWriter(Protocol):
         edit_window_start_iso: str = "",
     ) -> RecordedScore: ...
 
-    def save_comment(self, invite_id: str, comment: str, now_iso: str) -> None: ...
+    def save_comment(
+        self,
+        invite_id: str,
+        comment: str | None,
+        now_iso: str,
+        *,
+        themes: tuple[str, ...] | None = None,
+        answers: FollowUpAnswers | None = None,
+        edit_window_start_iso: str = "",
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +192,26 @@ def web_state_id(id_key: IdKey, survey_id: str, contact_id: str) -> str:
     return "wst-" + id_key.digest("web-state", survey_id, contact_id)[:32]
 
 
+def driver_field(value: object) -> str | None:
+    """A JSON ``driver`` as the form field :func:`nps.reasons.answers.parse_answers` reads: None (absent or
+    null) is no answer, a string is itself; anything else (a number, a list, an object) is a text no
+    survey's driver ids hold, so it is refused as an unknown driver."""
+    if value is None or isinstance(value, str):
+        return value
+    return ""
+
+
+def scale_field(value: object) -> str | None:
+    """A JSON ``csat`` or ``ces`` as the form field :func:`nps.reasons.answers.parse_answers` reads: None
+    (absent or null) is no answer, an integer (not a boolean) its decimal digits; anything else (a string,
+    even of digits, a float, a boolean) is refused as out of range, as a JSON score must be an integer."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and -10 < value < 100:
+        return str(value)
+    return ""  # huge integers too: never turned into long strings
+
+
 def parse_score(value: object) -> int:
     """A JSON score: an integer 0–10 (not a boolean, not a float or a string); raises :class:`BadScore`."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
@@ -186,8 +230,11 @@ class WebService:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         edit_window: timedelta = timedelta(days=7),
         rate_limit_per_minute: int = DEFAULT_RATE_LIMIT_PER_MINUTE,
+        themes: ThemeTagger | None = None,
     ) -> None:
         self.store = store
+        #: Tags comments with the survey's themes (None: comments are saved without ``themes``).
+        self.themes = themes
         self._site_keyring = site_keyring
         self._id_key = id_key
         self.invites = invites
@@ -363,25 +410,66 @@ class WebService:
             edit_window_start_iso=iso_timestamp(now - self.edit_window),
         )
 
-    def comment(self, survey: WebSurvey, ask_token: object, raw_comment: object, raw_score: object) -> None:
-        """Save the "why?" comment; a score sent with it is the person's answer and is recorded first (as
-        the email page does). Raises :class:`BadComment`, :class:`BadScore`, :class:`NoAnswer` (no
-        answer on record and no score) and :class:`CommentLimit`."""
+    def comment(
+        self,
+        survey: WebSurvey,
+        ask_token: object,
+        raw_comment: object,
+        raw_score: object,
+        *,
+        driver: object = None,
+        csat: object = None,
+        ces: object = None,
+    ) -> None:
+        """Save the "why?" comment and the follow-up answers (``driver``: one of the survey's driver ids;
+        ``csat``: an integer 1–5; ``ces``: an integer 1–7; each None when not answered) on the same
+        response, in one write; a score sent with them is the person's answer and is recorded first (as the
+        email page does). The questions are the survey's in the prompt's locale (the invite's); the comment
+        is tagged with the survey's themes in that locale. The comment may be None or empty when an answer
+        is given. Answers change within the edit window only (after it the answers on record stand and a
+        comment is still saved).
+
+        Raises :class:`BadRequest` (neither a comment nor an answer), :class:`BadComment`, :class:`BadScore`,
+        :class:`BadAnswer` (an answer the survey does not ask or allow), :class:`NoAnswer` (no answer on
+        record and no score) and :class:`CommentLimit`; nothing is written for any of them."""
         now = self.clock()
-        if not isinstance(raw_comment, str):
+        if raw_comment is not None and not isinstance(raw_comment, str):
             raise BadComment("comment must be a string")
         score = None if raw_score is None else parse_score(raw_score)
-        try:
-            text = clean_comment(raw_comment)
-        except CommentRefused as error:
-            raise BadComment(str(error)) from error
         invite = self._invite(survey, ask_token, now)
+        try:
+            answers = parse_answers(
+                survey.follow_up_questions(invite.locale), driver_field(driver), scale_field(csat), scale_field(ces)
+            )
+        except InvalidAnswer as error:
+            raise BadAnswer(error) from error
+        text: str | None = None
+        if raw_comment is None:
+            if not answers.any:
+                raise BadRequest("send a comment or an answer to a follow-up question")
+        else:
+            try:
+                text = clean_comment(raw_comment)
+            except CommentEmpty as error:
+                if not answers.any:
+                    raise BadComment(str(error)) from error
+            except CommentRefused as error:
+                raise BadComment(str(error)) from error
+        themes = self.themes.tag(survey.survey_id, invite.locale, text) if text is not None and self.themes else None
+        window_start = iso_timestamp(now - self.edit_window)
         if score is not None:
             recorded = self._record(invite, score, categorize(score), now, source="comment")
             if recorded.outcome is not RecordOutcome.LOCKED:
                 self.store.mark_answered(invite.invite_id, now)
         try:
-            self.responses.save_comment(invite.invite_id, text, iso_timestamp(now))
+            self.responses.save_comment(
+                invite.invite_id,
+                text,
+                iso_timestamp(now),
+                themes=themes,
+                answers=answers,
+                edit_window_start_iso=window_start,
+            )
         except NotAnswered as error:
             raise NoAnswer("answer the question before commenting") from error
         except CommentLimitReached as error:

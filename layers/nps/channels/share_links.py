@@ -59,11 +59,13 @@ from nps.kernel.locales import offered_locale
 from nps.kernel.normalising import segment_values
 from nps.kernel.periods import iso_timestamp, parse_timestamp
 from nps.links.pseudonyms import IdKey
+from nps.reasons.answers import FollowUpAnswers, InvalidAnswer, parse_answers
+from nps.reasons.questions import FollowUpQuestions
 from nps.responding.adapters.invites import Invite
 from nps.responding.adapters.responses import CommentLimitReached, RecordedScore, RecordOutcome, StoredResponse
 from nps.responding.service import BadComment as CommentRefused
 from nps.responding.service import EmptyComment as CommentEmpty
-from nps.responding.service import clean_comment
+from nps.responding.service import ThemeTagger, clean_comment
 
 #: Browser ids and page ids: 16 to 64 URL-safe characters (the page's script makes 22: 128 random bits).
 BROWSER_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -123,6 +125,13 @@ class CommentTooLong(ShareError):
     """A comment over :data:`nps.kernel.categories.MAX_COMMENT_LENGTH` characters: nothing is saved."""
 
     status, reason = 422, "bad_comment"
+
+
+class BadAnswer(ShareError):
+    """A follow-up answer that cannot be recorded (an unknown driver, a CSAT or CES that is not one ASCII
+    digit in range, an answer to a question the survey has off): the page that says so, nothing recorded."""
+
+    status, reason = 400, "bad_answer"
 
 
 class CommentLimit(ShareError):
@@ -235,6 +244,11 @@ class ShareSurvey:
         (:func:`nps.kernel.normalising.segment_values`, as every channel)."""
         return segment_values(self.segment_dimensions, attributes)
 
+    def follow_up_questions(self, locale: str) -> FollowUpQuestions | None:
+        """The survey's follow-up questions in ``locale``, as every channel asks them; None when it asks
+        none (or without the stored definition's web part, where the ``reasons`` block is read)."""
+        return self.web.follow_up_questions(locale) if self.web is not None else None
+
     def page(self, locale: str) -> PageBrand:
         """The brand and wording the pages show in ``locale``."""
         return PageBrand(
@@ -335,7 +349,16 @@ class ResponseStore(Protocol):
 
     def get(self, invite_id: str) -> StoredResponse | None: ...
 
-    def save_comment(self, invite_id: str, comment: str, now_iso: str) -> None: ...
+    def save_comment(
+        self,
+        invite_id: str,
+        comment: str | None,
+        now_iso: str,
+        *,
+        themes: tuple[str, ...] | None = None,
+        answers: FollowUpAnswers | None = None,
+        edit_window_start_iso: str = "",
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,8 +400,11 @@ class ShareService:
         edit_window: timedelta = timedelta(days=7),
         contacts: ContactAnswersStore | None = None,
         invites: LinkInviteStore | None = None,
+        themes: ThemeTagger | None = None,
     ) -> None:
         self._surveys = surveys
+        #: Tags comments with the survey's themes (None: comments are saved without ``themes``).
+        self.themes = themes
         self.responses = responses
         self._id_key = id_key
         self._verify_contact = verify_contact
@@ -498,20 +524,42 @@ class ShareService:
         return survey.share.in_headline, others
 
     def comment(
-        self, survey: ShareSurvey, respondent: Respondent, raw_comment: str | None, raw_score: str | None, locale: str
+        self,
+        survey: ShareSurvey,
+        respondent: Respondent,
+        raw_comment: str | None,
+        raw_score: str | None,
+        locale: str,
+        *,
+        driver: str | None = None,
+        csat: str | None = None,
+        ces: str | None = None,
     ) -> str:
-        """Save the "why?" comment on the respondent's answer of this window, cleaned as the email page's
-        (:func:`nps.responding.service.clean_comment`); a score sent with it is recorded first, as the email
-        page does. Returns the response id. Raises :class:`EmptyComment`, :class:`CommentTooLong`,
-        :class:`NoAnswer` (no answer on record and no score) and :class:`CommentLimit`; nothing is written
-        for any of them."""
+        """Save the "why?" comment and the follow-up answers (``driver``, ``csat``, ``ces``: the raw form
+        fields, None when not answered, parsed as the email page parses them against the survey's
+        questions) on the respondent's answer of this window, in one write. The comment is cleaned as the
+        email page's (:func:`nps.responding.service.clean_comment`) and tagged with the survey's themes in
+        ``locale``; it may be empty when an answer is given. A score sent with them is recorded first, as
+        the email page does. Answers change within the edit window only (after it the answers on record
+        stand and a comment is still saved). Returns the response id. Raises :class:`BadAnswer`,
+        :class:`EmptyComment` (no comment and no answer), :class:`CommentTooLong`, :class:`NoAnswer` (no
+        answer on record and no score) and :class:`CommentLimit`; nothing is written for any of them."""
+        try:
+            answers = parse_answers(survey.follow_up_questions(locale), driver, csat, ces)
+        except InvalidAnswer as error:
+            raise BadAnswer(str(error)) from error
+        text: str | None
         try:
             text = clean_comment(raw_comment)
         except CommentEmpty as error:
-            raise EmptyComment(str(error)) from error
+            if not answers.any:
+                raise EmptyComment(str(error)) from error
+            text = None
         except CommentRefused as error:
             raise CommentTooLong(str(error)) from error
-        target = self._response_id(survey, respondent, self.clock())
+        themes = self.themes.tag(survey.survey_id, locale, text) if text is not None and self.themes else None
+        now = self.clock()
+        target = self._response_id(survey, respondent, now)
         shown: int | None
         try:
             shown = parse_score(raw_score) if raw_score is not None else None
@@ -522,7 +570,14 @@ class ShareService:
         elif self.responses.get(target) is None:
             raise NoAnswer()
         try:
-            self.responses.save_comment(target, text, iso_timestamp(self.clock()))
+            self.responses.save_comment(
+                target,
+                text,
+                iso_timestamp(self.clock()),
+                themes=themes,
+                answers=answers,
+                edit_window_start_iso=iso_timestamp(now - self.edit_window),
+            )
         except CommentLimitReached as error:
             raise CommentLimit() from error
         return target

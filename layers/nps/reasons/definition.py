@@ -45,9 +45,8 @@ from pydantic import (
     model_validator,
 )
 
-from nps.kernel.locales import catalog
 from nps.kernel.normalising import BIDI_CONTROLS
-from nps.reasons.questions import FollowUpQuestions
+from nps.reasons.questions import FollowUpQuestions, resolve_questions
 from nps.reasons.scales import MAX_THEMES_PER_RESPONSE, REASON_ID_PATTERN
 from nps.reasons.themes import EmptyPhrase, Stems, Tagger, UnstemmedLocale, compile_tagger, phrase_stems
 
@@ -212,21 +211,13 @@ class Reasons(BaseModel):
         """What a page in ``locale`` (one of the survey's locales) asks after the score: the survey's
         texts, else the catalog's (``{brand}`` filled in with ``brand``); labels in ``locale``, else in
         the first locale a label was written in (a survey has one for each of its locales)."""
-        messages = catalog(locale)
-        drivers = tuple((d.id, d.label.get(locale) or next(iter(d.label.values()))) for d in self.drivers)
-        driver_question = csat_question = ces_statement = None
-        if drivers:
-            driver_question = self.driver_question.get(locale) or messages["reason_driver_question"]
-        if self.csat is not None and self.csat.enabled:
-            csat_question = self.csat.question.get(locale) or messages["reason_csat_question"].format(brand=brand)
-        if self.ces is not None and self.ces.enabled:
-            ces_statement = self.ces.statement.get(locale) or messages["reason_ces_statement"].format(brand=brand)
-        return FollowUpQuestions(
-            locale=locale,
-            drivers=drivers,
-            driver_question=driver_question,
-            csat_question=csat_question,
-            ces_statement=ces_statement,
+        return resolve_questions(
+            locale,
+            brand,
+            drivers=[(d.id, d.label) for d in self.drivers],
+            driver_question=self.driver_question,
+            csat_question=self.csat.question if self.asks_csat and self.csat is not None else None,
+            ces_statement=self.ces.statement if self.asks_ces and self.ces is not None else None,
         )
 
     def phrases_in(self, locale: str) -> dict[str, list[str]]:

@@ -6,15 +6,20 @@ drivers × 80 characters and three 300-character texts, under 3 KB), so a later 
 invite beside its page brand (``to_item``), as the planner copies the brand: a tap then reads no survey and
 loads no pydantic, and ``from_item`` reads the copy back, checking its shape. It offers the driver ids
 :func:`nps.reasons.answers.parse_driver` needs.
+
+:func:`resolve_questions` is the one place the texts are chosen (the survey's, else the catalog's): the
+pydantic definition uses it, and :func:`stored_questions` reads the same from a survey's stored JSON for the
+functions that load no pydantic (the web prompt and the share link read the definition as JSON).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nps.kernel.locales import catalog
 from nps.reasons.scales import REASON_ID_PATTERN
 
 #: Bounds a stored copy must respect (the definition's own limits).
@@ -124,6 +129,77 @@ class FollowUpQuestions:
             return cls.from_item(_plain(value))
         except (ValueError, TypeError, AttributeError):
             return None
+
+
+def resolve_questions(
+    locale: str,
+    brand: str,
+    *,
+    drivers: Sequence[tuple[str, Mapping[str, str]]] = (),
+    driver_question: Mapping[str, str] | None = None,
+    csat_question: Mapping[str, str] | None = None,
+    ces_statement: Mapping[str, str] | None = None,
+) -> FollowUpQuestions:
+    """What a page in ``locale`` asks after the score: each text the survey's in ``locale``, else the
+    catalog's (``reason_driver_question``, ``reason_csat_question`` and ``reason_ces_statement`` with
+    ``{brand}`` filled in); driver labels in ``locale``, else in the first locale one was written in.
+
+    ``drivers``: (id, labels by locale) in the survey's order; ``csat_question`` / ``ces_statement``: the
+    survey's texts by locale when the question is asked (an empty map: asked, in the catalog's words),
+    None when it is not. Raises ``KeyError`` for a locale without a catalog."""
+    messages = catalog(locale)
+    resolved = tuple((driver_id, labels.get(locale) or next(iter(labels.values()))) for driver_id, labels in drivers)
+    driver_text = csat_text = ces_text = None
+    if resolved:
+        driver_text = (driver_question or {}).get(locale) or messages["reason_driver_question"]
+    if csat_question is not None:
+        csat_text = csat_question.get(locale) or messages["reason_csat_question"].format(brand=brand)
+    if ces_statement is not None:
+        ces_text = ces_statement.get(locale) or messages["reason_ces_statement"].format(brand=brand)
+    return FollowUpQuestions(
+        locale=locale,
+        drivers=resolved,
+        driver_question=driver_text,
+        csat_question=csat_text,
+        ces_statement=ces_text,
+    )
+
+
+def stored_questions(reasons: object, locale: str, brand: str) -> FollowUpQuestions | None:
+    """The follow-up questions of a survey's stored ``reasons`` block (the JSON ``nps survey put`` wrote,
+    validated then) in ``locale``, as :meth:`nps.reasons.definition.Reasons.questions` resolves them; None
+    when the survey asks none (no block, no drivers, CSAT and CES off) or when the block is not of the
+    stored shape (a damaged definition asks nothing rather than something wrong)."""
+    if not isinstance(reasons, Mapping):
+        return None
+    try:
+        drivers = [(str(d["id"]), _labels(d["label"])) for d in reasons.get("drivers") or ()]
+        questions = resolve_questions(
+            locale,
+            brand,
+            drivers=drivers,
+            driver_question=_labels(reasons.get("driver_question") or {}, allow_empty=True),
+            csat_question=_asked(reasons.get("csat"), "question"),
+            ces_statement=_asked(reasons.get("ces"), "statement"),
+        )
+        # The same checks as a copy read back from an invite: a damaged block asks nothing.
+        questions = FollowUpQuestions.from_item(questions.to_item())
+    except (KeyError, TypeError, ValueError, AttributeError, StopIteration):
+        return None
+    return questions if questions.asks_anything else None
+
+
+def _labels(value: object, *, allow_empty: bool = False) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not (value or allow_empty):
+        raise ValueError("texts by locale must be a non-empty map")
+    return {str(key): text for key, text in value.items() if isinstance(text, str)}
+
+
+def _asked(block: object, key: str) -> dict[str, str] | None:
+    """A stored CSAT or CES block's texts when it is asked (enabled), else None."""
+    if not isinstance(block, Mapping) or not block.get("enabled", True):
+        return None
+    return _labels(block.get(key) or {}, allow_empty=True)
 
 
 def _typed(value: Any) -> dict[str, Any]:

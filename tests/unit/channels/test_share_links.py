@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from nps.channels.share_links import (
     ANONYMOUS_CONTACT,
+    BadAnswer,
     BadScore,
     CommentLimit,
     CommentTooLong,
@@ -31,6 +32,7 @@ from nps.channels.share_links import (
 from nps.kernel.categories import Category
 from nps.kernel.periods import iso_timestamp
 from nps.links.pseudonyms import IdKey
+from nps.reasons.answers import FollowUpAnswers
 from nps.responding.adapters.invites import Invite
 from nps.responding.adapters.responses import (
     CommentLimitReached,
@@ -45,9 +47,10 @@ BROWSER = "Qx3mT0c1bJd5rA8wZy7u2g"
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
-def survey(**share_link: object) -> ShareSurvey:
+def survey(reasons: dict[str, object] | None = None, **share_link: object) -> ShareSurvey:
     definition = Survey.model_validate(
-        {
+        ({"reasons": reasons} if reasons is not None else {})
+        | {
             "survey_id": "s1",
             "name": "S",
             "brand_name": "Acme",
@@ -67,6 +70,7 @@ class Store:
 
     items: dict[str, dict[str, object]] = field(default_factory=dict)
     comments: dict[str, list[str]] = field(default_factory=dict)
+    answers: dict[str, list[FollowUpAnswers]] = field(default_factory=dict)
     full: bool = False
 
     def record_score(
@@ -98,10 +102,22 @@ class Store:
             return None
         return StoredResponse(int(str(item["score"])), True, None, str(item["first"]), int(str(item["version"])))
 
-    def save_comment(self, invite_id: str, comment: str, now_iso: str) -> None:
+    def save_comment(
+        self,
+        invite_id: str,
+        comment: str | None,
+        now_iso: str,
+        *,
+        themes: tuple[str, ...] | None = None,
+        answers: FollowUpAnswers | None = None,
+        edit_window_start_iso: str = "",
+    ) -> None:
         if self.full:
             raise CommentLimitReached(invite_id)
-        self.comments.setdefault(invite_id, []).append(comment)
+        if comment is not None:
+            self.comments.setdefault(invite_id, []).append(comment)
+        if answers is not None and answers.any:
+            self.answers.setdefault(invite_id, []).append(answers)
 
 
 class Clock:
@@ -451,3 +467,46 @@ def test_every_answer_has_its_invite_item_written_before_it(mode: str, answers: 
         assert audience == found.audience
         assert invite.channel == found.share.channel
         assert invite.contact_id == ("contact-1" if mode == "identified" else ANONYMOUS_CONTACT)
+
+
+REASONS: dict[str, object] = {
+    "drivers": [{"id": "price", "label": {"en": "Price"}}, {"id": "support", "label": {"en": "Support"}}],
+    "csat": {"enabled": True},
+    "ces": {"enabled": False},
+}
+
+
+def test_follow_up_answers_are_saved_with_or_without_a_comment() -> None:
+    store = Store()
+    share = service(store, Clock())
+    found = survey(REASONS)
+    who = share.respondent(found, None, BROWSER)
+    target = share.comment(found, who, "", "7", "en", driver="support", csat="4")
+    assert store.answers[target] == [FollowUpAnswers(driver="support", csat=4)]
+    assert target not in store.comments
+    share.comment(found, who, "Quick", None, "en", csat="5")
+    assert store.answers[target][-1] == FollowUpAnswers(csat=5)
+    assert store.comments[target] == ["Quick"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    field_name=st.sampled_from(["driver", "csat", "ces"]),
+    value=st.text(max_size=12) | st.sampled_from(["0", "6", "٣", "04", "Price", "price ", "1" * 10_000]),
+)
+def test_no_bad_follow_up_answer_records_anything(field_name: str, value: str) -> None:
+    # Any value that is not one the survey offers (a driver id of it exactly, CSAT one ASCII digit 1–5; CES
+    # is off) is refused before anything is written: not the score sent with it, not the comment
+    if (field_name == "driver" and value in ("price", "support")) or (
+        field_name == "csat" and value in ("1", "2", "3", "4", "5")
+    ):
+        return
+    store = Store()
+    share = service(store, Clock())
+    found = survey(REASONS)
+    who = share.respondent(found, None, BROWSER)
+    with pytest.raises(BadAnswer):
+        share.comment(found, who, "Too expensive", "3", "en", **{field_name: value})
+    assert store.items == {}
+    assert store.comments == {}
+    assert store.answers == {}

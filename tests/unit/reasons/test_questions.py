@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from nps.reasons.answers import UnknownDriver, parse_driver
 from nps.reasons.definition import Reasons
-from nps.reasons.questions import FollowUpQuestions
+from nps.reasons.questions import FollowUpQuestions, stored_questions
 
 REASONS = Reasons.model_validate(
     {
@@ -107,3 +108,45 @@ def test_the_questions_round_trip_through_an_invites_attribute(locale: str, bran
 )
 def test_an_invite_without_a_well_formed_copy_asks_nothing(value: dict[str, Any] | None) -> None:
     assert FollowUpQuestions.from_attribute(value) is None
+
+
+_LABEL = st.text(alphabet=st.characters(categories=["L", "N"]), min_size=1, max_size=20)
+_TEXTS = st.dictionaries(st.sampled_from(["en", "de", "es"]), _LABEL, max_size=3)
+
+
+@st.composite
+def _reasons_blocks(draw: st.DrawFn) -> dict[str, Any]:
+    ids = draw(st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True), max_size=5, unique=True))
+    block: dict[str, Any] = {
+        "drivers": [{"id": i, "label": draw(_TEXTS.filter(bool))} for i in ids],
+        "driver_question": draw(_TEXTS),
+    }
+    for name, key in (("csat", "question"), ("ces", "statement")):
+        if draw(st.booleans()):
+            block[name] = {"enabled": draw(st.booleans()), key: draw(_TEXTS)}
+    return block
+
+
+@given(block=_reasons_blocks(), locale=st.sampled_from(["en", "de", "es"]), brand=_LABEL)
+def test_the_stored_json_asks_what_the_definition_asks(block: dict[str, Any], locale: str, brand: str) -> None:
+    # The web prompt and the share link read the definition as stored JSON (no pydantic): the questions
+    # must be those the validated definition resolves, or None when it asks nothing.
+    reasons = Reasons.model_validate(block)
+    expected = reasons.questions(locale, brand)
+    stored = stored_questions(json.loads(reasons.model_dump_json()), locale, brand)
+    assert stored == (expected if expected.asks_anything else None)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        None,
+        [],
+        "reasons",
+        {"drivers": "price"},
+        {"drivers": [{"id": "price"}]},
+        {"drivers": [{"id": "p", "label": {}}]},
+    ],
+)
+def test_a_damaged_stored_block_asks_nothing(block: Any) -> None:
+    assert stored_questions(block, "en", "Acme") is None
