@@ -1,12 +1,15 @@
 """``make demo``: a whole campaign through the real handlers on moto, then the NPS report.
 
-Creates a survey, imports a CSV of a few hundred synthetic contacts (two plan segments), fires a wave
-through the real planner and deliver functions (SES and SNS on moto), then taps the links people
-received through the respond function (a realistic score mix, changed minds, comments, tampered and expired
-links), scores the responses stream with the score function, checks the aggregates overall and per
-segment against a direct recount of the responses table (exit status 1 if anything differs), runs the
-follow-up workflows (alerts, apology / referral / "what would make it a 10?" emails, tasks for the
-team, re-surveys and who moved category), then prints the one terminal report and writes the HTML one.
+Creates a survey (with a driver question, CSAT, CES and a comment taxonomy in en, es and de:
+``local.demo_reasons``), imports a CSV of a few hundred synthetic contacts (two plan segments), fires a
+wave through the real planner and deliver functions (SES and SNS on moto), then taps the links people
+received through the respond function (a realistic score mix, changed minds, comments in the person's
+language that fit the score, driver/CSAT/CES answers, tampered and expired links), scores the responses
+stream with the score function, checks the aggregates overall and per segment against a direct recount
+of the responses table (exit status 1 if anything differs), runs the follow-up workflows (alerts,
+apology / referral / "what would make it a 10?" emails, tasks for the team, re-surveys and who moved
+category), then prints the one terminal report, the driver table (checked against a recount of the
+stored responses) and writes the HTML report.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ import warnings
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from local.demo_follow_ups import run_loop
-from local.demo_sending import SentLink, run_sending
+from local.demo_reasons import REASONS, answers_for, comment_for
+from local.demo_sending import DEMO_SURVEY, SentLink, run_sending
 from local.environment import LocalStack, StreamReader, create_stack, prepare_process_environment
 from local.lambda_events import LambdaContext, http_event
 
@@ -32,6 +37,8 @@ SEED = 20261123
 SURVEY_ID = "onboarding-q4"  # the survey of local/demo_sending.py
 EMAILS_FOLDER = Path("demo-output/emails")
 PLANS = ("starter", "enterprise")
+#: The demo survey asks a driver, CSAT and CES after the score and tags comments with its themes.
+DEMO_DEFINITION: dict[str, Any] = DEMO_SURVEY | {"reasons": REASONS}
 # Likelihood of each score 0–10 in a typical B2B SaaS program.
 SCORE_WEIGHTS = {
     "starter": [3, 2, 3, 4, 5, 7, 9, 15, 17, 17, 18],
@@ -39,29 +46,10 @@ SCORE_WEIGHTS = {
 }
 RESPONSE_RATE = 0.62
 CHANGED_MIND = 0.08
-COMMENT_RATE = 0.3
-#: What people write, by the category of their score (a detractor does not write "love it").
-COMMENTS = {
-    "detractor": (
-        "Setup took longer than promised",
-        "Pricing is hard to understand <please> fix & simplify",
-        "Support took three days to answer",
-    ),
-    "passive": (
-        "Does the job, but missing an integration with our CRM",
-        "Good product, the export could be simpler",
-    ),
-    "promoter": (
-        "Great support team, answered within the hour",
-        "The reports are exactly what our board needs",
-    ),
-}
-
-
-def comment_for(score: int, rng: random.Random) -> str:
-    """A comment that matches the score's category."""
-    category = "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
-    return rng.choice(COMMENTS[category])
+#: People who answer the questions after the score (a driver, CSAT, CES) and/or leave a comment.
+FOLLOW_UP_RATE = 0.45
+#: Of those, the share who write a comment (the others answer only the questions).
+COMMENT_SHARE = 0.65
 
 
 def _quiet_functions() -> None:
@@ -104,8 +92,10 @@ class Browser:
             return opened
         return self.call("POST", path, body=urlencode({"score": str(score)}))
 
-    def comment(self, path: str, text: str) -> int:
-        return self.call("POST", f"{path}/comment", body=urlencode({"comment": text}))
+    def comment(self, path: str, text: str, score: int | None = None, answers: dict[str, str] | None = None) -> int:
+        """Send the page's form: the comment, the score it showed, and the follow-up answers chosen."""
+        fields = {"comment": text} | ({} if score is None else {"score": str(score)}) | (answers or {})
+        return self.call("POST", f"{path}/comment", body=urlencode(fields))
 
 
 def at(moment: datetime) -> None:
@@ -160,8 +150,11 @@ def run_campaign(stack: LocalStack, rng: random.Random, links: list[SentLink]) -
         if rng.random() < CHANGED_MIND:
             score = min(10, max(0, score + rng.choice((-3, -2, 2, 3))))
             outcomes[f"changed score → {person.tap(path, score)}"] += 1
-        if rng.random() < COMMENT_RATE:
-            outcomes[f"comment → {person.comment(path, comment_for(score, rng))}"] += 1
+        if rng.random() < FOLLOW_UP_RATE:
+            answers = answers_for(score, rng)
+            text = comment_for(score, rng, locale) if rng.random() < COMMENT_SHARE or not answers else ""
+            what = "comment and answers" if text and answers else "comment" if text else "answers only"
+            outcomes[f"{what} → {person.comment(path, text, score, answers)}"] += 1
     at(datetime.now(UTC))
     return outcomes
 
@@ -224,7 +217,7 @@ def main() -> int:
         stack = create_stack("nps-demo")
         print(f"NPS platform demo — survey {SURVEY_ID!r}, {CONTACTS} contacts on moto\n")
         print("Sending: survey definition, contacts CSV, one scheduled wave through SES and SNS")
-        sending = run_sending(stack, CONTACTS, rng, EMAILS_FOLDER)
+        sending = run_sending(stack, CONTACTS, rng, EMAILS_FOLDER, DEMO_DEFINITION)
         print()
         # The functions' JSON logs and metrics go to stdout in Lambda; here they would bury the report.
         with contextlib.redirect_stdout(io.StringIO()):
@@ -232,11 +225,10 @@ def main() -> int:
         print("Link taps through the respond function (outcome → HTTP status):")
         for label, count in sorted(outcomes.items()):
             print(f"  {label:<28} {count:>5}")
-        from local.demo_sending import DEMO_SURVEY
         from local.demo_web import run_web
 
         with contextlib.redirect_stdout(io.StringIO()):
-            web_outcomes = run_web(stack, rng, DEMO_SURVEY, PLANS, SCORE_WEIGHTS, comment_for)
+            web_outcomes = run_web(stack, rng, DEMO_DEFINITION, PLANS, SCORE_WEIGHTS, comment_for)
         print("In-app prompt through the web function (outcome → HTTP status):")
         for label, count in sorted(web_outcomes.items()):
             print(f"  {label:<28} {count:>5}")

@@ -3,17 +3,22 @@
 After the campaign, the invites are counted as the sending side counts them (``invites_sent`` on the
 aggregates), three earlier monthly waves are added as history (answers written to the responses table
 and scored by the real score function, so the trend has several months), and the ``nps`` CLI runs
-in-process against the demo's moto tables: ``nps report`` prints the terminal report and ``nps html``
-writes the HTML report.
+in-process against the demo's moto tables: ``nps report`` prints the terminal report. The history's
+comments were stored before the survey had its themes, so ``nps survey retag`` tags them (scored by the
+score function like any edit); ``nps drivers`` then prints the driver table, which is checked against a
+recount of the stored responses (``local.demo_reasons``), and ``nps html`` writes the HTML report.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import random
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from local.demo_reasons import check_drivers
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext
 from local.reporting_data import count_invites_sent, write_history
@@ -92,6 +97,21 @@ def add_history(stack: LocalStack, survey_id: str, now: datetime, rng: random.Ra
     return len(invites), responses
 
 
+def retag_history(stack: LocalStack, survey_id: str, common: list[str]) -> int:
+    """``nps survey retag``: the history's comments get the survey's themes; the stream is scored after."""
+    from nps.cli.main import main as nps
+
+    reader = StreamReader(stack.stream_arns["responses"], batch_size=1000)
+    reader.read_records()  # from where the history's scoring left off
+    print("\nThe history's comments were stored before the survey had themes: `nps survey retag` tags them.")
+    status = nps([*common, "survey", "retag", survey_id], in_process=True)
+    if status:
+        return status
+    with contextlib.redirect_stdout(io.StringIO()):
+        _score(reader)
+    return 0
+
+
 def run(stack: LocalStack, survey_id: str, rng: random.Random, now: datetime | None = None) -> int:
     """Count invites, add history, then print the terminal report and write the HTML report."""
     from nps.cli.main import main as nps
@@ -111,6 +131,18 @@ def run(stack: LocalStack, survey_id: str, rng: random.Random, now: datetime | N
     status = nps([*common, "report", survey_id, *window], in_process=True)
     if status:
         return status
+    status = retag_history(stack, survey_id, common)
+    if status:
+        return status
+    print()
+    status = nps([*common, "drivers", survey_id, *window], in_process=True)
+    if status:
+        return status
+    mismatches = check_drivers(stack, survey_id, first, now.date())
+    if mismatches:
+        print("\nMISMATCH between the driver table and the responses table:", *mismatches, sep="\n  ")
+        return 1
+    print("\nCheck: every driver and theme row, CSAT and CES equal a direct recount of the stored responses.")
     OUTPUT.mkdir(exist_ok=True)
     out = OUTPUT / f"{survey_id}-report.html"
     return nps([*common, "html", survey_id, *window, "--out", str(out)], in_process=True)

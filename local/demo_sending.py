@@ -510,12 +510,18 @@ class SendingDemo:
     written: list[Path]
 
 
-def run_sending(stack: LocalStack, contacts: int, rng: random.Random, output: Path) -> SendingDemo:
-    """Survey → CSV import (with bad rows) → scheduled wave → delivery on a simulated clock; prints the
-    counts and writes a few rendered emails to ``output``."""
+def run_sending(
+    stack: LocalStack,
+    contacts: int,
+    rng: random.Random,
+    output: Path,
+    definition: dict[str, Any] | None = None,
+) -> SendingDemo:
+    """Survey (``definition``, else :data:`DEMO_SURVEY`) → CSV import (with bad rows) → scheduled wave →
+    delivery on a simulated clock; prints the counts and writes a few rendered emails to ``output``."""
     clock = Clock(datetime.now(UTC))
     with handlers(clock):
-        create_survey(stack)
+        create_survey(stack, definition)
         summary = import_csv(stack, synthetic_contacts_csv(contacts, rng, bad_rows=6))
         # A few contacts unsubscribed in an earlier program and some were surveyed last month.
         _seed_history(stack, clock, rng)

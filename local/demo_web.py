@@ -57,7 +57,9 @@ def run_web(
     score_weights: dict[str, list[int]],
     comment_for: Any,
 ) -> Counter[str]:
-    """Page views of identified people through the web function; returns outcome counts."""
+    """Page views of identified people through the web function; returns outcome counts.
+
+    ``comment_for(score, rng, locale)`` writes the comment of a person who leaves one."""
     from nps.channels.site_tokens import mint
 
     enable_web(stack, definition)
@@ -85,6 +87,6 @@ def run_web(
         score = rng.choices(range(11), weights=score_weights[plan])[0]
         outcomes[f"answered → {_call(survey_id, 'responses', {'ask_token': ask, 'score': score})[0]}"] += 1
         if rng.random() < COMMENT_RATE:
-            body = {"ask_token": ask, "comment": comment_for(score, rng), "score": score}
+            body = {"ask_token": ask, "comment": comment_for(score, rng, locale), "score": score}
             outcomes[f"comment → {_call(survey_id, 'comments', body)[0]}"] += 1
     return outcomes

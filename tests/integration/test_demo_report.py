@@ -12,12 +12,14 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from local import demo, demo_reporting
+from local import demo, demo_reasons, demo_reporting
 from local import demo_sending as ds
+from nps.sending.surveys import Survey
 from tests.reliability.test_privacy import _clear_function_state
 
 SURVEY_NAME = str(ds.DEMO_SURVEY["name"])
@@ -77,3 +79,71 @@ def test_the_html_report_has_the_same_headline(demo_output: dict[str, Any]) -> N
     assert "likely between" in page
     assert "Trend by month" in page
     assert 'dir="auto"' in page
+
+
+def test_the_demo_prints_the_driver_table_checked_against_a_recount(demo_output: dict[str, Any]) -> None:
+    text = demo_output["stdout"]
+    # Given the history re-tagged with the survey's themes (its comments predate them)
+    assert re.search(
+        rf"^survey {demo.SURVEY_ID} retagged: read \d+, changed \d+, unchanged \d+, skipped 0$", text, re.M
+    )
+    # Then the driver table lists drivers and themes, CSAT and CES, and its check against the recount passed
+    table = text[text.index(f"Drivers and themes — {demo.SURVEY_ID}") :]
+    assert re.search(r"^CSAT \d+\.\d% satisfied", table, re.M)
+    assert re.search(r"^CES mean \d\.\d\d of 7", table, re.M)
+    drivers = table[table.index("drivers:") : table.index("themes (in comments):")]
+    themes = table[table.index("themes (in comments):") :].split("\n\n")[0]
+    # (a row per reason mentioned: this small campaign need not mention every one)
+    ids = "|".join(demo_reasons.DRIVERS)
+    assert re.search(rf"^  ({ids})\s+\d+ ", drivers, re.MULTILINE), drivers
+    assert re.search(rf"^  ({ids})\s+\d+ ", themes, re.MULTILINE), themes
+    assert not re.search(r"^  (?!price|support|product|onboarding)\S", drivers + themes, re.MULTILINE)
+    assert "Check: every driver and theme row, CSAT and CES equal a direct recount of the stored responses." in text
+    assert "MISMATCH" not in text
+
+
+def test_every_demo_comment_is_tagged_with_the_theme_it_is_about() -> None:
+    # Given the demo survey as the demo stores it (drivers, CSAT and CES on, a taxonomy in en, es and de)
+    survey = Survey.model_validate(demo.DEMO_DEFINITION)
+    assert survey.reasons.asks_driver
+    assert survey.reasons.asks_csat
+    assert survey.reasons.asks_ces
+    # Then each comment, in its locale, is tagged with exactly the theme it was written for
+    for locale, by_category in demo_reasons.COMMENTS.items():
+        assert set(by_category) == {"detractor", "passive", "promoter"}
+        for written in by_category.values():
+            for theme, comment in written:
+                assert survey.reasons.tag(comment, locale) == (theme,), (locale, comment)
+
+
+def test_the_driver_check_reports_a_row_that_differs_from_the_recount() -> None:
+    def proportion(count: int) -> SimpleNamespace:
+        return SimpleNamespace(count=count)
+
+    items: list[dict[str, Any]] = [
+        {"score": {"N": "2"}, "driver": {"S": "price"}, "themes": {"L": [{"S": "price"}]}, "csat": {"N": "1"}},
+        {"score": {"N": "10"}, "driver": {"S": "product"}, "ces": {"N": "7"}},
+    ]
+
+    def row(dimension: str, reason: str, n: int, detractors: int, promoters: int) -> SimpleNamespace:
+        mentions = SimpleNamespace(
+            detractors=proportion(detractors), passives=proportion(0), promoters=proportion(promoters)
+        )
+        return SimpleNamespace(dimension=dimension, reason=reason, n=n, mentions=mentions)
+
+    def report(price_detractors: int) -> SimpleNamespace:
+        return SimpleNamespace(
+            total=SimpleNamespace(counts=SimpleNamespace(n=2)),
+            csat=SimpleNamespace(n=1, satisfied=proportion(0)),
+            ces=SimpleNamespace(n=1, agree=proportion(1)),
+            rows=[
+                row("driver", "price", 1, price_detractors, 0),
+                row("driver", "product", 1, 0, 1),
+                row("theme", "price", 1, 1, 0),
+            ],
+        )
+
+    assert demo_reasons.recount_mismatches(report(1), items) == []
+    assert demo_reasons.recount_mismatches(report(0), items) == [
+        "driver=price: report (1, 0, 0, 0) ≠ recount (1, 1, 0, 0) (n, detr., pass., prom.)"
+    ]

@@ -4,6 +4,7 @@
     nps --stack Nps-prod survey list
     nps --stack Nps-prod survey site-secret <survey_id>
     nps --stack Nps-prod survey share-link <survey_id> --qr link.svg
+    nps --stack Nps-prod survey retag <survey_id> [--dry-run]
     nps --stack Nps-prod contacts import contacts.csv [--audience default] [--report errors.csv]
     nps --stack Nps-prod wave start <survey_id>
     nps --stack Nps-prod wave show <survey_id> <wave_id>
@@ -28,7 +29,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from nps.channels.site_tokens import printable_site_secret
-from nps.cli import share_links
+from nps.cli import retagging, share_links
 from nps.cli.common import (
     EXIT_REQUEST,
     EXIT_TARGET,
@@ -280,6 +281,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         handler=lambda args, target: _with(target, lambda: site_secret(args.survey_id, _site_keys(target)))
     )
     share_links.register(survey, _with, _site_keys)
+    retagging.register(survey, _with, lambda: sending_settings().require("surveys_table").surveys_table)
     contacts = commands.add_parser("contacts", help="contacts").add_subparsers(dest="action", required=True)
     importer = contacts.add_parser("import", help="import a local CSV of contacts (a per-row error report)")
     importer.add_argument("file", type=file_path, metavar="FILE", help="the contacts CSV (see examples/contacts.csv)")

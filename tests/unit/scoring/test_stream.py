@@ -354,6 +354,22 @@ def test_a_comment_that_changes_the_themes_moves_counts_without_a_scored_event(m
     assert scored_event(parsed.transition) is None
 
 
+def test_a_retag_moves_only_theme_counts_and_publishes_no_event(make_image: MakeImage) -> None:
+    # Given the write of `nps survey retag`: the same comment (text and time), other themes, the next version
+    old = make_image(score=3, version=2, comment="Support was slow", comment_at=COMMENTED_AT, themes=["support"])
+    new = make_image(score=3, version=3, comment="Support was slow", comment_at=COMMENTED_AT, themes=["speed"])
+    # When parsed
+    parsed = parse_full("MODIFY", old, new)
+    # Then the counts move from theme=support to theme=speed, and nothing else moves
+    assert parsed.transition is not None
+    assert not parsed.transition.moves_score
+    moved = {key.segment for key in parsed.transition.deltas()}
+    assert moved == {"theme=support", "theme=speed"}
+    # And no subscriber hears of it: no scored, retracted or comment event
+    assert scored_event(parsed.transition) is None
+    assert parsed.comment is None
+
+
 @pytest.mark.parametrize(
     "answers", [{"driver": "support"}, {"csat": 5}, {"ces": 2}, {"driver": "price", "csat": 1, "ces": 7}]
 )

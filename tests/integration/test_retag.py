@@ -1,0 +1,228 @@
+"""``nps survey retag``: past comments re-tagged with a changed taxonomy, the aggregates following exactly
+through the real score function, without a single event to subscribers."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+from typing import Any
+
+import pytest
+
+from functions.respond import handler as respond
+from local.environment import LocalStack, StreamReader
+from nps.cli.main import main as cli
+from nps.kernel import aws
+from nps.responding.adapters.retagging import DynamoRetagStore
+from nps.responding.retagging import Commented, retag
+from nps.sending.adapters.surveys import DynamoSurveyRepository
+from nps.sending.surveys import Survey
+from tests.integration.test_score_stream import (
+    REASONS_SURVEY,
+    aggregate_items,
+    nonzero,
+    put_reasons_survey,
+    recount,
+    run,
+    tap_a_campaign,
+)
+from tests.support.reliability import drain, route_events_to_queue
+from tests.support.taps import issue_invite
+
+#: The taxonomy after the change: ``price`` gains "cost", ``support`` is gone, ``speed`` is new.
+NEW_THEMES: list[dict[str, Any]] = [
+    {"id": "price", "label": {"en": "Price"}, "phrases": {"en": ["price", "expensive", "cost"]}},
+    {"id": "speed", "label": {"en": "Speed"}, "phrases": {"en": ["slow", "never called"]}},
+]
+
+
+def change_taxonomy(stack: LocalStack, themes: list[dict[str, Any]]) -> Survey:
+    definition = copy.deepcopy(REASONS_SURVEY)
+    definition["reasons"]["themes"] = themes
+    survey = Survey.model_validate(definition)
+    DynamoSurveyRepository(stack.tables["surveys"]).put(survey)
+    respond.service.cache_clear()  # the respond function's taxonomy cache has expired (CACHE_SECONDS)
+    return survey
+
+
+def score_all(reader: StreamReader) -> int:
+    """Run the stream through the score function; returns the records scored."""
+    records = 0
+    for event in reader.read_batches():
+        assert run(event) == {"batchItemFailures": []}
+        records += len(event["Records"])
+    return records
+
+
+def nps(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = cli(["--local", "--prefix", "test", *args], in_process=True)
+        except SystemExit as exited:  # argparse refuses an option
+            status = int(exited.code or 0)
+    return status, out.getvalue(), err.getvalue()
+
+
+def stored_themes(stack: LocalStack) -> dict[str, tuple[str, ...]]:
+    items = aws.client("dynamodb").scan(TableName=stack.tables["responses"])["Items"]
+    return {item["invite_id"]["S"]: tuple(t["S"] for t in item["themes"]["L"]) for item in items if "themes" in item}
+
+
+@pytest.fixture
+def reader(platform: LocalStack) -> StreamReader:
+    return StreamReader(platform.stream_arns["responses"], batch_size=25)
+
+
+def test_retag_moves_only_theme_slices_to_a_recount_and_publishes_nothing(
+    platform: LocalStack, reader: StreamReader
+) -> None:
+    # Given a scored campaign whose comments were tagged with price and support
+    tap_a_campaign(platform)
+    score_all(reader)
+    before = nonzero(aggregate_items(platform))
+    assert any("#theme=support#" in pk for pk, _ in before)
+    events = route_events_to_queue(platform, "everything")
+    # When the taxonomy changes and the survey is re-tagged
+    change_taxonomy(platform, NEW_THEMES)
+    status, out, err = nps("survey", "retag", "survey-1")
+    # Then one summary line says what changed
+    assert status == 0, err
+    lines = out.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("survey survey-1 retagged: read ")
+    assert ", skipped 0" in lines[0]
+    assert ", changed 0," not in lines[0]
+    # And once the stream is scored, every aggregate equals a recount of the responses table
+    assert score_all(reader) > 0
+    after = nonzero(aggregate_items(platform))
+    assert after == recount(platform)
+    slices = {pk.split("#")[2] for pk, _ in after}
+    assert "theme=speed" in slices
+    assert "theme=support" not in slices
+    # And only theme slices moved: every other key is as it was
+    moved = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+    assert moved
+    assert all("#theme=" in pk for pk, _ in moved)
+    # And no subscriber heard of it (no scored, comment or retracted event: nobody is alerted)
+    assert drain(events) == []
+
+
+def test_a_second_run_changes_nothing_and_a_dry_run_writes_nothing(platform: LocalStack, reader: StreamReader) -> None:
+    tap_a_campaign(platform)
+    score_all(reader)
+    change_taxonomy(platform, NEW_THEMES)
+    # A dry run counts what would change and writes nothing
+    status, dry, _ = nps("survey", "retag", "survey-1", "--dry-run")
+    assert status == 0
+    assert "would change (dry run, nothing written)" in dry
+    assert score_all(reader) == 0
+    # The run changes what the dry run said
+    status, first, _ = nps("survey", "retag", "survey-1")
+    assert first.split(": ")[1] == dry.split(": ")[1]
+    score_all(reader)
+    # And a second run finds every comment already right
+    status, second, _ = nps("survey", "retag", "survey-1")
+    assert status == 0
+    assert ", changed 0, " in second
+    assert ", skipped 0" in second
+    assert score_all(reader) == 0
+    assert nonzero(aggregate_items(platform)) == recount(platform)
+
+
+def test_a_comment_edited_during_the_run_keeps_its_newer_themes(platform: LocalStack, reader: StreamReader) -> None:
+    # Given an answer whose comment was about support
+    questions = put_reasons_survey(platform)
+    invite = issue_invite(platform, "inv-edit", questions=questions)
+    invite.tap(3)
+    invite.comment("Support was slow", 3)
+    score_all(reader)
+    survey = change_taxonomy(platform, NEW_THEMES)
+    store = DynamoRetagStore(platform.tables["responses"])
+
+    def tag_while_the_person_edits(locale: str, comment: str) -> tuple[str, ...]:
+        # Between the read and the write, the person saves a new comment (tagged by the respond function)
+        assert invite.comment("Too expensive", 3)["statusCode"] == 200
+        return survey.reasons.tag(comment, locale)
+
+    # When the retag tags the comment it read
+    result = retag("survey-1", tag_while_the_person_edits, store)
+    # Then its write is refused, and the newer comment keeps the themes its own save gave it
+    assert (result.counts.read, result.counts.changed, result.counts.skipped) == (1, 0, 1)
+    assert stored_themes(platform)["inv-edit"] == ("price",)
+    score_all(reader)
+    assert nonzero(aggregate_items(platform)) == recount(platform)
+
+
+def test_a_run_stopped_at_its_limit_resumes_where_it_stopped(platform: LocalStack, reader: StreamReader) -> None:
+    tap_a_campaign(platform)
+    score_all(reader)
+    survey = change_taxonomy(platform, NEW_THEMES)
+    store = DynamoRetagStore(platform.tables["responses"])
+
+    def tag(locale: str, comment: str) -> tuple[str, ...]:
+        return survey.reasons.tag(comment, locale)
+
+    # When a run stops after a few responses and the next ones resume from its token
+    first = retag("survey-1", tag, store, limit=2, page_size=1)
+    assert first.next_token is not None
+    assert first.counts.read == 2
+    totals = [first.counts.read, first.counts.changed]
+    token: str | None = first.next_token
+    while token is not None:
+        part = retag("survey-1", tag, store, token=token, limit=3, page_size=2)
+        totals = [totals[0] + part.counts.read, totals[1] + part.counts.changed]
+        token = part.next_token
+    # Then together they read every commented response once, and the aggregates follow
+    full = retag("survey-1", tag, store, dry_run=True)
+    assert totals[0] == full.counts.read
+    assert full.counts.changed == 0
+    assert totals[1] > 0
+    score_all(reader)
+    assert nonzero(aggregate_items(platform)) == recount(platform)
+    # And the command prints where to resume when it stops at --limit
+    status, out, err = nps("survey", "retag", "survey-1", "--limit", "1", "--rate", "1")
+    assert status == 0
+    assert "resume with: survey retag survey-1 --resume " in err
+    token = err.rsplit("--resume ", 1)[1].strip()
+    status, out, _ = nps("survey", "retag", "survey-1", "--resume", token, "--dry-run")
+    assert status == 0
+    assert ", changed 0, " in out
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "message"),
+    [
+        (["survey", "retag", "no-such-survey"], 1, "no survey 'no-such-survey'"),
+        (["survey", "retag", "survey-1", "--resume", "not-a-token"], 2, "--resume: the resume token is not one"),
+        (["survey", "retag", "survey-1", "--rate", "0"], 2, "--rate is more than 0"),
+        (["survey", "retag", "survey-1", "--limit", "0"], 2, "--limit is a whole number"),
+    ],
+)
+def test_bad_requests_are_one_line_and_an_exit_status(
+    platform: LocalStack, args: list[str], status: int, message: str
+) -> None:
+    put_reasons_survey(platform)
+    code, out, err = nps(*args)
+    assert code == status
+    assert out == ""
+    assert message in err
+    if status == 1:
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_a_token_of_another_survey_is_refused(platform: LocalStack) -> None:
+    put_reasons_survey(platform)
+    other = dict(REASONS_SURVEY, survey_id="survey-2")
+    DynamoSurveyRepository(platform.tables["surveys"]).put(Survey.model_validate(other))
+    store = DynamoRetagStore(platform.tables["responses"])
+    token = next(iter(store.pages("survey-2", None, 1))).next_token
+    assert token is not None
+    status, _, err = nps("survey", "retag", "survey-1", "--resume", token)
+    assert status == 2
+    assert "printed for another survey" in err
+
+
+def test_commented_carries_no_more_than_tagging_needs() -> None:
+    assert set(Commented.__dataclass_fields__) == {"invite_id", "locale", "comment", "comment_at", "themes"}
