@@ -187,12 +187,15 @@ def check_html(args: argparse.Namespace) -> None:
 
 
 def check_drivers(args: argparse.Namespace) -> None:
-    """A valid range, and ``--csv`` and ``--trend-csv`` (when given) files in an existing folder."""
+    """A valid range, and ``--csv`` and ``--trend-csv`` (when given) two files in an existing folder."""
     check_range(args)
     if args.csv is not None:
         output_file(args.csv, "--csv")
     if args.trend_csv is not None:
         output_file(args.trend_csv, "--trend-csv")
+    if args.csv is not None and args.trend_csv is not None and args.csv.resolve() == args.trend_csv.resolve():
+        # The trend would silently overwrite the table (or the table the trend, as the order goes).
+        raise CliError(f"{args.csv}: --csv and --trend-csv name the same file; give each its own")
 
 
 def html_path(args: argparse.Namespace) -> Path:
