@@ -315,7 +315,7 @@ def preview(token: str) -> Response[str]:
 def comment(token: str) -> Response[str]:
     form = _form_of(token, "comment", "score", "driver", "csat", "ces")
     try:
-        invite = service().comment(
+        result = service().comment(
             token, form["comment"], form["score"], driver=form["driver"], csat=form["csat"], ces=form["ces"]
         )
     except EmptyComment as error:
@@ -328,8 +328,21 @@ def comment(token: str) -> Response[str]:
         return _thank_you(
             token, shown, service().open_invite(token), status=error.status, comment_text=form["comment"] or ""
         )
-    logger.info("comment saved", extra={"invite_id": invite.invite_id, "survey_id": invite.survey_id})
-    return page("pages/comment_saved.html", 200, _request_locale(invite.locale), invite.page)
+    invite = result.invite
+    logger.info(
+        "comment saved",
+        extra={"invite_id": invite.invite_id, "survey_id": invite.survey_id, "answers_saved": result.answers_saved},
+    )
+    # Answers sent after the edit window are not saved: the page says so rather than thanking for them.
+    return page(
+        "pages/comment_saved.html",
+        200,
+        _request_locale(invite.locale),
+        invite.page,
+        answers_locked=not result.answers_saved,
+        comment_saved=result.comment_saved,
+        edit_window_days=service().edit_window.days,
+    )
 
 
 def _shown_score(raw: str | None) -> int | None:

@@ -53,3 +53,16 @@ def test_a_survey_file_saved_with_a_byte_order_mark_is_read(
     # Then it is saved like any other
     status, err = run(capsys, "survey", "put", str(path))
     assert status == 0, err
+
+
+def test_drivers_refuses_one_file_for_both_tables(
+    platform: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given --csv and --trend-csv naming one file (spelled two ways)
+    ds.create_survey(platform, ds.DEMO_SURVEY)
+    status, err = run(capsys, "drivers", ds.SURVEY_ID, "--csv", str(tmp_path / "d.csv"),
+                      "--trend-csv", str(tmp_path / "." / "d.csv"))  # fmt: skip
+    # Then the command refuses before reading anything (the trend would overwrite the table)
+    assert status == 1
+    assert err == f"nps: {tmp_path / 'd.csv'}: --csv and --trend-csv name the same file; give each its own\n"
+    assert not (tmp_path / "d.csv").exists()

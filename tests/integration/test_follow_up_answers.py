@@ -144,6 +144,30 @@ def test_an_answer_after_the_edit_window_leaves_the_one_on_record_and_keeps_the_
     assert stored["driver"] == {"S": "support"}
     assert stored["comment"] == {"S": "Support was slow"}
     assert stored["themes"] == {"L": [{"S": "support"}]}
+    # and the page says the comment is saved and the answers on record stand
+    assert "Your comment has been saved" in result["body"]
+    assert 'id="answers-locked"' in result["body"]
+
+
+def test_answers_alone_after_the_edit_window_are_not_thanked_for_as_saved(
+    platform: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an answer with a driver on record, in German
+    invite = invite_with_questions(platform, "inv-q5c", locale="de")
+    invite.tap(9)
+    invite.comment("", 9, {"driver": "support"})
+    within = invite.comment("", 9, {"csat": "4"})
+    assert 'id="answers-locked"' not in within["body"]
+    before = item(platform, "inv-q5c")
+    # When the person changes the driver after the edit window, without a comment
+    monkeypatch.setattr(respond.service(), "edit_window", timedelta(days=-1))
+    result = invite.comment("", 9, {"driver": "price"})
+    # Then nothing changed, and the page says the earlier answers stand (not that a comment was saved)
+    assert result["statusCode"] == 200
+    assert item(platform, "inv-q5c") == before
+    assert 'id="answers-locked"' in result["body"]
+    assert "Ihre früheren Antworten auf die Fragen bleiben bestehen" in result["body"]
+    assert "Ihr Kommentar wurde gespeichert" not in result["body"]
 
 
 @pytest.mark.parametrize(

@@ -229,7 +229,7 @@ class FakeResponseStore:
         themes: tuple[str, ...] | None = None,
         answers: FollowUpAnswers | None = None,
         edit_window_start_iso: str = "",
-    ) -> None:
+    ) -> bool:
         self.calls.append("save_comment")
         item = self.items.get(invite_id)
         if item is None or not item.counts:
@@ -245,6 +245,7 @@ class FakeResponseStore:
             item.csat = answers.csat if answers.csat is not None else item.csat
             item.ces = answers.ces if answers.ces is not None else item.ces
         item.version = (item.version or 0) + 1
+        return window_open or answers is None or not answers.any
 
 
 @dataclass

@@ -14,7 +14,12 @@ from typing import Any
 from nps.cli.common import EXIT_OK, CliError, day, file_path, identifier, output_file
 from nps.cli.target import Target
 from nps.kernel.periods import Granularity
-from nps.reporting.adapters.reads import DynamoAggregateReader, DynamoResponseReader, split_segment
+from nps.reporting.adapters.reads import (
+    DynamoAggregateReader,
+    DynamoResponseReader,
+    StoredResponse,
+    split_segment,
+)
 from nps.reporting.drivers import drivers_report
 from nps.reporting.export import write_csv, write_driver_trend_csv, write_drivers_csv
 from nps.reporting.figures import Report, ReportError, ReportService
@@ -182,12 +187,15 @@ def check_html(args: argparse.Namespace) -> None:
 
 
 def check_drivers(args: argparse.Namespace) -> None:
-    """A valid range, and ``--csv`` and ``--trend-csv`` (when given) files in an existing folder."""
+    """A valid range, and ``--csv`` and ``--trend-csv`` (when given) two files in an existing folder."""
     check_range(args)
     if args.csv is not None:
         output_file(args.csv, "--csv")
     if args.trend_csv is not None:
         output_file(args.trend_csv, "--trend-csv")
+    if args.csv is not None and args.trend_csv is not None and args.csv.resolve() == args.trend_csv.resolve():
+        # The trend would silently overwrite the table (or the table the trend, as the order goes).
+        raise CliError(f"{args.csv}: --csv and --trend-csv name the same file; give each its own")
 
 
 def html_path(args: argparse.Namespace) -> Path:
@@ -283,6 +291,40 @@ def run_export(args: argparse.Namespace, target: Target) -> int:
     return EXIT_OK
 
 
+def latest_comments(
+    reader: DynamoResponseReader,
+    survey_id: str,
+    span: DateRange,
+    *,
+    limit: int,
+    category: str | None = None,
+    segment: tuple[str, str] | None = None,
+) -> tuple[list[StoredResponse], bool]:
+    """The ``limit`` newest comments of ``span`` (of one category and segment), and whether more exist.
+
+    A ``driver=`` or ``theme=`` page stops after examining
+    :data:`~nps.reporting.adapters.reads.REASON_SCAN_LIMIT` responses, possibly with fewer (even none)
+    than asked and a cursor: the cursor is followed until ``limit`` are found or the range ends, so a
+    rare driver or theme still shows its comments (at most one read of every candidate, as ``count``)."""
+    found: list[StoredResponse] = []
+    cursor: str | None = None
+    while True:
+        page = reader.page(
+            survey_id,
+            span,
+            limit=limit - len(found),
+            cursor=cursor,
+            newest_first=True,
+            with_comment=True,
+            category=category,
+            segment=segment,
+        )
+        found += page.responses
+        cursor = page.next_cursor
+        if cursor is None or len(found) >= limit:
+            return found, cursor is not None
+
+
 def run_html(args: argparse.Namespace, target: Target) -> int:
     with _served():
         report = build_report(args, target)
@@ -291,19 +333,13 @@ def run_html(args: argparse.Namespace, target: Target) -> int:
         comments = []
         counts: dict[str, int] = {}
         for category in CATEGORIES:
-            page = reader.page(
-                args.survey_id,
-                report.span,
-                limit=COMMENTS_IN_HTML,
-                newest_first=True,
-                with_comment=True,
-                category=category,
-                segment=segment,
+            shown, more = latest_comments(
+                reader, args.survey_id, report.span, limit=COMMENTS_IN_HTML, category=category, segment=segment
             )
-            comments += page.responses
+            comments += shown
             counts[category] = (
-                len(page.responses)
-                if page.next_cursor is None
+                len(shown)
+                if not more
                 else reader.count(args.survey_id, report.span, with_comment=True, category=category, segment=segment)
             )
         # Drivers and themes are compared within the whole survey: a report of one segment leaves them out.

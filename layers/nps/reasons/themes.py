@@ -9,7 +9,9 @@ How text becomes stems (the same steps for phrases and comments, so a comment th
 always tagged with it):
 
 1. NFKC (``ﬁ`` → ``fi``, full-width letters → ASCII), case folding (``Straße`` → ``strasse``), NFKC again
-   (Unicode Standard Annex #15; Unicode Standard §5.18 "Case Mappings"); typographic apostrophes become ``'``.
+   (Unicode Standard Annex #15; Unicode Standard §5.18 "Case Mappings"); typographic apostrophes become ``'``;
+   invisible format characters inside words (soft hyphen, zero-width space and joiners, word joiner, byte
+   order mark, bidirectional marks) are removed, so ``sup\u00adport`` is ``support``.
 2. English only: accents are removed (``café`` → ``cafe``, ``naïve`` → ``naive``): the English Snowball
    stemmer works on ASCII. Spanish and German keep theirs, because their stemmers expect them: the Spanish
    stemmer itself folds ``á é í ó ú`` (``fácil`` and ``facil`` both stem to ``facil``) but keeps ``ñ``
@@ -57,6 +59,8 @@ _ACCENTLESS = frozenset({"english"})
 #: Distinct words whose stems each language keeps (a few MB at most; comments repeat their words).
 STEM_CACHE_SIZE = 50_000
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+#: Unicode format characters (general category Cf) that may sit invisibly inside a word.
+_FORMAT = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\uff07": "'"})
 
 Stems = tuple[str, ...]
@@ -99,6 +103,10 @@ def normalise(text: str, language: str) -> str:
         return text.lower()
     text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     text = text.translate(_APOSTROPHES)
+    if _FORMAT.search(text):
+        # Invisible format characters (soft hyphen, zero-width space and joiners, word joiner, BOM)
+        # pasted inside a word would split it: the word is the one it shows.
+        text = _FORMAT.sub("", text)
     if language in _ACCENTLESS:
         decomposed = unicodedata.normalize("NFD", text)
         text = unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))

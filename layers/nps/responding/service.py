@@ -138,7 +138,7 @@ class ResponseStore(Protocol):
         themes: tuple[str, ...] | None = None,
         answers: FollowUpAnswers | None = None,
         edit_window_start_iso: str = "",
-    ) -> None: ...
+    ) -> bool: ...
 
 
 class ThemeTagger(Protocol):
@@ -169,6 +169,21 @@ class ConfirmResult:
     assessment: Assessment
     recorded: RecordedScore | None
     retracted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CommentResult:
+    """The comment form was saved: its invite, and whether the follow-up answers it carried were saved
+    (False only when it carried some after the edit window had closed: those on record stand)."""
+
+    invite: Invite
+    answers_saved: bool = True
+    #: Whether the form carried a comment (saved, even when its answers were not).
+    comment_saved: bool = True
+
+    @property
+    def invite_id(self) -> str:
+        return self.invite.invite_id
 
 
 def _kept(ch: str) -> bool:
@@ -311,7 +326,7 @@ class ResponseService:
         driver: str | None = None,
         csat: str | None = None,
         ces: str | None = None,
-    ) -> Invite:
+    ) -> CommentResult:
         """Save the "why?" comment and the follow-up answers (``driver``, ``csat``, ``ces``: the raw form
         fields, None when not answered) on the same response, in one write. Typing one is a person's act,
         so the score the page showed (``raw_score``, which the comment form carries) is the person's
@@ -323,7 +338,8 @@ class ResponseService:
 
         Every part is optional once one is given: answers without a comment are saved; a comment is
         required only when no question is answered. The comment is tagged with the survey's themes in
-        the invite's locale (``themes`` written with it). Answers change within the edit window only.
+        the invite's locale (``themes`` written with it). Answers change within the edit window only:
+        after it, the result's ``answers_saved`` is False (a comment sent with them is still saved).
 
         Raises :class:`BadAnswer` (an answer the invite's questions do not allow; nothing recorded),
         :class:`BadComment` (empty with no answer, too long), :class:`CommentBeforeScore` (no answer yet
@@ -360,8 +376,8 @@ class ResponseService:
                 edit_window_start_iso=window_start,
             )
 
-        def save() -> None:
-            self.responses.save_comment(
+        def save() -> bool:
+            return self.responses.save_comment(
                 invite.invite_id,
                 text,
                 iso_timestamp(now),
@@ -371,7 +387,7 @@ class ResponseService:
             )
 
         try:
-            save()
+            saved = save()
         except CommentLimitReached as error:
             raise TooManyComments.of(invite) from error
         except NotAnswered as error:
@@ -387,8 +403,8 @@ class ResponseService:
                 source="comment",
                 confidence="high",
             )
-            save()
-        return invite
+            saved = save()
+        return CommentResult(invite, answers_saved=saved, comment_saved=text is not None)
 
     def _themes(self, invite: Invite, text: str | None) -> tuple[str, ...] | None:
         """The themes of a comment to save (None: no comment, or no tagger to ask)."""

@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from nps.kernel.categories import SCORES, Category, categorize
 from nps.kernel.periods import Granularity, period_keys
-from nps.reasons.scales import CES_COUNTERS, CES_MIN, CSAT_COUNTERS, CSAT_MIN, DRIVER_DIMENSION, THEME_DIMENSION
+from nps.reasons.scales import (
+    CES_COUNTERS,
+    CES_MIN,
+    CSAT_COUNTERS,
+    CSAT_MIN,
+    DRIVER_DIMENSION,
+    RESERVED_DIMENSIONS,
+    THEME_DIMENSION,
+)
 
 if TYPE_CHECKING:
     from nps.events.models import ResponseItem
@@ -124,8 +132,15 @@ def _signature(item: AnyResponse) -> Signature:
 
 def segment_values(item: AnyResponse) -> tuple[tuple[str, str], ...]:
     """The ``(dimension, value)`` slices a response adds to beside ``*``: its segment values, its driver
-    (``driver=<id>``) and each theme of its comment (``theme=<id>``), sorted, each once."""
+    (``driver=<id>``) and each theme of its comment (``theme=<id>``), sorted, each once.
+
+    The ``driver=`` and ``theme=`` slices are the answers' only: a segment value of a dimension named
+    ``driver`` or ``theme`` (an invite planned from a survey stored before those names were reserved,
+    or a channel's own segment list) is left out, else it would count as a chosen driver or a theme,
+    and an answer twice in one dimension."""
     segments = item.segments
+    if DRIVER_DIMENSION in segments or THEME_DIMENSION in segments:
+        segments = {name: value for name, value in segments.items() if name not in RESERVED_DIMENSIONS}
     driver, themes = item.driver, item.themes
     if driver is None and not themes:
         return tuple(sorted(segments.items()))

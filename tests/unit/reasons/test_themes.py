@@ -79,6 +79,11 @@ def test_a_locale_without_a_stemmer_is_refused_by_name(locale: str) -> None:
         ("Straße strasse", "de", ("strass", "strass")),
         # Decomposed input (u + combining diaeresis) is the same word as precomposed
         ("Gro\u0308\u00dfe", "de", ("gross",)),
+        # Invisible format characters pasted into a word (soft hyphen, zero-width space and joiners, word
+        # joiner, byte order mark) do not split it: it is the word it shows
+        ("sup\u00adport pri\u200bce", "en", ("support", "price")),
+        ("Kunden\u00addienst Pre\u2060is", "de", ("kundendien", "preis")),
+        ("\ufeffprecio ca\u200dro", "es", ("preci", "car")),
     ],
 )
 def test_text_becomes_stems(text: str, locale: str, expected: tuple[str, ...]) -> None:

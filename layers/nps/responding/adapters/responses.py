@@ -275,7 +275,7 @@ class DynamoResponseRepository:
         themes: tuple[str, ...] | None = None,
         answers: FollowUpAnswers | None = None,
         edit_window_start_iso: str = "",
-    ) -> None:
+    ) -> bool:
         """Store the comment and the follow-up answers on a counted response, in one write.
 
         The comment becomes the response's ``comment`` and is appended to ``comments`` (a list of
@@ -284,14 +284,15 @@ class DynamoResponseRepository:
         previous comment's. ``comment`` None saves only the answers. Each answer given (``driver``,
         ``csat``, ``ces``) replaces the one on record while the edit window is open (it starts with the
         first counted answer, at or after ``edit_window_start_iso``); after it, the answers on record
-        stand and a comment is still saved. Raise :class:`NotAnswered` without a counted score,
+        stand and a comment is still saved. Returns False in that case (answers given, none saved: the
+        page says so), True otherwise. Raise :class:`NotAnswered` without a counted score,
         :class:`CommentLimitReached` when the response already took :data:`MAX_COMMENTS_PER_RESPONSE`
         comments."""
         given = answers if answers is not None and answers.any else None
         if comment is None and given is None:
-            return
+            return True
         if self._save(invite_id, comment, now_iso, themes, given, edit_window_start_iso):
-            return
+            return True
         # Refused: say why (a rare path, so one more read is fine).
         item: dict[str, Any] = (
             aws.client("dynamodb")
@@ -308,7 +309,7 @@ class DynamoResponseRepository:
             # The edit window has closed: the answers on record stand, the comment is still kept.
             if comment is not None and not self._save(invite_id, comment, now_iso, themes, None, ""):
                 raise NotAnswered(invite_id)
-            return
+            return False
         raise NotAnswered(invite_id)
 
     def _save(
