@@ -167,7 +167,9 @@ class ResponseWriter(Protocol):
         themes: tuple[str, ...] | None = None,
         answers: FollowUpAnswers | None = None,
         edit_window_start_iso: str = "",
-    ) -> None: ...
+    ) -> bool:
+        """Save the comment and answers; ``False`` when nothing was written (the edit window had closed)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

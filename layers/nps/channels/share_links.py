@@ -358,7 +358,9 @@ class ResponseStore(Protocol):
         themes: tuple[str, ...] | None = None,
         answers: FollowUpAnswers | None = None,
         edit_window_start_iso: str = "",
-    ) -> None: ...
+    ) -> bool:
+        """Save the comment and answers; ``False`` when nothing was written (the edit window had closed)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,13 +111,14 @@ class Store:
         themes: tuple[str, ...] | None = None,
         answers: FollowUpAnswers | None = None,
         edit_window_start_iso: str = "",
-    ) -> None:
+    ) -> bool:
         if self.full:
             raise CommentLimitReached(invite_id)
         if comment is not None:
             self.comments.setdefault(invite_id, []).append(comment)
         if answers is not None and answers.any:
             self.answers.setdefault(invite_id, []).append(answers)
+        return True
 
 
 class Clock:
