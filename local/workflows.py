@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -50,9 +51,21 @@ PSEUDO_PARAMETERS = {
 OPTIONAL_FUNCTIONS: dict[str, object] = {"commentSentiment": True}
 
 
-@cache
+#: jsii's kernel is one Node process spoken to over a pipe, one request at a time: two threads synthesizing
+#: at once (the local server handles requests in threads, and the first recorded call may synthesize)
+#: interleave their messages and get each other's answers.
+_SYNTH_LOCK = threading.Lock()
+
+
 def synthesized_template() -> dict[str, Any]:
-    """The CDK app's CloudFormation template with :data:`OPTIONAL_FUNCTIONS` on, synthesized once per process."""
+    """The CDK app's CloudFormation template with :data:`OPTIONAL_FUNCTIONS` on, synthesized once per process
+    (thread-safe: a second caller waits for the first one's template)."""
+    with _SYNTH_LOCK:
+        return _synthesized_template()
+
+
+@cache
+def _synthesized_template() -> dict[str, Any]:
     # As `make synth` runs it: without jsii's banner about the Node version (the Makefile sets these too).
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")

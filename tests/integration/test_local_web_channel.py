@@ -15,10 +15,12 @@ import pytest
 from local import server as local_server
 from local.environment import LocalStack
 from nps.channels.site_tokens import mint
+from tests.permissions.session import load_template_now
 
 
 @pytest.fixture
 def served(platform: LocalStack) -> Iterator[local_server.LocalServer]:
+    load_template_now()  # before any request thread records a call
     server = local_server.start_on(platform, port=0, invites=2)
     yield server
     server.stop()

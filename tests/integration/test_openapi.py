@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
 from functions import openapi
+from tests.permissions.session import load_template_now
 
 SCHEMA = schemathesis.openapi.from_path(
     openapi.DOCUMENT, config=SchemathesisConfig.from_path(openapi.ROOT / "schemathesis.toml")
@@ -33,6 +34,7 @@ def served() -> Any:
     with mock_aws():
         aws.reset_clients()
         respond.service.cache_clear()
+        load_template_now()  # before any request thread records a call
         instance = local_server.start(port=0, invites=3)
         yield instance
         instance.stop()

@@ -94,6 +94,13 @@ def worker_finished(wire: dict[str, Any] | None) -> None:
         _MERGED.merge(wire)
 
 
+def load_template_now() -> None:
+    """Synthesize the template the recorder judges against now, not at the first recorded call: a test
+    whose calls run in a server's request threads would otherwise spend that call's client timeout on a
+    synthesis (seconds)."""
+    _ = RECORDER.template
+
+
 def session_finished(session: Any) -> None:
     """Judge what was recorded (here, or by the workers); a violation makes the session fail. On an xdist
     worker, hand the findings to the controller instead."""

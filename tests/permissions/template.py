@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -335,12 +336,20 @@ def _referenced_key(reference: Any) -> str | None:
     return None
 
 
-@cache
+_TEMPLATE_LOCK = threading.Lock()
+
+
 def deployed_template() -> DeployedTemplate:
     """The stack as it deploys (``cdk.json``'s context) with every optional function switched on
     (``local.workflows.OPTIONAL_FUNCTIONS``: each one's calls are judged against its own role),
     synthesized once per process and shared with the local workflows, which run its state machine
-    definitions."""
+    definitions. Thread-safe: calls recorded in the local server's request threads may be the first."""
+    with _TEMPLATE_LOCK:
+        return _deployed_template()
+
+
+@cache
+def _deployed_template() -> DeployedTemplate:
     from local.workflows import synthesized_template
 
     return DeployedTemplate(json.loads(json.dumps(synthesized_template())))

@@ -29,6 +29,7 @@ from local.environment import LocalStack, StreamReader, create_stack
 from nps.kernel import aws
 from nps.responding.adapters.responses import DynamoResponseRepository, RecordOutcome, StoredResponse
 from nps.responding.service import ConfirmResult
+from tests.permissions.session import load_template_now
 from tests.support.reliability import aggregate_counts, drain, recount, route_events_to_queue, run_score, scan
 from tests.support.taps import PAGE_SCRIPT, issue_invite
 
@@ -75,6 +76,7 @@ def served_platform() -> Iterator[LocalStack]:
     """The platform on a moto server at 127.0.0.1:<free port>, every client pointed at it."""
     saved = dict(os.environ)
     server = AtomicRequestsMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    load_template_now()  # before any request thread records a call
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
