@@ -30,8 +30,14 @@ pytestmark = [pytest.mark.browser]
 SPAN = DateRange(date(2026, 1, 1), date(2026, 6, 30))
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 # (driver, themes, comment): detractors mostly on price, promoters on support
+#: The longest id a survey may give a driver or theme (64 characters, no space to wrap at).
+LONG_ID = "onboarding-and-data-migration-from-the-previous-vendor-platform-x"
 PHRASES: dict[str, list[tuple[str | None, tuple[str, ...], str]]] = {
-    "detractor": [("price", ("price",), "Too expensive for what it does"), ("support", ("speed",), "Slow <b>app</b>")],
+    "detractor": [
+        ("price", ("price",), "Too expensive for what it does"),
+        ("support", ("speed",), "Slow <b>app</b>"),
+        ("support", (LONG_ID,), "Moving our data over took weeks"),
+    ],
     "passive": [("support", ("onboarding",), "Setup took a while"), (None, (), "Fine overall")],
     "promoter": [("support", ("speed",), "Fast and friendly support"), ("features", (), "Reports our board loves")],
 }
@@ -88,7 +94,7 @@ def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("viewport", [{"width": 375, "height": 812}, {"width": 1280, "height": 900}])
+@pytest.mark.parametrize("viewport", [{"width": 320, "height": 700}, {"width": 375, "height": 812}, {"width": 1280, "height": 900}])
 def test_the_drivers_section_is_drawn_labelled_and_accessible(
     browser: Any, report_file: Path, viewport: dict[str, int]
 ) -> None:
@@ -100,13 +106,13 @@ def test_the_drivers_section_is_drawn_labelled_and_accessible(
     section.screenshot(path=str(SCREENSHOTS / f"report-drivers-{viewport['width']}.png"))
     # Then the chart has one bar per driver and theme, inside the page's width
     bars = page.locator("#drivers-chart rect.bar")
-    assert bars.count() == 3 + 3  # price, support, features; speed, onboarding, price (a theme too)
+    assert bars.count() == 3 + 4  # price, support, features; speed, onboarding, price (a theme too), LONG_ID
     chart = page.locator("#drivers-chart").bounding_box()
     assert chart is not None
     assert chart["width"] <= viewport["width"]
     # And each table row shows the reason's latest monthly trend points
     trend_cells = page.locator("#drivers td[data-label=Trend]")
-    assert trend_cells.count() == 6
+    assert trend_cells.count() == 7
     assert "2026-06" in trend_cells.first.inner_text()
     # And the comments behind each reason are shown, escaped, with their answers
     behind = page.locator("details.reason-comments")
@@ -114,6 +120,8 @@ def test_the_drivers_section_is_drawn_labelled_and_accessible(
     price = behind.filter(has_text="Driver price")
     assert "Too expensive for what it does" in price.inner_text()
     assert page.locator("details.reason-comments b").count() == 0  # "<b>" stayed text
+    # And nothing, not even a 64-character id, makes the page scroll sideways
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     # And axe finds nothing to fix
     assert_accessible(page)
     page.close()
