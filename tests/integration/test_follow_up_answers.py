@@ -158,6 +158,9 @@ def test_answers_alone_after_the_edit_window_are_not_thanked_for_as_saved(
     invite.comment("", 9, {"driver": "support"})
     within = invite.comment("", 9, {"csat": "4"})
     assert 'id="answers-locked"' not in within["body"]
+    # (within the window, answers alone are thanked for as answers, not as a comment)
+    assert "Ihre Antworten wurden gespeichert" in within["body"]
+    assert "Ihr Kommentar wurde gespeichert" not in within["body"]
     before = item(platform, "inv-q5c")
     # When the person changes the driver after the edit window, without a comment
     monkeypatch.setattr(respond.service(), "edit_window", timedelta(days=-1))
