@@ -7,11 +7,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from local.environment import prepare_process_environment
 from local.lambda_events import LambdaContext
 
 prepare_process_environment()
+
+# Property tests judge results, never speed: on a loaded machine (CI runs the suite in parallel) the time a
+# case or its data generation takes says nothing about the code, so neither fails a test.
+settings.register_profile("nps", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("nps")
 
 
 @pytest.fixture
