@@ -486,6 +486,39 @@ def test_cli_drivers_prints_the_table_and_writes_the_apis_rows_as_csv(
     assert [(r["kind"], r["id"], r["n"]) for r in rows] == expected
 
 
+def test_cli_drivers_prints_the_latest_comments_behind_each_reason_on_one_line_each(
+    seeded: SeededSurvey, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the seeded survey's comments, some mentioning the driver "price"
+    argv = ("drivers", SURVEY_ID, "--from", RANGE["from"], "--to", RANGE["to"], "--comments", "2")
+    # When the driver report is asked for with two comments per reason
+    assert run_cli(*argv) == 0
+    out = capsys.readouterr().out
+    # Then a "What they say" part lists, under the driver, at most two of its comments, newest first
+    part = out.split("What they say", 1)[1]
+    price = part.split("driver price:\n", 1)[1].split("\ndriver ", 1)[0].split("\ntheme ", 1)[0]
+    shown = [line for line in price.splitlines() if line.startswith("  [")]
+    expected = sorted(
+        (r for r in seeded.history.responses if r.get("driver", {}).get("S") == "price" and r.get("comment")),
+        key=lambda r: (r["first_answered_at"]["S"], r["invite_id"]["S"]),
+        reverse=True,
+    )
+    assert 1 <= len(shown) <= 2
+    assert len(shown) == min(2, len(expected))
+    for line, response in zip(shown, expected, strict=False):
+        assert " ".join(response["comment"]["S"].split()) in line
+
+
+@pytest.mark.parametrize("count", ["0", "11", "two", "٣"])
+def test_cli_drivers_refuses_a_comment_count_outside_1_to_10(
+    seeded: SeededSurvey, capsys: pytest.CaptureFixture[str], count: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run_cli("drivers", SURVEY_ID, "--comments", count)
+    assert exited.value.code == 2
+    assert "expected a whole number from 1 to 10" in capsys.readouterr().err
+
+
 def test_cli_drivers_prints_and_writes_each_reasons_trend_as_the_api_gives_it(
     seeded: SeededSurvey, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

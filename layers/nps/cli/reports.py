@@ -13,6 +13,7 @@ from typing import Any
 
 from nps.cli.common import EXIT_OK, CliError, day, file_path, identifier, output_file
 from nps.cli.target import Target
+from nps.cli.terminal import cell
 from nps.kernel.periods import Granularity
 from nps.reporting.adapters.reads import (
     DynamoAggregateReader,
@@ -33,6 +34,8 @@ from nps.sending.adapters.surveys import DynamoSurveyRepository
 COMMENTS_IN_HTML = 12
 #: The latest comments of the range the HTML report looks through for the comments behind each driver and theme.
 COMMENTS_FOR_REASONS = 300
+#: The most comments ``nps drivers --comments`` prints per driver or theme.
+MAX_COMMENTS_PER_REASON = 10
 
 
 def register(commands: Any) -> None:
@@ -85,6 +88,13 @@ def register(commands: Any) -> None:
     )
     drivers.add_argument(
         "--csv", type=file_path, default=None, help="also write the table as CSV to this file, in an existing folder"
+    )
+    drivers.add_argument(
+        "--comments",
+        type=_comment_count,
+        default=0,
+        metavar="N",
+        help="also print up to N (1–10) of the latest comments behind each driver and theme",
     )
     drivers.add_argument(
         "--trend-csv",
@@ -255,6 +265,27 @@ def run_report(args: argparse.Namespace, target: Target) -> int:
     return EXIT_OK
 
 
+def _comment_count(text: str) -> int:
+    """``--comments``: 1–10 (argparse prints the error and exits 2 otherwise)."""
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_COMMENTS_PER_REASON:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {MAX_COMMENTS_PER_REASON}")
+    return int(text)
+
+
+def format_reason_comments(found: list[ReasonComments]) -> str:
+    """The latest comments behind each driver and theme, for the terminal: one line per comment (line
+    breaks folded), with its score and date; reasons none of the latest comments mention are said so."""
+    examined = found[0].examined if found else 0
+    lines = ["", f"What they say (the latest comments behind each, among the {examined} latest of the range):"]
+    for reason in found:
+        lines.append(f"{reason.dimension} {reason.reason}:")
+        for comment in reason.comments:
+            lines.append(f"  [{comment.score:>2} · {comment.first_answered_at[:10]}] {cell(comment.comment or '')}")
+        if not reason.comments:
+            lines.append("  (none among them)")
+    return "\n".join(lines)
+
+
 def run_drivers(args: argparse.Namespace, target: Target) -> int:
     """``nps drivers``: the driver table and trend in the terminal, as CSV with ``--csv``, the trend as CSV
     with ``--trend-csv``."""
@@ -262,6 +293,13 @@ def run_drivers(args: argparse.Namespace, target: Target) -> int:
         service = ReportService(DynamoAggregateReader(target.table("aggregates")))
         report = drivers_report(service, args.survey_id, _span(args), channel=args.channel)
     print(format_drivers(report))
+    if args.comments and report.rows:
+        with _served():
+            reader = DynamoResponseReader(target.table("responses"), target.table("aggregates"))
+            latest = reader.page(
+                args.survey_id, report.span, limit=COMMENTS_FOR_REASONS, newest_first=True, with_comment=True
+            )
+        print(format_reason_comments(comments_by_reason(report, latest.responses, args.comments)))
     if args.csv is not None:
         with args.csv.open("w", encoding="utf-8", newline="") as handle:
             count = write_drivers_csv(handle, report)
