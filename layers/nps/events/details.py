@@ -176,8 +176,9 @@ def _reasons_json(driver: str | None, csat: int | None, ces: int | None, themes:
     """The follow-up answers and themes of an answer event (its last fields), with their leading comma."""
     listed = ",".join(encode_basestring(theme) for theme in themes)
     return (
-        f',"driver":{"null" if driver is None else encode_basestring(driver)},"csat":{_number(csat)},'
-        f'"ces":{_number(ces)},"themes":[{listed}]'
+        f',"driver":{"null" if driver is None else encode_basestring(driver)},'
+        f'"csat":{"null" if csat is None else f"{csat:d}"},"ces":{"null" if ces is None else f"{ces:d}"},'
+        f'"themes":[{listed}]'
     )
 
 
@@ -203,11 +204,13 @@ def response_scored(
     answer = _answer_fields(event_id, ids)
     first = json_timestamp(first_answered_at)
     answered = first if answered_at is first_answered_at else json_timestamp(answered_at)
+    # Numbers inline (``:d`` writes an int as ``str(int(n))`` does): one event per scored record.
+    previous = "null" if previous_score is None else f"{previous_score:d}"
     return PlainDetail(
-        f'{answer},"score":{_number(score)},"category":{_category(category)},'
-        f'"previous_score":{_number(previous_score)},"previous_category":{_category(previous_category)},'
+        f'{answer},"score":{score:d},"category":{_CATEGORY_JSON[category]},'
+        f'"previous_score":{previous},"previous_category":{_category(previous_category)},'
         f'"category_changed":{"true" if category_changed else "false"},'
-        f'"category_entered":{"true" if category_entered else "false"},"version":{_number(version)},'
+        f'"category_entered":{"true" if category_entered else "false"},"version":{version:d},'
         f'"first_answered_at":"{first}","answered_at":"{answered}"'
         f"{_reasons_json(driver, csat, ces, themes)}}}"
     )

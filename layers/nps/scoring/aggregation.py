@@ -86,11 +86,30 @@ _ZERO = timedelta(0)
 
 @dataclass(frozen=True, slots=True, order=True)
 class AggregateKey:
+    """One aggregate item: a survey's counters for one period of one granularity, segment and channel.
+
+    Equal, ordered and hashed by its five fields; the hash is computed once, when the key is made (a
+    batch looks keys up in dicts and caches hundreds of times, and a ``Granularity``'s own hash is a
+    Python call).
+    """
+
     survey_id: str
     granularity: Granularity
     period: str
     segment: str = ALL
     channel: str = ALL
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        fields = (self.survey_id, self.granularity, self.period, self.segment, self.channel)
+        object.__setattr__(self, "_hash", hash(fields))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple[type[AggregateKey], tuple[str, Granularity, str, str, str]]:
+        # Made again from its fields when unpickled: a string's hash differs from process to process.
+        return AggregateKey, (self.survey_id, self.granularity, self.period, self.segment, self.channel)
 
     @property
     def pk(self) -> str:
@@ -248,6 +267,39 @@ class Transition(_TransitionFields):
                 ledger_bucket(invite_id, record_time),
                 reasons_of(old),
                 reasons_of(new),
+            ),
+        )
+
+    @classmethod
+    def derived(
+        cls,
+        invite_id: str,
+        version: int,
+        record_time: datetime,
+        sequence_number: str,
+        old: AnyResponse | None,
+        new: AnyResponse | None,
+        old_score: int | None,
+        new_score: int | None,
+        old_reasons: Reasons | None,
+        new_reasons: Reasons | None,
+    ) -> Transition:
+        """The transition ``Transition(invite_id, ..., old, new)`` makes, given the counted scores and reasons
+        its caller already derived (``old.score if old.is_counted``, :func:`reasons_of`; a test compares)."""
+        return _tuple_new(
+            cls,
+            (
+                invite_id,
+                version,
+                record_time,
+                sequence_number,
+                old,
+                new,
+                old_score,
+                new_score,
+                ledger_bucket(invite_id, record_time),
+                old_reasons,
+                new_reasons,
             ),
         )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from nps.events.details import comment_received, response_retracted, response_scored
@@ -82,23 +83,39 @@ def parse_record(
     comment = comment_event(old, new)
     old_score = old.score if old is not None and old.is_counted else None
     new_score = new.score if new is not None and new.is_counted else None
-    if old_score == new_score and reasons_of(old) == reasons_of(new):
+    old_reasons, new_reasons = reasons_of(old), reasons_of(new)
+    if old_score == new_score and old_reasons == new_reasons:
         # A comment with the same themes, or a write that changed nothing counted (score, driver, CSAT,
         # CES, themes).
         return ParsedRecord(None, comment)
-    try:
-        record_time = datetime.fromtimestamp(float(created_at), UTC)
-    except (TypeError, ValueError, OverflowError):
-        raise MalformedRecord("stream record with an unreadable creation time") from None
-    transition = Transition(
+    transition = Transition.derived(
         str(invite_id),
         latest.version + (1 if new is None else 0),  # a removal is ordered after the last version it removes
-        record_time,
+        _record_time(created_at),
         sequence_number,
         old,
         new,
+        old_score,
+        new_score,
+        old_reasons,
+        new_reasons,
     )
     return ParsedRecord(transition, comment)
+
+
+def _record_time(created_at: Any) -> datetime:
+    """A record's ``ApproximateCreationDateTime`` (epoch seconds) as a UTC time; raises
+    :class:`MalformedRecord` for an unreadable one."""
+    try:
+        return _utc_time(float(created_at))
+    except (TypeError, ValueError, OverflowError):
+        raise MalformedRecord("stream record with an unreadable creation time") from None
+
+
+@lru_cache(maxsize=256)
+def _utc_time(seconds: float) -> datetime:
+    # A batch's records share a few creation times: each is converted once.
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def comment_event(old: AnyResponse | None, new: AnyResponse | None) -> Event | None:

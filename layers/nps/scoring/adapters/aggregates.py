@@ -139,6 +139,35 @@ _LEDGER_PLACEHOLDERS = tuple(
 )
 
 
+class _Numbers(dict[int, dict[str, str]]):
+    """``n`` → ``{"N": "n"}``: the attribute values of counter deltas and versions, each built once per process.
+
+    Shared between requests and never mutated (the SDK only reads request parameters); an entry is
+    added per distinct number, and a batch has few (deltas of at most the batch size, small versions).
+    """
+
+    def __missing__(self, number: int) -> dict[str, str]:
+        value = {"N": str(number)}
+        if -_NUMBERS_KEPT <= number <= _NUMBERS_KEPT:
+            self[number] = value
+        return value
+
+
+#: Numbers outside ±this are built per use (the cache stays bounded whatever the deltas or versions).
+_NUMBERS_KEPT = 10_000
+_NUMBER = _Numbers()
+
+
+@lru_cache(maxsize=2 * MAX_INVITES_PER_LEDGER_UPDATE)
+def _ledger_expressions(invites: int, with_commit: bool) -> tuple[str, str]:
+    """A ledger update's update and condition expressions for its first ``invites`` placeholders."""
+    placeholders = _LEDGER_PLACEHOLDERS[:invites]
+    expression = "SET " + ", ".join(["#ttl = :ttl", *(assignment for _, _, _, assignment, _ in placeholders)])
+    if with_commit:
+        expression += " ADD #commits :commit"
+    return expression, " AND ".join(condition for *_, condition in placeholders)
+
+
 @lru_cache(maxsize=16)
 def _expiry(now: datetime) -> str:
     """The ledger's TTL attribute (epoch seconds) for items written at ``now``."""
@@ -184,11 +213,11 @@ class DynamoAggregateStore:
         """Commit ``pending``; return the transitions left unclaimed (raise ``_AlreadyClaimed`` if none was)."""
         units = _claim_units(pending)
         sums = coalesce(pending)
-        now_iso = iso_timestamp(now)
         single = len({bucket for bucket, _ in units}) == len(units)
         if single and len(units) + len(sums) <= MAX_TRANSACTION_ITEMS:
             actions = [self._ledger_update(unit, now) for unit in units]
-            actions += [self._aggregate_update(k, c, now_iso) for k, c in sums.items()]
+            now_value = {"S": iso_timestamp(now)}
+            actions += [self._aggregate_update(k, c, now_value) for k, c in sums.items()]
             self._transact(actions)
             stats.transactions += 1
             stats.ledger_writes += len(units)
@@ -288,14 +317,14 @@ class DynamoAggregateStore:
         Every chunk's transaction is conditional on the claim count, so two finishers (the original
         and a retry) always apply the same chunks; a chunk marked done is never applied again.
         """
-        now_iso = iso_timestamp(now)
+        now_value = {"S": iso_timestamp(now)}
         entries = sorted(total.items(), key=_entry_order)
         size = MAX_TRANSACTION_ITEMS - 1  # one slot for the commit record's progress mark
         for index, start in enumerate(range(0, len(entries), size)):
             if index in done:
                 continue
             chunk = entries[start : start + size]
-            actions = [self._aggregate_update(key, counters, now_iso) for key, counters in chunk]
+            actions = [self._aggregate_update(key, counters, now_value) for key, counters in chunk]
             actions.append(
                 {
                     "Update": {
@@ -355,40 +384,39 @@ class DynamoAggregateStore:
         bucket, versions = unit
         names: dict[str, str] = {"#ttl": "expires_at_ttl"}
         values: dict[str, Any] = {":ttl": {"N": _expiry(now)}}
-        sets = ["#ttl = :ttl"]
-        conditions = []
+        number = _NUMBER
         # At most MAX_INVITES_PER_LEDGER_UPDATE invites (zip raises on more, never drops a claim).
-        for (invite_id, (low, high)), (name, lo, hi, assignment, condition) in zip(
+        for (invite_id, (low, high)), (name, lo, hi, _, _) in zip(
             sorted(versions.items()), _LEDGER_PLACEHOLDERS[: len(versions)], strict=True
         ):
             names[name] = ledger_entry(invite_id)
-            values[lo] = {"N": str(low)}
-            values[hi] = {"N": str(high)}
-            sets.append(assignment)
-            conditions.append(condition)
-        expression = "SET " + ", ".join(sets)
+            values[lo] = number[low]
+            values[hi] = number[high]
+        expression, condition = _ledger_expressions(len(versions), bool(commit_id))
         if commit_id:
             names["#commits"] = "commits"
             values[":commit"] = {"SS": [commit_id]}
-            expression += " ADD #commits :commit"
         return {
             "Update": {
                 "TableName": self.table_name,
                 "Key": {"pk": {"S": bucket}, "period": {"S": LEDGER_SORT_KEY}},
                 "UpdateExpression": expression,
-                "ConditionExpression": " AND ".join(conditions),
+                "ConditionExpression": condition,
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values,
             }
         }
 
-    def _aggregate_update(self, key: AggregateKey, counters: dict[str, int], now_iso: str) -> dict[str, Any]:
+    def _aggregate_update(self, key: AggregateKey, counters: dict[str, int], now: dict[str, str]) -> dict[str, Any]:
+        """One aggregate key's ``Update``: ``ADD`` its counters' deltas, ``SET`` its descriptors and ``now``
+        (the batch's time as an attribute value, ``{"S": iso}``, one shared by the batch's updates)."""
         # Counter names (promoters, score_7, ...) are plain identifiers, not DynamoDB reserved words.
         item_key, descriptor_values = _key_parts(key)
         values = dict(descriptor_values)
-        values[":now"] = {"S": now_iso}
+        values[":now"] = now
+        placeholders, number = _COUNTER_PLACEHOLDERS, _NUMBER
         for name, value in counters.items():
-            values[_COUNTER_PLACEHOLDERS[name]] = {"N": str(value)}
+            values[placeholders[name]] = number[value]
         return {
             "Update": {
                 "TableName": self.table_name,
