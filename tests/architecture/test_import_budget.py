@@ -112,10 +112,32 @@ def test_the_import_contacts_handler_loads_the_contact_model_with_the_first_file
     assert sorted({"pydantic", "pydantic_core", "nps.sending.contacts", "nps.sending.importing"} & loaded) == []
 
 
-def test_the_web_handler_imports_no_pydantic_or_jinja2() -> None:
+#: What the web prompt's cold start never loads: its documented requests are answered without the
+#: Powertools resolver (whose package imports every resolver, asyncio and all event data classes).
+NEVER_ON_THE_WEB_PATH = (*NEVER_ON_THE_RESPOND_PATH, "jinja2", "aws_lambda_powertools.event_handler", "asyncio")
+
+
+def test_the_web_handler_imports_no_pydantic_jinja2_or_resolver() -> None:
     # The eligibility endpoint is called on every page view of the host app: its cold start stays small.
     loaded = set(_after_import("functions.web.handler"))
-    assert sorted({*NEVER_ON_THE_RESPOND_PATH, "jinja2"} & loaded) == []
+    assert sorted(set(NEVER_ON_THE_WEB_PATH) & loaded) == []
+
+
+def test_a_documented_web_request_is_answered_without_the_resolver() -> None:
+    # Given a fresh interpreter with the web handler, its route code stubbed (no AWS here)
+    probe = (
+        "[(h := sys.modules['functions.web.handler']).__setattr__('post', lambda event, survey_id, action:"
+        " h._json(200, {'survey': survey_id, 'action': action})), h.lambda_handler(__import__("
+        "'local.lambda_events').lambda_events.http_event('POST', '/w/v1/surveys/s-1/eligibility', body='{}'),"
+        " __import__('local.lambda_events').lambda_events.LambdaContext())['body'], sorted(set("
+        + repr(NEVER_ON_THE_WEB_PATH)
+        + ") & set(sys.modules))]"
+    )
+    # When the widget's eligibility call comes
+    _, body, loaded = _after_import("functions.web.handler", probe)
+    # Then it is answered, and still neither the Powertools resolver nor pydantic has loaded
+    assert json.loads(body) == {"survey": "s-1", "action": "eligibility"}
+    assert loaded == []
 
 
 def test_the_share_handler_imports_no_pydantic_jinja2_or_segno_before_its_first_page() -> None:
