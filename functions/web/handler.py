@@ -363,7 +363,10 @@ Route = Callable[[dict[str, Any]], Answer]
 def direct_route(event: dict[str, Any]) -> Route | None:
     """The route code answering ``event`` without the resolver, as a function of the event, or ``None``
     for a request :func:`resolver` must route (another method, path or spelling)."""
-    method = (event.get("requestContext") or {}).get("http", {}).get("method")
+    context = event.get("requestContext") or {}
+    if context.get("stage") != "$default":  # the resolver routes the path without another stage's prefix
+        return None
+    method = context.get("http", {}).get("method")
     path = event.get("rawPath") or ""
     if method == "GET" and path == WIDGET_PATH:
         return widget_script

@@ -142,3 +142,12 @@ def test_other_requests_go_to_the_resolver(web: LocalStack, method: str, path: s
     assert answer["statusCode"] in (404, 405)
     assert json.loads(answer["body"])["error"]["code"] in ("not_found", "survey_not_found")
     assert answer["headers"]["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+def test_a_request_to_another_stage_goes_to_the_resolver(web: LocalStack) -> None:
+    # The resolver routes the path without the stage's prefix; the direct door knows only $default.
+    request = event("POST", f"/prod{SURVEY}/eligibility", {"contact_token": "x"})
+    request["requestContext"]["stage"] = "prod"
+    assert web_function.direct_route(request) is None
+    answer = web_function.lambda_handler(request, LambdaContext("web"))
+    assert json.loads(answer["body"])["error"]["code"] == "token_invalid"  # routed without the prefix
