@@ -140,8 +140,23 @@ def test_a_documented_web_request_is_answered_without_the_resolver() -> None:
     assert loaded == []
 
 
-def test_the_share_handler_imports_no_pydantic_jinja2_or_segno_before_its_first_page() -> None:
+def test_the_share_handler_imports_no_pydantic_jinja2_segno_or_resolver_before_its_first_page() -> None:
     # The share pages render with Jinja2 (loaded on the first page), read survey definitions without
-    # pydantic, and never load the command line's QR library.
+    # pydantic, never load the command line's QR library, and are answered without the Powertools resolver.
     loaded = set(_after_import("functions.share.handler"))
-    assert sorted({*NEVER_ON_THE_RESPOND_PATH, "jinja2", "segno"} & loaded) == []
+    assert sorted({*NEVER_ON_THE_WEB_PATH, "segno"} & loaded) == []
+
+
+def test_a_share_page_request_is_answered_without_the_resolver() -> None:
+    # Given a fresh interpreter with the share handler, its route code stubbed (no AWS here)
+    probe = (
+        "[(h := sys.modules['functions.share.handler']).__setattr__('question', lambda survey_id:"
+        " h.Reply(200, 'text/html', survey_id)), h.lambda_handler(__import__('local.lambda_events')"
+        ".lambda_events.http_event('GET', '/s/s-1'), __import__('local.lambda_events').lambda_events"
+        ".LambdaContext())['body'], sorted(set(" + repr(NEVER_ON_THE_WEB_PATH) + ") & set(sys.modules))]"
+    )
+    # When a person opens the link's page
+    _, body, loaded = _after_import("functions.share.handler", probe)
+    # Then it is answered, and still neither the Powertools resolver nor pydantic has loaded
+    assert body == "s-1"
+    assert loaded == []
