@@ -9,6 +9,14 @@ too many answers or page views from one client 429 (with ``Retry-After``), the r
 writable 503 (with ``Retry-After``). Every request is counted against its client's minute first, before
 the survey or the form is read: answers and comments on one budget (``SHARE_RATE_LIMIT_PER_MINUTE``, 20),
 page views on another (``SHARE_VIEW_RATE_LIMIT_PER_MINUTE``, 120).
+
+Two doors lead to the same route code. A request of a route the link's pages use, written the one way
+they use it (``GET``, ``HEAD`` or ``POST`` of ``/s/{survey_id}``, ``POST`` of ``/s/{survey_id}/comment``,
+with a well-formed survey id) is answered directly, without the Powertools resolver. Any other request
+(an unknown route or method, another spelling of the path) goes to :func:`resolver`, the Powertools
+resolver with the same routes and error pages, loaded only when such a request comes: its package is
+about a fifth of a cold start (``make bench``; tests/architecture). Both doors answer the same bytes
+(tests/integration/test_share_doors.py).
 """
 
 from __future__ import annotations
@@ -17,15 +25,15 @@ import base64
 import hashlib
 import re
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from markupsafe import Markup
@@ -60,6 +68,9 @@ from nps.responding.adapters.invites import DynamoInviteRepository
 from nps.responding.adapters.responses import DynamoResponseRepository, RecordOutcome
 from nps.responding.adapters.taxonomy import DynamoThemeTagger
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
 MAX_BODY_BYTES = 32 * 1024
 #: Answers and comments one client (source address) may post per minute to the share pages.
 DEFAULT_SHARE_RATE_LIMIT_PER_MINUTE = 20
@@ -70,7 +81,6 @@ _SURVEY_ID = re.compile(ID_PATTERN)
 
 logger = Logger(service="share")
 metrics = Metrics(namespace="NPS", service="share")
-app = APIGatewayHttpResolver()
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,8 +188,61 @@ def browser_script() -> tuple[Markup, str]:
 
 
 # -- requests --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Request:
+    """The request being answered (an HTTP API payload 2.0 event), read as the Powertools resolver reads it."""
+
+    event: dict[str, Any]
+
+    @property
+    def method(self) -> str:
+        method: str = self.event["requestContext"]["http"]["method"]
+        return method
+
+    @property
+    def path(self) -> str:
+        """The path without the stage's prefix (none for ``$default``)."""
+        stage: str = self.event["requestContext"]["stage"]
+        raw: str = self.event["rawPath"]
+        return raw if stage == "$default" else raw[len("/" + stage) :]
+
+    @property
+    def source_ip(self) -> str:
+        address: str = self.event["requestContext"]["http"]["sourceIp"]
+        return address
+
+    def query(self, name: str) -> str | None:
+        """The query parameter ``name`` (repeated ones arrive comma-joined), or None."""
+        value: str | None = (self.event.get("queryStringParameters") or {}).get(name)
+        return value
+
+
+#: The request this invocation answers (set by :func:`lambda_handler`, read by both doors).
+_REQUEST: ContextVar[Request] = ContextVar("share_request")
+
+
+def current() -> Request:
+    """The request being answered."""
+    return _REQUEST.get()
+
+
+def begin(event: dict[str, Any]) -> None:
+    """Make ``event`` the request being answered, by either door."""
+    _REQUEST.set(Request(event))
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a route or refusal answers: its status, content type, body and headers."""
+
+    status: int
+    content_type: str
+    body: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
 def _headers() -> dict[str, str]:
-    return lower_headers(app.current_event.headers)
+    return lower_headers(current().event.get("headers"))
 
 
 def _locale(survey: ShareSurvey | None = None, preferred: str | None = None) -> str:
@@ -196,7 +259,7 @@ def _survey(survey_id: str) -> ShareSurvey:
 
 
 def _client() -> str | None:
-    return app.current_event.request_context.http.source_ip
+    return current().source_ip
 
 
 def _count_post() -> None:
@@ -236,10 +299,9 @@ def _form(*names: str) -> dict[str, str | None]:
     field, at most :data:`MAX_BODY_BYTES`, UTF-8 (a declared charset other than utf-8 is a 415); a
     missing one is None. Media type, charset, size and base64 are checked as for every function's body
     (:mod:`nps.kernel.request_bodies`)."""
-    event = app.current_event
     try:
         check_content_type(_headers(), "", FORM_TYPE)
-        body = raw_body(event.raw_event, MAX_BODY_BYTES)
+        body = raw_body(current().event, MAX_BODY_BYTES)
     except BodyRefused as error:
         raise _REFUSED[error.status](error.message) from error
     try:
@@ -255,19 +317,16 @@ def _form(*names: str) -> dict[str, str | None]:
 def page(
     template: str, status: int, locale: str, brand: PageBrand = NEUTRAL_BRAND, headers: dict[str, str] | None = None,
     policy: tuple[str, ...] = (), **context: Any,
-) -> Response[str]:  # fmt: skip
+) -> Reply:  # fmt: skip
     """An HTML page in ``locale`` showing ``brand``; ``policy`` adds CSP directives (a script's hash)."""
-    return Response(
-        status_code=status,
-        content_type=HTML,
-        body=render(template, locale, brand, **context),
-        headers=page_headers(brand, *policy) | (headers or {}),
+    return Reply(
+        status, HTML, render(template, locale, brand, **context), page_headers(brand, *policy) | (headers or {})
     )
 
 
 def message_page(
     message: str, status: int, survey: ShareSurvey | None = None, headers: dict[str, str] | None = None
-) -> Response[str]:
+) -> Reply:
     """An end page: what happened (``message``: a catalog key prefix) and a way on, in the survey's brand
     when the survey is known."""
     locale = _locale(survey)
@@ -278,7 +337,7 @@ def message_page(
 def _thank_you(
     survey: ShareSurvey, respondent: Respondent, browser_id: str, token: str | None, score: int, locale: str,
     *, locked: bool = False, status: int = 200, comment_text: str | None = None,
-) -> Response[str]:  # fmt: skip
+) -> Reply:  # fmt: skip
     return page(
         "share/thank_you.html",
         status,
@@ -300,13 +359,12 @@ def _thank_you(
     )
 
 
-@app.get("/s/<survey_id>")
-def question(survey_id: str) -> Response[str]:
+def question(survey_id: str) -> Reply:
     """The question page. Records nothing; an identified link's token is checked first (a clear page when
     it is bad, expired or of another survey)."""
     _count_view()
     survey = _survey(survey_id)
-    token = app.current_event.get_query_string_value("t") if survey.share.identified else None
+    token = current().query("t") if survey.share.identified else None
     respondent = service().respondent(survey, token, secrets.token_urlsafe(16))
     locale = _locale(survey, respondent.locale)
     script, script_hash = browser_script()
@@ -324,17 +382,15 @@ def question(survey_id: str) -> Response[str]:
     )
 
 
-@app.route("/s/<survey_id>", method="HEAD")
-def question_head(survey_id: str) -> Response[str]:
+def question_head(survey_id: str) -> Reply:
     """Read-only: whether the link answers (200) or not (404); no body, nothing logged or recorded (the
     rate-limit counter aside)."""
     _count_view()
     _survey(survey_id)
-    return Response(status_code=200, content_type=HTML, body="", headers=PAGE_HEADERS)
+    return Reply(200, HTML, "", dict(PAGE_HEADERS))
 
 
-@app.post("/s/<survey_id>")
-def answer(survey_id: str) -> Response[str]:
+def answer(survey_id: str) -> Reply:
     """Form fields ``score`` (0–10), ``b`` (browser or page id), ``t`` (identified links' contact token)."""
     _count_post()
     form = _form("score", "b", "t")
@@ -354,8 +410,7 @@ def answer(survey_id: str) -> Response[str]:
     )  # fmt: skip
 
 
-@app.post("/s/<survey_id>/comment")
-def comment(survey_id: str) -> Response[str]:
+def comment(survey_id: str) -> Reply:
     """Form fields ``comment`` (1–2,000 characters; may be empty with a follow-up answer), ``score`` (the
     answer the page showed), ``b``, ``t``, and the follow-up answers ``driver`` (one of the survey's driver
     ids), ``csat`` (1–5) and ``ces`` (1–7), each optional."""
@@ -383,51 +438,48 @@ def comment(survey_id: str) -> Response[str]:
 
 
 # -- refusals --------------------------------------------------------------------------------------------
-def _bodiless(status: int, headers: dict[str, str]) -> Response[str] | None:
+def _bodiless(status: int, headers: dict[str, str]) -> Reply | None:
     """A HEAD request's answer: the status and headers, no body (None for other methods)."""
-    if app.current_event.http_method != "HEAD":
+    if current().method != "HEAD":
         return None
-    return Response(status_code=status, content_type=HTML, body="", headers=PAGE_HEADERS | headers)
+    return Reply(status, HTML, "", PAGE_HEADERS | headers)
 
 
-@app.exception_handler(RateLimited)  # type: ignore[untyped-decorator]
-def rate_limited(error: RateLimited) -> Response[str]:
+def rate_limited(error: RateLimited) -> Reply:
     metrics.add_metric(name="ShareRateLimited", unit=MetricUnit.Count, value=1)
     logger.info("request refused", extra={"reason": "rate_limited", "status": 429})
     headers = {"Retry-After": str(error.retry_after)}
-    viewing = app.current_event.http_method in ("GET", "HEAD")
+    viewing = current().method in ("GET", "HEAD")
     return _bodiless(429, headers) or message_page(
         "too_many_requests" if viewing else "rate_limited", 429, headers=headers
     )
 
 
-@app.exception_handler(LimiterUnavailable)  # type: ignore[untyped-decorator]
-def limiter_unavailable(error: LimiterUnavailable) -> Response[str]:
+def limiter_unavailable(error: LimiterUnavailable) -> Reply:
     metrics.add_metric(name="ShareLimiterUnavailable", unit=MetricUnit.Count, value=1)
     logger.warning("rate-limit counter not written", extra={"error_code": error.cause, "status": 503})
     headers = {"Retry-After": str(error.retry_after)}
     return _bodiless(503, headers) or message_page("busy", 503, headers=headers)
 
 
-@app.exception_handler(ShareError)  # type: ignore[untyped-decorator]
-def share_error(error: ShareError) -> Response[str]:
+def share_error(error: ShareError) -> Reply:
     logger.info("request refused", extra={"reason": error.reason, "status": error.status})
     survey = None
     if not isinstance(error, ShareNotFound):
-        parts = app.current_event.path.split("/")
+        parts = current().path.split("/")
         try:
             survey = surveys().get(parts[2]) if len(parts) > 2 and _SURVEY_ID.fullmatch(parts[2]) else None
         except Exception:  # the brand is a nicety on an error page; never a second error
             survey = None
-    if app.current_event.http_method == "HEAD":
-        return Response(status_code=error.status, content_type=HTML, body="", headers=PAGE_HEADERS)
+    if current().method == "HEAD":
+        return Reply(error.status, HTML, "", dict(PAGE_HEADERS))
     reason = "share_not_found" if isinstance(error, ShareNotFound) else error.reason
     return message_page(reason, error.status, survey)
 
 
-@app.not_found
-def not_found(_: Exception) -> Response[str]:
-    path = app.current_event.path
+def not_found() -> Reply:
+    """No route of this path and method: 405 for the link's paths (with ``Allow``), 404 otherwise."""
+    path = current().path
     if re.fullmatch(r"/s/[^/]+", path):
         return message_page("method_not_allowed", 405, headers={"Allow": "GET, HEAD, POST"})
     if re.fullmatch(r"/s/[^/]+/comment", path):
@@ -435,13 +487,88 @@ def not_found(_: Exception) -> Response[str]:
     return message_page("not_found", 404)
 
 
-@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-def unexpected(error: Exception) -> Response[str]:
+def unexpected(error: Exception) -> Reply:
     logger.exception("unexpected error on a share page")
     return message_page("server_error", 500)
+
+
+#: What answers each kind of error a route raises (the most specific class of its MRO wins).
+REFUSALS: dict[type[Exception], Callable[[Any], Reply]] = {
+    RateLimited: rate_limited,
+    LimiterUnavailable: limiter_unavailable,
+    ShareError: share_error,
+    Exception: unexpected,
+}
+
+
+# -- the direct door: the link's routes, written the way its pages use them ------------------------------
+_ID = ID_PATTERN.strip("^$")
+_QUESTION_PATH = re.compile(f"/s/({_ID})")
+_COMMENT_PATH = re.compile(f"/s/({_ID})/comment")
+#: A route's code, given the survey id.
+Route = Callable[[str], Reply]
+
+
+def direct_route(event: dict[str, Any]) -> tuple[Route, str] | None:
+    """The route code answering ``event`` and its survey id without the resolver, or ``None`` for a request
+    :func:`resolver` must route (another method, path, stage or spelling)."""
+    context = event.get("requestContext") or {}
+    if context.get("stage") != "$default":
+        return None
+    method = context.get("http", {}).get("method")
+    path = event.get("rawPath") or ""
+    if match := _QUESTION_PATH.fullmatch(path):
+        routes: dict[str, Route] = {"GET": question, "HEAD": question_head, "POST": answer}
+        return (routes[method], match[1]) if method in routes else None
+    if method == "POST" and (match := _COMMENT_PATH.fullmatch(path)):
+        return comment, match[1]
+    return None
+
+
+def payload(reply: Reply) -> dict[str, Any]:
+    """The HTTP API (payload 2.0) answer, shaped as the Powertools resolver shapes it."""
+    headers = dict(reply.headers)
+    headers.setdefault("Content-Type", reply.content_type)
+    return {"statusCode": reply.status, "body": reply.body, "isBase64Encoded": False, "headers": headers, "cookies": []}
+
+
+def answer_directly(route: Route, survey_id: str) -> dict[str, Any]:
+    """Run ``route``; an error is answered by its refusal in :data:`REFUSALS`, as the resolver does."""
+    try:
+        reply = route(survey_id)
+    except Exception as error:  # every error has its refusal (Exception: 500)
+        refusal = next(REFUSALS[kind] for kind in type(error).__mro__ if kind in REFUSALS)
+        reply = refusal(error)
+    return payload(reply)
+
+
+# -- the resolver door (Powertools): every other request -------------------------------------------------
+@lru_cache(maxsize=1)
+def resolver() -> APIGatewayHttpResolver:
+    """The Powertools resolver with the same routes and refusals, for every request :func:`direct_route`
+    leaves to it (another path is 404, another method of the link's paths 405)."""
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+    app = APIGatewayHttpResolver()
+
+    def response(reply: Reply) -> Response[str]:
+        return Response(reply.status, reply.content_type, reply.body, dict(reply.headers))
+
+    app.get("/s/<survey_id>")(lambda survey_id: response(question(survey_id)))
+    app.route("/s/<survey_id>", method="HEAD")(lambda survey_id: response(question_head(survey_id)))
+    app.post("/s/<survey_id>")(lambda survey_id: response(answer(survey_id)))
+    app.post("/s/<survey_id>/comment")(lambda survey_id: response(comment(survey_id)))
+    for kind, refusal in REFUSALS.items():
+        app.exception_handler(kind)(lambda error, refusal=refusal: response(refusal(error)))
+    app.not_found(lambda _: response(not_found()))
+    return app
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    begin(event)
+    route = direct_route(event)
+    if route is None:
+        return resolver().resolve(event, context)
+    return answer_directly(*route)

@@ -7,6 +7,15 @@ echoes the request's ``Origin`` only when it is in the survey's allow-list; cred
 (the widget sends no cookies). Errors are ``{"error": {"code", "message"}}`` with the status of their
 :class:`~nps.channels.service.WebError`. pydantic is not on this function's path (the survey definition
 is read from its stored JSON).
+
+Two doors lead to the same route code. A request of a route the API documents, written the one way it is
+documented (``POST`` or ``OPTIONS`` of ``/w/v1/surveys/{survey_id}/{action}`` with a known action and a
+well-formed survey id, ``GET /w/v1/widget.js``; every call the widget and apps make) is answered
+directly, without the Powertools resolver. Any other request (an unknown route or method, another
+spelling of the path) goes to :func:`resolver`, the Powertools resolver with the same routes, loaded
+only when such a request comes: its package is about a fifth of a cold start (``make bench``;
+tests/architecture). Both doors answer the same bytes (tests/integration/test_web_doors.py). The API's
+contract is written from pydantic models by :mod:`functions.web.openapi`, apart from this function.
 """
 
 from __future__ import annotations
@@ -14,13 +23,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import lru_cache
-from typing import Any
+from functools import lru_cache, partial
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -48,6 +57,9 @@ from nps.responding.adapters.invites import DynamoInviteRepository
 from nps.responding.adapters.responses import DynamoResponseRepository
 from nps.responding.adapters.taxonomy import DynamoThemeTagger
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
 MAX_BODY_BYTES = 32 * 1024
 ACTIONS = ("eligibility", "responses", "comments", "dismissals")
 _SURVEY_ID = re.compile(ID_PATTERN)
@@ -64,7 +76,6 @@ _REFUSED: dict[int, type[WebError]] = {400: BadRequest, 413: PayloadTooLarge, 41
 
 logger = Logger(service="web")
 metrics = Metrics(namespace="NPS", service="web")
-app = APIGatewayHttpResolver()
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +143,18 @@ def widget() -> tuple[bytes, str]:
     return script, '"' + hashlib.sha256(script).hexdigest()[:32] + '"'
 
 
-def _headers() -> dict[str, str]:
-    return lower_headers(app.current_event.headers)
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a route answers: its status, content type (``None``: no body to type), body and headers."""
+
+    status: int
+    content_type: str | None
+    body: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _headers(event: dict[str, Any]) -> dict[str, str]:
+    return lower_headers(event.get("headers"))
 
 
 def _cors(origin: str | None) -> dict[str, str]:
@@ -143,23 +164,23 @@ def _cors(origin: str | None) -> dict[str, str]:
     return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
 
 
-def _json(status: int, body: dict[str, Any], origin: str | None = None, **headers: str) -> Response[str]:
-    return Response(
-        status_code=status,
-        content_type=JSON_TYPE,
-        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-        headers=JSON_HEADERS | _cors(origin) | headers,
+def _json(status: int, body: dict[str, Any], origin: str | None = None, **headers: str) -> Answer:
+    return Answer(
+        status,
+        JSON_TYPE,
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        JSON_HEADERS | _cors(origin) | headers,
     )
 
 
-def _error(error: WebError, origin: str | None = None) -> Response[str]:
+def _error(error: WebError, origin: str | None = None) -> Answer:
     limited = error if isinstance(error, RateLimited | LimiterUnavailable) else None
     extra = {"Retry-After": str(limited.retry_after)} if limited is not None else {}
     return _json(error.status, {"error": {"code": error.code, "message": error.message}}, origin, **extra)
 
 
-@app.get("/w/v1/widget.js")
-def widget_script() -> Response[str]:
+def widget_script(event: dict[str, Any]) -> Answer:
+    """``GET /w/v1/widget.js``: the script (200), or 304 when the request's ``If-None-Match`` names it."""
     try:
         script, etag = widget()
     except FileNotFoundError:
@@ -171,69 +192,67 @@ def widget_script() -> Response[str]:
         "Access-Control-Allow-Origin": "*",
         "Cross-Origin-Resource-Policy": "cross-origin",
     }
-    if etag in [tag.strip() for tag in (_headers().get("if-none-match") or "").split(",")]:
-        return Response(status_code=304, content_type=None, body="", headers=headers)
-    return Response(
-        status_code=200, content_type="text/javascript; charset=utf-8", body=script.decode("utf-8"), headers=headers
-    )
+    if etag in [tag.strip() for tag in (_headers(event).get("if-none-match") or "").split(",")]:
+        return Answer(304, None, "", headers)
+    return Answer(200, "text/javascript; charset=utf-8", script.decode("utf-8"), headers)
 
 
-def _allowed_survey(survey_id: str) -> tuple[WebSurvey, str]:
+def _allowed_survey(event: dict[str, Any], survey_id: str) -> tuple[WebSurvey, str]:
     """The survey and the request's origin, which its allow-list holds; raise otherwise (no CORS headers).
 
     An id no survey can have is not found without a read (nor a cache entry)."""
     if not _SURVEY_ID.fullmatch(survey_id):
         raise SurveyNotFound("no such survey")
     survey = service().survey(survey_id)
-    origin = _headers().get("origin")
+    origin = _headers(event).get("origin")
     if origin is None or not service().origin_allowed(survey, origin):
         raise OriginNotAllowed("this origin may not use this survey's prompt")
     return survey, origin
 
 
-def _count_request() -> None:
+def _count_request(event: dict[str, Any]) -> None:
     """Count the request against its client's budget (:meth:`WebService.check_rate`), before the survey is
     read: a burst of unknown survey ids, or from an origin the survey refuses, is limited like any other."""
-    service().check_rate(app.current_event.request_context.http.source_ip)
+    service().check_rate(event["requestContext"]["http"]["sourceIp"])
 
 
-def _cached_origin(survey_id: str) -> str | None:
+def _cached_origin(event: dict[str, Any], survey_id: str) -> str | None:
     """The request's origin when the survey this instance already holds allows it (no read): a refusal
     before the survey was read (429, 503) then keeps the CORS headers the widget needs to read it."""
     if not _SURVEY_ID.fullmatch(survey_id):
         return None
     survey = service().store.cached_survey(survey_id)
-    origin = _headers().get("origin")
+    origin = _headers(event).get("origin")
     if survey is None or not survey.allowed_origins or not service().origin_allowed(survey, origin):
         return None
     return origin
 
 
-def _refused(error: WebError, survey_id: str, origin: str | None, action: str) -> Response[str]:
+def _refused(event: dict[str, Any], error: WebError, survey_id: str, origin: str | None, action: str) -> Answer:
     if isinstance(error, LimiterUnavailable):
         logger.warning("rate-limit counter not written", extra={"error_code": error.cause, "action": action})
         metrics.add_metric(name="WebLimiterUnavailable", unit=MetricUnit.Count, value=1)
     else:
         logger.info("request refused", extra={"code": error.code, "status": error.status, "action": action})
     if origin is None and isinstance(error, RateLimited | LimiterUnavailable):
-        origin = _cached_origin(survey_id)
+        origin = _cached_origin(event, survey_id)
     return _error(error, origin)
 
 
-@app.route("/w/v1/surveys/<survey_id>/<action>", method="OPTIONS")
-def preflight(survey_id: str, action: str) -> Response[str]:
+def preflight(event: dict[str, Any], survey_id: str, action: str) -> Answer:
+    """``OPTIONS /w/v1/surveys/{survey_id}/{action}``: the CORS preflight, for an allowed origin only."""
     if action not in ACTIONS:
         return _json(404, {"error": {"code": "not_found", "message": "no such action"}})
     try:
-        _count_request()
-        _, origin = _allowed_survey(survey_id)
+        _count_request(event)
+        _, origin = _allowed_survey(event, survey_id)
     except WebError as error:
-        return _refused(error, survey_id, None, action)
-    return Response(
-        status_code=204,
-        content_type=None,
-        body="",
-        headers=_cors(origin)
+        return _refused(event, error, survey_id, None, action)
+    return Answer(
+        204,
+        None,
+        "",
+        _cors(origin)
         | {
             "Access-Control-Allow-Methods": "POST",
             "Access-Control-Allow-Headers": "Content-Type",
@@ -243,11 +262,11 @@ def preflight(survey_id: str, action: str) -> Response[str]:
     )
 
 
-def _body() -> dict[str, Any]:
+def _body(event: dict[str, Any]) -> dict[str, Any]:
     """The request's JSON object, checked (:func:`nps.kernel.request_bodies.json_object`): media type and
     charset (415), size (413), one JSON object without duplicate keys (400)."""
     try:
-        return json_object(app.current_event.raw_event, MAX_BODY_BYTES)
+        return json_object(event, MAX_BODY_BYTES)
     except BodyRefused as error:
         raise _REFUSED[error.status](error.message) from error
 
@@ -266,15 +285,15 @@ def _string(body: dict[str, Any], name: str, limit: int) -> str:
     return value
 
 
-@app.post("/w/v1/surveys/<survey_id>/<action>")
-def post(survey_id: str, action: str) -> Response[str]:
+def post(event: dict[str, Any], survey_id: str, action: str) -> Answer:
+    """``POST /w/v1/surveys/{survey_id}/{action}``: eligibility, an answer, a comment or a dismissal."""
     if action not in ACTIONS:
         return _json(404, {"error": {"code": "not_found", "message": "no such action"}})
     origin = None
     try:
-        _count_request()
-        survey, origin = _allowed_survey(survey_id)
-        body = _body()
+        _count_request(event)
+        survey, origin = _allowed_survey(event, survey_id)
+        body = _body(event)
         if action == "eligibility":
             return _eligibility(survey, body, origin)
         if action == "responses":
@@ -298,10 +317,10 @@ def post(survey_id: str, action: str) -> Response[str]:
         service().dismiss(survey, _string(body, "ask_token", 512))
         return _json(200, {"recorded": True}, origin)
     except WebError as error:
-        return _refused(error, survey_id, origin, action)
+        return _refused(event, error, survey_id, origin, action)
 
 
-def _eligibility(survey: WebSurvey, body: dict[str, Any], origin: str) -> Response[str]:
+def _eligibility(survey: WebSurvey, body: dict[str, Any], origin: str) -> Answer:
     _fields(body, ("contact_token",), ("url",))
     url = body.get("url")
     if url is not None and (not isinstance(url, str) or len(url) > 2048):
@@ -318,24 +337,116 @@ def _eligibility(survey: WebSurvey, body: dict[str, Any], origin: str) -> Respon
     )
 
 
-@app.exception_handler(WebError)  # type: ignore[untyped-decorator]
-def web_error(error: WebError) -> Response[str]:
+# -- errors: the same answers through both doors ----------------------------------------------------------
+def web_error(error: WebError) -> Answer:
+    """A web error no route answered itself: its status and JSON, without CORS headers."""
     logger.info("request refused", extra={"code": error.code, "status": error.status})
     return _error(error)
 
 
-@app.not_found
-def not_found(_: Exception) -> Response[str]:
-    return _json(404, {"error": {"code": "not_found", "message": "no such resource"}})
-
-
-@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-def unexpected(error: Exception) -> Response[str]:
+def unexpected(error: Exception) -> Answer:
+    """Any other failure: logged, answered 500 without its message."""
     logger.exception("unexpected error in the web API")
     return _json(500, {"error": {"code": "server_error", "message": "something went wrong on our side"}})
+
+
+NOT_FOUND = {"error": {"code": "not_found", "message": "no such resource"}}
+
+
+# -- the direct door: the documented routes, written the documented way ------------------------------------
+_SURVEY_ROUTE = re.compile(r"/w/v1/surveys/(" + ID_PATTERN.strip("^$") + ")/(" + "|".join(ACTIONS) + ")")
+WIDGET_PATH = "/w/v1/widget.js"
+#: A route's code, given the request's event.
+Route = Callable[[dict[str, Any]], Answer]
+
+
+def direct_route(event: dict[str, Any]) -> Route | None:
+    """The route code answering ``event`` without the resolver, as a function of the event, or ``None``
+    for a request :func:`resolver` must route (another method, path or spelling)."""
+    context = event.get("requestContext") or {}
+    if context.get("stage") != "$default":  # the resolver routes the path without another stage's prefix
+        return None
+    method = context.get("http", {}).get("method")
+    path = event.get("rawPath") or ""
+    if method == "GET" and path == WIDGET_PATH:
+        return widget_script
+    match = _SURVEY_ROUTE.fullmatch(path)
+    if match is None or method not in ("POST", "OPTIONS"):
+        return None
+    return partial(post if method == "POST" else preflight, survey_id=match[1], action=match[2])
+
+
+def payload(answer: Answer) -> dict[str, Any]:
+    """The HTTP API (payload 2.0) answer, shaped as the Powertools resolver shapes it."""
+    headers = dict(answer.headers)
+    if answer.content_type:
+        headers.setdefault("Content-Type", answer.content_type)
+    return {
+        "statusCode": answer.status,
+        "body": answer.body,
+        "isBase64Encoded": False,
+        "headers": headers,
+        "cookies": [],
+    }
+
+
+def answer_directly(route: Route, event: dict[str, Any]) -> dict[str, Any]:
+    """Run ``route`` on ``event``; every failure is answered as the resolver's exception handlers answer it."""
+    try:
+        answer = route(event)
+    except WebError as error:
+        answer = web_error(error)
+    except Exception as error:  # every failure is an answer (500), logged with its trace
+        answer = unexpected(error)
+    return payload(answer)
+
+
+# -- the resolver door (Powertools): every other request ---------------------------------------------------
+@lru_cache(maxsize=1)
+def resolver() -> APIGatewayHttpResolver:
+    """The Powertools resolver with the same routes, for every request :func:`direct_route` leaves to it
+    (unknown routes and methods are 404 ``not_found``)."""
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+    app = APIGatewayHttpResolver()
+
+    def response(answer: Answer) -> Response[str]:
+        return Response(answer.status, answer.content_type, answer.body, dict(answer.headers))
+
+    def raw() -> dict[str, Any]:
+        return app.current_event.raw_event
+
+    @app.get(WIDGET_PATH)
+    def widget_route() -> Response[str]:
+        return response(widget_script(raw()))
+
+    @app.route("/w/v1/surveys/<survey_id>/<action>", method="OPTIONS")
+    def preflight_route(survey_id: str, action: str) -> Response[str]:
+        return response(preflight(raw(), survey_id, action))
+
+    @app.post("/w/v1/surveys/<survey_id>/<action>")
+    def post_route(survey_id: str, action: str) -> Response[str]:
+        return response(post(raw(), survey_id, action))
+
+    @app.exception_handler(WebError)  # type: ignore[untyped-decorator]
+    def web_error_route(error: WebError) -> Response[str]:
+        return response(web_error(error))
+
+    @app.not_found
+    def not_found(_: Exception) -> Response[str]:
+        return response(_json(404, NOT_FOUND))
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def unexpected_route(error: Exception) -> Response[str]:
+        return response(unexpected(error))
+
+    return app
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    route = direct_route(event)
+    if route is None:
+        return resolver().resolve(event, context)
+    return answer_directly(route, event)

@@ -112,14 +112,54 @@ def test_the_import_contacts_handler_loads_the_contact_model_with_the_first_file
     assert sorted({"pydantic", "pydantic_core", "nps.sending.contacts", "nps.sending.importing"} & loaded) == []
 
 
-def test_the_web_handler_imports_no_pydantic_or_jinja2() -> None:
+#: What the web prompt's cold start never loads: its documented requests are answered without the
+#: Powertools resolver (whose package imports every resolver, asyncio and all event data classes).
+NEVER_ON_THE_WEB_PATH = (*NEVER_ON_THE_RESPOND_PATH, "jinja2", "aws_lambda_powertools.event_handler", "asyncio")
+#: Loaded by the web prompt and the share pages only when an invite is created (a prompt shown): the
+#: aggregate keys it counts in, with the wave planner and the aggregation behind them.
+WITH_A_NEW_INVITE = ("nps.sending.adapters.invites", "nps.sending.planning", "nps.scoring.aggregation")
+
+
+def test_the_web_handler_imports_no_pydantic_jinja2_or_resolver() -> None:
     # The eligibility endpoint is called on every page view of the host app: its cold start stays small.
     loaded = set(_after_import("functions.web.handler"))
-    assert sorted({*NEVER_ON_THE_RESPOND_PATH, "jinja2"} & loaded) == []
+    assert sorted({*NEVER_ON_THE_WEB_PATH, *WITH_A_NEW_INVITE} & loaded) == []
 
 
-def test_the_share_handler_imports_no_pydantic_jinja2_or_segno_before_its_first_page() -> None:
+def test_a_documented_web_request_is_answered_without_the_resolver() -> None:
+    # Given a fresh interpreter with the web handler, its route code stubbed (no AWS here)
+    probe = (
+        "[(h := sys.modules['functions.web.handler']).__setattr__('post', lambda event, survey_id, action:"
+        " h._json(200, {'survey': survey_id, 'action': action})), h.lambda_handler(__import__("
+        "'local.lambda_events').lambda_events.http_event('POST', '/w/v1/surveys/s-1/eligibility', body='{}'),"
+        " __import__('local.lambda_events').lambda_events.LambdaContext())['body'], sorted(set("
+        + repr(NEVER_ON_THE_WEB_PATH)
+        + ") & set(sys.modules))]"
+    )
+    # When the widget's eligibility call comes
+    _, body, loaded = _after_import("functions.web.handler", probe)
+    # Then it is answered, and still neither the Powertools resolver nor pydantic has loaded
+    assert json.loads(body) == {"survey": "s-1", "action": "eligibility"}
+    assert loaded == []
+
+
+def test_the_share_handler_imports_no_pydantic_jinja2_segno_or_resolver_before_its_first_page() -> None:
     # The share pages render with Jinja2 (loaded on the first page), read survey definitions without
-    # pydantic, and never load the command line's QR library.
+    # pydantic, never load the command line's QR library, and are answered without the Powertools resolver.
     loaded = set(_after_import("functions.share.handler"))
-    assert sorted({*NEVER_ON_THE_RESPOND_PATH, "jinja2", "segno"} & loaded) == []
+    assert sorted({*NEVER_ON_THE_WEB_PATH, *WITH_A_NEW_INVITE, "segno"} & loaded) == []
+
+
+def test_a_share_page_request_is_answered_without_the_resolver() -> None:
+    # Given a fresh interpreter with the share handler, its route code stubbed (no AWS here)
+    probe = (
+        "[(h := sys.modules['functions.share.handler']).__setattr__('question', lambda survey_id:"
+        " h.Reply(200, 'text/html', survey_id)), h.lambda_handler(__import__('local.lambda_events')"
+        ".lambda_events.http_event('GET', '/s/s-1'), __import__('local.lambda_events').lambda_events"
+        ".LambdaContext())['body'], sorted(set(" + repr(NEVER_ON_THE_WEB_PATH) + ") & set(sys.modules))]"
+    )
+    # When a person opens the link's page
+    _, body, loaded = _after_import("functions.share.handler", probe)
+    # Then it is answered, and still neither the Powertools resolver nor pydantic has loaded
+    assert body == "s-1"
+    assert loaded == []

@@ -30,7 +30,6 @@ from typing import Any
 from nps.channels.eligibility import PeriodInvite, StoredContact, WebState, WebSurvey
 from nps.kernel import aws
 from nps.kernel.periods import iso_timestamp
-from nps.sending.adapters.invites import invites_sent_keys
 
 DEFINITION = "definition"
 _CACHE_SECONDS = 60.0
@@ -294,6 +293,10 @@ class WebStore:
 
     def _show_actions(self, request: ShowRequest) -> tuple[list[ShowItem], list[dict[str, Any]]]:
         """The show transaction's items (what each is) and actions, in the same order."""
+        # Only a shown prompt creates an invite: its aggregate keys (and the wave planner and aggregation
+        # behind them) are not loaded for the cold start of every other request.
+        from nps.sending.adapters.invites import invites_sent_keys
+
         now_iso = iso_timestamp(request.now)
         ttl = {"N": str(request.expires_at + RETENTION_SECONDS)}
         survey = request.survey
