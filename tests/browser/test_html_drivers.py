@@ -94,7 +94,9 @@ def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("viewport", [{"width": 320, "height": 700}, {"width": 375, "height": 812}, {"width": 1280, "height": 900}])
+@pytest.mark.parametrize(
+    "viewport", [{"width": 320, "height": 700}, {"width": 375, "height": 812}, {"width": 1280, "height": 900}]
+)
 def test_the_drivers_section_is_drawn_labelled_and_accessible(
     browser: Any, report_file: Path, viewport: dict[str, int]
 ) -> None:
