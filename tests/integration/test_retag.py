@@ -6,11 +6,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from functions.respond import handler as respond
+from local.demo_reasons import check_drivers
 from local.environment import LocalStack, StreamReader
 from nps.cli.main import main as cli
 from nps.kernel import aws
@@ -108,6 +110,38 @@ def test_retag_moves_only_theme_slices_to_a_recount_and_publishes_nothing(
     assert all("#theme=" in pk for pk, _ in moved)
     # And no subscriber heard of it (no scored, comment or retracted event: nobody is alerted)
     assert drain(events) == []
+
+
+def test_the_demos_driver_check_agrees_after_a_retag_and_fails_on_an_aggregate_off_by_one(
+    platform: LocalStack, reader: StreamReader
+) -> None:
+    # Given a scored campaign, re-tagged with a changed taxonomy and scored again
+    tap_a_campaign(platform)
+    score_all(reader)
+    change_taxonomy(platform, NEW_THEMES)
+    assert nps("survey", "retag", "survey-1")[0] == 0
+    score_all(reader)
+    today = datetime.now(UTC).date()
+    # Then the driver table `make demo` prints equals its recount of the stored responses
+    assert check_drivers(platform, "survey-1", today - timedelta(days=1), today + timedelta(days=1)) == []
+    # And the check is a recount, not a second reading of the aggregates: one detractor taken from one
+    # theme slice's items is found
+    client = aws.client("dynamodb")
+    tampered = 0
+    for item in client.scan(TableName=platform.tables["aggregates"])["Items"]:
+        scores = [f"score_{value}" for value in range(7) if int(item.get(f"score_{value}", {}).get("N", "0")) > 0]
+        if "#theme=price#" in item["pk"]["S"] and scores:
+            client.update_item(  # one detractor fewer, in whichever form the report reads
+                TableName=platform.tables["aggregates"],
+                Key={"pk": item["pk"], "period": item["period"]},
+                UpdateExpression="ADD detractors :minus, #score :minus",
+                ExpressionAttributeNames={"#score": scores[0]},
+                ExpressionAttributeValues={":minus": {"N": "-1"}},
+            )
+            tampered += 1
+    assert tampered
+    found = check_drivers(platform, "survey-1", today - timedelta(days=1), today + timedelta(days=1))
+    assert any(line.startswith("theme=price: report") for line in found), found
 
 
 def test_a_second_run_changes_nothing_and_a_dry_run_writes_nothing(platform: LocalStack, reader: StreamReader) -> None:
