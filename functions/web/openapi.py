@@ -289,7 +289,8 @@ def document() -> str:
                 "A score sent with the comment is the person's answer and is recorded first. The follow-up "
                 "answers (driver, CSAT, CES) are recorded on the same response in one write with the comment, "
                 "which is tagged with the survey's themes; within the edit window each answer replaces the one "
-                "on record, after it the answers on record stand (a comment is still saved).",
+                "on record, after it the answers on record stand (a comment is still saved; answers alone are "
+                "refused).",
                 CommentRequest,
                 {"description": "Saved"} | _ref(Recorded),
                 {
@@ -299,7 +300,10 @@ def document() -> str:
                         "(unknown_driver), CSAT not an integer 1–5 (csat_out_of_range), CES not an integer 1–7 "
                         "(ces_out_of_range), an answer to a question the survey has off (question_not_asked)"
                     ),
-                    "409": "No answer on record and no score sent (no_answer)",
+                    "409": (
+                        "No answer on record and no score sent (no_answer); answers without a comment after the "
+                        "edit window, nothing recorded (edit_window_closed)"
+                    ),
                     "422": "Comment empty or longer than 2,000 characters, or a bad score (bad_comment, bad_score)",
                 },
             )

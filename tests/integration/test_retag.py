@@ -6,15 +6,18 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from functions.respond import handler as respond
+from local.demo_reasons import check_drivers
 from local.environment import LocalStack, StreamReader
 from nps.cli.main import main as cli
 from nps.kernel import aws
-from nps.responding.adapters.retagging import DynamoRetagStore
+from nps.kernel.tables import RESPONSE_SURVEY_SHARDS, shard_key, survey_shards
+from nps.responding.adapters.retagging import DynamoRetagStore, decode_token, encode_token
 from nps.responding.retagging import Commented, retag
 from nps.sending.adapters.surveys import DynamoSurveyRepository
 from nps.sending.surveys import Survey
@@ -107,6 +110,38 @@ def test_retag_moves_only_theme_slices_to_a_recount_and_publishes_nothing(
     assert all("#theme=" in pk for pk, _ in moved)
     # And no subscriber heard of it (no scored, comment or retracted event: nobody is alerted)
     assert drain(events) == []
+
+
+def test_the_demos_driver_check_agrees_after_a_retag_and_fails_on_an_aggregate_off_by_one(
+    platform: LocalStack, reader: StreamReader
+) -> None:
+    # Given a scored campaign, re-tagged with a changed taxonomy and scored again
+    tap_a_campaign(platform)
+    score_all(reader)
+    change_taxonomy(platform, NEW_THEMES)
+    assert nps("survey", "retag", "survey-1")[0] == 0
+    score_all(reader)
+    today = datetime.now(UTC).date()
+    # Then the driver table `make demo` prints equals its recount of the stored responses
+    assert check_drivers(platform, "survey-1", today - timedelta(days=1), today + timedelta(days=1)) == []
+    # And the check is a recount, not a second reading of the aggregates: one detractor taken from one
+    # theme slice's items is found
+    client = aws.client("dynamodb")
+    tampered = 0
+    for item in client.scan(TableName=platform.tables["aggregates"])["Items"]:
+        scores = [f"score_{value}" for value in range(7) if int(item.get(f"score_{value}", {}).get("N", "0")) > 0]
+        if "#theme=price#" in item["pk"]["S"] and scores:
+            client.update_item(  # one detractor fewer, in whichever form the report reads
+                TableName=platform.tables["aggregates"],
+                Key={"pk": item["pk"], "period": item["period"]},
+                UpdateExpression="ADD detractors :minus, #score :minus",
+                ExpressionAttributeNames={"#score": scores[0]},
+                ExpressionAttributeValues={":minus": {"N": "-1"}},
+            )
+            tampered += 1
+    assert tampered
+    found = check_drivers(platform, "survey-1", today - timedelta(days=1), today + timedelta(days=1))
+    assert any(line.startswith("theme=price: report") for line in found), found
 
 
 def test_a_second_run_changes_nothing_and_a_dry_run_writes_nothing(platform: LocalStack, reader: StreamReader) -> None:
@@ -222,6 +257,53 @@ def test_a_token_of_another_survey_is_refused(platform: LocalStack) -> None:
     status, _, err = nps("survey", "retag", "survey-1", "--resume", token)
     assert status == 2
     assert "printed for another survey" in err
+
+
+SHARD_0 = shard_key("survey-1", 0)
+LAST = RESPONSE_SURVEY_SHARDS  # the previous by_survey index
+FORGED_KEYS: list[tuple[int, dict[str, Any]]] = [
+    (0, {"invite_id": {"S": "x"}}),  # no index keys: the query would fail on the target
+    (0, {"invite_id": {"S": "x"}, "first_answered_at": {"S": "2026-01-01"}}),
+    (0, {"invite_id": {"S": "x"}, "survey_shard": {"S": shard_key("survey-2", 0)}, "first_answered_at": {"S": "1"}}),
+    (0, {"invite_id": {"S": "x"}, "survey_shard": {"S": shard_key("survey-1", 1)}, "first_answered_at": {"S": "1"}}),
+    (0, {"invite_id": {"S": ""}, "survey_shard": {"S": SHARD_0}, "first_answered_at": {"S": "1"}}),
+    (0, {"invite_id": {"S": "x"}, "survey_id": {"S": "survey-1"}, "first_answered_at": {"S": "1"}}),
+    (
+        RESPONSE_SURVEY_SHARDS,
+        {"invite_id": {"S": "x"}, "survey_shard": {"S": SHARD_0}, "first_answered_at": {"S": "1"}},
+    ),
+    (
+        RESPONSE_SURVEY_SHARDS,
+        {"invite_id": {"S": "x"}, "survey_id": {"S": "survey-2"}, "first_answered_at": {"S": "1"}},
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "key"), FORGED_KEYS)
+def test_a_forged_resume_key_is_a_bad_option_not_a_failed_query(
+    platform: LocalStack, source: int, key: dict[str, Any]
+) -> None:
+    # Given a token in the printed form, for this survey, but with a key its index partition never returns
+    put_reasons_survey(platform)
+    token = encode_token("survey-1", source, key)
+    # Then it is refused as a bad option (exit 2, one line), before any query runs
+    status, out, err = nps("survey", "retag", "survey-1", "--resume", token)
+    assert (status, out) == (2, "")
+    assert "--resume: the resume token is not one" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_every_key_a_run_prints_decodes_to_itself() -> None:
+    for source, shard in enumerate(survey_shards("survey-1")):
+        key = {"invite_id": {"S": "i"}, "survey_shard": {"S": shard}, "first_answered_at": {"S": "2026"}}
+        assert decode_token(encode_token("survey-1", source, key), "survey-1", RESPONSE_SURVEY_SHARDS + 1) == (
+            source,
+            key,
+        )
+    previous = {"invite_id": {"S": "i"}, "survey_id": {"S": "survey-1"}, "first_answered_at": {"S": "2026"}}
+    token = encode_token("survey-1", RESPONSE_SURVEY_SHARDS, previous)
+    assert decode_token(token, "survey-1", RESPONSE_SURVEY_SHARDS + 1) == (RESPONSE_SURVEY_SHARDS, previous)
+    assert decode_token(encode_token("survey-1", 3, None), "survey-1", RESPONSE_SURVEY_SHARDS + 1) == (3, None)
 
 
 def test_commented_carries_no_more_than_tagging_needs() -> None:

@@ -130,6 +130,22 @@ def test_answers_alone_are_saved_and_change_within_the_edit_window_only(
     assert stored["themes"] == {"L": [{"S": "support"}]}
 
 
+def test_answers_alone_after_the_edit_window_are_refused_not_thanked_for(
+    web: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given answers on record and an edit window that has closed
+    token = answered(web, "c-late", 9)
+    assert call(SURVEY_ID, "comments", {"ask_token": token, "driver": "support", "csat": 5}).status == 200
+    monkeypatch.setattr(web_function.service(), "edit_window", timedelta(seconds=-3600))
+    # When answers arrive alone (the widget sends the score with them)
+    reply = call(SURVEY_ID, "comments", {"ask_token": token, "driver": "price", "csat": 1, "score": 9})
+    # Then the reply says they were not recorded (not {"recorded": true}), and the answers on record stand
+    assert (reply.status, reply.body["error"]["code"]) == (409, "edit_window_closed")
+    (stored,) = responses(web)
+    assert (stored["driver"], stored["csat"]) == ({"S": "support"}, {"N": "5"})
+    assert "comment" not in stored
+
+
 def test_neither_a_comment_nor_an_answer_is_a_bad_request(web: LocalStack) -> None:
     token = answered(web, "c-3")
     reply = call(SURVEY_ID, "comments", {"ask_token": token, "score": 6})

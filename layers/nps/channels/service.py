@@ -433,7 +433,8 @@ class WebService:
 
         Raises :class:`BadRequest` (neither a comment nor an answer), :class:`BadComment`, :class:`BadScore`,
         :class:`BadAnswer` (an answer the survey does not ask or allow), :class:`NoAnswer` (no answer on
-        record and no score) and :class:`CommentLimit`; nothing is written for any of them."""
+        record and no score), :class:`CommentLimit` and :class:`EditWindowClosed` (answers without a comment
+        after the edit window: the answers on record stand); nothing is written for any of them."""
         now = self.clock()
         if raw_comment is not None and not isinstance(raw_comment, str):
             raise BadComment("comment must be a string")
@@ -464,7 +465,7 @@ class WebService:
             if recorded.outcome is not RecordOutcome.LOCKED:
                 self.store.mark_answered(invite.invite_id, now)
         try:
-            self.responses.save_comment(
+            saved = self.responses.save_comment(
                 invite.invite_id,
                 text,
                 iso_timestamp(now),
@@ -476,6 +477,9 @@ class WebService:
             raise NoAnswer("answer the question before commenting") from error
         except CommentLimitReached as error:
             raise CommentLimit("this answer has taken its comments") from error
+        if not saved and text is None:
+            # Answers alone after the edit window: nothing was written, so the request must not say it was.
+            raise EditWindowClosed("the answers can no longer be changed")
 
     def dismiss(self, survey: WebSurvey, ask_token: object) -> None:
         """The person closed the prompt: not asked again for ``dismissal_delay_days``."""

@@ -382,6 +382,18 @@ class Answer:
     response_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class SavedComment:
+    """What the comment form saved, for the page that thanks for it (as the email page's
+    :class:`nps.responding.service.CommentResult`)."""
+
+    response_id: str
+    #: False when answers were sent after the edit window: the answers on record stand, none was saved.
+    answers_saved: bool = True
+    #: False when only answers were sent (the comment was empty).
+    comment_saved: bool = True
+
+
 #: Verifies a contact token for a survey at a time with a longest lifetime (seconds): the contact id, its
 #: locale and its signed attributes; raises :class:`LinkInvalid`, :class:`WrongSurvey`, :class:`LinkExpired`.
 ContactVerifier = Callable[[str, str, float, int], tuple[str, str | None, Mapping[str, str]]]
@@ -536,14 +548,15 @@ class ShareService:
         driver: str | None = None,
         csat: str | None = None,
         ces: str | None = None,
-    ) -> str:
+    ) -> SavedComment:
         """Save the "why?" comment and the follow-up answers (``driver``, ``csat``, ``ces``: the raw form
         fields, None when not answered, parsed as the email page parses them against the survey's
         questions) on the respondent's answer of this window, in one write. The comment is cleaned as the
         email page's (:func:`nps.responding.service.clean_comment`) and tagged with the survey's themes in
         ``locale``; it may be empty when an answer is given. A score sent with them is recorded first, as
         the email page does. Answers change within the edit window only (after it the answers on record
-        stand and a comment is still saved). Returns the response id. Raises :class:`BadAnswer`,
+        stand and a comment is still saved). Returns the response id and what was saved (answers sent after
+        the window are not: the page must say so rather than thank for them). Raises :class:`BadAnswer`,
         :class:`EmptyComment` (no comment and no answer), :class:`CommentTooLong`, :class:`NoAnswer` (no
         answer on record and no score) and :class:`CommentLimit`; nothing is written for any of them."""
         try:
@@ -572,7 +585,7 @@ class ShareService:
         elif self.responses.get(target) is None:
             raise NoAnswer()
         try:
-            self.responses.save_comment(
+            saved = self.responses.save_comment(
                 target,
                 text,
                 iso_timestamp(self.clock()),
@@ -582,7 +595,7 @@ class ShareService:
             )
         except CommentLimitReached as error:
             raise CommentLimit() from error
-        return target
+        return SavedComment(target, answers_saved=saved, comment_saved=text is not None)
 
     def _invite(self, survey: ShareSurvey, respondent: Respondent, target: str, locale: str, now: datetime) -> Invite:
         """The answer's invite: the ids the response item carries, and the invite item written beside it."""

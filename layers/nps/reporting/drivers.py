@@ -121,7 +121,8 @@ def drivers_report(
     """Every driver and theme of ``survey_id`` with aggregates in the quarters overlapping ``span``.
 
     Reads the base slice (``*`` × ``channel``) once over the range and each reason's slice over the
-    range and per period of ``granularity``. Rows are sorted by mentions, most first, then by id.
+    range and per period of ``granularity``; a reason no response of the range mentions has no row. Rows
+    are sorted by mentions, most first, then by id.
     Raises :class:`nps.reporting.figures.UnknownSurvey` for a survey without aggregates and
     :class:`nps.reporting.ranges.RangeError` (via the trend) for too many periods.
     """
@@ -134,6 +135,10 @@ def drivers_report(
         for reason in ids:
             segment = f"{dimension}={reason}"
             figures = mentions(base, service.counters(survey_id, span, segment, channel))
+            if not figures.mentioning.n:
+                # Mentioned by no response of the range: by none any more (a theme a re-tag removed, a
+                # driver every answer changed away from) leaves a slice of zeros, which is no row.
+                continue
             trend = service.trend(survey_id, span, granularity, segment, channel)
             found.append(ReasonRow(dimension, reason, figures, trend))
         return sorted(found, key=lambda row: (-row.n, row.reason))

@@ -279,7 +279,7 @@ def test_comments_are_cleaned_refused_or_saved_like_the_email_pages() -> None:
     with pytest.raises(CommentTooLong):
         share.comment(found, who, "x" * 2001, "5", "en")
     assert store.items == {}
-    target = share.comment(found, who, "  Long queue\u202e ", "5", "en")
+    target = share.comment(found, who, "  Long queue\u202e ", "5", "en").response_id
     assert store.comments[target] == ["Long queue"]
     store.full = True
     with pytest.raises(CommentLimit):
@@ -482,7 +482,9 @@ def test_follow_up_answers_are_saved_with_or_without_a_comment() -> None:
     share = service(store, Clock())
     found = survey(REASONS)
     who = share.respondent(found, None, BROWSER)
-    target = share.comment(found, who, "", "7", "en", driver="support", csat="4")
+    saved = share.comment(found, who, "", "7", "en", driver="support", csat="4")
+    target = saved.response_id
+    assert (saved.answers_saved, saved.comment_saved) == (True, False)
     assert store.answers[target] == [FollowUpAnswers(driver="support", csat=4)]
     assert target not in store.comments
     share.comment(found, who, "Quick", None, "en", csat="5")

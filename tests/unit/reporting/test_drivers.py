@@ -95,8 +95,8 @@ def test_the_driver_report_equals_a_recount_of_the_responses(responses: list[Res
     if ces_answers:
         assert report.ces.mean is not None
         assert abs(report.ces.mean - sum(ces_answers) / len(ces_answers)) < 1e-9
-    expected_drivers = {r.driver for r in responses if r.driver is not None}
-    expected_themes = {t for r in responses for t in r.themes}
+    expected_drivers = {r.driver for r in base if r.driver is not None}
+    expected_themes = {t for r in base for t in r.themes}
     assert {row.reason for row in report.drivers} == expected_drivers
     assert {row.reason for row in report.themes} == expected_themes
     for row in report.rows:

@@ -33,7 +33,9 @@ from nps.responding.retagging import Commented, Page
 _FILTER = (
     "(attribute_not_exists(#counted) OR #counted <> :false) AND attribute_exists(#comment) AND size(#comment) > :zero"
 )
-_KEY_NAMES = frozenset({"invite_id", "survey_shard", "survey_id", "first_answered_at"})
+#: The names of a ``LastEvaluatedKey`` of each index: the table key, the index's partition and sort keys.
+_SHARD_KEY = frozenset({"invite_id", "survey_shard", "first_answered_at"})
+_SURVEY_KEY = frozenset({"invite_id", "survey_id", "first_answered_at"})
 
 
 class BadToken(ValueError):
@@ -60,9 +62,23 @@ def decode_token(token: str, survey_id: str, sources: int) -> tuple[int, dict[st
     source, key = raw["source"], raw["key"]
     if not isinstance(source, int) or not 0 <= source < sources or not isinstance(key, dict):
         raise BadToken("the resume token is not one `nps survey retag` printed")
-    if not set(key) <= _KEY_NAMES or not all(isinstance(v, str) for v in key.values()):
+    if key and not _key_of(survey_id, source, sources, key):
+        # A key this survey's index partition could not have returned: the query would fail on the
+        # target (or read another partition), so it is refused here as the bad option it is.
         raise BadToken("the resume token is not one `nps survey retag` printed")
     return source, ({name: {"S": value} for name, value in key.items()} or None)
+
+
+def _key_of(survey_id: str, source: int, sources: int, key: dict[str, Any]) -> bool:
+    """Whether ``key`` is a ``LastEvaluatedKey`` that index source ``source`` of ``survey_id`` returns: the
+    table key, the index partition (this survey's shard, or the survey on the previous index) and the sort
+    key, each a non-empty string."""
+    if not all(isinstance(value, str) and value for value in key.values()):
+        return False
+    if source < sources - 1:
+        shards = survey_shards(survey_id)
+        return set(key) == _SHARD_KEY and source < len(shards) and key["survey_shard"] == shards[source]
+    return set(key) == _SURVEY_KEY and key["survey_id"] == survey_id
 
 
 def _themes(item: dict[str, Any]) -> tuple[str, ...]:
