@@ -420,7 +420,7 @@ def comment(survey_id: str) -> Reply:
     respondent = service().respondent(survey, form["t"], form["b"])
     locale = _locale(survey, respondent.locale)
     try:
-        service().comment(
+        saved = service().comment(
             survey, respondent, form["comment"], form["score"], locale,
             driver=form["driver"], csat=form["csat"], ces=form["ces"],
         )  # fmt: skip
@@ -434,7 +434,16 @@ def comment(survey_id: str) -> Reply:
             status=EmptyComment.status, comment_text=form["comment"] or "",
         )  # fmt: skip
     logger.info("share comment saved", extra={"survey_id": survey.survey_id, "channel": survey.share.channel})
-    return page("pages/comment_saved.html", 200, locale, survey.page(locale))
+    # Answers sent after the edit window are not saved: the page says so rather than thanking for them.
+    return page(
+        "pages/comment_saved.html",
+        200,
+        locale,
+        survey.page(locale),
+        answers_locked=not saved.answers_saved,
+        comment_saved=saved.comment_saved,
+        edit_window_days=service().edit_window.days,
+    )
 
 
 # -- refusals --------------------------------------------------------------------------------------------

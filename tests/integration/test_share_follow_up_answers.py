@@ -145,15 +145,6 @@ def test_the_service_says_which_of_the_comment_and_the_answers_were_saved(
     assert responses(stack)[0]["driver"] == {"S": "support"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "functions/share/handler.py renders pages/comment_saved.html without what was saved: it must pass "
-        "answers_locked=not saved.answers_saved, comment_saved=saved.comment_saved and "
-        "edit_window_days=service().edit_window.days, with saved = service().comment(...), as the respond "
-        "function does"
-    ),
-)
 def test_the_page_after_the_comment_form_says_what_was_saved(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
