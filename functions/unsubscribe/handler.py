@@ -5,23 +5,34 @@ The POST is also what mail clients send for RFC 8058 one-click unsubscribe (body
 ``List-Unsubscribe=One-Click``). GET never changes anything: link scanners fetch every link in a message.
 The POST writes the suppressions only; ``NPS Contact Unsubscribed`` is published from them by the
 suppression events function (the suppressions stream), so the bus cannot fail an unsubscribe.
+
+Two doors lead to the same route code. A ``GET`` or ``POST`` of ``/u/{token}`` with a token of URL-safe
+characters (every link this platform writes) is answered directly, without the Powertools resolver. Any
+other request (an unknown route or method, another spelling of the path) goes to :func:`resolver`, the
+Powertools resolver with the same routes and error pages, loaded only when such a request comes: its
+package is about a fifth of a cold start (``make bench``; tests/architecture). Both doors answer the same
+bytes (tests/integration/test_unsubscribe_doors.py).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.config import settings
 from nps.kernel.locales import accept_language, resolve_locale
 from nps.kernel.rendering import HTML, page_headers, render
+from nps.kernel.request_bodies import lower_headers
 from nps.links.adapters.keyring import load_id_key, load_keyring
 from nps.sending.adapters.contacts import DynamoContactAddresses
 from nps.sending.adapters.invites import DynamoInviteLifecycle
@@ -29,10 +40,12 @@ from nps.sending.adapters.suppressions import DynamoSuppressionRepository
 from nps.sending.settings import sending_settings
 from nps.sending.unsubscribing import UnsubscribeLinkInvalid, UnsubscribeService, unsubscribe_method
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
 MAX_BODY_BYTES = 4096
 
 logger = Logger(service="unsubscribe")
-app = APIGatewayHttpResolver()
 
 
 @lru_cache(maxsize=1)
@@ -49,18 +62,46 @@ def service() -> UnsubscribeService:
     )
 
 
+# -- requests --------------------------------------------------------------------------------------------
+#: The request this invocation answers (an HTTP API payload 2.0 event; set by :func:`begin`, read by both doors).
+_EVENT: ContextVar[dict[str, Any]] = ContextVar("unsubscribe_request")
+
+
+def begin(event: dict[str, Any]) -> None:
+    """Make ``event`` the request being answered, by either door."""
+    _EVENT.set(event)
+
+
+def current() -> dict[str, Any]:
+    """The request being answered."""
+    return _EVENT.get()
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a route or refusal answers: its status, content type, body and headers."""
+
+    status: int
+    content_type: str
+    body: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _headers() -> dict[str, str]:
+    return lower_headers(current().get("headers"))
+
+
 def _locale(preferred: str | None = None) -> str:
-    header = app.current_event.headers.get("accept-language")
-    return resolve_locale(preferred, *accept_language(header), settings().default_locale)
+    return resolve_locale(preferred, *accept_language(_headers().get("accept-language")), settings().default_locale)
 
 
-def _page(template: str, status: int, locale: str, brand: PageBrand = NEUTRAL_BRAND, **context: Any) -> Response[str]:
-    body = render(template, locale, brand, **context)
-    return Response(status_code=status, content_type=HTML, body=body, headers=page_headers(brand))
+def _page(template: str, status: int, locale: str, brand: PageBrand = NEUTRAL_BRAND, **context: Any) -> Reply:
+    return Reply(status, HTML, render(template, locale, brand, **context), page_headers(brand))
 
 
-@app.get("/u/<token>")
-def confirm(token: str) -> Response[str]:
+# -- routes ----------------------------------------------------------------------------------------------
+def confirm(token: str) -> Reply:
+    """The confirmation page (or "already unsubscribed"); writes nothing."""
     invite = service().invite_for(token)
     if service().already_unsubscribed(invite):
         # Opening the link again after unsubscribing: say so, rather than ask again (nothing is written).
@@ -68,9 +109,9 @@ def confirm(token: str) -> Response[str]:
     return _page("pages/unsubscribe.html", 200, _locale(invite.locale), invite.page, action=f"/u/{token}")
 
 
-@app.post("/u/<token>")
-def unsubscribe(token: str) -> Response[str]:
-    method = unsubscribe_method(app.current_event.headers.get("content-type"), _body())
+def unsubscribe(token: str) -> Reply:
+    """Suppress the link's contact (a form POST or an RFC 8058 one-click POST)."""
+    method = unsubscribe_method(_headers().get("content-type"), _body())
     result = service().unsubscribe(token, method)
     logger.info(
         "contact unsubscribed",
@@ -88,7 +129,7 @@ def unsubscribe(token: str) -> Response[str]:
 def _body() -> bytes:
     """The request body as bytes (API Gateway base64-encodes binary bodies such as multipart forms);
     empty when it is larger than a one-click form can be or not valid base64."""
-    event = app.current_event
+    event = current()
     raw = event.get("body") or ""
     if len(raw) > MAX_BODY_BYTES * 2:
         return b""
@@ -102,23 +143,89 @@ def _body() -> bytes:
     return body if len(body) <= MAX_BODY_BYTES else b""
 
 
-@app.exception_handler(UnsubscribeLinkInvalid)  # type: ignore[untyped-decorator]
-def invalid_link(_: UnsubscribeLinkInvalid) -> Response[str]:
+# -- refusals --------------------------------------------------------------------------------------------
+def invalid_link(_: UnsubscribeLinkInvalid) -> Reply:
     logger.info("unsubscribe refused", extra={"reason": "link_invalid"})
     return _page("pages/message.html", 403, _locale(), message="link_invalid")
 
 
-@app.not_found
-def not_found(_: Exception) -> Response[str]:
+def not_found() -> Reply:
     return _page("pages/message.html", 404, _locale(), message="not_found")
 
 
-@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-def unexpected(_: Exception) -> Response[str]:
+def unexpected(_: Exception) -> Reply:
     logger.exception("unexpected error while unsubscribing")
     return _page("pages/message.html", 500, _locale(), message="server_error")
 
 
+#: What answers each kind of error a route raises (the most specific class of its MRO wins).
+REFUSALS: dict[type[Exception], Callable[[Any], Reply]] = {
+    UnsubscribeLinkInvalid: invalid_link,
+    Exception: unexpected,
+}
+
+
+# -- the direct door: the link's routes, written the way the links are ------------------------------------
+_LINK_PATH = re.compile(r"/u/([A-Za-z0-9_.~-]+)")
+#: A route's code, given the link's token.
+Route = Callable[[str], Reply]
+_ROUTES: dict[str, Route] = {"GET": confirm, "POST": unsubscribe}
+
+
+def direct_route(event: dict[str, Any]) -> tuple[Route, str] | None:
+    """The route code answering ``event`` and its token without the resolver, or ``None`` for a request
+    :func:`resolver` must route (another method, path, stage or spelling)."""
+    context = event.get("requestContext") or {}
+    if context.get("stage") != "$default":
+        return None
+    method = context.get("http", {}).get("method")
+    match = _LINK_PATH.fullmatch(event.get("rawPath") or "")
+    if match is None or method not in _ROUTES:
+        return None
+    return _ROUTES[method], match[1]
+
+
+def payload(reply: Reply) -> dict[str, Any]:
+    """The HTTP API (payload 2.0) answer, shaped as the Powertools resolver shapes it."""
+    headers = dict(reply.headers)
+    headers.setdefault("Content-Type", reply.content_type)
+    return {"statusCode": reply.status, "body": reply.body, "isBase64Encoded": False, "headers": headers, "cookies": []}
+
+
+def answer_directly(route: Route, token: str) -> dict[str, Any]:
+    """Run ``route``; an error is answered by its refusal in :data:`REFUSALS`, as the resolver does."""
+    try:
+        reply = route(token)
+    except Exception as error:  # every error has its refusal (Exception: 500)
+        refusal = next(REFUSALS[kind] for kind in type(error).__mro__ if kind in REFUSALS)
+        reply = refusal(error)
+    return payload(reply)
+
+
+# -- the resolver door (Powertools): every other request -------------------------------------------------
+@lru_cache(maxsize=1)
+def resolver() -> APIGatewayHttpResolver:
+    """The Powertools resolver with the same routes and refusals, for every request :func:`direct_route`
+    leaves to it (anything else is the 404 page)."""
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+    app = APIGatewayHttpResolver()
+
+    def response(reply: Reply) -> Response[str]:
+        return Response(reply.status, reply.content_type, reply.body, dict(reply.headers))
+
+    app.get("/u/<token>")(lambda token: response(confirm(token)))
+    app.post("/u/<token>")(lambda token: response(unsubscribe(token)))
+    for kind, refusal in REFUSALS.items():
+        app.exception_handler(kind)(lambda error, refusal=refusal: response(refusal(error)))
+    app.not_found(lambda _: response(not_found()))
+    return app
+
+
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    begin(event)
+    route = direct_route(event)
+    if route is None:
+        return resolver().resolve(event, context)
+    return answer_directly(*route)

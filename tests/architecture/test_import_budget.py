@@ -163,3 +163,25 @@ def test_a_share_page_request_is_answered_without_the_resolver() -> None:
     # Then it is answered, and still neither the Powertools resolver nor pydantic has loaded
     assert body == "s-1"
     assert loaded == []
+
+
+def test_the_unsubscribe_handler_imports_no_pydantic_or_resolver() -> None:
+    # Its links are answered without the Powertools resolver (loaded only for any other request).
+    loaded = set(_after_import("functions.unsubscribe.handler"))
+    assert sorted({*NEVER_ON_THE_RESPOND_PATH, "aws_lambda_powertools.event_handler", "asyncio"} & loaded) == []
+
+
+def test_an_unsubscribe_link_is_answered_without_the_resolver() -> None:
+    # Given a fresh interpreter with the unsubscribe handler, its route code stubbed (no AWS here)
+    never = (*NEVER_ON_THE_RESPOND_PATH, "aws_lambda_powertools.event_handler", "asyncio")
+    probe = (
+        "[(h := sys.modules['functions.unsubscribe.handler'])._ROUTES.__setitem__('GET', lambda token:"
+        " h.Reply(200, 'text/html', token)), h.lambda_handler(__import__('local.lambda_events')"
+        ".lambda_events.http_event('GET', '/u/tok-1'), __import__('local.lambda_events').lambda_events"
+        ".LambdaContext())['body'], sorted(set(" + repr(never) + ") & set(sys.modules))]"
+    )
+    # When a person opens the link
+    _, body, loaded = _after_import("functions.unsubscribe.handler", probe)
+    # Then it is answered, and still neither the Powertools resolver nor pydantic has loaded
+    assert body == "tok-1"
+    assert loaded == []
