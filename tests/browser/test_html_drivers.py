@@ -20,10 +20,9 @@ from nps.reporting.drivers import drivers_report
 from nps.reporting.figures import ReportService
 from nps.reporting.html import comments_by_reason, render_report
 from nps.reporting.ranges import DateRange
-from nps.scoring.aggregation import aggregate_keys, contribution
 from nps.scoring.records import Response
 from tests.browser.accessibility import assert_accessible
-from tests.support.report_source import FakeAggregateSource
+from tests.support.report_source import aggregated
 
 pytestmark = [pytest.mark.browser]
 
@@ -79,13 +78,7 @@ def _comments(responses: list[Response]) -> list[StoredResponse]:
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     responses = _responses()
-    source = FakeAggregateSource()
-    for response in responses:
-        for key in aggregate_keys(response):
-            counters = source.items.setdefault((key.pk, key.period), {})
-            for name, value in contribution(response).items():
-                counters[name] = counters.get(name, 0) + value
-    service = ReportService(source)
+    service = ReportService(aggregated(responses))
     report = service.report("pulse", SPAN, Granularity.MONTH, survey_name="Customer pulse")
     drivers = drivers_report(service, "pulse", SPAN, Granularity.MONTH)
     behind = comments_by_reason(drivers, _comments(responses))

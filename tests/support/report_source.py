@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from local.reporting_data import synthetic_aggregates
 from nps.kernel.periods import Granularity
 from nps.reporting.ranges import DateRange, periods
+from nps.scoring.aggregation import aggregate_keys, contribution
+from nps.scoring.records import Response
 
 
 class FakeAggregateSource:
@@ -52,4 +55,15 @@ def daily_history(
                                                           "region": ("emea", "amer")}
         )
     )  # fmt: skip
+    return source
+
+
+def aggregated(responses: Iterable[Response]) -> FakeAggregateSource:
+    """The aggregates the stream would write for ``responses`` (each counted once)."""
+    source = FakeAggregateSource()
+    for response in responses:
+        for key in aggregate_keys(response):
+            counters = source.items.setdefault((key.pk, key.period), {})
+            for name, value in contribution(response).items():
+                counters[name] = counters.get(name, 0) + value
     return source

@@ -253,21 +253,17 @@ class Transition(_TransitionFields):
         old: AnyResponse | None,
         new: AnyResponse | None,
     ) -> Transition:
-        return _tuple_new(
-            cls,
-            (
-                invite_id,
-                version,
-                record_time,
-                sequence_number,
-                old,
-                new,
-                old.score if old is not None and old.is_counted else None,
-                new.score if new is not None and new.is_counted else None,
-                ledger_bucket(invite_id, record_time),
-                reasons_of(old),
-                reasons_of(new),
-            ),
+        return cls.derived(
+            invite_id,
+            version,
+            record_time,
+            sequence_number,
+            old,
+            new,
+            old.score if old is not None and old.is_counted else None,
+            new.score if new is not None and new.is_counted else None,
+            reasons_of(old),
+            reasons_of(new),
         )
 
     @classmethod

@@ -19,23 +19,11 @@ from nps.reporting.figures import Catalog, ReportService
 from nps.reporting.html import reasons_chart, render_report
 from nps.reporting.ranges import DateRange
 from nps.reporting.text import format_drivers
-from nps.scoring.aggregation import aggregate_keys, contribution
 from nps.scoring.records import Response
-from tests.support.report_source import FakeAggregateSource
+from tests.support.report_source import aggregated
 
 FIRST = date(2026, 1, 1)
 SPAN = DateRange(FIRST, date(2026, 3, 31))
-
-
-def aggregated(responses: list[Response]) -> FakeAggregateSource:
-    """The aggregates the stream would write for ``responses`` (each counted once)."""
-    source = FakeAggregateSource()
-    for response in responses:
-        for key in aggregate_keys(response):
-            counters = source.items.setdefault((key.pk, key.period), {})
-            for name, value in contribution(response).items():
-                counters[name] = counters.get(name, 0) + value
-    return source
 
 
 def counts(responses: list[Response]) -> CategoryCounts:
