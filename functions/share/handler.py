@@ -27,7 +27,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -55,11 +55,13 @@ from nps.channels.share_links import (
 )
 from nps.channels.site_tokens import ContactTokenStatus, verify_contact_token
 from nps.events.names import ID_PATTERN
+from nps.kernel import replies
 from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.categories import MAX_COMMENT_LENGTH
 from nps.kernel.config import int_environment, required_environment
 from nps.kernel.locales import accept_language, resolve_locale, templates_dir
 from nps.kernel.rendering import HTML, PAGE_HEADERS, page_headers, render
+from nps.kernel.replies import Reply
 from nps.kernel.request_bodies import FORM_TYPE, BodyRefused, check_content_type, lower_headers, raw_body
 from nps.links.adapters.keyring import load_id_key, load_keyring
 from nps.reasons.answers import FollowUpAnswers
@@ -229,16 +231,6 @@ def current() -> Request:
 def begin(event: dict[str, Any]) -> None:
     """Make ``event`` the request being answered, by either door."""
     _REQUEST.set(Request(event))
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """What a route or refusal answers: its status, content type, body and headers."""
-
-    status: int
-    content_type: str
-    body: str
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _headers() -> dict[str, str]:
@@ -534,21 +526,9 @@ def direct_route(event: dict[str, Any]) -> tuple[Route, str] | None:
     return None
 
 
-def payload(reply: Reply) -> dict[str, Any]:
-    """The HTTP API (payload 2.0) answer, shaped as the Powertools resolver shapes it."""
-    headers = dict(reply.headers)
-    headers.setdefault("Content-Type", reply.content_type)
-    return {"statusCode": reply.status, "body": reply.body, "isBase64Encoded": False, "headers": headers, "cookies": []}
-
-
 def answer_directly(route: Route, survey_id: str) -> dict[str, Any]:
     """Run ``route``; an error is answered by its refusal in :data:`REFUSALS`, as the resolver does."""
-    try:
-        reply = route(survey_id)
-    except Exception as error:  # every error has its refusal (Exception: 500)
-        refusal = next(REFUSALS[kind] for kind in type(error).__mro__ if kind in REFUSALS)
-        reply = refusal(error)
-    return payload(reply)
+    return replies.answer_directly(route, survey_id, REFUSALS)
 
 
 # -- the resolver door (Powertools): every other request -------------------------------------------------

@@ -21,17 +21,18 @@ import binascii
 import re
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from nps.kernel import replies
 from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.config import settings
 from nps.kernel.locales import accept_language, resolve_locale
 from nps.kernel.rendering import HTML, page_headers, render
+from nps.kernel.replies import Reply
 from nps.kernel.request_bodies import lower_headers
 from nps.links.adapters.keyring import load_id_key, load_keyring
 from nps.sending.adapters.contacts import DynamoContactAddresses
@@ -75,16 +76,6 @@ def begin(event: dict[str, Any]) -> None:
 def current() -> dict[str, Any]:
     """The request being answered."""
     return _EVENT.get()
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """What a route or refusal answers: its status, content type, body and headers."""
-
-    status: int
-    content_type: str
-    body: str
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _headers() -> dict[str, str]:
@@ -185,21 +176,9 @@ def direct_route(event: dict[str, Any]) -> tuple[Route, str] | None:
     return _ROUTES[method], match[1]
 
 
-def payload(reply: Reply) -> dict[str, Any]:
-    """The HTTP API (payload 2.0) answer, shaped as the Powertools resolver shapes it."""
-    headers = dict(reply.headers)
-    headers.setdefault("Content-Type", reply.content_type)
-    return {"statusCode": reply.status, "body": reply.body, "isBase64Encoded": False, "headers": headers, "cookies": []}
-
-
 def answer_directly(route: Route, token: str) -> dict[str, Any]:
     """Run ``route``; an error is answered by its refusal in :data:`REFUSALS`, as the resolver does."""
-    try:
-        reply = route(token)
-    except Exception as error:  # every error has its refusal (Exception: 500)
-        refusal = next(REFUSALS[kind] for kind in type(error).__mro__ if kind in REFUSALS)
-        reply = refusal(error)
-    return payload(reply)
+    return replies.answer_directly(route, token, REFUSALS)
 
 
 # -- the resolver door (Powertools): every other request -------------------------------------------------

@@ -595,7 +595,7 @@ def test_the_follow_up_questions_pass_axe_at_phone_and_desktop_width_and_are_sto
         context.close()
 
 
-def test_choices_alone_are_sent_without_a_comment_and_nothing_chosen_is_skip(context: Any) -> None:
+def test_choices_alone_are_sent_without_a_comment_and_an_unanswered_question_is_left_out(context: Any) -> None:
     questions = {
         "driver": {"question": "What mattered most?", "choices": [{"id": "price", "label": "Price"}]},
         "csat": {"question": "How satisfied are you?", "low": "1 = very dissatisfied", "high": "5 = very satisfied"},
