@@ -66,10 +66,10 @@ _WRONG_METHOD = {
 
 
 def build() -> dict[str, Any]:
-    from functions.respond.handler import app as respond_app
+    from functions.respond.handler import resolver
 
     document: dict[str, Any] = json.loads(
-        respond_app.get_openapi_json_schema(
+        resolver().get_openapi_json_schema(
             title="NPS platform HTTP API",
             version="1.0.0",
             summary="One-tap responses to NPS surveys",

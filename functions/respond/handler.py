@@ -2,30 +2,43 @@
 
 Thin: parse the request, call :class:`nps.responding.service.ResponseService`, render a page. Typed domain
 errors map to friendly pages with the right status; nothing is recorded unless the link is valid.
+
+Two doors lead to the same route code. A request of a link's page (``/r/{token}``, ``/r/{token}/comment``,
+``/r/{token}/p``) with a token of URL-safe characters (every link this platform writes, and every
+scanner's fetch of one) is answered directly, without the Powertools resolver, by the route of its method
+or the 405 page. Any other request (an unknown route, another spelling of the path or token) goes to
+:func:`resolver`, the Powertools resolver with the same routes and pages, loaded only when such a request
+comes: its package is about a fifth of a cold start (``make bench``; tests/architecture). It also
+documents the routes (:mod:`functions.openapi`). Both doors answer the same bytes
+(tests/integration/test_respond_doors.py).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: the resolver's routes are defined inside a function, and
+# Powertools reads their annotations (the ``score`` query, the answer type) as objects to document them.
 import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from markupsafe import Markup
 
+from nps.kernel import replies
 from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.categories import MAX_COMMENT_LENGTH, ScoreOutOfRange, parse_score
 from nps.kernel.config import settings
 from nps.kernel.locales import accept_language, resolve_locale, templates_dir
 from nps.kernel.rendering import HTML, PAGE_HEADERS, page_headers, render
+from nps.kernel.replies import Reply
+from nps.kernel.request_bodies import lower_headers
 from nps.links.adapters.keyring import load_keyring
 from nps.reasons.answers import FollowUpAnswers
 from nps.reasons.scales import CES_MAX, CES_MIN, CSAT_MAX, CSAT_MIN
@@ -42,7 +55,8 @@ from nps.responding.service import (
     UnsupportedMediaType,
 )
 
-if TYPE_CHECKING:  # the OpenAPI types module is only needed by the type checker
+if TYPE_CHECKING:  # the resolver and its OpenAPI types load only with the resolver
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
     from aws_lambda_powertools.event_handler.openapi.types import (
         OpenAPIResponse,
         OpenAPIResponseContentModel,
@@ -55,7 +69,7 @@ _KNOWN_ROUTES = (
     (re.compile(r"^/r/[^/]+/comment$"), "POST"),
     (re.compile(r"^/r/[^/]+/p$"), "GET, HEAD"),
 )
-_PAGE: dict[str, OpenAPIResponseContentSchema | OpenAPIResponseContentModel] = {
+_PAGE: "dict[str, OpenAPIResponseContentSchema | OpenAPIResponseContentModel]" = {
     "text/html": {"schema": {"type": "string"}}
 }
 
@@ -103,14 +117,13 @@ ROUTE_STATUSES: dict[tuple[str, str], dict[int, str]] = {
 }
 
 
-def _documented(method: str, path: str) -> dict[int, OpenAPIResponse]:
+def _documented(method: str, path: str) -> "dict[int, OpenAPIResponse]":
     """The OpenAPI ``responses`` of one route, from :data:`ROUTE_STATUSES`."""
     return {status: {"description": text, "content": _PAGE} for status, text in ROUTE_STATUSES[(method, path)].items()}
 
 
 logger = Logger(service="respond")
 metrics = Metrics(namespace="NPS", service="respond")
-app = APIGatewayHttpResolver()
 
 
 @lru_cache(maxsize=1)
@@ -133,8 +146,23 @@ def confirm_script() -> tuple[Markup, str]:
     return Markup(script), f"'sha256-{digest}'"  # noqa: S704 - our own static file, hashed into the CSP
 
 
+# -- requests --------------------------------------------------------------------------------------------
+#: The request this invocation answers (an HTTP API payload 2.0 event; set by :func:`begin`, read by both doors).
+_EVENT: ContextVar[dict[str, Any]] = ContextVar("respond_request")
+
+
+def begin(event: dict[str, Any]) -> None:
+    """Make ``event`` the request being answered, by either door."""
+    _EVENT.set(event)
+
+
+def current() -> dict[str, Any]:
+    """The request being answered."""
+    return _EVENT.get()
+
+
 def _headers() -> dict[str, str]:
-    return {k.lower(): v for k, v in (app.current_event.headers or {}).items()}
+    return lower_headers(current().get("headers"))
 
 
 def _request_locale(preferred: str | None = None) -> str:
@@ -142,6 +170,7 @@ def _request_locale(preferred: str | None = None) -> str:
     return resolve_locale(preferred, *accept_language(header), settings().default_locale)
 
 
+# -- pages -----------------------------------------------------------------------------------------------
 def page(
     template: str,
     status: int,
@@ -150,19 +179,16 @@ def page(
     headers: dict[str, str] | None = None,
     policy: tuple[str, ...] = (),
     **context: Any,
-) -> Response[str]:
+) -> Reply:
     """An HTML page in ``locale`` showing ``brand``; ``policy`` adds CSP directives (a script's hash)."""
-    return Response(
-        status_code=status,
-        content_type=HTML,
-        body=render(template, locale, brand, **context),
-        headers=page_headers(brand, *policy) | (headers or {}),
+    return Reply(
+        status, HTML, render(template, locale, brand, **context), page_headers(brand, *policy) | (headers or {})
     )
 
 
 def message_page(
     message: str, status: int, locale: str | None = None, brand: PageBrand = NEUTRAL_BRAND, **headers: str
-) -> Response[str]:
+) -> Reply:
     """An end page: what happened (``message``: a catalog key prefix) and a way on."""
     return page("pages/message.html", status, _request_locale(locale), brand, headers=headers, message=message)
 
@@ -182,7 +208,7 @@ def _thank_you(
     brand: PageBrand = NEUTRAL_BRAND,
     comment_text: str | None = None,
     answers: FollowUpAnswers | None = None,
-) -> Response[str]:
+) -> Reply:
     """The thank-you page for ``score`` (in the invite's locale and brand, or ``locale`` and ``brand``);
     ``saved`` after the answer was confirmed by this request (the page says so, and its script does not
     confirm again); ``comment_text`` re-shows a refused empty comment with a word about it."""
@@ -209,20 +235,12 @@ def _thank_you(
     )
 
 
-@app.get(
-    "/r/<token>",
-    summary="Open a score link",
-    description=(
-        "With `score` (0–10): shows the thank-you page, whose script confirms the answer with a POST to "
-        "the same URL after a short pause (a button does it when scripts are off). The GET itself never "
-        "records an answer. Without `score`: shows the 0–10 score picker (the page SMS links open)."
-    ),
-    responses=_documented("GET", "/r/<token>"),
-    tags=["Responses"],
-)
-def open_link(token: str, score: str | None = None) -> Response[str]:
-    raw_score = app.current_event.get_query_string_value("score")
-    if len(parse_qs(app.current_event.raw_query_string or "", keep_blank_values=True).get("score", ())) > 1:
+# -- routes (each given the link's token) ----------------------------------------------------------------
+def open_score_link(token: str) -> Reply:
+    """``GET /r/{token}``: with ``score``, the thank-you page (records nothing); without, the score picker."""
+    event = current()
+    raw_score = (event.get("queryStringParameters") or {}).get("score")
+    if len(parse_qs(event.get("rawQueryString") or "", keep_blank_values=True).get("score", ())) > 1:
         # Two scores in one link is not a link we sent: refused, as a form with a repeated field is.
         raise BadScore("the link may carry one score")
     if raw_score is None:
@@ -234,18 +252,8 @@ def open_link(token: str, score: str | None = None) -> Response[str]:
     return _thank_you(token, result.score, result.invite)
 
 
-@app.post(
-    "/r/<token>",
-    summary="Confirm an answer",
-    description=(
-        "Form field `score` (0–10). Records the answer unless the invite's link activity looks automated "
-        "(a mail scanner): then it is kept aside and never counted. The latest human answer wins within "
-        "the edit window. The response does not say which it was."
-    ),
-    responses=_documented("POST", "/r/<token>"),
-    tags=["Responses"],
-)
-def confirm(token: str) -> Response[str]:
+def confirm_answer(token: str) -> Reply:
+    """``POST /r/{token}``: record the form's score (or hold it back as automated); the thank-you page."""
     result = service().confirm(token, _form_field(token, "score"), _headers())
     invite = result.invite
     logger.info(
@@ -267,52 +275,21 @@ def confirm(token: str) -> Response[str]:
     return _thank_you(token, result.score, invite, saved=True)
 
 
-@app.route(
-    "/r/<token>",
-    method="HEAD",
-    summary="Check a score link",
-    description="Read-only: link checkers and mail scanners learn whether the link works; nothing is logged.",
-    responses=_documented("HEAD", "/r/<token>"),
-    tags=["Responses"],
-)
-def open_link_head(token: str) -> Response[str]:
+def check_score_link(token: str) -> Reply:
+    """``HEAD /r/{token}``: whether the link works (its status and headers); reads and logs nothing else."""
     service().verify_link(token, service().clock(), explain=False)
-    return Response(status_code=200, content_type=HTML, body="", headers=PAGE_HEADERS)
+    return Reply(200, HTML, "", dict(PAGE_HEADERS))
 
 
-@app.get(
-    "/r/<token>/p",
-    summary="Message preview link",
-    description=(
-        "A link hidden in every email that no person sees or follows. Its fetch marks the invite's link "
-        "activity around it as automated (and retracts an answer recorded seconds before)."
-    ),
-    responses=_documented("GET", "/r/<token>/p"),
-    tags=["Responses"],
-)
-def preview(token: str) -> Response[str]:
+def fetch_preview(token: str) -> Reply:
+    """``GET /r/{token}/p``: the hidden preview link; its fetch marks the invite's link activity automated."""
     invite = service().honeypot(token)
     logger.info("preview link fetched", extra={"invite_id": invite.invite_id, "survey_id": invite.survey_id})
-    return Response(status_code=200, content_type=HTML, body="<!doctype html><title></title>", headers=PAGE_HEADERS)
+    return Reply(200, HTML, "<!doctype html><title></title>", dict(PAGE_HEADERS))
 
 
-@app.post(
-    "/r/<token>/comment",
-    summary="Save the comment",
-    description=(
-        "Form field `comment` (1–2,000 characters) for the answer on record. The page also sends `score` "
-        "(0–10), the answer it showed, which is the person's answer: it is recorded before the comment when "
-        "no answer is on record yet (the comment came before the page's automatic confirmation, or scripts "
-        "are off), when it differs from the one on record within the edit window, and in place of a score "
-        "held back as automated. Every comment is kept; the latest is the response's comment. Optional "
-        "fields `driver` (one of the invite's driver ids), `csat` (1–5) and `ces` (1–7) answer the invite's "
-        "follow-up questions on the same response (each replaces the one on record within the edit window); "
-        "with one of them, `comment` may be empty. The comment is tagged with the survey's themes."
-    ),
-    responses=_documented("POST", "/r/<token>/comment"),
-    tags=["Responses"],
-)
-def comment(token: str) -> Response[str]:
+def save_comment(token: str) -> Reply:
+    """``POST /r/{token}/comment``: the comment (and follow-up answers); the comment-saved page."""
     form = _form_of(token, "comment", "score", "driver", "csat", "ces")
     try:
         result = service().comment(
@@ -377,8 +354,8 @@ def _form_of(token: str, *names: str) -> dict[str, str | None]:
 def _form_fields(*names: str) -> dict[str, str | None]:
     """The fields ``names`` of a URL-encoded form body, strictly decoded (size, encoding and UTF-8
     checked): each at most once, no other field; a missing one is None."""
-    event = app.current_event
-    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
+    event = current()
+    content_type = (_headers().get("content-type") or "").split(";")[0].strip().lower()
     if content_type not in ("", "application/x-www-form-urlencoded"):
         raise UnsupportedMediaType("form bodies must be application/x-www-form-urlencoded")
     raw_body = event.get("body") or ""
@@ -400,36 +377,167 @@ def _form_fields(*names: str) -> dict[str, str | None]:
     return {name: fields[name][0] if fields.get(name) else None for name in names}
 
 
-@app.exception_handler(TooManyComments)  # type: ignore[untyped-decorator]
-def too_many_comments(error: TooManyComments) -> Response[str]:
+# -- refusals --------------------------------------------------------------------------------------------
+def too_many_comments(error: TooManyComments) -> Reply:
     # Counted, so a person (or a script) filling one answer with comments shows on the dashboard.
     metrics.add_metric(name="CommentsRefused", unit=MetricUnit.Count, value=1)
     logger.info("request refused", extra={"reason": error.reason, "status": error.status})
     return message_page(error.reason, error.status, error.locale, error.page)
 
 
-@app.exception_handler(ResponseError)  # type: ignore[untyped-decorator]
-def response_error(error: ResponseError) -> Response[str]:
+def response_error(error: ResponseError) -> Reply:
     logger.info("request refused", extra={"reason": error.reason, "status": error.status})
     return message_page(error.reason, error.status, error.locale, error.page)
 
 
-@app.not_found
-def not_found(_: Exception) -> Response[str]:
-    path = app.current_event.path
+def not_found(path: str) -> Reply:
+    """No route for the request: 405 (with ``Allow``) on a link's path, the 404 page elsewhere."""
     for pattern, allowed in _KNOWN_ROUTES:
         if pattern.match(path):
             return message_page("method_not_allowed", 405, Allow=allowed)
     return message_page("not_found", 404)
 
 
-@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-def unexpected(error: Exception) -> Response[str]:
+def unexpected(_: Exception) -> Reply:
     logger.exception("unexpected error while responding")
     return message_page("server_error", 500)
+
+
+#: What answers each kind of error a route raises (the most specific class of its MRO wins).
+REFUSALS: dict[type[Exception], Callable[[Any], Reply]] = {
+    TooManyComments: too_many_comments,
+    ResponseError: response_error,
+    Exception: unexpected,
+}
+
+
+# -- the direct door: a link's pages, written the way the links are --------------------------------------
+#: A route's code, given the link's token.
+Route = Callable[[str], Reply]
+_URL_SAFE = r"([A-Za-z0-9_.~-]+)"  # every link token, and every fetch of one
+#: Each link path and its routes by method (any other method: the 405 page, as the resolver answers it).
+_DIRECT: tuple[tuple[re.Pattern[str], dict[str, Route]], ...] = (
+    (re.compile(rf"/r/{_URL_SAFE}"), {"GET": open_score_link, "HEAD": check_score_link, "POST": confirm_answer}),
+    (re.compile(rf"/r/{_URL_SAFE}/comment"), {"POST": save_comment}),
+    (re.compile(rf"/r/{_URL_SAFE}/p"), {"GET": fetch_preview}),
+)
+
+
+def direct_route(event: dict[str, Any]) -> tuple[Route, str] | None:
+    """The route code answering ``event`` and its token without the resolver, or ``None`` for a request
+    :func:`resolver` must route (another path, stage or spelling)."""
+    context = event.get("requestContext") or {}
+    if context.get("stage") != "$default":  # the resolver routes the path without another stage's prefix
+        return None
+    method = context.get("http", {}).get("method")
+    path = event.get("rawPath") or ""
+    for pattern, routes in _DIRECT:
+        match = pattern.fullmatch(path)
+        if match is not None:
+            return routes.get(method, lambda _: not_found(path)), match[1]
+    return None
+
+
+def answer_directly(route: Route, token: str) -> dict[str, Any]:
+    """Run ``route``; an error is answered by its refusal in :data:`REFUSALS`, as the resolver does."""
+    return replies.answer_directly(route, token, REFUSALS)
+
+
+# -- the resolver door (Powertools): every other request, and the OpenAPI document -----------------------
+@lru_cache(maxsize=1)
+def resolver() -> "APIGatewayHttpResolver":
+    """The Powertools resolver with the same routes and refusals, for every request :func:`direct_route`
+    leaves to it; its routes' names, parameters and descriptions make the OpenAPI document."""
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+    app = APIGatewayHttpResolver()
+
+    def response(reply: Reply) -> Response[str]:
+        return Response(reply.status, reply.content_type, reply.body, dict(reply.headers))
+
+    @app.get(
+        "/r/<token>",
+        summary="Open a score link",
+        description=(
+            "With `score` (0–10): shows the thank-you page, whose script confirms the answer with a POST to "
+            "the same URL after a short pause (a button does it when scripts are off). The GET itself never "
+            "records an answer. Without `score`: shows the 0–10 score picker (the page SMS links open)."
+        ),
+        responses=_documented("GET", "/r/<token>"),
+        tags=["Responses"],
+    )
+    def open_link(token: str, score: str | None = None) -> Response[str]:  # score: read from the event
+        return response(open_score_link(token))
+
+    @app.post(
+        "/r/<token>",
+        summary="Confirm an answer",
+        description=(
+            "Form field `score` (0–10). Records the answer unless the invite's link activity looks automated "
+            "(a mail scanner): then it is kept aside and never counted. The latest human answer wins within "
+            "the edit window. The response does not say which it was."
+        ),
+        responses=_documented("POST", "/r/<token>"),
+        tags=["Responses"],
+    )
+    def confirm(token: str) -> Response[str]:
+        return response(confirm_answer(token))
+
+    @app.route(
+        "/r/<token>",
+        method="HEAD",
+        summary="Check a score link",
+        description="Read-only: link checkers and mail scanners learn whether the link works; nothing is logged.",
+        responses=_documented("HEAD", "/r/<token>"),
+        tags=["Responses"],
+    )
+    def open_link_head(token: str) -> Response[str]:
+        return response(check_score_link(token))
+
+    @app.get(
+        "/r/<token>/p",
+        summary="Message preview link",
+        description=(
+            "A link hidden in every email that no person sees or follows. Its fetch marks the invite's link "
+            "activity around it as automated (and retracts an answer recorded seconds before)."
+        ),
+        responses=_documented("GET", "/r/<token>/p"),
+        tags=["Responses"],
+    )
+    def preview(token: str) -> Response[str]:
+        return response(fetch_preview(token))
+
+    @app.post(
+        "/r/<token>/comment",
+        summary="Save the comment",
+        description=(
+            "Form field `comment` (1–2,000 characters) for the answer on record. The page also sends `score` "
+            "(0–10), the answer it showed, which is the person's answer: it is recorded before the comment "
+            "when no answer is on record yet (the comment came before the page's automatic confirmation, or "
+            "scripts are off), when it differs from the one on record within the edit window, and in place "
+            "of a score held back as automated. Every comment is kept; the latest is the response's comment. "
+            "Optional fields `driver` (one of the invite's driver ids), `csat` (1–5) and `ces` (1–7) answer "
+            "the invite's follow-up questions on the same response (each replaces the one on record within "
+            "the edit window); with one of them, `comment` may be empty. The comment is tagged with the "
+            "survey's themes."
+        ),
+        responses=_documented("POST", "/r/<token>/comment"),
+        tags=["Responses"],
+    )
+    def comment(token: str) -> Response[str]:
+        return response(save_comment(token))
+
+    for kind, refusal in REFUSALS.items():
+        app.exception_handler(kind)(lambda error, refusal=refusal: response(refusal(error)))
+    app.not_found(lambda _: response(not_found(app.current_event.path)))
+    return app
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    begin(event)
+    route = direct_route(event)
+    if route is None:
+        return resolver().resolve(event, context)
+    return answer_directly(*route)

@@ -52,9 +52,33 @@ def _after_import(module: str, probe: str = "") -> Any:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def test_the_respond_handler_imports_no_pydantic() -> None:
+#: What the respond function's cold start never loads: a link's pages are answered without the Powertools
+#: resolver (whose package imports every resolver, asyncio and all event data classes; about 75 ms).
+NEVER_ON_THE_LINK_PATH = (*NEVER_ON_THE_RESPOND_PATH, "aws_lambda_powertools.event_handler", "asyncio")
+
+
+def test_the_respond_handler_imports_no_pydantic_or_resolver() -> None:
     loaded = set(_after_import("functions.respond.handler"))
-    assert sorted(set(NEVER_ON_THE_RESPOND_PATH) & loaded) == []
+    assert sorted(set(NEVER_ON_THE_LINK_PATH) & loaded) == []
+
+
+def test_a_score_link_and_a_scanners_wrong_method_are_answered_without_the_resolver() -> None:
+    # Given a fresh interpreter with the respond handler, its tap route stubbed (no AWS here)
+    events = "__import__('local.lambda_events').lambda_events"
+    probe = (
+        "[(h := sys.modules['functions.respond.handler'])._DIRECT[0][1].__setitem__('GET', lambda token:"
+        f" h.Reply(200, 'text/html', token)), *[[(a := h.lambda_handler({events}.http_event(m, p, q),"
+        f" {events}.LambdaContext()))['statusCode'], a['body'][:9], a['headers'].get('Allow')] for m, p, q in"
+        " [('GET', '/r/tok-1', {'score': '9'}), ('PUT', '/r/tok-1', None)]], sorted(set("
+        + repr(NEVER_ON_THE_LINK_PATH)
+        + ") & set(sys.modules))][1:]"
+    )
+    # When a person taps a score, and a link checker sends a method the link does not take
+    tap, wrong_method, loaded = _after_import("functions.respond.handler", probe)
+    # Then both are answered (the tap's page, the 405 page), and still neither the resolver nor pydantic loaded
+    assert tap == [200, "tok-1", None]
+    assert wrong_method == [405, "<!doctype", "GET, HEAD, POST"]
+    assert loaded == []
 
 
 @pytest.mark.parametrize("function", ["follow_up", "follow_up_events"])
