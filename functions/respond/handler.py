@@ -74,7 +74,7 @@ _PAGE: "dict[str, OpenAPIResponseContentSchema | OpenAPIResponseContentModel]" =
 }
 
 # What each route answers, one row per route: the statuses and their meaning in the OpenAPI document
-# (docs/openapi/respond.json). Every answer is an HTML page (HEAD: its status and headers only).
+# (docs/openapi/responses.json). Every answer is an HTML page (HEAD: its status and headers only).
 _LINK_INVALID = "Link invalid"
 _LINK_EXPIRED = "Link expired"
 _BODY_TOO_LARGE = "Body larger than 32 KiB"
