@@ -136,9 +136,16 @@ def _category(value: Category | None) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _segments_json(pairs: tuple[tuple[str, str], ...]) -> str:
-    # A survey has a handful of segment value combinations: each is written once per process.
-    return json.dumps(dict(pairs), separators=(",", ":"), ensure_ascii=False)
+def _survey_fields(survey_id: str, wave_id: str) -> str:
+    # A batch holds a few surveys and waves: their part of the JSON is written once per process.
+    return f',"survey_id":{encode_basestring(survey_id)},"wave_id":{encode_basestring(wave_id)}'
+
+
+@lru_cache(maxsize=4096)
+def _audience_fields(channel: str, locale: str, pairs: tuple[tuple[str, str], ...]) -> str:
+    # A survey has a handful of channel, locale and segment value combinations: each is written once.
+    segments = json.dumps(dict(pairs), separators=(",", ":"), ensure_ascii=False)
+    return f',"channel":{encode_basestring(channel)},"locale":{encode_basestring(locale)},"segments":{segments}'
 
 
 class AnswerIds(Protocol):
@@ -164,11 +171,10 @@ class AnswerIds(Protocol):
 def _answer_fields(event_id: str, ids: AnswerIds) -> str:
     """The opening of an answer event's JSON (:class:`nps.events.models.AnswerDetail`), without its ``}``."""
     return (
-        f'{{"schema_version":"{SCHEMA_VERSION}","event_id":{encode_basestring(event_id)},'
-        f'"survey_id":{encode_basestring(ids.survey_id)},"wave_id":{encode_basestring(ids.wave_id)},'
-        f'"invite_id":{encode_basestring(ids.invite_id)},"contact_id":{encode_basestring(ids.contact_id)},'
-        f'"channel":{encode_basestring(ids.channel)},"locale":{encode_basestring(ids.locale)},'
-        f'"segments":{_segments_json(tuple(ids.segments.items()))}'
+        f'{{"schema_version":"{SCHEMA_VERSION}","event_id":{encode_basestring(event_id)}'
+        f"{_survey_fields(ids.survey_id, ids.wave_id)}"
+        f',"invite_id":{encode_basestring(ids.invite_id)},"contact_id":{encode_basestring(ids.contact_id)}'
+        f"{_audience_fields(ids.channel, ids.locale, tuple(ids.segments.items()))}"
     )
 
 

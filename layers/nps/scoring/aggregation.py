@@ -324,7 +324,13 @@ def ledger_bucket(invite_id: str, record_time: datetime) -> str:
     or after a deploy must find its claim in the same ledger item.
     """
     shard = zlib.crc32(invite_id.encode()) % LEDGER_BUCKETS
-    return f"ledger#{int(record_time.timestamp())}#{shard:02d}"
+    return f"{_ledger_second(record_time)}{shard:02d}"
+
+
+@lru_cache(maxsize=256)
+def _ledger_second(record_time: datetime) -> str:
+    # A batch's records share a few creation times (whole seconds): each prefix is written once.
+    return f"ledger#{int(record_time.timestamp())}#"
 
 
 @dataclass(slots=True)

@@ -21,7 +21,8 @@ from nps.reasons.scales import CES_MAX, CES_MIN, CSAT_MAX, CSAT_MIN, MAX_THEMES_
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _CHANNELS = frozenset({"email", "sms", "web", "link", "link_anonymous"})
-_CATEGORIES = {category.value: category for category in Category}
+#: Keyed by any value an image may hold (only the category names are found).
+_CATEGORIES: dict[Any, Category] = {category.value: category for category in Category}
 _MAX_SEGMENT_NAME = 64
 _EMPTY: Mapping[str, str] = {}
 _NO_THEMES: tuple[str, ...] = ()
@@ -29,8 +30,14 @@ _NO_THEMES: tuple[str, ...] = ()
 _CSAT_TEXTS = {str(value): value for value in range(CSAT_MIN, CSAT_MAX + 1)}
 _CES_TEXTS = {str(value): value for value in range(CES_MIN, CES_MAX + 1)}
 _ID_FIELDS = ("invite_id", "survey_id", "wave_id", "contact_id")
+#: The scores as the usual path accepts them (digits only, 0-10, as the respond path writes them).
+_SCORE_TEXTS: dict[Any, int] = {str(value): value for value in range(11)}
+#: Survey and wave ids already checked (a batch repeats a few); cleared when full.
+_KNOWN_IDS: set[str] = set()
+_MAX_KNOWN_IDS = 4096
 
 Image = Mapping[str, Mapping[str, Any]]
+_tuple_new = tuple.__new__
 
 
 class Response(NamedTuple):
@@ -222,9 +229,9 @@ def _text_or(typed: Mapping[str, Any] | None, default: str | None) -> str | None
     if typed is None:
         return default
     value = typed.get("S") if len(typed) == 1 else None
-    if value is None:
+    if type(value) is not str:
         raise _Unusual
-    return str(value)
+    return value
 
 
 def _time_or(typed: Mapping[str, Any] | None) -> datetime | None:
@@ -253,104 +260,159 @@ def _usual_response(image: Image) -> Response | None:
     """The response of an image of the usual shape: every attribute absent, or of its one type and valid.
 
     Raises ``_Unusual`` for anything else; gives what :func:`_checked_response` gives for the images it reads.
+    Written for speed (two images per stream record): attributes are read inline, and an optional one costs
+    a single lookup when absent; an optional text attribute is one ``_text_or`` line.
     """
     get = image.get
     typed = get("score")
     if typed is None:
         return None
-    text = typed.get("N") if len(typed) == 1 else None
-    if text is None or not text.isascii() or not text.isdigit() or len(text) > 2 or int(text) > 10:
+    score = _SCORE_TEXTS.get(typed.get("N")) if len(typed) == 1 else None
+    if score is None:
         raise _Unusual
-    score = int(text)
     typed = get("version")
     text = typed.get("N") if typed is not None and len(typed) == 1 else None
     if text is None or not text.isascii() or not text.isdigit():
         raise _Unusual
     version = int(text)
-    ids = []
-    for name in _ID_FIELDS:
-        typed = get(name)
-        value = typed.get("S") if typed is not None and len(typed) == 1 else None
-        if value is None or not _ID.fullmatch(value):
-            raise _Unusual
-        ids.append(value)
-    typed = get("channel")
-    channel = typed.get("S") if typed is not None and len(typed) == 1 else None
+    fullmatch = _ID.fullmatch
+    invite_id = _text_or(get("invite_id"), None)
+    survey_id = _text_or(get("survey_id"), None)
+    wave_id = _text_or(get("wave_id"), None)
+    contact_id = _text_or(get("contact_id"), None)
+    if (
+        invite_id is None
+        or contact_id is None
+        or survey_id is None
+        or wave_id is None
+        or not fullmatch(invite_id)
+        or not fullmatch(contact_id)
+        or (survey_id not in _KNOWN_IDS and not _known_id(survey_id))
+        or (wave_id not in _KNOWN_IDS and not _known_id(wave_id))
+    ):
+        raise _Unusual
+    channel = _text_or(get("channel"), None)
     if channel not in _CHANNELS:
         raise _Unusual
-    category_name = _text_or(get("category"), None)
-    category = None if category_name is None else _CATEGORIES.get(category_name)
-    if category is None and category_name is not None:
-        raise _Unusual
-    comment = _text_or(get("comment"), None)
-    if comment is not None and len(comment) > MAX_COMMENT_LENGTH:
-        raise _Unusual
+    category = None
+    typed = get("category")
+    if typed is not None:
+        category = _CATEGORIES.get(typed.get("S")) if len(typed) == 1 else None
+        if category is None:
+            raise _Unusual
+    comment = None
+    typed = get("comment")
+    if typed is not None:
+        comment = _text_or(typed, None)
+        if comment is not None and len(comment) > MAX_COMMENT_LENGTH:
+            raise _Unusual
+    counted = in_headline = True
     typed = get("counted")
-    counted = True if typed is None else (typed.get("BOOL") if len(typed) == 1 else None)
-    if counted is None:
-        raise _Unusual
+    if typed is not None:
+        counted = _flag(typed)
     typed = get("in_headline")
-    in_headline = True if typed is None else (typed.get("BOOL") if len(typed) == 1 else None)
-    if in_headline is None:
-        raise _Unusual
-    typed = get("segments")
+    if typed is not None:
+        in_headline = _flag(typed)
     segments: Mapping[str, str] = _EMPTY
+    typed = get("segments")
     if typed is not None:
-        values = typed.get("M") if len(typed) == 1 else None
-        if values is None:
+        segments = _usual_segments(typed)
+    driver = None
+    typed = get("driver")
+    if typed is not None:
+        driver = _text_or(typed, None)
+        if driver is None or not fullmatch(driver):
             raise _Unusual
-        segments = {}
-        for name, value in values.items():
-            text = value.get("S") if len(value) == 1 else None
-            if text is None or not 1 <= len(name) <= _MAX_SEGMENT_NAME:
-                raise _Unusual
-            segments[name] = text
-    driver = _text_or(get("driver"), None)
-    if driver is not None and not _ID.fullmatch(driver):
-        raise _Unusual
-    csat = _rating_or(get("csat"), _CSAT_TEXTS)
-    ces = _rating_or(get("ces"), _CES_TEXTS)
-    typed = get("themes")
+    csat = ces = None
+    typed = get("csat")
+    if typed is not None:
+        csat = _rating_or(typed, _CSAT_TEXTS)
+    typed = get("ces")
+    if typed is not None:
+        ces = _rating_or(typed, _CES_TEXTS)
     themes = _NO_THEMES
+    typed = get("themes")
     if typed is not None:
-        entries = typed.get("L") if len(typed) == 1 else None
-        if entries is None or len(entries) > MAX_THEMES_PER_RESPONSE:
-            raise _Unusual
-        found = []
-        for entry in entries:
-            value = entry.get("S") if len(entry) == 1 else None
-            if value is None or not _ID.fullmatch(value):
-                raise _Unusual
-            found.append(value)
-        themes = tuple(sorted(set(found)))
+        themes = _usual_themes(typed)
     first_text, answered_text = get("first_answered_at"), get("answered_at")
     first_answered_at = _time_or(first_text)
     # A first answer's two times are one (read once; the events then write it once).
     answered_at = first_answered_at if answered_text == first_text else _time_or(answered_text)
-    return Response(
-        ids[0],
-        ids[1],
-        ids[2],
-        ids[3],
-        channel,
-        _text_or(get("locale"), "en") or "",
-        segments,
-        score,
-        category,
-        comment,
-        version,
-        first_answered_at,
-        answered_at,
-        _time_or(get("comment_at")),
-        _text_or(get("source"), "link") or "",
-        bool(counted),
-        _text_or(get("confidence"), None),
-        bool(in_headline),
-        driver,
-        csat,
-        ces,
-        themes,
+    typed = get("comment_at")
+    typed_locale = get("locale")
+    typed_source = get("source")
+    typed_confidence = get("confidence")
+    # tuple.__new__ with the fields in order: what Response(...) does, without its Python-level __new__.
+    return _tuple_new(
+        Response,
+        (
+            invite_id,
+            survey_id,
+            wave_id,
+            contact_id,
+            channel,
+            "en" if typed_locale is None else _text_or(typed_locale, None) or "",
+            segments,
+            score,
+            category,
+            comment,
+            version,
+            first_answered_at,
+            answered_at,
+            None if typed is None else _time_or(typed),
+            "link" if typed_source is None else _text_or(typed_source, None) or "",
+            counted,
+            None if typed_confidence is None else _text_or(typed_confidence, None),
+            in_headline,
+            driver,
+            csat,
+            ces,
+            themes,
+        ),
     )
+
+
+def _flag(typed: Mapping[str, Any]) -> bool:
+    value = typed.get("BOOL") if len(typed) == 1 else None
+    if value is None:
+        raise _Unusual
+    return bool(value)
+
+
+def _known_id(value: str) -> bool:
+    """Whether ``value`` is an id, remembered when it is (surveys and waves repeat in every batch)."""
+    if not _ID.fullmatch(value):
+        return False
+    if len(_KNOWN_IDS) >= _MAX_KNOWN_IDS:
+        _KNOWN_IDS.clear()
+    _KNOWN_IDS.add(value)
+    return True
+
+
+def _usual_segments(typed: Mapping[str, Any]) -> Mapping[str, str]:
+    values = typed.get("M") if len(typed) == 1 else None
+    if values is None:
+        raise _Unusual
+    segments = {}
+    for name, value in values.items():
+        text = value.get("S") if len(value) == 1 else None
+        if text is None or not 1 <= len(name) <= _MAX_SEGMENT_NAME:
+            raise _Unusual
+        segments[name] = text
+    return segments
+
+
+def _usual_themes(typed: Mapping[str, Any]) -> tuple[str, ...]:
+    entries = typed.get("L") if len(typed) == 1 else None
+    if entries is None or len(entries) > MAX_THEMES_PER_RESPONSE:
+        raise _Unusual
+    found = []
+    for entry in entries:
+        value = entry.get("S") if len(entry) == 1 else None
+        if value is None or not _ID.fullmatch(value):
+            raise _Unusual
+        found.append(value)
+    return tuple(sorted(set(found)))
 
 
 def _checked_response(image: Image) -> Response | None:

@@ -76,10 +76,11 @@ def parse_record(
     invite_id = latest.invite_id if key is None else key.get("S")
     if (old is not None and old.invite_id != invite_id) or (new is not None and new.invite_id != invite_id):
         raise MalformedRecord("stream record keys do not match its images")
-    for item in (old, new):
-        # The decoder read the score as 0-10.
-        if item is not None and item.score is not None and item.category not in (None, _CATEGORIES[item.score]):
-            raise MalformedRecord("stored category does not match the stored score")
+    # The decoder read the score as 0-10.
+    if (old is not None and old.score is not None and old.category not in (None, _CATEGORIES[old.score])) or (
+        new is not None and new.score is not None and new.category not in (None, _CATEGORIES[new.score])
+    ):
+        raise MalformedRecord("stored category does not match the stored score")
     comment = comment_event(old, new)
     old_score = old.score if old is not None and old.is_counted else None
     new_score = new.score if new is not None and new.is_counted else None

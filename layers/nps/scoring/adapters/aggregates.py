@@ -169,8 +169,9 @@ def _ledger_expressions(invites: int, with_commit: bool) -> tuple[str, str]:
 
 
 @lru_cache(maxsize=16)
+@lru_cache(maxsize=4)
 def _expiry(now: datetime) -> str:
-    """The ledger's TTL attribute (epoch seconds) for items written at ``now``."""
+    """The ledger's TTL attribute (epoch seconds) for items written at ``now`` (one ``now`` per batch)."""
     return str(int((now + LEDGER_RETENTION).timestamp()))
 
 
