@@ -147,6 +147,7 @@ class NpsStack(Stack):
             "FollowUpTaskQueueUrl": self.follow_ups.tasks.queue_url,
             "FollowUpAlertTopicArn": self.follow_ups.alerts.topic_arn,
             "FollowUpsTable": storage.follow_ups.table_name,
+            "AccountsTable": storage.accounts.table_name,
             "DetractorWorkflowArn": self.follow_ups.state_machines["detractor"].state_machine_arn,
             "FailedStreamRecordsQueueUrl": self.scoring.failed_records.queue_url,
             "FailedOptOutRecordsQueueUrl": self.opt_outs.failed_records.queue_url,

@@ -333,6 +333,7 @@ _TABLE_VARIABLES = {
     "contacts": "CONTACTS_TABLE",
     "suppressions": "SUPPRESSIONS_TABLE",
     "followups": "FOLLOW_UPS_TABLE",
+    "accounts": "ACCOUNTS_TABLE",
 }
 _OUTPUT_VARIABLES = {
     "SendQueueUrl": "SEND_QUEUE_URL",
