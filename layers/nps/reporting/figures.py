@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 from nps.kernel.formatting import rounded
 from nps.kernel.periods import Granularity
-from nps.kernel.statistics import CategoryCounts, ChangeTest, NpsEstimate, compare, estimate, rest
-from nps.reasons.figures import CesFigures, CsatFigures, Proportion
+from nps.kernel.statistics import CategoryCounts, ChangeTest, NpsEstimate, Proportion, compare, estimate, rest
+from nps.reasons.figures import CesFigures, CsatFigures
 from nps.reasons.figures import ces as ces_figures
 from nps.reasons.figures import csat as csat_figures
 from nps.reasons.scales import CES_COUNTERS, CSAT_COUNTERS, DRIVER_DIMENSION, THEME_DIMENSION
