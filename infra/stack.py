@@ -58,6 +58,7 @@ class NpsStack(Stack):
             surveys=storage.surveys,
             contacts=storage.contacts,
             suppressions=storage.suppressions,
+            accounts=storage.accounts,
             bus=routing.bus,
             api=self.response_api.api,
             public_base_url=self.response_api.url,
