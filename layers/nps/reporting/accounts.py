@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Protocol
 
+from nps.accounts.adapters.profiles import AccountRecord
 from nps.accounts.health import (
     AccountHealth,
     AccountPeriod,
@@ -31,7 +31,7 @@ from nps.accounts.membership import ACCOUNT_DIMENSION, ACCOUNT_GRANULARITIES, ac
 from nps.kernel.formatting import rounded
 from nps.kernel.periods import Granularity
 from nps.kernel.statistics import NpsEstimate, Proportion, estimate, wilson
-from nps.reporting.figures import ReportError, change_dict, proportion_dict
+from nps.reporting.figures import ReportError, UnknownSurvey, change_dict, proportion_dict
 from nps.reporting.ranges import DateRange, Period, periods
 from nps.scoring.aggregation import ALL, AggregateKey
 
@@ -47,14 +47,11 @@ class AggregateItems(Protocol):
 
     def items(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, int]]: ...
 
-
-class AccountProfile(Protocol):
-    revenue: Decimal | None
-    churned_at: str | None
+    def exists(self, pk: str) -> bool: ...
 
 
 class AccountProfiles(Protocol):
-    def read(self, account_ids: Sequence[str]) -> Mapping[str, AccountProfile]: ...
+    def read(self, account_ids: Sequence[str]) -> Mapping[str, AccountRecord]: ...
 
 
 class TooManyAccounts(ReportError):
@@ -95,6 +92,8 @@ class AccountsReport:
         """The report as the API returns it (``AccountsOut``)."""
         return {
             "survey_id": self.survey_id,
+            "from": self.span.first.isoformat(),
+            "to": self.span.last.isoformat(),
             "granularity": self.granularity.value,
             "periods": [period.key for period in self.periods],
             "by_health": {health.value: count for health, count in self.by_health.items()},
@@ -175,7 +174,8 @@ def accounts_report(
     """Every account of ``survey_id`` answering or invited in ``span``, most in need first (at risk, watch,
     healthy, without answers; then by revenue, largest first, then id).
 
-    Raises :class:`AccountGranularity` for a granularity accounts are not kept at, and
+    Raises :class:`AccountGranularity` for a granularity accounts are not kept at,
+    :class:`~nps.reporting.figures.UnknownSurvey` for a survey without aggregates, and
     :class:`TooManyAccounts` above :data:`MAX_ACCOUNTS` (narrow the range).
     """
     granularity = Granularity(granularity)
@@ -183,7 +183,10 @@ def accounts_report(
         kept = " and ".join(g.value for g in ACCOUNT_GRANULARITIES)
         raise AccountGranularity(f"accounts are reported by {kept}, not by {granularity.value}")
     span_periods = periods(granularity, span)
-    ids = account_ids(aggregates.slices(survey_id, span))
+    slices = aggregates.slices(survey_id, span)
+    if not slices and not aggregates.exists(AggregateKey(survey_id, Granularity.QUARTER, "", ALL, ALL).pk):
+        raise UnknownSurvey(survey_id)
+    ids = account_ids(slices)
     if len(ids) > MAX_ACCOUNTS:
         raise TooManyAccounts(
             f"{len(ids)} accounts answered or were invited in {span.label()}; a report lists at most"
