@@ -58,6 +58,7 @@ class NpsStack(Stack):
             surveys=storage.surveys,
             contacts=storage.contacts,
             suppressions=storage.suppressions,
+            accounts=storage.accounts,
             bus=routing.bus,
             api=self.response_api.api,
             public_base_url=self.response_api.url,
@@ -103,6 +104,7 @@ class NpsStack(Stack):
             api=self.response_api.api,
             aggregates=storage.aggregates,
             responses=storage.responses,
+            accounts=storage.accounts,
         )
         self.follow_ups = FollowUps(
             self,
@@ -147,6 +149,7 @@ class NpsStack(Stack):
             "FollowUpTaskQueueUrl": self.follow_ups.tasks.queue_url,
             "FollowUpAlertTopicArn": self.follow_ups.alerts.topic_arn,
             "FollowUpsTable": storage.follow_ups.table_name,
+            "AccountsTable": storage.accounts.table_name,
             "DetractorWorkflowArn": self.follow_ups.state_machines["detractor"].state_machine_arn,
             "FailedStreamRecordsQueueUrl": self.scoring.failed_records.queue_url,
             "FailedOptOutRecordsQueueUrl": self.opt_outs.failed_records.queue_url,

@@ -101,6 +101,7 @@ class LocalStack:
             "SURVEYS_TABLE": self.tables["surveys"],
             "CONTACTS_TABLE": self.tables["contacts"],
             "SUPPRESSIONS_TABLE": self.tables["suppressions"],
+            "ACCOUNTS_TABLE": self.tables["accounts"],
         }
         if self.site_keys_secret_name:
             environment["SITE_KEYS_SECRET_NAME"] = self.site_keys_secret_name

@@ -9,6 +9,7 @@ to import, not at cold start (an event with no file under ``imports/`` never loa
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus
@@ -32,6 +33,7 @@ def contacts() -> DynamoContactRepository:
 
 def import_object(bucket: str, key: str) -> dict[str, Any]:
     """Import one uploaded file and write its error report; the summary (counts, no PII) is returned."""
+    from nps.accounts.adapters.profiles import DynamoAccountProfiles
     from nps.sending.importing import MAX_FILE_BYTES, audience_from_key, import_contacts_file, report_key, too_large
 
     s3 = aws.client("s3")
@@ -40,7 +42,8 @@ def import_object(bucket: str, key: str) -> dict[str, Any]:
         report = too_large()
     else:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        report = import_contacts_file(body, audience_from_key(key), contacts())
+        profiles = DynamoAccountProfiles(sending_settings().require("accounts_table").accounts_table)
+        report = import_contacts_file(body, audience_from_key(key), contacts(), (profiles, datetime.now(UTC)))
     destination = report_key(key)
     s3.put_object(Bucket=bucket, Key=destination, Body=report.as_csv().encode(), ContentType="text/csv; charset=utf-8")
     summary = {

@@ -27,7 +27,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nps.kernel.config import settings
+from nps.kernel.config import required_environment, settings
 from nps.reporting.adapters.reads import (
     BadCursor,
     DynamoAggregateReader,
@@ -41,6 +41,8 @@ from nps.reporting.ranges import DateRange, RangeError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+    from nps.accounts.adapters.profiles import DynamoAccountProfiles
 
 logger = Logger(service="report")
 metrics = Metrics(namespace="NPS", service="report")
@@ -74,8 +76,14 @@ ROUTES: dict[RouteName, RouteDoc] = {
         "description": "Not mentioning = every other response of the range and channel, with or without a"
         " comment (the aggregates do not count commented responses apart).",
     },
+    "accounts": {
+        "rule": "/reports/<survey_id>/accounts",
+        "summary": "Every account by health with its reasons, account NPS per period and referral readiness",
+        "description": "Accounts come from contacts imported with an account_id (docs/accounts.md); by month or"
+        " quarter. Also the referral-ready account rate and the revenue-weighted NPS.",
+    },
 }
-_ROUTE_PATH = re.compile(r"/reports/([^/]+)/(summary|trend|segments|channels|comments|export|drivers)")
+_ROUTE_PATH = re.compile(r"/reports/([^/]+)/(summary|trend|segments|channels|comments|export|drivers|accounts)")
 ERROR_STATUSES = (
     (400, "Bad range (inverted, too wide, too many trend points) or cursor"),
     (404, "Unknown survey, segment or dimension"),
@@ -246,6 +254,21 @@ def drivers_body(survey_id: str, query: ReportQuery) -> dict[str, Any]:
     return report.as_dict()
 
 
+@lru_cache(maxsize=1)
+def account_profiles() -> "DynamoAccountProfiles":
+    from nps.accounts.adapters.profiles import DynamoAccountProfiles
+
+    return DynamoAccountProfiles(required_environment({"table": "ACCOUNTS_TABLE"})["table"])
+
+
+def accounts_body(survey_id: str, query: ReportQuery) -> dict[str, Any]:
+    """``AccountsOut`` as JSON: every account of the range by health, with readiness and weighted NPS."""
+    from nps.reporting.accounts import accounts_report
+
+    report = accounts_report(aggregates(), account_profiles(), survey_id, span_of(query), query.granularity)
+    return report.as_dict()
+
+
 BODIES: dict[RouteName, Callable[[str, ReportQuery], Any]] = {
     "summary": summary_body,
     "trend": trend_body,
@@ -254,6 +277,7 @@ BODIES: dict[RouteName, Callable[[str, ReportQuery], Any]] = {
     "comments": comments_body,
     "export": export_body,
     "drivers": drivers_body,
+    "accounts": accounts_body,
 }
 
 
@@ -373,6 +397,11 @@ def validating_resolver() -> "APIGatewayHttpResolver":
     def drivers(survey_id: survey_path, query: Annotated[models.DriversQuery, Query()]) -> models.DriversOut:
         body = drivers_body(survey_id, read(query))
         return models.DriversOut.model_validate({**body, "start": query.start, "end": query.end})
+
+    @resolver.get(**ROUTES["accounts"], responses=errors)
+    def accounts(survey_id: survey_path, query: Annotated[models.AccountsQuery, Query()]) -> models.AccountsOut:
+        body = accounts_body(survey_id, read(query))
+        return models.AccountsOut.model_validate({**body, "start": query.start, "end": query.end})
 
     @resolver.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def invalid_request(error: RequestValidationError) -> Response[str]:

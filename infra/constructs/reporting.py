@@ -26,6 +26,7 @@ class Reporting(Construct):
         api: apigw.HttpApi,
         aggregates: dynamodb.ITable,
         responses: dynamodb.ITable,
+        accounts: dynamodb.ITable,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = platform.function(
@@ -35,7 +36,11 @@ class Reporting(Construct):
             memory_size=1024,
             timeout=Duration.seconds(29),  # the HTTP API's integration limit
             description="Reporting API: NPS, trends, segments, comments and CSV from the aggregates",
-            environment={"AGGREGATES_TABLE": aggregates.table_name, "RESPONSES_TABLE": responses.table_name},
+            environment={
+                "AGGREGATES_TABLE": aggregates.table_name,
+                "RESPONSES_TABLE": responses.table_name,
+                "ACCOUNTS_TABLE": accounts.table_name,
+            },
         )
         # Queries only, on the table and the indexes reports read; an encrypted table needs kms:Decrypt.
         self.function.add_to_role_policy(
@@ -56,8 +61,13 @@ class Reporting(Construct):
         # The follow-up answers (driver, CSAT, CES, themes) and, with comment sentiment on, the sentiment
         # label of the responses a page returns: the survey index does not project them, so they are read
         # by key (nps.reporting.adapters.reads).
+        # Likewise by key: the account report's month or quarter items of each account (aggregates) and
+        # the accounts' profiles and churn (nps.reporting.accounts).
         self.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:BatchGetItem"], resources=[responses.table_arn])
+            iam.PolicyStatement(
+                actions=["dynamodb:BatchGetItem"],
+                resources=[responses.table_arn, aggregates.table_arn, accounts.table_arn],
+            )
         )
         platform.key.grant_decrypt(self.function)
         self.routes = api.add_routes(

@@ -70,6 +70,7 @@ class Sending(Construct):
         surveys: dynamodb.ITable,
         contacts: dynamodb.ITable,
         suppressions: dynamodb.ITable,
+        accounts: dynamodb.ITable,
         bus: events.IEventBus,
         api: apigw.HttpApi,
         public_base_url: str,
@@ -329,11 +330,17 @@ class Sending(Construct):
         self.importer = function(
             "import_contacts",
             "Contact CSVs put under imports/<audience>/ → contacts, with a per-row error report",
-            {"CONTACTS_TABLE": contacts.table_name, "IMPORT_BUCKET": self.import_bucket.bucket_name},
+            {
+                "CONTACTS_TABLE": contacts.table_name,
+                "ACCOUNTS_TABLE": accounts.table_name,
+                "IMPORT_BUCKET": self.import_bucket.bucket_name,
+            },
             memory_size=1024,
             timeout=Duration.minutes(15),
         )
         grant_items(contacts, self.importer, "dynamodb:UpdateItem")
+        # Account profiles: the revenue of the accounts the file names (nps.accounts.adapters.profiles).
+        grant_items(accounts, self.importer, "dynamodb:UpdateItem")
         self.import_bucket.grant_read(self.importer, "imports/*")
         self.import_bucket.grant_put(self.importer, "reports/*")
         self.import_bucket.add_event_notification(

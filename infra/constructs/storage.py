@@ -20,7 +20,17 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.config import keep_retiring_indexes
-from nps.kernel.tables import AGGREGATES, CONTACTS, FOLLOW_UPS, INVITES, RESPONSES, SUPPRESSIONS, SURVEYS, TableSpec
+from nps.kernel.tables import (
+    ACCOUNTS,
+    AGGREGATES,
+    CONTACTS,
+    FOLLOW_UPS,
+    INVITES,
+    RESPONSES,
+    SUPPRESSIONS,
+    SURVEYS,
+    TableSpec,
+)
 
 
 class Storage(Construct):
@@ -42,6 +52,7 @@ class Storage(Construct):
         self.contacts = self._table(CONTACTS)
         self.suppressions = self._table(SUPPRESSIONS)
         self.follow_ups = self._table(FOLLOW_UPS)
+        self.accounts = self._table(ACCOUNTS)
         # The id key: HMAC key of invite ids and suppression keys (nps.links.pseudonyms), JSON
         # {"key": "<64 random chars>"}. Kept for the stack's life like the tables whose keys it made:
         # changing it orphans every stored suppression key (docs/operations.md, "The id key").

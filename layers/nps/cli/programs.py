@@ -28,6 +28,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from nps.accounts.adapters.profiles import DynamoAccountProfiles
 from nps.channels.site_tokens import printable_site_secret
 from nps.cli import retagging, share_links
 from nps.cli.common import (
@@ -148,8 +149,11 @@ def check_contacts_file(args: argparse.Namespace) -> None:
 def import_file(path: Path, audience: str, report_path: Path | None) -> int:
     """Import a local file exactly as the S3-triggered import does; a file error is one line and exit 1."""
     data = read_bytes(path)
-    repository = DynamoContactRepository(sending_settings().require("contacts_table").contacts_table)
-    report = import_contacts_file(data, audience, repository)
+    settings = sending_settings().require("contacts_table")
+    repository = DynamoContactRepository(settings.contacts_table)
+    # A stack from before accounts existed has no accounts table: its contacts are imported without.
+    profiles = (DynamoAccountProfiles(settings.accounts_table), datetime.now(UTC)) if settings.accounts_table else None
+    report = import_contacts_file(data, audience, repository, profiles)
     if report.file_error:
         if report_path is not None:
             report_path.write_text(report.as_csv(), "utf-8")
@@ -333,6 +337,7 @@ _TABLE_VARIABLES = {
     "contacts": "CONTACTS_TABLE",
     "suppressions": "SUPPRESSIONS_TABLE",
     "followups": "FOLLOW_UPS_TABLE",
+    "accounts": "ACCOUNTS_TABLE",
 }
 _OUTPUT_VARIABLES = {
     "SendQueueUrl": "SEND_QUEUE_URL",

@@ -11,10 +11,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from nps.accounts.adapters.profiles import DynamoAccountProfiles
 from nps.cli.common import EXIT_OK, CliError, day, file_path, identifier, output_file
 from nps.cli.target import Target
 from nps.cli.terminal import cell
 from nps.kernel.periods import Granularity
+from nps.reporting.accounts import accounts_report
 from nps.reporting.adapters.reads import (
     DynamoAggregateReader,
     DynamoResponseReader,
@@ -392,8 +394,19 @@ def run_html(args: argparse.Namespace, target: Target) -> int:
                 args.survey_id, report.span, limit=COMMENTS_FOR_REASONS, newest_first=True, with_comment=True
             )
             behind = comments_by_reason(drivers, latest.responses)
+        accounts = None
+        if args.segment == "*" and catalog is not None and catalog.accounts and "accounts" in target.tables:
+            # Accounts are kept by month and quarter: a finer report lists them by month.
+            steps = {Granularity.QUARTER: Granularity.QUARTER}
+            accounts = accounts_report(
+                DynamoAggregateReader(target.table("aggregates")),
+                DynamoAccountProfiles(target.table("accounts")),
+                args.survey_id,
+                report.span,
+                steps.get(report.granularity, Granularity.MONTH),
+            )
     out = html_path(args)
-    html = render_report(report, comments, datetime.now(UTC), counts, drivers, behind)
+    html = render_report(report, comments, datetime.now(UTC), counts, drivers, behind, accounts)
     out.write_text(html, encoding="utf-8")
     print(f"HTML report written to {out.resolve()}")
     return EXIT_OK

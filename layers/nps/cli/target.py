@@ -23,6 +23,7 @@ _OUTPUTS = {
     "ContactsTable": "contacts",
     "SuppressionsTable": "suppressions",
     "FollowUpsTable": "followups",
+    "AccountsTable": "accounts",
 }
 LOCAL_PREFIX = "nps-demo"
 LOCAL_REGION = "us-east-1"

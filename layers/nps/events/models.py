@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from nps.events.fields import Channel, Id, SegmentValues, SendChannel
 from nps.events.names import (
@@ -104,6 +104,9 @@ class ResponseItem(BaseModel):
     ces: Ces | None = None
     #: The theme ids the comment was tagged with, sorted and unique.
     themes: Themes = ()
+    #: The contact's account and role in it, copied from the invite (nps.accounts.membership).
+    account_id: Id | None = None
+    role: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")] | None = None
 
     @property
     def is_counted(self) -> bool:

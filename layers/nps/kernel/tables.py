@@ -171,4 +171,18 @@ SUPPRESSIONS = TableSpec("suppressions", partition_key="address_hash", stream=Tr
 # a retraction or comment finds every follow-up of its invite with one query.
 FOLLOW_UPS = TableSpec("followups", partition_key="invite_id", sort_key="follow_up_id", ttl_attribute="expires_at_ttl")
 
-ALL_TABLES: tuple[TableSpec, ...] = (INVITES, RESPONSES, AGGREGATES, SURVEYS, CONTACTS, SUPPRESSIONS, FOLLOW_UPS)
+# Accounts and what business events say about them (docs/accounts.md): an account's profile
+# (``account#<id>`` / ``profile``: its revenue, written by the contacts import), churn records and referral
+# records. Partition and sort keys are plain strings whose prefix names the item's kind.
+ACCOUNTS = TableSpec("accounts", partition_key="pk", sort_key="sk")
+
+ALL_TABLES: tuple[TableSpec, ...] = (
+    INVITES,
+    RESPONSES,
+    AGGREGATES,
+    SURVEYS,
+    CONTACTS,
+    SUPPRESSIONS,
+    FOLLOW_UPS,
+    ACCOUNTS,
+)

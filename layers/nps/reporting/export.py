@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import TextIO
 
 from nps.kernel.spreadsheets import BOM, safe_cell, writer
+from nps.reporting.accounts import AccountsReport, account_dict
 from nps.reporting.adapters.reads import StoredResponse
 from nps.reporting.drivers import DriversReport
 from nps.reporting.figures import proportion_dict
@@ -189,5 +190,53 @@ def write_driver_trend_csv(target: TextIO, report: DriversReport, *, bom: bool =
     out = writer(target)
     out.writerow([_cell(name) for name in DRIVER_TREND_COLUMNS])
     rows = driver_trend_rows(report)
+    out.writerows(rows)
+    return len(rows)
+
+
+ACCOUNT_COLUMNS = (
+    "account_id", "health", "reasons", "latest_period", "n", "nps", "nps_low", "nps_high", "change",
+    "change_significant", "category", "mean_score", "revenue", "churned", "readiness", "referral_ready",
+)  # fmt: skip
+
+
+def account_rows(report: AccountsReport) -> list[list[str]]:
+    """One row per account in :data:`ACCOUNT_COLUMNS` order (the API's ``accounts``): health, reasons
+    (``; ``-separated codes), the latest answered period's NPS with n and its 95% interval, the change from
+    the answered period before, category, mean score, revenue, churned, readiness and referral-ready."""
+    rows = []
+    for account in report.accounts:
+        data = account_dict(account)
+        change = data["change"] or {}
+        values: list[object] = [
+            account.account_id,
+            account.health.value,
+            "; ".join(reason.value for reason in account.reasons),
+            account.latest_period,
+            data["latest"]["n"],
+            data["latest"]["nps"],
+            data["latest"]["low"],
+            data["latest"]["high"],
+            change.get("difference"),
+            str(change["significant"]).lower() if change else None,
+            data["category"],
+            data["mean_score"],
+            data["revenue"],
+            str(account.churned).lower(),
+            account.readiness.score,
+            str(account.readiness.ready).lower(),
+        ]
+        rows.append([_cell(value) for value in values])
+    return rows
+
+
+def write_accounts_csv(target: TextIO, report: AccountsReport, *, bom: bool = True) -> int:
+    """Write the account table as CSV (byte order mark unless ``bom`` is false, header, one row per
+    account); returns the number of account rows. Every field is quoted and none starts a formula."""
+    if bom:
+        target.write(BOM)
+    out = writer(target)
+    out.writerow([_cell(name) for name in ACCOUNT_COLUMNS])
+    rows = account_rows(report)
     out.writerows(rows)
     return len(rows)

@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from nps.accounts.membership import ACCOUNT_DIMENSION
 from nps.kernel.formatting import rounded
 from nps.kernel.periods import Granularity
-from nps.kernel.statistics import CategoryCounts, ChangeTest, NpsEstimate, compare, estimate, rest
-from nps.reasons.figures import CesFigures, CsatFigures, Proportion
+from nps.kernel.statistics import CategoryCounts, ChangeTest, NpsEstimate, Proportion, compare, estimate, rest
+from nps.reasons.figures import CesFigures, CsatFigures
 from nps.reasons.figures import ces as ces_figures
 from nps.reasons.figures import csat as csat_figures
 from nps.reasons.scales import CES_COUNTERS, CSAT_COUNTERS, DRIVER_DIMENSION, THEME_DIMENSION
@@ -330,7 +331,8 @@ class Catalog:
     (every period when ``span`` is ``None``).
 
     The ``driver=<id>`` and ``theme=<id>`` slices are a response's reasons, not its segments: they are
-    kept apart in ``drivers`` and ``themes`` (sorted ids) and never appear among ``dimensions``.
+    kept apart in ``drivers`` and ``themes`` (sorted ids) and never appear among ``dimensions``; nor do
+    the ``account_id=<id>`` slices of accounts (``accounts``), kept by month and quarter only.
     """
 
     survey_id: str
@@ -339,6 +341,8 @@ class Catalog:
     span: DateRange | None = None
     drivers: tuple[str, ...] = ()
     themes: tuple[str, ...] = ()
+    #: The accounts answering or invited (``account_id=<id>`` slices: :mod:`nps.reporting.accounts`).
+    accounts: tuple[str, ...] = ()
 
     @classmethod
     def from_slices(cls, survey_id: str, slices: set[tuple[str, str]], span: DateRange | None = None) -> Catalog:
@@ -352,8 +356,9 @@ class Catalog:
                 channels.add(channel)
         drivers = tuple(sorted(values.pop(DRIVER_DIMENSION, ())))
         themes = tuple(sorted(values.pop(THEME_DIMENSION, ())))
+        accounts = tuple(sorted(values.pop(ACCOUNT_DIMENSION, ())))
         dimensions = {d: tuple(sorted(v)) for d, v in sorted(values.items())}
-        return cls(survey_id, dimensions, tuple(sorted(channels)), span, drivers, themes)
+        return cls(survey_id, dimensions, tuple(sorted(channels)), span, drivers, themes, accounts)
 
     def has_segment(self, segment: str) -> bool:
         """Whether ``segment`` is ``*`` or a ``dimension=value`` in this catalog."""

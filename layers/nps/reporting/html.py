@@ -14,9 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from nps.accounts.health import Health
 from nps.kernel import formatting
 from nps.kernel.rendering import render
 from nps.reasons.scales import DRIVER_DIMENSION
+from nps.reporting.accounts import AccountsReport
 from nps.reporting.adapters.reads import StoredResponse
 from nps.reporting.drivers import DriversReport, ReasonRow
 from nps.reporting.figures import Figures, Report, SliceRow, TrendPoint, headline
@@ -364,6 +366,16 @@ def comments_by_reason(
     return found
 
 
+#: Accounts the HTML report lists (most in need first; ``nps accounts --csv`` has them all).
+ACCOUNTS_IN_HTML = 50
+HEALTH_WORDS = {
+    Health.AT_RISK: "At risk",
+    Health.WATCH: "Watch",
+    Health.HEALTHY: "Healthy",
+    Health.NO_ANSWERS: "No answers",
+}
+
+
 def render_report(
     report: Report,
     comments: Sequence[StoredResponse],
@@ -371,6 +383,7 @@ def render_report(
     comment_counts: Mapping[str, int] | None = None,
     drivers: DriversReport | None = None,
     reason_comments: Sequence[ReasonComments] = (),
+    accounts: AccountsReport | None = None,
 ) -> str:
     """The whole report as one HTML document (figures formatted by :mod:`nps.kernel.formatting`).
 
@@ -378,7 +391,9 @@ def render_report(
     each category has in the range (defaults to the number given). ``drivers``, when given and holding
     any driver or theme, adds the drivers section (chart of NPS differences, its table with each reason's
     latest trend points, CSAT, CES) and, from ``reason_comments`` (:func:`comments_by_reason`), the latest
-    comments behind each reason.
+    comments behind each reason. ``accounts``, when given and holding any account, adds the account
+    section (the number per health, referral-ready rate, revenue-weighted NPS and the first
+    :data:`ACCOUNTS_IN_HTML` accounts, most in need first).
     """
     return render(
         TEMPLATE,
@@ -401,4 +416,7 @@ def render_report(
         reasons=reasons_chart(drivers) if drivers is not None and drivers.rows else None,
         reason_comments=[r for r in reason_comments if r.comments],
         reason_trend_points=REASON_TREND_POINTS,
+        accounts=accounts if accounts is not None and accounts.accounts else None,
+        accounts_shown=ACCOUNTS_IN_HTML,
+        health_words=HEALTH_WORDS,
     )

@@ -56,6 +56,13 @@ class DriversQuery(RangeQuery):
     granularity: Granularity = Field(default=Granularity.MONTH, description="day, week (ISO), month or quarter")
 
 
+class AccountsQuery(RangeQuery):
+    granularity: Granularity = Field(
+        default=Granularity.QUARTER,
+        description="month or quarter (accounts are kept by month and quarter; day and week answer 400)",
+    )
+
+
 class ChannelQuery(RangeQuery):
     segment: Segment = "*"
 
@@ -237,6 +244,76 @@ class DriversOut(ReportModel):
     ces: CesOut
     drivers: list[ReasonOut] = Field(description="Most mentioned first")
     themes: list[ReasonOut] = Field(description="Most mentioned first")
+
+
+class AccountReasonOut(ReportModel):
+    code: Literal["decision_maker_detractor", "nps_fell", "no_answer", "more_detractors"]
+    text: str = Field(description="The reason in words, e.g. `a decision maker is a detractor`")
+
+
+class ReadinessOut(ReportModel):
+    score: int = Field(description="Referral readiness 0–100: the sum of the four parts (docs/accounts.md)")
+    advocacy: float | None = Field(description="Up to 40, from the latest answered period's mean score")
+    recency: float | None = Field(description="Up to 20, from how recent the latest answer is")
+    consistency: float | None = Field(description="Up to 20, answered periods without a detractor")
+    engagement: float | None = Field(description="Up to 20, response rate and referral activity")
+    ready: bool = Field(description="Referral-ready: the score reaches 70 and the account passes the rules")
+
+
+class AccountPointOut(ReportModel):
+    period: str
+    n: int
+    nps: float | None
+    low: float | None
+    high: float | None
+    invites_sent: int
+
+
+class AccountOut(ReportModel):
+    account_id: str
+    health: Literal["at_risk", "watch", "healthy", "no_answers"]
+    reasons: list[AccountReasonOut]
+    latest_period: str | None = Field(description="The latest period of the range with an answer")
+    latest: EstimateOut = Field(description="Account NPS of the latest answered period")
+    change: ChangeOut | None = Field(description="From the answered period before to the latest")
+    category: CategoryName | None = Field(description="Category of the latest answered period's mean score")
+    mean_score: float | None
+    revenue: float | None = Field(description="From the contacts import (null when not given)")
+    churned: bool
+    readiness: ReadinessOut
+    trend: list[AccountPointOut] = Field(description="Every period of the range")
+
+
+class WeightedOut(ReportModel):
+    nps: float | None = Field(description="Revenue-weighted NPS, −100…+100 (docs/accounts.md)")
+    low: float | None = Field(description="95% interval, accounts as clusters (null below 2 accounts)")
+    high: float | None
+    accounts: int = Field(description="Accounts with answers and a revenue")
+    accounts_without_revenue: int = Field(description="Accounts with answers left out: no revenue")
+    revenue: float
+
+
+class WeightedPointOut(ReportModel):
+    period: str
+    nps: float | None
+    low: float | None
+    high: float | None
+    accounts: int
+    accounts_without_revenue: int
+    revenue: float
+
+
+class AccountsOut(ReportModel):
+    survey_id: str
+    start: date = Field(serialization_alias="from")
+    end: date = Field(serialization_alias="to")
+    granularity: Granularity
+    periods: list[str]
+    by_health: dict[str, int] = Field(description="Accounts per health")
+    referral_ready: ProportionOut = Field(description="Referral-ready accounts ÷ accounts with an answer")
+    revenue_weighted: WeightedOut
+    revenue_weighted_trend: list[WeightedPointOut]
+    accounts: list[AccountOut] = Field(description="At risk first, then watch, healthy, without answers")
 
 
 class ErrorBody(ReportModel):

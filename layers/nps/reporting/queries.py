@@ -22,7 +22,7 @@ from typing import Literal
 
 from nps.kernel.periods import Granularity
 
-RouteName = Literal["summary", "trend", "segments", "channels", "comments", "export", "drivers"]
+RouteName = Literal["summary", "trend", "segments", "channels", "comments", "export", "drivers", "accounts"]
 #: The query parameters each route reads (the fields of its model, by their names in the query string).
 ROUTE_PARAMETERS: dict[RouteName, tuple[str, ...]] = {
     "summary": ("from", "to", "segment", "channel"),
@@ -32,7 +32,10 @@ ROUTE_PARAMETERS: dict[RouteName, tuple[str, ...]] = {
     "comments": ("from", "to", "category", "segment", "limit", "cursor"),
     "export": ("from", "to", "limit", "cursor"),
     "drivers": ("from", "to", "channel", "granularity"),
+    "accounts": ("from", "to", "granularity"),
 }
+#: The granularity of a route's query when it names none.
+DEFAULT_GRANULARITY: dict[RouteName, str] = {"accounts": "quarter"}
 #: Page sizes: (default, largest) per route that pages.
 LIMITS: dict[RouteName, tuple[int, int]] = {"comments": (20, 100), "export": (5_000, 10_000)}
 MAX_CURSOR = 512
@@ -79,7 +82,8 @@ def read_query(route: RouteName, parameters: Mapping[str, str] | None) -> Report
     channel = given.get("channel", "*") if "channel" in read else "*"
     if not _text(segment) or _SEGMENT.fullmatch(segment) is None or channel not in CHANNELS:
         return None
-    granularity = _GRANULARITIES.get(given.get("granularity", "month")) if "granularity" in read else Granularity.MONTH
+    usual = DEFAULT_GRANULARITY.get(route, "month")
+    granularity = _GRANULARITIES.get(given.get("granularity", usual)) if "granularity" in read else Granularity.MONTH
     if granularity is None:
         return None
     dimension = given.get("dimension", "") if "dimension" in read else ""

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from nps.accounts.health import Health
 from nps.kernel.formatting import MISSING, bounds, likely_between, percent, signed
 from nps.kernel.statistics import ChangeTest
+from nps.reporting.accounts import AccountsReport
 from nps.reporting.drivers import DriversReport, ReasonRow
 from nps.reporting.figures import Figures, Headline, Report, SliceRow, headline
 
@@ -292,5 +294,61 @@ def format_drivers(report: DriversReport) -> str:
         "detr.%/pass.%/prom.%: share of the detractors / passives / promoters mentioning it.",
         "others: every other response of the range, with or without a comment. ▲/▼: the difference is",
         "significant (p < 0.05).",
+    ]
+    return "\n".join(lines)
+
+
+_HEALTH_WORDS = {
+    Health.AT_RISK: "AT RISK",
+    Health.WATCH: "watch",
+    Health.HEALTHY: "healthy",
+    Health.NO_ANSWERS: "no answers",
+}
+_ACCOUNTS_HEADER = (
+    f"{'account':<24} {'health':<10} {'period':<8} {'n':>4} {'NPS':>5} {'95% interval':>14} {'ready':>6}  reasons"
+)
+
+
+def format_accounts(report: AccountsReport, limit: int | None = None) -> str:
+    """The account report as plain text (fits 120 columns): the number per health, the referral-ready
+    rate and the revenue-weighted NPS, then one line per account, most in need first (``limit`` lines at
+    most; the count left out is said)."""
+    ready = report.referral_ready
+    weighted = report.weighted
+    counts = report.by_health
+    lines = [
+        f"Accounts — {report.survey_id}, {report.span.label()}, by {report.granularity.value}",
+        "",
+        ", ".join(f"{count} {_HEALTH_WORDS[health].lower()}" for health, count in counts.items()),
+        f"Referral-ready accounts {percent(ready.percent)} ({ready.count} of {ready.n} with an answer"
+        + ("" if ready.low is None else f", 95% interval {percent(ready.low)} to {percent(ready.high)}")
+        + ")",
+        "Revenue-weighted NPS "
+        + signed(weighted.nps)
+        + ("" if weighted.low is None else f" (95% interval {signed(weighted.low)} to {signed(weighted.high)})")
+        + f" over {weighted.accounts} accounts with a revenue"
+        + (f"; {weighted.left_out} without a revenue left out" if weighted.left_out else ""),
+        "",
+        _ACCOUNTS_HEADER,
+        "-" * len(_ACCOUNTS_HEADER),
+    ]
+    shown = report.accounts if limit is None else report.accounts[:limit]
+    for account in shown:
+        latest = account.latest
+        interval = "" if latest.low is None else f"{signed(latest.low)}..{signed(latest.high)}"
+        ready_mark = f"{account.readiness.score}{'*' if account.readiness.ready else ''}"
+        reasons = "; ".join(account.reason_texts) + (" (churned)" if account.churned else "")
+        lines.append(
+            f"{account.account_id[:24]:<24} {_HEALTH_WORDS[account.health]:<10} {account.latest_period or MISSING:<8}"
+            f" {latest.n:>4} {signed(latest.nps):>5} {interval:>14} {ready_mark:>6}  {reasons}"
+        )
+    if not report.accounts:
+        lines.append("(no account answered or was invited in this range: import contacts with an account_id)")
+    if limit is not None and len(report.accounts) > limit:
+        lines.append(f"… and {len(report.accounts) - limit} more (--limit, or --csv for all)")
+    lines += [
+        "",
+        "period: the latest with an answer. ready: the referral readiness score (0–100), * when referral-ready.",
+        "How health, readiness and the revenue-weighted NPS are computed: docs/accounts.md.",
     ]
     return "\n".join(lines)

@@ -6,7 +6,10 @@ aggregate key the response belongs to: survey × granularity × period × segmen
 ``dimension=value``, one dimension at a time; the chosen driver and each theme of the comment are
 slices too, ``driver=<id>`` and ``theme=<id>``) ×
 channel (``*`` or the channel; a response with ``in_headline`` false, an anonymous share-link answer, only
-adds to its own channel). A batch's transitions are coalesced so that each key is written once.
+adds to its own channel). A response of a contact with an account also adds to the account's slice
+(``account_id=<id>``, every channel, month and quarter only; a decision maker's answer also to the
+``dm_*`` counters there: :mod:`nps.accounts.membership`). A batch's transitions are coalesced so that each
+key is written once.
 
 Each transition also claims a slot in a dedupe *ledger* (``invite_id`` → highest version applied),
 sharded by the second the stream record was created and a hash of the invite id, so no ledger item
@@ -26,6 +29,13 @@ from functools import lru_cache
 from operator import add
 from typing import TYPE_CHECKING, NamedTuple
 
+from nps.accounts.membership import (
+    ACCOUNT_DIMENSION,
+    ACCOUNT_GRANULARITIES,
+    DECISION_MAKER,
+    DECISION_MAKER_COUNTERS,
+    account_label,
+)
 from nps.kernel.categories import SCORES, Category, categorize
 from nps.kernel.periods import Granularity, period_keys
 from nps.reasons.scales import (
@@ -82,6 +92,21 @@ _CATEGORY_SCORE_RANGES: tuple[tuple[str, tuple[int, int]], ...] = tuple(
     for scores in [[score for score in SCORES if categorize(score) is category]]
 )
 _ZERO = timedelta(0)
+#: An account's vector: the usual one, then its decision makers' detractors, passives and promoters.
+_DM_AT = _VECTOR_SIZE
+_ACCOUNT_VECTOR_SIZE = _VECTOR_SIZE + 3
+#: Per score, the position of its category among the decision makers' counters.
+_DM_POSITION: tuple[int, ...] = tuple(
+    _DM_AT + (0 if categorize(score) is Category.DETRACTOR else 1 if categorize(score) is Category.PASSIVE else 2)
+    for score in SCORES
+)
+_DM_NAMES: tuple[str, ...] = (
+    DECISION_MAKER_COUNTERS[Category.DETRACTOR],
+    DECISION_MAKER_COUNTERS[Category.PASSIVE],
+    DECISION_MAKER_COUNTERS[Category.PROMOTER],
+)
+#: Dimensions a response's own segment values may not use: the slices of its reasons and its account.
+_NOT_SEGMENTS = RESERVED_DIMENSIONS | {ACCOUNT_DIMENSION}
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -121,9 +146,13 @@ def segment_label(dimension: str, value: str) -> str:
 
 
 def aggregate_keys(item: AnyResponse) -> Iterator[AggregateKey]:
-    """Every key a counted response contributes to, by the period of its first answer."""
+    """Every key a counted response contributes to, by the period of its first answer (its account's
+    month and quarter too, when it has an account and counts in the headline)."""
     assert item.first_answered_at is not None
-    yield from _keys(_signature(item))
+    signature = _signature(item)
+    yield from _keys(signature)
+    if item.account_id is not None and item.in_headline:
+        yield from _account_keys(signature[0], signature[1], item.account_id)
 
 
 # (survey, UTC day of the first answer, sorted segment values, channel values): responses that share it
@@ -156,10 +185,11 @@ def segment_values(item: AnyResponse) -> tuple[tuple[str, str], ...]:
     The ``driver=`` and ``theme=`` slices are the answers' only: a segment value of a dimension named
     ``driver`` or ``theme`` (an invite planned from a survey stored before those names were reserved,
     or a channel's own segment list) is left out, else it would count as a chosen driver or a theme,
-    and an answer twice in one dimension."""
+    and an answer twice in one dimension; likewise a segment value named ``account_id``, whose slices are
+    the accounts'."""
     segments = item.segments
-    if DRIVER_DIMENSION in segments or THEME_DIMENSION in segments:
-        segments = {name: value for name, value in segments.items() if name not in RESERVED_DIMENSIONS}
+    if DRIVER_DIMENSION in segments or THEME_DIMENSION in segments or ACCOUNT_DIMENSION in segments:
+        segments = {name: value for name, value in segments.items() if name not in _NOT_SEGMENTS}
     driver, themes = item.driver, item.themes
     if driver is None and not themes:
         return tuple(sorted(segments.items()))
@@ -171,15 +201,16 @@ def segment_values(item: AnyResponse) -> tuple[tuple[str, str], ...]:
 
 
 def reasons_of(item: AnyResponse | None) -> Reasons | None:
-    """What a counted response adds beside its score (driver, CSAT, CES, themes); None when it does not
-    count, so a change of any of them (or of whether it counts) is a change of the aggregates."""
+    """What a counted response adds beside its score (driver, CSAT, CES, themes) and where (its account and
+    role); None when it does not count, so a change of any of them (or of whether it counts) is a change of
+    the aggregates."""
     if item is None or not item.is_counted:
         return None
-    return item.driver, item.csat, item.ces, item.themes
+    return item.driver, item.csat, item.ces, item.themes, item.account_id, item.role
 
 
-#: (driver, CSAT, CES, themes) of a counted response.
-Reasons = tuple[str | None, int | None, int | None, tuple[str, ...]]
+#: (driver, CSAT, CES, themes, account id, role) of a counted response.
+Reasons = tuple[str | None, int | None, int | None, tuple[str, ...], str | None, str | None]
 
 
 @lru_cache(maxsize=4096)
@@ -190,6 +221,17 @@ def _keys(signature: Signature) -> tuple[AggregateKey, ...]:
         for segment in _segment_labels(segment_values)
         for channel_value in channels
         for key in _slice_keys(survey_id, day, segment, channel_value)
+    )
+
+
+@lru_cache(maxsize=8192)
+def _account_keys(survey_id: str, day: date, account_id: str) -> tuple[AggregateKey, ...]:
+    """The month and quarter keys of an account's slice (every channel) for one survey and day."""
+    label = account_label(account_id)
+    return tuple(
+        AggregateKey(survey_id, granularity, period, label, ALL)
+        for granularity, period in _day_periods(day)
+        if granularity in ACCOUNT_GRANULARITIES
     )
 
 
@@ -359,13 +401,15 @@ def coalesce(transitions: Iterable[Transition]) -> dict[AggregateKey, Counters]:
     """
     # Per (survey, day, segment values, channel): responses that share it move exactly the same keys.
     by_signature: dict[Signature, list[int]] = {}
+    # Per (survey, day, account): an account's answers, with its decision makers' categories.
+    by_account: dict[tuple[str, date, str], list[int]] = {}
     for transition in transitions:
         # The stored category is checked against the score where records enter: the score decides.
         old_score, new_score = transition.old_score, transition.new_score
         if old_score is not None and transition.old is not None:
-            _add(by_signature, transition.old, old_score, -1)
+            _add(by_signature, transition.old, old_score, -1, by_account)
         if new_score is not None and transition.new is not None:
-            _add(by_signature, transition.new, new_score, 1)
+            _add(by_signature, transition.new, new_score, 1, by_account)
     # Then per (survey, day, segment, channel): one dimension at a time and all segments, this channel and
     # all channels. A stored vector is never changed (sums make new lists), so slices may share one.
     by_slice: dict[tuple[str, date, str, str], list[int]] = {}
@@ -391,11 +435,33 @@ def coalesce(transitions: Iterable[Transition]) -> dict[AggregateKey, Counters]:
             counters = counters_of[id(scores)] = _counters(scores)
         if counters:
             result[key] = dict(counters)
+    # Then each account's month and quarter (its days of one month share both keys).
+    by_account_key: dict[AggregateKey, list[int]] = {}
+    for (survey_id, day, account_id), sums in by_account.items():
+        if not any(sums):
+            continue
+        for key in _account_keys(survey_id, day, account_id):
+            total = by_account_key.get(key)
+            by_account_key[key] = sums if total is None else list(map(add, total, sums))
+    for key, sums in by_account_key.items():
+        counters = _counters(sums)
+        for name, value in zip(_DM_NAMES, sums[_DM_AT:], strict=True):
+            if value:
+                counters[name] = value
+        if counters:
+            result[key] = counters
     return result
 
 
-def _add(by_signature: dict[Signature, list[int]], item: AnyResponse, score: int, sign: int) -> None:
-    """Add (``sign`` 1) or remove (-1) one counted response's score, CSAT and CES to its signature's sums."""
+def _add(
+    by_signature: dict[Signature, list[int]],
+    item: AnyResponse,
+    score: int,
+    sign: int,
+    by_account: dict[tuple[str, date, str], list[int]],
+) -> None:
+    """Add (``sign`` 1) or remove (-1) one counted response's score, CSAT and CES to its signature's sums,
+    and to its account's (with its category among the decision makers' when it is one)."""
     signature = _signature(item)
     sums = by_signature.get(signature)
     if sums is None:
@@ -405,6 +471,20 @@ def _add(by_signature: dict[Signature, list[int]], item: AnyResponse, score: int
         sums[_CSAT_AT + item.csat] += sign
     if item.ces is not None:
         sums[_CES_AT + item.ces] += sign
+    account_id = item.account_id
+    if account_id is None or not item.in_headline:
+        return
+    account_key = (signature[0], signature[1], account_id)
+    sums = by_account.get(account_key)
+    if sums is None:
+        sums = by_account[account_key] = [0] * _ACCOUNT_VECTOR_SIZE
+    sums[score] += sign
+    if item.csat is not None:
+        sums[_CSAT_AT + item.csat] += sign
+    if item.ces is not None:
+        sums[_CES_AT + item.ces] += sign
+    if item.role == DECISION_MAKER:
+        sums[_DM_POSITION[score]] += sign
 
 
 def _counters(sums: list[int]) -> Counters:

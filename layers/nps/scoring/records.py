@@ -20,6 +20,7 @@ from nps.kernel.streams import MalformedRecord
 from nps.reasons.scales import CES_MAX, CES_MIN, CSAT_MAX, CSAT_MIN, MAX_THEMES_PER_RESPONSE
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_ROLE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _CHANNELS = frozenset({"email", "sms", "web", "link", "link_anonymous"})
 #: Keyed by any value an image may hold (only the category names are found).
 _CATEGORIES: dict[Any, Category] = {category.value: category for category in Category}
@@ -72,6 +73,9 @@ class Response(NamedTuple):
     ces: int | None = None
     #: The comment's theme ids, sorted and unique (empty without a tagged comment).
     themes: tuple[str, ...] = _NO_THEMES
+    #: The account of the contact and their role in it, copied from the invite (None: no account).
+    account_id: str | None = None
+    role: str | None = None
 
     @property
     def is_counted(self) -> bool:
@@ -211,7 +215,7 @@ def response_from_image(image: Image | None) -> Response | None:
     ``image`` is DynamoDB JSON as the stream delivers it. Unknown attributes are ignored. Raises
     :class:`MalformedRecord` for a value of the wrong type or outside the contract (ids, channel, score
     0-10, category, comment length, version ≥ 0, ISO 8601 timestamps, driver id, CSAT 1-5, CES 1-7,
-    at most 50 theme ids).
+    at most 50 theme ids, account id, role).
     """
     if not image:
         return None
@@ -334,6 +338,17 @@ def _usual_response(image: Image) -> Response | None:
     typed = get("themes")
     if typed is not None:
         themes = _usual_themes(typed)
+    account_id = role = None
+    typed = get("account_id")
+    if typed is not None:
+        account_id = _text_or(typed, None)
+        if account_id is None or not fullmatch(account_id):
+            raise _Unusual
+    typed = get("role")
+    if typed is not None:
+        role = _text_or(typed, None)
+        if role is None or not _ROLE.fullmatch(role):
+            raise _Unusual
     first_text, answered_text = get("first_answered_at"), get("answered_at")
     first_answered_at = _time_or(first_text)
     # A first answer's two times are one (read once; the events then write it once).
@@ -368,6 +383,8 @@ def _usual_response(image: Image) -> Response | None:
             csat,
             ces,
             themes,
+            account_id,
+            role,
         ),
     )
 
@@ -471,4 +488,14 @@ def _checked_response(image: Image) -> Response | None:
         _rating(image, "csat", CSAT_MIN, CSAT_MAX),
         _rating(image, "ces", CES_MIN, CES_MAX),
         _themes(image),
+        _account_text(image, "account_id", _ID),
+        _account_text(image, "role", _ROLE),
     )
+
+
+def _account_text(image: Image, name: str, pattern: re.Pattern[str]) -> str | None:
+    """The account id or role: absent or NULL is None; anything but text matching ``pattern`` is malformed."""
+    value = _value(image, name, "S")
+    if value is not None and not pattern.fullmatch(value):
+        raise MalformedRecord(f"attribute {name!r} is not an account {'id' if name == 'account_id' else 'role'}")
+    return None if value is None else str(value)

@@ -1,8 +1,10 @@
 """Contacts and their bulk import from CSV, with a per-row error report.
 
 A CSV has a header row; ``contact_id`` is required, ``email``, ``phone`` (international format, stored
-as E.164), ``time_zone`` (an IANA place name) and ``locale`` are recognised, and every other column
-becomes a segment attribute (``plan``, ``region``, ...). The file is UTF-8 (with or without a BOM) or
+as E.164), ``time_zone`` (an IANA place name) and ``locale`` are recognised, ``account_id``, ``role`` and
+``revenue`` place the contact in an account (:class:`nps.accounts.membership.Membership`; every row of one
+account must give it the same revenue, or leave it blank), and every other column becomes a segment
+attribute (``plan``, ``region``, ...). The file is UTF-8 (with or without a BOM) or
 UTF-16 with a BOM, its columns separated by ``,``, ``;`` or a tab (found from the header row), with CRLF
 or LF line ends. Every row ends up either imported or in the report with its line number and reasons:
 nothing is dropped silently. Error messages name the column, never echo the address or number (PII).
@@ -19,10 +21,12 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
+from nps.accounts.membership import Membership, MembershipError
 from nps.events.fields import Id
 from nps.kernel.locales import supported_locales
 from nps.kernel.normalising import nfc
@@ -33,7 +37,7 @@ from nps.sending.suppression import normalise_address
 from nps.sending.time_zones import check_time_zone
 
 DELIMITERS = (",", ";", "\t")
-KNOWN_COLUMNS = ("contact_id", "email", "phone", "time_zone", "locale")
+KNOWN_COLUMNS = ("contact_id", "email", "phone", "time_zone", "locale", "account_id", "role", "revenue")
 MAX_ATTRIBUTES = 20
 MAX_ROWS = 500_000
 AttributeName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
@@ -60,6 +64,8 @@ class Contact(BaseModel):
         default_factory=dict
     )
     last_surveyed_at: str | None = None
+    #: The account the contact answers for, their role in it and the account's revenue (None: no account).
+    account: Membership | None = None
 
     @field_validator("attributes", mode="before")
     @classmethod
@@ -286,6 +292,8 @@ class _Seen:
 
     contact_ids: set[str] = field(default_factory=set)
     addresses: dict[str, tuple[int, str]] = field(default_factory=dict)
+    #: Per account id: the first line giving its revenue, and that revenue.
+    revenues: dict[str, tuple[int, Decimal]] = field(default_factory=dict)
 
 
 def _parse_row(values: dict[str, str], line: int, audience: str, seen: _Seen, report: ImportReport) -> None:
@@ -299,6 +307,18 @@ def _parse_row(values: dict[str, str], line: int, audience: str, seen: _Seen, re
     if cells.get(""):
         problems.append("row: a value in a column with no name (the header row has an empty cell there)")
     attributes = {k: v for k, v in cells.items() if k and k not in KNOWN_COLUMNS and v}
+    account: Membership | None = None
+    try:
+        account = Membership.parse(cells.get("account_id"), cells.get("role"), cells.get("revenue"))
+    except MembershipError as error:
+        problems.append(f"account: {error}")
+    if account is not None and account.revenue is not None:
+        first = seen.revenues.get(account.account_id)
+        if first is not None and first[1] != account.revenue:
+            problems.append(
+                f"revenue: account {account.account_id} has a different revenue on line {first[0]}"
+                " (an account has one revenue: give the same figure or leave it blank)"
+            )
     try:
         contact = Contact(
             contact_id=contact_id or "",
@@ -308,6 +328,7 @@ def _parse_row(values: dict[str, str], line: int, audience: str, seen: _Seen, re
             time_zone=cells.get("time_zone") or "UTC",
             locale=cells.get("locale") or None,
             attributes=attributes,
+            account=account,
         )
     except ValidationError as error:
         problems.extend(_messages(error))
@@ -333,6 +354,8 @@ def _parse_row(values: dict[str, str], line: int, audience: str, seen: _Seen, re
         report.errors.append(RowError(line, contact_id, tuple(problems)))
         return
     seen.contact_ids.add(contact.contact_id)
+    if account is not None and account.revenue is not None:
+        seen.revenues.setdefault(account.account_id, (line, account.revenue))
     for key, first_id in keys:
         seen.addresses[key] = (line, first_id)
     report.contacts.append(contact)

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from nps.accounts.membership import Membership
 from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.periods import parse_timestamp
 from nps.links.pseudonyms import IdKey
@@ -54,6 +55,8 @@ class PlannedInvite:
     #: Keyed hash of the wave and the mailbox (channel and normalised address) when the wave claims its
     #: mailboxes in the store (waves planned over several invocations); ``None`` otherwise. No PII.
     mailbox_key: str | None = None
+    #: The contact's account, role and the account's revenue when the contact belongs to one.
+    account: Membership | None = None
 
     def held(self, now: datetime) -> bool:
         return self.send_after > now
@@ -199,6 +202,7 @@ def plan_contacts(
             page=survey.page_brand(locale),
             questions=survey.follow_up_questions(locale),
             mailbox_key=mailbox_key_for(wave_id, mailbox, id_key) if mailbox_keys else None,
+            account=contact.account,
         )
         plan.invites.append(invite)
         if send_after > now:

@@ -55,6 +55,8 @@ class SendingSettings:
     planning_budget_seconds: float = 240
     #: How far (in seconds of sends at ``send_rate_per_second``) planning may run ahead of delivery.
     plan_ahead_seconds: float = 1800
+    #: Account profiles (revenue) written by the contacts import (empty: accounts are not recorded).
+    accounts_table: str = ""
 
     @classmethod
     def from_env(cls) -> SendingSettings:
@@ -86,6 +88,7 @@ class SendingSettings:
             planning_queue_url=env("PLANNING_QUEUE_URL", ""),
             planning_budget_seconds=_number("PLANNING_BUDGET_SECONDS", "240"),
             plan_ahead_seconds=_number("PLAN_AHEAD_SECONDS", "1800"),
+            accounts_table=env("ACCOUNTS_TABLE", ""),
         )
 
     def require(self, *names: str) -> SendingSettings:

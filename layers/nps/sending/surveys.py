@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from nps.accounts.membership import ACCOUNT_DIMENSION
 from nps.events.fields import Id, SendChannel
 from nps.kernel.branding import MAX_URL, PageBrand, logo_url_problem, website_url_problem
 from nps.kernel.locales import offered_locale, supported_locales
@@ -33,6 +34,8 @@ from nps.reasons.questions import FollowUpQuestions
 from nps.reasons.scales import RESERVED_DIMENSIONS
 from nps.sending.addresses import EMAIL_RE
 
+#: Dimensions whose slices the platform writes itself: the driver, the themes and the account.
+_RESERVED = RESERVED_DIMENSIONS | {ACCOUNT_DIMENSION}
 MAX_SEGMENT_DIMENSIONS = 8  # keeps the send transaction (invite + counters) far below 100 items
 _COLOUR_RE = r"^#[0-9a-fA-F]{6}$"
 Dimension = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
@@ -446,11 +449,16 @@ class Survey(BaseModel):
     def _distinct_dimensions(cls, dimensions: list[str], info: ValidationInfo) -> list[str]:
         if len(set(dimensions)) != len(dimensions):
             raise ValueError("each segment dimension may be listed once")
-        reserved = sorted(RESERVED_DIMENSIONS.intersection(dimensions))
+        reserved = sorted(_RESERVED.intersection(dimensions))
         if reserved and info.context and info.context.get("stored"):
             # A definition stored before the rule still reads (a wave must not fail on it), without the
-            # reserved dimension: its slices would count into the drivers' and themes' ones.
-            return [dimension for dimension in dimensions if dimension not in RESERVED_DIMENSIONS]
+            # reserved dimension: its slices would count into the drivers', themes' or accounts' ones.
+            return [dimension for dimension in dimensions if dimension not in _RESERVED]
+        if ACCOUNT_DIMENSION in reserved:
+            raise ValueError(
+                f"{ACCOUNT_DIMENSION} cannot be a segment dimension: every answer of a contact with an account"
+                " is already counted per account (docs/accounts.md)"
+            )
         if reserved:
             raise ValueError(
                 f"{', '.join(reserved)} cannot be a segment dimension: the driver report uses"

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nps.kernel.statistics import CategoryCounts, compare, estimate
-from nps.reasons.figures import category_counts, ces, csat, mentions, t_975, wilson
+from nps.kernel.statistics import CategoryCounts, compare, estimate, wilson
+from nps.reasons.figures import category_counts, ces, csat, mentions, t_975
 from nps.reasons.scales import CES_COUNTERS, CSAT_COUNTERS, ces_counter, csat_counter
 
 # --------------------------------------------------------------------------------------------------

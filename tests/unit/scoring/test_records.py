@@ -57,6 +57,8 @@ valid: dict[str, st.SearchStrategy[Any]] = {
     "themes": st.lists(st.sampled_from(["price", "support", "ux"]), max_size=4).map(
         lambda v: {"L": [{"S": theme} for theme in v]}
     ),
+    "account_id": st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True).map(lambda v: {"S": v}),
+    "role": st.sampled_from([{"S": "decision_maker"}, {"S": "user"}, {"S": "ops_lead"}]),
 }
 # What one attribute may wrongly (or legitimately) be instead: absent, NULL, another type, out of range.
 wrong: dict[str, list[Any]] = {
@@ -86,6 +88,8 @@ wrong: dict[str, list[Any]] = {
         {"S": "price"},
         {"NULL": True},
     ],
+    "account_id": [{"S": "ac me"}, {"S": ""}, {"S": "x" * 65}, {"N": "1"}, {"NULL": True}],
+    "role": [{"S": "Decision Maker"}, {"S": "9x"}, {"S": ""}, {"N": "1"}, {"NULL": True}],
 }
 
 
@@ -188,6 +192,8 @@ def test_each_absent_null_or_wrong_attribute_is_judged_like_the_contract(name: s
         "csat": {"N": "4"},
         "ces": {"N": "6"},
         "themes": {"L": [{"S": "price"}, {"S": "support"}]},
+        "account_id": {"S": "acme"},
+        "role": {"S": "decision_maker"},
     }
     if value is None:
         del image[name]

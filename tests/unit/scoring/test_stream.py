@@ -349,7 +349,7 @@ def test_a_comment_that_changes_the_themes_moves_counts_without_a_scored_event(m
     assert parsed.transition is not None
     assert parsed.transition.moves_counts
     assert not parsed.transition.moves_score
-    assert parsed.transition.new_reasons == (None, None, None, ("price",))
+    assert parsed.transition.new_reasons == (None, None, None, ("price",), None, None)
     assert parsed.comment is not None
     assert scored_event(parsed.transition) is None
 

@@ -11,7 +11,7 @@ import base64
 import binascii
 import heapq
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -153,6 +153,28 @@ class DynamoAggregateReader:
                 if "segment" in item and "channel" in item
             )
         return found
+
+    def items(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, int]]:
+        """Counters of the items at ``(pk, period)`` keys, by key (absent items are left out): one
+        ``BatchGetItem`` per 100 keys, unprocessed keys retried. Raises ``RuntimeError`` if DynamoDB keeps
+        keys unprocessed after retries (sustained throttling)."""
+        out: dict[tuple[str, str], dict[str, int]] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), _BATCH_GET_KEYS):
+            request = {
+                self.table_name: {
+                    "Keys": [
+                        {"pk": {"S": pk}, "period": {"S": period}}
+                        for pk, period in unique[start : start + _BATCH_GET_KEYS]
+                    ]
+                }
+            }
+            found, rounds = aws.batch_get_items(request)
+            self.queries += rounds
+            for item in found.get(self.table_name, []):
+                self.items_read += 1
+                out[(item["pk"]["S"], item["period"]["S"])] = {name: _number(v) for name, v in item.items() if "N" in v}
+        return out
 
     def exists(self, pk: str) -> bool:
         """Whether the aggregate partition ``pk`` has any item (reads at most one)."""

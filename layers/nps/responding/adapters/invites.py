@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from nps.accounts.membership import Membership
 from nps.kernel import aws
 from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.periods import parse_timestamp
@@ -40,6 +41,8 @@ class Invite:
     #: The survey's follow-up questions in the invite's locale, copied when it was planned (None on older
     #: invites and for surveys that ask none: the page then asks only for a comment).
     questions: FollowUpQuestions | None = None
+    #: The contact's account, role and the account's revenue, copied when the invite was planned.
+    account: Membership | None = None
 
     @property
     def sent_at_epoch(self) -> float | None:
@@ -63,6 +66,7 @@ def _to_item(invite: Invite) -> dict[str, Any]:
         "status": {"S": invite.status},
         "page": invite.page.to_item(),
         **({"questions": invite.questions.to_attribute()} if invite.questions is not None else {}),
+        **({"account": invite.account.to_attribute()} if invite.account is not None else {}),
     } | ({} if invite.in_headline else {"in_headline": {"BOOL": False}})
 
 
@@ -83,6 +87,7 @@ def _from_item(item: dict[str, Any]) -> Invite:
         page=PageBrand.from_item(item.get("page")),
         in_headline=item.get("in_headline", {}).get("BOOL") is not False,
         questions=FollowUpQuestions.from_attribute(item.get("questions")),
+        account=Membership.from_attribute(item.get("account")),
     )
 
 

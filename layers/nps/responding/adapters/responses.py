@@ -25,6 +25,9 @@ MAX_COMMENTS_PER_RESPONSE = 20
 
 #: ``survey_shard`` spreads a survey's answers over the partitions of the ``by_survey_shard`` index.
 _ID_ATTRIBUTES = ("survey_id", "survey_shard", "wave_id", "contact_id", "channel", "locale", "segments")
+#: Copied from an invite to a contact of an account (its role only when known): what the stream counts per
+#: account (:mod:`nps.accounts.membership`).
+_ACCOUNT_ATTRIBUTES = ("account_id", "role")
 _HUMAN_ATTRIBUTES = (
     "score",
     "category",
@@ -81,7 +84,25 @@ def _id_values(invite: Invite) -> dict[str, Any]:
         ":channel": {"S": invite.channel},
         ":locale": {"S": invite.locale},
         ":segments": {"M": {k: {"S": v} for k, v in invite.segments.items()}},
+        **_account_values(invite),
     }
+
+
+def _account_values(invite: Invite) -> dict[str, Any]:
+    account = invite.account
+    if account is None:
+        return {}
+    values = {":account_id": {"S": account.account_id}}
+    if account.role is not None:
+        values[":role"] = {"S": account.role}
+    return values
+
+
+def _id_names(invite: Invite) -> tuple[str, ...]:
+    """The id attributes a write copies from ``invite``: :data:`_ID_ATTRIBUTES`, and its account's."""
+    if invite.account is None:
+        return _ID_ATTRIBUTES
+    return (*_ID_ATTRIBUTES, *(name for name in _ACCOUNT_ATTRIBUTES if f":{name}" in _account_values(invite)))
 
 
 def _stored(item: dict[str, Any]) -> StoredResponse:
@@ -138,7 +159,8 @@ class DynamoResponseRepository:
             ":window_start": {"S": edit_window_start_iso},
             **_id_values(invite),
         }
-        names = {f"#{name}": name for name in _HUMAN_ATTRIBUTES}
+        id_names = _id_names(invite)
+        names = {f"#{name}": name for name in (*_HUMAN_ATTRIBUTES, *id_names)}
         apart = ""
         if not in_headline:
             apart, names["#in_headline"] = ", #in_headline = :false", "in_headline"
@@ -151,7 +173,7 @@ class DynamoResponseRepository:
                     "#confidence = :confidence, #answered_at = :now, #source = :source, "
                     "#version = if_not_exists(#version, :zero) + :one, "
                     "#first_answered_at = if_not_exists(#first_answered_at, :now), "
-                    + ", ".join(f"#{name} = :{name}" for name in _ID_ATTRIBUTES)
+                    + ", ".join(f"#{name} = :{name}" for name in id_names)
                     + apart
                 ),
                 ConditionExpression=(
@@ -181,13 +203,14 @@ class DynamoResponseRepository:
 
     def record_automated(self, invite: Invite, score: int, now_iso: str, reasons: tuple[str, ...]) -> None:
         """Keep what an automated fetch tried to answer, without counting it or touching the answer."""
+        id_names = _id_names(invite)
         aws.client("dynamodb").update_item(
             TableName=self.table_name,
             Key={"invite_id": {"S": invite.invite_id}},
             UpdateExpression=(
                 "SET #automated_score = :score, #automated_at = :now, #automated_reasons = :reasons, "
                 "#counted = if_not_exists(#counted, :false), "
-                + ", ".join(f"#{name} = if_not_exists(#{name}, :{name})" for name in _ID_ATTRIBUTES)
+                + ", ".join(f"#{name} = if_not_exists(#{name}, :{name})" for name in id_names)
                 + " ADD #automated_clicks :one"
             ),
             ExpressionAttributeNames={
@@ -198,7 +221,7 @@ class DynamoResponseRepository:
                     "automated_reasons",
                     "automated_clicks",
                     "counted",
-                    *_ID_ATTRIBUTES,
+                    *id_names,
                 )
             },
             ExpressionAttributeValues={

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nps.accounts.membership import Membership
 from nps.kernel import aws
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ def contact_from_item(item: dict[str, Any]) -> Contact:
         locale=item.get("locale", {}).get("S"),
         attributes={k: v["S"] for k, v in item.get("attributes", {}).get("M", {}).items()},
         last_surveyed_at=item.get("last_surveyed_at", {}).get("S"),
+        account=Membership.from_attribute(item.get("account")),
     )
 
 
@@ -81,7 +83,7 @@ class DynamoContactRepository:
 
     def upsert(self, contact: Contact) -> None:
         """Create or update a contact's details; ``last_surveyed_at`` is kept (imports are idempotent)."""
-        names = {"#email": "email", "#phone": "phone", "#tz": "time_zone", "#locale": "locale"}
+        names = {"#email": "email", "#phone": "phone", "#tz": "time_zone", "#locale": "locale", "#account": "account"}
         values: dict[str, Any] = {
             ":tz": {"S": contact.time_zone},
             ":attributes": {"M": {k: {"S": v} for k, v in contact.attributes.items()}},
@@ -98,6 +100,11 @@ class DynamoContactRepository:
                 values[f":{placeholder}"] = {"S": value}
             else:
                 removes.append(f"#{placeholder}")
+        if contact.account is not None:
+            sets.append("#account = :account")
+            values[":account"] = contact.account.to_attribute()
+        else:
+            removes.append("#account")
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         aws.client("dynamodb").update_item(
             TableName=self.table_name,

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from nps.accounts.membership import ACCOUNT_GRANULARITIES, Membership, account_label
 from nps.events.patterns import is_resurvey_wave
 from nps.kernel import aws
 from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
@@ -72,6 +73,8 @@ class InviteRecord:
     message_id: str | None = None
     #: What the invite's pages show of the survey, copied when it was planned (neutral on older invites).
     page: PageBrand = NEUTRAL_BRAND
+    #: The contact's account when the invite was planned (None: no account, or an older invite).
+    account: Membership | None = None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> InviteRecord:
@@ -98,6 +101,7 @@ class InviteRecord:
             unknown_reason=text("unknown_reason"),
             message_id=text("message_id"),
             page=PageBrand.from_item(item.get("page")),
+            account=Membership.from_attribute(item.get("account")),
         )
 
 
@@ -144,19 +148,31 @@ class InFlightInvite:
         )
 
 
-def invites_sent_keys(survey_id: str, sent_at: datetime, segments: dict[str, str], channel: str) -> list[AggregateKey]:
+def invites_sent_keys(
+    survey_id: str, sent_at: datetime, segments: dict[str, str], channel: str, account_id: str | None = None
+) -> list[AggregateKey]:
     """Every aggregate key an invite sent at ``sent_at`` counts in.
 
     The same keys as responses (:class:`nps.scoring.aggregation.AggregateKey`): segments one dimension at a
-    time plus ``*``, the channel plus ``*``, every granularity by the UTC send time.
+    time plus ``*``, the channel plus ``*``, every granularity by the UTC send time; and, for an invite to
+    a contact of an account, the account's slice (``account_id=<id>``, every channel, month and quarter:
+    :data:`nps.accounts.membership.ACCOUNT_GRANULARITIES`).
     """
     labels = [ALL, *(segment_label(d, v) for d, v in sorted(segments.items()))]
-    return [
+    periods = period_keys(sent_at)
+    keys = [
         AggregateKey(survey_id, granularity, period, segment, channel_value)
-        for granularity, period in period_keys(sent_at).items()
+        for granularity, period in periods.items()
         for segment in labels
         for channel_value in (ALL, channel)
     ]
+    if account_id is not None:
+        label = account_label(account_id)
+        keys.extend(
+            AggregateKey(survey_id, granularity, periods[granularity], label, ALL)
+            for granularity in ACCOUNT_GRANULARITIES
+        )
+    return keys
 
 
 class DynamoInviteLifecycle:
@@ -193,6 +209,8 @@ class DynamoInviteLifecycle:
                 "expires_at_ttl": {"N": str(ttl)},
                 "page": invite.page.to_item(),
             }
+            if invite.account is not None:
+                item["account"] = invite.account.to_attribute()
             if invite.questions is not None:
                 item["questions"] = invite.questions.to_attribute()
             try:
@@ -441,7 +459,13 @@ class DynamoInviteLifecycle:
         counted_keys = (
             []
             if is_resurvey_wave(invite.wave_id)
-            else invites_sent_keys(invite.survey_id, sent_at, invite.segments, invite.channel)
+            else invites_sent_keys(
+                invite.survey_id,
+                sent_at,
+                invite.segments,
+                invite.channel,
+                invite.account.account_id if invite.account is not None else None,
+            )
         )
         for key in counted_keys:
             actions.append(
