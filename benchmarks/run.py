@@ -144,6 +144,8 @@ def _writes(args: argparse.Namespace, workload: Workload, counts: write_requests
         "2 surveys in the stream": build_workload(WorkloadSpec(records=small, surveys=2)),
         # The same mix, but score changes are to responses first answered the day before.
         "changes to yesterday's answers": build_workload(WorkloadSpec(records=small, earlier_answers=5_000)),
+        # Every answer from a contact of one of 2,000 accounts (B2B): + the account's month and quarter.
+        "every answer from one of 2,000 accounts": build_workload(WorkloadSpec(records=small, accounts=2_000)),
     }
     moto_records = 0 if args.no_moto else args.moto_records
     result = write_requests.run(workload, moto_records, scenarios=scenarios, counts=counts)

@@ -70,6 +70,9 @@ class WorkloadSpec:
     start: datetime = datetime(2026, 3, 10, 9, 0, 17, tzinfo=UTC)
     earlier_answers: int = 0
     seed: int = 20260310
+    #: With N > 0, every response is from a contact of one of N accounts (a decision maker one time in
+    #: four): each answer then also writes its account's month and quarter (docs/accounts.md).
+    accounts: int = 0
 
 
 @dataclass(slots=True)
@@ -101,6 +104,8 @@ class _Response:
     score: int = 0
     version: int = 0
     answered_at: str = ""
+    account_id: str | None = None
+    role: str | None = None
 
 
 def _iso(at: datetime) -> str:
@@ -126,6 +131,8 @@ def _image(response: _Response) -> dict[str, Any]:
         "first_answered_at": {"S": response.first_answered_at},
         "answered_at": {"S": response.answered_at},
         "source": {"S": "link"},
+        **({"account_id": {"S": response.account_id}} if response.account_id is not None else {}),
+        **({"role": {"S": response.role}} if response.role is not None else {}),
     }
 
 
@@ -155,7 +162,7 @@ def _stream_record(
 
 def _new_response(rng: random.Random, number: int, spec: WorkloadSpec, at: datetime) -> _Response:
     now = _iso(at)
-    return _Response(
+    response = _Response(
         invite_id=f"inv-{number:07d}",
         survey_id=f"survey-{rng.randrange(spec.surveys) + 1}",
         contact_id=f"contact-{rng.randrange(10**9):09d}",
@@ -168,6 +175,10 @@ def _new_response(rng: random.Random, number: int, spec: WorkloadSpec, at: datet
         version=1,
         answered_at=now,
     )
+    if spec.accounts:  # drawn only then: the other workloads stay as they were
+        response.account_id = f"acct-{rng.randrange(spec.accounts):05d}"
+        response.role = "decision_maker" if rng.random() < 0.25 else "user"
+    return response
 
 
 def build_workload(spec: WorkloadSpec | None = None) -> Workload:
