@@ -24,6 +24,7 @@ MODELS: dict[RouteName, type[models.RangeQuery]] = {
     "comments": models.CommentsQuery,
     "export": models.ExportQuery,
     "drivers": models.DriversQuery,
+    "accounts": models.AccountsQuery,
 }
 DAYS = st.one_of(
     st.dates().map(lambda d: d.isoformat()),
