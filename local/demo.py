@@ -217,7 +217,7 @@ def main() -> int:
         stack = create_stack("nps-demo")
         print(f"NPS platform demo — survey {SURVEY_ID!r}, {CONTACTS} contacts on moto\n")
         print("Sending: survey definition, contacts CSV, one scheduled wave through SES and SNS")
-        sending = run_sending(stack, CONTACTS, rng, EMAILS_FOLDER, DEMO_DEFINITION)
+        sending = run_sending(stack, CONTACTS, rng, EMAILS_FOLDER, DEMO_DEFINITION, accounts=True)
         print()
         # The functions' JSON logs and metrics go to stdout in Lambda; here they would bury the report.
         with contextlib.redirect_stdout(io.StringIO()):

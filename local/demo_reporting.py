@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from local import demo_accounts
 from local.demo_reasons import check_drivers
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext
@@ -143,6 +144,16 @@ def run(stack: LocalStack, survey_id: str, rng: random.Random, now: datetime | N
         print("\nMISMATCH between the driver table and the responses table:", *mismatches, sep="\n  ")
         return 1
     print("\nCheck: every driver and theme row, CSAT and CES equal a direct recount of the stored responses.")
+    print()
+    status = nps([*common, "accounts", survey_id, *window, "--limit", "12"], in_process=True)
+    if status:
+        return status
+    mismatches = demo_accounts.check(stack, survey_id, first, now.date())
+    if mismatches:
+        print("\nMISMATCH between the account table and the stored responses:", *mismatches, sep="\n  ")
+        return 1
+    print("\nCheck: every account's answers, decision makers' detractors, invites and the revenue-weighted NPS")
+    print("equal a direct recount of the responses and invites tables.")
     OUTPUT.mkdir(exist_ok=True)
     out = OUTPUT / f"{survey_id}-report.html"
     return nps([*common, "html", survey_id, *window, "--out", str(out)], in_process=True)

@@ -134,12 +134,16 @@ def create_survey(stack: LocalStack, definition: dict[str, Any] | None = None) -
     return survey.survey_id
 
 
-def synthetic_contacts_csv(count: int, rng: random.Random, bad_rows: int = 0) -> str:
+def synthetic_contacts_csv(count: int, rng: random.Random, bad_rows: int = 0, accounts: bool = False) -> str:
     """A CSV of synthetic contacts (reserved example.com addresses, +1 415 555 xxxx numbers), with some
-    malformed rows mixed in to show the per-row error report."""
+    malformed rows mixed in to show the per-row error report. With ``accounts``, four contacts in five
+    belong to an account (3-6 contacts each: a decision maker, an influencer, users), whose revenue is given
+    on its decision maker's row only."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["contact_id", "email", "phone", "time_zone", "locale", "plan", "region"])
+    header = ["contact_id", "email", "phone", "time_zone", "locale", "plan", "region"]
+    writer.writerow([*header, "account_id", "role", "revenue"] if accounts else header)
+    memberships = _synthetic_accounts(count, rng) if accounts else {}
     for index in range(count):
         sms_only = index % 5 == 0
         email = "" if sms_only else f"person{index:05d}@example.com"
@@ -153,6 +157,7 @@ def synthetic_contacts_csv(count: int, rng: random.Random, bad_rows: int = 0) ->
                 rng.choice(("en", "en", "en", "es", "de")),
                 ("starter", "enterprise")[index % 2],
                 rng.choice(("emea", "amer", "apac")),
+                *(memberships.get(index, ("", "", "")) if accounts else ()),
             ]
         )
     bad = [
@@ -164,8 +169,26 @@ def synthetic_contacts_csv(count: int, rng: random.Random, bad_rows: int = 0) ->
         ["short-row", "short@example.com"],
     ]
     for row in bad[:bad_rows]:
-        writer.writerow(row)
+        writer.writerow([*row, "", "", ""] if accounts and len(row) == len(header) else row)
     return out.getvalue()
+
+
+def _synthetic_accounts(count: int, rng: random.Random) -> dict[int, tuple[str, str, str]]:
+    """Contact index → (account id, role, revenue cell) for four contacts in five, in accounts of 3-6."""
+    out: dict[int, tuple[str, str, str]] = {}
+    index = account = 0
+    while index < count:
+        if rng.random() < 0.2:  # a contact of no account
+            index += 1
+            continue
+        size = rng.randint(3, 6)
+        revenue = str(rng.choice((5, 12, 24, 48, 96, 240)) * 1000)
+        for position in range(min(size, count - index)):
+            role = ("Decision Maker", "influencer")[position] if position < 2 else "user"
+            out[index + position] = (f"acct-{account:03d}", role, revenue if position == 0 else "")
+        index += size
+        account += 1
+    return out
 
 
 def import_csv(
@@ -516,13 +539,14 @@ def run_sending(
     rng: random.Random,
     output: Path,
     definition: dict[str, Any] | None = None,
+    accounts: bool = False,
 ) -> SendingDemo:
     """Survey (``definition``, else :data:`DEMO_SURVEY`) → CSV import (with bad rows) → scheduled wave →
     delivery on a simulated clock; prints the counts and writes a few rendered emails to ``output``."""
     clock = Clock(datetime.now(UTC))
     with handlers(clock):
         create_survey(stack, definition)
-        summary = import_csv(stack, synthetic_contacts_csv(contacts, rng, bad_rows=6))
+        summary = import_csv(stack, synthetic_contacts_csv(contacts, rng, bad_rows=6, accounts=accounts))
         # A few contacts unsubscribed in an earlier program and some were surveyed last month.
         _seed_history(stack, clock, rng)
         report = fire_wave(SURVEY_ID, clock.now)
