@@ -16,8 +16,10 @@ from typing import Any
 from local.environment import LocalStack
 from nps.accounts.adapters.profiles import DynamoAccountProfiles
 from nps.accounts.health import revenue_weighted
+from nps.events.patterns import is_resurvey_wave
 from nps.kernel import aws
 from nps.kernel.categories import categorize
+from nps.kernel.periods import parse_timestamp
 from nps.kernel.statistics import CategoryCounts
 from nps.reporting.accounts import accounts_report
 from nps.reporting.adapters.reads import DynamoAggregateReader
@@ -29,12 +31,19 @@ def _scan(table: str) -> list[dict[str, Any]]:
     return [item for page in pages for item in page["Items"]]
 
 
-def recount(stack: LocalStack, survey_id: str) -> dict[str, Counter[str]]:
-    """Per account: its counted answers by category, its decision makers' detractors and its invites sent."""
+def _within(text: str, first: date, last: date) -> bool:
+    return first <= parse_timestamp(text).date() <= last
+
+
+def recount(stack: LocalStack, survey_id: str, first: date, last: date) -> dict[str, Counter[str]]:
+    """Per account: its counted answers first given from ``first`` to ``last`` (UTC days) by category, its
+    decision makers' detractors, and its invites sent in those days (a follow-up's re-survey is not a wave)."""
     out: dict[str, Counter[str]] = {}
     for item in _scan(stack.tables["responses"]):
         if item.get("survey_id", {}).get("S") != survey_id or "account_id" not in item or "score" not in item:
             continue
+        if not _within(item["first_answered_at"]["S"], first, last) or is_resurvey_wave(item["wave_id"]["S"]):
+            continue  # (a follow-up's re-survey answer is its follow-up's, not in the aggregates)
         if not item.get("counted", {}).get("BOOL", True) or item.get("in_headline", {}).get("BOOL") is False:
             continue
         category = categorize(int(item["score"]["N"])).value
@@ -44,8 +53,11 @@ def recount(stack: LocalStack, survey_id: str) -> dict[str, Counter[str]]:
             counts["dm_detractors"] += 1
     for item in _scan(stack.tables["invites"]):
         account = item.get("account", {}).get("M", {}).get("account_id", {}).get("S")
-        if account and "sent_at" in item and item.get("survey_id", {}).get("S") == survey_id:
-            out.setdefault(account, Counter())["invites_sent"] += 1
+        if not account or "sent_at" not in item or item.get("survey_id", {}).get("S") != survey_id:
+            continue
+        if is_resurvey_wave(item["wave_id"]["S"]) or not _within(item["sent_at"]["S"], first, last):
+            continue
+        out.setdefault(account, Counter())["invites_sent"] += 1
     return out
 
 
@@ -57,7 +69,8 @@ def check(stack: LocalStack, survey_id: str, first: date, last: date) -> list[st
         survey_id,
         DateRange(first, last),
     )
-    expected = recount(stack, survey_id)
+    # An account's figures are its months' or quarters' (a partial period counts whole, as in every report).
+    expected = recount(stack, survey_id, report.periods[0].first, report.periods[-1].last)
     weighted = revenue_weighted(
         [
             (CategoryCounts(c["promoters"], c["passives"], c["detractors"]), a.revenue)
