@@ -149,3 +149,38 @@ def rest(total: CategoryCounts, part: CategoryCounts) -> CategoryCounts:
         passives=max(0, total.passives - part.passives),
         detractors=max(0, total.detractors - part.detractors),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Proportion:
+    """``count`` of ``n`` as a percentage (0–100) with its 95% Wilson interval; None fields when n = 0."""
+
+    count: int
+    n: int
+    percent: float | None
+    low: float | None
+    high: float | None
+
+
+def wilson(count: int, n: int, z: float = Z_95) -> Proportion:
+    """``count`` of ``n`` in percent with its Wilson score interval (Wilson 1927, *JASA* 22(158):209–212):
+    centre = (p̂ + z²/2n) / (1 + z²/n), half-width = z/(1 + z²/n) · √(p̂(1 − p̂)/n + z²/4n²).
+
+    Raises ``ValueError`` unless 0 ≤ count ≤ n."""
+    if not 0 <= count <= n:
+        raise ValueError("a proportion needs 0 <= count <= n")
+    if n == 0:
+        return Proportion(0, 0, None, None, None)
+    p = count / n
+    z2 = z * z
+    denominator = 1.0 + z2 / n
+    centre = (p + z2 / (2 * n)) / denominator
+    half = z / denominator * math.sqrt(p * (1.0 - p) / n + z2 / (4 * n * n))
+    # The interval always holds p̂ (exactly 0 at k = 0, 1 at k = n); rounding must not move it past.
+    return Proportion(
+        count=count,
+        n=n,
+        percent=100.0 * p,
+        low=100.0 * min(p, max(0.0, centre - half)),
+        high=100.0 * max(p, min(1.0, centre + half)),
+    )

@@ -37,7 +37,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from nps.kernel.categories import SCORES, Category, categorize
-from nps.kernel.statistics import Z_95, CategoryCounts, ChangeTest, NpsEstimate, compare, estimate, rest
+
+# Proportion and wilson live in the kernel (accounts' churn figures use them too); re-exported here.
+from nps.kernel.statistics import (
+    Z_95,
+    CategoryCounts,
+    ChangeTest,
+    NpsEstimate,
+    Proportion,
+    compare,
+    estimate,
+    rest,
+    wilson,
+)
 from nps.reasons.scales import CES_AGREE_FROM, CES_COUNTERS, CES_MIN, CSAT_COUNTERS, CSAT_MIN, CSAT_SATISFIED_FROM
 
 #: Aggregate counters by name (``score_9``, ``csat_4``, ``ces_6`` …), as read from the aggregates table.
@@ -76,17 +88,6 @@ _T_975: tuple[float, ...] = (
     2.045229642,
     2.042272456,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Proportion:
-    """``count`` of ``n`` as a percentage (0–100) with its 95% Wilson interval; None fields when n = 0."""
-
-    count: int
-    n: int
-    percent: float | None
-    low: float | None
-    high: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,29 +145,6 @@ def category_counts(counters: Counters) -> CategoryCounts:
         totals[categorize(score)] += _count(counters, f"score_{score}")
     return CategoryCounts(
         promoters=totals[Category.PROMOTER], passives=totals[Category.PASSIVE], detractors=totals[Category.DETRACTOR]
-    )
-
-
-def wilson(count: int, n: int, z: float = Z_95) -> Proportion:
-    """``count`` of ``n`` with its Wilson score interval (see the module docstring), in percent.
-
-    Raises ``ValueError`` unless 0 ≤ count ≤ n."""
-    if not 0 <= count <= n:
-        raise ValueError("a proportion needs 0 <= count <= n")
-    if n == 0:
-        return Proportion(0, 0, None, None, None)
-    p = count / n
-    z2 = z * z
-    denominator = 1.0 + z2 / n
-    centre = (p + z2 / (2 * n)) / denominator
-    half = z / denominator * math.sqrt(p * (1.0 - p) / n + z2 / (4 * n * n))
-    # The interval always holds p̂ (exactly 0 at k = 0, 1 at k = n); rounding must not move it past.
-    return Proportion(
-        count=count,
-        n=n,
-        percent=100.0 * p,
-        low=100.0 * min(p, max(0.0, centre - half)),
-        high=100.0 * max(p, min(1.0, centre + half)),
     )
 
 
