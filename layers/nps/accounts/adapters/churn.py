@@ -24,6 +24,7 @@ from typing import Any
 from nps.accounts.churn import (
     MAX_TRANSACTION_BYTES,
     MAX_TRANSACTION_ITEMS,
+    UNMATCHED_SURVEY,
     ChurnPlan,
     ChurnRecord,
     ContactAnswer,
@@ -33,6 +34,7 @@ from nps.accounts.churn import (
 )
 from nps.accounts.membership import account_label
 from nps.kernel import aws
+from nps.kernel.categories import Category
 from nps.kernel.periods import iso_timestamp, parse_timestamp
 from nps.kernel.tables import INVITES_BY_CONTACT
 
@@ -286,3 +288,64 @@ def _marker_refused(error: Exception) -> bool:
     """Whether a transaction was cancelled by the marker's condition (its first item) alone."""
     reasons = (getattr(error, "response", None) or {}).get("CancellationReasons") or []
     return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
+
+
+def record_from_item(item: Mapping[str, Any]) -> ChurnRecord | None:
+    """A churn record as :func:`record_item` stored it; None for an item that is not one (or unreadable)."""
+    try:
+        kind = Kind(item["kind"]["S"])
+        if item.get("matched", {}).get("BOOL") is not True:
+            return None
+        return ChurnRecord(
+            survey_id=item["survey_id"]["S"],
+            kind=kind,
+            subject_id=item[f"{kind.value}_id"]["S"],
+            last_category=Category(item["last_category"]["S"]),
+            last_score=float(item["last_score"]["N"]),
+            last_answered_at=parse_timestamp(item["last_answered_at"]["S"]),
+            cohort_at=parse_timestamp(item["cohort_at"]["S"]),
+            churned_at=parse_timestamp(item["churned_at"]["S"]),
+            churn_id=item["churn_id"]["S"],
+            reason=_text(item, "reason"),
+            account_id=_text(item, "account_id"),
+            quarter=_text(item, "quarter"),
+            answers=int(item.get("answers", {}).get("N", "1")),
+        )
+    except (KeyError, ValueError):
+        return None
+
+
+class DynamoChurnReader:
+    """Churn records for reports, from the accounts table (one paginated ``Query`` per partition)."""
+
+    def __init__(self, accounts_table: str) -> None:
+        self.accounts_table = accounts_table
+        self.items_read = 0
+
+    def _query(self, pk: str, condition: str, values: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        paginator = aws.client("dynamodb").get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.accounts_table,
+            KeyConditionExpression=f"pk = :pk AND {condition}",
+            ExpressionAttributeValues={":pk": {"S": pk}} | values,
+        ):
+            self.items_read += len(page.get("Items", []))
+            yield from page.get("Items", [])
+
+    def records(self, survey_id: str, until: str) -> list[ChurnRecord]:
+        """The survey's churn records dated (last answer) up to ``until`` (ISO-8601 UTC, inclusive of the
+        whole instant): every record whose cohort or churn can fall in a range ending then."""
+        found = (
+            record_from_item(item)
+            for item in self._query(f"churn#{survey_id}", "sk <= :hi", {":hi": {"S": until + "~"}})
+        )
+        return [record for record in found if record is not None]
+
+    def unmatched(self, first: str, last: str) -> int:
+        """Churns without an answer whose ``churned_at`` is between two ISO-8601 UTC instants (inclusive)."""
+        return sum(
+            1
+            for _ in self._query(
+                f"churn#{UNMATCHED_SURVEY}", "sk BETWEEN :lo AND :hi", {":lo": {"S": first}, ":hi": {"S": last + "~"}}
+            )
+        )
