@@ -104,6 +104,7 @@ class NpsStack(Stack):
             api=self.response_api.api,
             aggregates=storage.aggregates,
             responses=storage.responses,
+            accounts=storage.accounts,
         )
         self.follow_ups = FollowUps(
             self,

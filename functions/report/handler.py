@@ -74,8 +74,14 @@ ROUTES: dict[RouteName, RouteDoc] = {
         "description": "Not mentioning = every other response of the range and channel, with or without a"
         " comment (the aggregates do not count commented responses apart).",
     },
+    "churn": {
+        "rule": "/reports/<survey_id>/churn",
+        "summary": "Churn rate by last NPS category, with 95% intervals, per cohort period and over the range",
+        "description": "Cohort period: month or quarter of each churned contact's last answer before churning"
+        " (docs/churn.md).",
+    },
 }
-_ROUTE_PATH = re.compile(r"/reports/([^/]+)/(summary|trend|segments|channels|comments|export|drivers)")
+_ROUTE_PATH = re.compile(r"/reports/([^/]+)/(summary|trend|segments|channels|comments|export|drivers|churn)")
 ERROR_STATUSES = (
     (400, "Bad range (inverted, too wide, too many trend points) or cursor"),
     (404, "Unknown survey, segment or dimension"),
@@ -246,6 +252,17 @@ def drivers_body(survey_id: str, query: ReportQuery) -> dict[str, Any]:
     return report.as_dict()
 
 
+def churn_body(survey_id: str, query: ReportQuery) -> dict[str, Any]:
+    """``ChurnOut`` as JSON: churn rate by last category per cohort period and over the range."""
+    from nps.accounts.adapters.churn import DynamoChurnReader
+    from nps.kernel.config import required_environment
+    from nps.reporting.churn import churn_report, report_dict
+
+    accounts_table = required_environment({"accounts": "ACCOUNTS_TABLE"})["accounts"]
+    report = churn_report(aggregates(), DynamoChurnReader(accounts_table), survey_id, span_of(query), query.granularity)
+    return report_dict(report)
+
+
 BODIES: dict[RouteName, Callable[[str, ReportQuery], Any]] = {
     "summary": summary_body,
     "trend": trend_body,
@@ -254,6 +271,7 @@ BODIES: dict[RouteName, Callable[[str, ReportQuery], Any]] = {
     "comments": comments_body,
     "export": export_body,
     "drivers": drivers_body,
+    "churn": churn_body,
 }
 
 
@@ -373,6 +391,13 @@ def validating_resolver() -> "APIGatewayHttpResolver":
     def drivers(survey_id: survey_path, query: Annotated[models.DriversQuery, Query()]) -> models.DriversOut:
         body = drivers_body(survey_id, read(query))
         return models.DriversOut.model_validate({**body, "start": query.start, "end": query.end})
+
+    from nps.reporting.churn_models import ChurnOut, ChurnQuery
+
+    @resolver.get(**ROUTES["churn"], responses=errors)
+    def churn(survey_id: survey_path, query: Annotated[ChurnQuery, Query()]) -> ChurnOut:
+        body = churn_body(survey_id, read(query))
+        return ChurnOut.model_validate({**body, "start": query.start, "end": query.end})
 
     @resolver.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def invalid_request(error: RequestValidationError) -> Response[str]:

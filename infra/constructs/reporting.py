@@ -11,6 +11,7 @@ from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
 from infra.constructs.platform import Platform
+from infra.constructs.storage import grant_index_query
 from nps.kernel.tables import AGGREGATES_BY_PERIOD, RESPONSES_BY_SURVEY, RESPONSES_BY_SURVEY_SHARD
 
 REPORT_ROUTE = "/reports/{survey_id}/{report}"
@@ -26,6 +27,7 @@ class Reporting(Construct):
         api: apigw.HttpApi,
         aggregates: dynamodb.ITable,
         responses: dynamodb.ITable,
+        accounts: dynamodb.ITable,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = platform.function(
@@ -35,7 +37,11 @@ class Reporting(Construct):
             memory_size=1024,
             timeout=Duration.seconds(29),  # the HTTP API's integration limit
             description="Reporting API: NPS, trends, segments, comments and CSV from the aggregates",
-            environment={"AGGREGATES_TABLE": aggregates.table_name, "RESPONSES_TABLE": responses.table_name},
+            environment={
+                "AGGREGATES_TABLE": aggregates.table_name,
+                "RESPONSES_TABLE": responses.table_name,
+                "ACCOUNTS_TABLE": accounts.table_name,
+            },
         )
         # Queries only, on the table and the indexes reports read; an encrypted table needs kms:Decrypt.
         self.function.add_to_role_policy(
@@ -60,6 +66,8 @@ class Reporting(Construct):
             iam.PolicyStatement(actions=["dynamodb:BatchGetItem"], resources=[responses.table_arn])
         )
         platform.key.grant_decrypt(self.function)
+        # The churn report: churn records by survey partition (docs/churn.md), the table itself, no index.
+        grant_index_query(accounts, self.function, None)
         self.routes = api.add_routes(
             path=REPORT_ROUTE,
             methods=[apigw.HttpMethod.GET],

@@ -60,7 +60,7 @@ ACCESS: dict[str, dict[str, set[str]]] = {
     },
     # BatchGetItem on Responses: the follow-up answers and sentiment label of each listed response, which the
     # survey index does not project.
-    "report": {"Aggregates": {"Query"}, "Responses": {"BatchGetItem"}},
+    "report": {"Aggregates": {"Query"}, "Responses": {"BatchGetItem"}, "Accounts": {"Query"}},
     "sweep_invites": {"Invites": {"UpdateItem"}},
     "follow_up": {
         "Followups": {"GetItem", "PutItem", "Query", "UpdateItem"},

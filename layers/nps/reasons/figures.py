@@ -44,11 +44,15 @@ from nps.kernel.statistics import (
     CategoryCounts,
     ChangeTest,
     NpsEstimate,
-    Proportion,
     compare,
     estimate,
     rest,
-    wilson,
+)
+from nps.kernel.statistics import (
+    Proportion as Proportion,
+)
+from nps.kernel.statistics import (
+    wilson as wilson,
 )
 from nps.reasons.scales import CES_AGREE_FROM, CES_COUNTERS, CES_MIN, CSAT_COUNTERS, CSAT_MIN, CSAT_SATISFIED_FROM
 

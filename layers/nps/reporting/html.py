@@ -18,6 +18,7 @@ from nps.kernel import formatting
 from nps.kernel.rendering import render
 from nps.reasons.scales import DRIVER_DIMENSION
 from nps.reporting.adapters.reads import StoredResponse
+from nps.reporting.churn import ChurnReport, churn_chart
 from nps.reporting.drivers import DriversReport, ReasonRow
 from nps.reporting.figures import Figures, Report, SliceRow, TrendPoint, headline
 
@@ -371,6 +372,7 @@ def render_report(
     comment_counts: Mapping[str, int] | None = None,
     drivers: DriversReport | None = None,
     reason_comments: Sequence[ReasonComments] = (),
+    churn: ChurnReport | None = None,
 ) -> str:
     """The whole report as one HTML document (figures formatted by :mod:`nps.kernel.formatting`).
 
@@ -378,7 +380,8 @@ def render_report(
     each category has in the range (defaults to the number given). ``drivers``, when given and holding
     any driver or theme, adds the drivers section (chart of NPS differences, its table with each reason's
     latest trend points, CSAT, CES) and, from ``reason_comments`` (:func:`comments_by_reason`), the latest
-    comments behind each reason.
+    comments behind each reason. ``churn``, when given, adds the "Churn by last NPS category" section
+    (:mod:`nps.reporting.churn`).
     """
     return render(
         TEMPLATE,
@@ -401,4 +404,6 @@ def render_report(
         reasons=reasons_chart(drivers) if drivers is not None and drivers.rows else None,
         reason_comments=[r for r in reason_comments if r.comments],
         reason_trend_points=REASON_TREND_POINTS,
+        churn=churn,
+        churn_chart=churn_chart(churn) if churn is not None else None,
     )

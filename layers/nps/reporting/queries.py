@@ -22,7 +22,7 @@ from typing import Literal
 
 from nps.kernel.periods import Granularity
 
-RouteName = Literal["summary", "trend", "segments", "channels", "comments", "export", "drivers"]
+RouteName = Literal["summary", "trend", "segments", "channels", "comments", "export", "drivers", "churn"]
 #: The query parameters each route reads (the fields of its model, by their names in the query string).
 ROUTE_PARAMETERS: dict[RouteName, tuple[str, ...]] = {
     "summary": ("from", "to", "segment", "channel"),
@@ -32,7 +32,10 @@ ROUTE_PARAMETERS: dict[RouteName, tuple[str, ...]] = {
     "comments": ("from", "to", "category", "segment", "limit", "cursor"),
     "export": ("from", "to", "limit", "cursor"),
     "drivers": ("from", "to", "channel", "granularity"),
+    "churn": ("from", "to", "granularity"),
 }
+#: Routes whose granularity is month or quarter only (their model's ``Literal``).
+COARSE_ROUTES: frozenset[RouteName] = frozenset({"churn"})
 #: Page sizes: (default, largest) per route that pages.
 LIMITS: dict[RouteName, tuple[int, int]] = {"comments": (20, 100), "export": (5_000, 10_000)}
 MAX_CURSOR = 512
@@ -80,7 +83,7 @@ def read_query(route: RouteName, parameters: Mapping[str, str] | None) -> Report
     if not _text(segment) or _SEGMENT.fullmatch(segment) is None or channel not in CHANNELS:
         return None
     granularity = _GRANULARITIES.get(given.get("granularity", "month")) if "granularity" in read else Granularity.MONTH
-    if granularity is None:
+    if granularity is None or (route in COARSE_ROUTES and granularity not in (Granularity.MONTH, Granularity.QUARTER)):
         return None
     dimension = given.get("dimension", "") if "dimension" in read else ""
     if "dimension" in read and _DIMENSION.fullmatch(dimension) is None:
