@@ -135,7 +135,9 @@ def test_a_contact_never_surveyed_gets_a_marker_without_a_match(stack: LocalStac
     assert unmatched["reason"]["S"] == "price"
 
 
-def test_a_malformed_future_or_unknown_account_churn_fails_alone(stack: LocalStack) -> None:
+def test_a_malformed_future_or_unknown_account_churn_fails_alone(
+    stack: LocalStack, caplog: pytest.LogCaptureFixture
+) -> None:
     # Given one good churn and four bad ones in the same batch
     future = datetime.now(UTC) + timedelta(days=3)
     failed = churned(
@@ -150,6 +152,13 @@ def test_a_malformed_future_or_unknown_account_churn_fails_alone(stack: LocalSta
     assert len(failed) == 4
     assert [m["pk"]["S"] for m in accounts_items(stack, "contact#")] == ["contact#ana"]
     assert accounts_items(stack, "account#") == []
+    # And the log says why, naming the fields at fault, never their values
+    refused = [vars(r) for r in caplog.records if r.getMessage() == "churn refused"]
+    reasons = sorted(str(r.get("reason")) for r in refused)
+    assert len(reasons) == 4
+    assert "the detail does not match the Customer Churned schema: email" in reasons
+    assert "churned_at is more than a day in the future" in reasons
+    assert "ana@example.com" not in str([vars(r) for r in caplog.records])
 
 
 def test_an_account_churn_takes_the_mean_of_its_latest_quarter_before_the_churn(stack: LocalStack) -> None:
