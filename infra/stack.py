@@ -6,6 +6,7 @@ from aws_cdk import CfnOutput, Duration, Stack, Tags
 from constructs import Construct
 
 from infra.config import StackConfig
+from infra.constructs.churn import Churn
 from infra.constructs.comment_sentiment import CommentSentiment
 from infra.constructs.follow_ups import FollowUps, FollowUpTables
 from infra.constructs.functions import SharedLayers
@@ -130,6 +131,18 @@ class NpsStack(Stack):
             CommentSentiment(self, "CommentSentiment", platform=platform, responses=storage.responses, routing=routing)
             if config.comment_sentiment
             else None
+        )
+        # Customer Churned business events → churn records against the last NPS answer (docs/churn.md).
+        self.churn = Churn(
+            self,
+            "Churn",
+            platform=platform,
+            invites=storage.invites,
+            responses=storage.responses,
+            aggregates=storage.aggregates,
+            surveys=storage.surveys,
+            accounts=storage.accounts,
+            routing=routing,
         )
         # Last: it watches every function and dead-letter queue the constructs above created.
         self.observability = Observability(self, "Observability", config=config, key=storage.key)

@@ -18,6 +18,7 @@ from typing import Any
 from nps.events.patterns import (
     BUSINESS_EVENTS,
     COMMENT_SENTIMENT,
+    CUSTOMER_CHURNED_EVENTS,
     FOLLOW_UP_EVENTS,
     FOLLOW_UP_LIFECYCLE,
     FOLLOW_UP_STARTS,
@@ -81,6 +82,8 @@ class LocalStack:
     #: The optional comment sentiment function's queue (every ``NPS Comment Received``; deployed with
     #: ``-c commentSentiment=true``): events wait here until a test or the demo runs the function.
     comment_sentiment_queue_url: str = ""
+    #: The churn function's queue (every ``Customer Churned`` from a source other than ``nps``).
+    churn_queue_url: str = ""
 
     def site_secret(self, survey_id: str) -> str:
         """``<kid>.<site secret>`` of ``survey_id``, as ``nps survey site-secret`` prints it."""
@@ -301,6 +304,7 @@ def create_stack(prefix: str = "nps-local", *, keep_retiring_indexes: bool = Fal
         prefix, bus_name, "follow-up-subscriber", [FOLLOW_UP_LIFECYCLE]
     )
     stack.comment_sentiment_queue_url = _queue_with_rule(prefix, bus_name, "comment-sentiment", [COMMENT_SENTIMENT])
+    stack.churn_queue_url = _queue_with_rule(prefix, bus_name, "churn", [CUSTOMER_CHURNED_EVENTS])
     stack.sending = create_sending(prefix, bus_name)
     stack.activate()
     return stack

@@ -82,8 +82,14 @@ ROUTES: dict[RouteName, RouteDoc] = {
         "description": "Accounts come from contacts imported with an account_id (docs/accounts.md); by month or"
         " quarter. Also the referral-ready account rate and the revenue-weighted NPS.",
     },
+    "churn": {
+        "rule": "/reports/<survey_id>/churn",
+        "summary": "Churn rate by last NPS category, with 95% intervals, per cohort period and over the range",
+        "description": "Cohort period: month or quarter of each churned contact's last answer before churning"
+        " (docs/churn.md).",
+    },
 }
-_ROUTE_PATH = re.compile(r"/reports/([^/]+)/(summary|trend|segments|channels|comments|export|drivers|accounts)")
+_ROUTE_PATH = re.compile(r"/reports/([^/]+)/(summary|trend|segments|channels|comments|export|drivers|accounts|churn)")
 ERROR_STATUSES = (
     (400, "Bad range (inverted, too wide, too many trend points) or cursor"),
     (404, "Unknown survey, segment or dimension"),
@@ -269,6 +275,17 @@ def accounts_body(survey_id: str, query: ReportQuery) -> dict[str, Any]:
     return report.as_dict()
 
 
+def churn_body(survey_id: str, query: ReportQuery) -> dict[str, Any]:
+    """``ChurnOut`` as JSON: churn rate by last category per cohort period and over the range."""
+    from nps.accounts.adapters.churn import DynamoChurnReader
+    from nps.kernel.config import required_environment
+    from nps.reporting.churn import churn_report, report_dict
+
+    accounts_table = required_environment({"accounts": "ACCOUNTS_TABLE"})["accounts"]
+    report = churn_report(aggregates(), DynamoChurnReader(accounts_table), survey_id, span_of(query), query.granularity)
+    return report_dict(report)
+
+
 BODIES: dict[RouteName, Callable[[str, ReportQuery], Any]] = {
     "summary": summary_body,
     "trend": trend_body,
@@ -278,6 +295,7 @@ BODIES: dict[RouteName, Callable[[str, ReportQuery], Any]] = {
     "export": export_body,
     "drivers": drivers_body,
     "accounts": accounts_body,
+    "churn": churn_body,
 }
 
 
@@ -402,6 +420,13 @@ def validating_resolver() -> "APIGatewayHttpResolver":
     def accounts(survey_id: survey_path, query: Annotated[models.AccountsQuery, Query()]) -> models.AccountsOut:
         body = accounts_body(survey_id, read(query))
         return models.AccountsOut.model_validate({**body, "start": query.start, "end": query.end})
+
+    from nps.reporting.churn_models import ChurnOut, ChurnQuery
+
+    @resolver.get(**ROUTES["churn"], responses=errors)
+    def churn(survey_id: survey_path, query: Annotated[ChurnQuery, Query()]) -> ChurnOut:
+        body = churn_body(survey_id, read(query))
+        return ChurnOut.model_validate({**body, "start": query.start, "end": query.end})
 
     @resolver.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def invalid_request(error: RequestValidationError) -> Response[str]:

@@ -11,6 +11,7 @@ from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
 from infra.constructs.platform import Platform
+from infra.constructs.storage import grant_index_query
 from nps.kernel.tables import AGGREGATES_BY_PERIOD, RESPONSES_BY_SURVEY, RESPONSES_BY_SURVEY_SHARD
 
 REPORT_ROUTE = "/reports/{survey_id}/{report}"
@@ -70,6 +71,8 @@ class Reporting(Construct):
             )
         )
         platform.key.grant_decrypt(self.function)
+        # The churn report: churn records by survey partition (docs/churn.md), the table itself, no index.
+        grant_index_query(accounts, self.function, None)
         self.routes = api.add_routes(
             path=REPORT_ROUTE,
             methods=[apigw.HttpMethod.GET],

@@ -39,9 +39,10 @@ from infra.config import deliver_concurrency, deliver_concurrency_for, trigger_d
 from infra.constructs.functions import acknowledge
 from infra.constructs.platform import Platform
 from infra.constructs.queues import encrypted_queue
-from infra.constructs.storage import grant_items
+from infra.constructs.storage import grant_index_query, grant_items
 from nps.events.models import EVENT_SOURCE
 from nps.events.patterns import DEFAULT_TRIGGER_DETAIL_TYPES
+from nps.kernel.tables import INVITES_IN_FLIGHT
 from nps.sending.unknown_invites import STUCK_AFTER
 
 DELIVER_TIMEOUT_SECONDS = 60
@@ -302,7 +303,9 @@ class Sending(Construct):
             timeout=Duration.minutes(1),
         )
         # Query (the in-flight index) and conditional updates, with the key the table is encrypted with.
-        grant_items(invites, self.sweeper, "dynamodb:Query", "dynamodb:UpdateItem")
+        # Queries the in-flight index only (not the table, nor the churn function's by_contact index).
+        grant_index_query(invites, self.sweeper, INVITES_IN_FLIGHT.name)
+        grant_items(invites, self.sweeper, "dynamodb:UpdateItem")
 
         # -- suppress (SES feedback) ----------------------------------------------------------------
         self.suppress = function(

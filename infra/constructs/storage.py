@@ -135,3 +135,14 @@ def grant_items(table: dynamodb.ITable, grantee: iam.IGrantable, *actions: str) 
         else:
             key.grant(grantee, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
     return grant
+
+
+def grant_index_query(table: dynamodb.ITable, grantee: iam.IGrantable, index_name: str | None) -> iam.Grant:
+    """Grant ``dynamodb:Query`` on one index of ``table`` (or, with ``index_name`` None, on the table alone,
+    none of its indexes), with ``kms:Decrypt`` on its key: narrower than ``grant_items(table, grantee,
+    "dynamodb:Query")``, which covers every index of the table (``Table.grant`` adds ``<table>/index/*``)."""
+    arn = table.table_arn if index_name is None else f"{table.table_arn}/index/{index_name}"
+    grant = iam.Grant.add_to_principal(grantee=grantee, actions=["dynamodb:Query"], resource_arns=[arn])
+    if table.encryption_key is not None:
+        table.encryption_key.grant_decrypt(grantee)
+    return grant

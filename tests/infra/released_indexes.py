@@ -26,4 +26,6 @@ RELEASED: dict[str, dict[str, tuple[str, str | None, str, tuple[str, ...]]]] = {
     "contacts": {},
     "suppressions": {},
     "followups": {},
+    # New in this release (no indexes): nothing to change on an existing stack.
+    "accounts": {},
 }

@@ -203,11 +203,12 @@ def test_the_deliver_function_holds_exactly_its_table_actions_and_the_key_they_n
 def test_the_invite_sweep_may_only_query_and_update_invites_and_use_their_key(template: Template) -> None:
     # Given the sweep function's role
     actions = table_actions(template, "SendingSweepInvitesServiceRole")
-    # Then it may only query the invites (their in-flight index) and update them
+    # Then it may only query the invites (their in-flight index, no other) and update them
     assert actions == {"invites": {"dynamodb:Query", "dynamodb:UpdateItem"}}
     statements = _policy_statements(template, "SendingSweepInvitesServiceRole")
     resources_text = json.dumps([s["Resource"] for s in statements if "dynamodb:Query" in _actions(s)])
-    assert "/index/*" in resources_text
+    assert "/index/in_flight" in resources_text
+    assert "/index/*" not in resources_text
     # And it may use the invites table's key
     assert {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} <= key_actions(
         template, "SendingSweepInvitesServiceRole"

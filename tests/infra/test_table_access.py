@@ -43,7 +43,7 @@ ACCESS: dict[str, dict[str, set[str]]] = {
         "Invites": {"GetItem"},
         "Suppressions": {"GetItem", "PutItem", "UpdateItem"},
     },
-    "import_contacts": {"Contacts": {"UpdateItem"}},
+    "import_contacts": {"Contacts": {"UpdateItem"}, "Accounts": {"UpdateItem"}},
     "web": {
         "Invites": {"BatchGetItem", "GetItem", "PutItem", "UpdateItem"},
         "Contacts": {"BatchGetItem", "UpdateItem"},
@@ -60,8 +60,12 @@ ACCESS: dict[str, dict[str, set[str]]] = {
     },
     # BatchGetItem on Responses: the follow-up answers and sentiment label of each listed response, which the
     # survey index does not project.
-    "report": {"Aggregates": {"Query"}, "Responses": {"BatchGetItem"}},
-    "sweep_invites": {"Invites": {"Query", "UpdateItem"}},
+    "report": {
+        "Aggregates": {"BatchGetItem", "Query"},
+        "Responses": {"BatchGetItem"},
+        "Accounts": {"BatchGetItem", "Query"},
+    },
+    "sweep_invites": {"Invites": {"UpdateItem"}},
     "follow_up": {
         "Followups": {"GetItem", "PutItem", "Query", "UpdateItem"},
         "Invites": {"GetItem", "PutItem"},
@@ -75,6 +79,14 @@ ACCESS["follow_up_events"] = ACCESS["follow_up"]
 #: Optional (``-c commentSentiment=true``; the template read here has every optional function on): it reads
 #: a response's comment and writes its analysis beside it.
 ACCESS["comment_sentiment"] = {"Responses": {"GetItem", "UpdateItem"}}
+#: Customer Churned: a contact's responses by key (after its invites' index), an account's quarter slices (a
+#: Query of the aggregates table itself), the survey ids, and the churn markers and records.
+ACCESS["churn"] = {
+    "Responses": {"BatchGetItem"},
+    "Aggregates": {"Query"},
+    "Surveys": {"Scan"},
+    "Accounts": {"GetItem", "PutItem", "UpdateItem"},
+}
 ITEM_ACTIONS = {
     "BatchGetItem", "BatchWriteItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "Scan",
     "UpdateItem",
@@ -140,6 +152,7 @@ def test_every_function_with_table_access_has_a_row(template: DeployedTemplate) 
 INDEX_QUERIES: dict[str, set[str]] = {
     "report": {"Aggregates/by_survey_period", "Responses/by_survey_shard", "Responses/by_survey"},
     "sweep_invites": {"Invites/in_flight"},
+    "churn": {"Invites/by_contact"},
 }
 
 

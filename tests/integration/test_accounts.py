@@ -148,5 +148,5 @@ def test_the_report_api_lists_accounts_through_both_doors(platform: LocalStack, 
     assert direct == validated
     assert direct["statusCode"] == 200
     refused = handler.lambda_handler(http_event("GET", path, {**query, "granularity": "week"}), LambdaContext())
-    assert refused["statusCode"] == 400
-    assert "month and quarter" in refused["body"]
+    assert refused["statusCode"] == 422
+    assert "granularity" in refused["body"]

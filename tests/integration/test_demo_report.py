@@ -147,3 +147,15 @@ def test_the_driver_check_reports_a_row_that_differs_from_the_recount() -> None:
     assert demo_reasons.recount_mismatches(report(0), items) == [
         "driver=price: report (1, 0, 0, 0) ≠ recount (1, 1, 0, 0) (n, detr., pass., prom.)"
     ]
+
+
+def test_the_demo_prints_the_account_table_checked_against_a_recount(demo_output: dict[str, Any]) -> None:
+    text = demo_output["stdout"]
+    assert demo_output["status"] == 0, text[-2000:]
+    # The contacts were imported with accounts, roles and revenue: the table lists them, in need first
+    assert "Accounts — onboarding-q4" in text
+    assert "Referral-ready accounts" in text
+    assert "Revenue-weighted NPS" in text
+    assert "Check: every account's answers, decision makers' detractors, invites and the revenue-weighted NPS" in text
+    # And the HTML report has the account section
+    assert 'id="accounts"' in demo_output["html"]

@@ -23,6 +23,7 @@ from nps.reporting.adapters.reads import (
     StoredResponse,
     split_segment,
 )
+from nps.reporting.churn import ChurnReport, churn_report
 from nps.reporting.drivers import drivers_report
 from nps.reporting.export import write_csv, write_driver_trend_csv, write_drivers_csv
 from nps.reporting.figures import Report, ReportError, ReportService
@@ -365,6 +366,24 @@ def latest_comments(
             return found, cursor is not None
 
 
+def churn_section(target: Target, args: argparse.Namespace, span: DateRange) -> ChurnReport | None:
+    """The churn report of the survey's whole responses (by month), when the target has an accounts table and
+    any churn was recorded in the range; otherwise None (the HTML report then has no churn section)."""
+    if "accounts" not in target.tables or args.segment != "*":
+        return None
+    from nps.accounts.adapters.churn import DynamoChurnReader
+
+    churn = churn_report(
+        DynamoAggregateReader(target.table("aggregates")),
+        DynamoChurnReader(target.table("accounts")),
+        args.survey_id,
+        span,
+        Granularity.MONTH,
+    )
+    figures = churn.figures
+    return churn if figures.overall.count or figures.unmatched or figures.events_by_month else None
+
+
 def run_html(args: argparse.Namespace, target: Target) -> int:
     with _served():
         report = build_report(args, target)
@@ -405,8 +424,9 @@ def run_html(args: argparse.Namespace, target: Target) -> int:
                 report.span,
                 steps.get(report.granularity, Granularity.MONTH),
             )
+        churn = churn_section(target, args, report.span)
     out = html_path(args)
-    html = render_report(report, comments, datetime.now(UTC), counts, drivers, behind, accounts)
+    html = render_report(report, comments, datetime.now(UTC), counts, drivers, behind, accounts=accounts, churn=churn)
     out.write_text(html, encoding="utf-8")
     print(f"HTML report written to {out.resolve()}")
     return EXIT_OK

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
 from nps.events.fields import Channel, Id, SegmentValues, SendChannel
 from nps.events.names import (
     COMMENT_RECEIVED,
     CONTACT_UNSUBSCRIBED,
+    CUSTOMER_CHURNED,
     EVENT_SOURCE,
     FOLLOW_UP_ALERT,
     FOLLOW_UP_OPENED,
@@ -27,6 +37,7 @@ from nps.reasons.scales import CES_MAX, CES_MIN, CSAT_MAX, CSAT_MIN, MAX_THEMES_
 __all__ = [
     "COMMENT_RECEIVED",
     "CONTACT_UNSUBSCRIBED",
+    "CUSTOMER_CHURNED",
     "EVENT_SOURCE",
     "FOLLOW_UP_ALERT",
     "FOLLOW_UP_OPENED",
@@ -39,6 +50,7 @@ __all__ = [
     "Channel",
     "CommentReceivedDetail",
     "ContactUnsubscribedDetail",
+    "CustomerChurnedDetail",
     "FollowUpAlertDetail",
     "FollowUpOpenedDetail",
     "FollowUpOutcome",
@@ -287,3 +299,73 @@ class FollowUpAlertDetail(AnswerDetail):
     score: Annotated[int, Field(ge=0, le=10)]
     category: Category
     alerted_at: datetime
+
+
+# -- Events the platform consumes ---------------------------------------------------------------------------
+# Published by the team's own services on the NPS bus (any ``source`` but ``nps``); the platform records them.
+
+
+def _churn_instant(value: object) -> object:
+    """``2026-11-30`` → midnight UTC that day; a naive date-time is UTC; an aware one is converted to UTC."""
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime.combine(value, time(), tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return value
+
+
+def _lower(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+#: When a customer churned: an ISO date (midnight UTC) or date-time (UTC when it has no offset).
+ChurnInstant = Annotated[
+    datetime,
+    BeforeValidator(_churn_instant),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}],
+            "description": "ISO 8601 date (midnight UTC) or date-time (UTC when it has no offset)",
+        }
+    ),
+]
+#: A churn reason: a short code (``price``, ``competitor``, ``out_of_business``), never free text. Folded to
+#: lower case; letters, digits, ``_``, ``-`` and ``.`` only, so a sentence (or an address) cannot be stored.
+ReasonCode = Annotated[str, BeforeValidator(_lower), StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+
+
+class CustomerChurnedDetail(BaseModel):
+    """``detail`` of ``Customer Churned`` (consumed): a contact, an account or both stopped being customers.
+
+    ``churn_id`` is the sender's id of this churn (the dedupe key; the EventBridge event id when absent).
+    At least one of ``contact_id`` and ``account_id``. ``churned_at`` may not be more than a day ahead of
+    the time the platform receives it (checked on receipt, :mod:`nps.accounts.churn`). ``reason`` is a code,
+    never free text. Unknown fields (an email address, a note) are refused: the event is parked, not stored.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    schema_version: Literal["1.0"] = "1.0"
+    churn_id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")] | None = (
+        None
+    )
+    contact_id: Id | None = None
+    account_id: Id | None = None
+    churned_at: ChurnInstant
+    reason: ReasonCode | None = None
+
+    @model_validator(mode="after")
+    def _names_someone(self) -> CustomerChurnedDetail:
+        if self.contact_id is None and self.account_id is None:
+            raise ValueError("a churn names a contact_id, an account_id or both")
+        return self

@@ -17,3 +17,6 @@ RESPONSE_RETRACTED = "NPS Response Retracted"
 FOLLOW_UP_OPENED = "NPS Follow-up Opened"
 FOLLOW_UP_RESOLVED = "NPS Follow-up Resolved"
 FOLLOW_UP_ALERT = "NPS Follow-up Alert"
+
+# Business events the platform consumes (any source but ``nps``; other services publish them).
+CUSTOMER_CHURNED = "Customer Churned"

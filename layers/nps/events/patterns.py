@@ -12,6 +12,7 @@ from typing import Any
 
 from nps.events.names import (
     COMMENT_RECEIVED,
+    CUSTOMER_CHURNED,
     EVENT_SOURCE,
     FOLLOW_UP_ALERT,
     FOLLOW_UP_OPENED,
@@ -95,3 +96,10 @@ BUSINESS_EVENTS = business_event_pattern()
 #: Every comment (any category, re-survey answers too): its sentiment and key phrases, when the stack is
 #: deployed with ``-c commentSentiment=true`` (docs/comment-sentiment.md).
 COMMENT_SENTIMENT: dict[str, Any] = {"source": [EVENT_SOURCE], "detail-type": [COMMENT_RECEIVED]}
+
+#: ``Customer Churned`` from the team's own services (any source but ours, so nothing the platform publishes
+#: can record a churn): queued for the ``churn`` function (docs/churn.md).
+CUSTOMER_CHURNED_EVENTS: dict[str, Any] = {
+    "source": [{"anything-but": [EVENT_SOURCE]}],
+    "detail-type": [CUSTOMER_CHURNED],
+}

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from nps.events.models import (
     COMMENT_RECEIVED,
     CONTACT_UNSUBSCRIBED,
+    CUSTOMER_CHURNED,
     EVENT_SOURCE,
     FOLLOW_UP_ALERT,
     FOLLOW_UP_OPENED,
@@ -26,6 +27,7 @@ from nps.events.models import (
     RESPONSE_SCORED,
     CommentReceivedDetail,
     ContactUnsubscribedDetail,
+    CustomerChurnedDetail,
     FollowUpAlertDetail,
     FollowUpOpenedDetail,
     FollowUpResolvedDetail,
@@ -46,6 +48,13 @@ DETAIL_MODELS: dict[str, type[BaseModel]] = {
     FOLLOW_UP_ALERT: FollowUpAlertDetail,
 }
 
+#: Business events the platform consumes (published by the team's services with any source but ``nps``).
+CONSUMED_MODELS: dict[str, type[BaseModel]] = {
+    CUSTOMER_CHURNED: CustomerChurnedDetail,
+}
+#: The ``x-event-source`` of a consumed event's schema.
+CONSUMED_SOURCE = "any source but nps"
+
 SCHEMA_DIR = Path(__file__).resolve().parents[3] / "schemas" / "events"
 
 
@@ -58,16 +67,21 @@ def slug(detail_type: str) -> str:
     return "-".join(detail_type.lower().split())
 
 
-def schema_for(detail_type: str) -> dict[str, Any]:
-    """The JSON Schema of ``detail`` for one detail type, with its source and detail type recorded."""
-    model = DETAIL_MODELS.get(detail_type)
+def _model(detail_type: str) -> type[BaseModel]:
+    model = DETAIL_MODELS.get(detail_type) or CONSUMED_MODELS.get(detail_type)
     if model is None:
         raise UnknownDetailType(detail_type)
+    return model
+
+
+def schema_for(detail_type: str) -> dict[str, Any]:
+    """The JSON Schema of ``detail`` for one detail type, with its source and detail type recorded."""
+    model = _model(detail_type)
     schema = model.model_json_schema(mode="serialization")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"https://nps.example/schemas/events/{slug(detail_type)}.json",
-        "x-event-source": EVENT_SOURCE,
+        "x-event-source": CONSUMED_SOURCE if detail_type in CONSUMED_MODELS else EVENT_SOURCE,
         "x-detail-type": detail_type,
         **schema,
     }
@@ -77,7 +91,7 @@ def rendered() -> dict[str, str]:
     """File name → file text for every detail type (stable key order, trailing newline)."""
     return {
         f"{slug(detail_type)}.json": json.dumps(schema_for(detail_type), indent=2, sort_keys=True) + "\n"
-        for detail_type in DETAIL_MODELS
+        for detail_type in (*DETAIL_MODELS, *CONSUMED_MODELS)
     }
 
 
@@ -107,10 +121,7 @@ def write(directory: Path = SCHEMA_DIR) -> list[Path]:
 
 def validate_detail(detail_type: str, detail: object) -> BaseModel:
     """Parse an event's ``detail`` with its contract model (``ValidationError`` when it does not match)."""
-    model = DETAIL_MODELS.get(detail_type)
-    if model is None:
-        raise UnknownDetailType(detail_type)
-    return model.model_validate(detail)
+    return _model(detail_type).model_validate(detail)
 
 
 def main(argv: list[str] | None = None) -> int:

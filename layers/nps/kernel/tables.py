@@ -147,7 +147,28 @@ INVITES_IN_FLIGHT = IndexSpec(
     include=("survey_id", "wave_id", "channel", "status", "reminder_status", "delivery_kind", "unknown_reason"),
 )
 
-INVITES = TableSpec("invites", partition_key="invite_id", ttl_attribute="expires_at_ttl", indexes=(INVITES_IN_FLIGHT,))
+#: A contact's invites in the order they were sent: how a churn finds the contact's answers (their invite ids,
+#: then one ``BatchGetItem`` of the responses per 100). ``sent_at`` is the attribute every invite that can
+#: carry a response has: an email or SMS invite gets it when it is sent (before that it has no link, so no
+#: answer), a web prompt's invite when it is shown, a share-link answer's invite when it is answered. Sparse:
+#: queued invites, mailbox claims and the web prompt's state and counter items have no ``sent_at``, so they
+#: are not in it. Invites live ``INVITE_RETENTION_DAYS`` (400) after their link expires, so a contact's last
+#: answer is found within that window (docs/churn.md). Not on the responses table: it already changes an index
+#: in this release (tests/infra/test_index_changes.py).
+INVITES_BY_CONTACT = IndexSpec(
+    "by_contact",
+    partition_key="contact_id",
+    sort_key="sent_at",
+    projection="INCLUDE",
+    include=("survey_id",),
+)
+
+INVITES = TableSpec(
+    "invites",
+    partition_key="invite_id",
+    ttl_attribute="expires_at_ttl",
+    indexes=(INVITES_IN_FLIGHT, INVITES_BY_CONTACT),
+)
 RESPONSES = TableSpec(
     "responses", partition_key="invite_id", stream=True, indexes=(RESPONSES_BY_SURVEY, RESPONSES_BY_SURVEY_SHARD)
 )

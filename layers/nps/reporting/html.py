@@ -20,6 +20,7 @@ from nps.kernel.rendering import render
 from nps.reasons.scales import DRIVER_DIMENSION
 from nps.reporting.accounts import AccountsReport
 from nps.reporting.adapters.reads import StoredResponse
+from nps.reporting.churn import ChurnReport, churn_chart
 from nps.reporting.drivers import DriversReport, ReasonRow
 from nps.reporting.figures import Figures, Report, SliceRow, TrendPoint, headline
 
@@ -384,6 +385,7 @@ def render_report(
     drivers: DriversReport | None = None,
     reason_comments: Sequence[ReasonComments] = (),
     accounts: AccountsReport | None = None,
+    churn: ChurnReport | None = None,
 ) -> str:
     """The whole report as one HTML document (figures formatted by :mod:`nps.kernel.formatting`).
 
@@ -394,6 +396,8 @@ def render_report(
     comments behind each reason. ``accounts``, when given and holding any account, adds the account
     section (the number per health, referral-ready rate, revenue-weighted NPS and the first
     :data:`ACCOUNTS_IN_HTML` accounts, most in need first).
+    ``churn``, when given, adds the "Churn by last NPS category" section
+    (:mod:`nps.reporting.churn`).
     """
     return render(
         TEMPLATE,
@@ -419,4 +423,6 @@ def render_report(
         accounts=accounts if accounts is not None and accounts.accounts else None,
         accounts_shown=ACCOUNTS_IN_HTML,
         health_words=HEALTH_WORDS,
+        churn=churn,
+        churn_chart=churn_chart(churn) if churn is not None else None,
     )

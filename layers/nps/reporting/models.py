@@ -57,9 +57,8 @@ class DriversQuery(RangeQuery):
 
 
 class AccountsQuery(RangeQuery):
-    granularity: Granularity = Field(
-        default=Granularity.QUARTER,
-        description="month or quarter (accounts are kept by month and quarter; day and week answer 400)",
+    granularity: Literal["month", "quarter"] = Field(
+        default="quarter", description="Periods of each account's trend (accounts are kept by month and quarter)"
     )
 
 

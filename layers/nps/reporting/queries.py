@@ -22,7 +22,7 @@ from typing import Literal
 
 from nps.kernel.periods import Granularity
 
-RouteName = Literal["summary", "trend", "segments", "channels", "comments", "export", "drivers", "accounts"]
+RouteName = Literal["summary", "trend", "segments", "channels", "comments", "export", "drivers", "accounts", "churn"]
 #: The query parameters each route reads (the fields of its model, by their names in the query string).
 ROUTE_PARAMETERS: dict[RouteName, tuple[str, ...]] = {
     "summary": ("from", "to", "segment", "channel"),
@@ -33,9 +33,12 @@ ROUTE_PARAMETERS: dict[RouteName, tuple[str, ...]] = {
     "export": ("from", "to", "limit", "cursor"),
     "drivers": ("from", "to", "channel", "granularity"),
     "accounts": ("from", "to", "granularity"),
+    "churn": ("from", "to", "granularity"),
 }
 #: The granularity of a route's query when it names none.
 DEFAULT_GRANULARITY: dict[RouteName, str] = {"accounts": "quarter"}
+#: Routes whose granularity is month or quarter only (their model's ``Literal``).
+COARSE_ROUTES: frozenset[RouteName] = frozenset({"accounts", "churn"})
 #: Page sizes: (default, largest) per route that pages.
 LIMITS: dict[RouteName, tuple[int, int]] = {"comments": (20, 100), "export": (5_000, 10_000)}
 MAX_CURSOR = 512
@@ -84,7 +87,7 @@ def read_query(route: RouteName, parameters: Mapping[str, str] | None) -> Report
         return None
     usual = DEFAULT_GRANULARITY.get(route, "month")
     granularity = _GRANULARITIES.get(given.get("granularity", usual)) if "granularity" in read else Granularity.MONTH
-    if granularity is None:
+    if granularity is None or (route in COARSE_ROUTES and granularity not in (Granularity.MONTH, Granularity.QUARTER)):
         return None
     dimension = given.get("dimension", "") if "dimension" in read else ""
     if "dimension" in read and _DIMENSION.fullmatch(dimension) is None:

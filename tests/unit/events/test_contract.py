@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from nps.events import schemas as event_schemas
 from nps.events.publisher import Event, EventPublisher
-from nps.events.schemas import DETAIL_MODELS, drift, schema_for, slug, validate_detail
+from nps.events.schemas import CONSUMED_MODELS, DETAIL_MODELS, drift, schema_for, slug, validate_detail
 from tests.support.event_samples import SAMPLES
 from tests.support.fakes import FakeEventsClient
 
@@ -89,3 +89,49 @@ def test_docs_show_a_valid_example_of_every_detail_type() -> None:
         assert f"## `{detail_type}`" in text
         assert detail_type in documented, detail_type
         validate_detail(detail_type, documented[detail_type])
+
+
+def test_consumed_events_have_schema_files_and_a_valid_documented_example() -> None:
+    # Given docs/events.md / Then every consumed detail type has a heading, a schema file and a valid example
+    text = (ROOT / "docs" / "events.md").read_text(encoding="utf-8")
+    examples = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", text, flags=re.S)]
+    documented = {e["detail-type"]: e for e in examples if isinstance(e.get("detail-type"), str)}
+    for detail_type in CONSUMED_MODELS:
+        assert f"## `{detail_type}` (consumed" in text
+        schema = json.loads((ROOT / "schemas" / "events" / f"{slug(detail_type)}.json").read_text())
+        assert schema["x-event-source"] == "any source but nps"
+        assert schema["additionalProperties"] is False
+        assert documented[detail_type]["source"] != "nps"
+        validate_detail(detail_type, documented[detail_type]["detail"])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"email": "ana@example.com"},
+        {"contact_id": None},
+        {"churned_at": "next tuesday"},
+        {"reason": "she said the price was too high"},
+        {"contact_id": "ana@example.com"},
+        {"schema_version": "2.0"},
+    ],
+)
+def test_a_churn_detail_with_personal_data_free_text_or_no_subject_is_refused(change: dict[str, Any]) -> None:
+    detail = {"contact_id": "contact-1", "churned_at": "2026-11-30"} | change
+    with pytest.raises(ValidationError):
+        validate_detail("Customer Churned", detail)
+
+
+@pytest.mark.parametrize(
+    ("churned_at", "expected"),
+    [
+        ("2026-11-30", "2026-11-30T00:00:00+00:00"),
+        ("2026-11-30T10:15:00", "2026-11-30T10:15:00+00:00"),
+        ("2026-11-30T10:15:00+02:00", "2026-11-30T08:15:00+00:00"),
+        ("2026-11-30T10:15:00Z", "2026-11-30T10:15:00+00:00"),
+    ],
+)
+def test_a_churn_date_or_naive_time_is_utc(churned_at: str, expected: str) -> None:
+    detail = validate_detail("Customer Churned", {"account_id": "acme", "churned_at": churned_at, "reason": "Price"})
+    assert detail.churned_at.isoformat() == expected  # type: ignore[attr-defined]
+    assert detail.reason == "price"  # type: ignore[attr-defined]

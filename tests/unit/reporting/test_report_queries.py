@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from functions.report import handler
 from nps.kernel.periods import Granularity
 from nps.reporting import models
+from nps.reporting.churn_models import ChurnQuery
 from nps.reporting.queries import ROUTE_PARAMETERS, ReportQuery, RouteName, canonical_survey_id, read_query
 
 RANGE = {"from": "2026-03-01", "to": "2026-07-31"}
@@ -25,6 +26,7 @@ MODELS: dict[RouteName, type[models.RangeQuery]] = {
     "export": models.ExportQuery,
     "drivers": models.DriversQuery,
     "accounts": models.AccountsQuery,
+    "churn": ChurnQuery,
 }
 DAYS = st.one_of(
     st.dates().map(lambda d: d.isoformat()),

@@ -1,0 +1,105 @@
+"""churn λ: ``Customer Churned`` business events → churn records against the last NPS answer before them.
+
+Reads its own queue, which an EventBridge rule fills with every ``Customer Churned`` event on the NPS bus
+whose source is not ``nps`` (docs/churn.md). Each message is parsed with the contract's model
+(``nps.events.models.CustomerChurnedDetail``) and recorded by ``nps.accounts.churn.record_churn``: exactly
+once per contact and per account (a marker), a duplicate or late event harmless. A malformed event, one
+dated over a day ahead or naming an unknown account fails alone (partial batch failure): SQS retries it and
+parks it in the alarmed DLQ after the last receive. Logs carry the rule broken, the message id and the
+outcome, never the detail (a malformed one could hold anything).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from nps.accounts.adapters.churn import DynamoChurnStore
+from nps.accounts.churn import ChurnNotice, ChurnRejected, UnknownAccount, record_churn
+from nps.events.models import CUSTOMER_CHURNED, EVENT_SOURCE, CustomerChurnedDetail
+from nps.kernel.config import required_environment
+
+logger = Logger(service="churn")
+metrics = Metrics(namespace="NPS", service="churn")
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@lru_cache(maxsize=1)
+def store() -> DynamoChurnStore:
+    tables = required_environment(
+        {
+            "invites_table": "INVITES_TABLE",
+            "responses_table": "RESPONSES_TABLE",
+            "aggregates_table": "AGGREGATES_TABLE",
+            "surveys_table": "SURVEYS_TABLE",
+            "accounts_table": "ACCOUNTS_TABLE",
+        }
+    )
+    return DynamoChurnStore(
+        invites_table=tables["invites_table"],
+        responses_table=tables["responses_table"],
+        aggregates_table=tables["aggregates_table"],
+        surveys_table=tables["surveys_table"],
+        accounts_table=tables["accounts_table"],
+    )
+
+
+def notice_of(body: str) -> ChurnNotice:
+    """The churn an EventBridge event delivered by the rule carries. Raises :class:`ChurnRejected` naming the
+    rule broken (and, for a detail that does not match the contract, the fields at fault, never their values)."""
+    try:
+        event = json.loads(body)
+    except ValueError:
+        raise ChurnRejected("the message is not JSON") from None
+    if not isinstance(event, dict) or event.get("detail-type") != CUSTOMER_CHURNED:
+        raise ChurnRejected("the message is not a Customer Churned event")
+    if event.get("source") == EVENT_SOURCE:
+        raise ChurnRejected("a Customer Churned event must come from another source than nps")
+    try:
+        detail = CustomerChurnedDetail.model_validate(event.get("detail"))
+    except ValidationError as error:
+        fields = sorted({".".join(str(part) for part in e["loc"]) or "detail" for e in error.errors()})
+        raise ChurnRejected("the detail does not match the Customer Churned schema: " + ", ".join(fields)) from None
+    churn_id = detail.churn_id or event.get("id")
+    if not isinstance(churn_id, str) or not churn_id:
+        raise ChurnRejected("the event has no churn_id and no EventBridge id")
+    return ChurnNotice(
+        churn_id=churn_id,
+        churned_at=detail.churned_at,
+        contact_id=detail.contact_id,
+        account_id=detail.account_id,
+        reason=detail.reason,
+    )
+
+
+def record_handler(record: SQSRecord) -> str:
+    try:
+        notice = notice_of(record.body)
+        outcomes = record_churn(notice, store(), datetime.now(UTC))
+    except (ChurnRejected, UnknownAccount) as error:
+        logger.warning("churn refused", extra={"message_id": record.message_id, "reason": str(error)})
+        metrics.add_metric(name="ChurnRefused", unit=MetricUnit.Count, value=1)
+        raise
+    summary = {kind.value: outcome.value for kind, outcome in outcomes.items()}
+    logger.info("churn", extra={"churn_id": notice.churn_id, "outcomes": summary})
+    for kind, outcome in outcomes.items():
+        metrics.add_metric(name=f"Churn_{kind.value}_{outcome.value}", unit=MetricUnit.Count, value=1)
+    return json.dumps(summary, sort_keys=True)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    response: dict[str, Any] = process_partial_response(  # type: ignore[assignment]
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    return response

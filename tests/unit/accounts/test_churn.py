@@ -1,0 +1,152 @@
+"""Churn records from a contact's answers and an account's quarter counters; chunks; the exactly-once rule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nps.accounts.churn import (
+    ChurnNotice,
+    ChurnPlan,
+    ChurnRejected,
+    ContactAnswer,
+    Kind,
+    Outcome,
+    UnknownAccount,
+    account_records,
+    contact_records,
+    mean_category,
+    plan,
+    quarter_bounds,
+    record_churn,
+)
+from nps.kernel.categories import Category
+
+T0 = datetime(2026, 9, 1, tzinfo=UTC)
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def answer(invite: str, survey: str, score: int | None, days: float, **kw: object) -> ContactAnswer:
+    at = T0 + timedelta(days=days)
+    return ContactAnswer(invite, survey, score, kw.pop("counted", True), at, at, **kw)  # type: ignore[arg-type]
+
+
+def test_the_last_counted_answer_at_or_before_the_churn_wins_per_survey() -> None:
+    notice = ChurnNotice("c1", T0 + timedelta(days=10), contact_id="ana")
+    records = contact_records(
+        notice,
+        [
+            answer("i1", "a", 10, 0),
+            answer("i2", "a", 5, 10),  # exactly at the churn: counts
+            answer("i3", "a", 0, 11),  # after: ignored
+            answer("i4", "a", 9, 9, counted=False),  # automated: ignored
+            answer("i5", "b", None, 1),  # unanswered
+            answer("i6", "c", 7, 2, account_id="acme"),
+        ],
+    )
+    assert [(r.survey_id, r.last_category, r.last_score, r.account_id) for r in records] == [
+        ("a", Category.DETRACTOR, 5.0, None),
+        ("c", Category.PASSIVE, 7.0, "acme"),
+    ]
+    assert records[0].sort_key == "2026-09-11T00:00:00.000Z#contact#ana"
+
+
+@pytest.mark.parametrize(
+    ("mean", "category"),
+    [(10, "promoter"), (9.0, "promoter"), (8.99, "passive"), (7, "passive"), (6.99, "detractor"), (0, "detractor")],
+)
+def test_the_mean_score_bands(mean: float, category: str) -> None:
+    assert mean_category(mean) == category
+
+
+def test_quarter_bounds() -> None:
+    assert quarter_bounds("2026-Q4") == (
+        datetime(2026, 10, 1, tzinfo=UTC),
+        datetime(2026, 12, 31, 23, 59, 59, 999000, tzinfo=UTC),
+    )
+    with pytest.raises(ValueError, match="quarter"):
+        quarter_bounds("2026-Q5")
+
+
+def test_an_account_record_is_dated_at_its_quarter_end_or_the_churn() -> None:
+    notice = ChurnNotice("c1", datetime(2026, 11, 15, tzinfo=UTC), account_id="acme")
+    records = account_records(
+        notice,
+        {"a": ("2026-Q3", {"score_9": 1, "score_10": 1}), "b": ("2026-Q4", {"score_3": 2}), "c": ("2026-Q2", {})},
+    )
+    assert [(r.survey_id, r.last_category, r.last_answered_at.isoformat()) for r in records] == [
+        ("a", Category.PROMOTER, "2026-09-30T23:59:59.999000+00:00"),
+        ("b", Category.DETRACTOR, "2026-11-15T00:00:00+00:00"),
+    ]
+
+
+def test_a_churn_dated_more_than_a_day_ahead_or_naming_nobody_is_rejected() -> None:
+    with pytest.raises(ChurnRejected, match="future"):
+        ChurnNotice("c", NOW + timedelta(days=1, seconds=1), contact_id="a").check(NOW)
+    ChurnNotice("c", NOW + timedelta(days=1), contact_id="a").check(NOW)
+    with pytest.raises(ChurnRejected, match="names"):
+        ChurnNotice("c", NOW).check(NOW)
+
+
+@given(records=st.integers(0, 700), max_items=st.integers(2, 100), max_kb=st.integers(2, 4000))
+def test_chunks_hold_every_record_once_and_stay_under_the_transaction_limits(
+    records: int, max_items: int, max_kb: int
+) -> None:
+    notice = ChurnNotice("c", NOW, contact_id="ana")
+    answers = [answer(f"i{n}", f"s{n:04d}", n % 11, 0) for n in range(records)]
+    churn_plan = plan(notice, Kind.CONTACT, contact_records(notice, answers))
+    chunks = churn_plan.chunks(max_items=max_items, max_bytes=max_kb * 1024)
+    flat = [item for chunk in chunks for item in chunk]
+    assert len(chunks) >= 1
+    assert all(len(chunk) + 1 <= max_items and (len(chunk) + 1) * 1024 <= max_kb * 1024 for chunk in chunks)
+    if records:
+        assert flat == list(churn_plan.records)
+    else:
+        assert [item.kind for item in flat] == [Kind.CONTACT]  # the unmatched item
+
+
+class FakeStore:
+    def __init__(self, answers: list[ContactAnswer] | None = None, known: bool = False) -> None:
+        self.answers = answers or []
+        self.known = known
+        self.markers: dict[tuple[Kind, str], str] = {}
+        self.plans: list[ChurnPlan] = []
+
+    def churned(self, kind: Kind, subject_id: str, churn_id: str) -> bool:
+        return (kind, subject_id) in self.markers
+
+    def contact_answers(self, contact_id: str) -> list[ContactAnswer]:
+        return self.answers
+
+    def account_quarters(self, account_id: str, last_quarter: str) -> dict[str, tuple[str, dict[str, int]]]:
+        return {}
+
+    def account_known(self, account_id: str) -> bool:
+        return self.known
+
+    def write(self, churn_plan: ChurnPlan, now: datetime) -> bool:
+        key = (churn_plan.kind, churn_plan.subject_id)
+        if key in self.markers:
+            return False
+        self.markers[key] = churn_plan.churn_id
+        self.plans.append(churn_plan)
+        return True
+
+
+def test_a_second_churn_of_a_contact_is_a_duplicate_and_writes_nothing() -> None:
+    store = FakeStore([answer("i1", "a", 9, 0)])
+    first = record_churn(ChurnNotice("c1", NOW, contact_id="ana"), store, NOW)
+    again = record_churn(ChurnNotice("c2", NOW, contact_id="ana"), store, NOW)
+    assert (first, again) == ({Kind.CONTACT: Outcome.RECORDED}, {Kind.CONTACT: Outcome.DUPLICATE})
+    assert len(store.plans) == 1
+
+
+def test_an_account_without_profile_or_answers_is_unknown_and_with_a_profile_unmatched() -> None:
+    with pytest.raises(UnknownAccount):
+        record_churn(ChurnNotice("c1", NOW, account_id="ghost"), FakeStore(), NOW)
+    assert record_churn(ChurnNotice("c1", NOW, account_id="quiet"), FakeStore(known=True), NOW) == {
+        Kind.ACCOUNT: Outcome.UNMATCHED
+    }
