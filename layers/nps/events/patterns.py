@@ -16,6 +16,7 @@ from nps.events.names import (
     FOLLOW_UP_ALERT,
     FOLLOW_UP_OPENED,
     FOLLOW_UP_RESOLVED,
+    REFERRAL_JOINED,
     RESPONSE_RETRACTED,
     RESPONSE_SCORED,
 )
@@ -95,3 +96,7 @@ BUSINESS_EVENTS = business_event_pattern()
 #: Every comment (any category, re-survey answers too): its sentiment and key phrases, when the stack is
 #: deployed with ``-c commentSentiment=true`` (docs/comment-sentiment.md).
 COMMENT_SENTIMENT: dict[str, Any] = {"source": [EVENT_SOURCE], "detail-type": [COMMENT_RECEIVED]}
+
+#: ``Referral Joined`` from the team's referral program (any source but ``nps``): the referral joins consumer
+#: (docs/referrals.md).
+REFERRAL_JOINS: dict[str, Any] = {"source": [{"anything-but": [EVENT_SOURCE]}], "detail-type": [REFERRAL_JOINED]}

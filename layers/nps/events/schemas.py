@@ -22,6 +22,7 @@ from nps.events.models import (
     FOLLOW_UP_OPENED,
     FOLLOW_UP_RESOLVED,
     INVITE_BOUNCED,
+    REFERRAL_CLICKED,
     RESPONSE_RETRACTED,
     RESPONSE_SCORED,
     CommentReceivedDetail,
@@ -30,6 +31,7 @@ from nps.events.models import (
     FollowUpOpenedDetail,
     FollowUpResolvedDetail,
     InviteBouncedDetail,
+    ReferralClickedDetail,
     ResponseRetractedDetail,
     ResponseScoredDetail,
 )
@@ -44,6 +46,7 @@ DETAIL_MODELS: dict[str, type[BaseModel]] = {
     FOLLOW_UP_OPENED: FollowUpOpenedDetail,
     FOLLOW_UP_RESOLVED: FollowUpResolvedDetail,
     FOLLOW_UP_ALERT: FollowUpAlertDetail,
+    REFERRAL_CLICKED: ReferralClickedDetail,
 }
 
 SCHEMA_DIR = Path(__file__).resolve().parents[3] / "schemas" / "events"
