@@ -3,9 +3,12 @@ bad links recording nothing, joins matched to the latest ask, KPIs from the coun
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -305,3 +308,58 @@ def test_a_join_that_breaks_the_contract_is_a_failed_message(stack: LocalStack) 
     )
     results = people.drain_joins(stack)
     assert len(results[-1]["batchItemFailures"]) == 1
+
+
+def test_the_referral_report_equals_a_recount_of_the_markers_through_both_doors(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from datetime import date
+
+    from functions.report import handler as report
+    from local.lambda_events import LambdaContext, http_event
+
+    # Given three promoters asked, two of whom clicked (one of them twice), one joined, and a join never asked
+    answers = [promoter(stack, f"inv-rep-{n}") for n in range(3)]
+    for n in (0, 1):
+        assert people.click(people.redirect_link(stack, f"inv-rep-{n}", "referral"))["statusCode"] == 303
+    people.click(people.redirect_link(stack, "inv-rep-0", "referral"))
+    people.emit_join(stack, answers[0].contact_id, datetime.now(UTC))
+    people.emit_join(stack, "contact-never-asked", datetime.now(UTC))
+    people.drain_joins(stack)
+    markers = [ledger(stack).markers(a.invite_id) for a in answers]
+    recount = (
+        sum(m.asked_at is not None for m in markers),
+        sum(bool(m.clicked) for m in markers),
+        sum(m.joined for m in markers),
+    )
+    # When the report is asked for the month, directly and through the validating resolver
+    today = date.today()
+    query = {"from": (today - timedelta(days=3)).isoformat(), "to": today.isoformat(), "granularity": "month"}
+    event = http_event("GET", "/reports/survey-1/referrals", query)
+    request = report.canonical_request(event)
+    assert request is not None
+    direct = report.answer_directly(*request)
+    assert direct == report.validating_resolver().resolve(event, LambdaContext())
+    # Then the range's counts are the recount, with the participation rate and click-through beside them
+    body = json.loads(direct["body"])
+    total = body["total"]
+    assert (total["asked"], total["clicked"], total["joined"]) == recount == (3, 2, 1)
+    assert total["participation"]["count"] == 1
+    assert total["participation"]["n"] == 3
+    assert total["click_through"]["count"] == 2
+    assert body["joined_unasked"] == 1
+    assert sum(p["asked"] for p in body["periods"]) == 3
+    # And the CLI prints the same rates and writes the API's rows as CSV
+    from nps.cli.main import main as cli
+
+    out_file = tmp_path / "referrals.csv"
+    argv = ["referrals", "survey-1", "--from", query["from"], "--to", query["to"], "--csv", str(out_file)]
+    assert cli(["--local", "--prefix", "test", *argv], in_process=True) == 0
+    printed = capsys.readouterr().out
+    assert "Participation rate 33.3%" in printed
+    assert "1 joined of 3 promoters asked" in printed
+    assert "Joins without an ask (counted apart): 1" in printed
+    rows = list(csv.DictReader(io.StringIO(out_file.read_text("utf-8-sig"))))
+    assert rows[-1]["period"] == "total"
+    assert (rows[-1]["asked"], rows[-1]["clicked"], rows[-1]["joined"]) == ("3", "2", "1")
+    assert float(rows[-1]["participation_low"]) == pytest.approx(total["participation"]["low"], abs=0.01)

@@ -24,6 +24,8 @@ MODELS: dict[RouteName, type[models.RangeQuery]] = {
     "comments": models.CommentsQuery,
     "export": models.ExportQuery,
     "drivers": models.DriversQuery,
+    "accounts": models.AccountsQuery,
+    "referrals": models.ReferralsQuery,
 }
 DAYS = st.one_of(
     st.dates().map(lambda d: d.isoformat()),

@@ -325,14 +325,12 @@ class DynamoReferralLedger:
         return self._transact(actions) is None
 
     def unasked_joins(self, months: Sequence[str]) -> int:
-        """Joins without an ask in the given months (``YYYY-MM``)."""
+        """Joins without an ask in the given months (``YYYY-MM``; one ``BatchGetItem`` per 100 months)."""
         total = 0
-        for month in months:
-            item = (
-                aws.client("dynamodb")
-                .get_item(TableName=self.accounts_table, Key={"pk": {"S": UNASKED_PARTITION}, "sk": {"S": month}})
-                .get("Item")
-            )
-            if item:
+        unique = sorted(set(months))
+        for start in range(0, len(unique), 100):
+            keys = [{"pk": {"S": UNASKED_PARTITION}, "sk": {"S": month}} for month in unique[start : start + 100]]
+            found, _ = aws.batch_get_items({self.accounts_table: {"Keys": keys}})
+            for item in found.get(self.accounts_table, []):
                 total += int(item.get(REFERRAL_JOINED_UNASKED, {}).get("N", "0"))
         return total
