@@ -363,3 +363,11 @@ def test_the_referral_report_equals_a_recount_of_the_markers_through_both_doors(
     assert rows[-1]["period"] == "total"
     assert (rows[-1]["asked"], rows[-1]["clicked"], rows[-1]["joined"]) == ("3", "2", "1")
     assert float(rows[-1]["participation_low"]) == pytest.approx(total["participation"]["low"], abs=0.01)
+    # And the HTML report has the referral section with the same figures
+    page = tmp_path / "report.html"
+    argv = ["html", "survey-1", "--from", query["from"], "--to", query["to"], "--out", str(page)]
+    assert cli(["--local", "--prefix", "test", *argv], in_process=True) == 0
+    html = page.read_text("utf-8")
+    assert '<h2 id="referrals-title">Referrals</h2>' in html
+    assert "1 joined of 3 promoters asked" in html
+    assert "1 join without an ask, counted apart." in html

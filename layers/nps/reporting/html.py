@@ -22,6 +22,7 @@ from nps.reporting.accounts import AccountsReport
 from nps.reporting.adapters.reads import StoredResponse
 from nps.reporting.drivers import DriversReport, ReasonRow
 from nps.reporting.figures import Figures, Report, SliceRow, TrendPoint, headline
+from nps.reporting.referrals import ReferralsReport
 
 TEMPLATE = "reports/report.html"
 CHART_WIDTH = 720
@@ -384,6 +385,7 @@ def render_report(
     drivers: DriversReport | None = None,
     reason_comments: Sequence[ReasonComments] = (),
     accounts: AccountsReport | None = None,
+    referrals: ReferralsReport | None = None,
 ) -> str:
     """The whole report as one HTML document (figures formatted by :mod:`nps.kernel.formatting`).
 
@@ -393,7 +395,8 @@ def render_report(
     latest trend points, CSAT, CES) and, from ``reason_comments`` (:func:`comments_by_reason`), the latest
     comments behind each reason. ``accounts``, when given and holding any account, adds the account
     section (the number per health, referral-ready rate, revenue-weighted NPS and the first
-    :data:`ACCOUNTS_IN_HTML` accounts, most in need first).
+    :data:`ACCOUNTS_IN_HTML` accounts, most in need first). ``referrals`` adds the referral KPIs per cohort
+    (``templates/reports/referrals.html``).
     """
     return render(
         TEMPLATE,
@@ -419,4 +422,5 @@ def render_report(
         accounts=accounts if accounts is not None and accounts.accounts else None,
         accounts_shown=ACCOUNTS_IN_HTML,
         health_words=HEALTH_WORDS,
+        referrals=referrals,
     )
