@@ -503,6 +503,8 @@ def test_promoters_get_a_thank_you_with_the_surveys_referral_and_review_links(lo
         followed = people.click(referral_token, {"user-agent": people.BROWSER["user-agent"]})
     assert followed["statusCode"] == 303
     assert followed["headers"]["Location"] == REFERRAL
+    markers = ledger_markers(state.stack, state.follow_up("c-pro").invite_id)
+    assert markers.clicked == {"referral"}
     assert state.follow_up("c-pro").status == "done"
     assert tasks(state.stack) == []
     (execution,) = workflows.executions("promoter")

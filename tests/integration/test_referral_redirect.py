@@ -371,3 +371,16 @@ def test_the_referral_report_equals_a_recount_of_the_markers_through_both_doors(
     assert '<h2 id="referrals-title">Referrals</h2>' in html
     assert "1 joined of 3 promoters asked" in html
     assert "1 join without an ask, counted apart." in html
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/g/abc/extra"), ("PUT", "/g/abc"), ("GET", "/g/"), ("GET", "/r/abc"), ("DELETE", "/g/abc")],
+)
+def test_any_other_request_is_the_404_page(stack: LocalStack, method: str, path: str) -> None:
+    from local.lambda_events import LambdaContext, http_event
+
+    answer = referral.lambda_handler(http_event(method, path, headers=people.BROWSER), LambdaContext())
+    assert answer["statusCode"] == 404
+    assert "Page not found" in answer["body"]
+    assert "Location" not in answer["headers"]
