@@ -13,6 +13,7 @@ from infra.constructs.functions import SharedLayers
 from infra.constructs.observability import Observability
 from infra.constructs.opt_outs import OptOutEvents
 from infra.constructs.platform import Platform
+from infra.constructs.referrals import Referrals
 from infra.constructs.reporting import Reporting
 from infra.constructs.response_api import ResponseApi
 from infra.constructs.routing import Routing
@@ -119,12 +120,25 @@ class NpsStack(Stack):
                 surveys=storage.surveys,
                 contacts=storage.contacts,
                 suppressions=storage.suppressions,
+                accounts=storage.accounts,
             ),
             routing=routing,
             sending=self.sending,
             public_base_url=self.response_api.url,
             signing_secret=self.response_api.signing_secret,
             id_key_secret=storage.id_key,
+        )
+        self.referrals = Referrals(
+            self,
+            "Referrals",
+            platform=platform,
+            api=self.response_api.api,
+            responses=storage.responses,
+            surveys=storage.surveys,
+            aggregates=storage.aggregates,
+            accounts=storage.accounts,
+            routing=routing,
+            signing_secret=self.response_api.signing_secret,
         )
         # Optional (off by default): sentiment and key phrases of each comment with Amazon Comprehend.
         self.comment_sentiment = (

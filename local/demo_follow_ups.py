@@ -60,7 +60,8 @@ def run_loop(stack: LocalStack, rng: random.Random, detractors: int, tap: Any, s
         tasks = [json.loads(m["Body"]) for m in receive_all(stack.follow_up_task_queue_url)]
         opened_tasks = [t for t in tasks if t["type"] == "follow_up_opened"]
         follow_up_emails = captured_emails()[emails_before:]
-        referral_asks = sum(1 for e in follow_up_emails if REFERRAL_URL in e.text)
+        # The referral link is a signed redirect (/g/<token>); the survey's address stays out of the email.
+        referral_asks = sum(1 for e in follow_up_emails if "/g/" in e.text and REFERRAL_URL not in e.text)
 
         # The next day the team works its queue (a CRM integration calls SendTaskSuccess with the task
         # token); the survey's resolve_within_days (5) ends the other waits.

@@ -22,6 +22,7 @@ from nps.events.patterns import (
     FOLLOW_UP_EVENTS,
     FOLLOW_UP_LIFECYCLE,
     FOLLOW_UP_STARTS,
+    REFERRAL_JOINS,
 )
 from nps.kernel import aws
 from nps.kernel.config import reset_settings
@@ -68,6 +69,8 @@ class LocalStack:
     workflow_queue_urls: dict[str, str] = field(default_factory=dict)
     #: The follow-up consumer's queue (detractor comments, retractions, re-survey answers).
     follow_up_events_queue_url: str = ""
+    #: ``Referral Joined`` events (the referral joins function's queue).
+    referral_joins_queue_url: str = ""
     follow_up_events_dlq_url: str = ""
     #: The team's follow-up tasks (what a CRM integration reads) and alerts topic.
     follow_up_task_queue_url: str = ""
@@ -305,6 +308,7 @@ def create_stack(prefix: str = "nps-local", *, keep_retiring_indexes: bool = Fal
     )
     stack.comment_sentiment_queue_url = _queue_with_rule(prefix, bus_name, "comment-sentiment", [COMMENT_SENTIMENT])
     stack.churn_queue_url = _queue_with_rule(prefix, bus_name, "churn", [CUSTOMER_CHURNED_EVENTS])
+    stack.referral_joins_queue_url = _queue_with_rule(prefix, bus_name, "referral-joins", [REFERRAL_JOINS])
     stack.sending = create_sending(prefix, bus_name)
     stack.activate()
     return stack

@@ -88,8 +88,16 @@ ROUTES: dict[RouteName, RouteDoc] = {
         "description": "Cohort period: month or quarter of each churned contact's last answer before churning"
         " (docs/churn.md).",
     },
+    "referrals": {
+        "rule": "/reports/<survey_id>/referrals",
+        "summary": "Referral KPIs per cohort: participation rate and click-through, with account readiness",
+        "description": "A period is the cohort of promoters who answered in it (docs/referrals.md). Also the"
+        " joins without an ask, the referral-ready account rate and each account's readiness score.",
+    },
 }
-_ROUTE_PATH = re.compile(r"/reports/([^/]+)/(summary|trend|segments|channels|comments|export|drivers|accounts|churn)")
+_ROUTE_PATH = re.compile(
+    r"/reports/([^/]+)/(summary|trend|segments|channels|comments|export|drivers|accounts|churn|referrals)"
+)
 ERROR_STATUSES = (
     (400, "Bad range (inverted, too wide, too many trend points) or cursor"),
     (404, "Unknown survey, segment or dimension"),
@@ -286,6 +294,16 @@ def churn_body(survey_id: str, query: ReportQuery) -> dict[str, Any]:
     return report_dict(report)
 
 
+def referrals_body(survey_id: str, query: ReportQuery) -> dict[str, Any]:
+    """``ReferralsOut`` as JSON: the referral KPIs per cohort and over the range, with account readiness."""
+    from nps.accounts.adapters.referrals import DynamoReferralLedger
+    from nps.reporting.referrals import referrals_report
+
+    ledger = DynamoReferralLedger(required_environment({"table": "ACCOUNTS_TABLE"})["table"])
+    report = referrals_report(aggregates(), account_profiles(), ledger, survey_id, span_of(query), query.granularity)
+    return report.as_dict()
+
+
 BODIES: dict[RouteName, Callable[[str, ReportQuery], Any]] = {
     "summary": summary_body,
     "trend": trend_body,
@@ -296,6 +314,7 @@ BODIES: dict[RouteName, Callable[[str, ReportQuery], Any]] = {
     "drivers": drivers_body,
     "accounts": accounts_body,
     "churn": churn_body,
+    "referrals": referrals_body,
 }
 
 
@@ -427,6 +446,11 @@ def validating_resolver() -> "APIGatewayHttpResolver":
     def churn(survey_id: survey_path, query: Annotated[ChurnQuery, Query()]) -> ChurnOut:
         body = churn_body(survey_id, read(query))
         return ChurnOut.model_validate({**body, "start": query.start, "end": query.end})
+
+    @resolver.get(**ROUTES["referrals"], responses=errors)
+    def referrals(survey_id: survey_path, query: Annotated[models.ReferralsQuery, Query()]) -> models.ReferralsOut:
+        body = referrals_body(survey_id, read(query))
+        return models.ReferralsOut.model_validate({**body, "start": query.start, "end": query.end})
 
     @resolver.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def invalid_request(error: RequestValidationError) -> Response[str]:

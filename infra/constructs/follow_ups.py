@@ -64,6 +64,8 @@ class FollowUpTables:
     surveys: dynamodb.ITable
     contacts: dynamodb.ITable
     suppressions: dynamodb.ITable
+    #: The promoter email's referral ask is recorded here (marker + the contact's latest ask).
+    accounts: dynamodb.ITable
 
 
 class FollowUps(Construct):
@@ -106,6 +108,7 @@ class FollowUps(Construct):
             "SURVEYS_TABLE": tables.surveys.table_name,
             "CONTACTS_TABLE": tables.contacts.table_name,
             "SUPPRESSIONS_TABLE": tables.suppressions.table_name,
+            "ACCOUNTS_TABLE": tables.accounts.table_name,
             "SEND_QUEUE_URL": sending.send_queue.queue_url,
             "FOLLOW_UP_TASK_QUEUE_URL": self.tasks.queue_url,
             "FOLLOW_UP_EVENTS_DLQ_URL": routing.follow_up_events_dead_letters.queue_url,
@@ -140,6 +143,10 @@ class FollowUps(Construct):
         # Re-survey invite ids and the apology email's suppression lookup: steps only (the consumer
         # shares the wiring, so it has the variable, but never computes either).
         id_key_secret.grant_read(self.steps)
+        # The promoter email's referral ask, once per invite: its marker and the contact's latest ask
+        # (PutItem) with referral_asked on the answer's aggregates (UpdateItem), one transaction.
+        grant_items(tables.accounts, self.steps, "dynamodb:PutItem")
+        grant_items(tables.aggregates, self.steps, "dynamodb:UpdateItem")
         routing.follow_up_events_dead_letters.grant_send_messages(self.consumer)
         # Comment updates: the consumer schedules them as delayed messages on its own queue.
         routing.follow_up_events.grant_send_messages(self.consumer)

@@ -209,3 +209,22 @@ def test_an_unsubscribe_link_is_answered_without_the_resolver() -> None:
     # Then it is answered, and still neither the Powertools resolver nor pydantic has loaded
     assert body == "tok-1"
     assert loaded == []
+
+
+#: The referral redirect answers a tap in a mail app: no resolver, no pydantic, no survey model on its path.
+NEVER_ON_THE_REFERRAL_PATH = (
+    "pydantic",
+    "pydantic_core",
+    "aws_lambda_powertools.event_handler",
+    "nps.events.models",
+    "nps.sending.surveys",
+    "moto",
+)
+
+
+def test_the_referral_handler_loads_no_resolver_and_no_pydantic() -> None:
+    # Given a fresh interpreter, When the referral handler is imported (its cold start)
+    loaded = set(_after_import("functions.referral.handler"))
+    # Then neither the resolver nor pydantic (nor any model built on it) is loaded
+    assert sorted(set(NEVER_ON_THE_REFERRAL_PATH) & loaded) == []
+    assert "nps.referrals.redirect" in loaded

@@ -49,7 +49,8 @@ def test_only_the_functions_that_hash_ids_may_read_the_id_key(template: Deployed
 
 #: The functions that sign or verify one-tap and unsubscribe links read the link keyring; the web
 #: function does not (its ask tokens are signed with keys derived from the site keys).
-LINK_KEYRING_READERS = {"respond", "deliver", "unsubscribe", "follow_up", "follow_up_events"}
+#: ``referral`` verifies the promoter email's signed referral/review links (docs/referrals.md).
+LINK_KEYRING_READERS = {"respond", "deliver", "unsubscribe", "follow_up", "follow_up_events", "referral"}
 #: The functions that verify contact tokens (and sign the web prompt's ask tokens) read the site keys.
 SITE_KEYS_READERS = {"web", "share"}
 

@@ -43,6 +43,7 @@ ACCESS: dict[str, dict[str, set[str]]] = {
         "Invites": {"GetItem"},
         "Suppressions": {"GetItem", "PutItem", "UpdateItem"},
     },
+    # UpdateItem on Accounts: the account profiles (revenue) a contacts file names.
     "import_contacts": {"Contacts": {"UpdateItem"}, "Accounts": {"UpdateItem"}},
     "web": {
         "Invites": {"BatchGetItem", "GetItem", "PutItem", "UpdateItem"},
@@ -75,7 +76,19 @@ ACCESS: dict[str, dict[str, set[str]]] = {
         "Suppressions": {"BatchGetItem", "GetItem"},
     },
 }
-ACCESS["follow_up_events"] = ACCESS["follow_up"]
+ACCESS["follow_up_events"] = {table: set(actions) for table, actions in ACCESS["follow_up"].items()}
+# The steps only: the promoter email's referral ask (marker + latest-ask pointer, referral_asked counters).
+ACCESS["follow_up"] |= {"Accounts": {"PutItem"}, "Aggregates": {"UpdateItem"}}
+# The referral redirect: the answer and the survey's target, the invite's markers and open log, the click's
+# marker with referral_clicked on the answer's aggregates (docs/referrals.md).
+ACCESS["referral"] = {
+    "Responses": {"GetItem"},
+    "Surveys": {"GetItem"},
+    "Accounts": {"PutItem", "Query", "UpdateItem"},
+    "Aggregates": {"UpdateItem"},
+}
+# Referral Joined: the contact's latest ask, the join's marker (and unasked joins' count), referral_joined.
+ACCESS["referral_joins"] = {"Accounts": {"GetItem", "PutItem", "UpdateItem"}, "Aggregates": {"UpdateItem"}}
 #: Optional (``-c commentSentiment=true``; the template read here has every optional function on): it reads
 #: a response's comment and writes its analysis beside it.
 ACCESS["comment_sentiment"] = {"Responses": {"GetItem", "UpdateItem"}}

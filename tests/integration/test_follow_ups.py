@@ -5,6 +5,7 @@ interpreter; Lambda tasks answered by the follow-up function in-process, waits o
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,11 +15,14 @@ import pytest
 
 from functions.follow_up import handler as follow_up_handler
 from functions.follow_up_events import handler as events_handler
+from functions.referral import handler as referral_handler
+from local import referrals as people
 from local.demo_sending import Clock, captured_emails, create_survey, drain_send_queue, fire_wave, handlers, sent_links
 from local.environment import REGION, LocalStack
 from local.lambda_events import LambdaContext, http_event, sqs_record
 from local.principals import as_outside_world
 from local.workflows import LocalWorkflows, follow_up_workflows, receive_all
+from nps.accounts.adapters.referrals import DynamoReferralLedger, InviteMarkers
 from nps.events.models import FOLLOW_UP_OPENED, FOLLOW_UP_RESOLVED
 from nps.follow_ups.adapters.store import DynamoFollowUpStore
 from nps.follow_ups.steps import FollowUp, InvalidFollowUpEvent
@@ -470,6 +474,8 @@ def _retracted_before(state: Loop, action: str) -> Any:
 
 
 # -- promoters and passives ---------------------------------------------------------------------------
+def ledger_markers(stack: LocalStack, invite_id: str) -> InviteMarkers:
+    return DynamoReferralLedger(stack.tables["accounts"], stack.tables["aggregates"]).markers(invite_id)
 
 
 def test_promoters_get_a_thank_you_with_the_surveys_referral_and_review_links(loop: Workflows) -> None:
@@ -484,9 +490,21 @@ def test_promoters_get_a_thank_you_with_the_surveys_referral_and_review_links(lo
 
     (thanks,) = [e for e in emails_to("c-pro@example.com") if not e.score_links]
     assert thanks.subject == "Vielen Dank von Acme Cloud"
-    assert REFERRAL in thanks.text
-    assert REVIEW in thanks.text
-    assert f'href="{REFERRAL.replace("&", "&amp;")}"' in thanks.html
+    # The links are signed redirects (/g/<token>): the addresses stay in the survey definition
+    referral_token, review_token = re.findall(r"/g/([A-Za-z0-9_.~-]+)", thanks.text)
+    assert REFERRAL not in thanks.text
+    assert REVIEW not in thanks.text
+    assert f"/g/{referral_token}" in thanks.html
+    assert f"/g/{review_token}" in thanks.html
+    # The ask was recorded once on the promoter's cohort, and the referral link leads to the survey's address
+    assert ledger_markers(state.stack, state.follow_up("c-pro").invite_id).asked_at is not None
+    referral_handler.service.cache_clear()
+    with as_outside_world():
+        followed = people.click(referral_token, {"user-agent": people.BROWSER["user-agent"]})
+    assert followed["statusCode"] == 303
+    assert followed["headers"]["Location"] == REFERRAL
+    markers = ledger_markers(state.stack, state.follow_up("c-pro").invite_id)
+    assert markers.clicked == {"referral"}
     assert state.follow_up("c-pro").status == "done"
     assert tasks(state.stack) == []
     (execution,) = workflows.executions("promoter")

@@ -174,3 +174,42 @@ def test_the_share_link_calls_are_allowed_for_the_share_function(platform: Local
     assert response["themes"] == {"L": [{"S": "price"}]}
     assert any(u.principal == "function:share" and "Surveys" in u.resource for u in uses)
     assert violations(uses) == []
+
+
+def test_a_referral_click_and_a_join_are_allowed_for_the_redirect_and_the_joins_consumer(platform: LocalStack) -> None:
+    from datetime import timedelta
+
+    from functions.referral import handler as referral
+    from functions.referral_joins import handler as referral_joins
+    from local import referrals as people
+    from nps.sending.adapters.surveys import DynamoSurveyRepository
+    from nps.sending.surveys import Survey
+
+    # Given a promoter of a survey with a referral address, asked for a referral ten minutes ago
+    referral.service.cache_clear()
+    referral_joins.ledger.cache_clear()
+    survey = {
+        "survey_id": "survey-1", "name": "R", "brand_name": "Acme", "sender": "surveys@example.com",
+        "channels": ["email"], "follow_ups": {"promoter": {"referral_url": "https://acme.example/refer"}},
+    }  # fmt: skip
+    DynamoSurveyRepository(platform.tables["surveys"]).put(Survey.model_validate(survey))
+    invite = issue_invite(platform, "inv-perm-ref")
+    assert invite.tap(10)["statusCode"] == 200
+    from nps.accounts.adapters.referrals import Answer, DynamoReferralLedger
+
+    DynamoReferralLedger(platform.tables["accounts"], platform.tables["aggregates"]).record_ask(
+        Answer("survey-1", "inv-perm-ref", invite.invite.contact_id, datetime.now(UTC)),
+        datetime.now(UTC) - timedelta(minutes=10),
+    )
+    # When the promoter clicks the link and the referral program says they joined
+    with RECORDER.capture() as uses:
+        assert people.click(people.redirect_link(platform, "inv-perm-ref", "referral"))["statusCode"] == 303
+        people.emit_join(platform, invite.invite.contact_id, datetime.now(UTC))
+        assert people.drain_joins(platform) == [{"batchItemFailures": []}]
+    # Then the click's transaction and the join's were made, and both roles allow every call, key included
+    assert any(a == "dynamodb:PutItem" and "Accounts" in r for a, r in used(uses, "function:referral"))
+    assert any(a == "events:PutEvents" for a, _ in used(uses, "function:referral"))
+    assert any(a == "dynamodb:UpdateItem" and "Aggregates" in r for a, r in used(uses, "function:referral_joins"))
+    assert violations(uses) == []
+    referral.service.cache_clear()
+    referral_joins.ledger.cache_clear()

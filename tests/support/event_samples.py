@@ -11,6 +11,7 @@ from nps.events.models import (
     FOLLOW_UP_OPENED,
     FOLLOW_UP_RESOLVED,
     INVITE_BOUNCED,
+    REFERRAL_CLICKED,
     RESPONSE_RETRACTED,
     RESPONSE_SCORED,
 )
@@ -142,5 +143,15 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "score": 3,
         "category": "detractor",
         "alerted_at": "2026-11-23T10:16:44.000000Z",
+    },
+    REFERRAL_CLICKED: {
+        "schema_version": "1.0",
+        "event_id": "inv-00042:clicked:referral",
+        **_IDS,
+        "channel": "email",
+        "locale": "en",
+        "segments": dict(_SEGMENTS),
+        "target": "referral",
+        "clicked_at": "2026-11-24T08:02:11.000000Z",
     },
 }

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from nps import __version__
-from nps.cli import accounts, churn, invites, keys, programs, reports, smoke, suppressions
+from nps.cli import accounts, churn, invites, keys, programs, referrals, reports, smoke, suppressions
 from nps.cli.common import EXIT_REQUEST, EXIT_TARGET, EXIT_USAGE, CliError, check_endpoints, region, stack_name
 from nps.cli.failures import explain
 from nps.cli.target import LOCAL_PREFIX, Target, TargetError, from_stack, local
@@ -26,7 +26,17 @@ from nps.cli.terminal import sanitised
 from nps.kernel import aws
 
 #: ``suppressions`` adds to the ``contacts`` group ``programs`` creates, so it comes after it.
-COMMAND_GROUPS: tuple[ModuleType, ...] = (reports, accounts, churn, programs, invites, smoke, suppressions, keys)
+COMMAND_GROUPS: tuple[ModuleType, ...] = (
+    reports,
+    accounts,
+    churn,
+    referrals,
+    programs,
+    invites,
+    smoke,
+    suppressions,
+    keys,
+)
 
 Command = Callable[[argparse.Namespace, Target], int]
 #: Checks a command's arguments before the target is resolved; raises :class:`CliError`.

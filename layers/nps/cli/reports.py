@@ -29,6 +29,7 @@ from nps.reporting.export import write_csv, write_driver_trend_csv, write_driver
 from nps.reporting.figures import Report, ReportError, ReportService
 from nps.reporting.html import CATEGORIES, ReasonComments, comments_by_reason, render_report
 from nps.reporting.ranges import DateRange, RangeError
+from nps.reporting.referrals import ReferralsReport, referrals_report
 from nps.reporting.text import format_drivers, format_full_report
 from nps.responding.adapters.responses import backfill_survey_shards
 from nps.sending.adapters.surveys import DynamoSurveyRepository
@@ -425,8 +426,38 @@ def run_html(args: argparse.Namespace, target: Target) -> int:
                 steps.get(report.granularity, Granularity.MONTH),
             )
         churn = churn_section(target, args, report.span)
+        referrals = _referrals(args, target, report.span, report.granularity) if args.segment == "*" else None
     out = html_path(args)
-    html = render_report(report, comments, datetime.now(UTC), counts, drivers, behind, accounts=accounts, churn=churn)
+    html = render_report(
+        report,
+        comments,
+        datetime.now(UTC),
+        counts,
+        drivers,
+        behind,
+        accounts=accounts,
+        churn=churn,
+        referrals=referrals,
+    )
     out.write_text(html, encoding="utf-8")
     print(f"HTML report written to {out.resolve()}")
     return EXIT_OK
+
+
+def _referrals(
+    args: argparse.Namespace, target: Target, span: DateRange, granularity: Granularity
+) -> ReferralsReport | None:
+    """The referral section's report, when the stack keeps referrals and the survey has any (else None)."""
+    from nps.accounts.adapters.referrals import DynamoReferralLedger
+
+    if "accounts" not in target.tables:
+        return None
+    referrals = referrals_report(
+        DynamoAggregateReader(target.table("aggregates")),
+        DynamoAccountProfiles(target.table("accounts")),
+        DynamoReferralLedger(target.table("accounts")),
+        args.survey_id,
+        span,
+        granularity,
+    )
+    return referrals if referrals.kpis.total.counts.asked or referrals.kpis.joined_unasked else None

@@ -119,6 +119,36 @@ def invite_bounced(
     )
 
 
+def referral_clicked(
+    *,
+    survey_id: str,
+    wave_id: str,
+    invite_id: str,
+    contact_id: str,
+    channel: str,
+    locale: str,
+    segments: Mapping[str, str],
+    target: str,
+    clicked_at: datetime,
+) -> PlainDetail:
+    """The detail of ``NPS Referral Clicked`` (:class:`nps.events.models.ReferralClickedDetail`)."""
+    return PlainDetail.of(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "event_id": f"{invite_id}:clicked:{target}",
+            "survey_id": survey_id,
+            "wave_id": wave_id,
+            "invite_id": invite_id,
+            "contact_id": contact_id,
+            "channel": channel,
+            "locale": locale,
+            "segments": dict(segments),
+            "target": target,
+            "clicked_at": json_timestamp(clicked_at),
+        }
+    )
+
+
 # -- answer events (the score function) ----------------------------------------------------------------
 # Every string goes through the JSON encoder's own escaping (``encode_basestring``, what ``json.dumps``
 # uses with ``ensure_ascii=False``); numbers, booleans and category names are written as JSON writes them.

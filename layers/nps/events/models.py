@@ -27,6 +27,7 @@ from nps.events.names import (
     FOLLOW_UP_RESOLVED,
     ID_PATTERN,
     INVITE_BOUNCED,
+    REFERRAL_CLICKED,
     RESPONSE_RETRACTED,
     RESPONSE_SCORED,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "FOLLOW_UP_RESOLVED",
     "ID_PATTERN",
     "INVITE_BOUNCED",
+    "REFERRAL_CLICKED",
     "RESPONSE_RETRACTED",
     "RESPONSE_SCORED",
     "AnswerDetail",
@@ -57,6 +59,7 @@ __all__ = [
     "FollowUpResolvedDetail",
     "Id",
     "InviteBouncedDetail",
+    "ReferralClickedDetail",
     "ResponseItem",
     "ResponseRetractedDetail",
     "ResponseScoredDetail",
@@ -299,6 +302,19 @@ class FollowUpAlertDetail(AnswerDetail):
     score: Annotated[int, Field(ge=0, le=10)]
     category: Category
     alerted_at: datetime
+
+
+class ReferralClickedDetail(AnswerDetail):
+    """``detail`` of ``NPS Referral Clicked``: a promoter followed the referral or review link of the
+    promoter follow-up email for the first time (one event per invite and target; a scanner's fetch and a
+    repeated click publish nothing).
+
+    ``target`` is the kind of page (``referral`` or ``review``), never its address. ``event_id`` is
+    ``<invite_id>:clicked:<target>``. Ids and segment values only.
+    """
+
+    target: Literal["referral", "review"]
+    clicked_at: datetime
 
 
 # -- Events the platform consumes ---------------------------------------------------------------------------

@@ -17,6 +17,9 @@ RESPONSE_RETRACTED = "NPS Response Retracted"
 FOLLOW_UP_OPENED = "NPS Follow-up Opened"
 FOLLOW_UP_RESOLVED = "NPS Follow-up Resolved"
 FOLLOW_UP_ALERT = "NPS Follow-up Alert"
+REFERRAL_CLICKED = "NPS Referral Clicked"
+#: An inbound business event from the team's referral program (its own ``source``, never ``nps``).
+REFERRAL_JOINED = "Referral Joined"
 
 # Business events the platform consumes (any source but ``nps``; other services publish them).
 CUSTOMER_CHURNED = "Customer Churned"

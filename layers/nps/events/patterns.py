@@ -17,6 +17,7 @@ from nps.events.names import (
     FOLLOW_UP_ALERT,
     FOLLOW_UP_OPENED,
     FOLLOW_UP_RESOLVED,
+    REFERRAL_JOINED,
     RESPONSE_RETRACTED,
     RESPONSE_SCORED,
 )
@@ -103,3 +104,6 @@ CUSTOMER_CHURNED_EVENTS: dict[str, Any] = {
     "source": [{"anything-but": [EVENT_SOURCE]}],
     "detail-type": [CUSTOMER_CHURNED],
 }
+#: ``Referral Joined`` from the team's referral program (any source but ``nps``): the referral joins consumer
+#: (docs/referrals.md).
+REFERRAL_JOINS: dict[str, Any] = {"source": [{"anything-but": [EVENT_SOURCE]}], "detail-type": [REFERRAL_JOINED]}

@@ -23,6 +23,7 @@ from nps.events.models import (
     FOLLOW_UP_OPENED,
     FOLLOW_UP_RESOLVED,
     INVITE_BOUNCED,
+    REFERRAL_CLICKED,
     RESPONSE_RETRACTED,
     RESPONSE_SCORED,
     CommentReceivedDetail,
@@ -32,6 +33,7 @@ from nps.events.models import (
     FollowUpOpenedDetail,
     FollowUpResolvedDetail,
     InviteBouncedDetail,
+    ReferralClickedDetail,
     ResponseRetractedDetail,
     ResponseScoredDetail,
 )
@@ -46,6 +48,7 @@ DETAIL_MODELS: dict[str, type[BaseModel]] = {
     FOLLOW_UP_OPENED: FollowUpOpenedDetail,
     FOLLOW_UP_RESOLVED: FollowUpResolvedDetail,
     FOLLOW_UP_ALERT: FollowUpAlertDetail,
+    REFERRAL_CLICKED: ReferralClickedDetail,
 }
 
 #: Business events the platform consumes (published by the team's services with any source but ``nps``).

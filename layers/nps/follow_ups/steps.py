@@ -26,19 +26,21 @@ contact in a category, the same for every redelivery of that answer's event.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from nps.accounts.adapters.referrals import Answer
 from nps.events.names import COMMENT_RECEIVED, EVENT_SOURCE, FOLLOW_UP_RESOLVED, RESPONSE_RETRACTED, RESPONSE_SCORED
 from nps.events.patterns import RESURVEY_WAVE_PREFIX
 from nps.events.publisher import Event, Publisher, detail_json
 from nps.kernel.categories import categorize
 from nps.kernel.periods import iso_timestamp, parse_timestamp
 from nps.links.pseudonyms import IdKey
-from nps.links.tokens import Keyring
+from nps.links.tokens import REDIRECT_TARGETS, Keyring, Purpose, sign
 from nps.sending.adapters.channels import SendError
 from nps.sending.feedback import feedback_tags
 from nps.sending.suppression import lookup_hashes
@@ -53,6 +55,8 @@ if TYPE_CHECKING:
     from nps.sending.contacts import Contact
     from nps.sending.delivery import Contacts, Mailer
     from nps.sending.surveys import Survey
+
+logger = logging.getLogger(__name__)
 
 UNSUBSCRIBE_LINK_DAYS = 365
 #: A follow-up keeps its answer's latest comments: at most this many, and at most this many bytes of
@@ -282,6 +286,13 @@ class TaskTokens(Protocol):
     def succeed(self, token: str, output: dict[str, Any]) -> None: ...
 
 
+class ReferralAsks(Protocol):
+    """Records that a promoter was asked for a referral or review, once per invite
+    (:meth:`nps.accounts.adapters.referrals.DynamoReferralLedger.record_ask`)."""
+
+    def record_ask(self, answer: Answer, asked_at: datetime) -> bool: ...
+
+
 class Resurveyor(Protocol):
     """Plans one re-survey invite for a contact (outside the fatigue window's reach)."""
 
@@ -313,6 +324,8 @@ class FollowUpService:
     id_key: Callable[[], IdKey]
     settings: FollowUpSettings
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    #: Where the promoter email's referral/review ask is recorded (None: not recorded).
+    referral_asks: ReferralAsks | None = None
 
     # -- open ---------------------------------------------------------------------------------------
     def open(self, event: dict[str, Any], execution: str = "") -> dict[str, Any]:
@@ -455,8 +468,10 @@ class FollowUpService:
         until = int((now + timedelta(days=UNSUBSCRIBE_LINK_DAYS)).timestamp())
         from nps.sending.messages import mime_message, render_follow_up_email, unsubscribe_link
 
-        unsubscribe = unsubscribe_link(self.keyring(), self.settings.base_url, follow_up.invite_id, until)
-        email = render_follow_up_email(survey, follow_up.category, follow_up.locale, unsubscribe)
+        keyring = self.keyring()
+        unsubscribe = unsubscribe_link(keyring, self.settings.base_url, follow_up.invite_id, until)
+        links = self._redirect_links(survey, follow_up, keyring, now)
+        email = render_follow_up_email(survey, follow_up.category, follow_up.locale, unsubscribe, links)
         raw = mime_message(survey, contact.email, email, unsubscribe)
         # The same tags as an invite's, plus the follow-up's id: a complaint about this email then
         # publishes the contact's unsubscribe (docs/inputs.md, "Mail feedback").
@@ -481,7 +496,50 @@ class FollowUpService:
                 self.follow_ups.release_email(follow_up.follow_up_id)
                 raise
             return False, error.reason
+        if links:
+            self._record_ask(follow_up)
         return True, None
+
+    def _redirect_links(self, survey: Survey, follow_up: FollowUp, keyring: Keyring, now: datetime) -> dict[str, str]:
+        """The promoter email's signed referral/review links (``<base>/g/<token>``), one per address the
+        survey has; the tokens name the invite and the target kind, expire with the survey's link lifetime,
+        and never carry the address."""
+        from nps.sending.surveys import PromoterFollowUp  # loaded with the Survey it is given
+
+        settings = survey.follow_ups.for_category(follow_up.category)
+        if not isinstance(settings, PromoterFollowUp):
+            return {}
+        expires = int((now + timedelta(days=survey.link_lifetime_days)).timestamp())
+        base = self.settings.base_url.rstrip("/")
+        return {
+            target: f"{base}/g/{sign(keyring, Purpose.REDIRECT, follow_up.invite_id, expires, target)}"
+            for target in REDIRECT_TARGETS
+            if getattr(settings, f"{target}_url")
+        }
+
+    def _record_ask(self, follow_up: FollowUp) -> None:
+        """Record the ask the email carried (once per invite). Best effort: the email is out, so a failed
+        write is logged (the participation rate's denominator then misses this promoter) and the step
+        goes on rather than being retried into a second email."""
+        if self.referral_asks is None:
+            return
+        try:
+            current = self.responses.get(follow_up.invite_id)
+            first = getattr(current, "first_answered_at", None)
+            invite = self.invites.get(follow_up.invite_id)
+            account = invite.account.account_id if invite is not None and invite.account is not None else None
+            if not first:
+                return
+            answer = Answer(
+                survey_id=follow_up.survey_id,
+                invite_id=follow_up.invite_id,
+                contact_id=follow_up.contact_id,
+                first_answered_at=parse_timestamp(first),
+                account_id=account,
+            )
+            self.referral_asks.record_ask(answer, self.clock())
+        except Exception:
+            logger.exception("the referral ask of follow-up %s could not be recorded", follow_up.follow_up_id)
 
     # -- the team's task ------------------------------------------------------------------------------
     def open_task(self, follow_up_id: str, task_token: str) -> dict[str, Any]:

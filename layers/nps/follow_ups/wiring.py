@@ -7,6 +7,7 @@ from datetime import datetime
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from nps.accounts.adapters.referrals import DynamoReferralLedger
 from nps.events.publisher import EventPublisher
 from nps.follow_ups.adapters.store import DynamoFollowUpStore, SqsCommentUpdates, SqsTaskQueue, StepFunctionsTaskTokens
 from nps.follow_ups.steps import FollowUpService, FollowUpSettings
@@ -114,6 +115,9 @@ def follow_up_service() -> FollowUpService:
             base_url=config.public_base_url,
             configuration_set=config.ses_configuration_set,
             retention_days=config.retention_days,
+        ),
+        referral_asks=(
+            DynamoReferralLedger(config.accounts_table, config.aggregates_table) if config.accounts_table else None
         ),
     )
 

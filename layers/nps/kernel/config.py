@@ -29,6 +29,8 @@ class Settings:
     edit_window_days: int
     #: The respond function reads its surveys' comment themes here (empty: comments are not tagged).
     surveys_table: str = ""
+    #: Referral records (the referral redirect and the referral joins consumer; empty elsewhere).
+    accounts_table: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -48,6 +50,7 @@ class Settings:
             public_base_url=os.environ.get("PUBLIC_BASE_URL", "").rstrip("/"),
             edit_window_days=edit_window,
             surveys_table=os.environ.get("SURVEYS_TABLE", ""),
+            accounts_table=os.environ.get("ACCOUNTS_TABLE", ""),
         )
 
     def require(self, *names: str) -> Settings:

@@ -4,7 +4,9 @@ A token is ``<kid>.<payload>.<signature>``:
 
 * ``kid``: the id of the signing key (``[A-Za-z0-9_-]{1,16}``), so keys rotate without breaking links
   already in inboxes;
-* ``payload``: base64url (no padding) of ``<purpose>:<invite_id>:<expires_at>`` (ASCII; ids only, no PII);
+* ``payload``: base64url (no padding) of ``<purpose>:<invite_id>:<expires_at>`` (ASCII; ids only, no PII),
+  or ``<purpose>:<invite_id>:<expires_at>:<target>`` for a :attr:`Purpose.REDIRECT` token, whose
+  ``target`` names the kind of page it leads to (``referral`` or ``review``), never its address;
 * ``signature``: base64url of the first 16 bytes of HMAC-SHA256(key, ``<kid>.<payload>``).
 
 128 bits of HMAC output keep SMS links short and are far beyond what an online forger can try.
@@ -39,6 +41,13 @@ class Purpose(StrEnum):
     UNSUBSCRIBE = "u"
     #: The web prompt's ask token: names the web invite an answer, comment or dismissal is for.
     WEB = "w"
+    #: The promoter follow-up's referral and review links (``/g/<token>``): names the invite and the kind of
+    #: target; the target's address comes from the survey definition, never from the link.
+    REDIRECT = "g"
+
+
+#: The kinds of target a :attr:`Purpose.REDIRECT` token may name.
+REDIRECT_TARGETS = ("referral", "review")
 
 
 class TokenStatus(StrEnum):
@@ -53,6 +62,8 @@ class TokenClaims:
     invite_id: str
     expires_at: int
     kid: str
+    #: The target kind of a :attr:`Purpose.REDIRECT` token (one of :data:`REDIRECT_TARGETS`), else None.
+    target: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,14 +183,20 @@ def _signature(key: bytes, signed: bytes) -> bytes:
     return hmac.new(key, signed, hashlib.sha256).digest()[:SIGNATURE_BYTES]
 
 
-def sign(keyring: Keyring, purpose: Purpose, invite_id: str, expires_at: int) -> str:
-    """Create a token for ``invite_id`` valid until ``expires_at`` (epoch seconds)."""
+def sign(keyring: Keyring, purpose: Purpose, invite_id: str, expires_at: int, target: str | None = None) -> str:
+    """Create a token for ``invite_id`` valid until ``expires_at`` (epoch seconds).
+
+    ``target`` (one of :data:`REDIRECT_TARGETS`) is required for :attr:`Purpose.REDIRECT` and refused for
+    every other purpose. Raises ``ValueError`` for a bad id, expiry or target."""
     if not _ID_RE.fullmatch(invite_id):
         raise ValueError("invite ids must be 1–64 characters of [A-Za-z0-9_-]")
     if expires_at <= 0:
         raise ValueError("expires_at must be a positive epoch time")
+    if (purpose is Purpose.REDIRECT) != (target is not None) or (target is not None and target not in REDIRECT_TARGETS):
+        raise ValueError(f"a redirect token names one of {', '.join(REDIRECT_TARGETS)}; other tokens name none")
     kid = keyring.active_kid
-    payload = _b64encode(f"{purpose.value}:{invite_id}:{int(expires_at)}".encode("ascii"))
+    text = f"{purpose.value}:{invite_id}:{int(expires_at)}" + (f":{target}" if target is not None else "")
+    payload = _b64encode(text.encode("ascii"))
     signed = f"{kid}.{payload}".encode("ascii")
     return f"{signed.decode('ascii')}.{_b64encode(_signature(keyring.keys[kid], signed))}"
 
@@ -203,12 +220,19 @@ def verify(keyring: Keyring, token: object, purpose: Purpose, now: float) -> Tok
     if raw is None:
         return INVALID
     fields = raw.decode("ascii", errors="replace").split(":")
+    target: str | None = None
+    if purpose is Purpose.REDIRECT and len(fields) == 4:
+        *fields, target = fields
+        if target not in REDIRECT_TARGETS:
+            return INVALID
     if len(fields) != 3:
         return INVALID
     purpose_text, invite_id, expires_text = fields
     if purpose_text != purpose.value or not _ID_RE.fullmatch(invite_id) or not expires_text.isdigit():
         return INVALID
-    claims = TokenClaims(purpose=purpose, invite_id=invite_id, expires_at=int(expires_text), kid=kid)
+    if (purpose is Purpose.REDIRECT) != (target is not None):
+        return INVALID
+    claims = TokenClaims(purpose=purpose, invite_id=invite_id, expires_at=int(expires_text), kid=kid, target=target)
     if now >= claims.expires_at:
         return TokenCheck(TokenStatus.EXPIRED, claims)
     return TokenCheck(TokenStatus.VALID, claims)

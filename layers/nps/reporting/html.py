@@ -23,6 +23,7 @@ from nps.reporting.adapters.reads import StoredResponse
 from nps.reporting.churn import ChurnReport, churn_chart
 from nps.reporting.drivers import DriversReport, ReasonRow
 from nps.reporting.figures import Figures, Report, SliceRow, TrendPoint, headline
+from nps.reporting.referrals import ReferralsReport
 
 TEMPLATE = "reports/report.html"
 CHART_WIDTH = 720
@@ -386,6 +387,7 @@ def render_report(
     reason_comments: Sequence[ReasonComments] = (),
     accounts: AccountsReport | None = None,
     churn: ChurnReport | None = None,
+    referrals: ReferralsReport | None = None,
 ) -> str:
     """The whole report as one HTML document (figures formatted by :mod:`nps.kernel.formatting`).
 
@@ -395,9 +397,9 @@ def render_report(
     latest trend points, CSAT, CES) and, from ``reason_comments`` (:func:`comments_by_reason`), the latest
     comments behind each reason. ``accounts``, when given and holding any account, adds the account
     section (the number per health, referral-ready rate, revenue-weighted NPS and the first
-    :data:`ACCOUNTS_IN_HTML` accounts, most in need first).
-    ``churn``, when given, adds the "Churn by last NPS category" section
-    (:mod:`nps.reporting.churn`).
+    :data:`ACCOUNTS_IN_HTML` accounts, most in need first). ``churn``, when given, adds the "Churn by last
+    NPS category" section (:mod:`nps.reporting.churn`); ``referrals`` the referral KPIs per cohort
+    (``templates/reports/referrals.html``).
     """
     return render(
         TEMPLATE,
@@ -425,4 +427,5 @@ def render_report(
         health_words=HEALTH_WORDS,
         churn=churn,
         churn_chart=churn_chart(churn) if churn is not None else None,
+        referrals=referrals,
     )

@@ -62,6 +62,13 @@ class AccountsQuery(RangeQuery):
     )
 
 
+class ReferralsQuery(RangeQuery):
+    granularity: Granularity = Field(
+        default=Granularity.MONTH,
+        description="The cohorts' periods: day, week (ISO), month or quarter (accounts: month, else quarter)",
+    )
+
+
 class ChannelQuery(RangeQuery):
     segment: Segment = "*"
 
@@ -313,6 +320,36 @@ class AccountsOut(ReportModel):
     revenue_weighted: WeightedOut
     revenue_weighted_trend: list[WeightedPointOut]
     accounts: list[AccountOut] = Field(description="At risk first, then watch, healthy, without answers")
+
+
+class ReferralRatesOut(ReportModel):
+    period: str | None = Field(description="The cohort: promoters who answered in this period (null: the range)")
+    asked: int = Field(description="Promoters asked for a referral or review")
+    clicked: int = Field(description="Promoters who clicked a referral or review link (people, not scanners)")
+    joined: int = Field(description="Promoters who joined the referral program")
+    participation: ProportionOut = Field(description="Referral program participation rate: joined ÷ asked")
+    click_through: ProportionOut = Field(description="Click-through: clicked ÷ asked")
+    capped: bool = Field(description="A count above the promoters asked was capped at it")
+
+
+class AccountReadinessOut(ReportModel):
+    account_id: str
+    health: Literal["at_risk", "watch", "healthy", "no_answers"]
+    readiness: int = Field(description="Referral readiness score 0–100 (nps.accounts.health)")
+    ready: bool
+
+
+class ReferralsOut(ReportModel):
+    survey_id: str
+    start: date = Field(serialization_alias="from")
+    end: date = Field(serialization_alias="to")
+    granularity: Granularity
+    periods: list[ReferralRatesOut] = Field(description="Every period (cohort) of the range")
+    total: ReferralRatesOut = Field(description="The whole range")
+    joined_unasked: int = Field(description="Joins of contacts never asked, counted apart (not in any rate)")
+    referral_ready: ProportionOut = Field(description="Referral-ready accounts ÷ accounts with an answer")
+    accounts_granularity: Granularity = Field(description="The account figures' periods: month or quarter")
+    accounts: list[AccountReadinessOut] = Field(description="Each account's readiness, at risk first")
 
 
 class ErrorBody(ReportModel):

@@ -22,7 +22,9 @@ from typing import Literal
 
 from nps.kernel.periods import Granularity
 
-RouteName = Literal["summary", "trend", "segments", "channels", "comments", "export", "drivers", "accounts", "churn"]
+RouteName = Literal[
+    "summary", "trend", "segments", "channels", "comments", "export", "drivers", "accounts", "churn", "referrals"
+]
 #: The query parameters each route reads (the fields of its model, by their names in the query string).
 ROUTE_PARAMETERS: dict[RouteName, tuple[str, ...]] = {
     "summary": ("from", "to", "segment", "channel"),
@@ -34,6 +36,7 @@ ROUTE_PARAMETERS: dict[RouteName, tuple[str, ...]] = {
     "drivers": ("from", "to", "channel", "granularity"),
     "accounts": ("from", "to", "granularity"),
     "churn": ("from", "to", "granularity"),
+    "referrals": ("from", "to", "granularity"),
 }
 #: The granularity of a route's query when it names none.
 DEFAULT_GRANULARITY: dict[RouteName, str] = {"accounts": "quarter"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email import policy
 from email.header import Header
@@ -146,10 +147,19 @@ def fill_sms(template: str, brand: str, link: str) -> str:
 _SMS_PLACEHOLDER = re.compile(r"\{(brand|link)\}")
 
 
-def render_follow_up_email(survey: Survey, category: str, locale: str, unsubscribe_link: str) -> RenderedEmail:
+def render_follow_up_email(
+    survey: Survey,
+    category: str,
+    locale: str,
+    unsubscribe_link: str,
+    action_links: Mapping[str, str] | None = None,
+) -> RenderedEmail:
     """A category's follow-up email: the apology, the "what would make it a 10?" ask, or the thank-you
     with the survey's referral and review links. The survey's own subject/body for ``locale`` replace
-    the catalog's; the body is plain text (paragraphs split on blank lines), escaped like every value."""
+    the catalog's; the body is plain text (paragraphs split on blank lines), escaped like every value.
+
+    ``action_links`` (``{"referral": ..., "review": ...}``) are the signed redirect links that stand for
+    the survey's addresses (a kind is offered only when the survey has its address)."""
     from nps.sending.surveys import PromoterFollowUp  # loaded with the Survey it is given
 
     t = catalog(locale)
@@ -163,7 +173,8 @@ def render_follow_up_email(survey: Survey, category: str, locale: str, unsubscri
         for kind, url in (("referral", settings.referral_url), ("review", settings.review_url)):
             if url:
                 intro = _fill(t[f"follow_up_{kind}_intro"], brand=brand)
-                actions.append({"intro": intro, "label": t[f"follow_up_{kind}_cta"], "url": url})
+                link = (action_links or {}).get(kind, url)
+                actions.append({"intro": intro, "label": t[f"follow_up_{kind}_cta"], "url": link})
     context = {
         "t": t,
         "locale": locale,

@@ -199,3 +199,22 @@ def test_ten_of_the_largest_answer_events_fit_one_put_events_call() -> None:
     # Then ten of them (one PutEvents call) stay far below EventBridge's 256 KB
     assert largest < 16 * 1024
     assert MAX_ENTRIES_PER_CALL * largest < EVENTS_BYTES // 2
+
+
+@given(IDS, IDS, IDS, IDS, st.sampled_from(["email", "sms", "web", "link"]), st.sampled_from(["en", "de"]),
+       st.dictionaries(st.sampled_from(["plan", "region"]), IDS, max_size=2),
+       st.sampled_from(["referral", "review"]), TIMES)  # fmt: skip
+def test_referral_clicked_is_the_models_json(
+    survey: str, wave: str, invite: str, contact: str, channel: str, locale: str, segments: dict[str, str],
+    target: str, at: datetime,
+) -> None:  # fmt: skip
+    from nps.events.details import referral_clicked
+    from nps.events.models import ReferralClickedDetail
+
+    plain = referral_clicked(
+        survey_id=survey, wave_id=wave, invite_id=invite, contact_id=contact, channel=channel, locale=locale,
+        segments=segments, target=target, clicked_at=at,
+    )  # fmt: skip
+    model = ReferralClickedDetail.model_validate_json(plain.model_dump_json())
+    assert model.model_dump_json() == plain.model_dump_json()
+    assert model.event_id == f"{invite}:clicked:{target}"

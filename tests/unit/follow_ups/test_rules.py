@@ -166,3 +166,14 @@ def test_a_detail_delivered_as_json_text_is_parsed() -> None:
 
     detail = parse_detail(ResponseScoredDetail, {"detail": json.dumps(scored(2, "detractor"))})
     assert (detail.score, detail.category) == (2, "detractor")
+
+
+def test_the_signed_redirect_links_stand_for_the_surveys_addresses_it_has() -> None:
+    only_referral = survey(promoter={"referral_url": "https://acme.example/refer"})
+    links = {"referral": "https://nps.example.test/g/t1", "review": "https://nps.example.test/g/t2"}
+    email = render_follow_up_email(only_referral, "promoter", "en", UNSUBSCRIBE, links)
+    assert "Refer a friend: https://nps.example.test/g/t1" in email.text
+    assert "acme.example" not in email.text
+    assert "acme.example" not in email.html
+    assert "/g/t2" not in email.text  # no review address: no review link
+    assert "/g/t1" not in render_follow_up_email(only_referral, "passive", "en", UNSUBSCRIBE, links).text

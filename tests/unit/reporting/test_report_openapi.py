@@ -18,7 +18,18 @@ def test_the_document_lists_every_report_route_with_json_errors() -> None:
     paths = json.loads(document())["paths"]
     assert set(paths) == {
         f"/reports/{{survey_id}}/{name}"
-        for name in ("summary", "trend", "segments", "channels", "comments", "export", "drivers", "accounts", "churn")
+        for name in (
+            "summary",
+            "trend",
+            "segments",
+            "channels",
+            "comments",
+            "export",
+            "drivers",
+            "accounts",
+            "churn",
+            "referrals",
+        )
     }
     for path in paths.values():
         responses = path["get"]["responses"]

@@ -27,6 +27,7 @@ MODELS: dict[RouteName, type[models.RangeQuery]] = {
     "drivers": models.DriversQuery,
     "accounts": models.AccountsQuery,
     "churn": ChurnQuery,
+    "referrals": models.ReferralsQuery,
 }
 DAYS = st.one_of(
     st.dates().map(lambda d: d.isoformat()),
