@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from local import demo_accounts
+from local import demo_accounts, demo_outcomes
 from local.demo_reasons import check_drivers
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext
@@ -154,6 +154,9 @@ def run(stack: LocalStack, survey_id: str, rng: random.Random, now: datetime | N
         return 1
     print("\nCheck: every account's answers, decision makers' detractors, invites and the revenue-weighted NPS")
     print("equal a direct recount of the responses and invites tables.")
+    status = demo_outcomes.run(stack, survey_id, rng, nps, common, window)
+    if status:
+        return status
     OUTPUT.mkdir(exist_ok=True)
     out = OUTPUT / f"{survey_id}-report.html"
     return nps([*common, "html", survey_id, *window, "--out", str(out)], in_process=True)

@@ -159,3 +159,14 @@ def test_the_demo_prints_the_account_table_checked_against_a_recount(demo_output
     assert "Check: every account's answers, decision makers' detractors, invites and the revenue-weighted NPS" in text
     # And the HTML report has the account section
     assert 'id="accounts"' in demo_output["html"]
+
+
+def test_the_demo_prints_referral_kpis_and_churn_checked_against_a_recount(demo_output: dict[str, Any]) -> None:
+    text = demo_output["stdout"]
+    assert demo_output["status"] == 0, text[-2000:]
+    assert "Participation rate" in text
+    assert "Click-through" in text
+    assert "Churn by last NPS category" in text
+    assert "Check: asks, clicks and joins, and churn by last category, equal a direct recount" in text
+    # The functions' own logs stay out of the printout
+    assert '"level":"INFO"' not in text
