@@ -164,6 +164,12 @@ def account_ids(slices: set[tuple[str, str]]) -> list[str]:
     )
 
 
+def in_need_order(accounts: Sequence[AccountHealth]) -> list[AccountHealth]:
+    """``accounts`` most in need first: at risk, watch, healthy, without answers; then the largest revenue
+    (unknown last), then by id."""
+    return sorted(accounts, key=lambda a: (HEALTH_ORDER.index(a.health), -(a.revenue or 0), a.account_id))
+
+
 def accounts_report(
     aggregates: AggregateItems,
     profiles: AccountProfiles,
@@ -213,7 +219,7 @@ def accounts_report(
                 churned=record is not None and record.churned_at is not None,
             )
         )
-    accounts.sort(key=lambda a: (HEALTH_ORDER.index(a.health), -(a.revenue or 0), a.account_id))
+    accounts = in_need_order(accounts)
     weighted = revenue_weighted([(account.total, account.revenue) for account in accounts])
     by_period = tuple(
         (period.key, revenue_weighted([(account.periods[i].counts, account.revenue) for account in accounts]))
