@@ -89,13 +89,18 @@ class Signed:
 invite_ids = st.text(alphabet=B64URL, min_size=1, max_size=64)
 
 
+def signed(ring: Keyring, purpose: Purpose, invite_id: str, expires_at: int) -> str:
+    """A token of any purpose: a redirect token names its target (a referral link), the others none."""
+    return sign(ring, purpose, invite_id, expires_at, "referral" if purpose is Purpose.REDIRECT else None)
+
+
 @st.composite
 def signed_tokens(draw: st.DrawFn) -> Signed:
     ring = draw(st.sampled_from([TRUSTED, ROTATED]))
     purpose = draw(st.sampled_from(Purpose))
     invite_id = draw(invite_ids)
     expires_at = NOW + draw(st.integers(1, 400 * 86_400))
-    return Signed(sign(ring, purpose, invite_id, expires_at), purpose, invite_id, expires_at)
+    return Signed(signed(ring, purpose, invite_id, expires_at), purpose, invite_id, expires_at)
 
 
 def b64(raw: bytes) -> str:
@@ -323,7 +328,7 @@ def test_expired_tokens_are_reported_expired_never_valid() -> None:
     )
     def prop(ring: Keyring, purpose: Purpose, invite_id: str, expiries: list[int]) -> None:
         for expires_at in expiries:
-            token = sign(ring, purpose, invite_id, expires_at)
+            token = signed(ring, purpose, invite_id, expires_at)
             # When verified at or after the expiry
             result = check(token, purpose, now=NOW)
             # Then it is expired: refused, yet recognised as ours (the page can say "expired")
@@ -359,7 +364,7 @@ def test_tokens_signed_with_a_key_the_platform_does_not_trust_are_invalid() -> N
             Keyring(keys={"k2": KEY_1}, active_kid="k2"),
         ]
         for ring, purpose, expires_at in product(rings, Purpose, (NOW + lifetime, NOW + 2 * lifetime)):
-            token = sign(ring, purpose, invite_id, expires_at)
+            token = signed(ring, purpose, invite_id, expires_at)
             # When verified with the platform's keyring
             # Then it is invalid
             assert check(token, purpose).status is TokenStatus.INVALID, token
@@ -377,7 +382,7 @@ def test_a_token_for_one_purpose_is_invalid_for_the_other() -> None:
     @given(invite_ids, st.integers(1, 10**8))
     def prop(invite_id: str, lifetime: int) -> None:
         for ring, purpose, expires_at in product((TRUSTED, ROTATED), Purpose, (NOW + lifetime, NOW + 7 * lifetime)):
-            token = sign(ring, purpose, invite_id, expires_at)
+            token = signed(ring, purpose, invite_id, expires_at)
             other = Purpose.UNSUBSCRIBE if purpose is Purpose.RESPOND else Purpose.RESPOND
             assert check(token, purpose).valid
             # When each is verified for the other purpose
