@@ -150,3 +150,17 @@ def test_an_account_without_profile_or_answers_is_unknown_and_with_a_profile_unm
     assert record_churn(ChurnNotice("c1", NOW, account_id="quiet"), FakeStore(known=True), NOW) == {
         Kind.ACCOUNT: Outcome.UNMATCHED
     }
+
+
+@pytest.mark.parametrize(
+    "churned_at", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+00:01"]
+)
+def test_a_churn_instant_outside_the_calendar_in_utc_is_a_schema_error(churned_at: str) -> None:
+    # An offset that moves the instant before year 1 or after year 9999 in UTC is refused by the contract
+    # (a ValidationError, which the churn function logs as a refusal), not an OverflowError escaping it.
+    from pydantic import ValidationError
+
+    from nps.events.models import CustomerChurnedDetail
+
+    with pytest.raises(ValidationError):
+        CustomerChurnedDetail.model_validate({"contact_id": "c-1", "churned_at": churned_at})
