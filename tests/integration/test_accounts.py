@@ -150,3 +150,27 @@ def test_the_report_api_lists_accounts_through_both_doors(platform: LocalStack, 
     refused = handler.lambda_handler(http_event("GET", path, {**query, "granularity": "week"}), LambdaContext())
     assert refused["statusCode"] == 422
     assert "granularity" in refused["body"]
+
+
+def test_the_html_report_leaves_the_accounts_out_above_the_cap_and_still_writes_the_rest(
+    platform: LocalStack, clock: ds.Clock, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    from nps.cli.main import main as cli
+    from nps.reporting import accounts as accounts_module
+
+    # Given a survey whose accounts are more than a report lists (the cap lowered to 2 for the test)
+    run_wave(platform, clock, SCORES)
+    monkeypatch.setattr(accounts_module, "MAX_ACCOUNTS", 2)
+    capsys.readouterr()
+    # When the HTML report is written
+    out = tmp_path / "report.html"
+    argv = ["html", ds.SURVEY_ID, "--from", SPAN.first.isoformat(), "--to", SPAN.last.isoformat(), "--out", str(out)]
+    status = cli(["--local", "--prefix", "test", *argv], in_process=True)
+    # Then the report is written without the Accounts section, and stderr says why in one line
+    assert status == 0
+    html = out.read_text("utf-8")
+    assert "<h1" in html
+    assert 'id="accounts"' not in html
+    err = capsys.readouterr().err
+    assert "Accounts section left out" in err
+    assert "at most 2" in err

@@ -384,3 +384,38 @@ def test_any_other_request_is_the_404_page(stack: LocalStack, method: str, path:
     assert answer["statusCode"] == 404
     assert "Page not found" in answer["body"]
     assert "Location" not in answer["headers"]
+
+
+@pytest.mark.parametrize("referral_id", ["r-7", None])
+def test_a_join_replayed_after_a_newer_ask_is_still_counted_once(stack: LocalStack, referral_id: str | None) -> None:
+    # Given a promoter asked, whose join is recorded on that ask
+    answer = promoter(stack, "inv-ref-30")
+    joined_at = datetime.now(UTC)
+    people.emit_join(stack, answer.contact_id, joined_at, referral_id)
+    people.drain_joins(stack)
+    # When the same contact is asked again after a later answer, and the same join is delivered again
+    # (an SQS redelivery, a DLQ redrive or an archive replay of the sender's event)
+    later = Answer(answer.survey_id, "inv-ref-31", answer.contact_id, answer.first_answered_at)
+    assert ledger(stack).record_ask(later, datetime.now(UTC))
+    people.emit_join(stack, answer.contact_id, joined_at, referral_id)
+    results = people.drain_joins(stack)
+    # Then the one join is counted once, on the ask it was first matched to
+    assert results == [{"batchItemFailures": []}]
+    assert counters(stack, answer) == {"referral_asked": 2, "referral_joined": 1}
+    assert [ledger(stack).markers(i).joined for i in ("inv-ref-30", "inv-ref-31")] == [True, False]
+
+
+def test_an_unasked_join_replayed_after_an_ask_stays_counted_apart(stack: LocalStack) -> None:
+    # Given a join of a contact never asked, counted apart
+    joined_at = datetime.now(UTC)
+    answer = promoter(stack, "inv-ref-32", ask=False)
+    people.emit_join(stack, answer.contact_id, joined_at, "r-8")
+    people.drain_joins(stack)
+    # When the contact is asked afterwards and the same join arrives again
+    assert ledger(stack).record_ask(answer, datetime.now(UTC))
+    people.emit_join(stack, answer.contact_id, joined_at, "r-8")
+    people.drain_joins(stack)
+    # Then it is still one join without an ask, and none on the ask
+    assert counters(stack, answer) == {"referral_asked": 1}
+    assert ledger(stack).unasked_joins([joined_at.strftime("%Y-%m")]) == 1
+    assert not ledger(stack).markers("inv-ref-32").joined

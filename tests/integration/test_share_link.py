@@ -599,3 +599,25 @@ def test_a_share_answer_while_the_web_prompt_is_open_keeps_its_later_answer_out_
     # Then the share answer holds the headline, the web answer counts in its channel only
     counted = _headline_and_channels(stack)
     assert (counted["*"], counted["web"], counted["link"]) == (1, 1, 1)
+
+
+def test_an_identified_answer_of_an_accounts_contact_counts_for_its_account(stack: LocalStack) -> None:
+    # Given a contact of the account acme in the survey's audience, and an identified link counted in NPS
+    from nps.accounts.membership import Membership
+    from nps.sending.adapters.contacts import DynamoContactRepository
+    from nps.sending.contacts import Contact
+
+    put_survey(stack, mode="identified", identified_max_days=60, count_in_nps=True)
+    DynamoContactRepository(stack.tables["contacts"]).upsert(
+        Contact(contact_id="contact-9", email="c9@example.com", account=Membership("acme", "influencer"))
+    )
+    # When the contact answers 10 through the link and the stream is scored
+    answer(10, t=_token(stack, "contact-9"))
+    for batch in StreamReader(stack.stream_arns["responses"], batch_size=50).read_batches():
+        assert score_function.lambda_handler(batch, LambdaContext("score"))["batchItemFailures"] == []
+    # Then the response carries the account, and the account's quarter slice counts the promoter
+    (item,) = responses(stack)
+    assert (item["account_id"], item["role"]) == ({"S": "acme"}, {"S": "influencer"})
+    aggregates = aws.client("dynamodb").scan(TableName=stack.tables["aggregates"])["Items"]
+    (account,) = [i for i in aggregates if i["pk"]["S"] == f"{SURVEY_ID}#quarter#account_id=acme#*"]
+    assert account["promoters"] == {"N": "1"}

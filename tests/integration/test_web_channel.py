@@ -646,3 +646,25 @@ def test_every_answer_has_the_documented_shape(web: LocalStack) -> None:
     openapi.DoNotShow.model_validate(eligibility(web, "c-20").body)
     openapi.Recorded.model_validate(call(SURVEY_ID, "dismissals", {"ask_token": token}).body)
     openapi.Error.model_validate(call(SURVEY_ID, "responses", {"ask_token": token, "score": 99}).body)
+
+
+def test_a_web_answer_of_an_accounts_contact_counts_for_its_account(web: LocalStack) -> None:
+    # Given a decision maker of the account acme in the contacts table (as an import with account_id puts it)
+    from nps.accounts.membership import Membership
+
+    DynamoContactRepository(web.tables["contacts"]).upsert(
+        Contact(contact_id="c-acct", email="dm@example.com", account=Membership("acme", "decision_maker"))
+    )
+    # When the prompt is shown and answered 4
+    token = shown(web, "c-acct")
+    assert call(SURVEY_ID, "responses", {"ask_token": token, "score": 4}).status == 200
+    score_stream(web)
+    # Then the web invite and the response carry the account, as an email invite's would
+    (response,) = scan(web, "responses")
+    assert (response["account_id"], response["role"]) == ({"S": "acme"}, {"S": "decision_maker"})
+    # And the account's quarter slice counts the prompt and the decision maker's detractor answer
+    counters = aggregates(web)
+    (slice_key,) = [k for k in counters if k[0] == f"{SURVEY_ID}#quarter#account_id=acme#*"]
+    assert counters[slice_key]["invites_sent"] == 1
+    assert counters[slice_key]["detractors"] == 1
+    assert counters[slice_key]["dm_detractors"] == 1

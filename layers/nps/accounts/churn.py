@@ -97,6 +97,9 @@ class ContactAnswer:
     first_answered_at: datetime | None
     answered_at: datetime | None
     account_id: str | None = None
+    #: False for an answer the survey's NPS does not count (an identified share-link answer after another
+    #: answer took the contact's window, a link not counted in NPS): it is not in a rate's denominator.
+    in_headline: bool = True
 
     @property
     def last_at(self) -> datetime | None:
@@ -105,8 +108,9 @@ class ContactAnswer:
 
     @property
     def is_counted(self) -> bool:
-        """Counted in the aggregates: a score, a first answer, and not an automated or retracted fetch."""
-        return self.counted and self.score in SCORES and self.first_answered_at is not None
+        """Counted in the survey's NPS (the ``*`` / ``*`` aggregates the churn rates divide by): a score, a
+        first answer, not an automated or retracted fetch, and in the headline."""
+        return self.counted and self.in_headline and self.score in SCORES and self.first_answered_at is not None
 
 
 @dataclass(frozen=True, slots=True)

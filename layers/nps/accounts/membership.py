@@ -58,6 +58,9 @@ _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _ROLE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 #: Revenue is a non-negative amount in the team's currency, at most 2 decimals, below 10^15.
 MAX_REVENUE = Decimal("1e15")
+#: Thousands separators a revenue may use between groups of three digits (one kind per figure).
+_SEPARATORS = ",_ \u00a0\u202f"
+_REVENUE = re.compile(r"(?:[0-9]+|[0-9]{1,3}(?P<separators>(?:[,_ \u00a0\u202f][0-9]{3})+))(?:\.[0-9]{1,2})?", re.ASCII)
 ROLE_RULE = "role is 1-32 letters, digits, spaces, '-' or '_' (e.g. decision maker, influencer, user)"
 
 
@@ -76,17 +79,23 @@ def normalise_role(text: str) -> str:
 
 
 def parse_revenue(text: str) -> Decimal:
-    """A revenue figure as written in a contacts file (``12000``, ``12,000.50``, ``12000.5``): a
-    non-negative amount below 10^15 with at most two decimals. Raises :class:`MembershipError`."""
-    cleaned = text.strip().replace(",", "").replace("_", "").replace(" ", "")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise MembershipError("revenue is not a number (write e.g. 12000 or 12000.50, no currency sign)") from None
-    if not value.is_finite() or value < 0 or value >= MAX_REVENUE:
+    """A revenue figure as written in a contacts file (``12000``, ``12,000.50``, ``12000.5``, ``12 000``): a
+    non-negative amount below 10^15 with at most two decimals, in ASCII digits, with a ``.`` decimal point
+    and, optionally, one thousands separator (``,``, ``_`` or a space) between groups of three digits.
+    Anything else is refused rather than guessed at: ``12000,50`` (a decimal comma) is not 1200050,
+    ``1e3`` and ``١٢٣`` are not amounts a spreadsheet writes for revenue. Raises :class:`MembershipError`."""
+    written = text.strip()
+    if written.startswith("-"):
         raise MembershipError("revenue must be zero or more and below 10^15")
-    if value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise MembershipError("revenue has more than two decimals")
+    match = _REVENUE.fullmatch(written)
+    if match is None or len({*(match.group("separators") or "")} & set(_SEPARATORS)) > 1:
+        raise MembershipError(
+            "revenue is not a number (write e.g. 12000 or 12,000.50: digits, a '.' before at most two decimals,"
+            " no currency sign)"
+        )
+    value = Decimal("".join(ch for ch in written if ch not in _SEPARATORS))
+    if value >= MAX_REVENUE:
+        raise MembershipError("revenue must be zero or more and below 10^15")
     return value
 
 

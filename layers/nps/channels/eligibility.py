@@ -38,6 +38,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from nps.accounts.membership import Membership
 from nps.kernel.normalising import nfc
 from nps.kernel.periods import Granularity, parse_timestamp, period_key
 from nps.reasons.questions import FollowUpQuestions, stored_questions
@@ -158,6 +159,8 @@ class StoredContact:
     attributes: Mapping[str, str] = field(default_factory=dict)
     email: str | None = field(default=None, repr=False)
     phone: str | None = field(default=None, repr=False)
+    #: The contact's account (imported with ``account_id``): its web answers count for the account too.
+    account: Membership | None = None
 
     def addresses(self) -> list[tuple[str, str]]:
         return [(channel, value) for channel, value in (("email", self.email), ("sms", self.phone)) if value]

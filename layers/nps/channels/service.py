@@ -348,6 +348,7 @@ class WebService:
                 segments=survey.segments_of(attributes),
                 now=now,
                 expires_at=int(now.timestamp()) + survey.link_lifetime_days * 86400,
+                account=contact.account if contact else None,
             )
             outcome = self.store.show(request)
             if outcome in (ShowOutcome.SHOWN, ShowOutcome.ALREADY_SHOWN):

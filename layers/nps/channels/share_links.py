@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from nps.accounts.membership import Membership
 from nps.channels.eligibility import WebSurvey
 from nps.channels.service import web_invite_id, web_state_id
 from nps.kernel.branding import DEFAULT_BRAND_COLOUR, PageBrand
@@ -296,6 +297,8 @@ class ContactAnswers:
     answers: tuple[OtherAnswer, ...] = ()
     #: Those invites that exist with no counted answer yet and still count in the headline.
     open_invites: tuple[str, ...] = ()
+    #: The contact's account (imported with ``account_id``): the answer counts for the account too.
+    account: Membership | None = None
 
     def headline_taken(self, window_start_iso: str) -> bool:
         """Whether one of the answers counts in the headline and was first given after ``window_start_iso``."""
@@ -478,7 +481,7 @@ class ShareService:
         target = self._response_id(survey, respondent, now)
         category = categorize(score)
         in_headline, others = self._headline(survey, respondent, now)
-        invite = self._invite(survey, respondent, target, locale, now)
+        invite = self._invite(survey, respondent, target, locale, now, others.account if others else None)
         if self.invites is not None:
             # Before the answer: the follow-up workflow the answer's score starts reads it.
             self.invites.record_invite(invite, survey.audience, now)
@@ -597,8 +600,17 @@ class ShareService:
             raise CommentLimit() from error
         return SavedComment(target, answers_saved=saved, comment_saved=text is not None)
 
-    def _invite(self, survey: ShareSurvey, respondent: Respondent, target: str, locale: str, now: datetime) -> Invite:
-        """The answer's invite: the ids the response item carries, and the invite item written beside it."""
+    def _invite(
+        self,
+        survey: ShareSurvey,
+        respondent: Respondent,
+        target: str,
+        locale: str,
+        now: datetime,
+        account: Membership | None = None,
+    ) -> Invite:
+        """The answer's invite: the ids the response item carries (with the contact's ``account``, as a
+        wave's invite copies it), and the invite item written beside it."""
         current, _ = dedupe_periods(now, survey.fatigue_days)
         return Invite(
             invite_id=target,
@@ -610,4 +622,5 @@ class ShareService:
             expires_at=0,
             sent_at="",
             segments=dict(respondent.segments),
+            account=account,
         )

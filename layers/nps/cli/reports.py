@@ -16,7 +16,7 @@ from nps.cli.common import EXIT_OK, CliError, day, file_path, identifier, output
 from nps.cli.target import Target
 from nps.cli.terminal import cell
 from nps.kernel.periods import Granularity
-from nps.reporting.accounts import accounts_report
+from nps.reporting.accounts import TooManyAccounts, accounts_report
 from nps.reporting.adapters.reads import (
     DynamoAggregateReader,
     DynamoResponseReader,
@@ -418,15 +418,23 @@ def run_html(args: argparse.Namespace, target: Target) -> int:
         if args.segment == "*" and catalog is not None and catalog.accounts and "accounts" in target.tables:
             # Accounts are kept by month and quarter: a finer report lists them by month.
             steps = {Granularity.QUARTER: Granularity.QUARTER}
-            accounts = accounts_report(
-                DynamoAggregateReader(target.table("aggregates")),
-                DynamoAccountProfiles(target.table("accounts")),
-                args.survey_id,
-                report.span,
-                steps.get(report.granularity, Granularity.MONTH),
-            )
+            try:
+                accounts = accounts_report(
+                    DynamoAggregateReader(target.table("aggregates")),
+                    DynamoAccountProfiles(target.table("accounts")),
+                    args.survey_id,
+                    report.span,
+                    steps.get(report.granularity, Granularity.MONTH),
+                )
+            except TooManyAccounts as error:  # the rest of the report is still worth writing
+                print(f"Accounts section left out: {error}", file=sys.stderr)
         churn = churn_section(target, args, report.span)
-        referrals = _referrals(args, target, report.span, report.granularity) if args.segment == "*" else None
+        referrals = None
+        if args.segment == "*":
+            try:
+                referrals = _referrals(args, target, report.span, report.granularity)
+            except TooManyAccounts as error:
+                print(f"Referrals section left out: {error}", file=sys.stderr)
     out = html_path(args)
     html = render_report(
         report,

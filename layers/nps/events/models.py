@@ -336,7 +336,10 @@ def _churn_instant(value: object) -> object:
         except ValueError:
             return value
     if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        try:
+            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        except OverflowError:  # an offset that moves it before year 1 or after 9999 in UTC
+            raise ValueError("churned_at is outside the calendar in UTC") from None
     return value
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -68,9 +68,11 @@ def parse_join(event: Mapping[str, Any]) -> Join:
     joined_text = detail.get("joined_at")
     try:
         joined_at = datetime.fromisoformat(joined_text.replace("Z", "+00:00")) if isinstance(joined_text, str) else None
-    except ValueError:
+        # In UTC, as it is stored; an offset that moves it out of years 1-9999 is no time at all.
+        joined_at = joined_at.astimezone(UTC) if joined_at is not None and joined_at.tzinfo else None
+    except (ValueError, OverflowError):
         joined_at = None
-    if joined_at is None or joined_at.tzinfo is None:
+    if joined_at is None:
         raise InvalidJoin("joined_at is an ISO-8601 time with its offset")
     referral_id = detail.get("referral_id")
     if referral_id is not None and (not isinstance(referral_id, str) or not _REFERRAL_ID.fullmatch(referral_id)):

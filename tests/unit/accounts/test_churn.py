@@ -150,3 +150,38 @@ def test_an_account_without_profile_or_answers_is_unknown_and_with_a_profile_unm
     assert record_churn(ChurnNotice("c1", NOW, account_id="quiet"), FakeStore(known=True), NOW) == {
         Kind.ACCOUNT: Outcome.UNMATCHED
     }
+
+
+@pytest.mark.parametrize(
+    "churned_at", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+00:01"]
+)
+def test_a_churn_instant_outside_the_calendar_in_utc_is_a_schema_error(churned_at: str) -> None:
+    # An offset that moves the instant before year 1 or after year 9999 in UTC is refused by the contract
+    # (a ValidationError, which the churn function logs as a refusal), not an OverflowError escaping it.
+    from pydantic import ValidationError
+
+    from nps.events.models import CustomerChurnedDetail
+
+    with pytest.raises(ValidationError):
+        CustomerChurnedDetail.model_validate({"contact_id": "c-1", "churned_at": churned_at})
+
+
+def test_an_answer_kept_out_of_the_headline_is_not_the_last_category() -> None:
+    # Given an email answer (counted in the survey's NPS) and a later identified share-link answer the
+    # headline does not count (another answer took the contact's window, or the link is not counted in NPS)
+    notice = ChurnNotice("c1", T0 + timedelta(days=10), contact_id="ana")
+    answers = [answer("email", "a", 3, 1), answer("link", "a", 10, 2, in_headline=False)]
+    # Then the churn is recorded against the answer the rates' denominators count: the detractor's
+    (record,) = contact_records(notice, answers)
+    assert (record.last_category, record.last_score) == (Category.DETRACTOR, 3.0)
+
+
+def test_a_stored_response_out_of_the_headline_reads_as_not_counted() -> None:
+    from nps.accounts.adapters.churn import answer_from_item
+
+    item = {
+        "invite_id": {"S": "i"}, "survey_id": {"S": "a"}, "score": {"N": "9"},
+        "first_answered_at": {"S": "2026-09-01T00:00:00.000Z"}, "in_headline": {"BOOL": False},
+    }  # fmt: skip
+    assert not answer_from_item(item).is_counted
+    assert answer_from_item(item | {"in_headline": {"BOOL": True}}).is_counted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -57,10 +58,28 @@ def test_revenue_as_spreadsheets_write_it(written: str, value: Decimal) -> None:
     assert parse_revenue(written) == value
 
 
-@pytest.mark.parametrize("written", ["-5", "NaN", "Infinity", "1e20", "12.345", "$100", "ten", ""])
+@pytest.mark.parametrize(
+    "written",
+    [
+        "-5", "NaN", "Infinity", "1e20", "12.345", "$100", "ten", "",
+        # Read as another number than the one written, or no plain amount: refused, never guessed at
+        "12000,50", "1,2,3", "12,00", "1,000_000", "1e3", "0E+20", "-0", "+5", ".5", "5.",
+        "\u0661\u0662\u0663", "\uff11\uff12", "1\u200b000", "12 000 000.5\n1",
+    ],
+)  # fmt: skip
 def test_a_revenue_that_is_no_amount_is_refused(written: str) -> None:
     with pytest.raises(MembershipError):
         parse_revenue(written)
+
+
+@given(st.decimals(min_value=0, max_value=Decimal("1e15") - 1, places=2, allow_nan=False), st.sampled_from(",_ "))
+def test_a_revenue_written_plainly_or_grouped_reads_back_as_the_amount_and_stores_plainly(
+    value: Decimal, separator: str
+) -> None:
+    grouped = f"{value:,.2f}".replace(",", separator)
+    assert parse_revenue(str(value)) == parse_revenue(grouped) == value
+    stored = Membership("acme", None, parse_revenue(grouped)).to_attribute()["M"]["revenue"]["N"]
+    assert re.fullmatch(r"[0-9]+(\.[0-9]{1,2})?", stored)  # no exponent, no sign
 
 
 @given(

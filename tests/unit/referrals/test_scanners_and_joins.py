@@ -59,7 +59,8 @@ def test_a_join_is_read_from_its_event() -> None:
         event(contact_id="a b"), event(contact_id=None), event(joined_at="2026-12-01T10:00:00"),
         event(joined_at="yesterday"), event(schema_version="2.0"), event(referral_id="has space"),
         event(email="x@example.com"), event() | {"source": "nps"}, event() | {"detail-type": "Other"},
-        event() | {"detail": []},
+        event() | {"detail": []}, event(joined_at="0001-01-01T00:30:00+01:00"),
+        event(joined_at="9999-12-31T23:59:59-01:00"),
     ],
 )  # fmt: skip
 def test_a_join_that_breaks_the_contract_is_refused(bad: dict[str, Any]) -> None:

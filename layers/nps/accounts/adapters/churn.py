@@ -42,7 +42,9 @@ _BATCH_GET_KEYS = 100
 #: The survey-wide channel value of an aggregate key (every channel together).
 ALL = "*"
 #: Attributes of a response a churn reads.
-_RESPONSE_ATTRIBUTES = ("invite_id", "survey_id", "score", "counted", "first_answered_at", "answered_at", "account_id")
+_RESPONSE_ATTRIBUTES = (
+    "invite_id", "survey_id", "score", "counted", "in_headline", "first_answered_at", "answered_at", "account_id",
+)  # fmt: skip
 
 
 def account_slice_pk(survey_id: str, account_id: str) -> str:
@@ -77,6 +79,7 @@ def answer_from_item(item: Mapping[str, Any]) -> ContactAnswer:
         first_answered_at=_time(item, "first_answered_at"),
         answered_at=_time(item, "answered_at"),
         account_id=_text(item, "account_id"),
+        in_headline=item.get("in_headline", {}).get("BOOL") is not False,
     )
 
 

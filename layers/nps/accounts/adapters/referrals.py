@@ -11,7 +11,10 @@ Items (accounts table, string keys ``pk``/``sk``; docs/referrals.md):
 * ``contact#<contact_id>`` / ``referral_asked``: the contact's latest ask (invite id, survey, asked_at,
   first_answered_at, account_id), which a ``Referral Joined`` event is matched to;
 * ``contact#<contact_id>`` / ``joined_unasked``: a join of a contact with no ask on record, and
-  ``referrals#unasked`` / ``<YYYY-MM>``: the number of such joins per month of ``joined_at``.
+  ``referrals#unasked`` / ``<YYYY-MM>``: the number of such joins per month of ``joined_at``;
+* ``contact#<contact_id>`` / ``join#<referral_id, or joined_at>``: one ``Referral Joined`` event seen, so
+  the same event delivered again after the contact was asked again (a redelivery, a DLQ redrive, an
+  archive replay) is not counted on the newer ask too.
 
 Every step is one ``TransactWriteItems``: the marker (``attribute_not_exists``) with ``ADD <counter> 1``
 on each aggregate of the promoter's answer (:func:`nps.accounts.referrals.counter_keys`), with the
@@ -47,6 +50,8 @@ OPENS = "opens"
 #: How many redirect fetches an invite keeps for judging the next POST.
 OPEN_LOG_SIZE = 16
 UNASKED_PARTITION = "referrals#unasked"
+#: Sort key prefix of a seen ``Referral Joined`` event in the contact's partition.
+JOIN_SEEN = "join#"
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,27 +296,37 @@ class DynamoReferralLedger:
         return self._transact([target_marker]) is None
 
     # -- joined -------------------------------------------------------------------------------------
+    def _join_seen(self, contact_id: str, joined_at: str, referral_id: str | None) -> dict[str, Any]:
+        """The marker of one join event: the sender's ``referral_id``, else its ``joined_at``. Written with
+        the join, so the event is counted once whichever ask is the contact's latest when it comes again."""
+        return self._marker(
+            contact_partition(contact_id), f"{JOIN_SEEN}{referral_id or joined_at}", {"joined_at": {"S": joined_at}}
+        )
+
     def record_join(self, answer: Answer, joined_at: datetime, referral_id: str | None) -> bool:
-        """Mark the invite joined and add ``referral_joined``; False when it joined before."""
+        """Mark the invite joined and add ``referral_joined``; False (nothing written) when it joined before
+        or this join event was recorded before (on another ask, or as a join without an ask)."""
         at = iso_timestamp(joined_at)
         attributes = _answer_attributes(answer) | {"joined_at": {"S": at}}
         if referral_id:
             attributes["referral_id"] = {"S": referral_id}
         actions = [
             self._marker(invite_partition(answer.invite_id), JOINED, attributes),
+            self._join_seen(answer.contact_id, at, referral_id),
             *_counter_updates(self.aggregates_table, answer.keys, STEP_COUNTERS[JOINED], at),
         ]
         return self._transact(actions) is None
 
     def record_unasked_join(self, contact_id: str, joined_at: datetime, referral_id: str | None) -> bool:
         """Mark a join of a contact with no ask on record (once per contact) and count it apart, by the
-        month of ``joined_at``; False when the contact's unasked join is on record already."""
+        month of ``joined_at``; False when the contact's unasked join, or this join event, is on record already."""
         at = iso_timestamp(joined_at)
         attributes: dict[str, Any] = {"joined_at": {"S": at}, "contact_id": {"S": contact_id}}
         if referral_id:
             attributes["referral_id"] = {"S": referral_id}
         actions = [
             self._marker(contact_partition(contact_id), JOINED_UNASKED, attributes),
+            self._join_seen(contact_id, at, referral_id),
             {
                 "Update": {
                     "TableName": self.accounts_table,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from nps.accounts.membership import Membership
 from nps.channels.adapters.store import DEFINITION, RETENTION_SECONDS, web_state_update
 from nps.channels.share_links import ContactAnswers, OtherAnswer, ShareSurvey
 from nps.kernel import aws
@@ -77,8 +78,8 @@ class ShareContacts:
             {
                 self.contacts_table: {
                     "Keys": [contact_key(audience, contact_id)],
-                    "ProjectionExpression": "contact_id, #last_invite",
-                    "ExpressionAttributeNames": {"#last_invite": last_invite},
+                    "ProjectionExpression": "contact_id, #last_invite, #account",
+                    "ExpressionAttributeNames": {"#last_invite": last_invite, "#account": "account"},
                 },
                 self.invites_table: {
                     "Keys": [{"invite_id": {"S": state_id}}],
@@ -95,8 +96,9 @@ class ShareContacts:
         web_invite = web_invite_of(shown_at) if shown_at else None
         if web_invite:
             ids.append(web_invite)
+        account = Membership.from_attribute(contact.get("account")) if contact is not None else None
         if not ids:
-            return ContactAnswers(contact_stored=contact is not None)
+            return ContactAnswers(contact_stored=contact is not None, account=account)
         keys = [{"invite_id": {"S": i}} for i in dict.fromkeys(ids)]
         second = self._batch_get(
             {
@@ -121,7 +123,7 @@ class ShareContacts:
             for item in second.get(self.invites_table, [])
             if item["invite_id"]["S"] not in answered and item.get("in_headline", {}).get("BOOL") is not False
         )
-        return ContactAnswers(contact is not None, tuple(answers), open_invites)
+        return ContactAnswers(contact is not None, tuple(answers), open_invites, account)
 
     def exclude_from_headline(self, invite_ids: tuple[str, ...]) -> None:
         client = aws.client("dynamodb")
@@ -188,6 +190,8 @@ class ShareInvites:
             "segments": {"M": {k: {"S": v} for k, v in invite.segments.items()}},
             "expires_at_ttl": {"N": str(int(now.timestamp()) + RETENTION_SECONDS)},
         }
+        if invite.account is not None:
+            values["account"] = invite.account.to_attribute()
         try:
             aws.client("dynamodb").update_item(
                 TableName=self.invites_table,

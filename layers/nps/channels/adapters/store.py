@@ -27,6 +27,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from nps.accounts.membership import Membership
 from nps.channels.eligibility import PeriodInvite, StoredContact, WebState, WebSurvey
 from nps.kernel import aws
 from nps.kernel.periods import iso_timestamp
@@ -65,6 +66,8 @@ class ShowRequest:
     segments: dict[str, str]
     now: datetime
     expires_at: int
+    #: The contact's account, copied onto the invite as a wave's invite copies it (docs/accounts.md).
+    account: Membership | None = None
 
 
 class ShowOutcome(StrEnum):
@@ -318,6 +321,7 @@ class WebStore:
                         "expires_at": {"N": str(request.expires_at)},
                         "expires_at_ttl": ttl,
                         "segments": {"M": {k: {"S": v} for k, v in request.segments.items()}},
+                        **({"account": request.account.to_attribute()} if request.account is not None else {}),
                     },
                     "ConditionExpression": "attribute_not_exists(invite_id)",
                 }
@@ -371,7 +375,8 @@ class WebStore:
                     }
                 }
             )
-        for key in invites_sent_keys(survey.survey_id, request.now, request.segments, "web"):
+        account_id = request.account.account_id if request.account is not None else None
+        for key in invites_sent_keys(survey.survey_id, request.now, request.segments, "web", account_id):
             items.append(ShowItem.AGGREGATE)
             actions.append(
                 {
@@ -498,4 +503,5 @@ def _contact(item: dict[str, Any]) -> StoredContact:
         attributes={k: v["S"] for k, v in item.get("attributes", {}).get("M", {}).items() if "S" in v},
         email=_text(item, "email"),
         phone=_text(item, "phone"),
+        account=Membership.from_attribute(item.get("account")),
     )
