@@ -19,7 +19,6 @@ from pydantic import ValidationError
 from nps.events.consumed import CHURN_FIELDS, CustomerChurned, DetailRefused, churn_instant, parse_customer_churned
 from nps.events.models import CustomerChurnedDetail
 
-MISSING = object()
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
 json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=2), max_leaves=3)
 ids = st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True)
@@ -51,14 +50,20 @@ reasons = st.one_of(
     st.from_regex(r"\s?[A-Za-z0-9][A-Za-z0-9_.-]{0,64}\s?", fullmatch=True),
     st.sampled_from(["Price", " price ", "\u212aelvin", "price\n", "she said the price was too high", ""]),
 )
-churn_ids = st.from_regex(r"[A-Za-z0-9_.:-]{1,130}", fullmatch=True) | st.sampled_from(["", "c-1\n", "c 1"])
-FIELDS: dict[str, st.SearchStrategy[Any]] = {
-    "schema_version": st.sampled_from(["1.0", "2.0", "1.0 ", 1.0, None]),
-    "churn_id": st.none() | churn_ids | json_values,
-    "contact_id": st.none() | ids | near_ids | json_values,
-    "account_id": st.none() | ids | near_ids | json_values,
-    "churned_at": instants | json_values,
-    "reason": st.none() | reasons | json_values,
+churn_ids = st.from_regex(r"[A-Za-z0-9_.:-]{1,128}", fullmatch=True)
+valid_instants = st.one_of(
+    st.datetimes(timezones=st.none() | st.just(UTC) | offsets).map(lambda at: at.isoformat()),
+    st.datetimes(timezones=st.just(UTC)).map(lambda at: at.isoformat().replace("+00:00", "Z")),
+    st.dates().map(lambda day: day.isoformat()),
+)
+#: Per field: (values the contract takes, near misses and arbitrary JSON).
+FIELDS: dict[str, tuple[st.SearchStrategy[Any], st.SearchStrategy[Any]]] = {
+    "schema_version": (st.just("1.0"), st.sampled_from(["2.0", "1.0 ", 1.0, None])),
+    "churn_id": (st.none() | churn_ids, st.sampled_from(["", "c-1\n", "c 1", "x" * 129]) | json_values),
+    "contact_id": (st.none() | ids, near_ids | json_values),
+    "account_id": (st.none() | ids, near_ids | json_values),
+    "churned_at": (valid_instants, instants | json_values),
+    "reason": (st.none() | reasons, reasons | json_values),
 }
 
 
@@ -67,14 +72,13 @@ def details(draw: st.DrawFn) -> Any:
     if draw(st.integers(0, 19)) == 0:
         return draw(json_values)
     detail: dict[str, Any] = {}
-    for name, values in FIELDS.items():
-        # Mostly valid-looking values; each field sometimes missing.
-        value = draw(st.sampled_from([MISSING, "drawn", "drawn", "drawn"]))
-        if value is not MISSING:
-            detail[name] = draw(values)
-    detail |= draw(
-        st.dictionaries(st.sampled_from(["email", "note", "", "Contact_id", "a.b"]), json_values, max_size=1)
-    )
+    for name, (valid, other) in FIELDS.items():
+        # Mostly values the contract takes, so about half the details are valid; each field may be missing.
+        choice = draw(st.integers(0, 11))
+        if choice:
+            detail[name] = draw(other if choice == 1 else valid)
+    if draw(st.integers(0, 9)) == 0:
+        detail[draw(st.sampled_from(["email", "note", "", "Contact_id", "a.b"]))] = draw(json_values)
     return detail
 
 
