@@ -228,3 +228,36 @@ def test_the_referral_handler_loads_no_resolver_and_no_pydantic() -> None:
     # Then neither the resolver nor pydantic (nor any model built on it) is loaded
     assert sorted(set(NEVER_ON_THE_REFERRAL_PATH) & loaded) == []
     assert "nps.referrals.redirect" in loaded
+
+
+#: The churn function checks ``Customer Churned`` by hand (nps.events.consumed): the model stays the contract.
+NEVER_ON_THE_CHURN_PATH = ("pydantic", "pydantic_core", "nps.events.models", "nps.events.fields", "moto")
+
+
+def test_the_churn_handler_loads_no_pydantic_or_event_models() -> None:
+    # Given a fresh interpreter, When the churn handler is imported (its cold start)
+    loaded = set(_after_import("functions.churn.handler"))
+    # Then neither pydantic nor the event models are loaded, but the hand parser of the contract is
+    assert sorted(set(NEVER_ON_THE_CHURN_PATH) & loaded) == []
+    assert "nps.events.consumed" in loaded
+
+
+def test_a_churn_is_read_and_a_malformed_one_refused_without_pydantic() -> None:
+    # Given a fresh interpreter with the churn handler
+    good: dict[str, Any] = {"detail-type": "Customer Churned", "source": "crm", "id": "e-1"}
+    good |= {"detail": {"contact_id": "ana", "churned_at": "2026-11-30", "reason": "Price"}}
+    bad = good | {"detail": {"contact_id": "ana", "churned_at": "2026-11-30", "email": "x"}}
+    batch = {"Records": [{"messageId": "m-1", "body": json.dumps(bad), "eventSource": "aws:sqs"}]}
+    probe = (
+        "[str((h := sys.modules['functions.churn.handler']).notice_of(" + repr(json.dumps(good)) + ")),"
+        " h.lambda_handler(" + repr(batch) + ", __import__('local.lambda_events').lambda_events.LambdaContext()),"
+        " sorted(set(" + repr(NEVER_ON_THE_CHURN_PATH) + ") & set(sys.modules))]"
+    )
+    # When a valid event is read and a batch holding a malformed one is processed
+    notice, response, loaded = _after_import("functions.churn.handler", probe)
+    # Then the valid one gives its notice, the malformed one is a partial batch failure (its DLQ path),
+    # and pydantic was never loaded
+    assert "churn_id='e-1'" in notice
+    assert "reason='price'" in notice
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert loaded == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from nps.events.consumed import CHURN_ID_MAX_LENGTH, CHURN_ID_PATTERN, REASON_CODE_PATTERN, churn_instant, fold_code
 from nps.events.fields import Channel, Id, SegmentValues, SendChannel
 from nps.events.names import (
     COMMENT_RECEIVED,
@@ -321,36 +322,10 @@ class ReferralClickedDetail(AnswerDetail):
 # Published by the team's own services on the NPS bus (any ``source`` but ``nps``); the platform records them.
 
 
-def _churn_instant(value: object) -> object:
-    """``2026-11-30`` → midnight UTC that day; a naive date-time is UTC; an aware one is converted to UTC."""
-    if isinstance(value, str) and len(value) == 10:
-        try:
-            value = date.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return datetime.combine(value, time(), tzinfo=UTC)
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
-    if isinstance(value, datetime):
-        try:
-            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-        except OverflowError:  # an offset that moves it before year 1 or after 9999 in UTC
-            raise ValueError("churned_at is outside the calendar in UTC") from None
-    return value
-
-
-def _lower(value: object) -> object:
-    return value.strip().lower() if isinstance(value, str) else value
-
-
 #: When a customer churned: an ISO date (midnight UTC) or date-time (UTC when it has no offset).
 ChurnInstant = Annotated[
     datetime,
-    BeforeValidator(_churn_instant),
+    BeforeValidator(churn_instant),
     WithJsonSchema(
         {
             "anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}],
@@ -360,7 +335,7 @@ ChurnInstant = Annotated[
 ]
 #: A churn reason: a short code (``price``, ``competitor``, ``out_of_business``), never free text. Folded to
 #: lower case; letters, digits, ``_``, ``-`` and ``.`` only, so a sentence (or an address) cannot be stored.
-ReasonCode = Annotated[str, BeforeValidator(_lower), StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+ReasonCode = Annotated[str, BeforeValidator(fold_code), StringConstraints(pattern=REASON_CODE_PATTERN)]
 
 
 class CustomerChurnedDetail(BaseModel):
@@ -375,9 +350,9 @@ class CustomerChurnedDetail(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     schema_version: Literal["1.0"] = "1.0"
-    churn_id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")] | None = (
-        None
-    )
+    churn_id: (
+        Annotated[str, StringConstraints(min_length=1, max_length=CHURN_ID_MAX_LENGTH, pattern=CHURN_ID_PATTERN)] | None
+    ) = None
     contact_id: Id | None = None
     account_id: Id | None = None
     churned_at: ChurnInstant
