@@ -12,12 +12,11 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
 
 from infra.constructs.platform import Platform
-from infra.constructs.queues import encrypted_queue
+from infra.constructs.queues import encrypted_queue, queue_target
 from infra.constructs.routing import Routing
 from infra.constructs.storage import grant_index_query, grant_items
 from nps.events.names import CUSTOMER_CHURNED, EVENT_SOURCE
@@ -65,14 +64,7 @@ class Churn(Construct):
             event_pattern=events.EventPattern(
                 source=events.Match.anything_but(EVENT_SOURCE), detail_type=[CUSTOMER_CHURNED]
             ),
-            targets=[
-                targets.SqsQueue(
-                    self.queue,
-                    dead_letter_queue=routing.dead_letters,
-                    retry_attempts=185,
-                    max_event_age=Duration.hours(24),
-                )
-            ],
+            targets=[queue_target(self.queue, routing.dead_letters)],
         )
         self.function = platform.function(
             self,

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
 
 from infra.constructs.functions import acknowledge
 from infra.constructs.platform import Platform
-from infra.constructs.queues import encrypted_queue
+from infra.constructs.queues import encrypted_queue, queue_target
 from infra.constructs.routing import Routing, pattern_rule
 from infra.constructs.storage import grant_items
 from nps.events.patterns import COMMENT_SENTIMENT
@@ -59,14 +58,7 @@ class CommentSentiment(Construct):
             routing.bus,
             COMMENT_SENTIMENT,
             description="NPS Comment Received → comment sentiment queue",
-            targets=[
-                targets.SqsQueue(
-                    self.queue,
-                    dead_letter_queue=routing.dead_letters,
-                    retry_attempts=185,
-                    max_event_age=Duration.hours(24),
-                )
-            ],
+            targets=[queue_target(self.queue, routing.dead_letters)],
         )
         self.function = platform.function(
             self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import Duration
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -53,3 +54,19 @@ def encrypted_queue(
             )
         )
     return queue
+
+
+#: EventBridge retries delivering an event to a target for up to a day, then parks it in the bus's DLQ.
+TARGET_RETRY_ATTEMPTS = 185
+TARGET_MAX_EVENT_AGE = Duration.hours(24)
+
+
+def queue_target(queue: sqs.IQueue, dead_letters: sqs.IQueue) -> targets.SqsQueue:
+    """A rule's target that puts each matched event on ``queue``, retried for up to a day
+    (:data:`TARGET_RETRY_ATTEMPTS`, :data:`TARGET_MAX_EVENT_AGE`) and then parked in ``dead_letters``."""
+    return targets.SqsQueue(
+        queue,
+        dead_letter_queue=dead_letters,
+        retry_attempts=TARGET_RETRY_ATTEMPTS,
+        max_event_age=TARGET_MAX_EVENT_AGE,
+    )

@@ -15,14 +15,13 @@ from aws_cdk import Duration
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.constructs.platform import Platform
 from infra.constructs.public_function import Route, TableUse, public_function
-from infra.constructs.queues import encrypted_queue
+from infra.constructs.queues import encrypted_queue, queue_target
 from infra.constructs.routing import Routing
 from infra.constructs.storage import grant_items
 from nps.events.patterns import REFERRAL_JOINS
@@ -92,14 +91,7 @@ class Referrals(Construct):
                 detail_type=REFERRAL_JOINS["detail-type"],
             ),
             description="Referral Joined (the team's referral program) → the referral joins queue",
-            targets=[
-                targets.SqsQueue(
-                    self.joins_queue,
-                    dead_letter_queue=routing.dead_letters,
-                    retry_attempts=185,
-                    max_event_age=Duration.hours(24),
-                )
-            ],
+            targets=[queue_target(self.joins_queue, routing.dead_letters)],
         )
         self.joins = platform.function(
             self,

@@ -10,11 +10,10 @@ from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from infra.constructs.queues import encrypted_queue
+from infra.constructs.queues import encrypted_queue, queue_target
 from nps.events.patterns import FOLLOW_UP_EVENTS
 
 
@@ -48,14 +47,7 @@ class Routing(Construct):
                 self.bus,
                 pattern,
                 description=f"{name} → follow-up events queue",
-                targets=[
-                    targets.SqsQueue(
-                        self.follow_up_events,
-                        dead_letter_queue=self.dead_letters,
-                        retry_attempts=185,
-                        max_event_age=Duration.hours(24),
-                    )
-                ],
+                targets=[queue_target(self.follow_up_events, self.dead_letters)],
             )
 
 

@@ -466,11 +466,7 @@ def _add(
     sums = by_signature.get(signature)
     if sums is None:
         sums = by_signature[signature] = [0] * _VECTOR_SIZE
-    sums[score] += sign
-    if item.csat is not None:
-        sums[_CSAT_AT + item.csat] += sign
-    if item.ces is not None:
-        sums[_CES_AT + item.ces] += sign
+    _add_answer(sums, item, score, sign)
     account_id = item.account_id
     if account_id is None or not item.in_headline:
         return
@@ -478,13 +474,18 @@ def _add(
     sums = by_account.get(account_key)
     if sums is None:
         sums = by_account[account_key] = [0] * _ACCOUNT_VECTOR_SIZE
+    _add_answer(sums, item, score, sign)
+    if item.role == DECISION_MAKER:
+        sums[_DM_POSITION[score]] += sign
+
+
+def _add_answer(sums: list[int], item: AnyResponse, score: int, sign: int) -> None:
+    """Add ``sign`` to the score's, the CSAT's and the CES's positions of a vector of sums."""
     sums[score] += sign
     if item.csat is not None:
         sums[_CSAT_AT + item.csat] += sign
     if item.ces is not None:
         sums[_CES_AT + item.ces] += sign
-    if item.role == DECISION_MAKER:
-        sums[_DM_POSITION[score]] += sign
 
 
 def _counters(sums: list[int]) -> Counters:
