@@ -16,7 +16,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
 
 from infra.constructs.platform import Platform
-from infra.constructs.queues import encrypted_queue, queue_target
+from infra.constructs.queues import consumer_queues, queue_target
 from infra.constructs.routing import Routing
 from infra.constructs.storage import grant_index_query, grant_items
 from nps.events.names import CUSTOMER_CHURNED, EVENT_SOURCE
@@ -45,15 +45,8 @@ class Churn(Construct):
         routing: Routing,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letters = encrypted_queue(self, "DeadLetters", platform.key)
-        # Visibility: six function timeouts, as Lambda advises for SQS sources (a retried batch waits).
-        self.queue = encrypted_queue(
-            self,
-            "Churns",
-            platform.key,
-            dead_letter_queue=self.dead_letters,
-            max_receive_count=MAX_RECEIVES,
-            visibility_timeout=Duration.seconds(6 * int(FUNCTION_TIMEOUT.to_seconds())),
+        self.queue, self.dead_letters = consumer_queues(
+            self, "Churns", "DeadLetters", platform.key, function_timeout=FUNCTION_TIMEOUT, max_receives=MAX_RECEIVES
         )
         self.rule = events.Rule(
             self,

@@ -17,7 +17,7 @@ from constructs import Construct
 
 from infra.constructs.functions import acknowledge
 from infra.constructs.platform import Platform
-from infra.constructs.queues import encrypted_queue, queue_target
+from infra.constructs.queues import consumer_queues, queue_target
 from infra.constructs.routing import Routing, pattern_rule
 from infra.constructs.storage import grant_items
 from nps.events.patterns import COMMENT_SENTIMENT
@@ -42,15 +42,8 @@ class CommentSentiment(Construct):
         routing: Routing,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letters = encrypted_queue(self, "DeadLetters", platform.key)
-        # Visibility: six function timeouts, as Lambda advises for SQS sources (a retried batch waits).
-        self.queue = encrypted_queue(
-            self,
-            "Comments",
-            platform.key,
-            dead_letter_queue=self.dead_letters,
-            max_receive_count=MAX_RECEIVES,
-            visibility_timeout=Duration.seconds(6 * int(FUNCTION_TIMEOUT.to_seconds())),
+        self.queue, self.dead_letters = consumer_queues(
+            self, "Comments", "DeadLetters", platform.key, function_timeout=FUNCTION_TIMEOUT, max_receives=MAX_RECEIVES
         )
         pattern_rule(
             self,

@@ -70,3 +70,27 @@ def queue_target(queue: sqs.IQueue, dead_letters: sqs.IQueue) -> targets.SqsQueu
         retry_attempts=TARGET_RETRY_ATTEMPTS,
         max_event_age=TARGET_MAX_EVENT_AGE,
     )
+
+
+def consumer_queues(
+    scope: Construct,
+    construct_id: str,
+    dead_letters_id: str,
+    key: kms.IKey,
+    *,
+    function_timeout: Duration,
+    max_receives: int,
+) -> tuple[sqs.Queue, sqs.Queue]:
+    """``(queue, dead letters)`` of a function that consumes a queue with partial batch failures: both
+    encrypted, a message moved to the dead letters after ``max_receives`` receives, and a visibility of
+    six function timeouts, as Lambda advises for SQS sources (a retried batch waits)."""
+    dead_letters = encrypted_queue(scope, dead_letters_id, key)
+    queue = encrypted_queue(
+        scope,
+        construct_id,
+        key,
+        dead_letter_queue=dead_letters,
+        max_receive_count=max_receives,
+        visibility_timeout=Duration.seconds(6 * int(function_timeout.to_seconds())),
+    )
+    return queue, dead_letters

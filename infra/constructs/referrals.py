@@ -21,7 +21,7 @@ from constructs import Construct
 
 from infra.constructs.platform import Platform
 from infra.constructs.public_function import Route, TableUse, public_function
-from infra.constructs.queues import encrypted_queue, queue_target
+from infra.constructs.queues import consumer_queues, queue_target
 from infra.constructs.routing import Routing
 from infra.constructs.storage import grant_items
 from nps.events.patterns import REFERRAL_JOINS
@@ -72,14 +72,8 @@ class Referrals(Construct):
         signing_secret.grant_read(self.redirect)
         routing.bus.grant_put_events_to(self.redirect)
 
-        self.dead_letters = encrypted_queue(self, "JoinsDeadLetters", platform.key)
-        self.joins_queue = encrypted_queue(
-            self,
-            "Joins",
-            platform.key,
-            dead_letter_queue=self.dead_letters,
-            max_receive_count=MAX_RECEIVES,
-            visibility_timeout=Duration.seconds(6 * int(JOINS_TIMEOUT.to_seconds())),
+        self.joins_queue, self.dead_letters = consumer_queues(
+            self, "Joins", "JoinsDeadLetters", platform.key, function_timeout=JOINS_TIMEOUT, max_receives=MAX_RECEIVES
         )
         # The pattern of nps.events.patterns.REFERRAL_JOINS ("anything-but" nps), written with CDK's matcher.
         events.Rule(
