@@ -39,16 +39,22 @@ SMALL_CAMPAIGN = 24  # still reaches the demo's tampered (13), expired (7) and o
 
 def _function_modules() -> list[Any]:
     """Every Lambda entry point, imported so that each one's logger exists before the capture starts."""
+    from functions.churn import handler as churn
     from functions.deliver import handler as deliver
     from functions.import_contacts import handler as import_contacts
     from functions.planner import handler as planner
+    from functions.referral import handler as referral
+    from functions.referral_joins import handler as referral_joins
     from functions.report import handler as report
     from functions.respond import handler as respond
     from functions.score import handler as score
     from functions.suppress import handler as suppress
     from functions.unsubscribe import handler as unsubscribe
 
-    return [deliver, import_contacts, planner, report, respond, score, suppress, unsubscribe]
+    return [
+        churn, deliver, import_contacts, planner, referral, referral_joins, report, respond, score, suppress,
+        unsubscribe,
+    ]  # fmt: skip
 
 
 def _clear_function_state() -> None:
