@@ -1,0 +1,1 @@
+"""The team's digest: a scheduled summary of a survey by email."""
