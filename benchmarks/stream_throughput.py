@@ -7,6 +7,14 @@ same records' keys and images with boto3's ``TypeDeserializer``, the least any c
 
 Both are timed in CPU time (``time.process_time``), so other work on the machine does not count; the
 garbage collector is left as the score function leaves it in Lambda (enabled, with what it imported frozen).
+The two take turns pass by pass (score every batch, deserialize every batch, score every batch, …), so a
+change in the machine's speed during the run (another process's cache traffic, frequency scaling) weighs on
+both alike, while each runs a whole pass in its own steady state, as a Lambda process scoring batch after
+batch does (taking turns batch by batch would have each evict the other's code from the CPU caches).
+
+The target (30,000 records per CPU-second) was set where ``TypeDeserializer`` reads about
+:data:`REFERENCE_DESERIALIZER_RATE` records per CPU-second; the figure's detail also gives the measured rate
+scaled to that machine (measured × reference / same-run baseline), which compares across machines.
 """
 
 from __future__ import annotations
@@ -38,15 +46,23 @@ def _deserialize(event: dict[str, Any], deserializer: TypeDeserializer) -> None:
                 {name: deserializer.deserialize(value) for name, value in image.items()}
 
 
-def _batch_times(workload: Workload, passes: int, action: Callable[[dict[str, Any]], object]) -> list[float]:
-    """Seconds per batch, every batch of every pass."""
-    times: list[float] = []
+#: ``TypeDeserializer`` records per CPU-second on the machine the 30,000 target was set on (issue "Fast as
+#: deployed": "boto3's own deserializer handles the same records at ~77,000 per CPU-second").
+REFERENCE_DESERIALIZER_RATE = 77_000
+
+
+def _interleaved_batch_times(
+    workload: Workload, passes: int, actions: tuple[Callable[[dict[str, Any]], object], ...]
+) -> list[list[float]]:
+    """CPU seconds per batch for each action, every batch of every pass, the actions taking turns per pass."""
+    times: list[list[float]] = [[] for _ in actions]
     clock = time.process_time
     for _ in range(passes):
-        for event in workload.events:
-            started = clock()
-            action(event)
-            times.append(clock() - started)
+        for action, action_times in zip(actions, times, strict=True):
+            for event in workload.events:
+                started = clock()
+                action(event)
+                action_times.append(clock() - started)
     return times
 
 
@@ -75,15 +91,18 @@ def run(workload: Workload, passes: int = 2, warmup_batches: int = 3) -> Through
             nonlocal failed
             failed += len(lambda_handler(event, context).get("batchItemFailures", []))
 
+        deserializer = TypeDeserializer()
+
+        def deserialize(event: dict[str, Any]) -> None:
+            _deserialize(event, deserializer)
+
         for event in workload.events[:warmup_batches]:
             lambda_handler(event, context)
-        scoring = _rates(workload, _batch_times(workload, passes, score))
-    deserializer = TypeDeserializer()
-
-    def deserialize(event: dict[str, Any]) -> None:
-        _deserialize(event, deserializer)
-
-    baseline = _rates(workload, _batch_times(workload, passes, deserialize))
+            deserialize(event)
+        scoring_times, baseline_times = _interleaved_batch_times(workload, passes, (score, deserialize))
+    scoring = _rates(workload, scoring_times)
+    baseline = _rates(workload, baseline_times)
+    scaled = scoring["median_batch_rate"] * REFERENCE_DESERIALIZER_RATE / baseline["median_batch_rate"]
     figure = Figure(
         name="stream scoring throughput (1 process, CPU)",
         unit="records/s",
@@ -99,7 +118,10 @@ def run(workload: Workload, passes: int = 2, warmup_batches: int = 3) -> Through
             "inserts": workload.inserts,
             "modifies": workload.modifies,
             "passes": passes,
-            "statistic": "batch size / median CPU seconds per batch",
+            "statistic": "batch size / median CPU seconds per batch (scoring and baseline take turns per pass)",
+            "reference_deserializer_rate": REFERENCE_DESERIALIZER_RATE,
+            "scaled_to_reference": scaled,
+            "scaled_meets_target": scaled >= 30_000,
             "scoring": scoring,
             "deserializer": baseline,
             "failed_records": failed,
