@@ -22,7 +22,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NEVER_ON_THE_RESPOND_PATH = ("pydantic", "pydantic_core", "jsonschema", "moto")
-#: Loaded by the follow-up steps that validate an event, read a survey, render mail or re-survey.
+#: Loaded by the follow-up steps that validate an event, read a survey, render mail, re-survey or record a
+#: promoter's referral ask.
 NEVER_ON_THE_FOLLOW_UP_PATH = (
     "pydantic",
     "pydantic_core",
@@ -36,6 +37,9 @@ NEVER_ON_THE_FOLLOW_UP_PATH = (
     "nps.sending.planning",
     "nps.sending.adapters.invites",
     "nps.sending.adapters.suppressions",
+    "nps.accounts.adapters.referrals",
+    "nps.accounts.referrals",
+    "nps.accounts.health",
     "moto",
 )
 

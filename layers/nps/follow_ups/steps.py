@@ -33,7 +33,6 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from nps.accounts.adapters.referrals import Answer
 from nps.events.names import COMMENT_RECEIVED, EVENT_SOURCE, FOLLOW_UP_RESOLVED, RESPONSE_RETRACTED, RESPONSE_SCORED
 from nps.events.patterns import RESURVEY_WAVE_PREFIX
 from nps.events.publisher import Event, Publisher, detail_json
@@ -50,6 +49,7 @@ if TYPE_CHECKING:
     # survey import them when they run, so the others (and the functions' cold starts) never do.
     from pydantic import BaseModel
 
+    from nps.accounts.adapters.referrals import Answer
     from nps.events.models import FollowUpOutcome
     from nps.sending.adapters.invites import InviteRecord
     from nps.sending.contacts import Contact
@@ -530,6 +530,10 @@ class FollowUpService:
             account = invite.account.account_id if invite is not None and invite.account is not None else None
             if not first:
                 return
+            # Imported here: only a promoter's email records an ask, and the account figures it loads are
+            # no other step's (nor the follow-up events function's) cold start.
+            from nps.accounts.adapters.referrals import Answer
+
             answer = Answer(
                 survey_id=follow_up.survey_id,
                 invite_id=follow_up.invite_id,

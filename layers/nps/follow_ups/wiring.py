@@ -7,7 +7,6 @@ from datetime import datetime
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from nps.accounts.adapters.referrals import DynamoReferralLedger
 from nps.events.publisher import EventPublisher
 from nps.follow_ups.adapters.store import DynamoFollowUpStore, SqsCommentUpdates, SqsTaskQueue, StepFunctionsTaskTokens
 from nps.follow_ups.steps import FollowUpService, FollowUpSettings
@@ -19,6 +18,7 @@ from nps.sending.adapters.surveys import DynamoSurveyRepository
 from nps.sending.settings import sending_settings
 
 if TYPE_CHECKING:
+    from nps.accounts.adapters.referrals import DynamoReferralLedger
     from nps.sending.adapters.invites import DynamoInviteLifecycle
     from nps.sending.adapters.suppressions import DynamoSuppressionRepository
     from nps.sending.contacts import Contact
@@ -32,7 +32,8 @@ class OnDemand(Generic[T]):
     """Stands in for the adapter ``build`` returns, built (and its module imported) on first use.
 
     The invites and suppressions adapters serve the steps that open a follow-up, send its email or
-    re-survey; the team's task, closing and the follow-up events function never touch them.
+    re-survey, the referral ledger only the promoter's email; the team's task, closing and the follow-up
+    events function never touch them.
     """
 
     def __init__(self, build: Callable[[], T]) -> None:
@@ -51,6 +52,12 @@ def _invites(invites_table: str, aggregates_table: str, contacts_table: str) -> 
     from nps.sending.adapters.invites import DynamoInviteLifecycle
 
     return DynamoInviteLifecycle(invites_table, aggregates_table, contacts_table)
+
+
+def _referral_ledger(accounts_table: str, aggregates_table: str) -> DynamoReferralLedger:
+    from nps.accounts.adapters.referrals import DynamoReferralLedger
+
+    return DynamoReferralLedger(accounts_table, aggregates_table)
 
 
 def _suppressions(table: str) -> DynamoSuppressionRepository:
@@ -80,6 +87,7 @@ def follow_up_service() -> FollowUpService:
     )  # fmt: skip
     surveys = DynamoSurveyRepository(config.surveys_table)
     contacts = DynamoContactRepository(config.contacts_table)
+    accounts_table = config.accounts_table
     suppressions = on_demand(lambda: _suppressions(config.suppressions_table))
     invites = on_demand(lambda: _invites(config.invites_table, config.aggregates_table, config.contacts_table))
 
@@ -117,7 +125,7 @@ def follow_up_service() -> FollowUpService:
             retention_days=config.retention_days,
         ),
         referral_asks=(
-            DynamoReferralLedger(config.accounts_table, config.aggregates_table) if config.accounts_table else None
+            on_demand(lambda: _referral_ledger(accounts_table, config.aggregates_table)) if accounts_table else None
         ),
     )
 
