@@ -22,21 +22,36 @@ from nps.events.publisher import EventPublisher
 from nps.kernel.aws import send_budget_seconds
 from nps.kernel.config import settings
 from nps.links.adapters.keyring import load_id_key, load_keyring
-from nps.responding.adapters.responses import DynamoResponseRepository
 from nps.sending.adapters.channels import SesMailer, SnsTexter, SqsSendQueue
 from nps.sending.adapters.contacts import DynamoContactRepository
 from nps.sending.adapters.invites import DynamoInviteLifecycle, InviteRecord
 from nps.sending.adapters.suppressions import DynamoSuppressionRepository
 from nps.sending.adapters.surveys import DynamoSurveyRepository
-from nps.sending.delivery import DeliveryService, DeliverySettings, Outcome, RateLimiter, SendMessage
+from nps.sending.delivery import DeliveryService, DeliverySettings, Outcome, RateLimiter, Responses, SendMessage
 from nps.sending.settings import sending_settings
-from nps.sending.unsubscribing import unsubscribed_event
 
 logger = Logger(service="deliver")
 metrics = Metrics(namespace="NPS", service="deliver")
 # A batch whose every message failed is still a partial-failure response, not an exception.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 _outcomes: Counter[Outcome] = Counter()  # per invocation: one metric value per outcome, not per message
+
+
+class ReminderScores:
+    """The responses table's scores, which only a reminder reads (has the invite been answered?): its adapter
+    module is loaded by the first reminder, not by every cold start of the function."""
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+        self._repository: Responses | None = None
+
+    def get_score(self, invite_id: str) -> int | None:
+        """:meth:`nps.responding.adapters.responses.DynamoResponseRepository.get_score`."""
+        if self._repository is None:
+            from nps.responding.adapters.responses import DynamoResponseRepository
+
+            self._repository = DynamoResponseRepository(self.table_name)
+        return self._repository.get_score(invite_id)
 
 
 @lru_cache(maxsize=1)
@@ -50,6 +65,8 @@ def service() -> DeliveryService:
     suppressions = DynamoSuppressionRepository(config.suppressions_table)
 
     def sms_opted_out(invite: InviteRecord, now: Any) -> None:
+        from nps.sending.unsubscribing import unsubscribed_event  # an opted-out number is rare
+
         publisher.publish([unsubscribed_event(invite, "sms_stop", now)])
 
     return DeliveryService(
@@ -59,7 +76,7 @@ def service() -> DeliveryService:
         surveys=DynamoSurveyRepository(config.surveys_table),
         contacts=DynamoContactRepository(config.contacts_table),
         suppressions=suppressions,
-        responses=DynamoResponseRepository(config.responses_table or settings().responses_table),
+        responses=ReminderScores(config.responses_table or settings().responses_table),
         mailer=SesMailer(),
         texter=SnsTexter(),
         queue=SqsSendQueue(config.send_queue_url, config.dead_letter_queue_url),
