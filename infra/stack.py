@@ -208,6 +208,8 @@ class NpsStack(Stack):
             "PlanningQueueUrl": self.sending.planning_queue.queue_url,
             "SenderIdentity": self.sending.sender_identity,
         }
+        if self.crm is not None:
+            outputs["CrmDeadLetterQueueUrl"] = self.crm.dead_letters.queue_url
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
         acknowledge_findings(self)
