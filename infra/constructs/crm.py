@@ -36,6 +36,9 @@ from nps.events.names import EVENT_SOURCE, RESPONSE_SCORED
 #: Published by the accounts capability (source ``nps``); the name is the contract's, kept here until the
 #: event's model joins :mod:`nps.events.names`.
 ACCOUNT_HEALTH_CHANGED = "NPS Account Health Changed"
+#: The source to put a dead-lettered event back on the bus with: the CRM rules match it as well as ``nps``,
+#: and no other rule does, so a redrive reaches the CRMs only (docs/crm.md, "Failures, retries and redrive").
+REDRIVE_SOURCE = "nps.crm-redrive"
 HUBSPOT_API = "https://api.hubapi.com"
 CATEGORIES = ["promoter", "passive", "detractor"]
 HEALTH_VALUES = ["at_risk", "healthy"]
@@ -81,7 +84,7 @@ HEALTH_FIELDS: dict[str, Field] = {
 def scored_pattern() -> dict[str, Any]:
     """Every ``NPS Response Scored`` that carries each field a CRM write copies (numbers as numbers)."""
     return {
-        "source": [EVENT_SOURCE],
+        "source": [EVENT_SOURCE, REDRIVE_SOURCE],
         "detail-type": [RESPONSE_SCORED],
         "detail": {
             "score": [{"numeric": [">=", 0, "<=", 10]}],
@@ -96,7 +99,7 @@ def scored_pattern() -> dict[str, Any]:
 def health_pattern(*, scored: bool) -> dict[str, Any]:
     """``NPS Account Health Changed`` with a number for ``nps`` (``scored``) or with ``nps`` null."""
     return {
-        "source": [EVENT_SOURCE],
+        "source": [EVENT_SOURCE, REDRIVE_SOURCE],
         "detail-type": [ACCOUNT_HEALTH_CHANGED],
         "detail": {
             "health": HEALTH_VALUES,

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from moto.events.models import EventPattern
 
 from infra.app import build_app
-from infra.constructs.crm import ACCOUNT_HEALTH_CHANGED, HEALTH_FIELDS, RESPONSE_FIELDS
+from infra.constructs.crm import ACCOUNT_HEALTH_CHANGED, HEALTH_FIELDS, REDRIVE_SOURCE, RESPONSE_FIELDS
 from nps.events.details import response_scored
 from nps.events.models import ID_PATTERN, ResponseScoredDetail
 from nps.kernel.categories import Category, categorize
@@ -160,6 +160,12 @@ def test_without_its_context_the_stack_has_no_crm_resource(default_template: Tem
     assert not of_type(default_template, "AWS::Events::ApiDestination")
     assert not of_type(default_template, "AWS::Events::Connection")
     assert "InvokeApiDestination" not in json.dumps(default_template)
+    assert "CrmDeadLetterQueueUrl" not in default_template["Outputs"]
+
+
+def test_the_dead_letter_queue_url_is_an_output_when_on(template: Template) -> None:
+    (queue_id,) = [lid for lid, r in of_type(template, "AWS::SQS::Queue").items() if lid.startswith("CrmDeadLetters")]
+    assert template["Outputs"]["CrmDeadLetterQueueUrl"]["Value"] == {"Ref": queue_id}
 
 
 def test_turning_it_on_only_adds_resources_and_the_alarm_of_its_queue(
@@ -531,6 +537,26 @@ def test_an_event_from_another_source_or_of_another_type_matches_no_rule(templat
     for name in ("HubspotResponse", "SalesforceResponse"):
         assert deliver(template, name, foreign) is None
         assert deliver(template, name, comment) is None
+
+
+def test_a_redriven_event_reaches_the_crm_rules_and_no_other_rule(template: Template) -> None:
+    events_ = [scored_event(), health_event(), health_event(nps=None)]
+    redriven = [{**event, "source": REDRIVE_SOURCE} for event in events_]
+    crm = crm_rules(template)
+    for event in redriven:
+        assert any(matches(props["EventPattern"], event) for props in crm.values())
+        others = [
+            lid
+            for lid, r in of_type(template, "AWS::Events::Rule").items()
+            if lid not in crm and "EventPattern" in r["Properties"] and matches(r["Properties"]["EventPattern"], event)
+        ]
+        assert others == []
+    # while the same events from the platform reach the other rules too (the follow-up workflows)
+    assert [
+        lid
+        for lid, r in of_type(template, "AWS::Events::Rule").items()
+        if lid not in crm and "EventPattern" in r["Properties"] and matches(r["Properties"]["EventPattern"], events_[0])
+    ]
 
 
 # -- configuration --------------------------------------------------------------------------------------
