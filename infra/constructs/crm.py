@@ -1,6 +1,9 @@
 """CRM destinations (optional, off by default): each scored response and each account health change
 written to HubSpot and/or Salesforce by EventBridge API destinations, without a function.
 
+``NPS Response Retracted`` (a mail scanner's answer, withdrawn) marks the Salesforce record and names the
+withdrawn invite on the HubSpot contact.
+
 * HubSpot (``-c crmHubspot=true``): ``NPS Response Scored`` → ``PATCH /crm/v3/objects/contacts/{contact_id}
   ?idProperty=<contact id property>``; ``NPS Account Health Changed`` → the same on companies by the
   account id property. A PATCH only updates: a contact or company HubSpot does not know is a 404 (parked
@@ -31,7 +34,7 @@ from constructs import Construct
 
 from infra.config import CrmSettings, HubspotSettings, SalesforceSettings
 from infra.constructs.queues import TARGET_MAX_EVENT_AGE, TARGET_RETRY_ATTEMPTS, encrypted_queue
-from nps.events.names import EVENT_SOURCE, RESPONSE_SCORED
+from nps.events.names import EVENT_SOURCE, RESPONSE_RETRACTED, RESPONSE_SCORED
 
 #: Published by the accounts capability (source ``nps``); the name is the contract's, kept here until the
 #: event's model joins :mod:`nps.events.names`.
@@ -46,13 +49,15 @@ HEALTH_VALUES = ["at_risk", "healthy"]
 
 @dataclass(frozen=True)
 class Field:
-    """One value a CRM receives: the event path it comes from, its kind (``number``, ``text`` or
-    ``timestamp``; every text field is an id or an enumeration by contract) and its default names."""
+    """One value a CRM receives: the event path it comes from (``None`` for a ``constant``), its kind
+    (``number``, ``text``, ``timestamp`` or ``boolean``; every text field is an id or an enumeration by
+    contract) and its default names in each CRM (``None``: not sent there)."""
 
-    path: str
+    path: str | None
     kind: str
     hubspot: str | None
     salesforce: str | None
+    constant: bool | None = None
 
 
 #: ``NPS Response Scored`` → the contact (HubSpot) and the response record (Salesforce). ``contact_id``
@@ -67,6 +72,16 @@ RESPONSE_FIELDS: dict[str, Field] = {
     "channel": Field("$.detail.channel", "text", "nps_last_channel", "NPS_Channel__c"),
     "answered_at": Field("$.detail.answered_at", "timestamp", "nps_last_answered_at", "NPS_Answered_At__c"),
     "version": Field("$.detail.version", "number", None, "NPS_Version__c"),
+    # A later human answer on a retracted invite counts again.
+    "retracted": Field(None, "boolean", None, "NPS_Retracted__c", constant=False),
+}
+#: ``NPS Response Retracted`` (a mail scanner's answer, withdrawn): Salesforce marks the invite's record;
+#: HubSpot records which invite was withdrawn (its "last answer" properties are not rolled back: the
+#: answer before is not in the event). ``invite_id`` is Salesforce's record id (the URL).
+RETRACTED_FIELDS: dict[str, Field] = {
+    "retracted_invite_id": Field("$.detail.invite_id", "text", "nps_last_retracted_invite_id", None),
+    "retracted_at": Field("$.detail.retracted_at", "timestamp", "nps_last_retracted_at", "NPS_Retracted_At__c"),
+    "retracted": Field(None, "boolean", None, "NPS_Retracted__c", constant=True),
 }
 #: ``NPS Account Health Changed`` → the company (HubSpot) and the Account (Salesforce), by ``account_id``.
 #: ``nps`` is null while an account has too few answers: separate rules send the number or the CRM's
@@ -81,6 +96,9 @@ HEALTH_FIELDS: dict[str, Field] = {
 }
 
 
+ALL_FIELDS = (RESPONSE_FIELDS, RETRACTED_FIELDS, HEALTH_FIELDS)
+
+
 def scored_pattern() -> dict[str, Any]:
     """Every ``NPS Response Scored`` that carries each field a CRM write copies (numbers as numbers)."""
     return {
@@ -93,6 +111,15 @@ def scored_pattern() -> dict[str, Any]:
             **{key: [{"exists": True}] for key in ("survey_id", "wave_id", "invite_id", "contact_id")},
             **{key: [{"exists": True}] for key in ("channel", "answered_at")},
         },
+    }
+
+
+def retracted_pattern() -> dict[str, Any]:
+    """Every ``NPS Response Retracted`` that carries the fields a CRM write copies."""
+    return {
+        "source": [EVENT_SOURCE, REDRIVE_SOURCE],
+        "detail-type": [RESPONSE_RETRACTED],
+        "detail": {key: [{"exists": True}] for key in ("invite_id", "contact_id", "retracted_at")},
     }
 
 
@@ -122,7 +149,7 @@ def names_for(fields: dict[str, Field], crm: str, overrides: dict[str, str]) -> 
 def check_overrides(overrides: dict[str, str], crm: str, setting: str) -> None:
     """Raises ``ValueError`` when ``overrides`` names a field ``crm`` is not sent (a typo would otherwise
     silently keep the default name)."""
-    known = {k for fields in (RESPONSE_FIELDS, HEALTH_FIELDS) for k, f in fields.items() if getattr(f, crm)}
+    known = {k for fields in ALL_FIELDS for k, f in fields.items() if getattr(f, crm)}
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ValueError(f"{setting} names fields {crm} is not sent: {unknown} (known: {sorted(known)})")
@@ -133,10 +160,13 @@ def body(fields: dict[str, Field], names: dict[str, str], *, null_value: object 
     ``null_value`` is given (the null-``nps`` rule writes that constant instead)."""
     out: dict[str, Any] = {}
     for key, name in names.items():
+        path = fields[key].path
         if key == "nps" and null_value is not None:
             out[name] = null_value
+        elif path is None:
+            out[name] = fields[key].constant
         else:
-            out[name] = events.EventField.from_path(fields[key].path)
+            out[name] = events.EventField.from_path(path)
     return out
 
 
@@ -228,6 +258,19 @@ class CrmDestinations(Construct):
                 query_string_parameters={"idProperty": hubspot.contact_id_property},
             ),
         )
+        self._rule(
+            "HubspotRetractedRule",
+            retracted_pattern(),
+            "NPS Response Retracted → which invite's answer the HubSpot contact had withdrawn",
+            self._target(
+                contacts,
+                events.RuleTargetInput.from_object(
+                    {"properties": body(RETRACTED_FIELDS, names_for(RETRACTED_FIELDS, "hubspot", hubspot.properties))}
+                ),
+                "$.detail.contact_id",
+                query_string_parameters={"idProperty": hubspot.contact_id_property},
+            ),
+        )
         companies = destination("HubspotCompanies", "companies")
         health_names = names_for(HEALTH_FIELDS, "hubspot", hubspot.properties)
         for scored, suffix in ((True, "Scored"), (False, "Unscored")):
@@ -285,6 +328,18 @@ class CrmDestinations(Construct):
                 responses,
                 events.RuleTargetInput.from_object(
                     body(RESPONSE_FIELDS, names_for(RESPONSE_FIELDS, "salesforce", salesforce.fields))
+                ),
+                "$.detail.invite_id",
+            ),
+        )
+        self._rule(
+            "SalesforceRetractedRule",
+            retracted_pattern(),
+            f"NPS Response Retracted → Salesforce {salesforce.response_object} marked retracted",
+            self._target(
+                responses,
+                events.RuleTargetInput.from_object(
+                    body(RETRACTED_FIELDS, names_for(RETRACTED_FIELDS, "salesforce", salesforce.fields))
                 ),
                 "$.detail.invite_id",
             ),

@@ -16,9 +16,16 @@ from hypothesis import strategies as st
 from moto.events.models import EventPattern
 
 from infra.app import build_app
-from infra.constructs.crm import ACCOUNT_HEALTH_CHANGED, HEALTH_FIELDS, REDRIVE_SOURCE, RESPONSE_FIELDS
+from infra.constructs.crm import (
+    ACCOUNT_HEALTH_CHANGED,
+    ALL_FIELDS,
+    HEALTH_FIELDS,
+    REDRIVE_SOURCE,
+    RESPONSE_FIELDS,
+    RETRACTED_FIELDS,
+)
 from nps.events.details import response_scored
-from nps.events.models import ID_PATTERN, ResponseScoredDetail
+from nps.events.models import ID_PATTERN, ResponseRetractedDetail, ResponseScoredDetail
 from nps.kernel.categories import Category, categorize
 from tests.infra.input_transformer import InvalidBody, apply_json, extract
 
@@ -221,7 +228,7 @@ def test_destinations_patch_by_id_at_each_crms_documented_rate(template: Templat
 
 def test_every_rule_retries_for_a_day_then_parks_in_an_encrypted_alarmed_queue(template: Template) -> None:
     rules = crm_rules(template)
-    assert len(rules) == 6
+    assert len(rules) == 8
     (queue_id,) = {r["Targets"][0]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0] for r in rules.values()}
     for props in rules.values():
         assert props["Targets"][0]["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
@@ -304,8 +311,36 @@ def test_a_scored_response_is_upserted_in_salesforce_by_its_invite_id(template: 
             "NPS_Channel__c": "email",
             "NPS_Answered_At__c": "2026-12-03T09:59:58.123456Z",
             "NPS_Version__c": 1,
+            "NPS_Retracted__c": False,
         },
     )
+
+
+def test_a_retracted_answer_is_marked_in_salesforce_and_named_on_the_hubspot_contact(template: Template) -> None:
+    scored = scored_event(score=10)
+    event = envelope(
+        "NPS Response Retracted",
+        {
+            **{k: scored["detail"][k] for k in ("schema_version", "survey_id", "wave_id", "invite_id", "contact_id")},
+            **{k: scored["detail"][k] for k in ("channel", "locale", "segments")},
+            "event_id": "inv_8f3a:2:retracted",
+            "previous_score": 10,
+            "previous_category": "promoter",
+            "reason": "automated",
+            "version": 2,
+            "retracted_at": "2026-12-03T10:00:04Z",
+        },
+    )
+    ResponseRetractedDetail.model_validate(event["detail"])
+    assert deliver(template, "SalesforceRetracted", event) == (
+        "https://acme.my.salesforce.com/services/data/v62.0/sobjects/NPS_Response__c/NPS_Invite_Id__c/inv_8f3a",
+        {"NPS_Retracted_At__c": "2026-12-03T10:00:04Z", "NPS_Retracted__c": True},
+    )
+    assert deliver(template, "HubspotRetracted", event) == (
+        "https://api.hubapi.com/crm/v3/objects/contacts/c-42?idProperty=nps_contact_id",
+        {"properties": {"nps_last_retracted_invite_id": "inv_8f3a", "nps_last_retracted_at": "2026-12-03T10:00:04Z"}},
+    )
+    assert deliver(template, "SalesforceResponse", event) is None
 
 
 def test_account_health_updates_the_hubspot_company_and_the_salesforce_account(template: Template) -> None:
@@ -357,7 +392,7 @@ def test_reasons_period_comments_locale_and_segments_never_reach_a_crm(template:
         for props in crm_rules(template).values()
         for path in props["Targets"][0]["InputTransformer"]["InputPathsMap"].values()
     }
-    assert copied == {f.path for f in RESPONSE_FIELDS.values()} | {f.path for f in HEALTH_FIELDS.values()}
+    assert copied == {f.path for fields in ALL_FIELDS for f in fields.values() if f.path}
     for path in ("$.detail.reasons", "$.detail.period", "$.detail.locale", "$.detail.segments", "$.detail.comment"):
         assert path not in copied
     assert not [p for p in copied if not p.startswith("$.detail.")]
@@ -387,14 +422,19 @@ def resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def test_every_response_field_a_crm_receives_is_safe_by_the_events_contract() -> None:
-    root = ResponseScoredDetail.model_json_schema()
-    for key, spec in RESPONSE_FIELDS.items():
+@pytest.mark.parametrize(
+    ("model", "fields"), [(ResponseScoredDetail, RESPONSE_FIELDS), (ResponseRetractedDetail, RETRACTED_FIELDS)]
+)
+def test_every_answer_field_a_crm_receives_is_safe_by_the_events_contract(model: Any, fields: Any) -> None:
+    root = model.model_json_schema()
+    for key, spec in fields.items():
+        if spec.path is None:
+            assert isinstance(spec.constant, bool), key
+            continue
         name = spec.path.removeprefix("$.detail.")
-        assert name == key
         schema = resolve(root["properties"][name], root)
         assert name in root["required"], f"{name} may be missing from an event"
-        assert safe_by_contract(schema), f"{name} can hold text the transformer would not escape: {schema}"
+        assert safe_by_contract(schema), f"{key}: {name} can hold text the transformer would not escape: {schema}"
 
 
 #: ``NPS Account Health Changed`` as its contract describes it (JSON Schema of each field).
@@ -412,6 +452,7 @@ HEALTH_CONTRACT: dict[str, dict[str, Any]] = {
 
 def test_every_account_field_a_crm_receives_is_safe_by_its_contract_and_the_unsafe_ones_stay_out() -> None:
     for key, spec in HEALTH_FIELDS.items():
+        assert spec.path is not None
         assert safe_by_contract(HEALTH_CONTRACT[spec.path.removeprefix("$.detail.")]), key
     assert not safe_by_contract(HEALTH_CONTRACT["period"])
     assert not safe_by_contract(HEALTH_CONTRACT["reasons"])
@@ -495,7 +536,9 @@ def test_an_id_outside_the_contract_is_refused_by_the_contract_not_trusted_to_th
         ResponseScoredDetail.model_validate({**scored_event()["detail"], "contact_id": hostile})
 
 
-@pytest.mark.parametrize("missing", sorted({f.path.removeprefix("$.detail.") for f in RESPONSE_FIELDS.values()}))
+@pytest.mark.parametrize(
+    "missing", sorted({f.path.removeprefix("$.detail.") for f in RESPONSE_FIELDS.values() if f.path})
+)
 def test_an_event_missing_a_copied_field_matches_no_rule_rather_than_sending_broken_json(
     template: Template, missing: str
 ) -> None:
