@@ -49,15 +49,14 @@ HEALTH_VALUES = ["at_risk", "healthy"]
 
 @dataclass(frozen=True)
 class Field:
-    """One value a CRM receives: the event path it comes from (``None`` for a ``constant``), its kind
-    (``number``, ``text``, ``timestamp`` or ``boolean``; every text field is an id or an enumeration by
-    contract) and its default names in each CRM (``None``: not sent there)."""
+    """One value a CRM receives: the event path it comes from, its kind (``number``, ``text`` or
+    ``timestamp``; every text field is an id or an enumeration by contract) and its default names in each
+    CRM (``None``: not sent there)."""
 
-    path: str | None
+    path: str
     kind: str
     hubspot: str | None
     salesforce: str | None
-    constant: bool | None = None
 
 
 #: ``NPS Response Scored`` → the contact (HubSpot) and the response record (Salesforce). ``contact_id``
@@ -71,17 +70,18 @@ RESPONSE_FIELDS: dict[str, Field] = {
     "contact_id": Field("$.detail.contact_id", "text", None, "NPS_Contact_Id__c"),
     "channel": Field("$.detail.channel", "text", "nps_last_channel", "NPS_Channel__c"),
     "answered_at": Field("$.detail.answered_at", "timestamp", "nps_last_answered_at", "NPS_Answered_At__c"),
-    "version": Field("$.detail.version", "number", None, "NPS_Version__c"),
-    # A later human answer on a retracted invite counts again.
-    "retracted": Field(None, "boolean", None, "NPS_Retracted__c", constant=False),
+    # The response's version: every change of an answer has a higher one, so a retraction (below) and an
+    # answer can be ordered whichever arrives first.
+    "version": Field("$.detail.version", "number", "nps_last_version", "NPS_Version__c"),
 }
-#: ``NPS Response Retracted`` (a mail scanner's answer, withdrawn): Salesforce marks the invite's record;
-#: HubSpot records which invite was withdrawn (its "last answer" properties are not rolled back: the
-#: answer before is not in the event). ``invite_id`` is Salesforce's record id (the URL).
+#: ``NPS Response Retracted`` (a mail scanner's answer, withdrawn): the invite's Salesforce record and the
+#: HubSpot contact record the retraction's version; an answer is withdrawn while that version is above the
+#: answer's (docs/crm.md), so it does not matter which event arrives first. HubSpot's "last answer"
+#: properties are not rolled back: the answer before is not in the event.
 RETRACTED_FIELDS: dict[str, Field] = {
     "retracted_invite_id": Field("$.detail.invite_id", "text", "nps_last_retracted_invite_id", None),
+    "retracted_version": Field("$.detail.version", "number", "nps_last_retracted_version", "NPS_Retracted_Version__c"),
     "retracted_at": Field("$.detail.retracted_at", "timestamp", "nps_last_retracted_at", "NPS_Retracted_At__c"),
-    "retracted": Field(None, "boolean", None, "NPS_Retracted__c", constant=True),
 }
 #: ``NPS Account Health Changed`` → the company (HubSpot) and the Account (Salesforce), by ``account_id``.
 #: ``nps`` is null while an account has too few answers: separate rules send the number or the CRM's
@@ -119,7 +119,10 @@ def retracted_pattern() -> dict[str, Any]:
     return {
         "source": [EVENT_SOURCE, REDRIVE_SOURCE],
         "detail-type": [RESPONSE_RETRACTED],
-        "detail": {key: [{"exists": True}] for key in ("invite_id", "contact_id", "retracted_at")},
+        "detail": {
+            "version": [{"numeric": [">=", 1]}],
+            **{key: [{"exists": True}] for key in ("invite_id", "contact_id", "retracted_at")},
+        },
     }
 
 
@@ -160,13 +163,10 @@ def body(fields: dict[str, Field], names: dict[str, str], *, null_value: object 
     ``null_value`` is given (the null-``nps`` rule writes that constant instead)."""
     out: dict[str, Any] = {}
     for key, name in names.items():
-        path = fields[key].path
         if key == "nps" and null_value is not None:
             out[name] = null_value
-        elif path is None:
-            out[name] = fields[key].constant
         else:
-            out[name] = events.EventField.from_path(path)
+            out[name] = events.EventField.from_path(fields[key].path)
     return out
 
 
@@ -335,7 +335,7 @@ class CrmDestinations(Construct):
         self._rule(
             "SalesforceRetractedRule",
             retracted_pattern(),
-            f"NPS Response Retracted → Salesforce {salesforce.response_object} marked retracted",
+            f"NPS Response Retracted → the version that withdrew the Salesforce {salesforce.response_object}",
             self._target(
                 responses,
                 events.RuleTargetInput.from_object(
