@@ -222,8 +222,11 @@ SALESFORCE_INSTANCE = re.compile(r"^https://[A-Za-z0-9][A-Za-z0-9.-]{0,250}[A-Za
 #: Enterprise): 10 per second fits every tier.
 HUBSPOT_RATE_PER_SECOND = 10
 #: Salesforce sets no per-second limit but a daily allocation per org (Enterprise: 100,000 requests per
-#: 24 hours plus 1,000 per user licence): one request a second stays inside the smallest allocation.
-SALESFORCE_RATE_PER_SECOND = 1
+#: 24 hours plus 1,000 per user licence): one answer a second (plus one for the rare account health
+#: change) stays about inside the smallest allocation.
+SALESFORCE_RATE_PER_SECOND = 2
+#: A CRM's rate is shared by its two destinations (answers and accounts), each at least 1 per second.
+MIN_RATE_PER_SECOND = 2
 MAX_RATE_PER_SECOND = 300
 
 
@@ -270,7 +273,7 @@ def crm_settings(get: Callable[[str], object]) -> CrmSettings:
     HubSpot is on with ``crmHubspot=true``; Salesforce with ``crmSalesforceInstanceUrl``. Raises
     ``ValueError`` (the synth stops with it) for a name that is not a valid property/API name, an
     instance URL that is not ``https://host``, an API version not like ``v62.0``, a rate outside
-    1–300 per second, or a field map that is not a JSON object of names.
+    2–300 per second, or a field map that is not a JSON object of names.
     """
     hubspot = None
     if context_flag("crmHubspot", get("crmHubspot")):
@@ -331,8 +334,10 @@ def _rate(get: Callable[[str], object], key: str, default: int) -> int:
         rate = int(str(value))
     except ValueError:
         raise ValueError(f"{key} must be a whole number of requests per second, not {value!r}") from None
-    if not 1 <= rate <= MAX_RATE_PER_SECOND:
-        raise ValueError(f"{key} must be from 1 to {MAX_RATE_PER_SECOND} requests per second, not {rate}")
+    if not MIN_RATE_PER_SECOND <= rate <= MAX_RATE_PER_SECOND:
+        raise ValueError(
+            f"{key} must be from {MIN_RATE_PER_SECOND} to {MAX_RATE_PER_SECOND} requests per second, not {rate}"
+        )
     return rate
 
 

@@ -91,7 +91,7 @@ HEALTH_FIELDS: dict[str, Field] = {
     "health": Field("$.detail.health", "text", "nps_health", "NPS_Health__c"),
     "nps": Field("$.detail.nps", "number", "nps_account_score", "NPS_Account_Score__c"),
     "n": Field("$.detail.n", "number", "nps_account_responses", "NPS_Account_Responses__c"),
-    "survey_id": Field("$.detail.survey_id", "text", "nps_health_survey_id", "NPS_Health_Survey_Id__c"),
+    "health_survey_id": Field("$.detail.survey_id", "text", "nps_health_survey_id", "NPS_Health_Survey_Id__c"),
     "assessed_at": Field("$.detail.assessed_at", "timestamp", "nps_health_assessed_at", "NPS_Health_Assessed_At__c"),
 }
 
@@ -140,13 +140,25 @@ def health_pattern(*, scored: bool) -> dict[str, Any]:
     }
 
 
+def split_rate(total: int) -> tuple[int, int]:
+    """``(answers, accounts)`` requests per second sharing one CRM's ``total`` (at least 2): each
+    destination has its own limit in EventBridge, and both spend the same app's or org's allowance.
+    Account health changes are rare, so they get a tenth (at least 1)."""
+    accounts = max(1, total // 10)
+    return max(1, total - accounts), accounts
+
+
 def names_for(fields: dict[str, Field], crm: str, overrides: dict[str, str]) -> dict[str, str]:
     """Logical field → the CRM's property/field name: the defaults, with ``overrides`` (context) applied.
 
-    Raises ``ValueError`` for an override naming a field this CRM is not sent.
+    Raises ``ValueError`` when two fields of one write would get the same name.
     """
     defaults = {key: getattr(f, crm) for key, f in fields.items() if getattr(f, crm) is not None}
-    return {**defaults, **{k: v for k, v in overrides.items() if k in defaults}}
+    names = {**defaults, **{k: v for k, v in overrides.items() if k in defaults}}
+    repeated = sorted({name for name in names.values() if list(names.values()).count(name) > 1})
+    if repeated:
+        raise ValueError(f"two {crm} fields would be written to the same property: {repeated}")
+    return names
 
 
 def check_overrides(overrides: dict[str, str], crm: str, setting: str) -> None:
@@ -234,18 +246,19 @@ class CrmDestinations(Construct):
             ),
         )
 
-        def destination(construct_id: str, objects: str) -> events.ApiDestination:
+        def destination(construct_id: str, objects: str, rate: int) -> events.ApiDestination:
             return events.ApiDestination(
                 self,
                 construct_id,
                 connection=connection,
                 endpoint=f"{HUBSPOT_API}/crm/v3/objects/{objects}/*",
                 http_method=events.HttpMethod.PATCH,
-                rate_limit_per_second=hubspot.rate_per_second,
+                rate_limit_per_second=rate,
                 description=f"HubSpot {objects}, updated by the platform's id",
             )
 
-        contacts = destination("HubspotContacts", "contacts")
+        answers_rate, accounts_rate = split_rate(hubspot.rate_per_second)
+        contacts = destination("HubspotContacts", "contacts", answers_rate)
         names = names_for(RESPONSE_FIELDS, "hubspot", hubspot.properties)
         self._rule(
             "HubspotResponseRule",
@@ -271,7 +284,7 @@ class CrmDestinations(Construct):
                 query_string_parameters={"idProperty": hubspot.contact_id_property},
             ),
         )
-        companies = destination("HubspotCompanies", "companies")
+        companies = destination("HubspotCompanies", "companies", accounts_rate)
         health_names = names_for(HEALTH_FIELDS, "hubspot", hubspot.properties)
         for scored, suffix in ((True, "Scored"), (False, "Unscored")):
             self._rule(
@@ -308,18 +321,21 @@ class CrmDestinations(Construct):
         )
         sobjects = f"{salesforce.instance_url}/services/data/{salesforce.api_version}/sobjects"
 
-        def destination(construct_id: str, objects: str, id_field: str) -> events.ApiDestination:
+        def destination(construct_id: str, objects: str, id_field: str, rate: int) -> events.ApiDestination:
             return events.ApiDestination(
                 self,
                 construct_id,
                 connection=connection,
                 endpoint=f"{sobjects}/{objects}/{id_field}/*",
                 http_method=events.HttpMethod.PATCH,
-                rate_limit_per_second=salesforce.rate_per_second,
+                rate_limit_per_second=rate,
                 description=f"Salesforce {objects}, upserted by {id_field}",
             )
 
-        responses = destination("SalesforceResponses", salesforce.response_object, salesforce.response_id_field)
+        answers_rate, accounts_rate = split_rate(salesforce.rate_per_second)
+        responses = destination(
+            "SalesforceResponses", salesforce.response_object, salesforce.response_id_field, answers_rate
+        )
         self._rule(
             "SalesforceResponseRule",
             scored_pattern(),
@@ -344,7 +360,7 @@ class CrmDestinations(Construct):
                 "$.detail.invite_id",
             ),
         )
-        accounts = destination("SalesforceAccounts", "Account", salesforce.account_id_field)
+        accounts = destination("SalesforceAccounts", "Account", salesforce.account_id_field, accounts_rate)
         health_names = names_for(HEALTH_FIELDS, "salesforce", salesforce.fields)
         for scored, suffix in ((True, "Scored"), (False, "Unscored")):
             self._rule(
@@ -372,12 +388,13 @@ NULL_SENTINEL = "__nps_crm_null__"
 def _write_nulls(rule: events.Rule) -> None:
     """Turn :data:`NULL_SENTINEL` strings in ``rule``'s (one) target template into JSON ``null``."""
     cfn = rule.node.default_child
-    assert isinstance(cfn, events.CfnRule)
+    if not isinstance(cfn, events.CfnRule):
+        raise TypeError(f"{rule.node.path} has no CfnRule")
     (target,) = Stack.of(rule).resolve(cfn.targets)
     template = target["inputTransformer"]["inputTemplate"]
     quoted = f'"{NULL_SENTINEL}"'
     if quoted not in template:
-        raise AssertionError("the null placeholder is missing from the rule's template")
+        raise RuntimeError(f"{rule.node.path}: the null placeholder is missing from its template")
     cfn.add_property_override("Targets.0.InputTransformer.InputTemplate", template.replace(quoted, "null"))
 
 

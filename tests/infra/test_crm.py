@@ -23,6 +23,7 @@ from infra.constructs.crm import (
     REDRIVE_SOURCE,
     RESPONSE_FIELDS,
     RETRACTED_FIELDS,
+    split_rate,
 )
 from nps.events.details import response_scored
 from nps.events.models import ID_PATTERN, ResponseRetractedDetail, ResponseScoredDetail
@@ -217,9 +218,11 @@ def test_destinations_patch_by_id_at_each_crms_documented_rate(template: Templat
         for r in of_type(template, "AWS::Events::ApiDestination").values()
     }
     sobjects = "https://acme.my.salesforce.com/services/data/v62.0/sobjects"
+    # HubSpot: 100 requests per 10 s per private app, shared by contacts and companies; Salesforce: one
+    # answer a second and one account.
     assert {url: d["InvocationRateLimitPerSecond"] for url, d in destinations.items()} == {
-        "https://api.hubapi.com/crm/v3/objects/contacts/*": 10,
-        "https://api.hubapi.com/crm/v3/objects/companies/*": 10,
+        "https://api.hubapi.com/crm/v3/objects/contacts/*": 9,
+        "https://api.hubapi.com/crm/v3/objects/companies/*": 1,
         f"{sobjects}/NPS_Response__c/NPS_Invite_Id__c/*": 1,
         f"{sobjects}/Account/NPS_Account_Id__c/*": 1,
     }
@@ -577,6 +580,13 @@ def test_account_health_of_the_wrong_kind_matches_no_rule(template: Template, ch
         assert deliver(template, name, event) is None
 
 
+def test_account_health_without_an_nps_field_at_all_matches_no_rule(template: Template) -> None:
+    event = health_event()
+    del event["detail"]["nps"]
+    for name in ("HubspotHealthScored", "HubspotHealthUnscored", "SalesforceHealthScored", "SalesforceHealthUnscored"):
+        assert deliver(template, name, event) is None
+
+
 def test_an_event_from_another_source_or_of_another_type_matches_no_rule(template: Template) -> None:
     foreign = {**scored_event(), "source": "acme.crm"}
     comment = {**scored_event(), "detail-type": "NPS Comment Received"}
@@ -629,11 +639,8 @@ def test_names_rates_and_the_api_version_come_from_context() -> None:
         "https://acme--uat.sandbox.my.salesforce.com/services/data/v61.0/sobjects/Survey_Answer__c/NPS_Invite_Id__c/inv_8f3a"
     )
     assert salesforce[1]["Score__c"] == 7
-    rates = {
-        r["Properties"]["InvocationRateLimitPerSecond"]
-        for r in of_type(template, "AWS::Events::ApiDestination").values()
-    }
-    assert rates == {19, 1}
+    destinations = of_type(template, "AWS::Events::ApiDestination").values()
+    assert sorted(r["Properties"]["InvocationRateLimitPerSecond"] for r in destinations) == [1, 1, 1, 18]
 
 
 @pytest.mark.parametrize(
@@ -646,7 +653,8 @@ def test_names_rates_and_the_api_version_come_from_context() -> None:
         ({"crmHubspot": True, "crmHubspotContactIdProperty": 'id"}'}, "crmHubspotContactIdProperty"),
         ({"crmHubspot": True, "crmHubspotProperties": '{"score": "Bad Name"}'}, "crmHubspotProperties"),
         ({"crmHubspot": True, "crmHubspotProperties": "score=x"}, "crmHubspotProperties"),
-        ({"crmHubspot": True, "crmHubspotRatePerSecond": "0"}, "crmHubspotRatePerSecond"),
+        ({"crmHubspot": True, "crmHubspotRatePerSecond": "1"}, "crmHubspotRatePerSecond must be from 2"),
+        ({"crmSalesforceInstanceUrl": "https://a.my.salesforce.com", "crmSalesforceRatePerSecond": "x"}, "whole"),
         ({"crmHubspot": True, "crmHubspotSecretName": "a:b"}, "crmHubspotSecretName"),
     ],
 )
@@ -658,6 +666,17 @@ def test_bad_settings_stop_the_synth_with_the_setting_named(context: dict[str, o
 def test_a_field_override_for_a_field_the_crm_is_not_sent_stops_the_synth() -> None:
     with pytest.raises(ValueError, match="crmHubspotProperties names fields hubspot is not sent"):
         build_app({"crmHubspot": True, "crmHubspotProperties": {"contact_id": "x_id"}})
+
+
+def test_two_fields_renamed_to_one_property_stop_the_synth() -> None:
+    with pytest.raises(ValueError, match=r"same property: \['nps_last_score'\]"):
+        build_app({"crmHubspot": True, "crmHubspotProperties": {"category": "nps_last_score"}})
+
+
+@pytest.mark.parametrize(("total", "split"), [(2, (1, 1)), (10, (9, 1)), (19, (18, 1)), (300, (270, 30))])
+def test_a_crms_rate_is_shared_by_its_two_destinations(total: int, split: tuple[int, int]) -> None:
+    assert split_rate(total) == split
+    assert sum(split_rate(total)) <= total
 
 
 def test_categories_in_the_patterns_are_the_platforms() -> None:
