@@ -1,8 +1,8 @@
 """CRM destinations (optional, off by default): each scored response and each account health change
 written to HubSpot and/or Salesforce by EventBridge API destinations, without a function.
 
-``NPS Response Retracted`` (a mail scanner's answer, withdrawn) marks the Salesforce record and names the
-withdrawn invite on the HubSpot contact.
+``NPS Response Retracted`` (a mail scanner's answer, withdrawn) records the withdrawing version on the
+invite's Salesforce record and the withdrawn invite and version on the HubSpot contact.
 
 * HubSpot (``-c crmHubspot=true``): ``NPS Response Scored`` → ``PATCH /crm/v3/objects/contacts/{contact_id}
   ?idProperty=<contact id property>``; ``NPS Account Health Changed`` → the same on companies by the
