@@ -530,6 +530,56 @@ def test_any_event_the_contract_allows_arrives_as_json_with_its_own_values(
     assert set(salesforce[1]) == {f.salesforce for f in RESPONSE_FIELDS.values() if f.salesforce}
 
 
+@given(
+    account_id=ids,
+    survey_id=ids,
+    health=st.sampled_from(["at_risk", "healthy"]),
+    nps=st.none() | st.integers(-100, 100) | st.floats(-100, 100, allow_nan=False),
+    n=st.integers(0, 10**6),
+    assessed_at=timestamps,
+    reasons=st.lists(st.text(), max_size=3),
+    period=st.text(),
+)
+def test_any_account_health_event_reaches_each_crm_once_as_json_with_its_own_values(
+    template: Template,
+    account_id: str,
+    survey_id: str,
+    health: str,
+    nps: float | None,
+    n: int,
+    assessed_at: datetime,
+    reasons: list[str],
+    period: str,
+) -> None:
+    # Free text (reasons, period) may hold anything: it must neither break the body nor appear in it.
+    event = health_event(
+        account_id=account_id,
+        survey_id=survey_id,
+        health=health,
+        nps=nps,
+        n=n,
+        assessed_at=assessed_at.isoformat().replace("+00:00", "Z"),
+        reasons=reasons,
+        period=period,
+    )
+    for crm in ("Hubspot", "Salesforce"):
+        sent = [d for d in (deliver(template, f"{crm}Health{k}", event) for k in ("Scored", "Unscored")) if d]
+        assert len(sent) == 1
+        url, body = sent[0]
+        assert f"/{account_id}" in url
+        values = body["properties"] if crm == "Hubspot" else body
+        assert sorted(values.values(), key=repr) == sorted(
+            [
+                health,
+                n,
+                survey_id,
+                event["detail"]["assessed_at"],
+                nps if nps is not None else ("" if crm == "Hubspot" else None),
+            ],
+            key=repr,
+        )
+
+
 @pytest.mark.parametrize(
     "hostile",
     ['a"b', 'x","nps_last_score":10,"y":"', "trailing\\", "Zoë", "line\nbreak", "<detail-score>"],
