@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from constructs import Node
 
@@ -74,6 +77,9 @@ class StackConfig:
     #: off by default, because it sends comments to another AWS service and costs per comment
     #: (docs/comment-sentiment.md).
     comment_sentiment: bool = False
+    #: CRM destinations (off by default): HubSpot with ``-c crmHubspot=true``, Salesforce with
+    #: ``-c crmSalesforceInstanceUrl=https://<domain>.my.salesforce.com`` (docs/crm.md).
+    crm: CrmSettings = field(default_factory=lambda: CrmSettings())
 
     @classmethod
     def from_context(cls, node: Node) -> StackConfig:
@@ -105,6 +111,7 @@ class StackConfig:
             alert_webhook_secret_name=str(get("alertWebhookSecretName", "")) or None,
             alert_webhook_header=str(get("alertWebhookHeader", cls.alert_webhook_header)),
             comment_sentiment=context_flag("commentSentiment", node.try_get_context("commentSentiment")),
+            crm=crm_settings(node.try_get_context),
         )
 
 
@@ -197,3 +204,155 @@ def keep_retiring_indexes(value: object) -> bool:
     :func:`context_flag`: a misspelt value never silently deletes the indexes an upgrade still reads.
     """
     return context_flag("keepRetiringIndexes", value)
+
+
+# -- CRM destinations (docs/crm.md) ------------------------------------------------------------------------
+#: A HubSpot property's internal name (lower case, digits, ``_``) and a Salesforce API name (``Name`` or
+#: ``Name__c``): both go into a JSON key of an input template and, for id properties, into a URL, so
+#: nothing else is accepted.
+HUBSPOT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
+SALESFORCE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
+#: A Secrets Manager secret name (it goes into a ``{{resolve:secretsmanager:…}}`` reference).
+SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+SALESFORCE_API_VERSION = re.compile(r"^v[0-9]{2}\.0$")
+#: ``https://<my domain>.my.salesforce.com`` (or a sandbox's ``--<name>.sandbox.my.salesforce.com``): a host
+#: only, no path, query or credentials.
+SALESFORCE_INSTANCE = re.compile(r"^https://[A-Za-z0-9][A-Za-z0-9.-]{0,250}[A-Za-z0-9]$")
+#: HubSpot allows a private app 100 requests every 10 seconds (Free and Starter; 190 on Professional and
+#: Enterprise): 10 per second fits every tier.
+HUBSPOT_RATE_PER_SECOND = 10
+#: Salesforce sets no per-second limit but a daily allocation per org (Enterprise: 100,000 requests per
+#: 24 hours plus 1,000 per user licence): one answer a second (plus one for the rare account health
+#: change) stays about inside the smallest allocation.
+SALESFORCE_RATE_PER_SECOND = 2
+#: A CRM's rate is shared by its two destinations (answers and accounts), each at least 1 per second.
+MIN_RATE_PER_SECOND = 2
+MAX_RATE_PER_SECOND = 300
+
+
+@dataclass(frozen=True)
+class HubspotSettings:
+    """Where HubSpot writes go: the private-app token's secret, the unique properties that hold the
+    platform's contact and account ids, the properties written (logical field → internal name) and the
+    invocation rate (requests per second)."""
+
+    secret_name: str = "nps/crm/hubspot"  # noqa: S105 - the secret's name, not its value
+    contact_id_property: str = "nps_contact_id"
+    company_id_property: str = "nps_account_id"
+    rate_per_second: int = HUBSPOT_RATE_PER_SECOND
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SalesforceSettings:
+    """Where Salesforce writes go: the instance, the connected app's secret (JSON with ``client_id`` and
+    ``client_secret``), the REST API version, the custom response object and its external id field, the
+    Account external id field, the fields written (logical field → API name) and the rate per second."""
+
+    instance_url: str
+    secret_name: str = "nps/crm/salesforce"  # noqa: S105 - the secret's name, not its value
+    api_version: str = "v62.0"
+    response_object: str = "NPS_Response__c"
+    response_id_field: str = "NPS_Invite_Id__c"
+    account_id_field: str = "NPS_Account_Id__c"
+    rate_per_second: int = SALESFORCE_RATE_PER_SECOND
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CrmSettings:
+    """The CRM destinations that are on (``None``: off, the default)."""
+
+    hubspot: HubspotSettings | None = None
+    salesforce: SalesforceSettings | None = None
+
+
+def crm_settings(get: Callable[[str], object]) -> CrmSettings:
+    """The CRM destinations from CDK context (``get`` is ``node.try_get_context``).
+
+    HubSpot is on with ``crmHubspot=true``; Salesforce with ``crmSalesforceInstanceUrl``. Raises
+    ``ValueError`` (the synth stops with it) for a name that is not a valid property/API name, an
+    instance URL that is not ``https://host``, an API version not like ``v62.0``, a rate outside
+    2–300 per second, or a field map that is not a JSON object of names.
+    """
+    hubspot = None
+    if context_flag("crmHubspot", get("crmHubspot")):
+        hubspot_name = partial(_name, get, pattern=HUBSPOT_NAME)
+        hubspot = HubspotSettings(
+            secret_name=_name(get, "crmHubspotSecretName", HubspotSettings.secret_name, pattern=SECRET_NAME),
+            contact_id_property=hubspot_name("crmHubspotContactIdProperty", HubspotSettings.contact_id_property),
+            company_id_property=hubspot_name("crmHubspotCompanyIdProperty", HubspotSettings.company_id_property),
+            rate_per_second=_rate(get, "crmHubspotRatePerSecond", HUBSPOT_RATE_PER_SECOND),
+            properties=_names(get, "crmHubspotProperties", HUBSPOT_NAME),
+        )
+    salesforce = None
+    instance = get("crmSalesforceInstanceUrl")
+    if instance not in (None, ""):
+        url = str(instance).rstrip("/")
+        if not SALESFORCE_INSTANCE.match(url):
+            raise ValueError(
+                "crmSalesforceInstanceUrl must be https://<my domain>.my.salesforce.com (a host, no path), "
+                f"not {instance!r}"
+            )
+        version = _text(get, "crmSalesforceApiVersion", SalesforceSettings.api_version)
+        if not SALESFORCE_API_VERSION.match(version):
+            raise ValueError(f"crmSalesforceApiVersion must look like v62.0, not {version!r}")
+        salesforce_name = partial(_name, get, pattern=SALESFORCE_NAME)
+        salesforce = SalesforceSettings(
+            instance_url=url,
+            secret_name=_name(get, "crmSalesforceSecretName", SalesforceSettings.secret_name, pattern=SECRET_NAME),
+            api_version=version,
+            response_object=salesforce_name("crmSalesforceResponseObject", SalesforceSettings.response_object),
+            response_id_field=salesforce_name("crmSalesforceResponseIdField", SalesforceSettings.response_id_field),
+            account_id_field=salesforce_name("crmSalesforceAccountIdField", SalesforceSettings.account_id_field),
+            rate_per_second=_rate(get, "crmSalesforceRatePerSecond", SALESFORCE_RATE_PER_SECOND),
+            fields=_names(get, "crmSalesforceFields", SALESFORCE_NAME),
+        )
+    return CrmSettings(hubspot=hubspot, salesforce=salesforce)
+
+
+def _text(get: Callable[[str], object], key: str, default: str) -> str:
+    value = get(key)
+    text = default if value in (None, "") else str(value)
+    if not text.strip():
+        raise ValueError(f"{key} must not be blank")
+    return text
+
+
+def _name(get: Callable[[str], object], key: str, default: str, *, pattern: re.Pattern[str]) -> str:
+    text = _text(get, key, default)
+    if not pattern.match(text):
+        raise ValueError(f"{key} must match {pattern.pattern}, not {text!r}")
+    return text
+
+
+def _rate(get: Callable[[str], object], key: str, default: int) -> int:
+    value = get(key)
+    if value in (None, ""):
+        return default
+    try:
+        rate = int(str(value))
+    except ValueError:
+        raise ValueError(f"{key} must be a whole number of requests per second, not {value!r}") from None
+    if not MIN_RATE_PER_SECOND <= rate <= MAX_RATE_PER_SECOND:
+        raise ValueError(
+            f"{key} must be from {MIN_RATE_PER_SECOND} to {MAX_RATE_PER_SECOND} requests per second, not {rate}"
+        )
+    return rate
+
+
+def _names(get: Callable[[str], object], key: str, pattern: re.Pattern[str]) -> dict[str, str]:
+    """A JSON object (or its text, from ``-c key='{"score": "my_score"}'``) of logical field → CRM name."""
+    value = get(key)
+    if value in (None, ""):
+        return {}
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else value
+    except json.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise ValueError(f'{key} must be a JSON object such as {{"score": "my_score"}}, not {value!r}')
+    for logical, name in parsed.items():
+        if not isinstance(name, str) or not pattern.match(name):
+            raise ValueError(f"{key}: {logical!r} must name a CRM property matching {pattern.pattern}, not {name!r}")
+    return {str(k): str(v) for k, v in parsed.items()}

@@ -8,6 +8,7 @@ from constructs import Construct
 from infra.config import StackConfig
 from infra.constructs.churn import Churn
 from infra.constructs.comment_sentiment import CommentSentiment
+from infra.constructs.crm import CrmDestinations, needs_crm
 from infra.constructs.follow_ups import FollowUps, FollowUpTables
 from infra.constructs.functions import SharedLayers
 from infra.constructs.observability import Observability
@@ -158,6 +159,13 @@ class NpsStack(Stack):
             accounts=storage.accounts,
             routing=routing,
         )
+        # Optional (off by default): scored responses and account health written to HubSpot / Salesforce
+        # by API destinations (docs/crm.md).
+        self.crm = (
+            CrmDestinations(self, "Crm", settings=config.crm, bus=routing.bus, key=storage.key)
+            if needs_crm(config.crm)
+            else None
+        )
         # Last: it watches every function and dead-letter queue the constructs above created.
         self.observability = Observability(self, "Observability", config=config, key=storage.key)
         self.observability.watch(self)
@@ -200,6 +208,8 @@ class NpsStack(Stack):
             "PlanningQueueUrl": self.sending.planning_queue.queue_url,
             "SenderIdentity": self.sending.sender_identity,
         }
+        if self.crm is not None:
+            outputs["CrmDeadLetterQueueUrl"] = self.crm.dead_letters.queue_url
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
         acknowledge_findings(self)
