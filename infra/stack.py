@@ -8,6 +8,7 @@ from constructs import Construct
 from infra.config import StackConfig
 from infra.constructs.churn import Churn
 from infra.constructs.comment_sentiment import CommentSentiment
+from infra.constructs.digest import Digest
 from infra.constructs.follow_ups import FollowUps, FollowUpTables
 from infra.constructs.functions import SharedLayers
 from infra.constructs.observability import Observability
@@ -157,6 +158,21 @@ class NpsStack(Stack):
             surveys=storage.surveys,
             accounts=storage.accounts,
             routing=routing,
+        )
+        # The team's digest: hourly, every survey's digest due at that local hour (docs/digest.md).
+        self.digest = Digest(
+            self,
+            "Digest",
+            platform=platform,
+            surveys=storage.surveys,
+            aggregates=storage.aggregates,
+            responses=storage.responses,
+            accounts=storage.accounts,
+            suppressions=storage.suppressions,
+            routing=routing,
+            sending=self.sending,
+            id_key_secret=storage.id_key,
+            dead_letters=routing.dead_letters,
         )
         # Last: it watches every function and dead-letter queue the constructs above created.
         self.observability = Observability(self, "Observability", config=config, key=storage.key)
