@@ -172,7 +172,6 @@ class NpsStack(Stack):
             routing=routing,
             sending=self.sending,
             id_key_secret=storage.id_key,
-            dead_letters=routing.dead_letters,
         )
         # Last: it watches every function and dead-letter queue the constructs above created.
         self.observability = Observability(self, "Observability", config=config, key=storage.key)

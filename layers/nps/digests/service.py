@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from nps.accounts.health import AccountHealth
 from nps.digests.content import BinaryHealth, DigestContent, HealthChange, digest_content
@@ -171,14 +172,19 @@ class DigestService:
         return content, rendered, report
 
     # -- preview ------------------------------------------------------------------------------------------
-    def preview(self, survey_id: str, now: datetime) -> tuple[Survey, DigestContent, RenderedDigest, str | None]:
-        """The latest digest due at or before ``now`` for ``survey_id``, rendered; nothing sent or written.
-        Raises :class:`UnknownDigestSurvey` or :class:`NoDigest`."""
+    def preview(
+        self, survey_id: str, now: datetime, as_of: date | None = None
+    ) -> tuple[Survey, DigestContent, RenderedDigest, str | None]:
+        """The latest digest due at or before ``now`` (or by the end of the local day ``as_of``) for
+        ``survey_id``, rendered; nothing sent or written. Raises :class:`UnknownDigestSurvey` or
+        :class:`NoDigest`."""
         survey = self.surveys.get(survey_id)
         if survey is None:
             raise UnknownDigestSurvey(f"no survey {survey_id!r}")
         if survey.digest is None:
             raise NoDigest(f'survey {survey_id!r} has no digest: add a "digest" block with recipients (docs/digest.md)')
+        if as_of is not None:
+            now = datetime.combine(as_of, time(23, 59), tzinfo=ZoneInfo(survey.digest.time_zone))
         period = latest_period(survey.digest, now)
         content, rendered, report = self.render(survey, survey.digest, period, now)
         return survey, content, rendered, report

@@ -1,0 +1,185 @@
+"""The team's digest through the digest function on moto: a real wave, taps and comments scored by the
+stream, then the hourly run: sent once per recipient and period, suppressed recipients skipped, surveys
+without a digest untouched, the local hour and weekday honoured, account health changes published."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from functions.digest import handler as digest
+from local import demo
+from local import demo_sending as ds
+from local.environment import LocalStack
+from local.lambda_events import LambdaContext
+from nps.kernel import aws
+from nps.sending.adapters.suppressions import DynamoSuppressionRepository
+from nps.sending.adapters.surveys import DynamoSurveyRepository
+from nps.sending.suppression import SuppressionReason, address_hash
+from nps.sending.surveys import Survey
+
+START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # a Monday
+ANSWERED = START + timedelta(hours=2)
+#: 09:00 in Berlin (CET, UTC+1) the next day: the daily digest's hour; it covers 2026-11-23.
+DUE = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+TEAM = ["team@example.com", "lead@example.com"]
+CONTACTS = (
+    "contact_id,email,account_id,role,revenue,plan\n"
+    "c1,c1@example.com,acme,Decision Maker,120000,pro\n"
+    "c2,c2@example.com,acme,user,,pro\n"
+    "c3,c3@example.com,beta,user,30000,basic\n"
+    "c4,c4@example.com,<b>evil</b>,user,,basic\n"
+    "c5,c5@example.com,,,,basic\n"
+)
+SCORES = {"c1": 2, "c2": 10, "c3": 9, "c5": 8}
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+COMMENTS = {"c1": HOSTILE + " Support never answered.", "c3": "Fast & friendly."}
+DIGEST = {"frequency": "daily", "hour": 9, "time_zone": "Europe/Berlin", "recipients": TEAM}
+
+
+def digest_survey(**changes: Any) -> dict[str, Any]:
+    return {**ds.DEMO_SURVEY, "reminder_days": None, "channels": ["email"], "digest": {**DIGEST, **changes}}
+
+
+@pytest.fixture
+def answered(platform: LocalStack) -> Iterator[LocalStack]:
+    """A survey with a daily digest whose wave was answered on 2026-11-23 (one hostile comment)."""
+    clock = ds.Clock(START)
+    with ds.handlers(clock):
+        ds.create_survey(platform, digest_survey())
+        ds.import_csv(platform, CONTACTS)
+        ds.fire_wave(ds.SURVEY_ID, clock.now)
+        ds.drain_send_queue(platform, clock)
+        links = {link.invite_id: link for link in ds.sent_links(platform)}
+        contact_of = {item["invite_id"]["S"]: item["contact_id"]["S"] for item in ds.invite_items(platform)}
+        for invite_id, link in links.items():
+            contact = contact_of[invite_id]
+            if contact in SCORES:
+                demo.at(ANSWERED)
+                path = urlsplit(link.score_page).path
+                assert demo.Browser("en-US").tap(path, SCORES[contact]) == 200
+                if contact in COMMENTS:
+                    assert demo.Browser("en-US").comment(path, COMMENTS[contact], SCORES[contact]) == 200
+        demo.score_stream(platform)
+    from moto.ses.models import ses_backends
+
+    ses_backends[ds.ACCOUNT_ID][aws.client("ses").meta.region_name].sent_messages.clear()
+    digest.service.cache_clear()
+    yield platform
+    digest.service.cache_clear()
+
+
+def run(at: datetime) -> list[dict[str, Any]]:
+    event = {"source": "aws.events", "detail-type": "Scheduled Event", "time": at.isoformat().replace("+00:00", "Z")}
+    result: list[dict[str, Any]] = digest.lambda_handler(event, LambdaContext())["digests"]
+    return result
+
+
+def health_queue(platform: LocalStack) -> str:
+    """A subscriber's queue for every ``NPS Account Health Changed`` on the bus."""
+    url = aws.client("sqs").create_queue(QueueName="digest-health-subscriber")["QueueUrl"]
+    arn = aws.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = aws.client("events")
+    pattern = {"source": ["nps"], "detail-type": ["NPS Account Health Changed"]}
+    events.put_rule(Name="digest-health", EventBusName=platform.bus_name, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="digest-health", EventBusName=platform.bus_name, Targets=[{"Id": "q", "Arn": arn}])
+    return str(url)
+
+
+def received(url: str) -> list[dict[str, Any]]:
+    messages = aws.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def test_the_digest_reaches_each_recipient_once_with_figures_comments_and_the_report(answered: LocalStack) -> None:
+    # When the hourly run fires at 09:00 Berlin time, and again (a retried invocation, a repeated hour)
+    first = run(DUE)
+    again = run(DUE)
+    # Then each recipient got one digest of 2026-11-23, with the report attached
+    emails = ds.captured_emails()
+    assert sorted(e.to for e in emails) == sorted(TEAM)
+    assert first == [
+        {
+            "survey_id": ds.SURVEY_ID,
+            "period": "daily:2026-11-23",
+            "sent": 2,
+            "already_sent": 0,
+            "suppressed": 0,
+            "failed": 0,
+            "health_events": first[0]["health_events"],
+            "attached": True,
+        }
+    ]
+    assert again[0]["sent"] == 0 and again[0]["already_sent"] == 2
+    email = emails[0]
+    assert email.subject == "Relationship NPS, Q4: NPS digest for 2026-11-23"
+    assert "n = 4" in email.text and "Responses: 4" in email.text
+    # the hostile comment is escaped in the HTML and kept as text in the plain part
+    assert "<script>" not in email.html and "<img" not in email.html
+    assert "&lt;script&gt;" in email.html
+    assert HOSTILE in email.text
+    attachments = [part for part in email.message.iter_attachments()]
+    assert [part.get_filename() for part in attachments] == ["onboarding-q4-report-2026-11-23.html"]
+    assert "<svg" in attachments[0].get_content()
+
+
+def test_a_suppressed_recipient_is_skipped_and_counted(answered: LocalStack) -> None:
+    # Given the lead's address bounced before (the suppress function wrote its keyed hash)
+    DynamoSuppressionRepository(answered.tables["suppressions"]).suppress(
+        address_hash("email", "Lead@Example.com", answered.id_key), SuppressionReason.BOUNCED, "2026-11-01T00:00:00Z"
+    )
+    # When the digest is due
+    outcome = run(DUE)[0]
+    # Then only the team address got it, and the outcome counts the suppressed one
+    assert [e.to for e in ds.captured_emails()] == ["team@example.com"]
+    assert (outcome["sent"], outcome["suppressed"]) == (1, 1)
+
+
+def test_nothing_is_sent_outside_the_local_hour_or_for_a_survey_without_a_digest(answered: LocalStack) -> None:
+    # Given a second survey without a digest
+    plain = {**ds.DEMO_SURVEY, "survey_id": "no-digest", "channels": ["email"]}
+    DynamoSurveyRepository(answered.tables["surveys"]).put(Survey.model_validate(plain))
+    # When the run fires at 08:00 and 10:00 Berlin time (07:00Z, 09:00Z), and at 09:00 Berlin
+    assert run(DUE - timedelta(hours=1)) == [] and run(DUE + timedelta(hours=1)) == []
+    due = run(DUE)
+    # Then only the digest survey's, only at its hour
+    assert [o["survey_id"] for o in due] == [ds.SURVEY_ID]
+    assert len(ds.captured_emails()) == 2
+
+
+def test_a_weekly_digest_is_sent_on_its_weekday_only(answered: LocalStack) -> None:
+    # Given the digest is weekly on Tuesdays at 09:00 Berlin time
+    DynamoSurveyRepository(answered.tables["surveys"]).put(
+        Survey.model_validate(digest_survey(frequency="weekly", weekday="tuesday"))
+    )
+    digest.service.cache_clear()
+    # When the run fires at that hour on Wednesday, then on Tuesday
+    assert run(DUE + timedelta(days=1)) == []
+    outcome = run(DUE)[0]
+    # Then Tuesday's digest covers the seven days before
+    assert outcome["period"] == "weekly:2026-11-17" and outcome["sent"] == 2
+
+
+def test_account_health_changes_are_published_once(answered: LocalStack) -> None:
+    # Given a subscriber to NPS Account Health Changed
+    url = health_queue(answered)
+    # When the digest runs twice
+    run(DUE)
+    run(DUE)
+    # Then acme (its decision maker is a detractor) was published at risk, once, with the contract's shape
+    events = received(url)
+    details = {e["detail"]["account_id"]: e["detail"] for e in events}
+    assert list(details) == ["acme"] and len(events) == 1
+    acme = details["acme"]
+    assert set(acme) == {
+        "schema_version", "survey_id", "account_id", "health", "reasons", "nps", "n", "period", "assessed_at",
+    }  # fmt: skip
+    assert acme["health"] == "at_risk" and "decision_maker_detractor" in acme["reasons"]
+    assert (acme["n"], acme["period"], acme["survey_id"]) == (2, "daily:2026-11-23", ds.SURVEY_ID)
+    # and the digest lists it as newly at risk
+    assert "acme: a decision maker is a detractor" in ds.captured_emails()[0].text
