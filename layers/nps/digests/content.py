@@ -148,7 +148,7 @@ def notable_comments(comments: Sequence[Comment]) -> tuple[NotableComment, ...]:
     :data:`MAX_COMMENT_CHARS` characters. Order: detractors, passives, promoters."""
     chosen: list[NotableComment] = []
     for category, quota in NOTABLE_PER_CATEGORY.items():
-        candidates = [c for c in comments if c.category == category and c.comment and c.comment.strip()]
+        candidates = [c for c in comments if c.category == category and _cut(c.comment or "")]
         candidates.sort(key=_notability)
         for comment in candidates[:quota]:
             chosen.append(
