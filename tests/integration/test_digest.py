@@ -46,9 +46,9 @@ def digest_survey(**changes: Any) -> dict[str, Any]:
     return {**ds.DEMO_SURVEY, "reminder_days": None, "channels": ["email"], "digest": {**DIGEST, **changes}}
 
 
-@pytest.fixture
-def answered(platform: LocalStack) -> Iterator[LocalStack]:
-    """A survey with a daily digest whose wave was answered on 2026-11-23 (one hostile comment)."""
+def answer_a_wave(platform: LocalStack) -> None:
+    """A survey with a daily digest whose wave was answered on 2026-11-23 (one hostile comment); the mails
+    of the wave are forgotten, so only digests are captured after it."""
     clock = ds.Clock(START)
     with ds.handlers(clock):
         ds.create_survey(platform, digest_survey())
@@ -70,6 +70,11 @@ def answered(platform: LocalStack) -> Iterator[LocalStack]:
 
     ses_backends[ds.ACCOUNT_ID][aws.client("ses").meta.region_name].sent_messages.clear()
     digest.service.cache_clear()
+
+
+@pytest.fixture
+def answered(platform: LocalStack) -> Iterator[LocalStack]:
+    answer_a_wave(platform)
     yield platform
     digest.service.cache_clear()
 
@@ -115,15 +120,18 @@ def test_the_digest_reaches_each_recipient_once_with_figures_comments_and_the_re
             "attached": True,
         }
     ]
-    assert again[0]["sent"] == 0 and again[0]["already_sent"] == 2
+    assert again[0]["sent"] == 0
+    assert again[0]["already_sent"] == 2
     email = emails[0]
     assert email.subject == "Relationship NPS, Q4: NPS digest for 2026-11-23"
-    assert "n = 4" in email.text and "Responses: 4" in email.text
+    assert "n = 4" in email.text
+    assert "Responses: 4" in email.text
     # the hostile comment is escaped in the HTML and kept as text in the plain part
-    assert "<script>" not in email.html and "<img" not in email.html
+    assert "<script>" not in email.html
+    assert "<img" not in email.html
     assert "&lt;script&gt;" in email.html
     assert HOSTILE in email.text
-    attachments = [part for part in email.message.iter_attachments()]
+    attachments = list(email.message.iter_attachments())
     assert [part.get_filename() for part in attachments] == ["onboarding-q4-report-2026-11-23.html"]
     assert "<svg" in attachments[0].get_content()
 
@@ -145,7 +153,8 @@ def test_nothing_is_sent_outside_the_local_hour_or_for_a_survey_without_a_digest
     plain = {**ds.DEMO_SURVEY, "survey_id": "no-digest", "channels": ["email"]}
     DynamoSurveyRepository(answered.tables["surveys"]).put(Survey.model_validate(plain))
     # When the run fires at 08:00 and 10:00 Berlin time (07:00Z, 09:00Z), and at 09:00 Berlin
-    assert run(DUE - timedelta(hours=1)) == [] and run(DUE + timedelta(hours=1)) == []
+    assert run(DUE - timedelta(hours=1)) == []
+    assert run(DUE + timedelta(hours=1)) == []
     due = run(DUE)
     # Then only the digest survey's, only at its hour
     assert [o["survey_id"] for o in due] == [ds.SURVEY_ID]
@@ -162,7 +171,8 @@ def test_a_weekly_digest_is_sent_on_its_weekday_only(answered: LocalStack) -> No
     assert run(DUE + timedelta(days=1)) == []
     outcome = run(DUE)[0]
     # Then Tuesday's digest covers the seven days before
-    assert outcome["period"] == "weekly:2026-11-17" and outcome["sent"] == 2
+    assert outcome["period"] == "weekly:2026-11-17"
+    assert outcome["sent"] == 2
 
 
 def test_account_health_changes_are_published_once(answered: LocalStack) -> None:
@@ -174,12 +184,55 @@ def test_account_health_changes_are_published_once(answered: LocalStack) -> None
     # Then acme (its decision maker is a detractor) was published at risk, once, with the contract's shape
     events = received(url)
     details = {e["detail"]["account_id"]: e["detail"] for e in events}
-    assert list(details) == ["acme"] and len(events) == 1
+    assert list(details) == ["acme"]
+    assert len(events) == 1
     acme = details["acme"]
     assert set(acme) == {
         "schema_version", "survey_id", "account_id", "health", "reasons", "nps", "n", "period", "assessed_at",
     }  # fmt: skip
-    assert acme["health"] == "at_risk" and "decision_maker_detractor" in acme["reasons"]
+    assert acme["health"] == "at_risk"
+    assert "decision_maker_detractor" in acme["reasons"]
     assert (acme["n"], acme["period"], acme["survey_id"]) == (2, "daily:2026-11-23", ds.SURVEY_ID)
     # and the digest lists it as newly at risk
     assert "acme: a decision maker is a detractor" in ds.captured_emails()[0].text
+
+
+@pytest.mark.parametrize(("code", "retried"), [("MessageRejected", False), ("Throttling", True)])
+def test_a_refused_send_leaves_no_marker_so_a_later_run_sends_it(
+    answered: LocalStack, monkeypatch: pytest.MonkeyPatch, code: str, retried: bool
+) -> None:
+    # Given SES refuses every message before accepting it (a rejected message, or throttling)
+    from nps.sending.adapters.channels import SendError, SesMailer
+
+    def refuse(self: SesMailer, **message: Any) -> str:
+        raise SendError(f"ses: {code}", retryable=retried)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(SesMailer, "send_email", refuse)
+        # When the digest is due: a retryable refusal fails the invocation (Lambda retries it)
+        if retried:
+            with pytest.raises(SendError):
+                run(DUE)
+        else:
+            refused = run(DUE)[0]
+            assert (refused["sent"], refused["failed"]) == (0, 2)
+    # Then nothing was sent, and the claims were released: the run for the same hour sends both, once
+    assert ds.captured_emails() == []
+    again = run(DUE)[0]
+    assert (again["sent"], again["already_sent"]) == (2, 0)
+    assert sorted(e.to for e in ds.captured_emails()) == sorted(TEAM)
+
+
+def test_a_send_of_unknown_outcome_is_never_repeated(answered: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given SES timed out after the request left (the message may have been sent)
+    from nps.sending.adapters.channels import SendError, SesMailer
+
+    def lost(self: SesMailer, **message: Any) -> str:
+        raise SendError("ses: ReadTimeoutError", retryable=False, maybe_sent=True)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(SesMailer, "send_email", lost)
+        assert run(DUE)[0]["failed"] == 2
+    # When the run is repeated / Then it sends nothing: the markers say "unknown", not "free"
+    assert run(DUE)[0]["already_sent"] == 2
+    assert ds.captured_emails() == []
