@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -236,3 +237,42 @@ def test_a_send_of_unknown_outcome_is_never_repeated(answered: LocalStack, monke
     # When the run is repeated / Then it sends nothing: the markers say "unknown", not "free"
     assert run(DUE)[0]["already_sent"] == 2
     assert ds.captured_emails() == []
+
+
+def test_nps_digest_preview_renders_without_sending(
+    answered: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nps.cli.main import main as cli
+
+    local = ["--local", "--prefix", "test"]
+    # When the team previews the digest due by the end of 2026-11-24 (Berlin), as HTML and as text
+    out = tmp_path / "digest.html"
+    assert (
+        cli([*local, "digest", "preview", ds.SURVEY_ID, "--as-of", "2026-11-24", "--out", str(out)], in_process=True)
+        == 0
+    )
+    assert cli([*local, "digest", "preview", ds.SURVEY_ID, "--as-of", "2026-11-24", "--text"], in_process=True) == 0
+    printed = capsys.readouterr()
+    # Then both show the period's digest; nothing was sent and no marker was written
+    assert "NPS digest: Relationship NPS, Q4" in out.read_text(encoding="utf-8")
+    assert "2026-11-23, compared with 2026-11-22" in printed.out
+    assert "the HTML report would be attached" in printed.err
+    assert ds.captured_emails() == []
+    assert run(DUE)[0]["sent"] == 2
+
+
+def test_nps_digest_preview_of_a_survey_without_a_digest_is_one_line_and_exit_1(
+    answered: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nps.cli.main import main as cli
+
+    plain = {**ds.DEMO_SURVEY, "survey_id": "no-digest", "channels": ["email"]}
+    DynamoSurveyRepository(answered.tables["surveys"]).put(Survey.model_validate(plain))
+    local = ["--local", "--prefix", "test"]
+    assert cli([*local, "digest", "preview", "no-digest"], in_process=True) == 1
+    assert cli([*local, "digest", "preview", "missing"], in_process=True) == 1
+    errors = capsys.readouterr().err.splitlines()
+    assert errors == [
+        "nps: survey 'no-digest' has no digest: add a \"digest\" block with recipients (docs/digest.md)",
+        "nps: no survey 'missing'",
+    ]
