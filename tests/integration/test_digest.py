@@ -119,6 +119,7 @@ def test_the_digest_reaches_each_recipient_once_with_figures_comments_and_the_re
             "failed": 0,
             "health_events": first[0]["health_events"],
             "attached": True,
+            "error": "",
         }
     ]
     assert again[0]["sent"] == 0
@@ -203,6 +204,7 @@ def test_a_refused_send_leaves_no_marker_so_a_later_run_sends_it(
     answered: LocalStack, monkeypatch: pytest.MonkeyPatch, code: str, retried: bool
 ) -> None:
     # Given SES refuses every message before accepting it (a rejected message, or throttling)
+    from nps.digests.service import DigestRunFailed
     from nps.sending.adapters.channels import SendError, SesMailer
 
     def refuse(self: SesMailer, **message: Any) -> str:
@@ -212,7 +214,7 @@ def test_a_refused_send_leaves_no_marker_so_a_later_run_sends_it(
         patched.setattr(SesMailer, "send_email", refuse)
         # When the digest is due: a retryable refusal fails the invocation (Lambda retries it)
         if retried:
-            with pytest.raises(SendError):
+            with pytest.raises(DigestRunFailed):
                 run(DUE)
         else:
             refused = run(DUE)[0]
@@ -276,3 +278,26 @@ def test_nps_digest_preview_of_a_survey_without_a_digest_is_one_line_and_exit_1(
         "nps: survey 'no-digest' has no digest: add a \"digest\" block with recipients (docs/digest.md)",
         "nps: no survey 'missing'",
     ]
+
+
+def test_one_surveys_failure_does_not_keep_the_others_digest_from_going_out(
+    answered: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a second survey with a digest whose figures cannot be read (a failing read, here)
+    from nps.digests.service import DigestRunFailed, DigestService
+
+    other = {**digest_survey(), "survey_id": "broken", "digest": {**DIGEST, "recipients": ["ops@example.com"]}}
+    DynamoSurveyRepository(answered.tables["surveys"]).put(Survey.model_validate(other))
+    real = DigestService.send
+
+    def send(self: DigestService, survey: Survey, *args: Any) -> Any:
+        if survey.survey_id == "broken":
+            raise RuntimeError("read failed")
+        return real(self, survey, *args)
+
+    monkeypatch.setattr(DigestService, "send", send)
+    # When the run is due / Then it fails (so Lambda retries it), after sending the other survey's digest
+    with pytest.raises(DigestRunFailed) as failed:
+        run(DUE)
+    assert [(o.survey_id, o.error) for o in failed.value.outcomes] == [("broken", "RuntimeError"), (ds.SURVEY_ID, "")]
+    assert sorted(e.to for e in ds.captured_emails()) == sorted(TEAM)

@@ -3,15 +3,16 @@
 The digest function runs every hour. A digest is due in the run whose instant falls in the survey's
 local ``hour`` (in its ``time_zone``), every day for a daily digest, on ``weekday`` for a weekly one. It
 covers whole UTC days, as the aggregates are kept: the local date of sending minus one day (daily), or
-the seven days before that local date (weekly); the previous period is the one just before, of equal
-length. A local hour skipped by a daylight-saving change sends nothing that day; a repeated one sends
-once (the markers are per period, :mod:`nps.digests.adapters.markers`).
+the seven days before that local date (weekly), never a UTC day that has not ended yet (east of UTC an
+early local hour is still the previous UTC day: the period then ends a day earlier); the previous period
+is the one just before, of equal length. A local hour skipped by a daylight-saving change sends nothing
+that day; a repeated one sends once (the markers are per period, :mod:`nps.digests.adapters.markers`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from nps.sending.surveys import DigestFrequency, DigestSettings
@@ -46,10 +47,13 @@ class DigestPeriod:
         return f"{self.first.isoformat()} – {self.last.isoformat()}"
 
 
-def period_for(settings: DigestSettings, local_day: date) -> DigestPeriod:
-    """The period a digest sent on ``local_day`` covers: the day before, or the seven days before."""
+def period_for(settings: DigestSettings, local_day: date, utc_day: date | None = None) -> DigestPeriod:
+    """The period a digest sent on ``local_day`` covers: the day before, or the seven days before, ending
+    no later than the last whole UTC day (``utc_day`` is the UTC date of the sending instant: east of UTC an
+    early local hour is still the previous UTC day, whose figures are not complete yet)."""
     days = 1 if settings.frequency is DigestFrequency.DAILY else 7
-    return DigestPeriod(settings.frequency, local_day - timedelta(days=days), local_day - timedelta(days=1))
+    end = local_day if utc_day is None else min(local_day, utc_day)
+    return DigestPeriod(settings.frequency, end - timedelta(days=days), end - timedelta(days=1))
 
 
 def local_now(settings: DigestSettings, now: datetime) -> datetime:
@@ -69,7 +73,7 @@ def due_period(settings: DigestSettings, now: datetime) -> DigestPeriod | None:
         return None
     if settings.frequency is DigestFrequency.WEEKLY and local.weekday() != settings.weekday.number:
         return None
-    return period_for(settings, local.date())
+    return period_for(settings, local.date(), now.astimezone(UTC).date())
 
 
 def latest_period(settings: DigestSettings, now: datetime) -> DigestPeriod:
@@ -78,4 +82,7 @@ def latest_period(settings: DigestSettings, now: datetime) -> DigestPeriod:
     day = local.date() if local.hour >= settings.hour else local.date() - timedelta(days=1)
     if settings.frequency is DigestFrequency.WEEKLY:
         day -= timedelta(days=(day.weekday() - settings.weekday.number) % 7)
-    return period_for(settings, day)
+    # The hourly run of that local hour: the first whole UTC hour in it (30 minutes in, in Adelaide).
+    starts = datetime.combine(day, time(settings.hour), tzinfo=local.tzinfo).astimezone(UTC)
+    run_at = starts if starts.minute == 0 else starts.replace(minute=0) + timedelta(hours=1)
+    return period_for(settings, day, run_at.date())

@@ -80,6 +80,15 @@ class Mailer(Protocol):
 AccountsReader = Callable[[str, DateRange, Granularity], Sequence[AccountHealth]]
 
 
+class DigestRunFailed(RuntimeError):
+    """Some surveys' digests failed in a way a retried run may pass (SES throttling, a read that failed);
+    ``outcomes`` holds every survey's outcome (sent ones included, which a retry will not send again)."""
+
+    def __init__(self, outcomes: list[DigestOutcome], surveys: list[str]) -> None:
+        super().__init__(f"{len(surveys)} survey digest(s) to retry: {', '.join(surveys)}")
+        self.outcomes = outcomes
+
+
 class UnknownDigestSurvey(LookupError):
     """No survey with that id (``nps digest preview``)."""
 
@@ -100,6 +109,8 @@ class DigestOutcome:
     failed: int = 0
     health_events: int = 0
     attached: bool = False
+    #: The kind of error that stopped this survey's digest (its class name; the run then fails, and is retried).
+    error: str = ""
 
 
 @dataclass
@@ -192,8 +203,9 @@ class DigestService:
     # -- the hourly run -----------------------------------------------------------------------------------
     def run(self, now: datetime) -> list[DigestOutcome]:
         """Send every digest due at ``now`` (active surveys with digest settings). Raises
-        :class:`~nps.sending.adapters.channels.SendError` after the other surveys when a send SES refused
-        may pass later (the invocation is then retried; markers keep what was sent from being sent again)."""
+        :class:`DigestRunFailed` after the other surveys when a survey's digest failed in a way that may
+        pass later (a send SES refused for now, a failed read): the invocation is then retried, and the
+        markers keep what was sent from being sent again."""
         outcomes = []
         self.retry_later.clear()
         for survey in self.surveys.all():
@@ -203,9 +215,13 @@ class DigestService:
             period = due_period(settings, now)
             if period is None:
                 continue
-            outcomes.append(self.send(survey, settings, period, now))
+            try:
+                outcomes.append(self.send(survey, settings, period, now))
+            except Exception as error:  # one survey's failure never keeps the others' digests from going out
+                outcomes.append(DigestOutcome(survey.survey_id, period.key, error=type(error).__name__))
+                self.retry_later.append(survey.survey_id)
         if self.retry_later:
-            raise SendError(f"digest: {len(self.retry_later)} survey(s) to retry", retryable=True)
+            raise DigestRunFailed(outcomes, self.retry_later)
         return outcomes
 
     def send(self, survey: Survey, settings: DigestSettings, period: DigestPeriod, now: datetime) -> DigestOutcome:
