@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from nps.digests.service import DigestService
+from nps.digests.service import DigestOutcome, DigestRunFailed, DigestService
 from nps.digests.wiring import digest_service
 from nps.sending.settings import sending_settings
 
@@ -56,7 +56,16 @@ def _now(event: dict[str, Any]) -> datetime:
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """EventBridge invokes with a scheduled event; a failure raises so Lambda retries the invocation."""
-    outcomes = service().run(_now(event))
+    try:
+        outcomes = service().run(_now(event))
+    except DigestRunFailed as failed:
+        _log(failed.outcomes)
+        raise  # Lambda retries the invocation; the markers keep what was sent from being sent again
+    _log(outcomes)
+    return {"digests": [asdict(outcome) for outcome in outcomes]}
+
+
+def _log(outcomes: list[DigestOutcome]) -> None:
     for outcome in outcomes:
         # Counts only: recipients are personal data.
         logger.info(
@@ -70,6 +79,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 "failed": outcome.failed,
                 "health_events": outcome.health_events,
                 "report_attached": outcome.attached,
+                "error": outcome.error,
             },
         )
-    return {"digests": [asdict(outcome) for outcome in outcomes]}

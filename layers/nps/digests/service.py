@@ -20,7 +20,7 @@ from nps.digests.content import BinaryHealth, DigestContent, HealthChange, diges
 from nps.digests.message import MAX_MESSAGE_BYTES, RenderedDigest, mime_digest, render_digest
 from nps.digests.schedule import DigestPeriod, due_period, latest_period
 from nps.events.models import ACCOUNT_HEALTH_CHANGED, AccountHealthChangedDetail
-from nps.events.publisher import Event, Publisher
+from nps.events.publisher import MAX_ENTRIES_PER_CALL, Event, Publisher
 from nps.kernel.formatting import rounded
 from nps.kernel.periods import Granularity, iso_timestamp
 from nps.links.pseudonyms import IdKey
@@ -270,18 +270,28 @@ class DigestService:
         """Publish ``NPS Account Health Changed`` for each change, then record it (a retried run publishes
         only the changes it did not record)."""
         now_iso = iso_timestamp(now)
-        for change in changes:
-            account = change.account
-            detail = AccountHealthChangedDetail(
-                survey_id=survey_id,
-                account_id=account.account_id,
-                health=change.health,
-                reasons=[reason.value for reason in account.reasons] if change.health == "at_risk" else [],
-                nps=rounded(account.latest.nps, 2),
-                n=account.latest.n,
-                period=period.key,
-                assessed_at=now,
+        for start in range(0, len(changes), MAX_ENTRIES_PER_CALL):
+            chunk = changes[start : start + MAX_ENTRIES_PER_CALL]
+            self.publisher.publish(
+                [Event(ACCOUNT_HEALTH_CHANGED, _health_detail(survey_id, c, period, now)) for c in chunk]
             )
-            self.publisher.publish([Event(ACCOUNT_HEALTH_CHANGED, detail)])
-            self.published.record(survey_id, account.account_id, change.health, period.key, now_iso)
+            for change in chunk:
+                self.published.record(survey_id, change.account.account_id, change.health, period.key, now_iso)
         return len(changes)
+
+
+def _health_detail(
+    survey_id: str, change: HealthChange, period: DigestPeriod, now: datetime
+) -> AccountHealthChangedDetail:
+    """The ``NPS Account Health Changed`` detail of one change (reasons only when at risk)."""
+    account = change.account
+    return AccountHealthChangedDetail(
+        survey_id=survey_id,
+        account_id=account.account_id,
+        health=change.health,
+        reasons=[reason.value for reason in account.reasons] if change.health == "at_risk" else [],
+        nps=rounded(account.latest.nps, 2),
+        n=account.latest.n,
+        period=period.key,
+        assessed_at=now,
+    )
