@@ -213,3 +213,15 @@ def test_without_a_report_the_digest_links_it_or_names_the_command() -> None:
 def test_the_digest_speaks_german_when_set() -> None:
     german = SETTINGS.model_copy(update={"locale": "de"})
     assert "NPS-Übersicht" in render_digest(content(), SURVEY, german).subject
+
+
+@given(st.text(min_size=1, max_size=400), st.text(alphabet="<>&\"'abc ", min_size=1, max_size=40))
+def test_any_comment_and_survey_name_reach_the_html_escaped(comment: str, name: str) -> None:
+    from markupsafe import escape
+
+    digest = content(comments=[Said(1, "detractor", comment)], title=name)
+    rendered = render_digest(digest, SURVEY, SETTINGS)
+    for shown in digest.comments:
+        assert str(escape(shown.text)) in rendered.html
+    assert str(escape(name)) in rendered.html
+    assert "<script" not in rendered.html.lower()
