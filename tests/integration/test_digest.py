@@ -301,3 +301,16 @@ def test_one_surveys_failure_does_not_keep_the_others_digest_from_going_out(
         run(DUE)
     assert [(o.survey_id, o.error) for o in failed.value.outcomes] == [("broken", "RuntimeError"), (ds.SURVEY_ID, "")]
     assert sorted(e.to for e in ds.captured_emails()) == sorted(TEAM)
+
+
+def test_survey_put_says_when_the_digest_goes_and_to_how_many_never_to_whom(
+    platform: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nps.cli.main import main as cli
+
+    path = tmp_path / "survey.json"
+    path.write_text(json.dumps(digest_survey(frequency="weekly", weekday="friday")), encoding="utf-8")
+    assert cli(["--local", "--prefix", "test", "survey", "put", str(path)], in_process=True) == 0
+    printed = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert printed["digest"] == "weekly friday 09:00 Europe/Berlin, 2 recipient(s)"
+    assert "example.com" not in json.dumps(printed)
