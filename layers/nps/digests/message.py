@@ -10,6 +10,7 @@ names the ``nps html`` command that writes the report.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -36,11 +37,13 @@ class RenderedDigest:
     attachment_name: str | None
 
 
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
 def fill(text: str, **values: object) -> str:
-    """``text`` with each ``{name}`` replaced (catalog placeholders; values escaped where rendered)."""
-    for name, value in values.items():
-        text = text.replace("{" + name + "}", str(value))
-    return text
+    """``text`` with each ``{name}`` of ``values`` replaced in one pass (a value holding ``{period}`` stays
+    as written); catalog placeholders only, values escaped where rendered."""
+    return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), text)
 
 
 def report_command(content: DigestContent) -> str:

@@ -225,3 +225,9 @@ def test_any_comment_and_survey_name_reach_the_html_escaped(comment: str, name: 
         assert str(escape(shown.text)) in rendered.html
     assert str(escape(name)) in rendered.html
     assert "<script" not in rendered.html.lower()
+
+
+def test_a_survey_name_with_a_placeholder_is_shown_as_written() -> None:
+    digest = content(title="Q{period} {title}")
+    subject = render_digest(digest, SURVEY, SETTINGS).subject
+    assert subject == "Q{period} {title}: NPS digest for 2026-11-23 – 2026-11-29"
