@@ -314,3 +314,26 @@ def test_survey_put_says_when_the_digest_goes_and_to_how_many_never_to_whom(
     printed = json.loads(capsys.readouterr().out.splitlines()[0])
     assert printed["digest"] == "weekly friday 09:00 Europe/Berlin, 2 recipient(s)"
     assert "example.com" not in json.dumps(printed)
+
+
+def test_nps_digest_send_sends_the_latest_digest_once_alongside_the_function(
+    answered: LocalStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nps.cli.main import main as cli
+
+    # Given it is 2026-11-24 10:00 UTC (the daily digest of 2026-11-23 is the latest due)
+    monkeypatch.setattr("nps.cli.digests.datetime", _Frozen)
+    local = ["--local", "--prefix", "test"]
+    # When the team sends it from the CLI, then the hourly function runs for the same period
+    assert cli([*local, "digest", "send", ds.SURVEY_ID], in_process=True) == 0
+    printed = json.loads(capsys.readouterr().out.splitlines()[-1])
+    # Then the CLI sent it to both, and the function sends nothing more
+    assert (printed["period"], printed["sent"], printed["suppressed"]) == ("daily:2026-11-23", 2, 0)
+    assert run(DUE)[0]["already_sent"] == 2
+    assert len(ds.captured_emails()) == 2
+
+
+class _Frozen(datetime):
+    @classmethod
+    def now(cls, tz: Any = None) -> _Frozen:
+        return cls(2026, 11, 24, 10, 0, tzinfo=UTC)
