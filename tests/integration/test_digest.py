@@ -337,3 +337,15 @@ class _Frozen(datetime):
     @classmethod
     def now(cls, tz: Any = None) -> _Frozen:
         return cls(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+def test_a_report_too_large_to_attach_is_left_out_and_the_digest_says_how_to_get_it(answered: LocalStack) -> None:
+    # Given messages may hold less than the report (SES takes 10 MB; here 20 KB)
+    digest.service().max_message_bytes = 20_000
+    # When the digest is due
+    outcome = run(DUE)[0]
+    # Then it is sent without the attachment and names the command that writes the report
+    assert (outcome["sent"], outcome["attached"]) == (2, False)
+    email = ds.captured_emails()[0]
+    assert list(email.message.iter_attachments()) == []
+    assert "nps html onboarding-q4 --from 2026-11-23 --to 2026-11-23" in email.text
