@@ -9,6 +9,7 @@ from infra.config import StackConfig
 from infra.constructs.churn import Churn
 from infra.constructs.comment_sentiment import CommentSentiment
 from infra.constructs.crm import CrmDestinations, needs_crm
+from infra.constructs.digest import Digest
 from infra.constructs.follow_ups import FollowUps, FollowUpTables
 from infra.constructs.functions import SharedLayers
 from infra.constructs.observability import Observability
@@ -165,6 +166,20 @@ class NpsStack(Stack):
             CrmDestinations(self, "Crm", settings=config.crm, bus=routing.bus, key=storage.key)
             if needs_crm(config.crm)
             else None
+        )
+        # The team's digest: hourly, every survey's digest due at that local hour (docs/digest.md).
+        self.digest = Digest(
+            self,
+            "Digest",
+            platform=platform,
+            surveys=storage.surveys,
+            aggregates=storage.aggregates,
+            responses=storage.responses,
+            accounts=storage.accounts,
+            suppressions=storage.suppressions,
+            routing=routing,
+            sending=self.sending,
+            id_key_secret=storage.id_key,
         )
         # Last: it watches every function and dead-letter queue the constructs above created.
         self.observability = Observability(self, "Observability", config=config, key=storage.key)

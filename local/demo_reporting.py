@@ -159,4 +159,9 @@ def run(stack: LocalStack, survey_id: str, rng: random.Random, now: datetime | N
         return status
     OUTPUT.mkdir(exist_ok=True)
     out = OUTPUT / f"{survey_id}-report.html"
-    return nps([*common, "html", survey_id, *window, "--out", str(out)], in_process=True)
+    status = nps([*common, "html", survey_id, *window, "--out", str(out)], in_process=True)
+    if status:
+        return status
+    from local import demo_digest
+
+    return demo_digest.run(stack, survey_id, OUTPUT, now)

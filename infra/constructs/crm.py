@@ -34,11 +34,8 @@ from constructs import Construct
 
 from infra.config import CrmSettings, HubspotSettings, SalesforceSettings
 from infra.constructs.queues import TARGET_MAX_EVENT_AGE, TARGET_RETRY_ATTEMPTS, encrypted_queue
-from nps.events.names import EVENT_SOURCE, RESPONSE_RETRACTED, RESPONSE_SCORED
+from nps.events.names import ACCOUNT_HEALTH_CHANGED, EVENT_SOURCE, RESPONSE_RETRACTED, RESPONSE_SCORED
 
-#: Published by the accounts capability (source ``nps``); the name is the contract's, kept here until the
-#: event's model joins :mod:`nps.events.names`.
-ACCOUNT_HEALTH_CHANGED = "NPS Account Health Changed"
 #: The source to put a dead-lettered event back on the bus with: the CRM rules match it as well as ``nps``,
 #: and no other rule does, so a redrive reaches the CRMs only (docs/crm.md, "Failures, retries and redrive").
 REDRIVE_SOURCE = "nps.crm-redrive"

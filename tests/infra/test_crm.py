@@ -17,7 +17,6 @@ from moto.events.models import EventPattern
 
 from infra.app import build_app
 from infra.constructs.crm import (
-    ACCOUNT_HEALTH_CHANGED,
     ALL_FIELDS,
     HEALTH_FIELDS,
     REDRIVE_SOURCE,
@@ -26,7 +25,8 @@ from infra.constructs.crm import (
     split_rate,
 )
 from nps.events.details import response_scored
-from nps.events.models import ID_PATTERN, ResponseRetractedDetail, ResponseScoredDetail
+from nps.events.models import ID_PATTERN, AccountHealthChangedDetail, ResponseRetractedDetail, ResponseScoredDetail
+from nps.events.names import ACCOUNT_HEALTH_CHANGED
 from nps.kernel.categories import Category, categorize
 from tests.infra.input_transformer import InvalidBody, apply_json, extract
 
@@ -146,16 +146,16 @@ def scored_event(ids: Ids = Ids(), score: int = 3, previous: int | None = None, 
 
 
 def health_event(**overrides: Any) -> dict[str, Any]:
-    """``NPS Account Health Changed`` as its contract describes it (its model is another change's)."""
+    """``NPS Account Health Changed`` (valid against its model unless ``overrides`` say otherwise)."""
     detail = {
         "schema_version": "1.0",
         "survey_id": "onboarding",
         "account_id": "acme-1",
         "health": "at_risk",
-        "reasons": ["low_nps", "detractor_share"],
+        "reasons": ["nps_fell", "more_detractors"],
         "nps": -12.5,
         "n": 14,
-        "period": "2026-Q4",
+        "period": "weekly:2026-11-30",
         "assessed_at": "2026-12-03T09:00:00Z",
         **overrides,
     }
@@ -444,17 +444,20 @@ def test_every_answer_field_a_crm_receives_is_safe_by_the_events_contract(model:
         assert safe_by_contract(schema), f"{key}: {name} can hold text the transformer would not escape: {schema}"
 
 
-#: ``NPS Account Health Changed`` as its contract describes it (JSON Schema of each field).
-HEALTH_CONTRACT: dict[str, dict[str, Any]] = {
-    "account_id": {"type": "string", "pattern": ID_PATTERN},
-    "survey_id": {"type": "string", "pattern": ID_PATTERN},
-    "health": {"enum": ["at_risk", "healthy"]},
-    "nps": {"type": "number"},  # or null: a separate rule, which does not copy it
-    "n": {"type": "integer"},
-    "assessed_at": {"type": "string", "format": "date-time"},
-    "period": {"type": "string"},
-    "reasons": {"type": "array", "items": {"type": "string"}},
-}
+def _health_contract() -> dict[str, dict[str, Any]]:
+    """``NPS Account Health Changed``'s JSON Schema per field (its model's), ``nps`` as its number branch (a
+    null ``nps`` goes by a separate rule, which does not copy it)."""
+    root = AccountHealthChangedDetail.model_json_schema()
+    fields = {name: resolve(schema, root) for name, schema in root["properties"].items()}
+    fields["nps"] = next(branch for branch in fields["nps"]["anyOf"] if branch.get("type") == "number")
+    return fields
+
+
+HEALTH_CONTRACT = _health_contract()
+
+
+def test_the_sample_health_event_is_one_the_digest_could_publish() -> None:
+    AccountHealthChangedDetail.model_validate(health_event()["detail"])
 
 
 def test_every_account_field_a_crm_receives_is_safe_by_its_contract_and_the_unsafe_ones_stay_out() -> None:

@@ -12,8 +12,9 @@ from tests.permissions.template import DeployedTemplate, deployed_template
 pytestmark = pytest.mark.infra
 
 #: The functions that compute invite ids or suppression keys, and only they, read the id key.
-# web: web invite, state and rate-counter ids; share: anonymous and identified response ids.
-ID_KEY_READERS = {"planner", "deliver", "suppress", "unsubscribe", "follow_up", "web", "share"}
+# web: web invite, state and rate-counter ids; share: anonymous and identified response ids; digest: the
+# suppression keys of the team's addresses and its per-recipient sent markers.
+ID_KEY_READERS = {"planner", "deliver", "suppress", "unsubscribe", "follow_up", "web", "share", "digest"}
 
 
 @pytest.fixture(scope="module")

@@ -100,6 +100,16 @@ ACCESS["churn"] = {
     "Surveys": {"Scan"},
     "Accounts": {"GetItem", "PutItem", "UpdateItem"},
 }
+#: The team's digest: the definitions (scan) and its sent markers beside them (claim, settle, release); the
+#: figures (aggregates, by query and the account items by key); the comments' answers by key; the account
+#: profiles and the health it last published; the recipients' suppressions (docs/digest.md).
+ACCESS["digest"] = {
+    "Surveys": {"DeleteItem", "PutItem", "Scan", "UpdateItem"},
+    "Aggregates": {"BatchGetItem", "Query"},
+    "Responses": {"BatchGetItem"},
+    "Accounts": {"BatchGetItem", "PutItem"},
+    "Suppressions": {"BatchGetItem"},
+}
 ITEM_ACTIONS = {
     "BatchGetItem", "BatchWriteItem", "ConditionCheckItem", "DeleteItem", "GetItem", "PutItem", "Query", "Scan",
     "UpdateItem",
@@ -166,6 +176,7 @@ INDEX_QUERIES: dict[str, set[str]] = {
     "report": {"Aggregates/by_survey_period", "Responses/by_survey_shard", "Responses/by_survey"},
     "sweep_invites": {"Invites/in_flight"},
     "churn": {"Invites/by_contact"},
+    "digest": {"Aggregates/by_survey_period", "Responses/by_survey_shard", "Responses/by_survey"},
 }
 
 

@@ -41,7 +41,11 @@ def demo_output(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
             status = demo.main()
         html = (folder / "demo-output" / f"{demo.SURVEY_ID}-report.html").read_text(encoding="utf-8")
-        yield {"status": status, "stdout": out.getvalue(), "html": html}
+        digest = {
+            suffix: (folder / "demo-output" / f"digest-{demo.SURVEY_ID}.{suffix}").read_text(encoding="utf-8")
+            for suffix in ("html", "txt")
+        }
+        yield {"status": status, "stdout": out.getvalue(), "html": html, "digest": digest}
     finally:
         os.chdir(here)
         patch.undo()
@@ -170,3 +174,16 @@ def test_the_demo_prints_referral_kpis_and_churn_checked_against_a_recount(demo_
     assert "Check: asks, clicks and joins, and churn by last category, equal a direct recount" in text
     # The functions' own logs stay out of the printout
     assert '"level":"INFO"' not in text
+
+
+def test_the_demo_writes_the_digest_the_digest_function_sent(demo_output: dict[str, Any]) -> None:
+    # Given the demo survey's weekly digest, sent by the digest function on moto
+    assert "Digest (weekly:" in demo_output["stdout"]
+    assert "report attached: onboarding-q4-report-" in demo_output["stdout"]
+    # Then its HTML and text parts were written, with the NPS, its change and the accounts section
+    html, text = demo_output["digest"]["html"], demo_output["digest"]["txt"]
+    assert f"NPS digest: {SURVEY_NAME}" in text
+    assert re.search(r"^NPS: [+-]?\d+\.\d$", text, re.MULTILINE)
+    assert "Accounts newly at risk" in text
+    assert html.startswith("<!doctype html>")
+    assert "cx-team@example.com" not in demo_output["stdout"]

@@ -213,3 +213,20 @@ def test_a_referral_click_and_a_join_are_allowed_for_the_redirect_and_the_joins_
     assert violations(uses) == []
     referral.service.cache_clear()
     referral_joins.ledger.cache_clear()
+
+
+def test_the_digest_run_is_allowed_for_the_digest_function(platform: LocalStack) -> None:
+    # Given an answered wave of a survey with a daily digest (accounts included)
+    from tests.integration import test_digest as digests
+
+    digests.answer_a_wave(platform)
+    url = digests.health_queue(platform)
+    # When the hourly run sends the digest, a retry finds it sent, and an account health change is published
+    with RECORDER.capture() as uses:
+        assert digests.run(digests.DUE)[0]["sent"] == 2
+        assert digests.run(digests.DUE)[0]["already_sent"] == 2
+    # Then every call of the digest function is allowed by its role, the key and the SES identity included
+    assert digests.received(url)
+    actions = {action for action, _ in used(uses, "function:digest")}
+    assert {"dynamodb:PutItem", "dynamodb:BatchGetItem", "ses:SendRawEmail", "events:PutEvents"} <= actions
+    assert violations(uses) == []

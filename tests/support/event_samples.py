@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nps.events.models import (
+    ACCOUNT_HEALTH_CHANGED,
     COMMENT_RECEIVED,
     CONTACT_UNSUBSCRIBED,
     FOLLOW_UP_ALERT,
@@ -153,5 +154,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "segments": dict(_SEGMENTS),
         "target": "referral",
         "clicked_at": "2026-11-24T08:02:11.000000Z",
+    },
+    ACCOUNT_HEALTH_CHANGED: {
+        "schema_version": "1.0",
+        "survey_id": "onboarding-q4",
+        "account_id": "acme",
+        "health": "at_risk",
+        "reasons": ["decision_maker_detractor", "nps_fell"],
+        "nps": -33.33,
+        "n": 6,
+        "period": "weekly:2026-11-23",
+        "assessed_at": "2026-11-30T08:00:00Z",
     },
 }

@@ -93,7 +93,19 @@ def put_survey(survey: Survey) -> int:
     schedules = SurveySchedules(group, planner, role, dead_letters) if group and planner and role else None
     expression = schedules.sync(survey) if schedules else None
     sms = survey_sms_lengths(survey)
-    print(json.dumps({"survey_id": survey.survey_id, "schedule": expression, "sms": [s.as_dict() for s in sms]}))
+    digest = survey.digest
+    when = None
+    if digest is not None:
+        # The digest's schedule and how many people get it (never their addresses: docs/digest.md).
+        day = "" if digest.frequency.value == "daily" else f" {digest.weekday.value}"
+        people = f"{len(digest.recipients)} recipient(s)"
+        when = f"{digest.frequency.value}{day} {digest.hour:02d}:00 {digest.time_zone}, {people}"
+        when += "" if digest.enabled else " (off)"
+    print(
+        json.dumps(
+            {"survey_id": survey.survey_id, "schedule": expression, "digest": when, "sms": [s.as_dict() for s in sms]}
+        )
+    )
     for text in sms:
         if text.length.segments > 2:
             print(

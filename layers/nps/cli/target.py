@@ -114,4 +114,5 @@ def _local_outputs(prefix: str) -> dict[str, str]:
         return outputs
     if identities:
         outputs["SenderIdentity"] = sorted(identities)[0]
+    outputs["SesConfigurationSet"] = f"{prefix}-sending"  # local.environment.create_sending's name
     return outputs

@@ -19,6 +19,7 @@ from pydantic import (
 from nps.events.consumed import CHURN_ID_MAX_LENGTH, CHURN_ID_PATTERN, REASON_CODE_PATTERN, churn_instant, fold_code
 from nps.events.fields import Channel, Id, SegmentValues, SendChannel
 from nps.events.names import (
+    ACCOUNT_HEALTH_CHANGED,
     COMMENT_RECEIVED,
     CONTACT_UNSUBSCRIBED,
     CUSTOMER_CHURNED,
@@ -37,6 +38,7 @@ from nps.reasons.scales import CES_MAX, CES_MIN, CSAT_MAX, CSAT_MIN, MAX_THEMES_
 
 # The contract's names and field types live in lighter modules; they are part of this module's interface too.
 __all__ = [
+    "ACCOUNT_HEALTH_CHANGED",
     "COMMENT_RECEIVED",
     "CONTACT_UNSUBSCRIBED",
     "CUSTOMER_CHURNED",
@@ -49,6 +51,7 @@ __all__ = [
     "REFERRAL_CLICKED",
     "RESPONSE_RETRACTED",
     "RESPONSE_SCORED",
+    "AccountHealthChangedDetail",
     "AnswerDetail",
     "Channel",
     "CommentReceivedDetail",
@@ -316,6 +319,29 @@ class ReferralClickedDetail(AnswerDetail):
 
     target: Literal["referral", "review"]
     clicked_at: datetime
+
+
+class AccountHealthChangedDetail(BaseModel):
+    """``detail`` of ``NPS Account Health Changed``: an account's health changed since the previous digest
+    of a survey (docs/digest.md). Published once per account and change by the digest function.
+
+    ``health`` is ``at_risk`` or ``healthy`` (every health but at risk: watch, healthy, no answers);
+    ``reasons`` the codes of docs/accounts.md (empty when healthy); ``nps`` (−100…+100, null without
+    answers) and ``n`` are those of the account's latest answered month or quarter; ``period`` the digest
+    period (``daily:2026-12-02``, ``weekly:2026-11-26``); ``assessed_at`` when it was assessed. Ids only.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    schema_version: Literal["1.0"] = "1.0"
+    survey_id: Id
+    account_id: Id
+    health: Literal["at_risk", "healthy"]
+    reasons: list[Literal["decision_maker_detractor", "nps_fell", "no_answer", "more_detractors"]]
+    nps: Annotated[float, Field(ge=-100, le=100)] | None
+    n: Annotated[int, Field(ge=0)]
+    period: Annotated[str, StringConstraints(pattern=r"^(daily|weekly):[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    assessed_at: datetime
 
 
 # -- Events the platform consumes ---------------------------------------------------------------------------

@@ -18,6 +18,8 @@ FOLLOW_UP_OPENED = "NPS Follow-up Opened"
 FOLLOW_UP_RESOLVED = "NPS Follow-up Resolved"
 FOLLOW_UP_ALERT = "NPS Follow-up Alert"
 REFERRAL_CLICKED = "NPS Referral Clicked"
+#: An account's health (at risk or not) changed since the previous digest of a survey (nps.digests).
+ACCOUNT_HEALTH_CHANGED = "NPS Account Health Changed"
 #: An inbound business event from the team's referral program (its own ``source``, never ``nps``).
 REFERRAL_JOINED = "Referral Joined"
 

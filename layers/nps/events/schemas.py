@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from nps.events.models import (
+    ACCOUNT_HEALTH_CHANGED,
     COMMENT_RECEIVED,
     CONTACT_UNSUBSCRIBED,
     CUSTOMER_CHURNED,
@@ -26,6 +27,7 @@ from nps.events.models import (
     REFERRAL_CLICKED,
     RESPONSE_RETRACTED,
     RESPONSE_SCORED,
+    AccountHealthChangedDetail,
     CommentReceivedDetail,
     ContactUnsubscribedDetail,
     CustomerChurnedDetail,
@@ -49,6 +51,7 @@ DETAIL_MODELS: dict[str, type[BaseModel]] = {
     FOLLOW_UP_RESOLVED: FollowUpResolvedDetail,
     FOLLOW_UP_ALERT: FollowUpAlertDetail,
     REFERRAL_CLICKED: ReferralClickedDetail,
+    ACCOUNT_HEALTH_CHANGED: AccountHealthChangedDetail,
 }
 
 #: Business events the platform consumes (published by the team's services with any source but ``nps``).

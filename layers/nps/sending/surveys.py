@@ -32,7 +32,8 @@ from nps.kernel.normalising import BIDI_CONTROLS, segment_values
 from nps.reasons.definition import Reasons
 from nps.reasons.questions import FollowUpQuestions
 from nps.reasons.scales import RESERVED_DIMENSIONS
-from nps.sending.addresses import EMAIL_RE
+from nps.sending.addresses import EMAIL_RE, is_email
+from nps.sending.time_zones import check_time_zone
 
 #: Dimensions whose slices the platform writes itself: the driver, the themes and the account.
 _RESERVED = RESERVED_DIMENSIONS | {ACCOUNT_DIMENSION}
@@ -381,6 +382,84 @@ class ShareLink(BaseModel):
         return self.mode is ShareLinkMode.IDENTIFIED or self.count_in_nps
 
 
+class DigestFrequency(StrEnum):
+    """How often the team's digest of a survey is sent."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class Weekday(StrEnum):
+    """A weekly digest's day (the local day it is sent on)."""
+
+    MONDAY = "monday"
+    TUESDAY = "tuesday"
+    WEDNESDAY = "wednesday"
+    THURSDAY = "thursday"
+    FRIDAY = "friday"
+    SATURDAY = "saturday"
+    SUNDAY = "sunday"
+
+    @property
+    def number(self) -> int:
+        """Monday 0 … Sunday 6 (``date.weekday()``)."""
+        return list(Weekday).index(self)
+
+
+#: The most people one survey's digest goes to (each is one message: SES answers per recipient).
+MAX_DIGEST_RECIPIENTS = 20
+
+
+def _recipient(value: str) -> str:
+    """A team address: an email address like the survey's sender (ASCII, no display name), stored in lower
+    case so one person is listed (and mailed) once. The error never repeats the address (personal data)."""
+    text = value.strip()
+    if not is_email(text):
+        raise ValueError("each recipient must be one email address (ASCII, no name, e.g. team@example.com)")
+    return text.lower()
+
+
+DigestRecipient = Annotated[str, StringConstraints(max_length=254), AfterValidator(_recipient)]
+
+
+class DigestSettings(BaseModel):
+    """The team's digest of a survey (docs/digest.md): how often, when (local hour in ``time_zone``), to whom.
+
+    Daily: sent every day at ``hour`` local time, covering the day before (UTC days, as the aggregates are
+    kept). Weekly: sent on ``weekday`` at ``hour``, covering the seven days before. ``report_url`` (https),
+    when set, is linked from the digest; the HTML report is attached in any case when it fits.
+    Recipients are personal data: never logged, never in events (outcomes count them).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    enabled: bool = True
+    frequency: DigestFrequency = DigestFrequency.WEEKLY
+    #: The local day of a weekly digest (ignored by a daily one).
+    weekday: Weekday = Weekday.MONDAY
+    #: The local hour (0–23) the digest is sent at.
+    hour: Annotated[int, Field(ge=0, le=23)] = 8
+    #: An IANA time zone with a region (``Europe/Berlin``) or ``UTC`` (:mod:`nps.sending.time_zones`).
+    time_zone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
+    recipients: Annotated[list[DigestRecipient], Field(min_length=1, max_length=MAX_DIGEST_RECIPIENTS)]
+    #: Where the team reads the full HTML report (linked from the digest), if it is hosted somewhere.
+    report_url: HttpsUrl | None = None
+    #: The digest's language (one of the catalog's locales; English by default).
+    locale: str = "en"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _place(cls, value: str) -> str:
+        return check_time_zone(value)
+
+    @field_validator("recipients")
+    @classmethod
+    def _distinct_recipients(cls, recipients: list[str]) -> list[str]:
+        if len(set(recipients)) != len(recipients):
+            raise ValueError("each recipient may be listed once (addresses compare without case)")
+        return recipients
+
+
 class Survey(BaseModel):
     """A survey definition, as stored in the surveys table and given to the CLI as JSON."""
 
@@ -428,6 +507,8 @@ class Survey(BaseModel):
     #: The questions after the score (driver, CSAT, CES) and the comment themes (nps.reasons.definition);
     #: asks nothing more unless set.
     reasons: Reasons = Field(default_factory=Reasons)
+    #: The team's scheduled digest email (docs/digest.md); none unless set.
+    digest: DigestSettings | None = None
     active: bool = True
 
     @field_validator("channels")
@@ -475,6 +556,7 @@ class Survey(BaseModel):
             {*self.locales, self.default_locale, *self.question, *self.follow_up_question, *written}.union(
                 self.sms_text, self.sms_reminder_text, self.reasons.text_locales()
             ).difference(supported)
+            | ({self.digest.locale} - supported if self.digest is not None else set())
         )
         if unknown:
             raise ValueError(f"unsupported locale(s) {', '.join(unknown)}; supported: {sorted(supported)}")

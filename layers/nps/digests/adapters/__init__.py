@@ -1,0 +1,1 @@
+"""The digest's stores: sent markers (surveys table) and published account health (accounts table)."""
