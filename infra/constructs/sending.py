@@ -263,9 +263,11 @@ class Sending(Construct):
             },
             timeout=Duration.seconds(DELIVER_TIMEOUT_SECONDS),
         )
-        grant_items(invites, self.deliver, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        # DeleteItem: a queued invite of a contact erased meanwhile (nps.sending.delivery, docs/privacy.md).
+        grant_items(invites, self.deliver, "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
         grant_items(aggregates, self.deliver, "dynamodb:UpdateItem")
-        grant_items(contacts, self.deliver, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        # ConditionCheckItem: the claim of a send checks, in its transaction, that the contact was not erased.
+        grant_items(contacts, self.deliver, "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem")
         grant_items(surveys, self.deliver, "dynamodb:GetItem", "dynamodb:PutItem")
         # PutItem: a STOP seen at send time; DeleteItem (+ the audit's PutItem): lifting it once SNS says the
         # number is opted in again (nps.sending.lifting.follow_sns).

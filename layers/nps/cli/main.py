@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from nps import __version__
-from nps.cli import accounts, churn, invites, keys, programs, referrals, reports, smoke, suppressions
+from nps.cli import accounts, churn, contacts, invites, keys, programs, referrals, reports, smoke, suppressions
 from nps.cli.common import EXIT_REQUEST, EXIT_TARGET, EXIT_USAGE, CliError, check_endpoints, region, stack_name
 from nps.cli.failures import explain
 from nps.cli.target import LOCAL_PREFIX, Target, TargetError, from_stack, local
@@ -35,6 +35,7 @@ COMMAND_GROUPS: tuple[ModuleType, ...] = (
     invites,
     smoke,
     suppressions,
+    contacts,
     keys,
 )
 

@@ -18,6 +18,8 @@ FOLLOW_UP_OPENED = "NPS Follow-up Opened"
 FOLLOW_UP_RESOLVED = "NPS Follow-up Resolved"
 FOLLOW_UP_ALERT = "NPS Follow-up Alert"
 REFERRAL_CLICKED = "NPS Referral Clicked"
+#: A contact was erased from every store (counts only, no address): subscribers erase their copies too.
+CONTACT_ERASED = "NPS Contact Erased"
 #: An inbound business event from the team's referral program (its own ``source``, never ``nps``).
 REFERRAL_JOINED = "Referral Joined"
 

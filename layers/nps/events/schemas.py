@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from nps.events.models import (
     COMMENT_RECEIVED,
+    CONTACT_ERASED,
     CONTACT_UNSUBSCRIBED,
     CUSTOMER_CHURNED,
     EVENT_SOURCE,
@@ -27,6 +28,7 @@ from nps.events.models import (
     RESPONSE_RETRACTED,
     RESPONSE_SCORED,
     CommentReceivedDetail,
+    ContactErasedDetail,
     ContactUnsubscribedDetail,
     CustomerChurnedDetail,
     FollowUpAlertDetail,
@@ -49,6 +51,7 @@ DETAIL_MODELS: dict[str, type[BaseModel]] = {
     FOLLOW_UP_RESOLVED: FollowUpResolvedDetail,
     FOLLOW_UP_ALERT: FollowUpAlertDetail,
     REFERRAL_CLICKED: ReferralClickedDetail,
+    CONTACT_ERASED: ContactErasedDetail,
 }
 
 #: Business events the platform consumes (published by the team's services with any source but ``nps``).
