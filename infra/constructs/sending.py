@@ -234,7 +234,9 @@ class Sending(Construct):
             "dynamodb:DeleteItem",
             "dynamodb:UpdateItem",
         )
-        grant_items(contacts, self.planner, "dynamodb:GetItem", "dynamodb:Query")
+        grant_items(contacts, self.planner, "dynamodb:GetItem")
+        # Audience pages: the table itself, not the contacts' by_contact_id index (the timeline's and erasure's).
+        grant_index_query(contacts, self.planner, None)
         grant_items(suppressions, self.planner, "dynamodb:BatchGetItem")
         grant_items(invites, self.planner, "dynamodb:PutItem")
         self.send_queue.grant_send_messages(self.planner)

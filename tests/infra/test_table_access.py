@@ -184,6 +184,9 @@ INDEX_QUERIES: dict[str, set[str]] = {
     "report": {"Aggregates/by_survey_period", "Responses/by_survey_shard", "Responses/by_survey"},
     "sweep_invites": {"Invites/in_flight"},
     "churn": {"Invites/by_contact"},
+    # A contact's records: its audiences, then its sent invites (docs/privacy.md).
+    "contact_timeline": {"Contacts/by_contact_id", "Invites/by_contact"},
+    "erase_contact": {"Contacts/by_contact_id", "Invites/by_contact"},
 }
 
 

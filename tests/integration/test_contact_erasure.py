@@ -401,3 +401,74 @@ def test_the_erasure_publishes_contact_erased_without_an_address(stack: LocalSta
     validate_detail("NPS Contact Erased", detail)
     assert detail["contact_id"] == "c-2"
     assert "@" not in event.detail.model_dump_json()
+
+
+def test_the_committed_openapi_document_matches_the_code() -> None:
+    from functions.contact_timeline import openapi
+
+    current = openapi.document()
+    assert openapi.DOCUMENT.read_text("utf-8") == current
+    assert set(json.loads(current)["paths"]) == {"/contacts/{contact_id}", "/contacts/{contact_id}/erasure"}
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    from nps.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(["--local", "--prefix", "test", *argv], in_process=True)
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_the_cli_shows_escaped_timelines_erases_and_answers_bad_ids_in_one_line(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an answered contact whose stored attribute holds a terminal escape sequence
+    links = campaign(stack)
+    assert tap(links["c-2"], 9) == 200
+    aws.client("dynamodb").update_item(
+        TableName=stack.tables["contacts"],
+        Key={"audience": {"S": "default"}, "contact_id": {"S": "c-2"}},
+        UpdateExpression="SET attributes.#plan = :evil",
+        ExpressionAttributeNames={"#plan": "plan"},
+        ExpressionAttributeValues={":evil": {"S": "pro\x1b]0;owned\x07\nforged line"}},
+    )
+    # When the timeline is shown (text and JSON)
+    status, out, err = run_cli("contact", "show", "c-2")
+    assert status == 0, err
+    assert "\x1b" not in out
+    assert "forged line" in out
+    assert "\nforged line" not in out  # the line break of a stored value cannot forge a line
+    assert "answered 9 (promoter)" in out
+    status, out, _ = run_cli("contacts", "show", "c-2", "--json")
+    assert json.loads(out)["contact_id"] == "c-2"
+    # Then unknown and malformed ids get one line on stderr and an exit status, no traceback
+    status, out, err = run_cli("contacts", "show", "nobody")
+    assert (status, out) == (1, "")
+    assert err.count("\n") == 1
+    status, _, err = run_cli("contacts", "erase", "bad id", "--yes")
+    assert status == 2
+    assert "Traceback" not in err
+    # And without --yes (no terminal) nothing is erased
+    status, _, err = run_cli("contacts", "erase", "c-2")
+    assert status == 2
+    assert "--yes" in err
+    # When it is erased, then erased again
+    from nps.cli import contacts as cli_contacts
+
+    def no_waiting() -> ErasureService:
+        service = cli_contacts.__dict__["_erasure_service"]()
+        service.sleep = lambda seconds: None
+        return service
+
+    monkeypatch.setitem(cli_contacts.__dict__, "_erasure_service", cli_contacts.erasure_service)
+    monkeypatch.setattr(cli_contacts, "erasure_service", no_waiting)
+    status, out, err = run_cli("contacts", "erase", "c-2", "--yes")
+    assert status == 0, err
+    assert "responses: 1" in out
+    status, out, _ = run_cli("contacts", "erase", "c-2", "--yes")
+    assert status == 0
+    assert "nothing left to erase" in out
