@@ -13,7 +13,10 @@ pytestmark = pytest.mark.infra
 
 #: The functions that compute invite ids or suppression keys, and only they, read the id key.
 # web: web invite, state and rate-counter ids; share: anonymous and identified response ids.
-ID_KEY_READERS = {"planner", "deliver", "suppress", "unsubscribe", "follow_up", "web", "share"}
+#: ``contact_timeline`` and ``erase_contact`` key a contact's addresses to find its suppressions (docs/privacy.md).
+ID_KEY_READERS = {
+    "planner", "deliver", "suppress", "unsubscribe", "follow_up", "web", "share", "contact_timeline", "erase_contact",
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

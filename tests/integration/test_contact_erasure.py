@@ -458,13 +458,13 @@ def test_the_cli_shows_escaped_timelines_erases_and_answers_bad_ids_in_one_line(
     assert "--yes" in err
     # When it is erased, then erased again
     from nps.cli import contacts as cli_contacts
+    from nps.contacts.wiring import erasure_service
 
     def no_waiting() -> ErasureService:
-        service = cli_contacts.__dict__["_erasure_service"]()
+        service = erasure_service()
         service.sleep = lambda seconds: None
         return service
 
-    monkeypatch.setitem(cli_contacts.__dict__, "_erasure_service", cli_contacts.erasure_service)
     monkeypatch.setattr(cli_contacts, "erasure_service", no_waiting)
     status, out, err = run_cli("contacts", "erase", "c-2", "--yes")
     assert status == 0, err

@@ -170,3 +170,14 @@ def test_the_demo_prints_referral_kpis_and_churn_checked_against_a_recount(demo_
     assert "Check: asks, clicks and joins, and churn by last category, equal a direct recount" in text
     # The functions' own logs stay out of the printout
     assert '"level":"INFO"' not in text
+
+
+def test_the_demo_shows_a_timeline_erases_that_contact_and_proves_every_store_and_the_aggregates(
+    demo_output: dict[str, Any],
+) -> None:
+    text = demo_output["stdout"]
+    assert "One contact's timeline (nps contact show " in text
+    assert re.search(r"^Erased contact \S+ \(POST /contacts/\S+/erasure\):", text, re.MULTILINE)
+    assert re.search(r"^  responses\s+[1-9]", text, re.MULTILINE)
+    assert "no table or import report holds" in text
+    assert "MISMATCH" not in text
