@@ -7,6 +7,7 @@ those functions make is judged against their synthesized roles by the permission
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from functions.contact_timeline import handler as timeline_handler
 from functions.deliver import handler as deliver
@@ -472,3 +475,68 @@ def test_the_cli_shows_escaped_timelines_erases_and_answers_bad_ids_in_one_line(
     status, out, _ = run_cli("contacts", "erase", "c-2", "--yes")
     assert status == 0
     assert "nothing left to erase" in out
+
+
+_EXAMPLES = itertools.count()
+
+
+@settings(max_examples=6, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    answers=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 10)), min_size=1, max_size=10),
+    victim=st.integers(0, 3),
+)
+def test_any_answers_then_erasing_any_contact_leaves_aggregates_equal_to_a_recount(
+    stack: LocalStack, answers: list[tuple[int, int]], victim: int
+) -> None:
+    from nps.kernel.categories import categorize
+    from nps.kernel.periods import Granularity, iso_timestamp, period_key
+    from nps.responding.adapters.invites import DynamoInviteRepository, Invite
+    from nps.responding.adapters.responses import DynamoResponseRepository
+    from nps.scoring.aggregation import ALL, AggregateKey
+
+    # Given answers of up to four contacts (each answer its own invite) recorded and scored
+    n = next(_EXAMPLES)
+    survey_id = f"prop-{n}"
+    now = datetime.now(UTC)
+    invites = DynamoInviteRepository(stack.tables["invites"])
+    responses = DynamoResponseRepository(stack.tables["responses"])
+    for i, (who, score) in enumerate(answers):
+        invite = Invite(
+            invite_id=f"inv-p{n}-{i}",
+            survey_id=survey_id,
+            wave_id="wave-1",
+            contact_id=f"p{n}-{who}",
+            channel="email",
+            locale="en",
+            expires_at=int(now.timestamp()) + 3600,
+            sent_at=iso_timestamp(now),
+            segments={"plan": "pro"},
+        )
+        invites.put(invite)
+        responses.record_score(invite, score, categorize(score), iso_timestamp(now))
+    score_stream(stack)
+    key = AggregateKey(survey_id, Granularity.QUARTER, period_key(Granularity.QUARTER, now), ALL, ALL)
+
+    def aggregated() -> Counter[str]:
+        item = (
+            aws.client("dynamodb")
+            .get_item(TableName=stack.tables["aggregates"], Key={"pk": {"S": key.pk}, "period": {"S": key.period}})
+            .get("Item", {})
+        )
+        return +Counter({c: int(item.get(c, {}).get("N", "0")) for c in ("promoters", "passives", "detractors")})
+
+    def recounted_survey() -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for page in aws.client("dynamodb").get_paginator("scan").paginate(TableName=stack.tables["responses"]):
+            for item in page["Items"]:
+                if item.get("survey_id", {}).get("S") == survey_id and "score" in item:
+                    counts[f"{categorize(int(item['score']['N'])).value}s"] += 1
+        return counts
+
+    assert aggregated() == recounted_survey()
+    # When any of the contacts (or one who never answered) is erased and the removals are scored
+    erasure(stack).erase(f"p{n}-{victim}")
+    score_stream(stack)
+    # Then the aggregates equal a recount of the remaining answers
+    assert aggregated() == recounted_survey()
+    assert sum(aggregated().values()) == sum(1 for who, _ in answers if who != victim)

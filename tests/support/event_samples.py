@@ -107,6 +107,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
             "account_records": 0,
             "suppressions": 1,
             "mailbox_claims": 0,
+            "web_states": 0,
             "import_report_rows": 0,
         },
         "suppression_kept": False,

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from nps.channels.service import web_state_id
 from nps.events.details import PlainDetail
 from nps.events.names import CONTACT_ERASED, ID_PATTERN
 from nps.events.publisher import Event, Publisher
@@ -50,6 +51,7 @@ COUNTED = (
     "account_records",
     "suppressions",
     "mailbox_claims",
+    "web_states",
     "import_report_rows",
 )
 
@@ -87,6 +89,7 @@ class InviteState:
     status: str
     erasing_at: str | None = None
     reminder_status: str | None = None
+    survey_id: str = ""
 
     @property
     def in_flight(self) -> bool:
@@ -228,6 +231,9 @@ class ErasureService:
         else:
             counts.add("suppressions", self.store.delete_suppressions(journal.suppression_hashes))
         counts.add("mailbox_claims", self.store.delete_mailbox_claims(journal.mailbox_keys, contact_id))
+        # The web prompt's state of the contact per survey (``wst-...``, nps.channels): keyed by survey and id.
+        web_states = sorted({web_state_id(self.id_key(), s.survey_id, contact_id) for s in states if s.survey_id})
+        counts.add("web_states", self.store.delete_mailbox_claims(web_states, contact_id))
         counts.add("import_report_rows", self.store.erase_import_rows(contact_id, journal.audiences))
         for invite_id in invite_ids:
             # A response written between the grace and here is impossible (the fence); delete again anyway,

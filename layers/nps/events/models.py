@@ -226,6 +226,7 @@ class ErasedCounts(BaseModel):
     account_records: Annotated[int, Field(ge=0)]
     suppressions: Annotated[int, Field(ge=0)]
     mailbox_claims: Annotated[int, Field(ge=0)]
+    web_states: Annotated[int, Field(ge=0)]
     import_report_rows: Annotated[int, Field(ge=0)]
 
 

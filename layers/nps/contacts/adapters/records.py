@@ -176,6 +176,7 @@ class DynamoContactRecords:
                 status=_s(item, "status") or "",
                 erasing_at=_s(item, "erasing_at"),
                 reminder_status=_s(item, "reminder_status"),
+                survey_id=_s(item, "survey_id") or "",
             )
             for invite_id, item in items.items()
         ]
@@ -349,7 +350,8 @@ class DynamoContactRecords:
 
     # -- mailbox claims and import reports -----------------------------------------------------------
     def delete_mailbox_claims(self, keys: Sequence[str], contact_id: str) -> int:
-        """Delete the waves' mailbox claims held for the contact (``mbx-...`` items of the invites table)."""
+        """Delete items of the invites table keyed by a keyed hash and held for the contact: the waves'
+        mailbox claims (``mbx-...``) and the web prompt's state (``wst-...``)."""
         count = 0
         for key in keys:
             try:
