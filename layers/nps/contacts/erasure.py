@@ -208,17 +208,15 @@ class ErasureService:
                 self.store.keep_suppressions(journal.suppression_hashes, _keyed(journal), iso_timestamp(now))
             for audience in audiences:
                 counts.add("contacts", self.store.delete_contact(audience, contact_id))
-        # 3. the respond fence
-        marked_now = False
-        for state in states:
-            if state.erasing_at is None:
-                marked_now |= self.store.mark_erasing(state.invite_id, iso_timestamp(now))
-        marks = [parse_timestamp(s.erasing_at) for s in states if s.erasing_at]
-        latest_mark = now if marked_now else max(marks, default=None)
-        if latest_mark is not None:
-            remaining = (latest_mark + timedelta(seconds=self.respond_grace_seconds) - self.clock()).total_seconds()
-            if remaining > 0:
-                self.sleep(remaining)
+        # 3. the respond fence; then the invites index once more: an invite recorded as sent just before the
+        # contact went may reach the (eventually consistent) index only now, so it is fenced too.
+        self._fence(states, now)
+        late = [i for i in self.store.invite_ids(contact_id) if i not in set(invite_ids)]
+        if late:
+            invite_ids = [*invite_ids, *late]
+            late_states = self.store.invite_states(late)
+            self._fence(late_states, self.clock())
+            states = [*states, *late_states]
         # 4. sends claimed before the contact went
         states = self._sends_settled(invite_ids, states)
         # 5. everything else, invites last
@@ -245,6 +243,20 @@ class ErasureService:
         self.publisher.publish([contact_erased_event(journal, result)])
         self.store.delete_journal(contact_id)
         return result
+
+    def _fence(self, states: Sequence[InviteState], now: datetime) -> None:
+        """Mark ``states``' invites as being erased, then wait until a tap that read one before its mark is
+        over (``respond_grace_seconds`` after the latest mark; no wait when every mark is older)."""
+        marked_now = False
+        for state in states:
+            if state.erasing_at is None:
+                marked_now |= self.store.mark_erasing(state.invite_id, iso_timestamp(now))
+        marks = [parse_timestamp(s.erasing_at) for s in states if s.erasing_at]
+        latest_mark = now if marked_now else max(marks, default=None)
+        if latest_mark is not None:
+            remaining = (latest_mark + timedelta(seconds=self.respond_grace_seconds) - self.clock()).total_seconds()
+            if remaining > 0:
+                self.sleep(remaining)
 
     def _with_address_keys(self, journal: Journal, audiences: Sequence[str], states: Sequence[InviteState]) -> Journal:
         """The journal with the keyed hashes of every address the contact's items hold."""

@@ -285,3 +285,22 @@ def test_the_fence_waits_out_the_respond_timeout_after_marking_invites() -> None
         "c-0"
     )
     assert waits == []
+
+
+def test_an_invite_that_reaches_the_index_late_is_fenced_and_erased_too() -> None:
+    # Given an invite the index shows only on the second look (eventual consistency)
+    w = world(1, 1)
+    late = Invite("c-0", "wave-9")
+    store = Store(w)
+    looks = iter([False, True, True, True])
+    real = store.invite_ids
+
+    def lagging(contact_id: str) -> list[str]:
+        if next(looks, True):
+            w.invites["inv-0-9"] = late
+        return real(contact_id)
+
+    store.invite_ids = lagging  # type: ignore[method-assign]
+    result = service(store).erase("c-0")
+    assert result.counts["invites"] == 2
+    assert holds(w, "c-0") == []
