@@ -540,3 +540,36 @@ def test_any_answers_then_erasing_any_contact_leaves_aggregates_equal_to_a_recou
     # Then the aggregates equal a recount of the remaining answers
     assert aggregated() == recounted_survey()
     assert sum(aggregated().values()) == sum(1 for who, _ in answers if who != victim)
+
+
+def test_a_reminder_racing_the_erasure_is_never_sent_once_the_contact_is_gone(stack: LocalStack) -> None:
+    # Given a sent invite whose reminder is due
+    ds.create_survey(stack, {**ds.DEMO_SURVEY, "reminder_days": 3})
+    ds.import_csv(stack, CSV)
+    ds.fire_wave(ds.SURVEY_ID, stack.clock.now)  # type: ignore[attr-defined]
+    ds.drain_send_queue(stack, stack.clock)  # type: ignore[attr-defined]
+    sent = len(ds.captured_emails())
+    invite = next(i for i in ds.invite_items(stack) if i.get("contact_id", {}).get("S") == "c-1")
+    stack.clock.advance(timedelta(days=3, hours=1))  # type: ignore[attr-defined]
+    # When the deliver function reads the contact, then the erasure deletes it before the reminder's claim
+    service = deliver.service()
+    contacts = service.contacts
+    real_get = contacts.get
+
+    def read_then_erased(audience: str, contact_id: str) -> Any:
+        found = real_get(audience, contact_id)
+        aws.client("dynamodb").delete_item(
+            TableName=stack.tables["contacts"], Key={"audience": {"S": audience}, "contact_id": {"S": contact_id}}
+        )
+        return found
+
+    contacts.get = read_then_erased  # type: ignore[method-assign]
+    try:
+        outcome = service.deliver(SendMessage(invite["invite_id"]["S"], kind="reminder"))
+    finally:
+        contacts.get = real_get  # type: ignore[method-assign]
+    # Then the reminder is skipped: no message left, nothing claimed
+    assert outcome is Outcome.SKIPPED
+    assert len(ds.captured_emails()) == sent
+    item = aws.client("dynamodb").get_item(TableName=stack.tables["invites"], Key={"invite_id": invite["invite_id"]})
+    assert "reminder_status" not in item["Item"]
