@@ -205,6 +205,17 @@ def test_erasure_removes_the_contact_from_every_store_and_the_aggregates_equal_a
     score_stream(stack)
     assert aggregate_counts(stack) == recounted(stack)
     assert aggregate_counts(stack)["*"] == Counter({"promoters": 1, "passives": 1, "detractors": 1})
+    # ... and churn records of c-1 (matched to the survey, and one unmatched) and of c-2
+    for pk, contact_id in (("churn#onboarding-q4", "c-1"), ("churn#*", "c-1"), ("churn#onboarding-q4", "c-2")):
+        aws.client("dynamodb").put_item(
+            TableName=stack.tables["accounts"],
+            Item={
+                "pk": {"S": pk},
+                "sk": {"S": f"2026-11-24T00:00:00Z#contact#{contact_id}"},
+                "kind": {"S": "contact"},
+                "contact_id": {"S": contact_id},
+            },
+        )
     # When c-1 is erased through the API and the stream's removals are scored
     result = post_erasure("c-1")
     assert result["statusCode"] == 200, result
@@ -216,6 +227,7 @@ def test_erasure_removes_the_contact_from_every_store_and_the_aggregates_equal_a
     assert erased["counts"]["invites"] == 1
     assert erased["counts"]["responses"] == 1
     assert erased["counts"]["import_report_rows"] == 0  # c-1-bad is another contact
+    assert erased["counts"]["account_records"] == 2  # the churn records (no referral ask in this wave)
     # And no table holds anything of c-1 any more
     assert items_mentioning(stack, "c-1") == {}
     # And the aggregates equal a recount of the remaining responses
@@ -223,6 +235,7 @@ def test_erasure_removes_the_contact_from_every_store_and_the_aggregates_equal_a
     assert aggregate_counts(stack)["*"] == Counter({"promoters": 1, "passives": 1})
     # And the others are untouched
     assert get_timeline("c-2")["statusCode"] == 200
+    assert items_mentioning(stack, "c-2").get("accounts") == 1
     # And the timeline of c-1 is gone, and a tap on its old link records nothing
     assert get_timeline("c-1")["statusCode"] == 404
     assert tap(links["c-1"], 9) != 200

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from nps.accounts.churn import UNMATCHED_SURVEY
 from nps.contacts.erasure import Addresses, InviteState, Journal
 from nps.contacts.timeline import (
     MAX_INVITES_SHOWN,
@@ -271,8 +272,26 @@ class DynamoContactRecords:
             items.extend(self._partition(f"referral#{invite_id}"))
         return items
 
+    def churn_records(self, contact_id: str, invite_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The contact's churn records: in ``churn#<survey>`` of each survey it was invited to, and in the
+        unmatched churns' ``churn#*`` (docs/churn.md), one query of each partition filtered on the id."""
+        surveys = {_s(item, "survey_id") for item in self._batch_get(self.tables.invites, invite_ids).values()}
+        items: list[dict[str, Any]] = []
+        paginator = aws.client("dynamodb").get_paginator("query")
+        for survey_id in sorted({s for s in surveys if s} | {UNMATCHED_SURVEY}):
+            for page in paginator.paginate(
+                TableName=self.tables.accounts,
+                KeyConditionExpression="pk = :pk",
+                FilterExpression="contact_id = :contact",
+                ExpressionAttributeValues={":pk": {"S": f"churn#{survey_id}"}, ":contact": {"S": contact_id}},
+                ProjectionExpression="pk, sk",
+            ):
+                items.extend(page.get("Items", []))
+        return items
+
     def delete_account_records(self, contact_id: str, invite_ids: Sequence[str]) -> int:
-        items = self.account_items(contact_id, invite_ids)
+        """Delete the contact's partition, its invites' referral partitions and its churn records."""
+        items = self.account_items(contact_id, invite_ids) + self.churn_records(contact_id, invite_ids)
         for item in items:
             aws.client("dynamodb").delete_item(TableName=self.tables.accounts, Key={"pk": item["pk"], "sk": item["sk"]})
         return len(items)
