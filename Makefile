@@ -50,6 +50,7 @@ openapi: $(STAMP)  ## regenerate the OpenAPI documents in docs/openapi/ from the
 	$(PY) -m functions.openapi --write
 	$(PY) -m functions.report.openapi
 	$(PY) -m functions.web.openapi
+	$(PY) -m functions.contact_timeline.openapi
 
 lint: $(STAMP)  ## ruff (lint + format check), mypy and the package boundaries (import-linter)
 	$(VENV)/bin/ruff check .

@@ -8,6 +8,7 @@ from constructs import Construct
 from infra.config import StackConfig
 from infra.constructs.churn import Churn
 from infra.constructs.comment_sentiment import CommentSentiment
+from infra.constructs.contacts import ContactRecords
 from infra.constructs.crm import CrmDestinations, needs_crm
 from infra.constructs.digest import Digest
 from infra.constructs.follow_ups import FollowUps, FollowUpTables
@@ -109,6 +110,25 @@ class NpsStack(Stack):
             aggregates=storage.aggregates,
             responses=storage.responses,
             accounts=storage.accounts,
+        )
+        # A contact's timeline and erasure (docs/privacy.md), on the same IAM-authorised API.
+        self.contact_records = ContactRecords(
+            self,
+            "ContactRecords",
+            platform=platform,
+            api=self.response_api.api,
+            tables={
+                "contacts": storage.contacts,
+                "invites": storage.invites,
+                "responses": storage.responses,
+                "followups": storage.follow_ups,
+                "suppressions": storage.suppressions,
+                "accounts": storage.accounts,
+                "surveys": storage.surveys,
+            },
+            id_key_secret=storage.id_key,
+            bus=routing.bus,
+            import_bucket=self.sending.import_bucket,
         )
         self.follow_ups = FollowUps(
             self,

@@ -279,9 +279,13 @@ def main() -> int:
             return 1
         checked = ", ".join(row.label for row in rows)
         print(f"\nCheck: the aggregates for {quarter} ({checked}) equal a direct recount of the responses table.")
-        from local import demo_reporting
+        from local import demo_contacts, demo_reporting
+        from nps.cli.main import main as nps
 
-        return demo_reporting.run(stack, SURVEY_ID, rng)
+        status = demo_reporting.run(stack, SURVEY_ID, rng)
+        if status:
+            return status
+        return demo_contacts.run(stack, SURVEY_ID, nps, ["--local", "--prefix", stack.prefix], score_stream)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ from constructs import Construct
 from infra.constructs.queues import encrypted_queue, queue_target
 from nps.events.patterns import FOLLOW_UP_EVENTS
 
+#: Days the bus archive keeps events (for replays): the same 35 days as point-in-time recovery.
+ARCHIVE_RETENTION_DAYS = 35
+
 
 class Routing(Construct):
     def __init__(self, scope: Construct, construct_id: str, key: kms.IKey) -> None:
@@ -24,7 +27,9 @@ class Routing(Construct):
         self.bus.archive(
             "Archive",
             event_pattern=events.EventPattern(source=["nps"]),
-            retention=Duration.days(365),
+            # The archive cannot be erased in place: an erased contact's events (ids, no address) age out
+            # after this many days, like the tables' point-in-time backups (docs/privacy.md).
+            retention=Duration.days(ARCHIVE_RETENTION_DAYS),
             description="Every NPS event, for replay",
         )
         self.dead_letters = encrypted_queue(

@@ -234,7 +234,9 @@ class Sending(Construct):
             "dynamodb:DeleteItem",
             "dynamodb:UpdateItem",
         )
-        grant_items(contacts, self.planner, "dynamodb:GetItem", "dynamodb:Query")
+        grant_items(contacts, self.planner, "dynamodb:GetItem")
+        # Audience pages: the table itself, not the contacts' by_contact_id index (the timeline's and erasure's).
+        grant_index_query(contacts, self.planner, None)
         grant_items(suppressions, self.planner, "dynamodb:BatchGetItem")
         grant_items(invites, self.planner, "dynamodb:PutItem")
         self.send_queue.grant_send_messages(self.planner)
@@ -263,9 +265,11 @@ class Sending(Construct):
             },
             timeout=Duration.seconds(DELIVER_TIMEOUT_SECONDS),
         )
-        grant_items(invites, self.deliver, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        # DeleteItem: a queued invite of a contact erased meanwhile (nps.sending.delivery, docs/privacy.md).
+        grant_items(invites, self.deliver, "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
         grant_items(aggregates, self.deliver, "dynamodb:UpdateItem")
-        grant_items(contacts, self.deliver, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        # ConditionCheckItem: the claim of a send checks, in its transaction, that the contact was not erased.
+        grant_items(contacts, self.deliver, "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem")
         grant_items(surveys, self.deliver, "dynamodb:GetItem", "dynamodb:PutItem")
         # PutItem: a STOP seen at send time; DeleteItem (+ the audit's PutItem): lifting it once SNS says the
         # number is opted in again (nps.sending.lifting.follow_sns).

@@ -72,7 +72,7 @@ class Storage(Construct):
         # Table.grant(...) also grants on "<table>/index/*" once a table has an index. Those indexes are
         # the ones in nps.kernel.tables, holding (projections of) the same items the grantee may already read.
         stack = cdk.Stack.of(self)
-        for table in (self.invites, self.responses, self.aggregates):
+        for table in (self.invites, self.responses, self.aggregates, self.contacts):
             logical_id = stack.get_logical_id(table.node.default_child)  # type: ignore[arg-type]
             cdk.Validations.of(stack).acknowledge(
                 cdk.Acknowledgment(

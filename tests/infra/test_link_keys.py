@@ -14,7 +14,11 @@ pytestmark = pytest.mark.infra
 #: The functions that compute invite ids or suppression keys, and only they, read the id key.
 # web: web invite, state and rate-counter ids; share: anonymous and identified response ids; digest: the
 # suppression keys of the team's addresses and its per-recipient sent markers.
-ID_KEY_READERS = {"planner", "deliver", "suppress", "unsubscribe", "follow_up", "web", "share", "digest"}
+#: ``contact_timeline`` and ``erase_contact`` key a contact's addresses to find its suppressions (docs/privacy.md).
+ID_KEY_READERS = {
+    "planner", "deliver", "suppress", "unsubscribe", "follow_up", "web", "share", "digest", "contact_timeline",
+    "erase_contact",
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -188,9 +188,11 @@ def test_the_deliver_function_holds_exactly_its_table_actions_and_the_key_they_n
     actions = table_actions(template, "SendingDeliverServiceRole")
     # Then it may do exactly what delivering needs, table by table
     assert actions == {
-        "invites": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        # DeleteItem: a queued invite of a contact erased meanwhile (docs/privacy.md)
+        "invites": {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem"},
         "aggregates": {"dynamodb:UpdateItem"},
-        "contacts": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        # ConditionCheckItem: the claim of a send checks the contact was not erased
+        "contacts": {"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:UpdateItem"},
         "surveys": {"dynamodb:GetItem", "dynamodb:PutItem"},
         # DeleteItem: lifting a STOP-only suppression once SNS says the number is opted in again
         "suppressions": {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"},

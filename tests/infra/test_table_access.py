@@ -30,8 +30,8 @@ ACCESS: dict[str, dict[str, set[str]]] = {
         "Invites": {"PutItem"},
     },
     "deliver": {
-        "Contacts": {"GetItem", "UpdateItem"},
-        "Invites": {"GetItem", "UpdateItem"},
+        "Contacts": {"ConditionCheckItem", "GetItem", "UpdateItem"},
+        "Invites": {"DeleteItem", "GetItem", "UpdateItem"},
         "Aggregates": {"UpdateItem"},
         "Suppressions": {"DeleteItem", "GetItem", "PutItem"},
         "Surveys": {"GetItem", "PutItem"},
@@ -75,6 +75,24 @@ ACCESS: dict[str, dict[str, set[str]]] = {
         "Surveys": {"GetItem"},
         "Suppressions": {"BatchGetItem", "GetItem"},
     },
+}
+# A contact's timeline reads every store by key or by the contact's indexes; its erasure deletes (docs/privacy.md).
+ACCESS["contact_timeline"] = {
+    "Contacts": {"GetItem"},
+    "Invites": {"BatchGetItem"},
+    "Responses": {"BatchGetItem"},
+    "Followups": {"Query"},
+    "Suppressions": {"GetItem"},
+    "Accounts": {"Query"},
+    "Surveys": {"GetItem"},
+}
+ACCESS["erase_contact"] = {
+    "Contacts": {"DeleteItem", "GetItem", "PutItem"},
+    "Invites": {"BatchGetItem", "DeleteItem", "UpdateItem"},
+    "Responses": {"DeleteItem"},
+    "Followups": {"DeleteItem", "Query"},
+    "Suppressions": {"DeleteItem", "GetItem", "PutItem", "UpdateItem"},
+    "Accounts": {"DeleteItem", "Query"},
 }
 ACCESS["follow_up_events"] = {table: set(actions) for table, actions in ACCESS["follow_up"].items()}
 # The steps only: the promoter email's referral ask (marker + latest-ask pointer, referral_asked counters).
@@ -177,6 +195,9 @@ INDEX_QUERIES: dict[str, set[str]] = {
     "sweep_invites": {"Invites/in_flight"},
     "churn": {"Invites/by_contact"},
     "digest": {"Aggregates/by_survey_period", "Responses/by_survey_shard", "Responses/by_survey"},
+    # A contact's records: its audiences, then its sent invites (docs/privacy.md).
+    "contact_timeline": {"Contacts/by_contact_id", "Invites/by_contact"},
+    "erase_contact": {"Contacts/by_contact_id", "Invites/by_contact"},
 }
 
 

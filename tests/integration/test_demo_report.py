@@ -187,3 +187,14 @@ def test_the_demo_writes_the_digest_the_digest_function_sent(demo_output: dict[s
     assert "Accounts newly at risk" in text
     assert html.startswith("<!doctype html>")
     assert "cx-team@example.com" not in demo_output["stdout"]
+
+
+def test_the_demo_shows_a_timeline_erases_that_contact_and_proves_every_store_and_the_aggregates(
+    demo_output: dict[str, Any],
+) -> None:
+    text = demo_output["stdout"]
+    assert "One contact's timeline (nps contact show " in text
+    assert re.search(r"^Erased contact \S+ \(POST /contacts/\S+/erasure\):", text, re.MULTILINE)
+    assert re.search(r"^  responses\s+[1-9]", text, re.MULTILINE)
+    assert "no table or import report holds" in text
+    assert "MISMATCH" not in text

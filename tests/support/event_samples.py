@@ -7,6 +7,7 @@ from typing import Any
 from nps.events.models import (
     ACCOUNT_HEALTH_CHANGED,
     COMMENT_RECEIVED,
+    CONTACT_ERASED,
     CONTACT_UNSUBSCRIBED,
     FOLLOW_UP_ALERT,
     FOLLOW_UP_OPENED,
@@ -93,6 +94,24 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "channel": "email",
         "method": "one_click",
         "unsubscribed_at": "2026-11-23T10:20:00.000000Z",
+    },
+    CONTACT_ERASED: {
+        "schema_version": "1.0",
+        "event_id": "contact-00042:erased:2026-12-01T12:00:00Z",
+        "contact_id": "contact-00042",
+        "erased_at": "2026-12-01T12:00:13Z",
+        "counts": {
+            "contacts": 1,
+            "invites": 3,
+            "responses": 2,
+            "follow_ups": 1,
+            "account_records": 0,
+            "suppressions": 1,
+            "mailbox_claims": 0,
+            "web_states": 0,
+            "import_report_rows": 0,
+        },
+        "suppression_kept": False,
     },
     INVITE_BOUNCED: {
         "schema_version": "1.0",

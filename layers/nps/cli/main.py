@@ -18,7 +18,19 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from nps import __version__
-from nps.cli import accounts, churn, digests, invites, keys, programs, referrals, reports, smoke, suppressions
+from nps.cli import (
+    accounts,
+    churn,
+    contacts,
+    digests,
+    invites,
+    keys,
+    programs,
+    referrals,
+    reports,
+    smoke,
+    suppressions,
+)
 from nps.cli.common import EXIT_REQUEST, EXIT_TARGET, EXIT_USAGE, CliError, check_endpoints, region, stack_name
 from nps.cli.failures import explain
 from nps.cli.target import LOCAL_PREFIX, Target, TargetError, from_stack, local
@@ -36,6 +48,7 @@ COMMAND_GROUPS: tuple[ModuleType, ...] = (
     invites,
     smoke,
     suppressions,
+    contacts,
     keys,
 )
 

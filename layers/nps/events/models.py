@@ -21,6 +21,7 @@ from nps.events.fields import Channel, Id, SegmentValues, SendChannel
 from nps.events.names import (
     ACCOUNT_HEALTH_CHANGED,
     COMMENT_RECEIVED,
+    CONTACT_ERASED,
     CONTACT_UNSUBSCRIBED,
     CUSTOMER_CHURNED,
     EVENT_SOURCE,
@@ -40,6 +41,7 @@ from nps.reasons.scales import CES_MAX, CES_MIN, CSAT_MAX, CSAT_MIN, MAX_THEMES_
 __all__ = [
     "ACCOUNT_HEALTH_CHANGED",
     "COMMENT_RECEIVED",
+    "CONTACT_ERASED",
     "CONTACT_UNSUBSCRIBED",
     "CUSTOMER_CHURNED",
     "EVENT_SOURCE",
@@ -55,6 +57,7 @@ __all__ = [
     "AnswerDetail",
     "Channel",
     "CommentReceivedDetail",
+    "ContactErasedDetail",
     "ContactUnsubscribedDetail",
     "CustomerChurnedDetail",
     "FollowUpAlertDetail",
@@ -211,6 +214,37 @@ class ContactUnsubscribedDetail(BaseModel):
     channel: SendChannel
     method: Literal["link", "one_click", "sms_stop", "complaint"]
     unsubscribed_at: datetime
+
+
+class ErasedCounts(BaseModel):
+    """What an erasure removed, per store (``suppressions``: deleted, or with ``suppression_kept`` the
+    hash-only suppressions kept)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    contacts: Annotated[int, Field(ge=0)]
+    invites: Annotated[int, Field(ge=0)]
+    responses: Annotated[int, Field(ge=0)]
+    follow_ups: Annotated[int, Field(ge=0)]
+    account_records: Annotated[int, Field(ge=0)]
+    suppressions: Annotated[int, Field(ge=0)]
+    mailbox_claims: Annotated[int, Field(ge=0)]
+    web_states: Annotated[int, Field(ge=0)]
+    import_report_rows: Annotated[int, Field(ge=0)]
+
+
+class ContactErasedDetail(BaseModel):
+    """``detail`` of ``NPS Contact Erased``: the contact's data was deleted from every store of the platform;
+    subscribers erase what they keep of ``contact_id``. No address, no answer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    schema_version: Literal["1.0"] = "1.0"
+    event_id: str
+    contact_id: Id
+    erased_at: datetime
+    counts: ErasedCounts
+    suppression_kept: bool
 
 
 class InviteBouncedDetail(BaseModel):

@@ -20,6 +20,8 @@ FOLLOW_UP_ALERT = "NPS Follow-up Alert"
 REFERRAL_CLICKED = "NPS Referral Clicked"
 #: An account's health (at risk or not) changed since the previous digest of a survey (nps.digests).
 ACCOUNT_HEALTH_CHANGED = "NPS Account Health Changed"
+#: A contact was erased from every store (counts only, no address): subscribers erase their copies too.
+CONTACT_ERASED = "NPS Contact Erased"
 #: An inbound business event from the team's referral program (its own ``source``, never ``nps``).
 REFERRAL_JOINED = "Referral Joined"
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from nps.events.models import (
     ACCOUNT_HEALTH_CHANGED,
     COMMENT_RECEIVED,
+    CONTACT_ERASED,
     CONTACT_UNSUBSCRIBED,
     CUSTOMER_CHURNED,
     EVENT_SOURCE,
@@ -29,6 +30,7 @@ from nps.events.models import (
     RESPONSE_SCORED,
     AccountHealthChangedDetail,
     CommentReceivedDetail,
+    ContactErasedDetail,
     ContactUnsubscribedDetail,
     CustomerChurnedDetail,
     FollowUpAlertDetail,
@@ -52,6 +54,7 @@ DETAIL_MODELS: dict[str, type[BaseModel]] = {
     FOLLOW_UP_ALERT: FollowUpAlertDetail,
     REFERRAL_CLICKED: ReferralClickedDetail,
     ACCOUNT_HEALTH_CHANGED: AccountHealthChangedDetail,
+    CONTACT_ERASED: ContactErasedDetail,
 }
 
 #: Business events the platform consumes (published by the team's services with any source but ``nps``).

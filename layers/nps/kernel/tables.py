@@ -182,8 +182,12 @@ AGGREGATES = TableSpec(
 # Survey definitions (sort key ``definition``) and the reminders due for their invites
 # (sort key ``reminder#<due>#<invite_id>``), so a reminder run is one query per survey.
 SURVEYS = TableSpec("surveys", partition_key="survey_id", sort_key="sk")
+#: A contact's items in every audience (and an unfinished erasure's journal, audience ``~erasure``): how a
+#: contact's timeline and erasure find it with one query, never a scan. Keys only: the reader gets each
+#: item by key (a contact is in a handful of audiences at most).
+CONTACTS_BY_ID = IndexSpec("by_contact_id", partition_key="contact_id", sort_key="audience", projection="KEYS_ONLY")
 # Contacts by audience: a wave queries its survey's audience; fatigue is tracked per contact there.
-CONTACTS = TableSpec("contacts", partition_key="audience", sort_key="contact_id")
+CONTACTS = TableSpec("contacts", partition_key="audience", sort_key="contact_id", indexes=(CONTACTS_BY_ID,))
 # Unsubscribed, bounced and complained addresses, keyed by a hash of the normalised address (no PII).
 # Its stream publishes ``NPS Contact Unsubscribed`` from the suppression an unsubscribe writes.
 SUPPRESSIONS = TableSpec("suppressions", partition_key="address_hash", stream=True)

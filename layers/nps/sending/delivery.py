@@ -33,7 +33,7 @@ from nps.kernel.periods import iso_timestamp
 from nps.links.pseudonyms import IdKey
 from nps.links.tokens import Keyring
 from nps.sending.adapters.channels import SendError
-from nps.sending.adapters.invites import InviteRecord, send_after_of
+from nps.sending.adapters.invites import ContactGone, InviteRecord, send_after_of
 from nps.sending.feedback import feedback_tags
 from nps.sending.lifting import Resolution, SuppressionLifts, follow_sns
 from nps.sending.messages import invite_links, mime_message, render_email, render_sms
@@ -112,10 +112,13 @@ class InviteTransitions(Protocol):
 class Lifecycle(InviteTransitions, Protocol):
     """What deliver adds: claiming a send, releasing or skipping it."""
 
-    def claim(self, invite_id: str, now: datetime, expires_at: int) -> bool: ...
+    def claim(
+        self, invite_id: str, now: datetime, expires_at: int, *, contact: tuple[str, str] | None = None
+    ) -> bool: ...
+    def discard_queued(self, invite_id: str) -> bool: ...
     def release(self, invite_id: str, reason: str) -> bool: ...
     def mark_skipped(self, invite_id: str, reason: str, now: datetime) -> bool: ...
-    def claim_reminder(self, invite_id: str, now: datetime) -> bool: ...
+    def claim_reminder(self, invite_id: str, now: datetime, *, contact: tuple[str, str] | None = None) -> bool: ...
 
 
 class Surveys(Protocol):
@@ -279,7 +282,11 @@ class DeliveryService:
             return Outcome.DUPLICATE
         survey = self.surveys.get(invite.survey_id)
         contact = self.contacts.get(invite.audience, invite.contact_id)
-        if survey is None or contact is None or not survey.active:
+        if contact is None:
+            # Erased (docs/privacy.md): an invite planned for it must not linger with its id.
+            self.lifecycle.discard_queued(invite.invite_id)
+            return Outcome.SKIPPED
+        if survey is None or not survey.active:
             self.lifecycle.mark_skipped(invite.invite_id, "survey_or_contact_gone", now)
             return Outcome.SKIPPED
         due = self._due(invite, contact, survey, now)
@@ -296,8 +303,16 @@ class DeliveryService:
         except Exception as error:  # keyring, rendering...: nothing is claimed yet
             return self._not_prepared(message, error, attempt, now)
         self._ready_to_send()
-        if not self.lifecycle.claim(invite.invite_id, now, expires_at):
-            return Outcome.DUPLICATE
+        try:
+            # The claim checks the contact item in the same transaction: an erasure that deleted it after
+            # the read above leaves nothing to send to.
+            if not self.lifecycle.claim(
+                invite.invite_id, now, expires_at, contact=(invite.audience, invite.contact_id)
+            ):
+                return Outcome.DUPLICATE
+        except ContactGone:
+            self.lifecycle.discard_queued(invite.invite_id)
+            return Outcome.SKIPPED
         # Nothing between the claim and the send call: every failure from here is classified.
         try:
             message_id = self._send(outgoing)
@@ -343,8 +358,11 @@ class DeliveryService:
             except Exception as error:  # nothing is claimed yet
                 return self._not_prepared(message, error, attempt, now, reminder=True)
             self._ready_to_send()
-        if not self.lifecycle.claim_reminder(invite.invite_id, now):
-            return Outcome.DUPLICATE
+        try:
+            if not self.lifecycle.claim_reminder(invite.invite_id, now, contact=(invite.audience, invite.contact_id)):
+                return Outcome.DUPLICATE
+        except ContactGone:
+            return Outcome.SKIPPED
         if outgoing is None:
             self.lifecycle.finish_reminder(invite.invite_id, f"skipped_{reason}", now)
             return Outcome.SKIPPED

@@ -21,6 +21,8 @@ class SuppressionReason(StrEnum):
     BOUNCED = "bounced"
     COMPLAINED = "complained"
     SMS_OPTED_OUT = "sms_opted_out"
+    #: The contact was erased and asked to keep a hash-only suppression (``nps contacts erase --keep-suppression``).
+    ERASED = "erased"
 
 
 def normalise_address(channel: str, address: str) -> str:

@@ -114,6 +114,11 @@ def _click_value(click: Click) -> dict[str, Any]:
     return {"M": value}
 
 
+#: The attribute an erasure sets on each invite of the contact before it deletes their answers: from then
+#: on no tap, confirmation or comment records anything for the invite (docs/privacy.md).
+ERASING = "erasing_at"
+
+
 class InviteNotFound(LookupError):
     """The invite a signed link points at is no longer in the table (aged out after its retention)."""
 
@@ -124,7 +129,8 @@ class DynamoInviteRepository:
 
     def get(self, invite_id: str) -> Invite | None:
         item = aws.client("dynamodb").get_item(TableName=self.table_name, Key={"invite_id": {"S": invite_id}})
-        return _from_item(item["Item"]) if "Item" in item else None
+        # An invite being erased (``erasing_at``, nps.contacts.erasure) is gone for every page.
+        return _from_item(item["Item"]) if "Item" in item and ERASING not in item["Item"] else None
 
     def put(self, invite: Invite) -> None:
         aws.client("dynamodb").put_item(TableName=self.table_name, Item=_to_item(invite))
@@ -140,8 +146,8 @@ class DynamoInviteRepository:
                 TableName=self.table_name,
                 Key={"invite_id": {"S": invite_id}},
                 UpdateExpression="SET #clicks = list_append(if_not_exists(#clicks, :empty), :click)",
-                ConditionExpression="attribute_exists(invite_id)",
-                ExpressionAttributeNames={"#clicks": "clicks"},
+                ConditionExpression="attribute_exists(invite_id) AND attribute_not_exists(#erasing)",
+                ExpressionAttributeNames={"#clicks": "clicks", "#erasing": ERASING},
                 ExpressionAttributeValues={":empty": {"L": []}, ":click": {"L": [_click_value(click)]}},
                 ReturnValues="ALL_NEW",
             )

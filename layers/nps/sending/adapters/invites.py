@@ -47,6 +47,10 @@ UNKNOWN = "unknown"
 _OUT_OF_FLIGHT = "REMOVE delivery_state, delivery_state_at, delivery_kind"
 
 
+class ContactGone(LookupError):
+    """The contact of an invite being claimed no longer exists (it was erased): nothing may be sent."""
+
+
 @dataclass(frozen=True, slots=True)
 class InviteRecord:
     """An invite item as the sending side sees it."""
@@ -301,27 +305,66 @@ class DynamoInviteLifecycle:
             ExpressionAttributeValues=values,
         )
 
-    def claim(self, invite_id: str, now: datetime, expires_at: int) -> bool:
+    def claim(self, invite_id: str, now: datetime, expires_at: int, *, contact: tuple[str, str] | None = None) -> bool:
         """queued → sending, in the in-flight index; False when another delivery got there first (or it is
-        no longer queued). ``expires_at`` (epoch seconds) is the expiry the links of this send carry."""
+        no longer queued). ``expires_at`` (epoch seconds) is the expiry the links of this send carry.
+
+        With ``contact`` (audience, contact id) the claim is one transaction with a check that the contact
+        item still exists, and raises :class:`ContactGone` when it does not: a contact erased after the
+        deliver read it is never sent to (docs/privacy.md).
+        """
         now_iso = iso_timestamp(now)
-        return aws.conditional_write(
-            "update_item",
-            TableName=self.invites_table,
-            Key={"invite_id": {"S": invite_id}},
-            UpdateExpression=(
+        update: dict[str, Any] = {
+            "TableName": self.invites_table,
+            "Key": {"invite_id": {"S": invite_id}},
+            "UpdateExpression": (
                 "SET #status = :sending, claimed_at = :now, expires_at = :expires, "
                 "delivery_state = :sending, delivery_state_at = :now, delivery_kind = :invite"
             ),
-            ConditionExpression="#status = :queued",
-            ExpressionAttributeNames=dict(_NAMES),
-            ExpressionAttributeValues={
+            "ConditionExpression": "#status = :queued",
+            "ExpressionAttributeNames": dict(_NAMES),
+            "ExpressionAttributeValues": {
                 ":sending": {"S": IN_FLIGHT},
                 ":queued": {"S": "queued"},
                 ":now": {"S": now_iso},
                 ":expires": {"N": str(expires_at)},
                 ":invite": {"S": "invite"},
             },
+        }
+        if contact is None:
+            return aws.conditional_write("update_item", **update)
+        return self._claim_with_contact(update, contact)
+
+    def _claim_with_contact(self, update: dict[str, Any], contact: tuple[str, str]) -> bool:
+        check = {
+            "ConditionCheck": {
+                "TableName": self.contacts_table,
+                "Key": contact_key(*contact),
+                "ConditionExpression": "attribute_exists(contact_id)",
+            }
+        }
+        try:
+            aws.client("dynamodb").transact_write_items(TransactItems=[{"Update": update}, check])
+        except Exception as error:
+            reasons = (getattr(error, "response", None) or {}).get("CancellationReasons") or []
+            codes = [r.get("Code") for r in reasons]
+            if len(codes) == 2 and codes[1] == "ConditionalCheckFailed":
+                raise ContactGone(update["Key"]["invite_id"]["S"]) from error
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                return False
+            raise
+        return True
+
+    def discard_queued(self, invite_id: str) -> bool:
+        """Delete a queued invite whose contact is gone (erased while its wave was being planned or sent):
+        nothing of an erased contact lingers; False when the invite is not queued any more."""
+        return aws.conditional_write(
+            "delete_item",
+            TableName=self.invites_table,
+            Key={"invite_id": {"S": invite_id}},
+            ConditionExpression="#status = :queued",
+            ExpressionAttributeNames=dict(_NAMES),
+            ExpressionAttributeValues={":queued": {"S": "queued"}},
         )
 
     def release(self, invite_id: str, reason: str) -> bool:
@@ -494,27 +537,30 @@ class DynamoInviteLifecycle:
         aws.client("dynamodb").transact_write_items(TransactItems=actions)
 
     # -- reminders ----------------------------------------------------------------------------------
-    def claim_reminder(self, invite_id: str, now: datetime) -> bool:
+    def claim_reminder(self, invite_id: str, now: datetime, *, contact: tuple[str, str] | None = None) -> bool:
         """Claim the one reminder of a sent invite (never for bounced, failed or already reminded), in the
-        in-flight index."""
+        in-flight index. With ``contact``, checked in one transaction like :meth:`claim` (raises
+        :class:`ContactGone`)."""
         now_iso = iso_timestamp(now)
-        return aws.conditional_write(
-            "update_item",
-            TableName=self.invites_table,
-            Key={"invite_id": {"S": invite_id}},
-            UpdateExpression=(
+        update: dict[str, Any] = {
+            "TableName": self.invites_table,
+            "Key": {"invite_id": {"S": invite_id}},
+            "UpdateExpression": (
                 "SET reminder_status = :sending, reminder_claimed_at = :now, "
                 "delivery_state = :sending, delivery_state_at = :now, delivery_kind = :reminder"
             ),
-            ConditionExpression="#status = :sent AND attribute_not_exists(reminder_status)",
-            ExpressionAttributeNames=dict(_NAMES),
-            ExpressionAttributeValues={
+            "ConditionExpression": "#status = :sent AND attribute_not_exists(reminder_status)",
+            "ExpressionAttributeNames": dict(_NAMES),
+            "ExpressionAttributeValues": {
                 ":sending": {"S": IN_FLIGHT},
                 ":sent": {"S": "sent"},
                 ":now": {"S": now_iso},
                 ":reminder": {"S": "reminder"},
             },
-        )
+        }
+        if contact is None:
+            return aws.conditional_write("update_item", **update)
+        return self._claim_with_contact(update, contact)
 
     def finish_reminder(self, invite_id: str, outcome: str, now: datetime, expected: str = IN_FLIGHT) -> bool:
         """Record the claimed reminder's outcome: ``sent`` (with ``reminder_sent_at``) or why it was not

@@ -1,0 +1,1 @@
+"""Store adapters of a contact's records (the only code of nps.contacts that imports the AWS SDK)."""
