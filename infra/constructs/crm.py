@@ -2,7 +2,9 @@
 written to HubSpot and/or Salesforce by EventBridge API destinations, without a function.
 
 ``NPS Response Retracted`` (a mail scanner's answer, withdrawn) records the withdrawing version on the
-invite's Salesforce record and the withdrawn invite and version on the HubSpot contact.
+invite's Salesforce record and the withdrawn invite and version on the HubSpot contact. An erasure
+(``NPS Contact Erased``, docs/privacy.md) clears the HubSpot contact's NPS properties, and each response it
+deletes (``NPS Response Retracted``, reason ``removed``) deletes its Salesforce record by invite id.
 
 * HubSpot (``-c crmHubspot=true``): ``NPS Response Scored`` → ``PATCH /crm/v3/objects/contacts/{contact_id}
   ?idProperty=<contact id property>``; ``NPS Account Health Changed`` → the same on companies by the
@@ -34,12 +36,13 @@ from constructs import Construct
 
 from infra.config import CrmSettings, HubspotSettings, SalesforceSettings
 from infra.constructs.queues import TARGET_MAX_EVENT_AGE, TARGET_RETRY_ATTEMPTS, encrypted_queue
-from nps.events.names import ACCOUNT_HEALTH_CHANGED, EVENT_SOURCE, RESPONSE_RETRACTED, RESPONSE_SCORED
+from nps.events.names import ACCOUNT_HEALTH_CHANGED, CONTACT_ERASED, EVENT_SOURCE, RESPONSE_RETRACTED, RESPONSE_SCORED
 
 #: The source to put a dead-lettered event back on the bus with: the CRM rules match it as well as ``nps``,
 #: and no other rule does, so a redrive reaches the CRMs only (docs/crm.md, "Failures, retries and redrive").
 REDRIVE_SOURCE = "nps.crm-redrive"
 HUBSPOT_API = "https://api.hubapi.com"
+PATCH = events.HttpMethod.PATCH
 CATEGORIES = ["promoter", "passive", "detractor"]
 HEALTH_VALUES = ["at_risk", "healthy"]
 
@@ -91,9 +94,15 @@ HEALTH_FIELDS: dict[str, Field] = {
     "health_survey_id": Field("$.detail.survey_id", "text", "nps_health_survey_id", "NPS_Health_Survey_Id__c"),
     "assessed_at": Field("$.detail.assessed_at", "timestamp", "nps_health_assessed_at", "NPS_Health_Assessed_At__c"),
 }
+#: ``NPS Contact Erased`` → the HubSpot contact: every NPS property above is cleared and the erasure's time
+#: written. In Salesforce each answer is its own record (by invite id): the erasure deletes the contact's
+#: responses, whose ``NPS Response Retracted`` (reason ``removed``) deletes each record there.
+ERASED_FIELDS: dict[str, Field] = {
+    "erased_at": Field("$.detail.erased_at", "timestamp", "nps_erased_at", None),
+}
 
 
-ALL_FIELDS = (RESPONSE_FIELDS, RETRACTED_FIELDS, HEALTH_FIELDS)
+ALL_FIELDS = (RESPONSE_FIELDS, RETRACTED_FIELDS, HEALTH_FIELDS, ERASED_FIELDS)
 
 
 def scored_pattern() -> dict[str, Any]:
@@ -111,15 +120,27 @@ def scored_pattern() -> dict[str, Any]:
     }
 
 
-def retracted_pattern() -> dict[str, Any]:
-    """Every ``NPS Response Retracted`` that carries the fields a CRM write copies."""
+def retracted_pattern(*reasons: str) -> dict[str, Any]:
+    """Every ``NPS Response Retracted`` that carries the fields a CRM write copies (of one of ``reasons``:
+    ``automated``, a mail scanner's answer withdrawn; ``removed``, the response deleted by an erasure;
+    every reason when none is given)."""
     return {
         "source": [EVENT_SOURCE, REDRIVE_SOURCE],
         "detail-type": [RESPONSE_RETRACTED],
         "detail": {
             "version": [{"numeric": [">=", 1]}],
             **{key: [{"exists": True}] for key in ("invite_id", "contact_id", "retracted_at")},
+            **({"reason": list(reasons)} if reasons else {}),
         },
+    }
+
+
+def erased_pattern() -> dict[str, Any]:
+    """Every ``NPS Contact Erased`` (its contact id and time are required by its contract)."""
+    return {
+        "source": [EVENT_SOURCE, REDRIVE_SOURCE],
+        "detail-type": [CONTACT_ERASED],
+        "detail": {key: [{"exists": True}] for key in ("contact_id", "erased_at")},
     }
 
 
@@ -229,6 +250,10 @@ class CrmDestinations(Construct):
             )
         )
 
+    @staticmethod
+    def _names(fields: dict[str, Field], hubspot: HubspotSettings) -> list[str]:
+        return list(names_for(fields, "hubspot", hubspot.properties).values())
+
     # -- HubSpot ------------------------------------------------------------------------------------------
     def _hubspot(self, hubspot: HubspotSettings) -> None:
         check_overrides(hubspot.properties, "hubspot", "crmHubspotProperties")
@@ -281,6 +306,20 @@ class CrmDestinations(Construct):
                 query_string_parameters={"idProperty": hubspot.contact_id_property},
             ),
         )
+        erased = {name: "" for fields in (RESPONSE_FIELDS, RETRACTED_FIELDS) for name in self._names(fields, hubspot)}
+        erased_at = body(ERASED_FIELDS, names_for(ERASED_FIELDS, "hubspot", hubspot.properties))
+        self._rule(
+            "HubspotErasedRule",
+            erased_pattern(),
+            "NPS Contact Erased → the HubSpot contact's NPS properties cleared",
+            self._target(
+                contacts,
+                # HubSpot clears a property set to the empty string; the contact record itself is the team's.
+                events.RuleTargetInput.from_object({"properties": {**erased, **erased_at}}),
+                "$.detail.contact_id",
+                query_string_parameters={"idProperty": hubspot.contact_id_property},
+            ),
+        )
         companies = destination("HubspotCompanies", "companies", accounts_rate)
         health_names = names_for(HEALTH_FIELDS, "hubspot", hubspot.properties)
         for scored, suffix in ((True, "Scored"), (False, "Unscored")):
@@ -318,15 +357,22 @@ class CrmDestinations(Construct):
         )
         sobjects = f"{salesforce.instance_url}/services/data/{salesforce.api_version}/sobjects"
 
-        def destination(construct_id: str, objects: str, id_field: str, rate: int) -> events.ApiDestination:
+        def destination(
+            construct_id: str,
+            objects: str,
+            id_field: str,
+            rate: int,
+            method: events.HttpMethod = events.HttpMethod.PATCH,
+        ) -> events.ApiDestination:
+            verb = "deleted" if method == events.HttpMethod.DELETE else "upserted"
             return events.ApiDestination(
                 self,
                 construct_id,
                 connection=connection,
                 endpoint=f"{sobjects}/{objects}/{id_field}/*",
-                http_method=events.HttpMethod.PATCH,
+                http_method=method,
                 rate_limit_per_second=rate,
-                description=f"Salesforce {objects}, upserted by {id_field}",
+                description=f"Salesforce {objects}, {verb} by {id_field}",
             )
 
         answers_rate, accounts_rate = split_rate(salesforce.rate_per_second)
@@ -347,7 +393,7 @@ class CrmDestinations(Construct):
         )
         self._rule(
             "SalesforceRetractedRule",
-            retracted_pattern(),
+            retracted_pattern("automated"),
             f"NPS Response Retracted → the version that withdrew the Salesforce {salesforce.response_object}",
             self._target(
                 responses,
@@ -356,6 +402,21 @@ class CrmDestinations(Construct):
                 ),
                 "$.detail.invite_id",
             ),
+        )
+        # An erasure deletes the contact's responses; each removal's retraction deletes its record (a
+        # DELETE by external id; erasures are rare, so this destination takes the accounts' share).
+        deletes = destination(
+            "SalesforceResponseDeletes",
+            salesforce.response_object,
+            salesforce.response_id_field,
+            accounts_rate,
+            events.HttpMethod.DELETE,
+        )
+        self._rule(
+            "SalesforceRemovedRule",
+            retracted_pattern("removed"),
+            f"NPS Response Retracted (removed by an erasure) → the Salesforce {salesforce.response_object} deleted",
+            self._target(deletes, events.RuleTargetInput.from_object({}), "$.detail.invite_id"),
         )
         accounts = destination("SalesforceAccounts", "Account", salesforce.account_id_field, accounts_rate)
         health_names = names_for(HEALTH_FIELDS, "salesforce", salesforce.fields)

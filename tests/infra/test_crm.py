@@ -25,7 +25,14 @@ from infra.constructs.crm import (
     split_rate,
 )
 from nps.events.details import response_scored
-from nps.events.models import ID_PATTERN, AccountHealthChangedDetail, ResponseRetractedDetail, ResponseScoredDetail
+from nps.events.models import (
+    ID_PATTERN,
+    AccountHealthChangedDetail,
+    ContactErasedDetail,
+    ErasedCounts,
+    ResponseRetractedDetail,
+    ResponseScoredDetail,
+)
 from nps.events.names import ACCOUNT_HEALTH_CHANGED
 from nps.kernel.categories import Category, categorize
 from tests.infra.input_transformer import InvalidBody, apply_json, extract
@@ -94,6 +101,8 @@ def deliver(template: Template, name: str, event: dict[str, Any]) -> tuple[str, 
     query = parameters.get("QueryStringParameters")
     if query:
         url += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    if "Input" in target:  # a constant body (nothing copied from the event)
+        return url, json.loads(target["Input"])
     return url, apply_json(target["InputTransformer"], event)
 
 
@@ -212,26 +221,26 @@ def test_each_crm_has_a_connection_with_credentials_only_from_secrets_manager(te
     ]
 
 
-def test_destinations_patch_by_id_at_each_crms_documented_rate(template: Template) -> None:
+def test_destinations_write_by_id_at_each_crms_documented_rate(template: Template) -> None:
     destinations = {
-        r["Properties"]["InvocationEndpoint"]: r["Properties"]
+        (r["Properties"]["InvocationEndpoint"], r["Properties"]["HttpMethod"]): r["Properties"]
         for r in of_type(template, "AWS::Events::ApiDestination").values()
     }
     sobjects = "https://acme.my.salesforce.com/services/data/v62.0/sobjects"
     # HubSpot: 100 requests per 10 s per private app, shared by contacts and companies; Salesforce: one
-    # answer a second and one account.
-    assert {url: d["InvocationRateLimitPerSecond"] for url, d in destinations.items()} == {
-        "https://api.hubapi.com/crm/v3/objects/contacts/*": 9,
-        "https://api.hubapi.com/crm/v3/objects/companies/*": 1,
-        f"{sobjects}/NPS_Response__c/NPS_Invite_Id__c/*": 1,
-        f"{sobjects}/Account/NPS_Account_Id__c/*": 1,
+    # answer a second and one account (or one erased response: erasures are rare).
+    assert {key: d["InvocationRateLimitPerSecond"] for key, d in destinations.items()} == {
+        ("https://api.hubapi.com/crm/v3/objects/contacts/*", "PATCH"): 9,
+        ("https://api.hubapi.com/crm/v3/objects/companies/*", "PATCH"): 1,
+        (f"{sobjects}/NPS_Response__c/NPS_Invite_Id__c/*", "PATCH"): 1,
+        (f"{sobjects}/NPS_Response__c/NPS_Invite_Id__c/*", "DELETE"): 1,
+        (f"{sobjects}/Account/NPS_Account_Id__c/*", "PATCH"): 1,
     }
-    assert {d["HttpMethod"] for d in destinations.values()} == {"PATCH"}
 
 
 def test_every_rule_retries_for_a_day_then_parks_in_an_encrypted_alarmed_queue(template: Template) -> None:
     rules = crm_rules(template)
-    assert len(rules) == 8
+    assert len(rules) == 10
     (queue_id,) = {r["Targets"][0]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0] for r in rules.values()}
     for props in rules.values():
         assert props["Targets"][0]["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
@@ -353,6 +362,73 @@ def test_a_retracted_answer_is_marked_in_salesforce_and_named_on_the_hubspot_con
     assert deliver(template, "SalesforceResponse", event) is None
 
 
+def retracted_event(reason: str = "automated") -> dict[str, Any]:
+    """An ``NPS Response Retracted`` as its model allows (``removed``: deleted by an erasure)."""
+    scored = scored_event(score=10)
+    event = envelope(
+        "NPS Response Retracted",
+        {
+            **{k: scored["detail"][k] for k in ("schema_version", "survey_id", "wave_id", "invite_id", "contact_id")},
+            **{k: scored["detail"][k] for k in ("channel", "locale", "segments")},
+            "event_id": f"inv_8f3a:2:{reason}",
+            "previous_score": 10,
+            "previous_category": "promoter",
+            "reason": reason,
+            "version": 2,
+            "retracted_at": "2026-12-03T10:00:04Z",
+        },
+    )
+    ResponseRetractedDetail.model_validate(event["detail"])
+    return event
+
+
+def erased_event(contact_id: str = "c-42") -> dict[str, Any]:
+    """An ``NPS Contact Erased`` as the erasure publishes it (valid against its model)."""
+    counts = dict.fromkeys(ErasedCounts.model_fields, 1)
+    detail = ContactErasedDetail(
+        event_id=f"{contact_id}:erased",
+        contact_id=contact_id,
+        erased_at=datetime(2026, 12, 3, 10, 5, tzinfo=UTC),
+        counts=ErasedCounts(**counts),
+        suppression_kept=False,
+    ).model_dump_json()
+    return envelope("NPS Contact Erased", json.loads(detail))
+
+
+def test_an_erased_contacts_hubspot_nps_properties_are_cleared_and_the_erasure_recorded(template: Template) -> None:
+    url, body = deliver(template, "HubspotErased", erased_event()) or ("", {})
+    assert url == "https://api.hubapi.com/crm/v3/objects/contacts/c-42?idProperty=nps_contact_id"
+    properties = body["properties"]
+    assert properties.pop("nps_erased_at") == "2026-12-03T10:05:00Z"
+    # every property an answer or a retraction writes is cleared, and nothing else is written
+    written = {f.hubspot for fields in (RESPONSE_FIELDS, RETRACTED_FIELDS) for f in fields.values() if f.hubspot}
+    assert properties == dict.fromkeys(written, "")
+    # and no other rule writes anything for an erasure
+    others = [
+        name for name in crm_rules(template) if matches(crm_rules(template)[name]["EventPattern"], erased_event())
+    ]
+    assert [name for name in others if not name.startswith("CrmHubspotErasedRule")] == []
+
+
+def test_a_response_removed_by_an_erasure_deletes_its_salesforce_record_instead_of_marking_it(
+    template: Template,
+) -> None:
+    removed = retracted_event("removed")
+    assert deliver(template, "SalesforceRemoved", removed) == (
+        "https://acme.my.salesforce.com/services/data/v62.0/sobjects/NPS_Response__c/NPS_Invite_Id__c/inv_8f3a",
+        {},
+    )
+    props = rule(template, "SalesforceRemoved")
+    destination = template["Resources"][props["Targets"][0]["Arn"]["Fn::GetAtt"][0]]["Properties"]
+    assert destination["HttpMethod"] == "DELETE"
+    assert deliver(template, "SalesforceRetracted", removed) is None
+    # a scanner's withdrawn answer is marked, not deleted
+    assert deliver(template, "SalesforceRemoved", retracted_event("automated")) is None
+    assert deliver(template, "SalesforceRetracted", retracted_event("automated")) is not None
+    # HubSpot names the withdrawn invite either way (its contact's properties are cleared by the erasure)
+    assert deliver(template, "HubspotRetracted", removed) is not None
+
+
 def test_account_health_updates_the_hubspot_company_and_the_salesforce_account(template: Template) -> None:
     event = health_event()
     assert deliver(template, "HubspotHealthScored", event) == (
@@ -400,7 +476,7 @@ def test_reasons_period_comments_locale_and_segments_never_reach_a_crm(template:
     copied = {
         path
         for props in crm_rules(template).values()
-        for path in props["Targets"][0]["InputTransformer"]["InputPathsMap"].values()
+        for path in props["Targets"][0].get("InputTransformer", {}).get("InputPathsMap", {}).values()
     }
     assert copied == {f.path for fields in ALL_FIELDS for f in fields.values()}
     for path in ("$.detail.reasons", "$.detail.period", "$.detail.locale", "$.detail.segments", "$.detail.comment"):
@@ -693,7 +769,7 @@ def test_names_rates_and_the_api_version_come_from_context() -> None:
     )
     assert salesforce[1]["Score__c"] == 7
     destinations = of_type(template, "AWS::Events::ApiDestination").values()
-    assert sorted(r["Properties"]["InvocationRateLimitPerSecond"] for r in destinations) == [1, 1, 1, 18]
+    assert sorted(r["Properties"]["InvocationRateLimitPerSecond"] for r in destinations) == [1, 1, 1, 1, 18]
 
 
 @pytest.mark.parametrize(
