@@ -349,3 +349,47 @@ def test_a_report_too_large_to_attach_is_left_out_and_the_digest_says_how_to_get
     email = ds.captured_emails()[0]
     assert list(email.message.iter_attachments()) == []
     assert "nps html onboarding-q4 --from 2026-11-23 --to 2026-11-23" in email.text
+
+
+def test_a_recipient_mailed_on_a_retried_run_reads_the_same_accounts_newly_at_risk(
+    answered: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given SES throttles the lead's digest in the first run (the team's goes out, acme's health is published)
+    from nps.digests.service import DigestRunFailed
+    from nps.sending.adapters.channels import SendError, SesMailer
+
+    url = health_queue(answered)
+    real = SesMailer.send_email
+
+    def throttle_the_lead(self: SesMailer, **message: Any) -> str:
+        if message["destination"] == "lead@example.com":
+            raise SendError("ses: Throttling", retryable=True)
+        return real(self, **message)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(SesMailer, "send_email", throttle_the_lead)
+        with pytest.raises(DigestRunFailed):
+            run(DUE)
+    # When Lambda retries the invocation
+    again = run(DUE)[0]
+    # Then the lead's digest lists acme as newly at risk, as the team's did, and acme was published once
+    assert (again["sent"], again["already_sent"], again["health_events"]) == (1, 1, 0)
+    texts = {e.to: e.text for e in ds.captured_emails()}
+    assert "acme: a decision maker is a detractor" in texts["team@example.com"]
+    assert "acme: a decision maker is a detractor" in texts["lead@example.com"]
+    assert len(received(url)) == 1
+
+
+def test_the_preview_of_a_sent_digest_shows_what_it_said(
+    answered: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nps.cli.main import main as cli
+
+    # Given the digest of 2026-11-23 went out, listing acme as newly at risk
+    run(DUE)
+    assert "acme: a decision maker is a detractor" in ds.captured_emails()[0].text
+    # When the team previews that digest afterwards
+    local = ["--local", "--prefix", "test"]
+    assert cli([*local, "digest", "preview", ds.SURVEY_ID, "--as-of", "2026-11-24", "--text"], in_process=True) == 0
+    # Then it still lists acme
+    assert "acme: a decision maker is a detractor" in capsys.readouterr().out

@@ -16,7 +16,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from nps.accounts.health import AccountHealth
-from nps.digests.content import BinaryHealth, DigestContent, HealthChange, digest_content
+from nps.digests.content import BinaryHealth, DigestContent, HealthChange, PublishedHealthState, digest_content
 from nps.digests.message import MAX_MESSAGE_BYTES, RenderedDigest, mime_digest, render_digest
 from nps.digests.schedule import DigestPeriod, due_period, latest_period
 from nps.events.models import ACCOUNT_HEALTH_CHANGED, AccountHealthChangedDetail
@@ -63,8 +63,18 @@ class Markers(Protocol):
 
 
 class PublishedHealth(Protocol):
-    def read(self, survey_id: str, account_ids: Sequence[str]) -> Mapping[str, BinaryHealth]: ...
-    def record(self, survey_id: str, account_id: str, health: BinaryHealth, period_key: str, now_iso: str) -> None: ...
+    def read(
+        self, survey_id: str, account_ids: Sequence[str], period_key: str
+    ) -> Mapping[str, PublishedHealthState]: ...
+    def record(
+        self,
+        survey_id: str,
+        account_id: str,
+        health: BinaryHealth,
+        period_key: str,
+        now_iso: str,
+        before: BinaryHealth | None = None,
+    ) -> None: ...
 
 
 class Suppressions(Protocol):
@@ -136,7 +146,8 @@ class DigestService:
         current_span = DateRange(period.first, period.last)
         previous = period.previous
         accounts = self._accounts(survey, period.last)
-        published = self.published.read(survey.survey_id, [a.account_id for a in accounts]) if accounts else {}
+        ids = [a.account_id for a in accounts]
+        published = self.published.read(survey.survey_id, ids, period.key) if accounts else {}
         return digest_content(
             survey_id=survey.survey_id,
             title=survey.name,
@@ -145,7 +156,8 @@ class DigestService:
             previous=self.figures.total(survey.survey_id, DateRange(previous.first, previous.last)),
             comments=self.comments.comments(survey.survey_id, current_span, COMMENTS_READ),
             accounts=accounts or None,
-            published=published,
+            published={account: state.latest for account, state in published.items()},
+            before={account: state.before for account, state in published.items() if state.before is not None},
         )
 
     def _accounts(self, survey: Survey, last: date) -> list[AccountHealth]:
@@ -276,7 +288,9 @@ class DigestService:
                 [Event(ACCOUNT_HEALTH_CHANGED, _health_detail(survey_id, c, period, now)) for c in chunk]
             )
             for change in chunk:
-                self.published.record(survey_id, change.account.account_id, change.health, period.key, now_iso)
+                self.published.record(
+                    survey_id, change.account.account_id, change.health, period.key, now_iso, change.before_period
+                )
         return len(changes)
 
 
