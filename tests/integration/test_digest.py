@@ -393,3 +393,41 @@ def test_the_preview_of_a_sent_digest_shows_what_it_said(
     assert cli([*local, "digest", "preview", ds.SURVEY_ID, "--as-of", "2026-11-24", "--text"], in_process=True) == 0
     # Then it still lists acme
     assert "acme: a decision maker is a detractor" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("as_of", "message"),
+    [
+        ("2099-01-01", "nps: --as-of 2099-01-01 is in the future: no digest of it is due yet"),
+        ("9999-12-31", "nps: --as-of 9999-12-31 is in the future: no digest of it is due yet"),
+        ("0001-01-01", "nps: --as-of 0001-01-01 is before any digest could be due"),
+    ],
+)
+def test_nps_digest_preview_as_of_a_day_no_digest_can_have_is_one_line_and_exit_1(
+    platform: LocalStack, capsys: pytest.CaptureFixture[str], as_of: str, message: str
+) -> None:
+    from nps.cli.main import main as cli
+
+    # Given a survey with a daily digest and no answers at all
+    DynamoSurveyRepository(platform.tables["surveys"]).put(Survey.model_validate(digest_survey()))
+    # When the team previews it as of a day in the future, or before the calendar allows a period
+    code = cli(["--local", "--prefix", "test", "digest", "preview", ds.SURVEY_ID, "--as-of", as_of], in_process=True)
+    # Then one line says why, with exit code 1, and nothing is written
+    assert (code, capsys.readouterr().err.splitlines()) == (1, [message])
+    assert not Path(f"{ds.SURVEY_ID}-digest.html").exists()
+
+
+def test_nps_digest_preview_of_a_survey_without_answers_renders_an_empty_digest(
+    platform: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nps.cli.main import main as cli
+
+    # Given a survey with a daily digest and no answers at all
+    DynamoSurveyRepository(platform.tables["surveys"]).put(Survey.model_validate(digest_survey()))
+    # When the team previews its digest as text
+    local = ["--local", "--prefix", "test"]
+    assert cli([*local, "digest", "preview", ds.SURVEY_ID, "--as-of", "2026-11-24", "--text"], in_process=True) == 0
+    # Then it says there were no responses and claims no change
+    printed = capsys.readouterr()
+    assert "2026-11-23, compared with 2026-11-22" in printed.out
+    assert "the HTML report would not be attached" in printed.err

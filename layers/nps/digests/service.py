@@ -107,6 +107,11 @@ class NoDigest(ValueError):
     """The survey has no digest settings (``nps digest preview`` says how to add them)."""
 
 
+class NoDigestDay(ValueError):
+    """``--as-of`` names a day no digest can be previewed for: after the survey's local today (its period
+    has not ended, or not begun), or so early that the period before it falls off the calendar."""
+
+
 @dataclass(frozen=True, slots=True)
 class DigestOutcome:
     """What one survey's digest run did, by count (never an address)."""
@@ -199,16 +204,26 @@ class DigestService:
         self, survey_id: str, now: datetime, as_of: date | None = None
     ) -> tuple[Survey, DigestContent, RenderedDigest, str | None]:
         """The latest digest due at or before ``now`` (or by the end of the local day ``as_of``) for
-        ``survey_id``, rendered; nothing sent or written. Raises :class:`UnknownDigestSurvey` or
-        :class:`NoDigest`."""
+        ``survey_id``, rendered; nothing sent or written. Raises :class:`UnknownDigestSurvey`,
+        :class:`NoDigest`, or :class:`NoDigestDay` for an ``as_of`` after the survey's local today or
+        before the calendar holds a period."""
         survey = self.surveys.get(survey_id)
         if survey is None:
             raise UnknownDigestSurvey(f"no survey {survey_id!r}")
         if survey.digest is None:
             raise NoDigest(f'survey {survey_id!r} has no digest: add a "digest" block with recipients (docs/digest.md)')
         if as_of is not None:
-            now = datetime.combine(as_of, time(23, 59), tzinfo=ZoneInfo(survey.digest.time_zone))
-        period = latest_period(survey.digest, now)
+            zone = ZoneInfo(survey.digest.time_zone)
+            if as_of > now.astimezone(zone).date():
+                raise NoDigestDay(f"--as-of {as_of.isoformat()} is in the future: no digest of it is due yet")
+            now = datetime.combine(as_of, time(23, 59), tzinfo=zone)
+        try:
+            period = latest_period(survey.digest, now)
+        except OverflowError:
+            period = None
+        # The comparison period and the 13-week report reach back further than the period itself.
+        if period is None or period.first.toordinal() <= period.days + REPORT_DAYS:
+            raise NoDigestDay(f"--as-of {as_of} is before any digest could be due")
         content, rendered, report = self.render(survey, survey.digest, period, now)
         return survey, content, rendered, report
 
