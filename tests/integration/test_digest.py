@@ -431,3 +431,30 @@ def test_nps_digest_preview_of_a_survey_without_answers_renders_an_empty_digest(
     printed = capsys.readouterr()
     assert "2026-11-23, compared with 2026-11-22" in printed.out
     assert "the HTML report would not be attached" in printed.err
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"digest": {**DIGEST, "enabled": False}}, "nps: the digest of survey 'onboarding-q4' is switched off"),
+        ({"active": False}, "nps: survey 'onboarding-q4' is not active"),
+    ],
+)
+def test_nps_digest_send_sends_nothing_for_a_switched_off_digest_or_an_inactive_survey(
+    answered: LocalStack,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    changes: dict[str, Any],
+    message: str,
+) -> None:
+    from nps.cli.main import main as cli
+
+    # Given the digest was switched off (enabled: false), or the survey paused
+    DynamoSurveyRepository(answered.tables["surveys"]).put(Survey.model_validate({**digest_survey(), **changes}))
+    monkeypatch.setattr("nps.cli.digests.datetime", _Frozen)
+    # When the team runs nps digest send
+    code = cli(["--local", "--prefix", "test", "digest", "send", ds.SURVEY_ID], in_process=True)
+    # Then one line says why, exit 1, and nothing is sent (as the function would not send it)
+    assert code == 1
+    assert capsys.readouterr().err.splitlines()[-1].startswith(message)
+    assert ds.captured_emails() == []

@@ -93,6 +93,11 @@ def run_send(args: argparse.Namespace, target: Target) -> int:
         raise CliError(
             f'survey {args.survey_id!r} has no digest: add a "digest" block with recipients (docs/digest.md)'
         )
+    # As the function: a switched-off digest or a paused survey sends nothing.
+    if not survey.digest.enabled:
+        raise CliError(f'the digest of survey {args.survey_id!r} is switched off ("enabled": false): nothing sent')
+    if not survey.active:
+        raise CliError(f"survey {args.survey_id!r} is not active: its digest is not sent")
     now = datetime.now(UTC)
     outcome = service.send(survey, survey.digest, latest_period(survey.digest, now), now)
     print(json.dumps(asdict(outcome)))
