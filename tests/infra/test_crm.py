@@ -21,6 +21,7 @@ from infra.constructs.crm import (
     ALL_FIELDS,
     HEALTH_FIELDS,
     REDRIVE_SOURCE,
+    REDRIVE_SOURCES,
     RESPONSE_FIELDS,
     RETRACTED_FIELDS,
     split_rate,
@@ -667,6 +668,25 @@ def test_a_redriven_event_reaches_the_crm_rules_and_no_other_rule(template: Temp
         for lid, r in of_type(template, "AWS::Events::Rule").items()
         if lid not in crm and "EventPattern" in r["Properties"] and matches(r["Properties"]["EventPattern"], events_[0])
     ]
+
+
+@pytest.mark.parametrize(("crm", "other"), [("hubspot", "salesforce"), ("salesforce", "hubspot")])
+def test_an_event_redriven_to_one_crm_reaches_that_crm_only(template: Template, crm: str, other: str) -> None:
+    # Given events parked after Salesforce (or HubSpot) failed, while the other CRM took them long ago:
+    # sending them to that one again would write an older answer over a newer "last" one
+    events_ = [scored_event(), health_event(), health_event(nps=None)]
+    redriven = [{**event, "source": REDRIVE_SOURCES[crm]} for event in events_]
+    rules = crm_rules(template)
+    for event in redriven:
+        # When they are put back with that CRM's redrive source / Then only its rules match, no other rule
+        matched = [
+            lid
+            for lid, r in of_type(template, "AWS::Events::Rule").items()
+            if "EventPattern" in r["Properties"] and matches(r["Properties"]["EventPattern"], event)
+        ]
+        assert matched
+        assert all(lid in rules and crm in lid.lower() for lid in matched), matched
+        assert not any(other in lid.lower() for lid in matched)
 
 
 # -- configuration --------------------------------------------------------------------------------------
