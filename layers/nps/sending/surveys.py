@@ -457,8 +457,8 @@ class DigestSettings(BaseModel):
     frequency: DigestFrequency = DigestFrequency.WEEKLY
     #: The local day of a weekly digest (ignored by a daily one).
     weekday: Weekday = Weekday.MONDAY
-    #: The local hour (0–23) the digest is sent at.
-    hour: Annotated[int, Field(ge=0, le=23)] = 8
+    #: The local hour (0–23) the digest is sent at: a JSON whole number (``true`` is not 1, ``"8"`` not 8).
+    hour: Annotated[int, Field(ge=0, le=23, strict=True)] = 8
     #: An IANA time zone with a region (``Europe/Berlin``) or ``UTC`` (:mod:`nps.sending.time_zones`).
     time_zone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
     recipients: Annotated[list[DigestRecipient], Field(min_length=1, max_length=MAX_DIGEST_RECIPIENTS)]
