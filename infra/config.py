@@ -215,9 +215,13 @@ SALESFORCE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
 #: A Secrets Manager secret name (it goes into a ``{{resolve:secretsmanager:…}}`` reference).
 SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 SALESFORCE_API_VERSION = re.compile(r"^v[0-9]{2}\.0$")
-#: ``https://<my domain>.my.salesforce.com`` (or a sandbox's ``--<name>.sandbox.my.salesforce.com``): a host
-#: only, no path, query or credentials.
-SALESFORCE_INSTANCE = re.compile(r"^https://[A-Za-z0-9][A-Za-z0-9.-]{0,250}[A-Za-z0-9]$")
+#: ``https://<my domain>.my.salesforce.com`` (or a sandbox's ``--<name>.sandbox.my.salesforce.com``; Government
+#: Cloud Plus: ``.my.salesforce.mil``): a Salesforce host only, no path, port, query or credentials. The
+#: connection sends the connected app's client secret to this host, so a typo (``.salesforce.co``) or another
+#: host stops the synth rather than handing the secret to whoever answers there.
+SALESFORCE_INSTANCE = re.compile(
+    r"^https://(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+my\.salesforce\.(?:com|mil)$"
+)
 #: HubSpot allows a private app 100 requests every 10 seconds (Free and Starter; 190 on Professional and
 #: Enterprise): 10 per second fits every tier.
 HUBSPOT_RATE_PER_SECOND = 10
@@ -289,13 +293,13 @@ def crm_settings(get: Callable[[str], object]) -> CrmSettings:
     instance = get("crmSalesforceInstanceUrl")
     if instance not in (None, ""):
         url = str(instance).rstrip("/")
-        if not SALESFORCE_INSTANCE.match(url):
+        if not SALESFORCE_INSTANCE.fullmatch(url):
             raise ValueError(
-                "crmSalesforceInstanceUrl must be https://<my domain>.my.salesforce.com (a host, no path), "
+                "crmSalesforceInstanceUrl must be https://<my domain>.my.salesforce.com (a Salesforce host, no path), "
                 f"not {instance!r}"
             )
         version = _text(get, "crmSalesforceApiVersion", SalesforceSettings.api_version)
-        if not SALESFORCE_API_VERSION.match(version):
+        if not SALESFORCE_API_VERSION.fullmatch(version):
             raise ValueError(f"crmSalesforceApiVersion must look like v62.0, not {version!r}")
         salesforce_name = partial(_name, get, pattern=SALESFORCE_NAME)
         salesforce = SalesforceSettings(
@@ -321,7 +325,7 @@ def _text(get: Callable[[str], object], key: str, default: str) -> str:
 
 def _name(get: Callable[[str], object], key: str, default: str, *, pattern: re.Pattern[str]) -> str:
     text = _text(get, key, default)
-    if not pattern.match(text):
+    if not pattern.fullmatch(text):
         raise ValueError(f"{key} must match {pattern.pattern}, not {text!r}")
     return text
 
@@ -353,6 +357,6 @@ def _names(get: Callable[[str], object], key: str, pattern: re.Pattern[str]) -> 
     if not isinstance(parsed, dict):
         raise ValueError(f'{key} must be a JSON object such as {{"score": "my_score"}}, not {value!r}')
     for logical, name in parsed.items():
-        if not isinstance(name, str) or not pattern.match(name):
+        if not isinstance(name, str) or not pattern.fullmatch(name):
             raise ValueError(f"{key}: {logical!r} must name a CRM property matching {pattern.pattern}, not {name!r}")
     return {str(k): str(v) for k, v in parsed.items()}

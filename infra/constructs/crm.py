@@ -41,6 +41,9 @@ from nps.events.names import ACCOUNT_HEALTH_CHANGED, CONTACT_ERASED, EVENT_SOURC
 #: The source to put a dead-lettered event back on the bus with: the CRM rules match it as well as ``nps``,
 #: and no other rule does, so a redrive reaches the CRMs only (docs/crm.md, "Failures, retries and redrive").
 REDRIVE_SOURCE = "nps.crm-redrive"
+#: The sources to put a dead-lettered event back for one CRM only: when one CRM failed and the other took the
+#: event long ago, writing it to both again would put an older answer over the other's newer "last" one.
+REDRIVE_SOURCES = {"hubspot": f"{REDRIVE_SOURCE}.hubspot", "salesforce": f"{REDRIVE_SOURCE}.salesforce"}
 HUBSPOT_API = "https://api.hubapi.com"
 PATCH = events.HttpMethod.PATCH
 CATEGORIES = ["promoter", "passive", "detractor"]
@@ -232,7 +235,7 @@ class CrmDestinations(Construct):
         )
 
     def _rule(
-        self, construct_id: str, pattern: dict[str, Any], description: str, target: targets.ApiDestination
+        self, crm: str, construct_id: str, pattern: dict[str, Any], description: str, target: targets.ApiDestination
     ) -> None:
         self.rules.append(
             events.Rule(
@@ -241,7 +244,11 @@ class CrmDestinations(Construct):
                 event_bus=self.bus,
                 description=description,
                 event_pattern=events.EventPattern(
-                    source=pattern["source"],
+                    # and the redrive source of this rule's CRM (its construct id names it)
+                    source=[
+                        *pattern["source"],
+                        *(v for k, v in REDRIVE_SOURCES.items() if construct_id.lower().startswith(k)),
+                    ],
                     detail_type=pattern["detail-type"],
                     # ``[None]`` (a null value) is written with CDK's matcher, which keeps the null.
                     detail={k: events.Match.null_value() if v == [None] else v for k, v in pattern["detail"].items()},
@@ -283,6 +290,7 @@ class CrmDestinations(Construct):
         contacts = destination("HubspotContacts", "contacts", answers_rate)
         names = names_for(RESPONSE_FIELDS, "hubspot", hubspot.properties)
         self._rule(
+            "hubspot",
             "HubspotResponseRule",
             scored_pattern(),
             "NPS Response Scored → the HubSpot contact's last NPS answer",
@@ -294,6 +302,7 @@ class CrmDestinations(Construct):
             ),
         )
         self._rule(
+            "hubspot",
             "HubspotRetractedRule",
             retracted_pattern(),
             "NPS Response Retracted → which invite's answer the HubSpot contact had withdrawn",
@@ -324,6 +333,7 @@ class CrmDestinations(Construct):
         health_names = names_for(HEALTH_FIELDS, "hubspot", hubspot.properties)
         for scored, suffix in ((True, "Scored"), (False, "Unscored")):
             self._rule(
+                "hubspot",
                 f"HubspotHealth{suffix}Rule",
                 health_pattern(scored=scored),
                 "NPS Account Health Changed → the HubSpot company's NPS health",
@@ -380,6 +390,7 @@ class CrmDestinations(Construct):
             "SalesforceResponses", salesforce.response_object, salesforce.response_id_field, answers_rate
         )
         self._rule(
+            "salesforce",
             "SalesforceResponseRule",
             scored_pattern(),
             f"NPS Response Scored → Salesforce {salesforce.response_object} (upsert by invite id)",
@@ -392,6 +403,7 @@ class CrmDestinations(Construct):
             ),
         )
         self._rule(
+            "salesforce",
             "SalesforceRetractedRule",
             retracted_pattern("automated"),
             f"NPS Response Retracted → the version that withdrew the Salesforce {salesforce.response_object}",
@@ -422,6 +434,7 @@ class CrmDestinations(Construct):
         health_names = names_for(HEALTH_FIELDS, "salesforce", salesforce.fields)
         for scored, suffix in ((True, "Scored"), (False, "Unscored")):
             self._rule(
+                "salesforce",
                 f"SalesforceHealth{suffix}Rule",
                 health_pattern(scored=scored),
                 "NPS Account Health Changed → the Salesforce Account's NPS health (by external id)",

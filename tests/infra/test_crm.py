@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 from moto.events.models import EventPattern
 
 from infra.app import build_app
+from infra.config import crm_settings
 from infra.constructs.crm import (
     ALL_FIELDS,
     HEALTH_FIELDS,
     REDRIVE_SOURCE,
+    REDRIVE_SOURCES,
     RESPONSE_FIELDS,
     RETRACTED_FIELDS,
     split_rate,
@@ -744,6 +746,25 @@ def test_a_redriven_event_reaches_the_crm_rules_and_no_other_rule(template: Temp
     ]
 
 
+@pytest.mark.parametrize(("crm", "other"), [("hubspot", "salesforce"), ("salesforce", "hubspot")])
+def test_an_event_redriven_to_one_crm_reaches_that_crm_only(template: Template, crm: str, other: str) -> None:
+    # Given events parked after Salesforce (or HubSpot) failed, while the other CRM took them long ago:
+    # sending them to that one again would write an older answer over a newer "last" one
+    events_ = [scored_event(), health_event(), health_event(nps=None)]
+    redriven = [{**event, "source": REDRIVE_SOURCES[crm]} for event in events_]
+    rules = crm_rules(template)
+    for event in redriven:
+        # When they are put back with that CRM's redrive source / Then only its rules match, no other rule
+        matched = [
+            lid
+            for lid, r in of_type(template, "AWS::Events::Rule").items()
+            if "EventPattern" in r["Properties"] and matches(r["Properties"]["EventPattern"], event)
+        ]
+        assert matched
+        assert all(lid in rules and crm in lid.lower() for lid in matched), matched
+        assert not any(other in lid.lower() for lid in matched)
+
+
 # -- configuration --------------------------------------------------------------------------------------
 def test_names_rates_and_the_api_version_come_from_context() -> None:
     template = synth(
@@ -790,6 +811,51 @@ def test_names_rates_and_the_api_version_come_from_context() -> None:
 def test_bad_settings_stop_the_synth_with_the_setting_named(context: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         build_app(context)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("crmSalesforceInstanceUrl", "https://evil.example.com"),
+        ("crmSalesforceInstanceUrl", "https://acme.my.salesforce.co"),
+        ("crmSalesforceInstanceUrl", "https://acme.my.salesforce.com.evil.example"),
+        ("crmSalesforceInstanceUrl", "https://localhost"),
+        ("crmSalesforceInstanceUrl", "https://169.254.169.254"),
+        ("crmSalesforceInstanceUrl", "https://acme..my.salesforce.com"),
+        ("crmSalesforceInstanceUrl", "https://acme.my.salesforce.com:8443"),
+        ("crmSalesforceInstanceUrl", "https://acme.my.salesforce.com?x=1"),
+        ("crmSalesforceInstanceUrl", "https://acme.my.salesforce.com\n"),
+        ("crmSalesforceApiVersion", "v62.0\n"),
+        ("crmSalesforceSecretName", "nps/crm/salesforce\n"),
+        ("crmSalesforceResponseObject", "NPS_Response__c\n"),
+        ("crmSalesforceFields", {"score": "Score__c\n"}),
+        ("crmHubspotContactIdProperty", "nps_contact_id\n"),
+        ("crmHubspotProperties", {"score": "nps_score\n"}),
+    ],
+)
+def test_a_host_other_than_salesforces_or_a_name_with_a_trailing_line_break_stops_the_synth(
+    key: str, value: object
+) -> None:
+    # Given CRM settings that are right but for one value: another host (the client secret would go there),
+    # or a name followed by a line break (it would break the template's JSON and the request's URL)
+    context: dict[str, object] = {**CONTEXT, key: value}
+    # When the settings are read / Then the synth stops, naming the setting
+    with pytest.raises(ValueError, match=key):
+        crm_settings(context.get)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://acme.my.salesforce.com",
+        "https://ACME-Corp.my.salesforce.com/",
+        "https://x--uat.sandbox.my.salesforce.com",
+    ],
+)
+def test_a_salesforce_my_domain_is_accepted(url: str) -> None:
+    salesforce = crm_settings({"crmSalesforceInstanceUrl": url}.get).salesforce
+    assert salesforce is not None
+    assert salesforce.instance_url == url.rstrip("/")
 
 
 def test_a_field_override_for_a_field_the_crm_is_not_sent_stops_the_synth() -> None:

@@ -349,3 +349,112 @@ def test_a_report_too_large_to_attach_is_left_out_and_the_digest_says_how_to_get
     email = ds.captured_emails()[0]
     assert list(email.message.iter_attachments()) == []
     assert "nps html onboarding-q4 --from 2026-11-23 --to 2026-11-23" in email.text
+
+
+def test_a_recipient_mailed_on_a_retried_run_reads_the_same_accounts_newly_at_risk(
+    answered: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given SES throttles the lead's digest in the first run (the team's goes out, acme's health is published)
+    from nps.digests.service import DigestRunFailed
+    from nps.sending.adapters.channels import SendError, SesMailer
+
+    url = health_queue(answered)
+    real = SesMailer.send_email
+
+    def throttle_the_lead(self: SesMailer, **message: Any) -> str:
+        if message["destination"] == "lead@example.com":
+            raise SendError("ses: Throttling", retryable=True)
+        return real(self, **message)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(SesMailer, "send_email", throttle_the_lead)
+        with pytest.raises(DigestRunFailed):
+            run(DUE)
+    # When Lambda retries the invocation
+    again = run(DUE)[0]
+    # Then the lead's digest lists acme as newly at risk, as the team's did, and acme was published once
+    assert (again["sent"], again["already_sent"], again["health_events"]) == (1, 1, 0)
+    texts = {e.to: e.text for e in ds.captured_emails()}
+    assert "acme: a decision maker is a detractor" in texts["team@example.com"]
+    assert "acme: a decision maker is a detractor" in texts["lead@example.com"]
+    assert len(received(url)) == 1
+
+
+def test_the_preview_of_a_sent_digest_shows_what_it_said(
+    answered: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nps.cli.main import main as cli
+
+    # Given the digest of 2026-11-23 went out, listing acme as newly at risk
+    run(DUE)
+    assert "acme: a decision maker is a detractor" in ds.captured_emails()[0].text
+    # When the team previews that digest afterwards
+    local = ["--local", "--prefix", "test"]
+    assert cli([*local, "digest", "preview", ds.SURVEY_ID, "--as-of", "2026-11-24", "--text"], in_process=True) == 0
+    # Then it still lists acme
+    assert "acme: a decision maker is a detractor" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("as_of", "message"),
+    [
+        ("2099-01-01", "nps: --as-of 2099-01-01 is in the future: no digest of it is due yet"),
+        ("9999-12-31", "nps: --as-of 9999-12-31 is in the future: no digest of it is due yet"),
+        ("0001-01-01", "nps: --as-of 0001-01-01 is before any digest could be due"),
+    ],
+)
+def test_nps_digest_preview_as_of_a_day_no_digest_can_have_is_one_line_and_exit_1(
+    platform: LocalStack, capsys: pytest.CaptureFixture[str], as_of: str, message: str
+) -> None:
+    from nps.cli.main import main as cli
+
+    # Given a survey with a daily digest and no answers at all
+    DynamoSurveyRepository(platform.tables["surveys"]).put(Survey.model_validate(digest_survey()))
+    # When the team previews it as of a day in the future, or before the calendar allows a period
+    code = cli(["--local", "--prefix", "test", "digest", "preview", ds.SURVEY_ID, "--as-of", as_of], in_process=True)
+    # Then one line says why, with exit code 1, and nothing is written
+    assert (code, capsys.readouterr().err.splitlines()) == (1, [message])
+    assert not Path(f"{ds.SURVEY_ID}-digest.html").exists()
+
+
+def test_nps_digest_preview_of_a_survey_without_answers_renders_an_empty_digest(
+    platform: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nps.cli.main import main as cli
+
+    # Given a survey with a daily digest and no answers at all
+    DynamoSurveyRepository(platform.tables["surveys"]).put(Survey.model_validate(digest_survey()))
+    # When the team previews its digest as text
+    local = ["--local", "--prefix", "test"]
+    assert cli([*local, "digest", "preview", ds.SURVEY_ID, "--as-of", "2026-11-24", "--text"], in_process=True) == 0
+    # Then it says there were no responses and claims no change
+    printed = capsys.readouterr()
+    assert "2026-11-23, compared with 2026-11-22" in printed.out
+    assert "the HTML report would not be attached" in printed.err
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"digest": {**DIGEST, "enabled": False}}, "nps: the digest of survey 'onboarding-q4' is switched off"),
+        ({"active": False}, "nps: survey 'onboarding-q4' is not active"),
+    ],
+)
+def test_nps_digest_send_sends_nothing_for_a_switched_off_digest_or_an_inactive_survey(
+    answered: LocalStack,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    changes: dict[str, Any],
+    message: str,
+) -> None:
+    from nps.cli.main import main as cli
+
+    # Given the digest was switched off (enabled: false), or the survey paused
+    DynamoSurveyRepository(answered.tables["surveys"]).put(Survey.model_validate({**digest_survey(), **changes}))
+    monkeypatch.setattr("nps.cli.digests.datetime", _Frozen)
+    # When the team runs nps digest send
+    code = cli(["--local", "--prefix", "test", "digest", "send", ds.SURVEY_ID], in_process=True)
+    # Then one line says why, exit 1, and nothing is sent (as the function would not send it)
+    assert code == 1
+    assert capsys.readouterr().err.splitlines()[-1].startswith(message)
+    assert ds.captured_emails() == []

@@ -14,7 +14,7 @@ from typing import Any
 from nps.cli.common import EXIT_OK, EXIT_REQUEST, CliError, day, file_path, identifier, output_file
 from nps.cli.target import Target
 from nps.digests.schedule import latest_period
-from nps.digests.service import DigestService, NoDigest, UnknownDigestSurvey
+from nps.digests.service import DigestService, NoDigest, NoDigestDay, UnknownDigestSurvey
 from nps.digests.wiring import digest_service
 
 
@@ -93,6 +93,11 @@ def run_send(args: argparse.Namespace, target: Target) -> int:
         raise CliError(
             f'survey {args.survey_id!r} has no digest: add a "digest" block with recipients (docs/digest.md)'
         )
+    # As the function: a switched-off digest or a paused survey sends nothing.
+    if not survey.digest.enabled:
+        raise CliError(f'the digest of survey {args.survey_id!r} is switched off ("enabled": false): nothing sent')
+    if not survey.active:
+        raise CliError(f"survey {args.survey_id!r} is not active: its digest is not sent")
     now = datetime.now(UTC)
     outcome = service.send(survey, survey.digest, latest_period(survey.digest, now), now)
     print(json.dumps(asdict(outcome)))
@@ -103,7 +108,7 @@ def run_preview(args: argparse.Namespace, target: Target) -> int:
     service = _service(target, sending=False)
     try:
         _, content, rendered, report = service.preview(args.survey_id, datetime.now(UTC), args.as_of)
-    except (UnknownDigestSurvey, NoDigest) as error:
+    except (UnknownDigestSurvey, NoDigest, NoDigestDay) as error:
         raise CliError(str(error)) from None
     body = rendered.text if args.text else rendered.html
     if args.text and args.out is None:
@@ -112,6 +117,6 @@ def run_preview(args: argparse.Namespace, target: Target) -> int:
         out: Path = args.out if args.out is not None else Path(f"{args.survey_id}-digest.html")
         out.write_text(body, encoding="utf-8")
         print(f"Digest of {content.period.label()} written to {out.resolve()}")
-    attached = "attached" if report is not None else "not attached"
-    print(f"Subject: {rendered.subject}; the HTML report would be {attached}", file=sys.stderr)
+    attached = "be attached" if report is not None else "not be attached"
+    print(f"Subject: {rendered.subject}; the HTML report would {attached}", file=sys.stderr)
     return EXIT_OK

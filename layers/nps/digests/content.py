@@ -61,12 +61,23 @@ class AtRiskAccount:
 
 
 @dataclass(frozen=True, slots=True)
+class PublishedHealthState:
+    """An account's published health: the ``latest`` one, and the one ``before`` the digest period at hand
+    (None: never published before it). They differ once the period's own run has published a change."""
+
+    latest: BinaryHealth
+    before: BinaryHealth | None
+
+
+@dataclass(frozen=True, slots=True)
 class HealthChange:
     """An account whose binary health differs from the one published at the previous digest."""
 
     account: AccountHealth
     health: BinaryHealth
     previous: BinaryHealth | None
+    #: The health published before the digest's period (None: never); recorded with the new one.
+    before_period: BinaryHealth | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,18 +125,22 @@ def binary_health(account: AccountHealth) -> BinaryHealth:
 
 
 def health_changes(
-    accounts: Sequence[AccountHealth], published: Mapping[str, BinaryHealth]
+    accounts: Sequence[AccountHealth],
+    published: Mapping[str, BinaryHealth],
+    before_period: Mapping[str, BinaryHealth] | None = None,
 ) -> tuple[HealthChange, ...]:
-    """Accounts whose binary health differs from ``published`` (the last one published per account).
+    """Accounts whose binary health differs from ``published`` (the last one published per account);
+    each carries its health published before the period (``before_period``, default ``published``).
 
     An account never published counts as ``healthy`` before: its first event is the day it is at risk,
     so a survey's first digest does not announce every healthy account."""
+    earlier = published if before_period is None else before_period
     changes = []
     for account in accounts:
         now = binary_health(account)
         before = published.get(account.account_id)
         if now != (before or "healthy"):
-            changes.append(HealthChange(account, now, before))
+            changes.append(HealthChange(account, now, before, earlier.get(account.account_id)))
     return tuple(changes)
 
 
@@ -173,20 +188,24 @@ def digest_content(
     comments: Sequence[Comment],
     accounts: Sequence[AccountHealth] | None,
     published: Mapping[str, BinaryHealth],
+    before: Mapping[str, BinaryHealth] | None = None,
 ) -> DigestContent:
     """The digest of ``period``: ``current`` and ``previous`` are the figures of the period and the one
     before; ``accounts`` the survey's accounts assessed at the period's end (None: the survey has none);
-    ``published`` each account's health at the previous digest."""
-    changes = health_changes(accounts, published) if accounts is not None else ()
+    ``published`` each account's latest published health (the events to publish are the changes from it);
+    ``before`` each account's health published before this period (default: ``published``), which decides
+    what is *newly* at risk, so a retried run of the period lists what its first run listed."""
+    changes = health_changes(accounts, published, before) if accounts is not None else ()
     newly = None
     if accounts is not None:
+        since = health_changes(accounts, published if before is None else before)
         newly = tuple(
             AtRiskAccount(
                 change.account.account_id,
                 change.account.reason_texts,
                 tuple(reason.value for reason in change.account.reasons),
             )
-            for change in changes
+            for change in since
             if change.health == "at_risk"
         )
     return DigestContent(

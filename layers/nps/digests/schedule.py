@@ -1,12 +1,14 @@
 """When a survey's digest is due, and which days it covers (pure: the caller passes ``now``).
 
-The digest function runs every hour. A digest is due in the run whose instant falls in the survey's
-local ``hour`` (in its ``time_zone``), every day for a daily digest, on ``weekday`` for a weekly one. It
-covers whole UTC days, as the aggregates are kept: the local date of sending minus one day (daily), or
-the seven days before that local date (weekly), never a UTC day that has not ended yet (east of UTC an
-early local hour is still the previous UTC day: the period then ends a day earlier); the previous period
-is the one just before, of equal length. A local hour skipped by a daylight-saving change sends nothing
-that day; a repeated one sends once (the markers are per period, :mod:`nps.digests.adapters.markers`).
+The digest function runs every hour. A digest is due in the first run at or after the survey's local
+``hour`` (in its ``time_zone``) begins, every day for a daily digest, on ``weekday`` for a weekly one:
+at that hour, half an hour into it in a half-hour zone, and at the first hour after it when a
+daylight-saving change skips it; a repeated hour sends once. It covers whole UTC days, as the aggregates
+are kept: the local date of sending minus one day (daily), or the seven days before that local date
+(weekly), never a UTC day that has not ended yet. East of UTC an early local hour can still be the
+previous UTC day; when it is at any offset the zone uses that year, the period ends a day earlier all
+year, so a daylight-saving change never makes two digests cover the same days or leaves days out. The
+previous period is the one just before, of equal length.
 """
 
 from __future__ import annotations
@@ -47,12 +49,34 @@ class DigestPeriod:
         return f"{self.first.isoformat()} – {self.last.isoformat()}"
 
 
-def period_for(settings: DigestSettings, local_day: date, utc_day: date | None = None) -> DigestPeriod:
-    """The period a digest sent on ``local_day`` covers: the day before, or the seven days before, ending
-    no later than the last whole UTC day (``utc_day`` is the UTC date of the sending instant: east of UTC an
-    early local hour is still the previous UTC day, whose figures are not complete yet)."""
+def _first_run(starts: datetime) -> datetime:
+    """The first hourly run (a whole UTC hour) at or after ``starts``."""
+    whole = starts.replace(minute=0, second=0, microsecond=0)
+    return whole if whole == starts else whole + timedelta(hours=1)
+
+
+def _send_instant(settings: DigestSettings, local_day: date) -> datetime:
+    """The run that sends the digest of ``local_day`` (UTC): the first at or after its local hour begins (a
+    local time skipped by daylight saving resolves to the instant after the gap)."""
+    starts = datetime.combine(local_day, time(settings.hour), tzinfo=ZoneInfo(settings.time_zone))
+    return _first_run(starts.astimezone(UTC))
+
+
+def _ends_a_day_early(settings: DigestSettings, local_day: date) -> bool:
+    """Whether the digest's run can fall on the UTC day before its local day at any offset the zone uses
+    in ``local_day``'s year (or on that day): east of UTC, an early local hour."""
+    zone = ZoneInfo(settings.time_zone)
+    offsets = {datetime(local_day.year, month, 1, 12, tzinfo=zone).utcoffset() for month in (1, 7)}
+    offsets.add(datetime.combine(local_day, time(12), tzinfo=zone).utcoffset())
+    local_start = datetime.combine(local_day, time(settings.hour), tzinfo=UTC)
+    return any(_first_run(local_start - offset).date() < local_day for offset in offsets if offset is not None)
+
+
+def period_for(settings: DigestSettings, local_day: date) -> DigestPeriod:
+    """The period a digest sent on ``local_day`` covers: the day before, or the seven days before, a day
+    earlier all year when :func:`_ends_a_day_early` (the UTC day would not have ended at the run)."""
     days = 1 if settings.frequency is DigestFrequency.DAILY else 7
-    end = local_day if utc_day is None else min(local_day, utc_day)
+    end = local_day - timedelta(days=1) if _ends_a_day_early(settings, local_day) else local_day
     return DigestPeriod(settings.frequency, end - timedelta(days=days), end - timedelta(days=1))
 
 
@@ -64,16 +88,18 @@ def local_now(settings: DigestSettings, now: datetime) -> datetime:
 
 
 def due_period(settings: DigestSettings, now: datetime) -> DigestPeriod | None:
-    """The period whose digest is due in the hourly run at ``now``, or None (not this hour, not this
-    day, or switched off)."""
+    """The period whose digest is due in the hourly run at ``now`` (the run whose hour holds the first
+    whole UTC hour at or after the local hour begins), or None (not this hour, not this day, or switched
+    off). Raises ``ValueError`` for a naive ``now``."""
     if not settings.enabled:
         return None
     local = local_now(settings, now)
-    if local.hour != settings.hour:
-        return None
-    if settings.frequency is DigestFrequency.WEEKLY and local.weekday() != settings.weekday.number:
-        return None
-    return period_for(settings, local.date(), now.astimezone(UTC).date())
+    for day in sorted({(local - timedelta(hours=1)).date(), local.date()}):
+        if settings.frequency is DigestFrequency.WEEKLY and day.weekday() != settings.weekday.number:
+            continue
+        if now - timedelta(hours=1) < _send_instant(settings, day) <= now:
+            return period_for(settings, day)
+    return None
 
 
 def latest_period(settings: DigestSettings, now: datetime) -> DigestPeriod:
@@ -82,7 +108,4 @@ def latest_period(settings: DigestSettings, now: datetime) -> DigestPeriod:
     day = local.date() if local.hour >= settings.hour else local.date() - timedelta(days=1)
     if settings.frequency is DigestFrequency.WEEKLY:
         day -= timedelta(days=(day.weekday() - settings.weekday.number) % 7)
-    # The hourly run of that local hour: the first whole UTC hour in it (30 minutes in, in Adelaide).
-    starts = datetime.combine(day, time(settings.hour), tzinfo=local.tzinfo).astimezone(UTC)
-    run_at = starts if starts.minute == 0 else starts.replace(minute=0) + timedelta(hours=1)
-    return period_for(settings, day, run_at.date())
+    return period_for(settings, day)

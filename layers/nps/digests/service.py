@@ -16,7 +16,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from nps.accounts.health import AccountHealth
-from nps.digests.content import BinaryHealth, DigestContent, HealthChange, digest_content
+from nps.digests.content import BinaryHealth, DigestContent, HealthChange, PublishedHealthState, digest_content
 from nps.digests.message import MAX_MESSAGE_BYTES, RenderedDigest, mime_digest, render_digest
 from nps.digests.schedule import DigestPeriod, due_period, latest_period
 from nps.events.models import ACCOUNT_HEALTH_CHANGED, AccountHealthChangedDetail
@@ -63,8 +63,18 @@ class Markers(Protocol):
 
 
 class PublishedHealth(Protocol):
-    def read(self, survey_id: str, account_ids: Sequence[str]) -> Mapping[str, BinaryHealth]: ...
-    def record(self, survey_id: str, account_id: str, health: BinaryHealth, period_key: str, now_iso: str) -> None: ...
+    def read(
+        self, survey_id: str, account_ids: Sequence[str], period_key: str
+    ) -> Mapping[str, PublishedHealthState]: ...
+    def record(
+        self,
+        survey_id: str,
+        account_id: str,
+        health: BinaryHealth,
+        period_key: str,
+        now_iso: str,
+        before: BinaryHealth | None = None,
+    ) -> None: ...
 
 
 class Suppressions(Protocol):
@@ -95,6 +105,11 @@ class UnknownDigestSurvey(LookupError):
 
 class NoDigest(ValueError):
     """The survey has no digest settings (``nps digest preview`` says how to add them)."""
+
+
+class NoDigestDay(ValueError):
+    """``--as-of`` names a day no digest can be previewed for: after the survey's local today (its period
+    has not ended, or not begun), or so early that the period before it falls off the calendar."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +151,8 @@ class DigestService:
         current_span = DateRange(period.first, period.last)
         previous = period.previous
         accounts = self._accounts(survey, period.last)
-        published = self.published.read(survey.survey_id, [a.account_id for a in accounts]) if accounts else {}
+        ids = [a.account_id for a in accounts]
+        published = self.published.read(survey.survey_id, ids, period.key) if accounts else {}
         return digest_content(
             survey_id=survey.survey_id,
             title=survey.name,
@@ -145,7 +161,8 @@ class DigestService:
             previous=self.figures.total(survey.survey_id, DateRange(previous.first, previous.last)),
             comments=self.comments.comments(survey.survey_id, current_span, COMMENTS_READ),
             accounts=accounts or None,
-            published=published,
+            published={account: state.latest for account, state in published.items()},
+            before={account: state.before for account, state in published.items() if state.before is not None},
         )
 
     def _accounts(self, survey: Survey, last: date) -> list[AccountHealth]:
@@ -187,16 +204,26 @@ class DigestService:
         self, survey_id: str, now: datetime, as_of: date | None = None
     ) -> tuple[Survey, DigestContent, RenderedDigest, str | None]:
         """The latest digest due at or before ``now`` (or by the end of the local day ``as_of``) for
-        ``survey_id``, rendered; nothing sent or written. Raises :class:`UnknownDigestSurvey` or
-        :class:`NoDigest`."""
+        ``survey_id``, rendered; nothing sent or written. Raises :class:`UnknownDigestSurvey`,
+        :class:`NoDigest`, or :class:`NoDigestDay` for an ``as_of`` after the survey's local today or
+        before the calendar holds a period."""
         survey = self.surveys.get(survey_id)
         if survey is None:
             raise UnknownDigestSurvey(f"no survey {survey_id!r}")
         if survey.digest is None:
             raise NoDigest(f'survey {survey_id!r} has no digest: add a "digest" block with recipients (docs/digest.md)')
         if as_of is not None:
-            now = datetime.combine(as_of, time(23, 59), tzinfo=ZoneInfo(survey.digest.time_zone))
-        period = latest_period(survey.digest, now)
+            zone = ZoneInfo(survey.digest.time_zone)
+            if as_of > now.astimezone(zone).date():
+                raise NoDigestDay(f"--as-of {as_of.isoformat()} is in the future: no digest of it is due yet")
+            now = datetime.combine(as_of, time(23, 59), tzinfo=zone)
+        try:
+            period = latest_period(survey.digest, now)
+        except OverflowError:
+            period = None
+        # The comparison period and the 13-week report reach back further than the period itself.
+        if period is None or period.first.toordinal() <= period.days + REPORT_DAYS:
+            raise NoDigestDay(f"--as-of {as_of} is before any digest could be due")
         content, rendered, report = self.render(survey, survey.digest, period, now)
         return survey, content, rendered, report
 
@@ -276,7 +303,9 @@ class DigestService:
                 [Event(ACCOUNT_HEALTH_CHANGED, _health_detail(survey_id, c, period, now)) for c in chunk]
             )
             for change in chunk:
-                self.published.record(survey_id, change.account.account_id, change.health, period.key, now_iso)
+                self.published.record(
+                    survey_id, change.account.account_id, change.health, period.key, now_iso, change.before_period
+                )
         return len(changes)
 
 

@@ -180,7 +180,27 @@ class QuietHours(BaseModel):
 LocaleText = dict[str, Annotated[str, StringConstraints(min_length=1, max_length=2000)]]
 #: A subject by locale: one header line, at most :data:`MAX_SUBJECT_LENGTH` characters.
 LocaleSubject = dict[str, Subject]
-HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s<>\"]{3,2000}$")]
+#: Invisible or controlling characters a link must not carry (control, format — bidirectional overrides, zero
+#: widths —, surrogates, line separators): they would reach a terminal (``nps digest preview --text``) or
+#: disguise where the link goes.
+_NOT_IN_URLS = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def _url_text(value: str, info: ValidationInfo) -> str:
+    """Refuse a link holding a control, format or separator character; a definition stored before this
+    rule reads back with them left out."""
+    for index, character in enumerate(value):
+        if unicodedata.category(character) in _NOT_IN_URLS:
+            if info.context and info.context.get("stored"):
+                return "".join(c for c in value if unicodedata.category(c) not in _NOT_IN_URLS)
+            raise ValueError(
+                f"must not contain control, format or separator characters (found U+{ord(character):04X}"
+                f" at position {index + 1})"
+            )
+    return value
+
+
+HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s<>\"]{3,2000}$"), AfterValidator(_url_text)]
 
 
 def _checked(problem: Callable[[str], str | None]) -> Callable[[str], str]:
@@ -437,8 +457,8 @@ class DigestSettings(BaseModel):
     frequency: DigestFrequency = DigestFrequency.WEEKLY
     #: The local day of a weekly digest (ignored by a daily one).
     weekday: Weekday = Weekday.MONDAY
-    #: The local hour (0–23) the digest is sent at.
-    hour: Annotated[int, Field(ge=0, le=23)] = 8
+    #: The local hour (0–23) the digest is sent at: a JSON whole number (``true`` is not 1, ``"8"`` not 8).
+    hour: Annotated[int, Field(ge=0, le=23, strict=True)] = 8
     #: An IANA time zone with a region (``Europe/Berlin``) or ``UTC`` (:mod:`nps.sending.time_zones`).
     time_zone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
     recipients: Annotated[list[DigestRecipient], Field(min_length=1, max_length=MAX_DIGEST_RECIPIENTS)]

@@ -50,9 +50,49 @@ def test_exactly_one_hour_a_day_is_due_and_the_preview_shows_the_latest(now: dat
     daily = settings(frequency="daily", hour=hour, time_zone="Australia/Adelaide")
     start = now.replace(tzinfo=UTC, minute=0, second=0, microsecond=0)
     due = [start + timedelta(hours=h) for h in range(24) if due_period(daily, start + timedelta(hours=h))]
-    assert len(due) <= 1  # 0 only on a day whose local hour is skipped by daylight saving time
+    assert len(due) == 1  # also on a day whose local hour is skipped by daylight saving time (the next run)
     for at in due:
         assert latest_period(daily, at) == due_period(daily, at)
+
+
+@pytest.mark.parametrize(
+    ("zone", "hour", "day", "sent_at"),
+    [
+        # Berlin springs forward at 02:00 on the last Sunday of March: 02:00 does not exist, 03:00 CEST does
+        ("Europe/Berlin", 2, date(2026, 3, 29), datetime(2026, 3, 29, 1, 0, tzinfo=UTC)),
+        # New York skips 02:00 on the second Sunday of March
+        ("America/New_York", 2, date(2026, 3, 8), datetime(2026, 3, 8, 7, 0, tzinfo=UTC)),
+        # Lord Howe Island moves by half an hour: 02:00-02:30 is skipped, 02:30 exists but no run lands in it
+        ("Australia/Lord_Howe", 2, date(2026, 10, 4), datetime(2026, 10, 3, 16, 0, tzinfo=UTC)),
+    ],
+)
+def test_a_weekly_digest_whose_hour_is_skipped_by_daylight_saving_goes_out_at_the_next_run(
+    zone: str, hour: int, day: date, sent_at: datetime
+) -> None:
+    # Given a weekly digest on the Sunday the clocks skip its local hour
+    weekly = settings(frequency="weekly", weekday="sunday", hour=hour, time_zone=zone)
+    runs = [datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=h) for h in range(-14, 38)]
+    # When the hourly run fires around that day / Then exactly one run sends it: the first after the hour
+    due = [(at, due_period(weekly, at)) for at in runs if due_period(weekly, at) is not None]
+    assert [at for at, _ in due] == [sent_at]
+    assert due[0][1] == latest_period(weekly, sent_at)
+
+
+@pytest.mark.parametrize(
+    "zone",
+    ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "Asia/Kathmandu", "America/Santiago"],
+)
+@pytest.mark.parametrize("hour", [0, 1, 2, 3, 23])
+def test_over_a_year_a_daily_digest_is_due_once_a_local_day(zone: str, hour: int) -> None:
+    # Given a daily digest at an hour daylight saving may skip or repeat
+    daily = settings(frequency="daily", hour=hour, time_zone=zone)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    # When the hourly run fires every hour of 2026
+    keys = [p.key for h in range(365 * 24) if (p := due_period(daily, start + timedelta(hours=h))) is not None]
+    # Then every period is sent once, and none is missing between the first and the last
+    assert len(keys) == len(set(keys))
+    first, last = (date.fromisoformat(k.partition(":")[2]) for k in (keys[0], keys[-1]))
+    assert len(keys) == (last - first).days + 1
 
 
 @pytest.mark.parametrize(
@@ -65,6 +105,9 @@ def test_exactly_one_hour_a_day_is_due_and_the_preview_shows_the_latest(now: dat
         ({"recipients": ["ana@example.com", "ANA@example.com"]}, "listed once"),
         ({"recipients": ["a@example.com"], "time_zone": "EST"}, "abbreviation"),
         ({"recipients": ["a@example.com"], "hour": 24}, "less than or equal to 23"),
+        ({"recipients": ["a@example.com"], "hour": True}, "valid integer"),
+        ({"recipients": ["a@example.com"], "hour": "8"}, "valid integer"),
+        ({"recipients": ["a@example.com"], "hour": 8.0}, "valid integer"),
         ({"recipients": ["a@example.com"], "report_url": "http://x.example.com"}, "pattern"),
         ({"recipients": ["a@example.com"], "frequency": "hourly"}, "daily"),
     ],

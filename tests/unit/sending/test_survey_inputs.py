@@ -419,3 +419,27 @@ def test_survey_put_names_the_field_and_exits_non_zero(tmp_path: Path, capsys: p
 def _links() -> Any:
     keyring = Keyring(keys={"k1": b"k" * 32}, active_kid="k1")
     return invite_links(keyring, "https://nps.example", "inv_1", 2_000_000_000, 2_100_000_000)
+
+
+@pytest.mark.parametrize("hidden", ["\x1b[2J", "\x00", "\u202e", "\u200b", "\x7f"])
+@pytest.mark.parametrize("where", ["digest", "promoter"])
+def test_a_link_with_a_control_or_invisible_character_is_refused_and_read_back_without_it(
+    hidden: str, where: str
+) -> None:
+    # Given a link that carries a terminal escape, a NUL, a bidirectional override, a zero width or a separator
+    url = f"https://intranet.example.com/nps{hidden}/report.html"
+    if where == "digest":
+        overrides: dict[str, Any] = {"digest": {"recipients": ["team@example.com"], "report_url": url}}
+        field = "digest.report_url"
+    else:
+        overrides = {"follow_ups": {"promoter": {"review_url": url}}}
+        field = "follow_ups.promoter.review_url"
+    # When the survey is put / Then it is refused, with the field and the character named (not the link)
+    path, message = refusal(overrides)
+    assert path == field
+    assert f"U+{ord(hidden[0]):04X} at position 33" in message
+    # And a definition stored before the rule reads back with the character left out
+    stored = {**make_survey().model_dump(mode="json"), **overrides}
+    survey = Survey.model_validate(stored, context=STORED)
+    read = survey.digest.report_url if where == "digest" and survey.digest else survey.follow_ups.promoter.review_url
+    assert read == url.replace(hidden, hidden[1:] if hidden[0] == "\x1b" else "")
