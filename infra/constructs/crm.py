@@ -318,6 +318,7 @@ class CrmDestinations(Construct):
         erased = {name: "" for fields in (RESPONSE_FIELDS, RETRACTED_FIELDS) for name in self._names(fields, hubspot)}
         erased_at = body(ERASED_FIELDS, names_for(ERASED_FIELDS, "hubspot", hubspot.properties))
         self._rule(
+            "hubspot",
             "HubspotErasedRule",
             erased_pattern(),
             "NPS Contact Erased → the HubSpot contact's NPS properties cleared",
@@ -425,6 +426,7 @@ class CrmDestinations(Construct):
             events.HttpMethod.DELETE,
         )
         self._rule(
+            "salesforce",
             "SalesforceRemovedRule",
             retracted_pattern("removed"),
             f"NPS Response Retracted (removed by an erasure) → the Salesforce {salesforce.response_object} deleted",
