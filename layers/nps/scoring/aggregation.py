@@ -365,8 +365,10 @@ def ledger_bucket(invite_id: str, record_time: datetime) -> str:
     Deterministic per record (never Python's salted ``hash()``): a replay handled by another instance
     or after a deploy must find its claim in the same ledger item.
     """
-    shard = zlib.crc32(invite_id.encode()) % LEDGER_BUCKETS
-    return f"{_ledger_second(record_time)}{shard:02d}"
+    return _ledger_second(record_time) + _SHARD_TEXTS[zlib.crc32(invite_id.encode()) % LEDGER_BUCKETS]
+
+
+_SHARD_TEXTS = tuple(f"{shard:02d}" for shard in range(LEDGER_BUCKETS))
 
 
 @lru_cache(maxsize=256)

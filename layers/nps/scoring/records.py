@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from nps.events.details import read_time
 from nps.kernel.categories import MAX_COMMENT_LENGTH, Category
 from nps.kernel.streams import MalformedRecord
 from nps.reasons.scales import CES_MAX, CES_MIN, CSAT_MAX, CSAT_MIN, MAX_THEMES_PER_RESPONSE
@@ -245,7 +246,7 @@ def _time_or(typed: Mapping[str, Any] | None) -> datetime | None:
     if text is None:
         raise _Unusual
     try:
-        return datetime.fromisoformat(text)
+        return read_time(text)
     except ValueError:
         raise _Unusual from None
 

@@ -21,7 +21,7 @@ from nps.events.publisher import Event, Publisher
 from nps.kernel.categories import SCORES, Category, categorize
 from nps.kernel.streams import MalformedRecord
 from nps.scoring.adapters.aggregates import CommitStats
-from nps.scoring.aggregation import Transition, reasons_of
+from nps.scoring.aggregation import Transition
 from nps.scoring.records import Image, response_from_image
 
 if TYPE_CHECKING:
@@ -81,10 +81,15 @@ def parse_record(
         new is not None and new.score is not None and new.category not in (None, _CATEGORIES[new.score])
     ):
         raise MalformedRecord("stored category does not match the stored score")
-    comment = comment_event(old, new)
-    old_score = old.score if old is not None and old.is_counted else None
-    new_score = new.score if new is not None and new.is_counted else None
-    old_reasons, new_reasons = reasons_of(old), reasons_of(new)
+    comment = comment_event(old, new) if new is not None and new.comment else None
+    # ``Response.is_counted`` and :func:`reasons_of`, inline (a test compares with ``Transition(...)``).
+    old_score = old_reasons = new_score = new_reasons = None
+    if old is not None and old.counted and old.score is not None and old.first_answered_at is not None:
+        old_score = old.score
+        old_reasons = (old.driver, old.csat, old.ces, old.themes, old.account_id, old.role)
+    if new is not None and new.counted and new.score is not None and new.first_answered_at is not None:
+        new_score = new.score
+        new_reasons = (new.driver, new.csat, new.ces, new.themes, new.account_id, new.role)
     if old_score == new_score and old_reasons == new_reasons:
         # A comment with the same themes, or a write that changed nothing counted (score, driver, CSAT,
         # CES, themes).

@@ -549,30 +549,18 @@ def _key_fields(key: AggregateKey) -> list[str]:
 def encode_total(total: dict[AggregateKey, Counters]) -> str:
     """A commit record's total as JSON: ``[[survey, granularity, period, segment, channel, {counter: n}], ...]``.
 
-    The text of ``json.dumps`` with compact separators (a test compares them), written from each key's
-    cached opening and the counters, since the record carries every key of the batch, batch after batch.
+    The text of ``json.dumps`` with compact separators, written by the JSON encoder in one call from each
+    key's cached fields and its counters (the record carries every key of the batch, batch after batch).
     """
-    entries = [
-        f"{_key_json(key)}{{{','.join([f'{_COUNTER_JSON[name]}{value:d}' for name, value in counters.items()])}}}]"
-        for key, counters in total.items()
-    ]
-    return f"[{','.join(entries)}]"
+    return _encode_compact([[*_key_fields_cached(key), counters] for key, counters in total.items()])
+
+
+_encode_compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
 @lru_cache(maxsize=8192)
-def _key_json(key: AggregateKey) -> str:
-    """``["srv","day","2026-03-10","*","*",``: a key's fields as the opening of its total entry."""
-    return json.dumps(_key_fields(key), separators=(",", ":"))[:-1] + ","
-
-
-class _CounterJson(dict[str, str]):
-    """``name`` → ``"name":``, prepared for the counters every total holds."""
-
-    def __missing__(self, name: str) -> str:
-        return json.dumps(name) + ":"
-
-
-_COUNTER_JSON = _CounterJson({name: f'"{name}":' for name in COUNTERS})
+def _key_fields_cached(key: AggregateKey) -> tuple[str, ...]:
+    return tuple(_key_fields(key))
 
 
 #: An aggregate key's fields in the order :class:`AggregateKey` sorts by (the dataclass's ``order``).
