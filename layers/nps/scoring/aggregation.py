@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from itertools import compress
 from operator import add
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -497,15 +498,13 @@ def _counters(sums: list[int]) -> Counters:
         value = sum(sums[low:high])
         if value:
             counters[name] = value
-    for score in range(_SCORE_COUNT):
-        value = sums[score]
-        if value:
-            counters[SCORE_COUNTERS[score]] = value
-    for position, name in enumerate(_RATING_COUNTERS, _SCORE_COUNT):
-        value = sums[position]
-        if value:
-            counters[name] = value
+    # The other non-zero positions, picked in C: their names in order, with their values (ints: 0 is false).
+    counters.update(zip(compress(_VECTOR_COUNTERS, sums), filter(None, sums[:_VECTOR_SIZE]), strict=True))
     return counters
+
+
+#: The counter of each position of a vector of sums (scores, then CSAT and CES values).
+_VECTOR_COUNTERS: tuple[str, ...] = (*SCORE_COUNTERS, *_RATING_COUNTERS)
 
 
 @lru_cache(maxsize=1024)

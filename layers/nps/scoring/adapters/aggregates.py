@@ -549,18 +549,28 @@ def _key_fields(key: AggregateKey) -> list[str]:
 def encode_total(total: dict[AggregateKey, Counters]) -> str:
     """A commit record's total as JSON: ``[[survey, granularity, period, segment, channel, {counter: n}], ...]``.
 
-    The text of ``json.dumps`` with compact separators, written by the JSON encoder in one call from each
-    key's cached fields and its counters (the record carries every key of the batch, batch after batch).
+    The text of ``json.dumps`` with compact separators (a test compares them), written from each key's
+    cached opening and its counters' JSON, encoded once per distinct counters (the periods of one slice
+    share theirs), since the record carries every key of the batch, batch after batch.
     """
-    return _encode_compact([[*_key_fields_cached(key), counters] for key, counters in total.items()])
+    texts: dict[tuple[tuple[str, int], ...], str] = {}
+    entries = []
+    for key, counters in total.items():
+        items = tuple(counters.items())
+        text = texts.get(items)
+        if text is None:
+            text = texts[items] = _encode_compact(counters)
+        entries.append(f"{_key_json(key)}{text}]")
+    return f"[{','.join(entries)}]"
 
 
 _encode_compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
 @lru_cache(maxsize=8192)
-def _key_fields_cached(key: AggregateKey) -> tuple[str, ...]:
-    return tuple(_key_fields(key))
+def _key_json(key: AggregateKey) -> str:
+    """``["srv","day","2026-03-10","*","*",``: a key's fields as the opening of its total entry."""
+    return json.dumps(_key_fields(key), separators=(",", ":"))[:-1] + ","
 
 
 #: An aggregate key's fields in the order :class:`AggregateKey` sorts by (the dataclass's ``order``).
