@@ -11,6 +11,7 @@ image is reported as a failed record instead of being counted or lost.
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -32,6 +33,8 @@ _NO_THEMES: tuple[str, ...] = ()
 _CSAT_TEXTS = {str(value): value for value in range(CSAT_MIN, CSAT_MAX + 1)}
 _CES_TEXTS = {str(value): value for value in range(CES_MIN, CES_MAX + 1)}
 _ID_FIELDS = ("invite_id", "survey_id", "wave_id", "contact_id")
+#: The attributes every scored image has: its ids and its channel.
+_REQUIRED = itemgetter(*_ID_FIELDS, "channel")
 #: The scores as the usual path accepts them (digits only, 0-10, as the respond path writes them).
 _SCORE_TEXTS: dict[Any, int] = {str(value): value for value in range(11)}
 #: Survey and wave ids already checked (a batch repeats a few); cleared when full.
@@ -281,24 +284,34 @@ def _usual_response(image: Image) -> Response | None:
         raise _Unusual
     version = int(text)
     fullmatch = _ID.fullmatch
-    invite_id = _text_or(get("invite_id"), None)
-    survey_id = _text_or(get("survey_id"), None)
-    wave_id = _text_or(get("wave_id"), None)
-    contact_id = _text_or(get("contact_id"), None)
-    if (
-        invite_id is None
-        or contact_id is None
-        or survey_id is None
-        or wave_id is None
-        or not fullmatch(invite_id)
-        or not fullmatch(contact_id)
-        or (survey_id not in _KNOWN_IDS and not _known_id(survey_id))
-        or (wave_id not in _KNOWN_IDS and not _known_id(wave_id))
-    ):
-        raise _Unusual
-    channel = _text_or(get("channel"), None)
-    if channel not in _CHANNELS:
-        raise _Unusual
+    # The ids and the channel, inline: each one attribute of type S (a missing one, another type or a value
+    # that is not text fails a lookup or the check, and the checked reading then says which).
+    try:
+        typed_invite, typed_survey, typed_wave, typed_contact, typed_channel = _REQUIRED(image)
+        invite_id = typed_invite["S"]
+        survey_id = typed_survey["S"]
+        wave_id = typed_wave["S"]
+        contact_id = typed_contact["S"]
+        channel = typed_channel["S"]
+        if (
+            len(typed_invite) != 1
+            or len(typed_survey) != 1
+            or len(typed_wave) != 1
+            or len(typed_contact) != 1
+            or len(typed_channel) != 1
+            or type(invite_id) is not str
+            or type(contact_id) is not str
+            or type(survey_id) is not str
+            or type(wave_id) is not str
+            or not fullmatch(invite_id)
+            or not fullmatch(contact_id)
+            or (survey_id not in _KNOWN_IDS and not _known_id(survey_id))
+            or (wave_id not in _KNOWN_IDS and not _known_id(wave_id))
+            or channel not in _CHANNELS
+        ):
+            raise _Unusual
+    except (KeyError, TypeError):
+        raise _Unusual from None
     category = None
     typed = get("category")
     if typed is not None:
