@@ -58,6 +58,11 @@ class PlainDetail:
         return self.text
 
 
+_new_object = object.__new__
+#: The slot of :attr:`PlainDetail.text` (a frozen dataclass's fields are set through their slots).
+_set_text = PlainDetail.__dict__["text"].__set__
+
+
 def json_timestamp(at: datetime) -> str:
     """``at`` as pydantic serialises a ``datetime``: ISO-8601, ``Z`` for UTC, microseconds only when set."""
     known = _READ_TIMES.get(id(at))
@@ -82,16 +87,8 @@ def read_time(text: str) -> datetime:
     Raises ``ValueError`` for text that is not an ISO 8601 time.
     """
     at = datetime.fromisoformat(text)
-    if (
-        len(text) == 24
-        and text[23] == "Z"
-        and text[19] == "."
-        and text[16] == ":"
-        and text[13] == ":"
-        and text[10] == "T"
-        and text[7] == "-"
-        and text[4] == "-"
-    ):
+    # The separators of ``2026-03-10T09:00:17.020Z`` (every third character from the fifth) and the ``Z``.
+    if len(text) == 24 and text[4:20:3] == "--T::." and text[23] == "Z":
         # Parsed, so the other characters are digits: the JSON text has microseconds, or none when zero.
         if len(_READ_TIMES) >= _MAX_READ_TIMES:
             _READ_TIMES.clear()
@@ -282,14 +279,18 @@ def response_scored(
     answered = first if answered_at is first_answered_at else json_timestamp(answered_at)
     # Numbers inline (``:d`` writes an int as ``str(int(n))`` does): one event per scored record.
     previous = "null" if previous_score is None else f"{previous_score:d}"
-    return PlainDetail(
+    # PlainDetail(text) without its generated __init__ (one event per scored record): set its one slot.
+    detail = _new_object(PlainDetail)
+    _set_text(
+        detail,
         f'{answer},"score":{score:d},"category":{_CATEGORY_JSON[category]},'
         f'"previous_score":{previous},"previous_category":{_category(previous_category)},'
         f'"category_changed":{"true" if category_changed else "false"},'
         f'"category_entered":{"true" if category_entered else "false"},"version":{version:d},'
         f'"first_answered_at":"{first}","answered_at":"{answered}"'
-        f"{_reasons_json(driver, csat, ces, themes)}}}"
+        f"{_reasons_json(driver, csat, ces, themes)}}}",
     )
+    return detail
 
 
 def comment_received(

@@ -465,11 +465,25 @@ def _add(
 ) -> None:
     """Add (``sign`` 1) or remove (-1) one counted response's score, CSAT and CES to its signature's sums,
     and to its account's (with its category among the decision makers' when it is one)."""
-    signature = _signature(item)
+    # _signature(item) and _add_answer(...), inline: once or twice per stream record.
+    at = item.first_answered_at
+    assert at is not None
+    day = at.date() if at.tzinfo is UTC or at.utcoffset() == _ZERO else at.astimezone(UTC).date()
+    segments, channel = item.segments, item.channel
+    if item.driver is None and not item.themes and _NOT_SEGMENTS.isdisjoint(segments):
+        pairs = tuple(sorted(segments.items()))
+    else:
+        pairs = segment_values(item)
+    signature = (item.survey_id, day, pairs, (ALL, channel) if item.in_headline else (channel,))
     sums = by_signature.get(signature)
     if sums is None:
         sums = by_signature[signature] = [0] * _VECTOR_SIZE
-    _add_answer(sums, item, score, sign)
+    sums[score] += sign
+    csat, ces = item.csat, item.ces
+    if csat is not None:
+        sums[_CSAT_AT + csat] += sign
+    if ces is not None:
+        sums[_CES_AT + ces] += sign
     account_id = item.account_id
     if account_id is None or not item.in_headline:
         return

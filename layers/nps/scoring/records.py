@@ -11,9 +11,9 @@ image is reported as a failed record instead of being counted or lost.
 from __future__ import annotations
 
 import re
-from operator import itemgetter
 from collections.abc import Mapping
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from nps.events.details import read_time

@@ -35,6 +35,12 @@ _EVENT_NAMES = frozenset({"INSERT", "MODIFY", "REMOVE"})
 _CATEGORIES: tuple[Category, ...] = tuple(categorize(score) for score in SCORES)
 
 
+_new_object = object.__new__
+_set_detail_type = Event.__dict__["detail_type"].__set__
+_set_detail = Event.__dict__["detail"].__set__
+_set_resources = Event.__dict__["resources"].__set__
+
+
 class AggregateStore(Protocol):
     def commit(self, transitions: Sequence[Transition], now: datetime) -> CommitStats: ...
 
@@ -67,7 +73,7 @@ def parse_record(
         raise MalformedRecord("stream record without sequence number or creation time")
     if not old_image and not new_image:
         raise MalformedRecord("stream record without images (the stream must be NEW_AND_OLD_IMAGES)")
-    old = response_from_image(old_image)
+    old = response_from_image(old_image) if old_image else None  # an INSERT has none
     new = None if event_name == "REMOVE" else response_from_image(new_image)
     latest = new or old
     if latest is None:
@@ -193,7 +199,12 @@ def scored_event(transition: Transition) -> Event | None:
         ces=new.ces,
         themes=new.themes,
     )
-    return Event(RESPONSE_SCORED, detail)
+    # Event(RESPONSE_SCORED, detail) without the frozen dataclass's generated __init__: its slots, set once.
+    event = _new_object(Event)
+    _set_detail_type(event, RESPONSE_SCORED)
+    _set_detail(event, detail)
+    _set_resources(event, ())
+    return event
 
 
 def _resurvey(transition: Transition) -> bool:
