@@ -369,6 +369,16 @@ def ledger_bucket(invite_id: str, record_time: datetime) -> str:
     return _ledger_second(record_time) + _SHARD_TEXTS[zlib.crc32(invite_id.encode()) % LEDGER_BUCKETS]
 
 
+def ledger_second(record_time: datetime) -> str:
+    """The first part of a record's ledger item, ``ledger#<epoch second of the record>#``."""
+    return _ledger_second(record_time)
+
+
+def ledger_shard(invite_id: str) -> str:
+    """The last part of a record's ledger item: the shard of its invite (``00`` to ``15``)."""
+    return _SHARD_TEXTS[zlib.crc32(invite_id.encode()) % LEDGER_BUCKETS]
+
+
 _SHARD_TEXTS = tuple(f"{shard:02d}" for shard in range(LEDGER_BUCKETS))
 
 

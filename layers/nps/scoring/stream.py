@@ -21,7 +21,7 @@ from nps.events.publisher import Event, Publisher
 from nps.kernel.categories import SCORES, Category, categorize
 from nps.kernel.streams import MalformedRecord
 from nps.scoring.adapters.aggregates import CommitStats
-from nps.scoring.aggregation import Transition
+from nps.scoring.aggregation import Transition, ledger_second, ledger_shard
 from nps.scoring.records import Image, response_from_image
 
 if TYPE_CHECKING:
@@ -100,19 +100,54 @@ def parse_record(
         # A comment with the same themes, or a write that changed nothing counted (score, driver, CSAT,
         # CES, themes).
         return ParsedRecord(None, comment)
-    transition = Transition.derived(
-        str(invite_id),
-        latest.version + (1 if new is None else 0),  # a removal is ordered after the last version it removes
-        _record_time(created_at),
-        sequence_number,
-        old,
-        new,
-        old_score,
-        new_score,
-        old_reasons,
-        new_reasons,
+    invite_id = str(invite_id)
+    record_time, ledger_second = _record_moment(created_at)
+    # Transition.derived(...), its ledger item from the record's cached second (a test compares them).
+    transition = _tuple_new(
+        Transition,
+        (
+            invite_id,
+            latest.version + (1 if new is None else 0),  # a removal is ordered after the last version it removes
+            record_time,
+            sequence_number,
+            old,
+            new,
+            old_score,
+            new_score,
+            ledger_second + ledger_shard(invite_id),
+            old_reasons,
+            new_reasons,
+        ),
     )
-    return ParsedRecord(transition, comment)
+    # ParsedRecord(transition, comment) without the frozen dataclass's generated __init__: its slots.
+    parsed = _new_object(ParsedRecord)
+    _set_transition(parsed, transition)
+    _set_comment(parsed, comment)
+    return parsed
+
+
+_tuple_new = tuple.__new__
+_set_transition = ParsedRecord.__dict__["transition"].__set__
+_set_comment = ParsedRecord.__dict__["comment"].__set__
+#: Per ``ApproximateCreationDateTime`` as the record gives it: its UTC time and ledger second (a batch's
+#: records share a few). Cleared when full.
+_RECORD_MOMENTS: dict[Any, tuple[datetime, str]] = {}
+_MAX_RECORD_MOMENTS = 1024
+
+
+def _record_moment(created_at: Any) -> tuple[datetime, str]:
+    """:func:`_record_time` of ``created_at`` and its :func:`~nps.scoring.aggregation.ledger_second`."""
+    try:
+        moment = _RECORD_MOMENTS.get(created_at)
+    except TypeError:  # unhashable: not a number either
+        moment = None
+    if moment is None:
+        record_time = _record_time(created_at)
+        moment = (record_time, ledger_second(record_time))
+        if len(_RECORD_MOMENTS) >= _MAX_RECORD_MOMENTS:
+            _RECORD_MOMENTS.clear()
+        _RECORD_MOMENTS[created_at] = moment
+    return moment
 
 
 def _record_time(created_at: Any) -> datetime:
