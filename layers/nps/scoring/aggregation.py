@@ -550,13 +550,16 @@ def ledger_claims(transitions: Iterable[Transition]) -> dict[str, LedgerClaim]:
 
 def category_deltas(transitions: Iterable[Transition]) -> Counter[tuple[str, str]]:
     """(survey, category) → net change in counted responses for a batch of committed transitions."""
-    deltas: Counter[tuple[str, str]] = Counter()
+    deltas: dict[tuple[str, str], int] = {}  # a plain dict while counting: a Counter's misses are Python calls
+    get = deltas.get
     for transition in transitions:
         old_score, new_score = transition.old_score, transition.new_score
         if old_score == new_score:
             continue
         if transition.old is not None and old_score is not None:
-            deltas[(transition.old.survey_id, _CATEGORY_NAMES[old_score])] -= 1
+            key = (transition.old.survey_id, _CATEGORY_NAMES[old_score])
+            deltas[key] = get(key, 0) - 1
         if transition.new is not None and new_score is not None:
-            deltas[(transition.new.survey_id, _CATEGORY_NAMES[new_score])] += 1
+            key = (transition.new.survey_id, _CATEGORY_NAMES[new_score])
+            deltas[key] = get(key, 0) + 1
     return Counter({key: value for key, value in deltas.items() if value})

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from nps.events.details import comment_received, response_retracted, response_scored
 from nps.events.names import COMMENT_RECEIVED, RESPONSE_RETRACTED, RESPONSE_SCORED
-from nps.events.patterns import is_resurvey_wave
+from nps.events.patterns import RESURVEY_WAVE_PREFIX, is_resurvey_wave
 from nps.events.publisher import Event, Publisher
 from nps.kernel.categories import SCORES, Category, categorize
 from nps.kernel.streams import MalformedRecord
@@ -268,8 +268,16 @@ class ScoringService:
         ``detail.event_id``.
         """
         # Re-survey answers resolve their follow-up (their events go out) but stay out of the aggregates.
-        stats = self.store.commit([t for t in transitions if not _resurvey(t)], now)
-        events = [e for e in (scored_event(t) for t in transitions) if e is not None]
+        stats = self.store.commit(
+            # _resurvey(t), inline: once per record.
+            [
+                t
+                for t in transitions
+                if (item := t.new or t.old) is None or not item.wave_id.startswith(RESURVEY_WAVE_PREFIX)
+            ],
+            now,
+        )
+        events = [e for t in transitions if (e := scored_event(t)) is not None]
         events += other_events
         published = self.publisher.publish(events) if events else 0
         return BatchResult(stats, published)
