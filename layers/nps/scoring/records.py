@@ -334,7 +334,15 @@ def _usual_response(image: Image) -> Response | None:
     segments: Mapping[str, str] = _EMPTY
     typed = get("segments")
     if typed is not None:
-        segments = _usual_segments(typed)
+        values = typed.get("M") if len(typed) == 1 else None
+        if values is None:
+            raise _Unusual
+        segments = {}
+        for name, value in values.items():
+            text = value.get("S") if len(value) == 1 else None
+            if text is None or not 1 <= len(name) <= _MAX_SEGMENT_NAME:
+                raise _Unusual
+            segments[name] = text
     driver = None
     typed = get("driver")
     if typed is not None:
@@ -364,7 +372,16 @@ def _usual_response(image: Image) -> Response | None:
         if role is None or not _ROLE.fullmatch(role):
             raise _Unusual
     first_text, answered_text = get("first_answered_at"), get("answered_at")
-    first_answered_at = _time_or(first_text)
+    if first_text is None:  # _time_or(first_text), inline
+        first_answered_at = None
+    else:
+        text = first_text.get("S") if len(first_text) == 1 else None
+        if text is None:
+            raise _Unusual
+        try:
+            first_answered_at = read_time(text)
+        except ValueError:
+            raise _Unusual from None
     # A first answer's two times are one (read once; the events then write it once).
     answered_at = first_answered_at if answered_text == first_text else _time_or(answered_text)
     typed = get("comment_at")
@@ -418,19 +435,6 @@ def _known_id(value: str) -> bool:
         _KNOWN_IDS.clear()
     _KNOWN_IDS.add(value)
     return True
-
-
-def _usual_segments(typed: Mapping[str, Any]) -> Mapping[str, str]:
-    values = typed.get("M") if len(typed) == 1 else None
-    if values is None:
-        raise _Unusual
-    segments = {}
-    for name, value in values.items():
-        text = value.get("S") if len(value) == 1 else None
-        if text is None or not 1 <= len(name) <= _MAX_SEGMENT_NAME:
-            raise _Unusual
-        segments[name] = text
-    return segments
 
 
 def _usual_themes(typed: Mapping[str, Any]) -> tuple[str, ...]:
