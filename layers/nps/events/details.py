@@ -76,8 +76,8 @@ def json_timestamp(at: datetime) -> str:
 #: the ``datetime`` (kept with it, so an id is never taken for another object's). ``isoformat`` costs more
 #: than the rest of an answer event, and the score stream reads two such times per record.
 _READ_TIMES: dict[int, tuple[datetime, str]] = {}
-#: Above a stream batch's records (at most 10,000, up to two times each): a clear costs speed, never a value.
-_MAX_READ_TIMES = 32_768
+#: About 2 MB at most; a clear (every few dozen batches of 100) costs speed, never a value.
+_MAX_READ_TIMES = 8_192
 
 
 def read_time(text: str) -> datetime:
