@@ -48,9 +48,10 @@ def committable(outcomes: list[tuple[Any, ...]]) -> tuple[list[Transition], list
     """Transitions and comment events before the first failed record: the stream redelivers the rest."""
     transitions: list[Transition] = []
     comments: list[Event] = []
-    for status, result, *_ in outcomes:
-        if status != "success":
+    for outcome in outcomes:
+        if outcome[0] != "success":
             break
+        result = outcome[1]
         if result.transition is not None:
             transitions.append(result.transition)
         if result.comment is not None:

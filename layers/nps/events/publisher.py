@@ -74,7 +74,19 @@ class EventPublisher:
     def publish(self, events: Sequence[Event]) -> int:
         """Publish all events; return how many were sent. Raise :class:`EventPublishError` on failure."""
         trace_header = os.environ.get("_X_AMZN_TRACE_ID")  # one invocation, one trace: read once
-        entries = [self._entry(e, trace_header) for e in events]
+        bus_name = self.bus_name
+        entries = [
+            # _entry(e), inline for the usual event (no resources, no trace): one per scored record.
+            {
+                "Source": EVENT_SOURCE,
+                "DetailType": e.detail_type,
+                "Detail": e.detail.model_dump_json(),
+                "EventBusName": bus_name,
+            }
+            if not e.resources and not trace_header
+            else self._entry(e, trace_header)
+            for e in events
+        ]
         for start in range(0, len(entries), MAX_ENTRIES_PER_CALL):
             self._put(entries[start : start + MAX_ENTRIES_PER_CALL])
         return len(entries)

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from itertools import compress
 from operator import add
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -365,8 +366,20 @@ def ledger_bucket(invite_id: str, record_time: datetime) -> str:
     Deterministic per record (never Python's salted ``hash()``): a replay handled by another instance
     or after a deploy must find its claim in the same ledger item.
     """
-    shard = zlib.crc32(invite_id.encode()) % LEDGER_BUCKETS
-    return f"{_ledger_second(record_time)}{shard:02d}"
+    return _ledger_second(record_time) + _SHARD_TEXTS[zlib.crc32(invite_id.encode()) % LEDGER_BUCKETS]
+
+
+def ledger_second(record_time: datetime) -> str:
+    """The first part of a record's ledger item, ``ledger#<epoch second of the record>#``."""
+    return _ledger_second(record_time)
+
+
+def ledger_shard(invite_id: str) -> str:
+    """The last part of a record's ledger item: the shard of its invite (``00`` to ``15``)."""
+    return _SHARD_TEXTS[zlib.crc32(invite_id.encode()) % LEDGER_BUCKETS]
+
+
+_SHARD_TEXTS = tuple(f"{shard:02d}" for shard in range(LEDGER_BUCKETS))
 
 
 @lru_cache(maxsize=256)
@@ -462,11 +475,25 @@ def _add(
 ) -> None:
     """Add (``sign`` 1) or remove (-1) one counted response's score, CSAT and CES to its signature's sums,
     and to its account's (with its category among the decision makers' when it is one)."""
-    signature = _signature(item)
+    # _signature(item) and _add_answer(...), inline: once or twice per stream record.
+    at = item.first_answered_at
+    assert at is not None
+    day = at.date() if at.tzinfo is UTC or at.utcoffset() == _ZERO else at.astimezone(UTC).date()
+    segments, channel = item.segments, item.channel
+    if item.driver is None and not item.themes and _NOT_SEGMENTS.isdisjoint(segments):
+        pairs = tuple(sorted(segments.items()))
+    else:
+        pairs = segment_values(item)
+    signature = (item.survey_id, day, pairs, (ALL, channel) if item.in_headline else (channel,))
     sums = by_signature.get(signature)
     if sums is None:
         sums = by_signature[signature] = [0] * _VECTOR_SIZE
-    _add_answer(sums, item, score, sign)
+    sums[score] += sign
+    csat, ces = item.csat, item.ces
+    if csat is not None:
+        sums[_CSAT_AT + csat] += sign
+    if ces is not None:
+        sums[_CES_AT + ces] += sign
     account_id = item.account_id
     if account_id is None or not item.in_headline:
         return
@@ -495,15 +522,13 @@ def _counters(sums: list[int]) -> Counters:
         value = sum(sums[low:high])
         if value:
             counters[name] = value
-    for score in range(_SCORE_COUNT):
-        value = sums[score]
-        if value:
-            counters[SCORE_COUNTERS[score]] = value
-    for position, name in enumerate(_RATING_COUNTERS, _SCORE_COUNT):
-        value = sums[position]
-        if value:
-            counters[name] = value
+    # The other non-zero positions, picked in C: their names in order, with their values (ints: 0 is false).
+    counters.update(zip(compress(_VECTOR_COUNTERS, sums), filter(None, sums[:_VECTOR_SIZE]), strict=True))
     return counters
+
+
+#: The counter of each position of a vector of sums (scores, then CSAT and CES values).
+_VECTOR_COUNTERS: tuple[str, ...] = (*SCORE_COUNTERS, *_RATING_COUNTERS)
 
 
 @lru_cache(maxsize=1024)
@@ -525,13 +550,16 @@ def ledger_claims(transitions: Iterable[Transition]) -> dict[str, LedgerClaim]:
 
 def category_deltas(transitions: Iterable[Transition]) -> Counter[tuple[str, str]]:
     """(survey, category) → net change in counted responses for a batch of committed transitions."""
-    deltas: Counter[tuple[str, str]] = Counter()
+    deltas: dict[tuple[str, str], int] = {}  # a plain dict while counting: a Counter's misses are Python calls
+    get = deltas.get
     for transition in transitions:
         old_score, new_score = transition.old_score, transition.new_score
         if old_score == new_score:
             continue
         if transition.old is not None and old_score is not None:
-            deltas[(transition.old.survey_id, _CATEGORY_NAMES[old_score])] -= 1
+            key = (transition.old.survey_id, _CATEGORY_NAMES[old_score])
+            deltas[key] = get(key, 0) - 1
         if transition.new is not None and new_score is not None:
-            deltas[(transition.new.survey_id, _CATEGORY_NAMES[new_score])] += 1
+            key = (transition.new.survey_id, _CATEGORY_NAMES[new_score])
+            deltas[key] = get(key, 0) + 1
     return Counter({key: value for key, value in deltas.items() if value})

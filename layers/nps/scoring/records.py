@@ -13,8 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, NamedTuple
 
+from nps.events.details import read_time
 from nps.kernel.categories import MAX_COMMENT_LENGTH, Category
 from nps.kernel.streams import MalformedRecord
 from nps.reasons.scales import CES_MAX, CES_MIN, CSAT_MAX, CSAT_MIN, MAX_THEMES_PER_RESPONSE
@@ -31,6 +33,8 @@ _NO_THEMES: tuple[str, ...] = ()
 _CSAT_TEXTS = {str(value): value for value in range(CSAT_MIN, CSAT_MAX + 1)}
 _CES_TEXTS = {str(value): value for value in range(CES_MIN, CES_MAX + 1)}
 _ID_FIELDS = ("invite_id", "survey_id", "wave_id", "contact_id")
+#: The attributes every scored image has: its ids and its channel.
+_REQUIRED = itemgetter(*_ID_FIELDS, "channel")
 #: The scores as the usual path accepts them (digits only, 0-10, as the respond path writes them).
 _SCORE_TEXTS: dict[Any, int] = {str(value): value for value in range(11)}
 #: Survey and wave ids already checked (a batch repeats a few); cleared when full.
@@ -245,7 +249,7 @@ def _time_or(typed: Mapping[str, Any] | None) -> datetime | None:
     if text is None:
         raise _Unusual
     try:
-        return datetime.fromisoformat(text)
+        return read_time(text)
     except ValueError:
         raise _Unusual from None
 
@@ -280,24 +284,34 @@ def _usual_response(image: Image) -> Response | None:
         raise _Unusual
     version = int(text)
     fullmatch = _ID.fullmatch
-    invite_id = _text_or(get("invite_id"), None)
-    survey_id = _text_or(get("survey_id"), None)
-    wave_id = _text_or(get("wave_id"), None)
-    contact_id = _text_or(get("contact_id"), None)
-    if (
-        invite_id is None
-        or contact_id is None
-        or survey_id is None
-        or wave_id is None
-        or not fullmatch(invite_id)
-        or not fullmatch(contact_id)
-        or (survey_id not in _KNOWN_IDS and not _known_id(survey_id))
-        or (wave_id not in _KNOWN_IDS and not _known_id(wave_id))
-    ):
-        raise _Unusual
-    channel = _text_or(get("channel"), None)
-    if channel not in _CHANNELS:
-        raise _Unusual
+    # The ids and the channel, inline: each one attribute of type S (a missing one, another type or a value
+    # that is not text fails a lookup or the check, and the checked reading then says which).
+    try:
+        typed_invite, typed_survey, typed_wave, typed_contact, typed_channel = _REQUIRED(image)
+        invite_id = typed_invite["S"]
+        survey_id = typed_survey["S"]
+        wave_id = typed_wave["S"]
+        contact_id = typed_contact["S"]
+        channel = typed_channel["S"]
+        if (
+            len(typed_invite) != 1
+            or len(typed_survey) != 1
+            or len(typed_wave) != 1
+            or len(typed_contact) != 1
+            or len(typed_channel) != 1
+            or type(invite_id) is not str
+            or type(contact_id) is not str
+            or type(survey_id) is not str
+            or type(wave_id) is not str
+            or not fullmatch(invite_id)
+            or not fullmatch(contact_id)
+            or (survey_id not in _KNOWN_IDS and not _known_id(survey_id))
+            or (wave_id not in _KNOWN_IDS and not _known_id(wave_id))
+            or channel not in _CHANNELS
+        ):
+            raise _Unusual
+    except (KeyError, TypeError):
+        raise _Unusual from None
     category = None
     typed = get("category")
     if typed is not None:
@@ -320,7 +334,15 @@ def _usual_response(image: Image) -> Response | None:
     segments: Mapping[str, str] = _EMPTY
     typed = get("segments")
     if typed is not None:
-        segments = _usual_segments(typed)
+        values = typed.get("M") if len(typed) == 1 else None
+        if values is None:
+            raise _Unusual
+        segments = {}
+        for name, value in values.items():
+            text = value.get("S") if len(value) == 1 else None
+            if text is None or not 1 <= len(name) <= _MAX_SEGMENT_NAME:
+                raise _Unusual
+            segments[name] = text
     driver = None
     typed = get("driver")
     if typed is not None:
@@ -350,7 +372,16 @@ def _usual_response(image: Image) -> Response | None:
         if role is None or not _ROLE.fullmatch(role):
             raise _Unusual
     first_text, answered_text = get("first_answered_at"), get("answered_at")
-    first_answered_at = _time_or(first_text)
+    if first_text is None:  # _time_or(first_text), inline
+        first_answered_at = None
+    else:
+        text = first_text.get("S") if len(first_text) == 1 else None
+        if text is None:
+            raise _Unusual
+        try:
+            first_answered_at = read_time(text)
+        except ValueError:
+            raise _Unusual from None
     # A first answer's two times are one (read once; the events then write it once).
     answered_at = first_answered_at if answered_text == first_text else _time_or(answered_text)
     typed = get("comment_at")
@@ -404,19 +435,6 @@ def _known_id(value: str) -> bool:
         _KNOWN_IDS.clear()
     _KNOWN_IDS.add(value)
     return True
-
-
-def _usual_segments(typed: Mapping[str, Any]) -> Mapping[str, str]:
-    values = typed.get("M") if len(typed) == 1 else None
-    if values is None:
-        raise _Unusual
-    segments = {}
-    for name, value in values.items():
-        text = value.get("S") if len(value) == 1 else None
-        if text is None or not 1 <= len(name) <= _MAX_SEGMENT_NAME:
-            raise _Unusual
-        segments[name] = text
-    return segments
 
 
 def _usual_themes(typed: Mapping[str, Any]) -> tuple[str, ...]:

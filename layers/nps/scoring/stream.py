@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from nps.events.details import comment_received, response_retracted, response_scored
 from nps.events.names import COMMENT_RECEIVED, RESPONSE_RETRACTED, RESPONSE_SCORED
-from nps.events.patterns import is_resurvey_wave
+from nps.events.patterns import RESURVEY_WAVE_PREFIX, is_resurvey_wave
 from nps.events.publisher import Event, Publisher
 from nps.kernel.categories import SCORES, Category, categorize
 from nps.kernel.streams import MalformedRecord
 from nps.scoring.adapters.aggregates import CommitStats
-from nps.scoring.aggregation import Transition, reasons_of
+from nps.scoring.aggregation import Transition, ledger_second, ledger_shard
 from nps.scoring.records import Image, response_from_image
 
 if TYPE_CHECKING:
@@ -33,6 +33,12 @@ if TYPE_CHECKING:
 _EVENT_NAMES = frozenset({"INSERT", "MODIFY", "REMOVE"})
 #: The category of each score (scores are checked to be 0-10 where records enter).
 _CATEGORIES: tuple[Category, ...] = tuple(categorize(score) for score in SCORES)
+
+
+_new_object = object.__new__
+_set_detail_type = Event.__dict__["detail_type"].__set__
+_set_detail = Event.__dict__["detail"].__set__
+_set_resources = Event.__dict__["resources"].__set__
 
 
 class AggregateStore(Protocol):
@@ -67,7 +73,7 @@ def parse_record(
         raise MalformedRecord("stream record without sequence number or creation time")
     if not old_image and not new_image:
         raise MalformedRecord("stream record without images (the stream must be NEW_AND_OLD_IMAGES)")
-    old = response_from_image(old_image)
+    old = response_from_image(old_image) if old_image else None  # an INSERT has none
     new = None if event_name == "REMOVE" else response_from_image(new_image)
     latest = new or old
     if latest is None:
@@ -81,27 +87,67 @@ def parse_record(
         new is not None and new.score is not None and new.category not in (None, _CATEGORIES[new.score])
     ):
         raise MalformedRecord("stored category does not match the stored score")
-    comment = comment_event(old, new)
-    old_score = old.score if old is not None and old.is_counted else None
-    new_score = new.score if new is not None and new.is_counted else None
-    old_reasons, new_reasons = reasons_of(old), reasons_of(new)
+    comment = comment_event(old, new) if new is not None and new.comment else None
+    # ``Response.is_counted`` and :func:`reasons_of`, inline (a test compares with ``Transition(...)``).
+    old_score = old_reasons = new_score = new_reasons = None
+    if old is not None and old.counted and old.score is not None and old.first_answered_at is not None:
+        old_score = old.score
+        old_reasons = (old.driver, old.csat, old.ces, old.themes, old.account_id, old.role)
+    if new is not None and new.counted and new.score is not None and new.first_answered_at is not None:
+        new_score = new.score
+        new_reasons = (new.driver, new.csat, new.ces, new.themes, new.account_id, new.role)
     if old_score == new_score and old_reasons == new_reasons:
         # A comment with the same themes, or a write that changed nothing counted (score, driver, CSAT,
         # CES, themes).
         return ParsedRecord(None, comment)
-    transition = Transition.derived(
-        str(invite_id),
-        latest.version + (1 if new is None else 0),  # a removal is ordered after the last version it removes
-        _record_time(created_at),
-        sequence_number,
-        old,
-        new,
-        old_score,
-        new_score,
-        old_reasons,
-        new_reasons,
+    invite_id = str(invite_id)
+    record_time, ledger_second = _record_moment(created_at)
+    # Transition.derived(...), its ledger item from the record's cached second (a test compares them).
+    transition = _tuple_new(
+        Transition,
+        (
+            invite_id,
+            latest.version + (1 if new is None else 0),  # a removal is ordered after the last version it removes
+            record_time,
+            sequence_number,
+            old,
+            new,
+            old_score,
+            new_score,
+            ledger_second + ledger_shard(invite_id),
+            old_reasons,
+            new_reasons,
+        ),
     )
-    return ParsedRecord(transition, comment)
+    # ParsedRecord(transition, comment) without the frozen dataclass's generated __init__: its slots.
+    parsed = _new_object(ParsedRecord)
+    _set_transition(parsed, transition)
+    _set_comment(parsed, comment)
+    return parsed
+
+
+_tuple_new = tuple.__new__
+_set_transition = ParsedRecord.__dict__["transition"].__set__
+_set_comment = ParsedRecord.__dict__["comment"].__set__
+#: Per ``ApproximateCreationDateTime`` as the record gives it: its UTC time and ledger second (a batch's
+#: records share a few). Cleared when full.
+_RECORD_MOMENTS: dict[Any, tuple[datetime, str]] = {}
+_MAX_RECORD_MOMENTS = 1024
+
+
+def _record_moment(created_at: Any) -> tuple[datetime, str]:
+    """:func:`_record_time` of ``created_at`` and its :func:`~nps.scoring.aggregation.ledger_second`."""
+    try:
+        moment = _RECORD_MOMENTS.get(created_at)
+    except TypeError:  # unhashable: not a number either
+        moment = None
+    if moment is None:
+        record_time = _record_time(created_at)
+        moment = (record_time, ledger_second(record_time))
+        if len(_RECORD_MOMENTS) >= _MAX_RECORD_MOMENTS:
+            _RECORD_MOMENTS.clear()
+        _RECORD_MOMENTS[created_at] = moment
+    return moment
 
 
 def _record_time(created_at: Any) -> datetime:
@@ -188,7 +234,12 @@ def scored_event(transition: Transition) -> Event | None:
         ces=new.ces,
         themes=new.themes,
     )
-    return Event(RESPONSE_SCORED, detail)
+    # Event(RESPONSE_SCORED, detail) without the frozen dataclass's generated __init__: its slots, set once.
+    event = _new_object(Event)
+    _set_detail_type(event, RESPONSE_SCORED)
+    _set_detail(event, detail)
+    _set_resources(event, ())
+    return event
 
 
 def _resurvey(transition: Transition) -> bool:
@@ -217,8 +268,16 @@ class ScoringService:
         ``detail.event_id``.
         """
         # Re-survey answers resolve their follow-up (their events go out) but stay out of the aggregates.
-        stats = self.store.commit([t for t in transitions if not _resurvey(t)], now)
-        events = [e for e in (scored_event(t) for t in transitions) if e is not None]
+        stats = self.store.commit(
+            # _resurvey(t), inline: once per record.
+            [
+                t
+                for t in transitions
+                if (item := t.new or t.old) is None or not item.wave_id.startswith(RESURVEY_WAVE_PREFIX)
+            ],
+            now,
+        )
+        events = [e for t in transitions if (e := scored_event(t)) is not None]
         events += other_events
         published = self.publisher.publish(events) if events else 0
         return BatchResult(stats, published)

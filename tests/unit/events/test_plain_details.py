@@ -16,6 +16,7 @@ from nps.events.details import (
     contact_unsubscribed,
     invite_bounced,
     json_timestamp,
+    read_time,
     response_retracted,
     response_scored,
 )
@@ -27,6 +28,7 @@ from nps.events.models import (
     ResponseScoredDetail,
 )
 from nps.kernel.categories import categorize
+from nps.kernel.periods import iso_timestamp
 
 IDS = st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True)
 TIMES = st.datetimes(
@@ -102,6 +104,40 @@ def answer(
     invite: str, survey: str, wave: str, contact: str, channel: str, locale: str, segments: dict[str, str]
 ) -> Ids:
     return Ids(survey, wave, invite, contact, channel, locale, segments)
+
+
+# Text as the respond path stores it, and text in other ISO 8601 shapes that fromisoformat also reads.
+READ_TEXTS = st.one_of(
+    TIMES.map(iso_timestamp),
+    TIMES.map(lambda at: at.isoformat()),
+    TIMES.map(lambda at: at.isoformat(timespec="milliseconds")),
+    TIMES.map(lambda at: iso_timestamp(at).replace("T", " ")),
+    TIMES.map(lambda at: at.astimezone(UTC).strftime("%G-W%V-%uT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"),
+)
+
+
+@given(READ_TEXTS)
+def test_a_time_read_from_text_is_written_as_pydantic_writes_it(text: str) -> None:
+    # Given a time the stream decoder reads from text (its JSON text then remembered for the common form)
+    at = read_time(text)
+    # Then the event's text is the one formatting the value gives, and the value is what fromisoformat reads
+    assert at == datetime.fromisoformat(text)
+    assert json_timestamp(at) == _formatted(at)
+
+
+def _formatted(at: datetime) -> str:
+    text = at.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def test_a_remembered_text_belongs_to_its_own_time_only() -> None:
+    # Given a time read from text, and an equal time made otherwise (another object, another zone)
+    read = read_time("2026-03-10T09:00:17.020Z")
+    same_instant = datetime(2026, 3, 10, 10, 0, 17, 20_000, tzinfo=timezone(timedelta(hours=1)))
+    # Then each is written from its own value
+    assert json_timestamp(read) == "2026-03-10T09:00:17.020000Z"
+    assert json_timestamp(same_instant) == "2026-03-10T10:00:17.020000+01:00"
+    assert json_timestamp(read_time("2026-03-10T09:00:17.000Z")) == "2026-03-10T09:00:17Z"
 
 
 @given(IDS, IDS, IDS, IDS, st.sampled_from(["email", "sms"]), TEXT, SEGMENTS, SCORES, st.none() | SCORES,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import pickle
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +24,7 @@ from nps.scoring.adapters.aggregates import (
     DynamoAggregateStore,
     ledger_entry,
 )
-from nps.scoring.aggregation import COUNTERS, AggregateKey, Transition
+from nps.scoring.aggregation import COUNTERS, AggregateKey, Transition, ledger_claims
 from nps.scoring.stream import parse_record
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -169,3 +170,40 @@ def test_an_unreadable_creation_time_is_a_malformed_record(
     image = {n: serialize(v) for n, v in make_image(score=9).items()}
     with pytest.raises(MalformedRecord):
         parse_record("INSERT", None, None, image, "4100000000000001", created_at)
+
+
+def _plain_claim_units(transitions: list[Transition]) -> list[tuple[str, dict[str, tuple[int, int]]]]:
+    """The ledger updates from :func:`ledger_claims`, written out plainly: per item, invites in groups of 60."""
+    units = []
+    for bucket, claim in ledger_claims(transitions).items():
+        invites = sorted(claim.min_versions)
+        for start in range(0, len(invites), MAX_INVITES_PER_LEDGER_UPDATE):
+            chunk = invites[start : start + MAX_INVITES_PER_LEDGER_UPDATE]
+            units.append((bucket, {i: (claim.min_versions[i], claim.max_versions[i]) for i in chunk}))
+    return units
+
+
+#: 100 invites of one ledger shard (so one item can need more than one update of 60), and 50 others.
+_CLAIM_INVITES = [f"inv_{n}" for n in range(5000) if zlib.crc32(f"inv_{n}".encode()) % 16 == 0][:100] + [
+    f"inv_{n}" for n in range(50)
+]
+claim_records = st.lists(
+    st.tuples(
+        st.sampled_from(_CLAIM_INVITES),
+        st.integers(min_value=0, max_value=6),
+        st.sampled_from([NOW, NOW.replace(second=1), NOW.replace(second=2)]),
+    ),
+    min_size=50,
+    max_size=400,
+)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=60)
+@given(claim_records)
+def test_a_batchs_ledger_updates_are_its_ledger_claims(records: list[tuple[str, int, datetime]]) -> None:
+    # Given a batch's records (invites repeated, in any version order, over a few seconds)
+    transitions = [
+        Transition(invite, version, at, str(n), None, None) for n, (invite, version, at) in enumerate(records)
+    ]
+    # Then the ledger updates hold each item's invites, sorted, with their lowest and highest versions
+    assert aggregates._claim_units(transitions) == _plain_claim_units(transitions)

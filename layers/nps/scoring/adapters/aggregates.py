@@ -39,7 +39,7 @@ from typing import Any
 
 from nps.kernel import aws
 from nps.kernel.periods import Granularity, iso_timestamp
-from nps.scoring.aggregation import COUNTERS, AggregateKey, Counters, Transition, coalesce, ledger_claims
+from nps.scoring.aggregation import COUNTERS, AggregateKey, Counters, Transition, coalesce
 
 MAX_TRANSACTION_ITEMS = 100
 # Keeps a ledger update's condition expression well under DynamoDB's 4 KB expression limit.
@@ -495,18 +495,29 @@ class DynamoAggregateStore:
 
 
 def _claim_units(transitions: list[Transition]) -> list[ClaimUnit]:
-    """The ledger updates a batch needs: per ledger item, its invites in groups of at most 60."""
+    """The ledger updates a batch needs: per ledger item, its invites in groups of at most 60.
+
+    What :func:`~nps.scoring.aggregation.ledger_claims` gives, gathered straight into each invite's
+    ``(lowest, highest)`` version (a test compares them).
+    """
+    by_bucket: dict[str, dict[str, tuple[int, int]]] = {}
+    for transition in transitions:
+        bucket = transition.ledger_bucket
+        versions = by_bucket.get(bucket)
+        if versions is None:
+            versions = by_bucket[bucket] = {}
+        invite_id, version = transition.invite_id, transition.version
+        seen = versions.get(invite_id)
+        versions[invite_id] = (version, version) if seen is None else (min(seen[0], version), max(seen[1], version))
     units: list[ClaimUnit] = []
-    for bucket, claim in ledger_claims(transitions).items():
-        invites = sorted(claim.min_versions)
+    for bucket in sorted(by_bucket):
+        versions = by_bucket[bucket]
+        invites = sorted(versions)
         for start in range(0, len(invites), MAX_INVITES_PER_LEDGER_UPDATE):
             units.append(
                 (
                     bucket,
-                    {
-                        invite: (claim.min_versions[invite], claim.max_versions[invite])
-                        for invite in invites[start : start + MAX_INVITES_PER_LEDGER_UPDATE]
-                    },
+                    {invite: versions[invite] for invite in invites[start : start + MAX_INVITES_PER_LEDGER_UPDATE]},
                 )
             )
     return units
@@ -550,29 +561,27 @@ def encode_total(total: dict[AggregateKey, Counters]) -> str:
     """A commit record's total as JSON: ``[[survey, granularity, period, segment, channel, {counter: n}], ...]``.
 
     The text of ``json.dumps`` with compact separators (a test compares them), written from each key's
-    cached opening and the counters, since the record carries every key of the batch, batch after batch.
+    cached opening and its counters' JSON, encoded once per distinct counters (the periods of one slice
+    share theirs), since the record carries every key of the batch, batch after batch.
     """
-    entries = [
-        f"{_key_json(key)}{{{','.join([f'{_COUNTER_JSON[name]}{value:d}' for name, value in counters.items()])}}}]"
-        for key, counters in total.items()
-    ]
+    texts: dict[tuple[tuple[str, int], ...], str] = {}
+    entries = []
+    for key, counters in total.items():
+        items = tuple(counters.items())
+        text = texts.get(items)
+        if text is None:
+            text = texts[items] = _encode_compact(counters)
+        entries.append(f"{_key_json(key)}{text}]")
     return f"[{','.join(entries)}]"
+
+
+_encode_compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
 @lru_cache(maxsize=8192)
 def _key_json(key: AggregateKey) -> str:
     """``["srv","day","2026-03-10","*","*",``: a key's fields as the opening of its total entry."""
     return json.dumps(_key_fields(key), separators=(",", ":"))[:-1] + ","
-
-
-class _CounterJson(dict[str, str]):
-    """``name`` → ``"name":``, prepared for the counters every total holds."""
-
-    def __missing__(self, name: str) -> str:
-        return json.dumps(name) + ":"
-
-
-_COUNTER_JSON = _CounterJson({name: f'"{name}":' for name in COUNTERS})
 
 
 #: An aggregate key's fields in the order :class:`AggregateKey` sorts by (the dataclass's ``order``).
