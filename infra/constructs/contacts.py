@@ -65,7 +65,10 @@ class ContactRecords(Construct):
         grant_index_query(tables["followups"], read, None)
         grant_items(tables["suppressions"], read, "dynamodb:GetItem")
         grant_index_query(tables["accounts"], read, None)
-        grant_items(tables["surveys"], read, "dynamodb:GetItem")
+        # GetItem: fatigue windows; Scan + Query: which surveys survey the contact's audiences, and their
+        # recorded waves (the unsent invites, in no index, are read by their computed ids).
+        grant_items(tables["surveys"], read, "dynamodb:GetItem", "dynamodb:Scan")
+        grant_index_query(tables["surveys"], read, None)
         id_key_secret.grant_read(read)
 
         self.erasure = platform.function(
@@ -99,6 +102,10 @@ class ContactRecords(Construct):
         )
         grant_index_query(tables["accounts"], erase, None)
         grant_items(tables["accounts"], erase, "dynamodb:DeleteItem")
+        # The surveys' definitions (which survey surveys which audience) and their recorded waves (wave#...):
+        # the contact's unsent invites, in no index, are found by their ids computed per wave.
+        grant_items(tables["surveys"], erase, "dynamodb:Scan")
+        grant_index_query(tables["surveys"], erase, None)
         id_key_secret.grant_read(erase)
         bus.grant_put_events_to(erase)
         # The contact-import error reports: listed, read and rewritten without the contact's rows.

@@ -586,3 +586,49 @@ def test_a_reminder_racing_the_erasure_is_never_sent_once_the_contact_is_gone(st
     assert len(ds.captured_emails()) == sent
     item = aws.client("dynamodb").get_item(TableName=stack.tables["invites"], Key={"invite_id": invite["invite_id"]})
     assert "reminder_status" not in item["Item"]
+
+
+def test_an_invite_skipped_in_an_earlier_wave_is_erased_though_no_index_holds_it(stack: LocalStack) -> None:
+    # Given a wave whose invite to c-1 was skipped at send time (its address suppressed then: never sent,
+    # so in no index) ...
+    clock = stack.clock  # type: ignore[attr-defined]
+    ds.create_survey(stack, {**ds.DEMO_SURVEY, "reminder_days": None})
+    ds.import_csv(stack, CSV)
+    ds.fire_wave(ds.SURVEY_ID, clock.now)
+    digest = address_hash("email", "ana@example.com", stack.id_key)
+    suppressions = stack.tables["suppressions"]
+    item = {"address_hash": {"S": digest}, "reason": {"S": "unsubscribed"}, "suppressed_at": {"S": "2026-11-23"}}
+    aws.client("dynamodb").put_item(TableName=suppressions, Item=item)
+    ds.drain_send_queue(stack, clock)
+    aws.client("dynamodb").delete_item(TableName=suppressions, Key={"address_hash": {"S": digest}})
+    skipped = [i for i in _invites_of(stack, "c-1") if i["status"]["S"] == "skipped"]
+    assert len(skipped) == 1
+    # ... and a later wave that reached c-1
+    clock.advance(timedelta(days=2))
+    ds.fire_wave(ds.SURVEY_ID, clock.now)
+    ds.drain_send_queue(stack, clock)
+    assert sorted(i["status"]["S"] for i in _invites_of(stack, "c-1")) == ["sent", "skipped"]
+    # ... which the timeline shows, the sent one first
+    shown = body(get_timeline("c-1"))
+    assert [i["status"] for i in shown["invites"]] == ["sent", "skipped"]
+    assert shown["invites"][1]["sent_at"] is None
+    assert [i["status"] for i in body(get_timeline("c-1", limit="1"))["invites"]] == ["sent"]
+    assert body(get_timeline("c-1", limit="1"))["more_invites"] == 1
+    # When c-1 is erased
+    result = post_erasure("c-1")
+    # Then both invites are gone (the skipped one found by its id computed for the recorded wave)
+    assert body(result)["counts"]["invites"] == 2
+    assert items_mentioning(stack, "c-1") == {}
+    # And c-2's invites are untouched
+    assert len(_invites_of(stack, "c-2")) == 1
+
+
+def _invites_of(stack: LocalStack, contact_id: str) -> list[dict[str, Any]]:
+    """The invites of ``contact_id`` (a scan: the test's check)."""
+    pages = aws.client("dynamodb").get_paginator("scan").paginate(TableName=stack.tables["invites"])
+    return [
+        item
+        for page in pages
+        for item in page["Items"]
+        if item.get("contact_id", {}).get("S") == contact_id and item["invite_id"]["S"].startswith("inv-")
+    ]
