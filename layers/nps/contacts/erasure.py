@@ -68,7 +68,7 @@ class SendInFlight(RuntimeError):
 
 def check_contact_id(contact_id: str) -> str:
     """``contact_id`` if it is a contact id; raises :class:`InvalidContactId`."""
-    if not isinstance(contact_id, str) or not _ID.match(contact_id):
+    if not isinstance(contact_id, str) or not _ID.fullmatch(contact_id):
         raise InvalidContactId("a contact id is 1-64 of A-Z a-z 0-9 _ -")
     return contact_id
 

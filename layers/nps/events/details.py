@@ -296,4 +296,4 @@ def response_retracted(
 
 def is_id(value: object) -> bool:
     """Whether ``value`` is an id as the contract defines it (1–64 letters, digits, ``_`` or ``-``)."""
-    return isinstance(value, str) and _ID.match(value) is not None
+    return isinstance(value, str) and _ID.fullmatch(value) is not None

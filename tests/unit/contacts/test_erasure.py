@@ -218,6 +218,23 @@ def test_bad_ids_are_refused_before_any_call() -> None:
         service(Store(World())).erase("bad id")
 
 
+@given(
+    contact_id=st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),
+    tail=st.sampled_from(["\n", "\r\n", " ", "\t", "\x00", "/", "%2F", "\u2028"]),
+)
+def test_an_id_with_a_trailing_line_break_or_space_is_refused_not_taken_for_another(contact_id: str, tail: str) -> None:
+    # A "c-1\n" from a script must not be read as nothing-left-for "c-1" (re's ``$`` matches before a final
+    # line feed): the id is refused as a whole, like the API's pattern refuses it.
+    from nps.events.details import is_id
+
+    assert check_contact_id(contact_id) == contact_id
+    assert is_id(contact_id)
+    for bad in (contact_id + tail, tail + contact_id):
+        with pytest.raises(InvalidContactId):
+            check_contact_id(bad)
+        assert not is_id(bad)
+
+
 def test_erasing_removes_the_contact_everywhere_and_publishes_counts_without_an_address() -> None:
     w = world(3, 4)
     publisher = Publisher()
