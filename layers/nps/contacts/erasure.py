@@ -200,7 +200,9 @@ class ErasureService:
         journal = self.store.journal(contact_id)
         invite_ids = self.store.invite_ids(contact_id)
         if not audiences and journal is None and not invite_ids:
-            return ErasureResult(contact_id, counts.values, keep_suppression, None, nothing_left=True)
+            # Nothing is kept either: the addresses are gone, so no suppression can be written now (a rerun
+            # with --keep-suppression after a plain erasure must not claim one).
+            return ErasureResult(contact_id, counts.values, False, None, nothing_left=True)
         stored = journal
         if journal is None:
             journal = Journal(contact_id, iso_timestamp(now), keep_suppression)

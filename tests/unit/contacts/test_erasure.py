@@ -274,6 +274,19 @@ def test_a_send_in_flight_is_waited_for_then_refused_and_a_rerun_finishes() -> N
     assert result.counts["suppressions"] == 1  # found through the journal's keys, the contact item long gone
 
 
+def test_keep_suppression_on_an_id_with_nothing_left_claims_no_suppression() -> None:
+    # Given a contact erased without keeping its suppression
+    w = world(2, 1)
+    erasure = service(Store(w))
+    erasure.erase("c-1")
+    # When it is erased again asking to keep one (the addresses are gone: nothing can be kept now)
+    again = erasure.erase("c-1", keep_suppression=True)
+    # Then the answer does not claim a suppression that does not exist
+    assert again.nothing_left
+    assert again.as_dict()["suppression_kept"] is False
+    assert erasure.erase("nobody", keep_suppression=True).suppression_kept is False
+
+
 def test_keep_suppression_writes_hash_only_suppressions_before_the_contact_goes() -> None:
     w = world(2, 1)
     result = service(Store(w)).erase("c-1", keep_suppression=True)
