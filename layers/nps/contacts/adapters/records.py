@@ -280,9 +280,13 @@ class DynamoContactRecords:
         return items
 
     def delete_follow_ups(self, invite_id: str) -> int:
-        """Delete the follow-ups of an invite (their comments live on them)."""
+        """Delete the follow-ups of an invite (their comments live on them), first stopping the workflow of
+        each one still open: a workflow left waiting would wake up (the team's resolution, a timeout, the
+        re-survey's wait) to a follow-up that is gone and fail into the workflow DLQ and its alarm."""
         count = 0
         for item in self._follow_up_items(invite_id):
+            if _s(item, "status") in OPEN_FOLLOW_UP_STATUSES and _s(item, "execution"):
+                stop_workflow(_s(item, "execution") or "")
             aws.client("dynamodb").delete_item(
                 TableName=self.tables.followups,
                 Key={"invite_id": item["invite_id"], "follow_up_id": item["follow_up_id"]},
@@ -526,6 +530,25 @@ class DynamoContactRecords:
             if survey is not None:
                 out[survey_id] = survey.fatigue_days
         return out
+
+
+#: :data:`nps.follow_ups.steps.OPEN_STATUSES` (not imported: the follow-up steps are a heavy import).
+OPEN_FOLLOW_UP_STATUSES = ("opened", "notified", "awaiting_resolution", "re_surveying")
+
+
+def stop_workflow(execution_arn: str) -> bool:
+    """Stop a follow-up workflow's execution (it then runs no further step and counts as aborted, not
+    failed); False when there is none to stop (ended and aged out, or not an execution's ARN)."""
+    try:
+        aws.client("stepfunctions").stop_execution(
+            executionArn=execution_arn, error="ContactErased", cause="the contact was erased (docs/privacy.md)"
+        )
+    except Exception as error:
+        code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+        if code in ("ExecutionDoesNotExist", "InvalidArn"):
+            return False
+        raise
+    return True
 
 
 def without_contact(text: str, contact_id: str) -> tuple[str, int]:
