@@ -188,11 +188,30 @@ def test_the_timeline_shows_invites_answers_changes_comments_suppression_and_nex
     assert "ana@example.com" not in result["body"]
 
 
+def conforms(result: dict[str, Any], path: str, method: str) -> None:
+    """The answer's body validates against the committed OpenAPI document's schema for its status."""
+    import jsonschema
+
+    from functions.contact_timeline.openapi import DOCUMENT
+
+    document = json.loads(DOCUMENT.read_text(encoding="utf-8"))
+    declared = document["paths"][path][method]["responses"][str(result["statusCode"])]
+    schema = {**declared["content"]["application/json"]["schema"], "components": document["components"]}
+    jsonschema.validate(body(result), schema)
+
+
 def test_unknown_and_malformed_ids_get_404_and_422(stack: LocalStack) -> None:
     assert get_timeline("nobody")["statusCode"] == 404
     assert body(get_timeline("nobody"))["error"]["code"] == "not_found"
-    assert get_timeline("bad%20id")["statusCode"] == 422
-    assert post_erasure("bad%20id")["statusCode"] == 422
+    conforms(get_timeline("nobody"), "/contacts/{contact_id}", "get")
+    for bad in ("bad%20id", "x" * 65, "c-1%0A", "%2E%2E%2Fc-1", "%C3%A9", "c-1%2Fx"):
+        assert get_timeline(bad)["statusCode"] == 422, bad
+        conforms(get_timeline(bad), "/contacts/{contact_id}", "get")
+        assert post_erasure(bad)["statusCode"] == 422, bad
+        conforms(post_erasure(bad), "/contacts/{contact_id}/erasure", "post")
+    for bad_limit in ("0", "-1", "1001", "many"):
+        assert get_timeline("nobody", limit=bad_limit)["statusCode"] == 422, bad_limit
+    assert get_timeline("x" * 64)["statusCode"] == 404  # the longest id is an id
 
 
 def test_erasure_removes_the_contact_from_every_store_and_the_aggregates_equal_a_recount(stack: LocalStack) -> None:
@@ -377,6 +396,7 @@ def test_an_erasure_waits_for_a_send_in_flight_and_answers_409_if_it_stays(stack
     # Then 409: retry later; the contact item is gone so nothing new can start, the invite stays
     assert result["statusCode"] == 409
     assert body(result)["error"]["code"] == "send_in_flight"
+    conforms(result, "/contacts/{contact_id}/erasure", "post")
     journal = aws.client("dynamodb").query(
         TableName=stack.tables["contacts"],
         IndexName=CONTACTS_BY_ID.name,
