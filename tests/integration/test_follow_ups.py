@@ -878,12 +878,13 @@ def test_a_spam_complaint_about_a_follow_up_email_suppresses_and_publishes_the_c
     }
 
 
+@pytest.mark.parametrize("retracted_first", [False, True])
 def test_erasing_a_detractor_stops_its_waiting_workflow_which_then_neither_fails_nor_resurveys(
-    loop: Workflows,
+    loop: Workflows, retracted_first: bool
 ) -> None:
     from functions.erase_contact import handler as erase_handler
 
-    # Given a detractor whose workflow waits for the team's resolution
+    # Given a detractor whose workflow waits for the team's resolution ...
     state, workflows = loop
     state.send_wave([contact("c-det")])
     state.tap(state.link("c-det"), 2)
@@ -891,6 +892,15 @@ def test_erasing_a_detractor_stops_its_waiting_workflow_which_then_neither_fails
     workflows.start_all()
     (execution,) = workflows.executions("detractor")
     assert state.follow_up("c-det").status == "awaiting_resolution"
+    if retracted_first:
+        # ... or, its answer retracted, waits to re-survey with its follow-up resolved
+        follow_up = state.follow_up("c-det")
+        _consume(
+            state.stack, [{"source": "nps", "detail-type": "NPS Response Retracted", "detail": _retracted(follow_up)}]
+        )
+        workflows.settle()
+        assert workflows.states_entered(execution)[-1] == "WaitToResurvey"
+        assert state.follow_up("c-det").status == "resolved"
     sent_before = len(captured_emails())
     # When the contact is erased through the API
     erase_handler.service.cache_clear()

@@ -243,8 +243,10 @@ class ErasureService:
         states = self._sends_settled(invite_ids, states)
         # 5. everything else, invites last
         for invite_id in invite_ids:
-            counts.add("responses", self.store.delete_response(invite_id))
+            # Follow-ups (and their workflows) first: the response's removal publishes NPS Response Retracted,
+            # which would otherwise resolve the follow-up, end its task and wake its workflow meanwhile.
             counts.add("follow_ups", self.store.delete_follow_ups(invite_id))
+            counts.add("responses", self.store.delete_response(invite_id))
         counts.add("account_records", self.store.delete_account_records(contact_id, invite_ids))
         if journal.keep_suppression:
             counts.add("suppressions", self.store.keep_suppressions(journal.suppression_hashes, (), iso_timestamp(now)))

@@ -387,10 +387,3 @@ def test_a_rerun_after_the_follow_ups_are_gone_still_finds_the_unsent_re_survey_
     # When it is run again, Then the queued re-survey invite is found through the journal's waves
     service(Store(w)).erase("c-0")
     assert holds(w, "c-0") == []
-
-
-def test_the_erasure_stops_workflows_of_exactly_the_open_follow_up_statuses() -> None:
-    from nps.contacts.adapters.records import OPEN_FOLLOW_UP_STATUSES
-    from nps.follow_ups.steps import OPEN_STATUSES
-
-    assert set(OPEN_FOLLOW_UP_STATUSES) == {s.value for s in OPEN_STATUSES}

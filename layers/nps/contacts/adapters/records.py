@@ -281,11 +281,12 @@ class DynamoContactRecords:
 
     def delete_follow_ups(self, invite_id: str) -> int:
         """Delete the follow-ups of an invite (their comments live on them), first stopping the workflow of
-        each one still open: a workflow left waiting would wake up (the team's resolution, a timeout, the
-        re-survey's wait) to a follow-up that is gone and fail into the workflow DLQ and its alarm."""
+        each: a workflow left waiting (the team's resolution, a timeout, the re-survey's wait — also after a
+        retraction resolved its follow-up) would wake up to a follow-up that is gone and fail into the
+        workflow DLQ and its alarm. Stopping an execution that has ended changes nothing."""
         count = 0
         for item in self._follow_up_items(invite_id):
-            if _s(item, "status") in OPEN_FOLLOW_UP_STATUSES and _s(item, "execution"):
+            if _s(item, "execution"):
                 stop_workflow(_s(item, "execution") or "")
             aws.client("dynamodb").delete_item(
                 TableName=self.tables.followups,
@@ -530,10 +531,6 @@ class DynamoContactRecords:
             if survey is not None:
                 out[survey_id] = survey.fatigue_days
         return out
-
-
-#: :data:`nps.follow_ups.steps.OPEN_STATUSES` (not imported: the follow-up steps are a heavy import).
-OPEN_FOLLOW_UP_STATUSES = ("opened", "notified", "awaiting_resolution", "re_surveying")
 
 
 def stop_workflow(execution_arn: str) -> bool:
