@@ -180,7 +180,9 @@ def test_the_timeline_shows_invites_answers_changes_comments_suppression_and_nex
     assert invite["response"]["score_changed"] is True
     assert "support" in invite["response"]["comment"]
     # And the suppression state per channel, and the next eligible date (last send + 60 days of fatigue)
-    assert data["suppressions"] == [{"channel": "email", "suppressed": False, "reason": None, "since": None}]
+    assert data["suppressions"] == [
+        {"channel": "email", "suppressed": False, "reason": None, "since": None, "audience": "default"}
+    ]
     (eligible,) = data["eligibility"]
     assert eligible["fatigue_days"] == 60
     assert eligible["next_eligible_at"].startswith("2027-01-2")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -458,15 +458,14 @@ class DynamoContactRecords:
         audiences = self._audience_keys(contact_id)
         pending = JOURNAL_AUDIENCE in audiences
         contacts: list[ContactEntry] = []
-        suppressions: dict[str, SuppressionEntry] = {}
+        suppressions: list[SuppressionEntry] = []
         for audience in (a for a in audiences if a != JOURNAL_AUDIENCE):
             item = self._contact_item(audience, contact_id)
             if item is None:
                 continue
             contacts.append(contact_entry(item))
-            for entry in self.suppression_states(Addresses(_s(item, "email"), _s(item, "phone")), id_key):
-                if entry.channel not in suppressions or entry.suppressed:
-                    suppressions[entry.channel] = entry
+            addresses = Addresses(_s(item, "email"), _s(item, "phone"))
+            suppressions.extend(replace(e, audience=audience) for e in self.suppression_states(addresses, id_key))
         keys = list(self._invite_keys(contact_id))
         shown = keys[:limit]
         ids = [k["invite_id"]["S"] for k in shown]
@@ -495,7 +494,7 @@ class DynamoContactRecords:
             kind = item["sk"]["S"].split("#", 1)[0]
             kinds[kind] = kinds.get(kind, 0) + 1
         fatigue = self._fatigue({e.survey_id for e in entries})
-        states = tuple(suppressions[c] for c in sorted(suppressions))
+        states = tuple(sorted(suppressions, key=lambda e: (e.channel, e.audience)))
         return Timeline(
             contact_id=contact_id,
             contacts=tuple(contacts),
