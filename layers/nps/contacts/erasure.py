@@ -215,7 +215,9 @@ class ErasureService:
         )
         # Invites never sent (queued, skipped, failed) are not in the invites' index: their ids are derived
         # from wave, audience and contact, so they are computed for every wave that may hold one.
-        waves = set(journal.waves) | set(self.store.recorded_waves(journal.audiences))
+        # A rerun reuses the waves its journal holds (no wave plans the contact once its items are gone) rather
+        # than reading the surveys table again, which also holds every pending reminder.
+        waves = set(journal.waves) or set(self.store.recorded_waves(journal.audiences))
         waves |= set(self.store.resurvey_waves(invite_ids))
         journal = replace(journal, waves=tuple(sorted(waves)))
         unindexed = self._unindexed_invites(journal, invite_ids)
