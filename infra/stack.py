@@ -201,6 +201,8 @@ class NpsStack(Stack):
             sending=self.sending,
             id_key_secret=storage.id_key,
         )
+        # The erasure stops the open follow-up workflows of the contact it erases (docs/privacy.md).
+        self.contact_records.may_stop_workflows(self.follow_ups.state_machines.values())
         # Last: it watches every function and dead-letter queue the constructs above created.
         self.observability = Observability(self, "Observability", config=config, key=storage.key)
         self.observability.watch(self)

@@ -234,7 +234,7 @@ def interpreter(clock: Clock) -> Iterator[Interpreter]:
     )
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
-    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackOutcomeTimedOut
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackOutcomeSuccess, CallbackOutcomeTimedOut
 
     global _ACTIVE
     if _ACTIVE is not None:
@@ -265,6 +265,10 @@ def interpreter(clock: Clock) -> Iterator[Interpreter]:
 
         _active().time.park(_context(env)["Execution"]["Id"], timeout_seconds, unanswered)
         outcome = callback_endpoint.get_outcome()
+        if outcome is None and not env.is_running():
+            # Stopped (StopExecution) while waiting: AWS ends the execution ABORTED, running no Catch. A
+            # timeout here would run the Catch path, whose error moto lets overwrite the stop (FAILED).
+            return CallbackOutcomeSuccess(callback_id=callback_endpoint.callback_id, output="{}")
         return outcome if outcome is not None else CallbackOutcomeTimedOut(callback_id=callback_endpoint.callback_id)
 
     # Retry back-off: moto's retrier sleeps with ``time.sleep`` in the execution's thread; that module's

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -21,6 +22,7 @@ from nps.contacts.timeline import MAX_INVITES_SHOWN
 from nps.contacts.wiring import id_key, records
 from nps.events.names import ID_PATTERN
 from nps.links.pseudonyms import IdKey
+from nps.reporting.models import ErrorOut
 
 logger = Logger(service="contact_timeline")
 ROUTE = "/contacts/<contact_id>"
@@ -44,12 +46,30 @@ def resolver() -> APIGatewayHttpResolver:
     """The route, validated (422 with the fields at fault) and documented (docs/openapi/contacts.json)."""
     app = APIGatewayHttpResolver(enable_validation=True)
 
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+    def invalid_request(error: RequestValidationError) -> Response[Any]:
+        # The API's one error shape (docs/openapi/contacts.json), naming the fields at fault, never the input.
+        details = [
+            {"location": ".".join(str(part) for part in e.get("loc", ())), "problem": e.get("msg") or e.get("type")}
+            for e in error.errors()
+        ]
+        fields = ", ".join(sorted({d["location"] for d in details})) or "the request"
+        body = {"error": {"code": "invalid_request", "message": f"invalid {fields}", "details": details}}
+        return Response(422, "application/json", body)
+
     @app.get(
         ROUTE,
         summary="A contact's timeline",
         description="Invites (newest first, at most `limit`; `more_invites` counts the rest), answers, score "
         "changes, comments, follow-ups, suppression state per channel and next eligible date per survey.",
-        responses={200: {"description": "The timeline"}, 404: {"description": "Nothing of this contact on record"}},
+        responses={
+            422: {"description": "A malformed id or parameter", "content": {"application/json": {"model": ErrorOut}}},
+            200: {"description": "The timeline"},
+            404: {
+                "description": "Nothing of this contact on record",
+                "content": {"application/json": {"model": ErrorOut}},
+            },
+        },
     )
     def timeline(
         contact_id: Annotated[str, Path(pattern=ID_PATTERN, description="The contact id")],

@@ -13,12 +13,14 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.contacts.erasure import ErasureService, SendInFlight
 from nps.contacts.wiring import erasure_service
 from nps.events.names import ID_PATTERN
+from nps.reporting.models import ErrorOut
 
 logger = Logger(service="erase_contact")
 ROUTE = "/contacts/<contact_id>/erasure"
@@ -37,6 +39,17 @@ def resolver() -> APIGatewayHttpResolver:
     """The route, validated (422 with the fields at fault) and documented (docs/openapi/contacts.json)."""
     app = APIGatewayHttpResolver(enable_validation=True)
 
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+    def invalid_request(error: RequestValidationError) -> Response[Any]:
+        # The API's one error shape (docs/openapi/contacts.json), naming the fields at fault, never the input.
+        details = [
+            {"location": ".".join(str(part) for part in e.get("loc", ())), "problem": e.get("msg") or e.get("type")}
+            for e in error.errors()
+        ]
+        fields = ", ".join(sorted({d["location"] for d in details})) or "the request"
+        body = {"error": {"code": "invalid_request", "message": f"invalid {fields}", "details": details}}
+        return Response(422, "application/json", body)
+
     @app.post(
         ROUTE,
         summary="Erase a contact from every store",
@@ -45,8 +58,12 @@ def resolver() -> APIGatewayHttpResolver:
         "import-report rows; publishes `NPS Contact Erased`. Repeating it is safe: an id with nothing left "
         'answers 200 with `"nothing_left": true`.',
         responses={
+            422: {"description": "A malformed id or parameter", "content": {"application/json": {"model": ErrorOut}}},
             200: {"description": "What was erased, per store"},
-            409: {"description": "A send to the contact is in flight: retry in a minute"},
+            409: {
+                "description": "A send to the contact is in flight: retry in a minute",
+                "content": {"application/json": {"model": ErrorOut}},
+            },
         },
     )
     def erase(

@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.aws_apigatewayv2_authorizers import HttpIamAuthorizer
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
@@ -65,7 +68,10 @@ class ContactRecords(Construct):
         grant_index_query(tables["followups"], read, None)
         grant_items(tables["suppressions"], read, "dynamodb:GetItem")
         grant_index_query(tables["accounts"], read, None)
-        grant_items(tables["surveys"], read, "dynamodb:GetItem")
+        # GetItem: fatigue windows; Scan + Query: which surveys survey the contact's audiences, and their
+        # recorded waves (the unsent invites, in no index, are read by their computed ids).
+        grant_items(tables["surveys"], read, "dynamodb:GetItem", "dynamodb:Scan")
+        grant_index_query(tables["surveys"], read, None)
         id_key_secret.grant_read(read)
 
         self.erasure = platform.function(
@@ -99,6 +105,10 @@ class ContactRecords(Construct):
         )
         grant_index_query(tables["accounts"], erase, None)
         grant_items(tables["accounts"], erase, "dynamodb:DeleteItem")
+        # The surveys' definitions (which survey surveys which audience) and their recorded waves (wave#...):
+        # the contact's unsent invites, in no index, are found by their ids computed per wave.
+        grant_items(tables["surveys"], erase, "dynamodb:Scan")
+        grant_index_query(tables["surveys"], erase, None)
         id_key_secret.grant_read(erase)
         bus.grant_put_events_to(erase)
         # The contact-import error reports: listed, read and rewritten without the contact's rows.
@@ -137,3 +147,19 @@ class ContactRecords(Construct):
                 authorizer=authorizer,
             ),
         ]
+
+    def may_stop_workflows(self, machines: Iterable[sfn.IStateMachine]) -> None:
+        """Let the erasure stop the executions of ``machines`` (the follow-up workflows of an erased contact,
+        by the execution ARN each follow-up keeps): ``states:StopExecution`` on their executions only."""
+        for machine in machines:
+            machine.grant_execution(self.erasure, "states:StopExecution")
+            machine_id = Stack.of(self).get_logical_id(machine.node.default_child)  # type: ignore[arg-type]
+            name = f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine_id}"}}]}}]}}'
+            acknowledge(
+                self.erasure,
+                {
+                    f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+                    f"execution:{name}:*]": "StopExecution on this follow-up workflow's executions only "
+                    "(an erased contact's open ones, by the ARN its follow-up keeps).",
+                },
+            )

@@ -84,7 +84,7 @@ ACCESS["contact_timeline"] = {
     "Followups": {"Query"},
     "Suppressions": {"GetItem"},
     "Accounts": {"Query"},
-    "Surveys": {"GetItem"},
+    "Surveys": {"GetItem", "Query", "Scan"},
 }
 ACCESS["erase_contact"] = {
     "Contacts": {"DeleteItem", "GetItem", "PutItem"},
@@ -93,6 +93,8 @@ ACCESS["erase_contact"] = {
     "Followups": {"DeleteItem", "Query"},
     "Suppressions": {"DeleteItem", "GetItem", "PutItem", "UpdateItem"},
     "Accounts": {"DeleteItem", "Query"},
+    # Survey definitions and recorded waves: the unsent invites' ids are computed per wave (docs/privacy.md).
+    "Surveys": {"Query", "Scan"},
 }
 ACCESS["follow_up_events"] = {table: set(actions) for table, actions in ACCESS["follow_up"].items()}
 # The steps only: the promoter email's referral ask (marker + latest-ask pointer, referral_asked counters).

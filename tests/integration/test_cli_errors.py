@@ -383,6 +383,19 @@ def test_a_wave_of_an_unknown_survey(platform: LocalStack, capsys: pytest.Captur
     failed(status, capsys.readouterr().err, 1, "no survey 'no-such-survey'", "nps survey list")
 
 
+def test_a_wave_started_in_the_cli_is_recorded_so_wave_show_and_an_erasure_find_it(
+    platform: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ds.create_survey(platform, ds.DEMO_SURVEY)
+    ds.import_csv(platform, "contact_id,email\nc-1,ana@example.com\n")
+    capsys.readouterr()
+    assert cli(["--local", "--prefix", "test", "wave", "start", ds.SURVEY_ID], in_process=True) == 0
+    wave_id = json.loads(capsys.readouterr().out)["wave_id"]
+    # recorded like the planner's waves (wave#<id>): `nps wave show` follows it
+    assert cli(["--local", "--prefix", "test", "wave", "show", ds.SURVEY_ID, wave_id], in_process=True) == 0
+    assert json.loads(capsys.readouterr().out)["wave_id"] == wave_id
+
+
 def test_survey_list_shows_ids_names_locales_channels_and_status(
     platform: LocalStack, capsys: pytest.CaptureFixture[str]
 ) -> None:

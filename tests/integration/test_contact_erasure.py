@@ -180,7 +180,9 @@ def test_the_timeline_shows_invites_answers_changes_comments_suppression_and_nex
     assert invite["response"]["score_changed"] is True
     assert "support" in invite["response"]["comment"]
     # And the suppression state per channel, and the next eligible date (last send + 60 days of fatigue)
-    assert data["suppressions"] == [{"channel": "email", "suppressed": False, "reason": None, "since": None}]
+    assert data["suppressions"] == [
+        {"channel": "email", "suppressed": False, "reason": None, "since": None, "audience": "default"}
+    ]
     (eligible,) = data["eligibility"]
     assert eligible["fatigue_days"] == 60
     assert eligible["next_eligible_at"].startswith("2027-01-2")
@@ -188,11 +190,30 @@ def test_the_timeline_shows_invites_answers_changes_comments_suppression_and_nex
     assert "ana@example.com" not in result["body"]
 
 
+def conforms(result: dict[str, Any], path: str, method: str) -> None:
+    """The answer's body validates against the committed OpenAPI document's schema for its status."""
+    import jsonschema  # type: ignore[import-untyped]  # no stubs are published for it
+
+    from functions.contact_timeline.openapi import DOCUMENT
+
+    document = json.loads(DOCUMENT.read_text(encoding="utf-8"))
+    declared = document["paths"][path][method]["responses"][str(result["statusCode"])]
+    schema = {**declared["content"]["application/json"]["schema"], "components": document["components"]}
+    jsonschema.validate(body(result), schema)
+
+
 def test_unknown_and_malformed_ids_get_404_and_422(stack: LocalStack) -> None:
     assert get_timeline("nobody")["statusCode"] == 404
     assert body(get_timeline("nobody"))["error"]["code"] == "not_found"
-    assert get_timeline("bad%20id")["statusCode"] == 422
-    assert post_erasure("bad%20id")["statusCode"] == 422
+    conforms(get_timeline("nobody"), "/contacts/{contact_id}", "get")
+    for bad in ("bad%20id", "x" * 65, "c-1%0A", "%2E%2E%2Fc-1", "%C3%A9", "c-1%2Fx"):
+        assert get_timeline(bad)["statusCode"] == 422, bad
+        conforms(get_timeline(bad), "/contacts/{contact_id}", "get")
+        assert post_erasure(bad)["statusCode"] == 422, bad
+        conforms(post_erasure(bad), "/contacts/{contact_id}/erasure", "post")
+    for bad_limit in ("0", "-1", "1001", "many"):
+        assert get_timeline("nobody", limit=bad_limit)["statusCode"] == 422, bad_limit
+    assert get_timeline("x" * 64)["statusCode"] == 404  # the longest id is an id
 
 
 def test_erasure_removes_the_contact_from_every_store_and_the_aggregates_equal_a_recount(stack: LocalStack) -> None:
@@ -377,6 +398,7 @@ def test_an_erasure_waits_for_a_send_in_flight_and_answers_409_if_it_stays(stack
     # Then 409: retry later; the contact item is gone so nothing new can start, the invite stays
     assert result["statusCode"] == 409
     assert body(result)["error"]["code"] == "send_in_flight"
+    conforms(result, "/contacts/{contact_id}/erasure", "post")
     journal = aws.client("dynamodb").query(
         TableName=stack.tables["contacts"],
         IndexName=CONTACTS_BY_ID.name,
@@ -586,3 +608,49 @@ def test_a_reminder_racing_the_erasure_is_never_sent_once_the_contact_is_gone(st
     assert len(ds.captured_emails()) == sent
     item = aws.client("dynamodb").get_item(TableName=stack.tables["invites"], Key={"invite_id": invite["invite_id"]})
     assert "reminder_status" not in item["Item"]
+
+
+def test_an_invite_skipped_in_an_earlier_wave_is_erased_though_no_index_holds_it(stack: LocalStack) -> None:
+    # Given a wave whose invite to c-1 was skipped at send time (its address suppressed then: never sent,
+    # so in no index) ...
+    clock = stack.clock  # type: ignore[attr-defined]
+    ds.create_survey(stack, {**ds.DEMO_SURVEY, "reminder_days": None})
+    ds.import_csv(stack, CSV)
+    ds.fire_wave(ds.SURVEY_ID, clock.now)
+    digest = address_hash("email", "ana@example.com", stack.id_key)
+    suppressions = stack.tables["suppressions"]
+    item = {"address_hash": {"S": digest}, "reason": {"S": "unsubscribed"}, "suppressed_at": {"S": "2026-11-23"}}
+    aws.client("dynamodb").put_item(TableName=suppressions, Item=item)
+    ds.drain_send_queue(stack, clock)
+    aws.client("dynamodb").delete_item(TableName=suppressions, Key={"address_hash": {"S": digest}})
+    skipped = [i for i in _invites_of(stack, "c-1") if i["status"]["S"] == "skipped"]
+    assert len(skipped) == 1
+    # ... and a later wave that reached c-1
+    clock.advance(timedelta(days=2))
+    ds.fire_wave(ds.SURVEY_ID, clock.now)
+    ds.drain_send_queue(stack, clock)
+    assert sorted(i["status"]["S"] for i in _invites_of(stack, "c-1")) == ["sent", "skipped"]
+    # ... which the timeline shows, the sent one first
+    shown = body(get_timeline("c-1"))
+    assert [i["status"] for i in shown["invites"]] == ["sent", "skipped"]
+    assert shown["invites"][1]["sent_at"] is None
+    assert [i["status"] for i in body(get_timeline("c-1", limit="1"))["invites"]] == ["sent"]
+    assert body(get_timeline("c-1", limit="1"))["more_invites"] == 1
+    # When c-1 is erased
+    result = post_erasure("c-1")
+    # Then both invites are gone (the skipped one found by its id computed for the recorded wave)
+    assert body(result)["counts"]["invites"] == 2
+    assert items_mentioning(stack, "c-1") == {}
+    # And c-2's invites are untouched
+    assert len(_invites_of(stack, "c-2")) == 1
+
+
+def _invites_of(stack: LocalStack, contact_id: str) -> list[dict[str, Any]]:
+    """The invites of ``contact_id`` (a scan: the test's check)."""
+    pages = aws.client("dynamodb").get_paginator("scan").paginate(TableName=stack.tables["invites"])
+    return [
+        item
+        for page in pages
+        for item in page["Items"]
+        if item.get("contact_id", {}).get("S") == contact_id and item["invite_id"]["S"].startswith("inv-")
+    ]

@@ -876,3 +876,48 @@ def test_a_spam_complaint_about_a_follow_up_email_suppresses_and_publishes_the_c
         "invite_id": follow_up.invite_id,
         "method": "complaint",
     }
+
+
+@pytest.mark.parametrize("retracted_first", [False, True])
+def test_erasing_a_detractor_stops_its_waiting_workflow_which_then_neither_fails_nor_resurveys(
+    loop: Workflows, retracted_first: bool
+) -> None:
+    from functions.erase_contact import handler as erase_handler
+
+    # Given a detractor whose workflow waits for the team's resolution ...
+    state, workflows = loop
+    state.send_wave([contact("c-det")])
+    state.tap(state.link("c-det"), 2)
+    state.score()
+    workflows.start_all()
+    (execution,) = workflows.executions("detractor")
+    assert state.follow_up("c-det").status == "awaiting_resolution"
+    if retracted_first:
+        # ... or, its answer retracted, waits to re-survey with its follow-up resolved
+        follow_up = state.follow_up("c-det")
+        _consume(
+            state.stack, [{"source": "nps", "detail-type": "NPS Response Retracted", "detail": _retracted(follow_up)}]
+        )
+        workflows.settle()
+        assert workflows.states_entered(execution)[-1] == "WaitToResurvey"
+        assert state.follow_up("c-det").status == "resolved"
+    sent_before = len(captured_emails())
+    # When the contact is erased through the API
+    erase_handler.service.cache_clear()
+    erase_handler.service().sleep = lambda seconds: None
+    event = http_event("POST", "/contacts/c-det/erasure")
+    event["pathParameters"] = {"contact_id": "c-det"}
+    try:
+        result = erase_handler.lambda_handler(event, LambdaContext("erase_contact"))
+    finally:
+        erase_handler.service.cache_clear()
+    assert result["statusCode"] == 200, result
+    assert json.loads(result["body"])["counts"]["follow_ups"] == 1
+    # Then the workflow is stopped (aborted, not failed: no alarm), and stays so past every wait
+    workflows.settle()
+    assert workflows.describe(execution)["status"] == "ABORTED"
+    workflows.advance(30 * DAY)
+    assert workflows.describe(execution)["status"] == "ABORTED"
+    # And nothing was parked in the workflow DLQ, nor any re-survey sent
+    assert receive_all(state.stack.workflow_dead_letters_url) == []
+    assert len(captured_emails()) == sent_before

@@ -387,6 +387,13 @@ def resource_policy_denies(
 def _translate(resource: str, translate: Mapping[str, str]) -> str:
     if resource in translate:
         return translate[resource]
+    # An execution (``arn:...:execution:<state machine name>:<id>``) is named after its state machine.
+    head, found, tail = resource.partition(":execution:")
+    if found and head.startswith("arn:") and ":states:" in head:
+        name, _, execution = tail.partition(":")
+        machine = translate.get(f"{head}:stateMachine:{name}")
+        if machine is not None:
+            return machine.replace(":stateMachine:", ":execution:", 1) + f":{execution}"
     for runtime, canonical in translate.items():
         if runtime.startswith("arn:") and resource.startswith(runtime + "/"):
             return canonical + resource[len(runtime) :]

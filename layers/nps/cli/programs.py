@@ -219,6 +219,9 @@ def start_wave(survey_id: str, target: Target) -> int:
         queue=SqsSendQueue(config.send_queue_url),
         id_key=lambda: load_id_key(config.id_key_secret_name),
         retention_days=config.retention_days,
+        # Recorded like the planner's waves: `nps wave show` follows it, and an erasure finds its unsent
+        # invites through it (docs/privacy.md).
+        progress=DynamoWaveProgress(config.surveys_table),
     )
     try:
         wave = planner.scheduled_wave(survey_id)
@@ -232,7 +235,7 @@ def show_wave(survey_id: str, wave_id: str) -> int:
     """Where a scheduled wave stands: its latest run's pages, whether it is done, and its counts so far."""
     progress = DynamoWaveProgress(sending_settings().require("surveys_table").surveys_table).get(survey_id, wave_id)
     if progress is None:
-        raise CliError(f"no wave {wave_id!r} of survey {survey_id!r} here (a wave planned locally keeps no progress)")
+        raise CliError(f"no wave {wave_id!r} of survey {survey_id!r} here")
     report = progress.report()
     print(json.dumps({**report.as_dict(), "run": progress.run, "started_at": progress.started_at}, indent=2))
     return 0

@@ -34,7 +34,7 @@ from nps.events.names import CONTACT_ERASED, ID_PATTERN
 from nps.events.publisher import Event, Publisher
 from nps.kernel.periods import iso_timestamp, parse_timestamp
 from nps.links.pseudonyms import IdKey
-from nps.sending.planning import mailbox_key_for
+from nps.sending.planning import invite_id_for, mailbox_key_for
 from nps.sending.suppression import lookup_hashes, normalise_address
 
 _ID = re.compile(ID_PATTERN)
@@ -68,7 +68,7 @@ class SendInFlight(RuntimeError):
 
 def check_contact_id(contact_id: str) -> str:
     """``contact_id`` if it is a contact id; raises :class:`InvalidContactId`."""
-    if not isinstance(contact_id, str) or not _ID.match(contact_id):
+    if not isinstance(contact_id, str) or not _ID.fullmatch(contact_id):
         raise InvalidContactId("a contact id is 1-64 of A-Z a-z 0-9 _ -")
     return contact_id
 
@@ -107,6 +107,10 @@ class Journal:
     suppression_hashes: tuple[str, ...] = ()
     mailbox_keys: tuple[str, ...] = ()
     audiences: tuple[str, ...] = ()
+    #: Every wave that may hold an invite of the contact: the recorded waves of its audiences' surveys and
+    #: the re-survey waves of its follow-ups (ids only; kept so a rerun still finds unsent invites after
+    #: the follow-ups are gone).
+    waves: tuple[str, ...] = ()
 
 
 class ErasureStore(Protocol):
@@ -119,6 +123,8 @@ class ErasureStore(Protocol):
     def delete_journal(self, contact_id: str) -> None: ...
     def invite_ids(self, contact_id: str) -> list[str]: ...
     def invite_states(self, invite_ids: Sequence[str]) -> list[InviteState]: ...
+    def recorded_waves(self, audiences: Sequence[str]) -> list[str]: ...
+    def resurvey_waves(self, invite_ids: Sequence[str]) -> list[str]: ...
     def delete_contact(self, audience: str, contact_id: str) -> bool: ...
     def mark_erasing(self, invite_id: str, now_iso: str) -> bool: ...
     def delete_response(self, invite_id: str) -> bool: ...
@@ -194,16 +200,34 @@ class ErasureService:
         journal = self.store.journal(contact_id)
         invite_ids = self.store.invite_ids(contact_id)
         if not audiences and journal is None and not invite_ids:
-            return ErasureResult(contact_id, counts.values, keep_suppression, None, nothing_left=True)
-        states = self.store.invite_states(invite_ids)
+            # Nothing is kept either: the addresses are gone, so no suppression can be written now (a rerun
+            # with --keep-suppression after a plain erasure must not claim one).
+            return ErasureResult(contact_id, counts.values, False, None, nothing_left=True)
+        stored = journal
         if journal is None:
             journal = Journal(contact_id, iso_timestamp(now), keep_suppression)
         # A rerun may ask to keep the suppression that the first run did not (never the other way round:
         # a kept suppression may already stand in for the addresses).
-        journal = replace(journal, keep_suppression=journal.keep_suppression or keep_suppression)
+        journal = replace(
+            journal,
+            keep_suppression=journal.keep_suppression or keep_suppression,
+            audiences=tuple(sorted(set(journal.audiences) | set(audiences))),
+        )
+        # Invites never sent (queued, skipped, failed) are not in the invites' index: their ids are derived
+        # from wave, audience and contact, so they are computed for every wave that may hold one.
+        # A rerun reuses the waves its journal holds (no wave plans the contact once its items are gone) rather
+        # than reading the surveys table again, which also holds every pending reminder.
+        waves = set(journal.waves) or set(self.store.recorded_waves(journal.audiences))
+        waves |= set(self.store.resurvey_waves(invite_ids))
+        journal = replace(journal, waves=tuple(sorted(waves)))
+        unindexed = self._unindexed_invites(journal, invite_ids)
+        states = [*self.store.invite_states(invite_ids), *unindexed]
+        invite_ids = [*invite_ids, *(state.invite_id for state in unindexed)]
         if audiences:
-            journal = self._with_address_keys(journal, audiences, states)
+            journal = self._with_address_keys(journal, audiences)
+        if journal != stored:
             self.store.save_journal(journal)
+        if audiences:
             if journal.keep_suppression:
                 self.store.keep_suppressions(journal.suppression_hashes, _keyed(journal), iso_timestamp(now))
             for audience in audiences:
@@ -221,8 +245,10 @@ class ErasureService:
         states = self._sends_settled(invite_ids, states)
         # 5. everything else, invites last
         for invite_id in invite_ids:
-            counts.add("responses", self.store.delete_response(invite_id))
+            # Follow-ups (and their workflows) first: the response's removal publishes NPS Response Retracted,
+            # which would otherwise resolve the follow-up, end its task and wake its workflow meanwhile.
             counts.add("follow_ups", self.store.delete_follow_ups(invite_id))
+            counts.add("responses", self.store.delete_response(invite_id))
         counts.add("account_records", self.store.delete_account_records(contact_id, invite_ids))
         if journal.keep_suppression:
             counts.add("suppressions", self.store.keep_suppressions(journal.suppression_hashes, (), iso_timestamp(now)))
@@ -258,12 +284,28 @@ class ErasureService:
             if remaining > 0:
                 self.sleep(remaining)
 
-    def _with_address_keys(self, journal: Journal, audiences: Sequence[str], states: Sequence[InviteState]) -> Journal:
-        """The journal with the keyed hashes of every address the contact's items hold."""
+    def _unindexed_invites(self, journal: Journal, indexed: Sequence[str]) -> list[InviteState]:
+        """The contact's invites of ``journal.waves`` (in every audience of it) that exist and are not among
+        ``indexed``: their ids computed (:func:`invite_id_for`), read by ``BatchGetItem`` per 100 ids."""
+        id_key = self.id_key()
+        known = set(indexed)
+        computed = sorted(
+            {
+                invite_id_for(wave, journal.contact_id, audience, id_key)
+                for wave in journal.waves
+                for audience in journal.audiences
+            }
+            - known
+        )
+        return self.store.invite_states(computed) if computed else []
+
+    def _with_address_keys(self, journal: Journal, audiences: Sequence[str]) -> Journal:
+        """The journal with the keyed hashes of every address the contact's items hold, and the keys of the
+        mailbox claims of every wave of ``journal.waves`` on those addresses."""
         id_key = self.id_key()
         hashes = set(journal.suppression_hashes)
         mailboxes = set(journal.mailbox_keys)
-        waves = {s.wave_id for s in states if s.wave_id}
+        waves = set(journal.waves)
         for audience in audiences:
             addresses = self.store.addresses(audience, journal.contact_id)
             if addresses is None:
@@ -276,12 +318,7 @@ class ErasureService:
                 hashes.update((f"{channel}:{keyed}", f"{channel}:{legacy}:legacy"))
                 mailbox = f"{channel}:{normalise_address(channel, address)}"
                 mailboxes.update(mailbox_key_for(wave, mailbox, id_key) for wave in waves)
-        return replace(
-            journal,
-            suppression_hashes=tuple(sorted(hashes)),
-            mailbox_keys=tuple(sorted(mailboxes)),
-            audiences=tuple(sorted(set(journal.audiences) | set(audiences))),
-        )
+        return replace(journal, suppression_hashes=tuple(sorted(hashes)), mailbox_keys=tuple(sorted(mailboxes)))
 
     def _sends_settled(self, invite_ids: Sequence[str], states: list[InviteState]) -> list[InviteState]:
         """Wait (up to ``send_wait_seconds``) for claimed sends to be recorded; :class:`SendInFlight` if not."""

@@ -86,12 +86,14 @@ class InviteEntry:
 
 @dataclass(frozen=True, slots=True)
 class SuppressionEntry:
-    """The suppression state of one of the contact's channels (``suppressed`` False: none on record)."""
+    """The suppression state of one of the contact's channels in one audience (its address there; a contact
+    in several audiences may have another address in each). ``suppressed`` False: none on record."""
 
     channel: str
     suppressed: bool
     reason: str | None = None
     since: str | None = None
+    audience: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +153,9 @@ def eligibility(
     """Per survey the contact was invited to: when it may ask again (the fatigue window is per contact,
     from its latest send across audiences, as the planner applies it)."""
     last = max((c.last_surveyed_at for c in contacts if c.last_surveyed_at), default=None)
-    reachable = {channel for c in contacts for channel in c.channels}
-    suppressed = {s.channel for s in suppressions if s.suppressed}
+    # per audience: an address suppressed in one audience does not block another address in another
+    reachable = {(c.audience, channel) for c in contacts for channel in c.channels}
+    suppressed = {(s.audience, s.channel) for s in suppressions if s.suppressed}
     blocked = None
     if not contacts:
         blocked = "no contact record"
@@ -189,7 +192,8 @@ def render_text(timeline: Timeline, clean: Any = str) -> str:
             if suppression.suppressed
             else "not suppressed"
         )
-        lines.append(f"  {suppression.channel}: {state}")
+        where = f" in {c(suppression.audience)}" if len(timeline.contacts) > 1 else ""
+        lines.append(f"  {suppression.channel}{where}: {state}")
     for item in timeline.eligibility:
         when = item.next_eligible_at or "now"
         note = f" ({item.blocked})" if item.blocked else ""

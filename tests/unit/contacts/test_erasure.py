@@ -25,6 +25,7 @@ from nps.contacts.erasure import (
 )
 from nps.events.publisher import Event
 from nps.links.pseudonyms import IdKey
+from nps.sending.planning import invite_id_for
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 KEY = IdKey.from_secret({"key": "k" * 64})
@@ -36,6 +37,8 @@ class Invite:
     wave_id: str
     status: str = "sent"
     erasing_at: str | None = None
+    #: Only sent invites are in the invites' ``by_contact`` index (queued, skipped, failed ones are not).
+    indexed: bool = True
 
 
 @dataclass
@@ -47,6 +50,8 @@ class World:
     follow_ups: dict[str, int] = field(default_factory=dict)
     accounts: dict[str, int] = field(default_factory=dict)
     suppressions: dict[str, str] = field(default_factory=dict)
+    #: audience → the recorded waves of its surveys (``wave#<id>`` in the surveys table)
+    waves: dict[str, list[str]] = field(default_factory=dict)
 
 
 class Crash(Exception):
@@ -85,7 +90,14 @@ class Store:
         self.world.journals.pop(contact_id, None)
 
     def invite_ids(self, contact_id: str) -> list[str]:
-        return sorted(i for i, v in self.world.invites.items() if v.contact_id == contact_id)
+        return sorted(i for i, v in self.world.invites.items() if v.contact_id == contact_id and v.indexed)
+
+    def recorded_waves(self, audiences: Sequence[str]) -> list[str]:
+        return [wave for audience in audiences for wave in self.world.waves.get(audience, [])]
+
+    def resurvey_waves(self, invite_ids: Sequence[str]) -> list[str]:
+        # a follow-up's id is ``fu<invite id>`` here; its re-survey wave ``fu-`` and that id
+        return [f"fu-fu{i}" for i in invite_ids if i in self.world.follow_ups]
 
     def invite_states(self, invite_ids: Sequence[str]) -> list[InviteState]:
         return [
@@ -161,8 +173,11 @@ def service(store: Store, publisher: Publisher | None = None) -> ErasureService:
     )
 
 
-def world(contacts: int, invites_each: int, answered: Any = lambda n: n % 2 == 0) -> World:
+def world(contacts: int, invites_each: int, answered: Any = lambda n: n % 2 == 0, unsent: int = 0) -> World:
+    """``contacts`` contacts, each with ``invites_each`` sent invites (the answered ones with a follow-up
+    whose re-survey invite was queued, never sent) and ``unsent`` skipped invites of earlier recorded waves."""
     w = World()
+    w.waves["default"] = [f"wave-{n}" for n in range(invites_each)] + [f"old-{n}" for n in range(unsent)]
     for c in range(contacts):
         cid = f"c-{c}"
         w.contacts[("default", cid)] = Addresses(f"p{c}@example.com", None)
@@ -173,6 +188,11 @@ def world(contacts: int, invites_each: int, answered: Any = lambda n: n % 2 == 0
             if answered(n):
                 w.responses[invite_id] = n
                 w.follow_ups[invite_id] = 1
+                resurvey = invite_id_for(f"fu-fu{invite_id}", cid, "default", KEY)
+                w.invites[resurvey] = Invite(cid, f"fu-fu{invite_id}", status="queued", indexed=False)
+        for n in range(unsent):
+            skipped = invite_id_for(f"old-{n}", cid, "default", KEY)
+            w.invites[skipped] = Invite(cid, f"old-{n}", status="skipped", indexed=False)
     from nps.sending.suppression import address_hash
 
     w.suppressions[address_hash("email", "p0@example.com", KEY)] = "unsubscribed"
@@ -198,12 +218,29 @@ def test_bad_ids_are_refused_before_any_call() -> None:
         service(Store(World())).erase("bad id")
 
 
+@given(
+    contact_id=st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),
+    tail=st.sampled_from(["\n", "\r\n", " ", "\t", "\x00", "/", "%2F", "\u2028"]),
+)
+def test_an_id_with_a_trailing_line_break_or_space_is_refused_not_taken_for_another(contact_id: str, tail: str) -> None:
+    # A "c-1\n" from a script must not be read as nothing-left-for "c-1" (re's ``$`` matches before a final
+    # line feed): the id is refused as a whole, like the API's pattern refuses it.
+    from nps.events.details import is_id
+
+    assert check_contact_id(contact_id) == contact_id
+    assert is_id(contact_id)
+    for bad in (contact_id + tail, tail + contact_id):
+        with pytest.raises(InvalidContactId):
+            check_contact_id(bad)
+        assert not is_id(bad)
+
+
 def test_erasing_removes_the_contact_everywhere_and_publishes_counts_without_an_address() -> None:
     w = world(3, 4)
     publisher = Publisher()
     result = service(Store(w), publisher).erase("c-0")
     assert holds(w, "c-0") == []
-    assert result.counts["invites"] == 4
+    assert result.counts["invites"] == 4 + 2  # and the two answers' re-survey invites, never sent
     assert result.counts["responses"] == 2
     assert result.counts["suppressions"] == 1
     (event,) = publisher.events
@@ -237,6 +274,19 @@ def test_a_send_in_flight_is_waited_for_then_refused_and_a_rerun_finishes() -> N
     assert result.counts["suppressions"] == 1  # found through the journal's keys, the contact item long gone
 
 
+def test_keep_suppression_on_an_id_with_nothing_left_claims_no_suppression() -> None:
+    # Given a contact erased without keeping its suppression
+    w = world(2, 1)
+    erasure = service(Store(w))
+    erasure.erase("c-1")
+    # When it is erased again asking to keep one (the addresses are gone: nothing can be kept now)
+    again = erasure.erase("c-1", keep_suppression=True)
+    # Then the answer does not claim a suppression that does not exist
+    assert again.nothing_left
+    assert again.as_dict()["suppression_kept"] is False
+    assert erasure.erase("nobody", keep_suppression=True).suppression_kept is False
+
+
 def test_keep_suppression_writes_hash_only_suppressions_before_the_contact_goes() -> None:
     w = world(2, 1)
     result = service(Store(w)).erase("c-1", keep_suppression=True)
@@ -252,12 +302,13 @@ def test_keep_suppression_writes_hash_only_suppressions_before_the_contact_goes(
     victim=st.integers(0, 3),
     crash_at=st.integers(0, 40),
     keep=st.booleans(),
+    unsent=st.integers(0, 2),
 )
 def test_a_crash_at_any_write_then_a_rerun_ends_where_one_uninterrupted_erasure_ends(
-    contacts: int, invites_each: int, victim: int, crash_at: int, keep: bool
+    contacts: int, invites_each: int, victim: int, crash_at: int, keep: bool, unsent: int
 ) -> None:
     contact_id = f"c-{victim % contacts}"
-    crashed, clean = world(contacts, invites_each), world(contacts, invites_each)
+    crashed, clean = world(contacts, invites_each, unsent=unsent), world(contacts, invites_each, unsent=unsent)
     with contextlib.suppress(Crash):
         service(Store(crashed, crash_at=crash_at)).erase(contact_id, keep_suppression=keep)
     service(Store(crashed)).erase(contact_id, keep_suppression=keep)
@@ -265,7 +316,7 @@ def test_a_crash_at_any_write_then_a_rerun_ends_where_one_uninterrupted_erasure_
     assert holds(crashed, contact_id) == []
     assert crashed == clean
     # and no other contact lost anything
-    untouched = world(contacts, invites_each)
+    untouched = world(contacts, invites_each, unsent=unsent)
     for other in range(contacts):
         if f"c-{other}" != contact_id:
             assert holds(crashed, f"c-{other}") == holds(untouched, f"c-{other}")
@@ -278,7 +329,7 @@ def test_the_fence_waits_out_the_respond_timeout_after_marking_invites() -> None
     erasure.erase("c-0")
     assert waits == [pytest.approx(erasure.respond_grace_seconds)]
     # a rerun long after the marks waits no more
-    w2 = world(1, 1)
+    w2 = world(1, 1, answered=lambda n: False)
     w2.invites["inv-0-0"].erasing_at = "2026-11-01T00:00:00Z"
     waits.clear()
     ErasureService(Store(copy.deepcopy(w2)), Publisher(), lambda: KEY, clock=lambda: NOW, sleep=waits.append).erase(
@@ -289,7 +340,7 @@ def test_the_fence_waits_out_the_respond_timeout_after_marking_invites() -> None
 
 def test_an_invite_that_reaches_the_index_late_is_fenced_and_erased_too() -> None:
     # Given an invite the index shows only on the second look (eventual consistency)
-    w = world(1, 1)
+    w = world(1, 1, answered=lambda n: False)
     late = Invite("c-0", "wave-9")
     store = Store(w)
     looks = iter([False, True, True, True])
@@ -303,4 +354,36 @@ def test_an_invite_that_reaches_the_index_late_is_fenced_and_erased_too() -> Non
     store.invite_ids = lagging  # type: ignore[method-assign]
     result = service(store).erase("c-0")
     assert result.counts["invites"] == 2
+    assert holds(w, "c-0") == []
+
+
+def test_unsent_invites_of_recorded_waves_and_unsent_re_survey_invites_are_erased() -> None:
+    # Given a contact with invites skipped in earlier recorded waves (in no index) and a queued re-survey
+    w = world(2, 2, unsent=3)
+    before = sum(1 for v in w.invites.values() if v.contact_id == "c-0" and not v.indexed)
+    assert before == 3 + 1
+    # When it is erased
+    result = service(Store(w)).erase("c-0")
+    # Then none of its invites is left, and the other contact's unsent invites are untouched
+    assert holds(w, "c-0") == []
+    assert result.counts["invites"] == 2 + before
+    assert sum(1 for v in w.invites.values() if v.contact_id == "c-1" and not v.indexed) == before
+
+
+def test_a_rerun_after_the_follow_ups_are_gone_still_finds_the_unsent_re_survey_invite() -> None:
+    # Given an erasure that crashed right after deleting the follow-ups (their re-survey waves with them)
+    w = world(1, 1)
+    store = Store(w)
+    real = store.delete_follow_ups
+
+    def crash_after(invite_id: str) -> int:
+        real(invite_id)
+        raise Crash
+
+    store.delete_follow_ups = crash_after  # type: ignore[method-assign]
+    with contextlib.suppress(Crash):
+        service(store).erase("c-0")
+    assert w.follow_ups == {}
+    # When it is run again, Then the queued re-survey invite is found through the journal's waves
+    service(Store(w)).erase("c-0")
     assert holds(w, "c-0") == []

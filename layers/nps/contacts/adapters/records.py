@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from nps.contacts.timeline import (
     Timeline,
     eligibility,
 )
+from nps.events.patterns import RESURVEY_WAVE_PREFIX
 from nps.kernel import aws
 from nps.kernel.tables import CONTACTS_BY_ID, INVITES_BY_CONTACT
 from nps.links.pseudonyms import IdKey
@@ -113,6 +114,7 @@ class DynamoContactRecords:
             suppression_hashes=texts("suppression_hashes"),
             mailbox_keys=texts("mailbox_keys"),
             audiences=texts("audiences"),
+            waves=texts("waves"),
         )
 
     def save_journal(self, journal: Journal) -> None:
@@ -129,6 +131,7 @@ class DynamoContactRecords:
                 "suppression_hashes": texts(journal.suppression_hashes),
                 "mailbox_keys": texts(journal.mailbox_keys),
                 "audiences": texts(journal.audiences),
+                "waves": texts(journal.waves),
             },
         )
 
@@ -180,6 +183,40 @@ class DynamoContactRecords:
                 survey_id=_s(item, "survey_id") or "",
             )
             for invite_id, item in items.items()
+        ]
+
+    def recorded_waves(self, audiences: Sequence[str]) -> list[str]:
+        """The ids of every wave recorded (``wave#<id>`` in the surveys table: every scheduled wave, planned by
+        the planner function or the CLI) of every survey whose audience is one of ``audiences``: one scan
+        of the (small) definitions, then one keys-only query per such survey."""
+        if not self.tables.surveys or not audiences:
+            return []
+        from nps.sending.adapters.surveys import DynamoSurveyRepository
+        from nps.sending.adapters.waves import WAVE_PREFIX
+
+        wanted = set(audiences)
+        waves: list[str] = []
+        paginator = aws.client("dynamodb").get_paginator("query")
+        for survey in DynamoSurveyRepository(self.tables.surveys).all():
+            if survey.audience not in wanted:
+                continue
+            for page in paginator.paginate(
+                TableName=self.tables.surveys,
+                KeyConditionExpression="survey_id = :survey AND begins_with(sk, :wave)",
+                ExpressionAttributeValues={":survey": {"S": survey.survey_id}, ":wave": {"S": WAVE_PREFIX}},
+                ProjectionExpression="sk",
+            ):
+                waves.extend(item["sk"]["S"].removeprefix(WAVE_PREFIX) for item in page.get("Items", []))
+        return waves
+
+    def resurvey_waves(self, invite_ids: Sequence[str]) -> list[str]:
+        """The re-survey wave of every follow-up of ``invite_ids`` (a follow-up's re-survey invite may never
+        have been sent, and then is in no index)."""
+        return [
+            # nps.follow_ups.steps.resurvey_wave_id (not imported: the follow-up steps are a heavy import)
+            f"{RESURVEY_WAVE_PREFIX}{item['follow_up_id']['S']}"
+            for invite_id in invite_ids
+            for item in self._follow_up_items(invite_id)
         ]
 
     def mark_erasing(self, invite_id: str, now_iso: str) -> bool:
@@ -243,9 +280,14 @@ class DynamoContactRecords:
         return items
 
     def delete_follow_ups(self, invite_id: str) -> int:
-        """Delete the follow-ups of an invite (their comments live on them)."""
+        """Delete the follow-ups of an invite (their comments live on them), first stopping the workflow of
+        each: a workflow left waiting (the team's resolution, a timeout, the re-survey's wait — also after a
+        retraction resolved its follow-up) would wake up to a follow-up that is gone and fail into the
+        workflow DLQ and its alarm. Stopping an execution that has ended changes nothing."""
         count = 0
         for item in self._follow_up_items(invite_id):
+            if _s(item, "execution"):
+                stop_workflow(_s(item, "execution") or "")
             aws.client("dynamodb").delete_item(
                 TableName=self.tables.followups,
                 Key={"invite_id": item["invite_id"], "follow_up_id": item["follow_up_id"]},
@@ -416,19 +458,28 @@ class DynamoContactRecords:
         audiences = self._audience_keys(contact_id)
         pending = JOURNAL_AUDIENCE in audiences
         contacts: list[ContactEntry] = []
-        suppressions: dict[str, SuppressionEntry] = {}
+        suppressions: list[SuppressionEntry] = []
         for audience in (a for a in audiences if a != JOURNAL_AUDIENCE):
             item = self._contact_item(audience, contact_id)
             if item is None:
                 continue
             contacts.append(contact_entry(item))
-            for entry in self.suppression_states(Addresses(_s(item, "email"), _s(item, "phone")), id_key):
-                if entry.channel not in suppressions or entry.suppressed:
-                    suppressions[entry.channel] = entry
+            addresses = Addresses(_s(item, "email"), _s(item, "phone"))
+            suppressions.extend(replace(e, audience=audience) for e in self.suppression_states(addresses, id_key))
         keys = list(self._invite_keys(contact_id))
         shown = keys[:limit]
         ids = [k["invite_id"]["S"] for k in shown]
         invites = self._batch_get(self.tables.invites, ids)
+        # Invites never sent (queued, skipped, failed) are in no index: found by their ids, computed for
+        # every recorded wave of the contact's audiences' surveys and the re-survey wave of each follow-up.
+        unsent = self._unsent_invites(
+            contact_id, [c.audience for c in contacts], ids, {k["invite_id"]["S"] for k in keys}, id_key
+        )
+        room = max(0, limit - len(ids))
+        for invite_id in sorted(unsent, key=lambda i: _s(unsent[i], "planned_at") or "", reverse=True)[:room]:
+            ids.append(invite_id)
+            invites[invite_id] = unsent[invite_id]
+        more_unsent = max(0, len(unsent) - room)
         responses = self._batch_get(self.tables.responses, ids)
         entries = []
         for invite_id in ids:
@@ -443,17 +494,28 @@ class DynamoContactRecords:
             kind = item["sk"]["S"].split("#", 1)[0]
             kinds[kind] = kinds.get(kind, 0) + 1
         fatigue = self._fatigue({e.survey_id for e in entries})
-        states = tuple(suppressions[c] for c in sorted(suppressions))
+        states = tuple(sorted(suppressions, key=lambda e: (e.channel, e.audience)))
         return Timeline(
             contact_id=contact_id,
             contacts=tuple(contacts),
             invites=tuple(entries),
             suppressions=states,
             eligibility=eligibility(tuple(contacts), fatigue, states, now),
-            more_invites=max(0, len(keys) - len(shown)),
+            more_invites=max(0, len(keys) - len(shown)) + more_unsent,
             account_records=kinds,
             erasure_pending=pending,
         )
+
+    def _unsent_invites(
+        self, contact_id: str, audiences: Sequence[str], indexed: Sequence[str], known: set[str], id_key: IdKey
+    ) -> dict[str, dict[str, Any]]:
+        """The contact's invites in no index, by id: computed (:func:`nps.sending.planning.invite_id_for`) for
+        every recorded wave of ``audiences``' surveys and the re-survey waves of ``indexed``' follow-ups."""
+        from nps.sending.planning import invite_id_for
+
+        waves = set(self.recorded_waves(audiences)) | set(self.resurvey_waves(indexed))
+        computed = sorted({invite_id_for(w, contact_id, a, id_key) for w in waves for a in audiences} - known)
+        return self._batch_get(self.tables.invites, computed) if computed else {}
 
     def _fatigue(self, survey_ids: set[str]) -> dict[str, int]:
         """Each survey's fatigue window in days (a survey no longer defined is left out)."""
@@ -468,6 +530,21 @@ class DynamoContactRecords:
             if survey is not None:
                 out[survey_id] = survey.fatigue_days
         return out
+
+
+def stop_workflow(execution_arn: str) -> bool:
+    """Stop a follow-up workflow's execution (it then runs no further step and counts as aborted, not
+    failed); False when there is none to stop (ended and aged out, or not an execution's ARN)."""
+    try:
+        aws.client("stepfunctions").stop_execution(
+            executionArn=execution_arn, error="ContactErased", cause="the contact was erased (docs/privacy.md)"
+        )
+    except Exception as error:
+        code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+        if code in ("ExecutionDoesNotExist", "InvalidArn"):
+            return False
+        raise
+    return True
 
 
 def without_contact(text: str, contact_id: str) -> tuple[str, int]:
