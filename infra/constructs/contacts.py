@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -155,11 +155,20 @@ class ContactRecords(Construct):
             machine.grant_execution(self.erasure, "states:StopExecution")
             machine_id = Stack.of(self).get_logical_id(machine.node.default_child)  # type: ignore[arg-type]
             name = f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine_id}"}}]}}]}}'
+            reason = (
+                "StopExecution on this follow-up workflow's executions only "
+                "(an erased contact's open ones, by the ARN its follow-up keeps)."
+            )
+            # The ARN as cdk-nag prints it: with the stack's partition, region and account when its environment names
+            # them (a deployment, `cdk synth`), as pseudo parameters when it does not (an environment-agnostic app).
+            stack = Stack.of(self)
+            partition = "<AWS::Partition>" if Token.is_unresolved(stack.partition) else stack.partition
+            region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
+            account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
             acknowledge(
                 self.erasure,
                 {
-                    f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
-                    f"execution:{name}:*]": "StopExecution on this follow-up workflow's executions only "
-                    "(an erased contact's open ones, by the ARN its follow-up keeps).",
+                    f"AwsSolutions-IAM5[Resource::arn:{partition}:states:{region}:{account}:"
+                    f"execution:{name}:*]": reason,
                 },
             )

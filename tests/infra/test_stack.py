@@ -188,3 +188,17 @@ def test_synthesis_is_reproducible_asset_for_asset() -> None:
         hashes.append(sorted(manifest["files"]))
     assert hashes[0] == hashes[1]
     assert len(hashes[0]) >= 5
+
+
+@pytest.mark.parametrize(("account", "region"), [("123456789012", "us-east-1"), ("210987654321", "eu-west-1")])
+def test_a_stack_for_a_named_environment_synthesizes_without_a_finding(
+    monkeypatch: pytest.MonkeyPatch, account: str, region: str
+) -> None:
+    # Given the environment `cdk synth` and `cdk deploy` give the app (the account and region of the caller),
+    # in which ARNs carry the partition and region as text rather than as pseudo parameters
+    monkeypatch.setenv("CDK_DEFAULT_ACCOUNT", account)
+    monkeypatch.setenv("CDK_DEFAULT_REGION", region)
+    # When synthesized, Then every cdk-nag finding is acknowledged (an unacknowledged one raises here)
+    app, stack = build_app()
+    app.synth()
+    assert stack.region == region
