@@ -265,3 +265,20 @@ def test_a_churn_is_read_and_a_malformed_one_refused_without_pydantic() -> None:
     assert "reason='price'" in notice
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
     assert loaded == []
+
+
+#: The contact functions answer their documented requests without the resolver (its validation and OpenAPI
+#: machinery) or the reporting API's pydantic error model: both load only for a request the direct door refuses.
+NEVER_ON_THE_CONTACT_PATH = (
+    "aws_lambda_powertools.event_handler",
+    "nps.reporting.models",
+    "moto",
+)
+
+
+@pytest.mark.parametrize("function", ["contact_timeline", "erase_contact"])
+def test_the_contact_handlers_load_no_resolver_at_import(function: str) -> None:
+    # Given a fresh interpreter, When the handler is imported (its cold start)
+    loaded = set(_after_import(f"functions.{function}.handler"))
+    # Then the resolver and the reporting models are not loaded
+    assert sorted(set(NEVER_ON_THE_CONTACT_PATH) & loaded) == []

@@ -654,3 +654,60 @@ def _invites_of(stack: LocalStack, contact_id: str) -> list[dict[str, Any]]:
         for item in page["Items"]
         if item.get("contact_id", {}).get("S") == contact_id and item["invite_id"]["S"].startswith("inv-")
     ]
+
+
+# -- the two doors: a documented request is answered without the resolver, exactly as the resolver would ----
+def _both_doors(handler: Any, event: dict[str, Any], name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    request = handler.canonical_request(event)
+    assert request is not None, event
+    direct: dict[str, Any] = handler.answer_directly(*request)
+    validated: dict[str, Any] = handler.app().resolve(event, LambdaContext(name))
+    return direct, validated
+
+
+def _same_answer(direct: dict[str, Any], validated: dict[str, Any]) -> None:
+    assert direct["statusCode"] == validated["statusCode"]
+    assert json.loads(direct["body"]) == json.loads(validated["body"])
+    assert direct["headers"]["Content-Type"] == validated["headers"]["Content-Type"]
+
+
+def test_a_documented_timeline_request_gets_the_resolvers_answer_without_the_resolver(stack: LocalStack) -> None:
+    links = campaign(stack)
+    assert tap(links["c-1"], 4) == 200
+    score_stream(stack)
+    for contact_id, query in (("c-1", None), ("c-1", {"limit": "1"}), ("c-2", {"limit": "1000"}), ("nobody", None)):
+        event = http_event("GET", f"/contacts/{contact_id}", query)
+        event["pathParameters"] = {"contact_id": contact_id}
+        _same_answer(*_both_doors(timeline_handler, event, "contact_timeline"))
+
+
+def test_a_documented_erasure_request_gets_the_resolvers_answer_without_the_resolver(stack: LocalStack) -> None:
+    campaign(stack)
+    assert body(post_erasure("c-2"))["erased"] is True
+    for query in (None, {"keep_suppression": "false"}, {"keep_suppression": "true"}):
+        event = http_event("POST", "/contacts/c-2/erasure", query)
+        event["pathParameters"] = {"contact_id": "c-2"}
+        _same_answer(*_both_doors(erase_handler, event, "erase_contact"))
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query"),
+    [
+        ("GET", "/contacts/c-1", {"limit": "01"}),
+        ("GET", "/contacts/c-1", {"limit": "0"}),
+        ("GET", "/contacts/c-1", {"limit": "1001"}),
+        ("GET", "/contacts/c-1", {"limit": "+5"}),
+        ("GET", "/contacts/c-1", {"other": "1"}),
+        ("GET", "/contacts/c%2F1", None),
+        ("GET", "/contacts/" + "c" * 65, None),
+        ("GET", "/contacts/c-1/", None),
+        ("POST", "/contacts/c-1", None),
+        ("POST", "/contacts/c-1/erasure", {"keep_suppression": "1"}),
+        ("POST", "/contacts/c-1/erasure", {"keep_suppression": "TRUE"}),
+        ("GET", "/contacts/c-1/erasure", None),
+    ],
+)
+def test_anything_else_goes_to_the_validating_resolver(method: str, path: str, query: dict[str, str] | None) -> None:
+    event = http_event(method, path, query)
+    assert timeline_handler.canonical_request(event) is None
+    assert erase_handler.canonical_request(event) is None
