@@ -7,11 +7,12 @@ has drifted.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from functions.openapi_files import write_or_check
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi" / "contacts.json"
 
@@ -42,19 +43,8 @@ def document() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if the committed document differs")
-    args = parser.parse_args(argv)
-    current = document()
-    if args.check:
-        if not DOCUMENT.exists() or DOCUMENT.read_text(encoding="utf-8") != current:
-            print(f"{DOCUMENT} is out of date: run python -m functions.contact_timeline.openapi", file=sys.stderr)
-            return 1
-        return 0
-    DOCUMENT.parent.mkdir(parents=True, exist_ok=True)
-    DOCUMENT.write_text(current, encoding="utf-8")
-    print(f"wrote {DOCUMENT}")
-    return 0
+    description = (__doc__ or "").splitlines()[0]
+    return write_or_check(DOCUMENT, document(), argv, description, "python -m functions.contact_timeline.openapi")
 
 
 if __name__ == "__main__":

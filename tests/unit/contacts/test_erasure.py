@@ -55,7 +55,7 @@ class World:
 
 
 class Crash(Exception):
-    pass
+    """Raised by the fake store at the write a test chose: the erasure stops there, as a Lambda that crashed."""
 
 
 class Store:
