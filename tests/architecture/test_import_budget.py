@@ -282,3 +282,79 @@ def test_the_contact_handlers_load_no_resolver_at_import(function: str) -> None:
     loaded = set(_after_import(f"functions.{function}.handler"))
     # Then the resolver and the reporting models are not loaded
     assert sorted(set(NEVER_ON_THE_CONTACT_PATH) & loaded) == []
+
+
+#: What the hourly digest run loads only when a digest is due: most runs decide from the stored definitions'
+#: timing (nps.sending.digest_timing) that none is, without the survey model, the figures, the content, the
+#: templates, the event models or the mail adapters.
+NEVER_ON_THE_DIGEST_PATH = (
+    "pydantic",
+    "pydantic_core",
+    "jinja2",
+    "nps.sending.surveys",
+    "nps.reporting.figures",
+    "nps.reporting.html",
+    "nps.reporting.accounts",
+    "nps.reporting.adapters.reads",
+    "nps.accounts.health",
+    "nps.digests.content",
+    "nps.digests.message",
+    "nps.digests.adapters.health",
+    "nps.events.models",
+    "nps.sending.adapters.channels",
+    "nps.sending.adapters.suppressions",
+    "moto",
+)
+
+
+def test_the_digest_handler_loads_no_survey_model_reports_or_templates_at_import() -> None:
+    # Given a fresh interpreter, When the digest handler is imported (its cold start)
+    loaded = set(_after_import("functions.digest.handler"))
+    # Then nothing only a due digest needs is loaded, but the schedule and the light definition reader are
+    assert sorted(set(NEVER_ON_THE_DIGEST_PATH) & loaded) == []
+    assert {"nps.digests.schedule", "nps.sending.digest_timing"} <= loaded
+
+
+def test_an_hourly_run_with_no_digest_due_loads_none_of_what_a_due_digest_needs() -> None:
+    # Given a fresh interpreter with the digest service wired, its surveys table stubbed (no AWS here):
+    # a daily digest at 08:00 UTC, a weekly one on Mondays, a survey without a digest, a paused one
+    definitions = [
+        {"survey_id": "s-daily", "active": True, "digest": {"frequency": "daily", "hour": 8, "time_zone": "UTC"}},
+        {"survey_id": "s-weekly", "digest": {"frequency": "weekly", "weekday": "monday", "hour": 10}},
+        {"survey_id": "s-none", "active": True, "digest": None},
+        {"survey_id": "s-paused", "active": False, "digest": {"frequency": "daily", "hour": 10}},
+    ]
+    probe = (
+        "[(t := __import__('nps.sending.digest_timing', fromlist=['StoredSurvey'])),"
+        " (s := __import__('functions.digest.handler', fromlist=['x']).digest_service(surveys_table='s',"
+        " aggregates_table='a', responses_table='r', accounts_table='c', suppressions_table='p',"
+        " event_bus_name='b')), s.__setattr__('surveys', type('Stored', (), {'stored': lambda self: ["
+        "t.StoredSurvey.read(d) for d in " + repr([json.dumps(d) for d in definitions]) + "]})()),"
+        " s.run(__import__('datetime').datetime(2026, 12, 3, 10, 0, tzinfo=__import__('datetime').UTC)),"
+        " sorted(set(" + repr(NEVER_ON_THE_DIGEST_PATH) + ") & set(sys.modules))][3:]"
+    )
+    # When the run of Thursday 10:00 UTC decides (no digest is due then)
+    outcomes, loaded = _after_import("functions.digest.handler", probe)
+    # Then it sends nothing, and none of what a due digest needs has loaded
+    assert outcomes == []
+    assert loaded == []
+
+
+#: An erasure deletes from every store, but never reads a timeline, runs the web prompt or plans a wave: the
+#: keyed ids it recomputes come from light modules (nps.channels.web_ids, nps.sending.invite_ids).
+NEVER_ON_THE_ERASURE_PATH = (
+    *NEVER_ON_THE_CONTACT_PATH,
+    "pydantic",
+    "nps.contacts.timeline",
+    "nps.channels.service",
+    "nps.channels.eligibility",
+    "nps.sending.planning",
+    "nps.accounts.churn",
+    "nps.responding.service",
+)
+
+
+def test_the_erase_contact_handler_loads_no_timeline_web_service_or_planner() -> None:
+    loaded = set(_after_import("functions.erase_contact.handler"))
+    assert sorted(set(NEVER_ON_THE_ERASURE_PATH) & loaded) == []
+    assert {"nps.contacts.erasure", "nps.contacts.adapters.records"} <= loaded
