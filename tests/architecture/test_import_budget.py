@@ -171,11 +171,16 @@ def test_a_documented_web_request_is_answered_without_the_resolver() -> None:
     assert loaded == []
 
 
+#: Loaded by the share pages only when a comment is saved: the survey's theme tagger and its stemmers.
+WITH_A_COMMENT = ("nps.responding.adapters.taxonomy", "nps.reasons.themes")
+
+
 def test_the_share_handler_imports_no_pydantic_jinja2_segno_or_resolver_before_its_first_page() -> None:
     # The share pages render with Jinja2 (loaded on the first page), read survey definitions without
-    # pydantic, never load the command line's QR library, and are answered without the Powertools resolver.
+    # pydantic, never load the command line's QR library, and are answered without the Powertools resolver;
+    # a page view never tags a comment.
     loaded = set(_after_import("functions.share.handler"))
-    assert sorted({*NEVER_ON_THE_WEB_PATH, *WITH_A_NEW_INVITE, "segno"} & loaded) == []
+    assert sorted({*NEVER_ON_THE_WEB_PATH, *WITH_A_NEW_INVITE, *WITH_A_COMMENT, "segno"} & loaded) == []
 
 
 def test_a_share_page_request_is_answered_without_the_resolver() -> None:
