@@ -360,6 +360,19 @@ NEVER_ON_THE_ERASURE_PATH = (
 
 
 def test_the_erase_contact_handler_loads_no_timeline_web_service_or_planner() -> None:
+    # Given a fresh interpreter, When the handler is imported (its cold start)
     loaded = set(_after_import("functions.erase_contact.handler"))
+    # Then the erasure and its stores are loaded, but nothing an erasure never runs
     assert sorted(set(NEVER_ON_THE_ERASURE_PATH) & loaded) == []
     assert {"nps.contacts.erasure", "nps.contacts.adapters.records"} <= loaded
+
+
+def test_what_an_erasure_loads_when_it_is_served_is_not_the_planner_either() -> None:
+    # Given the handler, When the modules the stores import as the erasure runs are loaded (the recorded
+    # waves' prefix, the survey definitions' reader)
+    probe = (
+        "[__import__('nps.sending.adapters.waves'), __import__('nps.sending.adapters.surveys'),"
+        " sorted(set(" + repr(NEVER_ON_THE_ERASURE_PATH) + ") & set(sys.modules))][-1]"
+    )
+    # Then still no planner, timeline or web prompt service: the request does not pay what the start saved
+    assert _after_import("functions.erase_contact.handler", probe) == []
