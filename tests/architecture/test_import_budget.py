@@ -5,7 +5,9 @@ and its limits from :mod:`nps.kernel.categories` so that it never loads it; the 
 keep their record as a dataclass and load the event models, surveys, mail rendering, the wave
 planner and the invites and suppressions adapters only in the steps that use them; the reporting API
 reads its documented queries without pydantic (the models validate only the other spellings); the
-contacts import loads its contact model with the first file. Moving a constant into a module with models,
+contacts import loads its contact model with the first file; the hourly digest run decides from the stored
+definitions' timing and loads the survey model, reports and templates only for a digest due; an erasure
+loads neither the timeline, the web prompt's service nor the wave planner. Moving a constant into a module with models,
 or importing a model at module level, must fail here, not only show up as a slower benchmark.
 """
 
