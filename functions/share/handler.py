@@ -60,6 +60,7 @@ from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.categories import MAX_COMMENT_LENGTH
 from nps.kernel.config import int_environment, required_environment
 from nps.kernel.locales import accept_language, resolve_locale, templates_dir
+from nps.kernel.on_demand import on_demand
 from nps.kernel.rendering import HTML, PAGE_HEADERS, page_headers, render
 from nps.kernel.replies import Reply
 from nps.kernel.request_bodies import FORM_TYPE, BodyRefused, check_content_type, lower_headers, raw_body
@@ -68,10 +69,11 @@ from nps.reasons.answers import FollowUpAnswers
 from nps.reasons.scales import CES_MAX, CES_MIN, CSAT_MAX, CSAT_MIN
 from nps.responding.adapters.invites import DynamoInviteRepository
 from nps.responding.adapters.responses import DynamoResponseRepository, RecordOutcome
-from nps.responding.adapters.taxonomy import DynamoThemeTagger
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+    from nps.responding.adapters.taxonomy import DynamoThemeTagger
 
 MAX_BODY_BYTES = 32 * 1024
 #: Answers and comments one client (source address) may post per minute to the share pages.
@@ -177,8 +179,15 @@ def service() -> ShareService:
         edit_window=timedelta(days=config.edit_window_days),
         contacts=ShareContacts(config.contacts_table, config.invites_table, config.responses_table),
         invites=ShareInvites(config.invites_table),
-        themes=DynamoThemeTagger(config.surveys_table),
+        # The survey's theme tagger (and its stemmers) load with the first comment: a page view never tags.
+        themes=on_demand(lambda: _theme_tagger(config.surveys_table)),
     )
+
+
+def _theme_tagger(surveys_table: str) -> DynamoThemeTagger:
+    from nps.responding.adapters.taxonomy import DynamoThemeTagger
+
+    return DynamoThemeTagger(surveys_table)
 
 
 @lru_cache(maxsize=1)

@@ -5,7 +5,9 @@ and its limits from :mod:`nps.kernel.categories` so that it never loads it; the 
 keep their record as a dataclass and load the event models, surveys, mail rendering, the wave
 planner and the invites and suppressions adapters only in the steps that use them; the reporting API
 reads its documented queries without pydantic (the models validate only the other spellings); the
-contacts import loads its contact model with the first file. Moving a constant into a module with models,
+contacts import loads its contact model with the first file; the hourly digest run decides from the stored
+definitions' timing and loads the survey model, reports and templates only for a digest due; an erasure
+loads neither the timeline, the web prompt's service nor the wave planner. Moving a constant into a module with models,
 or importing a model at module level, must fail here, not only show up as a slower benchmark.
 """
 
@@ -171,11 +173,16 @@ def test_a_documented_web_request_is_answered_without_the_resolver() -> None:
     assert loaded == []
 
 
+#: Loaded by the share pages only when a comment is saved: the survey's theme tagger and its stemmers.
+WITH_A_COMMENT = ("nps.responding.adapters.taxonomy", "nps.reasons.themes")
+
+
 def test_the_share_handler_imports_no_pydantic_jinja2_segno_or_resolver_before_its_first_page() -> None:
     # The share pages render with Jinja2 (loaded on the first page), read survey definitions without
-    # pydantic, never load the command line's QR library, and are answered without the Powertools resolver.
+    # pydantic, never load the command line's QR library, and are answered without the Powertools resolver;
+    # a page view never tags a comment.
     loaded = set(_after_import("functions.share.handler"))
-    assert sorted({*NEVER_ON_THE_WEB_PATH, *WITH_A_NEW_INVITE, "segno"} & loaded) == []
+    assert sorted({*NEVER_ON_THE_WEB_PATH, *WITH_A_NEW_INVITE, *WITH_A_COMMENT, "segno"} & loaded) == []
 
 
 def test_a_share_page_request_is_answered_without_the_resolver() -> None:
@@ -282,3 +289,92 @@ def test_the_contact_handlers_load_no_resolver_at_import(function: str) -> None:
     loaded = set(_after_import(f"functions.{function}.handler"))
     # Then the resolver and the reporting models are not loaded
     assert sorted(set(NEVER_ON_THE_CONTACT_PATH) & loaded) == []
+
+
+#: What the hourly digest run loads only when a digest is due: most runs decide from the stored definitions'
+#: timing (nps.sending.digest_timing) that none is, without the survey model, the figures, the content, the
+#: templates, the event models or the mail adapters.
+NEVER_ON_THE_DIGEST_PATH = (
+    "pydantic",
+    "pydantic_core",
+    "jinja2",
+    "nps.sending.surveys",
+    "nps.reporting.figures",
+    "nps.reporting.html",
+    "nps.reporting.accounts",
+    "nps.reporting.adapters.reads",
+    "nps.accounts.health",
+    "nps.digests.content",
+    "nps.digests.message",
+    "nps.digests.adapters.health",
+    "nps.events.models",
+    "nps.sending.adapters.channels",
+    "nps.sending.adapters.suppressions",
+    "moto",
+)
+
+
+def test_the_digest_handler_loads_no_survey_model_reports_or_templates_at_import() -> None:
+    # Given a fresh interpreter, When the digest handler is imported (its cold start)
+    loaded = set(_after_import("functions.digest.handler"))
+    # Then nothing only a due digest needs is loaded, but the schedule and the light definition reader are
+    assert sorted(set(NEVER_ON_THE_DIGEST_PATH) & loaded) == []
+    assert {"nps.digests.schedule", "nps.sending.digest_timing"} <= loaded
+
+
+def test_an_hourly_run_with_no_digest_due_loads_none_of_what_a_due_digest_needs() -> None:
+    # Given a fresh interpreter with the digest service wired, its surveys table stubbed (no AWS here):
+    # a daily digest at 08:00 UTC, a weekly one on Mondays, a survey without a digest, a paused one
+    definitions = [
+        {"survey_id": "s-daily", "active": True, "digest": {"frequency": "daily", "hour": 8, "time_zone": "UTC"}},
+        {"survey_id": "s-weekly", "digest": {"frequency": "weekly", "weekday": "monday", "hour": 10}},
+        {"survey_id": "s-none", "active": True, "digest": None},
+        {"survey_id": "s-paused", "active": False, "digest": {"frequency": "daily", "hour": 10}},
+    ]
+    probe = (
+        "[(t := __import__('nps.sending.digest_timing', fromlist=['StoredSurvey'])),"
+        " (s := __import__('functions.digest.handler', fromlist=['x']).digest_service(surveys_table='s',"
+        " aggregates_table='a', responses_table='r', accounts_table='c', suppressions_table='p',"
+        " event_bus_name='b')), s.__setattr__('surveys', type('Stored', (), {'stored': lambda self: ["
+        "t.StoredSurvey.read(d) for d in " + repr([json.dumps(d) for d in definitions]) + "]})()),"
+        " s.run(__import__('datetime').datetime(2026, 12, 3, 10, 0, tzinfo=__import__('datetime').UTC)),"
+        " sorted(set(" + repr(NEVER_ON_THE_DIGEST_PATH) + ") & set(sys.modules))][3:]"
+    )
+    # When the run of Thursday 10:00 UTC decides (no digest is due then)
+    outcomes, loaded = _after_import("functions.digest.handler", probe)
+    # Then it sends nothing, and none of what a due digest needs has loaded
+    assert outcomes == []
+    assert loaded == []
+
+
+#: An erasure deletes from every store, but never reads a timeline, runs the web prompt or plans a wave: the
+#: keyed ids it recomputes come from light modules (nps.channels.web_ids, nps.sending.invite_ids).
+NEVER_ON_THE_ERASURE_PATH = (
+    *NEVER_ON_THE_CONTACT_PATH,
+    "pydantic",
+    "nps.contacts.timeline",
+    "nps.channels.service",
+    "nps.channels.eligibility",
+    "nps.sending.planning",
+    "nps.accounts.churn",
+    "nps.responding.service",
+)
+
+
+def test_the_erase_contact_handler_loads_no_timeline_web_service_or_planner() -> None:
+    # Given a fresh interpreter, When the handler is imported (its cold start)
+    loaded = set(_after_import("functions.erase_contact.handler"))
+    # Then the erasure and its stores are loaded, but nothing an erasure never runs
+    assert sorted(set(NEVER_ON_THE_ERASURE_PATH) & loaded) == []
+    assert {"nps.contacts.erasure", "nps.contacts.adapters.records"} <= loaded
+
+
+def test_what_an_erasure_loads_when_it_is_served_is_not_the_planner_either() -> None:
+    # Given the handler, When the modules the stores import as the erasure runs are loaded (the recorded
+    # waves' prefix, the survey definitions' reader)
+    probe = (
+        "[__import__('nps.sending.adapters.waves'), __import__('nps.sending.adapters.surveys'),"
+        " sorted(set(" + repr(NEVER_ON_THE_ERASURE_PATH) + ") & set(sys.modules))][-1]"
+    )
+    # Then still no planner, timeline or web prompt service: the request does not pay what the start saved
+    assert _after_import("functions.erase_contact.handler", probe) == []

@@ -31,13 +31,12 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from nps.accounts.churn_keys import UNMATCHED_SURVEY as UNMATCHED_SURVEY  # re-exported
 from nps.kernel.categories import SCORES, Category, categorize
 from nps.kernel.periods import Granularity, iso_timestamp, period_key
 
 #: ``churned_at`` may be at most this far ahead of the time the event is received (clock skew, time zones).
 FUTURE_TOLERANCE = timedelta(days=1)
-#: The ``churn#<survey>`` partition of churns without an answer to any survey (``*`` is never a survey id).
-UNMATCHED_SURVEY = "*"
 #: DynamoDB's limits on one ``TransactWriteItems``: 100 items and 4 MB.
 MAX_TRANSACTION_ITEMS = 100
 MAX_TRANSACTION_BYTES = 4_000_000

@@ -17,6 +17,9 @@ from nps.channels.adapters.store import CounterUnavailable, ShowOutcome, ShowReq
 from nps.channels.clients import rate_limit_client
 from nps.channels.eligibility import Decision, Reason, WebSurvey, decide, url_allowed
 from nps.channels.site_tokens import ContactClaims, ContactTokenStatus, ask_keyring, verify_contact_token
+from nps.channels.web_ids import WEB_INVITE_PREFIX as WEB_INVITE_PREFIX  # re-exported
+from nps.channels.web_ids import web_invite_id as web_invite_id
+from nps.channels.web_ids import web_state_id as web_state_id
 from nps.kernel.categories import Category, categorize
 from nps.kernel.periods import iso_timestamp
 from nps.links.pseudonyms import IdKey
@@ -33,7 +36,6 @@ from nps.sending.suppression import lookup_hashes
 ASK_TOKEN_SECONDS = 2 * 3600
 #: Requests one client (source address) may make per minute, over every web endpoint.
 DEFAULT_RATE_LIMIT_PER_MINUTE = 120
-WEB_INVITE_PREFIX = "web-"
 
 
 #: Why a show the store did not write is not shown.
@@ -183,15 +185,6 @@ class Eligibility:
     @property
     def show(self) -> bool:
         return self.reason is None
-
-
-def web_invite_id(id_key: IdKey, survey_id: str, wave_id: str, contact_id: str) -> str:
-    """The contact's web invite of a web wave: ``web-`` and 32 hex characters of a keyed hash."""
-    return WEB_INVITE_PREFIX + id_key.digest("web-invite", survey_id, wave_id, contact_id)[:32]
-
-
-def web_state_id(id_key: IdKey, survey_id: str, contact_id: str) -> str:
-    return "wst-" + id_key.digest("web-state", survey_id, contact_id)[:32]
 
 
 def driver_field(value: object) -> str | None:

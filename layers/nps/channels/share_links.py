@@ -53,7 +53,7 @@ from typing import Any, Protocol
 
 from nps.accounts.membership import Membership
 from nps.channels.eligibility import WebSurvey
-from nps.channels.service import web_invite_id, web_state_id
+from nps.channels.web_ids import web_invite_id, web_state_id
 from nps.kernel.branding import DEFAULT_BRAND_COLOUR, PageBrand
 from nps.kernel.categories import Category, ScoreOutOfRange, categorize, parse_score
 from nps.kernel.locales import offered_locale

@@ -28,13 +28,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from nps.channels.service import web_state_id
+from nps.channels.web_ids import web_state_id
 from nps.events.details import PlainDetail
 from nps.events.names import CONTACT_ERASED, ID_PATTERN
 from nps.events.publisher import Event, Publisher
 from nps.kernel.periods import iso_timestamp, parse_timestamp
 from nps.links.pseudonyms import IdKey
-from nps.sending.planning import invite_id_for, mailbox_key_for
+from nps.sending.invite_ids import invite_id_for, mailbox_key_for
 from nps.sending.suppression import lookup_hashes, normalise_address
 
 _ID = re.compile(ID_PATTERN)

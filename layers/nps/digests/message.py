@@ -4,7 +4,7 @@ autoescaped) and the raw MIME message that carries both, with the HTML report at
 The message is built with Python's :mod:`email` package (``multipart/mixed``: a ``multipart/alternative``
 of text and HTML, then the report as ``text/html`` attachment). SES accepts raw messages of at most 10 MB
 (SES developer guide, "Service quotas": maximum message size including attachments); a report that would
-pass :data:`MAX_MESSAGE_BYTES` once encoded is left out, and the digest then links ``report_url`` or
+pass :data:`nps.digests.service.MAX_MESSAGE_BYTES` once encoded is left out, and the digest then links ``report_url`` or
 names the ``nps html`` command that writes the report.
 """
 
@@ -23,9 +23,6 @@ from nps.kernel.locales import catalog, text_direction
 from nps.kernel.rendering import render
 from nps.sending.messages import HEADER_POLICY
 from nps.sending.surveys import DigestSettings, Survey, forbidden_header_character
-
-#: The largest raw message sent (bytes): SES's 10 MB, less room for the headers SES adds.
-MAX_MESSAGE_BYTES = 9_500_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,15 +9,23 @@ are kept: the local date of sending minus one day (daily), or the seven days bef
 previous UTC day; when it is at any offset the zone uses that year, the period ends a day earlier all
 year, so a daylight-saving change never makes two digests cover the same days or leaves days out. The
 previous period is the one just before, of equal length.
+
+Each function takes a survey's validated :class:`~nps.sending.surveys.DigestSettings` or the same fields
+read without pydantic (:class:`~nps.sending.digest_timing.DigestTiming`: how the hourly run decides, from
+the stored definitions, which digests are due before it validates any survey in full).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from nps.sending.surveys import DigestFrequency, DigestSettings
+from nps.sending.digest_timing import DigestFrequency, DigestTiming
+
+if TYPE_CHECKING:
+    from nps.sending.surveys import DigestSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +63,14 @@ def _first_run(starts: datetime) -> datetime:
     return whole if whole == starts else whole + timedelta(hours=1)
 
 
-def _send_instant(settings: DigestSettings, local_day: date) -> datetime:
+def _send_instant(settings: DigestSettings | DigestTiming, local_day: date) -> datetime:
     """The run that sends the digest of ``local_day`` (UTC): the first at or after its local hour begins (a
     local time skipped by daylight saving resolves to the instant after the gap)."""
     starts = datetime.combine(local_day, time(settings.hour), tzinfo=ZoneInfo(settings.time_zone))
     return _first_run(starts.astimezone(UTC))
 
 
-def _ends_a_day_early(settings: DigestSettings, local_day: date) -> bool:
+def _ends_a_day_early(settings: DigestSettings | DigestTiming, local_day: date) -> bool:
     """Whether the digest's run can fall on the UTC day before its local day at any offset the zone uses
     in ``local_day``'s year (or on that day): east of UTC, an early local hour."""
     zone = ZoneInfo(settings.time_zone)
@@ -72,7 +80,7 @@ def _ends_a_day_early(settings: DigestSettings, local_day: date) -> bool:
     return any(_first_run(local_start - offset).date() < local_day for offset in offsets if offset is not None)
 
 
-def period_for(settings: DigestSettings, local_day: date) -> DigestPeriod:
+def period_for(settings: DigestSettings | DigestTiming, local_day: date) -> DigestPeriod:
     """The period a digest sent on ``local_day`` covers: the day before, or the seven days before, a day
     earlier all year when :func:`_ends_a_day_early` (the UTC day would not have ended at the run)."""
     days = 1 if settings.frequency is DigestFrequency.DAILY else 7
@@ -80,14 +88,14 @@ def period_for(settings: DigestSettings, local_day: date) -> DigestPeriod:
     return DigestPeriod(settings.frequency, end - timedelta(days=days), end - timedelta(days=1))
 
 
-def local_now(settings: DigestSettings, now: datetime) -> datetime:
+def local_now(settings: DigestSettings | DigestTiming, now: datetime) -> datetime:
     """``now`` (aware) in the digest's time zone. Raises ``ValueError`` for a naive ``now``."""
     if now.tzinfo is None:
         raise ValueError("now must carry its time zone")
     return now.astimezone(ZoneInfo(settings.time_zone))
 
 
-def due_period(settings: DigestSettings, now: datetime) -> DigestPeriod | None:
+def due_period(settings: DigestSettings | DigestTiming, now: datetime) -> DigestPeriod | None:
     """The period whose digest is due in the hourly run at ``now`` (the run whose hour holds the first
     whole UTC hour at or after the local hour begins), or None (not this hour, not this day, or switched
     off). Raises ``ValueError`` for a naive ``now``."""
@@ -102,7 +110,7 @@ def due_period(settings: DigestSettings, now: datetime) -> DigestPeriod | None:
     return None
 
 
-def latest_period(settings: DigestSettings, now: datetime) -> DigestPeriod:
+def latest_period(settings: DigestSettings | DigestTiming, now: datetime) -> DigestPeriod:
     """The period of the latest digest due at or before ``now`` (what ``nps digest preview`` shows)."""
     local = local_now(settings, now)
     day = local.date() if local.hour >= settings.hour else local.date() - timedelta(days=1)

@@ -12,25 +12,27 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
-from nps.accounts.health import AccountHealth
-from nps.digests.content import BinaryHealth, DigestContent, HealthChange, PublishedHealthState, digest_content
-from nps.digests.message import MAX_MESSAGE_BYTES, RenderedDigest, mime_digest, render_digest
 from nps.digests.schedule import DigestPeriod, due_period, latest_period
-from nps.events.models import ACCOUNT_HEALTH_CHANGED, AccountHealthChangedDetail
-from nps.events.publisher import MAX_ENTRIES_PER_CALL, Event, Publisher
-from nps.kernel.formatting import rounded
 from nps.kernel.periods import Granularity, iso_timestamp
-from nps.links.pseudonyms import IdKey
-from nps.reporting.adapters.reads import StoredResponse
-from nps.reporting.figures import ReportError, ReportService
-from nps.reporting.html import render_report
-from nps.reporting.ranges import DateRange, period_start
-from nps.sending.adapters.channels import SendError
-from nps.sending.suppression import lookup_hashes
-from nps.sending.surveys import Cadence, DigestSettings, Survey
+
+if TYPE_CHECKING:
+    # The hourly run decides from the stored definitions' timing that most surveys' digests are not due: the
+    # survey model (pydantic), the figures, the content, the templates, the event models and the mail
+    # adapters load with the first digest due (tests/architecture/test_import_budget.py).
+    from nps.accounts.health import AccountHealth
+    from nps.digests.content import BinaryHealth, DigestContent, HealthChange, PublishedHealthState
+    from nps.digests.message import RenderedDigest
+    from nps.events.models import AccountHealthChangedDetail
+    from nps.events.publisher import Publisher
+    from nps.links.pseudonyms import IdKey
+    from nps.reporting.adapters.reads import StoredResponse
+    from nps.reporting.figures import ReportService
+    from nps.reporting.ranges import DateRange
+    from nps.sending.digest_timing import StoredSurvey
+    from nps.sending.surveys import DigestSettings, Survey
 
 #: Comments of the period read to choose the notable ones from (newest first).
 COMMENTS_READ = 200
@@ -41,10 +43,13 @@ HEALTH_PERIODS = 4
 #: SES message tag naming the digest's survey (no invite tag: a bounce suppresses the address only).
 DIGEST_TAG = "digest"
 _RECIPIENT_LABEL = "digest-recipient"
+#: The largest raw message sent (bytes): SES's 10 MB, less room for the headers SES adds
+#: (:mod:`nps.digests.message`).
+MAX_MESSAGE_BYTES = 9_500_000
 
 
 class Surveys(Protocol):
-    def all(self) -> list[Survey]: ...
+    def stored(self) -> list[StoredSurvey]: ...
     def get(self, survey_id: str) -> Survey | None: ...
 
 
@@ -87,7 +92,8 @@ class Mailer(Protocol):
     ) -> str: ...
 
 
-AccountsReader = Callable[[str, DateRange, Granularity], Sequence[AccountHealth]]
+#: The account health of a survey over a span, by period of a granularity (reporting's account report).
+AccountsReader = Callable[[str, "DateRange", Granularity], Sequence["AccountHealth"]]
 
 
 class DigestRunFailed(RuntimeError):
@@ -148,6 +154,9 @@ class DigestService:
     # -- content ------------------------------------------------------------------------------------------
     def content(self, survey: Survey, settings: DigestSettings, period: DigestPeriod) -> DigestContent:
         """The digest of ``period`` for ``survey`` (reads only)."""
+        from nps.digests.content import digest_content
+        from nps.reporting.ranges import DateRange
+
         current_span = DateRange(period.first, period.last)
         previous = period.previous
         accounts = self._accounts(survey, period.last)
@@ -166,6 +175,10 @@ class DigestService:
         )
 
     def _accounts(self, survey: Survey, last: date) -> list[AccountHealth]:
+        from nps.reporting.figures import ReportError
+        from nps.reporting.ranges import DateRange, period_start
+        from nps.sending.surveys import Cadence
+
         granularity = Granularity.QUARTER if survey.cadence is Cadence.QUARTERLY else Granularity.MONTH
         first = period_start(granularity, last)
         for _ in range(HEALTH_PERIODS - 1):
@@ -177,6 +190,10 @@ class DigestService:
 
     def report_html(self, survey: Survey, period: DigestPeriod, now: datetime, content: DigestContent) -> str | None:
         """The HTML report of the :data:`REPORT_DAYS` days to the period's end, or None (no aggregates)."""
+        from nps.reporting.figures import ReportError
+        from nps.reporting.html import render_report
+        from nps.reporting.ranges import DateRange
+
         span = DateRange(period.last - timedelta(days=REPORT_DAYS - 1), period.last)
         try:
             report = self.figures.report(survey.survey_id, span, survey_name=survey.name)
@@ -189,6 +206,8 @@ class DigestService:
         self, survey: Survey, settings: DigestSettings, period: DigestPeriod, now: datetime
     ) -> tuple[DigestContent, RenderedDigest, str | None]:
         """Content, rendering and the report to attach (None when it is left out: too large, or none)."""
+        from nps.digests.message import mime_digest, render_digest
+
         content = self.content(survey, settings, period)
         report = self.report_html(survey, period, now, content)
         rendered = render_digest(content, survey, settings, attached=report is not None)
@@ -235,18 +254,23 @@ class DigestService:
         markers keep what was sent from being sent again."""
         outcomes = []
         self.retry_later.clear()
-        for survey in self.surveys.all():
-            settings = survey.digest
-            if settings is None or not survey.active:
+        for stored in self.surveys.stored():
+            timing = stored.digest
+            if timing is None or not stored.active:
                 continue
-            period = due_period(settings, now)
+            period = due_period(timing, now)
             if period is None:
                 continue
             try:
+                # Validated in full only now: its digest is due (the model's settings are the timing read).
+                survey = stored.survey()
+                settings = survey.digest
+                if settings is None:  # never: the timing was read from this definition's digest
+                    continue
                 outcomes.append(self.send(survey, settings, period, now))
             except Exception as error:  # one survey's failure never keeps the others' digests from going out
-                outcomes.append(DigestOutcome(survey.survey_id, period.key, error=type(error).__name__))
-                self.retry_later.append(survey.survey_id)
+                outcomes.append(DigestOutcome(stored.survey_id, period.key, error=type(error).__name__))
+                self.retry_later.append(stored.survey_id)
         if self.retry_later:
             raise DigestRunFailed(outcomes, self.retry_later)
         return outcomes
@@ -254,6 +278,10 @@ class DigestService:
     def send(self, survey: Survey, settings: DigestSettings, period: DigestPeriod, now: datetime) -> DigestOutcome:
         """Send one survey's digest of ``period`` to each recipient at most once, skipping suppressed ones,
         and publish its accounts' health changes."""
+        from nps.digests.message import mime_digest
+        from nps.sending.adapters.channels import SendError
+        from nps.sending.suppression import lookup_hashes
+
         now_iso = iso_timestamp(now)
         key = self.id_key()
         hashes = {recipient: lookup_hashes("email", recipient, key) for recipient in settings.recipients}
@@ -296,6 +324,9 @@ class DigestService:
     ) -> int:
         """Publish ``NPS Account Health Changed`` for each change, then record it (a retried run publishes
         only the changes it did not record)."""
+        from nps.events.models import ACCOUNT_HEALTH_CHANGED
+        from nps.events.publisher import MAX_ENTRIES_PER_CALL, Event
+
         now_iso = iso_timestamp(now)
         for start in range(0, len(changes), MAX_ENTRIES_PER_CALL):
             chunk = changes[start : start + MAX_ENTRIES_PER_CALL]
@@ -313,6 +344,9 @@ def _health_detail(
     survey_id: str, change: HealthChange, period: DigestPeriod, now: datetime
 ) -> AccountHealthChangedDetail:
     """The ``NPS Account Health Changed`` detail of one change (reasons only when at risk)."""
+    from nps.events.models import AccountHealthChangedDetail
+    from nps.kernel.formatting import rounded
+
     account = change.account
     return AccountHealthChangedDetail(
         survey_id=survey_id,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING
 
 from nps.events.publisher import EventPublisher
 from nps.follow_ups.adapters.store import DynamoFollowUpStore, SqsCommentUpdates, SqsTaskQueue, StepFunctionsTaskTokens
 from nps.follow_ups.steps import FollowUpService, FollowUpSettings
+from nps.kernel.on_demand import on_demand
 from nps.links.adapters.keyring import load_id_key, load_keyring
 from nps.responding.adapters.responses import DynamoResponseRepository
 from nps.sending.adapters.channels import SesMailer, SqsSendQueue
@@ -24,28 +25,6 @@ if TYPE_CHECKING:
     from nps.sending.contacts import Contact
     from nps.sending.surveys import Survey
     from nps.sending.waves import WavePlanner
-
-T = TypeVar("T")
-
-
-class OnDemand(Generic[T]):
-    """Stands in for the adapter ``build`` returns, built (and its module imported) on first use.
-
-    The invites and suppressions adapters serve the steps that open a follow-up, send its email or
-    re-survey, the referral ledger only the promoter's email; the team's task, closing and the follow-up
-    events function never touch them.
-    """
-
-    def __init__(self, build: Callable[[], T]) -> None:
-        self._build = cache(build)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._build(), name)
-
-
-def on_demand(build: Callable[[], T]) -> T:
-    """An :class:`OnDemand` typed as what it stands in for."""
-    return cast("T", OnDemand(build))
 
 
 def _invites(invites_table: str, aggregates_table: str, contacts_table: str) -> DynamoInviteLifecycle:

@@ -33,6 +33,8 @@ from nps.reasons.definition import Reasons
 from nps.reasons.questions import FollowUpQuestions
 from nps.reasons.scales import RESERVED_DIMENSIONS
 from nps.sending.addresses import EMAIL_RE, is_email
+from nps.sending.digest_timing import DigestFrequency as DigestFrequency  # re-exported: the model's field types
+from nps.sending.digest_timing import Weekday as Weekday
 from nps.sending.time_zones import check_time_zone
 
 #: Dimensions whose slices the platform writes itself: the driver, the themes and the account.
@@ -400,30 +402,6 @@ class ShareLink(BaseModel):
     def in_headline(self) -> bool:
         """Whether this link's answers count in the survey-wide figures."""
         return self.mode is ShareLinkMode.IDENTIFIED or self.count_in_nps
-
-
-class DigestFrequency(StrEnum):
-    """How often the team's digest of a survey is sent."""
-
-    DAILY = "daily"
-    WEEKLY = "weekly"
-
-
-class Weekday(StrEnum):
-    """A weekly digest's day (the local day it is sent on)."""
-
-    MONDAY = "monday"
-    TUESDAY = "tuesday"
-    WEDNESDAY = "wednesday"
-    THURSDAY = "thursday"
-    FRIDAY = "friday"
-    SATURDAY = "saturday"
-    SUNDAY = "sunday"
-
-    @property
-    def number(self) -> int:
-        """Monday 0 … Sunday 6 (``date.weekday()``)."""
-        return list(Weekday).index(self)
 
 
 #: The most people one survey's digest goes to (each is one message: SES answers per recipient).

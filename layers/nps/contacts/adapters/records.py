@@ -14,25 +14,27 @@ import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nps.accounts.churn import UNMATCHED_SURVEY
+from nps.accounts.churn_keys import UNMATCHED_SURVEY
 from nps.contacts.erasure import Addresses, InviteState, Journal
-from nps.contacts.timeline import (
-    MAX_INVITES_SHOWN,
-    ContactEntry,
-    FollowUpEntry,
-    InviteEntry,
-    ResponseEntry,
-    SuppressionEntry,
-    Timeline,
-    eligibility,
-)
 from nps.events.patterns import RESURVEY_WAVE_PREFIX
 from nps.kernel import aws
 from nps.kernel.tables import CONTACTS_BY_ID, INVITES_BY_CONTACT
 from nps.links.pseudonyms import IdKey
 from nps.sending.suppression import SuppressionReason, address_hash
+
+if TYPE_CHECKING:
+    # The timeline's entries load with the first timeline read (the contact_timeline function, the CLI):
+    # an erasure never reads one (tests/architecture/test_import_budget.py).
+    from nps.contacts.timeline import (
+        ContactEntry,
+        FollowUpEntry,
+        InviteEntry,
+        ResponseEntry,
+        SuppressionEntry,
+        Timeline,
+    )
 
 #: The audience of an erasure's journal item: never an audience id (those are ``A-Z a-z 0-9 _ -``).
 JOURNAL_AUDIENCE = "~erasure"
@@ -393,6 +395,8 @@ class DynamoContactRecords:
 
     def suppression_states(self, contact: Addresses, id_key: IdKey) -> tuple[SuppressionEntry, ...]:
         """Per channel the contact has an address on: its keyed suppression (one ``GetItem``)."""
+        from nps.contacts.timeline import SuppressionEntry
+
         out = []
         for channel in ("email", "sms"):
             address = contact.of(channel)
@@ -453,8 +457,13 @@ class DynamoContactRecords:
         return removed
 
     # -- the timeline -------------------------------------------------------------------------------
-    def timeline(self, contact_id: str, id_key: IdKey, now: datetime, limit: int = MAX_INVITES_SHOWN) -> Timeline:
-        """The contact's :class:`~nps.contacts.timeline.Timeline` (at most ``limit`` invites, newest first)."""
+    def timeline(self, contact_id: str, id_key: IdKey, now: datetime, limit: int | None = None) -> Timeline:
+        """The contact's :class:`~nps.contacts.timeline.Timeline` (at most ``limit`` invites, newest first;
+        :data:`~nps.contacts.timeline.MAX_INVITES_SHOWN` when None)."""
+        from nps.contacts.timeline import MAX_INVITES_SHOWN, Timeline, eligibility
+
+        if limit is None:
+            limit = MAX_INVITES_SHOWN
         audiences = self._audience_keys(contact_id)
         pending = JOURNAL_AUDIENCE in audiences
         contacts: list[ContactEntry] = []
@@ -509,9 +518,9 @@ class DynamoContactRecords:
     def _unsent_invites(
         self, contact_id: str, audiences: Sequence[str], indexed: Sequence[str], known: set[str], id_key: IdKey
     ) -> dict[str, dict[str, Any]]:
-        """The contact's invites in no index, by id: computed (:func:`nps.sending.planning.invite_id_for`) for
+        """The contact's invites in no index, by id: computed (:func:`nps.sending.invite_ids.invite_id_for`) for
         every recorded wave of ``audiences``' surveys and the re-survey waves of ``indexed``' follow-ups."""
-        from nps.sending.planning import invite_id_for
+        from nps.sending.invite_ids import invite_id_for
 
         waves = set(self.recorded_waves(audiences)) | set(self.resurvey_waves(indexed))
         computed = sorted({invite_id_for(w, contact_id, a, id_key) for w in waves for a in audiences} - known)
@@ -559,6 +568,8 @@ def without_contact(text: str, contact_id: str) -> tuple[str, int]:
 
 
 def contact_entry(item: dict[str, Any]) -> ContactEntry:
+    from nps.contacts.timeline import ContactEntry
+
     account = item.get("account", {}).get("M", {})
     return ContactEntry(
         audience=item["audience"]["S"],
@@ -572,6 +583,8 @@ def contact_entry(item: dict[str, Any]) -> ContactEntry:
 
 
 def response_entry(item: dict[str, Any]) -> ResponseEntry:
+    from nps.contacts.timeline import ResponseEntry
+
     version = _n(item, "version") or 0
     comments = tuple(
         (c.get("M", {}).get("text", {}).get("S", ""), c.get("M", {}).get("at", {}).get("S", ""))
@@ -593,6 +606,8 @@ def response_entry(item: dict[str, Any]) -> ResponseEntry:
 
 
 def follow_up_entry(item: dict[str, Any]) -> FollowUpEntry:
+    from nps.contacts.timeline import FollowUpEntry
+
     return FollowUpEntry(
         follow_up_id=item["follow_up_id"]["S"],
         category=_s(item, "category") or "",
@@ -609,6 +624,8 @@ def follow_up_entry(item: dict[str, Any]) -> FollowUpEntry:
 def invite_entry(
     item: dict[str, Any], response: ResponseEntry | None, follow_ups: tuple[FollowUpEntry, ...]
 ) -> InviteEntry:
+    from nps.contacts.timeline import InviteEntry
+
     return InviteEntry(
         invite_id=item["invite_id"]["S"],
         survey_id=_s(item, "survey_id") or "",

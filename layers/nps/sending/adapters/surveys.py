@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from nps.kernel import aws
+from nps.sending.digest_timing import StoredSurvey
 
 if TYPE_CHECKING:
     from nps.sending.surveys import Survey
@@ -55,16 +56,22 @@ class DynamoSurveyRepository:
         return survey
 
     def all(self) -> list[Survey]:
-        """Every definition (a small table: one item per survey plus pending reminders)."""
-        surveys: list[Survey] = []
+        """Every definition (a small table: one item per survey plus pending reminders), by survey id."""
+        return [stored.survey() for stored in self.stored()]
+
+    def stored(self) -> list[StoredSurvey]:
+        """Every definition by survey id, read without pydantic (:class:`StoredSurvey`: the id, whether
+        active, the digest's timing; :meth:`StoredSurvey.survey` validates it in full). Raises
+        ``ValueError`` for a definition that is not a survey's JSON object."""
+        found: list[StoredSurvey] = []
         paginator = aws.client("dynamodb").get_paginator("scan")
         for page in paginator.paginate(
             TableName=self.table_name,
             FilterExpression="sk = :definition",
             ExpressionAttributeValues={":definition": {"S": DEFINITION}},
         ):
-            surveys.extend(_stored(i["definition"]["S"]) for i in page["Items"])
-        return sorted(surveys, key=lambda s: s.survey_id)
+            found.extend(StoredSurvey.read(i["definition"]["S"]) for i in page["Items"])
+        return sorted(found, key=lambda s: s.survey_id)
 
     def due_reminders(self, survey_id: str, now_iso: str) -> Iterator[tuple[str, str]]:
         """``(sort key, invite id)`` of every reminder due at or before ``now_iso``."""
