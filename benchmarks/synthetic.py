@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
+from nps.kernel.tables import survey_shard
+
 if TYPE_CHECKING:  # the scoring workload loads no pydantic model
     from nps.sending.surveys import Survey
 
@@ -117,9 +119,12 @@ def category(score: int) -> str:
 
 
 def _image(response: _Response) -> dict[str, Any]:
+    """The stream image of a response: the attributes the respond path stores for an answer
+    (``DynamoResponseRepository.record_score``; tests/benchmarks/test_stream_workload.py compares them)."""
     return {
         "invite_id": {"S": response.invite_id},
         "survey_id": {"S": response.survey_id},
+        "survey_shard": {"S": survey_shard(response.survey_id, response.invite_id)},
         "wave_id": {"S": f"{response.survey_id}-w1"},
         "contact_id": {"S": response.contact_id},
         "channel": {"S": response.channel},
@@ -127,6 +132,8 @@ def _image(response: _Response) -> dict[str, Any]:
         "segments": {"M": {"plan": {"S": response.plan}, "region": {"S": response.region}}},
         "score": {"N": str(response.score)},
         "category": {"S": category(response.score)},
+        "counted": {"BOOL": True},
+        "confidence": {"S": "high"},
         "version": {"N": str(response.version)},
         "first_answered_at": {"S": response.first_answered_at},
         "answered_at": {"S": response.answered_at},

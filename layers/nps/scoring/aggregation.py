@@ -407,9 +407,10 @@ class LedgerClaim:
 def coalesce(transitions: Iterable[Transition]) -> dict[AggregateKey, Counters]:
     """Sum the deltas of many transitions per key, dropping counters, and keys, whose sum is zero.
 
-    Returns ``{key: {counter: delta}}`` with a new counters dict per key. Sums are kept per score, CSAT
-    and CES value (a vector of 11 + 5 + 7 counts) until the end: a category's counter is the sum of its
-    scores' counters. A response's driver and themes are slices (``driver=<id>``, ``theme=<id>``) beside
+    Returns ``{key: {counter: delta}}``; keys with equal sums may share one counters dict (the periods of a
+    slice, whose days fall in one week, month and quarter), so treat the dicts as read-only. Sums are kept
+    per score, CSAT and CES value (a vector of 11 + 5 + 7 counts) until the end: a category's counter is
+    the sum of its scores' counters. A response's driver and themes are slices (``driver=<id>``, ``theme=<id>``) beside
     its segment values, so an edit that changes them moves its counts between those slices.
     """
     # Per (survey, day, segment values, channel): responses that share it move exactly the same keys.
@@ -447,7 +448,7 @@ def coalesce(transitions: Iterable[Transition]) -> dict[AggregateKey, Counters]:
         if counters is None:
             counters = counters_of[id(scores)] = _counters(scores)
         if counters:
-            result[key] = dict(counters)
+            result[key] = counters  # shared by the keys of one vector: the writers build each once
     # Then each account's month and quarter (its days of one month share both keys).
     by_account_key: dict[AggregateKey, list[int]] = {}
     for (survey_id, day, account_id), sums in by_account.items():

@@ -109,12 +109,45 @@ def test_a_ledger_update_of_too_many_invites_is_refused_not_cut() -> None:
 def test_an_aggregate_update_writes_every_counter_as_its_number(counters: dict[str, int]) -> None:
     key = AggregateKey("srv_1", Granularity.DAY, "2026-03-10", "region=EU", "email")
     now = {"S": "2026-03-10T12:00:00Z"}
-    update = DynamoAggregateStore("aggregates")._aggregate_update(key, counters, now)["Update"]
+    update = DynamoAggregateStore("aggregates")._aggregate_update(key, counters, now, {})["Update"]
     values = update["ExpressionAttributeValues"]
     assert {name: values[f":{name}"] for name in counters} == {name: {"N": str(n)} for name, n in counters.items()}
     assert values[":now"] == now
     assert values[":survey"] == {"S": "srv_1"}
     assert update["UpdateExpression"].startswith("ADD " + ", ".join(f"{name} :{name}" for name in counters) + " SET ")
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["2026-03-10", "2026-W11", "2026-03", "2026-Q1"]),
+            st.dictionaries(st.sampled_from(COUNTERS), st.integers(-50, 50).filter(bool), min_size=1, max_size=6),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.data(),
+)
+def test_keys_sharing_one_counters_dict_each_get_their_own_update(
+    entries: list[tuple[str, dict[str, int]]], data: st.DataObject
+) -> None:
+    # Given keys of which some share one counters dict, as coalesce gives a slice's periods theirs
+    dicts = [counters for _, counters in entries]
+    sums = {
+        AggregateKey("srv_1", Granularity.DAY, period, f"plan=p{index}", "email"): data.draw(st.sampled_from(dicts))
+        for index, (period, _) in enumerate(entries)
+    }
+    before = copy.deepcopy(sums)
+    now = {"S": "2026-03-10T12:00:00Z"}
+    store = DynamoAggregateStore("aggregates")
+    # When one transaction's updates are built with one memo
+    shared: dict[int, Any] = {}
+    built = [store._aggregate_update(key, counters, now, shared)["Update"] for key, counters in sums.items()]
+    # Then each equals the update built alone, with its own values, and no counters dict changed
+    alone = [store._aggregate_update(key, counters, now, {})["Update"] for key, counters in sums.items()]
+    assert built == alone
+    assert len({id(update["ExpressionAttributeValues"]) for update in built}) == len(built)
+    assert sums == before
 
 
 def test_number_values_are_kept_for_small_numbers_only() -> None:

@@ -123,6 +123,10 @@ def _update_expression(counter_names: tuple[str, ...]) -> str:
     return f"ADD {', '.join(f'{name} :{name}' for name in counter_names)} {_DESCRIPTOR_SET}"
 
 
+#: ``id()`` of a counters dict → its update expression and its counters' attribute values.
+_SharedCounters = dict[int, tuple[str, dict[str, Any]]]
+
+
 class _Placeholders(dict[str, str]):
     """``name`` → ``:name``, prepared for the counters every update writes."""
 
@@ -218,7 +222,8 @@ class DynamoAggregateStore:
         if single and len(units) + len(sums) <= MAX_TRANSACTION_ITEMS:
             actions = [self._ledger_update(unit, now) for unit in units]
             now_value = {"S": iso_timestamp(now)}
-            actions += [self._aggregate_update(k, c, now_value) for k, c in sums.items()]
+            shared: _SharedCounters = {}
+            actions += [self._aggregate_update(k, c, now_value, shared) for k, c in sums.items()]
             self._transact(actions)
             stats.transactions += 1
             stats.ledger_writes += len(units)
@@ -325,7 +330,8 @@ class DynamoAggregateStore:
             if index in done:
                 continue
             chunk = entries[start : start + size]
-            actions = [self._aggregate_update(key, counters, now_value) for key, counters in chunk]
+            shared: _SharedCounters = {}
+            actions = [self._aggregate_update(key, counters, now_value, shared) for key, counters in chunk]
             actions.append(
                 {
                     "Update": {
@@ -408,21 +414,34 @@ class DynamoAggregateStore:
             }
         }
 
-    def _aggregate_update(self, key: AggregateKey, counters: dict[str, int], now: dict[str, str]) -> dict[str, Any]:
+    def _aggregate_update(
+        self, key: AggregateKey, counters: dict[str, int], now: dict[str, str], shared: _SharedCounters
+    ) -> dict[str, Any]:
         """One aggregate key's ``Update``: ``ADD`` its counters' deltas, ``SET`` its descriptors and ``now``
-        (the batch's time as an attribute value, ``{"S": iso}``, one shared by the batch's updates)."""
+        (the batch's time as an attribute value, ``{"S": iso}``, one shared by the batch's updates).
+
+        ``shared`` remembers, by ``id()``, the expression and values of each counters dict met while the
+        caller builds one transaction's updates (it holds every dict meanwhile, so an id stays its dict's):
+        :func:`~nps.scoring.aggregation.coalesce` gives the period keys of one slice one dict.
+        """
         # Counter names (promoters, score_7, ...) are plain identifiers, not DynamoDB reserved words.
         item_key, descriptor_values = _key_parts(key)
+        known = shared.get(id(counters))
+        if known is None:
+            placeholders, number = _COUNTER_PLACEHOLDERS, _NUMBER
+            known = shared[id(counters)] = (
+                _update_expression(tuple(counters)),
+                {placeholders[name]: number[value] for name, value in counters.items()},
+            )
+        expression, counter_values = known
         values = dict(descriptor_values)
         values[":now"] = now
-        placeholders, number = _COUNTER_PLACEHOLDERS, _NUMBER
-        for name, value in counters.items():
-            values[placeholders[name]] = number[value]
+        values.update(counter_values)
         return {
             "Update": {
                 "TableName": self.table_name,
                 "Key": item_key,
-                "UpdateExpression": _update_expression(tuple(counters)),
+                "UpdateExpression": expression,
                 "ExpressionAttributeNames": _DESCRIPTOR_NAMES,
                 "ExpressionAttributeValues": values,
             }
@@ -561,16 +580,15 @@ def encode_total(total: dict[AggregateKey, Counters]) -> str:
     """A commit record's total as JSON: ``[[survey, granularity, period, segment, channel, {counter: n}], ...]``.
 
     The text of ``json.dumps`` with compact separators (a test compares them), written from each key's
-    cached opening and its counters' JSON, encoded once per distinct counters (the periods of one slice
-    share theirs), since the record carries every key of the batch, batch after batch.
+    cached opening and its counters' JSON, encoded once per counters dict (:func:`~nps.scoring.aggregation.coalesce`
+    gives the periods of one slice one dict), since the record carries every key of the batch, batch after batch.
     """
-    texts: dict[tuple[tuple[str, int], ...], str] = {}
+    texts: dict[int, str] = {}  # by id() of a counters dict (``total`` holds each while this runs)
     entries = []
     for key, counters in total.items():
-        items = tuple(counters.items())
-        text = texts.get(items)
+        text = texts.get(id(counters))
         if text is None:
-            text = texts[items] = _encode_compact(counters)
+            text = texts[id(counters)] = _encode_compact(counters)
         entries.append(f"{_key_json(key)}{text}]")
     return f"[{','.join(entries)}]"
 
