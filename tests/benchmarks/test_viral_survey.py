@@ -45,3 +45,16 @@ def test_a_ledger_sharded_over_fewer_buckets_is_reported_over_the_limit(monkeypa
     assert result.detail["hottest_write_units_by_kind"]["ledger"] > PARTITION_WRITE_UNITS_PER_SECOND
     assert result.figure.measured > PARTITION_WRITE_UNITS_PER_SECOND
     assert result.detail["hottest_key"].startswith("aggregates:ledger#")
+
+
+@pytest.mark.parametrize("batch_size", [1_000, 10_000])
+def test_a_batch_up_to_the_stream_maximum_writes_each_aggregate_key_once(
+    monkeypatch: pytest.MonkeyPatch, batch_size: int
+) -> None:
+    # One stream shard, so a batch fills to ``batch_size`` within the batching window
+    real = viral_survey.replay_taps
+    monkeypatch.setattr(viral_survey, "replay_taps", lambda meter, rate, seconds, *rest: real(meter, 500, 1, *rest))
+    result = viral_survey.run(rate=10_000, seconds=1, shards=1, batch_size=batch_size, respond_seconds=1)
+    assert result.detail["largest_batch"] == batch_size
+    assert result.detail["busiest_aggregate_key_writes_per_batch"] == 1
+    assert result.detail["responses"] == 10_000
