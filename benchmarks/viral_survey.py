@@ -395,14 +395,23 @@ if __name__ == "__main__":
     from benchmarks.report import format_figure
 
     parser = argparse.ArgumentParser(description="Replay a viral survey through the respond and commit code.")
-    parser.add_argument("seconds", type=int, nargs="?", default=60, help="seconds of a 10,000/s survey replayed")
+    parser.add_argument("seconds", type=int, nargs="?", default=60, help="seconds of the survey's stream replayed")
+    parser.add_argument("--rate", type=float, default=10_000, help="answers a second on the survey (default 10,000)")
+    parser.add_argument(
+        "--respond-seconds", type=int, default=8, help="seconds of taps through the respond path (default 8)"
+    )
     parser.add_argument(
         "--keep-retiring-indexes",
         action="store_true",
         help="also meter the previous release's indexes the upgrade deploy keeps (-c keepRetiringIndexes=true)",
     )
     arguments = parser.parse_args()
-    result = run(seconds=arguments.seconds, keep_retiring_indexes=arguments.keep_retiring_indexes)
+    result = run(
+        rate=arguments.rate,
+        seconds=arguments.seconds,
+        respond_seconds=arguments.respond_seconds,
+        keep_retiring_indexes=arguments.keep_retiring_indexes,
+    )
     print(format_figure(result.figure))
     if result.upgrade_figure is not None:
         print(format_figure(result.upgrade_figure))

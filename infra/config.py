@@ -87,23 +87,37 @@ class StackConfig:
             value = node.try_get_context(name)
             return default if value is None else value
 
-        send_rate = float(str(get("sendRatePerSecond", DEFAULT_SEND_RATE)))
-        if send_rate <= 0:
-            raise ValueError("sendRatePerSecond must be a positive number of sends per second")
-        api_rate = int(str(get("apiRateLimit", api_rate_for(send_rate))))
+        send_rate = context_number(
+            "sendRatePerSecond", get("sendRatePerSecond", DEFAULT_SEND_RATE), minimum=0.001, maximum=MAX_SEND_RATE
+        )
+        api_rate = int(context_number("apiRateLimit", get("apiRateLimit", api_rate_for(send_rate)), whole=True))
         return cls(
             stage=str(get("stage", cls.stage)),
             default_locale=str(get("defaultLocale", cls.default_locale)),
-            link_lifetime_days=int(str(get("linkLifetimeDays", cls.link_lifetime_days))),
+            link_lifetime_days=int(
+                context_number("linkLifetimeDays", get("linkLifetimeDays", cls.link_lifetime_days), whole=True)
+            ),
             send_rate_per_second=send_rate,
             api_rate_limit=api_rate,
-            api_burst_limit=int(str(get("apiBurstLimit", api_burst_for(api_rate)))),
-            log_retention_days=int(str(get("logRetentionDays", cls.log_retention_days))),
+            api_burst_limit=int(
+                context_number("apiBurstLimit", get("apiBurstLimit", api_burst_for(api_rate)), whole=True)
+            ),
+            log_retention_days=int(
+                context_number("logRetentionDays", get("logRetentionDays", cls.log_retention_days), whole=True)
+            ),
             alarm_email=str(get("alarmEmail", "")) or None,
             nps_alarms=_thresholds(get("npsAlarms", {})),
-            alarm_window_hours=int(str(get("alarmWindowHours", cls.alarm_window_hours))),
-            detractor_share_alarm=float(str(get("detractorShareAlarm", cls.detractor_share_alarm))),
-            alarm_min_responses=int(str(get("alarmMinResponses", cls.alarm_min_responses))),
+            alarm_window_hours=int(
+                context_number("alarmWindowHours", get("alarmWindowHours", cls.alarm_window_hours), whole=True)
+            ),
+            detractor_share_alarm=context_number(
+                "detractorShareAlarm", get("detractorShareAlarm", cls.detractor_share_alarm), minimum=0, maximum=100
+            ),
+            alarm_min_responses=int(
+                context_number(
+                    "alarmMinResponses", get("alarmMinResponses", cls.alarm_min_responses), whole=True, minimum=0
+                )
+            ),
             link_domain=str(get("linkDomain", "")) or None,
             link_certificate_arn=str(get("linkCertificateArn", "")) or None,
             follow_up_alert_email=str(get("followUpAlertEmail", "")) or None,
@@ -113,6 +127,37 @@ class StackConfig:
             comment_sentiment=context_flag("commentSentiment", node.try_get_context("commentSentiment")),
             crm=crm_settings(node.try_get_context),
         )
+
+
+#: The highest ``sendRatePerSecond`` deliver can reach: 1,000 instances (SQS's maximum concurrency) of
+#: ``SENDS_PER_DELIVER_INSTANCE`` sends a second. (The invites' in-flight index caps one stack nearer
+#: 500 a second: docs/capacity.md, "Waves".)
+MAX_SEND_RATE = 1000.0 * SENDS_PER_DELIVER_INSTANCE
+
+
+def context_number(
+    name: str, value: object, *, whole: bool = False, minimum: float = 1, maximum: float | None = None
+) -> float:
+    """A numeric CDK context value ``name``, from text (``-c name=10``) or a JSON number (cdk.json).
+
+    ``whole`` requires a whole number. Raises ``ValueError`` naming the setting (the synth stops with it)
+    for text that is not a number, NaN or infinity, a fraction where a whole number is needed, or a value
+    below ``minimum`` or above ``maximum``: a throttle of 0 requests a second or a negative lifetime would
+    otherwise deploy.
+    """
+    kind = "a whole number" if whole else "a number"
+    bounds = f"at least {minimum:g}" + (f" and at most {maximum:g}" if maximum is not None else "")
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be {kind}, {bounds}, not {value!r}")
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{name} must be {kind}, {bounds}, not {value!r}") from None
+    if not math.isfinite(number) or (whole and not number.is_integer()):
+        raise ValueError(f"{name} must be {kind}, {bounds}, not {value!r}")
+    if number < minimum or (maximum is not None and number > maximum):
+        raise ValueError(f"{name} must be {bounds}, not {value!r}")
+    return number
 
 
 def _thresholds(value: object) -> dict[str, float]:

@@ -85,13 +85,21 @@ def _minor_version(python: str) -> str | None:
 def runtime_python() -> str:
     """The path of a Python interpreter of the Lambda runtime's minor version (3.12).
 
-    Looked for in this order: ``$NPS_LAMBDA_PYTHON``; ``python3.12`` on ``PATH``; pyenv's installed
-    3.12 versions (``$PYENV_ROOT`` or ``~/.pyenv``), newest first. Raises :class:`LayerBuildError`
-    with the way out when none runs.
+    ``$NPS_LAMBDA_PYTHON`` when set (an error if it is not a Python 3.12 that runs: an explicit choice is
+    never silently replaced); else ``python3.12`` on ``PATH``, then pyenv's installed 3.12 versions
+    (``$PYENV_ROOT`` or ``~/.pyenv``), newest first. Raises :class:`LayerBuildError` with the way out when
+    none runs.
     """
-    candidates: list[str] = []
     if override := os.environ.get(PYTHON_OVERRIDE):
-        candidates.append(override)
+        found = _minor_version(override)
+        if found != PYTHON_VERSION:
+            what = f"is Python {found}" if found else "does not run"
+            raise LayerBuildError(
+                f"{PYTHON_OVERRIDE}={override} {what}; the layers' bytecode needs Python {PYTHON_VERSION} "
+                f"(the Lambda runtime's version): point it at a python{PYTHON_VERSION} or unset it"
+            )
+        return override
+    candidates: list[str] = []
     if on_path := shutil.which(f"python{PYTHON_VERSION}"):
         candidates.append(on_path)
     pyenv_root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")

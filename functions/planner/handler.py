@@ -50,17 +50,18 @@ def planner() -> WavePlanner:
         "invites_table", "aggregates_table", "surveys_table", "contacts_table", "suppressions_table",
         "send_queue_url", "id_key_secret_name",
     )  # fmt: skip
+    send_queue = SqsSendQueue(config.send_queue_url)
     return WavePlanner(
         surveys=DynamoSurveyRepository(config.surveys_table),
         contacts=DynamoContactRepository(config.contacts_table),
         suppressions=DynamoSuppressionRepository(config.suppressions_table),
         invites=DynamoInviteLifecycle(config.invites_table, config.aggregates_table, config.contacts_table),
-        queue=SqsSendQueue(config.send_queue_url),
+        queue=send_queue,
         id_key=lambda: load_id_key(config.id_key_secret_name),
         retention_days=config.retention_days,
         progress=DynamoWaveProgress(config.surveys_table),
         continuation=SqsContinuationQueue(config.planning_queue_url) if config.planning_queue_url else None,
-        pacing=Pacing(config.send_rate_per_second, config.plan_ahead_seconds),
+        pacing=Pacing(config.send_rate_per_second, config.plan_ahead_seconds, waiting=send_queue.waiting),
     )
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from infra.config import deliver_concurrency, keep_retiring_indexes, trigger_detail_types
+from infra.config import StackConfig, deliver_concurrency, keep_retiring_indexes, trigger_detail_types
 
 DEFAULT = ("Ticket Closed", "Order Delivered")
 
@@ -72,3 +74,80 @@ def test_the_stack_refuses_a_misspelt_keep_retiring_indexes() -> None:
 
     with pytest.raises(ValueError, match="keepRetiringIndexes"):
         build_app({"keepRetiringIndexes": "treu"})
+
+
+# --------------------------------------------------------------------------------------------------
+# Numeric settings: a throttle, rate, lifetime or alarm figure that is not a usable number stops the synth
+# --------------------------------------------------------------------------------------------------
+
+
+class _Node:
+    """What :meth:`StackConfig.from_context` reads of a CDK node: its context values."""
+
+    def __init__(self, context: dict[str, object]) -> None:
+        self.context = context
+
+    def try_get_context(self, name: str) -> object:
+        return self.context.get(name)
+
+
+def _config(context: dict[str, object]) -> StackConfig:
+    return StackConfig.from_context(_Node(context))  # type: ignore[arg-type]
+
+
+NUMERIC_SETTINGS = (
+    "sendRatePerSecond",
+    "apiRateLimit",
+    "apiBurstLimit",
+    "linkLifetimeDays",
+    "logRetentionDays",
+    "alarmWindowHours",
+    "detractorShareAlarm",
+    "alarmMinResponses",
+)
+
+
+@settings(max_examples=150)
+@given(
+    name=st.sampled_from(NUMERIC_SETTINGS),
+    value=st.one_of(
+        st.sampled_from(["", "fast", "nan", "inf", "-inf", "1e400", "0", "-5", "10 000", "ten"]),
+        st.floats(max_value=-0.01, allow_nan=False),
+        st.just(float("nan")),
+        st.just(float("inf")),
+        st.booleans(),
+    ),
+)
+def test_a_numeric_setting_that_is_not_a_usable_number_stops_the_synth_naming_it(name: str, value: object) -> None:
+    if name in ("detractorShareAlarm", "alarmMinResponses") and value in ("0", False):
+        return  # 0 % and 0 responses are usable alarm settings
+    with pytest.raises(ValueError, match=f"^{name} must be"):
+        _config({name: value})
+
+
+@pytest.mark.parametrize("name", ["apiRateLimit", "apiBurstLimit", "linkLifetimeDays", "alarmWindowHours"])
+def test_a_whole_number_setting_refuses_a_fraction(name: str) -> None:
+    with pytest.raises(ValueError, match=f"^{name} must be a whole number"):
+        _config({name: "2.5"})
+
+
+def test_a_send_rate_deliver_cannot_reach_is_refused_as_the_send_rate() -> None:
+    # 1,000 deliver instances (SQS's maximum) of 5 sends a second each
+    with pytest.raises(ValueError, match=r"^sendRatePerSecond must be at least .* and at most 5000"):
+        _config({"sendRatePerSecond": "6000"})
+    assert _config({"sendRatePerSecond": "5000"}).api_rate_limit == 25_000
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({}, (10.0, 50, 100)),
+        ({"sendRatePerSecond": "200"}, (200.0, 1000, 2000)),
+        ({"sendRatePerSecond": 0.5, "apiRateLimit": "300"}, (0.5, 300, 600)),
+        ({"apiRateLimit": 80, "apiBurstLimit": "90"}, (10.0, 80, 90)),
+        ({"sendRatePerSecond": " 12.5 "}, (12.5, 63, 126)),
+    ],
+)
+def test_rates_and_throttles_from_text_or_numbers(context: dict[str, object], expected: tuple[float, int, int]) -> None:
+    config = _config(context)
+    assert (config.send_rate_per_second, config.api_rate_limit, config.api_burst_limit) == expected

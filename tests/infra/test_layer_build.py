@@ -103,18 +103,29 @@ def test_without_the_runtimes_python_the_build_says_what_to_install(
         layers.runtime_python.cache_clear()
 
 
-def test_an_override_of_another_version_is_not_taken(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    # Given NPS_LAMBDA_PYTHON pointing at an interpreter of another minor version, and nothing else to find
+@pytest.mark.parametrize("script", ["#!/bin/sh\necho 3.11\n", "#!/bin/sh\nexit 1\n"])
+def test_an_override_of_another_version_stops_the_build_naming_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, script: str
+) -> None:
+    # Given NPS_LAMBDA_PYTHON pointing at an interpreter of another minor version (or one that does not
+    # run), while a Python 3.12 is on PATH
     other = tmp_path / "python3.11"
-    other.write_text("#!/bin/sh\necho 3.11\n")
+    other.write_text(script)
     other.chmod(0o755)
+    found = tmp_path / "bin" / "python3.12"
+    found.parent.mkdir()
+    found.write_text("#!/bin/sh\necho 3.12\n")
+    found.chmod(0o755)
     monkeypatch.setenv(layers.PYTHON_OVERRIDE, str(other))
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("PATH", str(found.parent))
     monkeypatch.setenv("PYENV_ROOT", str(tmp_path))
     layers.runtime_python.cache_clear()
     try:
-        # Then it is not taken: bytecode is specific to the minor version (PEP 3147)
-        with pytest.raises(layers.LayerBuildError):
+        # Then the build stops naming the setting: bytecode is specific to the minor version (PEP 3147),
+        # and an explicit choice is not silently replaced by another interpreter
+        with pytest.raises(
+            layers.LayerBuildError, match=r"^NPS_LAMBDA_PYTHON=.*python3\.11 (is Python 3\.11|does not run)"
+        ):
             layers.runtime_python()
     finally:
         layers.runtime_python.cache_clear()

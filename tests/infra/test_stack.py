@@ -80,7 +80,7 @@ def test_the_score_function_reads_the_stream_with_bisect_partial_failures_and_a_
     template.has_resource_properties(
         "AWS::Lambda::EventSourceMapping",
         {
-            # 250 records of at most 20 KB stay under Lambda's 6 MB payload (nps.scoring.capacity)
+            # 250 typical records (~2.5 KB); Lambda cuts batches of larger ones at 6 MB (nps.scoring.capacity)
             "BatchSize": 250,
             "MaximumBatchingWindowInSeconds": 2,
             "MaximumRecordAgeInSeconds": 86400,

@@ -1,9 +1,18 @@
 """How the score function's stream source is sized, and why (the CDK app and the benchmarks read these).
 
-* **Batch size 250.** A stream record carries both images of a response. The largest one the contract
-  allows (two 2,000-character comments of 4-byte characters, 64-character ids, ten segment dimensions of
-  64-character names and values) is about 21 KB as Lambda delivers it, so 250 records stay under Lambda's
-  6 MB invocation payload whatever people write. Typical records are about 1.3 KB (about 330 KB a batch).
+* **Batch size 250.** A stream record carries both images of a response. A typical one (short ids, two
+  segments, a comment of a few sentences) is under 2.5 KB as Lambda delivers it, so a full batch of 250 is
+  under 1 MB. A response also keeps every saved comment (``comments``, up to 20 of 2,000 characters) beside
+  the latest (``comment``): the largest record the respond code can write (20 comments of 4-byte
+  characters, 64-character ids, ten segment dimensions, 50 themes, an account) is about 344 KB, so no
+  batch size above 18 keeps a batch of those under Lambda's 6 MB invocation payload. None has to: the
+  event source mapping never passes more than 6 MB to one invocation ("up to the payload limit for
+  synchronous invocation", Lambda API reference, ``BatchSize``) and invokes with fewer records instead,
+  at least :data:`MIN_RECORDS_PER_INVOCATION`; the commit code takes a batch of any size. A batch cut
+  short writes the aggregate keys once per (smaller) batch, so only streams of long comment histories pay
+  more writes per response. ``tests/integration/test_stream_record_size.py`` writes both records with the
+  real code on moto and checks them against :data:`MAX_STREAM_RECORD_BYTES` and
+  :data:`TYPICAL_STREAM_RECORD_BYTES`.
 * **Window 2 s.** At modest rates a batch gathers two seconds of answers, which keeps the aggregate
   writes per response low (a batch writes each aggregate key once, ~84 keys for one survey with two
   segment dimensions); at high rates batches fill first and the window does not matter.
@@ -22,9 +31,14 @@ from nps.kernel.tables import RESPONSE_SURVEY_SHARDS as RESPONSE_SURVEY_SHARDS
 
 STREAM_BATCH_SIZE = 250
 STREAM_BATCHING_WINDOW_SECONDS = 2
-#: The largest stream record (bytes of Lambda event JSON) the batch size is chosen for.
-MAX_STREAM_RECORD_BYTES = 22_000
+#: The largest stream record the respond code can write (bytes of Lambda event JSON, UTF-8): a MODIFY of a
+#: response at every limit of its contract, its comment history full (344,039 bytes on moto).
+MAX_STREAM_RECORD_BYTES = 350_000
+#: A typical record (bytes of Lambda event JSON): the size the batch size is chosen for.
+TYPICAL_STREAM_RECORD_BYTES = 2_500
 LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
+#: The fewest records Lambda can pass to one invocation within its payload limit (all of them the largest).
+MIN_RECORDS_PER_INVOCATION = LAMBDA_PAYLOAD_LIMIT_BYTES // MAX_STREAM_RECORD_BYTES
 #: DynamoDB's per-partition-key write limit (write units per second) and item size limit (bytes).
 PARTITION_WRITE_UNITS_PER_SECOND = 1_000
 ITEM_SIZE_LIMIT_BYTES = 400 * 1024

@@ -246,18 +246,30 @@ class Pacing:
     """How far planning may run ahead of the sends.
 
     ``send_rate_per_second`` is the deliver side's rate (the SES account rate, or less). An invocation
-    stops when the sends it and the earlier invocations of the run queued would take more than
-    ``plan_ahead_seconds`` to leave at that rate, and the continuation waits until about half of that
-    is left: the send queue never holds much more than ``plan_ahead_seconds`` of sends, so messages
-    do not age towards the queue's age alarm or its retention, however large the wave.
+    stops when the sends waiting would take more than ``plan_ahead_seconds`` to leave at that rate, and
+    the continuation waits until about half of that is left: the send queue never holds much more than
+    ``plan_ahead_seconds`` of sends, so messages do not age towards the queue's age alarm or its
+    retention, however large the wave.
+
+    The sends waiting are the larger of two figures: what this run queued less what the rate could have
+    sent since it started, and, with ``waiting``, the messages ready in the send queue now divided by
+    the rate. The second counts what shares the rate with this run (another survey's wave, the reminders
+    falling due, a deliver side slower than the rate): without it, two large waves at once would each
+    plan at the full rate and the queue would grow by the rate until messages outlived its retention.
     """
 
     send_rate_per_second: float
     plan_ahead_seconds: float = 1800.0
+    #: Messages ready in the send queue now, every wave's and reminder's (None: this run's estimate only).
+    waiting: Callable[[], int] | None = field(default=None, compare=False)
 
     def backlog_seconds(self, queued: int, started_at: datetime, now: datetime) -> float:
-        """Seconds of sends still waiting: what was queued, less what the rate sent since ``started_at``."""
-        return max(0.0, queued / self.send_rate_per_second - (now - started_at).total_seconds())
+        """Seconds of sends still waiting: the larger of what this run queued less what the rate sent
+        since ``started_at``, and the send queue's ready messages at the rate (when ``waiting`` is set)."""
+        own = max(0.0, queued / self.send_rate_per_second - (now - started_at).total_seconds())
+        if self.waiting is None:
+            return own
+        return max(own, self.waiting() / self.send_rate_per_second)
 
 
 @dataclass(frozen=True, slots=True)

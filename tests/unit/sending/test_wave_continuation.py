@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nps.sending.contacts import Contact
 from nps.sending.planning import PlannedInvite
@@ -343,6 +345,50 @@ def test_planning_waits_for_the_send_queue_when_it_runs_too_far_ahead_of_the_sen
     resumed = planner.continue_wave("s", report.wave_id, message["run"], wave.budget()[0])
     assert resumed is not None
     assert resumed.queued > report.queued
+
+
+def test_planning_waits_while_the_send_queue_holds_other_sends_that_share_the_rate() -> None:
+    # Given a send rate of 2 a second, 300 s of sends allowed ahead, and a send queue already holding
+    # 1,000 ready messages of another survey's wave and the reminders falling due (500 s at the rate)
+    wave = Wave(Contacts(people(3_000)))
+    waiting = [1_000]
+    planner = wave.planner(
+        pacing=Pacing(send_rate_per_second=2.0, plan_ahead_seconds=300.0, waiting=lambda: waiting[0])
+    )
+    # When this wave starts
+    report = planner.scheduled_wave("s", NOW, wave.budget()[0])
+    # Then it plans no page past the first and waits for the queue to drain to about half the allowance,
+    # although its own 100 sends would leave in 50 s
+    assert report.queued == 100
+    assert not report.complete
+    ((_, delay),) = wave.continuations.sent
+    assert delay == 1_000 / 2 - 150
+    # And once the queue has drained, it plans on until its own sends reach the allowance
+    waiting[0] = 0
+    wave.clock[0] = NOW + timedelta(seconds=delay)
+    (message, _) = wave.continuations.sent.pop()
+    resumed = planner.continue_wave("s", report.wave_id, message["run"], wave.budget()[0])
+    assert resumed is not None
+    assert resumed.queued > report.queued
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rate=st.floats(0.5, 500),
+    ahead=st.floats(60, 3_600),
+    queued=st.integers(0, 10**6),
+    ready=st.integers(0, 10**6),
+    elapsed=st.floats(0, 86_400),
+)
+def test_the_backlog_is_never_less_than_the_send_queue_holds_nor_than_the_run_queued(
+    rate: float, ahead: float, queued: int, ready: int, elapsed: float
+) -> None:
+    started = NOW - timedelta(seconds=elapsed)
+    alone = Pacing(rate, ahead).backlog_seconds(queued, started, NOW)
+    shared = Pacing(rate, ahead, waiting=lambda: ready).backlog_seconds(queued, started, NOW)
+    assert shared >= alone
+    assert shared >= ready / rate
+    assert shared == max(alone, ready / rate)
 
 
 @dataclass

@@ -172,6 +172,16 @@ class SqsSendQueue:
         with ThreadPoolExecutor(max_workers=PARALLEL_BATCHES) as pool:
             list(pool.map(send, starts))
 
+    def waiting(self) -> int:
+        """Messages ready to be sent now (SQS ``ApproximateNumberOfMessages``: not delayed, not in flight),
+        from every wave and reminder run."""
+        attributes = (
+            aws.client("sqs")
+            .get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+            .get("Attributes", {})
+        )
+        return int(attributes.get("ApproximateNumberOfMessages", 0))
+
     def dead_letter(self, body: dict[str, str], reason: str, attempts: int) -> None:
         """Park a message that will not be retried in the DLQ, with the reason (ids only, no PII)."""
         aws.client("sqs").send_message(
