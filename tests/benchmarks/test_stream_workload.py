@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
-import pytest
-
 from benchmarks.synthetic import WorkloadSpec, build_workload
 from local.environment import LocalStack
 from nps.kernel import aws
@@ -15,22 +10,7 @@ from nps.responding.adapters.invites import Invite
 from nps.responding.adapters.responses import DynamoResponseRepository
 
 
-@pytest.fixture
-def stack() -> Iterator[LocalStack]:
-    from moto import mock_aws
-
-    from local.environment import create_stack
-
-    saved = dict(os.environ)
-    with mock_aws():
-        aws.reset_clients()
-        yield create_stack("workload")
-    aws.reset_clients()
-    os.environ.clear()
-    os.environ.update(saved)
-
-
-def test_a_synthetic_answer_has_the_attributes_of_an_answer_recorded_by_the_respond_path(stack: LocalStack) -> None:
+def test_a_synthetic_answer_has_the_attributes_of_an_answer_recorded_by_the_respond_path(platform: LocalStack) -> None:
     # Given an answer recorded as the respond function records one
     invite = Invite(
         invite_id="inv-0000001",
@@ -43,11 +23,11 @@ def test_a_synthetic_answer_has_the_attributes_of_an_answer_recorded_by_the_resp
         sent_at="2026-03-09T09:00:00.000Z",
         segments={"plan": "pro", "region": "emea"},
     )
-    DynamoResponseRepository(stack.tables["responses"]).record_score(
+    DynamoResponseRepository(platform.tables["responses"]).record_score(
         invite, 9, categorize(9), "2026-03-10T09:00:17.000Z"
     )
     stored = aws.client("dynamodb").get_item(
-        TableName=stack.tables["responses"], Key={"invite_id": {"S": invite.invite_id}}
+        TableName=platform.tables["responses"], Key={"invite_id": {"S": invite.invite_id}}
     )["Item"]
     # When the benchmark builds its first answers
     workload = build_workload(WorkloadSpec(records=50))

@@ -34,6 +34,7 @@ from nps.reasons.questions import FollowUpQuestions
 from nps.reasons.scales import RESERVED_DIMENSIONS
 from nps.sending.addresses import EMAIL_RE, is_email
 from nps.sending.digest_timing import DigestFrequency as DigestFrequency  # re-exported: the model's field types
+from nps.sending.digest_timing import DigestTiming
 from nps.sending.digest_timing import Weekday as Weekday
 from nps.sending.time_zones import check_time_zone
 
@@ -404,6 +405,7 @@ class ShareLink(BaseModel):
         return self.mode is ShareLinkMode.IDENTIFIED or self.count_in_nps
 
 
+_TIMING = DigestTiming()
 #: The most people one survey's digest goes to (each is one message: SES answers per recipient).
 MAX_DIGEST_RECIPIENTS = 20
 
@@ -431,14 +433,15 @@ class DigestSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    enabled: bool = True
-    frequency: DigestFrequency = DigestFrequency.WEEKLY
+    # The timing's defaults are the light reader's (:class:`~nps.sending.digest_timing.DigestTiming`).
+    enabled: bool = _TIMING.enabled
+    frequency: DigestFrequency = _TIMING.frequency
     #: The local day of a weekly digest (ignored by a daily one).
-    weekday: Weekday = Weekday.MONDAY
+    weekday: Weekday = _TIMING.weekday
     #: The local hour (0–23) the digest is sent at: a JSON whole number (``true`` is not 1, ``"8"`` not 8).
-    hour: Annotated[int, Field(ge=0, le=23, strict=True)] = 8
+    hour: Annotated[int, Field(ge=0, le=23, strict=True)] = _TIMING.hour
     #: An IANA time zone with a region (``Europe/Berlin``) or ``UTC`` (:mod:`nps.sending.time_zones`).
-    time_zone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
+    time_zone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = _TIMING.time_zone
     recipients: Annotated[list[DigestRecipient], Field(min_length=1, max_length=MAX_DIGEST_RECIPIENTS)]
     #: Where the team reads the full HTML report (linked from the digest), if it is hosted somewhere.
     report_url: HttpsUrl | None = None
