@@ -27,11 +27,23 @@ from nps.events.patterns import RESURVEY_WAVE_PREFIX
 
 __all__ = ["add_history", "count_invites_sent", "run", "stored_invites"]
 from nps.kernel import aws
+from nps.kernel.periods import parse_timestamp
 from nps.responding.adapters.invites import Invite
 
 OUTPUT = Path("demo-output")
 HISTORY_MONTHS = 3
 HISTORY_INVITES_PER_DAY = 60
+
+
+def last_answer_day(stack: LocalStack, survey_id: str) -> date:
+    """The UTC day of the survey's latest first answer (``date.min`` when none)."""
+    days = [
+        parse_timestamp(item["first_answered_at"]["S"]).date()
+        for page in aws.client("dynamodb").get_paginator("scan").paginate(TableName=stack.tables["responses"])
+        for item in page["Items"]
+        if item.get("survey_id", {}).get("S") == survey_id and "first_answered_at" in item
+    ]
+    return max(days, default=date.min)
 
 
 def stored_invites(table_name: str) -> list[Invite]:
@@ -126,8 +138,11 @@ def run(stack: LocalStack, survey_id: str, rng: random.Random, now: datetime | N
     )
     year, month = divmod(now.year * 12 + now.month - 1 - HISTORY_MONTHS, 12)
     first = date(year, month + 1, 1)  # the first day of the earliest history month
+    # The campaign plays its answers up to a few hours after ``now``: after 22:00 UTC some fall on the
+    # next UTC day, which the reports and their recounts must both cover.
+    last = max(now.date(), last_answer_day(stack, survey_id))
     common = ["--local", "--prefix", stack.prefix]
-    window = ["--from", first.isoformat(), "--to", now.date().isoformat()]
+    window = ["--from", first.isoformat(), "--to", last.isoformat()]
     # No --granularity: both reports take the step chosen from the range and the responses per period.
     status = nps([*common, "report", survey_id, *window], in_process=True)
     if status:
@@ -139,7 +154,7 @@ def run(stack: LocalStack, survey_id: str, rng: random.Random, now: datetime | N
     status = nps([*common, "drivers", survey_id, *window], in_process=True)
     if status:
         return status
-    mismatches = check_drivers(stack, survey_id, first, now.date())
+    mismatches = check_drivers(stack, survey_id, first, last)
     if mismatches:
         print("\nMISMATCH between the driver table and the responses table:", *mismatches, sep="\n  ")
         return 1
@@ -148,7 +163,7 @@ def run(stack: LocalStack, survey_id: str, rng: random.Random, now: datetime | N
     status = nps([*common, "accounts", survey_id, *window, "--limit", "12"], in_process=True)
     if status:
         return status
-    mismatches = demo_accounts.check(stack, survey_id, first, now.date())
+    mismatches = demo_accounts.check(stack, survey_id, first, last)
     if mismatches:
         print("\nMISMATCH between the account table and the stored responses:", *mismatches, sep="\n  ")
         return 1
