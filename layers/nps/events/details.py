@@ -28,7 +28,7 @@ from json.encoder import encode_basestring
 from typing import Any, Literal, Protocol
 
 from nps.events.names import ID_PATTERN
-from nps.kernel.categories import Category
+from nps.kernel.categories import SCORES, Category, categorize
 
 SCHEMA_VERSION = "1.0"
 #: :data:`nps.events.fields.Id`.
@@ -191,6 +191,8 @@ def _number(value: int | None) -> str:
 
 
 _CATEGORY_JSON = {category: f'"{category.value}"' for category in Category}
+#: The category of each score, 0-10.
+SCORE_CATEGORIES: tuple[Category, ...] = tuple(categorize(score) for score in SCORES)
 
 
 def _category(value: Category | None) -> str:
@@ -289,6 +291,76 @@ def response_scored(
         f'"category_entered":{"true" if category_entered else "false"},"version":{version:d},'
         f'"first_answered_at":"{first}","answered_at":"{answered}"'
         f"{_reasons_json(driver, csat, ces, themes)}}}",
+    )
+    return detail
+
+
+#: Per score: its JSON fields in an answer event (``,"score":9,"category":"promoter"``).
+_SCORE_FIELDS: tuple[str, ...] = tuple(
+    f',"score":{score},"category":{_category(categorize(score))}' for score in SCORES
+)
+
+
+def _move_fields(previous: int | None, score: int) -> str:
+    """The previous score's fields and the two category flags of ``NPS Response Scored`` (``category_changed``:
+    a previous category that differs; ``category_entered``: no previous category, or another one)."""
+    category = SCORE_CATEGORIES[score]
+    before = None if previous is None else SCORE_CATEGORIES[previous]
+    changed = before is not None and before is not category
+    return (
+        f',"previous_score":{_number(previous)},"previous_category":{_category(before)},'
+        f'"category_changed":{"true" if changed else "false"},'
+        f'"category_entered":{"true" if before is not category else "false"}'
+    )
+
+
+#: :func:`_move_fields` of every (previous score or None, score).
+_MOVE_FIELDS: dict[tuple[int | None, int], str] = {
+    (previous, score): _move_fields(previous, score) for previous in (None, *SCORES) for score in SCORES
+}
+
+
+def answer_scored(
+    survey_id: str,
+    wave_id: str,
+    invite_id: str,
+    contact_id: str,
+    channel: str,
+    locale: str,
+    segments: Mapping[str, str],
+    score: int,
+    previous_score: int | None,
+    version: int,
+    first_answered_at: datetime,
+    answered_at: datetime | None,
+    driver: str | None,
+    csat: int | None,
+    ces: int | None,
+    themes: tuple[str, ...],
+) -> PlainDetail:
+    """:func:`response_scored` for a first answer or a changed score, from the answer's fields in order.
+
+    The score function's builder (one call per scored stream record): the event id is
+    ``<invite_id>:<version>``, the categories and their flags follow from ``score`` and ``previous_score``
+    (0-10, as the stream decoder checked them), and ``answered_at`` None is the first answer's time.
+    Gives exactly the text :func:`response_scored` gives for the same values (a property test compares).
+    """
+    first = json_timestamp(first_answered_at)
+    answered = first if answered_at is first_answered_at or answered_at is None else json_timestamp(answered_at)
+    reasons = (
+        _NO_REASONS_JSON
+        if driver is None and csat is None and ces is None and not themes
+        else _reasons_json(driver, csat, ces, themes)
+    )
+    detail = _new_object(PlainDetail)
+    _set_text(
+        detail,
+        f'{{"schema_version":"{SCHEMA_VERSION}","event_id":{encode_basestring(f"{invite_id}:{version:d}")}'
+        f"{_survey_fields(survey_id, wave_id)}"
+        f',"invite_id":{encode_basestring(invite_id)},"contact_id":{encode_basestring(contact_id)}'
+        f"{_audience_fields(channel, locale, tuple(segments.items()))}{_SCORE_FIELDS[score]}"
+        f'{_MOVE_FIELDS[previous_score, score]},"version":{version:d},'
+        f'"first_answered_at":"{first}","answered_at":"{answered}"{reasons}}}',
     )
     return detail
 

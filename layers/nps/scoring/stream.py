@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from nps.events.details import comment_received, response_retracted, response_scored
+from nps.events.details import answer_scored, comment_received, response_retracted
 from nps.events.names import COMMENT_RECEIVED, RESPONSE_RETRACTED, RESPONSE_SCORED
 from nps.events.patterns import RESURVEY_WAVE_PREFIX, is_resurvey_wave
 from nps.events.publisher import Event, Publisher
@@ -22,14 +22,14 @@ from nps.kernel.categories import SCORES, Category, categorize
 from nps.kernel.streams import MalformedRecord
 from nps.scoring.adapters.aggregates import CommitStats
 from nps.scoring.aggregation import Transition, ledger_second, ledger_shard
-from nps.scoring.records import Image, response_from_image
+from nps.scoring.records import Image, Response, response_from_image
 
 if TYPE_CHECKING:
     from nps.events.models import ResponseItem
-    from nps.scoring.records import Response
 
     AnyResponse = Response | ResponseItem
 
+_tuple_new = tuple.__new__
 _EVENT_NAMES = frozenset({"INSERT", "MODIFY", "REMOVE"})
 #: The category of each score (scores are checked to be 0-10 where records enter).
 _CATEGORIES: tuple[Category, ...] = tuple(categorize(score) for score in SCORES)
@@ -45,12 +45,16 @@ class AggregateStore(Protocol):
     def commit(self, transitions: Sequence[Transition], now: datetime) -> CommitStats: ...
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedRecord:
+class ParsedRecord(NamedTuple):
     """What one stream record means: a move in the counts and/or a new comment (either may be absent)."""
 
     transition: Transition | None
     comment: Event | None
+
+
+def _parsed(transition: Transition | None, comment: Event | None) -> ParsedRecord:
+    # ParsedRecord(transition, comment) without the named tuple's Python-level __new__.
+    return _tuple_new(ParsedRecord, (transition, comment))
 
 
 def parse_record(
@@ -77,58 +81,63 @@ def parse_record(
     new = None if event_name == "REMOVE" else response_from_image(new_image)
     latest = new or old
     if latest is None:
-        return ParsedRecord(None, None)  # neither side has a score: nothing to count
-    key = (keys or {}).get("invite_id")
+        return _parsed(None, None)  # neither side has a score: nothing to count
+    key = (keys or _NO_KEYS).get("invite_id")
     invite_id = latest.invite_id if key is None else key.get("S")
-    if (old is not None and old.invite_id != invite_id) or (new is not None and new.invite_id != invite_id):
-        raise MalformedRecord("stream record keys do not match its images")
-    # The decoder read the score as 0-10.
-    if (old is not None and old.score is not None and old.category not in (None, _CATEGORIES[old.score])) or (
-        new is not None and new.score is not None and new.category not in (None, _CATEGORIES[new.score])
-    ):
-        raise MalformedRecord("stored category does not match the stored score")
-    comment = comment_event(old, new) if new is not None and new.comment else None
-    # ``Response.is_counted`` and :func:`reasons_of`, inline (a test compares with ``Transition(...)``).
-    old_score = old_reasons = new_score = new_reasons = None
-    if old is not None and old.counted and old.score is not None and old.first_answered_at is not None:
-        old_score = old.score
-        old_reasons = (old.driver, old.csat, old.ces, old.themes, old.account_id, old.role)
-    if new is not None and new.counted and new.score is not None and new.first_answered_at is not None:
-        new_score = new.score
-        new_reasons = (new.driver, new.csat, new.ces, new.themes, new.account_id, new.role)
+    # Each side's fields at once (a response is a named tuple); ``Response.is_counted`` and :func:`reasons_of`
+    # inline (a test compares with ``Transition(...)``). The decoder read the score as 0-10.
+    old_score = old_reasons = new_score = new_reasons = comment = None
+    if old is not None:
+        (old_invite, _, _, _, _, _, _, score, category, _, _, first_answered_at, _, _, _, counted, _, _,
+         driver, csat, ces, themes, account_id, role) = old  # fmt: skip
+        if old_invite != invite_id:
+            raise MalformedRecord("stream record keys do not match its images")
+        if score is not None and category is not None and category is not _CATEGORIES[score]:
+            raise MalformedRecord("stored category does not match the stored score")
+        if counted and score is not None and first_answered_at is not None:
+            old_score = score
+            old_reasons = (driver, csat, ces, themes, account_id, role)
+    if new is not None:
+        (new_invite, _, _, _, _, _, _, score, category, new_comment, _, first_answered_at, _, _, _, counted, _, _,
+         driver, csat, ces, themes, account_id, role) = new  # fmt: skip
+        if new_invite != invite_id:
+            raise MalformedRecord("stream record keys do not match its images")
+        if score is not None and category is not None and category is not _CATEGORIES[score]:
+            raise MalformedRecord("stored category does not match the stored score")
+        if new_comment:
+            comment = comment_event(old, new)
+        if counted and score is not None and first_answered_at is not None:
+            new_score = score
+            new_reasons = (driver, csat, ces, themes, account_id, role)
     if old_score == new_score and old_reasons == new_reasons:
         # A comment with the same themes, or a write that changed nothing counted (score, driver, CSAT,
         # CES, themes).
-        return ParsedRecord(None, comment)
+        return _parsed(None, comment)
     invite_id = str(invite_id)
     record_time, ledger_second = _record_moment(created_at)
     # Transition.derived(...), its ledger item from the record's cached second (a test compares them).
-    transition = _tuple_new(
-        Transition,
-        (
-            invite_id,
-            latest.version + (1 if new is None else 0),  # a removal is ordered after the last version it removes
-            record_time,
-            sequence_number,
-            old,
-            new,
-            old_score,
-            new_score,
-            ledger_second + ledger_shard(invite_id),
-            old_reasons,
-            new_reasons,
+    return _parsed(
+        _tuple_new(
+            Transition,
+            (
+                invite_id,
+                latest.version + (1 if new is None else 0),  # a removal is ordered after the last version it removes
+                record_time,
+                sequence_number,
+                old,
+                new,
+                old_score,
+                new_score,
+                ledger_second + ledger_shard(invite_id),
+                old_reasons,
+                new_reasons,
+            ),
         ),
+        comment,
     )
-    # ParsedRecord(transition, comment) without the frozen dataclass's generated __init__: its slots.
-    parsed = _new_object(ParsedRecord)
-    _set_transition(parsed, transition)
-    _set_comment(parsed, comment)
-    return parsed
 
 
-_tuple_new = tuple.__new__
-_set_transition = ParsedRecord.__dict__["transition"].__set__
-_set_comment = ParsedRecord.__dict__["comment"].__set__
+_NO_KEYS: Image = {}
 #: Per ``ApproximateCreationDateTime`` as the record gives it: its UTC time and ledger second (a batch's
 #: records share a few). Cleared when full.
 _RECORD_MOMENTS: dict[Any, tuple[datetime, str]] = {}
@@ -210,29 +219,37 @@ def retracted_event(transition: Transition) -> Event | None:
 def scored_event(transition: Transition) -> Event | None:
     """``NPS Response Scored`` for a first answer or a changed score (not for removals)."""
     new = transition.new
-    if new is None or new.score is None or transition.new_score is None or not transition.moves_score:
-        return retracted_event(transition)
-    first_answered_at = new.first_answered_at
-    assert first_answered_at is not None
+    score = transition.new_score
     previous_score = transition.old_score
-    category = _CATEGORIES[new.score]
-    previous_category = None if previous_score is None else _CATEGORIES[previous_score]
-    detail = response_scored(
-        new,
-        event_id=f"{new.invite_id}:{new.version}",
-        score=new.score,
-        category=category,
-        previous_score=previous_score,
-        previous_category=previous_category,
-        category_changed=previous_category is not None and previous_category is not category,
-        category_entered=previous_category is not category,
-        version=new.version,
-        first_answered_at=first_answered_at,
-        answered_at=new.answered_at or first_answered_at,
-        driver=new.driver,
-        csat=new.csat,
-        ces=new.ces,
-        themes=new.themes,
+    if new is None or score is None or previous_score == score:
+        return retracted_event(transition)
+    if type(new) is Response:
+        # The stream's own responses (most calls): their fields in order, read at once.
+        (invite_id, survey_id, wave_id, contact_id, channel, locale, segments, _, _, _, version, first_answered_at,
+         answered_at, _, _, _, _, _, driver, csat, ces, themes, _, _) = new  # fmt: skip
+    else:
+        invite_id, survey_id, wave_id, contact_id = new.invite_id, new.survey_id, new.wave_id, new.contact_id
+        channel, locale, segments, version = new.channel, new.locale, new.segments, new.version
+        first_answered_at, answered_at = new.first_answered_at, new.answered_at
+        driver, csat, ces, themes = new.driver, new.csat, new.ces, new.themes
+    assert first_answered_at is not None  # a counted score has its first answer's time
+    detail = answer_scored(
+        survey_id,
+        wave_id,
+        invite_id,
+        contact_id,
+        channel,
+        locale,
+        segments,
+        score,
+        previous_score,
+        version,
+        first_answered_at,
+        answered_at,
+        driver,
+        csat,
+        ces,
+        themes,
     )
     # Event(RESPONSE_SCORED, detail) without the frozen dataclass's generated __init__: its slots, set once.
     event = _new_object(Event)

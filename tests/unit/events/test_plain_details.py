@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from nps.events.details import (
     UNSUBSCRIBE_METHODS,
     PlainDetail,
+    answer_scored,
     comment_received,
     contact_unsubscribed,
     invite_bounced,
@@ -162,6 +163,32 @@ def test_response_scored_is_the_models_json(
         reasons["ces"],
         reasons["themes"],
     )
+
+
+@given(IDS, IDS, IDS, IDS, st.sampled_from(["email", "sms"]), TEXT, SEGMENTS, SCORES, st.none() | SCORES,
+       VERSIONS, TIMES, st.none() | TIMES, st.booleans(), REASONS)  # fmt: skip
+def test_the_stream_builder_of_response_scored_writes_the_same_json(
+    invite: str, survey: str, wave: str, contact: str, channel: str, locale: str, segments: dict[str, str],
+    score: int, previous: int | None, version: int, first: datetime, at: datetime | None, read: bool,
+    reasons: dict[str, Any],
+) -> None:  # fmt: skip
+    # Given any answer (its times read from our own text, as the stream decoder reads them, or made otherwise)
+    if read:
+        first = read_time(iso_timestamp(first))
+    category, before = categorize(score), None if previous is None else categorize(previous)
+    # When the score function's positional builder writes it
+    fast = answer_scored(
+        survey, wave, invite, contact, channel, locale, segments, score, previous, version, first, at,
+        reasons["driver"], reasons["csat"], reasons["ces"], reasons["themes"],
+    )  # fmt: skip
+    # Then it is the keyword builder's JSON (which is the model's), the first answer's time standing for a missing one
+    plain = response_scored(
+        answer(invite, survey, wave, contact, channel, locale, segments), event_id=f"{invite}:{version}",
+        score=score, category=category, previous_score=previous, previous_category=before,
+        category_changed=before is not None and before is not category, category_entered=before is not category,
+        version=version, first_answered_at=first, answered_at=first if at is None else at, **reasons,
+    )  # fmt: skip
+    assert fast.model_dump_json() == plain.model_dump_json()
 
 
 @given(IDS, IDS, IDS, IDS, st.sampled_from(["email", "sms"]), TEXT, SEGMENTS, SCORES,
