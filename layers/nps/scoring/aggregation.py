@@ -110,13 +110,11 @@ _DM_NAMES: tuple[str, ...] = (
 _NOT_SEGMENTS = RESERVED_DIMENSIONS | {ACCOUNT_DIMENSION}
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class AggregateKey:
+class AggregateKey(NamedTuple):
     """One aggregate item: a survey's counters for one period of one granularity, segment and channel.
 
-    Equal, ordered and hashed by its five fields; the hash is computed once, when the key is made (a
-    batch looks keys up in dicts and caches hundreds of times, and a ``Granularity``'s own hash is a
-    Python call).
+    Equal, ordered and hashed by its five fields, in C (a named tuple: a batch looks keys up in dicts and
+    caches hundreds of times; a ``Granularity`` is a ``StrEnum``, hashed and ordered as its text).
     """
 
     survey_id: str
@@ -124,18 +122,6 @@ class AggregateKey:
     period: str
     segment: str = ALL
     channel: str = ALL
-    _hash: int = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        fields = (self.survey_id, self.granularity, self.period, self.segment, self.channel)
-        object.__setattr__(self, "_hash", hash(fields))
-
-    def __hash__(self) -> int:
-        return self._hash
-
-    def __reduce__(self) -> tuple[type[AggregateKey], tuple[str, Granularity, str, str, str]]:
-        # Made again from its fields when unpickled: a string's hash differs from process to process.
-        return AggregateKey, (self.survey_id, self.granularity, self.period, self.segment, self.channel)
 
     @property
     def pk(self) -> str:
