@@ -84,9 +84,15 @@ def _within(item: dict[str, Any], first: date, last: date) -> bool:
     return first <= parse_timestamp(item["first_answered_at"]["S"]).date() <= last
 
 
-def referrals(stack: LocalStack, survey_id: str, rng: random.Random, first: date, last: date) -> list[str]:
-    """Promoters click and join; the KPIs are checked against what was done. Returns the mismatches."""
+def referrals(
+    stack: LocalStack, survey_id: str, rng: random.Random, first: date, last: date, joined_at: datetime | None = None
+) -> list[str]:
+    """Promoters click and join at ``joined_at`` (default: the current UTC time), which must fall in
+    ``first``…``last`` as the demo's clock does (a join without an ask counts in its own month); the KPIs
+    are checked against what was done. Returns the mismatches."""
     from local import referrals as referral_links  # imported when used: it loads the referral functions
+
+    joined_at = joined_at or datetime.now(UTC)
 
     asks = _asks(stack)
     responses = _responses(stack, survey_id)
@@ -99,12 +105,12 @@ def referrals(stack: LocalStack, survey_id: str, rng: random.Random, first: date
             clicked.add(invite_id)
         if rng.random() < JOIN_SHARE:
             contact_id = responses[invite_id]["contact_id"]["S"]
-            referral_links.emit_join(stack, contact_id, datetime.now(UTC), referral_id=f"join-{invite_id}")
+            referral_links.emit_join(stack, contact_id, joined_at, referral_id=f"join-{invite_id}")
             joined.add(invite_id)
     if joined:  # the referral program sends one join twice
         repeated = sorted(joined)[0]
-        referral_links.emit_join(stack, responses[repeated]["contact_id"]["S"], datetime.now(UTC), f"join-{repeated}")
-    referral_links.emit_join(stack, "never-asked-contact", datetime.now(UTC), "join-stranger")
+        referral_links.emit_join(stack, responses[repeated]["contact_id"]["S"], joined_at, f"join-{repeated}")
+    referral_links.emit_join(stack, "never-asked-contact", joined_at, "join-stranger")
     referral_links.drain_joins(stack)
     # Recount: asks, clicks and joins of promoters whose answer is in the report's periods.
     report = referrals_report(
@@ -178,18 +184,29 @@ def churn(stack: LocalStack, survey_id: str, rng: random.Random, first: date, ch
     return mismatches
 
 
-def run(stack: LocalStack, survey_id: str, rng: random.Random, nps: Nps, common: list[str], window: list[str]) -> int:
-    """Referrals then churn, each printed through the ``nps`` CLI and checked; 0, or 1 on a mismatch."""
+def run(
+    stack: LocalStack,
+    survey_id: str,
+    rng: random.Random,
+    nps: Nps,
+    common: list[str],
+    window: list[str],
+    now: datetime | None = None,
+) -> int:
+    """Referrals (joins at ``now``, default the current UTC time) then churn (a day later), each printed
+    through the ``nps`` CLI and checked; 0, or 1 on a mismatch. The demo's clock, not the wall clock at
+    each step: a step reached after midnight would otherwise stamp its events outside ``window``."""
+    now = now or datetime.now(UTC)
     first, last = date.fromisoformat(window[1]), date.fromisoformat(window[3])
     print("\nPromoters follow their referral links; some join the referral program (one join arrives twice,")
     print("one from a contact never asked):\n")
     with contextlib.redirect_stdout(io.StringIO()):  # the functions' own logs
-        mismatches = referrals(stack, survey_id, rng, first, last)
+        mismatches = referrals(stack, survey_id, rng, first, last, now)
     status = nps([*common, "referrals", survey_id, *window], in_process=True)
     if status:
         return status
     print("\nBilling reports churned customers a day later (one twice, one never surveyed):\n")
-    churned_at = datetime.now(UTC) + timedelta(hours=23)  # after the campaign's answers, within a day
+    churned_at = now + timedelta(hours=23)  # after the campaign's answers, within a day
     with contextlib.redirect_stdout(io.StringIO()):
         mismatches += churn(stack, survey_id, rng, first, churned_at)
     until = ["--from", window[1], "--to", churned_at.date().isoformat()]

@@ -23,9 +23,9 @@ from local.demo_reasons import check_drivers
 from local.environment import LocalStack, StreamReader
 from local.lambda_events import LambdaContext
 from local.reporting_data import count_invites_sent, write_history
-from nps.events.patterns import RESURVEY_WAVE_PREFIX
+from nps.events.patterns import RESURVEY_WAVE_PREFIX, is_resurvey_wave
 
-__all__ = ["add_history", "count_invites_sent", "run", "stored_invites"]
+__all__ = ["add_history", "count_invites_sent", "last_answer_day", "report_window", "run", "stored_invites"]
 from nps.kernel import aws
 from nps.kernel.periods import parse_timestamp
 from nps.responding.adapters.invites import Invite
@@ -36,14 +36,32 @@ HISTORY_INVITES_PER_DAY = 60
 
 
 def last_answer_day(stack: LocalStack, survey_id: str) -> date:
-    """The UTC day of the survey's latest first answer (``date.min`` when none)."""
+    """The UTC day of the survey's latest first answer that the aggregates count (``date.min`` when none).
+
+    A follow-up's re-survey answer (weeks after the campaign) is left out: it is not in the aggregates,
+    and every recount leaves it out too, so it must not stretch the report into a later month."""
     days = [
         parse_timestamp(item["first_answered_at"]["S"]).date()
         for page in aws.client("dynamodb").get_paginator("scan").paginate(TableName=stack.tables["responses"])
         for item in page["Items"]
-        if item.get("survey_id", {}).get("S") == survey_id and "first_answered_at" in item
+        if item.get("survey_id", {}).get("S") == survey_id
+        and "first_answered_at" in item
+        and not is_resurvey_wave(item.get("wave_id", {}).get("S", ""))
     ]
     return max(days, default=date.min)
+
+
+def report_window(stack: LocalStack, survey_id: str, now: datetime) -> tuple[date, date]:
+    """The demo's report range in UTC days: from the first day of the earliest history month (the
+    :data:`HISTORY_MONTHS` months before ``now``'s) to the day of the campaign's last answer, or
+    ``now``'s day if that is later.
+
+    The campaign plays its answers about an hour after ``now``: after 22:00 UTC some fall on the next
+    UTC day (on a month's or quarter's last day, in the next month or quarter), which the reports and
+    their recounts must both cover."""
+    year, month = divmod(now.year * 12 + now.month - 1 - HISTORY_MONTHS, 12)
+    first = date(year, month + 1, 1)
+    return first, max(now.astimezone(UTC).date(), last_answer_day(stack, survey_id))
 
 
 def stored_invites(table_name: str) -> list[Invite]:
@@ -136,11 +154,7 @@ def run(stack: LocalStack, survey_id: str, rng: random.Random, now: datetime | N
         f"\nHistory: {HISTORY_MONTHS} earlier monthly waves, {history_invites} invites and"
         f" {history_responses} answers, scored by the score function.\n"
     )
-    year, month = divmod(now.year * 12 + now.month - 1 - HISTORY_MONTHS, 12)
-    first = date(year, month + 1, 1)  # the first day of the earliest history month
-    # The campaign plays its answers up to a few hours after ``now``: after 22:00 UTC some fall on the
-    # next UTC day, which the reports and their recounts must both cover.
-    last = max(now.date(), last_answer_day(stack, survey_id))
+    first, last = report_window(stack, survey_id, now)
     common = ["--local", "--prefix", stack.prefix]
     window = ["--from", first.isoformat(), "--to", last.isoformat()]
     # No --granularity: both reports take the step chosen from the range and the responses per period.
@@ -169,7 +183,7 @@ def run(stack: LocalStack, survey_id: str, rng: random.Random, now: datetime | N
         return 1
     print("\nCheck: every account's answers, decision makers' detractors, invites and the revenue-weighted NPS")
     print("equal a direct recount of the responses and invites tables.")
-    status = demo_outcomes.run(stack, survey_id, rng, nps, common, window)
+    status = demo_outcomes.run(stack, survey_id, rng, nps, common, window, now)
     if status:
         return status
     OUTPUT.mkdir(exist_ok=True)

@@ -540,10 +540,12 @@ def run_sending(
     output: Path,
     definition: dict[str, Any] | None = None,
     accounts: bool = False,
+    now: datetime | None = None,
 ) -> SendingDemo:
     """Survey (``definition``, else :data:`DEMO_SURVEY`) → CSV import (with bad rows) → scheduled wave →
-    delivery on a simulated clock; prints the counts and writes a few rendered emails to ``output``."""
-    clock = Clock(datetime.now(UTC))
+    delivery on a simulated clock starting at ``now`` (default: the current UTC time); prints the counts
+    and writes a few rendered emails to ``output``."""
+    clock = Clock(now or datetime.now(UTC))
     with handlers(clock):
         create_survey(stack, definition)
         summary = import_csv(stack, synthetic_contacts_csv(contacts, rng, bad_rows=6, accounts=accounts))
