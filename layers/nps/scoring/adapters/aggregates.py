@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any
 
 from nps.kernel import aws
@@ -324,7 +324,7 @@ class DynamoAggregateStore:
         and a retry) always apply the same chunks; a chunk marked done is never applied again.
         """
         now_value = {"S": iso_timestamp(now)}
-        entries = sorted(total.items(), key=_entry_order)
+        entries = sorted(total.items(), key=_entry_key)  # by key: its fields in turn, compared in C
         size = MAX_TRANSACTION_ITEMS - 1  # one slot for the commit record's progress mark
         for index, start in enumerate(range(0, len(entries), size)):
             if index in done:
@@ -602,14 +602,8 @@ def _key_json(key: AggregateKey) -> str:
     return json.dumps(_key_fields(key), separators=(",", ":"))[:-1] + ","
 
 
-#: An aggregate key's fields in the order :class:`AggregateKey` sorts by (the dataclass's ``order``).
-_key_order = attrgetter("survey_id", "granularity", "period", "segment", "channel")
-
-
-def _entry_order(entry: tuple[AggregateKey, Counters]) -> tuple[str, ...]:
-    """Sorts ``(key, counters)`` entries exactly as ``sorted`` sorts them by key, in C comparisons."""
-    order: tuple[str, ...] = _key_order(entry[0])
-    return order
+#: The key of a ``(key, counters)`` entry (keys are named tuples, so they sort by their fields in C).
+_entry_key = itemgetter(0)
 
 
 def _key_from_fields(fields: list[Any]) -> AggregateKey:
