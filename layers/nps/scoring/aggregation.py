@@ -412,15 +412,23 @@ def coalesce(transitions: Iterable[Transition]) -> dict[AggregateKey, Counters]:
             _add(by_signature, transition.new, new_score, 1, by_account)
     # Then per (survey, day, segment, channel): one dimension at a time and all segments, this channel and
     # all channels. A stored vector is never changed (sums make new lists), so slices may share one.
-    by_slice: dict[tuple[str, date, str, str], list[int]] = {}
+    vectors_of: dict[tuple[str, date, str, str], list[list[int]]] = {}
     for (survey_id, day, pairs, channels), scores in by_signature.items():
         if not any(scores):
             continue
         for segment in _segment_labels(pairs):
             for channel_value in channels:
                 slice_key = (survey_id, day, segment, channel_value)
-                total = by_slice.get(slice_key)
-                by_slice[slice_key] = scores if total is None else list(map(add, total, scores))
+                vectors = vectors_of.get(slice_key)
+                if vectors is None:
+                    vectors_of[slice_key] = [scores]
+                else:
+                    vectors.append(scores)
+    # Each slice's sum, position by position, in C (a slice of one signature keeps that signature's vector).
+    by_slice = {
+        slice_key: vectors[0] if len(vectors) == 1 else list(map(sum, zip(*vectors, strict=True)))
+        for slice_key, vectors in vectors_of.items()
+    }
     # Then per key: the slice's four periods (days of one week, month or quarter share those keys).
     by_key: dict[AggregateKey, list[int]] = {}
     for slice_key, scores in by_slice.items():
