@@ -434,9 +434,8 @@ class DynamoAggregateStore:
                 {placeholders[name]: number[value] for name, value in counters.items()},
             )
         expression, counter_values = known
-        values = dict(descriptor_values)
+        values = descriptor_values | counter_values  # a new dict: the shared two are never changed
         values[":now"] = now
-        values.update(counter_values)
         return {
             "Update": {
                 "TableName": self.table_name,
