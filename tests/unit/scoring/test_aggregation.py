@@ -25,6 +25,7 @@ from nps.scoring.aggregation import (
     LedgerClaim,
     Transition,
     aggregate_keys,
+    category_deltas,
     coalesce,
     contribution,
     ledger_claims,
@@ -333,6 +334,31 @@ def test_coalesce_equals_a_recount_key_by_key(sides: list[tuple[dict[str, Any] |
                             expected[key][name] += sign
     recount = {key: {n: v for n, v in c.items() if v} for key, c in expected.items()}
     assert coalesce(transitions) == {key: c for key, c in recount.items() if c}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(SIDES, SIDES), max_size=12))
+def test_category_deltas_equal_a_recount_per_survey_and_category(
+    sides: list[tuple[dict[str, Any] | None, dict[str, Any] | None]],
+) -> None:
+    # Given any transitions of two surveys (first answers, changes, removals, uncounted sides)
+    transitions = []
+    expected: Counter[tuple[str, str]] = Counter()
+    for number, (old, new) in enumerate(sides):
+        if old is None and new is None:
+            continue
+        if old is not None and new is not None:
+            new = new | {"survey_id": old["survey_id"]}  # a response's survey never changes
+        items = [
+            None if side is None else ResponseItem(**BASE, invite_id=f"inv_{number}", **side) for side in (old, new)
+        ]
+        transitions.append(Transition(f"inv_{number}", 2, datetime(2026, 10, 5, tzinfo=UTC), "1", *items))
+        # The recount: each counted side's category, less before, more after
+        for item, sign in zip(items, (-1, 1), strict=True):
+            if item is not None and item.counted and item.score is not None and item.first_answered_at is not None:
+                expected[(item.survey_id, categorize(item.score).value)] += sign
+    # Then the metric's deltas are the recount without its zeros
+    assert category_deltas(transitions) == Counter({key: value for key, value in expected.items() if value})
 
 
 #: What a person's edits change (a response's survey, segments, channel and first answer never change).
