@@ -62,6 +62,11 @@ def committable(outcomes: list[tuple[Any, ...]]) -> tuple[list[Transition], list
 # Everything imported so far lives as long as the process: keep it out of the garbage collector's
 # full collections, which otherwise rescan it while a batch allocates thousands of small objects.
 gc.freeze()
+# A batch allocates tens of thousands of short-lived containers (images, responses, requests) and holds a few
+# thousand of them until it returns. At the default threshold (700 allocations) the young generation is
+# collected dozens of times a batch, each time rescanning what the batch holds; at 10,000 a batch of 100 sees
+# about one collection (callgrind: 2.3% fewer instructions per record). Memory stays bounded by the threshold.
+gc.set_threshold(10_000)
 
 
 @metrics.log_metrics
