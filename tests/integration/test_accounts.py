@@ -19,6 +19,7 @@ from local.lambda_events import LambdaContext, http_event
 from nps.accounts.adapters.profiles import DynamoAccountProfiles
 from nps.accounts.health import Health, Reason
 from nps.kernel import aws
+from nps.kernel.periods import Granularity
 from nps.reporting.accounts import accounts_report
 from nps.reporting.adapters.reads import DynamoAggregateReader
 from nps.reporting.ranges import DateRange
@@ -133,6 +134,43 @@ def test_a_changed_score_moves_the_account_and_its_decision_maker(platform: Loca
     assert acme.periods[-1].decision_makers.detractors == 0
     assert acme.periods[-1].decision_makers.promoters == 1
     assert acme.periods[-1].counts.promoters == recount(platform)["acme"]["promoters"] == 3
+
+
+def test_waves_answered_the_morning_after_they_were_sent_are_not_silent(platform: LocalStack, clock: ds.Clock) -> None:
+    # Given an account's contact sent a wave on the evening of 30 September and another on 30 November, and
+    # answering each the next morning: the invites count in September and November, the answers in October
+    # and December (invites by when they were sent, answers by when they were given)
+    survey = {**ds.DEMO_SURVEY, "reminder_days": None, "channels": ["email"], "fatigue_days": 0}
+    ds.create_survey(platform, survey | {"quiet_hours": {"start": "03:00", "end": "03:00:01"}})
+    ds.import_csv(platform, "contact_id,email,account_id,role\nd1,d1@example.com,delta,Decision Maker\n")
+    answered: set[str] = set()
+    for sent in (datetime(2026, 9, 30, 21, 0, tzinfo=UTC), datetime(2026, 11, 30, 21, 0, tzinfo=UTC)):
+        clock.now = sent
+        ds.fire_wave(ds.SURVEY_ID, sent)
+        ds.drain_send_queue(platform, clock)
+        (link,) = [link for link in ds.sent_links(platform) if link.invite_id not in answered]
+        demo.at(sent + timedelta(hours=11))
+        assert demo.Browser("en-US").tap(urlsplit(link.score_page).path, 9) == 200
+        answered.add(link.invite_id)
+    demo.score_stream(platform)
+    # When the account report is read by month
+    got = accounts_report(
+        DynamoAggregateReader(platform.tables["aggregates"]),
+        DynamoAccountProfiles(platform.tables["accounts"]),
+        ds.SURVEY_ID,
+        DateRange(date(2026, 9, 1), date(2026, 12, 31)),
+        Granularity.MONTH,
+    )
+    (delta,) = got.accounts
+    assert [(p.period, p.invites_sent, p.counts.n) for p in delta.periods] == [
+        ("2026-09", 1, 0),
+        ("2026-10", 0, 1),
+        ("2026-11", 1, 0),
+        ("2026-12", 0, 1),
+    ]
+    # Then both waves count as answered: the account is healthy, not "no answer in 2 waves"
+    assert delta.reasons == ()
+    assert delta.health is Health.HEALTHY
 
 
 def test_the_report_api_lists_accounts_through_both_doors(platform: LocalStack, clock: ds.Clock) -> None:

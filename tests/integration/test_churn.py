@@ -235,6 +235,26 @@ def test_a_tapped_answer_is_found_through_the_invites_index(stack: LocalStack) -
     assert (record["survey_id"]["S"], record["last_category"]["S"]) == ("survey-1", "detractor")
 
 
+def test_a_re_survey_answer_after_a_follow_up_is_not_the_answer_a_churn_is_held_against(stack: LocalStack) -> None:
+    # Given a detractor's answer to a wave, then, after the follow-up closed the loop, the same contact's
+    # answer to the follow-up's re-survey (a wave ``fu-<follow-up>``), both recorded by the real respond
+    # handler: the re-survey resolves the follow-up, the NPS aggregates do not count it
+    detractor = issue_invite(stack, "tap-det", survey_id="survey-1", contact_id="dee")
+    assert detractor.tap(2)["statusCode"] == 200
+    resurvey = issue_invite(stack, "tap-fu", survey_id="survey-1", contact_id="dee", wave_id="fu-tap-det-1")
+    assert resurvey.tap(10)["statusCode"] == 200
+    # When the contact churns
+    later = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    assert churned(stack, {"contact_id": "dee", "churned_at": later}) == []
+    # Then the churn is held against the answer the NPS counts: the detractor's 2, not the re-survey's 10
+    (record,) = accounts_items(stack, "churn#")
+    assert (record["survey_id"]["S"], record["last_category"]["S"], record["last_score"]["N"]) == (
+        "survey-1",
+        "detractor",
+        "2",
+    )
+
+
 # -- where people read it: the report API (both doors), the CLI, CSV and the HTML report ---------------------
 def slice_item(
     survey_id: str, granularity: str, period: str, promoters: int, passives: int, detractors: int

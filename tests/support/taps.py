@@ -80,13 +80,15 @@ def issue_invite(
     lifetime_seconds: int = 3600,
     sent_seconds_ago: float = 600,
     questions: FollowUpQuestions | None = None,
+    wave_id: str = "wave-1",
+    contact_id: str | None = None,
 ) -> IssuedInvite:
     expires_at = int(time.time()) + lifetime_seconds
     invite = Invite(
         invite_id=invite_id,
         survey_id=survey_id,
-        wave_id="wave-1",
-        contact_id=f"contact-{invite_id}",
+        wave_id=wave_id,
+        contact_id=contact_id or f"contact-{invite_id}",
         channel=channel,
         locale=locale,
         expires_at=expires_at,

@@ -4,8 +4,10 @@ A ``Customer Churned`` business event names a contact, an account or both (docs/
 it into *churn records*, one per survey, each holding the last NPS category before the churn:
 
 - **A contact**: for each survey the contact answered, the last *counted* response answered at or before
-  ``churned_at`` (by ``answered_at``, the time of its latest score; ties by invite id). An answer given after
-  the churn is ignored, so a late event gives the same records as a timely one. Its ``cohort_at`` is the
+  ``churned_at`` (by ``answered_at``, the time of its latest score; ties by invite id). Counted is the NPS
+  aggregates' rule (:attr:`ContactAnswer.is_counted`): an answer to a follow-up's re-survey resolves its
+  follow-up but is not the contact's last answer. An answer given after the churn is ignored, so a late
+  event gives the same records as a timely one. Its ``cohort_at`` is the
   response's first answer, the period the aggregates count it in (scores change inside the period of the
   first answer), so a churn rate's numerator and denominator are the same responses.
 - **An account**: for each survey, the latest quarter at or before the churn's quarter in which the account
@@ -34,6 +36,7 @@ from typing import Protocol
 from nps.accounts.churn_keys import UNMATCHED_SURVEY as UNMATCHED_SURVEY  # re-exported
 from nps.kernel.categories import SCORES, Category, categorize
 from nps.kernel.periods import Granularity, iso_timestamp, period_key
+from nps.kernel.waves import is_resurvey_wave
 
 #: ``churned_at`` may be at most this far ahead of the time the event is received (clock skew, time zones).
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -87,7 +90,7 @@ class ChurnNotice:
 @dataclass(frozen=True, slots=True)
 class ContactAnswer:
     """A contact's response as stored: the invite and survey, the score, whether it counts, its first and
-    latest answer times (aware UTC, None when unanswered) and the account it was given for."""
+    latest answer times (aware UTC, None when unanswered), the account it was given for and its wave."""
 
     invite_id: str
     survey_id: str
@@ -99,6 +102,8 @@ class ContactAnswer:
     #: False for an answer the survey's NPS does not count (an identified share-link answer after another
     #: answer took the contact's window, a link not counted in NPS): it is not in a rate's denominator.
     in_headline: bool = True
+    #: The invite's wave: a follow-up's re-survey (``fu-…``) is not counted in the NPS.
+    wave_id: str = ""
 
     @property
     def last_at(self) -> datetime | None:
@@ -108,8 +113,15 @@ class ContactAnswer:
     @property
     def is_counted(self) -> bool:
         """Counted in the survey's NPS (the ``*`` / ``*`` aggregates the churn rates divide by): a score, a
-        first answer, not an automated or retracted fetch, and in the headline."""
-        return self.counted and self.in_headline and self.score in SCORES and self.first_answered_at is not None
+        first answer, not an automated or retracted fetch, in the headline, and not an answer to a
+        follow-up's re-survey (the stream keeps those out of the aggregates, :mod:`nps.kernel.waves`)."""
+        return (
+            self.counted
+            and self.in_headline
+            and self.score in SCORES
+            and self.first_answered_at is not None
+            and not is_resurvey_wave(self.wave_id)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +182,9 @@ def marker_key(kind: Kind, subject_id: str) -> tuple[str, str]:
 
 
 def contact_records(notice: ChurnNotice, answers: Iterable[ContactAnswer]) -> list[ChurnRecord]:
-    """One record per survey the contact answered (counted) at or before ``churned_at``, from the last such
-    answer; surveys in id order. ``ChurnRejected`` when the notice names no contact."""
+    """One record per survey the contact answered (counted in the NPS: :attr:`ContactAnswer.is_counted`,
+    so never a re-survey's answer) at or before ``churned_at``, from the last such answer; surveys in id
+    order. ``ChurnRejected`` when the notice names no contact."""
     if notice.contact_id is None:
         raise ChurnRejected("a contact churn needs a contact_id")
     last: dict[str, ContactAnswer] = {}

@@ -15,8 +15,11 @@ docs/accounts.md; percentages are 0–100 and NPS −100…+100.
 - ``decision_maker_detractor`` — a decision maker is a detractor in the account's latest answered period;
 - ``nps_fell`` — NPS fell significantly from the previous answered period to the latest (two-sided z test
   at 5%, :func:`nps.kernel.statistics.compare`);
-- ``no_answer`` — no answer to the last :data:`SILENT_WAVES` waves: the latest two periods with invites
-  sent had no answer (a survey's cadence sends one wave per period: quarterly → quarter);
+- ``no_answer`` — no answer to the last :data:`SILENT_WAVES` waves (:func:`silent_waves`). A wave is a
+  period with invites sent (a survey's cadence sends one wave per period: quarterly → quarter). Invites
+  count in the period they were sent, answers in the period they were given, so a wave sent near a
+  period's end is often answered in the next one: an answer is the latest wave's sent at or before its
+  period, and a wave is answered when an answer comes in its period or after it, before the next wave's;
 - ``more_detractors`` — detractors outnumber promoters in the latest answered period (NPS < 0).
 
 An account is ``at_risk`` with any of the first three, ``watch`` with only the last, ``healthy`` with
@@ -223,8 +226,7 @@ def assess(
     fell = change is not None and change.significant and (change.difference or 0.0) < 0
     if fell:
         reasons.append(Reason.NPS_FELL)
-    waves = [period for period in periods if period.invites_sent > 0]
-    if len(waves) >= SILENT_WAVES and not any(period.answered for period in waves[-SILENT_WAVES:]):
+    if silent_waves(periods) >= SILENT_WAVES:
         reasons.append(Reason.NO_ANSWER)
     if latest is not None and latest.counts.detractors > latest.counts.promoters:
         reasons.append(Reason.MORE_DETRACTORS)
@@ -252,6 +254,23 @@ def assess(
         readiness=readiness,
         churned=churned,
     )
+
+
+def silent_waves(periods: Sequence[AccountPeriod]) -> int:
+    """How many of the account's latest waves (periods with invites sent; ``periods`` oldest first) got no
+    answer: the waves sent in periods after the latest period with an answer.
+
+    An answer is attributed to the latest wave sent at or before its period: answers count in the period
+    they were given, so the answer to a wave sent on a period's last evening lands in the next period, and
+    that wave is answered. An answer in a wave's own period is that wave's (the periods cannot tell it from
+    a late answer to the wave before). 0 when the latest period has an answer or there are no waves."""
+    silent = 0
+    for period in reversed(periods):
+        if period.answered:
+            break
+        if period.invites_sent > 0:
+            silent += 1
+    return silent
 
 
 def _readiness(

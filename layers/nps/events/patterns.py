@@ -21,16 +21,10 @@ from nps.events.names import (
     RESPONSE_RETRACTED,
     RESPONSE_SCORED,
 )
+from nps.kernel.waves import RESURVEY_WAVE_PREFIX as RESURVEY_WAVE_PREFIX  # re-exported
+from nps.kernel.waves import is_resurvey_wave as is_resurvey_wave  # re-exported
 
-#: Wave ids of re-survey invites sent by a follow-up start with this prefix.
-RESURVEY_WAVE_PREFIX = "fu-"
 FOLLOW_UP_CATEGORIES = ("detractor", "passive", "promoter")
-
-
-def is_resurvey_wave(wave_id: str) -> bool:
-    """A follow-up's re-survey: its answers resolve the follow-up and stay out of the NPS aggregates
-    (the contact already counts once in the period; a second answer would weigh them twice)."""
-    return wave_id.startswith(RESURVEY_WAVE_PREFIX)
 
 
 def scored_pattern(category: str) -> dict[str, Any]:

@@ -5,8 +5,9 @@ here that imports boto3), reporting periods, NPS categories and the answer's lim
 and template rendering, the tables' key schemas, the metric names, DynamoDB stream images
 (:mod:`~nps.kernel.streams`), how figures are formatted (:mod:`~nps.kernel.formatting`), Unicode
 normalisation of typed values (:mod:`~nps.kernel.normalising`), spreadsheet-safe CSV cells
-(:mod:`~nps.kernel.spreadsheets`) and the brand a survey's messages and response pages carry, with its
-colours' legibility (:mod:`~nps.kernel.branding`).
+(:mod:`~nps.kernel.spreadsheets`), which waves' answers the NPS counts (:mod:`~nps.kernel.waves`) and the
+brand a survey's messages and response pages carry, with its colours' legibility
+(:mod:`~nps.kernel.branding`).
 
 May import: the standard library and third-party libraries only — never a capability.
 """

@@ -185,3 +185,30 @@ def test_a_stored_response_out_of_the_headline_reads_as_not_counted() -> None:
     }  # fmt: skip
     assert not answer_from_item(item).is_counted
     assert answer_from_item(item | {"in_headline": {"BOOL": True}}).is_counted
+
+
+def test_a_re_survey_answer_is_not_the_last_category() -> None:
+    # Given a detractor's answer, then the answer to the follow-up's re-survey (a ``fu-`` wave: it resolves
+    # the follow-up, and the NPS aggregates do not count it), both before the churn
+    notice = ChurnNotice("c1", T0 + timedelta(days=30), contact_id="ana")
+    answers = [answer("wave", "a", 3, 1, wave_id="q3"), answer("resurvey", "a", 10, 20, wave_id="fu-wave-1")]
+    # Then the churn is held against the last answer the NPS counts: the detractor's
+    (record,) = contact_records(notice, answers)
+    assert (record.last_category, record.last_score, record.last_answered_at) == (
+        Category.DETRACTOR,
+        3.0,
+        T0 + timedelta(days=1),
+    )
+    # And a contact whose only answer before the churn is a re-survey's churned without a counted answer
+    assert contact_records(notice, answers[1:]) == []
+
+
+def test_a_stored_re_survey_answer_reads_as_not_counted() -> None:
+    from nps.accounts.adapters.churn import answer_from_item
+
+    item = {
+        "invite_id": {"S": "i"}, "survey_id": {"S": "a"}, "score": {"N": "9"}, "counted": {"BOOL": True},
+        "first_answered_at": {"S": "2026-09-01T00:00:00.000Z"}, "wave_id": {"S": "fu-i-1"},
+    }  # fmt: skip
+    assert not answer_from_item(item).is_counted
+    assert answer_from_item(item | {"wave_id": {"S": "2026-q3"}}).is_counted

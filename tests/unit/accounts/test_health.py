@@ -17,6 +17,7 @@ from nps.accounts.health import (
     account_category,
     assess,
     revenue_weighted,
+    silent_waves,
 )
 from nps.kernel.categories import Category
 from nps.kernel.statistics import CategoryCounts
@@ -69,6 +70,90 @@ def test_two_waves_without_an_answer_put_the_account_at_risk() -> None:
     assert health.health is Health.AT_RISK
     # One silent wave is not yet a reason.
     assert assess("a", periods[:2]).reasons == ()
+
+
+def test_waves_answered_in_the_period_after_them_are_not_silent() -> None:
+    # Given quarterly waves read by month, each sent on a quarter's last day and answered the next morning:
+    # the invites count in the month they were sent, the answers in the month they were given
+    periods = [
+        period("2026-06", {}, 2),
+        period("2026-07", {9: 1}, 0),
+        period("2026-08", {}, 0),
+        period("2026-09", {}, 2),
+        period("2026-10", {10: 1}, 0),
+    ]
+    # Then neither wave went unanswered, and the account is healthy
+    assert silent_waves(periods) == 0
+    health = assess("a", periods)
+    assert health.reasons == ()
+    assert health.health is Health.HEALTHY
+    # But with the last answer missing, one wave is silent (not yet a reason), and with neither, two are
+    assert silent_waves(periods[:4]) == 1
+    assert assess("a", periods[:4]).reasons == ()
+    assert assess("a", [p if p.invites_sent else period(p.period) for p in periods]).reasons == (Reason.NO_ANSWER,)
+
+
+def test_an_answer_before_the_last_two_waves_does_not_answer_them() -> None:
+    periods = [
+        period("2026-Q1", {9: 1}, 2),
+        period("2026-Q2", {10: 1}),
+        period("2026-Q3", {}, 2),
+        period("2026-Q4", {}, 2),
+    ]
+    assert assess("a", periods).reasons == (Reason.NO_ANSWER,)
+
+
+@st.composite
+def wave_histories(draw: st.DrawFn) -> tuple[list[AccountPeriod], list[bool]]:
+    """Periods with waves (one per period at most, each answered or not, its answers given in its own
+    period or the next one's), and which waves got an answer, oldest first."""
+    size = draw(st.integers(1, 8))
+    waves = draw(st.lists(st.booleans(), min_size=size, max_size=size))
+    answers: list[dict[int, int]] = [{} for _ in range(size)]
+    invites = [0] * size
+    answered: list[bool] = []
+    for index, wave in enumerate(waves):
+        if not wave:
+            continue
+        invites[index] = draw(st.integers(1, 5))
+        if draw(st.booleans()):
+            # Given the next morning, in the next period (the last period's answers stay in the range).
+            landing = min(size - 1, index + draw(st.integers(0, 1)))
+            for score in draw(st.lists(st.integers(0, 10), min_size=1, max_size=3)):
+                answers[landing][score] = answers[landing].get(score, 0) + 1
+            answered.append(True)
+        else:
+            answered.append(False)
+    return [period(f"p{i}", answers[i], invites[i]) for i in range(size)], answered
+
+
+@given(wave_histories())
+def test_no_answer_is_raised_only_when_the_last_waves_got_no_answer(
+    history: tuple[list[AccountPeriod], list[bool]],
+) -> None:
+    periods, answered = history
+    flagged = Reason.NO_ANSWER in assess("a", periods).reasons
+    # An account that answered one of its last two waves, even in the period after it, is never flagged
+    # (so one whose every wave got an answer never is).
+    if flagged:
+        assert len(answered) >= 2
+        assert not any(answered[-2:])
+
+
+@given(wave_histories())
+def test_answers_given_in_their_waves_period_flag_exactly_two_silent_waves(
+    history: tuple[list[AccountPeriod], list[bool]],
+) -> None:
+    # Given the same waves, each answer moved back to its wave's own period
+    periods, answered = history
+    waves = [p for p in periods if p.invites_sent]
+    same_period = [
+        period(p.period, {10: 1} if p.invites_sent and answered[waves.index(p)] else {}, p.invites_sent)
+        for p in periods
+    ]
+    # Then the account is flagged exactly when its last two waves went unanswered
+    flagged = Reason.NO_ANSWER in assess("a", same_period).reasons
+    assert flagged == (len(answered) >= 2 and not any(answered[-2:]))
 
 
 def test_more_detractors_than_promoters_is_watched() -> None:

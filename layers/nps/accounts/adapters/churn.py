@@ -4,7 +4,7 @@ Reads:
 
 - a contact's invites from the invites table's ``by_contact`` index (contact id → invite ids and their
   surveys, sent in order), then its responses by invite id, 100 per ``BatchGetItem`` (projection: the score,
-  whether it counts, its answer times and its account);
+  whether it counts, its answer times, its account and its wave, since a re-survey's answer is not counted);
 - an account's slices from the aggregates table, one ``Query`` per survey (surveys listed by one ``Scan``
   of the surveys table's ``definition`` items): partition ``<survey>#quarter#account_id=<account>#*`` (the
   aggregates' key of an account slice over every channel, see ``nps.scoring.aggregation.AggregateKey.pk``),
@@ -44,6 +44,7 @@ ALL = "*"
 #: Attributes of a response a churn reads.
 _RESPONSE_ATTRIBUTES = (
     "invite_id", "survey_id", "score", "counted", "in_headline", "first_answered_at", "answered_at", "account_id",
+    "wave_id",
 )  # fmt: skip
 
 
@@ -80,6 +81,7 @@ def answer_from_item(item: Mapping[str, Any]) -> ContactAnswer:
         answered_at=_time(item, "answered_at"),
         account_id=_text(item, "account_id"),
         in_headline=item.get("in_headline", {}).get("BOOL") is not False,
+        wave_id=_text(item, "wave_id") or "",
     )
 
 
