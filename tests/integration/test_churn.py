@@ -11,7 +11,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -372,3 +372,47 @@ def test_the_html_report_has_the_churn_section_with_an_accessible_table(
     assert 'role="img"' in html
     assert "<caption>Churn rate by last NPS category</caption>" in html
     assert "40.0" in html
+
+
+def test_a_churn_counts_in_its_cohort_period_whatever_the_range_s_last_day_or_a_later_changed_score(
+    stack: LocalStack,
+) -> None:
+    from nps.accounts.adapters.churn import DynamoChurnReader
+    from nps.reporting.adapters.reads import DynamoAggregateReader
+    from nps.reporting.churn import churn_report
+    from nps.reporting.ranges import DateRange
+
+    # Given two September detractors, both counted in September (the period of their first answer): eve
+    # answered on 29 September and changed her score on 2 October (inside the edit window), fay answered
+    # on 20 September; both churned in October
+    put(stack, "aggregates", slice_item("a", "month", "2026-09", 0, 0, 2))
+    put(stack, "aggregates", slice_item("a", "quarter", "2026-Q3", 0, 0, 2))
+    answered(
+        stack,
+        "eve-1",
+        "eve",
+        "a",
+        3,
+        datetime(2026, 10, 2, 9, tzinfo=UTC),
+        first_at=datetime(2026, 9, 29, 9, tzinfo=UTC),
+    )
+    answered(stack, "fay-1", "fay", "a", 2, datetime(2026, 9, 20, 9, tzinfo=UTC))
+    assert churned(stack, *({"contact_id": c, "churned_at": "2026-10-20"} for c in ("eve", "fay"))) == []
+
+    def detractors(first: date, last: date, granularity: Granularity) -> tuple[int, int]:
+        report = churn_report(
+            DynamoAggregateReader(stack.tables["aggregates"]),
+            DynamoChurnReader(stack.tables["accounts"]),
+            "a",
+            DateRange(first, last),
+            granularity,
+        )
+        rate = next(r for r in report.figures.total if r.category.value == "detractor")
+        return rate.churned, rate.responses
+
+    # Then September's rate counts both churns against its two responses, whether the range ends with
+    # September, inside it (the month counts whole, as its responses do), or is read by quarter
+    assert detractors(date(2026, 9, 1), date(2026, 9, 30), Granularity.MONTH) == (2, 2)
+    assert detractors(date(2026, 9, 1), date(2026, 9, 15), Granularity.MONTH) == (2, 2)
+    assert detractors(date(2026, 7, 1), date(2026, 9, 30), Granularity.QUARTER) == (2, 2)
+    assert detractors(date(2026, 7, 1), date(2026, 8, 31), Granularity.QUARTER) == (2, 2)

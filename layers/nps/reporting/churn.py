@@ -34,7 +34,7 @@ class BadGranularity(ReportError):
 class ChurnSource(Protocol):
     """Churn records of a survey and the count of churns without an answer (``DynamoChurnReader``)."""
 
-    def records(self, survey_id: str, until: str) -> list[ChurnRecord]: ...
+    def records(self, survey_id: str) -> list[ChurnRecord]: ...
 
     def unmatched(self, first: str, last: str) -> int: ...
 
@@ -65,7 +65,10 @@ def churn_report(
         granularity,
         keys,
         responses,
-        churns.records(survey_id, span.end_timestamp()),
+        # Every record: one is dated by its last answer, which may come after the range although its cohort
+        # is in it (a period counts whole, and a score changed in the edit window can be given in the next
+        # period), and a churn in the range may be held against an answer long before it.
+        churns.records(survey_id),
         first_day=span.first,
         last_day=span.last,
         unmatched=churns.unmatched(span.start_timestamp(), span.end_timestamp()),

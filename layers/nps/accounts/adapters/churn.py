@@ -327,23 +327,23 @@ class DynamoChurnReader:
         self.accounts_table = accounts_table
         self.items_read = 0
 
-    def _query(self, pk: str, condition: str, values: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def _query(
+        self, pk: str, condition: str | None = None, values: dict[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
         paginator = aws.client("dynamodb").get_paginator("query")
         for page in paginator.paginate(
             TableName=self.accounts_table,
-            KeyConditionExpression=f"pk = :pk AND {condition}",
-            ExpressionAttributeValues={":pk": {"S": pk}} | values,
+            KeyConditionExpression="pk = :pk" if condition is None else f"pk = :pk AND {condition}",
+            ExpressionAttributeValues={":pk": {"S": pk}} | (values or {}),
         ):
             self.items_read += len(page.get("Items", []))
             yield from page.get("Items", [])
 
-    def records(self, survey_id: str, until: str) -> list[ChurnRecord]:
-        """The survey's churn records dated (last answer) up to ``until`` (ISO-8601 UTC, inclusive of the
-        whole instant): every record whose cohort or churn can fall in a range ending then."""
-        found = (
-            record_from_item(item)
-            for item in self._query(f"churn#{survey_id}", "sk <= :hi", {":hi": {"S": until + "~"}})
-        )
+    def records(self, survey_id: str) -> list[ChurnRecord]:
+        """Every churn record of the survey. A range's figures need records dated (by their last answer)
+        after it, whose cohort is in it (a period counts whole; a score changed in the edit window is given
+        in the next period), and records dated long before it, whose churn is in it: none can be left out."""
+        found = (record_from_item(item) for item in self._query(f"churn#{survey_id}"))
         return [record for record in found if record is not None]
 
     def unmatched(self, first: str, last: str) -> int:
