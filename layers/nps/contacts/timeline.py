@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from nps.kernel.periods import iso_timestamp, parse_timestamp
+from nps.kernel.waves import is_resurvey_wave
 
 #: Invites a timeline shows at most (newest first); beyond, it says how many more there are.
 MAX_INVITES_SHOWN = 200
@@ -41,6 +42,9 @@ class ScoreChange:
 
 @dataclass(frozen=True, slots=True)
 class ResponseEntry:
+    """An invite's response as the timeline shows it (times ISO-8601 UTC). ``counted``: the NPS counts the
+    answer (a score, not an automated or retracted fetch, not a follow-up's re-survey)."""
+
     score: int | None
     category: str | None
     counted: bool
@@ -170,6 +174,11 @@ def eligibility(
     return tuple(out)
 
 
+def _not_counted(wave_id: str) -> str:
+    """Why an answer is not in the NPS, as a suffix of its timeline line."""
+    return ", a follow-up's re-survey, not counted in the NPS" if is_resurvey_wave(wave_id) else ", not counted"
+
+
 def render_text(timeline: Timeline, clean: Any = str) -> str:
     """The timeline as lines for a terminal; ``clean`` escapes each stored string (ids, comments, reasons)
     for where it goes (the CLI passes :func:`nps.cli.terminal.cell`)."""
@@ -212,7 +221,7 @@ def render_text(timeline: Timeline, clean: Any = str) -> str:
                     f"    answered {response.score} ({c(response.category or '?')})"
                     f" first at {c(response.first_answered_at or '?')}, last at {c(response.answered_at or '?')}"
                     + (", score changed since the first answer" if response.score_changed else "")
-                    + ("" if response.counted else ", not counted")
+                    + ("" if response.counted else _not_counted(invite.wave_id))
                 )
             elif response.automated_score is not None:
                 lines.append(f"    an automated fetch tried {response.automated_score} (not counted)")

@@ -21,6 +21,7 @@ from nps.contacts.erasure import Addresses, InviteState, Journal
 from nps.events.patterns import RESURVEY_WAVE_PREFIX
 from nps.kernel import aws
 from nps.kernel.tables import CONTACTS_BY_ID, INVITES_BY_CONTACT
+from nps.kernel.waves import is_resurvey_wave
 from nps.links.pseudonyms import IdKey
 from nps.sending.suppression import SuppressionReason, address_hash
 
@@ -593,7 +594,9 @@ def response_entry(item: dict[str, Any]) -> ResponseEntry:
     return ResponseEntry(
         score=_n(item, "score"),
         category=_s(item, "category"),
-        counted=item.get("counted", {}).get("BOOL", "score" in item),
+        # The NPS's rule: not an automated or retracted fetch, and not a follow-up's re-survey (nps.kernel.waves).
+        counted=item.get("counted", {}).get("BOOL", "score" in item)
+        and not is_resurvey_wave(_s(item, "wave_id") or ""),
         first_answered_at=_s(item, "first_answered_at"),
         answered_at=_s(item, "answered_at"),
         version=version,
