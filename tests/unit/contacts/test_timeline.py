@@ -51,7 +51,8 @@ def test_a_re_survey_answer_shows_as_not_counted_in_the_nps() -> None:
     # Given a detractor's answer in a wave and the answer to its follow-up's re-survey, both stored as counted
     wave, resurvey = response_entry(stored("2026-q4")), response_entry(stored("fu-abc123"))
     # Then the timeline holds the wave's answer counted and the re-survey's not (the NPS leaves it out)
-    assert wave.counted and not resurvey.counted
+    assert wave.counted
+    assert not resurvey.counted
     invites = tuple(
         InviteEntry(f"inv-{w}", "s", w, "email", "answered", "2026-11-01T09:00:00Z", response=r)
         for w, r in (("2026-q4", wave), ("fu-abc123", resurvey))
