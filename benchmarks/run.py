@@ -13,6 +13,7 @@ import platform
 import sys
 import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from benchmarks import (
@@ -58,6 +59,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--viral-upgrade",
         action="store_true",
         help="also meter the previous release's indexes the upgrade deploy keeps (-c keepRetiringIndexes=true)",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=None, help="where the JSON goes (default: benchmarks/results/latest.json)"
     )
     return parser.parse_args(argv)
 
@@ -450,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     sections["section_seconds"] = {name: round(seconds, 1) for name, seconds in timings.items()}
     elapsed = time.perf_counter() - started
     sections["elapsed_seconds"] = round(elapsed, 1)
-    path = write_results(sections)
+    path = write_results(sections, args.output)
     print()
     spent = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items())
     print(f"results written to {path} ({elapsed:.1f} s: {spent})")
