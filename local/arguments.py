@@ -1,10 +1,12 @@
-"""Argument types for the local tools (``python -m local.server``, ``python -m local.moto_server``)."""
+"""Argument types for the local tools (``python -m local.server``, ``python -m local.moto_server``,
+``python -m local.demo``)."""
 
 from __future__ import annotations
 
 import argparse
 import errno
 import socket
+from datetime import UTC, datetime
 
 
 def positive_int(text: str) -> int:
@@ -49,3 +51,12 @@ def port_taken(number: int, host: str = "127.0.0.1") -> bool:
                 return True
             raise
     return False
+
+
+def utc_time(text: str) -> datetime:
+    """An argparse type for an ISO 8601 time (``2026-12-31T23:50:00Z``; one without an offset is UTC), in UTC."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(UTC)

@@ -4,13 +4,15 @@ churn function over its queue (the demo and the integration tests use both).
 ``emit_churn_events`` puts each detail on the NPS bus (source ``com.example.billing`` by default, never
 ``nps``), 10 per ``PutEvents``; the local rule delivers them to the churn queue. ``run_churn_queue`` hands
 what is waiting to the real handler, 10 messages a batch as the event source would, deletes the messages it
-recorded, and returns the failed message ids (left on the queue, as SQS would redeliver them).
+recorded, and returns the failed message ids (left on the queue, as SQS would redeliver them); given a time,
+the function receives them then.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from local.environment import LocalStack
@@ -45,8 +47,21 @@ def emit_churn_events(
     return ids
 
 
-def run_churn_queue(stack: LocalStack, batch_size: int = 10) -> list[str]:
-    """Run the churn function over every message on its queue; the message ids it reported failed."""
+def run_churn_queue(stack: LocalStack, batch_size: int = 10, now: datetime | None = None) -> list[str]:
+    """Run the churn function over every message on its queue (received at ``now``, default the current
+    UTC time); the message ids it reported failed."""
+    from functions.churn import handler
+
+    saved = handler.clock
+    if now is not None:
+        handler.clock = lambda: now
+    try:
+        return _run_churn_queue(stack, batch_size)
+    finally:
+        handler.clock = saved
+
+
+def _run_churn_queue(stack: LocalStack, batch_size: int) -> list[str]:
     from functions.churn import handler
 
     sqs = aws.client("sqs")

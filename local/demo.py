@@ -14,6 +14,7 @@ stored responses) and writes the HTML report.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import os
@@ -21,11 +22,13 @@ import random
 import sys
 import warnings
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
+from local.arguments import utc_time
 from local.demo_follow_ups import run_loop
 from local.demo_reasons import REASONS, answers_for, comment_for
 from local.demo_sending import DEMO_SURVEY, SentLink, run_sending
@@ -108,6 +111,19 @@ def at(moment: datetime) -> None:
     respond.service().clock = lambda: moment
 
 
+@contextlib.contextmanager
+def respond_clock() -> Iterator[None]:
+    """Give the respond function's clock back as it was (what :func:`at` set inside is undone)."""
+    from functions.respond import handler as respond
+
+    service = respond.service()
+    saved = service.clock
+    try:
+        yield
+    finally:
+        service.clock = saved
+
+
 def scan(path: str, delivered_at: datetime) -> None:
     """A mail scanner at delivery: every score link and the hidden preview link, then each page's script."""
     at(delivered_at + timedelta(seconds=3))
@@ -133,38 +149,38 @@ def run_campaign(
     outcomes: Counter[str] = Counter()
     delivered_at = now or datetime.now(UTC)
     opened_at = delivered_at + OPENED_AFTER
-    for index, link in enumerate(links):
-        plan, locale = link.plan, link.locale
-        path = urlsplit(link.score_page).path
-        expired = index % 40 == 7  # a few people open the link after the survey closed
-        if expired:  # the same invite's link as it would be after its expiry
-            path = f"/r/{sign(stack.keyring, Purpose.RESPOND, link.invite_id, int(opened_at.timestamp()) - 60)}"
-        if link.channel == "email" and not expired and rng.random() < SCANNED_SHARE:
-            scan(path, delivered_at)
-            outcomes["scanned by mail security"] += 1
-        at(opened_at + timedelta(seconds=index))
-        person = Browser(locale)
-        if index % 40 == 13:  # a link mangled by a mail client or a curious person
-            outcomes[f"tampered link → {person.tap(path[:-3] + 'AAA', 9)}"] += 1
-            continue
-        if rng.random() >= RESPONSE_RATE:
-            continue
-        score = rng.choices(range(11), weights=SCORE_WEIGHTS[plan])[0]
-        status = person.tap(path, score)
-        outcomes[f"{'expired link' if expired else 'tap'} → {status}"] += 1
-        if status != 200:
-            continue
-        if index % 50 == 3:
-            outcomes[f"out-of-range score → {person.tap(path, 11)}"] += 1
-        if rng.random() < CHANGED_MIND:
-            score = min(10, max(0, score + rng.choice((-3, -2, 2, 3))))
-            outcomes[f"changed score → {person.tap(path, score)}"] += 1
-        if rng.random() < FOLLOW_UP_RATE:
-            answers = answers_for(score, rng)
-            text = comment_for(score, rng, locale) if rng.random() < COMMENT_SHARE or not answers else ""
-            what = "comment and answers" if text and answers else "comment" if text else "answers only"
-            outcomes[f"{what} → {person.comment(path, text, score, answers)}"] += 1
-    at(datetime.now(UTC))
+    with respond_clock():
+        for index, link in enumerate(links):
+            plan, locale = link.plan, link.locale
+            path = urlsplit(link.score_page).path
+            expired = index % 40 == 7  # a few people open the link after the survey closed
+            if expired:  # the same invite's link as it would be after its expiry
+                path = f"/r/{sign(stack.keyring, Purpose.RESPOND, link.invite_id, int(opened_at.timestamp()) - 60)}"
+            if link.channel == "email" and not expired and rng.random() < SCANNED_SHARE:
+                scan(path, delivered_at)
+                outcomes["scanned by mail security"] += 1
+            at(opened_at + timedelta(seconds=index))
+            person = Browser(locale)
+            if index % 40 == 13:  # a link mangled by a mail client or a curious person
+                outcomes[f"tampered link → {person.tap(path[:-3] + 'AAA', 9)}"] += 1
+                continue
+            if rng.random() >= RESPONSE_RATE:
+                continue
+            score = rng.choices(range(11), weights=SCORE_WEIGHTS[plan])[0]
+            status = person.tap(path, score)
+            outcomes[f"{'expired link' if expired else 'tap'} → {status}"] += 1
+            if status != 200:
+                continue
+            if index % 50 == 3:
+                outcomes[f"out-of-range score → {person.tap(path, 11)}"] += 1
+            if rng.random() < CHANGED_MIND:
+                score = min(10, max(0, score + rng.choice((-3, -2, 2, 3))))
+                outcomes[f"changed score → {person.tap(path, score)}"] += 1
+            if rng.random() < FOLLOW_UP_RATE:
+                answers = answers_for(score, rng)
+                text = comment_for(score, rng, locale) if rng.random() < COMMENT_SHARE or not answers else ""
+                what = "comment and answers" if text and answers else "comment" if text else "answers only"
+                outcomes[f"{what} → {person.comment(path, text, score, answers)}"] += 1
     return outcomes
 
 
@@ -261,14 +277,20 @@ def check_aggregates(stack: LocalStack, survey_id: str = SURVEY_ID) -> tuple[lis
 
 def _resurvey_tap(path: str, score: int, moment: datetime) -> int:
     """A re-surveyed contact taps a score in the new invite at ``moment``."""
-    at(moment)
-    try:
+    with respond_clock():
+        at(moment)
         return Browser("en-US").tap(path, score)
-    finally:
-        at(datetime.now(UTC))
 
 
-def main() -> int:
+def main(now: datetime | None = None) -> int:
+    """Run the whole demo; its exit status (1 when a figure differs from its recount).
+
+    ``now`` is the UTC time the demo starts at (default: the current time). Every part takes its clock
+    from it rather than from the machine's, as one run started at that time would: the wave is sent
+    at ``now``, the campaign answers from :data:`OPENED_AFTER` later (after about 23:00 UTC on the next
+    day, possibly in the next month, quarter or year), the web prompt is answered at ``now``, and the
+    follow-ups, the history, the reports and the contact's erasure all count from ``now``."""
+    start = now or datetime.now(UTC)
     prepare_process_environment()
     _quiet_functions()
     from moto import mock_aws
@@ -282,18 +304,18 @@ def main() -> int:
         stack = create_stack("nps-demo")
         print(f"NPS platform demo — survey {SURVEY_ID!r}, {CONTACTS} contacts on moto\n")
         print("Sending: survey definition, contacts CSV, one scheduled wave through SES and SNS")
-        sending = run_sending(stack, CONTACTS, rng, EMAILS_FOLDER, DEMO_DEFINITION, accounts=True)
+        sending = run_sending(stack, CONTACTS, rng, EMAILS_FOLDER, DEMO_DEFINITION, accounts=True, now=start)
         print()
         # The functions' JSON logs and metrics go to stdout in Lambda; here they would bury the report.
         with contextlib.redirect_stdout(io.StringIO()):
-            outcomes = run_campaign(stack, rng, sending.links)
+            outcomes = run_campaign(stack, rng, sending.links, start)
         print("Link taps through the respond function (outcome → HTTP status):")
         for label, count in sorted(outcomes.items()):
             print(f"  {label:<28} {count:>5}")
         from local.demo_web import run_web
 
         with contextlib.redirect_stdout(io.StringIO()):
-            web_outcomes = run_web(stack, rng, DEMO_DEFINITION, PLANS, SCORE_WEIGHTS, comment_for)
+            web_outcomes = run_web(stack, rng, DEMO_DEFINITION, PLANS, SCORE_WEIGHTS, comment_for, start)
         print("In-app prompt through the web function (outcome → HTTP status):")
         for label, count in sorted(web_outcomes.items()):
             print(f"  {label:<28} {count:>5}")
@@ -314,7 +336,7 @@ def main() -> int:
         )
         print(f"Invites whose automated clicks were held back (never counted): {automated}")
         with contextlib.redirect_stdout(io.StringIO()):
-            loop = run_loop(stack, rng, detractors_now, _resurvey_tap, lambda: score_stream(stack))
+            loop = run_loop(stack, rng, detractors_now, _resurvey_tap, lambda: score_stream(stack), start)
         print("\nClosing the loop (follow-up workflows):")
         for line in loop.lines:
             print(f"  {line}")
@@ -330,11 +352,25 @@ def main() -> int:
         from local import demo_contacts, demo_reporting
         from nps.cli.main import main as nps
 
-        status = demo_reporting.run(stack, SURVEY_ID, rng)
+        status = demo_reporting.run(stack, SURVEY_ID, rng, start)
         if status:
             return status
-        return demo_contacts.run(stack, SURVEY_ID, nps, ["--local", "--prefix", stack.prefix], score_stream)
+        common = ["--local", "--prefix", stack.prefix]
+        return demo_contacts.run(stack, SURVEY_ID, nps, common, score_stream, start)
+
+
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """``python -m local.demo [--at TIME]``."""
+    parser = argparse.ArgumentParser(prog="python -m local.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--at",
+        type=utc_time,
+        default=None,
+        metavar="TIME",
+        help="start the demo at this UTC time (ISO 8601, e.g. 2026-12-31T23:50:00Z) instead of the current one",
+    )
+    return parser.parse_args(argv)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(parse_arguments().at))

@@ -108,12 +108,15 @@ def holding(stack: LocalStack, contact_id: str) -> list[str]:
     return found
 
 
-def erase(contact_id: str) -> dict[str, Any]:
-    """Erase through the erase_contact function (its respond fence is real seconds in AWS; no tap races here)."""
+def erase(contact_id: str, now: datetime | None = None) -> dict[str, Any]:
+    """Erase through the erase_contact function (its respond fence is real seconds in AWS; no tap races here),
+    at ``now`` (default: the current UTC time)."""
     from functions.erase_contact import handler
 
     handler.service.cache_clear()
     handler.service().sleep = lambda seconds: None
+    if now is not None:
+        handler.service().clock = lambda: now
     event = http_event("POST", f"/contacts/{contact_id}/erasure")
     event["pathParameters"] = {"contact_id": contact_id}
     with contextlib.redirect_stdout(io.StringIO()):
@@ -133,7 +136,8 @@ def run(
     score_stream: Callable[[LocalStack], tuple[int, int]],
     now: datetime | None = None,
 ) -> int:
-    """Show, erase and check one contact; 0 when every store and the aggregates agree, else 1."""
+    """Show, erase (at ``now``, default the current UTC time) and check one contact; 0 when every store and
+    the aggregates agree, else 1."""
     picked = pick_contact(stack, survey_id)
     if picked is None:
         print("\nNo contact answered by email: nothing to erase.")
@@ -149,7 +153,7 @@ def run(
         mismatches.append(f"before: aggregates {before} ≠ recount {recount(stack, survey_id, quarter)}")
     # What the contact's answers add to the slice: a re-survey's answer, or one outside the NPS, adds nothing.
     own = sum(recount(stack, survey_id, quarter, contact_id).values())
-    erased = erase(contact_id)
+    erased = erase(contact_id, now)
     with contextlib.redirect_stdout(io.StringIO()):
         score_stream(stack)
     print(f"\nErased contact {contact_id} (POST /contacts/{contact_id}/erasure):")

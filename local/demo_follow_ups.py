@@ -42,15 +42,23 @@ class LoopSummary:
     mismatches: list[str] = field(default_factory=list)
 
 
-def run_loop(stack: LocalStack, rng: random.Random, detractors: int, tap: Any, score_stream: Any) -> LoopSummary:
-    """Run every follow-up of the campaign on a simulated clock. ``tap(path, score, at)`` answers a link
-    through the respond function; ``score_stream()`` runs the responses stream through the score function."""
+def run_loop(
+    stack: LocalStack,
+    rng: random.Random,
+    detractors: int,
+    tap: Any,
+    score_stream: Any,
+    now: datetime | None = None,
+) -> LoopSummary:
+    """Run every follow-up of the campaign on a simulated clock starting at ``now`` (default: the current
+    UTC time). ``tap(path, score, at)`` answers a link through the respond function; ``score_stream()``
+    runs the responses stream through the score function."""
     from nps.follow_ups.wiring import follow_up_service
 
     summary = LoopSummary()
     emails_before = len(captured_emails())
     alerts_inbox = _subscribe(stack, stack.alerts_topic_arn)
-    clock = Clock(datetime.now(UTC))
+    clock = Clock(now or datetime.now(UTC))
     with handlers(clock), follow_up_workflows(stack, clock) as workflows:
         follow_up_service().clock = clock
         started = workflows.start_all()

@@ -98,15 +98,16 @@ def referrals(
     responses = _responses(stack, survey_id)
     clicked: set[str] = set()
     joined: set[str] = set()
-    for invite_id, token in sorted(asks.items()):
-        if rng.random() >= CLICK_SHARE:
-            continue
-        if referral_links.click(token)["statusCode"] == 303:
-            clicked.add(invite_id)
-        if rng.random() < JOIN_SHARE:
-            contact_id = responses[invite_id]["contact_id"]["S"]
-            referral_links.emit_join(stack, contact_id, joined_at, referral_id=f"join-{invite_id}")
-            joined.add(invite_id)
+    with referral_links.clicks_at(joined_at):  # the promoters click then too
+        for invite_id, token in sorted(asks.items()):
+            if rng.random() >= CLICK_SHARE:
+                continue
+            if referral_links.click(token)["statusCode"] == 303:
+                clicked.add(invite_id)
+            if rng.random() < JOIN_SHARE:
+                contact_id = responses[invite_id]["contact_id"]["S"]
+                referral_links.emit_join(stack, contact_id, joined_at, referral_id=f"join-{invite_id}")
+                joined.add(invite_id)
     if joined:  # the referral program sends one join twice
         repeated = sorted(joined)[0]
         referral_links.emit_join(stack, responses[repeated]["contact_id"]["S"], joined_at, f"join-{repeated}")
@@ -131,10 +132,18 @@ def referrals(
     return mismatches
 
 
-def churn(stack: LocalStack, survey_id: str, rng: random.Random, first: date, churned_at: datetime) -> list[str]:
-    """Customers churn at ``churned_at`` (more detractors than promoters); the churn table is checked against a
-    recount of each churned contact's last counted answer before the churn (by the time of its latest
-    score). Returns the mismatches."""
+def churn(
+    stack: LocalStack,
+    survey_id: str,
+    rng: random.Random,
+    first: date,
+    churned_at: datetime,
+    received_at: datetime | None = None,
+) -> list[str]:
+    """Customers churn at ``churned_at`` (more detractors than promoters), reported to the churn function at
+    ``received_at`` (default: the current UTC time); the churn table is checked against a recount of each
+    churned contact's last counted answer before the churn (by the time of its latest score). Returns the
+    mismatches."""
     # The history's answers were written without invites (local.reporting_data): only the campaign's
     # contacts have invites a churn can find them by.
     sent = {item["invite_id"]["S"] for item in _scan(stack.tables["invites"]) if "sent_at" in item}
@@ -160,7 +169,7 @@ def churn(stack: LocalStack, survey_id: str, rng: random.Random, first: date, ch
     if accounts:
         details.append({"schema_version": "1.0", "account_id": accounts[0], "churned_at": churned_at.isoformat()})
     emit_churn_events(stack, details)
-    refused = run_churn_queue(stack)
+    refused = run_churn_queue(stack, now=received_at)
     last = churned_at.date()
     report = churn_report(
         DynamoAggregateReader(stack.tables["aggregates"]),
@@ -208,7 +217,7 @@ def run(
     print("\nBilling reports churned customers a day later (one twice, one never surveyed):\n")
     churned_at = now + timedelta(hours=23)  # after the campaign's answers, within a day
     with contextlib.redirect_stdout(io.StringIO()):
-        mismatches += churn(stack, survey_id, rng, first, churned_at)
+        mismatches += churn(stack, survey_id, rng, first, churned_at, now)
     until = ["--from", window[1], "--to", churned_at.date().isoformat()]
     status = nps([*common, "churn", survey_id, *until, "--granularity", "quarter"], in_process=True)
     if status:

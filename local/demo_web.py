@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from local.environment import LocalStack
@@ -56,20 +56,28 @@ def run_web(
     plans: tuple[str, ...],
     score_weights: dict[str, list[int]],
     comment_for: Any,
+    now: datetime | None = None,
 ) -> Counter[str]:
     """Page views of identified people through the web function; returns outcome counts.
 
-    ``comment_for(score, rng, locale)`` writes the comment of a person who leaves one."""
+    ``comment_for(score, rng, locale)`` writes the comment of a person who leaves one. The web function's
+    clock starts at ``now`` (default: the current UTC time) and moves a second a visitor, so the prompt
+    is shown and answered then (in ``now``'s period, the web wave's)."""
+    from functions.web import handler as web
     from nps.channels.site_tokens import mint
 
     enable_web(stack, definition)
+    start = now or datetime.now(UTC)
+    clock = [start]
+    web.service().clock = lambda: clock[0]
     survey_id = definition["survey_id"]
     secret = stack.site_secret(survey_id)
-    expires = int(time.time()) + 3600
+    expires = int(start.timestamp()) + 3600
     visitors = [(f"site-user-{i:03d}", plans[i % len(plans)]) for i in range(SITE_USERS)]
     visitors += [(f"contact-{i:05d}", plans[i % len(plans)]) for i in range(1, 3 * EMAILED_VISITORS, 3)]
     outcomes: Counter[str] = Counter()
-    for contact_id, plan in visitors:
+    for index, (contact_id, plan) in enumerate(visitors):
+        clock[0] = start + timedelta(seconds=index)
         locale = rng.choice(("en", "en", "es", "de"))
         token = mint(secret, survey_id, contact_id, expires, locale=locale, attributes={"plan": plan, "region": "emea"})
         status, reply = _call(survey_id, "eligibility", {"contact_token": token, "url": f"{ORIGIN}/app/home"})
@@ -89,4 +97,5 @@ def run_web(
         if rng.random() < COMMENT_RATE:
             body = {"ask_token": ask, "comment": comment_for(score, rng, locale), "score": score}
             outcomes[f"comment → {_call(survey_id, 'comments', body)[0]}"] += 1
+    web.service.cache_clear()  # a later caller's service reads the current time again
     return outcomes

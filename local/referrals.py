@@ -1,15 +1,18 @@
 """Referral clicks and joins through the real handlers, for the demo and tests (moto).
 
 :func:`redirect_link` signs a promoter's referral or review link as the follow-up email does;
-:func:`click` follows it as a person's browser does (the landing page, then its POST); :func:`emit_join`
-puts a ``Referral Joined`` event on the bus as the team's referral program would; :func:`drain_joins` hands
-the joins queue's messages to the ``referral_joins`` function, as the SQS event source does.
+:func:`click` follows it as a person's browser does (the landing page, then its POST), at the time
+:func:`clicks_at` sets if any; :func:`emit_join` puts a ``Referral Joined`` event on the bus as the team's
+referral program would; :func:`drain_joins` hands the joins queue's messages to the ``referral_joins``
+function, as the SQS event source does.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +48,19 @@ def request(method: str, token: str, headers: dict[str, str] | None = None) -> d
         http_event(method, f"/g/{token}", headers=headers if headers is not None else BROWSER), LambdaContext()
     )
     return result
+
+
+@contextmanager
+def clicks_at(moment: datetime) -> Iterator[None]:
+    """The referral function reads ``moment`` as the time (the links' expiry and the clicks' months are
+    checked against it), then its clock as it was."""
+    service = referral.service()
+    saved = service.clock
+    service.clock = lambda: moment
+    try:
+        yield
+    finally:
+        service.clock = saved
 
 
 def click(token: str, headers: dict[str, str] | None = None) -> dict[str, Any]:

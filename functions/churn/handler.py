@@ -13,6 +13,7 @@ carry the rule broken, the message id and the outcome, never the detail (a malfo
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -32,6 +33,15 @@ from nps.kernel.config import required_environment
 logger = Logger(service="churn")
 metrics = Metrics(namespace="NPS", service="churn")
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def current_time() -> datetime:
+    return datetime.now(UTC)
+
+
+#: The time a churn is received at (a churn dated over a day after it is refused); the local stack plays
+#: its own clock here.
+clock: Callable[[], datetime] = current_time
 
 
 @lru_cache(maxsize=1)
@@ -86,7 +96,7 @@ def notice_of(body: str) -> ChurnNotice:
 def record_handler(record: SQSRecord) -> str:
     try:
         notice = notice_of(record.body)
-        outcomes = record_churn(notice, store(), datetime.now(UTC))
+        outcomes = record_churn(notice, store(), clock())
     except (ChurnRejected, UnknownAccount) as error:
         logger.warning("churn refused", extra={"message_id": record.message_id, "reason": str(error)})
         metrics.add_metric(name="ChurnRefused", unit=MetricUnit.Count, value=1)

@@ -6,7 +6,9 @@ on the next UTC day (on a month's or quarter's last day, in the next month or qu
 demo's own path with the clock pinned (``run_sending(now=...)``, ``run_campaign(now=...)``, the history
 and the report window of ``local.demo_reporting``) on a small campaign, then the demo's own checks: the
 quarterly aggregates against a recount, the report window against the answers played, the driver,
-account and referral reports against their recounts. The whole demo takes over a minute, too long to run per clock.
+account and referral reports against their recounts. The whole demo (``main(now)``: its web prompt,
+follow-ups, reports, referrals, churn, digest and the contact's erasure too) runs once, small, on a year's
+last evening; at full size it takes over a minute, too long to run per clock.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextlib
 import io
 import os
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -166,3 +169,54 @@ def test_the_demos_checks_hold_at_the_clock_it_starts_at(campaign: Campaign) -> 
     _add_resurvey_answer(stack, now + timedelta(days=20))
     # Then the report window still ends on the campaign's last answer, not in a later month
     assert demo_reporting.report_window(stack, demo.SURVEY_ID, now) == (first, last)
+
+
+@dataclass
+class DemoRun:
+    now: datetime
+    status: int
+    stdout: str
+
+
+#: The whole demo is run at the hardest of the clocks only (it costs about as much as the four cases above).
+WHOLE_DEMO_CLOCK = CLOCKS["quarter-and-year-end-evening"]
+
+
+@pytest.fixture
+def demo_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DemoRun]:
+    """The whole demo (``main``) started at :data:`WHOLE_DEMO_CLOCK`, on a small campaign and history."""
+    from local import demo_web
+
+    saved = dict(os.environ)
+    monkeypatch.setattr(demo, "CONTACTS", CONTACTS)
+    monkeypatch.setattr(demo, "EMAILS_FOLDER", tmp_path / "emails")
+    monkeypatch.setattr(demo_reporting, "HISTORY_INVITES_PER_DAY", 3)
+    monkeypatch.setattr(demo_web, "SITE_USERS", 6)
+    monkeypatch.chdir(tmp_path)  # the demo writes demo-output/ where it runs
+    _clear_function_state()
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            status = demo.main(WHOLE_DEMO_CLOCK)
+        yield DemoRun(WHOLE_DEMO_CLOCK, status, out.getvalue())
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        _clear_function_state()
+
+
+def test_the_whole_demo_runs_on_the_clock_it_is_started_at(demo_run: DemoRun) -> None:
+    # Given the whole demo started on a year's last evening (UTC): the web prompt, the follow-ups, the
+    # reports, the referrals, the churn, the digest and the contact's erasure on the demo's clock too
+    text = demo_run.stdout
+    # Then every check of the demo passed
+    assert demo_run.status == 0, text[-3000:]
+    assert "MISMATCH" not in text
+    # And the web prompt answered that evening (2026-Q4), the campaign an hour later (2027-Q1), not at the
+    # machine's time
+    assert "Check: the aggregates for 2026-Q4 and 2027-Q1 (" in text
+    # And the report runs from the first history month to the campaign's day in the next year
+    assert "(onboarding-q4), 2026-09-01 – 2027-01-01" in text
+    assert "Check: asks, clicks and joins, and churn by last category, equal a direct recount" in text
+    # And the erased contact's answer is checked in the quarter it was given in
+    assert re.search(r"Check: no table or import report holds contact-\d+ any more, and the 2027-Q1 email", text)
