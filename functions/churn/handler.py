@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -35,13 +35,9 @@ metrics = Metrics(namespace="NPS", service="churn")
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def current_time() -> datetime:
-    return datetime.now(UTC)
-
-
 #: The time a churn is received at (a churn dated over a day after it is refused); the local stack plays
 #: its own clock here.
-clock: Callable[[], datetime] = current_time
+clock: Callable[[], datetime] = partial(datetime.now, UTC)
 
 
 @lru_cache(maxsize=1)
