@@ -16,19 +16,21 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache, partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.accounts.adapters.churn import DynamoChurnStore
 from nps.accounts.churn import ChurnNotice, ChurnRejected, UnknownAccount, record_churn
 from nps.events.consumed import DetailRefused, parse_customer_churned
 from nps.events.names import CUSTOMER_CHURNED, EVENT_SOURCE
 from nps.kernel.config import required_environment
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service="churn")
 metrics = Metrics(namespace="NPS", service="churn")

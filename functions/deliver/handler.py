@@ -10,13 +10,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.events.publisher import EventPublisher
 from nps.kernel.aws import send_budget_seconds
@@ -29,6 +27,10 @@ from nps.sending.adapters.suppressions import DynamoSuppressionRepository
 from nps.sending.adapters.surveys import DynamoSurveyRepository
 from nps.sending.delivery import DeliveryService, DeliverySettings, Outcome, RateLimiter, Responses, SendMessage
 from nps.sending.settings import sending_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service="deliver")
 metrics = Metrics(namespace="NPS", service="deliver")

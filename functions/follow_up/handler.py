@@ -9,14 +9,16 @@ input in the follow-up DLQ and fails (alarmed).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.follow_ups.steps import InvalidFollowUpEvent
 from nps.follow_ups.wiring import follow_up_service
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service="follow-up")
 metrics = Metrics(namespace="NPS", service="follow-up")

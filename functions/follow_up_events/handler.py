@@ -9,18 +9,20 @@ the last attempt.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.follow_ups.steps import InvalidFollowUpEvent
 from nps.follow_ups.wiring import follow_up_service
 from nps.kernel import aws
 from nps.sending.settings import sending_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service="follow-up-events")
 metrics = Metrics(namespace="NPS", service="follow-up-events")

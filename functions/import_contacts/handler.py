@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.kernel import aws
 from nps.sending.adapters.contacts import DynamoContactRepository
 from nps.sending.settings import sending_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service="import_contacts")
 metrics = Metrics(namespace="NPS", service="import_contacts")

@@ -16,11 +16,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.kernel.periods import parse_timestamp
 from nps.links.adapters.keyring import load_id_key
@@ -32,6 +31,9 @@ from nps.sending.adapters.surveys import DynamoSurveyRepository
 from nps.sending.adapters.waves import DynamoWaveProgress
 from nps.sending.settings import sending_settings
 from nps.sending.waves import Budget, Pacing, WavePlanner, WaveReport
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 #: Seconds left before the timeout below which an invocation starts no new page of a wave.
 RESERVE_SECONDS = 60.0

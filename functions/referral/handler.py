@@ -21,10 +21,9 @@ import hashlib
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from markupsafe import Markup
 
 from nps.accounts.adapters.referrals import DynamoReferralLedger
@@ -40,6 +39,9 @@ from nps.kernel.request_bodies import lower_headers
 from nps.links.adapters.keyring import load_keyring
 from nps.referrals.adapters.answers import DynamoAnswers, DynamoDefinitions
 from nps.referrals.redirect import LinkExpired, LinkInvalid, RedirectService, TargetNotFound
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service="referral")
 

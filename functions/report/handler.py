@@ -41,6 +41,7 @@ from nps.reporting.ranges import DateRange, RangeError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
     from nps.accounts.adapters.profiles import DynamoAccountProfiles
 
@@ -386,7 +387,6 @@ def validating_resolver() -> "APIGatewayHttpResolver":
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
     from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
     from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
     from nps.reporting import models
 

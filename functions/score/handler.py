@@ -12,14 +12,12 @@ import json
 import time
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.events.publisher import Event, EventPublisher
 from nps.kernel.config import settings
@@ -27,6 +25,10 @@ from nps.kernel.metrics import CATEGORY_DIMENSION, RESPONSES_BY_CATEGORY, SURVEY
 from nps.scoring.adapters.aggregates import DynamoAggregateStore
 from nps.scoring.aggregation import Transition, category_deltas
 from nps.scoring.stream import ParsedRecord, ScoringService, parse_stream_record
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service="score")
 metrics = Metrics(namespace="NPS", service="score")

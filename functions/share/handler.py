@@ -35,7 +35,6 @@ from urllib.parse import parse_qs, quote
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from markupsafe import Markup
 
 from nps.channels.adapters.share import ShareContacts, ShareInvites, ShareSurveys
@@ -72,6 +71,7 @@ from nps.responding.adapters.responses import DynamoResponseRepository, RecordOu
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from nps.responding.adapters.taxonomy import DynamoThemeTagger
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.events.publisher import EventPublisher
 from nps.links.adapters.keyring import load_id_key
@@ -14,6 +13,9 @@ from nps.sending.adapters.invites import DynamoInviteLifecycle
 from nps.sending.adapters.suppressions import DynamoSuppressionRepository
 from nps.sending.settings import sending_settings
 from nps.sending.unsubscribing import FeedbackService, parse_ses_notification
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service="suppress")
 

@@ -11,18 +11,20 @@ anything else that does is skipped here too.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.events.publisher import EventPublisher
 from nps.kernel.config import settings
 from nps.kernel.streams import plain_image
 from nps.sending.unsubscribing import opt_out_event
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service="suppression-events")
 metrics = Metrics(namespace="NPS", service="suppression-events")

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.kernel.metrics import INVITES_UNKNOWN_OUTSTANDING, STUCK_INVITES_FOUND, STUCK_INVITES_MARKED_UNKNOWN
 from nps.sending.adapters.invites import DynamoInviteLifecycle
 from nps.sending.settings import sending_settings
 from nps.sending.unknown_invites import UnknownInvites
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service="sweep_invites")
 metrics = Metrics(namespace="NPS", service="sweep_invites")

@@ -25,7 +25,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.kernel import replies
 from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
@@ -43,6 +42,7 @@ from nps.sending.unsubscribing import UnsubscribeLinkInvalid, UnsubscribeService
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 MAX_BODY_BYTES = 4096
 

@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from nps.channels.adapters.store import WebStore
 from nps.channels.eligibility import Reason, WebSurvey
@@ -59,6 +58,7 @@ from nps.responding.adapters.taxonomy import DynamoThemeTagger
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 MAX_BODY_BYTES = 32 * 1024
 ACTIONS = ("eligibility", "responses", "comments", "dismissals")

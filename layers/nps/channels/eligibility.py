@@ -35,13 +35,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from nps.accounts.membership import Membership
 from nps.kernel.normalising import nfc
 from nps.kernel.periods import Granularity, parse_timestamp, period_key
 from nps.reasons.questions import FollowUpQuestions, stored_questions
+
+if TYPE_CHECKING:
+    from nps.accounts.membership import Membership
 
 #: The web wave of a period is ``web-<period>``: one answer per contact per period of the survey's cadence.
 WEB_WAVE_PREFIX = "web-"

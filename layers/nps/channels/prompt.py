@@ -10,11 +10,13 @@ prompt's locale, so the widget shows them after the score without another reques
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nps.channels.eligibility import WebSurvey
 from nps.kernel.locales import catalog, resolve_locale, text_direction
-from nps.reasons.questions import FollowUpQuestions
+
+if TYPE_CHECKING:
+    from nps.channels.eligibility import WebSurvey
+    from nps.reasons.questions import FollowUpQuestions
 
 _LABELS = {
     "low": "web_low",

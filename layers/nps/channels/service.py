@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from nps.channels.adapters.store import CounterUnavailable, ShowOutcome, ShowRequest, WebStore
 from nps.channels.clients import rate_limit_client
@@ -22,15 +22,17 @@ from nps.channels.web_ids import web_invite_id as web_invite_id
 from nps.channels.web_ids import web_state_id as web_state_id
 from nps.kernel.categories import Category, categorize
 from nps.kernel.periods import iso_timestamp
-from nps.links.pseudonyms import IdKey
 from nps.links.tokens import Keyring, Purpose, TokenStatus, sign, verify
 from nps.reasons.answers import FollowUpAnswers, InvalidAnswer, parse_answers
-from nps.responding.adapters.invites import Invite
 from nps.responding.adapters.responses import CommentLimitReached, NotAnswered, RecordedScore, RecordOutcome
 from nps.responding.service import BadComment as CommentRefused
 from nps.responding.service import EmptyComment as CommentEmpty
 from nps.responding.service import ThemeTagger, clean_comment
 from nps.sending.suppression import lookup_hashes
+
+if TYPE_CHECKING:
+    from nps.links.pseudonyms import IdKey
+    from nps.responding.adapters.invites import Invite
 
 #: How long an ask token (the prompt's answer, comment and dismissal) stays valid.
 ASK_TOKEN_SECONDS = 2 * 3600

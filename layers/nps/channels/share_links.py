@@ -49,9 +49,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from nps.accounts.membership import Membership
 from nps.channels.eligibility import WebSurvey
 from nps.channels.web_ids import web_invite_id, web_state_id
 from nps.kernel.branding import DEFAULT_BRAND_COLOUR, PageBrand
@@ -59,14 +58,17 @@ from nps.kernel.categories import Category, ScoreOutOfRange, categorize, parse_s
 from nps.kernel.locales import offered_locale
 from nps.kernel.normalising import segment_values
 from nps.kernel.periods import iso_timestamp, parse_timestamp
-from nps.links.pseudonyms import IdKey
 from nps.reasons.answers import FollowUpAnswers, InvalidAnswer, parse_answers
-from nps.reasons.questions import FollowUpQuestions
 from nps.responding.adapters.invites import Invite
 from nps.responding.adapters.responses import CommentLimitReached, RecordedScore, RecordOutcome, StoredResponse
 from nps.responding.service import BadComment as CommentRefused
 from nps.responding.service import EmptyComment as CommentEmpty
 from nps.responding.service import ThemeTagger, clean_comment
+
+if TYPE_CHECKING:
+    from nps.accounts.membership import Membership
+    from nps.links.pseudonyms import IdKey
+    from nps.reasons.questions import FollowUpQuestions
 
 #: Browser ids and page ids: 16 to 64 URL-safe characters (the page's script makes 22: 128 random bits).
 BROWSER_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")

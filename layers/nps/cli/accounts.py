@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nps.accounts.adapters.profiles import DynamoAccountProfiles
 from nps.cli.common import EXIT_OK, CliError, file_path, output_file
 from nps.cli.reports import _served, _span, _survey_and_range, check_range
-from nps.cli.target import Target
 from nps.kernel.periods import Granularity
 from nps.reporting.accounts import accounts_report
 from nps.reporting.adapters.reads import DynamoAggregateReader
 from nps.reporting.export import write_accounts_csv
 from nps.reporting.text import format_accounts
+
+if TYPE_CHECKING:
+    from nps.cli.target import Target
 
 #: Accounts printed by default (the CSV has them all).
 DEFAULT_LIMIT = 50

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nps.accounts.adapters.churn import DynamoChurnReader
 from nps.cli.common import EXIT_OK, CliError, file_path, output_file
 from nps.cli.reports import _served, _span, _survey_and_range, check_range
-from nps.cli.target import Target
 from nps.kernel.periods import Granularity
 from nps.reporting.adapters.reads import DynamoAggregateReader
 from nps.reporting.churn import churn_report, text_lines, write_csv
+
+if TYPE_CHECKING:
+    from nps.cli.target import Target
 
 
 def register(commands: Any) -> None:

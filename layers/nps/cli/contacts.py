@@ -21,16 +21,19 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from nps.cli.common import EXIT_REQUEST, EXIT_TARGET, EXIT_USAGE, CliError
 from nps.cli.programs import _with as with_target
 from nps.cli.suppressions import _subcommands_of
-from nps.cli.target import Target
 from nps.cli.terminal import cell
 from nps.contacts.erasure import InvalidContactId, SendInFlight, check_contact_id
 from nps.contacts.timeline import MAX_INVITES_SHOWN, render_text
 from nps.contacts.wiring import erasure_service, id_key, records
 from nps.kernel.config import ConfigurationError
+
+if TYPE_CHECKING:
+    from nps.cli.target import Target
 
 _OUTPUTS = {"EventBusName": "EVENT_BUS_NAME", "ContactImportBucket": "IMPORT_BUCKET"}
 

@@ -9,13 +9,15 @@ import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nps.cli.common import EXIT_OK, EXIT_REQUEST, CliError, day, file_path, identifier, output_file
-from nps.cli.target import Target
 from nps.digests.schedule import latest_period
 from nps.digests.service import DigestService, NoDigest, NoDigestDay, UnknownDigestSurvey
 from nps.digests.wiring import digest_service
+
+if TYPE_CHECKING:
+    from nps.cli.target import Target
 
 
 def register(commands: Any) -> None:

@@ -8,8 +8,10 @@ status 3: the target cannot be reached or does not hold what the command needs.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from nps.kernel.aws import AwsFailure
+if TYPE_CHECKING:
+    from nps.kernel.aws import AwsFailure
 
 DEPLOY_DOC = "docs/deploy.md"
 

@@ -17,13 +17,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from nps.cli.common import EXIT_REQUEST, EXIT_TARGET, CliError
 from nps.cli.programs import _with as with_target
-from nps.cli.target import Target
 from nps.links.adapters.keyring import read_keyring_secret, write_keyring_secret
 from nps.links.rotation import KeyIds, RotationError, retired, rotated
 from nps.links.tokens import key_problem
+
+if TYPE_CHECKING:
+    from nps.cli.target import Target
 
 #: ``--site`` / ``--links`` → the stack output naming the secret, and what the keys are for.
 KEYRINGS = {

@@ -25,6 +25,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -43,7 +44,6 @@ from nps.cli.common import (
     read_bytes,
     read_text,
 )
-from nps.cli.target import Target
 from nps.cli.terminal import cell
 from nps.follow_ups.adapters.store import DynamoFollowUpStore, StepFunctionsTaskTokens
 from nps.follow_ups.steps import FollowUpNotFound, invite_id_of, resolve_task
@@ -64,6 +64,9 @@ from nps.sending.settings import reset_sending_settings, sending_settings
 from nps.sending.sms import survey_sms_lengths
 from nps.sending.surveys import Survey
 from nps.sending.waves import SurveyNotFound, WavePlanner
+
+if TYPE_CHECKING:
+    from nps.cli.target import Target
 
 
 def load_survey(path: Path) -> Survey:

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nps.accounts.adapters.profiles import DynamoAccountProfiles
 from nps.accounts.adapters.referrals import DynamoReferralLedger
 from nps.cli.common import EXIT_OK, CliError, file_path, output_file
 from nps.cli.reports import _served, _span, _survey_and_range, check_range
-from nps.cli.target import Target
 from nps.kernel.periods import Granularity
 from nps.reporting.adapters.reads import DynamoAggregateReader
 from nps.reporting.referrals import format_referrals, referrals_report, write_referrals_csv
+
+if TYPE_CHECKING:
+    from nps.cli.target import Target
 
 
 def register(commands: Any) -> None:

@@ -9,11 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nps.accounts.adapters.profiles import DynamoAccountProfiles
 from nps.cli.common import EXIT_OK, CliError, day, file_path, identifier, output_file
-from nps.cli.target import Target
 from nps.cli.terminal import cell
 from nps.kernel.periods import Granularity
 from nps.reporting.accounts import TooManyAccounts, accounts_report
@@ -33,6 +32,9 @@ from nps.reporting.referrals import ReferralsReport, referrals_report
 from nps.reporting.text import format_drivers, format_full_report
 from nps.responding.adapters.responses import backfill_survey_shards
 from nps.sending.adapters.surveys import DynamoSurveyRepository
+
+if TYPE_CHECKING:
+    from nps.cli.target import Target
 
 #: Latest comments shown per category (the count of all of them is shown too).
 COMMENTS_IN_HTML = 12

@@ -27,10 +27,10 @@ from nps.reasons.themes import CommentTooLong
 from nps.responding.adapters.retagging import BadToken, DynamoRetagStore
 from nps.responding.retagging import DEFAULT_RATE, PAGE_SIZE, Pacer, RetagCounts, retag
 from nps.sending.adapters.surveys import DynamoSurveyRepository
-from nps.sending.surveys import Survey
 
 if TYPE_CHECKING:
     from nps.cli.target import Target
+    from nps.sending.surveys import Survey
 
 #: The most responses a second ``--rate`` takes (each costs a read, a changed one a write too).
 MAX_RATE = 10_000.0

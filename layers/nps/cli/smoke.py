@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nps.cli.common import EXIT_OK, EXIT_REQUEST, EXIT_TARGET, EXIT_USAGE, CliError
-from nps.cli.target import Target
 from nps.smoke.checks import SURVEY_ID, Browser, Planner, SmokePlatform, SmokeRun, SmokeSettings, StepResult
+
+if TYPE_CHECKING:
+    from nps.cli.target import Target
 
 DEFAULT_TIMEOUT_SECONDS = 120.0
 TABLES = ("invites", "responses", "aggregates", "surveys", "contacts", "suppressions")

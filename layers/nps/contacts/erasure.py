@@ -26,16 +26,18 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from nps.channels.web_ids import web_state_id
 from nps.events.details import PlainDetail
 from nps.events.names import CONTACT_ERASED, ID_PATTERN
 from nps.events.publisher import Event, Publisher
 from nps.kernel.periods import iso_timestamp, parse_timestamp
-from nps.links.pseudonyms import IdKey
 from nps.sending.invite_ids import invite_id_for, mailbox_key_for
 from nps.sending.suppression import lookup_hashes, normalise_address
+
+if TYPE_CHECKING:
+    from nps.links.pseudonyms import IdKey
 
 _ID = re.compile(ID_PATTERN)
 #: Seconds an erasure waits after marking invites before it deletes responses: above the respond

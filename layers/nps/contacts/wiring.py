@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from nps.contacts.adapters.records import DynamoContactRecords, Tables
 from nps.contacts.erasure import ErasureService
 from nps.events.publisher import EventPublisher
 from nps.kernel.config import ConfigurationError
 from nps.links.adapters.keyring import load_id_key
-from nps.links.pseudonyms import IdKey
+
+if TYPE_CHECKING:
+    from nps.links.pseudonyms import IdKey
 
 _TABLES = {
     "contacts": "CONTACTS_TABLE",

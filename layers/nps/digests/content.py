@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from nps.accounts.health import AccountHealth, Health
-from nps.digests.schedule import DigestPeriod
 from nps.kernel.normalising import BIDI_CONTROLS
 from nps.kernel.statistics import ChangeTest, compare
-from nps.reporting.figures import Figures
+
+if TYPE_CHECKING:
+    from nps.digests.schedule import DigestPeriod
+    from nps.reporting.figures import Figures
 
 #: The binary health the event contract carries: at risk, or not (watch, healthy, no answers).
 BinaryHealth = Literal["at_risk", "healthy"]

@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nps.digests.content import DigestContent
 from nps.kernel import formatting
 from nps.kernel.locales import catalog, text_direction
 from nps.kernel.rendering import render
 from nps.sending.messages import HEADER_POLICY
 from nps.sending.surveys import DigestSettings, Survey, forbidden_header_character
+
+if TYPE_CHECKING:
+    from nps.digests.content import DigestContent
 
 
 @dataclass(frozen=True, slots=True)

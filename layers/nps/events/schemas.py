@@ -10,9 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from nps.events.models import (
     ACCOUNT_HEALTH_CHANGED,
@@ -41,6 +39,9 @@ from nps.events.models import (
     ResponseRetractedDetail,
     ResponseScoredDetail,
 )
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 #: Every detail type the platform publishes, with the model of its ``detail``.
 DETAIL_MODELS: dict[str, type[BaseModel]] = {

@@ -38,7 +38,6 @@ from nps.events.patterns import RESURVEY_WAVE_PREFIX
 from nps.events.publisher import Event, Publisher, detail_json
 from nps.kernel.categories import categorize
 from nps.kernel.periods import iso_timestamp, parse_timestamp
-from nps.links.pseudonyms import IdKey
 from nps.links.tokens import REDIRECT_TARGETS, Keyring, Purpose, sign
 from nps.sending.adapters.channels import SendError
 from nps.sending.feedback import feedback_tags
@@ -51,6 +50,7 @@ if TYPE_CHECKING:
 
     from nps.accounts.adapters.referrals import Answer
     from nps.events.models import FollowUpOutcome
+    from nps.links.pseudonyms import IdKey
     from nps.sending.adapters.invites import InviteRecord
     from nps.sending.contacts import Contact
     from nps.sending.delivery import Contacts, Mailer

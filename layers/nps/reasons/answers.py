@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from nps.reasons.questions import FollowUpQuestions
 from nps.reasons.scales import CES_MAX, CES_MIN, CSAT_MAX, CSAT_MIN
+
+if TYPE_CHECKING:
+    from nps.reasons.questions import FollowUpQuestions
 
 
 class InvalidAnswer(ValueError):

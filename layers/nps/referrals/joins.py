@@ -20,10 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from nps.accounts.adapters.referrals import Answer, Ask
 from nps.events.names import EVENT_SOURCE, ID_PATTERN, REFERRAL_JOINED
+
+if TYPE_CHECKING:
+    from nps.accounts.adapters.referrals import Answer, Ask
 
 _ID = re.compile(ID_PATTERN)
 #: The sender's dedupe id: printable ASCII without spaces, at most 128 characters.

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from nps.accounts.adapters.profiles import AccountRecord
 from nps.accounts.health import (
     AccountHealth,
     AccountPeriod,
@@ -34,6 +33,9 @@ from nps.kernel.statistics import NpsEstimate, Proportion, estimate, wilson
 from nps.reporting.figures import ReportError, UnknownSurvey, change_dict, proportion_dict
 from nps.reporting.ranges import DateRange, Period, periods
 from nps.scoring.aggregation import ALL, AggregateKey
+
+if TYPE_CHECKING:
+    from nps.accounts.adapters.profiles import AccountRecord
 
 #: Accounts one report lists at most (about 200 reads of 100 items each at 4 periods).
 MAX_ACCOUNTS = 5_000

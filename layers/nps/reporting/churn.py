@@ -14,16 +14,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from nps.accounts.churn import ChurnRecord
 from nps.accounts.churn_figures import CATEGORIES, CHURN_GRANULARITIES, CategoryRate, ChurnFigures, churn_figures
 from nps.kernel.periods import Granularity
 from nps.kernel.spreadsheets import BOM, safe_cell, writer
-from nps.kernel.statistics import CategoryCounts, Proportion
 from nps.reporting.figures import AggregateSource, ReportError, ReportService, counts_from
 from nps.reporting.ranges import DateRange, periods
 from nps.scoring.aggregation import ALL, AggregateKey
+
+if TYPE_CHECKING:
+    from nps.accounts.churn import ChurnRecord
+    from nps.kernel.statistics import CategoryCounts, Proportion
 
 
 class BadGranularity(ReportError):

@@ -18,16 +18,18 @@ those that did not answer the driver question.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nps.kernel.formatting import rounded
 from nps.kernel.periods import Granularity
-from nps.kernel.statistics import NpsEstimate
 from nps.reasons.figures import CesFigures, CsatFigures, MentionFigures, ces, csat, mentions
 from nps.reasons.scales import DRIVER_DIMENSION, THEME_DIMENSION
 from nps.reporting.figures import Figures, ReportService, TrendPoint, ces_dict, change_dict, csat_dict, proportion_dict
-from nps.reporting.ranges import DateRange
 from nps.scoring.aggregation import ALL
+
+if TYPE_CHECKING:
+    from nps.kernel.statistics import NpsEstimate
+    from nps.reporting.ranges import DateRange
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from nps.kernel.spreadsheets import BOM, safe_cell, writer
 from nps.reporting.accounts import AccountsReport, account_dict
-from nps.reporting.adapters.reads import StoredResponse
-from nps.reporting.drivers import DriversReport
 from nps.reporting.figures import proportion_dict
+
+if TYPE_CHECKING:
+    from nps.reporting.adapters.reads import StoredResponse
+    from nps.reporting.drivers import DriversReport
 
 BASE_COLUMNS = (
     "invite_id",

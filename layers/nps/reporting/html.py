@@ -13,17 +13,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from nps.accounts.health import Health
 from nps.kernel import formatting
 from nps.kernel.rendering import render
 from nps.reasons.scales import DRIVER_DIMENSION
-from nps.reporting.accounts import AccountsReport
-from nps.reporting.adapters.reads import StoredResponse
 from nps.reporting.churn import ChurnReport, churn_chart
-from nps.reporting.drivers import DriversReport, ReasonRow
 from nps.reporting.figures import Figures, Report, SliceRow, TrendPoint, headline
-from nps.reporting.referrals import ReferralsReport
+
+if TYPE_CHECKING:
+    from nps.reporting.accounts import AccountsReport
+    from nps.reporting.adapters.reads import StoredResponse
+    from nps.reporting.drivers import DriversReport, ReasonRow
+    from nps.reporting.referrals import ReferralsReport
 
 TEMPLATE = "reports/report.html"
 CHART_WIDTH = 720

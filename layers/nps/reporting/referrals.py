@@ -12,18 +12,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from nps.accounts.membership import ACCOUNT_GRANULARITIES
 from nps.accounts.referrals import ReferralCounts, ReferralKpis, ReferralRates, referral_kpis
 from nps.kernel.formatting import MISSING, percent
 from nps.kernel.periods import Granularity
 from nps.kernel.spreadsheets import BOM, safe_cell, writer
-from nps.kernel.statistics import Proportion
 from nps.reporting.accounts import AccountProfiles, AccountsReport, AggregateItems, accounts_report
 from nps.reporting.figures import proportion_dict
 from nps.reporting.ranges import DateRange, periods
 from nps.scoring.aggregation import ALL, AggregateKey
+
+if TYPE_CHECKING:
+    from nps.kernel.statistics import Proportion
 
 
 class UnaskedJoins(Protocol):

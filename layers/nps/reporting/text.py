@@ -7,13 +7,16 @@ interval is not centred on the observed NPS (:func:`nps.kernel.formatting.bounds
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from nps.accounts.health import Health
 from nps.kernel.formatting import MISSING, bounds, likely_between, percent, signed
-from nps.kernel.statistics import ChangeTest
-from nps.reporting.accounts import AccountsReport
-from nps.reporting.drivers import DriversReport, ReasonRow
 from nps.reporting.figures import Figures, Headline, Report, SliceRow, headline
+
+if TYPE_CHECKING:
+    from nps.kernel.statistics import ChangeTest
+    from nps.reporting.accounts import AccountsReport
+    from nps.reporting.drivers import DriversReport, ReasonRow
 
 _SPARK = "▁▂▃▄▅▆▇█"
 #: The narrowest NPS range a sparkline spans: a wobble of a few points stays a wobble.

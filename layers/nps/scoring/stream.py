@@ -20,12 +20,12 @@ from nps.events.patterns import RESURVEY_WAVE_PREFIX, is_resurvey_wave
 from nps.events.publisher import Event, Publisher
 from nps.kernel.categories import SCORES, Category, categorize
 from nps.kernel.streams import MalformedRecord
-from nps.scoring.adapters.aggregates import CommitStats
 from nps.scoring.aggregation import Transition, ledger_second, ledger_shard
 from nps.scoring.records import Image, Response, response_from_image
 
 if TYPE_CHECKING:
     from nps.events.models import ResponseItem
+    from nps.scoring.adapters.aggregates import CommitStats
 
     AnyResponse = Response | ResponseItem
 

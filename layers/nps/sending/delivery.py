@@ -30,8 +30,6 @@ from typing import TYPE_CHECKING, Protocol
 
 from nps.kernel.aws import error_code
 from nps.kernel.periods import iso_timestamp
-from nps.links.pseudonyms import IdKey
-from nps.links.tokens import Keyring
 from nps.sending.adapters.channels import SendError
 from nps.sending.adapters.invites import ContactGone, InviteRecord, send_after_of
 from nps.sending.feedback import feedback_tags
@@ -41,6 +39,8 @@ from nps.sending.planning import next_send_time
 from nps.sending.suppression import SuppressionReason, address_hash, lookup_hashes
 
 if TYPE_CHECKING:
+    from nps.links.pseudonyms import IdKey
+    from nps.links.tokens import Keyring
     from nps.sending.contacts import Contact
     from nps.sending.surveys import Survey
 

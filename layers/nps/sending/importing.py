@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from nps.accounts.membership import Membership
 from nps.kernel.periods import iso_timestamp
 from nps.sending.contacts import Contact, ImportReport, RowError, parse_contacts_csv, parse_contacts_file
+
+if TYPE_CHECKING:
+    from nps.accounts.membership import Membership
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 

@@ -25,10 +25,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from nps.kernel.periods import iso_timestamp
-from nps.links.pseudonyms import IdKey
 from nps.sending.suppression import SuppressionReason, lookup_hashes
 
 if TYPE_CHECKING:
+    from nps.links.pseudonyms import IdKey
     from nps.sending.contacts import Contact
 
 Channel = Literal["email", "sms"]

@@ -16,17 +16,17 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from nps.accounts.membership import Membership
 from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.periods import parse_timestamp
-from nps.links.pseudonyms import IdKey
-from nps.reasons.questions import FollowUpQuestions
 from nps.sending.invite_ids import MAILBOX_CLAIM_PREFIX as MAILBOX_CLAIM_PREFIX  # re-exported
 from nps.sending.invite_ids import invite_id_for as invite_id_for
 from nps.sending.invite_ids import mailbox_key_for as mailbox_key_for
 from nps.sending.suppression import normalise_address
 
 if TYPE_CHECKING:
+    from nps.accounts.membership import Membership
+    from nps.links.pseudonyms import IdKey
+    from nps.reasons.questions import FollowUpQuestions
     from nps.sending.contacts import Contact
     from nps.sending.surveys import QuietHours, Survey
 

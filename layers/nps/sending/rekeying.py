@@ -24,12 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from nps.links.pseudonyms import IdKey
-from nps.sending.contacts import Contact
 from nps.sending.phones import stored_spellings
 from nps.sending.suppression import address_hash, legacy_address_hash
+
+if TYPE_CHECKING:
+    from nps.links.pseudonyms import IdKey
+    from nps.sending.contacts import Contact
 
 CHANNELS = ("email", "sms")
 

@@ -14,13 +14,15 @@ function does not import it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 
 from nps.links.tokens import Keyring
 from nps.sending.messages import fill_sms, invite_links, sms_template
-from nps.sending.surveys import Survey
+
+if TYPE_CHECKING:
+    from nps.sending.surveys import Survey
 
 Encoding = Literal["GSM-7", "UCS-2"]
 _SINGLE = {"GSM-7": 160, "UCS-2": 70}

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from nps.links.pseudonyms import IdKey
+if TYPE_CHECKING:
+    from nps.links.pseudonyms import IdKey
 
 _LABEL = "suppression"
 

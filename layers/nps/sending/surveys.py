@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import time
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -30,13 +30,15 @@ from nps.kernel.branding import MAX_URL, PageBrand, logo_url_problem, website_ur
 from nps.kernel.locales import offered_locale, supported_locales
 from nps.kernel.normalising import BIDI_CONTROLS, segment_values
 from nps.reasons.definition import Reasons
-from nps.reasons.questions import FollowUpQuestions
 from nps.reasons.scales import RESERVED_DIMENSIONS
 from nps.sending.addresses import EMAIL_RE, is_email
 from nps.sending.digest_timing import DigestFrequency as DigestFrequency  # re-exported: the model's field types
 from nps.sending.digest_timing import DigestTiming
 from nps.sending.digest_timing import Weekday as Weekday
 from nps.sending.time_zones import check_time_zone
+
+if TYPE_CHECKING:
+    from nps.reasons.questions import FollowUpQuestions
 
 #: Dimensions whose slices the platform writes itself: the driver, the themes and the account.
 _RESERVED = RESERVED_DIMENSIONS | {ACCOUNT_DIMENSION}

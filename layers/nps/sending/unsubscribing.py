@@ -23,15 +23,15 @@ from nps.events.details import CHANNELS, UNSUBSCRIBE_METHODS, contact_unsubscrib
 from nps.events.names import CONTACT_UNSUBSCRIBED, INVITE_BOUNCED
 from nps.events.publisher import Event, Publisher
 from nps.kernel.periods import iso_timestamp, parse_timestamp
-from nps.links.pseudonyms import IdKey
 from nps.links.tokens import Keyring, Purpose, TokenStatus, verify
-from nps.sending.adapters.invites import InviteRecord
 from nps.sending.feedback import FOLLOW_UP_TAG, INVITE_TAG
-from nps.sending.lifting import SuppressionRecord
 from nps.sending.suppression import SuppressionReason, address_hash
 
 if TYPE_CHECKING:
+    from nps.links.pseudonyms import IdKey
+    from nps.sending.adapters.invites import InviteRecord
     from nps.sending.contacts import Contact
+    from nps.sending.lifting import SuppressionRecord
 
 Method = Literal["link", "one_click", "sms_stop", "complaint"]
 

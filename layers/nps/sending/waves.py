@@ -30,7 +30,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from nps.kernel.periods import iso_timestamp, parse_timestamp
-from nps.links.pseudonyms import IdKey
 from nps.sending.planning import (
     PlannedInvite,
     WavePlan,
@@ -42,6 +41,7 @@ from nps.sending.planning import (
 from nps.sending.suppression import lookup_hashes
 
 if TYPE_CHECKING:
+    from nps.links.pseudonyms import IdKey
     from nps.sending.contacts import Contact
     from nps.sending.surveys import Survey
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as day_time
 from html.parser import HTMLParser
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode, urljoin, urlsplit
 from urllib.request import HTTPRedirectHandler, Request, build_opener
@@ -46,18 +46,20 @@ from pydantic import ValidationError
 
 from nps.events.models import EVENT_SOURCE, RESPONSE_SCORED, ResponseScoredDetail
 from nps.kernel.periods import Granularity, parse_timestamp, period_key
-from nps.links.pseudonyms import IdKey
-from nps.links.tokens import Keyring
-from nps.responding.adapters.responses import StoredResponse
 from nps.responding.scanners import MIN_SECONDS_AFTER_SEND
 from nps.scoring.aggregation import AggregateKey
-from nps.sending.adapters.invites import InviteRecord
 from nps.sending.contacts import Contact
 from nps.sending.messages import invite_links
 from nps.sending.planning import invite_id_for, scheduled_wave_id
 from nps.sending.suppression import SuppressionReason, address_hash
 from nps.sending.surveys import Cadence, FollowUpEmail, FollowUps, QuietHours, Survey
 from nps.smoke.adapters.stack import SuppressionEntry, error_code
+
+if TYPE_CHECKING:
+    from nps.links.pseudonyms import IdKey
+    from nps.links.tokens import Keyring
+    from nps.responding.adapters.responses import StoredResponse
+    from nps.sending.adapters.invites import InviteRecord
 
 SURVEY_ID = "nps-smoke"
 AUDIENCE = "nps-smoke"

@@ -12,10 +12,12 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nps.accounts.membership import Membership
 from nps.kernel import aws
+
+if TYPE_CHECKING:
+    from nps.accounts.membership import Membership
 
 PROFILE = "profile"
 CHURN = "churn"

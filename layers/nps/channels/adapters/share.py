@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nps.accounts.membership import Membership
 from nps.channels.adapters.store import DEFINITION, RETENTION_SECONDS, web_state_update
@@ -16,8 +16,10 @@ from nps.channels.share_links import ContactAnswers, OtherAnswer, ShareSurvey
 from nps.kernel import aws
 from nps.kernel.aws import conditional_check_failed
 from nps.kernel.periods import iso_timestamp
-from nps.responding.adapters.invites import Invite
 from nps.sending.adapters.contacts import contact_key, last_invite_attribute
+
+if TYPE_CHECKING:
+    from nps.responding.adapters.invites import Invite
 
 _CACHE_SECONDS = 60.0
 #: Survey definitions a warm instance keeps at most (the oldest read is dropped first).

@@ -22,7 +22,6 @@ from nps.events.patterns import RESURVEY_WAVE_PREFIX
 from nps.kernel import aws
 from nps.kernel.tables import CONTACTS_BY_ID, INVITES_BY_CONTACT
 from nps.kernel.waves import is_resurvey_wave
-from nps.links.pseudonyms import IdKey
 from nps.sending.suppression import SuppressionReason, address_hash
 
 if TYPE_CHECKING:
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
         SuppressionEntry,
         Timeline,
     )
+    from nps.links.pseudonyms import IdKey
 
 #: The audience of an erasure's journal item: never an audience id (those are ``A-Z a-z 0-9 _ -``).
 JOURNAL_AUDIENCE = "~erasure"

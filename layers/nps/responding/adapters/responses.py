@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nps.kernel import aws
 from nps.kernel.aws import conditional_check_failed
-from nps.kernel.categories import Category
 from nps.kernel.tables import SHARDED_RESPONSES_MARKER, survey_shard
-from nps.reasons.answers import FollowUpAnswers
-from nps.responding.adapters.invites import Invite
+
+if TYPE_CHECKING:
+    from nps.kernel.categories import Category
+    from nps.reasons.answers import FollowUpAnswers
+    from nps.responding.adapters.invites import Invite
 
 #: Comments one answer takes; beyond, the person is told politely that we have their comments (HTTP 429).
 #: Every one is kept in the response's ``comments`` list, and the latest is also its ``comment`` (what the

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nps.accounts.membership import ACCOUNT_GRANULARITIES, Membership, account_label
 from nps.events.patterns import is_resurvey_wave
@@ -36,7 +36,9 @@ from nps.kernel.periods import iso_timestamp, parse_timestamp, period_keys
 from nps.kernel.tables import INVITES_IN_FLIGHT
 from nps.scoring.aggregation import ALL, AggregateKey, segment_label
 from nps.sending.adapters.contacts import contact_key, last_invite_attribute
-from nps.sending.planning import PlannedInvite
+
+if TYPE_CHECKING:
+    from nps.sending.planning import PlannedInvite
 
 INVITES_SENT = "invites_sent"
 _PARALLEL_WRITES = 16

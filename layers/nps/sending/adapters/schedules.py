@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from nps.kernel import aws
-from nps.sending.surveys import Survey
+
+if TYPE_CHECKING:
+    from nps.sending.surveys import Survey
 
 
 class SurveySchedules:
