@@ -3,7 +3,8 @@
 Pydantic alone adds about 90 ms to a cold start. The respond path reads its settings from a dataclass
 and its limits from :mod:`nps.kernel.categories` so that it never loads it; the follow-up functions
 keep their record as a dataclass and load the event models, surveys, mail rendering, the wave
-planner and the invites and suppressions adapters only in the steps that use them; the reporting API
+planner, the invites and suppressions adapters and the link signing only in the steps that use them; deliver
+applies the quiet hours without the wave planning rules; the reporting API
 reads its documented queries without pydantic (the models validate only the other spellings); the
 contacts import loads its contact model with the first file; the hourly digest run decides from the stored
 definitions' timing and loads the survey model, reports and templates only for a digest due; an erasure
@@ -42,6 +43,12 @@ NEVER_ON_THE_FOLLOW_UP_PATH = (
     "nps.accounts.adapters.referrals",
     "nps.accounts.referrals",
     "nps.accounts.health",
+    # Signing (the email step's links) and the answering side's modules: the follow-up reads a response only.
+    "nps.links.tokens",
+    "nps.links.adapters.keyring",
+    "nps.responding.adapters.invites",
+    "nps.responding.scanners",
+    "nps.reasons.answers",
     "moto",
 )
 
@@ -94,6 +101,26 @@ def test_the_follow_up_handlers_load_no_models_templates_or_planner(function: st
     # Then nothing only some steps need is loaded, but the follow-up service itself is
     assert sorted(set(NEVER_ON_THE_FOLLOW_UP_PATH) & loaded) == []
     assert {"nps.follow_ups.steps", "nps.follow_ups.wiring"} <= loaded
+
+
+#: What deliver's cold start never loads: it applies the quiet hours (nps.sending.quiet_hours), not the wave
+#: planning rules; the survey and contact models load with the first message that reads them.
+NEVER_ON_THE_DELIVER_PATH = (
+    "pydantic",
+    "pydantic_core",
+    "jinja2",
+    "nps.sending.planning",
+    "nps.sending.waves",
+    "nps.sending.surveys",
+    "nps.sending.contacts",
+    "moto",
+)
+
+
+def test_the_deliver_handler_loads_no_models_templates_or_planning_rules() -> None:
+    loaded = set(_after_import("functions.deliver.handler"))
+    assert sorted(set(NEVER_ON_THE_DELIVER_PATH) & loaded) == []
+    assert {"nps.sending.delivery", "nps.sending.quiet_hours"} <= loaded
 
 
 #: What the reporting API's cold start never loads: its queries in their documented spelling are read

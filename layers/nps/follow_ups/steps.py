@@ -38,7 +38,6 @@ from nps.events.patterns import RESURVEY_WAVE_PREFIX
 from nps.events.publisher import Event, Publisher, detail_json
 from nps.kernel.categories import categorize
 from nps.kernel.periods import iso_timestamp, parse_timestamp
-from nps.links.tokens import REDIRECT_TARGETS, Keyring, Purpose, sign
 from nps.sending.adapters.channels import SendError
 from nps.sending.feedback import feedback_tags
 from nps.sending.suppression import lookup_hashes
@@ -51,6 +50,7 @@ if TYPE_CHECKING:
     from nps.accounts.adapters.referrals import Answer
     from nps.events.models import FollowUpOutcome
     from nps.links.pseudonyms import IdKey
+    from nps.links.tokens import Keyring
     from nps.sending.adapters.invites import InviteRecord
     from nps.sending.contacts import Contact
     from nps.sending.delivery import Contacts, Mailer
@@ -389,7 +389,7 @@ class FollowUpService:
         }
 
     def _timings(self, survey: Survey, follow_up: FollowUp, now: datetime) -> dict[str, Any]:
-        from nps.sending.planning import next_send_time
+        from nps.sending.quiet_hours import next_send_time
         from nps.sending.surveys import DetractorFollowUp  # loaded with the survey
 
         settings = survey.follow_ups.for_category(follow_up.category)
@@ -504,6 +504,7 @@ class FollowUpService:
         """The promoter email's signed referral/review links (``<base>/g/<token>``), one per address the
         survey has; the tokens name the invite and the target kind, expire with the survey's link lifetime,
         and never carry the address."""
+        from nps.links.tokens import REDIRECT_TARGETS, Purpose, sign  # as the email step's message code
         from nps.sending.surveys import PromoterFollowUp  # loaded with the Survey it is given
 
         settings = survey.follow_ups.for_category(follow_up.category)

@@ -11,7 +11,6 @@ from nps.events.publisher import EventPublisher
 from nps.follow_ups.adapters.store import DynamoFollowUpStore, SqsCommentUpdates, SqsTaskQueue, StepFunctionsTaskTokens
 from nps.follow_ups.steps import FollowUpService, FollowUpSettings
 from nps.kernel.on_demand import on_demand
-from nps.links.adapters.keyring import load_id_key, load_keyring
 from nps.responding.adapters.responses import DynamoResponseRepository
 from nps.sending.adapters.channels import SesMailer, SqsSendQueue
 from nps.sending.adapters.contacts import DynamoContactRepository
@@ -20,6 +19,8 @@ from nps.sending.settings import sending_settings
 
 if TYPE_CHECKING:
     from nps.accounts.adapters.referrals import DynamoReferralLedger
+    from nps.links.pseudonyms import IdKey
+    from nps.links.tokens import Keyring
     from nps.sending.adapters.invites import DynamoInviteLifecycle
     from nps.sending.adapters.suppressions import DynamoSuppressionRepository
     from nps.sending.contacts import Contact
@@ -37,6 +38,18 @@ def _referral_ledger(accounts_table: str, aggregates_table: str) -> DynamoReferr
     from nps.accounts.adapters.referrals import DynamoReferralLedger
 
     return DynamoReferralLedger(accounts_table, aggregates_table)
+
+
+def _keyring(secret_name: str) -> Keyring:
+    from nps.links.adapters.keyring import load_keyring
+
+    return load_keyring(secret_name)
+
+
+def _id_key(secret_name: str) -> IdKey:
+    from nps.links.adapters.keyring import load_id_key
+
+    return load_id_key(secret_name)
 
 
 def _suppressions(table: str) -> DynamoSuppressionRepository:
@@ -79,7 +92,7 @@ def follow_up_service() -> FollowUpService:
             suppressions=suppressions,
             invites=invites,
             queue=SqsSendQueue(config.send_queue_url),
-            id_key=lambda: load_id_key(config.id_key_secret_name),
+            id_key=lambda: _id_key(config.id_key_secret_name),
             retention_days=config.retention_days,
         )
 
@@ -96,8 +109,8 @@ def follow_up_service() -> FollowUpService:
         tokens=StepFunctionsTaskTokens(),
         resurveyor=PlannerOnDemand(planner),
         publisher=EventPublisher(config.event_bus_name),
-        keyring=lambda: load_keyring(config.signing_secret_name),
-        id_key=lambda: load_id_key(config.id_key_secret_name),
+        keyring=lambda: _keyring(config.signing_secret_name),
+        id_key=lambda: _id_key(config.id_key_secret_name),
         settings=FollowUpSettings(
             base_url=config.public_base_url,
             configuration_set=config.ses_configuration_set,

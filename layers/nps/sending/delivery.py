@@ -35,7 +35,7 @@ from nps.sending.adapters.invites import ContactGone, InviteRecord, send_after_o
 from nps.sending.feedback import feedback_tags
 from nps.sending.lifting import Resolution, SuppressionLifts, follow_sns
 from nps.sending.messages import invite_links, mime_message, render_email, render_sms
-from nps.sending.planning import next_send_time
+from nps.sending.quiet_hours import next_send_time
 from nps.sending.suppression import SuppressionReason, address_hash, lookup_hashes
 
 if TYPE_CHECKING:

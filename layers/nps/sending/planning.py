@@ -11,16 +11,16 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from nps.kernel.branding import NEUTRAL_BRAND, PageBrand
 from nps.kernel.periods import parse_timestamp
 from nps.sending.invite_ids import MAILBOX_CLAIM_PREFIX as MAILBOX_CLAIM_PREFIX  # re-exported
 from nps.sending.invite_ids import invite_id_for as invite_id_for
 from nps.sending.invite_ids import mailbox_key_for as mailbox_key_for
+from nps.sending.quiet_hours import next_send_time
 from nps.sending.suppression import normalise_address
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from nps.links.pseudonyms import IdKey
     from nps.reasons.questions import FollowUpQuestions
     from nps.sending.contacts import Contact
-    from nps.sending.surveys import QuietHours, Survey
+    from nps.sending.surveys import Survey
 
 
 class Skip(StrEnum):
@@ -77,37 +77,6 @@ class WavePlan:
         self.invites.extend(other.invites)
         self.skipped.update(other.skipped)
         self.held += other.held
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def _in_quiet(local: time, quiet: QuietHours) -> bool:
-    if quiet.start < quiet.end:  # e.g. 12:00–14:00
-        return quiet.start <= local < quiet.end
-    return local >= quiet.start or local < quiet.end  # wraps midnight, e.g. 20:00–09:00
-
-
-def next_send_time(at: datetime, time_zone: str, quiet: QuietHours) -> datetime:
-    """``at`` itself if it is outside the quiet hours in ``time_zone``, else the next local end of them.
-
-    Returned in the same time zone as ``at`` (UTC in practice). Across a DST change the wall-clock end
-    time is kept (09:00 stays 09:00 local); a nonexistent local time moves forward with the change.
-    """
-    zone = _zone(time_zone)
-    local = at.astimezone(zone)
-    if not _in_quiet(local.timetz().replace(tzinfo=None), quiet):
-        return at
-    day = local.date()
-    if local.time() >= quiet.end:
-        day = day + timedelta(days=1)
-    resume = datetime.combine(day, quiet.end, tzinfo=zone)
-    # Round-trip through UTC normalises a wall time that a DST jump skipped.
-    return resume.astimezone(at.tzinfo or zone)
 
 
 def choose_channel(survey: Survey, contact: Contact) -> str | None:

@@ -23,7 +23,8 @@ from nps.reporting.figures import counts_from
 from nps.scoring.aggregation import ALL, Transition, coalesce
 from nps.sending.contacts import Contact, parse_contacts_csv, parse_contacts_file
 from nps.sending.phones import PhoneRefused, e164
-from nps.sending.planning import Skip, next_send_time, plan_contacts
+from nps.sending.planning import Skip, plan_contacts
+from nps.sending.quiet_hours import next_send_time
 from nps.sending.surveys import QuietHours, Survey
 from nps.sending.time_zones import TimeZoneRefused, check_time_zone
 from tests.support.fakes import ID_KEY

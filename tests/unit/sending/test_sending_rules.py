@@ -15,7 +15,8 @@ from nps.sending.adapters.invites import invites_sent_keys
 from nps.sending.contacts import Contact, parse_contacts_csv
 from nps.sending.delivery import RateLimiter, SendMessage
 from nps.sending.messages import invite_links, mime_message, render_email, render_sms
-from nps.sending.planning import Skip, invite_id_for, next_send_time, plan_contacts
+from nps.sending.planning import Skip, invite_id_for, plan_contacts
+from nps.sending.quiet_hours import next_send_time
 from nps.sending.surveys import QuietHours, Survey
 from nps.sending.unsubscribing import MalformedNotification, parse_ses_notification
 from tests.support.fakes import ID_KEY

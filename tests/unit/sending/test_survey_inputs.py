@@ -30,7 +30,7 @@ from nps.kernel.branding import (
 from nps.kernel.locales import catalog, supported_locales
 from nps.links.tokens import Keyring
 from nps.sending.messages import RenderedEmail, fill_sms, invite_links, mime_message, render_email, render_sms
-from nps.sending.planning import next_send_time
+from nps.sending.quiet_hours import next_send_time
 from nps.sending.sms import sample_score_link, sms_length, survey_sms_lengths
 from nps.sending.surveys import MAX_SUBJECT_LENGTH, STORED, QuietHours, Survey, forbidden_header_character
 

@@ -13,7 +13,7 @@ from nps.links.tokens import Keyring
 from nps.responding.adapters.responses import StoredResponse
 from nps.responding.scanners import assess, header_reasons
 from nps.sending.adapters.invites import InviteRecord
-from nps.sending.planning import next_send_time
+from nps.sending.quiet_hours import next_send_time
 from nps.sending.suppression import address_hash
 from nps.smoke.adapters.stack import SuppressionEntry
 from nps.smoke.checks import (
