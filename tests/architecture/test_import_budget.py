@@ -49,6 +49,7 @@ NEVER_ON_THE_FOLLOW_UP_PATH = (
     "nps.responding.adapters.invites",
     "nps.responding.scanners",
     "nps.reasons.answers",
+    "nps.sending.digest_timing",
     "moto",
 )
 
@@ -113,6 +114,7 @@ NEVER_ON_THE_DELIVER_PATH = (
     "nps.sending.waves",
     "nps.sending.surveys",
     "nps.sending.contacts",
+    "nps.sending.digest_timing",
     "moto",
 )
 

@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from nps.kernel import aws
-from nps.sending.digest_timing import StoredSurvey
 
 if TYPE_CHECKING:
+    from nps.sending.digest_timing import StoredSurvey
     from nps.sending.surveys import Survey
 
 DEFINITION = "definition"
@@ -63,6 +63,8 @@ class DynamoSurveyRepository:
         """Every definition by survey id, read without pydantic (:class:`StoredSurvey`: the id, whether
         active, the digest's timing; :meth:`StoredSurvey.survey` validates it in full). Raises
         ``ValueError`` for a definition that is not a survey's JSON object."""
+        from nps.sending.digest_timing import StoredSurvey  # only the digest and the survey list read all
+
         found: list[StoredSurvey] = []
         paginator = aws.client("dynamodb").get_paginator("scan")
         for page in paginator.paginate(
