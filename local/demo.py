@@ -32,7 +32,7 @@ from local.arguments import utc_time
 from local.demo_follow_ups import run_loop
 from local.demo_reasons import REASONS, answers_for, comment_for
 from local.demo_sending import DEMO_SURVEY, SentLink, run_sending
-from local.environment import LocalStack, StreamReader, create_stack, prepare_process_environment
+from local.environment import LocalStack, create_stack, prepare_process_environment
 from local.lambda_events import LambdaContext, http_event
 
 if TYPE_CHECKING:
@@ -185,11 +185,12 @@ def run_campaign(
 
 
 def score_stream(stack: LocalStack) -> tuple[int, int]:
-    """Run the responses stream through the score function; returns (batches, records)."""
+    """Run the responses stream's new records through the score function; returns (batches, records).
+
+    Each call continues where the stack's reader stopped, as the function's event source mapping does."""
     from functions.score import handler as score
 
-    reader = StreamReader(stack.stream_arns["responses"], batch_size=100)
-    batches = reader.read_batches()
+    batches = stack.stream_reader("responses").read_batches()
     for event in batches:
         result = score.lambda_handler(event, LambdaContext())
         if result.get("batchItemFailures"):
@@ -295,11 +296,12 @@ def main(now: datetime | None = None) -> int:
     _quiet_functions()
     from moto import mock_aws
 
+    from local.moto_memory import transaction_backups_released
     from local.step_functions import MOTO_CONFIG
     from nps.kernel import aws
 
     rng = random.Random(SEED)
-    with mock_aws(config=MOTO_CONFIG):
+    with mock_aws(config=MOTO_CONFIG), transaction_backups_released():
         aws.reset_clients()
         stack = create_stack("nps-demo")
         print(f"NPS platform demo — survey {SURVEY_ID!r}, {CONTACTS} contacts on moto\n")

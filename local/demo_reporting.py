@@ -20,7 +20,7 @@ from typing import Any
 
 from local import demo_accounts, demo_outcomes
 from local.demo_reasons import check_drivers
-from local.environment import LocalStack, StreamReader
+from local.environment import LocalStack
 from local.lambda_events import LambdaContext
 from local.reporting_data import count_invites_sent, write_history
 from nps.events.patterns import RESURVEY_WAVE_PREFIX, is_resurvey_wave
@@ -88,11 +88,16 @@ def stored_invites(table_name: str) -> list[Invite]:
     return invites
 
 
-def _score(reader: StreamReader) -> int:
+#: The history's records are scored in big batches (moto's transactions are slow).
+HISTORY_BATCH = 1000
+
+
+def _score(stack: LocalStack) -> int:
+    """Score the responses stream's new records (from where the stack's reader stopped)."""
     from functions.score import handler as score
 
     records = 0
-    for event in reader.read_batches():
+    for event in stack.stream_reader("responses").read_batches(HISTORY_BATCH):
         result: dict[str, Any] = score.lambda_handler(event, LambdaContext())
         if result.get("batchItemFailures"):
             raise RuntimeError(f"stream records failed: {result['batchItemFailures']}")
@@ -102,9 +107,6 @@ def _score(reader: StreamReader) -> int:
 
 def add_history(stack: LocalStack, survey_id: str, now: datetime, rng: random.Random) -> tuple[int, int]:
     """Earlier monthly waves (answered over their first two days); returns (invites, responses)."""
-    # One big batch, read from where the campaign's scoring left off (moto's transactions are slow).
-    reader = StreamReader(stack.stream_arns["responses"], batch_size=1000)
-    reader.read_records()
     invites: list[Invite] = []
     responses = 0
     for months_back in range(HISTORY_MONTHS, 0, -1):
@@ -123,7 +125,7 @@ def add_history(stack: LocalStack, survey_id: str, now: datetime, rng: random.Ra
         )
         invites += part.invites
         responses += len(part.responses)
-    _score(reader)
+    _score(stack)  # from where the campaign's scoring left off
     count_invites_sent(stack.tables["aggregates"], invites)
     return len(invites), responses
 
@@ -132,14 +134,12 @@ def retag_history(stack: LocalStack, survey_id: str, common: list[str]) -> int:
     """``nps survey retag``: the history's comments get the survey's themes; the stream is scored after."""
     from nps.cli.main import main as nps
 
-    reader = StreamReader(stack.stream_arns["responses"], batch_size=1000)
-    reader.read_records()  # from where the history's scoring left off
     print("\nThe history's comments were stored before the survey had themes: `nps survey retag` tags them.")
     status = nps([*common, "survey", "retag", survey_id], in_process=True)
     if status:
         return status
     with contextlib.redirect_stdout(io.StringIO()):
-        _score(reader)
+        _score(stack)  # from where the history's scoring left off
     return 0
 
 

@@ -87,6 +87,16 @@ class LocalStack:
     comment_sentiment_queue_url: str = ""
     #: The churn function's queue (every ``Customer Churned`` from a source other than ``nps``).
     churn_queue_url: str = ""
+    #: Table → the reader of its stream (:meth:`stream_reader`).
+    stream_readers: dict[str, StreamReader] = field(default_factory=dict, repr=False)
+
+    def stream_reader(self, table: str) -> StreamReader:
+        """The one reader of ``table``'s stream (``responses``) for this stack, as Lambda's event source
+        mapping keeps one position per function: each read continues where the previous one stopped, so
+        no record is handed to the function twice."""
+        if table not in self.stream_readers:
+            self.stream_readers[table] = StreamReader(self.stream_arns[table])
+        return self.stream_readers[table]
 
     def site_secret(self, survey_id: str) -> str:
         """``<kid>.<site secret>`` of ``survey_id``, as ``nps survey site-secret`` prints it."""
@@ -366,12 +376,11 @@ class StreamReader:
                     break
         return out
 
-    def read_batches(self) -> list[dict[str, Any]]:
-        """New records as Lambda events of at most ``batch_size`` records."""
+    def read_batches(self, batch_size: int | None = None) -> list[dict[str, Any]]:
+        """New records as Lambda events of at most ``batch_size`` records (default: the reader's)."""
         records = self.read_records()
-        return [
-            {"Records": records[start : start + self.batch_size]} for start in range(0, len(records), self.batch_size)
-        ]
+        size = batch_size or self.batch_size
+        return [{"Records": records[start : start + size]} for start in range(0, len(records), size)]
 
     def _as_lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:
         converted = dict(record)
