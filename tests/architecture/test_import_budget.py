@@ -105,7 +105,8 @@ def test_the_follow_up_handlers_load_no_models_templates_or_planner(function: st
 
 
 #: What deliver's cold start never loads: it applies the quiet hours (nps.sending.quiet_hours), not the wave
-#: planning rules; the survey and contact models load with the first message that reads them.
+#: planning rules; the survey and contact models load with the first message that reads them, the SMS
+#: opt-out rules (nps.sending.lifting) with the first text to a number suppressed by STOP.
 NEVER_ON_THE_DELIVER_PATH = (
     "pydantic",
     "pydantic_core",
@@ -115,6 +116,7 @@ NEVER_ON_THE_DELIVER_PATH = (
     "nps.sending.surveys",
     "nps.sending.contacts",
     "nps.sending.digest_timing",
+    "nps.sending.lifting",
     "moto",
 )
 

@@ -33,7 +33,6 @@ from nps.kernel.periods import iso_timestamp
 from nps.sending.adapters.channels import SendError
 from nps.sending.adapters.invites import ContactGone, InviteRecord, send_after_of
 from nps.sending.feedback import feedback_tags
-from nps.sending.lifting import Resolution, SuppressionLifts, follow_sns
 from nps.sending.messages import invite_links, mime_message, render_email, render_sms
 from nps.sending.quiet_hours import next_send_time
 from nps.sending.suppression import SuppressionReason, address_hash, lookup_hashes
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
     from nps.links.pseudonyms import IdKey
     from nps.links.tokens import Keyring
     from nps.sending.contacts import Contact
+    from nps.sending.lifting import SuppressionLifts
     from nps.sending.surveys import Survey
 
 UNSUBSCRIBE_LINK_DAYS = 365
@@ -445,6 +445,8 @@ class DeliveryService:
             opted_out = self.texter.opted_out(phone)
         except SendError:
             return True  # SNS cannot say now: the suppression stands until it can
+        from nps.sending.lifting import Resolution, follow_sns  # SMS only, past a STOP-only suppression
+
         resolutions = [follow_sns(r, opted_out_at_sns=opted_out, now=now, lifts=lifts) for r in records]
         return Resolution.SUPPRESSED in resolutions
 

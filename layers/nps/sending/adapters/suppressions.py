@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from nps.kernel import aws
-from nps.sending.lifting import Lift, SuppressionRecord
 from nps.sending.suppression import SuppressionReason
 
 if TYPE_CHECKING:
+    from nps.sending.lifting import Lift, SuppressionRecord
     from nps.sending.unsubscribing import OptOut
 
 _BATCH = 100
@@ -150,6 +150,8 @@ class DynamoSuppressionRepository:
         )
         if not item:
             return None
+        from nps.sending.lifting import SuppressionRecord  # read only to lift one (an SMS opt-in, the CLI)
+
         return SuppressionRecord(
             address_hash=address_hash,
             reason=item.get("reason", {}).get("S", ""),
