@@ -186,7 +186,7 @@ WHOLE_DEMO_CLOCK = CLOCKS["quarter-and-year-end-evening"]
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     """The whole demo (``main``) started at :data:`WHOLE_DEMO_CLOCK`, on a small campaign and history."""
     from local import demo_contacts, demo_web
     from local.moto_memory import live_tables, registered_tables
@@ -214,13 +214,16 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
         os.chdir(folder)  # the demo writes demo-output/ where it runs
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
             status = demo.main(WHOLE_DEMO_CLOCK)
-        yield DemoRun(WHOLE_DEMO_CLOCK, status, out.getvalue(), *moto_tables)
     finally:
+        # Restored at once, not when the module ends: a later test of this module may set up the session's
+        # platform (and its environment), which a restore at the module's end would take away from every
+        # test that follows in this process.
         os.chdir(here)
         patch.undo()
         os.environ.clear()
         os.environ.update(saved)
         _clear_function_state()
+    return DemoRun(WHOLE_DEMO_CLOCK, status, out.getvalue(), *moto_tables)
 
 
 def test_the_whole_demo_runs_on_the_clock_it_is_started_at(demo_run: DemoRun) -> None:
