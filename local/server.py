@@ -98,6 +98,8 @@ class LocalServer:
     #: Requests being handled now (each on its own thread); :meth:`stop` waits for them to end.
     in_flight: int = 0
     idle: threading.Condition = field(default_factory=threading.Condition)
+    #: Set when :meth:`stop` begins: a connection accepted before it whose request is read after is refused.
+    stopping: bool = False
 
     @property
     def base_url(self) -> str:
@@ -106,7 +108,10 @@ class LocalServer:
 
     def stop(self, drain_seconds: float = 10.0) -> None:
         """Stop accepting, then wait (up to ``drain_seconds``) for the requests being handled to finish, so
-        none runs on against a platform its owner has torn down (request threads are daemons)."""
+        none runs on against a platform its owner has torn down (request threads are daemons). A request on
+        a connection accepted before the stop, read after it, is answered 503 and runs no function."""
+        with self.idle:
+            self.stopping = True
         self.httpd.shutdown()
         with self.idle:
             self.idle.wait_for(lambda: self.in_flight == 0, timeout=drain_seconds)
@@ -115,16 +120,20 @@ class LocalServer:
             self.thread.join(timeout=5)
 
     @contextmanager
-    def handling(self) -> Iterator[None]:
-        """Count one request as in flight for the block."""
+    def handling(self) -> Iterator[bool]:
+        """Count one request as in flight for the block; yields False (and counts nothing) once :meth:`stop`
+        has begun, when the request must not be handled."""
         with self.idle:
-            self.in_flight += 1
+            admitted = not self.stopping
+            if admitted:
+                self.in_flight += 1
         try:
-            yield
+            yield admitted
         finally:
-            with self.idle:
-                self.in_flight -= 1
-                self.idle.notify_all()
+            if admitted:
+                with self.idle:
+                    self.in_flight -= 1
+                    self.idle.notify_all()
 
 
 def seed(stack: LocalStack, count: int = 6) -> list[SeededInvite]:
@@ -266,7 +275,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _dispatch(self) -> None:
-        with self.local.handling():
+        with self.local.handling() as admitted:
+            if not admitted:
+                self._send(503, b"the local server is stopping\n", {"Content-Type": "text/plain; charset=utf-8"})
+                return
             self._route()
 
     def _route(self) -> None:

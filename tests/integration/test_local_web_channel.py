@@ -53,3 +53,35 @@ def test_the_seeded_survey_shows_the_prompt_on_both_local_origins(served: local_
     status, headers, body = post(url, {"contact_token": "x", "url": None}, "http://evil.example")
     assert (status, body["error"]["code"]) == (403, "origin_not_allowed")
     assert "Access-Control-Allow-Origin" not in headers
+
+
+def test_a_request_read_after_the_server_began_to_stop_runs_no_function(
+    platform: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    from functions.respond import handler as respond
+
+    load_template_now()
+    server = local_server.start_on(platform, port=0, invites=1)
+    tap = urlsplit(server.invites[0].score_url(server.base_url, 9))
+    host, port = server.httpd.server_address[:2]
+    calls: list[tuple[Any, ...]] = []
+    answer = respond.lambda_handler
+
+    def counted(*args: Any) -> Any:
+        calls.append(args)
+        return answer(*args)
+
+    # Given a connection the server accepted before it was stopped, whose request is not sent yet
+    with socket.create_connection((str(host), int(port)), timeout=10) as connection:
+        time.sleep(0.2)  # the server's thread for this connection is waiting for the request line
+        monkeypatch.setattr(respond, "lambda_handler", counted)
+        server.stop(drain_seconds=1)
+        # When the request arrives after the stop
+        connection.sendall(f"GET {tap.path}?{tap.query} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        reply = connection.makefile("rb").read().decode("latin-1")
+    # Then it is refused and no function ran against a platform its owner may have torn down
+    assert reply.startswith("HTTP/1.0 503"), reply[:200]
+    assert calls == []
