@@ -30,6 +30,7 @@ from local import demo, demo_accounts, demo_outcomes, demo_reporting
 from local.demo_reasons import check_drivers
 from local.environment import LocalStack
 from tests.reliability.test_privacy import _clear_function_state
+from tests.support.demo_runs import run_demo
 
 #: A small campaign: enough answers for every check to count something, fast enough to run per clock.
 CONTACTS = 6
@@ -191,8 +192,6 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     from local import demo_contacts, demo_web
     from local.moto_memory import live_tables, registered_tables
 
-    saved = dict(os.environ)
-    here = Path.cwd()
     folder = tmp_path_factory.mktemp("whole-demo")
     moto_tables: list[int] = []
     contacts_step = demo_contacts.run
@@ -208,22 +207,8 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     patch.setattr(demo_reporting, "HISTORY_INVITES_PER_DAY", 3)
     patch.setattr(demo_web, "SITE_USERS", 6)
     patch.setattr(demo_contacts, "run", last_step)
-    _clear_function_state()
-    out = io.StringIO()
-    try:
-        os.chdir(folder)  # the demo writes demo-output/ where it runs
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-            status = demo.main(WHOLE_DEMO_CLOCK)
-    finally:
-        # Restored at once, not when the module ends: a later test of this module may set up the session's
-        # platform (and its environment), which a restore at the module's end would take away from every
-        # test that follows in this process.
-        os.chdir(here)
-        patch.undo()
-        os.environ.clear()
-        os.environ.update(saved)
-        _clear_function_state()
-    return DemoRun(WHOLE_DEMO_CLOCK, status, out.getvalue(), *moto_tables)
+    status, stdout = run_demo(folder, patch, lambda: demo.main(WHOLE_DEMO_CLOCK))
+    return DemoRun(WHOLE_DEMO_CLOCK, status, stdout, *moto_tables)
 
 
 def test_the_whole_demo_runs_on_the_clock_it_is_started_at(demo_run: DemoRun) -> None:

@@ -6,12 +6,7 @@ The whole demo runs (a smaller campaign, three history months of about 36 answer
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,38 +15,25 @@ import pytest
 from local import demo, demo_reasons, demo_reporting
 from local import demo_sending as ds
 from nps.sending.surveys import Survey
-from tests.reliability.test_privacy import _clear_function_state
+from tests.support.demo_runs import run_demo
 
 SURVEY_NAME = str(ds.DEMO_SURVEY["name"])
 
 
 @pytest.fixture(scope="module")
-def demo_output(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    saved = dict(os.environ)
-    here = Path.cwd()
+def demo_output(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("demo")
     patch = pytest.MonkeyPatch()
     patch.setattr(demo, "CONTACTS", 24)
     patch.setattr(demo, "EMAILS_FOLDER", folder / "emails")
     patch.setattr(demo_reporting, "HISTORY_INVITES_PER_DAY", 30)
-    _clear_function_state()
-    out = io.StringIO()
-    try:
-        os.chdir(folder)  # the demo writes demo-output/ where it runs
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-            status = demo.main()
-        html = (folder / "demo-output" / f"{demo.SURVEY_ID}-report.html").read_text(encoding="utf-8")
-        digest = {
-            suffix: (folder / "demo-output" / f"digest-{demo.SURVEY_ID}.{suffix}").read_text(encoding="utf-8")
-            for suffix in ("html", "txt")
-        }
-        yield {"status": status, "stdout": out.getvalue(), "html": html, "digest": digest}
-    finally:
-        os.chdir(here)
-        patch.undo()
-        os.environ.clear()
-        os.environ.update(saved)
-        _clear_function_state()
+    status, stdout = run_demo(folder, patch, demo.main)
+    html = (folder / "demo-output" / f"{demo.SURVEY_ID}-report.html").read_text(encoding="utf-8")
+    digest = {
+        suffix: (folder / "demo-output" / f"digest-{demo.SURVEY_ID}.{suffix}").read_text(encoding="utf-8")
+        for suffix in ("html", "txt")
+    }
+    return {"status": status, "stdout": stdout, "html": html, "digest": digest}
 
 
 def test_the_demo_prints_one_terminal_report_with_one_header_style(demo_output: dict[str, Any]) -> None:
